@@ -1,0 +1,248 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+)
+
+const (
+	tMeta    byte = 0x00
+	tLog     byte = 0x01
+	tPointer byte = 0x02
+	tState   byte = 0x03
+	tHead    byte = 0x04
+	tDevice  byte = 0x05
+
+	formatVersion = 1
+	// maxConflictRetries bounds retries of a push that lost a race with a
+	// concurrent push to the same bucket.
+	maxConflictRetries = 20
+)
+
+var (
+	keyCursorKey = []byte{tMeta, 'c', 'u', 'r', 's', 'o', 'r', '-', 'k', 'e', 'y'}
+	keyFormat    = []byte{tMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+)
+
+// Options configures a Badger store.
+type Options struct {
+	// Dir is the data directory. Empty with InMemory set keeps everything
+	// in memory (tests only: nothing is durable).
+	Dir string
+	// InMemory keeps the store in memory.
+	InMemory bool
+	// Logger receives Badger's own log lines (warnings and errors).
+	Logger zerolog.Logger
+	// GCInterval is how often value-log garbage collection runs (default 10
+	// minutes; negative disables it).
+	GCInterval time.Duration
+	// BlockCacheMB and MemTableMB size Badger's caches (defaults 64 and 32).
+	BlockCacheMB, MemTableMB int
+}
+
+// DB is the Badger-backed Store.
+type DB struct {
+	db        *badger.DB
+	cursorKey []byte
+	stop      chan struct{}
+	wg        sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Store = (*DB)(nil)
+
+// Open opens (creating if needed) the store in o.Dir. Writes are synced to
+// disk before a push returns.
+func Open(o Options) (*DB, error) {
+	if o.BlockCacheMB <= 0 {
+		o.BlockCacheMB = 64
+	}
+	if o.MemTableMB <= 0 {
+		o.MemTableMB = 32
+	}
+	bo := badger.DefaultOptions(o.Dir).
+		WithInMemory(o.InMemory).
+		WithSyncWrites(!o.InMemory).
+		WithLogger(badgerLogger{o.Logger}).
+		WithLoggingLevel(badger.WARNING).
+		WithBlockCacheSize(int64(o.BlockCacheMB) << 20).
+		WithMemTableSize(int64(o.MemTableMB) << 20).
+		WithNumMemtables(3).
+		WithNumLevelZeroTables(3).
+		WithNumLevelZeroTablesStall(8).
+		WithValueLogFileSize(256 << 20).
+		WithCompression(options.Snappy).
+		WithChecksumVerificationMode(options.OnTableRead).
+		WithNumCompactors(2)
+	if o.InMemory {
+		bo.Dir, bo.ValueDir = "", ""
+	}
+	bdb, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	s := &DB{db: bdb, stop: make(chan struct{})}
+	if err := s.init(); err != nil {
+		bdb.Close()
+		return nil, err
+	}
+	interval := o.GCInterval
+	if interval == 0 {
+		interval = 10 * time.Minute
+	}
+	if interval > 0 && !o.InMemory {
+		s.wg.Add(1)
+		go s.gcLoop(interval, o.Logger)
+	}
+	return s, nil
+}
+
+// init creates the cursor key and format marker on first open and checks
+// them on later ones.
+func (s *DB) init() error {
+	return s.db.Update(func(txn *badger.Txn) error {
+		if v, err := getUint(txn, keyFormat); err != nil {
+			return err
+		} else if v > formatVersion {
+			return fmt.Errorf("store: data format %d is newer than this server understands (%d)", v, formatVersion)
+		}
+		item, err := txn.Get(keyCursorKey)
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			k := make([]byte, 32)
+			rand.Read(k)
+			s.cursorKey = k
+			if err := txn.Set(keyCursorKey, k); err != nil {
+				return err
+			}
+			return txn.Set(keyFormat, be64(formatVersion))
+		}
+		if err != nil {
+			return err
+		}
+		s.cursorKey, err = item.ValueCopy(nil)
+		return err
+	})
+}
+
+// gcLoop runs value-log garbage collection until the store closes.
+func (s *DB) gcLoop(every time.Duration, log zerolog.Logger) {
+	defer s.wg.Done()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+		}
+		for range 10 { // bounded: a pass rewrites at most 10 files
+			if err := s.db.RunValueLogGC(0.5); err != nil {
+				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+					log.Warn().Err(err).Msg("value log gc")
+				}
+				break
+			}
+		}
+	}
+}
+
+// Close stops the GC loop, flushes and closes Badger. It is safe to call
+// more than once.
+func (s *DB) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		s.closeErr = s.db.Close()
+	})
+	return s.closeErr
+}
+
+// CursorKey returns the secret that seals this store's sync cursors.
+func (s *DB) CursorKey() []byte { return s.cursorKey }
+
+// retry runs an update transaction, retrying a bounded number of times when
+// it conflicts with a concurrent one.
+func (s *DB) retry(ctx context.Context, fn func(txn *badger.Txn) error) error {
+	var err error
+	for attempt := range maxConflictRetries {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		err = s.db.Update(fn)
+		if !errors.Is(err, badger.ErrConflict) {
+			return mapErr(err)
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Microsecond)
+	}
+	return fmt.Errorf("store: gave up after %d conflicting retries: %w", maxConflictRetries, ErrUnavailable)
+}
+
+func mapErr(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, badger.ErrDBClosed):
+		return ErrClosed
+	case errors.Is(err, badger.ErrTxnTooBig):
+		return fmt.Errorf("store: batch too large for one transaction: %w", ErrUnavailable)
+	}
+	return err
+}
+
+func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func getUint(txn *badger.Txn, key []byte) (uint64, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	err = item.Value(func(v []byte) error {
+		if len(v) != 8 {
+			return fmt.Errorf("store: corrupt counter at %x", key)
+		}
+		n = binary.BigEndian.Uint64(v)
+		return nil
+	})
+	return n, err
+}
+
+// getProto reads key into m; it reports false if the key is absent. The
+// value is decoded inside the transaction, which copies every string out.
+func getProto(txn *badger.Txn, key []byte, m proto.Message) (bool, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, item.Value(func(v []byte) error { return proto.Unmarshal(v, m) })
+}
+
+type badgerLogger struct{ l zerolog.Logger }
+
+func (b badgerLogger) Errorf(f string, a ...any) {
+	b.l.Error().Str("component", "badger").Msgf(f, a...)
+}
+func (b badgerLogger) Warningf(f string, a ...any) {
+	b.l.Warn().Str("component", "badger").Msgf(f, a...)
+}
+func (b badgerLogger) Infof(f string, a ...any) { b.l.Debug().Str("component", "badger").Msgf(f, a...) }
+func (b badgerLogger) Debugf(f string, a ...any) {
+	b.l.Trace().Str("component", "badger").Msgf(f, a...)
+}

@@ -1,0 +1,46 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// id16 parses a canonical UUID into its 16 bytes.
+func id16(id string) ([16]byte, error) {
+	u, err := uuid.Parse(id)
+	if err != nil || u.String() != id {
+		return [16]byte{}, fmt.Errorf("store: %q is not a canonical UUID", clip(id))
+	}
+	return u, nil
+}
+
+func clip(s string) string {
+	if len(s) > 40 {
+		return s[:40]
+	}
+	return s
+}
+
+func bucketKey(table byte, bucket [16]byte) []byte {
+	k := make([]byte, 0, 1+16+16)
+	k = append(k, table)
+	return append(k, bucket[:]...)
+}
+
+func logKey(bucket [16]byte, pos uint64) []byte {
+	return binary.BigEndian.AppendUint64(bucketKey(tLog, bucket), pos)
+}
+
+func stateKey(bucket [16]byte, pos uint64) []byte {
+	return binary.BigEndian.AppendUint64(bucketKey(tState, bucket), pos)
+}
+
+func pointerKey(bucket, record [16]byte) []byte {
+	return append(bucketKey(tPointer, bucket), record[:]...)
+}
+
+func headKey(bucket [16]byte) []byte { return bucketKey(tHead, bucket) }
+
+func deviceKey(device string) []byte { return append([]byte{tDevice}, device...) }

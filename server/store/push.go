@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/merge"
+)
+
+// working is a record being changed by a push.
+type working struct {
+	bucket, record [16]byte
+	state          *v1.RecordState // expanded
+	oldPos         uint64          // 0 if the record is new
+	dirty          bool
+}
+
+// Push applies a batch in one durable transaction (see the package doc).
+func (s *DB) Push(ctx context.Context, b *Batch) (*PushResult, error) {
+	var res *PushResult
+	err := s.retry(ctx, func(txn *badger.Txn) error {
+		var err error
+		res, err = s.push(txn, b)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
+	hwm, err := getUint(txn, deviceKey(b.DeviceID))
+	if err != nil {
+		return nil, err
+	}
+	author := &v1.Author{UserId: b.UserID, DeviceId: b.DeviceID}
+	received := timestamppb.New(b.ReceivedAt)
+	res := &PushResult{Results: make([]Result, len(b.Changes)), Heads: map[string]uint64{}}
+	records := map[[32]byte]*working{}
+	heads := map[[16]byte]uint64{}
+	bucketIDs := map[[16]byte]string{}
+	maxSeq := hwm
+
+	for i, ch := range b.Changes {
+		if ch.GetDeviceSeq() <= hwm {
+			res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_DUPLICATE}
+			continue
+		}
+		if ch.GetDeviceSeq() <= maxSeq {
+			return nil, fmt.Errorf("store: device sequence numbers not increasing at change %d", i)
+		}
+		maxSeq = ch.GetDeviceSeq()
+		bucket, err := id16(ch.GetClientId())
+		if err != nil {
+			return nil, err
+		}
+		rec, err := id16(ch.GetRecordId())
+		if err != nil {
+			return nil, err
+		}
+		w, err := s.load(txn, records, bucket, rec)
+		if err != nil {
+			return nil, err
+		}
+		if w.state != nil && w.state.GetRecordType() != ch.GetRecordType() {
+			res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_REJECTED, Reason: v1.RejectReason_REJECT_REASON_TYPE_MISMATCH,
+				Message: fmt.Sprintf("record exists as a %s, not a %s", w.state.GetRecordType(), ch.GetRecordType())}
+			continue
+		}
+		if b.Check != nil {
+			if rej := b.Check(ch, w.state); rej != nil {
+				res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_REJECTED, Reason: rej.Reason, Message: rej.Message}
+				continue
+			}
+		}
+		head, ok := heads[bucket]
+		if !ok {
+			if head, err = getUint(txn, headKey(bucket)); err != nil {
+				return nil, err
+			}
+		}
+		pos := head + 1
+		state := w.state
+		if state == nil {
+			state = merge.NewRecord(ch.GetRecordId(), ch.GetRecordType())
+		}
+		out := merge.Apply(state, ch, author, pos, b.ReceivedAt)
+		if out.Duplicate {
+			res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_DUPLICATE}
+			continue
+		}
+		entry := &v1.HistoryEntry{
+			Position: pos, RecordId: ch.GetRecordId(), RecordType: ch.GetRecordType(), Field: ch.GetField(),
+			Value: ch.GetValue(), Stamp: ch.GetStamp(), Base: ch.GetBase(), Author: author,
+			DeviceSeq: ch.GetDeviceSeq(), ReceivedAt: received, Won: out.Won,
+			ResolvedConflicts: out.Resolved,
+		}
+		if out.Replaced != nil {
+			entry.ReplacedValue, entry.ReplacedStamp = out.Replaced.GetValue(), out.Replaced.GetStamp()
+		}
+		if out.Conflict != nil {
+			entry.ConflictId = out.Conflict.GetId()
+		}
+		if err := setProto(txn, logKey(bucket, pos), entry); err != nil {
+			return nil, err
+		}
+		heads[bucket] = pos
+		bucketIDs[bucket] = ch.GetClientId()
+		w.state, w.dirty = state, true
+		state.Position = pos
+		res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_APPLIED, Position: pos}
+	}
+
+	for _, w := range records {
+		if !w.dirty {
+			continue
+		}
+		if w.oldPos != 0 {
+			if err := txn.Delete(stateKey(w.bucket, w.oldPos)); err != nil {
+				return nil, err
+			}
+		}
+		if err := setProto(txn, stateKey(w.bucket, w.state.Position), merge.Compact(w.state)); err != nil {
+			return nil, err
+		}
+		if err := txn.Set(pointerKey(w.bucket, w.record), be64(w.state.Position)); err != nil {
+			return nil, err
+		}
+	}
+	for bucket, head := range heads {
+		if err := txn.Set(headKey(bucket), be64(head)); err != nil {
+			return nil, err
+		}
+		res.Heads[bucketIDs[bucket]] = head
+	}
+	if maxSeq > hwm {
+		if err := txn.Set(deviceKey(b.DeviceID), be64(maxSeq)); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// load returns the working copy of a record, reading it on first use.
+func (s *DB) load(txn *badger.Txn, records map[[32]byte]*working, bucket, rec [16]byte) (*working, error) {
+	var k [32]byte
+	copy(k[:16], bucket[:])
+	copy(k[16:], rec[:])
+	if w, ok := records[k]; ok {
+		return w, nil
+	}
+	w := &working{bucket: bucket, record: rec}
+	records[k] = w
+	pos, err := getUint(txn, pointerKey(bucket, rec))
+	if err != nil || pos == 0 {
+		return w, err
+	}
+	st := &v1.RecordState{}
+	found, err := getProto(txn, stateKey(bucket, pos), st)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, fmt.Errorf("store: record pointer to missing state at position %d", pos)
+	}
+	w.state, w.oldPos = merge.Expand(st), pos
+	return w, nil
+}
+
+func setProto(txn *badger.Txn, key []byte, m proto.Message) error {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return txn.Set(key, b)
+}

@@ -1,0 +1,150 @@
+// Package store keeps Throughcare's durable state: every bucket's log of
+// accepted changes, the compacted current state of every record, and each
+// device's high-water mark. It is the only package that touches Badger.
+//
+// # Guarantees
+//
+// A push batch is applied in one transaction and is durable when Push
+// returns: a crash afterwards loses none of it, and a crash before leaves
+// none of it. Each change gets the next position in its bucket's log;
+// positions are monotonic and never reused. A change whose device sequence
+// number is at or below the device's high-water mark is a duplicate and is
+// not applied again; the high-water mark is written in the same transaction
+// as the changes it covers.
+//
+// # Key layout
+//
+// Keys start with a one-byte table prefix; ids are 16-byte UUIDs and numbers
+// are big-endian, so byte order is log order.
+//
+//	0x00 "cursor-key"              → 32 random bytes sealing sync cursors
+//	0x00 "format"                  → store format version (uint64)
+//	0x01 bucket(16) pos(8)         → HistoryEntry: the bucket log (full history)
+//	0x02 bucket(16) record(16)     → pos(8): where the record's state lives
+//	0x03 bucket(16) pos(8)         → RecordState (compacted), keyed by the
+//	                                 position of the record's last change, so
+//	                                 "changed since p" is one range scan
+//	0x04 bucket(16)                → head position (uint64)
+//	0x05 device id                 → device high-water mark (uint64)
+//
+// Values are protobuf (throughcare.v1 messages) and stay well under Badger's
+// value threshold, so they live in the LSM tree and the write-ahead log.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// Store is what the sync engine needs from durable storage. Every
+// implementation must pass the conformance suite in package storetest.
+type Store interface {
+	// Push applies a batch of validated changes from one device atomically and
+	// durably, and returns a result per change in batch order.
+	Push(ctx context.Context, b *Batch) (*PushResult, error)
+	// Pull returns records changed after the given positions, bucket by bucket
+	// in id order, stopping at the query's limits.
+	Pull(ctx context.Context, q PullQuery) (*PullPage, error)
+	// Records returns the current expanded states of the given records of a
+	// bucket; records that do not exist are absent from the map.
+	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
+	// History returns every accepted change to a record, oldest first.
+	History(ctx context.Context, bucket, recordID string) ([]*v1.HistoryEntry, error)
+	// Heads returns the head position of each bucket (0 for an empty one).
+	Heads(ctx context.Context, buckets []string) (map[string]uint64, error)
+	// HighWater returns a device's high-water mark (0 if it never pushed).
+	HighWater(ctx context.Context, deviceID string) (uint64, error)
+	// CursorKey returns the secret that seals this store's sync cursors.
+	CursorKey() []byte
+	// Close flushes and closes the store.
+	Close() error
+}
+
+// Batch is one device's push, already validated against the schema.
+type Batch struct {
+	// UserID and DeviceID identify the author of every change.
+	UserID, DeviceID string
+	// ReceivedAt is the server time the batch arrived.
+	ReceivedAt time.Time
+	// Changes are in strictly increasing device sequence order.
+	Changes []*v1.Change
+	// Check, if set, is called inside the transaction for each change that
+	// is not a duplicate, with the record's current expanded state (nil for
+	// a new record); a non-nil Rejection refuses that change only.
+	Check func(ch *v1.Change, current *v1.RecordState) *Rejection
+}
+
+// Rejection refuses one change of a batch.
+type Rejection struct {
+	Reason  v1.RejectReason
+	Message string
+}
+
+// Result is the outcome of one change of a batch.
+type Result struct {
+	Verdict  v1.Verdict
+	Reason   v1.RejectReason
+	Message  string
+	Position uint64
+}
+
+// PushResult holds the outcome of a batch.
+type PushResult struct {
+	// Results has one entry per change, in batch order.
+	Results []Result
+	// Heads holds the new head position of every bucket the batch changed.
+	Heads map[string]uint64
+}
+
+// PullQuery asks for records changed after a position in each bucket.
+type PullQuery struct {
+	// From maps each bucket to read to the position already read (0: all).
+	From map[string]uint64
+	// Limit is the most records to return (at least 1).
+	Limit int
+	// MaxBytes stops the page once the records' encoded size reaches it
+	// (0: no byte limit).
+	MaxBytes int
+}
+
+// BucketPage is one bucket's part of a page.
+type BucketPage struct {
+	// Bucket is the bucket (client) id.
+	Bucket string
+	// Records are compacted record states in log order.
+	Records []*v1.RecordState
+	// Position is where the reader now stands in the bucket's log.
+	Position uint64
+}
+
+// PullPage is one page of a pull.
+type PullPage struct {
+	// Buckets lists the buckets read, in id order; a bucket with no news
+	// appears with no records.
+	Buckets []BucketPage
+	// HasMore is set when the page stopped at a limit.
+	HasMore bool
+}
+
+// ErrClosed reports use of a closed store.
+var ErrClosed = errors.New("store: closed")
+
+// ErrUnavailable reports a store that cannot take writes now (for example
+// the disk is nearly full); the caller may retry later.
+var ErrUnavailable = errors.New("store: unavailable")
+
+// CursorAheadError reports a read position past a bucket's head: the cursor
+// came from a newer state of the store than this one (for example before a
+// restore from backup).
+type CursorAheadError struct {
+	Bucket     string
+	From, Head uint64
+}
+
+func (e *CursorAheadError) Error() string {
+	return fmt.Sprintf("store: position %d is past head %d of a bucket", e.From, e.Head)
+}

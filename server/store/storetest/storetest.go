@@ -1,0 +1,537 @@
+// Package storetest is the conformance suite every store.Store
+// implementation must pass (in the style of perkeep's kvtest and
+// testing/fstest): it pins down the semantics the sync engine relies on.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/sample"
+)
+
+// Opener opens the store kept in dir. Opening the same dir again after
+// Close must see everything the first store acknowledged.
+type Opener func(t *testing.T, dir string) store.Store
+
+// Run runs the whole suite against the stores open makes.
+func Run(t *testing.T, open Opener) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, Opener)
+	}{
+		{"push_then_pull_compacts_records", testPushPull},
+		{"push_is_idempotent_by_device_seq", testIdempotent},
+		{"partial_resend_applies_only_new", testPartialResend},
+		{"acknowledged_push_survives_reopen", testReopen},
+		{"pull_pages_cover_every_record_once", testPaging},
+		{"pull_since_position_returns_only_changes", testDelta},
+		{"pull_past_head_is_cursor_ahead", testCursorAhead},
+		{"history_keeps_every_change", testHistory},
+		{"concurrent_edit_raises_conflict", testConflict},
+		{"type_mismatch_rejected_without_blocking", testTypeMismatch},
+		{"check_rejection_consumes_seq", testCheckRejection},
+		{"failed_batch_applies_nothing", testAtomic},
+		{"concurrent_pushes_get_unique_positions", testConcurrent},
+		{"records_returns_existing_only", testRecords},
+		{"pull_respects_byte_limit", testByteLimit},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
+	}
+}
+
+var epoch = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+func clock() func() time.Time {
+	var mu sync.Mutex
+	t := epoch
+	return func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		t = t.Add(time.Millisecond)
+		return t
+	}
+}
+
+func newDevice(user string, seed uint64) *sample.Device {
+	return sample.NewDevice(user, clock(), seed)
+}
+
+func push(t *testing.T, s store.Store, d *sample.Device, chs []*v1.Change) *store.PushResult {
+	t.Helper()
+	res, err := s.Push(context.Background(), &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: chs})
+	if err != nil {
+		t.Fatalf("Push: %v", err)
+	}
+	if len(res.Results) != len(chs) {
+		t.Fatalf("Push returned %d results for %d changes", len(res.Results), len(chs))
+	}
+	return res
+}
+
+func verdicts(res *store.PushResult) []v1.Verdict {
+	var out []v1.Verdict
+	for _, r := range res.Results {
+		out = append(out, r.Verdict)
+	}
+	return out
+}
+
+func all(v v1.Verdict, n int) []v1.Verdict {
+	out := make([]v1.Verdict, n)
+	for i := range out {
+		out[i] = v
+	}
+	return out
+}
+
+func pullAll(t *testing.T, s store.Store, from map[string]uint64, limit int) (map[string]*v1.RecordState, map[string]uint64, int) {
+	t.Helper()
+	got := map[string]*v1.RecordState{}
+	pos := map[string]uint64{}
+	for b, p := range from {
+		pos[b] = p
+	}
+	pages := 0
+	for {
+		page, err := s.Pull(context.Background(), store.PullQuery{From: pos, Limit: limit})
+		if err != nil {
+			t.Fatalf("Pull: %v", err)
+		}
+		pages++
+		for _, bp := range page.Buckets {
+			if bp.Position < pos[bp.Bucket] {
+				t.Fatalf("bucket position went back from %d to %d", pos[bp.Bucket], bp.Position)
+			}
+			pos[bp.Bucket] = bp.Position
+			for _, r := range bp.Records {
+				got[r.GetRecordId()] = r
+			}
+		}
+		if !page.HasMore {
+			return got, pos, pages
+		}
+		if pages > 10_000 {
+			t.Fatal("pull never finished")
+		}
+	}
+}
+
+func field(t *testing.T, r *v1.RecordState, name string) *v1.FieldState {
+	t.Helper()
+	f := merge.Field(merge.Expand(proto.Clone(r).(*v1.RecordState)), name)
+	if f == nil {
+		t.Fatalf("record %s has no field %s", r.GetRecordId(), name)
+	}
+	return f
+}
+
+func testPushPull(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("user-1", 1)
+	client, chs := d.NewClient("Lambeth")
+	contact, cchs := d.NewContact(client, epoch)
+	all := append(chs, cchs...)
+	res := push(t, s, d, all)
+	for i, r := range res.Results {
+		if r.Verdict != v1.Verdict_VERDICT_APPLIED || r.Position != uint64(i+1) {
+			t.Fatalf("result %d = %+v, want applied at position %d", i, r, i+1)
+		}
+	}
+	if got := res.Heads[client]; got != uint64(len(all)) {
+		t.Fatalf("head = %d, want %d", got, len(all))
+	}
+	got, pos, _ := pullAll(t, s, map[string]uint64{client: 0}, 100)
+	if len(got) != 2 {
+		t.Fatalf("pulled %d records, want 2 (client and contact)", len(got))
+	}
+	if pos[client] != uint64(len(all)) {
+		t.Fatalf("position after pull = %d, want %d", pos[client], len(all))
+	}
+	if f := field(t, got[contact], "category"); !proto.Equal(f.GetValue(), cchs[1].GetValue()) {
+		t.Fatalf("contact.category = %v, want %v", f.GetValue(), cchs[1].GetValue())
+	}
+	if f := field(t, got[client], "risk_flags"); len(merge.SetMembers(f.GetValue().GetSetState())) != 1 {
+		t.Fatalf("client.risk_flags = %v, want one member", f.GetValue())
+	}
+	if a := field(t, got[contact], "notes").GetAuthor(); a.GetUserId() != "user-1" || a.GetDeviceId() != d.ID {
+		t.Fatalf("author = %v, want user-1 on %s", a, d.ID)
+	}
+	if hw, _ := s.HighWater(context.Background(), d.ID); hw != d.Seq {
+		t.Fatalf("HighWater = %d, want %d", hw, d.Seq)
+	}
+}
+
+func testIdempotent(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 2)
+	client, chs := d.NewClient("Bristol")
+	first := push(t, s, d, chs)
+	again := push(t, s, d, chs)
+	if want := all(v1.Verdict_VERDICT_DUPLICATE, len(chs)); !slices.Equal(verdicts(again), want) {
+		t.Fatalf("resent batch verdicts = %v, want all duplicate", verdicts(again))
+	}
+	heads, err := s.Heads(context.Background(), []string{client})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if heads[client] != first.Heads[client] {
+		t.Fatalf("head moved on a resend: %d → %d", first.Heads[client], heads[client])
+	}
+}
+
+func testPartialResend(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 3)
+	client, chs := d.NewClient("Leeds")
+	push(t, s, d, chs[:5])
+	_, more := d.NewContact(client, epoch)
+	batch := append(slices.Clone(chs[2:]), more...)
+	res := push(t, s, d, batch)
+	want := append(all(v1.Verdict_VERDICT_DUPLICATE, 3), all(v1.Verdict_VERDICT_APPLIED, len(batch)-3)...)
+	if !slices.Equal(verdicts(res), want) {
+		t.Fatalf("verdicts = %v, want %v", verdicts(res), want)
+	}
+	if res.Heads[client] != uint64(5+len(batch)-3) {
+		t.Fatalf("head = %d, want %d", res.Heads[client], 5+len(batch)-3)
+	}
+}
+
+func testReopen(t *testing.T, open Opener) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	key := slices.Clone(s.CursorKey())
+	d := newDevice("u", 4)
+	client, chs := d.NewClient("Hackney")
+	push(t, s, d, chs)
+	before, _, _ := pullAll(t, s, map[string]uint64{client: 0}, 10)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = open(t, dir)
+	if !slices.Equal(s.CursorKey(), key) {
+		t.Fatal("cursor key changed across reopen: every device would have to reset")
+	}
+	after, _, _ := pullAll(t, s, map[string]uint64{client: 0}, 10)
+	if len(after) != 1 || !proto.Equal(before[client], after[client]) {
+		t.Fatalf("state after reopen differs:\n before %v\n after  %v", before[client], after[client])
+	}
+	if res := push(t, s, d, chs); !slices.Equal(verdicts(res), all(v1.Verdict_VERDICT_DUPLICATE, len(chs))) {
+		t.Fatalf("high-water mark lost across reopen: %v", verdicts(res))
+	}
+}
+
+func testPaging(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 5)
+	from := map[string]uint64{}
+	want := 0
+	for range 3 {
+		client, chs := d.NewClient("Brent")
+		from[client] = 0
+		want++
+		for range 8 {
+			_, c := d.NewContact(client, epoch)
+			chs = append(chs, c...)
+			want++
+		}
+		push(t, s, d, chs)
+	}
+	got, _, pages := pullAll(t, s, from, 7)
+	if len(got) != want {
+		t.Fatalf("paged pull returned %d distinct records, want %d", len(got), want)
+	}
+	if pages < want/7 {
+		t.Fatalf("limit 7 gave %d pages for %d records", pages, want)
+	}
+	page, err := s.Pull(context.Background(), store.PullQuery{From: from, Limit: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, b := range page.Buckets {
+		n += len(b.Records)
+	}
+	if n != 7 || !page.HasMore {
+		t.Fatalf("first page has %d records, has_more=%v; want 7, true", n, page.HasMore)
+	}
+}
+
+func testDelta(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 6)
+	client, chs := d.NewClient("Camden")
+	contact, cchs := d.NewContact(client, epoch)
+	push(t, s, d, append(chs, cchs...))
+	_, pos, _ := pullAll(t, s, map[string]uint64{client: 0}, 100)
+	got, _, _ := pullAll(t, s, pos, 100)
+	if len(got) != 0 {
+		t.Fatalf("pull at head returned %d records, want 0", len(got))
+	}
+	base := field(t, mustRecord(t, s, client, contact), "notes").GetStamp()
+	push(t, s, d, []*v1.Change{d.Change("contact", contact, client, "notes", sample.Str("Updated"), base)})
+	got, pos2, _ := pullAll(t, s, pos, 100)
+	if len(got) != 1 || got[contact] == nil {
+		t.Fatalf("delta returned %d records, want just the edited contact", len(got))
+	}
+	if v := field(t, got[contact], "notes").GetValue().GetStringValue(); v != "Updated" {
+		t.Fatalf("notes = %q, want Updated", v)
+	}
+	if pos2[client] != pos[client]+1 {
+		t.Fatalf("position = %d, want %d", pos2[client], pos[client]+1)
+	}
+}
+
+func mustRecord(t *testing.T, s store.Store, bucket, id string) *v1.RecordState {
+	t.Helper()
+	m, err := s.Records(context.Background(), bucket, []string{id})
+	if err != nil || m[id] == nil {
+		t.Fatalf("Records(%s) = %v, %v", id, m, err)
+	}
+	return m[id]
+}
+
+func testCursorAhead(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 7)
+	client, chs := d.NewClient("Islington")
+	push(t, s, d, chs)
+	_, err := s.Pull(context.Background(), store.PullQuery{From: map[string]uint64{client: 1000}, Limit: 10})
+	var ahead *store.CursorAheadError
+	if !errors.As(err, &ahead) || ahead.Bucket != client {
+		t.Fatalf("Pull past head = %v, want CursorAheadError for the bucket", err)
+	}
+}
+
+func testHistory(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	a := newDevice("worker-a", 8)
+	b := newDevice("worker-b", 9)
+	client, chs := a.NewClient("Southwark")
+	push(t, s, a, chs)
+	base := field(t, mustRecord(t, s, client, client), "housing_status").GetStamp()
+	b.Observe(base)
+	push(t, s, b, []*v1.Change{b.Change("client", client, client, "housing_status", sample.Str("settled_tenancy"), base)})
+	h, err := s.History(context.Background(), client, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(h) != len(chs)+1 {
+		t.Fatalf("history has %d entries, want %d", len(h), len(chs)+1)
+	}
+	last := h[len(h)-1]
+	if last.GetAuthor().GetUserId() != "worker-b" || last.GetAuthor().GetDeviceId() != b.ID || last.GetDeviceSeq() != 1 {
+		t.Fatalf("last entry author = %v seq %d", last.GetAuthor(), last.GetDeviceSeq())
+	}
+	if last.GetReplacedValue() == nil || !merge.SameStamp(last.GetReplacedStamp(), base) || !last.GetWon() {
+		t.Fatalf("last entry must record what it replaced: %v", last)
+	}
+	if last.GetReceivedAt() == nil {
+		t.Fatal("history entry lacks received_at")
+	}
+	for i := 1; i < len(h); i++ {
+		if h[i].GetPosition() <= h[i-1].GetPosition() {
+			t.Fatal("history not in log order")
+		}
+	}
+}
+
+func testConflict(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	a := newDevice("worker-a", 10)
+	b := newDevice("worker-b", 11)
+	client, chs := a.NewClient("Haringey")
+	push(t, s, a, chs)
+	base := field(t, mustRecord(t, s, client, client), "ete_status").GetStamp()
+	ca := a.Change("client", client, client, "ete_status", sample.Str("in_training"), base)
+	cb := b.Change("client", client, client, "ete_status", sample.Str("employed_part_time"), base)
+	push(t, s, a, []*v1.Change{ca})
+	push(t, s, b, []*v1.Change{cb})
+	r := mustRecord(t, s, client, client)
+	if len(r.GetConflicts()) != 1 {
+		t.Fatalf("conflicts = %d, want 1", len(r.GetConflicts()))
+	}
+	c := r.GetConflicts()[0]
+	vals := []string{c.GetCurrent().GetValue().GetStringValue(), c.GetIncoming().GetValue().GetStringValue()}
+	slices.Sort(vals)
+	if !slices.Equal(vals, []string{"employed_part_time", "in_training"}) {
+		t.Fatalf("conflict holds %v, want both values", vals)
+	}
+	winner := field(t, r, "ete_status")
+	resolve := a.Change("client", client, client, "ete_status", winner.GetValue(), winner.GetStamp())
+	push(t, s, a, []*v1.Change{resolve})
+	if r := mustRecord(t, s, client, client); len(r.GetConflicts()) != 0 {
+		t.Fatalf("conflict still open after an edit that saw the winner: %v", r.GetConflicts())
+	}
+	h, _ := s.History(context.Background(), client, client)
+	if got := h[len(h)-1].GetResolvedConflicts(); !slices.Equal(got, []uint64{c.GetId()}) {
+		t.Fatalf("resolution not kept in history: %v", got)
+	}
+}
+
+func testTypeMismatch(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 12)
+	client, chs := d.NewClient("Tower Hamlets")
+	contact, cchs := d.NewContact(client, epoch)
+	push(t, s, d, append(chs, cchs...))
+	bad := d.Change("goal", contact, client, "status", sample.Str("open"), nil)
+	good := d.Change("contact", contact, client, "outcome", sample.Str("Seen"), nil)
+	res := push(t, s, d, []*v1.Change{bad, good})
+	if res.Results[0].Verdict != v1.Verdict_VERDICT_REJECTED || res.Results[0].Reason != v1.RejectReason_REJECT_REASON_TYPE_MISMATCH {
+		t.Fatalf("retyping a record = %+v, want rejected TYPE_MISMATCH", res.Results[0])
+	}
+	if res.Results[1].Verdict != v1.Verdict_VERDICT_APPLIED {
+		t.Fatalf("change after a rejected one = %+v, want applied", res.Results[1])
+	}
+	if again := push(t, s, d, []*v1.Change{bad}); again.Results[0].Verdict != v1.Verdict_VERDICT_DUPLICATE {
+		t.Fatalf("resent rejected change = %v, want duplicate (its seq is consumed)", again.Results[0].Verdict)
+	}
+}
+
+func testCheckRejection(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 13)
+	client, chs := d.NewClient("Liverpool")
+	calls := 0
+	res, err := s.Push(context.Background(), &store.Batch{
+		UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: chs,
+		Check: func(ch *v1.Change, cur *v1.RecordState) *store.Rejection {
+			if calls++; (cur == nil) != (calls == 1) {
+				t.Errorf("Check call %d: state %v; want nil only before the record's first change", calls, cur)
+			}
+			if ch.GetField() == "pathway" {
+				return &store.Rejection{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "no"}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res.Results {
+		want := v1.Verdict_VERDICT_APPLIED
+		if chs[i].GetField() == "pathway" {
+			want = v1.Verdict_VERDICT_REJECTED
+		}
+		if r.Verdict != want {
+			t.Fatalf("result %d (%s) = %v, want %v", i, chs[i].GetField(), r.Verdict, want)
+		}
+	}
+	if f := merge.Field(mustRecord(t, s, client, client), "pathway"); f != nil {
+		t.Fatalf("rejected field was applied: %v", f)
+	}
+	if hw, _ := s.HighWater(context.Background(), d.ID); hw != d.Seq {
+		t.Fatalf("HighWater = %d, want %d (rejections consume their seq)", hw, d.Seq)
+	}
+}
+
+func testAtomic(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 14)
+	client, chs := d.NewClient("Sheffield")
+	broken := slices.Clone(chs)
+	bad := proto.Clone(broken[4]).(*v1.Change)
+	bad.ClientId = "not-a-uuid"
+	broken[4] = bad
+	if _, err := s.Push(context.Background(), &store.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: epoch, Changes: broken}); err == nil {
+		t.Fatal("Push accepted a change with a malformed client id")
+	}
+	if hw, _ := s.HighWater(context.Background(), d.ID); hw != 0 {
+		t.Fatalf("failed batch moved the high-water mark to %d", hw)
+	}
+	if heads, _ := s.Heads(context.Background(), []string{client}); heads[client] != 0 {
+		t.Fatalf("failed batch left %d log entries", heads[client])
+	}
+	if m, _ := s.Records(context.Background(), client, []string{client}); len(m) != 0 {
+		t.Fatal("failed batch left a record")
+	}
+}
+
+func testConcurrent(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	seed := newDevice("admin", 15)
+	client, chs := seed.NewClient("Birmingham")
+	push(t, s, seed, chs)
+	const devices, batches = 6, 5
+	var wg sync.WaitGroup
+	positions := make(chan uint64, devices*batches*20)
+	for i := range devices {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := newDevice(fmt.Sprintf("w%d", i), uint64(100+i))
+			for range batches {
+				_, c := d.NewContact(client, epoch)
+				res, err := s.Push(context.Background(), &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: c})
+				if err != nil {
+					t.Errorf("concurrent Push: %v", err)
+					return
+				}
+				for _, r := range res.Results {
+					positions <- r.Position
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(positions)
+	seen := map[uint64]bool{}
+	for p := range positions {
+		if seen[p] {
+			t.Fatalf("position %d given twice", p)
+		}
+		seen[p] = true
+	}
+	heads, _ := s.Heads(context.Background(), []string{client})
+	if heads[client] != uint64(len(chs)+len(seen)) {
+		t.Fatalf("head = %d, want %d", heads[client], len(chs)+len(seen))
+	}
+}
+
+func testRecords(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 16)
+	client, chs := d.NewClient("Manchester")
+	push(t, s, d, chs)
+	missing := d.NewID()
+	m, err := s.Records(context.Background(), client, []string{client, missing})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m) != 1 || m[client] == nil || m[missing] != nil {
+		t.Fatalf("Records = %v, want only the existing client", m)
+	}
+	if f := m[client].GetFields()[0]; f.GetStamp() == nil {
+		t.Fatal("Records must return expanded states (every field stamped)")
+	}
+}
+
+func testByteLimit(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 17)
+	client, chs := d.NewClient("Nottinghamshire")
+	for range 20 {
+		_, c := d.NewContact(client, epoch)
+		chs = append(chs, c...)
+	}
+	push(t, s, d, chs)
+	page, err := s.Pull(context.Background(), store.PullQuery{From: map[string]uint64{client: 0}, Limit: 1000, MaxBytes: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(page.Buckets[0].Records); n != 1 || !page.HasMore {
+		t.Fatalf("MaxBytes 1 returned %d records (has_more %v); want exactly 1 and more", n, page.HasMore)
+	}
+}

@@ -1,0 +1,125 @@
+package schema
+
+import "github.com/throughcare/throughcare/syncproto/merge"
+
+// DeletedField is the reserved tombstone field every record type has.
+const DeletedField = merge.DeletedField
+
+// CurrentVersion is the version of the built-in schema.
+const CurrentVersion = 1
+
+// Enumerations shared by several fields.
+var (
+	// HousingStatuses are the housing situations tracked for a client.
+	HousingStatuses = []string{
+		"rough_sleeping", "night_shelter", "hostel", "temporary_accommodation", "supported_housing",
+		"staying_with_family_or_friends", "settled_tenancy", "owner_occupier", "in_prison", "unknown",
+	}
+	// ETEStatuses are employment, education and training situations.
+	ETEStatuses = []string{
+		"unemployed_seeking", "unemployed_not_seeking", "unable_to_work", "in_training", "in_education",
+		"volunteering", "employed_part_time", "employed_full_time", "unknown",
+	}
+	// Pathways are the routes by which a client came onto a caseload.
+	Pathways = []string{"arrest_referral", "drr", "dtto", "licence", "voluntary"}
+	// ContactCategories are what a contact was about.
+	ContactCategories = []string{
+		"housing", "employment", "education_training", "family", "finance",
+		"treatment_attendance", "drug_test", "health", "general",
+	}
+	// ContactModes are how a contact happened.
+	ContactModes = []string{"home_visit", "office", "phone", "prison", "court", "community"}
+	// AftercareDomains are the domains of a care-plan goal.
+	AftercareDomains = []string{"housing", "finance", "family", "skills", "employment", "treatment"}
+	// Substances are the substances a drug test can report.
+	Substances = []string{
+		"opiates", "crack_cocaine", "cocaine", "amphetamine", "cannabis", "benzodiazepines",
+		"methadone", "buprenorphine", "synthetic_cannabinoids", "alcohol", "other",
+	}
+	// RiskFlags are the risks recorded against a client.
+	RiskFlags = []string{
+		"overdose", "self_harm", "violence", "lone_working", "safeguarding_children",
+		"safeguarding_adult", "domestic_abuse", "blood_borne_virus",
+	}
+)
+
+func deleted() Field {
+	return Field{Name: DeletedField, Type: Tombstone, Since: 1, Doc: "Marks the record deleted (for example entered in error); it stays in history."}
+}
+
+func str(name string, max int, required bool, doc string) Field {
+	return Field{Name: name, Type: String, MaxLen: max, Required: required, Since: 1, Doc: doc}
+}
+
+func text(name, doc string) Field {
+	return Field{Name: name, Type: Text, MaxLen: 10_000, Since: 1, Doc: doc}
+}
+
+func enum(name string, values []string, required bool, doc string) Field {
+	return Field{Name: name, Type: Enum, Values: values, Required: required, Since: 1, Doc: doc}
+}
+
+func typed(name string, t Type, required bool, doc string) Field {
+	return Field{Name: name, Type: t, Required: required, Since: 1, Doc: doc}
+}
+
+// Builtin returns the schema compiled into this build.
+func Builtin() *Registry { return builtin }
+
+var builtin = MustNew(CurrentVersion, 1,
+	RecordType{Name: "client", Since: 1, Doc: "A person on a caseload. Its record id is the client id, which names the bucket.", Fields: []Field{
+		str("given_name", 200, true, "Given name."),
+		str("family_name", 200, true, "Family name."),
+		typed("date_of_birth", Date, false, "Date of birth."),
+		str("area", 100, true, "The area (tenant) the client belongs to."),
+		enum("pathway", Pathways, true, "How the client came onto the caseload."),
+		enum("status", []string{"active", "closed"}, true, "Whether the case is open."),
+		typed("consent_to_share", Bool, false, "Consent to share information with partner services."),
+		enum("housing_status", HousingStatuses, false, "Current housing situation."),
+		enum("ete_status", ETEStatuses, false, "Current employment, education or training situation."),
+		str("treatment_provider", 200, false, "The treatment service the client attends."),
+		Field{Name: "risk_flags", Type: Set, Values: RiskFlags, Since: 1, Doc: "Risks to the client or to staff."},
+		text("keyworker_notes", "The keyworker's running notes."),
+		deleted(),
+	}},
+	RecordType{Name: "contact", Since: 1, Doc: "One logged interaction with a client.", Fields: []Field{
+		typed("occurred_at", Timestamp, true, "When the contact happened."),
+		enum("category", ContactCategories, true, "What the contact was about."),
+		enum("mode", ContactModes, true, "How it happened."),
+		str("author", 100, true, "The user who logged it."),
+		str("outcome", 500, false, "Short outcome."),
+		text("notes", "Notes."),
+		Field{Name: "duration_minutes", Type: Integer, Min: 0, Max: 24 * 60, Since: 1, Doc: "How long it lasted."},
+		typed("follow_up_date", Date, false, "When to follow up."),
+		enum("attendance", []string{"attended", "did_not_attend", "rescheduled"}, false, "Treatment attendance: whether the appointment was kept."),
+		str("provider", 200, false, "Treatment attendance: the provider."),
+		Field{Name: "substances", Type: Set, Values: Substances, Since: 1, Doc: "Drug test: substances tested positive."},
+		enum("test_result", []string{"negative", "positive", "refused", "invalid"}, false, "Drug test: the result."),
+		enum("housing_status_after", HousingStatuses, false, "Housing: the client's housing status after the contact."),
+		enum("ete_status_after", ETEStatuses, false, "Employment or training: the client's status after the contact."),
+		deleted(),
+	}},
+	RecordType{Name: "goal", Since: 1, Doc: "A care-plan goal in one aftercare domain.", Fields: []Field{
+		enum("domain", AftercareDomains, true, "The aftercare domain."),
+		str("description", 1000, true, "What the client is working towards."),
+		enum("status", []string{"open", "achieved", "dropped"}, true, "Progress."),
+		typed("target_date", Date, false, "When it should be achieved."),
+		deleted(),
+	}},
+	RecordType{Name: "referral", Since: 1, Doc: "A referral to another service.", Fields: []Field{
+		enum("service_type", []string{"housing_provider", "job_centre", "debt_advice", "family_support", "treatment_service", "education_provider"}, true, "The kind of service."),
+		str("organisation", 200, true, "The organisation referred to."),
+		enum("status", []string{"made", "accepted", "declined", "completed", "withdrawn"}, true, "Progress."),
+		typed("referred_on", Date, false, "When the referral was made."),
+		typed("closed_on", Date, false, "When it was completed, declined or withdrawn."),
+		text("notes", "Notes."),
+		deleted(),
+	}},
+	RecordType{Name: "review_note", Since: 1, Doc: "A supervisor's comment on a contact or client; it syncs to the worker's device.", Fields: []Field{
+		typed("subject_id", Ref, true, "The record the note is about."),
+		str("text", 4000, true, "The comment."),
+		enum("state", []string{"reviewed", "query_to_worker", "resolved"}, true, "Where the review stands."),
+		text("worker_response", "The worker's answer to a query."),
+		deleted(),
+	}},
+)

@@ -1,0 +1,228 @@
+// Package schema is Throughcare's schema registry: the record types, their
+// fields, each field's type and allowed values, which fields a new record
+// needs, and the strict validation of a change against them.
+//
+// The registry is versioned. Changes are additive: a new version may add
+// record types, optional fields and enumeration values, never remove or
+// retype them. Every field remembers the version that introduced it, so a
+// change is validated against the schema version its device was built for,
+// and an old device's changes keep validating after the server moves on.
+//
+// The same registry is compiled into the server and the SDK.
+package schema
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// Type is the type of a field's value.
+type Type int
+
+// The field types.
+const (
+	// String is short single-line text (names, organisations).
+	String Type = iota + 1
+	// Text is free text that may span lines (notes).
+	Text
+	// Integer is a whole number within the field's Min and Max.
+	Integer
+	// Decimal is a decimal number written as text.
+	Decimal
+	// Bool is true or false.
+	Bool
+	// Timestamp is an instant.
+	Timestamp
+	// Date is a calendar date.
+	Date
+	// Enum is one of the field's Values.
+	Enum
+	// Set is a set of the field's Values, edited by set_add and set_remove.
+	Set
+	// Ref is the UUID of another record.
+	Ref
+	// Tombstone marks the record deleted; only the reserved field "deleted".
+	Tombstone
+)
+
+var typeNames = map[Type]string{
+	String: "string", Text: "text", Integer: "integer", Decimal: "decimal", Bool: "bool",
+	Timestamp: "timestamp", Date: "date", Enum: "enum", Set: "set", Ref: "record id", Tombstone: "tombstone",
+}
+
+// String names the type.
+func (t Type) String() string {
+	if n, ok := typeNames[t]; ok {
+		return n
+	}
+	return fmt.Sprintf("Type(%d)", int(t))
+}
+
+// Field describes one field of a record type.
+type Field struct {
+	// Name is the field's name on the wire.
+	Name string
+	// Type is the type of its value.
+	Type Type
+	// Values are the allowed values of an Enum or Set field.
+	Values []string
+	// Required fields must be set by the push that creates a record.
+	Required bool
+	// Since is the schema version that introduced the field.
+	Since uint32
+	// MaxLen is the most characters a String or Text value may have.
+	MaxLen int
+	// Min and Max bound an Integer value.
+	Min, Max int64
+	// Doc says what the field means.
+	Doc string
+}
+
+// RecordType describes a record type and its fields.
+type RecordType struct {
+	// Name is the record type's name on the wire.
+	Name string
+	// Since is the schema version that introduced the record type.
+	Since uint32
+	// Doc says what a record of this type is.
+	Doc string
+	// Fields are the record's fields, in the order they are documented.
+	Fields []Field
+
+	byName map[string]*Field
+}
+
+// Field returns the named field.
+func (rt *RecordType) Field(name string) (*Field, bool) {
+	f, ok := rt.byName[name]
+	return f, ok
+}
+
+// Required returns the names of the fields a new record must set.
+func (rt *RecordType) Required() []string {
+	var out []string
+	for _, f := range rt.Fields {
+		if f.Required {
+			out = append(out, f.Name)
+		}
+	}
+	return out
+}
+
+// Registry is a complete, versioned schema. It is immutable once built and
+// safe for concurrent use.
+type Registry struct {
+	version       uint32
+	minCompatible uint32
+	types         map[string]*RecordType
+	names         []string
+}
+
+// New builds a registry at version from record types. Devices whose cursors
+// were issued under a schema older than minCompatible must re-sync. New
+// checks the definitions (unique names, enumerations present, versions in
+// range) so a mistake fails at start-up, not at the first push.
+func New(version, minCompatible uint32, types ...RecordType) (*Registry, error) {
+	if version == 0 || minCompatible == 0 || minCompatible > version {
+		return nil, fmt.Errorf("schema: bad versions %d (min compatible %d)", version, minCompatible)
+	}
+	r := &Registry{version: version, minCompatible: minCompatible, types: map[string]*RecordType{}}
+	for _, t := range types {
+		if t.Name == "" || r.types[t.Name] != nil {
+			return nil, fmt.Errorf("schema: record type %q is empty or repeated", t.Name)
+		}
+		if t.Since == 0 || t.Since > version {
+			return nil, fmt.Errorf("schema: record type %s: since %d outside 1..%d", t.Name, t.Since, version)
+		}
+		rt := t
+		rt.Fields = slices.Clone(t.Fields)
+		rt.byName = map[string]*Field{}
+		for i := range rt.Fields {
+			f := &rt.Fields[i]
+			if err := checkFieldDef(rt.Name, f, version); err != nil {
+				return nil, err
+			}
+			if rt.byName[f.Name] != nil {
+				return nil, fmt.Errorf("schema: %s.%s defined twice", rt.Name, f.Name)
+			}
+			rt.byName[f.Name] = f
+		}
+		if _, ok := rt.byName[DeletedField]; !ok {
+			return nil, fmt.Errorf("schema: record type %s lacks the reserved field %q", rt.Name, DeletedField)
+		}
+		r.types[rt.Name] = &rt
+		r.names = append(r.names, rt.Name)
+	}
+	sort.Strings(r.names)
+	return r, nil
+}
+
+func checkFieldDef(typ string, f *Field, version uint32) error {
+	switch {
+	case f.Name == "":
+		return fmt.Errorf("schema: %s has a field with no name", typ)
+	case f.Since == 0 || f.Since > version:
+		return fmt.Errorf("schema: %s.%s: since %d outside 1..%d", typ, f.Name, f.Since, version)
+	case (f.Type == Enum || f.Type == Set) && len(f.Values) == 0:
+		return fmt.Errorf("schema: %s.%s: %s field without values", typ, f.Name, f.Type)
+	case (f.Type == String || f.Type == Text) && f.MaxLen <= 0:
+		return fmt.Errorf("schema: %s.%s: %s field without a maximum length", typ, f.Name, f.Type)
+	case f.Type == Integer && f.Min > f.Max:
+		return fmt.Errorf("schema: %s.%s: min %d above max %d", typ, f.Name, f.Min, f.Max)
+	case (f.Name == DeletedField) != (f.Type == Tombstone):
+		return fmt.Errorf("schema: %s.%s: only the field %q holds tombstones", typ, f.Name, DeletedField)
+	case f.Required && f.Since > 1:
+		return fmt.Errorf("schema: %s.%s: a field added after version 1 cannot be required (old devices do not know it)", typ, f.Name)
+	}
+	return nil
+}
+
+// MustNew is New that panics on a definition error; for the built-in schema.
+func MustNew(version, minCompatible uint32, types ...RecordType) *Registry {
+	r, err := New(version, minCompatible, types...)
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Version returns the registry's schema version.
+func (r *Registry) Version() uint32 { return r.version }
+
+// MinCompatible returns the oldest schema version whose cursors remain valid.
+func (r *Registry) MinCompatible() uint32 { return r.minCompatible }
+
+// Type returns the named record type.
+func (r *Registry) Type(name string) (*RecordType, bool) {
+	t, ok := r.types[name]
+	return t, ok
+}
+
+// Types returns every record type, sorted by name.
+func (r *Registry) Types() []*RecordType {
+	out := make([]*RecordType, 0, len(r.names))
+	for _, n := range r.names {
+		out = append(out, r.types[n])
+	}
+	return out
+}
+
+// Extend returns a new registry at version with extra fields added to
+// existing record types and extra record types added. It is how an additive
+// schema change is written, and how tests check that old devices keep working.
+func (r *Registry) Extend(version uint32, fields map[string][]Field, types ...RecordType) (*Registry, error) {
+	var all []RecordType
+	for _, n := range r.names {
+		t := *r.types[n]
+		t.Fields = append(slices.Clone(t.Fields), fields[n]...)
+		all = append(all, t)
+	}
+	for n := range fields {
+		if r.types[n] == nil {
+			return nil, fmt.Errorf("schema: cannot add fields to unknown record type %q", n)
+		}
+	}
+	all = append(all, types...)
+	return New(version, r.minCompatible, all...)
+}

@@ -1,0 +1,272 @@
+package schema
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// Issue is one thing wrong with a change. Messages name the record type,
+// the field and the problem, never the submitted value (it may be personal
+// data).
+type Issue struct {
+	Problem    v1.Problem
+	RecordType string
+	Field      string
+	Message    string
+}
+
+func (i *Issue) Error() string { return i.Message }
+
+func issue(p v1.Problem, rt, field, format string, args ...any) *Issue {
+	return &Issue{Problem: p, RecordType: rt, Field: field, Message: fmt.Sprintf(format, args...)}
+}
+
+// MaxSetStamps bounds the observed stamps of one set_remove.
+const MaxSetStamps = 1000
+
+var decimalRE = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,4})?$`)
+
+// ValidID reports whether s is a UUID in canonical lower-case text form.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
+}
+
+// CheckChange validates a change on its own (without the server's state)
+// against the schema as it stood at schemaVersion: ids, stamps, record type,
+// field, value type and value. It returns nil if the change is valid.
+func (r *Registry) CheckChange(schemaVersion uint32, ch *v1.Change) *Issue {
+	rtName, fname := ch.GetRecordType(), ch.GetField()
+	switch {
+	case ch.GetDeviceSeq() == 0:
+		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "device_seq must be positive")
+	case !ValidID(ch.GetRecordId()):
+		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "record_id must be a lower-case UUID")
+	case !ValidID(ch.GetClientId()):
+		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "client_id must be a lower-case UUID")
+	case ch.GetStamp().GetTime() == 0 || ch.GetStamp().GetReplica() == "":
+		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "stamp needs a time and a replica")
+	case ch.GetBase() != nil && (ch.GetBase().GetTime() == 0 || ch.GetBase().GetReplica() == ""):
+		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "base, when set, needs a time and a replica")
+	}
+	rt, ok := r.types[rtName]
+	if !ok || rt.Since > schemaVersion {
+		return issue(v1.Problem_PROBLEM_UNKNOWN_RECORD_TYPE, clip(rtName), fname, "unknown record type %q (schema version %d)", clip(rtName), schemaVersion)
+	}
+	if rtName == "client" && ch.GetRecordId() != ch.GetClientId() {
+		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "a client record's record_id must equal its client_id")
+	}
+	f, ok := rt.byName[fname]
+	if !ok || f.Since > schemaVersion {
+		return issue(v1.Problem_PROBLEM_UNKNOWN_FIELD, rtName, clip(fname), "%s has no field %q (schema version %d)", rtName, clip(fname), schemaVersion)
+	}
+	if msg, p := checkValue(f, ch.GetValue()); msg != "" {
+		return issue(p, rtName, fname, "%s.%s: %s", rtName, fname, msg)
+	}
+	return nil
+}
+
+// clip shortens an unknown name before it is echoed in an error.
+func clip(s string) string {
+	if len(s) > 64 {
+		s = s[:64]
+	}
+	return strings.ToValidUTF8(s, "?")
+}
+
+// checkValue returns why v is not a valid value for f, or "".
+func checkValue(f *Field, v *v1.Value) (string, v1.Problem) {
+	wrong := func() (string, v1.Problem) {
+		return fmt.Sprintf("expected a %s value, got %s", f.Type, kindName(v)), v1.Problem_PROBLEM_WRONG_TYPE
+	}
+	bad := func(format string, args ...any) (string, v1.Problem) {
+		return fmt.Sprintf(format, args...), v1.Problem_PROBLEM_INVALID_VALUE
+	}
+	switch f.Type {
+	case String, Text:
+		s, ok := v.GetKind().(*v1.Value_StringValue)
+		if !ok {
+			return wrong()
+		}
+		return checkText(f, s.StringValue, bad)
+	case Enum:
+		s, ok := v.GetKind().(*v1.Value_StringValue)
+		if !ok {
+			return wrong()
+		}
+		if !slices.Contains(f.Values, s.StringValue) {
+			return bad("value is not one of %s", strings.Join(f.Values, ", "))
+		}
+	case Ref:
+		s, ok := v.GetKind().(*v1.Value_StringValue)
+		if !ok {
+			return wrong()
+		}
+		if !ValidID(s.StringValue) {
+			return bad("value must be a lower-case UUID")
+		}
+	case Integer:
+		n, ok := v.GetKind().(*v1.Value_IntegerValue)
+		if !ok {
+			return wrong()
+		}
+		if n.IntegerValue < f.Min || n.IntegerValue > f.Max {
+			return bad("value must be between %d and %d", f.Min, f.Max)
+		}
+	case Decimal:
+		d, ok := v.GetKind().(*v1.Value_DecimalValue)
+		if !ok {
+			return wrong()
+		}
+		if !decimalRE.MatchString(d.DecimalValue) {
+			return bad("value must be a decimal like 12.50 (up to 15 digits, 4 decimals)")
+		}
+	case Bool:
+		if _, ok := v.GetKind().(*v1.Value_BoolValue); !ok {
+			return wrong()
+		}
+	case Timestamp:
+		ts, ok := v.GetKind().(*v1.Value_TimestampValue)
+		if !ok {
+			return wrong()
+		}
+		if err := ts.TimestampValue.CheckValid(); err != nil || ts.TimestampValue.AsTime().Year() < 1900 {
+			return bad("value must be a valid time after 1900")
+		}
+	case Date:
+		d, ok := v.GetKind().(*v1.Value_DateValue)
+		if !ok {
+			return wrong()
+		}
+		if !ValidDate(d.DateValue) {
+			return bad("value must be a calendar date between 1900-01-01 and 9999-12-31")
+		}
+	case Set:
+		switch op := v.GetKind().(type) {
+		case *v1.Value_SetAdd:
+			if !slices.Contains(f.Values, op.SetAdd.GetElement()) {
+				return bad("element is not one of %s", strings.Join(f.Values, ", "))
+			}
+		case *v1.Value_SetRemove:
+			if !slices.Contains(f.Values, op.SetRemove.GetElement()) {
+				return bad("element is not one of %s", strings.Join(f.Values, ", "))
+			}
+			if len(op.SetRemove.GetObserved()) > MaxSetStamps {
+				return bad("a remove may observe at most %d additions", MaxSetStamps)
+			}
+			for _, s := range op.SetRemove.GetObserved() {
+				if s.GetTime() == 0 || s.GetReplica() == "" {
+					return "observed stamps need a time and a replica", v1.Problem_PROBLEM_MALFORMED
+				}
+			}
+		default:
+			return wrong()
+		}
+	case Tombstone:
+		t, ok := v.GetKind().(*v1.Value_Tombstone)
+		if !ok {
+			return wrong()
+		}
+		if len(t.Tombstone.GetReason()) > 100 || !printable(t.Tombstone.GetReason(), false) {
+			return bad("reason must be at most 100 printable characters")
+		}
+	default:
+		return wrong()
+	}
+	return "", v1.Problem_PROBLEM_UNSPECIFIED
+}
+
+func checkText(f *Field, s string, bad func(string, ...any) (string, v1.Problem)) (string, v1.Problem) {
+	if !utf8.ValidString(s) {
+		return bad("value is not valid UTF-8")
+	}
+	if n := utf8.RuneCountInString(s); n > f.MaxLen {
+		return bad("value is %d characters, more than the %d allowed", n, f.MaxLen)
+	}
+	if f.Required && strings.TrimSpace(s) == "" {
+		return bad("value must not be blank")
+	}
+	if !printable(s, f.Type == Text) {
+		return bad("value contains control characters")
+	}
+	return "", v1.Problem_PROBLEM_UNSPECIFIED
+}
+
+// printable reports whether s has no control characters (other than line
+// breaks and tabs when multiline is set).
+func printable(s string, multiline bool) bool {
+	for _, c := range s {
+		if multiline && (c == '\n' || c == '\r' || c == '\t') {
+			continue
+		}
+		if unicode.IsControl(c) || c == '\u2028' || c == '\u2029' {
+			return false
+		}
+	}
+	return true
+}
+
+// ValidDate reports whether d is a real calendar date in years 1900 to 9999.
+func ValidDate(d *v1.Date) bool {
+	if d == nil || d.Year < 1900 || d.Year > 9999 || d.Month < 1 || d.Month > 12 || d.Day < 1 || d.Day > 31 {
+		return false
+	}
+	t := time.Date(int(d.Year), time.Month(d.Month), int(d.Day), 0, 0, 0, 0, time.UTC)
+	return t.Day() == int(d.Day)
+}
+
+func kindName(v *v1.Value) string {
+	switch v.GetKind().(type) {
+	case nil:
+		return "no value"
+	case *v1.Value_StringValue:
+		return "a string"
+	case *v1.Value_IntegerValue:
+		return "an integer"
+	case *v1.Value_DecimalValue:
+		return "a decimal"
+	case *v1.Value_BoolValue:
+		return "a bool"
+	case *v1.Value_TimestampValue:
+		return "a timestamp"
+	case *v1.Value_DateValue:
+		return "a date"
+	case *v1.Value_SetAdd:
+		return "a set_add"
+	case *v1.Value_SetRemove:
+		return "a set_remove"
+	case *v1.Value_Tombstone:
+		return "a tombstone"
+	case *v1.Value_SetState:
+		return "a set_state (only servers send those)"
+	}
+	return "an unknown kind"
+}
+
+// MissingRequired returns the required fields of record type rt that are not
+// in set, for validating the push that creates a record.
+func (r *Registry) MissingRequired(rt string, set func(field string) bool) []string {
+	t, ok := r.types[rt]
+	if !ok {
+		return nil
+	}
+	var missing []string
+	for _, f := range t.Required() {
+		if !set(f) {
+			missing = append(missing, f)
+		}
+	}
+	return missing
+}
