@@ -1,0 +1,84 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is every setting of the server. Each flag --name can also be set
+// with the environment variable THROUGHCARE_NAME (dashes become
+// underscores); a flag on the command line wins over the environment.
+type config struct {
+	Listen          string
+	Data            string
+	LogFormat       string
+	LogLevel        string
+	MaxRequestBytes int64
+	MaxClockSkew    time.Duration
+	UnaryTimeout    time.Duration
+	Keepalive       time.Duration
+	StreamMaxAge    time.Duration
+	ShutdownTimeout time.Duration
+	ReadHeader      time.Duration
+	IdleTimeout     time.Duration
+}
+
+func envName(flagName string) string {
+	return "THROUGHCARE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
+	c := &config{}
+	fs := flag.NewFlagSet("throughcare-server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	str := func(p *string, name, def, usage string) {
+		fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
+	}
+	dur := func(p *time.Duration, name string, def time.Duration, usage string) {
+		fs.DurationVar(p, name, def, usage+" (env "+envName(name)+")")
+	}
+	str(&c.Listen, "listen", "127.0.0.1:8080", "address to serve on (h2c: HTTP/1.1 and HTTP/2 without TLS; put TLS in front)")
+	str(&c.Data, "data", "./data", "data directory")
+	str(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
+	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", 16<<20, "largest request body accepted, in bytes (env "+envName("max-request-bytes")+")")
+	dur(&c.MaxClockSkew, "max-clock-skew", 5*time.Minute, "how far ahead of the server clock a change may be stamped")
+	dur(&c.UnaryTimeout, "unary-timeout", 30*time.Second, "server-side deadline of a unary call")
+	dur(&c.Keepalive, "keepalive", 25*time.Second, "keepalive interval on idle streams")
+	dur(&c.StreamMaxAge, "stream-max-age", time.Hour, "streams are closed (with a typed reason) after this long")
+	dur(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGTERM")
+	dur(&c.ReadHeader, "read-header-timeout", 10*time.Second, "deadline to read request headers")
+	dur(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+
+	// Environment first, so flags given on the command line override it.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	switch c.LogFormat {
+	case "auto", "json", "console":
+	default:
+		return nil, fmt.Errorf("--log-format must be json, console or auto, not %s", strconv.Quote(c.LogFormat))
+	}
+	if c.MaxRequestBytes < 1024 {
+		return nil, fmt.Errorf("--max-request-bytes must be at least 1024")
+	}
+	return c, nil
+}

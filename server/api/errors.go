@@ -1,0 +1,81 @@
+package api
+
+import (
+	"context"
+	"errors"
+
+	"connectrpc.com/connect"
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// connectError maps a domain error to a Connect error whose message is safe
+// for the client. Anything unexpected becomes Internal with the request id,
+// and its detail goes only to the log.
+func connectError(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	var (
+		req      *syncengine.RequestError
+		rejected *syncengine.RejectedError
+		reset    *syncengine.ResetError
+		closed   *syncengine.ClosedError
+		cerr     *connect.Error
+	)
+	switch {
+	case errors.As(err, &cerr):
+		return cerr
+	case errors.As(err, &rejected):
+		return withDetail(connect.NewError(connect.CodeInvalidArgument, errors.New(rejected.Error())),
+			&v1.PushRejected{Problems: rejected.Problems, ServerTime: timestampOf(rejected)})
+	case errors.As(err, &req):
+		code := connect.CodeInvalidArgument
+		if req.Precondition {
+			code = connect.CodeFailedPrecondition
+		}
+		return connect.NewError(code, errors.New(req.Msg))
+	case errors.As(err, &reset):
+		return withDetail(connect.NewError(connect.CodeFailedPrecondition, errors.New(reset.Error())), &v1.ResetRequired{Reason: reset.Reason})
+	case errors.As(err, &closed):
+		code := connect.CodeUnavailable
+		switch closed.Reason {
+		case v1.CloseReason_CLOSE_REASON_SESSION_ENDED:
+			code = connect.CodeUnauthenticated
+		case v1.CloseReason_CLOSE_REASON_MEMBERSHIP_CHANGED:
+			code = connect.CodeAborted
+		}
+		return withDetail(connect.NewError(code, errors.New(closed.Error())), &v1.StreamClosed{Reason: closed.Reason})
+	case errors.Is(err, identity.ErrUnauthenticated):
+		return connect.NewError(connect.CodeUnauthenticated, errors.New("sign-in required"))
+	case errors.Is(err, syncengine.ErrShuttingDown), errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
+		logFrom(ctx).Warn().Err(err).Msg("unavailable")
+		return connect.NewError(connect.CodeUnavailable, errors.New("the server cannot take this request now; retry later"))
+	case errors.Is(err, context.Canceled):
+		return connect.NewError(connect.CodeCanceled, errors.New("request canceled"))
+	case errors.Is(err, context.DeadlineExceeded):
+		return connect.NewError(connect.CodeDeadlineExceeded, errors.New("request timed out"))
+	}
+	rid := requestID(ctx)
+	logFrom(ctx).Error().Err(err).Msg("internal error")
+	return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+rid+")"))
+}
+
+func timestampOf(r *syncengine.RejectedError) *timestamppb.Timestamp {
+	return timestamppb.New(r.ServerTime)
+}
+
+func withDetail(cerr *connect.Error, m proto.Message) *connect.Error {
+	if d, err := connect.NewErrorDetail(m); err == nil {
+		cerr.AddDetail(d)
+	}
+	return cerr
+}
+
+func logFrom(ctx context.Context) *zerolog.Logger { return zerolog.Ctx(ctx) }

@@ -1,0 +1,135 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/identity"
+)
+
+// RequestIDHeader carries the id of a request in responses (and is logged
+// with every line about it).
+const RequestIDHeader = "Request-Id"
+
+type ridKey struct{}
+
+func requestID(ctx context.Context) string {
+	s, _ := ctx.Value(ridKey{}).(string)
+	return s
+}
+
+// withRequestID gives every HTTP request an id, a logger that carries it,
+// and echoes the id in the response headers.
+func withRequestID(log zerolog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b [8]byte
+		rand.Read(b[:])
+		rid := hex.EncodeToString(b[:])
+		w.Header().Set(RequestIDHeader, rid)
+		l := log.With().Str("request_id", rid).Logger()
+		ctx := context.WithValue(l.WithContext(r.Context()), ridKey{}, rid)
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// authInterceptor resolves the caller through the identity source for every
+// procedure, unary and streaming, except the explicitly public ones.
+type authInterceptor struct {
+	source identity.Source
+	public map[string]bool
+}
+
+var _ connect.Interceptor = (*authInterceptor)(nil)
+
+func (a *authInterceptor) identify(ctx context.Context, procedure string, h http.Header) (context.Context, error) {
+	if a.public[procedure] {
+		return ctx, nil
+	}
+	id, err := a.source.Identify(ctx, h)
+	if err != nil {
+		if !errors.Is(err, identity.ErrUnauthenticated) {
+			return ctx, connectError(ctx, err)
+		}
+		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("sign-in required"))
+	}
+	l := zerolog.Ctx(ctx).With().Str("user_id", id.UserID).Str("device_id", id.DeviceID).Logger()
+	return identity.NewContext(l.WithContext(ctx), id), nil
+}
+
+func (a *authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		ctx, err := a.identify(ctx, req.Spec().Procedure, req.Header())
+		if err != nil {
+			return nil, err
+		}
+		return next(ctx, req)
+	}
+}
+
+func (a *authInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (a *authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		ctx, err := a.identify(ctx, conn.Spec().Procedure, conn.RequestHeader())
+		if err != nil {
+			return err
+		}
+		return next(ctx, conn)
+	}
+}
+
+// logInterceptor logs one line per call with its outcome and duration, and
+// puts a server-side deadline on unary calls.
+type logInterceptor struct {
+	unaryTimeout time.Duration
+}
+
+var _ connect.Interceptor = (*logInterceptor)(nil)
+
+func (l *logInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		start := time.Now()
+		if l.unaryTimeout > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, l.unaryTimeout)
+			defer cancel()
+		}
+		resp, err := next(ctx, req)
+		logCall(ctx, req.Spec().Procedure, req.Peer().Protocol, start, err)
+		return resp, err
+	}
+}
+
+func (l *logInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return next
+}
+
+func (l *logInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
+		start := time.Now()
+		err := next(ctx, conn)
+		logCall(ctx, conn.Spec().Procedure, conn.Peer().Protocol, start, err)
+		return err
+	}
+}
+
+func logCall(ctx context.Context, procedure, protocol string, start time.Time, err error) {
+	ev := zerolog.Ctx(ctx).Info()
+	code := "ok"
+	if err != nil {
+		code = connect.CodeOf(err).String()
+		if connect.CodeOf(err) == connect.CodeInternal || connect.CodeOf(err) == connect.CodeUnknown {
+			ev = zerolog.Ctx(ctx).Error()
+		}
+	}
+	ev.Str("procedure", procedure).Str("protocol", protocol).Str("code", code).Dur("duration", time.Since(start)).Msg("call")
+}

@@ -1,0 +1,94 @@
+// Package identity defines who is calling: the user, their device, role and
+// area, and the buckets (clients) they may sync. One interceptor resolves an
+// Identity for every procedure through a Source; the sync engine and the
+// other domain packages read it from the context.
+package identity
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+)
+
+// Role is what a user may do.
+type Role int
+
+// Roles.
+const (
+	// Worker is an outreach worker with a caseload.
+	Worker Role = iota + 1
+	// Supervisor reviews the work of their teams.
+	Supervisor
+	// Admin manages an area.
+	Admin
+)
+
+// String names the role.
+func (r Role) String() string {
+	switch r {
+	case Worker:
+		return "worker"
+	case Supervisor:
+		return "supervisor"
+	case Admin:
+		return "admin"
+	}
+	return "unknown"
+}
+
+// Identity is an authenticated caller.
+type Identity struct {
+	// UserID and DeviceID identify the caller and the device (the replica
+	// id its changes are stamped with).
+	UserID, DeviceID string
+	// Role is the user's role.
+	Role Role
+	// Area is the tenant the user belongs to.
+	Area string
+	// Buckets are the client ids the caller may sync, sorted.
+	Buckets []string
+	// Ended, if not nil, is closed when the session ends (expiry, logout,
+	// revocation); open streams close when it does.
+	Ended <-chan struct{}
+}
+
+// HasBucket reports whether the caller may sync the client's bucket.
+func (id *Identity) HasBucket(clientID string) bool {
+	_, ok := slices.BinarySearch(id.Buckets, clientID)
+	return ok
+}
+
+// Source resolves the caller of a request from its headers.
+type Source interface {
+	// Identify returns the caller, or an error wrapping ErrUnauthenticated
+	// when the request carries no valid session.
+	Identify(ctx context.Context, header http.Header) (*Identity, error)
+}
+
+// SourceFunc adapts a function to Source.
+type SourceFunc func(ctx context.Context, header http.Header) (*Identity, error)
+
+// Identify calls f.
+func (f SourceFunc) Identify(ctx context.Context, h http.Header) (*Identity, error) { return f(ctx, h) }
+
+// ErrUnauthenticated reports a request without a valid session.
+var ErrUnauthenticated = errors.New("identity: sign-in required")
+
+// NoSessions is the Source used until sign-in exists: it admits nobody.
+var NoSessions Source = SourceFunc(func(context.Context, http.Header) (*Identity, error) {
+	return nil, ErrUnauthenticated
+})
+
+type ctxKey struct{}
+
+// NewContext returns a context carrying id.
+func NewContext(ctx context.Context, id *Identity) context.Context {
+	return context.WithValue(ctx, ctxKey{}, id)
+}
+
+// FromContext returns the identity the interceptor resolved.
+func FromContext(ctx context.Context) (*Identity, bool) {
+	id, ok := ctx.Value(ctxKey{}).(*Identity)
+	return id, ok && id != nil
+}

@@ -1,0 +1,260 @@
+// Package syncengine is the server side of the sync protocol: it validates
+// pushes against the schema registry and the caller's identity, applies them
+// through the store, answers pulls from the opaque cursor (snapshots for
+// buckets new to the caller, evictions for buckets it lost, resets for
+// cursors it cannot use), and feeds live subscriptions. It knows nothing of
+// Connect or HTTP; package api adapts it.
+package syncengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/rs/zerolog"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/syncproto/cursor"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/hlc"
+	"github.com/throughcare/throughcare/syncproto/schema"
+)
+
+// ProtocolVersion is the sync protocol version this server speaks.
+const ProtocolVersion = 1
+
+// Config configures an Engine. Zero values take the defaults noted.
+type Config struct {
+	// Store holds the data (required).
+	Store store.Store
+	// Schema is the registry to validate against (default: the built-in).
+	Schema *schema.Registry
+	// Now reads the server clock (default time.Now).
+	Now func() time.Time
+	// MaxSkew is how far ahead of the server clock a change may be stamped
+	// (default 5 minutes).
+	MaxSkew time.Duration
+	// MaxBatch is the most changes one push may carry (default 5,000).
+	MaxBatch int
+	// DefaultLimit and MaxLimit bound the records of a pull page (defaults
+	// 2,000 and 20,000); MaxPageBytes bounds its size (default 4 MiB).
+	DefaultLimit, MaxLimit, MaxPageBytes int
+	// Keepalive is the interval between keepalives on an idle stream
+	// (default 25 s); StreamMaxAge ends streams after that long (default
+	// 1 h) so that long-lived connections are re-authenticated.
+	Keepalive, StreamMaxAge time.Duration
+	// Logger records what the engine does (no personal data).
+	Logger zerolog.Logger
+}
+
+// Engine runs the sync protocol. It is safe for concurrent use.
+type Engine struct {
+	cfg     Config
+	codec   *cursor.Codec
+	hub     *hub
+	closing chan struct{}
+}
+
+// New returns an engine over cfg.Store.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("syncengine: no store")
+	}
+	if cfg.Schema == nil {
+		cfg.Schema = schema.Builtin()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	setDefault(&cfg.MaxSkew, 5*time.Minute)
+	setDefault(&cfg.MaxBatch, 5000)
+	setDefault(&cfg.DefaultLimit, 2000)
+	setDefault(&cfg.MaxLimit, 20000)
+	setDefault(&cfg.MaxPageBytes, 4<<20)
+	setDefault(&cfg.Keepalive, 25*time.Second)
+	setDefault(&cfg.StreamMaxAge, time.Hour)
+	codec, err := cursor.NewCodec(cfg.Store.CursorKey())
+	if err != nil {
+		return nil, fmt.Errorf("syncengine: %w", err)
+	}
+	return &Engine{cfg: cfg, codec: codec, hub: newHub(), closing: make(chan struct{})}, nil
+}
+
+func setDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
+// Shutdown ends every open stream with CLOSE_REASON_SERVER_SHUTDOWN and
+// refuses new ones. Call it before draining the HTTP server, whose shutdown
+// waits for streams.
+func (e *Engine) Shutdown() {
+	select {
+	case <-e.closing:
+	default:
+		close(e.closing)
+	}
+}
+
+// checkVersions validates the versions every request carries.
+func (e *Engine) checkVersions(protocol, schemaVersion uint32) error {
+	switch {
+	case protocol == 0:
+		return badRequest("protocol_version is required (this server speaks %d)", ProtocolVersion)
+	case protocol != ProtocolVersion:
+		return &RequestError{Precondition: true, Msg: fmt.Sprintf("protocol version %d is not supported; this server speaks %d", protocol, ProtocolVersion)}
+	case schemaVersion == 0:
+		return badRequest("schema_version is required (this server's schema is version %d)", e.cfg.Schema.Version())
+	case schemaVersion > e.cfg.Schema.Version():
+		return &RequestError{Precondition: true, Msg: fmt.Sprintf("schema version %d is newer than this server's (%d); update the server", schemaVersion, e.cfg.Schema.Version())}
+	}
+	return nil
+}
+
+// log returns the request's logger (with its request id) if the caller set
+// one, else the engine's.
+func (e *Engine) log(ctx context.Context) *zerolog.Logger {
+	if l := zerolog.Ctx(ctx); l.GetLevel() != zerolog.Disabled {
+		return l
+	}
+	return &e.cfg.Logger
+}
+
+func (e *Engine) serverTime() *timestamppb.Timestamp { return timestamppb.New(e.cfg.Now()) }
+
+// Push validates and applies a batch of the caller's changes.
+func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRequest) (*v1.PushResponse, error) {
+	if err := e.checkVersions(req.GetProtocolVersion(), req.GetSchemaVersion()); err != nil {
+		return nil, err
+	}
+	chs := req.GetChanges()
+	if len(chs) > e.cfg.MaxBatch {
+		return nil, badRequest("a push may carry at most %d changes; this one has %d", e.cfg.MaxBatch, len(chs))
+	}
+	resp := &v1.PushResponse{ServerTime: e.serverTime()}
+	if len(chs) == 0 {
+		return resp, nil
+	}
+	if err := e.validate(ctx, id, req); err != nil {
+		return nil, err
+	}
+	res, err := e.cfg.Store.Push(ctx, &store.Batch{
+		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: e.cfg.Now(), Changes: chs,
+		Check: func(ch *v1.Change, _ *v1.RecordState) *store.Rejection {
+			if !id.HasBucket(ch.GetClientId()) {
+				return &store.Rejection{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	e.hub.publish(res.Heads)
+	resp.Results = make([]*v1.ChangeResult, len(chs))
+	applied := 0
+	for i, r := range res.Results {
+		resp.Results[i] = &v1.ChangeResult{DeviceSeq: chs[i].GetDeviceSeq(), Verdict: r.Verdict, Reason: r.Reason, Message: r.Message, Position: r.Position}
+		if r.Verdict == v1.Verdict_VERDICT_APPLIED {
+			applied++
+		}
+	}
+	e.log(ctx).Debug().Int("changes", len(chs)).Int("applied", applied).Int("buckets", len(res.Heads)).Msg("push")
+	return resp, nil
+}
+
+// validate checks every change on its own, then that each record the batch
+// creates gets its required fields. It reports every problem at once.
+func (e *Engine) validate(ctx context.Context, id *identity.Identity, req *v1.PushRequest) error {
+	now := e.cfg.Now()
+	var problems []*v1.ChangeProblem
+	add := func(i int, ch *v1.Change, p v1.Problem, field, msg string) {
+		problems = append(problems, &v1.ChangeProblem{Index: uint32(i), DeviceSeq: ch.GetDeviceSeq(), RecordType: ch.GetRecordType(), Field: field, Problem: p, Message: msg})
+	}
+	var prevSeq uint64
+	for i, ch := range req.GetChanges() {
+		if iss := e.cfg.Schema.CheckChange(req.GetSchemaVersion(), ch); iss != nil {
+			problems = append(problems, &v1.ChangeProblem{Index: uint32(i), DeviceSeq: ch.GetDeviceSeq(), RecordType: iss.RecordType, Field: iss.Field, Problem: iss.Problem, Message: iss.Message})
+			continue
+		}
+		switch {
+		case ch.GetDeviceSeq() <= prevSeq:
+			add(i, ch, v1.Problem_PROBLEM_MALFORMED, ch.GetField(), fmt.Sprintf("device_seq %d does not follow %d: changes must be in increasing device_seq order", ch.GetDeviceSeq(), prevSeq))
+		case ch.GetStamp().GetReplica() != id.DeviceID:
+			add(i, ch, v1.Problem_PROBLEM_MALFORMED, ch.GetField(), "stamp replica must be the pushing device's id")
+		case hlc.CheckSkew(ch.GetStamp().GetTime(), now, e.cfg.MaxSkew) != nil:
+			add(i, ch, v1.Problem_PROBLEM_CLOCK_AHEAD, ch.GetField(), fmt.Sprintf("stamped %s ahead of the server clock, more than the %s allowed; correct the device clock", hlc.Wall(ch.GetStamp().GetTime()).Sub(now).Round(time.Second), e.cfg.MaxSkew))
+		}
+		prevSeq = max(prevSeq, ch.GetDeviceSeq())
+	}
+	if len(problems) == 0 {
+		var err error
+		if problems, err = e.checkRequired(ctx, id, req); err != nil {
+			return err
+		}
+	}
+	if len(problems) > 0 {
+		return &RejectedError{Problems: problems, ServerTime: now}
+	}
+	return nil
+}
+
+// checkRequired finds records the batch creates and reports required fields
+// none of its changes set. Changes the device already pushed are skipped.
+func (e *Engine) checkRequired(ctx context.Context, id *identity.Identity, req *v1.PushRequest) ([]*v1.ChangeProblem, error) {
+	hwm, err := e.cfg.Store.HighWater(ctx, id.DeviceID)
+	if err != nil {
+		return nil, err
+	}
+	type rec struct {
+		first  int
+		fields map[string]bool
+	}
+	byBucket := map[string]map[string]*rec{}
+	for i, ch := range req.GetChanges() {
+		if ch.GetDeviceSeq() <= hwm {
+			continue
+		}
+		recs := byBucket[ch.GetClientId()]
+		if recs == nil {
+			recs = map[string]*rec{}
+			byBucket[ch.GetClientId()] = recs
+		}
+		r := recs[ch.GetRecordId()]
+		if r == nil {
+			r = &rec{first: i, fields: map[string]bool{}}
+			recs[ch.GetRecordId()] = r
+		}
+		r.fields[ch.GetField()] = true
+	}
+	var problems []*v1.ChangeProblem
+	for bucket, recs := range byBucket {
+		ids := make([]string, 0, len(recs))
+		for rid := range recs {
+			ids = append(ids, rid)
+		}
+		existing, err := e.cfg.Store.Records(ctx, bucket, ids)
+		if err != nil {
+			return nil, err
+		}
+		for rid, r := range recs {
+			if existing[rid] != nil {
+				continue
+			}
+			ch := req.GetChanges()[r.first]
+			for _, f := range e.cfg.Schema.MissingRequired(ch.GetRecordType(), func(f string) bool { return r.fields[f] }) {
+				problems = append(problems, &v1.ChangeProblem{
+					Index: uint32(r.first), DeviceSeq: ch.GetDeviceSeq(), RecordType: ch.GetRecordType(), Field: f,
+					Problem: v1.Problem_PROBLEM_MISSING_REQUIRED,
+					Message: fmt.Sprintf("new %s record lacks required field %s (send it in the same push)", ch.GetRecordType(), f),
+				})
+			}
+		}
+	}
+	return problems, nil
+}

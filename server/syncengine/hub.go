@@ -1,0 +1,54 @@
+package syncengine
+
+import "sync"
+
+// hub tells live subscribers that buckets they follow have new changes. A
+// notification carries no data: the subscriber pulls from its cursor, so a
+// slow subscriber never holds up a push and notifications coalesce.
+type hub struct {
+	mu   sync.Mutex
+	subs map[string]map[*subscriber]struct{}
+}
+
+type subscriber struct{ notify chan struct{} }
+
+func newHub() *hub { return &hub{subs: map[string]map[*subscriber]struct{}{}} }
+
+// subscribe registers for the buckets; the returned func unregisters.
+func (h *hub) subscribe(buckets []string) (*subscriber, func()) {
+	s := &subscriber{notify: make(chan struct{}, 1)}
+	h.mu.Lock()
+	for _, b := range buckets {
+		m := h.subs[b]
+		if m == nil {
+			m = map[*subscriber]struct{}{}
+			h.subs[b] = m
+		}
+		m[s] = struct{}{}
+	}
+	h.mu.Unlock()
+	return s, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for _, b := range buckets {
+			delete(h.subs[b], s)
+			if len(h.subs[b]) == 0 {
+				delete(h.subs, b)
+			}
+		}
+	}
+}
+
+// publish wakes every subscriber of the buckets.
+func (h *hub) publish(buckets map[string]uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for b := range buckets {
+		for s := range h.subs[b] {
+			select {
+			case s.notify <- struct{}{}:
+			default: // already pending
+			}
+		}
+	}
+}

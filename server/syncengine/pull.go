@@ -1,0 +1,82 @@
+package syncengine
+
+import (
+	"context"
+	"errors"
+	"maps"
+	"slices"
+
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/syncproto/cursor"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// Pull answers one page of changes since the request's cursor.
+func (e *Engine) Pull(ctx context.Context, id *identity.Identity, req *v1.PullRequest) (*v1.PullResponse, error) {
+	if err := e.checkVersions(req.GetProtocolVersion(), req.GetSchemaVersion()); err != nil {
+		return nil, err
+	}
+	cur, err := e.openCursor(id, req.GetCursor())
+	if err != nil {
+		return nil, err
+	}
+	limit := int(req.GetLimit())
+	if limit == 0 {
+		limit = e.cfg.DefaultLimit
+	}
+	return e.page(ctx, id, cur, min(limit, e.cfg.MaxLimit))
+}
+
+// openCursor decodes a cursor sealed for the caller, or says why the device
+// must reset.
+func (e *Engine) openCursor(id *identity.Identity, b []byte) (cursor.Cursor, error) {
+	cur, err := e.codec.Decode(id.UserID, b)
+	if err != nil {
+		return cursor.Cursor{}, &ResetError{Reason: v1.ResetReason_RESET_REASON_CURSOR_INVALID}
+	}
+	if len(b) > 0 && cur.Schema < e.cfg.Schema.MinCompatible() {
+		return cursor.Cursor{}, &ResetError{Reason: v1.ResetReason_RESET_REASON_SCHEMA_CHANGED}
+	}
+	return cur, nil
+}
+
+// page reads one page from cur for the caller's current buckets: buckets
+// the cursor lacks come as snapshots, buckets the caller lost as evictions.
+func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cursor, limit int) (*v1.PullResponse, error) {
+	from := make(map[string]uint64, len(id.Buckets))
+	for _, b := range id.Buckets {
+		from[b] = cur.Positions[b]
+	}
+	resp := &v1.PullResponse{}
+	for _, b := range slices.Sorted(maps.Keys(cur.Positions)) {
+		if !id.HasBucket(b) {
+			resp.Buckets = append(resp.Buckets, &v1.BucketUpdate{ClientId: b, Action: v1.BucketAction_BUCKET_ACTION_EVICT})
+		}
+	}
+	page, err := e.cfg.Store.Pull(ctx, store.PullQuery{From: from, Limit: limit, MaxBytes: e.cfg.MaxPageBytes})
+	var ahead *store.CursorAheadError
+	if errors.As(err, &ahead) {
+		return nil, &ResetError{Reason: v1.ResetReason_RESET_REASON_CURSOR_UNKNOWN}
+	}
+	if err != nil {
+		return nil, err
+	}
+	next := cursor.Cursor{Schema: e.cfg.Schema.Version(), Positions: from}
+	for _, bp := range page.Buckets {
+		start := from[bp.Bucket]
+		next.Positions[bp.Bucket] = bp.Position
+		if len(bp.Records) == 0 {
+			continue
+		}
+		action := v1.BucketAction_BUCKET_ACTION_DELTA
+		if start == 0 {
+			action = v1.BucketAction_BUCKET_ACTION_SNAPSHOT
+		}
+		resp.Buckets = append(resp.Buckets, &v1.BucketUpdate{ClientId: bp.Bucket, Action: action, Records: bp.Records, Position: bp.Position})
+	}
+	resp.HasMore = page.HasMore
+	resp.Cursor = e.codec.Encode(id.UserID, next)
+	resp.ServerTime = e.serverTime()
+	return resp, nil
+}
