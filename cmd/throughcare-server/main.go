@@ -55,6 +55,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	// Sign-in arrives with passkeys; until then no caller is admitted.
+	return serve(ctx, cfg, log, identity.NoSessions)
+}
+
+// serve runs the server with callers resolved by ids until ctx ends.
+func serve(ctx context.Context, cfg *config, log zerolog.Logger, ids identity.Source) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -76,7 +82,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	handler, err := api.New(api.Config{
-		Engine: engine, Identity: identity.NoSessions, Logger: log,
+		Engine: engine, Identity: ids, Logger: log,
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout,
 	})
 	if err != nil {

@@ -174,19 +174,21 @@ func (e *Engine) validate(ctx context.Context, id *identity.Identity, req *v1.Pu
 	now := e.cfg.Now()
 	var problems []*v1.ChangeProblem
 	add := func(i int, ch *v1.Change, p v1.Problem, field, msg string) {
-		problems = append(problems, &v1.ChangeProblem{Index: uint32(i), DeviceSeq: ch.GetDeviceSeq(), RecordType: ch.GetRecordType(), Field: field, Problem: p, Message: msg})
+		problems = append(problems, &v1.ChangeProblem{Index: uint32(i), DeviceSeq: ch.GetDeviceSeq(), RecordType: ch.GetRecordType(), Field: field, Problem: p,
+			Message: fmt.Sprintf("change %d (device_seq %d) %s.%s: %s", i, ch.GetDeviceSeq(), ch.GetRecordType(), field, msg)})
 	}
 	var prevSeq uint64
 	for i, ch := range req.GetChanges() {
 		if iss := e.cfg.Schema.CheckChange(req.GetSchemaVersion(), ch); iss != nil {
-			problems = append(problems, &v1.ChangeProblem{Index: uint32(i), DeviceSeq: ch.GetDeviceSeq(), RecordType: iss.RecordType, Field: iss.Field, Problem: iss.Problem, Message: iss.Message})
+			problems = append(problems, &v1.ChangeProblem{Index: uint32(i), DeviceSeq: ch.GetDeviceSeq(), RecordType: iss.RecordType, Field: iss.Field, Problem: iss.Problem,
+				Message: fmt.Sprintf("change %d (device_seq %d): %s", i, ch.GetDeviceSeq(), iss.Message)})
 			continue
 		}
 		switch {
 		case ch.GetDeviceSeq() <= prevSeq:
 			add(i, ch, v1.Problem_PROBLEM_MALFORMED, ch.GetField(), fmt.Sprintf("device_seq %d does not follow %d: changes must be in increasing device_seq order", ch.GetDeviceSeq(), prevSeq))
 		case ch.GetStamp().GetReplica() != id.DeviceID:
-			add(i, ch, v1.Problem_PROBLEM_MALFORMED, ch.GetField(), "stamp replica must be the pushing device's id")
+			add(i, ch, v1.Problem_PROBLEM_MALFORMED, ch.GetField(), "the stamp's replica must be the pushing device's id")
 		case hlc.CheckSkew(ch.GetStamp().GetTime(), now, e.cfg.MaxSkew) != nil:
 			add(i, ch, v1.Problem_PROBLEM_CLOCK_AHEAD, ch.GetField(), fmt.Sprintf("stamped %s ahead of the server clock, more than the %s allowed; correct the device clock", hlc.Wall(ch.GetStamp().GetTime()).Sub(now).Round(time.Second), e.cfg.MaxSkew))
 		}
@@ -251,7 +253,7 @@ func (e *Engine) checkRequired(ctx context.Context, id *identity.Identity, req *
 				problems = append(problems, &v1.ChangeProblem{
 					Index: uint32(r.first), DeviceSeq: ch.GetDeviceSeq(), RecordType: ch.GetRecordType(), Field: f,
 					Problem: v1.Problem_PROBLEM_MISSING_REQUIRED,
-					Message: fmt.Sprintf("new %s record lacks required field %s (send it in the same push)", ch.GetRecordType(), f),
+					Message: fmt.Sprintf("change %d (device_seq %d) %s.%s: a new %s record needs this field (send it in the same push)", r.first, ch.GetDeviceSeq(), ch.GetRecordType(), f, ch.GetRecordType()),
 				})
 			}
 		}
