@@ -109,11 +109,16 @@ func Apply(r *v1.RecordState, ch *v1.Change, author *v1.Author, conflictID uint6
 			next = proto.Clone(cur).(*v1.FieldState)
 		}
 		changed := applySetOp(next.Value.GetSetState(), v, ch.GetStamp())
-		if !changed {
+		newer := CompareStamps(ch.GetStamp(), next.GetStamp()) > 0
+		if !changed && !newer {
+			// Already part of the state (a re-delivery), or subsumed by it.
 			out.Duplicate = cur != nil
 			return out
 		}
-		if CompareStamps(ch.GetStamp(), next.GetStamp()) > 0 {
+		// A newer operation that changes no membership (a second remove of
+		// the same additions) is still an edit: it moves the field's stamp
+		// and author, as Merge's highest-stamp rule does, whatever the order.
+		if newer {
 			next.Stamp = ch.GetStamp()
 			next.Author = author
 		}
@@ -179,6 +184,9 @@ func applySetOp(s *v1.SetState, op any, stamp *v1.Stamp) bool {
 		el.Adds = insertStamp(el.Adds, stamp)
 		return true
 	case *v1.Value_SetRemove:
+		if len(op.SetRemove.GetObserved()) == 0 {
+			return false // removes nothing (and leaves no empty element behind)
+		}
 		el := setElement(s, op.SetRemove.GetElement())
 		changed := false
 		for _, o := range op.SetRemove.GetObserved() {
@@ -348,7 +356,9 @@ func mergeSets(a, b *v1.SetState) *v1.SetState {
 				el.Adds = insertStamp(el.Adds, s)
 			}
 		}
-		out.Elements = append(out.Elements, el)
+		if len(el.Adds) > 0 || len(el.Removed) > 0 {
+			out.Elements = append(out.Elements, el)
+		}
 	}
 	return out
 }

@@ -163,6 +163,9 @@ func checkValue(f *Field, v *v1.Value) (string, v1.Problem) {
 			if !slices.Contains(f.Values, op.SetRemove.GetElement()) {
 				return bad("element is not one of %s", strings.Join(f.Values, ", "))
 			}
+			if len(op.SetRemove.GetObserved()) == 0 {
+				return "a remove must list the additions it observed", v1.Problem_PROBLEM_MALFORMED
+			}
 			if len(op.SetRemove.GetObserved()) > MaxSetStamps {
 				return bad("a remove may observe at most %d additions", MaxSetStamps)
 			}
