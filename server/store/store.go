@@ -29,6 +29,14 @@
 //
 // Values are protobuf (throughcare.v1 messages) and stay well under Badger's
 // value threshold, so they live in the LSM tree and the write-ahead log.
+//
+// # Restores
+//
+// A device whose cursor is past a bucket's head is told to reset
+// (CursorAheadError). That alone cannot catch a restored store whose logs
+// have since grown past the device's positions again, so restoring a backup
+// must also replace the cursor key: every cursor issued before then becomes
+// invalid and every device re-syncs.
 package store
 
 import (
