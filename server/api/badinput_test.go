@@ -53,10 +53,13 @@ func TestMalformedPushesAreRefusedWhole(t *testing.T) {
 		{"value_not_allowed", func(c []*v1.Change) []*v1.Change { c[1].Value = sample.Str("lunch"); return c }, v1.Problem_PROBLEM_INVALID_VALUE, "category"},
 		{"missing_required_field", func(c []*v1.Change) []*v1.Change { return append(c[:2], c[3:]...) }, v1.Problem_PROBLEM_MISSING_REQUIRED, "mode"},
 		{"clock_too_far_ahead", func(c []*v1.Change) []*v1.Change {
-			c[3].Stamp.Time = hlc.Pack(clock.Now().Add(time.Hour).UnixMilli(), 0)
+			c[3].Stamp = &v1.Stamp{Time: hlc.Pack(clock.Now().Add(time.Hour).UnixMilli(), 0), Replica: c[3].Stamp.GetReplica()}
 			return c
 		}, v1.Problem_PROBLEM_CLOCK_AHEAD, "author"},
-		{"stamped_as_another_device", func(c []*v1.Change) []*v1.Change { c[0].Stamp.Replica = "someone-else"; return c }, v1.Problem_PROBLEM_MALFORMED, "occurred_at"},
+		{"stamped_as_another_device", func(c []*v1.Change) []*v1.Change {
+			c[0].Stamp = &v1.Stamp{Time: c[0].Stamp.GetTime(), Replica: "someone-else"}
+			return c
+		}, v1.Problem_PROBLEM_MALFORMED, "occurred_at"},
 		{"device_seq_out_of_order", func(c []*v1.Change) []*v1.Change {
 			c[1].DeviceSeq, c[2].DeviceSeq = c[2].DeviceSeq, c[1].DeviceSeq
 			return c

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"connectrpc.com/connect"
 
@@ -40,6 +41,9 @@ func (h *syncHandler) Pull(ctx context.Context, req *v1.PullRequest) (*v1.PullRe
 		return nil, err
 	}
 	resp, err := h.engine.Pull(ctx, id, req)
+	if err == nil && wantsJSON(ctx) {
+		resp, err = syncengine.Materialize(resp)
+	}
 	return resp, connectError(ctx, err)
 }
 
@@ -48,5 +52,23 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *v1.SubscribeRequest, s
 	if err != nil {
 		return err
 	}
-	return connectError(ctx, h.engine.Subscribe(ctx, id, req, stream.Send))
+	send := stream.Send
+	if wantsJSON(ctx) {
+		send = func(m *v1.SubscribeResponse) error {
+			if c := m.GetChanges(); c != nil {
+				if _, err := syncengine.Materialize(c); err != nil {
+					return err
+				}
+			}
+			return stream.Send(m)
+		}
+	}
+	return connectError(ctx, h.engine.Subscribe(ctx, id, req, send))
+}
+
+// wantsJSON reports whether the call uses a JSON codec, which (unlike
+// binary protobuf) cannot send pre-encoded records as they are.
+func wantsJSON(ctx context.Context) bool {
+	info, ok := connect.CallInfoForHandlerContext(ctx)
+	return ok && strings.Contains(info.RequestHeader().Get("Content-Type"), "json")
 }

@@ -74,8 +74,8 @@ func Open(o Options) (*DB, error) {
 	bo := badger.DefaultOptions(o.Dir).
 		WithInMemory(o.InMemory).
 		WithSyncWrites(!o.InMemory).
+		WithLoggingLevel(badger.WARNING). // before WithLogger: it replaces the logger
 		WithLogger(badgerLogger{o.Logger}).
-		WithLoggingLevel(badger.WARNING).
 		WithBlockCacheSize(int64(o.BlockCacheMB) << 20).
 		WithMemTableSize(int64(o.MemTableMB) << 20).
 		WithNumMemtables(3).

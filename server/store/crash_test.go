@@ -6,6 +6,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -403,7 +404,11 @@ func verifyCrashStore(t *testing.T, dir string, it int, prev crashVerified, full
 			fail("pull from %v: %v", from, err)
 		}
 		for _, bp := range page.Buckets {
-			for _, rec := range bp.Records {
+			for _, enc := range bp.Records {
+				rec := &v1.RecordState{}
+				if err := proto.Unmarshal(enc, rec); err != nil {
+					fail("record does not decode: %v", err)
+				}
 				if seen[rec.GetRecordId()] {
 					fail("record %s pulled twice", rec.GetRecordId())
 				}

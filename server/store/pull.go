@@ -44,11 +44,7 @@ func (s *DB) Pull(ctx context.Context, q PullQuery) (*PullPage, error) {
 					if total >= limit || (q.MaxBytes > 0 && size >= q.MaxBytes) {
 						return true, nil
 					}
-					st := &v1.RecordState{}
-					if err := proto.Unmarshal(v, st); err != nil {
-						return false, err
-					}
-					bp.Records = append(bp.Records, st)
+					bp.Records = append(bp.Records, slices.Clone(v))
 					bp.Position = pos
 					total++
 					size += len(v)

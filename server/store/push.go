@@ -47,6 +47,11 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 	bucketIDs := map[[16]byte]string{}
 	maxSeq := hwm
 
+	// First pass: find duplicates and load every record the batch touches,
+	// so that records it creates can be checked before anything is applied.
+	loaded := make([]*working, len(b.Changes))
+	var created [][]int
+	createdIdx := map[*working]int{}
 	for i, ch := range b.Changes {
 		if ch.GetDeviceSeq() <= hwm {
 			res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_DUPLICATE}
@@ -68,6 +73,29 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		if err != nil {
 			return nil, err
 		}
+		loaded[i] = w
+		if w.state == nil {
+			j, ok := createdIdx[w]
+			if !ok {
+				j = len(created)
+				createdIdx[w] = j
+				created = append(created, nil)
+			}
+			created[j] = append(created[j], i)
+		}
+	}
+	if b.Created != nil && len(created) > 0 {
+		if err := b.Created(created); err != nil {
+			return nil, err
+		}
+	}
+
+	for i, ch := range b.Changes {
+		w := loaded[i]
+		if w == nil {
+			continue // duplicate
+		}
+		bucket := w.bucket
 		if w.state != nil && w.state.GetRecordType() != ch.GetRecordType() {
 			res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_REJECTED, Reason: v1.RejectReason_REJECT_REASON_TYPE_MISMATCH,
 				Message: fmt.Sprintf("record exists as a %s, not a %s", w.state.GetRecordType(), ch.GetRecordType())}

@@ -84,6 +84,11 @@ type Batch struct {
 	// is not a duplicate, with the record's current expanded state (nil for
 	// a new record); a non-nil Rejection refuses that change only.
 	Check func(ch *v1.Change, current *v1.RecordState) *Rejection
+	// Created, if set, is called inside the transaction before anything is
+	// applied, with one entry per record the batch creates: the indexes of
+	// the batch's new (not duplicate) changes to it. A non-nil error aborts
+	// the whole batch and Push returns it unchanged.
+	Created func(records [][]int) error
 }
 
 // Rejection refuses one change of a batch.
@@ -123,8 +128,10 @@ type PullQuery struct {
 type BucketPage struct {
 	// Bucket is the bucket (client) id.
 	Bucket string
-	// Records are compacted record states in log order.
-	Records []*v1.RecordState
+	// Records are compacted record states in log order, each as its
+	// protobuf encoding (a throughcare.v1.RecordState), exactly as stored:
+	// a pull can send them on without decoding them.
+	Records [][]byte
 	// Position is where the reader now stands in the bucket's log.
 	Position uint64
 }

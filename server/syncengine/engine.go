@@ -140,11 +140,12 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	if len(chs) == 0 {
 		return resp, nil
 	}
-	if err := e.validate(ctx, id, req); err != nil {
+	if err := e.validate(id, req); err != nil {
 		return nil, err
 	}
 	res, err := e.cfg.Store.Push(ctx, &store.Batch{
 		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: e.cfg.Now(), Changes: chs,
+		Created: e.requiredFields(chs),
 		Check: func(ch *v1.Change, _ *v1.RecordState) *store.Rejection {
 			if !id.HasBucket(ch.GetClientId()) {
 				return &store.Rejection{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}
@@ -168,9 +169,9 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	return resp, nil
 }
 
-// validate checks every change on its own, then that each record the batch
-// creates gets its required fields. It reports every problem at once.
-func (e *Engine) validate(ctx context.Context, id *identity.Identity, req *v1.PushRequest) error {
+// validate checks every change on its own and reports every problem at
+// once. Required fields of new records are checked in the push transaction.
+func (e *Engine) validate(id *identity.Identity, req *v1.PushRequest) error {
 	now := e.cfg.Now()
 	var problems []*v1.ChangeProblem
 	add := func(i int, ch *v1.Change, p v1.Problem, field, msg string) {
@@ -194,69 +195,35 @@ func (e *Engine) validate(ctx context.Context, id *identity.Identity, req *v1.Pu
 		}
 		prevSeq = max(prevSeq, ch.GetDeviceSeq())
 	}
-	if len(problems) == 0 {
-		var err error
-		if problems, err = e.checkRequired(ctx, id, req); err != nil {
-			return err
-		}
-	}
 	if len(problems) > 0 {
 		return &RejectedError{Problems: problems, ServerTime: now}
 	}
 	return nil
 }
 
-// checkRequired finds records the batch creates and reports required fields
-// none of its changes set. Changes the device already pushed are skipped.
-func (e *Engine) checkRequired(ctx context.Context, id *identity.Identity, req *v1.PushRequest) ([]*v1.ChangeProblem, error) {
-	hwm, err := e.cfg.Store.HighWater(ctx, id.DeviceID)
-	if err != nil {
-		return nil, err
-	}
-	type rec struct {
-		first  int
-		fields map[string]bool
-	}
-	byBucket := map[string]map[string]*rec{}
-	for i, ch := range req.GetChanges() {
-		if ch.GetDeviceSeq() <= hwm {
-			continue
-		}
-		recs := byBucket[ch.GetClientId()]
-		if recs == nil {
-			recs = map[string]*rec{}
-			byBucket[ch.GetClientId()] = recs
-		}
-		r := recs[ch.GetRecordId()]
-		if r == nil {
-			r = &rec{first: i, fields: map[string]bool{}}
-			recs[ch.GetRecordId()] = r
-		}
-		r.fields[ch.GetField()] = true
-	}
-	var problems []*v1.ChangeProblem
-	for bucket, recs := range byBucket {
-		ids := make([]string, 0, len(recs))
-		for rid := range recs {
-			ids = append(ids, rid)
-		}
-		existing, err := e.cfg.Store.Records(ctx, bucket, ids)
-		if err != nil {
-			return nil, err
-		}
-		for rid, r := range recs {
-			if existing[rid] != nil {
-				continue
+// requiredFields returns the store's Created check: every record the batch
+// creates must get its required fields in the same batch. It runs inside the
+// push transaction, so it sees exactly the records that do not exist yet.
+func (e *Engine) requiredFields(chs []*v1.Change) func([][]int) error {
+	return func(records [][]int) error {
+		var problems []*v1.ChangeProblem
+		for _, idx := range records {
+			set := map[string]bool{}
+			for _, i := range idx {
+				set[chs[i].GetField()] = true
 			}
-			ch := req.GetChanges()[r.first]
-			for _, f := range e.cfg.Schema.MissingRequired(ch.GetRecordType(), func(f string) bool { return r.fields[f] }) {
+			first, ch := idx[0], chs[idx[0]]
+			for _, f := range e.cfg.Schema.MissingRequired(ch.GetRecordType(), func(f string) bool { return set[f] }) {
 				problems = append(problems, &v1.ChangeProblem{
-					Index: uint32(r.first), DeviceSeq: ch.GetDeviceSeq(), RecordType: ch.GetRecordType(), Field: f,
+					Index: uint32(first), DeviceSeq: ch.GetDeviceSeq(), RecordType: ch.GetRecordType(), Field: f,
 					Problem: v1.Problem_PROBLEM_MISSING_REQUIRED,
-					Message: fmt.Sprintf("change %d (device_seq %d) %s.%s: a new %s record needs this field (send it in the same push)", r.first, ch.GetDeviceSeq(), ch.GetRecordType(), f, ch.GetRecordType()),
+					Message: fmt.Sprintf("change %d (device_seq %d) %s.%s: a new %s record needs this field (send it in the same push)", first, ch.GetDeviceSeq(), ch.GetRecordType(), f, ch.GetRecordType()),
 				})
 			}
 		}
+		if len(problems) > 0 {
+			return &RejectedError{Problems: problems, ServerTime: e.cfg.Now()}
+		}
+		return nil
 	}
-	return problems, nil
 }

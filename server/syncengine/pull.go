@@ -12,7 +12,8 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
-// Pull answers one page of changes since the request's cursor.
+// Pull answers one page of changes since the request's cursor. Its records
+// are pre-encoded: see Materialize.
 func (e *Engine) Pull(ctx context.Context, id *identity.Identity, req *v1.PullRequest) (*v1.PullResponse, error) {
 	if err := e.checkVersions(req.GetProtocolVersion(), req.GetSchemaVersion()); err != nil {
 		return nil, err
@@ -73,7 +74,7 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 		if start == 0 {
 			action = v1.BucketAction_BUCKET_ACTION_SNAPSHOT
 		}
-		resp.Buckets = append(resp.Buckets, &v1.BucketUpdate{ClientId: bp.Bucket, Action: action, Records: bp.Records, Position: bp.Position})
+		resp.Buckets = append(resp.Buckets, withEncodedRecords(&v1.BucketUpdate{ClientId: bp.Bucket, Action: action, Position: bp.Position}, bp.Records))
 	}
 	resp.HasMore = page.HasMore
 	resp.Cursor = e.codec.Encode(id.UserID, next)

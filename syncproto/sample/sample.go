@@ -98,11 +98,18 @@ func (d *Device) Change(recordType, recordID, clientID, field string, v *v1.Valu
 }
 
 // Record returns the changes that create a record with the given fields, in
-// the order given.
+// the order given. They are one user action (saving a form), so they share
+// one stamp: stamps need only be unique per field, and a shared stamp lets
+// the record's compacted state carry it once.
 func (d *Device) Record(recordType, recordID, clientID string, fields []Field) []*v1.Change {
+	stamp := d.Stamp()
 	out := make([]*v1.Change, 0, len(fields))
 	for _, f := range fields {
-		out = append(out, d.Change(recordType, recordID, clientID, f.Name, f.Value, nil))
+		d.Seq++
+		out = append(out, &v1.Change{
+			DeviceSeq: d.Seq, RecordId: recordID, RecordType: recordType, ClientId: clientID,
+			Field: f.Name, Value: f.Value, Stamp: stamp,
+		})
 	}
 	return out
 }

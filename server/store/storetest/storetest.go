@@ -115,7 +115,11 @@ func pullAll(t *testing.T, s store.Store, from map[string]uint64, limit int) (ma
 				t.Fatalf("bucket position went back from %d to %d", pos[bp.Bucket], bp.Position)
 			}
 			pos[bp.Bucket] = bp.Position
-			for _, r := range bp.Records {
+			for _, b := range bp.Records {
+				r := &v1.RecordState{}
+				if err := proto.Unmarshal(b, r); err != nil {
+					t.Fatalf("pulled record does not decode: %v", err)
+				}
 				got[r.GetRecordId()] = r
 			}
 		}
