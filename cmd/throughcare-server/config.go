@@ -45,7 +45,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	str(&c.Data, "data", "./data", "data directory")
 	str(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", 16<<20, "largest request body accepted, in bytes (env "+envName("max-request-bytes")+")")
+	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", 4<<20, "largest request body accepted, in bytes (env "+envName("max-request-bytes")+")")
 	dur(&c.MaxClockSkew, "max-clock-skew", 5*time.Minute, "how far ahead of the server clock a change may be stamped")
 	dur(&c.UnaryTimeout, "unary-timeout", 30*time.Second, "server-side deadline of a unary call")
 	dur(&c.Keepalive, "keepalive", 25*time.Second, "keepalive interval on idle streams")
@@ -77,8 +77,17 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	default:
 		return nil, fmt.Errorf("--log-format must be json, console or auto, not %s", strconv.Quote(c.LogFormat))
 	}
-	if c.MaxRequestBytes < 1024 {
-		return nil, fmt.Errorf("--max-request-bytes must be at least 1024")
+	if c.MaxRequestBytes < 1024 || c.MaxRequestBytes > 8<<20 {
+		return nil, fmt.Errorf("--max-request-bytes must be between 1024 and 8388608 (a push is applied in one transaction)")
+	}
+	for name, d := range map[string]time.Duration{
+		"max-clock-skew": c.MaxClockSkew, "unary-timeout": c.UnaryTimeout, "keepalive": c.Keepalive,
+		"stream-max-age": c.StreamMaxAge, "shutdown-timeout": c.ShutdownTimeout,
+		"read-header-timeout": c.ReadHeader, "idle-timeout": c.IdleTimeout,
+	} {
+		if d <= 0 {
+			return nil, fmt.Errorf("--%s must be a positive duration, not %s", name, d)
+		}
 	}
 	return c, nil
 }

@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	stdlog "log"
 	"net"
 	"net/http"
 	"os"
@@ -100,7 +101,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, ids identity.So
 		MaxHeaderBytes:    64 << 10,
 		// No ReadTimeout or WriteTimeout: they would cut Subscribe streams.
 		// Unary calls get a server-side deadline from the API instead.
-		ErrorLog: nil,
+		ErrorLog: stdlog.New(log.With().Str("component", "http").Logger(), "", 0),
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

@@ -179,6 +179,9 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 		"bad_duration":   {"THROUGHCARE_KEEPALIVE": "soon"},
 		"bad_log_format": {"THROUGHCARE_LOG_FORMAT": "xml"},
 		"tiny_limit":     {"THROUGHCARE_MAX_REQUEST_BYTES": "10"},
+		"huge_limit":     {"THROUGHCARE_MAX_REQUEST_BYTES": "1000000000"},
+		"negative_tick":  {"THROUGHCARE_KEEPALIVE": "-1s"},
+		"no_skew_bound":  {"THROUGHCARE_MAX_CLOCK_SKEW": "0s"},
 	} {
 		if _, err := parseConfig(nil, func(k string) string { return bad[k] }, io.Discard); err == nil {
 			t.Errorf("%s: parseConfig accepted %v", name, bad)

@@ -51,7 +51,13 @@ func TestMalformedPushesAreRefusedWhole(t *testing.T) {
 		{"unknown_field", func(c []*v1.Change) []*v1.Change { c[2].Field = "shoe_size"; return c }, v1.Problem_PROBLEM_UNKNOWN_FIELD, "shoe_size"},
 		{"wrong_value_type", func(c []*v1.Change) []*v1.Change { c[6].Value = sample.Str("forty"); return c }, v1.Problem_PROBLEM_WRONG_TYPE, "duration_minutes"},
 		{"value_not_allowed", func(c []*v1.Change) []*v1.Change { c[1].Value = sample.Str("lunch"); return c }, v1.Problem_PROBLEM_INVALID_VALUE, "category"},
-		{"missing_required_field", func(c []*v1.Change) []*v1.Change { return append(c[:2], c[3:]...) }, v1.Problem_PROBLEM_MISSING_REQUIRED, "mode"},
+		{"missing_required_field", func(c []*v1.Change) []*v1.Change {
+			c = append(c[:2], c[3:]...)
+			for i := range c { // a device renumbers what it has not pushed
+				c[i].DeviceSeq = uint64(i + 1)
+			}
+			return c
+		}, v1.Problem_PROBLEM_MISSING_REQUIRED, "mode"},
 		{"clock_too_far_ahead", func(c []*v1.Change) []*v1.Change {
 			c[3].Stamp = &v1.Stamp{Time: hlc.Pack(clock.Now().Add(time.Hour).UnixMilli(), 0), Replica: c[3].Stamp.GetReplica()}
 			return c
@@ -63,7 +69,7 @@ func TestMalformedPushesAreRefusedWhole(t *testing.T) {
 		{"device_seq_out_of_order", func(c []*v1.Change) []*v1.Change {
 			c[1].DeviceSeq, c[2].DeviceSeq = c[2].DeviceSeq, c[1].DeviceSeq
 			return c
-		}, v1.Problem_PROBLEM_MALFORMED, "mode"},
+		}, v1.Problem_PROBLEM_MALFORMED, "category"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"connectrpc.com/connect"
 	"github.com/rs/zerolog"
@@ -28,13 +29,20 @@ func connectError(ctx context.Context, err error) error {
 		reset    *syncengine.ResetError
 		closed   *syncengine.ClosedError
 		cerr     *connect.Error
+		seq      *store.SequenceError
 	)
 	switch {
 	case errors.As(err, &cerr):
 		return cerr
 	case errors.As(err, &rejected):
 		return withDetail(connect.NewError(connect.CodeInvalidArgument, errors.New(rejected.Error())),
-			&v1.PushRejected{Problems: rejected.Problems, ServerTime: timestampOf(rejected)})
+			&v1.PushRejected{Problems: rejected.Problems, Total: uint32(rejected.Total), ServerTime: timestampOf(rejected)})
+	case errors.As(err, &seq):
+		return withDetail(connect.NewError(connect.CodeFailedPrecondition,
+			fmt.Errorf("device_seq %d does not follow this device's high-water mark %d; number changes without gaps", seq.Got, seq.HighWater)),
+			&v1.SequenceMismatch{HighWater: seq.HighWater})
+	case errors.Is(err, store.ErrBatchTooLarge):
+		return connect.NewError(connect.CodeResourceExhausted, errors.New("push too large for one transaction; split it into smaller pushes"))
 	case errors.As(err, &req):
 		code := connect.CodeInvalidArgument
 		if req.Precondition {
@@ -54,7 +62,7 @@ func connectError(ctx context.Context, err error) error {
 		return withDetail(connect.NewError(code, errors.New(closed.Error())), &v1.StreamClosed{Reason: closed.Reason})
 	case errors.Is(err, identity.ErrUnauthenticated):
 		return connect.NewError(connect.CodeUnauthenticated, errors.New("sign-in required"))
-	case errors.Is(err, syncengine.ErrShuttingDown), errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
 		logFrom(ctx).Warn().Err(err).Msg("unavailable")
 		return connect.NewError(connect.CodeUnavailable, errors.New("the server cannot take this request now; retry later"))
 	case errors.Is(err, context.Canceled):

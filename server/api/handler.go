@@ -32,7 +32,7 @@ type Config struct {
 	// Logger is the base logger; every request gets a child with its id.
 	Logger zerolog.Logger
 	// MaxRequestBytes bounds a request body, compressed or not (default
-	// 16 MiB).
+	// 4 MiB).
 	MaxRequestBytes int64
 	// UnaryTimeout bounds a unary call on the server side (default 30 s).
 	// Streams are not bounded by it.
@@ -55,7 +55,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, errors.New("api: engine and identity source are required")
 	}
 	if cfg.MaxRequestBytes <= 0 {
-		cfg.MaxRequestBytes = 16 << 20
+		cfg.MaxRequestBytes = 4 << 20
 	}
 	if cfg.UnaryTimeout <= 0 {
 		cfg.UnaryTimeout = 30 * time.Second
@@ -118,7 +118,7 @@ func (d zstdDecompressor) Close() error { return nil }
 func (d zstdDecompressor) Reset(r io.Reader) error { return d.Decoder.Reset(r) }
 
 func newZstdDecompressor() connect.Decompressor {
-	d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
+	d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(32<<20))
 	return zstdDecompressor{d}
 }
 

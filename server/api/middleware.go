@@ -59,8 +59,12 @@ func (a *authInterceptor) identify(ctx context.Context, procedure string, h http
 		}
 		return ctx, connect.NewError(connect.CodeUnauthenticated, errors.New("sign-in required"))
 	}
-	l := zerolog.Ctx(ctx).With().Str("user_id", id.UserID).Str("device_id", id.DeviceID).Logger()
-	return identity.NewContext(l.WithContext(ctx), id), nil
+	// The request's logger (which the call log line also uses) learns who
+	// is calling; ids are pseudonymous, never names.
+	zerolog.Ctx(ctx).UpdateContext(func(c zerolog.Context) zerolog.Context {
+		return c.Str("user_id", id.UserID).Str("device_id", id.DeviceID)
+	})
+	return identity.NewContext(ctx, id), nil
 }
 
 func (a *authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {

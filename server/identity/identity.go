@@ -51,6 +51,9 @@ type Identity struct {
 	// Ended, if not nil, is closed when the session ends (expiry, logout,
 	// revocation); open streams close when it does.
 	Ended <-chan struct{}
+	// Changed, if not nil, is closed when the caller's buckets change; open
+	// streams close so the device pulls its new caseload.
+	Changed <-chan struct{}
 }
 
 // HasBucket reports whether the caller may sync the client's bucket.

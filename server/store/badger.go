@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"sync"
 	"time"
 
@@ -22,11 +23,12 @@ const (
 	tState   byte = 0x03
 	tHead    byte = 0x04
 	tDevice  byte = 0x05
+	tReject  byte = 0x06
 
 	formatVersion = 1
 	// maxConflictRetries bounds retries of a push that lost a race with a
 	// concurrent push to the same bucket.
-	maxConflictRetries = 20
+	maxConflictRetries = 30
 )
 
 var (
@@ -46,7 +48,8 @@ type Options struct {
 	// GCInterval is how often value-log garbage collection runs (default 10
 	// minutes; negative disables it).
 	GCInterval time.Duration
-	// BlockCacheMB and MemTableMB size Badger's caches (defaults 64 and 32).
+	// BlockCacheMB and MemTableMB size Badger's caches (defaults 64 and 64).
+	// One push transaction can hold about 15% of MemTableMB.
 	BlockCacheMB, MemTableMB int
 }
 
@@ -69,7 +72,7 @@ func Open(o Options) (*DB, error) {
 		o.BlockCacheMB = 64
 	}
 	if o.MemTableMB <= 0 {
-		o.MemTableMB = 32
+		o.MemTableMB = 64
 	}
 	bo := badger.DefaultOptions(o.Dir).
 		WithInMemory(o.InMemory).
@@ -78,7 +81,7 @@ func Open(o Options) (*DB, error) {
 		WithLogger(badgerLogger{o.Logger}).
 		WithBlockCacheSize(int64(o.BlockCacheMB) << 20).
 		WithMemTableSize(int64(o.MemTableMB) << 20).
-		WithNumMemtables(3).
+		WithNumMemtables(2).
 		WithNumLevelZeroTables(3).
 		WithNumLevelZeroTablesStall(8).
 		WithValueLogFileSize(256 << 20).
@@ -174,16 +177,18 @@ func (s *DB) CursorKey() []byte { return s.cursorKey }
 // retry runs an update transaction, retrying a bounded number of times when
 // it conflicts with a concurrent one.
 func (s *DB) retry(ctx context.Context, fn func(txn *badger.Txn) error) error {
-	var err error
-	for attempt := range maxConflictRetries {
+	backoff := 200 * time.Microsecond
+	for range maxConflictRetries {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err = s.db.Update(fn)
+		err := s.db.Update(fn)
 		if !errors.Is(err, badger.ErrConflict) {
 			return mapErr(err)
 		}
-		time.Sleep(time.Duration(attempt+1) * 200 * time.Microsecond)
+		// Lost a race with a push to the same bucket: back off with jitter.
+		time.Sleep(backoff/2 + mrand.N(backoff))
+		backoff = min(2*backoff, 100*time.Millisecond)
 	}
 	return fmt.Errorf("store: gave up after %d conflicting retries: %w", maxConflictRetries, ErrUnavailable)
 }
@@ -195,7 +200,7 @@ func mapErr(err error) error {
 	case errors.Is(err, badger.ErrDBClosed):
 		return ErrClosed
 	case errors.Is(err, badger.ErrTxnTooBig):
-		return fmt.Errorf("store: batch too large for one transaction: %w", ErrUnavailable)
+		return ErrBatchTooLarge
 	}
 	return err
 }

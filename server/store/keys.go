@@ -44,3 +44,12 @@ func pointerKey(bucket, record [16]byte) []byte {
 func headKey(bucket [16]byte) []byte { return bucketKey(tHead, bucket) }
 
 func deviceKey(device string) []byte { return append([]byte{tDevice}, device...) }
+
+// rejectKey names the saved verdict of a rejected change. The device id is
+// length-prefixed so that one id can never be a prefix of another's keys.
+func rejectKey(device string, seq uint64) []byte {
+	k := make([]byte, 0, 2+len(device)+8)
+	k = append(k, tReject, byte(len(device)))
+	k = append(k, device...)
+	return binary.BigEndian.AppendUint64(k, seq)
+}

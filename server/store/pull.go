@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"maps"
 	"slices"
 
@@ -41,7 +42,9 @@ func (s *DB) Pull(ctx context.Context, q PullQuery) (*PullPage, error) {
 			bp := BucketPage{Bucket: bucketID, Position: head}
 			if from < head {
 				stopped, err := scanStates(txn, bucket, from, func(pos uint64, v []byte) (bool, error) {
-					if total >= limit || (q.MaxBytes > 0 && size >= q.MaxBytes) {
+					// Stop before a record that would take the page past its
+					// byte limit (a page always holds at least one record).
+					if total >= limit || (q.MaxBytes > 0 && total > 0 && size+len(v) > q.MaxBytes) {
 						return true, nil
 					}
 					bp.Records = append(bp.Records, slices.Clone(v))
@@ -121,8 +124,12 @@ func (s *DB) Records(ctx context.Context, bucketID string, recordIDs []string) (
 				continue
 			}
 			st := &v1.RecordState{}
-			if _, err := getProto(txn, stateKey(bucket, pos), st); err != nil {
+			found, err := getProto(txn, stateKey(bucket, pos), st)
+			if err != nil {
 				return err
+			}
+			if !found {
+				return fmt.Errorf("store: record pointer to missing state at position %d", pos)
 			}
 			out[id] = merge.Expand(st)
 		}

@@ -35,6 +35,9 @@ func (s *DB) Push(ctx context.Context, b *Batch) (*PushResult, error) {
 }
 
 func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
+	if len(b.DeviceID) == 0 || len(b.DeviceID) > 255 {
+		return nil, fmt.Errorf("store: device id must be 1 to 255 bytes")
+	}
 	hwm, err := getUint(txn, deviceKey(b.DeviceID))
 	if err != nil {
 		return nil, err
@@ -45,22 +48,26 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 	records := map[[32]byte]*working{}
 	heads := map[[16]byte]uint64{}
 	bucketIDs := map[[16]byte]string{}
-	maxSeq := hwm
 
-	// First pass: find duplicates and load every record the batch touches,
-	// so that records it creates can be checked before anything is applied.
+	// First pass: report changes the device already pushed with their
+	// original verdicts, check the new ones follow the high-water mark
+	// without gaps, and load every record they touch, so that the records
+	// the batch creates can be checked before anything is applied.
 	loaded := make([]*working, len(b.Changes))
 	var created [][]int
 	createdIdx := map[*working]int{}
+	next := hwm + 1
 	for i, ch := range b.Changes {
 		if ch.GetDeviceSeq() <= hwm {
-			res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_DUPLICATE}
+			if res.Results[i], err = previousVerdict(txn, b.DeviceID, ch.GetDeviceSeq()); err != nil {
+				return nil, err
+			}
 			continue
 		}
-		if ch.GetDeviceSeq() <= maxSeq {
-			return nil, fmt.Errorf("store: device sequence numbers not increasing at change %d", i)
+		if ch.GetDeviceSeq() != next {
+			return nil, &SequenceError{HighWater: hwm, Got: ch.GetDeviceSeq()}
 		}
-		maxSeq = ch.GetDeviceSeq()
+		next++
 		bucket, err := id16(ch.GetClientId())
 		if err != nil {
 			return nil, err
@@ -90,26 +97,36 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		}
 	}
 
+	reject := func(i int, reason v1.RejectReason, msg string) error {
+		res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_REJECTED, Reason: reason, Message: msg}
+		return setProto(txn, rejectKey(b.DeviceID, b.Changes[i].GetDeviceSeq()),
+			&v1.ChangeResult{DeviceSeq: b.Changes[i].GetDeviceSeq(), Verdict: v1.Verdict_VERDICT_REJECTED, Reason: reason, Message: msg})
+	}
 	for i, ch := range b.Changes {
 		w := loaded[i]
 		if w == nil {
-			continue // duplicate
+			continue // pushed before
 		}
-		bucket := w.bucket
-		if w.state != nil && w.state.GetRecordType() != ch.GetRecordType() {
-			res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_REJECTED, Reason: v1.RejectReason_REJECT_REASON_TYPE_MISMATCH,
-				Message: fmt.Sprintf("record exists as a %s, not a %s", w.state.GetRecordType(), ch.GetRecordType())}
-			continue
-		}
+		// Access first: a record out of the caller's reach must look the
+		// same whether or not it exists.
 		if b.Check != nil {
 			if rej := b.Check(ch, w.state); rej != nil {
-				res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_REJECTED, Reason: rej.Reason, Message: rej.Message}
+				if err := reject(i, rej.Reason, rej.Message); err != nil {
+					return nil, err
+				}
 				continue
 			}
 		}
-		head, ok := heads[bucket]
+		if w.state != nil && w.state.GetRecordType() != ch.GetRecordType() {
+			if err := reject(i, v1.RejectReason_REJECT_REASON_TYPE_MISMATCH,
+				fmt.Sprintf("record exists as a %s, not a %s", w.state.GetRecordType(), ch.GetRecordType())); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		head, ok := heads[w.bucket]
 		if !ok {
-			if head, err = getUint(txn, headKey(bucket)); err != nil {
+			if head, err = getUint(txn, headKey(w.bucket)); err != nil {
 				return nil, err
 			}
 		}
@@ -118,9 +135,23 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		if state == nil {
 			state = merge.NewRecord(ch.GetRecordId(), ch.GetRecordType())
 		}
+		// A change can grow a record by its value twice over (the field and a
+		// conflict holding it); keep a copy to undo it if it could pass the cap.
+		var undo *v1.RecordState
+		if w.state != nil && proto.Size(w.state)+2*proto.Size(ch)+1024 > MaxRecordBytes {
+			undo = proto.Clone(w.state).(*v1.RecordState)
+		}
 		out := merge.Apply(state, ch, author, pos, b.ReceivedAt)
 		if out.Duplicate {
 			res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_DUPLICATE}
+			continue
+		}
+		if undo != nil && proto.Size(state) > MaxRecordBytes {
+			w.state = undo
+			if err := reject(i, v1.RejectReason_REJECT_REASON_RECORD_TOO_LARGE,
+				"the record has grown too large (usually too many open conflicts); a supervisor must resolve them"); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		entry := &v1.HistoryEntry{
@@ -135,11 +166,11 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		if out.Conflict != nil {
 			entry.ConflictId = out.Conflict.GetId()
 		}
-		if err := setProto(txn, logKey(bucket, pos), entry); err != nil {
+		if err := setProto(txn, logKey(w.bucket, pos), entry); err != nil {
 			return nil, err
 		}
-		heads[bucket] = pos
-		bucketIDs[bucket] = ch.GetClientId()
+		heads[w.bucket] = pos
+		bucketIDs[w.bucket] = ch.GetClientId()
 		w.state, w.dirty = state, true
 		state.Position = pos
 		res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_APPLIED, Position: pos}
@@ -167,12 +198,24 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		}
 		res.Heads[bucketIDs[bucket]] = head
 	}
-	if maxSeq > hwm {
-		if err := txn.Set(deviceKey(b.DeviceID), be64(maxSeq)); err != nil {
+	res.HighWater = next - 1
+	if res.HighWater > hwm {
+		if err := txn.Set(deviceKey(b.DeviceID), be64(res.HighWater)); err != nil {
 			return nil, err
 		}
 	}
 	return res, nil
+}
+
+// previousVerdict is the verdict to report for a change the device pushed
+// before: its rejection if it was rejected, otherwise duplicate.
+func previousVerdict(txn *badger.Txn, device string, seq uint64) (Result, error) {
+	var prev v1.ChangeResult
+	found, err := getProto(txn, rejectKey(device, seq), &prev)
+	if err != nil || !found {
+		return Result{Verdict: v1.Verdict_VERDICT_DUPLICATE}, err
+	}
+	return Result{Verdict: v1.Verdict_VERDICT_REJECTED, Reason: prev.GetReason(), Message: prev.GetMessage()}, nil
 }
 
 // load returns the working copy of a record, reading it on first use.

@@ -26,9 +26,15 @@
 //	                                 "changed since p" is one range scan
 //	0x04 bucket(16)                → head position (uint64)
 //	0x05 device id                 → device high-water mark (uint64)
+//	0x06 len(1) device id seq(8)   → ChangeResult of a rejected change, so a
+//	                                 resend reports the same rejection
 //
-// Values are protobuf (throughcare.v1 messages) and stay well under Badger's
-// value threshold, so they live in the LSM tree and the write-ahead log.
+// Values are protobuf (throughcare.v1 messages). A record's state is capped
+// at MaxRecordBytes (a change that would grow it further is rejected), so
+// values stay well under Badger's value threshold and live in the LSM tree
+// and the write-ahead log. The stored RecordState and HistoryEntry are the
+// wire messages themselves, so pulls send stored bytes without re-encoding;
+// the proto's additive-only evolution (buf breaking checks) protects both.
 //
 // # Restores
 //
@@ -111,6 +117,8 @@ type PushResult struct {
 	Results []Result
 	// Heads holds the new head position of every bucket the batch changed.
 	Heads map[string]uint64
+	// HighWater is the device's high-water mark after the batch.
+	HighWater uint64
 }
 
 // PullQuery asks for records changed after a position in each bucket.
@@ -119,8 +127,8 @@ type PullQuery struct {
 	From map[string]uint64
 	// Limit is the most records to return (at least 1).
 	Limit int
-	// MaxBytes stops the page once the records' encoded size reaches it
-	// (0: no byte limit).
+	// MaxBytes stops the page before a record that would take the records'
+	// encoded size past it; a page holds at least one record (0: no limit).
 	MaxBytes int
 }
 
@@ -149,8 +157,25 @@ type PullPage struct {
 var ErrClosed = errors.New("store: closed")
 
 // ErrUnavailable reports a store that cannot take writes now (for example
-// the disk is nearly full); the caller may retry later.
+// it kept losing races with concurrent pushes); the caller may retry later.
 var ErrUnavailable = errors.New("store: unavailable")
+
+// ErrBatchTooLarge reports a batch too large for one transaction. Retrying
+// it cannot succeed; the device must split it.
+var ErrBatchTooLarge = errors.New("store: batch too large for one transaction; split it")
+
+// MaxRecordBytes is the largest encoded state a record may reach.
+const MaxRecordBytes = 256 << 10
+
+// SequenceError reports a batch whose first new change does not follow the
+// device's high-water mark. Nothing was applied.
+type SequenceError struct {
+	HighWater, Got uint64
+}
+
+func (e *SequenceError) Error() string {
+	return fmt.Sprintf("store: device_seq %d does not follow the device's high-water mark %d", e.Got, e.HighWater)
+}
 
 // CursorAheadError reports a read position past a bucket's head: the cursor
 // came from a newer state of the store than this one (for example before a

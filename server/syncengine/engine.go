@@ -40,7 +40,8 @@ type Config struct {
 	// MaxBatch is the most changes one push may carry (default 5,000).
 	MaxBatch int
 	// DefaultLimit and MaxLimit bound the records of a pull page (defaults
-	// 2,000 and 20,000); MaxPageBytes bounds its size (default 4 MiB).
+	// 2,000 and 20,000); MaxPageBytes bounds its size (default 2 MiB, well
+	// inside the 4 MiB that gRPC clients accept by default).
 	DefaultLimit, MaxLimit, MaxPageBytes int
 	// Keepalive is the interval between keepalives on an idle stream
 	// (default 25 s); StreamMaxAge ends streams after that long (default
@@ -73,7 +74,7 @@ func New(cfg Config) (*Engine, error) {
 	setDefault(&cfg.MaxBatch, 5000)
 	setDefault(&cfg.DefaultLimit, 2000)
 	setDefault(&cfg.MaxLimit, 20000)
-	setDefault(&cfg.MaxPageBytes, 4<<20)
+	setDefault(&cfg.MaxPageBytes, 2<<20)
 	setDefault(&cfg.Keepalive, 25*time.Second)
 	setDefault(&cfg.StreamMaxAge, time.Hour)
 	codec, err := cursor.NewCodec(cfg.Store.CursorKey())
@@ -145,7 +146,7 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	}
 	res, err := e.cfg.Store.Push(ctx, &store.Batch{
 		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: e.cfg.Now(), Changes: chs,
-		Created: e.requiredFields(chs),
+		Created: e.requiredFields(id, chs),
 		Check: func(ch *v1.Change, _ *v1.RecordState) *store.Rejection {
 			if !id.HasBucket(ch.GetClientId()) {
 				return &store.Rejection{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}
@@ -157,6 +158,7 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 		return nil, err
 	}
 	e.hub.publish(res.Heads)
+	resp.HighWater = res.HighWater
 	resp.Results = make([]*v1.ChangeResult, len(chs))
 	applied := 0
 	for i, r := range res.Results {
@@ -186,28 +188,39 @@ func (e *Engine) validate(id *identity.Identity, req *v1.PushRequest) error {
 			continue
 		}
 		switch {
-		case ch.GetDeviceSeq() <= prevSeq:
-			add(i, ch, v1.Problem_PROBLEM_MALFORMED, ch.GetField(), fmt.Sprintf("device_seq %d does not follow %d: changes must be in increasing device_seq order", ch.GetDeviceSeq(), prevSeq))
+		case i > 0 && ch.GetDeviceSeq() != prevSeq+1:
+			add(i, ch, v1.Problem_PROBLEM_MALFORMED, ch.GetField(), fmt.Sprintf("device_seq %d does not follow %d: a push carries consecutive device_seq numbers", ch.GetDeviceSeq(), prevSeq))
 		case ch.GetStamp().GetReplica() != id.DeviceID:
 			add(i, ch, v1.Problem_PROBLEM_MALFORMED, ch.GetField(), "the stamp's replica must be the pushing device's id")
 		case hlc.CheckSkew(ch.GetStamp().GetTime(), now, e.cfg.MaxSkew) != nil:
 			add(i, ch, v1.Problem_PROBLEM_CLOCK_AHEAD, ch.GetField(), fmt.Sprintf("stamped %s ahead of the server clock, more than the %s allowed; correct the device clock", hlc.Wall(ch.GetStamp().GetTime()).Sub(now).Round(time.Second), e.cfg.MaxSkew))
 		}
-		prevSeq = max(prevSeq, ch.GetDeviceSeq())
+		prevSeq = ch.GetDeviceSeq()
 	}
 	if len(problems) > 0 {
-		return &RejectedError{Problems: problems, ServerTime: now}
+		return rejected(problems, now)
 	}
 	return nil
+}
+
+// MaxProblems is the most problems a PushRejected lists.
+const MaxProblems = 50
+
+func rejected(problems []*v1.ChangeProblem, now time.Time) *RejectedError {
+	total := len(problems)
+	return &RejectedError{Problems: problems[:min(total, MaxProblems)], Total: total, ServerTime: now}
 }
 
 // requiredFields returns the store's Created check: every record the batch
 // creates must get its required fields in the same batch. It runs inside the
 // push transaction, so it sees exactly the records that do not exist yet.
-func (e *Engine) requiredFields(chs []*v1.Change) func([][]int) error {
+func (e *Engine) requiredFields(id *identity.Identity, chs []*v1.Change) func([][]int) error {
 	return func(records [][]int) error {
 		var problems []*v1.ChangeProblem
 		for _, idx := range records {
+			if !id.HasBucket(chs[idx[0]].GetClientId()) {
+				continue // refused as not found, without saying whether it exists
+			}
 			set := map[string]bool{}
 			for _, i := range idx {
 				set[chs[i].GetField()] = true
@@ -222,7 +235,7 @@ func (e *Engine) requiredFields(chs []*v1.Change) func([][]int) error {
 			}
 		}
 		if len(problems) > 0 {
-			return &RejectedError{Problems: problems, ServerTime: e.cfg.Now()}
+			return rejected(problems, e.cfg.Now())
 		}
 		return nil
 	}

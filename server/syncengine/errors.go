@@ -1,7 +1,6 @@
 package syncengine
 
 import (
-	"errors"
 	"fmt"
 	"time"
 
@@ -29,15 +28,17 @@ func badRequest(format string, args ...any) error {
 // RejectedError is a push refused because some of its changes are
 // malformed; nothing of it was applied.
 type RejectedError struct {
+	// Problems lists at most MaxProblems problems; Total counts them all.
 	Problems   []*v1.ChangeProblem
+	Total      int
 	ServerTime time.Time
 }
 
 func (e *RejectedError) Error() string {
-	if len(e.Problems) == 1 {
+	if e.Total == 1 {
 		return "push refused: " + e.Problems[0].GetMessage()
 	}
-	return fmt.Sprintf("push refused: %d malformed changes; first: %s", len(e.Problems), e.Problems[0].GetMessage())
+	return fmt.Sprintf("push refused: %d malformed changes; first: %s", e.Total, e.Problems[0].GetMessage())
 }
 
 // ResetError tells the device to drop its pulled state and pull again from
@@ -70,6 +71,3 @@ func (e *ClosedError) Error() string {
 	}
 	return "stream closed"
 }
-
-// ErrShuttingDown reports a request refused because the server is draining.
-var ErrShuttingDown = errors.New("the server is shutting down")

@@ -26,7 +26,7 @@ func (e *Engine) Pull(ctx context.Context, id *identity.Identity, req *v1.PullRe
 	if limit == 0 {
 		limit = e.cfg.DefaultLimit
 	}
-	return e.page(ctx, id, cur, min(limit, e.cfg.MaxLimit))
+	return e.page(ctx, id, cur, min(limit, e.cfg.MaxLimit), nil)
 }
 
 // openCursor decodes a cursor sealed for the caller, or says why the device
@@ -44,10 +44,16 @@ func (e *Engine) openCursor(id *identity.Identity, b []byte) (cursor.Cursor, err
 
 // page reads one page from cur for the caller's current buckets: buckets
 // the cursor lacks come as snapshots, buckets the caller lost as evictions.
-func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cursor, limit int) (*v1.PullResponse, error) {
+// If only is set, just those of the caller's buckets are read (a live
+// update); the cursor still carries every bucket.
+func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cursor, limit int, only map[string]bool) (*v1.PullResponse, error) {
+	next := cursor.Cursor{Schema: e.cfg.Schema.Version(), Positions: make(map[string]uint64, len(id.Buckets))}
 	from := make(map[string]uint64, len(id.Buckets))
 	for _, b := range id.Buckets {
-		from[b] = cur.Positions[b]
+		next.Positions[b] = cur.Positions[b]
+		if only == nil || only[b] {
+			from[b] = cur.Positions[b]
+		}
 	}
 	resp := &v1.PullResponse{}
 	for _, b := range slices.Sorted(maps.Keys(cur.Positions)) {
@@ -63,7 +69,6 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 	if err != nil {
 		return nil, err
 	}
-	next := cursor.Cursor{Schema: e.cfg.Schema.Version(), Positions: from}
 	for _, bp := range page.Buckets {
 		start := from[bp.Bucket]
 		next.Positions[bp.Bucket] = bp.Position
@@ -79,5 +84,6 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 	resp.HasMore = page.HasMore
 	resp.Cursor = e.codec.Encode(id.UserID, next)
 	resp.ServerTime = e.serverTime()
+	resp.SchemaVersion = e.cfg.Schema.Version()
 	return resp, nil
 }

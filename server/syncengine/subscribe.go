@@ -33,9 +33,11 @@ func (e *Engine) Subscribe(ctx context.Context, id *identity.Identity, req *v1.S
 	defer maxAge.Stop()
 
 	first := true
-	catchUp := func() error {
+	// catchUp sends pages until the cursor reaches the heads of the buckets
+	// in only (nil: all of the caller's buckets).
+	catchUp := func(only map[string]bool) error {
 		for {
-			page, err := e.page(ctx, id, cur, e.cfg.DefaultLimit)
+			page, err := e.page(ctx, id, cur, e.cfg.DefaultLimit, only)
 			if err != nil {
 				return err
 			}
@@ -53,7 +55,7 @@ func (e *Engine) Subscribe(ctx context.Context, id *identity.Identity, req *v1.S
 			}
 		}
 	}
-	if err := catchUp(); err != nil {
+	if err := catchUp(nil); err != nil {
 		return err
 	}
 	for {
@@ -64,10 +66,12 @@ func (e *Engine) Subscribe(ctx context.Context, id *identity.Identity, req *v1.S
 			return &ClosedError{Reason: v1.CloseReason_CLOSE_REASON_SERVER_SHUTDOWN}
 		case <-id.Ended:
 			return &ClosedError{Reason: v1.CloseReason_CLOSE_REASON_SESSION_ENDED}
+		case <-id.Changed:
+			return &ClosedError{Reason: v1.CloseReason_CLOSE_REASON_MEMBERSHIP_CHANGED}
 		case <-maxAge.C:
 			return &ClosedError{Reason: v1.CloseReason_CLOSE_REASON_MAX_AGE}
 		case <-sub.notify:
-			if err := catchUp(); err != nil {
+			if err := catchUp(sub.take()); err != nil {
 				return err
 			}
 		case <-keepalive.C:

@@ -19,6 +19,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"io"
 	"maps"
 	"slices"
 
@@ -111,7 +112,7 @@ func (k *Codec) Decode(subject string, b []byte) (Cursor, error) {
 	var prev []byte
 	for range n {
 		var u uuid.UUID
-		if _, err := r.Read(u[:]); err != nil {
+		if _, err := io.ReadFull(r, u[:]); err != nil {
 			return Cursor{}, ErrInvalid
 		}
 		if prev != nil && bytes.Compare(prev, u[:]) >= 0 {

@@ -75,10 +75,6 @@ func (s Stamp) Compare(o Stamp) int { return Compare(s.Time, s.Replica, o.Time, 
 // ErrClockAhead reports a stamp further in the future than the clock allows.
 var ErrClockAhead = errors.New("hlc: stamp is too far in the future")
 
-// ErrCounterOverflow reports more than 65,535 events in one millisecond on a
-// clock whose wall time is not moving.
-var ErrCounterOverflow = errors.New("hlc: logical counter overflow")
-
 // Clock is a hybrid logical clock for one replica. It is safe for concurrent
 // use.
 type Clock struct {
@@ -100,20 +96,16 @@ func NewClock(replica string, now func() time.Time, maxSkew time.Duration) *Cloc
 func (c *Clock) Replica() string { return c.replica }
 
 // Now returns a new stamp, later than every stamp this clock has made or
-// observed.
-func (c *Clock) Now() (Stamp, error) {
+// observed. When the wall clock lags behind what the clock has seen, the
+// logical counter counts on; if it runs out within one millisecond it
+// carries into the milliseconds, which keeps stamps ordered (and a peer
+// stamping at the edge of the counter can never stop this clock).
+func (c *Clock) Now() Stamp {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	wall := Pack(c.now().UnixMilli(), 0)
-	next := wall
-	if next <= c.last {
-		if Counter(c.last) == counterMask {
-			return Stamp{}, ErrCounterOverflow
-		}
-		next = c.last + 1
-	}
+	next := max(Pack(c.now().UnixMilli(), 0), c.last+1)
 	c.last = next
-	return Stamp{Time: next, Replica: c.replica}, nil
+	return Stamp{Time: next, Replica: c.replica}
 }
 
 // Observe moves the clock past a stamp received from another replica, so

@@ -33,10 +33,7 @@ func TestClockMonotonicWhenWallStandsStillOrGoesBack(t *testing.T) {
 		if i == 50 {
 			w.t = w.t.Add(-time.Hour) // the device's clock is wound back
 		}
-		s, err := c.Now()
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := c.Now()
 		if s.Compare(prev) <= 0 {
 			t.Fatalf("stamp %d = %v, not after %v", i, s, prev)
 		}
@@ -51,10 +48,7 @@ func TestClockOrdersAfterObserved(t *testing.T) {
 	if err := c.Observe(remote); err != nil {
 		t.Fatal(err)
 	}
-	s, err := c.Now()
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := c.Now()
 	if s.Time <= remote {
 		t.Fatalf("Now() = %d after observing %d, want later", s.Time, remote)
 	}
@@ -67,22 +61,31 @@ func TestClockRefusesFarFuture(t *testing.T) {
 	if err := c.Observe(far); !errors.Is(err, ErrClockAhead) {
 		t.Fatalf("Observe(2 min ahead) = %v, want ErrClockAhead", err)
 	}
-	s, _ := c.Now()
+	s := c.Now()
 	if s.Time >= far {
 		t.Fatalf("refused stamp moved the clock: %d >= %d", s.Time, far)
 	}
 }
 
-func TestCounterOverflow(t *testing.T) {
+// A peer stamping at the very end of a millisecond's counter must not stop
+// this clock: the counter carries into the milliseconds and order holds.
+func TestCounterCarriesIntoMilliseconds(t *testing.T) {
 	w := &fakeWall{t: time.UnixMilli(5)}
-	c := NewClock("a", w.now, 0)
-	for range 1 << CounterBits {
-		if _, err := c.Now(); err != nil {
-			t.Fatalf("Now() failed early: %v", err)
-		}
+	c := NewClock("a", w.now, time.Hour)
+	edge := Pack(60_000, 1<<CounterBits-1) // a minute ahead, counter exhausted
+	if err := c.Observe(edge); err != nil {
+		t.Fatal(err)
 	}
-	if _, err := c.Now(); !errors.Is(err, ErrCounterOverflow) {
-		t.Fatalf("Now() after 65536 stamps in one ms = %v, want ErrCounterOverflow", err)
+	prev := Stamp{Time: edge}
+	for range 3 {
+		s := c.Now()
+		if s.Time <= prev.Time {
+			t.Fatalf("Now() = %v, not after %v", s, prev)
+		}
+		prev = s
+	}
+	if WallMillis(prev.Time) != 60_001 {
+		t.Fatalf("carried stamp wall = %d ms, want 60001", WallMillis(prev.Time))
 	}
 }
 

@@ -33,6 +33,24 @@ func issue(p v1.Problem, rt, field, format string, args ...any) *Issue {
 // MaxSetStamps bounds the observed stamps of one set_remove.
 const MaxSetStamps = 1000
 
+// MaxReplicaLen bounds a replica (device) id in a stamp.
+const MaxReplicaLen = 64
+
+// ValidStamp reports whether s has a time and a replica id of 1 to
+// MaxReplicaLen printable ASCII characters.
+func ValidStamp(s *v1.Stamp) bool {
+	r := s.GetReplica()
+	if s.GetTime() == 0 || r == "" || len(r) > MaxReplicaLen {
+		return false
+	}
+	for i := 0; i < len(r); i++ {
+		if r[i] < 0x21 || r[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
 var decimalRE = regexp.MustCompile(`^-?[0-9]{1,15}(\.[0-9]{1,4})?$`)
 
 // ValidID reports whether s is a UUID in canonical lower-case text form.
@@ -56,10 +74,10 @@ func (r *Registry) CheckChange(schemaVersion uint32, ch *v1.Change) *Issue {
 		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "record_id must be a lower-case UUID")
 	case !ValidID(ch.GetClientId()):
 		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "client_id must be a lower-case UUID")
-	case ch.GetStamp().GetTime() == 0 || ch.GetStamp().GetReplica() == "":
-		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "stamp needs a time and a replica")
-	case ch.GetBase() != nil && (ch.GetBase().GetTime() == 0 || ch.GetBase().GetReplica() == ""):
-		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "base, when set, needs a time and a replica")
+	case !ValidStamp(ch.GetStamp()):
+		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "stamp needs a time and a replica id of 1 to %d printable ASCII characters", MaxReplicaLen)
+	case ch.GetBase() != nil && !ValidStamp(ch.GetBase()):
+		return issue(v1.Problem_PROBLEM_MALFORMED, rtName, fname, "base, when set, needs a time and a replica id of 1 to %d printable ASCII characters", MaxReplicaLen)
 	}
 	rt, ok := r.types[rtName]
 	if !ok || rt.Since > schemaVersion {
@@ -170,8 +188,8 @@ func checkValue(f *Field, v *v1.Value) (string, v1.Problem) {
 				return bad("a remove may observe at most %d additions", MaxSetStamps)
 			}
 			for _, s := range op.SetRemove.GetObserved() {
-				if s.GetTime() == 0 || s.GetReplica() == "" {
-					return "observed stamps need a time and a replica", v1.Problem_PROBLEM_MALFORMED
+				if !ValidStamp(s) {
+					return "observed stamps need a time and a short replica id", v1.Problem_PROBLEM_MALFORMED
 				}
 			}
 		default:

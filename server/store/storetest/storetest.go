@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +46,8 @@ func Run(t *testing.T, open Opener) {
 		{"concurrent_pushes_get_unique_positions", testConcurrent},
 		{"records_returns_existing_only", testRecords},
 		{"pull_respects_byte_limit", testByteLimit},
+		{"sequence_gap_refused_whole", testSequenceGap},
+		{"record_size_is_capped", testRecordCap},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -399,8 +402,12 @@ func testTypeMismatch(t *testing.T, open Opener) {
 	if res.Results[1].Verdict != v1.Verdict_VERDICT_APPLIED {
 		t.Fatalf("change after a rejected one = %+v, want applied", res.Results[1])
 	}
-	if again := push(t, s, d, []*v1.Change{bad}); again.Results[0].Verdict != v1.Verdict_VERDICT_DUPLICATE {
-		t.Fatalf("resent rejected change = %v, want duplicate (its seq is consumed)", again.Results[0].Verdict)
+	again := push(t, s, d, []*v1.Change{bad, good})
+	if r := again.Results[0]; r.Verdict != v1.Verdict_VERDICT_REJECTED || r.Reason != v1.RejectReason_REJECT_REASON_TYPE_MISMATCH || r.Message == "" {
+		t.Fatalf("resent rejected change = %+v, want the same rejection again (a lost response must not turn it into a duplicate)", r)
+	}
+	if again.Results[1].Verdict != v1.Verdict_VERDICT_DUPLICATE {
+		t.Fatalf("resent applied change = %v, want duplicate", again.Results[1].Verdict)
 	}
 }
 
@@ -537,5 +544,60 @@ func testByteLimit(t *testing.T, open Opener) {
 	}
 	if n := len(page.Buckets[0].Records); n != 1 || !page.HasMore {
 		t.Fatalf("MaxBytes 1 returned %d records (has_more %v); want exactly 1 and more", n, page.HasMore)
+	}
+}
+
+func testSequenceGap(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 18)
+	client, chs := d.NewClient("Lambeth")
+	push(t, s, d, chs[:3])
+	for name, batch := range map[string][]*v1.Change{
+		"gap_after_high_water": chs[4:],
+		"gap_inside_batch":     {chs[3], chs[5]},
+	} {
+		_, err := s.Push(context.Background(), &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: batch})
+		var gap *store.SequenceError
+		if !errors.As(err, &gap) || gap.HighWater != 3 {
+			t.Fatalf("%s: Push = %v, want SequenceError at high-water 3", name, err)
+		}
+	}
+	if hw, _ := s.HighWater(context.Background(), d.ID); hw != 3 {
+		t.Fatalf("refused batches moved the high-water mark to %d", hw)
+	}
+	res := push(t, s, d, chs[1:])
+	if res.HighWater != d.Seq || res.Heads[client] != d.Seq {
+		t.Fatalf("after the gap: high-water %d head %d, want %d", res.HighWater, res.Heads[client], d.Seq)
+	}
+}
+
+func testRecordCap(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 19)
+	client, chs := d.NewClient("Lambeth")
+	contact, cchs := d.NewContact(client, epoch)
+	push(t, s, d, append(chs, cchs...))
+	big := strings.Repeat("x", store.MaxRecordBytes*2/3)
+	seen := field(t, mustRecord(t, s, client, contact), "notes").GetStamp()
+	first := push(t, s, d, []*v1.Change{d.Change("contact", contact, client, "notes", sample.Str(big), seen)})
+	if first.Results[0].Verdict != v1.Verdict_VERDICT_APPLIED {
+		t.Fatalf("first large value = %+v, want applied", first.Results[0])
+	}
+	second := push(t, s, d, []*v1.Change{
+		d.Change("contact", contact, client, "outcome", sample.Str(big), nil), // also raises a conflict
+		d.Change("contact", contact, client, "duration_minutes", sample.Int(30), nil),
+	})
+	if r := second.Results[0]; r.Verdict != v1.Verdict_VERDICT_REJECTED || r.Reason != v1.RejectReason_REJECT_REASON_RECORD_TOO_LARGE {
+		t.Fatalf("change past the record cap = %+v, want RECORD_TOO_LARGE", r)
+	}
+	if second.Results[1].Verdict != v1.Verdict_VERDICT_APPLIED {
+		t.Fatalf("small change after the refused one = %+v, want applied", second.Results[1])
+	}
+	r := mustRecord(t, s, client, contact)
+	if f := merge.Field(r, "outcome"); f.GetValue().GetStringValue() == big {
+		t.Fatal("the refused value was kept")
+	}
+	if proto.Size(r) > store.MaxRecordBytes {
+		t.Fatalf("record is %d bytes, over the cap", proto.Size(r))
 	}
 }

@@ -30,7 +30,8 @@ const (
 	Verdict_VERDICT_UNSPECIFIED Verdict = 0
 	// Accepted and stored durably.
 	Verdict_VERDICT_APPLIED Verdict = 1
-	// Already applied by an earlier push; nothing was done.
+	// Already applied by an earlier push; nothing was done. (A resent change
+	// that was rejected is reported as rejected again.)
 	Verdict_VERDICT_DUPLICATE Verdict = 2
 	// Refused; the device must keep it visible to the user, not retry it.
 	Verdict_VERDICT_REJECTED Verdict = 3
@@ -93,6 +94,9 @@ const (
 	RejectReason_REJECT_REASON_ACCESS_ENDED RejectReason = 3
 	// The caller's role may not write this field.
 	RejectReason_REJECT_REASON_FORBIDDEN_FIELD RejectReason = 4
+	// The record would grow past the size the server keeps for one record
+	// (usually because of many open conflicts); a supervisor must resolve them.
+	RejectReason_REJECT_REASON_RECORD_TOO_LARGE RejectReason = 5
 )
 
 // Enum value maps for RejectReason.
@@ -103,13 +107,15 @@ var (
 		2: "REJECT_REASON_TYPE_MISMATCH",
 		3: "REJECT_REASON_ACCESS_ENDED",
 		4: "REJECT_REASON_FORBIDDEN_FIELD",
+		5: "REJECT_REASON_RECORD_TOO_LARGE",
 	}
 	RejectReason_value = map[string]int32{
-		"REJECT_REASON_UNSPECIFIED":     0,
-		"REJECT_REASON_NOT_FOUND":       1,
-		"REJECT_REASON_TYPE_MISMATCH":   2,
-		"REJECT_REASON_ACCESS_ENDED":    3,
-		"REJECT_REASON_FORBIDDEN_FIELD": 4,
+		"REJECT_REASON_UNSPECIFIED":      0,
+		"REJECT_REASON_NOT_FOUND":        1,
+		"REJECT_REASON_TYPE_MISMATCH":    2,
+		"REJECT_REASON_ACCESS_ENDED":     3,
+		"REJECT_REASON_FORBIDDEN_FIELD":  4,
+		"REJECT_REASON_RECORD_TOO_LARGE": 5,
 	}
 )
 
@@ -1000,9 +1006,10 @@ func (*Value_SetState) isValue_Kind() {}
 // Change is one field-level edit made on a device.
 type Change struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The device's sequence number for this change: positive and strictly
-	// increasing across everything the device pushes. The server keeps the
-	// device's high-water mark to apply each change exactly once.
+	// The device's sequence number for this change: 1 for its first change,
+	// then one more for each next change, with no gaps. The server keeps the
+	// device's high-water mark to apply each change exactly once; resending
+	// changes at or below it is safe and returns their original verdicts.
 	DeviceSeq uint64 `protobuf:"varint,1,opt,name=device_seq,json=deviceSeq,proto3" json:"device_seq,omitempty"`
 	// The record's id, a UUID made on the device (UUIDv7 recommended).
 	RecordId string `protobuf:"bytes,2,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
@@ -1015,7 +1022,9 @@ type Change struct {
 	Field string `protobuf:"bytes,5,opt,name=field,proto3" json:"field,omitempty"`
 	// The new value.
 	Value *Value `protobuf:"bytes,6,opt,name=value,proto3" json:"value,omitempty"`
-	// When the change was made; replica must be the pushing device.
+	// When the change was made; replica must be the pushing device. The
+	// changes of one user action (saving a form) should share one stamp: a
+	// stamp need only be unique per field, and shared stamps compact well.
 	Stamp *Stamp `protobuf:"bytes,7,opt,name=stamp,proto3" json:"stamp,omitempty"`
 	// The stamp of the value the user saw when editing, unset if the field had
 	// no value. If the server's current value has another stamp, the two edits
@@ -1118,7 +1127,9 @@ type PushRequest struct {
 	ProtocolVersion uint32 `protobuf:"varint,1,opt,name=protocol_version,json=protocolVersion,proto3" json:"protocol_version,omitempty"`
 	// The schema version the device was built against.
 	SchemaVersion uint32 `protobuf:"varint,2,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
-	// The changes, in increasing device_seq order.
+	// The changes, in device_seq order without gaps. Changes the server
+	// already has may lead; the first new one must follow the device's
+	// high-water mark. The changes that create a record must be in one push.
 	Changes       []*Change `protobuf:"bytes,3,rep,name=changes,proto3" json:"changes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1263,7 +1274,10 @@ type PushResponse struct {
 	// One result per change, in request order.
 	Results []*ChangeResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	// The server's clock, for the device to correct its own.
-	ServerTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	ServerTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	// The device's high-water mark after the push: every change up to this
+	// device_seq has a final verdict.
+	HighWater     uint64 `protobuf:"varint,3,opt,name=high_water,json=highWater,proto3" json:"high_water,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1310,6 +1324,13 @@ func (x *PushResponse) GetServerTime() *timestamppb.Timestamp {
 		return x.ServerTime
 	}
 	return nil
+}
+
+func (x *PushResponse) GetHighWater() uint64 {
+	if x != nil {
+		return x.HighWater
+	}
+	return 0
 }
 
 // ChangeProblem describes one malformed change of a rejected push.
@@ -1407,10 +1428,13 @@ func (x *ChangeProblem) GetMessage() string {
 // the batch was applied.
 type PushRejected struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Every problem found.
+	// The problems found, at most 50 (so the error fits in any client's
+	// header limits).
 	Problems []*ChangeProblem `protobuf:"bytes,1,rep,name=problems,proto3" json:"problems,omitempty"`
 	// The server's clock, for the device to correct its own.
-	ServerTime    *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	ServerTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	// How many problems there were in all.
+	Total         uint32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1459,6 +1483,62 @@ func (x *PushRejected) GetServerTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *PushRejected) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+// SequenceMismatch is the error detail of a push whose first new change does
+// not follow the device's high-water mark (FAILED_PRECONDITION). Devices must
+// number their changes without gaps; after a PushRejected, renumber the
+// changes that remain. Nothing of the push was applied.
+type SequenceMismatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The device's high-water mark: the next new change must be one more.
+	HighWater     uint64 `protobuf:"varint,1,opt,name=high_water,json=highWater,proto3" json:"high_water,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SequenceMismatch) Reset() {
+	*x = SequenceMismatch{}
+	mi := &file_throughcare_v1_sync_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SequenceMismatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SequenceMismatch) ProtoMessage() {}
+
+func (x *SequenceMismatch) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_sync_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SequenceMismatch.ProtoReflect.Descriptor instead.
+func (*SequenceMismatch) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *SequenceMismatch) GetHighWater() uint64 {
+	if x != nil {
+		return x.HighWater
+	}
+	return 0
+}
+
 // PullRequest asks for what changed since a cursor.
 type PullRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1476,7 +1556,7 @@ type PullRequest struct {
 
 func (x *PullRequest) Reset() {
 	*x = PullRequest{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[14]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1488,7 +1568,7 @@ func (x *PullRequest) String() string {
 func (*PullRequest) ProtoMessage() {}
 
 func (x *PullRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[14]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1501,7 +1581,7 @@ func (x *PullRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullRequest.ProtoReflect.Descriptor instead.
 func (*PullRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{14}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *PullRequest) GetProtocolVersion() uint32 {
@@ -1545,7 +1625,7 @@ type Author struct {
 
 func (x *Author) Reset() {
 	*x = Author{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[15]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1557,7 +1637,7 @@ func (x *Author) String() string {
 func (*Author) ProtoMessage() {}
 
 func (x *Author) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[15]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1570,7 +1650,7 @@ func (x *Author) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Author.ProtoReflect.Descriptor instead.
 func (*Author) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{15}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Author) GetUserId() string {
@@ -1604,7 +1684,7 @@ type FieldState struct {
 
 func (x *FieldState) Reset() {
 	*x = FieldState{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[16]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1616,7 +1696,7 @@ func (x *FieldState) String() string {
 func (*FieldState) ProtoMessage() {}
 
 func (x *FieldState) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[16]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1629,7 +1709,7 @@ func (x *FieldState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FieldState.ProtoReflect.Descriptor instead.
 func (*FieldState) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{16}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *FieldState) GetField() string {
@@ -1675,7 +1755,7 @@ type ConflictSide struct {
 
 func (x *ConflictSide) Reset() {
 	*x = ConflictSide{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[17]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1687,7 +1767,7 @@ func (x *ConflictSide) String() string {
 func (*ConflictSide) ProtoMessage() {}
 
 func (x *ConflictSide) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[17]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1700,7 +1780,7 @@ func (x *ConflictSide) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConflictSide.ProtoReflect.Descriptor instead.
 func (*ConflictSide) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{17}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConflictSide) GetValue() *Value {
@@ -1745,7 +1825,7 @@ type Conflict struct {
 
 func (x *Conflict) Reset() {
 	*x = Conflict{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[18]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1757,7 +1837,7 @@ func (x *Conflict) String() string {
 func (*Conflict) ProtoMessage() {}
 
 func (x *Conflict) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[18]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1770,7 +1850,7 @@ func (x *Conflict) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Conflict.ProtoReflect.Descriptor instead.
 func (*Conflict) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{18}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Conflict) GetId() uint64 {
@@ -1831,7 +1911,7 @@ type RecordState struct {
 
 func (x *RecordState) Reset() {
 	*x = RecordState{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[19]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1843,7 +1923,7 @@ func (x *RecordState) String() string {
 func (*RecordState) ProtoMessage() {}
 
 func (x *RecordState) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[19]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1856,7 +1936,7 @@ func (x *RecordState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordState.ProtoReflect.Descriptor instead.
 func (*RecordState) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{19}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RecordState) GetRecordId() string {
@@ -1925,7 +2005,7 @@ type BucketUpdate struct {
 
 func (x *BucketUpdate) Reset() {
 	*x = BucketUpdate{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[20]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1937,7 +2017,7 @@ func (x *BucketUpdate) String() string {
 func (*BucketUpdate) ProtoMessage() {}
 
 func (x *BucketUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[20]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1950,7 +2030,7 @@ func (x *BucketUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BucketUpdate.ProtoReflect.Descriptor instead.
 func (*BucketUpdate) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{20}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *BucketUpdate) GetClientId() string {
@@ -1991,14 +2071,16 @@ type PullResponse struct {
 	// More pages are waiting; pull again with the new cursor.
 	HasMore bool `protobuf:"varint,3,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
 	// The server's clock, for the device to correct its own.
-	ServerTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	ServerTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=server_time,json=serverTime,proto3" json:"server_time,omitempty"`
+	// The server's schema version.
+	SchemaVersion uint32 `protobuf:"varint,5,opt,name=schema_version,json=schemaVersion,proto3" json:"schema_version,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PullResponse) Reset() {
 	*x = PullResponse{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[21]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2010,7 +2092,7 @@ func (x *PullResponse) String() string {
 func (*PullResponse) ProtoMessage() {}
 
 func (x *PullResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[21]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2023,7 +2105,7 @@ func (x *PullResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PullResponse.ProtoReflect.Descriptor instead.
 func (*PullResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{21}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PullResponse) GetBuckets() []*BucketUpdate {
@@ -2054,6 +2136,13 @@ func (x *PullResponse) GetServerTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *PullResponse) GetSchemaVersion() uint32 {
+	if x != nil {
+		return x.SchemaVersion
+	}
+	return 0
+}
+
 // ResetRequired is the error detail telling a device to drop its pulled state
 // (never its unsynced changes) and pull again with an empty cursor.
 type ResetRequired struct {
@@ -2066,7 +2155,7 @@ type ResetRequired struct {
 
 func (x *ResetRequired) Reset() {
 	*x = ResetRequired{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[22]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2078,7 +2167,7 @@ func (x *ResetRequired) String() string {
 func (*ResetRequired) ProtoMessage() {}
 
 func (x *ResetRequired) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[22]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2091,7 +2180,7 @@ func (x *ResetRequired) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetRequired.ProtoReflect.Descriptor instead.
 func (*ResetRequired) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{22}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ResetRequired) GetReason() ResetReason {
@@ -2116,7 +2205,7 @@ type SubscribeRequest struct {
 
 func (x *SubscribeRequest) Reset() {
 	*x = SubscribeRequest{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[23]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2128,7 +2217,7 @@ func (x *SubscribeRequest) String() string {
 func (*SubscribeRequest) ProtoMessage() {}
 
 func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[23]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2141,7 +2230,7 @@ func (x *SubscribeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeRequest.ProtoReflect.Descriptor instead.
 func (*SubscribeRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{23}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SubscribeRequest) GetProtocolVersion() uint32 {
@@ -2176,7 +2265,7 @@ type Keepalive struct {
 
 func (x *Keepalive) Reset() {
 	*x = Keepalive{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[24]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2188,7 +2277,7 @@ func (x *Keepalive) String() string {
 func (*Keepalive) ProtoMessage() {}
 
 func (x *Keepalive) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[24]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2201,7 +2290,7 @@ func (x *Keepalive) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Keepalive.ProtoReflect.Descriptor instead.
 func (*Keepalive) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{24}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Keepalive) GetServerTime() *timestamppb.Timestamp {
@@ -2227,7 +2316,7 @@ type SubscribeResponse struct {
 
 func (x *SubscribeResponse) Reset() {
 	*x = SubscribeResponse{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[25]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2239,7 +2328,7 @@ func (x *SubscribeResponse) String() string {
 func (*SubscribeResponse) ProtoMessage() {}
 
 func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[25]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2252,7 +2341,7 @@ func (x *SubscribeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubscribeResponse.ProtoReflect.Descriptor instead.
 func (*SubscribeResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{25}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SubscribeResponse) GetEvent() isSubscribeResponse_Event {
@@ -2309,7 +2398,7 @@ type StreamClosed struct {
 
 func (x *StreamClosed) Reset() {
 	*x = StreamClosed{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[26]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2410,7 @@ func (x *StreamClosed) String() string {
 func (*StreamClosed) ProtoMessage() {}
 
 func (x *StreamClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[26]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2423,7 @@ func (x *StreamClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StreamClosed.ProtoReflect.Descriptor instead.
 func (*StreamClosed) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{26}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StreamClosed) GetReason() CloseReason {
@@ -2384,7 +2473,7 @@ type HistoryEntry struct {
 
 func (x *HistoryEntry) Reset() {
 	*x = HistoryEntry{}
-	mi := &file_throughcare_v1_sync_proto_msgTypes[27]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2485,7 @@ func (x *HistoryEntry) String() string {
 func (*HistoryEntry) ProtoMessage() {}
 
 func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_sync_proto_msgTypes[27]
+	mi := &file_throughcare_v1_sync_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,7 +2498,7 @@ func (x *HistoryEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryEntry.ProtoReflect.Descriptor instead.
 func (*HistoryEntry) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{27}
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *HistoryEntry) GetPosition() uint64 {
@@ -2580,11 +2669,13 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\averdict\x18\x02 \x01(\x0e2\x17.throughcare.v1.VerdictR\averdict\x124\n" +
 	"\x06reason\x18\x03 \x01(\x0e2\x1c.throughcare.v1.RejectReasonR\x06reason\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1a\n" +
-	"\bposition\x18\x05 \x01(\x04R\bposition\"\x83\x01\n" +
+	"\bposition\x18\x05 \x01(\x04R\bposition\"\xa2\x01\n" +
 	"\fPushResponse\x126\n" +
 	"\aresults\x18\x01 \x03(\v2\x1c.throughcare.v1.ChangeResultR\aresults\x12;\n" +
 	"\vserver_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"serverTime\"\xc8\x01\n" +
+	"serverTime\x12\x1d\n" +
+	"\n" +
+	"high_water\x18\x03 \x01(\x04R\thighWater\"\xc8\x01\n" +
 	"\rChangeProblem\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\rR\x05index\x12\x1d\n" +
 	"\n" +
@@ -2593,11 +2684,15 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"recordType\x12\x14\n" +
 	"\x05field\x18\x04 \x01(\tR\x05field\x121\n" +
 	"\aproblem\x18\x05 \x01(\x0e2\x17.throughcare.v1.ProblemR\aproblem\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"\x86\x01\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\"\x9c\x01\n" +
 	"\fPushRejected\x129\n" +
 	"\bproblems\x18\x01 \x03(\v2\x1d.throughcare.v1.ChangeProblemR\bproblems\x12;\n" +
 	"\vserver_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"serverTime\"\x8d\x01\n" +
+	"serverTime\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\rR\x05total\"1\n" +
+	"\x10SequenceMismatch\x12\x1d\n" +
+	"\n" +
+	"high_water\x18\x01 \x01(\x04R\thighWater\"\x8d\x01\n" +
 	"\vPullRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12%\n" +
 	"\x0eschema_version\x18\x02 \x01(\rR\rschemaVersion\x12\x16\n" +
@@ -2636,13 +2731,14 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x124\n" +
 	"\x06action\x18\x02 \x01(\x0e2\x1c.throughcare.v1.BucketActionR\x06action\x125\n" +
 	"\arecords\x18\x03 \x03(\v2\x1b.throughcare.v1.RecordStateR\arecords\x12\x1a\n" +
-	"\bposition\x18\x04 \x01(\x04R\bposition\"\xb6\x01\n" +
+	"\bposition\x18\x04 \x01(\x04R\bposition\"\xdd\x01\n" +
 	"\fPullResponse\x126\n" +
 	"\abuckets\x18\x01 \x03(\v2\x1c.throughcare.v1.BucketUpdateR\abuckets\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\fR\x06cursor\x12\x19\n" +
 	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x12;\n" +
 	"\vserver_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"serverTime\"D\n" +
+	"serverTime\x12%\n" +
+	"\x0eschema_version\x18\x05 \x01(\rR\rschemaVersion\"D\n" +
 	"\rResetRequired\x123\n" +
 	"\x06reason\x18\x01 \x01(\x0e2\x1b.throughcare.v1.ResetReasonR\x06reason\"|\n" +
 	"\x10SubscribeRequest\x12)\n" +
@@ -2683,13 +2779,14 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fVERDICT_APPLIED\x10\x01\x12\x15\n" +
 	"\x11VERDICT_DUPLICATE\x10\x02\x12\x14\n" +
-	"\x10VERDICT_REJECTED\x10\x03*\xae\x01\n" +
+	"\x10VERDICT_REJECTED\x10\x03*\xd2\x01\n" +
 	"\fRejectReason\x12\x1d\n" +
 	"\x19REJECT_REASON_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REJECT_REASON_NOT_FOUND\x10\x01\x12\x1f\n" +
 	"\x1bREJECT_REASON_TYPE_MISMATCH\x10\x02\x12\x1e\n" +
 	"\x1aREJECT_REASON_ACCESS_ENDED\x10\x03\x12!\n" +
-	"\x1dREJECT_REASON_FORBIDDEN_FIELD\x10\x04*\xdf\x01\n" +
+	"\x1dREJECT_REASON_FORBIDDEN_FIELD\x10\x04\x12\"\n" +
+	"\x1eREJECT_REASON_RECORD_TOO_LARGE\x10\x05*\xdf\x01\n" +
 	"\aProblem\x12\x17\n" +
 	"\x13PROBLEM_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bPROBLEM_UNKNOWN_RECORD_TYPE\x10\x01\x12\x19\n" +
@@ -2734,7 +2831,7 @@ func file_throughcare_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_throughcare_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_throughcare_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_throughcare_v1_sync_proto_goTypes = []any{
 	(Verdict)(0),                  // 0: throughcare.v1.Verdict
 	(RejectReason)(0),             // 1: throughcare.v1.RejectReason
@@ -2756,28 +2853,29 @@ var file_throughcare_v1_sync_proto_goTypes = []any{
 	(*PushResponse)(nil),          // 17: throughcare.v1.PushResponse
 	(*ChangeProblem)(nil),         // 18: throughcare.v1.ChangeProblem
 	(*PushRejected)(nil),          // 19: throughcare.v1.PushRejected
-	(*PullRequest)(nil),           // 20: throughcare.v1.PullRequest
-	(*Author)(nil),                // 21: throughcare.v1.Author
-	(*FieldState)(nil),            // 22: throughcare.v1.FieldState
-	(*ConflictSide)(nil),          // 23: throughcare.v1.ConflictSide
-	(*Conflict)(nil),              // 24: throughcare.v1.Conflict
-	(*RecordState)(nil),           // 25: throughcare.v1.RecordState
-	(*BucketUpdate)(nil),          // 26: throughcare.v1.BucketUpdate
-	(*PullResponse)(nil),          // 27: throughcare.v1.PullResponse
-	(*ResetRequired)(nil),         // 28: throughcare.v1.ResetRequired
-	(*SubscribeRequest)(nil),      // 29: throughcare.v1.SubscribeRequest
-	(*Keepalive)(nil),             // 30: throughcare.v1.Keepalive
-	(*SubscribeResponse)(nil),     // 31: throughcare.v1.SubscribeResponse
-	(*StreamClosed)(nil),          // 32: throughcare.v1.StreamClosed
-	(*HistoryEntry)(nil),          // 33: throughcare.v1.HistoryEntry
-	(*timestamppb.Timestamp)(nil), // 34: google.protobuf.Timestamp
+	(*SequenceMismatch)(nil),      // 20: throughcare.v1.SequenceMismatch
+	(*PullRequest)(nil),           // 21: throughcare.v1.PullRequest
+	(*Author)(nil),                // 22: throughcare.v1.Author
+	(*FieldState)(nil),            // 23: throughcare.v1.FieldState
+	(*ConflictSide)(nil),          // 24: throughcare.v1.ConflictSide
+	(*Conflict)(nil),              // 25: throughcare.v1.Conflict
+	(*RecordState)(nil),           // 26: throughcare.v1.RecordState
+	(*BucketUpdate)(nil),          // 27: throughcare.v1.BucketUpdate
+	(*PullResponse)(nil),          // 28: throughcare.v1.PullResponse
+	(*ResetRequired)(nil),         // 29: throughcare.v1.ResetRequired
+	(*SubscribeRequest)(nil),      // 30: throughcare.v1.SubscribeRequest
+	(*Keepalive)(nil),             // 31: throughcare.v1.Keepalive
+	(*SubscribeResponse)(nil),     // 32: throughcare.v1.SubscribeResponse
+	(*StreamClosed)(nil),          // 33: throughcare.v1.StreamClosed
+	(*HistoryEntry)(nil),          // 34: throughcare.v1.HistoryEntry
+	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
 }
 var file_throughcare_v1_sync_proto_depIdxs = []int32{
 	6,  // 0: throughcare.v1.SetRemove.observed:type_name -> throughcare.v1.Stamp
 	6,  // 1: throughcare.v1.SetElement.adds:type_name -> throughcare.v1.Stamp
 	6,  // 2: throughcare.v1.SetElement.removed:type_name -> throughcare.v1.Stamp
 	10, // 3: throughcare.v1.SetState.elements:type_name -> throughcare.v1.SetElement
-	34, // 4: throughcare.v1.Value.timestamp_value:type_name -> google.protobuf.Timestamp
+	35, // 4: throughcare.v1.Value.timestamp_value:type_name -> google.protobuf.Timestamp
 	7,  // 5: throughcare.v1.Value.date_value:type_name -> throughcare.v1.Date
 	8,  // 6: throughcare.v1.Value.set_add:type_name -> throughcare.v1.SetAdd
 	9,  // 7: throughcare.v1.Value.set_remove:type_name -> throughcare.v1.SetRemove
@@ -2790,45 +2888,45 @@ var file_throughcare_v1_sync_proto_depIdxs = []int32{
 	0,  // 14: throughcare.v1.ChangeResult.verdict:type_name -> throughcare.v1.Verdict
 	1,  // 15: throughcare.v1.ChangeResult.reason:type_name -> throughcare.v1.RejectReason
 	16, // 16: throughcare.v1.PushResponse.results:type_name -> throughcare.v1.ChangeResult
-	34, // 17: throughcare.v1.PushResponse.server_time:type_name -> google.protobuf.Timestamp
+	35, // 17: throughcare.v1.PushResponse.server_time:type_name -> google.protobuf.Timestamp
 	2,  // 18: throughcare.v1.ChangeProblem.problem:type_name -> throughcare.v1.Problem
 	18, // 19: throughcare.v1.PushRejected.problems:type_name -> throughcare.v1.ChangeProblem
-	34, // 20: throughcare.v1.PushRejected.server_time:type_name -> google.protobuf.Timestamp
+	35, // 20: throughcare.v1.PushRejected.server_time:type_name -> google.protobuf.Timestamp
 	13, // 21: throughcare.v1.FieldState.value:type_name -> throughcare.v1.Value
 	6,  // 22: throughcare.v1.FieldState.stamp:type_name -> throughcare.v1.Stamp
-	21, // 23: throughcare.v1.FieldState.author:type_name -> throughcare.v1.Author
+	22, // 23: throughcare.v1.FieldState.author:type_name -> throughcare.v1.Author
 	13, // 24: throughcare.v1.ConflictSide.value:type_name -> throughcare.v1.Value
 	6,  // 25: throughcare.v1.ConflictSide.stamp:type_name -> throughcare.v1.Stamp
-	21, // 26: throughcare.v1.ConflictSide.author:type_name -> throughcare.v1.Author
-	23, // 27: throughcare.v1.Conflict.current:type_name -> throughcare.v1.ConflictSide
-	23, // 28: throughcare.v1.Conflict.incoming:type_name -> throughcare.v1.ConflictSide
-	34, // 29: throughcare.v1.Conflict.detected_at:type_name -> google.protobuf.Timestamp
+	22, // 26: throughcare.v1.ConflictSide.author:type_name -> throughcare.v1.Author
+	24, // 27: throughcare.v1.Conflict.current:type_name -> throughcare.v1.ConflictSide
+	24, // 28: throughcare.v1.Conflict.incoming:type_name -> throughcare.v1.ConflictSide
+	35, // 29: throughcare.v1.Conflict.detected_at:type_name -> google.protobuf.Timestamp
 	6,  // 30: throughcare.v1.RecordState.stamp:type_name -> throughcare.v1.Stamp
-	21, // 31: throughcare.v1.RecordState.author:type_name -> throughcare.v1.Author
-	22, // 32: throughcare.v1.RecordState.fields:type_name -> throughcare.v1.FieldState
-	24, // 33: throughcare.v1.RecordState.conflicts:type_name -> throughcare.v1.Conflict
+	22, // 31: throughcare.v1.RecordState.author:type_name -> throughcare.v1.Author
+	23, // 32: throughcare.v1.RecordState.fields:type_name -> throughcare.v1.FieldState
+	25, // 33: throughcare.v1.RecordState.conflicts:type_name -> throughcare.v1.Conflict
 	3,  // 34: throughcare.v1.BucketUpdate.action:type_name -> throughcare.v1.BucketAction
-	25, // 35: throughcare.v1.BucketUpdate.records:type_name -> throughcare.v1.RecordState
-	26, // 36: throughcare.v1.PullResponse.buckets:type_name -> throughcare.v1.BucketUpdate
-	34, // 37: throughcare.v1.PullResponse.server_time:type_name -> google.protobuf.Timestamp
+	26, // 35: throughcare.v1.BucketUpdate.records:type_name -> throughcare.v1.RecordState
+	27, // 36: throughcare.v1.PullResponse.buckets:type_name -> throughcare.v1.BucketUpdate
+	35, // 37: throughcare.v1.PullResponse.server_time:type_name -> google.protobuf.Timestamp
 	4,  // 38: throughcare.v1.ResetRequired.reason:type_name -> throughcare.v1.ResetReason
-	34, // 39: throughcare.v1.Keepalive.server_time:type_name -> google.protobuf.Timestamp
-	27, // 40: throughcare.v1.SubscribeResponse.changes:type_name -> throughcare.v1.PullResponse
-	30, // 41: throughcare.v1.SubscribeResponse.keepalive:type_name -> throughcare.v1.Keepalive
+	35, // 39: throughcare.v1.Keepalive.server_time:type_name -> google.protobuf.Timestamp
+	28, // 40: throughcare.v1.SubscribeResponse.changes:type_name -> throughcare.v1.PullResponse
+	31, // 41: throughcare.v1.SubscribeResponse.keepalive:type_name -> throughcare.v1.Keepalive
 	5,  // 42: throughcare.v1.StreamClosed.reason:type_name -> throughcare.v1.CloseReason
 	13, // 43: throughcare.v1.HistoryEntry.value:type_name -> throughcare.v1.Value
 	6,  // 44: throughcare.v1.HistoryEntry.stamp:type_name -> throughcare.v1.Stamp
 	6,  // 45: throughcare.v1.HistoryEntry.base:type_name -> throughcare.v1.Stamp
-	21, // 46: throughcare.v1.HistoryEntry.author:type_name -> throughcare.v1.Author
-	34, // 47: throughcare.v1.HistoryEntry.received_at:type_name -> google.protobuf.Timestamp
+	22, // 46: throughcare.v1.HistoryEntry.author:type_name -> throughcare.v1.Author
+	35, // 47: throughcare.v1.HistoryEntry.received_at:type_name -> google.protobuf.Timestamp
 	13, // 48: throughcare.v1.HistoryEntry.replaced_value:type_name -> throughcare.v1.Value
 	6,  // 49: throughcare.v1.HistoryEntry.replaced_stamp:type_name -> throughcare.v1.Stamp
 	15, // 50: throughcare.v1.SyncService.Push:input_type -> throughcare.v1.PushRequest
-	20, // 51: throughcare.v1.SyncService.Pull:input_type -> throughcare.v1.PullRequest
-	29, // 52: throughcare.v1.SyncService.Subscribe:input_type -> throughcare.v1.SubscribeRequest
+	21, // 51: throughcare.v1.SyncService.Pull:input_type -> throughcare.v1.PullRequest
+	30, // 52: throughcare.v1.SyncService.Subscribe:input_type -> throughcare.v1.SubscribeRequest
 	17, // 53: throughcare.v1.SyncService.Push:output_type -> throughcare.v1.PushResponse
-	27, // 54: throughcare.v1.SyncService.Pull:output_type -> throughcare.v1.PullResponse
-	31, // 55: throughcare.v1.SyncService.Subscribe:output_type -> throughcare.v1.SubscribeResponse
+	28, // 54: throughcare.v1.SyncService.Pull:output_type -> throughcare.v1.PullResponse
+	32, // 55: throughcare.v1.SyncService.Subscribe:output_type -> throughcare.v1.SubscribeResponse
 	53, // [53:56] is the sub-list for method output_type
 	50, // [50:53] is the sub-list for method input_type
 	50, // [50:50] is the sub-list for extension type_name
@@ -2853,7 +2951,7 @@ func file_throughcare_v1_sync_proto_init() {
 		(*Value_Tombstone)(nil),
 		(*Value_SetState)(nil),
 	}
-	file_throughcare_v1_sync_proto_msgTypes[25].OneofWrappers = []any{
+	file_throughcare_v1_sync_proto_msgTypes[26].OneofWrappers = []any{
 		(*SubscribeResponse_Changes)(nil),
 		(*SubscribeResponse_Keepalive)(nil),
 	}
@@ -2863,7 +2961,7 @@ func file_throughcare_v1_sync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_sync_proto_rawDesc), len(file_throughcare_v1_sync_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   28,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
