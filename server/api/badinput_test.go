@@ -167,7 +167,7 @@ func TestRejectedChangeDoesNotBlockTheQueue(t *testing.T) {
 	env := apitest.New(t, apitest.Options{})
 	seed := sample.NewDevice("seed", time.Now, 1)
 	mine, notMine := seed.NewID(), seed.NewID()
-	w := newWorker(t, env, "worker-a", 7, []string{mine})
+	w := newAdmin(t, env, "admin-a", 7, []string{mine})
 	_, chsMine := w.dev.NewClient("Lambeth")
 	for _, c := range chsMine {
 		c.RecordId, c.ClientId = mine, mine

@@ -36,9 +36,20 @@ type worker struct {
 
 func newWorker(t *testing.T, env *apitest.Env, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
 	t.Helper()
+	return newUser(t, env, identity.Worker, user, seed, buckets, opts...)
+}
+
+// newAdmin signs in an area admin, who may create client records.
+func newAdmin(t *testing.T, env *apitest.Env, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
+	t.Helper()
+	return newUser(t, env, identity.Admin, user, seed, buckets, opts...)
+}
+
+func newUser(t *testing.T, env *apitest.Env, role identity.Role, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
+	t.Helper()
 	d := sample.NewDevice(user, time.Now, seed)
 	tok := user + "-token"
-	env.SignIn(tok, identity.Identity{UserID: user, DeviceID: d.ID, Role: identity.Worker, Area: "Lambeth", Buckets: buckets})
+	env.SignIn(tok, identity.Identity{UserID: user, DeviceID: d.ID, Role: role, Area: "Lambeth", Buckets: buckets})
 	return &worker{dev: d, token: tok, client: env.SyncClient(tok, opts...)}
 }
 
@@ -82,7 +93,7 @@ func TestPushPullEveryProtocol(t *testing.T) {
 			env := apitest.New(t, apitest.Options{})
 			seed := sample.NewDevice("seed", time.Now, 1)
 			clientID := seed.NewID()
-			w := newWorker(t, env, "worker-a", 2, []string{clientID}, p.opts...)
+			w := newAdmin(t, env, "admin-a", 2, []string{clientID}, p.opts...)
 			_, chs := w.dev.NewClient("Lambeth")
 			for _, c := range chs { // make the client id the worker's bucket
 				c.RecordId, c.ClientId = clientID, clientID

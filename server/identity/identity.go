@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"time"
 )
 
 // Role is what a user may do.
@@ -48,6 +49,10 @@ type Identity struct {
 	Area string
 	// Buckets are the client ids the caller may sync, sorted.
 	Buckets []string
+	// Former holds, for each client the caller was once assigned to but no
+	// longer holds, the periods they held it: work stamped inside one is
+	// accepted (and flagged), work stamped after is refused.
+	Former map[string][]Period
 	// Ended, if not nil, is closed when the session ends (expiry, logout,
 	// revocation); open streams close when it does.
 	Ended <-chan struct{}
@@ -55,6 +60,13 @@ type Identity struct {
 	// streams close so the device pulls its new caseload.
 	Changed <-chan struct{}
 }
+
+// Period is a span of time during which the caller held a client; To is
+// never zero in Former.
+type Period struct{ From, To time.Time }
+
+// Covers reports whether t falls in the period.
+func (p Period) Covers(t time.Time) bool { return !t.Before(p.From) && t.Before(p.To) }
 
 // HasBucket reports whether the caller may sync the client's bucket.
 func (id *Identity) HasBucket(clientID string) bool {

@@ -57,6 +57,11 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 	var created [][]int
 	createdIdx := map[*working]int{}
 	next := hwm + 1
+	if b.AssignSeq {
+		for i, ch := range b.Changes {
+			ch.DeviceSeq = next + uint64(i)
+		}
+	}
 	for i, ch := range b.Changes {
 		if ch.GetDeviceSeq() <= hwm {
 			if res.Results[i], err = previousVerdict(txn, b.DeviceID, ch.GetDeviceSeq()); err != nil {
@@ -109,9 +114,10 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		}
 		// Access first: a record out of the caller's reach must look the
 		// same whether or not it exists.
+		var decision Decision
 		if b.Check != nil {
-			if rej := b.Check(ch, w.state); rej != nil {
-				if err := reject(i, rej.Reason, rej.Message); err != nil {
+			if decision = b.Check(ch, w.state); decision.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED {
+				if err := reject(i, decision.Reason, decision.Message); err != nil {
 					return nil, err
 				}
 				continue
@@ -158,7 +164,7 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 			Position: pos, RecordId: ch.GetRecordId(), RecordType: ch.GetRecordType(), Field: ch.GetField(),
 			Value: ch.GetValue(), Stamp: ch.GetStamp(), Base: ch.GetBase(), Author: author,
 			DeviceSeq: ch.GetDeviceSeq(), ReceivedAt: received, Won: out.Won,
-			ResolvedConflicts: out.Resolved,
+			ResolvedConflicts: out.Resolved, Late: decision.Late,
 		}
 		if out.Replaced != nil {
 			entry.ReplacedValue, entry.ReplacedStamp = out.Replaced.GetValue(), out.Replaced.GetStamp()
@@ -173,7 +179,7 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		bucketIDs[w.bucket] = ch.GetClientId()
 		w.state, w.dirty = state, true
 		state.Position = pos
-		res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_APPLIED, Position: pos}
+		res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_APPLIED, Position: pos, Late: decision.Late}
 	}
 
 	for _, w := range records {

@@ -88,8 +88,12 @@ type Batch struct {
 	Changes []*v1.Change
 	// Check, if set, is called inside the transaction for each change that
 	// is not a duplicate, with the record's current expanded state (nil for
-	// a new record); a non-nil Rejection refuses that change only.
-	Check func(ch *v1.Change, current *v1.RecordState) *Rejection
+	// a new record). A decision with a reject reason refuses that change
+	// only; one with Late set applies it flagged as late work.
+	Check func(ch *v1.Change, current *v1.RecordState) Decision
+	// AssignSeq numbers the changes itself, following the device's
+	// high-water mark (for changes the server writes on its own account).
+	AssignSeq bool
 	// Created, if set, is called inside the transaction before anything is
 	// applied, with one entry per record the batch creates: the indexes of
 	// the batch's new (not duplicate) changes to it. A non-nil error aborts
@@ -97,10 +101,14 @@ type Batch struct {
 	Created func(records [][]int) error
 }
 
-// Rejection refuses one change of a batch.
-type Rejection struct {
+// Decision is Check's verdict on one change. The zero Decision applies it.
+type Decision struct {
+	// Reason, if set, rejects the change, with Message for its user.
 	Reason  v1.RejectReason
 	Message string
+	// Late applies the change flagged for review: it was made while the
+	// author had access, which has since ended.
+	Late bool
 }
 
 // Result is the outcome of one change of a batch.
@@ -109,6 +117,7 @@ type Result struct {
 	Reason   v1.RejectReason
 	Message  string
 	Position uint64
+	Late     bool
 }
 
 // PushResult holds the outcome of a batch.

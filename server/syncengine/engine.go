@@ -147,12 +147,7 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	res, err := e.cfg.Store.Push(ctx, &store.Batch{
 		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: e.cfg.Now(), Changes: chs,
 		Created: e.requiredFields(id, chs),
-		Check: func(ch *v1.Change, _ *v1.RecordState) *store.Rejection {
-			if !id.HasBucket(ch.GetClientId()) {
-				return &store.Rejection{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}
-			}
-			return nil
-		},
+		Check:   func(ch *v1.Change, _ *v1.RecordState) store.Decision { return authorize(id, ch) },
 	})
 	if err != nil {
 		return nil, err
@@ -162,7 +157,7 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	resp.Results = make([]*v1.ChangeResult, len(chs))
 	applied := 0
 	for i, r := range res.Results {
-		resp.Results[i] = &v1.ChangeResult{DeviceSeq: chs[i].GetDeviceSeq(), Verdict: r.Verdict, Reason: r.Reason, Message: r.Message, Position: r.Position}
+		resp.Results[i] = &v1.ChangeResult{DeviceSeq: chs[i].GetDeviceSeq(), Verdict: r.Verdict, Reason: r.Reason, Message: r.Message, Position: r.Position, Late: r.Late}
 		if r.Verdict == v1.Verdict_VERDICT_APPLIED {
 			applied++
 		}

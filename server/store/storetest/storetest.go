@@ -418,14 +418,17 @@ func testCheckRejection(t *testing.T, open Opener) {
 	calls := 0
 	res, err := s.Push(context.Background(), &store.Batch{
 		UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: chs,
-		Check: func(ch *v1.Change, cur *v1.RecordState) *store.Rejection {
+		Check: func(ch *v1.Change, cur *v1.RecordState) store.Decision {
 			if calls++; (cur == nil) != (calls == 1) {
 				t.Errorf("Check call %d: state %v; want nil only before the record's first change", calls, cur)
 			}
-			if ch.GetField() == "pathway" {
-				return &store.Rejection{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "no"}
+			switch ch.GetField() {
+			case "pathway":
+				return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "no"}
+			case "status":
+				return store.Decision{Late: true}
 			}
-			return nil
+			return store.Decision{}
 		},
 	})
 	if err != nil {
@@ -438,6 +441,18 @@ func testCheckRejection(t *testing.T, open Opener) {
 		}
 		if r.Verdict != want {
 			t.Fatalf("result %d (%s) = %v, want %v", i, chs[i].GetField(), r.Verdict, want)
+		}
+		if r.Late != (chs[i].GetField() == "status") {
+			t.Fatalf("result %d (%s) late = %v", i, chs[i].GetField(), r.Late)
+		}
+	}
+	h, err := s.History(context.Background(), client, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h {
+		if e.GetLate() != (e.GetField() == "status") {
+			t.Fatalf("history of %s: late = %v", e.GetField(), e.GetLate())
 		}
 	}
 	if f := merge.Field(mustRecord(t, s, client, client), "pathway"); f != nil {

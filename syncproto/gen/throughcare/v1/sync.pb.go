@@ -1198,7 +1198,10 @@ type ChangeResult struct {
 	// A human-readable explanation, safe to show to the user.
 	Message string `protobuf:"bytes,4,opt,name=message,proto3" json:"message,omitempty"`
 	// The change's position in its bucket's log, when applied.
-	Position      uint64 `protobuf:"varint,5,opt,name=position,proto3" json:"position,omitempty"`
+	Position uint64 `protobuf:"varint,5,opt,name=position,proto3" json:"position,omitempty"`
+	// Applied, but flagged for a supervisor: the change was made while its
+	// author was assigned to the client, and the assignment has since ended.
+	Late          bool `protobuf:"varint,6,opt,name=late,proto3" json:"late,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1266,6 +1269,13 @@ func (x *ChangeResult) GetPosition() uint64 {
 		return x.Position
 	}
 	return 0
+}
+
+func (x *ChangeResult) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
 }
 
 // PushResponse reports a verdict for every change of the request, in order.
@@ -2467,8 +2477,11 @@ type HistoryEntry struct {
 	ConflictId uint64 `protobuf:"varint,14,opt,name=conflict_id,json=conflictId,proto3" json:"conflict_id,omitempty"`
 	// Conflicts this change resolved.
 	ResolvedConflicts []uint64 `protobuf:"varint,15,rep,packed,name=resolved_conflicts,json=resolvedConflicts,proto3" json:"resolved_conflicts,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// The change arrived after its author's access to the client ended, and
+	// was made before it ended: accepted and flagged for review.
+	Late          bool `protobuf:"varint,16,opt,name=late,proto3" json:"late,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *HistoryEntry) Reset() {
@@ -2606,6 +2619,13 @@ func (x *HistoryEntry) GetResolvedConflicts() []uint64 {
 	return nil
 }
 
+func (x *HistoryEntry) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
 var File_throughcare_v1_sync_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_sync_proto_rawDesc = "" +
@@ -2662,14 +2682,15 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\vPushRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12%\n" +
 	"\x0eschema_version\x18\x02 \x01(\rR\rschemaVersion\x120\n" +
-	"\achanges\x18\x03 \x03(\v2\x16.throughcare.v1.ChangeR\achanges\"\xcc\x01\n" +
+	"\achanges\x18\x03 \x03(\v2\x16.throughcare.v1.ChangeR\achanges\"\xe0\x01\n" +
 	"\fChangeResult\x12\x1d\n" +
 	"\n" +
 	"device_seq\x18\x01 \x01(\x04R\tdeviceSeq\x121\n" +
 	"\averdict\x18\x02 \x01(\x0e2\x17.throughcare.v1.VerdictR\averdict\x124\n" +
 	"\x06reason\x18\x03 \x01(\x0e2\x1c.throughcare.v1.RejectReasonR\x06reason\x12\x18\n" +
 	"\amessage\x18\x04 \x01(\tR\amessage\x12\x1a\n" +
-	"\bposition\x18\x05 \x01(\x04R\bposition\"\xa2\x01\n" +
+	"\bposition\x18\x05 \x01(\x04R\bposition\x12\x12\n" +
+	"\x04late\x18\x06 \x01(\bR\x04late\"\xa2\x01\n" +
 	"\fPushResponse\x126\n" +
 	"\aresults\x18\x01 \x03(\v2\x1c.throughcare.v1.ChangeResultR\aresults\x12;\n" +
 	"\vserver_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -2753,7 +2774,7 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\tkeepalive\x18\x02 \x01(\v2\x19.throughcare.v1.KeepaliveH\x00R\tkeepaliveB\a\n" +
 	"\x05event\"C\n" +
 	"\fStreamClosed\x123\n" +
-	"\x06reason\x18\x01 \x01(\x0e2\x1b.throughcare.v1.CloseReasonR\x06reason\"\xed\x04\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1b.throughcare.v1.CloseReasonR\x06reason\"\x81\x05\n" +
 	"\fHistoryEntry\x12\x1a\n" +
 	"\bposition\x18\x01 \x01(\x04R\bposition\x12\x1b\n" +
 	"\trecord_id\x18\x02 \x01(\tR\brecordId\x12\x1f\n" +
@@ -2774,7 +2795,8 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\x03won\x18\r \x01(\bR\x03won\x12\x1f\n" +
 	"\vconflict_id\x18\x0e \x01(\x04R\n" +
 	"conflictId\x12-\n" +
-	"\x12resolved_conflicts\x18\x0f \x03(\x04R\x11resolvedConflicts*d\n" +
+	"\x12resolved_conflicts\x18\x0f \x03(\x04R\x11resolvedConflicts\x12\x12\n" +
+	"\x04late\x18\x10 \x01(\bR\x04late*d\n" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fVERDICT_APPLIED\x10\x01\x12\x15\n" +

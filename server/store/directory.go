@@ -1,0 +1,518 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+)
+
+// The directory: who may do what. Areas (tenants), teams, users, their
+// devices (one passkey each), invites, sessions, WebAuthn ceremonies,
+// clients and the history of which worker was assigned to which client when.
+// Entities are stored as JSON under their id, with index keys (empty values)
+// for every lookup; a DirTx keeps entity and indexes consistent.
+//
+//	0x10 area                      → Area
+//	0x11 team                      → Team        0x12 area 0 team           (index)
+//	0x13 user                      → User        0x14 area 0 user, 0x15 handle → user id
+//	0x16 device                    → Device      0x17 credential → device id, 0x18 user 0 device
+//	0x19 invite hash               → Invite (expires)
+//	0x1a session                   → Session     0x1b access hash, 0x1c refresh hash → session id,
+//	                                             0x1d user 0 session, 0x1e device 0 session
+//	0x1f ceremony                  → Ceremony (expires)
+//	0x20 client                    → Client      0x21 area 0 client, 0x22 team 0 client
+//	0x23 user 0 client 0 from(8)   → Assignment  0x24 client 0 user 0 from(8) (index)
+const (
+	dArea byte = 0x10 + iota
+	dTeam
+	dTeamsOfArea
+	dUser
+	dUsersOfArea
+	dUserByHandle
+	dDevice
+	dDeviceByCredential
+	dDevicesOfUser
+	dInvite
+	dSession
+	dSessionByAccess
+	dSessionByRefresh
+	dSessionsOfUser
+	dSessionsOfDevice
+	dCeremony
+	dClient
+	dClientsOfArea
+	dClientsOfTeam
+	dAssignment
+	dAssignmentsOfClient
+)
+
+// ErrNotFound reports a directory entry that does not exist (or expired).
+var ErrNotFound = errors.New("store: not found")
+
+// Area is a tenant: nothing crosses areas.
+type Area struct {
+	ID, Name  string
+	CreatedAt time.Time
+}
+
+// Team is a team of an area.
+type Team struct {
+	ID, AreaID, Name string
+}
+
+// User is a person who signs in. Role is "worker", "supervisor" or
+// "admin". Handle is the random WebAuthn user handle.
+type User struct {
+	ID, AreaID, DisplayName, Role string
+	TeamIDs                       []string
+	Disabled                      bool
+	Handle                        []byte
+	CreatedAt                     time.Time
+}
+
+// Device is one registered passkey. Credential is the WebAuthn credential
+// as its owner encodes it; the store does not look inside.
+type Device struct {
+	ID, UserID, Name      string
+	CredentialID          []byte
+	Credential            []byte
+	CreatedAt, LastUsedAt time.Time
+	RevokedAt             time.Time
+}
+
+// Invite is a one-time enrolment invitation, stored under the hash of its
+// code.
+type Invite struct {
+	Hash                                         []byte
+	AreaID, Role, TeamID, DisplayName, CreatedBy string
+	ExpiresAt                                    time.Time
+}
+
+// Session is a signed-in device. Only hashes of its tokens are stored.
+type Session struct {
+	ID, UserID, DeviceID                                 string
+	AccessHash, RefreshHash, PreviousRefreshHash         []byte
+	CreatedAt, LastUsedAt                                time.Time
+	AccessExpiresAt, RefreshExpiresAt, AbsoluteExpiresAt time.Time
+}
+
+// Ceremony is a WebAuthn ceremony in progress (single use, short-lived).
+type Ceremony struct {
+	ID, Kind   string
+	Data       []byte
+	InviteHash []byte
+	DeviceName string
+	ExpiresAt  time.Time
+}
+
+// Client is a person on a caseload: their id names their bucket.
+type Client struct {
+	ID, AreaID, TeamID string
+	CreatedAt          time.Time
+}
+
+// Assignment is one period in which a worker was assigned to a client. To
+// is zero while it lasts.
+type Assignment struct {
+	ClientID, UserID string
+	From, To         time.Time
+}
+
+// Open reports whether the assignment is current.
+func (a Assignment) Open() bool { return a.To.IsZero() }
+
+// Covers reports whether the assignment covered instant t.
+func (a Assignment) Covers(t time.Time) bool {
+	return !t.Before(a.From) && (a.To.IsZero() || t.Before(a.To))
+}
+
+// DirTx is a directory transaction. Its methods may only be used inside the
+// function given to Directory or DirectoryView.
+type DirTx struct {
+	txn *badger.Txn
+	now time.Time
+}
+
+// Directory runs fn in a read-write transaction, committed durably if fn
+// returns nil and retried (a bounded number of times) if it conflicts with
+// a concurrent one, so fn must not have other side effects.
+func (s *DB) Directory(ctx context.Context, fn func(tx *DirTx) error) error {
+	return s.retry(ctx, func(txn *badger.Txn) error { return fn(&DirTx{txn: txn, now: time.Now()}) })
+}
+
+// DirectoryView runs fn in a read-only transaction.
+func (s *DB) DirectoryView(ctx context.Context, fn func(tx *DirTx) error) error {
+	return mapErr(s.db.View(func(txn *badger.Txn) error { return fn(&DirTx{txn: txn, now: time.Now()}) }))
+}
+
+func dkey(table byte, parts ...string) []byte {
+	k := []byte{table}
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, 0)
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+func (tx *DirTx) get(key []byte, v any) error {
+	item, err := tx.txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
+}
+
+func (tx *DirTx) put(key []byte, v any, expires time.Time) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	e := badger.NewEntry(key, b)
+	if !expires.IsZero() {
+		ttl := expires.Sub(tx.now)
+		if ttl <= 0 {
+			ttl = time.Second
+		}
+		e = e.WithTTL(ttl + time.Second)
+	}
+	return tx.txn.SetEntry(e)
+}
+
+func (tx *DirTx) index(key []byte) error { return tx.txn.Set(key, nil) }
+
+func (tx *DirTx) lookup(key []byte) (string, error) {
+	item, err := tx.txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	v, err := item.ValueCopy(nil)
+	return string(v), err
+}
+
+// scan returns the last segment of every index key under prefix parts.
+func (tx *DirTx) scan(table byte, parts ...string) []string {
+	prefix := append(dkey(table, parts...), 0)
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.Prefix = prefix
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	var out []string
+	for it.Rewind(); it.ValidForPrefix(prefix); it.Next() {
+		out = append(out, string(it.Item().Key()[len(prefix):]))
+	}
+	return out
+}
+
+// Area returns an area.
+func (tx *DirTx) Area(id string) (*Area, error) {
+	var a Area
+	return &a, tx.get(dkey(dArea, id), &a)
+}
+
+// PutArea stores an area.
+func (tx *DirTx) PutArea(a *Area) error { return tx.put(dkey(dArea, a.ID), a, time.Time{}) }
+
+// Areas returns every area.
+func (tx *DirTx) Areas() ([]*Area, error) {
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = []byte{dArea}
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	var out []*Area
+	for it.Rewind(); it.ValidForPrefix(opts.Prefix); it.Next() {
+		var a Area
+		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &a) }); err != nil {
+			return nil, err
+		}
+		out = append(out, &a)
+	}
+	return out, nil
+}
+
+// Team returns a team.
+func (tx *DirTx) Team(id string) (*Team, error) {
+	var t Team
+	return &t, tx.get(dkey(dTeam, id), &t)
+}
+
+// PutTeam stores a team.
+func (tx *DirTx) PutTeam(t *Team) error {
+	if err := tx.put(dkey(dTeam, t.ID), t, time.Time{}); err != nil {
+		return err
+	}
+	return tx.index(dkey(dTeamsOfArea, t.AreaID, t.ID))
+}
+
+// TeamsOfArea returns the ids of an area's teams.
+func (tx *DirTx) TeamsOfArea(area string) []string { return tx.scan(dTeamsOfArea, area) }
+
+// User returns a user.
+func (tx *DirTx) User(id string) (*User, error) {
+	var u User
+	return &u, tx.get(dkey(dUser, id), &u)
+}
+
+// UserByHandle returns the user with a WebAuthn user handle.
+func (tx *DirTx) UserByHandle(handle []byte) (*User, error) {
+	id, err := tx.lookup(dkey(dUserByHandle, string(handle)))
+	if err != nil {
+		return nil, err
+	}
+	return tx.User(id)
+}
+
+// PutUser stores a user.
+func (tx *DirTx) PutUser(u *User) error {
+	if err := tx.put(dkey(dUser, u.ID), u, time.Time{}); err != nil {
+		return err
+	}
+	if err := tx.txn.Set(dkey(dUserByHandle, string(u.Handle)), []byte(u.ID)); err != nil {
+		return err
+	}
+	return tx.index(dkey(dUsersOfArea, u.AreaID, u.ID))
+}
+
+// UsersOfArea returns the ids of an area's users.
+func (tx *DirTx) UsersOfArea(area string) []string { return tx.scan(dUsersOfArea, area) }
+
+// Device returns a device.
+func (tx *DirTx) Device(id string) (*Device, error) {
+	var d Device
+	return &d, tx.get(dkey(dDevice, id), &d)
+}
+
+// DeviceByCredential returns the device of a WebAuthn credential id.
+func (tx *DirTx) DeviceByCredential(credentialID []byte) (*Device, error) {
+	id, err := tx.lookup(dkey(dDeviceByCredential, string(credentialID)))
+	if err != nil {
+		return nil, err
+	}
+	return tx.Device(id)
+}
+
+// PutDevice stores a device.
+func (tx *DirTx) PutDevice(d *Device) error {
+	if err := tx.put(dkey(dDevice, d.ID), d, time.Time{}); err != nil {
+		return err
+	}
+	if err := tx.txn.Set(dkey(dDeviceByCredential, string(d.CredentialID)), []byte(d.ID)); err != nil {
+		return err
+	}
+	return tx.index(dkey(dDevicesOfUser, d.UserID, d.ID))
+}
+
+// DevicesOfUser returns the ids of a user's devices.
+func (tx *DirTx) DevicesOfUser(user string) []string { return tx.scan(dDevicesOfUser, user) }
+
+// Invite returns the invite with the given code hash, unless it expired.
+func (tx *DirTx) Invite(hash []byte) (*Invite, error) {
+	var in Invite
+	if err := tx.get(dkey(dInvite, string(hash)), &in); err != nil {
+		return nil, err
+	}
+	if !tx.now.Before(in.ExpiresAt) {
+		return nil, ErrNotFound
+	}
+	return &in, nil
+}
+
+// PutInvite stores an invite until it expires.
+func (tx *DirTx) PutInvite(in *Invite) error {
+	return tx.put(dkey(dInvite, string(in.Hash)), in, in.ExpiresAt)
+}
+
+// DeleteInvite consumes an invite.
+func (tx *DirTx) DeleteInvite(hash []byte) error { return tx.txn.Delete(dkey(dInvite, string(hash))) }
+
+// Session returns a session.
+func (tx *DirTx) Session(id string) (*Session, error) {
+	var s Session
+	return &s, tx.get(dkey(dSession, id), &s)
+}
+
+// SessionByAccess returns the session with an access-token hash.
+func (tx *DirTx) SessionByAccess(hash []byte) (*Session, error) {
+	id, err := tx.lookup(dkey(dSessionByAccess, string(hash)))
+	if err != nil {
+		return nil, err
+	}
+	return tx.Session(id)
+}
+
+// SessionByRefresh returns the session whose current or previous
+// refresh-token hash this is (the caller tells which by comparing).
+func (tx *DirTx) SessionByRefresh(hash []byte) (*Session, error) {
+	id, err := tx.lookup(dkey(dSessionByRefresh, string(hash)))
+	if err != nil {
+		return nil, err
+	}
+	return tx.Session(id)
+}
+
+// PutSession stores a session and indexes its token hashes (the previous
+// refresh hash too, so that its reuse can be detected).
+func (tx *DirTx) PutSession(s *Session) error {
+	if old, err := tx.Session(s.ID); err == nil {
+		if err := tx.txn.Delete(dkey(dSessionByAccess, string(old.AccessHash))); err != nil {
+			return err
+		}
+		if err := tx.txn.Delete(dkey(dSessionByRefresh, string(old.PreviousRefreshHash))); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	if err := tx.put(dkey(dSession, s.ID), s, s.AbsoluteExpiresAt); err != nil {
+		return err
+	}
+	for _, h := range [][]byte{s.RefreshHash, s.PreviousRefreshHash} {
+		if len(h) > 0 {
+			if err := tx.txn.SetEntry(badger.NewEntry(dkey(dSessionByRefresh, string(h)), []byte(s.ID)).WithTTL(s.AbsoluteExpiresAt.Sub(tx.now) + time.Second)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := tx.txn.SetEntry(badger.NewEntry(dkey(dSessionByAccess, string(s.AccessHash)), []byte(s.ID)).WithTTL(s.AbsoluteExpiresAt.Sub(tx.now) + time.Second)); err != nil {
+		return err
+	}
+	if err := tx.index(dkey(dSessionsOfUser, s.UserID, s.ID)); err != nil {
+		return err
+	}
+	return tx.index(dkey(dSessionsOfDevice, s.DeviceID, s.ID))
+}
+
+// DeleteSession removes a session and its indexes.
+func (tx *DirTx) DeleteSession(id string) error {
+	s, err := tx.Session(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, k := range [][]byte{
+		dkey(dSession, id), dkey(dSessionByAccess, string(s.AccessHash)),
+		dkey(dSessionByRefresh, string(s.RefreshHash)), dkey(dSessionByRefresh, string(s.PreviousRefreshHash)),
+		dkey(dSessionsOfUser, s.UserID, id), dkey(dSessionsOfDevice, s.DeviceID, id),
+	} {
+		if err := tx.txn.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SessionsOfUser returns the ids of a user's sessions.
+func (tx *DirTx) SessionsOfUser(user string) []string { return tx.scan(dSessionsOfUser, user) }
+
+// SessionsOfDevice returns the ids of a device's sessions.
+func (tx *DirTx) SessionsOfDevice(device string) []string { return tx.scan(dSessionsOfDevice, device) }
+
+// Ceremony returns a ceremony, unless it expired.
+func (tx *DirTx) Ceremony(id string) (*Ceremony, error) {
+	var c Ceremony
+	if err := tx.get(dkey(dCeremony, id), &c); err != nil {
+		return nil, err
+	}
+	if !tx.now.Before(c.ExpiresAt) {
+		return nil, ErrNotFound
+	}
+	return &c, nil
+}
+
+// PutCeremony stores a ceremony until it expires.
+func (tx *DirTx) PutCeremony(c *Ceremony) error { return tx.put(dkey(dCeremony, c.ID), c, c.ExpiresAt) }
+
+// DeleteCeremony consumes a ceremony.
+func (tx *DirTx) DeleteCeremony(id string) error { return tx.txn.Delete(dkey(dCeremony, id)) }
+
+// Client returns a client.
+func (tx *DirTx) Client(id string) (*Client, error) {
+	var c Client
+	return &c, tx.get(dkey(dClient, id), &c)
+}
+
+// PutClient stores a client.
+func (tx *DirTx) PutClient(c *Client) error {
+	if err := tx.put(dkey(dClient, c.ID), c, time.Time{}); err != nil {
+		return err
+	}
+	if err := tx.index(dkey(dClientsOfArea, c.AreaID, c.ID)); err != nil {
+		return err
+	}
+	return tx.index(dkey(dClientsOfTeam, c.TeamID, c.ID))
+}
+
+// ClientsOfArea returns the ids of an area's clients.
+func (tx *DirTx) ClientsOfArea(area string) []string { return tx.scan(dClientsOfArea, area) }
+
+// ClientsOfTeam returns the ids of a team's clients.
+func (tx *DirTx) ClientsOfTeam(team string) []string { return tx.scan(dClientsOfTeam, team) }
+
+func assignmentKey(table byte, a, b string, from time.Time) []byte {
+	k := append(dkey(table, a, b), 0)
+	return append(k, be64(uint64(from.UnixNano()))...)
+}
+
+// PutAssignment stores an assignment period (ending one is storing it
+// again with To set).
+func (tx *DirTx) PutAssignment(a *Assignment) error {
+	if err := tx.put(assignmentKey(dAssignment, a.UserID, a.ClientID, a.From), a, time.Time{}); err != nil {
+		return err
+	}
+	return tx.txn.Set(assignmentKey(dAssignmentsOfClient, a.ClientID, a.UserID, a.From), assignmentKey(dAssignment, a.UserID, a.ClientID, a.From))
+}
+
+// AssignmentsOfUser returns every assignment period of a user, current and
+// ended, by client then start.
+func (tx *DirTx) AssignmentsOfUser(user string) ([]*Assignment, error) {
+	prefix := append(dkey(dAssignment, user), 0)
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = prefix
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	var out []*Assignment
+	for it.Rewind(); it.ValidForPrefix(prefix); it.Next() {
+		var a Assignment
+		if err := it.Item().Value(func(b []byte) error { return json.Unmarshal(b, &a) }); err != nil {
+			return nil, err
+		}
+		out = append(out, &a)
+	}
+	return out, nil
+}
+
+// AssignmentsOfClient returns every assignment period of a client.
+func (tx *DirTx) AssignmentsOfClient(client string) ([]*Assignment, error) {
+	prefix := append(dkey(dAssignmentsOfClient, client), 0)
+	opts := badger.DefaultIteratorOptions
+	opts.Prefix = prefix
+	it := tx.txn.NewIterator(opts)
+	defer it.Close()
+	var out []*Assignment
+	for it.Rewind(); it.ValidForPrefix(prefix); it.Next() {
+		target, err := it.Item().ValueCopy(nil)
+		if err != nil {
+			return nil, err
+		}
+		var a Assignment
+		if err := tx.get(target, &a); err != nil {
+			return nil, fmt.Errorf("store: assignment index points nowhere: %w", err)
+		}
+		out = append(out, &a)
+	}
+	return out, nil
+}
