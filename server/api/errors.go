@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
@@ -30,6 +31,7 @@ func connectError(ctx context.Context, err error) error {
 		closed   *syncengine.ClosedError
 		cerr     *connect.Error
 		seq      *store.SequenceError
+		domain   *errkind.Error
 	)
 	switch {
 	case errors.As(err, &cerr):
@@ -60,6 +62,11 @@ func connectError(ctx context.Context, err error) error {
 			code = connect.CodeAborted
 		}
 		return withDetail(connect.NewError(code, errors.New(closed.Error())), &v1.StreamClosed{Reason: closed.Reason})
+	case errors.As(err, &domain):
+		if domain.Cause != nil {
+			logFrom(ctx).Info().Str("kind", kindName[domain.Kind]).Str("cause", fmt.Sprintf("%T", domain.Cause)).Msg(domain.Msg)
+		}
+		return connect.NewError(kindCode[domain.Kind], errors.New(domain.Msg))
 	case errors.Is(err, identity.ErrUnauthenticated):
 		return connect.NewError(connect.CodeUnauthenticated, errors.New("sign-in required"))
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
@@ -73,6 +80,21 @@ func connectError(ctx context.Context, err error) error {
 	rid := requestID(ctx)
 	logFrom(ctx).Error().Err(err).Msg("internal error")
 	return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+rid+")"))
+}
+
+var kindCode = map[errkind.Kind]connect.Code{
+	errkind.Invalid:         connect.CodeInvalidArgument,
+	errkind.NotFound:        connect.CodeNotFound,
+	errkind.Unauthenticated: connect.CodeUnauthenticated,
+	errkind.Forbidden:       connect.CodePermissionDenied,
+	errkind.Precondition:    connect.CodeFailedPrecondition,
+	errkind.Exists:          connect.CodeAlreadyExists,
+	errkind.Unavailable:     connect.CodeUnavailable,
+}
+
+var kindName = map[errkind.Kind]string{
+	errkind.Invalid: "invalid", errkind.NotFound: "not_found", errkind.Unauthenticated: "unauthenticated",
+	errkind.Forbidden: "forbidden", errkind.Precondition: "precondition", errkind.Exists: "exists", errkind.Unavailable: "unavailable",
 }
 
 func timestampOf(r *syncengine.RejectedError) *timestamppb.Timestamp {

@@ -37,6 +37,21 @@ type Config struct {
 	// UnaryTimeout bounds a unary call on the server side (default 30 s).
 	// Streams are not bounded by it.
 	UnaryTimeout time.Duration
+	// Auth and Admin serve AuthService and AdminService when set (see
+	// NewAuthHandler and NewAdminHandler).
+	Auth  throughcarev1connect.AuthServiceHandler
+	Admin throughcarev1connect.AdminServiceHandler
+}
+
+// publicProcedures need no session: signing in, and renewing a session with
+// a refresh token. Everything else, unary or streaming, goes through the
+// identity source.
+var publicProcedures = map[string]bool{
+	throughcarev1connect.AuthServiceBeginEnrollmentProcedure:  true,
+	throughcarev1connect.AuthServiceFinishEnrollmentProcedure: true,
+	throughcarev1connect.AuthServiceBeginLoginProcedure:       true,
+	throughcarev1connect.AuthServiceFinishLoginProcedure:      true,
+	throughcarev1connect.AuthServiceRefreshProcedure:          true,
 }
 
 // Server is the HTTP handler of the API. Its readiness can be withdrawn
@@ -62,7 +77,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{}
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout}, &authInterceptor{source: cfg.Identity}),
+		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout}, &authInterceptor{source: cfg.Identity, public: publicProcedures}),
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
 		connect.WithSendMaxBytes(64 << 20),
 		connect.WithCompressMinBytes(1024),
@@ -74,6 +89,15 @@ func New(cfg Config) (*Server, error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle(throughcarev1connect.NewSyncServiceHandler(&syncHandler{engine: cfg.Engine}, opts...))
+	services := []string{throughcarev1connect.SyncServiceName, healthv1.Health_ServiceDesc.ServiceName}
+	if cfg.Auth != nil {
+		mux.Handle(throughcarev1connect.NewAuthServiceHandler(cfg.Auth, opts...))
+		services = append(services, throughcarev1connect.AuthServiceName)
+	}
+	if cfg.Admin != nil {
+		mux.Handle(throughcarev1connect.NewAdminServiceHandler(cfg.Admin, opts...))
+		services = append(services, throughcarev1connect.AdminServiceName)
+	}
 
 	mux.Handle(healthv1.Health_Check_FullMethodName, connect.NewUnaryHandlerSimple(healthv1.Health_Check_FullMethodName,
 		func(ctx context.Context, req *healthv1.HealthCheckRequest) (*healthv1.HealthCheckResponse, error) {
@@ -88,7 +112,7 @@ func New(cfg Config) (*Server, error) {
 			}
 			return &healthv1.HealthCheckResponse{Status: status}, nil
 		}))
-	reflector := grpcreflect.NewStaticReflector(throughcarev1connect.SyncServiceName, healthv1.Health_ServiceDesc.ServiceName)
+	reflector := grpcreflect.NewStaticReflector(services...)
 	mux.Handle(grpcreflect.NewHandlerV1(reflector))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
