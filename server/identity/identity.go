@@ -38,6 +38,16 @@ func (r Role) String() string {
 	return "unknown"
 }
 
+// ParseRole returns the role named s ("worker", "supervisor", "admin"), or 0.
+func ParseRole(s string) Role {
+	for _, r := range []Role{Worker, Supervisor, Admin} {
+		if r.String() == s {
+			return r
+		}
+	}
+	return 0
+}
+
 // Identity is an authenticated caller.
 type Identity struct {
 	// UserID and DeviceID identify the caller and the device (the replica
