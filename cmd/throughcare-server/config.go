@@ -25,6 +25,24 @@ type config struct {
 	ShutdownTimeout time.Duration
 	ReadHeader      time.Duration
 	IdleTimeout     time.Duration
+	RPID            string
+	RPName          string
+	RPOrigins       string
+	BootstrapArea   string
+	AccessTTL       time.Duration
+	RefreshIdle     time.Duration
+	SessionMaxAge   time.Duration
+}
+
+// origins splits --rp-origins.
+func (c *config) origins() []string {
+	var out []string
+	for _, o := range strings.Split(c.RPOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 func envName(flagName string) string {
@@ -53,6 +71,13 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	dur(&c.ShutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGTERM")
 	dur(&c.ReadHeader, "read-header-timeout", 10*time.Second, "deadline to read request headers")
 	dur(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long an idle keep-alive connection stays open")
+	str(&c.RPID, "rp-id", "localhost", "WebAuthn relying party id: the domain people sign in on, without scheme or port")
+	str(&c.RPName, "rp-name", "Throughcare", "WebAuthn relying party name shown by authenticators")
+	str(&c.RPOrigins, "rp-origins", "http://localhost:8080", "comma-separated origins (scheme://host:port) passkeys may be used from")
+	str(&c.BootstrapArea, "bootstrap-area", "Lambeth", "area created, with a first admin invite, when the server starts on an empty store")
+	dur(&c.AccessTTL, "access-ttl", 15*time.Minute, "lifetime of an access token")
+	dur(&c.RefreshIdle, "refresh-idle", 14*24*time.Hour, "a session not refreshed for this long ends (tablets may be offline for days)")
+	dur(&c.SessionMaxAge, "session-max-age", 30*24*time.Hour, "a session ends this long after sign-in however it is used")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
@@ -84,10 +109,20 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		"max-clock-skew": c.MaxClockSkew, "unary-timeout": c.UnaryTimeout, "keepalive": c.Keepalive,
 		"stream-max-age": c.StreamMaxAge, "shutdown-timeout": c.ShutdownTimeout,
 		"read-header-timeout": c.ReadHeader, "idle-timeout": c.IdleTimeout,
+		"access-ttl": c.AccessTTL, "refresh-idle": c.RefreshIdle, "session-max-age": c.SessionMaxAge,
 	} {
 		if d <= 0 {
 			return nil, fmt.Errorf("--%s must be a positive duration, not %s", name, d)
 		}
+	}
+	if c.RPID == "" || strings.ContainsAny(c.RPID, ":/") {
+		return nil, fmt.Errorf("--rp-id must be a bare domain such as throughcare.example.org (no scheme or port)")
+	}
+	if len(c.origins()) == 0 {
+		return nil, fmt.Errorf("--rp-origins needs at least one origin such as https://throughcare.example.org")
+	}
+	if strings.TrimSpace(c.BootstrapArea) == "" {
+		return nil, fmt.Errorf("--bootstrap-area must name an area")
 	}
 	return c, nil
 }

@@ -22,12 +22,16 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
+	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
@@ -45,9 +49,16 @@ func main() {
 	}
 }
 
+// bootstrapTTL is how long the first admin invite stays valid.
+const bootstrapTTL = 7 * 24 * time.Hour
+
 // run starts the server and blocks until ctx ends, then shuts down
-// gracefully. Logs go to stdout.
+// gracefully; or, given "invite-admin", mints an admin invite. Logs go to
+// stdout.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "invite-admin" {
+		return inviteAdmin(ctx, args[1:], getenv, stdout)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -56,12 +67,45 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	// Sign-in arrives with passkeys; until then no caller is admitted.
-	return serve(ctx, cfg, log, identity.NoSessions)
+	return serve(ctx, cfg, log, stdout, nil)
 }
 
-// serve runs the server with callers resolved by ids until ctx ends.
-func serve(ctx context.Context, cfg *config, log zerolog.Logger, ids identity.Source) error {
+// inviteAdmin mints an admin invite for an area (creating the area if it is
+// new) while the server is stopped: the store allows one process at a time.
+func inviteAdmin(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("throughcare-server invite-admin", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	area := fs.String("area", "", "the area's name (created if it does not exist)")
+	data := fs.String("data", envOr(getenv, "THROUGHCARE_DATA", "./data"), "data directory (env THROUGHCARE_DATA)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if strings.TrimSpace(*area) == "" {
+		return errors.New("invite-admin needs --area NAME")
+	}
+	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1})
+	if err != nil {
+		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
+	}
+	defer st.Close()
+	code, err := admin.MintAdminInvite(ctx, st, *area, time.Now(), bootstrapTTL)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "admin invite for %s (valid %s): %s\n", *area, bootstrapTTL, code)
+	return nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// serve runs the server until ctx ends. Callers are resolved by their
+// passkey sessions, or by ids if it is set (tests).
+func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Writer, ids identity.Source) error {
 	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
@@ -76,15 +120,34 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, ids identity.So
 			log.Info().Msg("store closed")
 		}
 	}()
+	if err := bootstrap(ctx, cfg, st, log, stdout); err != nil {
+		return err
+	}
 	engine, err := syncengine.New(syncengine.Config{
 		Store: st, MaxSkew: cfg.MaxClockSkew, Keepalive: cfg.Keepalive, StreamMaxAge: cfg.StreamMaxAge, Logger: log,
 	})
 	if err != nil {
 		return err
 	}
+	authSvc, err := auth.New(auth.Config{
+		RPID: cfg.RPID, RPDisplayName: cfg.RPName, RPOrigins: cfg.origins(),
+		AccessTTL: cfg.AccessTTL, RefreshIdle: cfg.RefreshIdle, AbsoluteTTL: cfg.SessionMaxAge,
+		Now: time.Now, Logger: log,
+	}, st)
+	if err != nil {
+		return err
+	}
+	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Now: time.Now, Logger: log})
+	if err != nil {
+		return err
+	}
+	if ids == nil {
+		ids = authSvc
+	}
 	handler, err := api.New(api.Config{
 		Engine: engine, Identity: ids, Logger: log,
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout,
+		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
 	})
 	if err != nil {
 		return err
@@ -125,6 +188,23 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, ids identity.So
 		log.Warn().Err(err).Msg("drain incomplete; closing connections")
 		srv.Close()
 	}
+	return nil
+}
+
+// bootstrap creates the first area and its first admin invite when the
+// store is empty. The code is printed once, outside the log stream, and
+// written to a file only the server's user can read; it is never logged.
+func bootstrap(ctx context.Context, cfg *config, st *store.DB, log zerolog.Logger, stdout io.Writer) error {
+	code, created, err := admin.Bootstrap(ctx, st, cfg.BootstrapArea, time.Now(), bootstrapTTL)
+	if err != nil || !created {
+		return err
+	}
+	path := filepath.Join(cfg.Data, "bootstrap-invite.txt")
+	if err := os.WriteFile(path, []byte(code+"\n"), 0o600); err != nil {
+		return fmt.Errorf("writing the bootstrap invite: %w", err)
+	}
+	fmt.Fprintf(stdout, "\n  First start: created area %q. Enrol its first admin with this invite\n  (valid %s, shown once, also in %s):\n\n      %s\n\n", cfg.BootstrapArea, bootstrapTTL, path, code)
+	log.Info().Str("area", cfg.BootstrapArea).Str("file", path).Msg("bootstrap admin invite created")
 	return nil
 }
 

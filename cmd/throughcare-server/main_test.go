@@ -127,7 +127,7 @@ func TestLongStreamsSurviveServerTimeouts(t *testing.T) {
 	})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, zerolog.New(logs), ids) }()
+	go func() { done <- serve(ctx, cfg, zerolog.New(logs), io.Discard, ids) }()
 	base := "http://" + logs.waitFor(t, "listening", "addr")
 	defer func() {
 		cancel()

@@ -445,8 +445,15 @@ func (tx *DirTx) Client(id string) (*Client, error) {
 	return &c, tx.get(dkey(dClient, id), &c)
 }
 
-// PutClient stores a client.
+// PutClient stores a client (moving it between teams re-indexes it).
 func (tx *DirTx) PutClient(c *Client) error {
+	if old, err := tx.Client(c.ID); err == nil && old.TeamID != c.TeamID {
+		if err := tx.txn.Delete(dkey(dClientsOfTeam, old.TeamID, c.ID)); err != nil {
+			return err
+		}
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
 	if err := tx.put(dkey(dClient, c.ID), c, time.Time{}); err != nil {
 		return err
 	}

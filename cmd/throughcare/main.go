@@ -1,0 +1,128 @@
+// Command throughcare is the operator and demo client of a Throughcare
+// server. It signs in with a software passkey kept in a profile file, so a
+// person at a terminal can do what a tablet or the console does: enrol from
+// an invite, create teams, invite colleagues, create and assign clients, log
+// contacts and sync.
+//
+// Usage:
+//
+//	throughcare [--server URL] [--profile FILE] COMMAND [ARGS]
+//
+// Run it with no command for the list. The software passkey is for demos,
+// tests and operators; people use their devices' own passkeys.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "throughcare:", err)
+		os.Exit(1)
+	}
+}
+
+// command is one subcommand.
+type command struct {
+	usage string
+	run   func(ctx context.Context, c *cli, args []string) error
+}
+
+var commands = map[string]command{
+	"enrol":       {"--invite CODE [--device NAME]   register a passkey from an invite and sign in", cmdEnrol},
+	"login":       {"                                sign in again with the profile's passkey", cmdLogin},
+	"whoami":      {"                                show the signed-in user and device", cmdWhoami},
+	"devices":     {"                                list your devices", cmdDevices},
+	"team":        {"create NAME                     create a team (admins)", cmdTeam},
+	"teams":       {"                                list teams", cmdTeams},
+	"invite":      {"--role ROLE [--team ID] --name NAME   create an invite code", cmdInvite},
+	"users":       {"                                list users", cmdUsers},
+	"client":      {"create --team ID --given G --family F --pathway P [--dob YYYY-MM-DD]", cmdClient},
+	"clients":     {"                                list clients and their workers", cmdClients},
+	"assign":      {"--client ID --worker ID         assign a client to a worker", cmdAssign},
+	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
+	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact", cmdLogContact},
+	"pull":        {"                                sync: pull everything new and list it", cmdPull},
+}
+
+// run parses the global flags and runs one command.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("throughcare", flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	server := fs.String("server", envOr(getenv, "THROUGHCARE_SERVER", "http://localhost:8080"), "server base URL (env THROUGHCARE_SERVER)")
+	profile := fs.String("profile", envOr(getenv, "THROUGHCARE_PROFILE", "throughcare-profile.json"), "profile file holding the software passkey and session (env THROUGHCARE_PROFILE)")
+	origin := fs.String("origin", envOr(getenv, "THROUGHCARE_ORIGIN", ""), "WebAuthn origin to sign for (default: the server URL)")
+	rpID := fs.String("rp-id", envOr(getenv, "THROUGHCARE_RP_ID", ""), "WebAuthn relying party id (default: the server URL's host name)")
+	fs.Usage = func() {
+		fmt.Fprintln(stdout, "usage: throughcare [flags] COMMAND [ARGS]\n\ncommands:")
+		names := make([]string, 0, len(commands))
+		for n := range commands {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			fmt.Fprintf(stdout, "  %-12s %s\n", n, commands[n].usage)
+		}
+		fmt.Fprintln(stdout, "\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		fs.Usage()
+		return flag.ErrHelp
+	}
+	cmd, ok := commands[fs.Arg(0)]
+	if !ok {
+		return fmt.Errorf("unknown command %q (run with no command for the list)", fs.Arg(0))
+	}
+	c, err := newCLI(*server, *profile, *origin, *rpID, stdout)
+	if err != nil {
+		return err
+	}
+	return cmd.run(ctx, c, fs.Args()[1:])
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// flags parses a command's own flags; required ones must be non-empty.
+func flags(name string, args []string, out io.Writer, required []string, defs map[string]*string) error {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(out)
+	for n, p := range defs {
+		fs.StringVar(p, n, *p, n)
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var missing []string
+	for _, n := range required {
+		if strings.TrimSpace(*defs[n]) == "" {
+			missing = append(missing, "--"+n)
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%s needs %s", name, strings.Join(missing, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,48 @@
+package e2e
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestTour walks the README's tour with the real binaries: a first admin
+// enrols from the bootstrap invite, creates a team, invites a supervisor
+// and a worker who enrol with passkeys, creates and assigns a client; the
+// worker syncs it, logs a contact the supervisor then sees; unassigning the
+// client evicts it from the worker's device.
+func TestTour(t *testing.T) {
+	s := startServer(t)
+	dir := t.TempDir()
+	admin, sup, worker := filepath.Join(dir, "admin.json"), filepath.Join(dir, "sue.json"), filepath.Join(dir, "sam.json")
+
+	if out := s.cli(t, admin, "enrol", "--invite", s.bootstrapInvite(t), "--device", "Admin laptop"); !strings.Contains(out, "role admin") {
+		t.Fatalf("admin enrolment: %s", out)
+	}
+	if _, err := s.tryCLI(filepath.Join(dir, "again.json"), "enrol", "--invite", s.bootstrapInvite(t)); err == nil {
+		t.Fatal("the bootstrap invite worked twice")
+	}
+	team := field(t, s.cli(t, admin, "team", "create", "Outreach North"), "team")
+	supCode := field(t, s.cli(t, admin, "invite", "--role", "supervisor", "--team", team, "--name", "Sue Supervisor"), "invite")
+	s.cli(t, sup, "enrol", "--invite", supCode, "--device", "Sue's laptop")
+	workerCode := field(t, s.cli(t, sup, "invite", "--role", "worker", "--team", team, "--name", "Sam Worker"), "invite")
+	workerID := field(t, s.cli(t, worker, "enrol", "--invite", workerCode, "--device", "Tablet 7"), "user")
+
+	client := field(t, s.cli(t, sup, "client", "create", "--team", team, "--given", "Alex", "--family", "Smith", "--pathway", "drr", "--dob", "1984-06-02"), "client")
+	if out := s.cli(t, worker, "pull"); !strings.Contains(out, "0 records") {
+		t.Fatalf("an unassigned worker pulled: %s", out)
+	}
+	s.cli(t, sup, "assign", "--client", client, "--worker", workerID)
+	if out := s.cli(t, worker, "pull"); !strings.Contains(out, "Alex Smith (drr, active)") {
+		t.Fatalf("the worker's first sync lacks the assigned client: %s", out)
+	}
+	s.cli(t, worker, "log-contact", "--client", client, "--category", "housing", "--mode", "home_visit", "--notes", "Viewed a flat")
+	if out := s.cli(t, sup, "pull"); !strings.Contains(out, "housing home_visit by "+workerID) {
+		t.Fatalf("the supervisor does not see the worker's contact: %s", out)
+	}
+	s.cli(t, worker, "login") // a fresh sign-in with the same passkey
+	s.cli(t, sup, "unassign", "--client", client, "--worker", workerID)
+	if out := s.cli(t, worker, "pull"); !strings.Contains(out, "evicted") {
+		t.Fatalf("the unassigned client was not evicted: %s", out)
+	}
+}

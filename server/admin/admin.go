@@ -1,0 +1,255 @@
+// Package admin manages an area (the tenant boundary): its teams, its users
+// and their invites, and its clients and which workers are assigned to them.
+// It is the domain behind AdminService; package api adapts it to Connect.
+//
+// # Reach
+//
+// Every method takes the caller's identity and acts only within their reach:
+//
+//   - an admin reaches everything in their area;
+//   - a supervisor reaches their own teams (the TeamIDs of their directory
+//     entry): those teams, the users in them and the teams' clients. They may
+//     invite workers to, create clients in and assign clients within those
+//     teams, but not create teams, invite supervisors or admins, or disable
+//     users;
+//   - a worker may only describe their area.
+//
+// A role that may not use a method at all gets errkind.Forbidden, decided
+// before anything named in the request is looked at. A team, user or client
+// in another area, or outside a supervisor's teams, answers errkind.NotFound
+// exactly as one that does not exist, so ids cannot be probed. Error messages
+// never carry names, codes or ids of things outside the caller's reach.
+//
+// # Writes
+//
+// Directory writes (teams, invites, users, clients, assignments) are single
+// Badger transactions through store.DB.Directory. Creating a client also
+// writes the client record into the client's bucket as server-authored
+// changes (device "server", stamped by the server's hybrid logical clock);
+// see CreateClient for how the two steps and retries fit together.
+//
+// Invite codes are returned once and stored only as auth.HashSecret(code);
+// the auth package consumes an invite when someone enrols with it.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/syncproto/hlc"
+)
+
+// Sessions is what admin needs from the sessions layer (implemented by
+// package auth).
+type Sessions interface {
+	// EndUserSessions ends every session of a user at once, closing their
+	// open streams.
+	EndUserSessions(ctx context.Context, userID string) error
+	// CaseloadChanged tells the sessions layer that the buckets these users
+	// may sync have changed, so their identities are recomputed and their
+	// open streams close for the devices to pull the new caseload.
+	CaseloadChanged(userIDs ...string)
+}
+
+// DefaultInviteTTL is how long an invite lasts unless configured.
+const DefaultInviteTTL = 72 * time.Hour
+
+// ServerDevice is the device id (and HLC replica id) of changes the server
+// writes on its own account, such as a new client's record.
+const ServerDevice = "server"
+
+// MaxNameLen is the most characters a display, team or area name may have.
+const MaxNameLen = 100
+
+// Config configures a Service.
+type Config struct {
+	// Store is the directory and the buckets (required).
+	Store *store.DB
+	// Sessions ends sessions and learns of caseload changes (required).
+	Sessions Sessions
+	// Now reads the server clock (default time.Now). It should be the real
+	// clock: the directory expires invites by real time.
+	Now func() time.Time
+	// InviteTTL is how long an invite lasts (default DefaultInviteTTL).
+	InviteTTL time.Duration
+	// Logger records what the service does, by id only: never names,
+	// codes or personal fields.
+	Logger zerolog.Logger
+}
+
+// Service manages areas. It is safe for concurrent use.
+type Service struct {
+	st       *store.DB
+	sessions Sessions
+	now      func() time.Time
+	ttl      time.Duration
+	log      zerolog.Logger
+	clock    *hlc.Clock
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Sessions == nil {
+		return nil, errors.New("admin: store and sessions are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.InviteTTL <= 0 {
+		cfg.InviteTTL = DefaultInviteTTL
+	}
+	return &Service{
+		st: cfg.Store, sessions: cfg.Sessions, now: cfg.Now, ttl: cfg.InviteTTL, log: cfg.Logger,
+		clock: hlc.NewClock(ServerDevice, cfg.Now, 0),
+	}, nil
+}
+
+// scope is what a caller reaches, resolved inside a directory transaction.
+type scope struct {
+	area  string
+	admin bool
+	teams []string // a supervisor's teams; unused for admins
+}
+
+func (sc *scope) hasTeam(teamID string) bool { return sc.admin || slices.Contains(sc.teams, teamID) }
+
+// sharesTeam reports whether a user is within the caller's reach by team.
+func (sc *scope) sharesTeam(u *store.User) bool {
+	return sc.admin || slices.ContainsFunc(u.TeamIDs, sc.hasTeam)
+}
+
+// visibleTeams filters team ids to those the caller reaches.
+func (sc *scope) visibleTeams(ids []string) []string {
+	out := []string{}
+	for _, t := range ids {
+		if sc.hasTeam(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+var (
+	errSignIn       = errkind.E(errkind.Unauthenticated, "sign-in required")
+	errTeamNotFound = errkind.E(errkind.NotFound, "team not found")
+	errUserNotFound = errkind.E(errkind.NotFound, "user not found")
+	errClientNF     = errkind.E(errkind.NotFound, "client not found")
+)
+
+func forbidden(r identity.Role, what string) error {
+	return errkind.E(errkind.Forbidden, "a %s may not %s", r, what)
+}
+
+// resolve checks the caller's role against allowed (Forbidden otherwise),
+// then loads their directory entry: a caller who is missing, disabled, in
+// another area or whose role changed must sign in again.
+func resolve(tx *store.DirTx, id *identity.Identity, what string, allowed ...identity.Role) (*scope, error) {
+	if id == nil {
+		return nil, errSignIn
+	}
+	if !slices.Contains(allowed, id.Role) {
+		return nil, forbidden(id.Role, what)
+	}
+	u, err := tx.User(id.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errSignIn
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled || u.AreaID != id.Area || identity.ParseRole(u.Role) != id.Role {
+		return nil, errSignIn
+	}
+	return &scope{area: id.Area, admin: id.Role == identity.Admin, teams: u.TeamIDs}, nil
+}
+
+// team returns a team in the caller's reach, or NotFound.
+func (sc *scope) team(tx *store.DirTx, teamID string) (*store.Team, error) {
+	if teamID == "" {
+		return nil, errkind.E(errkind.Invalid, "team_id is required")
+	}
+	t, err := tx.Team(teamID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (t.AreaID != sc.area || !sc.hasTeam(t.ID)) {
+		return nil, errTeamNotFound
+	}
+	return t, err
+}
+
+// member returns a user in the caller's reach, or NotFound.
+func (sc *scope) member(tx *store.DirTx, userID, field string) (*store.User, error) {
+	if userID == "" {
+		return nil, errkind.E(errkind.Invalid, "%s is required", field)
+	}
+	u, err := tx.User(userID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (u.AreaID != sc.area || !sc.sharesTeam(u)) {
+		return nil, errUserNotFound
+	}
+	return u, err
+}
+
+// client returns a client in the caller's reach, or NotFound.
+func (sc *scope) client(tx *store.DirTx, clientID string) (*store.Client, error) {
+	if clientID == "" {
+		return nil, errkind.E(errkind.Invalid, "client_id is required")
+	}
+	c, err := tx.Client(clientID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (c.AreaID != sc.area || !sc.hasTeam(c.TeamID)) {
+		return nil, errClientNF
+	}
+	return c, err
+}
+
+// directory runs fn in a read-write directory transaction, passing domain
+// errors through and marking store trouble as such.
+func (s *Service) directory(ctx context.Context, fn func(tx *store.DirTx) error) error {
+	return storeErr(s.st.Directory(ctx, fn))
+}
+
+// view runs fn in a read-only directory transaction.
+func (s *Service) view(ctx context.Context, fn func(tx *store.DirTx) error) error {
+	return storeErr(s.st.DirectoryView(ctx, fn))
+}
+
+// storeErr keeps domain errors and context errors as they are and wraps
+// anything else; the API maps store.ErrUnavailable and hides the rest.
+func storeErr(err error) error {
+	if err == nil || errkind.Of(err) != 0 {
+		return err
+	}
+	return fmt.Errorf("admin: %w", err)
+}
+
+// cleanName trims a name and checks it has 1 to MaxNameLen printable
+// characters on one line. The message names the field, never the value.
+func cleanName(field, s string) (string, error) {
+	s = strings.TrimSpace(s)
+	n := utf8.RuneCountInString(s)
+	if n == 0 {
+		return "", errkind.E(errkind.Invalid, "%s is required", field)
+	}
+	if n > MaxNameLen || !utf8.ValidString(s) || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return "", errkind.E(errkind.Invalid, "%s must be 1 to %d printable characters on one line", field, MaxNameLen)
+	}
+	return s, nil
+}
+
+// sortByName sorts case-insensitively by name, then by id.
+func sortByName[T any](xs []T, name, id func(T) string) {
+	slices.SortFunc(xs, func(a, b T) int {
+		if c := strings.Compare(strings.ToLower(name(a)), strings.ToLower(name(b))); c != 0 {
+			return c
+		}
+		return strings.Compare(id(a), id(b))
+	})
+}

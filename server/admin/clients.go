@@ -1,0 +1,277 @@
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/schema"
+)
+
+// NewClient describes a client to create.
+type NewClient struct {
+	// TeamID is the team responsible for the client (required).
+	TeamID string
+	// GivenName and FamilyName are required.
+	GivenName, FamilyName string
+	// DateOfBirth is optional (nil: unknown).
+	DateOfBirth *v1.Date
+	// Pathway is one of schema.Pathways.
+	Pathway string
+	// IdempotencyKey, if set, makes retries of the same request harmless:
+	// the same caller with the same key always names the same client (see
+	// CreateClient). At most MaxIdempotencyKeyLen printable ASCII characters.
+	IdempotencyKey string
+}
+
+// MaxIdempotencyKeyLen bounds NewClient.IdempotencyKey.
+const MaxIdempotencyKeyLen = 128
+
+// ClientSummary says who is responsible for a client (no personal details:
+// those sync in the client's bucket).
+type ClientSummary struct {
+	ID, TeamID string
+	// WorkerIDs are the workers currently assigned, sorted.
+	WorkerIDs []string
+}
+
+// clientIDSpace is the UUID namespace of client ids derived from an
+// idempotency key.
+var clientIDSpace = uuid.MustParse("0f7d2a8e-63c1-4b8e-9d7a-3c5e1b2f4a60")
+
+// CreateClient creates a client in a team the caller reaches (admins and
+// supervisors) and returns the client id, which names the client's bucket.
+//
+// It takes two transactions. First the directory entry (store.Client: id,
+// area, team) is written; then the client record is written into the
+// client's bucket as server-authored changes (author: the caller on device
+// ServerDevice, stamped by the server's clock) with given_name,
+// family_name, date_of_birth if known, area, pathway and status "active".
+// The record's area field holds the area's name (as devices display it; the
+// directory's area id remains the authority on where the client belongs).
+// The fields are validated against the built-in schema before anything is
+// written. Then the users whose devices hold the new bucket (the team's
+// supervisors and the area's admins) are told their caseload changed.
+//
+// Without an idempotency key the client id is a new UUIDv7 and every call
+// creates a client. With a key the id is derived from the caller's area,
+// the caller and the key, so a retry finds the client of the first attempt:
+// if its record was written the retry just returns the id, and if the first
+// attempt failed between the two steps the retry writes the record. If the
+// second step fails the call returns an errkind.Unavailable error and the
+// directory holds a client with an empty bucket: it is listed and
+// assignable but syncs nothing until the request is retried with the same
+// key (without a key the retry makes a new client and the empty one stays;
+// it holds no personal data).
+func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in NewClient) (string, error) {
+	if id == nil {
+		return "", errSignIn
+	}
+	given, err := cleanName("given_name", in.GivenName)
+	if err != nil {
+		return "", err
+	}
+	family, err := cleanName("family_name", in.FamilyName)
+	if err != nil {
+		return "", err
+	}
+	if dob := in.DateOfBirth; dob != nil && schema.ValidDate(dob) &&
+		time.Date(int(dob.Year), time.Month(dob.Month), int(dob.Day), 0, 0, 0, 0, time.UTC).After(s.now()) {
+		return "", errkind.E(errkind.Invalid, "date_of_birth is in the future")
+	}
+	key := in.IdempotencyKey
+	if len(key) > MaxIdempotencyKeyLen || strings.IndexFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
+		return "", errkind.E(errkind.Invalid, "the idempotency key must be at most %d printable ASCII characters", MaxIdempotencyKeyLen)
+	}
+	clientID := uuid.Must(uuid.NewV7()).String()
+	if key != "" {
+		clientID = uuid.NewSHA1(clientIDSpace, []byte(id.Area+"\x00"+id.UserID+"\x00"+key)).String()
+	}
+
+	var (
+		changes []*v1.Change
+		existed bool
+		holders []string
+	)
+	err = s.directory(ctx, func(tx *store.DirTx) error {
+		existed, holders = false, nil
+		sc, err := resolve(tx, id, "create clients", identity.Supervisor, identity.Admin)
+		if err != nil {
+			return err
+		}
+		team, err := sc.team(tx, in.TeamID)
+		if err != nil {
+			return err
+		}
+		area, err := tx.Area(sc.area)
+		if err != nil {
+			return err
+		}
+		if changes, err = s.clientRecord(clientID, area.Name, given, family, in.DateOfBirth, in.Pathway); err != nil {
+			return err
+		}
+		switch c, err := tx.Client(clientID); {
+		case err == nil && (c.AreaID != sc.area || c.TeamID != team.ID):
+			return errkind.E(errkind.Exists, "this idempotency key was already used for a different client")
+		case err == nil:
+			existed = true
+		case errors.Is(err, store.ErrNotFound):
+			if err := tx.PutClient(&store.Client{ID: clientID, AreaID: sc.area, TeamID: team.ID, CreatedAt: s.now()}); err != nil {
+				return err
+			}
+		default:
+			return err
+		}
+		for _, uid := range tx.UsersOfArea(sc.area) {
+			u, err := tx.User(uid)
+			if err != nil {
+				return err
+			}
+			r := identity.ParseRole(u.Role)
+			if !u.Disabled && (r == identity.Admin || r == identity.Supervisor && slices.Contains(u.TeamIDs, team.ID)) {
+				holders = append(holders, u.ID)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	log := s.log.With().Str("user_id", id.UserID).Str("client_id", clientID).Str("team_id", in.TeamID).Logger()
+	if existed {
+		recs, err := s.st.Records(ctx, clientID, []string{clientID})
+		if err != nil {
+			return "", storeErr(err)
+		}
+		if recs[clientID] != nil {
+			log.Info().Msg("client create retried; already complete")
+			return clientID, nil
+		}
+	}
+	res, err := s.st.Push(ctx, &store.Batch{UserID: id.UserID, DeviceID: ServerDevice, ReceivedAt: s.now(), AssignSeq: true, Changes: changes})
+	if err == nil {
+		for _, r := range res.Results {
+			if r.Verdict != v1.Verdict_VERDICT_APPLIED {
+				err = fmt.Errorf("admin: client record change not applied: %v %v", r.Verdict, r.Reason)
+				break
+			}
+		}
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("client registered but its record was not written")
+		return "", errkind.Wrap(errkind.Unavailable, err, "the client's record could not be written; retry the request")
+	}
+	if len(holders) > 0 {
+		s.sessions.CaseloadChanged(holders...)
+	}
+	log.Info().Bool("completed_retry", existed).Msg("client created")
+	return clientID, nil
+}
+
+type field struct {
+	name  string
+	value *v1.Value
+}
+
+// clientRecord builds and validates the changes creating a client record.
+// Its messages name fields, never values.
+func (s *Service) clientRecord(clientID, area, given, family string, dob *v1.Date, pathway string) ([]*v1.Change, error) {
+	str := func(v string) *v1.Value { return &v1.Value{Kind: &v1.Value_StringValue{StringValue: v}} }
+	fields := []field{{"given_name", str(given)}, {"family_name", str(family)}}
+	if dob != nil {
+		fields = append(fields, field{"date_of_birth", &v1.Value{Kind: &v1.Value_DateValue{DateValue: &v1.Date{Year: dob.Year, Month: dob.Month, Day: dob.Day}}}})
+	}
+	fields = append(fields, field{"area", str(area)}, field{"pathway", str(pathway)}, field{"status", str("active")})
+
+	sch := schema.Builtin()
+	hs := s.clock.Now()
+	stamp := &v1.Stamp{Time: hs.Time, Replica: hs.Replica}
+	out := make([]*v1.Change, 0, len(fields))
+	for i, f := range fields {
+		ch := &v1.Change{DeviceSeq: uint64(i + 1), RecordId: clientID, RecordType: "client", ClientId: clientID,
+			Field: f.name, Value: f.value, Stamp: stamp}
+		if iss := sch.CheckChange(sch.Version(), ch); iss != nil {
+			return nil, errkind.E(errkind.Invalid, "%s", iss.Message)
+		}
+		out = append(out, ch)
+	}
+	if missing := sch.MissingRequired("client", func(f string) bool {
+		return slices.ContainsFunc(out, func(ch *v1.Change) bool { return ch.GetField() == f })
+	}); len(missing) > 0 {
+		return nil, fmt.Errorf("admin: client record lacks required fields %v", missing)
+	}
+	return out, nil
+}
+
+// ListClients lists the clients the caller reaches (an admin: the area's; a
+// supervisor: their teams'), only those of teamID if it is set, by id
+// (creation order), with the workers currently assigned (for a supervisor,
+// only workers in their teams).
+func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID string) ([]ClientSummary, error) {
+	out := []ClientSummary{}
+	err := s.view(ctx, func(tx *store.DirTx) error {
+		sc, err := resolve(tx, id, "list clients", identity.Supervisor, identity.Admin)
+		if err != nil {
+			return err
+		}
+		var ids []string
+		switch {
+		case teamID != "":
+			if _, err := sc.team(tx, teamID); err != nil {
+				return err
+			}
+			ids = tx.ClientsOfTeam(teamID)
+		case sc.admin:
+			ids = tx.ClientsOfArea(sc.area)
+		default:
+			for _, t := range sc.teams {
+				if tm, err := tx.Team(t); err == nil && tm.AreaID == sc.area {
+					ids = append(ids, tx.ClientsOfTeam(t)...)
+				}
+			}
+		}
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		for _, cid := range ids {
+			c, err := tx.Client(cid)
+			if err != nil {
+				return err
+			}
+			if c.AreaID != sc.area || !sc.hasTeam(c.TeamID) {
+				continue
+			}
+			periods, err := tx.AssignmentsOfClient(cid)
+			if err != nil {
+				return err
+			}
+			workers := []string{}
+			for _, p := range periods {
+				if !p.Open() || slices.Contains(workers, p.UserID) {
+					continue
+				}
+				if !sc.admin {
+					if u, err := tx.User(p.UserID); err != nil || !sc.sharesTeam(u) {
+						continue
+					}
+				}
+				workers = append(workers, p.UserID)
+			}
+			slices.Sort(workers)
+			out = append(out, ClientSummary{ID: c.ID, TeamID: c.TeamID, WorkerIDs: workers})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

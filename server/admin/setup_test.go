@@ -1,0 +1,234 @@
+package admin
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+)
+
+// fakeSessions records what the service asks of the sessions layer.
+type fakeSessions struct {
+	mu      sync.Mutex
+	ended   []string
+	changed [][]string
+	endErr  error
+}
+
+func (f *fakeSessions) EndUserSessions(_ context.Context, userID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = append(f.ended, userID)
+	return f.endErr
+}
+
+func (f *fakeSessions) CaseloadChanged(userIDs ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.changed = append(f.changed, append([]string(nil), userIDs...))
+}
+
+func (f *fakeSessions) calls() (ended []string, changed [][]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.ended...), append([][]string(nil), f.changed...)
+}
+
+func (f *fakeSessions) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended, f.changed = nil, nil
+}
+
+// clock is a settable clock near real time (the directory expires invites
+// by real time).
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// world is two areas with teams, users of every role and a service.
+//
+//	area A "Lambeth":  teams A1, A2
+//	  adminA (admin), supA1 (supervisor of A1), supA2 (supervisor of A2),
+//	  workerA1, worker2A1 (workers of A1), workerA2 (worker of A2),
+//	  workerA12 (worker of A1 and A2)
+//	area B "Hackney":  team B1
+//	  adminB (admin), supB1 (supervisor of B1), workerB1 (worker of B1)
+type world struct {
+	t        *testing.T
+	st       *store.DB
+	svc      *Service
+	sessions *fakeSessions
+	clock    *clock
+	logs     *bytes.Buffer
+
+	areaA, areaB                 string
+	teamA1, teamA2               string
+	teamB1                       string
+	users                        map[string]*store.User // by short name
+	adminA, adminB               *identity.Identity
+	supA1, supA2                 *identity.Identity
+	supB1                        *identity.Identity
+	workerA1                     *identity.Identity
+	worker2A1                    *identity.Identity
+	workerA2                     *identity.Identity
+	workerA12                    *identity.Identity
+	workerB1                     *identity.Identity
+	ctx                          context.Context
+	clientA1, clientA2, clientB1 string
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+func openStore(t *testing.T) *store.DB {
+	t.Helper()
+	st, err := store.Open(store.Options{InMemory: true, GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, st: openStore(t), sessions: &fakeSessions{}, clock: &clock{t: time.Now().UTC()},
+		logs: &bytes.Buffer{}, users: map[string]*store.User{}, ctx: context.Background()}
+	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(syncWriter{w: w.logs})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.svc = svc
+	w.areaA, w.areaB = newID(), newID()
+	w.teamA1, w.teamA2, w.teamB1 = newID(), newID(), newID()
+	err = w.st.Directory(w.ctx, func(tx *store.DirTx) error {
+		for _, a := range []*store.Area{{ID: w.areaA, Name: "Lambeth"}, {ID: w.areaB, Name: "Hackney"}} {
+			if err := tx.PutArea(a); err != nil {
+				return err
+			}
+		}
+		for _, tm := range []*store.Team{{ID: w.teamA1, AreaID: w.areaA, Name: "North"}, {ID: w.teamA2, AreaID: w.areaA, Name: "east"},
+			{ID: w.teamB1, AreaID: w.areaB, Name: "Central"}} {
+			if err := tx.PutTeam(tm); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.adminA = w.addUser("adminA", w.areaA, identity.Admin)
+	w.supA1 = w.addUser("supA1", w.areaA, identity.Supervisor, w.teamA1)
+	w.supA2 = w.addUser("supA2", w.areaA, identity.Supervisor, w.teamA2)
+	w.workerA1 = w.addUser("workerA1", w.areaA, identity.Worker, w.teamA1)
+	w.worker2A1 = w.addUser("worker2A1", w.areaA, identity.Worker, w.teamA1)
+	w.workerA2 = w.addUser("workerA2", w.areaA, identity.Worker, w.teamA2)
+	w.workerA12 = w.addUser("workerA12", w.areaA, identity.Worker, w.teamA1, w.teamA2)
+	w.adminB = w.addUser("adminB", w.areaB, identity.Admin)
+	w.supB1 = w.addUser("supB1", w.areaB, identity.Supervisor, w.teamB1)
+	w.workerB1 = w.addUser("workerB1", w.areaB, identity.Worker, w.teamB1)
+	w.clientA1 = w.createClient(w.adminA, w.teamA1)
+	w.clientA2 = w.createClient(w.adminA, w.teamA2)
+	w.clientB1 = w.createClient(w.adminB, w.teamB1)
+	w.sessions.reset()
+	return w
+}
+
+func (w *world) addUser(name, area string, role identity.Role, teams ...string) *identity.Identity {
+	w.t.Helper()
+	handle := make([]byte, 16)
+	rand.Read(handle)
+	u := &store.User{ID: newID(), AreaID: area, DisplayName: name, Role: role.String(), TeamIDs: teams, Handle: handle, CreatedAt: w.clock.Now()}
+	if err := w.st.Directory(w.ctx, func(tx *store.DirTx) error { return tx.PutUser(u) }); err != nil {
+		w.t.Fatal(err)
+	}
+	w.users[name] = u
+	return &identity.Identity{UserID: u.ID, DeviceID: "device-" + name, Role: role, Area: area}
+}
+
+func (w *world) createClient(id *identity.Identity, team string) string {
+	w.t.Helper()
+	cid, err := w.svc.CreateClient(w.ctx, id, NewClient{TeamID: team, GivenName: "Alex", FamilyName: "Smith", Pathway: "drr"})
+	if err != nil {
+		w.t.Fatalf("create client: %v", err)
+	}
+	return cid
+}
+
+func (w *world) user(id string) *store.User {
+	w.t.Helper()
+	var u *store.User
+	err := w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+		var err error
+		u, err = tx.User(id)
+		return err
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return u
+}
+
+func (w *world) assignments(userID string) []*store.Assignment {
+	w.t.Helper()
+	var as []*store.Assignment
+	err := w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+		var err error
+		as, err = tx.AssignmentsOfUser(userID)
+		return err
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return as
+}
+
+// wantKind fails unless err is a domain error of kind k (0: no error).
+func wantKind(t *testing.T, what string, err error, k errkind.Kind) {
+	t.Helper()
+	if k == 0 {
+		if err != nil {
+			t.Errorf("%s: unexpected error %v", what, err)
+		}
+		return
+	}
+	var de *errkind.Error
+	if !errors.As(err, &de) || de.Kind != k {
+		t.Errorf("%s: got %v (kind %d), want kind %d", what, err, errkind.Of(err), k)
+	}
+}
+
+// syncWriter serialises writes to a buffer shared with the test.
+type syncWriter struct{ w *bytes.Buffer }
+
+var logMu sync.Mutex
+
+func (s syncWriter) Write(p []byte) (int, error) {
+	logMu.Lock()
+	defer logMu.Unlock()
+	return s.w.Write(p)
+}

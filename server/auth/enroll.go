@@ -1,0 +1,180 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/google/uuid"
+
+	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// BeginEnrollment starts registering a passkey for the person an invite
+// names. The invite stays unused until FinishEnrollment succeeds; its code
+// is never stored or logged, only its hash.
+func (s *Service) BeginEnrollment(ctx context.Context, inviteCode, deviceName string) (*v1.BeginEnrollmentResponse, error) {
+	deviceName = strings.TrimSpace(deviceName)
+	if deviceName == "" {
+		return nil, errkind.E(errkind.Invalid, "device_name is required")
+	}
+	if strings.TrimSpace(inviteCode) == "" {
+		return nil, errInvite
+	}
+	hash := HashSecret(inviteCode)
+	var in *store.Invite
+	err := s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+		var err error
+		in, err = s.liveInvite(tx, hash)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	user := &waUser{handle: newHandle(), name: in.DisplayName}
+	// Attestation "none", a discoverable credential and user verification
+	// required all come from the relying-party config (see New).
+	creation, sd, err := s.wa.BeginRegistration(user)
+	if err != nil {
+		return nil, err
+	}
+	opts, err := json.Marshal(creation)
+	if err != nil {
+		return nil, err
+	}
+	id, err := s.putCeremony(ctx, kindEnroll, sd, hash, deviceName)
+	if err != nil {
+		return nil, err
+	}
+	return &v1.BeginEnrollmentResponse{CeremonyId: id, OptionsJson: string(opts)}, nil
+}
+
+// liveInvite returns the unexpired invite with a code hash, or errInvite.
+func (s *Service) liveInvite(tx *store.DirTx, hash []byte) (*store.Invite, error) {
+	in, err := tx.Invite(hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, errInvite
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !s.now().Before(in.ExpiresAt) || identity.ParseRole(in.Role) == 0 {
+		return nil, errInvite
+	}
+	if _, err := tx.Area(in.AreaID); err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, errInvite
+		}
+		return nil, err
+	}
+	return in, nil
+}
+
+// FinishEnrollment verifies the attestation of an enrolment ceremony,
+// creates the user the invite describes and their first device, consumes
+// the invite and the ceremony, and signs the user in. All of it happens in
+// one directory transaction, so an invite enrols one person even when
+// finishes race. The ceremony is consumed whatever the outcome.
+func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJSON string) (*v1.Session, error) {
+	parsed, parseErr := protocol.ParseCredentialCreationResponseBytes([]byte(credentialJSON))
+	var (
+		out     *v1.Session
+		failure error
+		user    *store.User
+	)
+	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+		out, failure, user = nil, nil, nil
+		c, sd, err := s.takeCeremony(tx, ceremonyID, kindEnroll)
+		if err != nil {
+			if errkind.Of(err) != 0 {
+				failure = err
+				return nil // commit: the ceremony is used up
+			}
+			return err
+		}
+		in, err := s.liveInvite(tx, c.InviteHash)
+		if err != nil {
+			if errkind.Of(err) != 0 {
+				failure = err
+				return nil
+			}
+			return err
+		}
+		if parseErr != nil {
+			failure = verifyFailed(parseErr)
+			return nil
+		}
+		cred, err := s.wa.CreateCredential(&waUser{handle: sd.UserID, name: in.DisplayName}, *sd, parsed)
+		if err != nil {
+			failure = verifyFailed(err)
+			return nil
+		}
+		if _, err := tx.DeviceByCredential(cred.ID); err == nil {
+			failure = errkind.E(errkind.Exists, "this passkey is already registered")
+			return nil
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if _, err := tx.UserByHandle(sd.UserID); err == nil {
+			return errors.New("auth: user handle collision") // 512 random bits: never
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		now := s.now()
+		u := &store.User{ID: uuid.NewString(), AreaID: in.AreaID, DisplayName: in.DisplayName, Role: in.Role,
+			Handle: sd.UserID, CreatedAt: now}
+		if in.TeamID != "" {
+			u.TeamIDs = []string{in.TeamID}
+		}
+		credBytes, err := json.Marshal(cred)
+		if err != nil {
+			return err
+		}
+		d := &store.Device{ID: uuid.NewString(), UserID: u.ID, Name: c.DeviceName, CredentialID: cred.ID,
+			Credential: credBytes, CreatedAt: now, LastUsedAt: now}
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		if err := tx.PutDevice(d); err != nil {
+			return err
+		}
+		if err := tx.DeleteInvite(in.Hash); err != nil {
+			return err
+		}
+		sess, t, err := s.startSession(tx, u.ID, d.ID)
+		if err != nil {
+			return err
+		}
+		out, user = sessionMessage(sess, t, u), u
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if failure != nil {
+		s.log.Info().Str("event", "enrol_refused").Str("kind", kindLabel(failure)).Msg("enrolment refused")
+		return nil, failure
+	}
+	s.log.Info().Str("event", "enrolled").Str("user_id", user.ID).Str("device_id", out.GetDeviceId()).
+		Str("role", user.Role).Msg("user enrolled")
+	return out, nil
+}
+
+func kindLabel(err error) string {
+	switch errkind.Of(err) {
+	case errkind.NotFound:
+		return "not_found"
+	case errkind.Precondition:
+		return "no_ceremony"
+	case errkind.Unauthenticated:
+		return "verification_failed"
+	case errkind.Exists:
+		return "exists"
+	}
+	return "other"
+}

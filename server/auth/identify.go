@@ -1,0 +1,173 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+)
+
+// maxTokenLen bounds the bearer secrets accepted (ours are 47 characters).
+const maxTokenLen = 128
+
+func unauthenticated(reason string) error {
+	return fmt.Errorf("auth: %s: %w", reason, identity.ErrUnauthenticated)
+}
+
+// Identify resolves the caller of a request from its
+// "Authorization: Bearer <access token>" header: the session, its user and
+// device, the user's role and area, and the buckets they may sync.
+//
+// Nothing is written to the store: session and device "last used" times
+// move on when the session is refreshed (every AccessTTL at most while the
+// device is active), which is precise enough and keeps every request
+// read-only.
+//
+// The identity's Ended channel closes when the session ends or its access
+// token expires unrenewed; Changed closes when the admin package reports a
+// caseload change for the user (CaseloadChanged).
+func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.Identity, error) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(header.Get("Authorization")), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, unauthenticated("no bearer token")
+	}
+	tok = strings.TrimSpace(tok)
+	if !strings.HasPrefix(tok, AccessPrefix) || len(tok) > maxTokenLen {
+		return nil, unauthenticated("not an access token")
+	}
+	hash := HashSecret(tok)
+	// First find the session, then take its channels, then check everything
+	// in a newer snapshot: an ending committed after the channels were
+	// taken closes them, one committed before is seen by the check.
+	var sess *store.Session
+	err := s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+		var err error
+		sess, err = tx.SessionByAccess(hash)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, unauthenticated("unknown access token")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if reason := s.expired(sess); reason != "" {
+		return nil, unauthenticated(reason)
+	}
+	id := &identity.Identity{
+		UserID: sess.UserID, DeviceID: sess.DeviceID,
+		Ended:   s.notify.session(sess.ID, sess.AccessExpiresAt),
+		Changed: s.notify.user(sess.UserID),
+	}
+	var reason string
+	err = s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+		reason = ""
+		cur, err := tx.Session(sess.ID)
+		if errors.Is(err, store.ErrNotFound) {
+			reason = "session ended"
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(cur.AccessHash, hash) {
+			reason = "access token replaced"
+			return nil
+		}
+		if reason = s.expired(cur); reason != "" {
+			return nil
+		}
+		u, _, why, err := s.holder(tx, cur)
+		if err != nil || why != "" {
+			reason = why
+			return err
+		}
+		id.Role, id.Area = identity.ParseRole(u.Role), u.AreaID
+		if id.Role == 0 {
+			reason = "unknown role"
+			return nil
+		}
+		id.Buckets, id.Former, err = caseload(tx, u, id.Role)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if reason != "" {
+		return nil, unauthenticated(reason)
+	}
+	return id, nil
+}
+
+// expired says why a session's access token no longer works, or "".
+func (s *Service) expired(sess *store.Session) string {
+	now := s.now()
+	switch {
+	case !now.Before(sess.AbsoluteExpiresAt):
+		return "session expired"
+	case !now.Before(sess.AccessExpiresAt):
+		return "access token expired"
+	}
+	return ""
+}
+
+// caseload returns the buckets a user may sync, sorted, and for a worker
+// the periods in which they held clients they no longer hold.
+//
+//   - worker: the clients of their open assignments;
+//   - supervisor: the clients of their teams (in their area);
+//   - admin: the clients of their area.
+func caseload(tx *store.DirTx, u *store.User, role identity.Role) ([]string, map[string][]identity.Period, error) {
+	var buckets []string
+	var former map[string][]identity.Period
+	switch role {
+	case identity.Worker:
+		as, err := tx.AssignmentsOfUser(u.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, a := range as {
+			if a.Open() {
+				buckets = append(buckets, a.ClientID)
+			}
+		}
+		slices.Sort(buckets)
+		buckets = slices.Compact(buckets)
+		for _, a := range as { // by client, then start
+			if a.Open() || slices.Contains(buckets, a.ClientID) {
+				continue
+			}
+			if former == nil {
+				former = map[string][]identity.Period{}
+			}
+			former[a.ClientID] = append(former[a.ClientID], identity.Period{From: a.From, To: a.To})
+		}
+	case identity.Supervisor:
+		for _, team := range u.TeamIDs {
+			for _, cid := range tx.ClientsOfTeam(team) {
+				// The team index may lag a client's move to another team:
+				// the client record decides.
+				c, err := tx.Client(cid)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return nil, nil, err
+				}
+				if c.TeamID == team && c.AreaID == u.AreaID {
+					buckets = append(buckets, cid)
+				}
+			}
+		}
+	case identity.Admin:
+		buckets = tx.ClientsOfArea(u.AreaID)
+	}
+	slices.Sort(buckets)
+	return slices.Compact(buckets), former, nil
+}

@@ -1,0 +1,257 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// Refresh exchanges a session's refresh token for new access and refresh
+// tokens. The refresh token's idle expiry starts again, but never past the
+// session's absolute expiry. The old refresh token stops working; if it is
+// presented again, someone holds a copy (the device or a thief), so the
+// whole session ends.
+func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session, error) {
+	refreshToken = strings.TrimSpace(refreshToken)
+	if !strings.HasPrefix(refreshToken, RefreshPrefix) || len(refreshToken) > maxTokenLen {
+		return nil, errSessionOver
+	}
+	hash := HashSecret(refreshToken)
+	var (
+		out     *v1.Session
+		failure error
+		reason  string
+		ended   []string
+		sess    *store.Session
+	)
+	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+		out, failure, reason, ended, sess = nil, nil, "", nil, nil
+		var err error
+		sess, err = tx.SessionByRefresh(hash)
+		if errors.Is(err, store.ErrNotFound) {
+			failure, reason = errSessionOver, "unknown"
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		switch {
+		case !bytes.Equal(hash, sess.RefreshHash):
+			reason = "reused" // the previous token, already rotated
+		case !now.Before(sess.AbsoluteExpiresAt):
+			reason = "absolute_expired"
+		case !now.Before(sess.RefreshExpiresAt):
+			reason = "idle_expired"
+		}
+		var user *store.User
+		var device *store.Device
+		if reason == "" {
+			user, device, reason, err = s.holder(tx, sess)
+			if err != nil {
+				return err
+			}
+		}
+		if reason != "" {
+			failure = errSessionOver
+			ended, err = endSessions(tx, []string{sess.ID})
+			return err
+		}
+		t := tokens{access: NewToken(AccessPrefix), refresh: NewToken(RefreshPrefix)}
+		sess.PreviousRefreshHash, sess.RefreshHash = sess.RefreshHash, HashSecret(t.refresh)
+		sess.AccessHash = HashSecret(t.access)
+		sess.LastUsedAt = now
+		sess.AccessExpiresAt = earliest(now.Add(s.cfg.AccessTTL), sess.AbsoluteExpiresAt)
+		sess.RefreshExpiresAt = earliest(now.Add(s.cfg.RefreshIdle), sess.AbsoluteExpiresAt)
+		if err := tx.PutSession(sess); err != nil {
+			return err
+		}
+		device.LastUsedAt = now
+		if err := tx.PutDevice(device); err != nil {
+			return err
+		}
+		out = sessionMessage(sess, t, user)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.notify.end(ended...)
+	if failure != nil {
+		ev := s.log.Info()
+		if reason == "reused" {
+			ev = s.log.Warn().Str("user_id", sess.UserID).Str("device_id", sess.DeviceID).Str("session_id", sess.ID)
+		}
+		ev.Str("event", "refresh_refused").Str("reason", reason).Msg("session refresh refused")
+		return nil, failure
+	}
+	s.notify.extend(sess.ID, sess.AccessExpiresAt)
+	return out, nil
+}
+
+// holder returns the user and device of a session, or the reason they may
+// no longer use it.
+func (s *Service) holder(tx *store.DirTx, sess *store.Session) (*store.User, *store.Device, string, error) {
+	u, err := tx.User(sess.UserID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, "user_gone", nil
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if u.Disabled {
+		return nil, nil, "user_disabled", nil
+	}
+	d, err := tx.Device(sess.DeviceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil, "device_gone", nil
+	}
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if !d.RevokedAt.IsZero() || d.UserID != u.ID {
+		return nil, nil, "device_revoked", nil
+	}
+	return u, d, "", nil
+}
+
+// Logout ends the caller's session. A device holds one session at a time
+// (signing in again replaces it), so that is every session of the calling
+// device.
+func (s *Service) Logout(ctx context.Context, id *identity.Identity) error {
+	var ended []string
+	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+		ended = nil
+		for _, sid := range tx.SessionsOfDevice(id.DeviceID) {
+			sess, err := tx.Session(sid)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if sess.UserID != id.UserID {
+				continue
+			}
+			if err := tx.DeleteSession(sid); err != nil {
+				return err
+			}
+			ended = append(ended, sid)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.notify.end(ended...)
+	s.log.Info().Str("event", "logout").Str("user_id", id.UserID).Str("device_id", id.DeviceID).Msg("signed out")
+	return nil
+}
+
+// ListDevices returns the caller's devices, oldest first, revoked ones
+// included.
+func (s *Service) ListDevices(ctx context.Context, id *identity.Identity) ([]*v1.Device, error) {
+	var devices []*store.Device
+	err := s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+		devices = nil
+		for _, did := range tx.DevicesOfUser(id.UserID) {
+			d, err := tx.Device(did)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			devices = append(devices, d)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(devices, func(a, b *store.Device) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	out := make([]*v1.Device, 0, len(devices))
+	for _, d := range devices {
+		m := &v1.Device{DeviceId: d.ID, Name: d.Name, CreatedAt: ts(d.CreatedAt), LastUsedAt: ts(d.LastUsedAt),
+			RevokedAt: ts(d.RevokedAt), Current: d.ID == id.DeviceID}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// RevokeDevice revokes one of the caller's own devices: its passkey stops
+// working and its sessions and open streams end at once. Another user's
+// device, or one that does not exist, is NotFound. Revoking a revoked
+// device again changes nothing.
+func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, deviceID string) error {
+	var ended []string
+	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+		ended = nil
+		d, err := tx.Device(deviceID)
+		if errors.Is(err, store.ErrNotFound) || (err == nil && d.UserID != id.UserID) {
+			return errNoDevice
+		}
+		if err != nil {
+			return err
+		}
+		if d.RevokedAt.IsZero() {
+			d.RevokedAt = s.now()
+			if err := tx.PutDevice(d); err != nil {
+				return err
+			}
+		}
+		ended, err = endSessions(tx, tx.SessionsOfDevice(d.ID))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.notify.end(ended...)
+	s.log.Info().Str("event", "device_revoked").Str("user_id", id.UserID).Str("device_id", deviceID).
+		Str("by_device_id", id.DeviceID).Msg("device revoked")
+	return nil
+}
+
+// EndUserSessions deletes every session of a user and ends their open
+// streams; the admin package calls it when it disables a user (after the
+// user record is stored as disabled, so that no new session can start).
+func (s *Service) EndUserSessions(ctx context.Context, userID string) error {
+	var ended []string
+	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+		var err error
+		ended, err = endSessions(tx, tx.SessionsOfUser(userID))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	s.notify.end(ended...)
+	s.log.Info().Str("event", "user_sessions_ended").Str("user_id", userID).Int("sessions", len(ended)).Msg("sessions ended")
+	return nil
+}
+
+// CaseloadChanged tells the open streams of these users that their buckets
+// changed, so that their devices pull again; the admin package calls it
+// after it commits an assignment, a team change or a new client.
+func (s *Service) CaseloadChanged(userIDs ...string) { s.notify.changed(userIDs...) }
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
