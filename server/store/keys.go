@@ -2,7 +2,7 @@ package store
 
 import (
 	"encoding/binary"
-	"fmt"
+	"errors"
 
 	"github.com/google/uuid"
 )
@@ -11,16 +11,9 @@ import (
 func id16(id string) ([16]byte, error) {
 	u, err := uuid.Parse(id)
 	if err != nil || u.String() != id {
-		return [16]byte{}, fmt.Errorf("store: %q is not a canonical UUID", clip(id))
+		return [16]byte{}, errors.New("store: an id is not a canonical lower-case UUID")
 	}
 	return u, nil
-}
-
-func clip(s string) string {
-	if len(s) > 40 {
-		return s[:40]
-	}
-	return s
 }
 
 func bucketKey(table byte, bucket [16]byte) []byte {
