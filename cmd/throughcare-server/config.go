@@ -4,9 +4,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/throughcare/throughcare/server/api"
 )
 
 // config is every setting of the server. Each flag --name can also be set
@@ -31,7 +34,11 @@ type config struct {
 	BootstrapArea   string
 	AccessTTL       time.Duration
 	RefreshIdle     time.Duration
+	RefreshGrace    time.Duration
 	SessionMaxAge   time.Duration
+	AuthRate        float64
+	AuthBurst       int
+	ProxyHeader     string
 }
 
 // origins splits --rp-origins.
@@ -77,7 +84,11 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	str(&c.BootstrapArea, "bootstrap-area", "Lambeth", "area created, with a first admin invite, when the server starts on an empty store")
 	dur(&c.AccessTTL, "access-ttl", 15*time.Minute, "lifetime of an access token")
 	dur(&c.RefreshIdle, "refresh-idle", 14*24*time.Hour, "a session not refreshed for this long ends (tablets may be offline for days)")
+	dur(&c.RefreshGrace, "refresh-grace", 2*time.Minute, "a refresh whose answer was lost may be retried with the old token for this long")
 	dur(&c.SessionMaxAge, "session-max-age", 30*24*time.Hour, "a session ends this long after sign-in however it is used")
+	fs.Float64Var(&c.AuthRate, "auth-rate", api.DefaultAuthRate, "sign-in, enrolment and refresh calls per second allowed to one client address once its burst is spent (env "+envName("auth-rate")+")")
+	fs.IntVar(&c.AuthBurst, "auth-burst", api.DefaultAuthBurst, "sign-in, enrolment and refresh calls one client address may make at once (env "+envName("auth-burst")+")")
+	str(&c.ProxyHeader, "trusted-proxy-header", "", "header whose last hop is the client address for rate limiting, e.g. X-Forwarded-For; set it ONLY behind a reverse proxy that sets it, or clients choose their own address")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
@@ -109,7 +120,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		"max-clock-skew": c.MaxClockSkew, "unary-timeout": c.UnaryTimeout, "keepalive": c.Keepalive,
 		"stream-max-age": c.StreamMaxAge, "shutdown-timeout": c.ShutdownTimeout,
 		"read-header-timeout": c.ReadHeader, "idle-timeout": c.IdleTimeout,
-		"access-ttl": c.AccessTTL, "refresh-idle": c.RefreshIdle, "session-max-age": c.SessionMaxAge,
+		"access-ttl": c.AccessTTL, "refresh-idle": c.RefreshIdle, "refresh-grace": c.RefreshGrace, "session-max-age": c.SessionMaxAge,
 	} {
 		if d <= 0 {
 			return nil, fmt.Errorf("--%s must be a positive duration, not %s", name, d)
@@ -120,6 +131,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if len(c.origins()) == 0 {
 		return nil, fmt.Errorf("--rp-origins needs at least one origin such as https://throughcare.example.org")
+	}
+	if !(c.AuthRate > 0) || math.IsInf(c.AuthRate, 0) {
+		return nil, fmt.Errorf("--auth-rate must be a positive number of calls per second")
+	}
+	if c.AuthBurst < 1 || c.AuthBurst > 1_000_000 {
+		return nil, fmt.Errorf("--auth-burst must be between 1 and 1000000")
+	}
+	if strings.ContainsAny(c.ProxyHeader, " \t\r\n:,") {
+		return nil, fmt.Errorf("--trusted-proxy-header must be a header name such as X-Forwarded-For")
 	}
 	if strings.TrimSpace(c.BootstrapArea) == "" {
 		return nil, fmt.Errorf("--bootstrap-area must name an area")

@@ -131,7 +131,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	}
 	authSvc, err := auth.New(auth.Config{
 		RPID: cfg.RPID, RPDisplayName: cfg.RPName, RPOrigins: cfg.origins(),
-		AccessTTL: cfg.AccessTTL, RefreshIdle: cfg.RefreshIdle, AbsoluteTTL: cfg.SessionMaxAge,
+		AccessTTL: cfg.AccessTTL, RefreshIdle: cfg.RefreshIdle, RefreshGrace: cfg.RefreshGrace, AbsoluteTTL: cfg.SessionMaxAge,
 		Now: time.Now, Logger: log,
 	}, st)
 	if err != nil {
@@ -148,6 +148,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		Engine: engine, Identity: ids, Logger: log,
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout,
 		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
+		AuthRateLimit: api.RateLimit{Rate: cfg.AuthRate, Burst: cfg.AuthBurst, TrustedProxyHeader: cfg.ProxyHeader},
 	})
 	if err != nil {
 		return err

@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/descope/virtualwebauthn"
 
+	"github.com/throughcare/throughcare/client-sdk/passkey"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
@@ -23,19 +23,18 @@ import (
 // session, and the sync state of this "device". It holds secrets, so it is
 // written 0600.
 type profile struct {
-	Authenticator *virtualwebauthn.Authenticator `json:"authenticator,omitempty"`
-	Credential    *virtualwebauthn.Credential    `json:"credential,omitempty"`
-	Session       *v1.Session                    `json:"-"`
-	SessionJSON   json.RawMessage                `json:"session,omitempty"`
-	Seq           uint64                         `json:"seq"`
-	Cursor        []byte                         `json:"cursor,omitempty"`
-	LastStamp     uint64                         `json:"last_stamp"`
+	Passkey     *passkey.Software `json:"passkey,omitempty"`
+	Session     *v1.Session       `json:"-"`
+	SessionJSON json.RawMessage   `json:"session,omitempty"`
+	Seq         uint64            `json:"seq"`
+	Cursor      []byte            `json:"cursor,omitempty"`
+	LastStamp   uint64            `json:"last_stamp"`
 }
 
 // cli is a command's view of the server and the profile.
 type cli struct {
 	server, path string
-	rp           virtualwebauthn.RelyingParty
+	origin, rpID string
 	out          io.Writer
 	prof         *profile
 	http         *http.Client
@@ -55,7 +54,7 @@ func newCLI(server, path, origin, rpID string, out io.Writer) (*cli, error) {
 		rpID = u.Hostname()
 	}
 	c := &cli{server: server, path: path, out: out, http: &http.Client{Timeout: 2 * time.Minute},
-		rp: virtualwebauthn.RelyingParty{ID: rpID, Name: "Throughcare", Origin: origin}, prof: &profile{}}
+		origin: origin, rpID: rpID, prof: &profile{}}
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist):

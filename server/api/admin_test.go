@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"sync"
@@ -114,15 +113,7 @@ func newAdmEnv(t *testing.T, opts ...connect.ClientOption) *admEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(handler)
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	e.url, e.http = srv.URL, srv.Client()
-	t.Cleanup(func() {
-		engine.Shutdown()
-		srv.Close()
-		st.Close()
-	})
+	e.url, e.http = apitest.Serve(t, handler, engine, st)
 
 	areaB := uuid.NewString()
 	e.areaA, e.teamA1, e.teamA2, e.teamB1 = uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()

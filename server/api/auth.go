@@ -10,6 +10,7 @@ import (
 	"github.com/throughcare/throughcare/server/auth"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
 // Input bounds of AuthService requests.
@@ -65,7 +66,14 @@ func (h *authHandler) FinishLogin(ctx context.Context, req *v1.FinishLoginReques
 	if err := authCheckFinish(req.GetCeremonyId(), req.GetCredentialJson()); err != nil {
 		return nil, err
 	}
-	sess, err := h.svc.FinishLogin(ctx, req.GetCeremonyId(), req.GetCredentialJson())
+	switch {
+	case req.GetDeviceId() != "" && !schema.ValidID(req.GetDeviceId()):
+		return nil, authInvalid("device_id is not a device id")
+	case utf8.RuneCountInString(req.GetDeviceName()) > authMaxDeviceName:
+		return nil, authInvalid("device_name is longer than 100 characters")
+	}
+	sess, err := h.svc.FinishLoginWith(ctx, auth.LoginRequest{CeremonyID: req.GetCeremonyId(),
+		CredentialJSON: req.GetCredentialJson(), DeviceID: req.GetDeviceId(), DeviceName: req.GetDeviceName()})
 	if err != nil {
 		return nil, connectError(ctx, err)
 	}

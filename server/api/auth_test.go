@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/x509"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -54,15 +53,8 @@ func newAuthEnv(t *testing.T, opts ...connect.ClientOption) *authEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	t.Cleanup(func() {
-		engine.Shutdown()
-		srv.Close()
-		st.Close()
-	})
-	return &authEnv{st: st, svc: svc, url: srv.URL, hc: srv.Client(), opts: opts}
+	url, hc := apitest.Serve(t, h, engine, st)
+	return &authEnv{st: st, svc: svc, url: url, hc: hc, opts: opts}
 }
 
 func (e *authEnv) authClient(token string) throughcarev1connect.AuthServiceClient {
@@ -317,4 +309,54 @@ func TestAuthErrorsOverTheAPI(t *testing.T) {
 	}
 	_, err = e.login(t, pk, virtualwebauthn.RelyingParty{ID: "evil.test", Origin: testRP.Origin})
 	assertCode(t, "wrong RP id", err, connect.CodeUnauthenticated)
+}
+
+func TestFinishLoginDeviceFields(t *testing.T) {
+	e := newAuthEnv(t)
+	ctx := context.Background()
+	_, code := e.seedDirectory(t)
+	pk, enrolled, err := e.enroll(t, code, testRP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anon := e.authClient("")
+	finish := func(deviceID, deviceName string) (*v1.Session, error) {
+		begin, err := anon.BeginLogin(ctx, &v1.BeginLoginRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		so, err := virtualwebauthn.ParseAssertionOptions(begin.GetOptionsJson())
+		if err != nil {
+			t.Fatal(err)
+		}
+		pk.cred.Counter++
+		as := virtualwebauthn.CreateAssertionResponse(testRP, pk.auth, pk.cred, *so)
+		fin, err := anon.FinishLogin(ctx, &v1.FinishLoginRequest{CeremonyId: begin.GetCeremonyId(), CredentialJson: as,
+			DeviceId: deviceID, DeviceName: deviceName})
+		return fin.GetSession(), err
+	}
+	for _, bad := range []string{"not-a-device", strings.Repeat("a", 65), strings.ToUpper(enrolled.GetDeviceId())} {
+		_, err := finish(bad, "")
+		if cerr := assertCode(t, "malformed device_id", err, connect.CodeInvalidArgument); strings.Contains(cerr.Message(), bad) {
+			t.Fatalf("message %q echoes the device id", cerr.Message())
+		}
+	}
+	long := strings.Repeat("é", 101)
+	_, err = finish("", long)
+	if cerr := assertCode(t, "long device_name", err, connect.CodeInvalidArgument); strings.Contains(cerr.Message(), long) {
+		t.Fatalf("message %q echoes the name", cerr.Message())
+	}
+	// A device id that is well formed but not this passkey's: a failed
+	// sign-in like any other.
+	_, err = finish(uuid.NewString(), "")
+	if cerr := assertCode(t, "unknown device_id", err, connect.CodeUnauthenticated); cerr.Message() != "passkey verification failed" {
+		t.Fatalf("message %q", cerr.Message())
+	}
+	s, err := finish(enrolled.GetDeviceId(), "Tablet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.GetDeviceId() != enrolled.GetDeviceId() {
+		t.Fatalf("signed in as %s, want %s", s.GetDeviceId(), enrolled.GetDeviceId())
+	}
 }

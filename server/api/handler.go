@@ -41,6 +41,9 @@ type Config struct {
 	// NewAuthHandler and NewAdminHandler).
 	Auth  throughcarev1connect.AuthServiceHandler
 	Admin throughcarev1connect.AdminServiceHandler
+	// AuthRateLimit limits the public procedures per client address and
+	// overall (see RateLimit; zero fields take the defaults).
+	AuthRateLimit RateLimit
 }
 
 // publicProcedures need no session: signing in, and renewing a session with
@@ -74,6 +77,10 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.UnaryTimeout <= 0 {
 		cfg.UnaryTimeout = 30 * time.Second
+	}
+	limiter, err := newAuthLimiter(cfg.AuthRateLimit, publicProcedures)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{}
 	opts := []connect.HandlerOption{
@@ -128,7 +135,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	s.Handler = withRequestID(cfg.Logger, http.MaxBytesHandler(mux, cfg.MaxRequestBytes))
+	s.Handler = withRequestID(cfg.Logger, limiter.wrap(http.MaxBytesHandler(mux, cfg.MaxRequestBytes)))
 	s.ready.Store(true)
 	return s, nil
 }

@@ -83,9 +83,12 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 		if reason = s.expired(cur); reason != "" {
 			return nil
 		}
-		u, _, why, err := s.holder(tx, cur)
+		u, d, why, err := s.holder(tx, cur)
 		if err != nil || why != "" {
 			reason = why
+			return err
+		}
+		if reason, err = primaryGone(tx, d); err != nil || reason != "" {
 			return err
 		}
 		id.Role, id.Area = identity.ParseRole(u.Role), u.AreaID
@@ -103,6 +106,27 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 		return nil, unauthenticated(reason)
 	}
 	return id, nil
+}
+
+// primaryGone says why the passkey behind an installation that is not its
+// primary may no longer be used (its primary device revoked, gone, or not
+// the same user's), or "". Revoking a primary revokes its installations
+// too, so this only backs that up.
+func primaryGone(tx *store.DirTx, d *store.Device) (string, error) {
+	if d.IsPrimary() {
+		return "", nil
+	}
+	p, err := tx.Device(d.PrimaryID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "device_gone", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !p.RevokedAt.IsZero() || p.UserID != d.UserID {
+		return "device_revoked", nil
+	}
+	return "", nil
 }
 
 // expired says why a session's access token no longer works, or "".

@@ -126,6 +126,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	e.login(t, pk) // refused: sign count
 	e.svc.BeginEnrollment(ctx, code, "used invite")
 	next, _ := e.svc.Refresh(ctx, login.GetRefreshToken())
+	e.clock.Advance(3 * time.Minute)            // past the lost-response grace window
 	e.svc.Refresh(ctx, login.GetRefreshToken()) // reuse: ends the session
 	e.identify(next.GetAccessToken())
 	_, s2 := e.newPerson(t, "worker", teamA, name)

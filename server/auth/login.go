@@ -1,12 +1,16 @@
 package auth
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/google/uuid"
 
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
@@ -39,26 +43,71 @@ var (
 	errUnknownCredential = errors.New("auth: credential unknown or not the user's")
 	errRevoked           = errors.New("auth: device revoked")
 	errDisabled          = errors.New("auth: user disabled")
+	errDeviceRefused     = errors.New("auth: device id not usable with this passkey")
 )
 
-// FinishLogin verifies the assertion of a sign-in ceremony and starts a
-// session for the passkey's device. The user is found by the user handle
-// the authenticator returned, and the credential must be that user's, on a
-// device that is not revoked, of a user who is not disabled. A sign count
-// that did not advance (a possibly cloned authenticator) is refused. The
-// device's earlier sessions end: a device holds one session at a time.
+// maxDeviceName bounds a device name, in characters (as at enrolment).
+const maxDeviceName = 100
+
+// LoginRequest is the input of FinishLoginWith.
+type LoginRequest struct {
+	// CeremonyID is the ceremony from BeginLogin.
+	CeremonyID string
+	// CredentialJSON is the PublicKeyCredential the authenticator returned.
+	CredentialJSON string
+	// DeviceID is the device id this installation was given by an earlier
+	// enrolment or sign-in, or "" on an installation that never signed in.
+	DeviceID string
+	// DeviceName names the device if the sign-in registers a new one
+	// (optional).
+	DeviceName string
+}
+
+// FinishLogin is FinishLoginWith without a device id or name: an
+// installation that never signed in, or a client that predates them.
 func (s *Service) FinishLogin(ctx context.Context, ceremonyID, credentialJSON string) (*v1.Session, error) {
-	parsed, parseErr := protocol.ParseCredentialRequestResponseBytes([]byte(credentialJSON))
+	return s.FinishLoginWith(ctx, LoginRequest{CeremonyID: ceremonyID, CredentialJSON: credentialJSON})
+}
+
+// FinishLoginWith verifies the assertion of a sign-in ceremony and starts a
+// session for a device of the passkey. The user is found by the user handle
+// the authenticator returned, and the credential must be that user's, its
+// primary device (the one it was enrolled on) not revoked, the user not
+// disabled. A sign count that did not advance (a possibly cloned
+// authenticator) is refused, except 0 after 0: synced passkeys keep no
+// count. The credential's count and flags are written back to the primary.
+//
+// A device is an installation, and its id the replica id it stamps its
+// changes with; a synced (backup-eligible) passkey may sign in on several.
+// The session is for:
+//
+//   - the device DeviceID names, if it is the primary or another
+//     installation of this passkey (PrimaryID == primary) and not revoked;
+//     any other DeviceID (unknown, malformed, another user's or another
+//     passkey's device, revoked) fails the sign-in like a bad assertion;
+//   - the primary, if DeviceID is empty and the passkey is device-bound (it
+//     can only be on the installation it was made on);
+//   - a new installation, if DeviceID is empty and the passkey is synced.
+//
+// The device's earlier sessions end: a device holds one session at a time
+// (other installations of the passkey keep theirs).
+func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Session, error) {
+	name := strings.TrimSpace(req.DeviceName)
+	if utf8.RuneCountInString(name) > maxDeviceName {
+		return nil, errkind.E(errkind.Invalid, "device_name is longer than 100 characters")
+	}
+	parsed, parseErr := protocol.ParseCredentialRequestResponseBytes([]byte(req.CredentialJSON))
 	var (
 		out      *v1.Session
 		failure  error
 		reason   string
 		replaced []string
-		device   *store.Device
+		device   *store.Device // the passkey's primary
+		added    bool
 	)
 	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
-		out, failure, reason, replaced, device = nil, nil, "", nil, nil
-		_, sd, err := s.takeCeremony(tx, ceremonyID, kindLogin)
+		out, failure, reason, replaced, device, added = nil, nil, "", nil, nil, false
+		_, sd, err := s.takeCeremony(tx, req.CeremonyID, kindLogin)
 		if err != nil {
 			if errkind.Of(err) != 0 {
 				failure, reason = err, "no_ceremony"
@@ -94,21 +143,47 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, credentialJSON st
 			failure, reason = verifyFailed(err), refusalLabel(lookErr)
 			return nil
 		case cred.Authenticator.CloneWarning:
+			// go-webauthn accepts 0 after 0 (a passkey that keeps no count,
+			// as synced ones do) and warns on any other count that did not
+			// go up.
 			failure, reason = verifyFailed(errors.New("auth: sign count did not advance")), "sign_count"
+			return nil
+		}
+		chosen, why, err := s.installation(tx, device, cred.Flags.BackupEligible, req.DeviceID, name)
+		if err != nil {
+			return err
+		}
+		if why != "" {
+			failure, reason = verifyFailed(errDeviceRefused), why
 			return nil
 		}
 		credBytes, err := json.Marshal(cred)
 		if err != nil {
 			return err
 		}
-		device.Credential, device.LastUsedAt = credBytes, s.now()
+		now := s.now()
+		device.Credential = credBytes
+		if chosen.ID == device.ID {
+			chosen = device
+		} else {
+			added = chosen.CreatedAt.IsZero()
+			if added {
+				chosen.CreatedAt = now
+			}
+		}
+		chosen.LastUsedAt = now
 		if err := tx.PutDevice(device); err != nil {
 			return err
 		}
-		if replaced, err = endSessions(tx, tx.SessionsOfDevice(device.ID)); err != nil {
+		if chosen != device {
+			if err := tx.PutDevice(chosen); err != nil {
+				return err
+			}
+		}
+		if replaced, err = endSessions(tx, tx.SessionsOfDevice(chosen.ID)); err != nil {
 			return err
 		}
-		sess, t, err := s.startSession(tx, user.ID, device.ID)
+		sess, t, err := s.startSession(tx, user.ID, chosen.ID)
 		if err != nil {
 			return err
 		}
@@ -128,8 +203,58 @@ func (s *Service) FinishLogin(ctx context.Context, ceremonyID, credentialJSON st
 		ev.Str("event", "login_refused").Str("reason", reason).Msg("sign-in refused")
 		return nil, failure
 	}
-	s.log.Info().Str("event", "login").Str("user_id", out.GetUserId()).Str("device_id", out.GetDeviceId()).Msg("signed in")
+	ev := s.log.Info().Str("event", "login").Str("user_id", out.GetUserId()).Str("device_id", out.GetDeviceId())
+	if out.GetDeviceId() != device.ID {
+		ev = ev.Str("primary_device_id", device.ID).Bool("new_device", added)
+	}
+	ev.Msg("signed in")
 	return out, nil
+}
+
+// installation chooses the device a sign-in with primary's passkey is for
+// (see FinishLoginWith), or says why deviceID may not be used: a category
+// for the log. A new installation is returned unsaved, with CreatedAt zero.
+func (s *Service) installation(tx *store.DirTx, primary *store.Device, backupEligible bool, deviceID, name string) (*store.Device, string, error) {
+	if deviceID == "" {
+		if !backupEligible {
+			return primary, "", nil
+		}
+		if name == "" {
+			name = primary.Name + " (another device)"
+		}
+		return &store.Device{ID: uuid.NewString(), UserID: primary.UserID, Name: name,
+			CredentialID: primary.CredentialID, PrimaryID: primary.ID}, "", nil
+	}
+	if !validDeviceID(deviceID) {
+		return nil, "device_id_unknown", nil
+	}
+	if deviceID == primary.ID {
+		return primary, "", nil // not revoked: lookupCredential checked
+	}
+	d, err := tx.Device(deviceID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "device_id_unknown", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	switch {
+	case d.UserID != primary.UserID || d.PrimaryID != primary.ID || !bytes.Equal(d.CredentialID, primary.CredentialID):
+		return nil, "device_id_unknown", nil
+	case !d.RevokedAt.IsZero():
+		return nil, "device_id_revoked", nil
+	}
+	return d, "", nil
+}
+
+// validDeviceID reports whether s has the shape of a device id: a UUID in
+// canonical form, as enrolment and sign-in make them.
+func validDeviceID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	u, err := uuid.Parse(s)
+	return err == nil && u.String() == s
 }
 
 // lookupCredential finds the user of a user handle and checks that the
@@ -150,7 +275,7 @@ func (s *Service) lookupCredential(tx *store.DirTx, rawID, userHandle []byte) (*
 		return nil, nil, err
 	}
 	switch {
-	case d.UserID != u.ID:
+	case d.UserID != u.ID || !d.IsPrimary():
 		return nil, nil, errUnknownCredential
 	case !d.RevokedAt.IsZero():
 		return nil, nil, errRevoked

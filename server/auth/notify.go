@@ -16,22 +16,28 @@ import (
 // It lives in memory: with one server process that is every open stream.
 // Several server processes would need to relay endings to each other.
 type notifier struct {
-	now      func() time.Time
-	mu       sync.Mutex
-	sessions map[string]*sessionWatch
-	users    map[string]chan struct{}
+	now func() time.Time
+	// afterFunc starts a timer that calls f after d and returns its stop
+	// function (time.AfterFunc's Stop). Tests replace it (export_test.go) to
+	// fire expiries on their own clock instead of sleeping.
+	afterFunc func(d time.Duration, f func()) (stop func() bool)
+	mu        sync.Mutex
+	sessions  map[string]*sessionWatch
+	users     map[string]chan struct{}
 }
 
 type sessionWatch struct {
 	ch      chan struct{}
-	timer   *time.Timer
+	stop    func() bool // stops the expiry timer
 	expires time.Time
 	gen     uint64
 }
 
 func newNotifier(now func() time.Time) *notifier {
-	return &notifier{now: now, sessions: map[string]*sessionWatch{}, users: map[string]chan struct{}{}}
+	return &notifier{now: now, afterFunc: realAfterFunc, sessions: map[string]*sessionWatch{}, users: map[string]chan struct{}{}}
 }
+
+func realAfterFunc(d time.Duration, f func()) func() bool { return time.AfterFunc(d, f).Stop }
 
 // session returns the channel of a session whose access token expires at
 // expires (moving the timer on if that is later than it knew).
@@ -62,13 +68,13 @@ func (n *notifier) extend(id string, expires time.Time) {
 // arm (re)starts w's timer; n.mu must be held. A timer that fires after
 // being replaced finds a newer generation and does nothing.
 func (n *notifier) arm(id string, w *sessionWatch, expires time.Time) {
-	if w.timer != nil {
-		w.timer.Stop()
+	if w.stop != nil {
+		w.stop()
 	}
 	w.gen++
 	w.expires = expires
 	gen := w.gen
-	w.timer = time.AfterFunc(max(expires.Sub(n.now()), 0), func() {
+	w.stop = n.afterFunc(max(expires.Sub(n.now()), 0), func() {
 		n.mu.Lock()
 		defer n.mu.Unlock()
 		if n.sessions[id] == w && w.gen == gen {
@@ -84,7 +90,7 @@ func (n *notifier) end(ids ...string) {
 	defer n.mu.Unlock()
 	for _, id := range ids {
 		if w := n.sessions[id]; w != nil {
-			w.timer.Stop()
+			w.stop()
 			delete(n.sessions, id)
 			close(w.ch)
 		}

@@ -38,6 +38,11 @@ type Config struct {
 	// AbsoluteTTL is how long a session lives however it is used (default
 	// 30 days).
 	AbsoluteTTL time.Duration
+	// RefreshGrace is how long after a refresh the refresh token it
+	// replaced is still answered, if its replacement was never presented:
+	// the device evidently lost the response and is retrying (default 2
+	// minutes). See Refresh.
+	RefreshGrace time.Duration
 	// CeremonyTTL is how long a sign-in or enrolment ceremony stays open
 	// (default 3 minutes).
 	CeremonyTTL time.Duration
@@ -97,6 +102,9 @@ func New(cfg Config, st *store.DB) (*Service, error) {
 	}
 	if cfg.AbsoluteTTL <= 0 {
 		cfg.AbsoluteTTL = 30 * 24 * time.Hour
+	}
+	if cfg.RefreshGrace <= 0 {
+		cfg.RefreshGrace = 2 * time.Minute
 	}
 	if cfg.CeremonyTTL <= 0 {
 		cfg.CeremonyTTL = 3 * time.Minute

@@ -20,6 +20,22 @@ import (
 // session's absolute expiry. The old refresh token stops working; if it is
 // presented again, someone holds a copy (the device or a thief), so the
 // whole session ends.
+//
+// Except for a lost response: a device on a flaky link may never receive
+// the answer to a refresh the server committed, and retry with the token it
+// still holds. So the refresh token a session last replaced
+// (PreviousRefreshHash) is answered again if it comes back within
+// RefreshGrace of that replacement and the token that replaced it was never
+// presented (presenting it would have made it the previous token in turn,
+// so a match on PreviousRefreshHash says so). The answer is a new pair that
+// replaces the unseen one, so only one pair is ever live, and the session's
+// open streams end (the unseen access token may have opened some; the
+// device reconnects with the new one).
+// Such answers leave the session's LastUsedAt (the time of the replacement)
+// alone, so retries cannot stretch the window. A replaced, unseen refresh
+// token that turns up later is reuse like any other: someone else had that
+// response. (The store leaves it indexed to the session, as a current
+// refresh hash that is not becoming the previous one.)
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session, error) {
 	refreshToken = strings.TrimSpace(refreshToken)
 	if !strings.HasPrefix(refreshToken, RefreshPrefix) || len(refreshToken) > maxTokenLen {
@@ -30,11 +46,12 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 		out     *v1.Session
 		failure error
 		reason  string
+		retried bool // answered again within the grace window
 		ended   []string
 		sess    *store.Session
 	)
 	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
-		out, failure, reason, ended, sess = nil, nil, "", nil, nil
+		out, failure, reason, retried, ended, sess = nil, nil, "", false, nil, nil
 		var err error
 		sess, err = tx.SessionByRefresh(hash)
 		if errors.Is(err, store.ErrNotFound) {
@@ -45,9 +62,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 			return err
 		}
 		now := s.now()
+		current := bytes.Equal(hash, sess.RefreshHash)
+		retried = !current && s.lostResponse(sess, hash, now)
 		switch {
-		case !bytes.Equal(hash, sess.RefreshHash):
-			reason = "reused" // the previous token, already rotated
+		case !current && !retried:
+			reason = "reused" // a replaced token, outside the grace rule
 		case !now.Before(sess.AbsoluteExpiresAt):
 			reason = "absolute_expired"
 		case !now.Before(sess.RefreshExpiresAt):
@@ -67,9 +86,12 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 			return err
 		}
 		t := tokens{access: NewToken(AccessPrefix), refresh: NewToken(RefreshPrefix)}
-		sess.PreviousRefreshHash, sess.RefreshHash = sess.RefreshHash, HashSecret(t.refresh)
+		if !retried {
+			sess.PreviousRefreshHash = sess.RefreshHash
+			sess.LastUsedAt = now
+		}
+		sess.RefreshHash = HashSecret(t.refresh)
 		sess.AccessHash = HashSecret(t.access)
-		sess.LastUsedAt = now
 		sess.AccessExpiresAt = earliest(now.Add(s.cfg.AccessTTL), sess.AbsoluteExpiresAt)
 		sess.RefreshExpiresAt = earliest(now.Add(s.cfg.RefreshIdle), sess.AbsoluteExpiresAt)
 		if err := tx.PutSession(sess); err != nil {
@@ -94,8 +116,25 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 		ev.Str("event", "refresh_refused").Str("reason", reason).Msg("session refresh refused")
 		return nil, failure
 	}
+	if retried {
+		// Streams opened with the replaced pair's access token end; the
+		// device reconnects with the new one.
+		s.notify.end(sess.ID)
+		s.log.Info().Str("event", "refresh_retried").Str("user_id", sess.UserID).Str("device_id", sess.DeviceID).
+			Str("session_id", sess.ID).Msg("lost refresh answered again within the grace window")
+		return out, nil
+	}
 	s.notify.extend(sess.ID, sess.AccessExpiresAt)
 	return out, nil
+}
+
+// lostResponse reports whether hash, which is not sess's current refresh
+// token, is the one sess last replaced, presented within the grace window
+// of that replacement. That its replacement was never presented follows:
+// it would be the previous token then.
+func (s *Service) lostResponse(sess *store.Session, hash []byte, now time.Time) bool {
+	return len(sess.PreviousRefreshHash) > 0 && bytes.Equal(hash, sess.PreviousRefreshHash) &&
+		now.Before(sess.LastUsedAt.Add(s.cfg.RefreshGrace))
 }
 
 // holder returns the user and device of a session, or the reason they may
@@ -193,14 +232,20 @@ func (s *Service) ListDevices(ctx context.Context, id *identity.Identity) ([]*v1
 	return out, nil
 }
 
-// RevokeDevice revokes one of the caller's own devices: its passkey stops
-// working and its sessions and open streams end at once. Another user's
-// device, or one that does not exist, is NotFound. Revoking a revoked
-// device again changes nothing.
+// RevokeDevice revokes one of the caller's own devices: it can no longer
+// sign in, and its sessions and open streams end at once. Revoking a
+// passkey's primary device (the one it was enrolled on) revokes the passkey:
+// every other installation it signed in on is revoked with it and their
+// sessions end too. Revoking another installation revokes only that one.
+// Another user's device, or one that does not exist, is NotFound. Revoking
+// a revoked device again changes nothing.
 func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, deviceID string) error {
-	var ended []string
+	var (
+		ended []string
+		also  int
+	)
 	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
-		ended = nil
+		ended, also = nil, 0
 		d, err := tx.Device(deviceID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && d.UserID != id.UserID) {
 			return errNoDevice
@@ -208,21 +253,36 @@ func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, devic
 		if err != nil {
 			return err
 		}
-		if d.RevokedAt.IsZero() {
-			d.RevokedAt = s.now()
-			if err := tx.PutDevice(d); err != nil {
+		revoke := []*store.Device{d}
+		if d.IsPrimary() {
+			others, err := tx.Installations(d.UserID, d.ID)
+			if err != nil {
 				return err
 			}
+			revoke, also = append(revoke, others...), len(others)
 		}
-		ended, err = endSessions(tx, tx.SessionsOfDevice(d.ID))
-		return err
+		now := s.now()
+		for _, r := range revoke {
+			if r.RevokedAt.IsZero() {
+				r.RevokedAt = now
+				if err := tx.PutDevice(r); err != nil {
+					return err
+				}
+			}
+			ids, err := endSessions(tx, tx.SessionsOfDevice(r.ID))
+			if err != nil {
+				return err
+			}
+			ended = append(ended, ids...)
+		}
+		return nil
 	})
 	if err != nil {
 		return err
 	}
 	s.notify.end(ended...)
 	s.log.Info().Str("event", "device_revoked").Str("user_id", id.UserID).Str("device_id", deviceID).
-		Str("by_device_id", id.DeviceID).Msg("device revoked")
+		Str("by_device_id", id.DeviceID).Int("also_revoked", also).Msg("device revoked")
 	return nil
 }
 

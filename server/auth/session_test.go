@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
 func TestIdentifyRefusesBadHeaders(t *testing.T) {
@@ -68,22 +70,7 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := e.clock.Now()
-	switch {
-	case next.GetAccessToken() == sess.GetAccessToken() || next.GetRefreshToken() == sess.GetRefreshToken():
-		t.Fatal("refresh did not rotate both tokens")
-	case next.GetUserId() != sess.GetUserId() || next.GetDeviceId() != sess.GetDeviceId():
-		t.Fatal("refresh changed the session's user or device")
-	case !next.GetAccessExpiresAt().AsTime().Equal(now.Add(15 * time.Minute)):
-		t.Fatalf("access expiry %v, want now+15m", next.GetAccessExpiresAt().AsTime())
-	case !next.GetRefreshExpiresAt().AsTime().Equal(now.Add(14 * 24 * time.Hour)):
-		t.Fatalf("refresh expiry %v, want now+14d (idle expiry restarts)", next.GetRefreshExpiresAt().AsTime())
-	case !next.GetAbsoluteExpiresAt().AsTime().Equal(sess.GetAbsoluteExpiresAt().AsTime()):
-		t.Fatal("refresh moved the absolute expiry")
-	}
-	if d := e.device(t, sess.GetDeviceId()); !d.LastUsedAt.Equal(now) {
-		t.Fatalf("device last used %v, want the refresh time", d.LastUsedAt)
-	}
+	wantRotated(t, e, sess, next)
 	_, err = e.identify(sess.GetAccessToken())
 	wantUnauthenticated(t, "the replaced access token", err)
 	id := e.mustIdentify(t, next.GetAccessToken())
@@ -91,7 +78,10 @@ func TestRefreshRotatesAndDetectsReuse(t *testing.T) {
 		t.Fatal("a refresh ended the session's streams, or gave it another channel")
 	}
 
-	// The old refresh token again: someone has a copy. The session ends.
+	// The old refresh token again, past the grace window for lost
+	// responses (refresh_grace_test.go): someone has a copy. The session
+	// ends.
+	e.clock.Advance(2 * time.Minute)
 	_, err = e.svc.Refresh(ctx, sess.GetRefreshToken())
 	wantKind(t, "reused refresh token", err, errkind.Unauthenticated, msgSessionGo)
 	waitClosed(t, "Ended after refresh-token reuse", ended)
@@ -274,42 +264,125 @@ func TestLogout(t *testing.T) {
 	e.mustIdentify(t, other.GetAccessToken())
 }
 
+// fakeTimers stand in for the timers that end a session's streams at its
+// access expiry: a timer is due at the env's clock time when it was started
+// plus its duration, and fires when the test moves that clock on with
+// advance, synchronously, so that the test can look at once.
+type fakeTimers struct {
+	clock  *clock
+	mu     sync.Mutex
+	timers []*fakeTimer
+}
+
+type fakeTimer struct {
+	at            time.Time
+	f             func()
+	stopped, done bool
+}
+
+func useFakeTimers(e *env) *fakeTimers {
+	ft := &fakeTimers{clock: e.clock}
+	auth.SetAfterFunc(e.svc, ft.afterFunc)
+	return ft
+}
+
+func (ft *fakeTimers) afterFunc(d time.Duration, f func()) func() bool {
+	ft.mu.Lock()
+	defer ft.mu.Unlock()
+	t := &fakeTimer{at: ft.clock.Now().Add(d), f: f}
+	ft.timers = append(ft.timers, t)
+	return func() bool {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		pending := !t.stopped && !t.done
+		t.stopped = true
+		return pending
+	}
+}
+
+// advance moves the clock on by d and fires the timers due by then.
+func (ft *fakeTimers) advance(d time.Duration) {
+	ft.clock.Advance(d)
+	now := ft.clock.Now()
+	var due []func()
+	ft.mu.Lock()
+	for _, t := range ft.timers {
+		if !t.stopped && !t.done && !now.Before(t.at) {
+			t.done = true
+			due = append(due, t.f)
+		}
+	}
+	ft.mu.Unlock()
+	for _, f := range due { // outside ft.mu: f takes the notifier's lock
+		f()
+	}
+}
+
 func TestEndedClosesWhenTheAccessTokenExpires(t *testing.T) {
-	// The timer runs on the real clock for the time the service's clock
-	// says is left.
-	e := newEnv(t, func(c *auth.Config) { c.AccessTTL = 100 * time.Millisecond })
+	e := newEnv(t)
+	ft := useFakeTimers(e)
 	_, sess := e.newPerson(t, "worker", teamA, "Sam")
 	id := e.mustIdentify(t, sess.GetAccessToken())
-	waitClosed(t, "Ended at access expiry", id.Ended)
+	ft.advance(15*time.Minute - time.Nanosecond)
+	if closed(id.Ended) {
+		t.Fatal("Ended closed before the access expiry")
+	}
+	ft.advance(time.Nanosecond)
+	if !closed(id.Ended) {
+		t.Fatal("Ended did not close at the access expiry")
+	}
 	// A refreshed session gets a fresh channel.
 	next, err := e.svc.Refresh(context.Background(), sess.GetRefreshToken())
 	if err != nil {
 		t.Fatal(err)
 	}
 	id2 := e.mustIdentify(t, next.GetAccessToken())
-	if id2.Ended == id.Ended {
+	if id2.Ended == id.Ended || closed(id2.Ended) {
 		t.Fatal("no fresh Ended channel after the expiry")
 	}
-	waitClosed(t, "Ended at the next access expiry", id2.Ended)
+	ft.advance(15*time.Minute - time.Nanosecond)
+	if closed(id2.Ended) {
+		t.Fatal("Ended closed before the next access expiry")
+	}
+	ft.advance(time.Nanosecond)
+	if !closed(id2.Ended) {
+		t.Fatal("Ended did not close at the next access expiry")
+	}
+}
+
+func TestEndedRunsOnRealTimers(t *testing.T) {
+	// Without fake timers the expiry timer runs on the real clock for the
+	// time the service's clock says is left.
+	e := newEnv(t, func(c *auth.Config) { c.AccessTTL = 50 * time.Millisecond })
+	_, sess := e.newPerson(t, "worker", teamA, "Sam")
+	waitClosed(t, "Ended at access expiry", e.mustIdentify(t, sess.GetAccessToken()).Ended)
 }
 
 func TestRefreshMovesTheExpiryTimer(t *testing.T) {
-	e := newEnv(t, func(c *auth.Config) { c.AccessTTL, c.Now = time.Second, time.Now })
+	e := newEnv(t)
+	ft := useFakeTimers(e)
 	_, sess := e.newPerson(t, "worker", teamA, "Sam")
 	id := e.mustIdentify(t, sess.GetAccessToken())
-	time.Sleep(600 * time.Millisecond)
+	ft.advance(10 * time.Minute)
 	next, err := e.svc.Refresh(context.Background(), sess.GetRefreshToken())
 	if err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(600 * time.Millisecond) // past the first token's expiry
+	ft.advance(5 * time.Minute) // the first token's expiry
 	if closed(id.Ended) {
 		t.Fatal("Ended closed at the old access expiry though the session was refreshed")
 	}
 	if id2 := e.mustIdentify(t, next.GetAccessToken()); id2.Ended != id.Ended {
 		t.Fatal("the refreshed session got another channel")
 	}
-	waitClosed(t, "Ended at the refreshed access expiry", id.Ended)
+	ft.advance(10*time.Minute - time.Nanosecond)
+	if closed(id.Ended) {
+		t.Fatal("Ended closed before the refreshed access expiry")
+	}
+	ft.advance(time.Nanosecond)
+	if !closed(id.Ended) {
+		t.Fatal("Ended did not close at the refreshed access expiry")
+	}
 }
 
 func TestChangedClosesOnCaseloadChange(t *testing.T) {
@@ -342,4 +415,27 @@ func TestIdentifyNeedsALiveUserAndRole(t *testing.T) {
 	_, err := e.identify(sess.GetAccessToken())
 	wantUnauthenticated(t, "unknown role", err)
 	var _ identity.Source = e.svc
+}
+
+// wantRotated checks that next is a fresh pair for from's session, issued
+// now: both tokens new, the same user and device, access and idle expiry
+// restarted, the absolute expiry kept, and the device's last use moved on.
+func wantRotated(t *testing.T, e *env, from, next *v1.Session) {
+	t.Helper()
+	now := e.clock.Now()
+	switch {
+	case next.GetAccessToken() == from.GetAccessToken() || next.GetRefreshToken() == from.GetRefreshToken():
+		t.Fatal("refresh did not rotate both tokens")
+	case next.GetUserId() != from.GetUserId() || next.GetDeviceId() != from.GetDeviceId():
+		t.Fatal("refresh changed the session's user or device")
+	case !next.GetAccessExpiresAt().AsTime().Equal(now.Add(15 * time.Minute)):
+		t.Fatalf("access expiry %v, want now+15m", next.GetAccessExpiresAt().AsTime())
+	case !next.GetRefreshExpiresAt().AsTime().Equal(now.Add(14 * 24 * time.Hour)):
+		t.Fatalf("refresh expiry %v, want now+14d (idle expiry restarts)", next.GetRefreshExpiresAt().AsTime())
+	case !next.GetAbsoluteExpiresAt().AsTime().Equal(from.GetAbsoluteExpiresAt().AsTime()):
+		t.Fatal("refresh moved the absolute expiry")
+	}
+	if d := e.device(t, from.GetDeviceId()); !d.LastUsedAt.Equal(now) {
+		t.Fatalf("device last used %v, want the refresh time", d.LastUsedAt)
+	}
 }

@@ -61,6 +61,7 @@ type DB struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
+	watchers  watchers
 }
 
 var _ Store = (*DB)(nil)

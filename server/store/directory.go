@@ -11,8 +11,9 @@ import (
 )
 
 // The directory: who may do what. Areas (tenants), teams, users, their
-// devices (one passkey each), invites, sessions, WebAuthn ceremonies,
-// clients and the history of which worker was assigned to which client when.
+// devices (installations signed in with a passkey), invites, sessions,
+// WebAuthn ceremonies, clients and the history of which worker was assigned
+// to which client when.
 // Entities are stored as JSON under their id, with index keys (empty values)
 // for every lookup; a DirTx keeps entity and indexes consistent.
 //
@@ -74,14 +75,35 @@ type User struct {
 	CreatedAt                     time.Time
 }
 
-// Device is one registered passkey. Credential is the WebAuthn credential
-// as its owner encodes it; the store does not look inside.
+// Device is one installation of the app signed in with a passkey; its ID is
+// the replica id the installation stamps its changes with.
+//
+// The device created at enrolment is the passkey's primary: it holds the
+// WebAuthn Credential (as its owner encodes it; the store does not look
+// inside) and the credential index points at it. A synced passkey may sign
+// in on other installations too: each is a Device of the same user with its
+// own ID and Name, the same CredentialID, no Credential, and PrimaryID
+// naming the primary. Records stored before PrimaryID existed decode with
+// it empty: primaries.
 type Device struct {
 	ID, UserID, Name      string
 	CredentialID          []byte
 	Credential            []byte
+	PrimaryID             string `json:",omitempty"`
 	CreatedAt, LastUsedAt time.Time
 	RevokedAt             time.Time
+}
+
+// IsPrimary reports whether d is the device a passkey was enrolled on.
+func (d *Device) IsPrimary() bool { return d.PrimaryID == "" }
+
+// PrimaryOf returns the id of the device whose credential backs d: d's
+// own id for a primary.
+func (d *Device) PrimaryOf() string {
+	if d.PrimaryID != "" {
+		return d.PrimaryID
+	}
+	return d.ID
 }
 
 // Invite is a one-time enrolment invitation, stored under the hash of its
@@ -303,19 +325,43 @@ func (tx *DirTx) DeviceByCredential(credentialID []byte) (*Device, error) {
 	return tx.Device(id)
 }
 
-// PutDevice stores a device.
+// PutDevice stores a device. Only a primary (PrimaryID empty) is indexed
+// under its credential id: storing another installation of the same
+// passkey leaves the credential index on the primary.
 func (tx *DirTx) PutDevice(d *Device) error {
 	if err := tx.put(dkey(dDevice, d.ID), d, time.Time{}); err != nil {
 		return err
 	}
-	if err := tx.txn.Set(dkey(dDeviceByCredential, string(d.CredentialID)), []byte(d.ID)); err != nil {
-		return err
+	if d.PrimaryID == "" {
+		if err := tx.txn.Set(dkey(dDeviceByCredential, string(d.CredentialID)), []byte(d.ID)); err != nil {
+			return err
+		}
 	}
 	return tx.index(dkey(dDevicesOfUser, d.UserID, d.ID))
 }
 
 // DevicesOfUser returns the ids of a user's devices.
 func (tx *DirTx) DevicesOfUser(user string) []string { return tx.scan(dDevicesOfUser, user) }
+
+// Installations returns the devices of a user that a primary's passkey
+// signed in on besides the primary itself (PrimaryID == primary), revoked
+// ones included.
+func (tx *DirTx) Installations(user, primary string) ([]*Device, error) {
+	var out []*Device
+	for _, id := range tx.DevicesOfUser(user) {
+		d, err := tx.Device(id)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if d.PrimaryID == primary && d.ID != primary {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}
 
 // Invite returns the invite with the given code hash, unless it expired.
 func (tx *DirTx) Invite(hash []byte) (*Invite, error) {

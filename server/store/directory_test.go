@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -49,4 +50,62 @@ func TestDirectoryIndexesFollowChanges(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+func TestDevicesSharingACredential(t *testing.T) {
+	s, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	cred := []byte("credential-1")
+	primary := &store.Device{ID: "d-primary", UserID: "u1", Name: "Tablet A", CredentialID: cred,
+		Credential: []byte(`{"id":"x"}`)}
+	second := &store.Device{ID: "d-second", UserID: "u1", Name: "Tablet B", CredentialID: cred, PrimaryID: primary.ID}
+	other := &store.Device{ID: "d-other", UserID: "u1", Name: "Phone", CredentialID: []byte("credential-2")}
+	err = s.Directory(ctx, func(tx *store.DirTx) error {
+		for _, d := range []*store.Device{primary, second, other} {
+			if err := tx.PutDevice(d); err != nil {
+				return err
+			}
+		}
+		// Storing the installation again (a sign-in moving LastUsedAt) must
+		// not move the credential index either.
+		return tx.PutDevice(second)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DirectoryView(ctx, func(tx *store.DirTx) error {
+		d, err := tx.DeviceByCredential(cred)
+		if err != nil || d.ID != primary.ID || !d.IsPrimary() || d.PrimaryOf() != primary.ID {
+			t.Errorf("DeviceByCredential = %+v, %v; want the primary", d, err)
+		}
+		got, err := tx.Installations("u1", primary.ID)
+		if err != nil || len(got) != 1 || got[0].ID != second.ID || got[0].Credential != nil || got[0].PrimaryOf() != primary.ID {
+			t.Errorf("Installations = %+v, %v; want only %s", got, err, second.ID)
+		}
+		if got, _ := tx.Installations("u1", other.ID); len(got) != 0 {
+			t.Errorf("Installations of another passkey = %+v", got)
+		}
+		if ids := tx.DevicesOfUser("u1"); len(ids) != 3 {
+			t.Errorf("DevicesOfUser = %v, want every installation", ids)
+		}
+		return nil
+	})
+}
+
+// A device record stored before installations existed decodes as a
+// primary.
+func TestOldDeviceRecordDecodesAsPrimary(t *testing.T) {
+	var d store.Device
+	old := `{"ID":"d1","UserID":"u1","Name":"Tablet","CredentialID":"Y3JlZA==","Credential":"e30=",` +
+		`"CreatedAt":"2025-01-02T03:04:05Z","LastUsedAt":"2025-01-02T03:04:05Z","RevokedAt":"0001-01-01T00:00:00Z"}`
+	if err := json.Unmarshal([]byte(old), &d); err != nil {
+		t.Fatal(err)
+	}
+	if !d.IsPrimary() || d.PrimaryOf() != "d1" || string(d.CredentialID) != "cred" {
+		t.Fatalf("old record = %+v", d)
+	}
 }

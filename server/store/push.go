@@ -31,6 +31,9 @@ func (s *DB) Push(ctx context.Context, b *Batch) (*PushResult, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(res.Heads) > 0 {
+		s.watchers.notify(res.Heads)
+	}
 	return res, nil
 }
 

@@ -72,6 +72,12 @@ type Store interface {
 	Heads(ctx context.Context, buckets []string) (map[string]uint64, error)
 	// HighWater returns a device's high-water mark (0 if it never pushed).
 	HighWater(ctx context.Context, deviceID string) (uint64, error)
+	// Watch calls fn after every committed push that changed buckets, with
+	// their new heads, whoever wrote it (devices, or the server on its own
+	// account). fn runs on the pusher's goroutine after the commit, so it
+	// must be quick and must not call back into the store. The returned
+	// function stops the calls.
+	Watch(fn func(heads map[string]uint64)) (stop func())
 	// CursorKey returns the secret that seals this store's sync cursors.
 	CursorKey() []byte
 	// Close flushes and closes the store.

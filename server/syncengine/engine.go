@@ -56,6 +56,7 @@ type Engine struct {
 	cfg     Config
 	codec   *cursor.Codec
 	hub     *hub
+	unwatch func()
 	closing chan struct{}
 }
 
@@ -81,7 +82,11 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("syncengine: %w", err)
 	}
-	return &Engine{cfg: cfg, codec: codec, hub: newHub(), closing: make(chan struct{})}, nil
+	e := &Engine{cfg: cfg, codec: codec, hub: newHub(), closing: make(chan struct{})}
+	// Every committed write reaches live streams, including those the
+	// server makes on its own account (new clients, review notes).
+	e.unwatch = cfg.Store.Watch(e.hub.publish)
+	return e, nil
 }
 
 func setDefault[T comparable](v *T, d T) {
@@ -99,6 +104,7 @@ func (e *Engine) Shutdown() {
 	case <-e.closing:
 	default:
 		close(e.closing)
+		e.unwatch()
 	}
 }
 
@@ -152,7 +158,6 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	if err != nil {
 		return nil, err
 	}
-	e.hub.publish(res.Heads)
 	resp.HighWater = res.HighWater
 	resp.Results = make([]*v1.ChangeResult, len(chs))
 	applied := 0

@@ -69,16 +69,23 @@ func New(tb testing.TB, o Options) *Env {
 		tb.Fatal(err)
 	}
 	env.API = handler
-	srv := httptest.NewUnstartedServer(handler)
+	env.URL, env.HTTPClient = Serve(tb, handler, engine, st)
+	return env
+}
+
+// Serve serves h over HTTP/2 with TLS on loopback until the test ends, then
+// shuts the engine down (ending its streams), stops the server and closes
+// the store. It returns the server's URL and a client that trusts it.
+func Serve(tb testing.TB, h http.Handler, engine *syncengine.Engine, st store.Store) (string, *http.Client) {
+	srv := httptest.NewUnstartedServer(h)
 	srv.EnableHTTP2 = true
 	srv.StartTLS()
-	env.URL, env.HTTPClient = srv.URL, srv.Client()
 	tb.Cleanup(func() {
 		engine.Shutdown()
 		srv.Close()
 		st.Close()
 	})
-	return env
+	return srv.URL, srv.Client()
 }
 
 func (e *Env) identify(_ context.Context, h http.Header) (*identity.Identity, error) {

@@ -48,6 +48,7 @@ func Run(t *testing.T, open Opener) {
 		{"pull_respects_byte_limit", testByteLimit},
 		{"sequence_gap_refused_whole", testSequenceGap},
 		{"record_size_is_capped", testRecordCap},
+		{"watch_sees_every_committed_push", testWatch},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -614,5 +615,44 @@ func testRecordCap(t *testing.T, open Opener) {
 	}
 	if proto.Size(r) > store.MaxRecordBytes {
 		t.Fatalf("record is %d bytes, over the cap", proto.Size(r))
+	}
+}
+
+func testWatch(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	var (
+		mu  sync.Mutex
+		got []map[string]uint64
+	)
+	stop := s.Watch(func(heads map[string]uint64) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, heads)
+	})
+	d := newDevice("u1", 1)
+	cid, chs := d.NewClient("Lambeth")
+	res := push(t, s, d, chs)
+	// A server-side write (sequence assigned by the store) is seen too.
+	srv := newDevice("admin", 2)
+	_, more := srv.NewContact(cid, epoch)
+	if _, err := s.Push(context.Background(), &store.Batch{UserID: "admin", DeviceID: "server", ReceivedAt: epoch, AssignSeq: true, Changes: more}); err != nil {
+		t.Fatal(err)
+	}
+	// A resend changes nothing and is not reported.
+	push(t, s, d, chs)
+	stop()
+	_, later := d.NewContact(cid, epoch)
+	push(t, s, d, later)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 {
+		t.Fatalf("watch calls = %d, want 2 (client push, server push; not the resend or after stop)", len(got))
+	}
+	if got[0][cid] != res.Heads[cid] || got[0][cid] == 0 {
+		t.Errorf("first call heads = %v, want %v", got[0], res.Heads)
+	}
+	if got[1][cid] <= got[0][cid] {
+		t.Errorf("second call head %d not after first %d", got[1][cid], got[0][cid])
 	}
 }

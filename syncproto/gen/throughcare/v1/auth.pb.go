@@ -513,8 +513,20 @@ type FinishLoginRequest struct {
 	CeremonyId string `protobuf:"bytes,1,opt,name=ceremony_id,json=ceremonyId,proto3" json:"ceremony_id,omitempty"`
 	// The PublicKeyCredential the authenticator returned, as JSON.
 	CredentialJson string `protobuf:"bytes,2,opt,name=credential_json,json=credentialJson,proto3" json:"credential_json,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The device id this installation was given by an earlier enrolment or
+	// sign-in (Session.device_id); omit it on a tablet that has never signed
+	// in. A synced passkey (one the platform copies to the person's other
+	// devices) may sign in on several tablets, and each installation is a
+	// device of its own with its own replica id: without this id, a synced
+	// passkey's sign-in registers a new device. It must name a device of the
+	// same passkey that is not revoked, or the sign-in fails. A device-bound
+	// passkey without it signs in as the device it was enrolled on.
+	DeviceId string `protobuf:"bytes,3,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// A name for the device, shown in device lists, used only when the
+	// sign-in registers a new device (optional, at most 100 characters).
+	DeviceName    string `protobuf:"bytes,4,opt,name=device_name,json=deviceName,proto3" json:"device_name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FinishLoginRequest) Reset() {
@@ -557,6 +569,20 @@ func (x *FinishLoginRequest) GetCeremonyId() string {
 func (x *FinishLoginRequest) GetCredentialJson() string {
 	if x != nil {
 		return x.CredentialJson
+	}
+	return ""
+}
+
+func (x *FinishLoginRequest) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *FinishLoginRequest) GetDeviceName() string {
+	if x != nil {
+		return x.DeviceName
 	}
 	return ""
 }
@@ -810,7 +836,7 @@ func (*ListDevicesRequest) Descriptor() ([]byte, []int) {
 	return file_throughcare_v1_auth_proto_rawDescGZIP(), []int{13}
 }
 
-// Device is a registered device (one passkey).
+// Device is a registered device (an installation signed in with a passkey).
 type Device struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The device id.
@@ -1064,11 +1090,14 @@ const file_throughcare_v1_auth_proto_rawDesc = "" +
 	"\x12BeginLoginResponse\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12!\n" +
-	"\foptions_json\x18\x02 \x01(\tR\voptionsJson\"^\n" +
+	"\foptions_json\x18\x02 \x01(\tR\voptionsJson\"\x9c\x01\n" +
 	"\x12FinishLoginRequest\x12\x1f\n" +
 	"\vceremony_id\x18\x01 \x01(\tR\n" +
 	"ceremonyId\x12'\n" +
-	"\x0fcredential_json\x18\x02 \x01(\tR\x0ecredentialJson\"H\n" +
+	"\x0fcredential_json\x18\x02 \x01(\tR\x0ecredentialJson\x12\x1b\n" +
+	"\tdevice_id\x18\x03 \x01(\tR\bdeviceId\x12\x1f\n" +
+	"\vdevice_name\x18\x04 \x01(\tR\n" +
+	"deviceName\"H\n" +
 	"\x13FinishLoginResponse\x121\n" +
 	"\asession\x18\x01 \x01(\v2\x17.throughcare.v1.SessionR\asession\"5\n" +
 	"\x0eRefreshRequest\x12#\n" +

@@ -72,8 +72,10 @@ type AuthServiceClient interface {
 	Logout(context.Context, *v1.LogoutRequest) (*v1.LogoutResponse, error)
 	// ListDevices lists the caller's registered devices.
 	ListDevices(context.Context, *v1.ListDevicesRequest) (*v1.ListDevicesResponse, error)
-	// RevokeDevice revokes one of the caller's devices: its passkey stops
-	// working and its sessions and streams end at once.
+	// RevokeDevice revokes one of the caller's devices: it can no longer sign
+	// in and its sessions and streams end at once. Revoking the device a
+	// passkey was enrolled on revokes the passkey, and with it every device
+	// that passkey signed in on.
 	RevokeDevice(context.Context, *v1.RevokeDeviceRequest) (*v1.RevokeDeviceResponse, error)
 }
 
@@ -242,8 +244,10 @@ type AuthServiceHandler interface {
 	Logout(context.Context, *v1.LogoutRequest) (*v1.LogoutResponse, error)
 	// ListDevices lists the caller's registered devices.
 	ListDevices(context.Context, *v1.ListDevicesRequest) (*v1.ListDevicesResponse, error)
-	// RevokeDevice revokes one of the caller's devices: its passkey stops
-	// working and its sessions and streams end at once.
+	// RevokeDevice revokes one of the caller's devices: it can no longer sign
+	// in and its sessions and streams end at once. Revoking the device a
+	// passkey was enrolled on revokes the passkey, and with it every device
+	// that passkey signed in on.
 	RevokeDevice(context.Context, *v1.RevokeDeviceRequest) (*v1.RevokeDeviceResponse, error)
 }
 

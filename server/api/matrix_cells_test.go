@@ -1,0 +1,181 @@
+package api_test
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/throughcare/throughcare/client-sdk/passkey"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/sample"
+)
+
+// cell makes one call of the matrix: caller (nil: no session) against the
+// target (own, teamMate, otherTeam, otherArea), and renders its outcome.
+type cell func(w *world, caller *person, target int) string
+
+var cells = map[string]cell{
+	"throughcare.v1.AuthService/BeginEnrollment": func(w *world, caller *person, target int) string {
+		code := w.invite(w.admins[target], v1.Role_ROLE_WORKER, w.teams[target])
+		_, err := w.authClient(caller.token()).BeginEnrollment(w.ctx, &v1.BeginEnrollmentRequest{InviteCode: code, DeviceName: "Tablet"})
+		return outcome(err)
+	},
+	"throughcare.v1.AuthService/FinishEnrollment": func(w *world, caller *person, target int) string {
+		code := w.invite(w.admins[target], v1.Role_ROLE_WORKER, w.teams[target])
+		_, err := passkey.Enrol(w.ctx, w.authClient(caller.token()), passkey.NewSoftware(testRP.Origin), code, "Tablet")
+		return outcome(err)
+	},
+	"throughcare.v1.AuthService/BeginLogin": func(w *world, caller *person, _ int) string {
+		_, err := w.authClient(caller.token()).BeginLogin(w.ctx, &v1.BeginLoginRequest{})
+		return outcome(err)
+	},
+	"throughcare.v1.AuthService/FinishLogin": func(w *world, caller *person, target int) string {
+		// The target's worker signs in on another tablet; whoever's session
+		// the request carries plays no part.
+		_, err := passkey.SignIn(w.ctx, w.authClient(caller.token()), w.workers[target].key, "")
+		return outcome(err)
+	},
+	"throughcare.v1.AuthService/Refresh": func(w *world, caller *person, target int) string {
+		sess, err := passkey.SignIn(w.ctx, w.authClient(""), w.workers[target].key, "")
+		if err != nil {
+			return "setup: " + outcome(err)
+		}
+		_, err = w.authClient(caller.token()).Refresh(w.ctx, &v1.RefreshRequest{RefreshToken: sess.GetRefreshToken()})
+		return outcome(err)
+	},
+	"throughcare.v1.AuthService/Logout": func(w *world, caller *person, _ int) string {
+		_, err := w.authClient(caller.token()).Logout(w.ctx, &v1.LogoutRequest{})
+		if err == nil {
+			if _, still := w.authClient(caller.token()).ListDevices(w.ctx, &v1.ListDevicesRequest{}); still == nil {
+				return "the session outlived its logout"
+			}
+			w.signIn(caller)
+		}
+		return outcome(err)
+	},
+	"throughcare.v1.AuthService/ListDevices": func(w *world, caller *person, target int) string {
+		dev := w.deviceTarget(caller, target)
+		resp, err := w.authClient(caller.token()).ListDevices(w.ctx, &v1.ListDevicesRequest{})
+		return visible(err, slices.ContainsFunc(resp.GetDevices(), func(d *v1.Device) bool { return d.GetDeviceId() == dev }))
+	},
+	"throughcare.v1.AuthService/RevokeDevice": func(w *world, caller *person, target int) string {
+		dev := w.deviceTarget(caller, target)
+		_, err := w.authClient(caller.token()).RevokeDevice(w.ctx, &v1.RevokeDeviceRequest{DeviceId: dev})
+		return outcome(err)
+	},
+
+	"throughcare.v1.AdminService/GetArea": func(w *world, caller *person, _ int) string {
+		_, err := w.adminClient(caller.token()).GetArea(w.ctx, &v1.GetAreaRequest{})
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/CreateTeam": func(w *world, caller *person, _ int) string {
+		_, err := w.adminClient(caller.token()).CreateTeam(w.ctx, &v1.CreateTeamRequest{Name: "Team " + newUUID()[:8]})
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/ListTeams": func(w *world, caller *person, target int) string {
+		resp, err := w.adminClient(caller.token()).ListTeams(w.ctx, &v1.ListTeamsRequest{})
+		return visible(err, slices.ContainsFunc(resp.GetTeams(), func(t *v1.Team) bool { return t.GetTeamId() == w.teams[target] }))
+	},
+	"throughcare.v1.AdminService/CreateInvite": func(w *world, caller *person, target int) string {
+		_, err := w.adminClient(caller.token()).CreateInvite(w.ctx, &v1.CreateInviteRequest{Role: v1.Role_ROLE_WORKER, TeamId: w.teams[target], DisplayName: "Pat Example"})
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/ListUsers": func(w *world, caller *person, target int) string {
+		resp, err := w.adminClient(caller.token()).ListUsers(w.ctx, &v1.ListUsersRequest{})
+		uid := w.workers[target].sess.GetUserId()
+		return visible(err, slices.ContainsFunc(resp.GetUsers(), func(u *v1.User) bool { return u.GetUserId() == uid }))
+	},
+	"throughcare.v1.AdminService/DisableUser": func(w *world, caller *person, target int) string {
+		spare := w.invitee(w.admins[target], v1.Role_ROLE_WORKER, w.teams[target])
+		_, err := w.adminClient(caller.token()).DisableUser(w.ctx, &v1.DisableUserRequest{UserId: spare.sess.GetUserId()})
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/CreateClient": func(w *world, caller *person, target int) string {
+		_, err := w.adminClient(caller.token()).CreateClient(w.ctx, &v1.CreateClientRequest{
+			TeamId: w.teams[target], GivenName: "Alex", FamilyName: "Smith", Pathway: "licence"})
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/ListClients": func(w *world, caller *person, target int) string {
+		resp, err := w.adminClient(caller.token()).ListClients(w.ctx, &v1.ListClientsRequest{TeamId: w.teams[target]})
+		return visible(err, slices.ContainsFunc(resp.GetClients(), func(c *v1.ClientSummary) bool { return c.GetClientId() == w.clients[target] }))
+	},
+	"throughcare.v1.AdminService/AssignClient": func(w *world, caller *person, target int) string {
+		spare := w.invitee(w.admins[target], v1.Role_ROLE_WORKER, w.teams[target])
+		_, err := w.adminClient(caller.token()).AssignClient(w.ctx, &v1.AssignClientRequest{ClientId: w.clients[target], WorkerId: spare.sess.GetUserId()})
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/UnassignClient": func(w *world, caller *person, target int) string {
+		spare := w.invitee(w.admins[target], v1.Role_ROLE_WORKER, w.teams[target])
+		w.assign(w.admins[target], w.clients[target], spare)
+		_, err := w.adminClient(caller.token()).UnassignClient(w.ctx, &v1.UnassignClientRequest{ClientId: w.clients[target], WorkerId: spare.sess.GetUserId()})
+		return outcome(err)
+	},
+
+	"throughcare.v1.SyncService/Push": func(w *world, caller *person, target int) string {
+		var chs []*v1.Change
+		if caller == nil { // a well-formed push, sent without a session
+			_, chs = sample.NewDevice("nobody", time.Now, 1).NewContact(w.clients[target], time.Now())
+		} else {
+			chs = w.contact(caller, w.clients[target])
+		}
+		resp, err := w.syncClient(caller.token()).Push(w.ctx, pushReq(chs...))
+		if err != nil {
+			return outcome(err)
+		}
+		var verdicts []string
+		for _, r := range resp.GetResults() {
+			v := "applied"
+			if r.GetVerdict() != v1.Verdict_VERDICT_APPLIED {
+				v = "rejected:" + strings.ToLower(strings.TrimPrefix(r.GetReason().String(), "REJECT_REASON_"))
+			}
+			if !slices.Contains(verdicts, v) {
+				verdicts = append(verdicts, v)
+			}
+		}
+		return strings.Join(verdicts, "+")
+	},
+	"throughcare.v1.SyncService/Pull": func(w *world, caller *person, target int) string {
+		var cursor []byte
+		seen := false
+		for {
+			resp, err := w.syncClient(caller.token()).Pull(w.ctx, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor})
+			if err != nil {
+				return outcome(err)
+			}
+			seen = seen || hasBucket(resp, w.clients[target])
+			if cursor = resp.GetCursor(); !resp.GetHasMore() {
+				return visible(nil, seen)
+			}
+		}
+	},
+	"throughcare.v1.SyncService/Subscribe": func(w *world, caller *person, target int) string {
+		ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
+		defer cancel()
+		stream, err := w.syncClient(caller.token()).Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1})
+		if err != nil {
+			return outcome(err)
+		}
+		defer stream.Close()
+		if !stream.Receive() {
+			return outcome(stream.Err())
+		}
+		return visible(nil, hasBucket(stream.Msg().GetChanges(), w.clients[target]))
+	},
+}
+
+func hasBucket(p *v1.PullResponse, client string) bool {
+	return slices.ContainsFunc(p.GetBuckets(), func(b *v1.BucketUpdate) bool { return b.GetClientId() == client })
+}
+
+// deviceTarget is the device a device cell acts on: one of the caller's
+// own (on another tablet), or the main device of the target's worker.
+func (w *world) deviceTarget(caller *person, target int) string {
+	if target != own {
+		return w.workers[target].sess.GetDeviceId()
+	}
+	if caller == nil {
+		caller = w.workers[0]
+	}
+	return w.extraDevice(caller)
+}

@@ -1,0 +1,230 @@
+package api_test
+
+// The world the access matrix runs in: the whole API (auth, admin, sync) on
+// real passkey sessions, built through the API itself the way an area would
+// be set up.
+//
+//	area A: admin adminA; teams A1, A2; supervisor supA1 (A1);
+//	        workers w1, m1 (A1), w2 (A2);
+//	        clients c1 (A1, w1), m1's (A1, m1), c2 (A2, w2)
+//	area B: admin adminB; team B1; worker wB; client cB (B1, wB)
+//
+// The four targets of every cell are c1's world (the caller's own
+// caseload, team or device), a team-mate's caseload, another team's in the
+// caller's area, and another area's.
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/server/admin"
+	"github.com/throughcare/throughcare/server/api"
+	"github.com/throughcare/throughcare/server/api/apitest"
+	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/sample"
+)
+
+// person is someone with a passkey and a session.
+type person struct {
+	key  *passkey.Software
+	sess *v1.Session
+	dev  *sample.Device // makes their pushes; stamped with sess's device
+}
+
+func (p *person) token() string {
+	if p == nil {
+		return ""
+	}
+	return p.sess.GetAccessToken()
+}
+
+type world struct {
+	t   *testing.T
+	ctx context.Context
+	st  *store.DB
+	url string
+	hc  *http.Client
+
+	adminA, adminB, supA1 *person
+	// Indexed by target: own (A1), team-mate's (A1), other team's (A2),
+	// other area's (B1).
+	teams   [nTargets]string
+	clients [nTargets]string
+	workers [nTargets]*person
+	admins  [nTargets]*person // the admin of the target's area
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	st, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := syncengine.New(syncengine.Config{Store: st, Keepalive: time.Hour, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	authSvc, err := auth.New(auth.Config{RPID: testRP.ID, RPDisplayName: testRP.Name, RPOrigins: []string{testRP.Origin}, Logger: zerolog.Nop()}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Config{Engine: engine, Identity: authSvc, Logger: zerolog.Nop(),
+		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
+		// Every sign-in comes from one address here; rate limits have their own tests.
+		AuthRateLimit: api.RateLimit{Rate: 1e6, Burst: 1e6, GlobalRate: 1e6, GlobalBurst: 1e6}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, hc := apitest.Serve(t, h, engine, st)
+	w := &world{t: t, ctx: context.Background(), st: st, url: url, hc: hc}
+
+	codeA, created, err := admin.Bootstrap(w.ctx, st, "Lambeth", time.Now(), 0)
+	if err != nil || !created {
+		t.Fatalf("bootstrap: %v %v", created, err)
+	}
+	codeB, err := admin.MintAdminInvite(w.ctx, st, "Hackney", time.Now(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.adminA, w.adminB = w.enrol(codeA), w.enrol(codeB)
+	a1 := w.team(w.adminA, "Outreach A1")
+	w.teams = [nTargets]string{a1, a1, w.team(w.adminA, "Outreach A2"), w.team(w.adminB, "Outreach B1")}
+	w.admins = [nTargets]*person{w.adminA, w.adminA, w.adminA, w.adminB}
+	w.supA1 = w.invitee(w.adminA, v1.Role_ROLE_SUPERVISOR, a1)
+	for i := range nTargets {
+		w.workers[i] = w.invitee(w.admins[i], v1.Role_ROLE_WORKER, w.teams[i])
+		w.clients[i] = w.client(i)
+		w.assign(w.admins[i], w.clients[i], w.workers[i])
+	}
+	return w
+}
+
+func (w *world) authClient(token string) throughcarev1connect.AuthServiceClient {
+	return throughcarev1connect.NewAuthServiceClient(w.hc, w.url, bearerOpts(token)...)
+}
+
+func (w *world) adminClient(token string) throughcarev1connect.AdminServiceClient {
+	return throughcarev1connect.NewAdminServiceClient(w.hc, w.url, bearerOpts(token)...)
+}
+
+func (w *world) syncClient(token string) throughcarev1connect.SyncServiceClient {
+	return throughcarev1connect.NewSyncServiceClient(w.hc, w.url, bearerOpts(token)...)
+}
+
+func bearerOpts(token string) []connect.ClientOption {
+	if token == "" {
+		return nil
+	}
+	return []connect.ClientOption{connect.WithInterceptors(apitest.BearerToken(token))}
+}
+
+// enrol redeems an invite with a new synced software passkey.
+func (w *world) enrol(code string) *person {
+	w.t.Helper()
+	key := passkey.NewSoftware(testRP.Origin)
+	key.Synced = true
+	sess, err := passkey.Enrol(w.ctx, w.authClient(""), key, code, "Tablet")
+	if err != nil {
+		w.t.Fatalf("enrol: %v", err)
+	}
+	return &person{key: key, sess: sess, dev: sample.NewDevice(sess.GetUserId(), time.Now, uint64(time.Now().UnixNano()))}
+}
+
+// signIn signs p in again on the same device (their earlier session ends).
+func (w *world) signIn(p *person) {
+	w.t.Helper()
+	sess, err := passkey.SignIn(w.ctx, w.authClient(""), p.key, p.sess.GetDeviceId())
+	if err != nil {
+		w.t.Fatalf("sign in: %v", err)
+	}
+	if sess.GetDeviceId() != p.sess.GetDeviceId() {
+		w.t.Fatalf("sign-in moved to device %s from %s", sess.GetDeviceId(), p.sess.GetDeviceId())
+	}
+	p.sess = sess
+}
+
+func (w *world) invite(by *person, role v1.Role, team string) string {
+	w.t.Helper()
+	resp, err := w.adminClient(by.token()).CreateInvite(w.ctx, &v1.CreateInviteRequest{Role: role, TeamId: team, DisplayName: "Pat Example"})
+	if err != nil {
+		w.t.Fatalf("invite: %v", err)
+	}
+	return resp.GetInviteCode()
+}
+
+func (w *world) invitee(by *person, role v1.Role, team string) *person {
+	w.t.Helper()
+	return w.enrol(w.invite(by, role, team))
+}
+
+func (w *world) team(by *person, name string) string {
+	w.t.Helper()
+	resp, err := w.adminClient(by.token()).CreateTeam(w.ctx, &v1.CreateTeamRequest{Name: name})
+	if err != nil {
+		w.t.Fatalf("team: %v", err)
+	}
+	return resp.GetTeam().GetTeamId()
+}
+
+// client registers a client in the target's team.
+func (w *world) client(target int) string {
+	w.t.Helper()
+	resp, err := w.adminClient(w.admins[target].token()).CreateClient(w.ctx, &v1.CreateClientRequest{
+		TeamId: w.teams[target], GivenName: "Sam", FamilyName: "Jones", Pathway: "licence"})
+	if err != nil {
+		w.t.Fatalf("client: %v", err)
+	}
+	return resp.GetClientId()
+}
+
+func (w *world) assign(by *person, client string, worker *person) {
+	w.t.Helper()
+	_, err := w.adminClient(by.token()).AssignClient(w.ctx, &v1.AssignClientRequest{ClientId: client, WorkerId: worker.sess.GetUserId()})
+	if err != nil {
+		w.t.Fatalf("assign: %v", err)
+	}
+}
+
+// extraDevice signs p's synced passkey in on another tablet and returns
+// that device's id; p's own session is untouched.
+func (w *world) extraDevice(p *person) string {
+	w.t.Helper()
+	sess, err := passkey.SignIn(w.ctx, w.authClient(""), p.key, "")
+	if err != nil {
+		w.t.Fatalf("sign in on another tablet: %v", err)
+	}
+	if sess.GetDeviceId() == p.sess.GetDeviceId() {
+		w.t.Fatal("a second tablet got the first one's device id")
+	}
+	return sess.GetDeviceId()
+}
+
+// contact makes p's changes logging a contact with the client, stamped
+// with their session's device.
+func (w *world) contact(p *person, client string) []*v1.Change {
+	_, chs := p.dev.NewContact(client, time.Now())
+	for _, ch := range chs {
+		ch.Stamp.Replica = p.sess.GetDeviceId()
+		if ch.GetField() == "author" {
+			ch.Value = &v1.Value{Kind: &v1.Value_StringValue{StringValue: p.sess.GetUserId()}}
+		}
+	}
+	return chs
+}
+
+func newUUID() string { return uuid.NewString() }

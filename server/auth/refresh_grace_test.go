@@ -1,0 +1,327 @@
+package auth_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// A graceStep moves the clock on, presents the refresh token of a pair
+// and expects an outcome: a name under which the new pair is kept, or a
+// refusal — "unknown" (the session goes on) or a reason the session ended
+// for ("reused", "absolute_expired", ...).
+type graceStep struct {
+	after   time.Duration
+	present string // a pair's name; "login" is the pair sign-in gave
+	want    string
+}
+
+const graceWindow = 2 * time.Minute // the default RefreshGrace
+
+func TestRefreshGrace(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		steps []graceStep
+		// live is the one pair left working ("" if the session ended):
+		// its access token identifies and its refresh token refreshes;
+		// every other pair's access token is refused.
+		live string
+	}{
+		{
+			name:  "lost response retried within grace",
+			steps: []graceStep{{0, "login", "lost"}, {30 * time.Second, "login", "retry"}},
+			live:  "retry",
+		},
+		{
+			name:  "retried at the last instant of the window",
+			steps: []graceStep{{0, "login", "lost"}, {graceWindow - time.Nanosecond, "login", "retry"}},
+			live:  "retry",
+		},
+		{
+			name:  "retried as the window closes",
+			steps: []graceStep{{0, "login", "lost"}, {graceWindow, "login", "reused"}},
+		},
+		{
+			name:  "retried long after",
+			steps: []graceStep{{0, "login", "lost"}, {time.Hour, "login", "reused"}},
+		},
+		{
+			name: "previous token after the window",
+			steps: []graceStep{{0, "login", "first"}, {time.Minute, "first", "second"},
+				{graceWindow, "first", "reused"}},
+		},
+		{
+			// The newer token was presented: the response was not lost.
+			// The token two rotations back is no longer indexed by the
+			// store (it keeps the current and previous refresh hashes), so
+			// it is refused as unknown, as before grace existed; no tokens
+			// are issued and the holder of the newest pair carries on.
+			name: "newer token already used, then the old one",
+			steps: []graceStep{{0, "login", "first"}, {10 * time.Second, "first", "second"},
+				{10 * time.Second, "login", "unknown"}},
+			live: "second",
+		},
+		{
+			// Someone else presented the pair the retry replaced: that
+			// response was not lost after all.
+			name: "replaced pair turns up after the retry",
+			steps: []graceStep{{0, "login", "lost"}, {30 * time.Second, "login", "retry"},
+				{10 * time.Second, "lost", "reused"}},
+		},
+		{
+			name: "replaced pair turns up after the retried pair was used",
+			steps: []graceStep{{0, "login", "lost"}, {30 * time.Second, "login", "retry"},
+				{10 * time.Minute, "retry", "next"}, {time.Minute, "lost", "reused"}},
+		},
+		{
+			name: "retried pair used, then the lost one's predecessor",
+			steps: []graceStep{{0, "login", "lost"}, {30 * time.Second, "login", "retry"},
+				{10 * time.Second, "retry", "next"}, {10 * time.Second, "login", "unknown"}},
+			live: "next",
+		},
+		{
+			name: "double retry within grace",
+			steps: []graceStep{{0, "login", "lost1"}, {20 * time.Second, "login", "lost2"},
+				{20 * time.Second, "login", "retry"}},
+			live: "retry",
+		},
+		{
+			name: "double retry, then the first replaced pair",
+			steps: []graceStep{{0, "login", "lost1"}, {20 * time.Second, "login", "lost2"},
+				{20 * time.Second, "login", "retry"}, {time.Second, "lost1", "reused"}},
+		},
+		{
+			name: "double retry, then the second replaced pair",
+			steps: []graceStep{{0, "login", "lost1"}, {20 * time.Second, "login", "lost2"},
+				{20 * time.Second, "login", "retry"}, {time.Second, "lost2", "reused"}},
+		},
+		{
+			// The window runs from the rotation that replaced the token,
+			// not from the last retry.
+			name: "retries do not stretch the window",
+			steps: []graceStep{{0, "login", "lost1"}, {90 * time.Second, "login", "lost2"},
+				{graceWindow - 90*time.Second, "login", "reused"}},
+		},
+		{
+			name: "every rotation has its own window",
+			steps: []graceStep{{0, "login", "first"}, {10 * time.Minute, "first", "lost"},
+				{time.Minute, "first", "retry"}},
+			live: "retry",
+		},
+		{
+			name: "grace never outlives the session",
+			steps: []graceStep{{10 * 24 * time.Hour, "login", "day10"}, {10 * 24 * time.Hour, "day10", "day20"},
+				{10*24*time.Hour - 30*time.Second, "day20", "lost"}, {time.Minute, "day20", "absolute_expired"}},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			_, login := e.newPerson(t, "worker", teamA, "Sam")
+			pairs := map[string]*v1.Session{"login": login}
+			for i, st := range tc.steps {
+				e.clock.Advance(st.after)
+				from, ok := pairs[st.present]
+				if !ok {
+					t.Fatalf("step %d: no pair %q", i, st.present)
+				}
+				logged := len(e.logs.String())
+				got, err := e.svc.Refresh(ctx, from.GetRefreshToken())
+				what := st.present + "'s refresh token"
+				switch st.want {
+				case "unknown", "reused", "absolute_expired":
+					wantKind(t, what, err, errkind.Unauthenticated, msgSessionGo)
+					if got != nil {
+						t.Fatalf("step %d: a refused refresh returned tokens", i)
+					}
+					log := e.logs.String()[logged:]
+					if !strings.Contains(log, `"reason":"`+st.want+`"`) {
+						t.Fatalf("step %d: log %q lacks the reason %q", i, log, st.want)
+					}
+					if st.want == "reused" && !strings.Contains(log, `"level":"warn"`) {
+						t.Fatalf("step %d: reuse not logged as a warning: %q", i, log)
+					}
+				default:
+					if err != nil {
+						t.Fatalf("step %d: %s: %v", i, what, err)
+					}
+					if _, dup := pairs[st.want]; dup {
+						t.Fatalf("step %d: pair %q named twice", i, st.want)
+					}
+					pairs[st.want] = got
+					// Exactly the new pair works now.
+					wantOnlyLive(t, e, pairs, st.want)
+				}
+			}
+			wantOnlyLive(t, e, pairs, tc.live)
+			if tc.live == "" {
+				for name, p := range pairs {
+					_, err := e.svc.Refresh(ctx, p.GetRefreshToken())
+					wantKind(t, name+"'s refresh token after the session ended", err, errkind.Unauthenticated, msgSessionGo)
+				}
+				if n := sessionsOf(t, e, login.GetDeviceId()); n != 0 {
+					t.Fatalf("%d sessions left on the device, want none", n)
+				}
+				return
+			}
+			if n := sessionsOf(t, e, login.GetDeviceId()); n != 1 {
+				t.Fatalf("%d sessions on the device, want 1", n)
+			}
+			if _, err := e.svc.Refresh(ctx, pairs[tc.live].GetRefreshToken()); err != nil {
+				t.Fatalf("the live pair's refresh token: %v", err)
+			}
+		})
+	}
+}
+
+// wantOnlyLive checks that live's access token identifies and every other
+// pair's is refused.
+func wantOnlyLive(t *testing.T, e *env, pairs map[string]*v1.Session, live string) {
+	t.Helper()
+	for name, p := range pairs {
+		_, err := e.identify(p.GetAccessToken())
+		if name == live {
+			if err != nil {
+				t.Fatalf("access token of the live pair %q: %v", name, err)
+			}
+			continue
+		}
+		wantUnauthenticated(t, "access token of the dead pair "+name, err)
+	}
+}
+
+func sessionsOf(t *testing.T, e *env, deviceID string) int {
+	t.Helper()
+	var n int
+	if err := e.st.DirectoryView(context.Background(), func(tx *store.DirTx) error {
+		n = len(tx.SessionsOfDevice(deviceID))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestRefreshGraceAnswer(t *testing.T) {
+	e := newEnv(t, func(c *auth.Config) { c.RefreshGrace = 10 * time.Second })
+	ft := useFakeTimers(e)
+	ctx := context.Background()
+	_, login := e.newPerson(t, "worker", teamA, "Sam")
+	e.clock.Advance(time.Minute)
+	lost, err := e.svc.Refresh(ctx, login.GetRefreshToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Whoever saw the lost response may have opened streams with it.
+	streams := e.mustIdentify(t, lost.GetAccessToken())
+
+	e.clock.Advance(5 * time.Second)
+	retry, err := e.svc.Refresh(ctx, login.GetRefreshToken())
+	if err != nil {
+		t.Fatalf("retry within the configured grace: %v", err)
+	}
+	if retry.GetAccessToken() == lost.GetAccessToken() || retry.GetRefreshToken() == lost.GetRefreshToken() {
+		t.Fatal("the retry replayed the lost pair")
+	}
+	wantRotated(t, e, login, retry)
+	if !closed(streams.Ended) {
+		t.Fatal("streams opened with the replaced pair are still open")
+	}
+	id := e.mustIdentify(t, retry.GetAccessToken())
+	if closed(id.Ended) {
+		t.Fatal("the new pair's streams start closed")
+	}
+	ft.advance(15*time.Minute - time.Nanosecond)
+	if closed(id.Ended) {
+		t.Fatal("Ended closed before the new pair's access expiry")
+	}
+	ft.advance(time.Nanosecond)
+	if !closed(id.Ended) {
+		t.Fatal("Ended did not close at the new pair's access expiry")
+	}
+
+	// The configured window, not the default.
+	next, err := e.svc.Refresh(ctx, retry.GetRefreshToken())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(10 * time.Second)
+	_, err = e.svc.Refresh(ctx, retry.GetRefreshToken())
+	wantKind(t, "retry past the configured grace", err, errkind.Unauthenticated, msgSessionGo)
+	_, err = e.identify(next.GetAccessToken())
+	wantUnauthenticated(t, "session ended by reuse past the grace", err)
+
+	logs := e.logs.String()
+	if !strings.Contains(logs, `"event":"refresh_retried"`) || !strings.Contains(logs, `"reason":"reused"`) {
+		t.Fatalf("grace answer or reuse not logged:\n%s", logs)
+	}
+	for _, p := range []*v1.Session{login, lost, retry, next} {
+		for _, tok := range []string{p.GetAccessToken(), p.GetRefreshToken()} {
+			if strings.Contains(logs, tok) || strings.Contains(logs, tok[len(auth.RefreshPrefix):]) {
+				t.Fatal("a token was logged")
+			}
+		}
+	}
+}
+
+func TestRefreshGraceChecksTheHolder(t *testing.T) {
+	e := newEnv(t)
+	_, login := e.newPerson(t, "worker", teamA, "Sam")
+	if _, err := e.svc.Refresh(context.Background(), login.GetRefreshToken()); err != nil {
+		t.Fatal(err)
+	}
+	e.dir(t, func(tx *store.DirTx) error {
+		u, err := tx.User(login.GetUserId())
+		if err != nil {
+			return err
+		}
+		u.Disabled = true
+		return tx.PutUser(u)
+	})
+	_, err := e.svc.Refresh(context.Background(), login.GetRefreshToken())
+	wantKind(t, "disabled user's retry", err, errkind.Unauthenticated, msgSessionGo)
+	if !strings.Contains(e.logs.String(), `"reason":"user_disabled"`) {
+		t.Fatal("the refusal's reason was not logged")
+	}
+}
+
+// Concurrent retries of a lost refresh (or a device that refreshes twice at
+// once) all get answers within the grace window, but one pair is live
+// afterwards: the answer committed last.
+func TestRefreshGraceConcurrentRetries(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, login := e.newPerson(t, "worker", teamA, "Sam")
+	const n = 6
+	answers := make([]*v1.Session, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { answers[i], errs[i] = e.svc.Refresh(ctx, login.GetRefreshToken()) })
+	}
+	wg.Wait()
+	live := 0
+	var last *v1.Session
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("refresh %d: %v", i, errs[i])
+		}
+		if _, err := e.identify(answers[i].GetAccessToken()); err == nil {
+			live++
+			last = answers[i]
+		}
+	}
+	if live != 1 {
+		t.Fatalf("%d live pairs after concurrent refreshes, want 1", live)
+	}
+	if _, err := e.svc.Refresh(ctx, last.GetRefreshToken()); err != nil {
+		t.Fatalf("the live pair's refresh token: %v", err)
+	}
+}
