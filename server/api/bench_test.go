@@ -26,7 +26,6 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
-	"github.com/klauspost/compress/zstd"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/server/api/apitest"
@@ -37,6 +36,7 @@ import (
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/schema"
+	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
 
 var benchSchemaVersion = schema.Builtin().Version()
@@ -324,22 +324,6 @@ func (c *benchCountingBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// zstd on the client, as in handler.go on the server.
-type benchZstdDecompressor struct{ *zstd.Decoder }
-
-func (d benchZstdDecompressor) Close() error            { return nil }
-func (d benchZstdDecompressor) Reset(r io.Reader) error { return d.Decoder.Reset(r) }
-
-func benchNewZstdDecompressor() connect.Decompressor {
-	d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(256<<20))
-	return benchZstdDecompressor{d}
-}
-
-func benchNewZstdCompressor() connect.Compressor {
-	e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	return e
-}
-
 // benchHTTPClient returns a Connect client (protobuf binary) sending token
 // through a wire counter; zstd asks for zstd responses, else Connect's
 // default gzip.
@@ -347,7 +331,7 @@ func benchHTTPClient(env *apitest.Env, token string, zstdOn bool) (throughcarev1
 	w := &benchWire{base: env.HTTPClient.Transport, enc: map[string]int{}}
 	opts := []connect.ClientOption{connect.WithInterceptors(apitest.BearerToken(token))}
 	if zstdOn {
-		opts = append(opts, connect.WithAcceptCompression("zstd", benchNewZstdDecompressor, benchNewZstdCompressor))
+		opts = append(opts, zstdwire.ClientOption())
 	}
 	return throughcarev1connect.NewSyncServiceClient(&http.Client{Transport: w}, env.URL, opts...), w
 }

@@ -7,20 +7,19 @@ package api
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
 	"connectrpc.com/grpcreflect"
-	"github.com/klauspost/compress/zstd"
 	"github.com/rs/zerolog"
 	healthv1 "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/syncengine"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
 
 // Config configures the API handler.
@@ -88,7 +87,7 @@ func New(cfg Config) (*Server, error) {
 		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
 		connect.WithSendMaxBytes(64 << 20),
 		connect.WithCompressMinBytes(1024),
-		connect.WithCompression("zstd", newZstdDecompressor, newZstdCompressor),
+		zstdwire.HandlerOption(),
 		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
 			zerolog.Ctx(ctx).Error().Str("procedure", spec.Procedure).Interface("panic", p).Msg("handler panic")
 			return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+requestID(ctx)+")"))
@@ -138,22 +137,4 @@ func New(cfg Config) (*Server, error) {
 	s.Handler = withRequestID(cfg.Logger, limiter.wrap(http.MaxBytesHandler(mux, cfg.MaxRequestBytes)))
 	s.ready.Store(true)
 	return s, nil
-}
-
-// zstd compression for large pulls: several times faster than gzip at a
-// similar ratio. Connect negotiates it; gzip remains for clients without it.
-type zstdDecompressor struct{ *zstd.Decoder }
-
-func (d zstdDecompressor) Close() error { return nil }
-
-func (d zstdDecompressor) Reset(r io.Reader) error { return d.Decoder.Reset(r) }
-
-func newZstdDecompressor() connect.Decompressor {
-	d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxMemory(32<<20))
-	return zstdDecompressor{d}
-}
-
-func newZstdCompressor() connect.Compressor {
-	e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1))
-	return e
 }
