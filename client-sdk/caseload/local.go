@@ -1,0 +1,163 @@
+package caseload
+
+// The local store: one encrypted Badger database per device directory.
+//
+//	m<name>                          meta: session, cursor, device seq, clock
+//	r<bucket 16><record 16>          the server's state of a record, as pulled
+//	o<seq 8>                         outbox: a change not yet accepted
+//	a<seq 8>                         a change accepted, not yet seen in a pull
+//	i<bucket 16><record 16><seq 8>   index of o and a by record
+//	j<seq 8>                         a change the server refused
+//	k<seq 8>                         its verdict (a v1.ChangeResult)
+//
+// Ids are UUIDs, kept as their 16 bytes; numbers are big-endian so keys
+// sort by them.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+)
+
+const (
+	pMeta     = 'm'
+	pRecord   = 'r'
+	pOutbox   = 'o'
+	pAcked    = 'a'
+	pIndex    = 'i'
+	pRejected = 'j'
+	pVerdict  = 'k'
+)
+
+// Meta keys.
+var (
+	metaSession = metaKey("session")
+	metaCursor  = metaKey("cursor")
+	metaSeq     = metaKey("seq")
+	metaClock   = metaKey("clock")
+	metaOffset  = metaKey("offset")
+	metaSynced  = metaKey("synced")
+	metaUser    = metaKey("user")
+	metaDevice  = metaKey("device")
+)
+
+func metaKey(name string) []byte { return append([]byte{pMeta}, name...) }
+
+func be64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
+
+func uid(s string) ([16]byte, error) {
+	u, err := uuid.Parse(s)
+	if err != nil {
+		return [16]byte{}, fmt.Errorf("caseload: %w: not a UUID", ErrInvalid)
+	}
+	return u, nil
+}
+
+func recordKey(bucket, record [16]byte) []byte {
+	k := make([]byte, 0, 33)
+	k = append(k, pRecord)
+	k = append(k, bucket[:]...)
+	return append(k, record[:]...)
+}
+
+func bucketPrefix(p byte, bucket [16]byte) []byte {
+	return append([]byte{p}, bucket[:]...)
+}
+
+func seqKey(p byte, seq uint64) []byte { return append([]byte{p}, be64(seq)...) }
+
+func indexKey(bucket, record [16]byte, seq uint64) []byte {
+	k := make([]byte, 0, 41)
+	k = append(k, pIndex)
+	k = append(k, bucket[:]...)
+	k = append(k, record[:]...)
+	return append(k, be64(seq)...)
+}
+
+func openBadger(dir string, key []byte, inMemory bool) (*badger.DB, error) {
+	switch len(key) {
+	case 16, 24, 32:
+	default:
+		return nil, fmt.Errorf("caseload: the encryption key must be 16, 24 or 32 bytes (AES), not %d", len(key))
+	}
+	opts := badger.DefaultOptions(dir).
+		WithInMemory(inMemory).
+		WithEncryptionKey(key).
+		WithIndexCacheSize(16 << 20).
+		WithBlockCacheSize(16 << 20).
+		WithMemTableSize(32 << 20).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(8).
+		WithValueLogFileSize(64 << 20).
+		WithNumCompactors(2).
+		WithSyncWrites(true). // an outbox write is on disk before it is acknowledged
+		WithLogger(nil)
+	if inMemory {
+		opts = opts.WithDir("").WithValueDir("")
+	}
+	db, err := badger.Open(opts)
+	if err != nil {
+		if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
+			return nil, ErrWrongKey
+		}
+		return nil, fmt.Errorf("caseload: opening the local store: %w", err)
+	}
+	return db, nil
+}
+
+// get copies a value out of a transaction; ok is false if the key is absent.
+func get(txn *badger.Txn, key []byte) (val []byte, ok bool, err error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	val, err = item.ValueCopy(nil)
+	return val, err == nil, err
+}
+
+func getUint(txn *badger.Txn, key []byte) (uint64, error) {
+	v, ok, err := get(txn, key)
+	if err != nil || !ok {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("caseload: corrupt number under %q", key)
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// deletePrefix deletes every key with the prefix, in transactions of
+// bounded size.
+func deletePrefix(db *badger.DB, prefix []byte) error {
+	for {
+		var keys [][]byte
+		err := db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(keys) < 10000; it.Next() {
+				keys = append(keys, it.Item().KeyCopy(nil))
+			}
+			return nil
+		})
+		if err != nil || len(keys) == 0 {
+			return err
+		}
+		wb := db.NewWriteBatch()
+		for _, k := range keys {
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return err
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,505 @@
+package caseload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// ProtocolVersion is the sync protocol this SDK speaks.
+const ProtocolVersion = 1
+
+// SyncReport says what one sync did.
+type SyncReport struct {
+	// Accepted and Rejected count this device's changes the server took or
+	// refused (a refused change is kept: see Rejections).
+	Accepted, Rejected int
+	// Late counts accepted changes flagged for review because they arrived
+	// after the user's access to the client ended (they were made before).
+	Late int
+	// Pulled counts records received; Evicted the clients purged.
+	Pulled, Evicted int
+	// Reset is true if the server asked for a fresh pull.
+	Reset bool
+}
+
+// SequenceError means the server's record of this device's changes does not
+// line up with the device's: the server's data was restored from a backup
+// older than changes it had accepted, or the device's store was replaced.
+// Nothing is discarded; an operator must look.
+type SequenceError struct {
+	// HighWater is the last change of this device the server holds.
+	HighWater uint64
+	// Next is the first change the device still has to send.
+	Next uint64
+}
+
+func (e *SequenceError) Error() string {
+	return fmt.Sprintf("caseload: the server holds this device's changes up to %d but the device's next unsent change is %d", e.HighWater, e.Next)
+}
+
+// Sync sends the device's unsynced changes, then pulls what changed on the
+// server (new clients arrive whole, clients taken off the caseload are
+// purged). It returns ErrSignInRequired if the session is over, and a
+// network or server error otherwise; nothing local is lost either way, and
+// calling Sync again resumes.
+func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	var rep SyncReport
+	d.mu.Lock()
+	closed, enrolled := d.closed, d.session != nil
+	d.mu.Unlock()
+	if closed {
+		return rep, ErrClosed
+	}
+	if !enrolled {
+		return rep, ErrNotEnrolled
+	}
+	d.setStatus(func(s *Status) { s.Syncing, s.Progress = true, Progress{} })
+	err := d.push(ctx, &rep)
+	if err == nil {
+		err = d.pull(ctx, &rep)
+	}
+	d.setStatus(func(s *Status) {
+		s.Syncing, s.LastError = false, err
+		if err == nil {
+			s.LastSync = d.cfg.Now()
+		}
+	})
+	if err == nil {
+		_ = d.db.Update(func(txn *badger.Txn) error { return txn.Set(metaSynced, be64(uint64(d.cfg.Now().UnixNano()))) })
+	}
+	return rep, err
+}
+
+// authed runs a call, refreshing the session once if the server says it
+// has ended.
+func (d *Device) authed(ctx context.Context, call func() error) error {
+	err := call()
+	if connect.CodeOf(err) != connect.CodeUnauthenticated {
+		return err
+	}
+	if err := d.refresh(ctx); err != nil {
+		return err
+	}
+	return call()
+}
+
+// learnOffset keeps the server's clock offset from a response's server time.
+func (d *Device) learnOffset(ts *timestamppb.Timestamp) {
+	if ts == nil {
+		return
+	}
+	off := ts.AsTime().Sub(d.cfg.Now())
+	d.mu.Lock()
+	d.offset = off
+	d.mu.Unlock()
+	_ = d.db.Update(func(txn *badger.Txn) error { return txn.Set(metaOffset, be64(uint64(int64(off)))) })
+}
+
+// push sends the outbox in batches until it is empty.
+func (d *Device) push(ctx context.Context, rep *SyncReport) error {
+	for {
+		seqs, chs, err := d.outboxBatch(d.cfg.PushBatch)
+		if err != nil || len(chs) == 0 {
+			return err
+		}
+		req := &v1.PushRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Changes: chs}
+		var resp *v1.PushResponse
+		err = d.authed(ctx, func() error {
+			var err error
+			resp, err = d.sync.Push(ctx, req)
+			return err
+		})
+		if err != nil {
+			var cerr *connect.Error
+			if errors.As(err, &cerr) {
+				for _, det := range cerr.Details() {
+					if m, derr := det.Value(); derr == nil {
+						switch m := m.(type) {
+						case *v1.SequenceMismatch:
+							return &SequenceError{HighWater: m.GetHighWater(), Next: seqs[0]}
+						case *v1.PushRejected:
+							d.learnOffset(m.GetServerTime())
+						}
+					}
+				}
+			}
+			return err
+		}
+		d.learnOffset(resp.GetServerTime())
+		if len(resp.GetResults()) != len(chs) {
+			return fmt.Errorf("caseload: the server answered %d results for %d changes", len(resp.GetResults()), len(chs))
+		}
+		if err := d.settle(chs, resp.GetResults(), rep); err != nil {
+			return err
+		}
+	}
+}
+
+// outboxBatch reads up to n changes from the front of the outbox.
+func (d *Device) outboxBatch(n int) ([]uint64, []*v1.Change, error) {
+	var (
+		seqs []uint64
+		chs  []*v1.Change
+	)
+	err := d.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pOutbox}, PrefetchValues: true, PrefetchSize: 100})
+		defer it.Close()
+		for it.Rewind(); it.Valid() && len(chs) < n; it.Next() {
+			ch := &v1.Change{}
+			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+				return err
+			}
+			seqs = append(seqs, ch.GetDeviceSeq())
+			chs = append(chs, ch)
+		}
+		return nil
+	})
+	return seqs, chs, err
+}
+
+// settle records the server's verdicts: accepted changes move to the acked
+// set (still shown until a pull carries them), refused ones to the
+// rejections with their reasons.
+func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncReport) error {
+	var accepted, rejected, late int
+	clients := map[string]bool{}
+	err := d.db.Update(func(txn *badger.Txn) error {
+		accepted, rejected, late = 0, 0, 0
+		for i, ch := range chs {
+			r := results[i]
+			bucket, err := uid(ch.GetClientId())
+			if err != nil {
+				return err
+			}
+			record, err := uid(ch.GetRecordId())
+			if err != nil {
+				return err
+			}
+			seq := ch.GetDeviceSeq()
+			raw, ok, err := get(txn, seqKey(pOutbox, seq))
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue // settled by an earlier answer
+			}
+			if err := txn.Delete(seqKey(pOutbox, seq)); err != nil {
+				return err
+			}
+			switch r.GetVerdict() {
+			case v1.Verdict_VERDICT_APPLIED, v1.Verdict_VERDICT_DUPLICATE:
+				accepted++
+				if r.GetLate() {
+					late++
+				}
+				if err := txn.Set(seqKey(pAcked, seq), raw); err != nil {
+					return err
+				}
+				if err := txn.Set(indexKey(bucket, record, seq), []byte{pAcked}); err != nil {
+					return err
+				}
+			default:
+				rejected++
+				verdict, err := proto.Marshal(r)
+				if err != nil {
+					return err
+				}
+				if err := txn.Set(seqKey(pRejected, seq), raw); err != nil {
+					return err
+				}
+				if err := txn.Set(seqKey(pVerdict, seq), verdict); err != nil {
+					return err
+				}
+				if err := txn.Delete(indexKey(bucket, record, seq)); err != nil {
+					return err
+				}
+			}
+			clients[ch.GetClientId()] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	rep.Accepted += accepted
+	rep.Rejected += rejected
+	rep.Late += late
+	d.mu.Lock()
+	d.status.Pending -= accepted + rejected
+	d.status.Rejected += rejected
+	d.mu.Unlock()
+	d.events.emit(Event{Kind: Pushed, ClientIDs: keys(clients)})
+	return nil
+}
+
+// pull fetches pages until the device is up to date.
+func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
+	mark, err := d.lastAcked()
+	if err != nil {
+		return err
+	}
+	var cursor []byte
+	if err := d.db.View(func(txn *badger.Txn) error {
+		cursor, _, err = get(txn, metaCursor)
+		return err
+	}); err != nil {
+		return err
+	}
+	resets := 0
+	for {
+		var resp *v1.PullResponse
+		err := d.authed(ctx, func() error {
+			var err error
+			resp, err = d.sync.Pull(ctx, &v1.PullRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Cursor: cursor})
+			return err
+		})
+		if reason, ok := resetReason(err); ok && resets < 2 {
+			resets++
+			rep.Reset = true
+			if err := d.resetLocal(); err != nil {
+				return err
+			}
+			_ = reason
+			cursor = nil
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		d.learnOffset(resp.GetServerTime())
+		if err := d.applyPage(resp, rep); err != nil {
+			return err
+		}
+		cursor = resp.GetCursor()
+		if !resp.GetHasMore() {
+			break
+		}
+	}
+	// Every change accepted before this pull began is now in the pulled
+	// state: stop overlaying it.
+	return d.dropAcked(mark)
+}
+
+func resetReason(err error) (v1.ResetReason, bool) {
+	var cerr *connect.Error
+	if !errors.As(err, &cerr) {
+		return 0, false
+	}
+	for _, det := range cerr.Details() {
+		if m, derr := det.Value(); derr == nil {
+			if r, ok := m.(*v1.ResetRequired); ok {
+				return r.GetReason(), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// lastAcked is the highest sequence in the acked set (0: none).
+func (d *Device) lastAcked() (uint64, error) {
+	var last uint64
+	err := d.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pAcked}, Reverse: true})
+		defer it.Close()
+		it.Seek(seqKey(pAcked, ^uint64(0)))
+		if it.Valid() {
+			k := it.Item().Key()
+			last = beUint(k[1:])
+		}
+		return nil
+	})
+	return last, err
+}
+
+// dropAcked removes acked changes up to seq from the overlay.
+func (d *Device) dropAcked(upTo uint64) error {
+	if upTo == 0 {
+		return nil
+	}
+	return d.db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pAcked}, PrefetchValues: true})
+		defer it.Close()
+		var dels [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			k := it.Item().KeyCopy(nil)
+			if beUint(k[1:]) > upTo {
+				break
+			}
+			ch := &v1.Change{}
+			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+				return err
+			}
+			bucket, err := uid(ch.GetClientId())
+			if err != nil {
+				return err
+			}
+			record, err := uid(ch.GetRecordId())
+			if err != nil {
+				return err
+			}
+			dels = append(dels, k, indexKey(bucket, record, ch.GetDeviceSeq()))
+		}
+		for _, k := range dels {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// applyPage stores a page: records are written whole (the server sends a
+// record's whole current state), snapshots replace what was held for a
+// client, evictions purge it. The cursor is written last, after the
+// records are on disk, so a page interrupted by a crash is pulled again.
+func (d *Device) applyPage(resp *v1.PullResponse, rep *SyncReport) error {
+	var (
+		pulled, records int
+		bytesIn         int64
+		changed         []string
+		evicted         []string
+	)
+	for _, bu := range resp.GetBuckets() {
+		bucket, err := uid(bu.GetClientId())
+		if err != nil {
+			return err
+		}
+		switch bu.GetAction() {
+		case v1.BucketAction_BUCKET_ACTION_EVICT:
+			if err := d.purge(bucket); err != nil {
+				return err
+			}
+			evicted = append(evicted, bu.GetClientId())
+			continue
+		case v1.BucketAction_BUCKET_ACTION_SNAPSHOT:
+			if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
+				return err
+			}
+		}
+		if len(bu.GetRecords()) > 0 {
+			changed = append(changed, bu.GetClientId())
+		}
+	}
+	wb := d.db.NewWriteBatch()
+	for _, bu := range resp.GetBuckets() {
+		if bu.GetAction() == v1.BucketAction_BUCKET_ACTION_EVICT {
+			continue
+		}
+		bucket, _ := uid(bu.GetClientId())
+		for _, r := range bu.GetRecords() {
+			record, err := uid(r.GetRecordId())
+			if err != nil {
+				wb.Cancel()
+				return err
+			}
+			raw, err := proto.Marshal(r)
+			if err != nil {
+				wb.Cancel()
+				return err
+			}
+			if err := wb.Set(recordKey(bucket, record), raw); err != nil {
+				wb.Cancel()
+				return err
+			}
+			records++
+			bytesIn += int64(len(raw))
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return err
+	}
+	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Set(metaCursor, resp.GetCursor()) }); err != nil {
+		return err
+	}
+	pulled = records
+	rep.Pulled += pulled
+	rep.Evicted += len(evicted)
+	d.mu.Lock()
+	d.status.Progress.Records += records
+	d.status.Progress.Bytes += bytesIn
+	d.status.Progress.Pages++
+	d.mu.Unlock()
+	if len(changed) > 0 {
+		d.events.emit(Event{Kind: Pulled, ClientIDs: changed})
+	}
+	if len(evicted) > 0 {
+		d.events.emit(Event{Kind: Evicted, ClientIDs: evicted})
+	}
+	return nil
+}
+
+// purge removes a client's pulled records and accepted changes from the
+// device. Changes not yet sent stay in the outbox: work done while the
+// client was on the caseload is still delivered (the server accepts it and
+// flags it as late).
+func (d *Device) purge(bucket [16]byte) error {
+	if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
+		return err
+	}
+	return d.db.Update(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: bucketPrefix(pIndex, bucket), PrefetchValues: true})
+		defer it.Close()
+		var dels [][]byte
+		for it.Rewind(); it.Valid(); it.Next() {
+			where, err := it.Item().ValueCopy(nil)
+			if err != nil {
+				return err
+			}
+			if len(where) == 1 && where[0] == pAcked {
+				k := it.Item().KeyCopy(nil)
+				dels = append(dels, k, seqKey(pAcked, beUint(k[33:])))
+			}
+		}
+		for _, k := range dels {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// resetLocal drops everything pulled (records, the cursor, the overlay of
+// accepted changes) and keeps the outbox and the rejections.
+func (d *Device) resetLocal() error {
+	if err := deletePrefix(d.db, []byte{pRecord}); err != nil {
+		return err
+	}
+	if err := d.dropAcked(^uint64(0)); err != nil {
+		return err
+	}
+	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Delete(metaCursor) }); err != nil {
+		return err
+	}
+	d.events.emit(Event{Kind: Reset})
+	return nil
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func beUint(b []byte) uint64 {
+	var n uint64
+	for _, c := range b[:8] {
+		n = n<<8 | uint64(c)
+	}
+	return n
+}
+
+var timeZero time.Time

@@ -1,0 +1,175 @@
+package e2e
+
+// The SDK harness: an area set up through the AdminService by a real
+// passkey admin, and SDK devices enrolled in it with software passkeys.
+
+import (
+	"context"
+	"crypto/rand"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+
+	"github.com/throughcare/throughcare/client-sdk/caseload"
+	"github.com/throughcare/throughcare/client-sdk/passkey"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+)
+
+// area is the bootstrap area of a running server, with its admin signed in.
+type area struct {
+	t      *testing.T
+	s      *server
+	url    string // where devices reach the server (a fault proxy, or s.URL)
+	ctx    context.Context
+	admin  throughcarev1connect.AdminServiceClient
+	adminS *v1.Session
+}
+
+func newArea(t *testing.T, s *server) *area {
+	t.Helper()
+	ctx := context.Background()
+	auth := throughcarev1connect.NewAuthServiceClient(h2cClient(), s.URL)
+	sess, err := passkey.Enrol(ctx, auth, softKey(s), s.bootstrapInvite(t), "Admin laptop")
+	if err != nil {
+		t.Fatalf("enrolling the admin: %v", err)
+	}
+	a := &area{t: t, s: s, url: s.URL, ctx: ctx, adminS: sess}
+	a.admin = throughcarev1connect.NewAdminServiceClient(h2cClient(), s.URL, connect.WithInterceptors(bearerToken(sess.GetAccessToken())))
+	return a
+}
+
+func softKey(s *server) *passkey.Software {
+	k := passkey.NewSoftware(s.URL)
+	k.RPID = "localhost"
+	return k
+}
+
+func (a *area) team(name string) string {
+	a.t.Helper()
+	resp, err := a.admin.CreateTeam(a.ctx, &v1.CreateTeamRequest{Name: name})
+	if err != nil {
+		a.t.Fatalf("CreateTeam: %v", err)
+	}
+	return resp.GetTeam().GetTeamId()
+}
+
+func (a *area) invite(role v1.Role, team string) string {
+	a.t.Helper()
+	resp, err := a.admin.CreateInvite(a.ctx, &v1.CreateInviteRequest{Role: role, TeamId: team, DisplayName: "Pat Example"})
+	if err != nil {
+		a.t.Fatalf("CreateInvite: %v", err)
+	}
+	return resp.GetInviteCode()
+}
+
+// client registers a client in a team and returns its id.
+func (a *area) client(team, given, family string) string {
+	a.t.Helper()
+	resp, err := a.admin.CreateClient(a.ctx, &v1.CreateClientRequest{TeamId: team, GivenName: given, FamilyName: family, Pathway: "licence"})
+	if err != nil {
+		a.t.Fatalf("CreateClient: %v", err)
+	}
+	return resp.GetClientId()
+}
+
+func (a *area) assign(client string, worker *device) {
+	a.t.Helper()
+	if _, err := a.admin.AssignClient(a.ctx, &v1.AssignClientRequest{ClientId: client, WorkerId: worker.UserID()}); err != nil {
+		a.t.Fatalf("AssignClient: %v", err)
+	}
+}
+
+func (a *area) unassign(client string, worker *device) {
+	a.t.Helper()
+	if _, err := a.admin.UnassignClient(a.ctx, &v1.UnassignClientRequest{ClientId: client, WorkerId: worker.UserID()}); err != nil {
+		a.t.Fatalf("UnassignClient: %v", err)
+	}
+}
+
+// device is an SDK device with its passkey.
+type device struct {
+	*caseload.Device
+	key   *passkey.Software
+	dir   string
+	enc   []byte
+	shift atomic.Int64 // moves the device's clock (a tablet whose clock is off)
+}
+
+func (d *device) now() time.Time { return time.Now().Add(time.Duration(d.shift.Load())) }
+
+// openDevice opens an SDK device on a fresh directory.
+func (a *area) openDevice(key *passkey.Software) *device {
+	a.t.Helper()
+	enc := make([]byte, 32)
+	rand.Read(enc)
+	d := &device{key: key, dir: a.t.TempDir(), enc: enc}
+	d.reopen(a.t, a.url)
+	return d
+}
+
+// reopen opens the device's store again (after Close: a restarted app).
+func (d *device) reopen(t *testing.T, url string) {
+	t.Helper()
+	dev, err := caseload.Open(caseload.Config{Dir: d.dir, Key: d.enc, Server: url, Now: d.now})
+	if err != nil {
+		t.Fatalf("opening a device: %v", err)
+	}
+	d.Device = dev
+	t.Cleanup(func() { dev.Close() })
+}
+
+// enrol invites someone with a role in a team and enrols them on a new
+// device with a synced software passkey.
+func (a *area) enrol(role v1.Role, team string) *device {
+	a.t.Helper()
+	key := softKey(a.s)
+	key.Synced = true
+	d := a.openDevice(key)
+	if err := d.Enrol(a.ctx, key, a.invite(role, team), "Outreach tablet"); err != nil {
+		a.t.Fatalf("enrol: %v", err)
+	}
+	return d
+}
+
+// sync syncs the device and fails the test on error.
+func (d *device) mustSync(t *testing.T) caseload.SyncReport {
+	t.Helper()
+	rep, err := d.Sync(context.Background())
+	if err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	return rep
+}
+
+func h2cClient() *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	p := new(http.Protocols)
+	p.SetUnencryptedHTTP2(true)
+	t.Protocols = p
+	return &http.Client{Transport: t, Timeout: time.Minute}
+}
+
+type bearerToken string
+
+func (b bearerToken) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		req.Header().Set("Authorization", "Bearer "+string(b))
+		return next(ctx, req)
+	}
+}
+
+func (b bearerToken) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
+		return conn
+	}
+}
+
+func (b bearerToken) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
+}
