@@ -88,7 +88,7 @@ func (d *Device) persistSession(s *v1.Session) error {
 	if err != nil {
 		return err
 	}
-	return d.db.Update(func(txn *badger.Txn) error {
+	return durable(d.db, func(txn *badger.Txn) error {
 		if err := txn.Set(metaUser, []byte(s.GetUserId())); err != nil {
 			return err
 		}

@@ -69,12 +69,13 @@ type Config struct {
 // Device is a tablet's offline copy of its user's caseload. It is safe for
 // concurrent use.
 type Device struct {
-	cfg    Config
-	db     *badger.DB
-	sync   throughcarev1connect.SyncServiceClient
-	auth   throughcarev1connect.AuthServiceClient
-	reg    *schema.Registry
-	events *events
+	cfg     Config
+	db      *badger.DB
+	sync    throughcarev1connect.SyncServiceClient
+	pullRaw *connect.Client[v1.PullRequest, rawResponse]
+	auth    throughcarev1connect.AuthServiceClient
+	reg     *schema.Registry
+	events  *events
 
 	mu      sync.Mutex // guards the fields below and orders local writes
 	session *v1.Session
@@ -112,6 +113,8 @@ func Open(cfg Config) (*Device, error) {
 	base := strings.TrimRight(cfg.Server, "/")
 	bearer := connect.WithInterceptors(&bearer{d: d})
 	d.sync = throughcarev1connect.NewSyncServiceClient(cfg.HTTPClient, base, bearer, zstdwire.ClientOption(), connect.WithReadMaxBytes(64<<20))
+	d.pullRaw = connect.NewClient[v1.PullRequest, rawResponse](cfg.HTTPClient, base+throughcarev1connect.SyncServicePullProcedure,
+		connect.WithCodec(rawCodec{}), bearer, zstdwire.ClientOption(), connect.WithReadMaxBytes(64<<20))
 	d.auth = throughcarev1connect.NewAuthServiceClient(cfg.HTTPClient, base, bearer)
 	if err := d.load(); err != nil {
 		db.Close()

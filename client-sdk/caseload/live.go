@@ -208,8 +208,12 @@ func (d *Device) applyLive(page *v1.PullResponse) error {
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
 	d.learnOffset(page.GetServerTime())
+	p, err := pageOf(page)
+	if err != nil {
+		return err
+	}
 	var rep SyncReport
-	return d.applyPage(page, &rep)
+	return d.applyPage(p, &rep)
 }
 
 // streamEnd turns the stream's end into what Run should do: nil to sync

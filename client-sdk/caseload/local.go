@@ -94,7 +94,11 @@ func openBadger(dir string, key []byte, inMemory bool) (*badger.DB, error) {
 		WithNumLevelZeroTablesStall(8).
 		WithValueLogFileSize(64 << 20).
 		WithNumCompactors(2).
-		WithSyncWrites(true). // an outbox write is on disk before it is acknowledged
+		// Writes the device must not lose (the outbox, the session) are
+		// synced explicitly (durable); pulled pages are not, since a page
+		// lost in a crash is pulled again: the cursor is written after its
+		// records, in the same write-ahead log, so it is never ahead of them.
+		WithSyncWrites(false).
 		WithLogger(nil)
 	if inMemory {
 		opts = opts.WithDir("").WithValueDir("")
@@ -107,6 +111,14 @@ func openBadger(dir string, key []byte, inMemory bool) (*badger.DB, error) {
 		return nil, fmt.Errorf("caseload: opening the local store: %w", err)
 	}
 	return db, nil
+}
+
+// durable commits fn's writes and syncs them to disk before returning.
+func durable(db *badger.DB, fn func(txn *badger.Txn) error) error {
+	if err := db.Update(fn); err != nil {
+		return err
+	}
+	return db.Sync()
 }
 
 // get copies a value out of a transaction; ok is false if the key is absent.

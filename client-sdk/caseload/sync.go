@@ -96,10 +96,16 @@ func (d *Device) authed(ctx context.Context, call func() error) error {
 
 // learnOffset keeps the server's clock offset from a response's server time.
 func (d *Device) learnOffset(ts *timestamppb.Timestamp) {
-	if ts == nil {
+	if ts != nil {
+		d.learnTime(ts.AsTime())
+	}
+}
+
+func (d *Device) learnTime(server time.Time) {
+	if server.IsZero() {
 		return
 	}
-	off := ts.AsTime().Sub(d.cfg.Now())
+	off := server.Sub(d.cfg.Now())
 	d.mu.Lock()
 	d.offset = off
 	d.mu.Unlock()
@@ -256,33 +262,46 @@ func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
 	}); err != nil {
 		return err
 	}
+	// The next page is fetched while this one is written to disk.
+	type fetched struct {
+		p   *page
+		err error
+	}
+	fetch := func(cursor []byte) <-chan fetched {
+		ch := make(chan fetched, 1)
+		go func() {
+			p, err := d.fetchPage(ctx, cursor)
+			ch <- fetched{p, err}
+		}()
+		return ch
+	}
+	next := fetch(cursor)
 	resets := 0
 	for {
-		var resp *v1.PullResponse
-		err := d.authed(ctx, func() error {
-			var err error
-			resp, err = d.sync.Pull(ctx, &v1.PullRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Cursor: cursor})
-			return err
-		})
-		if reason, ok := resetReason(err); ok && resets < 2 {
+		f := <-next
+		if _, ok := resetReason(f.err); ok && resets < 2 {
 			resets++
 			rep.Reset = true
 			if err := d.resetLocal(); err != nil {
 				return err
 			}
-			_ = reason
-			cursor = nil
+			next = fetch(nil)
 			continue
 		}
-		if err != nil {
+		if f.err != nil {
+			return f.err
+		}
+		if f.p.hasMore {
+			next = fetch(f.p.cursor)
+		}
+		d.learnTime(f.p.serverTime)
+		if err := d.applyPage(f.p, rep); err != nil {
+			if f.p.hasMore {
+				<-next // let the prefetch finish before returning
+			}
 			return err
 		}
-		d.learnOffset(resp.GetServerTime())
-		if err := d.applyPage(resp, rep); err != nil {
-			return err
-		}
-		cursor = resp.GetCursor()
-		if !resp.GetHasMore() {
+		if !f.p.hasMore {
 			break
 		}
 	}
@@ -359,71 +378,82 @@ func (d *Device) dropAcked(upTo uint64) error {
 	})
 }
 
+// fetchPage pulls one page from cursor, its records left encoded.
+func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
+	req := &v1.PullRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Cursor: cursor}
+	var raw *rawResponse
+	err := d.authed(ctx, func() error {
+		resp, err := d.pullRaw.CallUnary(ctx, connect.NewRequest(req))
+		if err == nil {
+			raw = resp.Msg
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return parsePage(raw.buf)
+}
+
 // applyPage stores a page: records are written whole (the server sends a
 // record's whole current state), snapshots replace what was held for a
 // client, evictions purge it. The cursor is written last, after the
 // records are on disk, so a page interrupted by a crash is pulled again.
-func (d *Device) applyPage(resp *v1.PullResponse, rep *SyncReport) error {
+func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	var (
-		pulled, records int
-		bytesIn         int64
-		changed         []string
-		evicted         []string
+		records int
+		bytesIn int64
+		changed []string
+		evicted []string
 	)
-	for _, bu := range resp.GetBuckets() {
-		bucket, err := uid(bu.GetClientId())
+	for _, bu := range p.buckets {
+		bucket, err := uid(bu.clientID)
 		if err != nil {
 			return err
 		}
-		switch bu.GetAction() {
+		switch bu.action {
 		case v1.BucketAction_BUCKET_ACTION_EVICT:
 			if err := d.purge(bucket); err != nil {
 				return err
 			}
-			evicted = append(evicted, bu.GetClientId())
+			evicted = append(evicted, bu.clientID)
 			continue
 		case v1.BucketAction_BUCKET_ACTION_SNAPSHOT:
 			if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
 				return err
 			}
 		}
-		if len(bu.GetRecords()) > 0 {
-			changed = append(changed, bu.GetClientId())
+		if len(bu.records) > 0 {
+			changed = append(changed, bu.clientID)
 		}
 	}
 	wb := d.db.NewWriteBatch()
-	for _, bu := range resp.GetBuckets() {
-		if bu.GetAction() == v1.BucketAction_BUCKET_ACTION_EVICT {
+	for _, bu := range p.buckets {
+		if bu.action == v1.BucketAction_BUCKET_ACTION_EVICT {
 			continue
 		}
-		bucket, _ := uid(bu.GetClientId())
-		for _, r := range bu.GetRecords() {
-			record, err := uid(r.GetRecordId())
+		bucket, _ := uid(bu.clientID)
+		for _, r := range bu.records {
+			record, err := uid(r.id)
 			if err != nil {
 				wb.Cancel()
 				return err
 			}
-			raw, err := proto.Marshal(r)
-			if err != nil {
-				wb.Cancel()
-				return err
-			}
-			if err := wb.Set(recordKey(bucket, record), raw); err != nil {
+			if err := wb.Set(recordKey(bucket, record), r.raw); err != nil {
 				wb.Cancel()
 				return err
 			}
 			records++
-			bytesIn += int64(len(raw))
+			bytesIn += int64(len(r.raw))
 		}
 	}
 	if err := wb.Flush(); err != nil {
 		return err
 	}
-	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Set(metaCursor, resp.GetCursor()) }); err != nil {
+	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Set(metaCursor, p.cursor) }); err != nil {
 		return err
 	}
-	pulled = records
-	rep.Pulled += pulled
+	rep.Pulled += records
 	rep.Evicted += len(evicted)
 	d.mu.Lock()
 	d.status.Progress.Records += records

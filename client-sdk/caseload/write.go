@@ -59,7 +59,7 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	}
 	me := &v1.Author{UserId: d.session.GetUserId(), DeviceId: d.session.GetDeviceId()}
 	seq := d.seq
-	err := d.db.Update(func(txn *badger.Txn) error {
+	err := durable(d.db, func(txn *badger.Txn) error {
 		cur, _, err := d.view(txn, bucket, record, me)
 		if err != nil {
 			return err
