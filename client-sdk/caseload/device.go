@@ -1,6 +1,7 @@
 package caseload
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -86,6 +87,9 @@ type Device struct {
 	closed  bool
 
 	syncMu sync.Mutex // one sync at a time
+
+	life context.Context // cancelled by Close, ending syncs in flight
+	end  context.CancelFunc
 }
 
 // Open opens (creating if needed) the device store in cfg.Dir.
@@ -110,6 +114,7 @@ func Open(cfg Config) (*Device, error) {
 		return nil, err
 	}
 	d := &Device{cfg: cfg, db: db, reg: cfg.Schema, events: newEvents()}
+	d.life, d.end = context.WithCancel(context.Background())
 	base := strings.TrimRight(cfg.Server, "/")
 	bearer := connect.WithInterceptors(&bearer{d: d})
 	d.sync = throughcarev1connect.NewSyncServiceClient(cfg.HTTPClient, base, bearer, zstdwire.ClientOption(), connect.WithReadMaxBytes(64<<20))
@@ -197,10 +202,21 @@ func (d *Device) Close() error {
 	}
 	d.closed = true
 	d.mu.Unlock()
-	d.syncMu.Lock() // wait for a sync in progress to stop writing
+	d.end()         // a sync in progress stops at its next network call
+	d.syncMu.Lock() // and is waited for, so it writes nothing after Close
 	defer d.syncMu.Unlock()
 	d.events.close()
 	return d.db.Close()
+}
+
+// bound returns ctx, also cancelled when the device is closed.
+func (d *Device) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := context.AfterFunc(d.life, cancel)
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // UserID is the signed-in (or last signed-in) user, or "".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -142,7 +143,7 @@ func (d *Device) LogContact(ctx context.Context, clientID string, c Contact) (st
 	}
 	for _, e := range edits {
 		if cats, ok := categoryFields[e.Field]; ok && !slices.Contains(cats, c.Category) {
-			return "", fmt.Errorf("caseload: %w: %s is not recorded for a %s contact", ErrInvalid, e.Field, c.Category)
+			return "", fmt.Errorf("caseload: %w: %s is recorded only for %s contacts", ErrInvalid, e.Field, strings.Join(cats, " and "))
 		}
 	}
 	id := newID()
@@ -263,7 +264,9 @@ func (d *Device) Delete(ctx context.Context, clientID, recordID, reason string) 
 	return d.Write(ctx, st.GetRecordType(), clientID, recordID, Edit{"deleted", Deleted(reason)})
 }
 
-// onCaseload checks the device holds the client.
+// onCaseload checks the device holds the client (its record as pulled:
+// changes waiting in the outbox for a client taken off the caseload do not
+// bring it back).
 func (d *Device) onCaseload(ctx context.Context, clientID string) error {
 	return d.exists(ctx, clientID, clientID, "client")
 }

@@ -34,6 +34,8 @@ type RunOptions struct {
 // over (sign in, then Run again), or an error that retrying cannot fix
 // (*SequenceError, ErrClosed).
 func (d *Device) Run(ctx context.Context, o RunOptions) error {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	if o.Interval <= 0 {
 		o.Interval = time.Minute
 	}

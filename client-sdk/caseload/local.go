@@ -9,6 +9,7 @@ package caseload
 //	i<bucket 16><record 16><seq 8>   index of o and a by record
 //	j<seq 8>                         a change the server refused
 //	k<seq 8>                         its verdict (a v1.ChangeResult)
+//	e<bucket 16>                     the client was evicted (taken off the caseload)
 //
 // Ids are UUIDs, kept as their 16 bytes; numbers are big-endian so keys
 // sort by them.
@@ -30,6 +31,7 @@ const (
 	pIndex    = 'i'
 	pRejected = 'j'
 	pVerdict  = 'k'
+	pEvicted  = 'e'
 )
 
 // Meta keys.

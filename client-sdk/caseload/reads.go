@@ -3,6 +3,7 @@ package caseload
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -59,6 +60,21 @@ type Rejection struct {
 	MadeAt time.Time
 }
 
+// read runs fn in a read transaction, or returns ErrClosed.
+func (d *Device) read(fn func(txn *badger.Txn) error) error {
+	d.mu.Lock()
+	closed := d.closed
+	d.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	err := d.db.View(fn)
+	if errors.Is(err, badger.ErrDBClosed) {
+		return ErrClosed
+	}
+	return err
+}
+
 func (d *Device) me() *v1.Author {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -80,7 +96,7 @@ func (d *Device) record(_ context.Context, clientID, recordID string) (*v1.Recor
 		st      *v1.RecordState
 		pending bool
 	)
-	err = d.db.View(func(txn *badger.Txn) error {
+	err = d.read(func(txn *badger.Txn) error {
 		st, pending, err = d.view(txn, bucket, record, me)
 		return err
 	})
@@ -108,7 +124,7 @@ func (d *Device) Client(ctx context.Context, clientID string) (Client, error) {
 // Clients returns every client the device holds, by family then given name.
 func (d *Device) Clients(ctx context.Context) ([]Client, error) {
 	var ids []string
-	err := d.db.View(func(txn *badger.Txn) error {
+	err := d.read(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pRecord}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -144,7 +160,7 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 	}
 	me := d.me()
 	var recs map[string]*localRecord
-	err = d.db.View(func(txn *badger.Txn) error {
+	err = d.read(func(txn *badger.Txn) error {
 		recs, err = d.bucketView(txn, bucket, me)
 		return err
 	})
@@ -234,7 +250,7 @@ func (d *Device) ReviewNotes(ctx context.Context) ([]ReviewNote, error) {
 // Rejections returns the changes the server refused, oldest first.
 func (d *Device) Rejections(_ context.Context) ([]Rejection, error) {
 	var out []Rejection
-	err := d.db.View(func(txn *badger.Txn) error {
+	err := d.read(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pRejected}, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -264,6 +280,9 @@ func (d *Device) Rejections(_ context.Context) ([]Rejection, error) {
 
 // Dismiss forgets a rejection once the user has seen it.
 func (d *Device) Dismiss(_ context.Context, seq uint64) error {
+	if err := d.read(func(*badger.Txn) error { return nil }); err != nil {
+		return err
+	}
 	removed := false
 	err := d.db.Update(func(txn *badger.Txn) error {
 		_, ok, err := get(txn, seqKey(pRejected, seq))

@@ -52,6 +52,8 @@ func (e *SequenceError) Error() string {
 // network or server error otherwise; nothing local is lost either way, and
 // calling Sync again resumes.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
+	ctx, cancel := d.bound(ctx)
+	defer cancel()
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
 	var rep SyncReport
@@ -422,6 +424,10 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 			if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
 				return err
 			}
+			// Back on the caseload.
+			if err := d.db.Update(func(txn *badger.Txn) error { return txn.Delete(bucketPrefix(pEvicted, bucket)) }); err != nil {
+				return err
+			}
 		}
 		if len(bu.records) > 0 {
 			changed = append(changed, bu.clientID)
@@ -478,6 +484,9 @@ func (d *Device) purge(bucket [16]byte) error {
 		return err
 	}
 	return d.db.Update(func(txn *badger.Txn) error {
+		if err := txn.Set(bucketPrefix(pEvicted, bucket), nil); err != nil {
+			return err
+		}
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: bucketPrefix(pIndex, bucket), PrefetchValues: true})
 		defer it.Close()
 		var dels [][]byte

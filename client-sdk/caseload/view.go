@@ -43,6 +43,13 @@ func (d *Device) view(txn *badger.Txn, bucket, record [16]byte, me *v1.Author) (
 	if err != nil {
 		return nil, false, err
 	}
+	if state == nil {
+		if gone, err := evicted(txn, bucket); err != nil || gone {
+			// Edits waiting to be sent for a client taken off the caseload
+			// do not bring it back.
+			return nil, pending, err
+		}
+	}
 	return applyOwn(state, chs, me), pending, nil
 }
 
@@ -102,6 +109,9 @@ func applyOwn(state *v1.RecordState, chs []*v1.Change, me *v1.Author) *v1.Record
 // keyed by record id.
 func (d *Device) bucketView(txn *badger.Txn, bucket [16]byte, me *v1.Author) (map[string]*localRecord, error) {
 	out := map[string]*localRecord{}
+	if gone, err := evicted(txn, bucket); err != nil || gone {
+		return out, err // see view
+	}
 	prefix := bucketPrefix(pRecord, bucket)
 	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
 	for it.Rewind(); it.Valid(); it.Next() {
@@ -150,4 +160,11 @@ func (d *Device) bucketView(txn *badger.Txn, bucket [16]byte, me *v1.Author) (ma
 		lr.pending = pending
 	}
 	return out, nil
+}
+
+// evicted reports whether the client was taken off the device's caseload
+// (and not given back since).
+func evicted(txn *badger.Txn, bucket [16]byte) (bool, error) {
+	_, ok, err := get(txn, bucketPrefix(pEvicted, bucket))
+	return ok, err
 }

@@ -43,6 +43,13 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	if !schema.ValidID(clientID) || !schema.ValidID(recordID) {
 		return fmt.Errorf("caseload: %w: ids must be UUIDs", ErrInvalid)
 	}
+	seen := map[string]bool{}
+	for _, e := range edits {
+		if !isSetOp(e.Value) && seen[e.Field] {
+			return fmt.Errorf("caseload: %w: a field is set twice in one write", ErrInvalid)
+		}
+		seen[e.Field] = true
+	}
 	bucket, _ := uid(clientID)
 	record, _ := uid(recordID)
 	if err := ctx.Err(); err != nil {
@@ -63,6 +70,9 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 		cur, _, err := d.view(txn, bucket, record, me)
 		if err != nil {
 			return err
+		}
+		if cur != nil && cur.GetRecordType() != recordType {
+			return fmt.Errorf("caseload: %w: the record is a %s, not a %s", ErrInvalid, cur.GetRecordType(), recordType)
 		}
 		if cur == nil {
 			set := map[string]bool{}

@@ -200,7 +200,7 @@ func checkValue(f *Field, v *v1.Value) (string, v1.Problem) {
 		if !ok {
 			return wrong()
 		}
-		if len(t.Tombstone.GetReason()) > 100 || !printable(t.Tombstone.GetReason(), false) {
+		if r := t.Tombstone.GetReason(); len(r) > 100 || !utf8.ValidString(r) || !printable(r, false) {
 			return bad("reason must be at most 100 printable characters")
 		}
 	default:
