@@ -62,6 +62,16 @@ type server struct {
 	URL, Data string
 	Out       *output
 	cmd       *exec.Cmd
+	args      []string
+	proc      *proc // the current process
+}
+
+// proc is one run of the server binary.
+type proc struct {
+	cmd    *exec.Cmd
+	done   chan struct{} // closed when the process has exited
+	err    error         // Wait's result, set before done is closed
+	killed bool          // stopped by kill: its exit is expected
 }
 
 func freePort(t *testing.T) int {
@@ -75,40 +85,102 @@ func freePort(t *testing.T) int {
 }
 
 // startServer starts the server with a fresh data directory; it is stopped
-// with SIGTERM when the test ends and must exit cleanly.
+// with SIGTERM when the test ends and must exit cleanly. kill and restart
+// crash it and bring it back on the same port and data directory.
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	port := freePort(t)
 	s := &server{URL: fmt.Sprintf("http://localhost:%d", port), Data: t.TempDir(), Out: &output{}}
-	args := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.Data, "--log-format", "json",
+	s.args = append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.Data, "--log-format", "json",
 		"--rp-id", "localhost", "--rp-origins", s.URL}, extra...)
-	s.cmd = exec.Command(bin.server, args...)
-	s.cmd.Stdout, s.cmd.Stderr = s.Out, s.Out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan error, 1)
-		go func() { done <- s.cmd.Wait() }()
+		p := s.proc
+		if p == nil || p.killed {
+			return
+		}
+		p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("server exited with %v\n%s", err, s.Out)
+		case <-p.done:
+			if p.err != nil {
+				t.Errorf("server exited with %v\n%s", p.err, s.Out)
 			}
 		case <-time.After(30 * time.Second):
-			s.cmd.Process.Kill()
+			p.cmd.Process.Kill()
 			t.Errorf("server did not stop on SIGTERM\n%s", s.Out)
 		}
 	})
+	if !s.launch(t) {
+		t.Fatalf("server did not start:\n%s", s.Out)
+	}
+	return s
+}
+
+// launch starts the binary and waits until it listens; false if it exited
+// first.
+func (s *server) launch(t *testing.T) bool {
+	t.Helper()
+	mark := len(s.Out.String())
+	cmd := exec.Command(bin.server, s.args...)
+	cmd.Stdout, cmd.Stderr = s.Out, s.Out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.done)
+	}()
+	s.cmd, s.proc = cmd, p
 	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(s.Out.String(), `"message":"listening"`) {
-		if time.Now().After(deadline) || s.cmd.ProcessState != nil {
+	for !strings.Contains(s.Out.String()[mark:], `"message":"listening"`) {
+		select {
+		case <-p.done:
+			p.killed = true // nothing left to stop
+			return false
+		default:
+		}
+		if time.Now().After(deadline) {
 			t.Fatalf("server did not start:\n%s", s.Out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	return s
+	return true
+}
+
+// kill crashes the server with SIGKILL (no draining, no clean close of the
+// store) and waits for it to be gone.
+func (s *server) kill(t *testing.T) {
+	t.Helper()
+	p := s.proc
+	if p == nil || p.killed {
+		t.Fatal("kill: the server is not running")
+	}
+	p.killed = true
+	p.cmd.Process.Kill()
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not die on SIGKILL")
+	}
+}
+
+// restart starts the server again on the same port and data directory
+// (after kill), so devices' URLs still work.
+func (s *server) restart(t *testing.T) {
+	t.Helper()
+	if p := s.proc; p != nil && !p.killed {
+		t.Fatal("restart: the server is still running")
+	}
+	for attempt := 1; ; attempt++ {
+		if s.launch(t) {
+			return
+		}
+		// The port may linger for a moment after the crash.
+		if attempt == 20 || !strings.Contains(s.Out.String(), "address already in use") {
+			t.Fatalf("the server did not restart:\n%s", s.Out)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
 }
 
 // bootstrapInvite returns the first admin invite the server wrote.

@@ -173,3 +173,51 @@ func (b bearerToken) WrapStreamingClient(next connect.StreamingClientFunc) conne
 func (b bearerToken) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return next
 }
+
+// openDeviceWith opens an SDK device on a fresh directory that reaches the
+// server through hc (a client whose transport watches or holds calls).
+func (a *area) openDeviceWith(key *passkey.Software, hc *http.Client) *device {
+	a.t.Helper()
+	enc := make([]byte, 32)
+	rand.Read(enc)
+	d := &device{key: key, dir: a.t.TempDir(), enc: enc}
+	dev, err := caseload.Open(caseload.Config{Dir: d.dir, Key: d.enc, Server: a.url, Now: d.now, HTTPClient: hc})
+	if err != nil {
+		a.t.Fatalf("opening a device: %v", err)
+	}
+	d.Device = dev
+	a.t.Cleanup(func() { dev.Close() })
+	return d
+}
+
+// enrolWith is enrol on a device that reaches the server through hc.
+func (a *area) enrolWith(role v1.Role, team string, hc *http.Client) *device {
+	a.t.Helper()
+	key := softKey(a.s)
+	key.Synced = true
+	d := a.openDeviceWith(key, hc)
+	if err := d.Enrol(a.ctx, key, a.invite(role, team), "Outreach tablet"); err != nil {
+		a.t.Fatalf("enrol: %v", err)
+	}
+	return d
+}
+
+// disable disables a device's user (which ends their sessions).
+func (a *area) disable(d *device) {
+	a.t.Helper()
+	if _, err := a.admin.DisableUser(a.ctx, &v1.DisableUserRequest{UserId: d.UserID()}); err != nil {
+		a.t.Fatalf("DisableUser: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds or timeout passes; false on timeout.
+func waitFor(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}

@@ -177,7 +177,6 @@ func (d *Device) follow(ctx context.Context, ready <-chan struct{}, take func() 
 		}
 		done <- stream.Err()
 	}()
-	take() // writes before the stream opened were sent by the sync before it
 	for {
 		select {
 		case <-ctx.Done():

@@ -111,7 +111,7 @@ func TestBaseFollowsTheLatestPull(t *testing.T) {
 	if !proto.Equal(chs[1].GetBase(), chs[0].GetStamp()) {
 		t.Errorf("second edit's base %v, want the first edit's stamp %v", chs[1].GetBase(), chs[0].GetStamp())
 	}
-	if !(chs[0].GetStamp().GetTime() > newer.GetTime()) {
+	if chs[0].GetStamp().GetTime() <= newer.GetTime() {
 		t.Errorf("edit stamped %v, not after the value it replaced %v", chs[0].GetStamp(), newer)
 	}
 	// A field with no value has no base; a set operation never has one.

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
@@ -38,8 +37,6 @@ type cli struct {
 	out          io.Writer
 	prof         *profile
 	http         *http.Client
-
-	mu sync.Mutex
 }
 
 func newCLI(server, path, origin, rpID string, out io.Writer) (*cli, error) {
