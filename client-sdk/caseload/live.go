@@ -190,7 +190,7 @@ func (d *Device) follow(ctx context.Context, ready <-chan struct{}, take func() 
 			}
 		case m := <-msgs:
 			if ka := m.GetKeepalive(); ka != nil {
-				d.learnOffset(ka.GetServerTime())
+				d.learnOffset(ka.GetServerTime(), time.Time{})
 				continue
 			}
 			if page := m.GetChanges(); page != nil {
@@ -208,7 +208,7 @@ func (d *Device) follow(ctx context.Context, ready <-chan struct{}, take func() 
 func (d *Device) applyLive(page *v1.PullResponse) error {
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
-	d.learnOffset(page.GetServerTime())
+	d.learnOffset(page.GetServerTime(), time.Time{})
 	p, err := pageOf(page)
 	if err != nil {
 		return err

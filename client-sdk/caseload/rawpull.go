@@ -23,6 +23,7 @@ type page struct {
 	cursor     []byte
 	hasMore    bool
 	serverTime time.Time
+	sent       time.Time // when the request left
 }
 
 type pageBucket struct {

@@ -96,18 +96,24 @@ func (d *Device) authed(ctx context.Context, call func() error) error {
 	return call()
 }
 
-// learnOffset keeps the server's clock offset from a response's server time.
-func (d *Device) learnOffset(ts *timestamppb.Timestamp) {
+// learnOffset keeps the server's clock offset from a response's server
+// time. sent is when the request left (zero if unknown, as on a stream): the
+// server read its clock about half way through the round trip.
+func (d *Device) learnOffset(ts *timestamppb.Timestamp, sent time.Time) {
 	if ts != nil {
-		d.learnTime(ts.AsTime())
+		d.learnTime(ts.AsTime(), sent)
 	}
 }
 
-func (d *Device) learnTime(server time.Time) {
+func (d *Device) learnTime(server, sent time.Time) {
 	if server.IsZero() {
 		return
 	}
-	off := server.Sub(d.cfg.Now())
+	local := d.cfg.Now()
+	if !sent.IsZero() && !local.Before(sent) {
+		local = sent.Add(local.Sub(sent) / 2)
+	}
+	off := server.Sub(local)
 	d.mu.Lock()
 	d.offset = off
 	d.mu.Unlock()
@@ -122,9 +128,13 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 			return err
 		}
 		req := &v1.PushRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Changes: chs}
-		var resp *v1.PushResponse
+		var (
+			resp *v1.PushResponse
+			sent time.Time
+		)
 		err = d.authed(ctx, func() error {
 			var err error
+			sent = d.cfg.Now()
 			resp, err = d.sync.Push(ctx, req)
 			return err
 		})
@@ -137,14 +147,14 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 						case *v1.SequenceMismatch:
 							return &SequenceError{HighWater: m.GetHighWater(), Next: seqs[0]}
 						case *v1.PushRejected:
-							d.learnOffset(m.GetServerTime())
+							d.learnOffset(m.GetServerTime(), sent)
 						}
 					}
 				}
 			}
 			return err
 		}
-		d.learnOffset(resp.GetServerTime())
+		d.learnOffset(resp.GetServerTime(), sent)
 		if len(resp.GetResults()) != len(chs) {
 			return fmt.Errorf("caseload: the server answered %d results for %d changes", len(resp.GetResults()), len(chs))
 		}
@@ -296,7 +306,7 @@ func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
 		if f.p.hasMore {
 			next = fetch(f.p.cursor)
 		}
-		d.learnTime(f.p.serverTime)
+		d.learnTime(f.p.serverTime, f.p.sent)
 		if err := d.applyPage(f.p, rep); err != nil {
 			if f.p.hasMore {
 				<-next // let the prefetch finish before returning
@@ -383,8 +393,12 @@ func (d *Device) dropAcked(upTo uint64) error {
 // fetchPage pulls one page from cursor, its records left encoded.
 func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
 	req := &v1.PullRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Cursor: cursor}
-	var raw *rawResponse
+	var (
+		raw  *rawResponse
+		sent time.Time
+	)
 	err := d.authed(ctx, func() error {
+		sent = d.cfg.Now()
 		resp, err := d.pullRaw.CallUnary(ctx, connect.NewRequest(req))
 		if err == nil {
 			raw = resp.Msg
@@ -394,7 +408,11 @@ func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parsePage(raw.buf)
+	p, err := parsePage(raw.buf)
+	if p != nil {
+		p.sent = sent
+	}
+	return p, err
 }
 
 // applyPage stores a page: records are written whole (the server sends a
