@@ -27,7 +27,7 @@ import (
 
 const (
 	benchFleetDevices = 500
-	benchFleetTeam    = 10          // tablets sharing a team's two clients
+	benchFleetTeam    = 10              // tablets sharing a team's two clients
 	benchFleetWindow  = 5 * time.Second // reconnects arrive spread over this
 )
 
