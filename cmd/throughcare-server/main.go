@@ -32,7 +32,9 @@ import (
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/console"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/review"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
@@ -141,6 +143,10 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
+	reviewSvc, err := review.New(review.Config{Store: st, Now: time.Now, Logger: log})
+	if err != nil {
+		return err
+	}
 	if ids == nil {
 		ids = authSvc
 	}
@@ -149,6 +155,11 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout,
 		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
 		AuthRateLimit: api.RateLimit{Rate: cfg.AuthRate, Burst: cfg.AuthBurst, TrustedProxyHeader: cfg.ProxyHeader},
+		Review:        api.NewReviewHandler(reviewSvc),
+		Routes: map[string]http.Handler{
+			console.IndexPattern: console.Handler(), console.AssetsPattern: console.Handler(),
+			api.ExportPattern: api.ExportHandler(ids, reviewSvc, log),
+		},
 	})
 	if err != nil {
 		return err

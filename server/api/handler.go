@@ -43,6 +43,12 @@ type Config struct {
 	// AuthRateLimit limits the public procedures per client address and
 	// overall (see RateLimit; zero fields take the defaults).
 	AuthRateLimit RateLimit
+	// Review serves ReviewService when set.
+	Review throughcarev1connect.ReviewServiceHandler
+	// Routes adds plain HTTP routes (the web console's assets, CSV exports)
+	// beside the RPCs; they get request ids and the body limit too. Each
+	// handles its own authentication.
+	Routes map[string]http.Handler
 }
 
 // publicProcedures need no session: signing in, and renewing a session with
@@ -103,6 +109,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Admin != nil {
 		mux.Handle(throughcarev1connect.NewAdminServiceHandler(cfg.Admin, opts...))
 		services = append(services, throughcarev1connect.AdminServiceName)
+	}
+	if cfg.Review != nil {
+		mux.Handle(throughcarev1connect.NewReviewServiceHandler(cfg.Review, opts...))
+		services = append(services, throughcarev1connect.ReviewServiceName)
+	}
+	for pattern, h := range cfg.Routes {
+		mux.Handle(pattern, h)
 	}
 
 	mux.Handle(healthv1.Health_Check_FullMethodName, connect.NewUnaryHandlerSimple(healthv1.Health_Check_FullMethodName,

@@ -162,6 +162,39 @@ var cells = map[string]cell{
 		}
 		return visible(nil, hasBucket(stream.Msg().GetChanges(), w.clients[target]))
 	},
+
+	"throughcare.v1.ReviewService/ListContacts": func(w *world, caller *person, target int) string {
+		resp, err := w.reviewClient(caller.token()).ListContacts(w.ctx, &v1.ListContactsRequest{PageSize: 500})
+		return visible(err, slices.ContainsFunc(resp.GetContacts(), func(c *v1.ContactSummary) bool {
+			return c.GetRecord().GetRecordId() == w.contacts[target]
+		}))
+	},
+	"throughcare.v1.ReviewService/GetTimeline": func(w *world, caller *person, target int) string {
+		_, err := w.reviewClient(caller.token()).GetTimeline(w.ctx, &v1.GetTimelineRequest{ClientId: w.clients[target]})
+		return outcome(err)
+	},
+	"throughcare.v1.ReviewService/ReviewContact": func(w *world, caller *person, target int) string {
+		_, err := w.reviewClient(caller.token()).ReviewContact(w.ctx, &v1.ReviewContactRequest{
+			ClientId: w.clients[target], ContactId: w.contacts[target], Decision: v1.ReviewDecision_REVIEW_DECISION_REVIEWED})
+		return outcome(err)
+	},
+	"throughcare.v1.ReviewService/ListConflicts": func(w *world, caller *person, target int) string {
+		id := w.conflict(target)
+		resp, err := w.reviewClient(caller.token()).ListConflicts(w.ctx, &v1.ListConflictsRequest{})
+		return visible(err, slices.ContainsFunc(resp.GetConflicts(), func(c *v1.ConflictSummary) bool {
+			return c.GetRecordId() == w.contacts[target] && c.GetConflict().GetId() == id
+		}))
+	},
+	"throughcare.v1.ReviewService/ResolveConflict": func(w *world, caller *person, target int) string {
+		id := w.conflict(target)
+		_, err := w.reviewClient(caller.token()).ResolveConflict(w.ctx, &v1.ResolveConflictRequest{ClientId: w.clients[target],
+			RecordId: w.contacts[target], ConflictId: id, Resolution: &v1.ResolveConflictRequest_Choice{Choice: v1.ConflictChoice_CONFLICT_CHOICE_CURRENT}})
+		return outcome(err)
+	},
+	"throughcare.v1.ReviewService/GetStatistics": func(w *world, caller *person, target int) string {
+		_, err := w.reviewClient(caller.token()).GetStatistics(w.ctx, &v1.GetStatisticsRequest{TeamId: w.teams[target]})
+		return outcome(err)
+	},
 }
 
 func hasBucket(p *v1.PullResponse, client string) bool {

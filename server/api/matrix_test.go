@@ -94,6 +94,13 @@ var expect = map[string]row{
 	"throughcare.v1.SyncService/Push":      {all(unauth), mine(applied, refused), team(applied, refused), area(applied, refused)},
 	"throughcare.v1.SyncService/Pull":      {all(unauth), mine(sees, hidden), team(sees, hidden), area(sees, hidden)},
 	"throughcare.v1.SyncService/Subscribe": {all(unauth), mine(sees, hidden), team(sees, hidden), area(sees, hidden)},
+
+	"throughcare.v1.ReviewService/ListContacts":    {all(unauth), all(denied), team(sees, hidden), area(sees, hidden)},
+	"throughcare.v1.ReviewService/GetTimeline":     {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
+	"throughcare.v1.ReviewService/ReviewContact":   {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
+	"throughcare.v1.ReviewService/ListConflicts":   {all(unauth), all(denied), team(sees, hidden), area(sees, hidden)},
+	"throughcare.v1.ReviewService/ResolveConflict": {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
+	"throughcare.v1.ReviewService/GetStatistics":   {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 }
 
 // procedures lists every procedure of every service in throughcare.v1, from

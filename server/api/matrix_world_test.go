@@ -9,6 +9,9 @@ package api_test
 //	        clients c1 (A1, w1), m1's (A1, m1), c2 (A2, w2)
 //	area B: admin adminB; team B1; worker wB; client cB (B1, wB)
 //
+// Each target's worker has logged one contact with their client through
+// the sync API, for the review cells.
+//
 // The four targets of every cell are c1's world (the caller's own
 // caseload, team or device), a team-mate's caseload, another team's in the
 // caller's area, and another area's.
@@ -28,6 +31,7 @@ import (
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/review"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -59,10 +63,11 @@ type world struct {
 	adminA, adminB, supA1 *person
 	// Indexed by target: own (A1), team-mate's (A1), other team's (A2),
 	// other area's (B1).
-	teams   [nTargets]string
-	clients [nTargets]string
-	workers [nTargets]*person
-	admins  [nTargets]*person // the admin of the target's area
+	teams    [nTargets]string
+	clients  [nTargets]string
+	contacts [nTargets]string // logged by the target's worker with its client
+	workers  [nTargets]*person
+	admins   [nTargets]*person // the admin of the target's area
 }
 
 func newWorld(t *testing.T) *world {
@@ -83,8 +88,12 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	reviewSvc, err := review.New(review.Config{Store: st, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h, err := api.New(api.Config{Engine: engine, Identity: authSvc, Logger: zerolog.Nop(),
-		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
+		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc), Review: api.NewReviewHandler(reviewSvc),
 		// Every sign-in comes from one address here; rate limits have their own tests.
 		AuthRateLimit: api.RateLimit{Rate: 1e6, Burst: 1e6, GlobalRate: 1e6, GlobalBurst: 1e6}})
 	if err != nil {
@@ -110,6 +119,7 @@ func newWorld(t *testing.T) *world {
 		w.workers[i] = w.invitee(w.admins[i], v1.Role_ROLE_WORKER, w.teams[i])
 		w.clients[i] = w.client(i)
 		w.assign(w.admins[i], w.clients[i], w.workers[i])
+		w.contacts[i] = w.logContact(w.workers[i], w.clients[i])
 	}
 	return w
 }
@@ -225,6 +235,53 @@ func (w *world) contact(p *person, client string) []*v1.Change {
 		}
 	}
 	return chs
+}
+
+// logContact has p log a contact with the client through the sync API and
+// returns its id.
+func (w *world) logContact(p *person, client string) string {
+	w.t.Helper()
+	chs := w.contact(p, client)
+	w.pushApplied(p, chs...)
+	return chs[0].GetRecordId()
+}
+
+// pushApplied pushes p's changes through the sync API; all must apply.
+func (w *world) pushApplied(p *person, chs ...*v1.Change) {
+	w.t.Helper()
+	resp, err := w.syncClient(p.token()).Push(w.ctx, pushReq(chs...))
+	if err != nil {
+		w.t.Fatalf("push: %v", err)
+	}
+	for _, r := range resp.GetResults() {
+		if r.GetVerdict() != v1.Verdict_VERDICT_APPLIED {
+			w.t.Fatalf("push: %v %v", r.GetVerdict(), r.GetMessage())
+		}
+	}
+}
+
+// conflict has the target's worker edit its contact's notes without having
+// seen the current value, which raises a fresh conflict; it returns the
+// conflict's id.
+func (w *world) conflict(target int) uint64 {
+	w.t.Helper()
+	p, client, contact := w.workers[target], w.clients[target], w.contacts[target]
+	ch := p.dev.Change("contact", contact, client, "notes", &v1.Value{Kind: &v1.Value_StringValue{StringValue: "Edited offline"}}, nil)
+	ch.Stamp.Replica = p.sess.GetDeviceId()
+	w.pushApplied(p, ch)
+	m, err := w.st.Records(w.ctx, client, []string{contact})
+	if err != nil || m[contact] == nil || len(m[contact].GetConflicts()) == 0 {
+		w.t.Fatalf("no conflict raised: %v %v", m, err)
+	}
+	var id uint64
+	for _, c := range m[contact].GetConflicts() {
+		id = max(id, c.GetId())
+	}
+	return id
+}
+
+func (w *world) reviewClient(token string) throughcarev1connect.ReviewServiceClient {
+	return throughcarev1connect.NewReviewServiceClient(w.hc, w.url, bearerOpts(token)...)
 }
 
 func newUUID() string { return uuid.NewString() }

@@ -24,6 +24,7 @@ const (
 	tHead    byte = 0x04
 	tDevice  byte = 0x05
 	tReject  byte = 0x06
+	tLate    byte = 0x07
 
 	formatVersion = 1
 	// maxConflictRetries bounds retries of a push that lost a race with a
@@ -34,6 +35,10 @@ const (
 var (
 	keyCursorKey = []byte{tMeta, 'c', 'u', 'r', 's', 'o', 'r', '-', 'k', 'e', 'y'}
 	keyFormat    = []byte{tMeta, 'f', 'o', 'r', 'm', 'a', 't'}
+	// keyLateIndex marks a store whose late index (tLate) covers its
+	// whole log; stores written before the index existed get it built
+	// once when they are opened.
+	keyLateIndex = []byte{tMeta, 'l', 'a', 't', 'e', '-', 'i', 'n', 'd', 'e', 'x'}
 )
 
 // Options configures a Badger store.
@@ -101,6 +106,10 @@ func Open(o Options) (*DB, error) {
 		bdb.Close()
 		return nil, err
 	}
+	if err := s.buildLateIndex(); err != nil {
+		bdb.Close()
+		return nil, err
+	}
 	interval := o.GCInterval
 	if interval == 0 {
 		interval = 10 * time.Minute
@@ -127,6 +136,9 @@ func (s *DB) init() error {
 			rand.Read(k)
 			s.cursorKey = k
 			if err := txn.Set(keyCursorKey, k); err != nil {
+				return err
+			}
+			if err := txn.Set(keyLateIndex, be64(1)); err != nil { // nothing to index yet
 				return err
 			}
 			return txn.Set(keyFormat, be64(formatVersion))

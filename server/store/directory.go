@@ -27,6 +27,7 @@ import (
 //	0x1f ceremony                  → Ceremony (expires)
 //	0x20 client                    → Client      0x21 area 0 client, 0x22 team 0 client
 //	0x23 user 0 client 0 from(8)   → Assignment  0x24 client 0 user 0 from(8) (index)
+//	0x25 audit                     → Audit       0x26 area 0 audit          (index)
 const (
 	dArea byte = 0x10 + iota
 	dTeam
@@ -49,6 +50,8 @@ const (
 	dClientsOfTeam
 	dAssignment
 	dAssignmentsOfClient
+	dAudit
+	dAuditsOfArea
 )
 
 // ErrNotFound reports a directory entry that does not exist (or expired).
@@ -569,3 +572,41 @@ func (tx *DirTx) AssignmentsOfClient(client string) ([]*Assignment, error) {
 	}
 	return out, nil
 }
+
+// Audit records someone taking client data out of the system (an export):
+// who, what kind, with which parameters, how many rows, when. Parameters
+// hold ids, dates and numbers only, never names or notes. An entry is
+// written before the data leaves and stored again, Complete, when it has
+// all gone; one left incomplete means the export failed or was cut off
+// after Rows rows.
+type Audit struct {
+	// ID is a UUIDv7, so ids sort by time.
+	ID, AreaID, UserID string
+	// Kind names what was done, for example "export_contacts".
+	Kind       string
+	Parameters map[string]string `json:",omitempty"`
+	Rows       int
+	Complete   bool
+	At         time.Time
+}
+
+// PutAudit stores an audit entry (storing it again updates it).
+func (tx *DirTx) PutAudit(a *Audit) error {
+	if a.ID == "" || a.AreaID == "" {
+		return errors.New("store: an audit entry needs an id and an area")
+	}
+	if err := tx.put(dkey(dAudit, a.ID), a, time.Time{}); err != nil {
+		return err
+	}
+	return tx.index(dkey(dAuditsOfArea, a.AreaID, a.ID))
+}
+
+// Audit returns an audit entry.
+func (tx *DirTx) Audit(id string) (*Audit, error) {
+	var a Audit
+	return &a, tx.get(dkey(dAudit, id), &a)
+}
+
+// AuditsOfArea returns the ids of an area's audit entries, in id order
+// (oldest first for UUIDv7 ids).
+func (tx *DirTx) AuditsOfArea(area string) []string { return tx.scan(dAuditsOfArea, area) }

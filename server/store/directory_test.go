@@ -109,3 +109,53 @@ func TestOldDeviceRecordDecodesAsPrimary(t *testing.T) {
 		t.Fatalf("old record = %+v", d)
 	}
 }
+
+func TestAuditEntries(t *testing.T) {
+	s, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
+	first := &store.Audit{ID: "0195f0a0-0000-7000-8000-000000000001", AreaID: "area-a", UserID: "u1", Kind: "export_contacts",
+		Parameters: map[string]string{"team_id": "t1"}, At: at}
+	second := &store.Audit{ID: "0195f0a0-0000-7000-8000-000000000002", AreaID: "area-a", UserID: "u2", Kind: "export_statistics", At: at}
+	other := &store.Audit{ID: "0195f0a0-0000-7000-8000-000000000003", AreaID: "area-b", UserID: "u3", Kind: "export_contacts", At: at}
+	err = s.Directory(ctx, func(tx *store.DirTx) error {
+		for _, a := range []*store.Audit{second, first, other} {
+			if err := tx.PutAudit(a); err != nil {
+				return err
+			}
+		}
+		// Completing an entry stores it again under the same id.
+		done := *first
+		done.Rows, done.Complete = 42, true
+		if err := tx.PutAudit(&done); err != nil {
+			return err
+		}
+		if err := tx.PutAudit(&store.Audit{ID: "x"}); err == nil {
+			t.Error("PutAudit accepted an entry without an area")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.DirectoryView(ctx, func(tx *store.DirTx) error {
+		if got := tx.AuditsOfArea("area-a"); !slices.Equal(got, []string{first.ID, second.ID}) {
+			t.Errorf("AuditsOfArea(area-a) = %v, want both of its entries in id order", got)
+		}
+		a, err := tx.Audit(first.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Rows != 42 || !a.Complete || a.Parameters["team_id"] != "t1" || !a.At.Equal(at) || a.UserID != "u1" {
+			t.Errorf("Audit = %+v", a)
+		}
+		if _, err := tx.Audit("missing"); err != store.ErrNotFound {
+			t.Errorf("missing audit = %v, want ErrNotFound", err)
+		}
+		return nil
+	})
+}

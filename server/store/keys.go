@@ -46,3 +46,7 @@ func rejectKey(device string, seq uint64) []byte {
 	k = append(k, device...)
 	return binary.BigEndian.AppendUint64(k, seq)
 }
+
+func lateKey(bucket, record [16]byte) []byte {
+	return append(bucketKey(tLate, bucket), record[:]...)
+}

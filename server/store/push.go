@@ -178,6 +178,11 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		if err := setProto(txn, logKey(w.bucket, pos), entry); err != nil {
 			return nil, err
 		}
+		if decision.Late {
+			if err := txn.Set(lateKey(w.bucket, w.record), nil); err != nil {
+				return nil, err
+			}
+		}
 		heads[w.bucket] = pos
 		bucketIDs[w.bucket] = ch.GetClientId()
 		w.state, w.dirty = state, true

@@ -28,6 +28,8 @@
 //	0x05 device id                 → device high-water mark (uint64)
 //	0x06 len(1) device id seq(8)   → ChangeResult of a rejected change, so a
 //	                                 resend reports the same rejection
+//	0x07 bucket(16) record(16)     → (empty): the record has a change that was
+//	                                 accepted as late (Decision.Late)
 //
 // Values are protobuf (throughcare.v1 messages). A record's state is capped
 // at MaxRecordBytes (a change that would grow it further is rejected), so
@@ -72,6 +74,21 @@ type Store interface {
 	Heads(ctx context.Context, buckets []string) (map[string]uint64, error)
 	// HighWater returns a device's high-water mark (0 if it never pushed).
 	HighWater(ctx context.Context, deviceID string) (uint64, error)
+	// ScanRecords calls fn with the current state of every record of the
+	// given buckets, bucket by bucket in the order given and each bucket's
+	// records in log order, as its protobuf encoding (a compacted
+	// RecordState, as Pull returns it). The bytes are only valid during the
+	// call. It stops at fn's first error and returns it. An unknown bucket
+	// has no records.
+	ScanRecords(ctx context.Context, buckets []string, fn func(bucket string, state []byte) error) error
+	// LateRecords returns the ids of a bucket's records that had a change
+	// accepted as late (Decision.Late), sorted.
+	LateRecords(ctx context.Context, bucket string) ([]string, error)
+	// Log returns every entry of a bucket's log, oldest first.
+	Log(ctx context.Context, bucket string) ([]*v1.HistoryEntry, error)
+	// LogEntries returns a bucket's log entries at the given positions;
+	// positions without an entry are absent from the map.
+	LogEntries(ctx context.Context, bucket string, positions []uint64) (map[uint64]*v1.HistoryEntry, error)
 	// Watch calls fn after every committed push that changed buckets, with
 	// their new heads, whoever wrote it (devices, or the server on its own
 	// account). fn runs on the pusher's goroutine after the commit, so it

@@ -26,6 +26,14 @@ var fieldWriters = map[string]map[string][]identity.Role{
 	},
 }
 
+// MayWrite reports whether a user of role may write a field of a record
+// type they can reach. Pushes and the server's writes on a user's behalf
+// (review notes, conflict resolutions) follow the same rule.
+func MayWrite(role identity.Role, recordType, field string) bool {
+	roles, ok := fieldWriters[recordType][field]
+	return !ok || slices.Contains(roles, role)
+}
+
 var notFound = store.Decision{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}
 
 // authorize decides one change of a push against the caller: the client must
@@ -48,7 +56,7 @@ func authorize(id *identity.Identity, ch *v1.Change) store.Decision {
 		}
 		d.Late = true
 	}
-	if roles, ok := fieldWriters[ch.GetRecordType()][ch.GetField()]; ok && !slices.Contains(roles, id.Role) {
+	if !MayWrite(id.Role, ch.GetRecordType(), ch.GetField()) {
 		return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD,
 			Message: fmt.Sprintf("a %s may not write %s.%s", id.Role, ch.GetRecordType(), ch.GetField())}
 	}

@@ -49,6 +49,9 @@ func Run(t *testing.T, open Opener) {
 		{"sequence_gap_refused_whole", testSequenceGap},
 		{"record_size_is_capped", testRecordCap},
 		{"watch_sees_every_committed_push", testWatch},
+		{"late_changes_are_indexed", testLateIndex},
+		{"scan_records_reads_current_states", testScanRecords},
+		{"log_holds_every_entry_of_a_bucket", testLog},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -654,5 +657,142 @@ func testWatch(t *testing.T, open Opener) {
 	}
 	if got[1][cid] <= got[0][cid] {
 		t.Errorf("second call head %d not after first %d", got[1][cid], got[0][cid])
+	}
+}
+
+func testLateIndex(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	d := newDevice("u", 20)
+	client, chs := d.NewClient("Lambeth")
+	onTime, c1 := d.NewContact(client, epoch)
+	other, chs2 := d.NewClient("Lambeth")
+	push(t, s, d, append(append(chs, c1...), chs2...))
+	late, c2 := d.NewContact(client, epoch)
+	refused, c3 := d.NewContact(client, epoch)
+	if got, err := s.LateRecords(ctx, client); err != nil || len(got) != 0 {
+		t.Fatalf("LateRecords before any late change = %v, %v; want none", got, err)
+	}
+	batch := append(append(slices.Clone(c2), c3...), d.Change("contact", onTime, client, "outcome", sample.Str("Seen"), nil))
+	check := func(ch *v1.Change, _ *v1.RecordState) store.Decision {
+		switch ch.GetRecordId() {
+		case late:
+			return store.Decision{Late: true}
+		case refused: // late but refused: a rejection is never indexed
+			return store.Decision{Late: true, Reason: v1.RejectReason_REJECT_REASON_ACCESS_ENDED, Message: "ended"}
+		}
+		return store.Decision{}
+	}
+	for range 2 { // the resend is all duplicates and changes nothing
+		if _, err := s.Push(ctx, &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: batch, Check: check}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.LateRecords(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, []string{late}) {
+		t.Fatalf("LateRecords = %v, want just the late contact %s", got, late)
+	}
+	if got, err := s.LateRecords(ctx, other); err != nil || len(got) != 0 {
+		t.Fatalf("LateRecords of another bucket = %v, %v; want none", got, err)
+	}
+	// A later on-time edit leaves the record flagged: it had late work.
+	base := field(t, mustRecord(t, s, client, late), "outcome").GetStamp()
+	push(t, s, d, []*v1.Change{d.Change("contact", late, client, "outcome", sample.Str("Checked"), base)})
+	if got, _ := s.LateRecords(ctx, client); !slices.Equal(got, []string{late}) {
+		t.Fatalf("LateRecords after an on-time edit = %v, want [%s]", got, late)
+	}
+}
+
+func testScanRecords(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	d := newDevice("u", 21)
+	c1, chs := d.NewClient("Lambeth")
+	contact, cchs := d.NewContact(c1, epoch)
+	c2, chs2 := d.NewClient("Hackney")
+	push(t, s, d, append(append(chs, cchs...), chs2...))
+	base := field(t, mustRecord(t, s, c1, contact), "outcome").GetStamp()
+	push(t, s, d, []*v1.Change{d.Change("contact", contact, c1, "outcome", sample.Str("Rebooked"), base)})
+	missing := d.NewID()
+
+	type seen struct{ bucket, record string }
+	var got []seen
+	states := map[string]*v1.RecordState{}
+	err := s.ScanRecords(ctx, []string{c2, missing, c1}, func(bucket string, b []byte) error {
+		r := &v1.RecordState{}
+		if err := proto.Unmarshal(b, r); err != nil {
+			return err
+		}
+		got = append(got, seen{bucket, r.GetRecordId()})
+		states[r.GetRecordId()] = r
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Buckets in the order asked; each record once, in log order (the
+	// edited contact last).
+	want := []seen{{c2, c2}, {c1, c1}, {c1, contact}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ScanRecords visited %v, want %v", got, want)
+	}
+	if v := field(t, states[contact], "outcome").GetValue().GetStringValue(); v != "Rebooked" {
+		t.Fatalf("scanned contact outcome = %q, want the current value", v)
+	}
+	if !proto.Equal(merge.Expand(proto.Clone(states[contact]).(*v1.RecordState)), mustRecord(t, s, c1, contact)) {
+		t.Fatal("a scanned state differs from Records' state of the same record")
+	}
+	stop := errors.New("stop")
+	calls := 0
+	err = s.ScanRecords(ctx, []string{c1, c2}, func(string, []byte) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("ScanRecords with a failing fn = %v after %d calls, want the error after 1", err, calls)
+	}
+}
+
+func testLog(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	d := newDevice("u", 22)
+	client, chs := d.NewClient("Lambeth")
+	contact, cchs := d.NewContact(client, epoch)
+	push(t, s, d, append(chs, cchs...))
+	base := field(t, mustRecord(t, s, client, contact), "notes").GetStamp()
+	res := push(t, s, d, []*v1.Change{d.Change("contact", contact, client, "notes", sample.Str("Later"), base)})
+	log, err := s.Log(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != len(chs)+len(cchs)+1 {
+		t.Fatalf("Log has %d entries, want %d", len(log), len(chs)+len(cchs)+1)
+	}
+	for i, e := range log {
+		if e.GetPosition() != uint64(i+1) {
+			t.Fatalf("entry %d at position %d, want %d (oldest first)", i, e.GetPosition(), i+1)
+		}
+	}
+	hist, _ := s.History(ctx, client, contact)
+	var fromLog []*v1.HistoryEntry
+	for _, e := range log {
+		if e.GetRecordId() == contact {
+			fromLog = append(fromLog, e)
+		}
+	}
+	if !slices.EqualFunc(hist, fromLog, func(a, b *v1.HistoryEntry) bool { return proto.Equal(a, b) }) {
+		t.Fatal("Log's entries of a record differ from its History")
+	}
+	last := res.Results[0].Position
+	got, err := s.LogEntries(ctx, client, []uint64{last, 1, last + 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[last].GetValue().GetStringValue() != "Later" || got[last].GetReceivedAt() == nil || got[1].GetPosition() != 1 {
+		t.Fatalf("LogEntries = %v, want the entries at 1 and %d only", got, last)
+	}
+	if l, err := s.Log(ctx, d.NewID()); err != nil || len(l) != 0 {
+		t.Fatalf("Log of an empty bucket = %v, %v", l, err)
 	}
 }

@@ -1,0 +1,353 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/schema"
+)
+
+// ExportQuery chooses what an export covers.
+type ExportQuery struct {
+	// From and To bound the period: contacts that happened at or after From
+	// and before To (defaults: To now, From DefaultPeriod before To).
+	From, To time.Time
+	// TeamID, if set, keeps one team's clients (NotFound if out of reach).
+	TeamID string
+	// QuietDays is the statistics' no_contact_days (0: DefaultQuietDays).
+	QuietDays int
+}
+
+// Audit kinds of the exports.
+const (
+	AuditExportContacts   = "export_contacts"
+	AuditExportStatistics = "export_statistics"
+)
+
+// ContactColumns are the columns of the contacts export, one row per
+// contact.
+var ContactColumns = []string{
+	"contact_id", "client_id", "client_name", "team_id", "occurred_at", "category", "mode",
+	"author_id", "author_name", "duration_minutes", "outcome", "notes", "attendance", "provider",
+	"test_result", "substances", "housing_status_after", "ete_status_after", "follow_up_date",
+	"review_state", "late", "open_conflicts", "deleted", "synced_at",
+}
+
+// StatisticsColumns are the columns of the statistics export. Each row
+// belongs to one section (totals, weekly, attendance, housing,
+// employment, quiet) and fills the columns that section has, as
+// GetStatistics reports them.
+var StatisticsColumns = []string{
+	"section", "week", "category", "team_id", "worker_id", "worker_name", "status_from", "status_to",
+	"client_id", "client_name", "last_contact", "days", "contacts", "clients", "attended", "missed", "rescheduled",
+}
+
+// Sink receives an export's rows.
+type Sink interface {
+	// Row takes the next row; an error stops the export.
+	Row(cells []string) error
+	// Flush is called once after the last row (also when there were
+	// none); the export is audited complete only if it succeeds.
+	Flush() error
+}
+
+// RowFunc adapts a function to a Sink with nothing to flush.
+type RowFunc func(cells []string) error
+
+// Row calls f.
+func (f RowFunc) Row(cells []string) error { return f(cells) }
+
+// Flush does nothing.
+func (RowFunc) Flush() error { return nil }
+
+// export is an export under way and its audit entry.
+type export struct {
+	s     *Service
+	id    *identity.Identity
+	audit *store.Audit
+}
+
+// beginExport validates the query and the caller's reach and writes the
+// audit entry, before any data leaves.
+func (s *Service) beginExport(ctx context.Context, id *identity.Identity, kind string, q ExportQuery, withQuiet bool) (*export, *scope, time.Time, time.Time, error) {
+	from, to, err := s.period(q.From, q.To)
+	if err != nil {
+		return nil, nil, from, to, err
+	}
+	if q.TeamID != "" && !schema.ValidID(q.TeamID) {
+		return nil, nil, from, to, invalid("team_id must be a lower-case UUID")
+	}
+	sc, err := s.resolve(ctx, id, "export", q.TeamID)
+	if err != nil {
+		return nil, nil, from, to, err
+	}
+	params := map[string]string{"from": from.Format(time.RFC3339Nano), "to": to.Format(time.RFC3339Nano)}
+	if q.TeamID != "" {
+		params["team_id"] = q.TeamID
+	}
+	if withQuiet {
+		params["no_contact_days"] = strconv.Itoa(q.QuietDays)
+	}
+	a := &store.Audit{ID: uuid.Must(uuid.NewV7()).String(), AreaID: id.Area, UserID: id.UserID, Kind: kind, Parameters: params, At: s.now().UTC()}
+	if err := storeErr(s.st.Directory(ctx, func(tx *store.DirTx) error { return tx.PutAudit(a) })); err != nil {
+		return nil, nil, from, to, err
+	}
+	return &export{s: s, id: id, audit: a}, sc, from, to, nil
+}
+
+// finish completes the audit entry with the rows that left and logs the
+// export (ids and counts only).
+func (e *export) finish(ctx context.Context, rows int, err error) {
+	e.audit.Rows, e.audit.Complete = rows, err == nil
+	werr := e.s.st.Directory(context.WithoutCancel(ctx), func(tx *store.DirTx) error { return tx.PutAudit(e.audit) })
+	ev := e.s.log.Info()
+	if err != nil || werr != nil {
+		ev = e.s.log.Warn()
+	}
+	if werr != nil {
+		ev = ev.AnErr("audit_error", werr)
+	}
+	ev.Str("user_id", e.id.UserID).Str("audit_id", e.audit.ID).Str("kind", e.audit.Kind).
+		Str("team_id", e.audit.Parameters["team_id"]).Int("rows", rows).Bool("complete", err == nil).Msg("export")
+}
+
+// ExportContacts hands the contacts in reach that happened in the period
+// to the sink, one row (ContactColumns) at a time: client by client (in id
+// order), each client's by occurred_at. Only one client's contacts are
+// held at once. Errors about the request come before the first row; the
+// export is audited (see the package doc). It returns the rows handed to
+// the sink.
+func (s *Service) ExportContacts(ctx context.Context, id *identity.Identity, q ExportQuery, sink Sink) (int, error) {
+	e, sc, from, to, err := s.beginExport(ctx, id, AuditExportContacts, q, false)
+	if err != nil {
+		return 0, err
+	}
+	rows := 0
+	err = s.exportContacts(ctx, sc, from, to, func(row []string) error {
+		if err := sink.Row(row); err != nil {
+			return err
+		}
+		rows++
+		return nil
+	})
+	if err == nil {
+		err = sink.Flush()
+	}
+	e.finish(ctx, rows, err)
+	return rows, err
+}
+
+func (s *Service) exportContacts(ctx context.Context, sc *scope, from, to time.Time, emit func([]string) error) error {
+	q := &contactQuery{from: instantOf(from), to: instantOf(to), hasFrom: true, hasTo: true, includeDeleted: true, needLate: true}
+	names := map[string]string{}
+	var refs []contactRef
+	for _, c := range sc.clients {
+		refs = refs[:0]
+		err := s.eachContact(ctx, &scope{id: sc.id, clients: []*client{c}}, q, func(r contactRef) error {
+			refs = append(refs, r)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(refs) == 0 {
+			continue
+		}
+		slices.SortFunc(refs, func(a, b contactRef) int {
+			if b.key().before(a.key()) {
+				return -1
+			}
+			if a.key().before(b.key()) {
+				return 1
+			}
+			return 0
+		})
+		ids := make([]string, len(refs))
+		missing := map[string]bool{}
+		for i, r := range refs {
+			ids[i] = r.id.String()
+			if _, ok := names[r.author]; !ok {
+				missing[r.author] = true
+			}
+		}
+		if len(missing) > 0 {
+			found, err := s.names(ctx, sc.id.Area, missing)
+			if err != nil {
+				return err
+			}
+			for uid := range missing {
+				names[uid] = found[uid]
+			}
+		}
+		states, err := s.st.Records(ctx, c.id, ids)
+		if err != nil {
+			return storeErr(err)
+		}
+		positions := make([]uint64, 0, len(states))
+		for _, st := range states {
+			positions = append(positions, st.GetPosition())
+		}
+		entries, err := s.st.LogEntries(ctx, c.id, positions)
+		if err != nil {
+			return storeErr(err)
+		}
+		for i, r := range refs {
+			st := states[ids[i]]
+			if st == nil {
+				continue
+			}
+			var synced string
+			if e := entries[st.GetPosition()]; e != nil {
+				synced = formatTime(e.GetReceivedAt().AsTime())
+			}
+			if err := emit(contactRow(st, c, r, names[r.author], synced)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// contactRow renders a contact (an expanded state) as ContactColumns.
+func contactRow(st *v1.RecordState, c *client, r contactRef, authorName, synced string) []string {
+	text := func(name string) string { return merge.Field(st, name).GetValue().GetStringValue() }
+	row := []string{
+		st.GetRecordId(), c.id, c.name, c.team, "", text("category"), text("mode"),
+		r.author, authorName, "", text("outcome"), text("notes"), text("attendance"), text("provider"),
+		text("test_result"), "", text("housing_status_after"), text("ete_status_after"), "",
+		stateWord(r.state), strconv.FormatBool(r.late), strconv.Itoa(len(st.GetConflicts())),
+		strconv.FormatBool(merge.IsDeleted(st)), synced,
+	}
+	if ts := merge.Field(st, "occurred_at").GetValue().GetTimestampValue(); ts != nil {
+		row[4] = formatTime(ts.AsTime())
+	}
+	if f := merge.Field(st, "duration_minutes"); f != nil {
+		row[9] = strconv.FormatInt(f.GetValue().GetIntegerValue(), 10)
+	}
+	if f := merge.Field(st, "substances"); f != nil {
+		row[15] = strings.Join(merge.SetMembers(f.GetValue().GetSetState()), ";")
+	}
+	if d := merge.Field(st, "follow_up_date").GetValue().GetDateValue(); d != nil {
+		row[18] = formatDate(d)
+	}
+	return row
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func formatDate(d *v1.Date) string {
+	return fmt.Sprintf("%04d-%02d-%02d", d.GetYear(), d.GetMonth(), d.GetDay())
+}
+
+// stateWord names a review state in exports: unreviewed, reviewed,
+// query_open, query_answered, resolved.
+func stateWord(s v1.ReviewState) string {
+	return strings.ToLower(strings.TrimPrefix(s.String(), "REVIEW_STATE_"))
+}
+
+// ExportStatistics computes GetStatistics for the query and hands it to
+// the sink as rows (StatisticsColumns): the totals, then the weekly
+// counts, attendance, housing and employment movements and quiet clients,
+// in GetStatistics' order. The export is audited (see the package doc). It
+// returns the rows handed to the sink.
+func (s *Service) ExportStatistics(ctx context.Context, id *identity.Identity, q ExportQuery, sink Sink) (int, error) {
+	if q.QuietDays == 0 {
+		q.QuietDays = DefaultQuietDays
+	}
+	if q.QuietDays < 0 || q.QuietDays > MaxQuietDays {
+		return 0, invalid("no_contact_days may be at most %d", MaxQuietDays)
+	}
+	from, to, err := s.period(q.From, q.To)
+	if err != nil {
+		return 0, err
+	}
+	if to.Sub(from) > MaxPeriod {
+		return 0, invalid("the period may be at most %d days", int(MaxPeriod/(24*time.Hour)))
+	}
+	e, sc, from, to, err := s.beginExport(ctx, id, AuditExportStatistics, q, true)
+	if err != nil {
+		return 0, err
+	}
+	rows := 0
+	err = func() error {
+		st, err := s.statistics(ctx, sc, &statsQuery{from: from, to: to, teamID: q.TeamID, quietDays: q.QuietDays})
+		if err != nil {
+			return err
+		}
+		for _, row := range statisticsRows(st) {
+			if err := sink.Row(row); err != nil {
+				return err
+			}
+			rows++
+		}
+		return sink.Flush()
+	}()
+	e.finish(ctx, rows, err)
+	return rows, err
+}
+
+// statisticsRows renders statistics as StatisticsColumns rows.
+func statisticsRows(st *v1.GetStatisticsResponse) [][]string {
+	n := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+	row := func(section string, cells map[int]string) []string {
+		r := make([]string, len(StatisticsColumns))
+		r[0] = section
+		for i, v := range cells {
+			r[i] = v
+		}
+		return r
+	}
+	const (
+		week = 1 + iota
+		category
+		team
+		worker
+		workerName
+		statusFrom
+		statusTo
+		clientID
+		clientName
+		lastContact
+		days
+		contacts
+		clients
+		attended
+		missed
+		rescheduled
+	)
+	out := [][]string{row("totals", map[int]string{contacts: n(st.GetContacts()), clients: n(st.GetClients())})}
+	for _, w := range st.GetWeekly() {
+		out = append(out, row("weekly", map[int]string{week: formatDate(w.GetWeek()), category: w.GetCategory(),
+			contacts: n(w.GetContacts()), clients: n(w.GetClients())}))
+	}
+	for _, a := range st.GetAttendance() {
+		out = append(out, row("attendance", map[int]string{team: a.GetTeamId(), worker: a.GetWorkerId(), workerName: a.GetWorkerName(),
+			attended: n(a.GetAttended()), missed: n(a.GetMissed()), rescheduled: n(a.GetRescheduled())}))
+	}
+	for _, sec := range []struct {
+		name string
+		ms   []*v1.Movement
+	}{{"housing", st.GetHousing()}, {"employment", st.GetEmployment()}} {
+		for _, m := range sec.ms {
+			out = append(out, row(sec.name, map[int]string{statusFrom: m.GetFrom(), statusTo: m.GetTo(), clients: n(m.GetClients())}))
+		}
+	}
+	for _, qc := range st.GetQuiet() {
+		last := ""
+		if qc.GetLastContact() != nil {
+			last = formatTime(qc.GetLastContact().AsTime())
+		}
+		out = append(out, row("quiet", map[int]string{clientID: qc.GetClientId(), clientName: qc.GetClientName(), lastContact: last, days: n(qc.GetDays())}))
+	}
+	return out
+}

@@ -1,0 +1,290 @@
+// Package review is the supervisors' view of what synced: the contacts their
+// workers logged (the review queue), each client's full history, review
+// notes, open conflicts and their resolution, outcome statistics, and the
+// CSV exports of contacts and statistics. It is the domain behind
+// ReviewService; package api adapts it to Connect and serves the exports.
+//
+// # Reach
+//
+// Only supervisors and admins may use it; a worker gets errkind.Forbidden
+// before anything named in the request is looked at. A caller reaches the
+// clients of their identity's buckets (a supervisor: their teams' clients;
+// an admin: their area's). A client, contact, record, conflict or team
+// outside that reach answers errkind.NotFound exactly as one that does not
+// exist, and lists simply leave it out. Identities are resolved from the
+// directory on every request (see auth.Service.Identify), so a disabled
+// user or a changed role never gets here.
+//
+// # Reads
+//
+// Lists and statistics read whole buckets with store.DB.ScanRecords and
+// pick the few fields they need straight out of the stored protobuf
+// encoding (see scan.go), so that a supervisor's queue over 100,000
+// contacts costs a scan, not 100,000 decodes. Only the records returned are
+// decoded in full.
+//
+// # Writes
+//
+// Review notes and conflict resolutions are ordinary changes written into
+// the client's bucket on the server's account: device ServerDevice, the
+// caller as author, stamped by the service's hybrid logical clock after it
+// has observed the stamps it builds on, so they win last-writer-wins and
+// every device converges on them. They reach live streams like any push.
+//
+// # Exports
+//
+// ExportContacts and ExportStatistics hand rows to a callback one at a
+// time; each export leaves a store.Audit entry (written before the first
+// row leaves, completed with the row count after the last) and one log
+// line, both with ids and dates only.
+package review
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/admin"
+	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/hlc"
+	"github.com/throughcare/throughcare/syncproto/schema"
+)
+
+// ServerDevice is the device id and HLC replica of the changes the service
+// writes (the same as the admin package's).
+const ServerDevice = admin.ServerDevice
+
+// Limits and defaults.
+const (
+	// DefaultPageSize and MaxPageSize bound a ListContacts page; larger
+	// requests get MaxPageSize.
+	DefaultPageSize = 50
+	MaxPageSize     = 500
+	// DefaultPeriod is the statistics period when none is given.
+	DefaultPeriod = 12 * 7 * 24 * time.Hour
+	// MaxPeriod is the longest statistics period.
+	MaxPeriod = 3 * 366 * 24 * time.Hour
+	// DefaultQuietDays is GetStatistics' no_contact_days when unset;
+	// MaxQuietDays its largest value.
+	DefaultQuietDays = 14
+	MaxQuietDays     = 3650
+)
+
+// Config configures a Service.
+type Config struct {
+	// Store holds the buckets and the directory (required).
+	Store *store.DB
+	// Now reads the server clock (default time.Now). It stamps the
+	// service's writes and anchors default periods.
+	Now func() time.Time
+	// Logger records what the service does, by id only: never names,
+	// comments or other personal fields.
+	Logger zerolog.Logger
+}
+
+// Service answers supervisors' review requests. It is safe for concurrent
+// use.
+type Service struct {
+	st    *store.DB
+	now   func() time.Time
+	log   zerolog.Logger
+	clock *hlc.Clock
+	sch   *schema.Registry
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("review: a store is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, clock: hlc.NewClock(ServerDevice, cfg.Now, 0), sch: schema.Builtin()}, nil
+}
+
+var (
+	errSignIn   = errkind.E(errkind.Unauthenticated, "sign-in required")
+	errClientNF = errkind.E(errkind.NotFound, "client not found")
+	errTeamNF   = errkind.E(errkind.NotFound, "team not found")
+)
+
+func invalid(format string, args ...any) error { return errkind.E(errkind.Invalid, format, args...) }
+
+// client is a client in the caller's reach.
+type client struct {
+	id, team string
+	created  time.Time
+	// name, closed and deleted are read from the client record when its
+	// bucket is scanned.
+	name            string
+	closed, deleted bool
+}
+
+// scope is what the caller reaches for one request.
+type scope struct {
+	id      *identity.Identity
+	admin   bool
+	clients []*client // by id
+	byID    map[string]*client
+}
+
+// resolve checks the caller's role (Forbidden for workers), then loads the
+// clients of their buckets from the directory; with teamID set, only that
+// team's (NotFound if the team is out of reach).
+func (s *Service) resolve(ctx context.Context, id *identity.Identity, what, teamID string) (*scope, error) {
+	if id == nil {
+		return nil, errSignIn
+	}
+	if id.Role != identity.Supervisor && id.Role != identity.Admin {
+		return nil, errkind.E(errkind.Forbidden, "a %s may not %s", id.Role, what)
+	}
+	sc := &scope{id: id, admin: id.Role == identity.Admin, byID: map[string]*client{}}
+	err := s.view(ctx, func(tx *store.DirTx) error {
+		sc.clients = nil
+		clear(sc.byID)
+		if teamID != "" {
+			t, err := tx.Team(teamID)
+			if errors.Is(err, store.ErrNotFound) || err == nil && t.AreaID != id.Area {
+				return errTeamNF
+			}
+			if err != nil {
+				return err
+			}
+			if !sc.admin {
+				u, err := tx.User(id.UserID)
+				if errors.Is(err, store.ErrNotFound) {
+					return errSignIn
+				}
+				if err != nil {
+					return err
+				}
+				if !slices.Contains(u.TeamIDs, teamID) {
+					return errTeamNF
+				}
+			}
+		}
+		for _, cid := range id.Buckets {
+			c, err := tx.Client(cid)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if c.AreaID != id.Area || teamID != "" && c.TeamID != teamID {
+				continue
+			}
+			cl := &client{id: c.ID, team: c.TeamID, created: c.CreatedAt}
+			sc.clients = append(sc.clients, cl)
+			sc.byID[cl.id] = cl
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(sc.clients, func(a, b *client) int { return strings.Compare(a.id, b.id) })
+	return sc, nil
+}
+
+// client returns a client in reach, or NotFound.
+func (sc *scope) client(clientID string) (*client, error) {
+	if c := sc.byID[clientID]; c != nil {
+		return c, nil
+	}
+	return nil, errClientNF
+}
+
+// view runs fn in a read-only directory transaction.
+func (s *Service) view(ctx context.Context, fn func(tx *store.DirTx) error) error {
+	return storeErr(s.st.DirectoryView(ctx, fn))
+}
+
+// storeErr keeps domain and context errors as they are and wraps anything
+// else; the API maps store.ErrUnavailable and hides the rest.
+func storeErr(err error) error {
+	if err == nil || errkind.Of(err) != 0 || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fmt.Errorf("review: %w", err)
+}
+
+// names returns the display names of the users among ids who belong to
+// area; others (unknown, another area's, the empty id) are left out.
+func (s *Service) names(ctx context.Context, area string, ids map[string]bool) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	err := s.view(ctx, func(tx *store.DirTx) error {
+		for uid := range ids {
+			if uid == "" {
+				continue
+			}
+			u, err := tx.User(uid)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if u.AreaID == area {
+				out[uid] = u.DisplayName
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// people lists names by user id.
+func people(names map[string]string) []*v1.Person {
+	out := make([]*v1.Person, 0, len(names))
+	for uid, n := range names {
+		out = append(out, &v1.Person{UserId: uid, DisplayName: n})
+	}
+	slices.SortFunc(out, func(a, b *v1.Person) int { return strings.Compare(a.GetUserId(), b.GetUserId()) })
+	return out
+}
+
+// teamNames returns the names of teams in area.
+func (s *Service) teamNames(ctx context.Context, area string, ids map[string]bool) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	err := s.view(ctx, func(tx *store.DirTx) error {
+		for tid := range ids {
+			t, err := tx.Team(tid)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if t.AreaID == area {
+				out[tid] = t.Name
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// period resolves a requested period: to defaults to now, from to
+// DefaultPeriod before to; from must be before to.
+func (s *Service) period(from, to time.Time) (time.Time, time.Time, error) {
+	if to.IsZero() {
+		to = s.now()
+	}
+	if from.IsZero() {
+		from = to.Add(-DefaultPeriod)
+	}
+	if !from.Before(to) {
+		return from, to, invalid("from must be before to")
+	}
+	return from.UTC(), to.UTC(), nil
+}

@@ -1,0 +1,430 @@
+package review
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/schema"
+)
+
+// Reading records without decoding them. A stored record state is a
+// compacted throughcare.v1.RecordState; the review needs a handful of its
+// fields, so it walks the encoding with protowire and keeps sub-slices of
+// the buffer (valid only while the store's scan callback runs), interning
+// the short strings it keeps (enumeration values, user ids) so that a scan
+// allocates per distinct value, not per record.
+
+func fieldNum(m proto.Message, name string) protowire.Number {
+	f := m.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(name))
+	if f == nil {
+		panic("review: no field " + name)
+	}
+	return f.Number()
+}
+
+var (
+	recID        = fieldNum(&v1.RecordState{}, "record_id")
+	recType      = fieldNum(&v1.RecordState{}, "record_type")
+	recStamp     = fieldNum(&v1.RecordState{}, "stamp")
+	recAuthor    = fieldNum(&v1.RecordState{}, "author")
+	recFields    = fieldNum(&v1.RecordState{}, "fields")
+	recConflicts = fieldNum(&v1.RecordState{}, "conflicts")
+	recPosition  = fieldNum(&v1.RecordState{}, "position")
+
+	fsName  = fieldNum(&v1.FieldState{}, "field")
+	fsValue = fieldNum(&v1.FieldState{}, "value")
+	fsStamp = fieldNum(&v1.FieldState{}, "stamp")
+
+	valString    = fieldNum(&v1.Value{}, "string_value")
+	valTimestamp = fieldNum(&v1.Value{}, "timestamp_value")
+
+	tsSeconds = fieldNum(&timestamppb.Timestamp{}, "seconds")
+	tsNanos   = fieldNum(&timestamppb.Timestamp{}, "nanos")
+
+	stampTimeNum = fieldNum(&v1.Stamp{}, "time")
+	authorUser   = fieldNum(&v1.Author{}, "user_id")
+)
+
+// rec is a record state's encoding split into the parts the review reads.
+type rec struct {
+	id, typ, stamp, author []byte
+	position               uint64
+	conflicts              int
+	fields                 []fieldRef
+}
+
+// fieldRef is one FieldState's name, Value and Stamp encodings.
+type fieldRef struct{ name, value, stamp []byte }
+
+// each calls fn for every field of the message in b; fn returns how much
+// of b the field's value took (from protowire's Consume functions), or 0
+// to skip it.
+func each(b []byte, fn func(num protowire.Number, typ protowire.Type, b []byte) int) error {
+	for len(b) > 0 {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+		n = fn(num, typ, b)
+		if n == 0 {
+			n = protowire.ConsumeFieldValue(num, typ, b)
+		}
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		b = b[n:]
+	}
+	return nil
+}
+
+// bytesField returns the bytes of a length-delimited field, and its size.
+func bytesField(typ protowire.Type, b []byte, dst *[]byte) int {
+	if typ != protowire.BytesType {
+		return 0
+	}
+	v, n := protowire.ConsumeBytes(b)
+	if n >= 0 {
+		*dst = v
+	}
+	return n
+}
+
+func (r *rec) parse(b []byte) error {
+	r.id, r.typ, r.stamp, r.author, r.position, r.conflicts, r.fields = nil, nil, nil, nil, 0, 0, r.fields[:0]
+	return each(b, func(num protowire.Number, typ protowire.Type, b []byte) int {
+		switch num {
+		case recID:
+			return bytesField(typ, b, &r.id)
+		case recType:
+			return bytesField(typ, b, &r.typ)
+		case recStamp:
+			return bytesField(typ, b, &r.stamp)
+		case recAuthor:
+			return bytesField(typ, b, &r.author)
+		case recConflicts:
+			if typ == protowire.BytesType {
+				r.conflicts++
+			}
+			return 0
+		case recPosition:
+			if typ != protowire.VarintType {
+				return 0
+			}
+			v, n := protowire.ConsumeVarint(b)
+			r.position = v
+			return n
+		case recFields:
+			var fb []byte
+			n := bytesField(typ, b, &fb)
+			if n <= 0 {
+				return n
+			}
+			var f fieldRef
+			if err := each(fb, func(num protowire.Number, typ protowire.Type, b []byte) int {
+				switch num {
+				case fsName:
+					return bytesField(typ, b, &f.name)
+				case fsValue:
+					return bytesField(typ, b, &f.value)
+				case fsStamp:
+					return bytesField(typ, b, &f.stamp)
+				}
+				return 0
+			}); err != nil {
+				return -1
+			}
+			r.fields = append(r.fields, f)
+			return n
+		}
+		return 0
+	})
+}
+
+// get returns the named field, or nil.
+func (r *rec) get(name string) *fieldRef {
+	for i := range r.fields {
+		if string(r.fields[i].name) == name {
+			return &r.fields[i]
+		}
+	}
+	return nil
+}
+
+// str returns a field's string value (nil if it has none).
+func (r *rec) str(name string) []byte {
+	f := r.get(name)
+	if f == nil {
+		return nil
+	}
+	var s []byte
+	_ = each(f.value, func(num protowire.Number, typ protowire.Type, b []byte) int {
+		if num == valString {
+			return bytesField(typ, b, &s)
+		}
+		return 0
+	})
+	return s
+}
+
+// instant is a point in time without time.Time's location (comparable,
+// cheap to copy).
+type instant struct {
+	sec  int64
+	nsec int32
+}
+
+func instantOf(t time.Time) instant { return instant{t.Unix(), int32(t.Nanosecond())} }
+
+func (a instant) compare(b instant) int {
+	switch {
+	case a.sec < b.sec:
+		return -1
+	case a.sec > b.sec:
+		return 1
+	case a.nsec < b.nsec:
+		return -1
+	case a.nsec > b.nsec:
+		return 1
+	}
+	return 0
+}
+
+func (a instant) time() time.Time { return time.Unix(a.sec, int64(a.nsec)).UTC() }
+
+// when returns a field's timestamp value.
+func (r *rec) when(name string) (instant, bool) {
+	f := r.get(name)
+	if f == nil {
+		return instant{}, false
+	}
+	var ts []byte
+	_ = each(f.value, func(num protowire.Number, typ protowire.Type, b []byte) int {
+		if num == valTimestamp {
+			return bytesField(typ, b, &ts)
+		}
+		return 0
+	})
+	if ts == nil {
+		return instant{}, false
+	}
+	var out instant
+	err := each(ts, func(num protowire.Number, typ protowire.Type, b []byte) int {
+		if typ != protowire.VarintType {
+			return 0
+		}
+		v, n := protowire.ConsumeVarint(b)
+		switch num {
+		case tsSeconds:
+			out.sec = int64(v)
+		case tsNanos:
+			out.nsec = int32(v)
+		}
+		return n
+	})
+	return out, err == nil
+}
+
+// stampTime returns the packed time of a field's stamp, or the record's
+// default stamp if the field carries none.
+func (r *rec) stampTime(f *fieldRef) uint64 {
+	st := f.stamp
+	if len(st) == 0 {
+		st = r.stamp
+	}
+	var t uint64
+	_ = each(st, func(num protowire.Number, typ protowire.Type, b []byte) int {
+		if num != stampTimeNum || typ != protowire.VarintType {
+			return 0
+		}
+		v, n := protowire.ConsumeVarint(b)
+		t = v
+		return n
+	})
+	return t
+}
+
+// defaultAuthor returns the user id of the record's default author.
+func (r *rec) defaultAuthor() []byte {
+	var u []byte
+	_ = each(r.author, func(num protowire.Number, typ protowire.Type, b []byte) int {
+		if num == authorUser {
+			return bytesField(typ, b, &u)
+		}
+		return 0
+	})
+	return u
+}
+
+// enumIntern holds every enumeration value of the schema, so that reading
+// one allocates nothing.
+var enumIntern = func() map[string]string {
+	m := map[string]string{}
+	for _, rt := range schema.Builtin().Types() {
+		for _, f := range rt.Fields {
+			for _, v := range f.Values {
+				m[v] = v
+			}
+		}
+	}
+	return m
+}()
+
+// contact is what lists and statistics read of a contact.
+type contact struct {
+	id                                               uuid.UUID
+	at                                               instant
+	category, author, attendance, housing, ete, mode string
+	position                                         uint64
+	conflicts, deleted                               bool
+}
+
+// note is what the queue reads of a review note.
+type note struct {
+	id       uuid.UUID
+	created  uint64 // the stamp time of its subject_id: when it was written
+	state    string
+	answered bool
+}
+
+// reviewState is where a contact with this note (nil: none) stands.
+func (n *note) reviewState() v1.ReviewState {
+	if n == nil {
+		return v1.ReviewState_REVIEW_STATE_UNREVIEWED
+	}
+	switch n.state {
+	case "reviewed":
+		return v1.ReviewState_REVIEW_STATE_REVIEWED
+	case "query_to_worker":
+		if n.answered {
+			return v1.ReviewState_REVIEW_STATE_QUERY_ANSWERED
+		}
+		return v1.ReviewState_REVIEW_STATE_QUERY_OPEN
+	case "resolved":
+		return v1.ReviewState_REVIEW_STATE_RESOLVED
+	}
+	return v1.ReviewState_REVIEW_STATE_UNREVIEWED
+}
+
+// newer reports whether n was written after o (ties: the larger id).
+func (n *note) newer(o *note) bool {
+	if n.created != o.created {
+		return n.created > o.created
+	}
+	return bytes.Compare(n.id[:], o.id[:]) > 0
+}
+
+// bucketData is what one scan of a client's bucket found. A reader reuses
+// it for the next bucket.
+type bucketData struct {
+	contacts []contact
+	// notes holds the newest live review note of each subject.
+	notes map[uuid.UUID]note
+}
+
+// reader scans buckets. It is not safe for concurrent use.
+type reader struct {
+	st      *store.DB
+	r       rec
+	authors map[string]string
+	b       bucketData
+}
+
+func newReader(st *store.DB) *reader {
+	return &reader{st: st, authors: map[string]string{}, b: bucketData{notes: map[uuid.UUID]note{}}}
+}
+
+// intern returns an enumeration value or user id as a string, allocating
+// only for a value not seen before.
+func (rd *reader) intern(b []byte) string {
+	if s, ok := enumIntern[string(b)]; ok {
+		return s
+	}
+	if s, ok := rd.authors[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	rd.authors[s] = s
+	return s
+}
+
+// read scans a client's bucket: its contacts and live review notes, and
+// the client's name and status from the client record. The returned data
+// is valid until the next read.
+func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
+	b := &rd.b
+	b.contacts = b.contacts[:0]
+	clear(b.notes)
+	r := &rd.r
+	err := rd.st.ScanRecords(ctx, []string{c.id}, func(_ string, state []byte) error {
+		if err := r.parse(state); err != nil {
+			return fmt.Errorf("review: a stored record does not decode: %w", err)
+		}
+		switch string(r.typ) {
+		case "contact":
+			id, err := uuid.ParseBytes(r.id)
+			if err != nil {
+				return nil // not a record id the store would have taken
+			}
+			ct := contact{id: id, position: r.position, conflicts: r.conflicts > 0, deleted: r.get(schema.DeletedField) != nil}
+			ct.at, _ = r.when("occurred_at")
+			ct.category = rd.intern(r.str("category"))
+			ct.mode = rd.intern(r.str("mode"))
+			author := r.str("author")
+			if author == nil {
+				author = r.defaultAuthor()
+			}
+			ct.author = rd.intern(author)
+			ct.attendance = rd.intern(r.str("attendance"))
+			ct.housing = rd.intern(r.str("housing_status_after"))
+			ct.ete = rd.intern(r.str("ete_status_after"))
+			b.contacts = append(b.contacts, ct)
+		case "review_note":
+			subj := r.get("subject_id")
+			if subj == nil || r.get(schema.DeletedField) != nil {
+				return nil
+			}
+			subject, err1 := uuid.ParseBytes(r.str("subject_id"))
+			id, err2 := uuid.ParseBytes(r.id)
+			if err1 != nil || err2 != nil {
+				return nil
+			}
+			n := note{id: id, created: r.stampTime(subj), state: rd.intern(r.str("state")),
+				answered: len(bytes.TrimSpace(r.str("worker_response"))) > 0}
+			if old, ok := b.notes[subject]; !ok || n.newer(&old) {
+				b.notes[subject] = n
+			}
+		case "client":
+			if string(r.id) != c.id {
+				return nil
+			}
+			c.name = strings.TrimSpace(string(bytes.TrimSpace(r.str("given_name"))) + " " + string(bytes.TrimSpace(r.str("family_name"))))
+			c.closed = string(r.str("status")) == "closed"
+			c.deleted = r.get(schema.DeletedField) != nil
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	return b, nil
+}
+
+// noteOf returns the newest live note about a record, or nil.
+func (b *bucketData) noteOf(id uuid.UUID) *note {
+	if n, ok := b.notes[id]; ok {
+		return &n
+	}
+	return nil
+}

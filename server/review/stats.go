@@ -1,0 +1,274 @@
+package review
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/throughcare/throughcare/server/identity"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/schema"
+)
+
+// statsQuery is a validated GetStatisticsRequest.
+type statsQuery struct {
+	from, to  time.Time
+	teamID    string
+	quietDays int
+}
+
+func (s *Service) newStatsQuery(req *v1.GetStatisticsRequest) (*statsQuery, error) {
+	var from, to time.Time
+	if req.GetFrom() != nil {
+		if err := req.GetFrom().CheckValid(); err != nil {
+			return nil, invalid("from is not a valid time")
+		}
+		from = req.GetFrom().AsTime()
+	}
+	if req.GetTo() != nil {
+		if err := req.GetTo().CheckValid(); err != nil {
+			return nil, invalid("to is not a valid time")
+		}
+		to = req.GetTo().AsTime()
+	}
+	from, to, err := s.period(from, to)
+	if err != nil {
+		return nil, err
+	}
+	if to.Sub(from) > MaxPeriod {
+		return nil, invalid("the period may be at most %d days", int(MaxPeriod/(24*time.Hour)))
+	}
+	if req.GetTeamId() != "" && !schema.ValidID(req.GetTeamId()) {
+		return nil, invalid("team_id must be a lower-case UUID")
+	}
+	days := int(req.GetNoContactDays())
+	switch {
+	case days == 0:
+		days = DefaultQuietDays
+	case days > MaxQuietDays:
+		return nil, invalid("no_contact_days may be at most %d", MaxQuietDays)
+	}
+	return &statsQuery{from: from, to: to, teamID: req.GetTeamId(), quietDays: days}, nil
+}
+
+// GetStatistics summarises the contacts in reach (of one team if team_id
+// is set: NotFound if out of reach) that happened in the period (default:
+// the DefaultPeriod up to now; at most MaxPeriod). Contacts marked deleted
+// are not counted.
+//
+//   - weekly: contacts per week (starting Monday, UTC) and category, and
+//     how many clients had one;
+//   - attendance: treatment_attendance contacts by their attendance
+//     (attended, did_not_attend = missed, rescheduled), per worker (the
+//     contact's author) by name, then per team (the client's) by name;
+//   - housing and employment: per client, the first and the last
+//     housing_status_after (ete_status_after) recorded in the period, by
+//     occurred_at; clients whose status moved are counted per from→to,
+//     most clients first;
+//   - quiet: open clients (not closed or deleted) with no contact in the
+//     no_contact_days (default 14) before the period's end, longest first;
+//     days count from their last contact, or from when they were added if
+//     they never had one;
+//   - contacts in the period, and clients in reach.
+func (s *Service) GetStatistics(ctx context.Context, id *identity.Identity, req *v1.GetStatisticsRequest) (*v1.GetStatisticsResponse, error) {
+	q, err := s.newStatsQuery(req)
+	if err != nil {
+		return nil, err
+	}
+	sc, err := s.resolve(ctx, id, "read statistics", q.teamID)
+	if err != nil {
+		return nil, err
+	}
+	return s.statistics(ctx, sc, q)
+}
+
+type weekKey struct {
+	monday   int64 // days since the Unix epoch
+	category string
+}
+
+// mondayOf returns the day (since the Unix epoch, UTC) of the Monday
+// starting the week of t.
+func mondayOf(t instant) int64 {
+	days := floorDiv(t.sec, 86400)
+	return days - ((days+3)%7+7)%7 // 1 January 1970 was a Thursday
+}
+
+func count(m map[string]*[3]uint32, key string, slot int) {
+	n := m[key]
+	if n == nil {
+		n = &[3]uint32{}
+		m[key] = n
+	}
+	n[slot]++
+}
+
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
+}
+
+// first reports whether a happened before b (ties: the earlier change).
+func first(a, b *contact) bool {
+	if c := a.at.compare(b.at); c != 0 {
+		return c < 0
+	}
+	return a.position < b.position
+}
+
+var attendanceSlot = map[string]int{"attended": 0, "did_not_attend": 1, "rescheduled": 2}
+
+func (s *Service) statistics(ctx context.Context, sc *scope, q *statsQuery) (*v1.GetStatisticsResponse, error) {
+	from, to := instantOf(q.from), instantOf(q.to)
+	quietFor := time.Duration(q.quietDays) * 24 * time.Hour
+	type tally struct{ contacts, clients uint32 }
+	weekly := map[weekKey]*tally{}
+	seen := map[weekKey]bool{}
+	workers := map[string]*[3]uint32{}
+	teams := map[string]*[3]uint32{}
+	housing := map[[2]string]uint32{}
+	employment := map[[2]string]uint32{}
+	resp := &v1.GetStatisticsResponse{Clients: uint32(len(sc.clients))}
+
+	rd := newReader(s.st)
+	for _, c := range sc.clients {
+		b, err := rd.read(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		clear(seen)
+		var hFirst, hLast, eFirst, eLast, last *contact
+		for i := range b.contacts {
+			ct := &b.contacts[i]
+			if ct.deleted {
+				continue
+			}
+			if ct.at.compare(to) < 0 && (last == nil || ct.at.compare(last.at) > 0) {
+				last = ct
+			}
+			if ct.at.compare(from) < 0 || ct.at.compare(to) >= 0 {
+				continue
+			}
+			resp.Contacts++
+			k := weekKey{mondayOf(ct.at), ct.category}
+			t := weekly[k]
+			if t == nil {
+				t = &tally{}
+				weekly[k] = t
+			}
+			t.contacts++
+			if !seen[k] {
+				seen[k] = true
+				t.clients++
+			}
+			if slot, ok := attendanceSlot[ct.attendance]; ok && ct.category == "treatment_attendance" {
+				count(workers, ct.author, slot)
+				count(teams, c.team, slot)
+			}
+			if ct.housing != "" {
+				if hFirst == nil || first(ct, hFirst) {
+					hFirst = ct
+				}
+				if hLast == nil || first(hLast, ct) {
+					hLast = ct
+				}
+			}
+			if ct.ete != "" {
+				if eFirst == nil || first(ct, eFirst) {
+					eFirst = ct
+				}
+				if eLast == nil || first(eLast, ct) {
+					eLast = ct
+				}
+			}
+		}
+		if hFirst != nil && hFirst.housing != hLast.housing {
+			housing[[2]string{hFirst.housing, hLast.housing}]++
+		}
+		if eFirst != nil && eFirst.ete != eLast.ete {
+			employment[[2]string{eFirst.ete, eLast.ete}]++
+		}
+		if c.closed || c.deleted {
+			continue
+		}
+		since := c.created
+		qc := &v1.QuietClient{ClientId: c.id, ClientName: c.name}
+		if last != nil {
+			since = last.at.time()
+			qc.LastContact = timestamppb.New(since)
+		} else if since.IsZero() || since.After(q.to) {
+			continue // not on the books yet (or added before creation times were kept)
+		}
+		if gap := q.to.Sub(since); gap >= quietFor {
+			qc.Days = uint32(min(gap/(24*time.Hour), math.MaxUint32))
+			resp.Quiet = append(resp.Quiet, qc)
+		}
+	}
+
+	for k, t := range weekly {
+		d := time.Unix(k.monday*86400, 0).UTC()
+		resp.Weekly = append(resp.Weekly, &v1.WeeklyCount{Week: &v1.Date{Year: int32(d.Year()), Month: int32(d.Month()), Day: int32(d.Day())},
+			Category: k.category, Contacts: t.contacts, Clients: t.clients})
+	}
+	slices.SortFunc(resp.Weekly, func(a, b *v1.WeeklyCount) int {
+		return cmp.Or(cmp.Compare(a.Week.Year, b.Week.Year), cmp.Compare(a.Week.Month, b.Week.Month),
+			cmp.Compare(a.Week.Day, b.Week.Day), strings.Compare(a.Category, b.Category))
+	})
+
+	ids := map[string]bool{}
+	for w := range workers {
+		ids[w] = true
+	}
+	names, err := s.names(ctx, sc.id.Area, ids)
+	if err != nil {
+		return nil, err
+	}
+	var byWorker []*v1.Attendance
+	for w, n := range workers {
+		byWorker = append(byWorker, &v1.Attendance{WorkerId: w, WorkerName: names[w], Attended: n[0], Missed: n[1], Rescheduled: n[2]})
+	}
+	slices.SortFunc(byWorker, func(a, b *v1.Attendance) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.WorkerName), strings.ToLower(b.WorkerName)), strings.Compare(a.WorkerId, b.WorkerId))
+	})
+	ids = map[string]bool{}
+	for t := range teams {
+		ids[t] = true
+	}
+	teamNames, err := s.teamNames(ctx, sc.id.Area, ids)
+	if err != nil {
+		return nil, err
+	}
+	var byTeam []*v1.Attendance
+	for t, n := range teams {
+		byTeam = append(byTeam, &v1.Attendance{TeamId: t, Attended: n[0], Missed: n[1], Rescheduled: n[2]})
+	}
+	slices.SortFunc(byTeam, func(a, b *v1.Attendance) int {
+		return cmp.Or(strings.Compare(strings.ToLower(teamNames[a.TeamId]), strings.ToLower(teamNames[b.TeamId])), strings.Compare(a.TeamId, b.TeamId))
+	})
+	resp.Attendance = append(byWorker, byTeam...)
+	resp.Housing = movements(housing)
+	resp.Employment = movements(employment)
+	slices.SortFunc(resp.Quiet, func(a, b *v1.QuietClient) int {
+		return cmp.Or(cmp.Compare(b.Days, a.Days), strings.Compare(a.ClientId, b.ClientId))
+	})
+	return resp, nil
+}
+
+func movements(m map[[2]string]uint32) []*v1.Movement {
+	out := make([]*v1.Movement, 0, len(m))
+	for k, n := range m {
+		out = append(out, &v1.Movement{From: k[0], To: k[1], Clients: n})
+	}
+	slices.SortFunc(out, func(a, b *v1.Movement) int {
+		return cmp.Or(cmp.Compare(b.Clients, a.Clients), strings.Compare(a.From, b.From), strings.Compare(a.To, b.To))
+	})
+	return out
+}
