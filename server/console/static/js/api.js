@@ -31,6 +31,7 @@ const TITLES = {
   unimplemented: 'Not available on this server',
   deadline_exceeded: 'The server took too long',
   internal: 'The server had a problem',
+  wrong_address: 'Open the console at its own address',
 };
 
 // Messages for answers that carry no Connect error body.

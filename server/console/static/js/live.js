@@ -62,6 +62,7 @@ const sleep = (ms, signal) => new Promise((resolve) => {
 
 async function run(signal) {
   let backoff = 1000;
+  let refreshed = 0; // refreshes in a row that did not get a stream going
   while (!signal.aborted && auth.current()) {
     if (state !== 'retrying') setState('connecting');
     try {
@@ -75,6 +76,7 @@ async function run(signal) {
         const changed = apply(page);
         if (page.cursor) cursor = page.cursor;
         if (!baseline) {
+          refreshed = 0;
           if (!page.hasMore) {
             baseline = true;
             setState('live');
@@ -84,11 +86,14 @@ async function run(signal) {
         }
         setState('live');
         backoff = 1000;
+        refreshed = 0;
         if (changed.records > 0 || changed.clients.size > 0) {
           events.dispatchEvent(new CustomEvent('changes', { detail: changed }));
         }
       }, { signal });
-      // A clean end: subscribe again from the cursor.
+      // A clean end (the server always says why, so this is a proxy's
+      // doing): subscribe again from the cursor, after a breath.
+      await sleep(1000, signal);
     } catch (err) {
       if (signal.aborted) return;
       const closed = err.detail?.('StreamClosed')?.reason;
@@ -96,8 +101,11 @@ async function run(signal) {
         cursor = ''; // pull everything again; known contacts stay known
         continue;
       }
-      if (closed === 'CLOSE_REASON_MEMBERSHIP_CHANGED' || closed === 'CLOSE_REASON_MAX_AGE') continue;
-      if (err.code === 'unauthenticated' || closed === 'CLOSE_REASON_SESSION_ENDED') {
+      if (closed === 'CLOSE_REASON_MEMBERSHIP_CHANGED' || closed === 'CLOSE_REASON_MAX_AGE') {
+        await sleep(100 + Math.random() * 400, signal);
+        continue;
+      }
+      if ((err.code === 'unauthenticated' || closed === 'CLOSE_REASON_SESSION_ENDED') && refreshed++ < 2) {
         try {
           await auth.refresh();
           continue;

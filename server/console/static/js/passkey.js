@@ -77,9 +77,11 @@ export function checkDomain(rpId) {
   const host = location.hostname;
   if (!rpId || host === rpId || host.endsWith('.' + rpId)) return;
   const port = location.port ? ':' + location.port : '';
-  throw new ApiError('failed_precondition',
-    `Passkeys for this server belong to “${rpId}”, but this page was opened as “${host}”. ` +
-    `Open ${location.protocol}//${rpId}${port}/ instead.`);
+  const there = `${location.protocol}//${rpId}${port}/`;
+  const err = new ApiError('wrong_address',
+    `Passkeys for this server belong to “${rpId}”, but this page was opened as “${host}”. Open ${there} instead.`);
+  err.href = there;
+  throw err;
 }
 
 /** webauthnError turns a WebAuthn DOMException into an ApiError people can read. */

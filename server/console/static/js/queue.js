@@ -8,7 +8,8 @@ import { exportCSV, dayStart } from './export.js';
 import { h, replace, link, label, field, fieldText, day, clock, errorBox, empty, short } from './dom.js';
 import { CATEGORIES, REVIEW_STATES, reviewStateText } from './schema.js';
 
-const PAGE_SIZE = 25;
+// Rows per page: 25, or the address's size (1 to 500).
+const pageSize = (p) => Math.min(500, Math.max(1, Number(p.get('size')) || 25));
 
 
 function filterOf(p) {
@@ -58,6 +59,7 @@ function filters(params, navigate) {
   const check = (name, text) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', id: 'f-' + name, name, checked: params.has(name) }), text);
 
+  if (params.get('size')) form.append(h('input', { type: 'hidden', name: 'size', value: params.get('size') }));
   form.append(teamBox, workerBox, clientBox,
     select('category', 'Category', CATEGORIES.map((c) => [c, label(c)]), get('category')),
     date('from', 'From'), date('to', 'To'),
@@ -110,6 +112,7 @@ function field0(rec, name) {
 
 /** render draws the queue. */
 export function render(root, params, { signal, navigate }) {
+  const PAGE_SIZE = pageSize(params);
   const { form, cleanup } = filters(params, navigate);
   signal.addEventListener('abort', cleanup);
   const status = h('p', { class: 'count', role: 'status', id: 'queue-status' });
@@ -150,13 +153,16 @@ export function render(root, params, { signal, navigate }) {
   function draw(contacts, before) {
     if (!contacts.length) {
       status.textContent = '';
-      replace(body, page === 0
-        ? empty('No contacts match', params.size > 1 ? 'Try fewer filters, or a wider date range.' : 'Contacts appear here as soon as a worker’s tablet syncs.')
-        : empty('No more contacts'));
+      const filtered = [...params.keys()].some((k) => k !== 'view' && k !== 'size');
+      replace(body, page > 0 ? empty('No more contacts')
+        : filtered ? empty('No contacts match', 'Try fewer filters, or a wider date range.')
+          : empty('No contacts yet', 'Contacts appear here as soon as a worker’s tablet syncs.'));
       return;
     }
     const more = !!tokens[page + 1];
-    status.textContent = `Showing ${page * PAGE_SIZE + 1}–${page * PAGE_SIZE + contacts.length}${more ? '' : ' (the last page)'}`;
+    status.textContent = page === 0 && !more
+      ? `${contacts.length} contact${contacts.length === 1 ? '' : 's'}, newest first`
+      : `Showing ${page * PAGE_SIZE + 1}–${page * PAGE_SIZE + contacts.length}, newest first${more ? '' : ' (the last page)'}`;
     replace(body,
       h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
         h('caption', { class: 'sr-only' }, 'Contacts, newest first'),
@@ -164,9 +170,9 @@ export function render(root, params, { signal, navigate }) {
           .map((c) => Array.isArray(c) ? h('th', { scope: 'col', class: c[1] }, c[0]) : h('th', { scope: 'col' }, c)))),
         h('tbody', null, contacts.map((c) => row(c, before && !before.has(c.record.recordId)))))),
       page === 0 && !more ? null : h('nav', { class: 'pager', 'aria-label': 'Pages' },
-        h('button', { type: 'button', disabled: page === 0, onClick: () => { page--; load(); } }, '← Newer'),
+        h('button', { type: 'button', class: 'newer', disabled: page === 0, onClick: () => { page--; load(); } }, '← Newer'),
         h('span', null, `Page ${page + 1}`),
-        h('button', { type: 'button', disabled: !more, onClick: () => { page++; load(); } }, 'Older →')));
+        h('button', { type: 'button', class: 'older', disabled: !more, onClick: () => { page++; load(); } }, 'Older →')));
   }
 
   function announce(n) {

@@ -17,7 +17,8 @@ const HINTS = {
 function problem(box, err, kind) {
   replace(box, h('p', { class: 'title' }, TITLES[kind][err.code] ?? err.title ?? 'Something went wrong'),
     h('p', null, err.message ?? String(err)),
-    HINTS[kind][err.code] ? h('p', { class: 'hint' }, HINTS[kind][err.code]) : null);
+    HINTS[kind][err.code] ? h('p', { class: 'hint' }, HINTS[kind][err.code]) : null,
+    err.href ? h('p', null, h('a', { href: err.href }, 'Go to ' + err.href)) : null);
   box.hidden = false;
   box.focus();
 }
