@@ -45,4 +45,10 @@ func TestTour(t *testing.T) {
 	if out := s.cli(t, worker, "pull"); !strings.Contains(out, "evicted") {
 		t.Fatalf("the unassigned client was not evicted: %s", out)
 	}
+
+	// The demo: simulated tablets fill a team for the console.
+	out := s.cli(t, admin, "demo", "--workers", "2", "--clients", "2", "--days", "3")
+	if !strings.Contains(out, "2 workers, 4 clients") || !strings.Contains(out, "1 conflict") || !strings.Contains(out, "/?invite=tci_") {
+		t.Fatalf("demo: %s", out)
+	}
 }

@@ -57,6 +57,7 @@ var commands = map[string]command{
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
 	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact", cmdLogContact},
 	"pull":        {"                                sync: pull everything new and list it", cmdPull},
+	"demo":        {"[--workers N] [--clients N] [--days N]   fill a demo team (admins): tablets, clients, offline days", cmdDemo},
 }
 
 // run parses the global flags and runs one command.

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	mrand "math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/throughcare/throughcare/client-sdk/caseload"
+	"github.com/throughcare/throughcare/client-sdk/passkey"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// cmdDemo fills an area with a demonstration team (run as an admin): a
+// supervisor invite for the web console, workers enrolled on simulated
+// tablets (the Go SDK with software passkeys), clients assigned to them, and
+// several days of contacts logged offline and synced on reconnect, with one
+// conflicting edit for the supervisor to settle. Everything is made up.
+func cmdDemo(ctx context.Context, c *cli, args []string) error {
+	if err := c.signedIn(); err != nil {
+		return err
+	}
+	workersS, clientsS, daysS := "3", "4", "5"
+	if err := flags("demo", args, c.out, nil, map[string]*string{"workers": &workersS, "clients": &clientsS, "days": &daysS}); err != nil {
+		return err
+	}
+	workers, err1 := strconv.Atoi(workersS)
+	perWorker, err2 := strconv.Atoi(clientsS)
+	days, err3 := strconv.Atoi(daysS)
+	if err1 != nil || err2 != nil || err3 != nil || workers < 1 || workers > 8 || perWorker < 1 || perWorker > 20 || days < 1 || days > 60 {
+		return fmt.Errorf("demo: --workers must be 1 to 8 (sign-ins are rate-limited), --clients 1 to 20, --days 1 to 60")
+	}
+	adm := c.adminClient()
+	team, err := adm.CreateTeam(ctx, &v1.CreateTeamRequest{Name: "Demo outreach " + time.Now().Format("2 Jan 15:04:05")})
+	if err != nil {
+		return err
+	}
+	teamID := team.GetTeam().GetTeamId()
+	sup, err := adm.CreateInvite(ctx, &v1.CreateInviteRequest{Role: v1.Role_ROLE_SUPERVISOR, TeamId: teamID, DisplayName: "Demo Supervisor"})
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "throughcare-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir) // the simulated tablets are thrown away; their work is on the server
+	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
+	logged := 0
+	var (
+		tablets []*caseload.Device
+		keys    []*passkey.Software
+	)
+	for w := range workers {
+		name := demoGiven[w%len(demoGiven)] + " " + demoFamily[(w+3)%len(demoFamily)]
+		inv, err := adm.CreateInvite(ctx, &v1.CreateInviteRequest{Role: v1.Role_ROLE_WORKER, TeamId: teamID, DisplayName: name})
+		if err != nil {
+			return err
+		}
+		dev, key, err := c.demoTablet(filepath.Join(dir, fmt.Sprint(w)))
+		if err != nil {
+			return err
+		}
+		defer dev.Close()
+		tablets, keys = append(tablets, dev), append(keys, key)
+		if err := dev.Enrol(ctx, key, inv.GetInviteCode(), "Demo tablet "+fmt.Sprint(w+1)); err != nil {
+			return err
+		}
+		for k := range perWorker {
+			given, family := demoGiven[rng.IntN(len(demoGiven))], demoFamily[rng.IntN(len(demoFamily))]
+			cl, err := adm.CreateClient(ctx, &v1.CreateClientRequest{TeamId: teamID, GivenName: given, FamilyName: family,
+				Pathway: demoPathways[(w+k)%len(demoPathways)]})
+			if err != nil {
+				return err
+			}
+			if _, err := adm.AssignClient(ctx, &v1.AssignClientRequest{ClientId: cl.GetClientId(), WorkerId: dev.UserID()}); err != nil {
+				return err
+			}
+		}
+		if _, err := dev.Sync(ctx); err != nil {
+			return err
+		}
+		// Days in the field without signal, then one sync back at the office.
+		clients, err := dev.Clients(ctx)
+		if err != nil {
+			return err
+		}
+		for d := days; d >= 1; d-- {
+			day := time.Now().AddDate(0, 0, -d).Truncate(24 * time.Hour).Add(9 * time.Hour)
+			for _, cl := range clients {
+				if rng.IntN(3) == 0 {
+					continue // not seen today
+				}
+				if _, err := dev.LogContact(ctx, cl.ID, demoContact(rng, day.Add(time.Duration(rng.IntN(8*60))*time.Minute))); err != nil {
+					return err
+				}
+				logged++
+			}
+		}
+		if _, err := dev.AddGoal(ctx, clients[0].ID, caseload.Goal{Domain: "housing", Description: "Move from hostel into a supported tenancy"}); err != nil {
+			return err
+		}
+		if _, err := dev.MakeReferral(ctx, clients[0].ID, caseload.Referral{ServiceType: "debt_advice", Organisation: "Citizens Advice", ReferredOn: caseload.DateOf(time.Now())}); err != nil {
+			return err
+		}
+		if _, err := dev.Sync(ctx); err != nil {
+			return err
+		}
+	}
+	// A second tablet of the first worker edits a client's housing status
+	// while the first has changed it too: a conflict for the supervisor.
+	first := tablets[0]
+	clients, err := first.Clients(ctx)
+	if err != nil {
+		return err
+	}
+	second, _, err := c.demoTablet(filepath.Join(dir, "second"))
+	if err != nil {
+		return err
+	}
+	defer second.Close()
+	if err := second.SignIn(ctx, keys[0]); err != nil {
+		return err
+	}
+	if _, err := second.Sync(ctx); err != nil {
+		return err
+	}
+	target := clients[0].ID
+	if err := first.UpdateClient(ctx, target, caseload.Edit{Field: "housing_status", Value: caseload.String("hostel")}); err != nil {
+		return err
+	}
+	if err := second.UpdateClient(ctx, target, caseload.Edit{Field: "housing_status", Value: caseload.String("supported_housing")}); err != nil {
+		return err
+	}
+	for _, d := range []*caseload.Device{first, second, first} {
+		if _, err := d.Sync(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(c.out, "team %s: %d workers, %d clients, %d contacts over %d days, 1 conflict\n", teamID, workers, workers*perWorker, logged, days)
+	fmt.Fprintf(c.out, "supervisor invite for the web console: %s/?invite=%s\n", c.origin, sup.GetInviteCode())
+	return nil
+}
+
+// demoTablet opens a simulated tablet with a synced software passkey.
+func (c *cli) demoTablet(dir string) (*caseload.Device, *passkey.Software, error) {
+	enc := make([]byte, 32)
+	rand.Read(enc)
+	dev, err := caseload.Open(caseload.Config{Dir: dir, Key: enc, Server: c.server, HTTPClient: c.http})
+	if err != nil {
+		return nil, nil, err
+	}
+	key := passkey.NewSoftware(c.origin)
+	key.RPID, key.Synced = c.rpID, true
+	return dev, key, nil
+}
+
+func demoContact(rng *mrand.Rand, at time.Time) caseload.Contact {
+	c := caseload.Contact{OccurredAt: at, Mode: demoModes[rng.IntN(len(demoModes))], DurationMinutes: 15 + 5*rng.IntN(10)}
+	switch rng.IntN(6) {
+	case 0:
+		c.Category, c.Outcome = "treatment_attendance", "Keywork session at the recovery service"
+		c.Attendance = []string{"attended", "attended", "attended", "did_not_attend", "rescheduled"}[rng.IntN(5)]
+		c.Provider = "Lambeth Recovery Service"
+	case 1:
+		c.Category, c.Outcome = "drug_test", "Oral fluid test"
+		c.TestResult = []string{"negative", "negative", "positive"}[rng.IntN(3)]
+		if c.TestResult == "positive" {
+			c.Substances = []string{[]string{"opiates", "crack_cocaine", "cannabis"}[rng.IntN(3)]}
+		}
+	case 2:
+		c.Category, c.Outcome = "housing", "Met the housing officer about the tenancy"
+		c.HousingStatusAfter = []string{"hostel", "temporary_accommodation", "supported_housing", "settled_tenancy"}[rng.IntN(4)]
+	case 3:
+		c.Category, c.Outcome = "employment", "Job centre appointment"
+		c.ETEStatusAfter = []string{"unemployed_seeking", "in_training", "volunteering", "employed_part_time"}[rng.IntN(4)]
+	case 4:
+		c.Category, c.Outcome = "finance", "Benefits claim and arrears plan"
+	default:
+		c.Category, c.Outcome = "family", "Contact with children arranged"
+	}
+	c.Notes = demoNotes[rng.IntN(len(demoNotes))]
+	return c
+}
+
+var (
+	demoGiven    = []string{"Alex", "Sam", "Jamie", "Chris", "Jo", "Lee", "Kelly", "Danny", "Michelle", "Paul", "Tracey", "Wayne"}
+	demoFamily   = []string{"Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Evans", "Thomas", "Roberts", "Walker"}
+	demoPathways = []string{"arrest_referral", "drr", "dtto", "licence", "voluntary"}
+	demoModes    = []string{"home_visit", "office", "phone", "community"}
+	demoNotes    = []string{
+		"Engaged well and agreed the next appointment.",
+		"Reported reduced use since starting the script.",
+		"Missed the morning slot; seen in the afternoon instead.",
+		"Worried about rent arrears; referral to debt advice discussed.",
+		"Family contact going well; sees children at weekends.",
+	}
+)
