@@ -157,7 +157,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		AuthRateLimit: api.RateLimit{Rate: cfg.AuthRate, Burst: cfg.AuthBurst, TrustedProxyHeader: cfg.ProxyHeader},
 		Review:        api.NewReviewHandler(reviewSvc),
 		Routes: map[string]http.Handler{
-			console.IndexPattern: console.Handler(), console.AssetsPattern: console.Handler(),
+			console.IndexPattern: console.LoopbackRedirect(console.Handler(), cfg.origins()), console.AssetsPattern: console.Handler(),
 			api.ExportPattern: api.ExportHandler(ids, reviewSvc, log),
 		},
 	})
