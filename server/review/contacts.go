@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -239,6 +240,15 @@ func (s *Service) ListContacts(ctx context.Context, id *identity.Identity, req *
 		resp.NextPageToken = encodeToken(items[size-1].key())
 	}
 	if resp.Contacts, err = s.summaries(ctx, sc, items); err != nil {
+		return nil, err
+	}
+	var clients []string
+	for _, c := range resp.Contacts {
+		if !slices.Contains(clients, c.GetClientId()) {
+			clients = append(clients, c.GetClientId())
+		}
+	}
+	if err := s.auditView(ctx, id, AuditViewContacts, map[string]string{"clients": strings.Join(clients, " ")}, len(resp.Contacts)); err != nil {
 		return nil, err
 	}
 	return resp, nil

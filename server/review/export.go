@@ -28,10 +28,13 @@ type ExportQuery struct {
 	QuietDays int
 }
 
-// Audit kinds of the exports.
+// Audit kinds: exports, and views of clients' data (the review queue, a
+// client's timeline).
 const (
 	AuditExportContacts   = "export_contacts"
 	AuditExportStatistics = "export_statistics"
+	AuditViewContacts     = "view_contacts"
+	AuditViewTimeline     = "view_timeline"
 )
 
 // ContactColumns are the columns of the contacts export, one row per
@@ -103,6 +106,15 @@ func (s *Service) beginExport(ctx context.Context, id *identity.Identity, kind s
 		return nil, nil, from, to, err
 	}
 	return &export{s: s, id: id, audit: a}, sc, from, to, nil
+}
+
+// auditView records that the caller was shown clients' data (DESIGN §5:
+// every view of a client's data leaves an audit entry). The view is not
+// served if its entry cannot be written.
+func (s *Service) auditView(ctx context.Context, id *identity.Identity, kind string, params map[string]string, rows int) error {
+	a := &store.Audit{ID: uuid.Must(uuid.NewV7()).String(), AreaID: id.Area, UserID: id.UserID, Kind: kind,
+		Parameters: params, Rows: rows, Complete: true, At: s.now().UTC()}
+	return storeErr(s.st.Directory(ctx, func(tx *store.DirTx) error { return tx.PutAudit(a) }))
 }
 
 // finish completes the audit entry with the rows that left and logs the

@@ -79,16 +79,50 @@ func TestScope(t *testing.T) {
 	if len(resp.GetContacts()) != 0 {
 		t.Errorf("supervisor of A1 sees %d contacts of team A2", len(resp.GetContacts()))
 	}
-	// Refused exports left no audit entry; the admin's two did.
+	// Refused calls left no audit entry; the admin's exports did, and
+	// every view served (lists and timelines) did too.
+	kinds := func(area string) map[string]int {
+		out := map[string]int{}
+		w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+			for _, id := range tx.AuditsOfArea(area) {
+				a, err := tx.Audit(id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[a.Kind]++
+			}
+			return nil
+		})
+		return out
+	}
+	if got := kinds(w.areaA); got[AuditExportContacts]+got[AuditExportStatistics] != 2 || got[AuditViewTimeline] == 0 || got[AuditViewContacts] == 0 {
+		t.Errorf("area A audit entries by kind: %v, want the admin's 2 exports and the views served", got)
+	}
+	if got := kinds(w.areaB); len(got) != 0 {
+		t.Errorf("area B has audit entries %v for refused calls", got)
+	}
+}
+
+// Every view of a client's data is audited: who saw which client, when.
+func TestViewsAreAudited(t *testing.T) {
+	w := newWorld(t)
+	if _, err := w.svc.GetTimeline(w.ctx, w.supA1, w.c1); err != nil {
+		t.Fatal(err)
+	}
+	var got []*store.Audit
 	w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
-		if got := tx.AuditsOfArea(w.areaA); len(got) != 2 {
-			t.Errorf("area A has %d audit entries, want 2 (the admin's exports)", len(got))
-		}
-		if got := tx.AuditsOfArea(w.areaB); len(got) != 0 {
-			t.Errorf("area B has %d audit entries for refused exports", len(got))
+		for _, id := range tx.AuditsOfArea(w.areaA) {
+			a, err := tx.Audit(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, a)
 		}
 		return nil
 	})
+	if len(got) != 1 || got[0].Kind != AuditViewTimeline || got[0].UserID != w.supA1.UserID || got[0].Parameters["client_id"] != w.c1 || !got[0].Complete {
+		t.Fatalf("audit after one timeline view: %+v", got)
+	}
 }
 
 // queueWorld adds five contacts, one late, one with a conflict, one

@@ -81,5 +81,8 @@ func (s *Service) GetTimeline(ctx context.Context, id *identity.Identity, client
 		return nil, err
 	}
 	s.log.Debug().Str("user_id", id.UserID).Str("client_id", c.id).Int("records", len(records)).Msg("timeline read")
+	if err := s.auditView(ctx, id, AuditViewTimeline, map[string]string{"client_id": c.id}, len(records)); err != nil {
+		return nil, err
+	}
 	return &v1.GetTimelineResponse{Records: records, People: people(names)}, nil
 }
