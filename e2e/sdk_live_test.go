@@ -380,6 +380,7 @@ func (tp *tap) RoundTrip(r *http.Request) (*http.Response, error) {
 type streamBody struct {
 	io.ReadCloser
 	enc  string
+	mu   sync.Mutex // Close may come from another goroutine than Read
 	buf  bytes.Buffer
 	once sync.Once
 	done func(string)
@@ -387,7 +388,9 @@ type streamBody struct {
 
 func (b *streamBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
+	b.mu.Lock()
 	b.buf.Write(p[:n])
+	b.mu.Unlock()
 	if err != nil {
 		b.finish()
 	}
@@ -399,7 +402,14 @@ func (b *streamBody) Close() error {
 	return b.ReadCloser.Close()
 }
 
-func (b *streamBody) finish() { b.once.Do(func() { b.done(endReason(b.buf.Bytes(), b.enc)) }) }
+func (b *streamBody) finish() {
+	b.once.Do(func() {
+		b.mu.Lock()
+		raw := bytes.Clone(b.buf.Bytes())
+		b.mu.Unlock()
+		b.done(endReason(raw, b.enc))
+	})
+}
 
 // endReason reads a Connect server stream's envelopes and returns the
 // StreamClosed reason of its end message ("CLOSE_REASON_..."), "ok" for an
