@@ -93,6 +93,18 @@ func (h *exportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		exportError(ctx, w, err)
 		return
 	}
+	// Like a stream, an export stops when the session ends or the caller's
+	// caseload changes under it.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-id.Ended:
+		case <-id.Changed:
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
 	out := &csvOut{w: w, columns: kind.columns, filename: exportFilename(kind.name, q)}
 	rows, err := kind.run(h.svc, ctx, id, q, out)
 	if err != nil {
@@ -241,7 +253,11 @@ func (o *csvOut) Flush() error {
 // starting with = + - @, a tab or a carriage return) by prefixing a single
 // quote; other cells pass unchanged.
 func CSVCell(s string) string {
-	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+	// Spreadsheets skip leading spaces and line breaks before a formula and
+	// read full-width signs as their ASCII forms.
+	t := strings.TrimLeft(s, " \t\r\n")
+	if t != "" && (strings.IndexByte("=+-@", t[0]) >= 0 || strings.ContainsRune("＝＋－＠", []rune(t)[0])) ||
+		s != "" && strings.IndexByte("\t\r", s[0]) >= 0 {
 		return "'" + s
 	}
 	return s

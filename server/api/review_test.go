@@ -376,6 +376,10 @@ func TestCSVCell(t *testing.T) {
 		"a=b":              "a=b",
 		"2026-03-01":       "2026-03-01",
 		"'already quoted'": "'already quoted'",
+		"  =HYPERLINK()":   "'  =HYPERLINK()",
+		"\n+1":             "'\n+1",
+		"＝1+2":             "'＝1+2",
+		"   ":              "   ",
 	} {
 		if got := api.CSVCell(in); got != want {
 			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)

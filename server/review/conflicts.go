@@ -85,7 +85,17 @@ func (s *Service) ListConflicts(ctx context.Context, id *identity.Identity, clie
 	if out == nil {
 		out = []*v1.ConflictSummary{}
 	}
-	return &v1.ListConflictsResponse{Conflicts: out, People: people(names)}, nil
+	resp := &v1.ListConflictsResponse{Conflicts: out, People: people(names)}
+	var seen []string
+	for _, c := range resp.GetConflicts() {
+		if !slices.Contains(seen, c.GetClientId()) {
+			seen = append(seen, c.GetClientId())
+		}
+	}
+	if err := s.auditView(ctx, id, AuditViewConflicts, map[string]string{"clients": strings.Join(seen, " ")}, len(resp.GetConflicts())); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func cmpUint(a, b uint64) int {

@@ -35,6 +35,8 @@ const (
 	AuditExportStatistics = "export_statistics"
 	AuditViewContacts     = "view_contacts"
 	AuditViewTimeline     = "view_timeline"
+	AuditViewConflicts    = "view_conflicts"
+	AuditViewStatistics   = "view_statistics"
 )
 
 // ContactColumns are the columns of the contacts export, one row per

@@ -2,7 +2,9 @@ package review
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	"github.com/google/uuid"
@@ -42,6 +44,50 @@ const defaultReviewedText = "Reviewed."
 // The contact's note is its newest live review note. A request that would
 // change nothing (a retry) writes nothing and returns the same note.
 func (s *Service) ReviewContact(ctx context.Context, id *identity.Identity, req *v1.ReviewContactRequest) (string, error) {
+	// Two supervisors reviewing one contact, or the worker answering while
+	// a supervisor reviews, make the note change under us: then decide
+	// again on what is there now, so nothing is overwritten blindly and no
+	// conflict is raised on the note.
+	// Reviews of one contact take turns in this process (a striped lock);
+	// a worker's answer arriving by sync is caught by the check instead.
+	mu := &s.noteLocks[stripe(req.GetContactId())]
+	mu.Lock()
+	defer mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		noteID, err := s.reviewOnce(ctx, id, req)
+		if !errors.Is(err, errNoteRaced) {
+			return noteID, err
+		}
+		if attempt == 4 {
+			return "", errkind.E(errkind.Unavailable, "the review note kept changing; try again")
+		}
+	}
+}
+
+func stripe(s string) int {
+	h := fnv.New32a()
+	h.Write([]byte(s))
+	return int(h.Sum32() % noteStripes)
+}
+
+// errNoteRaced: the review note changed between reading and writing it.
+var errNoteRaced = errors.New("review: the review note changed meanwhile")
+
+// sameNote says whether a note in the push transaction is the one read
+// (nil: no note), comparing the stamps of the fields a review decides on.
+func sameNote(read, now *v1.RecordState) bool {
+	if (read == nil) != (now == nil) {
+		return false
+	}
+	for _, f := range []string{"text", "state", "worker_response", "deleted"} {
+		if !merge.SameStamp(merge.Field(read, f).GetStamp(), merge.Field(now, f).GetStamp()) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) reviewOnce(ctx context.Context, id *identity.Identity, req *v1.ReviewContactRequest) (string, error) {
 	decision := req.GetDecision()
 	switch decision {
 	case v1.ReviewDecision_REVIEW_DECISION_REVIEWED, v1.ReviewDecision_REVIEW_DECISION_QUERY, v1.ReviewDecision_REVIEW_DECISION_RESOLVED:
@@ -128,7 +174,13 @@ func (s *Service) ReviewContact(ctx context.Context, id *identity.Identity, req 
 		log.Debug().Msg("review unchanged")
 		return noteID, nil
 	}
-	if _, err := s.write(ctx, id, c.id, "review_note", noteID, current, fields, nil); err != nil {
+	check := func(now *v1.RecordState) error {
+		if !sameNote(current, now) {
+			return errNoteRaced
+		}
+		return nil
+	}
+	if _, err := s.write(ctx, id, c.id, "review_note", noteID, current, fields, check); err != nil {
 		return "", err
 	}
 	log.Info().Bool("new_note", current == nil).Msg("contact reviewed")

@@ -45,6 +45,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -58,9 +59,13 @@ import (
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
-// ServerDevice is the device id and HLC replica of the changes the service
+// ServerDevice is the device id of the changes the service
 // writes (the same as the admin package's).
 const ServerDevice = admin.ServerDevice
+
+// Replica is the HLC replica id of the service's stamps: its own, so that
+// its writes and the admin service's (another clock) never share a stamp.
+const Replica = "server-review"
 
 // Limits and defaults.
 const (
@@ -92,12 +97,16 @@ type Config struct {
 
 // Service answers supervisors' review requests. It is safe for concurrent
 // use.
+const noteStripes = 64
+
 type Service struct {
 	st    *store.DB
 	now   func() time.Time
 	log   zerolog.Logger
 	clock *hlc.Clock
 	sch   *schema.Registry
+
+	noteLocks [noteStripes]sync.Mutex // see ReviewContact
 }
 
 // New returns a Service.
@@ -108,7 +117,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, clock: hlc.NewClock(ServerDevice, cfg.Now, 0), sch: schema.Builtin()}, nil
+	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, clock: hlc.NewClock(Replica, cfg.Now, 0), sch: schema.Builtin()}, nil
 }
 
 var (

@@ -1,8 +1,10 @@
 package review
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -859,5 +861,44 @@ func TestExports(t *testing.T) {
 		if strings.Contains(logs, secret) {
 			t.Errorf("logs carry %q:\n%s", secret, logs)
 		}
+	}
+}
+
+// Supervisors reviewing one contact at the same time, and a worker
+// answering a query while a supervisor reviews it, never raise conflicts on
+// the review note: each decision is taken on the note as it is when written.
+func TestConcurrentReviewsRaiseNoConflicts(t *testing.T) {
+	w := newWorld(t)
+	contact := w.contact(w.dev1, w.c1, now0.Add(-time.Hour), "housing")
+	var wg sync.WaitGroup
+	errs := make(chan error, 40)
+	for i := range 40 {
+		wg.Go(func() {
+			caller := w.supA1
+			if i%2 == 1 {
+				caller = w.adminA
+			}
+			decision := v1.ReviewDecision_REVIEW_DECISION_REVIEWED
+			comment := ""
+			if i%3 == 0 {
+				decision, comment = v1.ReviewDecision_REVIEW_DECISION_QUERY, fmt.Sprintf("Question %d", i)
+			}
+			_, err := w.svc.ReviewContact(w.ctx, caller, &v1.ReviewContactRequest{ClientId: w.c1, ContactId: contact, Decision: decision, Comment: comment})
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("ReviewContact: %v", err)
+		}
+	}
+	resp, err := w.svc.ListConflicts(w.ctx, w.adminA, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(resp.GetConflicts()); n != 0 {
+		t.Fatalf("%d conflicts on review notes after concurrent reviews", n)
 	}
 }

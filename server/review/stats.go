@@ -84,7 +84,15 @@ func (s *Service) GetStatistics(ctx context.Context, id *identity.Identity, req 
 	if err != nil {
 		return nil, err
 	}
-	return s.statistics(ctx, sc, q)
+	resp, err := s.statistics(ctx, sc, q)
+	if err != nil {
+		return nil, err
+	}
+	// The quiet-clients list names clients.
+	if err := s.auditView(ctx, id, AuditViewStatistics, map[string]string{"team_id": q.teamID}, len(resp.GetQuiet())); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 type weekKey struct {
