@@ -54,6 +54,14 @@ func (d *Device) Run(ctx context.Context, o RunOptions) error {
 	}
 	for {
 		_, err := d.Sync(ctx)
+		if err == nil {
+			failures = 0
+			if o.Live {
+				err = d.follow(ctx, ready, take) // nil: sync again now
+			} else {
+				err = waitForWrite(ctx, ready, take, o.Interval)
+			}
+		}
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -64,26 +72,6 @@ func (d *Device) Run(ctx context.Context, o RunOptions) error {
 			if err := fail(err); err != nil {
 				return err
 			}
-			continue
-		}
-		failures = 0
-		if o.Live {
-			err = d.follow(ctx, ready, take)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if fatal(err) {
-				return err
-			}
-			if err != nil {
-				if err := fail(err); err != nil {
-					return err
-				}
-			}
-			continue
-		}
-		if err := waitForWrite(ctx, ready, take, o.Interval); err != nil {
-			return err
 		}
 	}
 }

@@ -196,11 +196,7 @@ func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncR
 		accepted, rejected, late = 0, 0, 0
 		for i, ch := range chs {
 			r := results[i]
-			bucket, err := uid(ch.GetClientId())
-			if err != nil {
-				return err
-			}
-			record, err := uid(ch.GetRecordId())
+			bucket, record, err := changeKeys(ch)
 			if err != nil {
 				return err
 			}
@@ -371,11 +367,7 @@ func (d *Device) dropAcked(upTo uint64) error {
 			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
 				return err
 			}
-			bucket, err := uid(ch.GetClientId())
-			if err != nil {
-				return err
-			}
-			record, err := uid(ch.GetRecordId())
+			bucket, record, err := changeKeys(ch)
 			if err != nil {
 				return err
 			}
@@ -541,6 +533,14 @@ func (d *Device) resetLocal() error {
 	}
 	d.events.emit(Event{Kind: Reset})
 	return nil
+}
+
+// changeKeys returns the bucket and record of a change as key parts.
+func changeKeys(ch *v1.Change) (bucket, record [16]byte, err error) {
+	if bucket, err = uid(ch.GetClientId()); err == nil {
+		record, err = uid(ch.GetRecordId())
+	}
+	return bucket, record, err
 }
 
 func keys(m map[string]bool) []string {

@@ -122,7 +122,7 @@ func (h *adminHandler) ListUsers(ctx context.Context, _ *v1.ListUsersRequest) (*
 	}
 	resp := &v1.ListUsersResponse{}
 	for _, u := range users {
-		resp.Users = append(resp.Users, &v1.User{UserId: u.ID, DisplayName: u.DisplayName, Role: adminRoleMessage(u.Role), TeamIds: u.TeamIDs, Disabled: u.Disabled})
+		resp.Users = append(resp.Users, &v1.User{UserId: u.ID, DisplayName: u.DisplayName, Role: u.Role.Proto(), TeamIds: u.TeamIDs, Disabled: u.Disabled})
 	}
 	return resp, nil
 }
@@ -189,33 +189,29 @@ func (h *adminHandler) ListClients(ctx context.Context, req *v1.ListClientsReque
 }
 
 func (h *adminHandler) AssignClient(ctx context.Context, req *v1.AssignClientRequest) (*v1.AssignClientResponse, error) {
-	id, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if err := adminTooLong(adminBound{"client_id", req.GetClientId(), adminMaxIDBytes},
-		adminBound{"worker_id", req.GetWorkerId(), adminMaxIDBytes}); err != nil {
-		return nil, err
-	}
-	if err := h.svc.AssignClient(ctx, id, req.GetClientId(), req.GetWorkerId()); err != nil {
-		return nil, connectError(ctx, err)
-	}
-	return &v1.AssignClientResponse{}, nil
+	return &v1.AssignClientResponse{}, h.assignment(ctx, req.GetClientId(), req.GetWorkerId(), h.svc.AssignClient)
 }
 
 func (h *adminHandler) UnassignClient(ctx context.Context, req *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error) {
+	return &v1.UnassignClientResponse{}, h.assignment(ctx, req.GetClientId(), req.GetWorkerId(), h.svc.UnassignClient)
+}
+
+// assignment validates and runs an assignment change (AssignClient,
+// UnassignClient).
+func (h *adminHandler) assignment(ctx context.Context, clientID, workerID string,
+	change func(context.Context, *identity.Identity, string, string) error) error {
 	id, err := caller(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := adminTooLong(adminBound{"client_id", req.GetClientId(), adminMaxIDBytes},
-		adminBound{"worker_id", req.GetWorkerId(), adminMaxIDBytes}); err != nil {
-		return nil, err
+	if err := adminTooLong(adminBound{"client_id", clientID, adminMaxIDBytes},
+		adminBound{"worker_id", workerID, adminMaxIDBytes}); err != nil {
+		return err
 	}
-	if err := h.svc.UnassignClient(ctx, id, req.GetClientId(), req.GetWorkerId()); err != nil {
-		return nil, connectError(ctx, err)
+	if err := change(ctx, id, clientID, workerID); err != nil {
+		return connectError(ctx, err)
 	}
-	return &v1.UnassignClientResponse{}, nil
+	return nil
 }
 
 // adminRole maps a wire role to a domain role (0 for none or unknown, which
@@ -230,17 +226,4 @@ func adminRole(r v1.Role) identity.Role {
 		return identity.Admin
 	}
 	return 0
-}
-
-// adminRoleMessage maps a domain role to its wire form.
-func adminRoleMessage(r identity.Role) v1.Role {
-	switch r {
-	case identity.Worker:
-		return v1.Role_ROLE_WORKER
-	case identity.Supervisor:
-		return v1.Role_ROLE_SUPERVISOR
-	case identity.Admin:
-		return v1.Role_ROLE_ADMIN
-	}
-	return v1.Role_ROLE_UNSPECIFIED
 }

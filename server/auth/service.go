@@ -239,18 +239,6 @@ func sessionMessage(sess *store.Session, t tokens, u *store.User) *v1.Session {
 		RefreshToken: t.refresh, RefreshExpiresAt: timestamppb.New(sess.RefreshExpiresAt),
 		AbsoluteExpiresAt: timestamppb.New(sess.AbsoluteExpiresAt),
 		UserId:            sess.UserID, DeviceId: sess.DeviceID,
-		Role: roleMessage(identity.ParseRole(u.Role)), AreaId: u.AreaID,
+		Role: identity.ParseRole(u.Role).Proto(), AreaId: u.AreaID,
 	}
-}
-
-func roleMessage(r identity.Role) v1.Role {
-	switch r {
-	case identity.Worker:
-		return v1.Role_ROLE_WORKER
-	case identity.Supervisor:
-		return v1.Role_ROLE_SUPERVISOR
-	case identity.Admin:
-		return v1.Role_ROLE_ADMIN
-	}
-	return v1.Role_ROLE_UNSPECIFIED
 }

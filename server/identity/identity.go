@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"slices"
 	"time"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
 // Role is what a user may do.
@@ -46,6 +48,19 @@ func ParseRole(s string) Role {
 		}
 	}
 	return 0
+}
+
+// Proto is the role's wire form.
+func (r Role) Proto() v1.Role {
+	switch r {
+	case Worker:
+		return v1.Role_ROLE_WORKER
+	case Supervisor:
+		return v1.Role_ROLE_SUPERVISOR
+	case Admin:
+		return v1.Role_ROLE_ADMIN
+	}
+	return v1.Role_ROLE_UNSPECIFIED
 }
 
 // Identity is an authenticated caller.

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -76,7 +77,7 @@ func (s *Service) ListConflicts(ctx context.Context, id *identity.Identity, clie
 		if c := strings.Compare(a.GetRecordId(), b.GetRecordId()); c != 0 {
 			return c
 		}
-		return cmpUint(a.GetConflict().GetId(), b.GetConflict().GetId())
+		return cmp.Compare(a.GetConflict().GetId(), b.GetConflict().GetId())
 	})
 	names, err := s.names(ctx, id.Area, users)
 	if err != nil {
@@ -96,16 +97,6 @@ func (s *Service) ListConflicts(ctx context.Context, id *identity.Identity, clie
 		return nil, err
 	}
 	return resp, nil
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Resolution settles a conflict: Choice picks one of its values, or Value

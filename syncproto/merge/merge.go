@@ -26,6 +26,7 @@ package merge
 
 import (
 	"bytes"
+	"cmp"
 	"slices"
 	"strings"
 	"time"
@@ -274,19 +275,9 @@ func Merge(a, b *v1.RecordState) *v1.RecordState {
 				out.Conflicts = append(out.Conflicts, proto.Clone(c).(*v1.Conflict))
 			}
 		}
-		slices.SortFunc(out.Conflicts, func(x, y *v1.Conflict) int { return cmpUint(x.GetId(), y.GetId()) })
+		slices.SortFunc(out.Conflicts, func(x, y *v1.Conflict) int { return cmp.Compare(x.GetId(), y.GetId()) })
 	}
 	return out
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func cloneConflicts(cs []*v1.Conflict) []*v1.Conflict {
