@@ -97,8 +97,13 @@ func (d *Device) authed(ctx context.Context, call func() error) error {
 }
 
 // learnOffset keeps the server's clock offset from a response's server
-// time. sent is when the request left (zero if unknown, as on a stream): the
-// server read its clock about half way through the round trip.
+// time, measured against the answer's arrival: the server read its clock
+// before that, so the corrected clock may run a little behind the server's
+// but never ahead. Behind is the safe side: a contact made just before a
+// reassignment must not be stamped after it and refused. (A midpoint
+// estimate is no better: delays on the way in and out are not symmetric on
+// mobile links.) sent is when the request left, used only to ignore
+// answers the local clock places before their request (it was stepped).
 func (d *Device) learnOffset(ts *timestamppb.Timestamp, sent time.Time) {
 	if ts != nil {
 		d.learnTime(ts.AsTime(), sent)
@@ -110,8 +115,8 @@ func (d *Device) learnTime(server, sent time.Time) {
 		return
 	}
 	local := d.cfg.Now()
-	if !sent.IsZero() && !local.Before(sent) {
-		local = sent.Add(local.Sub(sent) / 2)
+	if !sent.IsZero() && local.Before(sent) {
+		return // the device's clock went backwards during the call
 	}
 	off := server.Sub(local)
 	d.mu.Lock()
