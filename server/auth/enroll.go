@@ -54,7 +54,9 @@ func (s *Service) BeginEnrollment(ctx context.Context, inviteCode, deviceName st
 	return &v1.BeginEnrollmentResponse{CeremonyId: id, OptionsJson: string(opts)}, nil
 }
 
-// liveInvite returns the unexpired invite with a code hash, or errInvite.
+// liveInvite returns the invite with a code hash if it may still enrol
+// someone (unexpired, for an existing area and role, and its inviter
+// active), or errInvite.
 func (s *Service) liveInvite(tx *store.DirTx, hash []byte) (*store.Invite, error) {
 	in, err := tx.Invite(hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -72,7 +74,35 @@ func (s *Service) liveInvite(tx *store.DirTx, hash []byte) (*store.Invite, error
 		}
 		return nil, err
 	}
+	if ok, err := InviterActive(tx, in); err != nil || !ok {
+		if err != nil {
+			return nil, err
+		}
+		return nil, errInvite
+	}
 	return in, nil
+}
+
+// InviterActive reports whether whoever made an invite still vouches for
+// it: the server itself (store.InviteByServer), or a user of the invite's
+// area who is not disabled. An invite whose inviter is disabled, unknown or
+// in another area enrols nobody. Reading the inviter inside the enrolling
+// transaction makes a concurrent DisableUser conflict with the enrolment.
+func InviterActive(tx *store.DirTx, in *store.Invite) (bool, error) {
+	if in.CreatedBy == store.InviteByServer {
+		return true, nil
+	}
+	if in.CreatedBy == "" {
+		return false, nil
+	}
+	u, err := tx.User(in.CreatedBy)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !u.Disabled && u.AreaID == in.AreaID, nil
 }
 
 // FinishEnrollment verifies the attestation of an enrolment ceremony,

@@ -109,8 +109,13 @@ func (d *Device) PrimaryOf() string {
 	return d.ID
 }
 
+// InviteByServer is the CreatedBy of an invite the server minted itself
+// (the bootstrap invite, or one from the operator's command) rather than a
+// user: it has no inviter who could be disabled.
+const InviteByServer = "bootstrap"
+
 // Invite is a one-time enrolment invitation, stored under the hash of its
-// code.
+// code. CreatedBy is the id of the user who made it, or InviteByServer.
 type Invite struct {
 	Hash                                         []byte
 	AreaID, Role, TeamID, DisplayName, CreatedBy string
