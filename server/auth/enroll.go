@@ -106,10 +106,12 @@ func InviterActive(tx *store.DirTx, in *store.Invite) (bool, error) {
 }
 
 // FinishEnrollment verifies the attestation of an enrolment ceremony,
-// creates the user the invite describes and their first device, consumes
-// the invite and the ceremony, and signs the user in. All of it happens in
-// one directory transaction, so an invite enrols one person even when
-// finishes race. The ceremony is consumed whatever the outcome.
+// creates the user the invite describes and their first device, marks the
+// invite used (it is kept, so its managers see who used it) and signs the
+// user in. All of it happens in one directory transaction, so an invite
+// enrols one person even when finishes race, or races its revocation or
+// its inviter being disabled. The ceremony is consumed whatever the
+// outcome.
 func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJSON string) (*v1.Session, error) {
 	parsed, parseErr := protocol.ParseCredentialCreationResponseBytes([]byte(credentialJSON))
 	var (
@@ -173,7 +175,8 @@ func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJS
 		if err := tx.PutDevice(d); err != nil {
 			return err
 		}
-		if err := tx.DeleteInvite(in.Hash); err != nil {
+		in.UsedBy, in.UsedAt = u.ID, now
+		if err := tx.PutInvite(in); err != nil {
 			return err
 		}
 		sess, t, err := s.startSession(tx, u.ID, d.ID)
