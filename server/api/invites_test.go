@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"sync"
 	"testing"
 
 	"connectrpc.com/connect"
@@ -99,5 +100,32 @@ func TestInvitesOverTheAPI(t *testing.T) {
 	_, err = admA.RevokeInvite(w.ctx, &v1.RevokeInviteRequest{InviteId: kept.GetInviteId()})
 	if connect.CodeOf(err) != connect.CodeFailedPrecondition {
 		t.Errorf("revoking a used invite: %v, want FailedPrecondition", err)
+	}
+}
+
+// TestRevokeRacesEnrolment: an invite revoked while someone enrols with it
+// either enrols them (and the revocation is refused: it was used) or not
+// (and the revocation stands); never both, never neither.
+func TestRevokeRacesEnrolment(t *testing.T) {
+	w := newWorld(t)
+	admA := w.adminClient(w.adminA.token())
+	for i := range 8 {
+		made, err := admA.CreateInvite(w.ctx, &v1.CreateInviteRequest{Role: v1.Role_ROLE_WORKER, TeamId: w.teams[own], DisplayName: "Pat Example"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var enrolErr, revokeErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { enrolErr = w.enrolWith(made.GetInviteCode()) })
+		wg.Go(func() {
+			_, revokeErr = admA.RevokeInvite(w.ctx, &v1.RevokeInviteRequest{InviteId: made.GetInviteId()})
+		})
+		wg.Wait()
+		switch {
+		case enrolErr == nil && connect.CodeOf(revokeErr) == connect.CodeFailedPrecondition:
+		case revokeErr == nil && connect.CodeOf(enrolErr) == connect.CodeNotFound:
+		default:
+			t.Fatalf("round %d: enrolment %v, revocation %v", i, enrolErr, revokeErr)
+		}
 	}
 }
