@@ -74,10 +74,11 @@ func (s *Service) liveInvite(tx *store.DirTx, hash []byte) (*store.Invite, error
 		}
 		return nil, err
 	}
-	if ok, err := InviterActive(tx, in); err != nil || !ok {
-		if err != nil {
-			return nil, err
-		}
+	ok, err := InviterActive(tx, in)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
 		return nil, errInvite
 	}
 	return in, nil

@@ -21,7 +21,7 @@ import (
 //	0x11 team                      → Team        0x12 area 0 team           (index)
 //	0x13 user                      → User        0x14 area 0 user, 0x15 handle → user id
 //	0x16 device                    → Device      0x17 credential → device id, 0x18 user 0 device
-//	0x19 invite hash               → Invite (expires)
+//	0x19 invite hash               → Invite (kept a week past its expiry)
 //	0x1a session                   → Session     0x1b access hash, 0x1c refresh hash → session id,
 //	                                             0x1d user 0 session, 0x1e device 0 session
 //	0x1f ceremony                  → Ceremony (expires)
