@@ -8,7 +8,8 @@ import (
 
 // TestTour walks the README's tour with the real binaries: a first admin
 // enrols from the bootstrap invite, creates a team, invites a supervisor
-// and a worker who enrol with passkeys, creates and assigns a client; the
+// and a worker who enrol with passkeys (and lists and revokes an invite
+// made by mistake), creates and assigns a client; the
 // worker syncs it, logs a contact the supervisor then sees; unassigning the
 // client evicts it from the worker's device.
 func TestTour(t *testing.T) {
@@ -27,6 +28,21 @@ func TestTour(t *testing.T) {
 	s.cli(t, sup, "enrol", "--invite", supCode, "--device", "Sue's laptop")
 	workerCode := field(t, s.cli(t, sup, "invite", "--role", "worker", "--team", team, "--name", "Sam Worker"), "invite")
 	workerID := field(t, s.cli(t, worker, "enrol", "--invite", workerCode, "--device", "Tablet 7"), "user")
+
+	// An invite made by mistake is listed (without its code) and revoked;
+	// it then enrols nobody.
+	spare := s.cli(t, sup, "invite", "--role", "worker", "--team", team, "--name", "Spare Worker")
+	spareID := field(t, spare, "id")
+	if out := s.cli(t, sup, "invites"); !strings.Contains(out, spareID+" worker") || !strings.Contains(out, "pending") || strings.Contains(out, "tci_") {
+		t.Fatalf("the pending invite is not listed as such: %s", out)
+	}
+	s.cli(t, sup, "invite", "revoke", spareID)
+	if _, err := s.tryCLI(filepath.Join(dir, "spare.json"), "enrol", "--invite", field(t, spare, "invite")); err == nil {
+		t.Fatal("a revoked invite enrolled someone")
+	}
+	if out := s.cli(t, admin, "invites", "--all"); !strings.Contains(out, spareID+" worker     revoked") {
+		t.Fatalf("the revoked invite is not listed as such: %s", out)
+	}
 
 	client := field(t, s.cli(t, sup, "client", "create", "--team", team, "--given", "Alex", "--family", "Smith", "--pathway", "drr", "--dob", "1984-06-02"), "client")
 	if out := s.cli(t, worker, "pull"); !strings.Contains(out, "0 records") {

@@ -73,6 +73,9 @@ func cmdTeams(ctx context.Context, c *cli, _ []string) error {
 }
 
 func cmdInvite(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 && args[0] == "revoke" {
+		return cmdInviteRevoke(ctx, c, args[1:])
+	}
 	role, team, name := "", "", ""
 	if err := flags("invite", args, c.out, []string{"role", "name"}, map[string]*string{"role": &role, "team": &team, "name": &name}); err != nil {
 		return err
@@ -85,7 +88,7 @@ func cmdInvite(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(c.out, "invite %s (expires %s)\n", resp.GetInviteCode(), resp.GetExpiresAt().AsTime().Format(time.RFC3339))
+	fmt.Fprintf(c.out, "invite %s id %s (expires %s)\n", resp.GetInviteCode(), resp.GetInviteId(), resp.GetExpiresAt().AsTime().Format(time.RFC3339))
 	return nil
 }
 

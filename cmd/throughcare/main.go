@@ -1,8 +1,8 @@
 // Command throughcare is the operator and demo client of a Throughcare
 // server. It signs in with a software passkey kept in a profile file, so a
 // person at a terminal can do what a tablet or the console does: enrol from
-// an invite, create teams, invite colleagues, create and assign clients, log
-// contacts and sync.
+// an invite, create teams, invite colleagues (and list and revoke invites),
+// create and assign clients, log contacts and sync.
 //
 // Usage:
 //
@@ -49,7 +49,8 @@ var commands = map[string]command{
 	"devices":     {"                                list your devices", cmdDevices},
 	"team":        {"create NAME                     create a team (admins)", cmdTeam},
 	"teams":       {"                                list teams", cmdTeams},
-	"invite":      {"--role ROLE [--team ID] --name NAME   create an invite code", cmdInvite},
+	"invite":      {"--role ROLE [--team ID] --name NAME   create an invite code (prints its id too)\n               revoke ID                       revoke an invite: it enrols nobody", cmdInvite},
+	"invites":     {"[--all]                         list pending invites (--all: used, revoked, expired too)", cmdInvites},
 	"users":       {"                                list users", cmdUsers},
 	"client":      {"create --team ID --given G --family F --pathway P [--dob YYYY-MM-DD]", cmdClient},
 	"clients":     {"                                list clients and their workers", cmdClients},

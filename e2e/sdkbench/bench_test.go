@@ -92,7 +92,7 @@ func newEnv(b *testing.B) *env {
 			return err
 		}
 		return tx.PutInvite(&store.Invite{Hash: auth.HashSecret(code), AreaID: areaID, Role: "worker", TeamID: teamID,
-			DisplayName: "Sam Worker", CreatedBy: "bench", ExpiresAt: time.Now().Add(time.Hour)})
+			DisplayName: "Sam Worker", CreatedBy: store.InviteByServer, ExpiresAt: time.Now().Add(time.Hour)})
 	})
 	e.key = passkey.NewSoftware(origin)
 	e.key.Synced = true

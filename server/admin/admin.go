@@ -10,8 +10,8 @@
 //   - a supervisor reaches their own teams (the TeamIDs of their directory
 //     entry): those teams, the users in them and the teams' clients. They may
 //     invite workers to, create clients in and assign clients within those
-//     teams, but not create teams, invite supervisors or admins, or disable
-//     users;
+//     teams, and list and revoke worker invites to them, but not create
+//     teams, invite supervisors or admins, or disable users;
 //   - a worker may only describe their area.
 //
 // A role that may not use a method at all gets errkind.Forbidden, decided
@@ -29,7 +29,9 @@
 // see CreateClient for how the two steps and retries fit together.
 //
 // Invite codes are returned once and stored only as auth.HashSecret(code);
-// the auth package consumes an invite when someone enrols with it.
+// an invite is named by its id in lists and for revoking. The auth package
+// marks an invite used when someone enrols with it, and refuses one that is
+// revoked or whose inviter is disabled (see invites.go).
 package admin
 
 import (

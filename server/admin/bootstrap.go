@@ -95,5 +95,5 @@ func adminInvite(code string, now time.Time, ttl time.Duration) *store.Invite {
 		ttl = DefaultInviteTTL
 	}
 	return &store.Invite{Hash: auth.HashSecret(code), Role: identity.Admin.String(), DisplayName: BootstrapDisplayName,
-		CreatedBy: "bootstrap", ExpiresAt: now.Add(ttl)}
+		CreatedBy: store.InviteByServer, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 }

@@ -59,6 +59,23 @@ func TestScope(t *testing.T) {
 			return w.svc.UnassignClient(w.ctx, id, client(w), worker(w))
 		}
 	}
+	listInvites := func(w *world, id *identity.Identity) error {
+		_, err := w.svc.ListInvites(w.ctx, id, InviteQuery{IncludeEnded: true})
+		return err
+	}
+	// revoke has the caller revoke a fresh invite made by maker.
+	revoke := func(maker func(*world) *identity.Identity, role identity.Role, team func(*world) string) op {
+		return func(w *world, id *identity.Identity) error {
+			in, err := w.svc.CreateInvite(w.ctx, maker(w), role, team(w), "New Person")
+			if err != nil {
+				w.t.Fatalf("setup: %v", err)
+			}
+			return w.svc.RevokeInvite(w.ctx, id, in.ID)
+		}
+	}
+	revokeID := func(inviteID func(*world) string) op {
+		return func(w *world, id *identity.Identity) error { return w.svc.RevokeInvite(w.ctx, id, inviteID(w)) }
+	}
 	none := func(*world) string { return "" }
 	missing := func(*world) string { return newID() }
 	teamA1 := func(w *world) string { return w.teamA1 }
@@ -74,6 +91,7 @@ func TestScope(t *testing.T) {
 	supA1 := func(w *world) string { return w.supA1.UserID }
 
 	adminA := func(w *world) *identity.Identity { return w.adminA }
+	adminB := func(w *world) *identity.Identity { return w.adminB }
 	supervisorA1 := func(w *world) *identity.Identity { return w.supA1 }
 	worker := func(w *world) *identity.Identity { return w.workerA1 }
 
@@ -108,6 +126,13 @@ func TestScope(t *testing.T) {
 		{"admin assign missing client", adminA, assign(missing, workerA1), notFound},
 		{"admin unassign own area", adminA, unassign(clientA1, workerA1), ok},
 		{"admin unassign other area", adminA, unassign(clientB1, workerB1), notFound},
+		{"admin list invites", adminA, listInvites, ok},
+		{"admin revoke worker invite own area", adminA, revoke(adminA, identity.Worker, teamA2), ok},
+		{"admin revoke admin invite own area", adminA, revoke(adminA, identity.Admin, none), ok},
+		{"admin revoke supervisor's invite", adminA, revoke(supervisorA1, identity.Worker, teamA1), ok},
+		{"admin revoke invite other area", adminA, revoke(adminB, identity.Worker, teamB1), notFound},
+		{"admin revoke missing invite", adminA, revokeID(missing), notFound},
+		{"admin revoke no invite", adminA, revokeID(none), invalid},
 
 		// Supervisor of A1: their team only.
 		{"supervisor GetArea", supervisorA1, getArea, ok},
@@ -136,6 +161,13 @@ func TestScope(t *testing.T) {
 		{"supervisor unassign own team", supervisorA1, unassign(clientA1, workerA1), ok},
 		{"supervisor unassign other team", supervisorA1, unassign(clientA2, workerA2), notFound},
 		{"supervisor unassign other area", supervisorA1, unassign(clientB1, workerB1), notFound},
+		{"supervisor list invites", supervisorA1, listInvites, ok},
+		{"supervisor revoke own invite", supervisorA1, revoke(supervisorA1, identity.Worker, teamA1), ok},
+		{"supervisor revoke admin's worker invite own team", supervisorA1, revoke(adminA, identity.Worker, teamA1), ok},
+		{"supervisor revoke supervisor invite own team", supervisorA1, revoke(adminA, identity.Supervisor, teamA1), notFound},
+		{"supervisor revoke admin invite", supervisorA1, revoke(adminA, identity.Admin, none), notFound},
+		{"supervisor revoke invite other team", supervisorA1, revoke(adminA, identity.Worker, teamA2), notFound},
+		{"supervisor revoke invite other area", supervisorA1, revoke(adminB, identity.Worker, teamB1), notFound},
 
 		// Worker: GetArea only.
 		{"worker GetArea", worker, getArea, ok},
@@ -149,6 +181,9 @@ func TestScope(t *testing.T) {
 		{"worker assign", worker, assign(clientA1, workerA1), forbidden},
 		{"worker unassign", worker, unassign(clientA1, workerA1), forbidden},
 		{"worker assign other area", worker, assign(clientB1, workerB1), forbidden},
+		{"worker list invites", worker, listInvites, forbidden},
+		{"worker revoke invite", worker, revoke(adminA, identity.Worker, teamA1), forbidden},
+		{"worker revoke missing invite", worker, revokeID(missing), forbidden},
 	}
 	w := newWorld(t)
 	for _, c := range cases {

@@ -2,20 +2,11 @@ package admin
 
 import (
 	"context"
-	"time"
 
-	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 )
-
-// Invite is a new invite: the code to hand over (shown once; only its hash
-// is stored) and when it expires.
-type Invite struct {
-	Code      string
-	ExpiresAt time.Time
-}
 
 // User is a user as the caller may see them.
 type User struct {
@@ -24,48 +15,6 @@ type User struct {
 	// TeamIDs are the user's teams within the caller's reach.
 	TeamIDs  []string
 	Disabled bool
-}
-
-// CreateInvite makes a one-time invite for a person to enrol with the role,
-// in the caller's area, expiring after the configured TTL. Workers and
-// supervisors join a team in the caller's reach (required); an admin invite
-// needs no team (if one is given it must be in the area). Admins may invite
-// any role; supervisors only workers, to their own teams.
-func (s *Service) CreateInvite(ctx context.Context, id *identity.Identity, role identity.Role, teamID, displayName string) (Invite, error) {
-	name, err := cleanName("display_name", displayName)
-	if err != nil {
-		return Invite{}, err
-	}
-	if role != identity.Worker && role != identity.Supervisor && role != identity.Admin {
-		return Invite{}, errkind.E(errkind.Invalid, "role must be worker, supervisor or admin")
-	}
-	code := auth.NewInviteCode()
-	in := &store.Invite{Hash: auth.HashSecret(code), Role: role.String(), DisplayName: name, ExpiresAt: s.now().Add(s.ttl)}
-	err = s.directory(ctx, func(tx *store.DirTx) error {
-		sc, err := resolve(tx, id, "invite people", identity.Supervisor, identity.Admin)
-		if err != nil {
-			return err
-		}
-		if !sc.admin && role != identity.Worker {
-			return forbidden(id.Role, "invite a "+role.String())
-		}
-		if teamID == "" && role != identity.Admin {
-			return errkind.E(errkind.Invalid, "team_id is required to invite a %s", role)
-		}
-		if teamID != "" {
-			if _, err := sc.team(tx, teamID); err != nil {
-				return err
-			}
-		}
-		in.AreaID, in.TeamID, in.CreatedBy = sc.area, teamID, id.UserID
-		return tx.PutInvite(in)
-	})
-	if err != nil {
-		return Invite{}, err
-	}
-	s.log.Info().Str("user_id", id.UserID).Str("area_id", in.AreaID).Str("team_id", teamID).Str("role", in.Role).
-		Time("expires_at", in.ExpiresAt).Msg("invite created")
-	return Invite{Code: code, ExpiresAt: in.ExpiresAt}, nil
 }
 
 // ListUsers lists the users the caller reaches (an admin: everyone in the

@@ -108,7 +108,47 @@ func (h *adminHandler) CreateInvite(ctx context.Context, req *v1.CreateInviteReq
 	if err != nil {
 		return nil, connectError(ctx, err)
 	}
-	return &v1.CreateInviteResponse{InviteCode: in.Code, ExpiresAt: timestamppb.New(in.ExpiresAt)}, nil
+	return &v1.CreateInviteResponse{InviteCode: in.Code, ExpiresAt: timestamppb.New(in.ExpiresAt), InviteId: in.ID}, nil
+}
+
+func (h *adminHandler) ListInvites(ctx context.Context, req *v1.ListInvitesRequest) (*v1.ListInvitesResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := adminTooLong(adminBound{"page_token", req.GetPageToken(), adminMaxIDBytes}); err != nil {
+		return nil, err
+	}
+	page, err := h.svc.ListInvites(ctx, id, admin.InviteQuery{IncludeEnded: req.GetIncludeEnded(),
+		PageSize: int(min(req.GetPageSize(), admin.MaxInvitePage)), PageToken: req.GetPageToken()})
+	if err != nil {
+		return nil, connectError(ctx, err)
+	}
+	resp := &v1.ListInvitesResponse{NextPageToken: page.NextPageToken}
+	for _, in := range page.Invites {
+		m := &v1.Invite{InviteId: in.ID, Role: in.Role.Proto(), TeamId: in.TeamID, DisplayName: in.DisplayName,
+			CreatedByUserId: in.CreatedBy, ExpiresAt: timestamppb.New(in.ExpiresAt), State: inviteState(in.State),
+			UsedByUserId: in.UsedBy, RevokedByUserId: in.RevokedBy}
+		if !in.CreatedAt.IsZero() {
+			m.CreatedAt = timestamppb.New(in.CreatedAt)
+		}
+		resp.Invites = append(resp.Invites, m)
+	}
+	return resp, nil
+}
+
+func (h *adminHandler) RevokeInvite(ctx context.Context, req *v1.RevokeInviteRequest) (*v1.RevokeInviteResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := adminTooLong(adminBound{"invite_id", req.GetInviteId(), adminMaxIDBytes}); err != nil {
+		return nil, err
+	}
+	if err := h.svc.RevokeInvite(ctx, id, req.GetInviteId()); err != nil {
+		return nil, connectError(ctx, err)
+	}
+	return &v1.RevokeInviteResponse{}, nil
 }
 
 func (h *adminHandler) ListUsers(ctx context.Context, _ *v1.ListUsersRequest) (*v1.ListUsersResponse, error) {
@@ -212,6 +252,23 @@ func (h *adminHandler) assignment(ctx context.Context, clientID, workerID string
 		return connectError(ctx, err)
 	}
 	return nil
+}
+
+// inviteState maps a domain invite state to the wire.
+func inviteState(st admin.InviteState) v1.InviteState {
+	switch st {
+	case admin.InvitePending:
+		return v1.InviteState_INVITE_STATE_PENDING
+	case admin.InviteUsed:
+		return v1.InviteState_INVITE_STATE_USED
+	case admin.InviteRevoked:
+		return v1.InviteState_INVITE_STATE_REVOKED
+	case admin.InviteExpired:
+		return v1.InviteState_INVITE_STATE_EXPIRED
+	case admin.InviteInviterDisabled:
+		return v1.InviteState_INVITE_STATE_INVITER_DISABLED
+	}
+	return v1.InviteState_INVITE_STATE_UNSPECIFIED
 }
 
 // adminRole maps a wire role to a domain role (0 for none or unknown, which

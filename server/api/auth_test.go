@@ -153,7 +153,7 @@ func (e *authEnv) seedDirectory(t *testing.T) (clientID, code string) {
 			return err
 		}
 		return tx.PutInvite(&store.Invite{Hash: auth.HashSecret(code), AreaID: "area-1", Role: "worker", TeamID: "team-1",
-			DisplayName: "Sam Worker", CreatedBy: "admin", ExpiresAt: time.Now().Add(time.Hour)})
+			DisplayName: "Sam Worker", CreatedBy: store.InviteByServer, ExpiresAt: time.Now().Add(time.Hour)})
 	})
 	return clientID, code
 }

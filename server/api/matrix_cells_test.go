@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -79,6 +80,48 @@ var cells = map[string]cell{
 	},
 	"throughcare.v1.AdminService/CreateInvite": func(w *world, caller *person, target int) string {
 		_, err := w.adminClient(caller.token()).CreateInvite(w.ctx, &v1.CreateInviteRequest{Role: v1.Role_ROLE_WORKER, TeamId: w.teams[target], DisplayName: "Pat Example"})
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/ListInvites": func(w *world, caller *person, target int) string {
+		made, err := w.adminClient(w.admins[target].token()).CreateInvite(w.ctx, &v1.CreateInviteRequest{
+			Role: v1.Role_ROLE_WORKER, TeamId: w.teams[target], DisplayName: "Pat Example"})
+		if err != nil {
+			return "setup: " + outcome(err)
+		}
+		var seen bool
+		req := &v1.ListInvitesRequest{PageSize: 500}
+		for {
+			resp, err := w.adminClient(caller.token()).ListInvites(w.ctx, req)
+			if err != nil {
+				return outcome(err)
+			}
+			for _, in := range resp.GetInvites() {
+				if in.GetInviteId() == made.GetInviteId() {
+					seen = true
+				}
+				if strings.Contains(in.String(), "tci_") {
+					return "a listed invite carries a code"
+				}
+			}
+			if req.PageToken = resp.GetNextPageToken(); req.PageToken == "" {
+				return visible(nil, seen)
+			}
+		}
+	},
+	"throughcare.v1.AdminService/RevokeInvite": func(w *world, caller *person, target int) string {
+		made, err := w.adminClient(w.admins[target].token()).CreateInvite(w.ctx, &v1.CreateInviteRequest{
+			Role: v1.Role_ROLE_WORKER, TeamId: w.teams[target], DisplayName: "Pat Example"})
+		if err != nil {
+			return "setup: " + outcome(err)
+		}
+		_, err = w.adminClient(caller.token()).RevokeInvite(w.ctx, &v1.RevokeInviteRequest{InviteId: made.GetInviteId()})
+		_, enrolErr := w.authClient("").BeginEnrollment(w.ctx, &v1.BeginEnrollmentRequest{InviteCode: made.GetInviteCode(), DeviceName: "Tablet"})
+		switch {
+		case err == nil && enrolErr == nil:
+			return "revoked, yet the invite still enrols"
+		case err != nil && enrolErr != nil:
+			return fmt.Sprintf("refused (%s), yet the invite no longer enrols: %s", outcome(err), outcome(enrolErr))
+		}
 		return outcome(err)
 	},
 	"throughcare.v1.AdminService/ListUsers": func(w *world, caller *person, target int) string {

@@ -84,6 +84,8 @@ var expect = map[string]row{
 	"throughcare.v1.AdminService/CreateTeam":     {all(unauth), all(denied), all(denied), all(ok)},
 	"throughcare.v1.AdminService/ListTeams":      {all(unauth), all(denied), team(sees, hidden), area(sees, hidden)},
 	"throughcare.v1.AdminService/CreateInvite":   {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
+	"throughcare.v1.AdminService/ListInvites":    {all(unauth), all(denied), team(sees, hidden), area(sees, hidden)},
+	"throughcare.v1.AdminService/RevokeInvite":   {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 	"throughcare.v1.AdminService/ListUsers":      {all(unauth), all(denied), team(sees, hidden), area(sees, hidden)},
 	"throughcare.v1.AdminService/DisableUser":    {all(unauth), all(denied), all(denied), area(ok, notFound)},
 	"throughcare.v1.AdminService/CreateClient":   {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},

@@ -131,6 +131,16 @@ func TestEnrollmentRefused(t *testing.T) {
 		{name: "expired_ceremony", rp: goodRP, before: func(_ *testing.T, e *env, _ string) { e.clock.Advance(3 * time.Minute) }, kind: errkind.Precondition, msg: msgCeremony},
 		{name: "invite_expired_during_ceremony", rp: goodRP, inviteTTL: time.Minute, before: func(_ *testing.T, e *env, _ string) { e.clock.Advance(time.Minute) }, kind: errkind.NotFound, msg: msgInvite},
 		{name: "invite_used_during_ceremony", rp: goodRP, before: func(t *testing.T, e *env, code string) { e.enroll(t, code) }, kind: errkind.NotFound, msg: msgInvite},
+		{name: "invite_revoked_during_ceremony", rp: goodRP, before: func(t *testing.T, e *env, code string) {
+			e.dir(t, func(tx *store.DirTx) error {
+				in, err := tx.Invite(auth.HashSecret(code))
+				if err != nil {
+					return err
+				}
+				in.RevokedBy, in.RevokedAt = "admin-1", e.clock.Now()
+				return tx.PutInvite(in)
+			})
+		}, kind: errkind.NotFound, msg: msgInvite},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -54,7 +54,9 @@ func (s *Service) BeginEnrollment(ctx context.Context, inviteCode, deviceName st
 	return &v1.BeginEnrollmentResponse{CeremonyId: id, OptionsJson: string(opts)}, nil
 }
 
-// liveInvite returns the unexpired invite with a code hash, or errInvite.
+// liveInvite returns the invite with a code hash if it may still enrol
+// someone (unexpired, for an existing area and role, and its inviter
+// active), or errInvite.
 func (s *Service) liveInvite(tx *store.DirTx, hash []byte) (*store.Invite, error) {
 	in, err := tx.Invite(hash)
 	if errors.Is(err, store.ErrNotFound) {
@@ -72,14 +74,45 @@ func (s *Service) liveInvite(tx *store.DirTx, hash []byte) (*store.Invite, error
 		}
 		return nil, err
 	}
+	ok, err := InviterActive(tx, in)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errInvite
+	}
 	return in, nil
 }
 
+// InviterActive reports whether whoever made an invite still vouches for
+// it: the server itself (store.InviteByServer), or a user of the invite's
+// area who is not disabled. An invite whose inviter is disabled, unknown or
+// in another area enrols nobody. Reading the inviter inside the enrolling
+// transaction makes a concurrent DisableUser conflict with the enrolment.
+func InviterActive(tx *store.DirTx, in *store.Invite) (bool, error) {
+	if in.CreatedBy == store.InviteByServer {
+		return true, nil
+	}
+	if in.CreatedBy == "" {
+		return false, nil
+	}
+	u, err := tx.User(in.CreatedBy)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return !u.Disabled && u.AreaID == in.AreaID, nil
+}
+
 // FinishEnrollment verifies the attestation of an enrolment ceremony,
-// creates the user the invite describes and their first device, consumes
-// the invite and the ceremony, and signs the user in. All of it happens in
-// one directory transaction, so an invite enrols one person even when
-// finishes race. The ceremony is consumed whatever the outcome.
+// creates the user the invite describes and their first device, marks the
+// invite used (it is kept, so its managers see who used it) and signs the
+// user in. All of it happens in one directory transaction, so an invite
+// enrols one person even when finishes race, or races its revocation or
+// its inviter being disabled. The ceremony is consumed whatever the
+// outcome.
 func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJSON string) (*v1.Session, error) {
 	parsed, parseErr := protocol.ParseCredentialCreationResponseBytes([]byte(credentialJSON))
 	var (
@@ -143,7 +176,8 @@ func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJS
 		if err := tx.PutDevice(d); err != nil {
 			return err
 		}
-		if err := tx.DeleteInvite(in.Hash); err != nil {
+		in.UsedBy, in.UsedAt = u.ID, now
+		if err := tx.PutInvite(in); err != nil {
 			return err
 		}
 		sess, t, err := s.startSession(tx, u.ID, d.ID)

@@ -117,13 +117,20 @@ func (e *env) dir(t *testing.T, fn func(tx *store.DirTx) error) {
 	}
 }
 
-// invite stores an invite and returns its code.
+// invite stores an invite the server minted and returns its code.
 func (e *env) invite(t *testing.T, role, team, name string, ttl time.Duration) string {
+	t.Helper()
+	return e.inviteFrom(t, store.InviteByServer, role, team, name, ttl)
+}
+
+// inviteFrom stores an invite made by a user (or store.InviteByServer) and
+// returns its code.
+func (e *env) inviteFrom(t *testing.T, createdBy, role, team, name string, ttl time.Duration) string {
 	t.Helper()
 	code := auth.NewInviteCode()
 	e.dir(t, func(tx *store.DirTx) error {
 		return tx.PutInvite(&store.Invite{Hash: auth.HashSecret(code), AreaID: areaID, Role: role, TeamID: team,
-			DisplayName: name, CreatedBy: "admin-0", ExpiresAt: e.clock.Now().Add(ttl)})
+			DisplayName: name, CreatedBy: createdBy, ExpiresAt: e.clock.Now().Add(ttl)})
 	})
 	return code
 }

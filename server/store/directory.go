@@ -21,13 +21,14 @@ import (
 //	0x11 team                      → Team        0x12 area 0 team           (index)
 //	0x13 user                      → User        0x14 area 0 user, 0x15 handle → user id
 //	0x16 device                    → Device      0x17 credential → device id, 0x18 user 0 device
-//	0x19 invite hash               → Invite (expires)
+//	0x19 invite hash               → Invite (kept a week past its expiry)
 //	0x1a session                   → Session     0x1b access hash, 0x1c refresh hash → session id,
 //	                                             0x1d user 0 session, 0x1e device 0 session
 //	0x1f ceremony                  → Ceremony (expires)
 //	0x20 client                    → Client      0x21 area 0 client, 0x22 team 0 client
 //	0x23 user 0 client 0 from(8)   → Assignment  0x24 client 0 user 0 from(8) (index)
 //	0x25 audit                     → Audit       0x26 area 0 audit          (index)
+//	0x27 area 0 invite id → invite hash (expires with the invite; see invites.go)
 const (
 	dArea byte = 0x10 + iota
 	dTeam
@@ -52,6 +53,7 @@ const (
 	dAssignmentsOfClient
 	dAudit
 	dAuditsOfArea
+	dInvitesOfArea
 )
 
 // ErrNotFound reports a directory entry that does not exist (or expired).
@@ -107,14 +109,6 @@ func (d *Device) PrimaryOf() string {
 		return d.PrimaryID
 	}
 	return d.ID
-}
-
-// Invite is a one-time enrolment invitation, stored under the hash of its
-// code.
-type Invite struct {
-	Hash                                         []byte
-	AreaID, Role, TeamID, DisplayName, CreatedBy string
-	ExpiresAt                                    time.Time
 }
 
 // Session is a signed-in device. Only hashes of its tokens are stored.
@@ -201,7 +195,13 @@ func (tx *DirTx) put(key []byte, v any, expires time.Time) error {
 	if err != nil {
 		return err
 	}
-	e := badger.NewEntry(key, b)
+	return tx.txn.SetEntry(tx.entry(key, b, expires))
+}
+
+// entry is a Badger entry that Badger removes a second after expires (never
+// if expires is zero; a second from now if it has passed).
+func (tx *DirTx) entry(key, value []byte, expires time.Time) *badger.Entry {
+	e := badger.NewEntry(key, value)
 	if !expires.IsZero() {
 		ttl := expires.Sub(tx.now)
 		if ttl <= 0 {
@@ -209,7 +209,7 @@ func (tx *DirTx) put(key []byte, v any, expires time.Time) error {
 		}
 		e = e.WithTTL(ttl + time.Second)
 	}
-	return tx.txn.SetEntry(e)
+	return e
 }
 
 func (tx *DirTx) index(key []byte) error { return tx.txn.Set(key, nil) }
@@ -365,26 +365,6 @@ func (tx *DirTx) Installations(user, primary string) ([]*Device, error) {
 	}
 	return out, nil
 }
-
-// Invite returns the invite with the given code hash, unless it expired.
-func (tx *DirTx) Invite(hash []byte) (*Invite, error) {
-	var in Invite
-	if err := tx.get(dkey(dInvite, string(hash)), &in); err != nil {
-		return nil, err
-	}
-	if !tx.now.Before(in.ExpiresAt) {
-		return nil, ErrNotFound
-	}
-	return &in, nil
-}
-
-// PutInvite stores an invite until it expires.
-func (tx *DirTx) PutInvite(in *Invite) error {
-	return tx.put(dkey(dInvite, string(in.Hash)), in, in.ExpiresAt)
-}
-
-// DeleteInvite consumes an invite.
-func (tx *DirTx) DeleteInvite(hash []byte) error { return tx.txn.Delete(dkey(dInvite, string(hash))) }
 
 // Session returns a session.
 func (tx *DirTx) Session(id string) (*Session, error) {

@@ -22,6 +22,72 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// InviteState says whether an invite can still enrol someone, and if not,
+// why.
+type InviteState int32
+
+const (
+	// Not set.
+	InviteState_INVITE_STATE_UNSPECIFIED InviteState = 0
+	// It can be used.
+	InviteState_INVITE_STATE_PENDING InviteState = 1
+	// Someone enrolled with it.
+	InviteState_INVITE_STATE_USED InviteState = 2
+	// It was revoked.
+	InviteState_INVITE_STATE_REVOKED InviteState = 3
+	// It expired unused.
+	InviteState_INVITE_STATE_EXPIRED InviteState = 4
+	// Whoever made it has been disabled, so it enrols nobody.
+	InviteState_INVITE_STATE_INVITER_DISABLED InviteState = 5
+)
+
+// Enum value maps for InviteState.
+var (
+	InviteState_name = map[int32]string{
+		0: "INVITE_STATE_UNSPECIFIED",
+		1: "INVITE_STATE_PENDING",
+		2: "INVITE_STATE_USED",
+		3: "INVITE_STATE_REVOKED",
+		4: "INVITE_STATE_EXPIRED",
+		5: "INVITE_STATE_INVITER_DISABLED",
+	}
+	InviteState_value = map[string]int32{
+		"INVITE_STATE_UNSPECIFIED":      0,
+		"INVITE_STATE_PENDING":          1,
+		"INVITE_STATE_USED":             2,
+		"INVITE_STATE_REVOKED":          3,
+		"INVITE_STATE_EXPIRED":          4,
+		"INVITE_STATE_INVITER_DISABLED": 5,
+	}
+)
+
+func (x InviteState) Enum() *InviteState {
+	p := new(InviteState)
+	*p = x
+	return p
+}
+
+func (x InviteState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (InviteState) Descriptor() protoreflect.EnumDescriptor {
+	return file_throughcare_v1_admin_proto_enumTypes[0].Descriptor()
+}
+
+func (InviteState) Type() protoreflect.EnumType {
+	return &file_throughcare_v1_admin_proto_enumTypes[0]
+}
+
+func (x InviteState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use InviteState.Descriptor instead.
+func (InviteState) EnumDescriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{0}
+}
+
 // GetAreaRequest asks for the caller's area.
 type GetAreaRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -414,7 +480,10 @@ type CreateInviteResponse struct {
 	// The one-time invite code. It is shown once and stored only as a hash.
 	InviteCode string `protobuf:"bytes,1,opt,name=invite_code,json=inviteCode,proto3" json:"invite_code,omitempty"`
 	// When it expires.
-	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// The invite's id, which names it in ListInvites and for RevokeInvite. It
+	// says nothing about the code.
+	InviteId      string `protobuf:"bytes,3,opt,name=invite_id,json=inviteId,proto3" json:"invite_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -463,6 +532,346 @@ func (x *CreateInviteResponse) GetExpiresAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *CreateInviteResponse) GetInviteId() string {
+	if x != nil {
+		return x.InviteId
+	}
+	return ""
+}
+
+// ListInvitesRequest selects a page of invites.
+type ListInvitesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Also list the invites that can no longer enrol anyone (used, revoked,
+	// expired, or whose inviter was disabled); the server keeps them for 7
+	// days after they expire. By default only pending invites are listed.
+	IncludeEnded bool `protobuf:"varint,1,opt,name=include_ended,json=includeEnded,proto3" json:"include_ended,omitempty"`
+	// The most invites to return (default 50, at most 500).
+	PageSize uint32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// The next_page_token of the previous page; empty for the first.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInvitesRequest) Reset() {
+	*x = ListInvitesRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvitesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvitesRequest) ProtoMessage() {}
+
+func (x *ListInvitesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvitesRequest.ProtoReflect.Descriptor instead.
+func (*ListInvitesRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListInvitesRequest) GetIncludeEnded() bool {
+	if x != nil {
+		return x.IncludeEnded
+	}
+	return false
+}
+
+func (x *ListInvitesRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListInvitesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Invite is an invite as the people who manage it see it. Its code is
+// never shown again.
+type Invite struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invite's id.
+	InviteId string `protobuf:"bytes,1,opt,name=invite_id,json=inviteId,proto3" json:"invite_id,omitempty"`
+	// The role it enrols someone with.
+	Role Role `protobuf:"varint,2,opt,name=role,proto3,enum=throughcare.v1.Role" json:"role,omitempty"`
+	// The team they join; empty for an admin invite to no team.
+	TeamId string `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The invitee's name, as the inviter typed it.
+	DisplayName string `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// The user who made it; empty if the server minted it (the bootstrap
+	// invite, or one from the operator's command).
+	CreatedByUserId string `protobuf:"bytes,5,opt,name=created_by_user_id,json=createdByUserId,proto3" json:"created_by_user_id,omitempty"`
+	// When it was made (unset for invites made before this was recorded).
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// When it expires.
+	ExpiresAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	// Whether it can still be used.
+	State InviteState `protobuf:"varint,8,opt,name=state,proto3,enum=throughcare.v1.InviteState" json:"state,omitempty"`
+	// The user who enrolled with it, once used.
+	UsedByUserId string `protobuf:"bytes,9,opt,name=used_by_user_id,json=usedByUserId,proto3" json:"used_by_user_id,omitempty"`
+	// The user who revoked it, once revoked.
+	RevokedByUserId string `protobuf:"bytes,10,opt,name=revoked_by_user_id,json=revokedByUserId,proto3" json:"revoked_by_user_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Invite) Reset() {
+	*x = Invite{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invite) ProtoMessage() {}
+
+func (x *Invite) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invite.ProtoReflect.Descriptor instead.
+func (*Invite) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *Invite) GetInviteId() string {
+	if x != nil {
+		return x.InviteId
+	}
+	return ""
+}
+
+func (x *Invite) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
+func (x *Invite) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *Invite) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *Invite) GetCreatedByUserId() string {
+	if x != nil {
+		return x.CreatedByUserId
+	}
+	return ""
+}
+
+func (x *Invite) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Invite) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *Invite) GetState() InviteState {
+	if x != nil {
+		return x.State
+	}
+	return InviteState_INVITE_STATE_UNSPECIFIED
+}
+
+func (x *Invite) GetUsedByUserId() string {
+	if x != nil {
+		return x.UsedByUserId
+	}
+	return ""
+}
+
+func (x *Invite) GetRevokedByUserId() string {
+	if x != nil {
+		return x.RevokedByUserId
+	}
+	return ""
+}
+
+// ListInvitesResponse is a page of invites, newest first.
+type ListInvitesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invites.
+	Invites []*Invite `protobuf:"bytes,1,rep,name=invites,proto3" json:"invites,omitempty"`
+	// Pass to get the next page; empty on the last.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInvitesResponse) Reset() {
+	*x = ListInvitesResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvitesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvitesResponse) ProtoMessage() {}
+
+func (x *ListInvitesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvitesResponse.ProtoReflect.Descriptor instead.
+func (*ListInvitesResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListInvitesResponse) GetInvites() []*Invite {
+	if x != nil {
+		return x.Invites
+	}
+	return nil
+}
+
+func (x *ListInvitesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// RevokeInviteRequest names the invite to revoke.
+type RevokeInviteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The invite's id (from CreateInvite or ListInvites).
+	InviteId      string `protobuf:"bytes,1,opt,name=invite_id,json=inviteId,proto3" json:"invite_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeInviteRequest) Reset() {
+	*x = RevokeInviteRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeInviteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeInviteRequest) ProtoMessage() {}
+
+func (x *RevokeInviteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeInviteRequest.ProtoReflect.Descriptor instead.
+func (*RevokeInviteRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *RevokeInviteRequest) GetInviteId() string {
+	if x != nil {
+		return x.InviteId
+	}
+	return ""
+}
+
+// RevokeInviteResponse confirms it.
+type RevokeInviteResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeInviteResponse) Reset() {
+	*x = RevokeInviteResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeInviteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeInviteResponse) ProtoMessage() {}
+
+func (x *RevokeInviteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeInviteResponse.ProtoReflect.Descriptor instead.
+func (*RevokeInviteResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{13}
+}
+
 // ListUsersRequest lists users.
 type ListUsersRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -472,7 +881,7 @@ type ListUsersRequest struct {
 
 func (x *ListUsersRequest) Reset() {
 	*x = ListUsersRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[9]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -484,7 +893,7 @@ func (x *ListUsersRequest) String() string {
 func (*ListUsersRequest) ProtoMessage() {}
 
 func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[9]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -497,7 +906,7 @@ func (x *ListUsersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersRequest.ProtoReflect.Descriptor instead.
 func (*ListUsersRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{9}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{14}
 }
 
 // User is a user of an area.
@@ -519,7 +928,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[10]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -531,7 +940,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[10]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -544,7 +953,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{10}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *User) GetUserId() string {
@@ -593,7 +1002,7 @@ type ListUsersResponse struct {
 
 func (x *ListUsersResponse) Reset() {
 	*x = ListUsersResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[11]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -605,7 +1014,7 @@ func (x *ListUsersResponse) String() string {
 func (*ListUsersResponse) ProtoMessage() {}
 
 func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[11]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -618,7 +1027,7 @@ func (x *ListUsersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListUsersResponse.ProtoReflect.Descriptor instead.
 func (*ListUsersResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{11}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListUsersResponse) GetUsers() []*User {
@@ -639,7 +1048,7 @@ type DisableUserRequest struct {
 
 func (x *DisableUserRequest) Reset() {
 	*x = DisableUserRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[12]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -651,7 +1060,7 @@ func (x *DisableUserRequest) String() string {
 func (*DisableUserRequest) ProtoMessage() {}
 
 func (x *DisableUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[12]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -664,7 +1073,7 @@ func (x *DisableUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableUserRequest.ProtoReflect.Descriptor instead.
 func (*DisableUserRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{12}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *DisableUserRequest) GetUserId() string {
@@ -683,7 +1092,7 @@ type DisableUserResponse struct {
 
 func (x *DisableUserResponse) Reset() {
 	*x = DisableUserResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[13]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +1104,7 @@ func (x *DisableUserResponse) String() string {
 func (*DisableUserResponse) ProtoMessage() {}
 
 func (x *DisableUserResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[13]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +1117,7 @@ func (x *DisableUserResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableUserResponse.ProtoReflect.Descriptor instead.
 func (*DisableUserResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{13}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{18}
 }
 
 // CreateClientRequest describes a new client.
@@ -730,7 +1139,7 @@ type CreateClientRequest struct {
 
 func (x *CreateClientRequest) Reset() {
 	*x = CreateClientRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[14]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -742,7 +1151,7 @@ func (x *CreateClientRequest) String() string {
 func (*CreateClientRequest) ProtoMessage() {}
 
 func (x *CreateClientRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[14]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -755,7 +1164,7 @@ func (x *CreateClientRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateClientRequest.ProtoReflect.Descriptor instead.
 func (*CreateClientRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{14}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CreateClientRequest) GetTeamId() string {
@@ -804,7 +1213,7 @@ type CreateClientResponse struct {
 
 func (x *CreateClientResponse) Reset() {
 	*x = CreateClientResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[15]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -816,7 +1225,7 @@ func (x *CreateClientResponse) String() string {
 func (*CreateClientResponse) ProtoMessage() {}
 
 func (x *CreateClientResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[15]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -829,7 +1238,7 @@ func (x *CreateClientResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateClientResponse.ProtoReflect.Descriptor instead.
 func (*CreateClientResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{15}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateClientResponse) GetClientId() string {
@@ -850,7 +1259,7 @@ type ListClientsRequest struct {
 
 func (x *ListClientsRequest) Reset() {
 	*x = ListClientsRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[16]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -862,7 +1271,7 @@ func (x *ListClientsRequest) String() string {
 func (*ListClientsRequest) ProtoMessage() {}
 
 func (x *ListClientsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[16]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -875,7 +1284,7 @@ func (x *ListClientsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClientsRequest.ProtoReflect.Descriptor instead.
 func (*ListClientsRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{16}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListClientsRequest) GetTeamId() string {
@@ -900,7 +1309,7 @@ type ClientSummary struct {
 
 func (x *ClientSummary) Reset() {
 	*x = ClientSummary{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[17]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -912,7 +1321,7 @@ func (x *ClientSummary) String() string {
 func (*ClientSummary) ProtoMessage() {}
 
 func (x *ClientSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[17]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -925,7 +1334,7 @@ func (x *ClientSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientSummary.ProtoReflect.Descriptor instead.
 func (*ClientSummary) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{17}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ClientSummary) GetClientId() string {
@@ -960,7 +1369,7 @@ type ListClientsResponse struct {
 
 func (x *ListClientsResponse) Reset() {
 	*x = ListClientsResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[18]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -972,7 +1381,7 @@ func (x *ListClientsResponse) String() string {
 func (*ListClientsResponse) ProtoMessage() {}
 
 func (x *ListClientsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[18]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -985,7 +1394,7 @@ func (x *ListClientsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListClientsResponse.ProtoReflect.Descriptor instead.
 func (*ListClientsResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{18}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListClientsResponse) GetClients() []*ClientSummary {
@@ -1008,7 +1417,7 @@ type AssignClientRequest struct {
 
 func (x *AssignClientRequest) Reset() {
 	*x = AssignClientRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[19]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1020,7 +1429,7 @@ func (x *AssignClientRequest) String() string {
 func (*AssignClientRequest) ProtoMessage() {}
 
 func (x *AssignClientRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[19]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1033,7 +1442,7 @@ func (x *AssignClientRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignClientRequest.ProtoReflect.Descriptor instead.
 func (*AssignClientRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{19}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AssignClientRequest) GetClientId() string {
@@ -1059,7 +1468,7 @@ type AssignClientResponse struct {
 
 func (x *AssignClientResponse) Reset() {
 	*x = AssignClientResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[20]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1071,7 +1480,7 @@ func (x *AssignClientResponse) String() string {
 func (*AssignClientResponse) ProtoMessage() {}
 
 func (x *AssignClientResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[20]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1084,7 +1493,7 @@ func (x *AssignClientResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AssignClientResponse.ProtoReflect.Descriptor instead.
 func (*AssignClientResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{20}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{25}
 }
 
 // UnassignClientRequest ends an assignment.
@@ -1100,7 +1509,7 @@ type UnassignClientRequest struct {
 
 func (x *UnassignClientRequest) Reset() {
 	*x = UnassignClientRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[21]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1521,7 @@ func (x *UnassignClientRequest) String() string {
 func (*UnassignClientRequest) ProtoMessage() {}
 
 func (x *UnassignClientRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[21]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1534,7 @@ func (x *UnassignClientRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignClientRequest.ProtoReflect.Descriptor instead.
 func (*UnassignClientRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{21}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UnassignClientRequest) GetClientId() string {
@@ -1151,7 +1560,7 @@ type UnassignClientResponse struct {
 
 func (x *UnassignClientResponse) Reset() {
 	*x = UnassignClientResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[22]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1163,7 +1572,7 @@ func (x *UnassignClientResponse) String() string {
 func (*UnassignClientResponse) ProtoMessage() {}
 
 func (x *UnassignClientResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[22]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1176,7 +1585,7 @@ func (x *UnassignClientResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnassignClientResponse.ProtoReflect.Descriptor instead.
 func (*UnassignClientResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{22}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
 var File_throughcare_v1_admin_proto protoreflect.FileDescriptor
@@ -1201,12 +1610,38 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x13CreateInviteRequest\x12(\n" +
 	"\x04role\x18\x01 \x01(\x0e2\x14.throughcare.v1.RoleR\x04role\x12\x17\n" +
 	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12!\n" +
-	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\"r\n" +
+	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\"\x8f\x01\n" +
 	"\x14CreateInviteResponse\x12\x1f\n" +
 	"\vinvite_code\x18\x01 \x01(\tR\n" +
 	"inviteCode\x129\n" +
 	"\n" +
-	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"\x12\n" +
+	"expires_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x1b\n" +
+	"\tinvite_id\x18\x03 \x01(\tR\binviteId\"u\n" +
+	"\x12ListInvitesRequest\x12#\n" +
+	"\rinclude_ended\x18\x01 \x01(\bR\fincludeEnded\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\xb5\x03\n" +
+	"\x06Invite\x12\x1b\n" +
+	"\tinvite_id\x18\x01 \x01(\tR\binviteId\x12(\n" +
+	"\x04role\x18\x02 \x01(\x0e2\x14.throughcare.v1.RoleR\x04role\x12\x17\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\x12!\n" +
+	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x12+\n" +
+	"\x12created_by_user_id\x18\x05 \x01(\tR\x0fcreatedByUserId\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"expires_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x121\n" +
+	"\x05state\x18\b \x01(\x0e2\x1b.throughcare.v1.InviteStateR\x05state\x12%\n" +
+	"\x0fused_by_user_id\x18\t \x01(\tR\fusedByUserId\x12+\n" +
+	"\x12revoked_by_user_id\x18\n" +
+	" \x01(\tR\x0frevokedByUserId\"o\n" +
+	"\x13ListInvitesResponse\x120\n" +
+	"\ainvites\x18\x01 \x03(\v2\x16.throughcare.v1.InviteR\ainvites\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"2\n" +
+	"\x13RevokeInviteRequest\x12\x1b\n" +
+	"\tinvite_id\x18\x01 \x01(\tR\binviteId\"\x16\n" +
+	"\x14RevokeInviteResponse\"\x12\n" +
 	"\x10ListUsersRequest\"\xa3\x01\n" +
 	"\x04User\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
@@ -1245,13 +1680,22 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x15UnassignClientRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1b\n" +
 	"\tworker_id\x18\x02 \x01(\tR\bworkerId\"\x18\n" +
-	"\x16UnassignClientResponse2\x89\a\n" +
+	"\x16UnassignClientResponse*\xb3\x01\n" +
+	"\vInviteState\x12\x1c\n" +
+	"\x18INVITE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14INVITE_STATE_PENDING\x10\x01\x12\x15\n" +
+	"\x11INVITE_STATE_USED\x10\x02\x12\x18\n" +
+	"\x14INVITE_STATE_REVOKED\x10\x03\x12\x18\n" +
+	"\x14INVITE_STATE_EXPIRED\x10\x04\x12!\n" +
+	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xc6\b\n" +
 	"\fAdminService\x12O\n" +
 	"\aGetArea\x12\x1e.throughcare.v1.GetAreaRequest\x1a\x1f.throughcare.v1.GetAreaResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\n" +
 	"CreateTeam\x12!.throughcare.v1.CreateTeamRequest\x1a\".throughcare.v1.CreateTeamResponse\x12U\n" +
 	"\tListTeams\x12 .throughcare.v1.ListTeamsRequest\x1a!.throughcare.v1.ListTeamsResponse\"\x03\x90\x02\x01\x12Y\n" +
-	"\fCreateInvite\x12#.throughcare.v1.CreateInviteRequest\x1a$.throughcare.v1.CreateInviteResponse\x12U\n" +
+	"\fCreateInvite\x12#.throughcare.v1.CreateInviteRequest\x1a$.throughcare.v1.CreateInviteResponse\x12[\n" +
+	"\vListInvites\x12\".throughcare.v1.ListInvitesRequest\x1a#.throughcare.v1.ListInvitesResponse\"\x03\x90\x02\x01\x12^\n" +
+	"\fRevokeInvite\x12#.throughcare.v1.RevokeInviteRequest\x1a$.throughcare.v1.RevokeInviteResponse\"\x03\x90\x02\x02\x12U\n" +
 	"\tListUsers\x12 .throughcare.v1.ListUsersRequest\x1a!.throughcare.v1.ListUsersResponse\"\x03\x90\x02\x01\x12V\n" +
 	"\vDisableUser\x12\".throughcare.v1.DisableUserRequest\x1a#.throughcare.v1.DisableUserResponse\x12Y\n" +
 	"\fCreateClient\x12#.throughcare.v1.CreateClientRequest\x1a$.throughcare.v1.CreateClientResponse\x12[\n" +
@@ -1273,69 +1717,85 @@ func file_throughcare_v1_admin_proto_rawDescGZIP() []byte {
 	return file_throughcare_v1_admin_proto_rawDescData
 }
 
-var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_throughcare_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_throughcare_v1_admin_proto_goTypes = []any{
-	(*GetAreaRequest)(nil),         // 0: throughcare.v1.GetAreaRequest
-	(*GetAreaResponse)(nil),        // 1: throughcare.v1.GetAreaResponse
-	(*CreateTeamRequest)(nil),      // 2: throughcare.v1.CreateTeamRequest
-	(*Team)(nil),                   // 3: throughcare.v1.Team
-	(*CreateTeamResponse)(nil),     // 4: throughcare.v1.CreateTeamResponse
-	(*ListTeamsRequest)(nil),       // 5: throughcare.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),      // 6: throughcare.v1.ListTeamsResponse
-	(*CreateInviteRequest)(nil),    // 7: throughcare.v1.CreateInviteRequest
-	(*CreateInviteResponse)(nil),   // 8: throughcare.v1.CreateInviteResponse
-	(*ListUsersRequest)(nil),       // 9: throughcare.v1.ListUsersRequest
-	(*User)(nil),                   // 10: throughcare.v1.User
-	(*ListUsersResponse)(nil),      // 11: throughcare.v1.ListUsersResponse
-	(*DisableUserRequest)(nil),     // 12: throughcare.v1.DisableUserRequest
-	(*DisableUserResponse)(nil),    // 13: throughcare.v1.DisableUserResponse
-	(*CreateClientRequest)(nil),    // 14: throughcare.v1.CreateClientRequest
-	(*CreateClientResponse)(nil),   // 15: throughcare.v1.CreateClientResponse
-	(*ListClientsRequest)(nil),     // 16: throughcare.v1.ListClientsRequest
-	(*ClientSummary)(nil),          // 17: throughcare.v1.ClientSummary
-	(*ListClientsResponse)(nil),    // 18: throughcare.v1.ListClientsResponse
-	(*AssignClientRequest)(nil),    // 19: throughcare.v1.AssignClientRequest
-	(*AssignClientResponse)(nil),   // 20: throughcare.v1.AssignClientResponse
-	(*UnassignClientRequest)(nil),  // 21: throughcare.v1.UnassignClientRequest
-	(*UnassignClientResponse)(nil), // 22: throughcare.v1.UnassignClientResponse
-	(Role)(0),                      // 23: throughcare.v1.Role
-	(*timestamppb.Timestamp)(nil),  // 24: google.protobuf.Timestamp
-	(*Date)(nil),                   // 25: throughcare.v1.Date
+	(InviteState)(0),               // 0: throughcare.v1.InviteState
+	(*GetAreaRequest)(nil),         // 1: throughcare.v1.GetAreaRequest
+	(*GetAreaResponse)(nil),        // 2: throughcare.v1.GetAreaResponse
+	(*CreateTeamRequest)(nil),      // 3: throughcare.v1.CreateTeamRequest
+	(*Team)(nil),                   // 4: throughcare.v1.Team
+	(*CreateTeamResponse)(nil),     // 5: throughcare.v1.CreateTeamResponse
+	(*ListTeamsRequest)(nil),       // 6: throughcare.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),      // 7: throughcare.v1.ListTeamsResponse
+	(*CreateInviteRequest)(nil),    // 8: throughcare.v1.CreateInviteRequest
+	(*CreateInviteResponse)(nil),   // 9: throughcare.v1.CreateInviteResponse
+	(*ListInvitesRequest)(nil),     // 10: throughcare.v1.ListInvitesRequest
+	(*Invite)(nil),                 // 11: throughcare.v1.Invite
+	(*ListInvitesResponse)(nil),    // 12: throughcare.v1.ListInvitesResponse
+	(*RevokeInviteRequest)(nil),    // 13: throughcare.v1.RevokeInviteRequest
+	(*RevokeInviteResponse)(nil),   // 14: throughcare.v1.RevokeInviteResponse
+	(*ListUsersRequest)(nil),       // 15: throughcare.v1.ListUsersRequest
+	(*User)(nil),                   // 16: throughcare.v1.User
+	(*ListUsersResponse)(nil),      // 17: throughcare.v1.ListUsersResponse
+	(*DisableUserRequest)(nil),     // 18: throughcare.v1.DisableUserRequest
+	(*DisableUserResponse)(nil),    // 19: throughcare.v1.DisableUserResponse
+	(*CreateClientRequest)(nil),    // 20: throughcare.v1.CreateClientRequest
+	(*CreateClientResponse)(nil),   // 21: throughcare.v1.CreateClientResponse
+	(*ListClientsRequest)(nil),     // 22: throughcare.v1.ListClientsRequest
+	(*ClientSummary)(nil),          // 23: throughcare.v1.ClientSummary
+	(*ListClientsResponse)(nil),    // 24: throughcare.v1.ListClientsResponse
+	(*AssignClientRequest)(nil),    // 25: throughcare.v1.AssignClientRequest
+	(*AssignClientResponse)(nil),   // 26: throughcare.v1.AssignClientResponse
+	(*UnassignClientRequest)(nil),  // 27: throughcare.v1.UnassignClientRequest
+	(*UnassignClientResponse)(nil), // 28: throughcare.v1.UnassignClientResponse
+	(Role)(0),                      // 29: throughcare.v1.Role
+	(*timestamppb.Timestamp)(nil),  // 30: google.protobuf.Timestamp
+	(*Date)(nil),                   // 31: throughcare.v1.Date
 }
 var file_throughcare_v1_admin_proto_depIdxs = []int32{
-	3,  // 0: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
-	3,  // 1: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
-	23, // 2: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
-	24, // 3: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
-	23, // 4: throughcare.v1.User.role:type_name -> throughcare.v1.Role
-	10, // 5: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
-	25, // 6: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
-	17, // 7: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
-	0,  // 8: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
-	2,  // 9: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
-	5,  // 10: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
-	7,  // 11: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
-	9,  // 12: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
-	12, // 13: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
-	14, // 14: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
-	16, // 15: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
-	19, // 16: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
-	21, // 17: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
-	1,  // 18: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
-	4,  // 19: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
-	6,  // 20: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
-	8,  // 21: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
-	11, // 22: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
-	13, // 23: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
-	15, // 24: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
-	18, // 25: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
-	20, // 26: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
-	22, // 27: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
-	18, // [18:28] is the sub-list for method output_type
-	8,  // [8:18] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	4,  // 0: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
+	4,  // 1: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
+	29, // 2: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
+	30, // 3: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
+	29, // 4: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
+	30, // 5: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
+	30, // 6: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 7: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
+	11, // 8: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
+	29, // 9: throughcare.v1.User.role:type_name -> throughcare.v1.Role
+	16, // 10: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
+	31, // 11: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
+	23, // 12: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
+	1,  // 13: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
+	3,  // 14: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
+	6,  // 15: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
+	8,  // 16: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
+	10, // 17: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
+	13, // 18: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
+	15, // 19: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
+	18, // 20: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
+	20, // 21: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
+	22, // 22: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
+	25, // 23: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
+	27, // 24: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
+	2,  // 25: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
+	5,  // 26: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
+	7,  // 27: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
+	9,  // 28: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
+	12, // 29: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
+	14, // 30: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
+	17, // 31: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
+	19, // 32: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
+	21, // 33: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
+	24, // 34: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
+	26, // 35: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
+	28, // 36: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
+	25, // [25:37] is the sub-list for method output_type
+	13, // [13:25] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_admin_proto_init() }
@@ -1350,13 +1810,14 @@ func file_throughcare_v1_admin_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_admin_proto_rawDesc), len(file_throughcare_v1_admin_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   23,
+			NumEnums:      1,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_throughcare_v1_admin_proto_goTypes,
 		DependencyIndexes: file_throughcare_v1_admin_proto_depIdxs,
+		EnumInfos:         file_throughcare_v1_admin_proto_enumTypes,
 		MessageInfos:      file_throughcare_v1_admin_proto_msgTypes,
 	}.Build()
 	File_throughcare_v1_admin_proto = out.File

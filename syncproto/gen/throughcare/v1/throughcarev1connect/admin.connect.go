@@ -42,6 +42,12 @@ const (
 	// AdminServiceCreateInviteProcedure is the fully-qualified name of the AdminService's CreateInvite
 	// RPC.
 	AdminServiceCreateInviteProcedure = "/throughcare.v1.AdminService/CreateInvite"
+	// AdminServiceListInvitesProcedure is the fully-qualified name of the AdminService's ListInvites
+	// RPC.
+	AdminServiceListInvitesProcedure = "/throughcare.v1.AdminService/ListInvites"
+	// AdminServiceRevokeInviteProcedure is the fully-qualified name of the AdminService's RevokeInvite
+	// RPC.
+	AdminServiceRevokeInviteProcedure = "/throughcare.v1.AdminService/RevokeInvite"
 	// AdminServiceListUsersProcedure is the fully-qualified name of the AdminService's ListUsers RPC.
 	AdminServiceListUsersProcedure = "/throughcare.v1.AdminService/ListUsers"
 	// AdminServiceDisableUserProcedure is the fully-qualified name of the AdminService's DisableUser
@@ -71,6 +77,14 @@ type AdminServiceClient interface {
 	ListTeams(context.Context, *v1.ListTeamsRequest) (*v1.ListTeamsResponse, error)
 	// CreateInvite makes a one-time, expiring invite for a role and team.
 	CreateInvite(context.Context, *v1.CreateInviteRequest) (*v1.CreateInviteResponse, error)
+	// ListInvites lists the invites the caller manages, newest first, never
+	// with their codes: an admin's are their area's, a supervisor's the
+	// worker invites to their teams.
+	ListInvites(context.Context, *v1.ListInvitesRequest) (*v1.ListInvitesResponse, error)
+	// RevokeInvite stops an invite the caller manages enrolling anyone, at
+	// once. Revoking a revoked or expired invite succeeds; a used one answers
+	// FAILED_PRECONDITION (disable the user instead).
+	RevokeInvite(context.Context, *v1.RevokeInviteRequest) (*v1.RevokeInviteResponse, error)
 	// ListUsers lists the users the caller can see.
 	ListUsers(context.Context, *v1.ListUsersRequest) (*v1.ListUsersResponse, error)
 	// DisableUser stops a user signing in and ends their sessions and streams
@@ -127,6 +141,20 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("CreateInvite")),
 			connect.WithClientOptions(opts...),
 		),
+		listInvites: connect.NewClient[v1.ListInvitesRequest, v1.ListInvitesResponse](
+			httpClient,
+			baseURL+AdminServiceListInvitesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListInvites")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		revokeInvite: connect.NewClient[v1.RevokeInviteRequest, v1.RevokeInviteResponse](
+			httpClient,
+			baseURL+AdminServiceRevokeInviteProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RevokeInvite")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 		listUsers: connect.NewClient[v1.ListUsersRequest, v1.ListUsersResponse](
 			httpClient,
 			baseURL+AdminServiceListUsersProcedure,
@@ -174,6 +202,8 @@ type adminServiceClient struct {
 	createTeam     *connect.Client[v1.CreateTeamRequest, v1.CreateTeamResponse]
 	listTeams      *connect.Client[v1.ListTeamsRequest, v1.ListTeamsResponse]
 	createInvite   *connect.Client[v1.CreateInviteRequest, v1.CreateInviteResponse]
+	listInvites    *connect.Client[v1.ListInvitesRequest, v1.ListInvitesResponse]
+	revokeInvite   *connect.Client[v1.RevokeInviteRequest, v1.RevokeInviteResponse]
 	listUsers      *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
 	disableUser    *connect.Client[v1.DisableUserRequest, v1.DisableUserResponse]
 	createClient   *connect.Client[v1.CreateClientRequest, v1.CreateClientResponse]
@@ -212,6 +242,24 @@ func (c *adminServiceClient) ListTeams(ctx context.Context, req *v1.ListTeamsReq
 // CreateInvite calls throughcare.v1.AdminService.CreateInvite.
 func (c *adminServiceClient) CreateInvite(ctx context.Context, req *v1.CreateInviteRequest) (*v1.CreateInviteResponse, error) {
 	response, err := c.createInvite.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListInvites calls throughcare.v1.AdminService.ListInvites.
+func (c *adminServiceClient) ListInvites(ctx context.Context, req *v1.ListInvitesRequest) (*v1.ListInvitesResponse, error) {
+	response, err := c.listInvites.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// RevokeInvite calls throughcare.v1.AdminService.RevokeInvite.
+func (c *adminServiceClient) RevokeInvite(ctx context.Context, req *v1.RevokeInviteRequest) (*v1.RevokeInviteResponse, error) {
+	response, err := c.revokeInvite.CallUnary(ctx, connect.NewRequest(req))
 	if response != nil {
 		return response.Msg, err
 	}
@@ -282,6 +330,14 @@ type AdminServiceHandler interface {
 	ListTeams(context.Context, *v1.ListTeamsRequest) (*v1.ListTeamsResponse, error)
 	// CreateInvite makes a one-time, expiring invite for a role and team.
 	CreateInvite(context.Context, *v1.CreateInviteRequest) (*v1.CreateInviteResponse, error)
+	// ListInvites lists the invites the caller manages, newest first, never
+	// with their codes: an admin's are their area's, a supervisor's the
+	// worker invites to their teams.
+	ListInvites(context.Context, *v1.ListInvitesRequest) (*v1.ListInvitesResponse, error)
+	// RevokeInvite stops an invite the caller manages enrolling anyone, at
+	// once. Revoking a revoked or expired invite succeeds; a used one answers
+	// FAILED_PRECONDITION (disable the user instead).
+	RevokeInvite(context.Context, *v1.RevokeInviteRequest) (*v1.RevokeInviteResponse, error)
 	// ListUsers lists the users the caller can see.
 	ListUsers(context.Context, *v1.ListUsersRequest) (*v1.ListUsersResponse, error)
 	// DisableUser stops a user signing in and ends their sessions and streams
@@ -334,6 +390,20 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("CreateInvite")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceListInvitesHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceListInvitesProcedure,
+		svc.ListInvites,
+		connect.WithSchema(adminServiceMethods.ByName("ListInvites")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRevokeInviteHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceRevokeInviteProcedure,
+		svc.RevokeInvite,
+		connect.WithSchema(adminServiceMethods.ByName("RevokeInvite")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	adminServiceListUsersHandler := connect.NewUnaryHandlerSimple(
 		AdminServiceListUsersProcedure,
 		svc.ListUsers,
@@ -382,6 +452,10 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListTeamsHandler.ServeHTTP(w, r)
 		case AdminServiceCreateInviteProcedure:
 			adminServiceCreateInviteHandler.ServeHTTP(w, r)
+		case AdminServiceListInvitesProcedure:
+			adminServiceListInvitesHandler.ServeHTTP(w, r)
+		case AdminServiceRevokeInviteProcedure:
+			adminServiceRevokeInviteHandler.ServeHTTP(w, r)
 		case AdminServiceListUsersProcedure:
 			adminServiceListUsersHandler.ServeHTTP(w, r)
 		case AdminServiceDisableUserProcedure:
@@ -417,6 +491,14 @@ func (UnimplementedAdminServiceHandler) ListTeams(context.Context, *v1.ListTeams
 
 func (UnimplementedAdminServiceHandler) CreateInvite(context.Context, *v1.CreateInviteRequest) (*v1.CreateInviteResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.CreateInvite is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListInvites(context.Context, *v1.ListInvitesRequest) (*v1.ListInvitesResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ListInvites is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RevokeInvite(context.Context, *v1.RevokeInviteRequest) (*v1.RevokeInviteResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.RevokeInvite is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) ListUsers(context.Context, *v1.ListUsersRequest) (*v1.ListUsersResponse, error) {
