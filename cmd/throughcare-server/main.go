@@ -56,8 +56,9 @@ const bootstrapTTL = 7 * 24 * time.Hour
 
 // run starts the server and blocks until ctx ends, then shuts down
 // gracefully; or, given "invite-admin", mints an admin invite. Logs go to
-// stdout.
+// stdout. Whatever it creates is readable by the server's user only.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	restrictUmask()
 	if len(args) > 0 && args[0] == "invite-admin" {
 		return inviteAdmin(ctx, args[1:], getenv, stdout)
 	}
@@ -85,6 +86,10 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	if strings.TrimSpace(*area) == "" {
 		return errors.New("invite-admin needs --area NAME")
 	}
+	warnings := zerolog.New(zerolog.ConsoleWriter{Out: stdout, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}})
+	if err := privateDataDir(*data, warnings); err != nil {
+		return err
+	}
 	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1})
 	if err != nil {
 		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
@@ -108,8 +113,8 @@ func envOr(getenv func(string) string, key, def string) string {
 // serve runs the server until ctx ends. Callers are resolved by their
 // passkey sessions, or by ids if it is set (tests).
 func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Writer, ids identity.Source) error {
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+	if err := privateDataDir(cfg.Data, log); err != nil {
+		return err
 	}
 	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log})
 	if err != nil {
