@@ -55,7 +55,7 @@ func TestNoSecretsOrPersonalDataInLogs(t *testing.T) {
 	lines := 0
 	for _, line := range strings.Split(s.Out.String(), "\n") {
 		if !strings.HasPrefix(line, "{") {
-			continue // the bootstrap banner, printed once by design, is not a log line
+			continue // not a log line (the bootstrap banner goes to a terminal only, and this is none)
 		}
 		lines++
 		for _, c := range canaries {

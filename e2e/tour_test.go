@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,11 +19,20 @@ func TestTour(t *testing.T) {
 	dir := t.TempDir()
 	admin, sup, worker := filepath.Join(dir, "admin.json"), filepath.Join(dir, "sue.json"), filepath.Join(dir, "sam.json")
 
-	if out := s.cli(t, admin, "enrol", "--invite", s.bootstrapInvite(t), "--device", "Admin laptop"); !strings.Contains(out, "role admin") {
+	bootstrap := s.bootstrapInvite(t)
+	if out := s.cli(t, admin, "enrol", "--invite", bootstrap, "--device", "Admin laptop"); !strings.Contains(out, "role admin") {
 		t.Fatalf("admin enrolment: %s", out)
 	}
-	if _, err := s.tryCLI(filepath.Join(dir, "again.json"), "enrol", "--invite", s.bootstrapInvite(t)); err == nil {
+	if _, err := s.tryCLI(filepath.Join(dir, "again.json"), "enrol", "--invite", bootstrap); err == nil {
 		t.Fatal("the bootstrap invite worked twice")
+	}
+	// Used, the invite's file is gone; its code never reached the server's
+	// output, which is not a terminal.
+	if _, err := os.Stat(filepath.Join(s.Data, "bootstrap-invite.txt")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the bootstrap invite's file outlived its use: %v", err)
+	}
+	if strings.Contains(s.Out.String(), bootstrap) {
+		t.Fatalf("the bootstrap invite is in the server's output:\n%s", s.Out)
 	}
 	team := field(t, s.cli(t, admin, "team", "create", "Outreach North"), "team")
 	supCode := field(t, s.cli(t, admin, "invite", "--role", "supervisor", "--team", team, "--name", "Sue Supervisor"), "invite")

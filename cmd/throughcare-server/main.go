@@ -22,7 +22,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -56,8 +55,9 @@ const bootstrapTTL = 7 * 24 * time.Hour
 
 // run starts the server and blocks until ctx ends, then shuts down
 // gracefully; or, given "invite-admin", mints an admin invite. Logs go to
-// stdout.
+// stdout. Whatever it creates is readable by the server's user only.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	restrictUmask()
 	if len(args) > 0 && args[0] == "invite-admin" {
 		return inviteAdmin(ctx, args[1:], getenv, stdout)
 	}
@@ -85,6 +85,10 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	if strings.TrimSpace(*area) == "" {
 		return errors.New("invite-admin needs --area NAME")
 	}
+	warnings := zerolog.New(zerolog.ConsoleWriter{Out: stdout, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}})
+	if err := privateDataDir(*data, warnings); err != nil {
+		return err
+	}
 	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1})
 	if err != nil {
 		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
@@ -108,8 +112,8 @@ func envOr(getenv func(string) string, key, def string) string {
 // serve runs the server until ctx ends. Callers are resolved by their
 // passkey sessions, or by ids if it is set (tests).
 func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Writer, ids identity.Source) error {
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w", err)
+	if err := privateDataDir(cfg.Data, log); err != nil {
+		return err
 	}
 	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log})
 	if err != nil {
@@ -134,7 +138,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	authSvc, err := auth.New(auth.Config{
 		RPID: cfg.RPID, RPDisplayName: cfg.RPName, RPOrigins: cfg.origins(),
 		AccessTTL: cfg.AccessTTL, RefreshIdle: cfg.RefreshIdle, RefreshGrace: cfg.RefreshGrace, AbsoluteTTL: cfg.SessionMaxAge,
-		Now: time.Now, Logger: log,
+		Now: time.Now, Logger: log, Enrolled: func(ctx context.Context) { removeSpentBootstrap(ctx, cfg.Data, st, log) },
 	}, st)
 	if err != nil {
 		return err
@@ -203,38 +207,13 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	return nil
 }
 
-// bootstrap creates the first area and its first admin invite when the
-// store is empty. The code is printed once, outside the log stream, and
-// written to a file only the server's user can read; it is never logged.
-func bootstrap(ctx context.Context, cfg *config, st *store.DB, log zerolog.Logger, stdout io.Writer) error {
-	code, created, err := admin.Bootstrap(ctx, st, cfg.BootstrapArea, time.Now(), bootstrapTTL)
-	if err != nil || !created {
-		return err
-	}
-	path := filepath.Join(cfg.Data, "bootstrap-invite.txt")
-	if err := os.WriteFile(path, []byte(code+"\n"), 0o600); err != nil {
-		return fmt.Errorf("writing the bootstrap invite: %w", err)
-	}
-	fmt.Fprintf(stdout, "\n  First start: created area %q. Enrol its first admin with this invite\n  (valid %s, shown once, also in %s):\n\n      %s\n\n", cfg.BootstrapArea, bootstrapTTL, path, code)
-	log.Info().Str("area", cfg.BootstrapArea).Str("file", path).Msg("bootstrap admin invite created")
-	return nil
-}
-
 func newLogger(cfg *config, out io.Writer) (zerolog.Logger, error) {
 	level, err := zerolog.ParseLevel(cfg.LogLevel)
 	if err != nil || cfg.LogLevel == "" {
 		return zerolog.Logger{}, fmt.Errorf("--log-level: unknown level %q", cfg.LogLevel)
 	}
 	w := out
-	console := cfg.LogFormat == "console"
-	if cfg.LogFormat == "auto" {
-		if f, ok := out.(*os.File); ok {
-			if fi, err := f.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-				console = true
-			}
-		}
-	}
-	if console {
+	if cfg.LogFormat == "console" || cfg.LogFormat == "auto" && isTerminal(out) {
 		w = zerolog.ConsoleWriter{Out: out, TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(level).With().Timestamp().Logger(), nil

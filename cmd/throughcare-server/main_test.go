@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,29 +28,44 @@ import (
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
-// server runs run() on a random port and returns its base URL; the test's
-// cleanup cancels it and checks it shut down cleanly.
+// server runs run() on a random port with a fresh data directory and
+// returns its base URL; the test's cleanup cancels it and checks it shut
+// down cleanly.
 func server(t *testing.T, extra ...string) (string, *logBuffer) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
 	logs := newLogBuffer()
-	args := append([]string{"--listen", "127.0.0.1:0", "--data", filepath.Join(t.TempDir(), "data"), "--log-format", "json"}, extra...)
+	base, _ := startRun(t, logs, filepath.Join(t.TempDir(), "data"), extra...)
+	return base, logs
+}
+
+// startRun runs run() on a random port with its data in data, writing to
+// logs, and returns its base URL and a stop function that cancels it and
+// checks it shut down cleanly (the test's cleanup calls it too; it acts
+// once).
+func startRun(t *testing.T, logs *logBuffer, data string, extra ...string) (string, func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	args := append([]string{"--listen", "127.0.0.1:0", "--data", data, "--log-format", "json"}, extra...)
 	done := make(chan error, 1)
 	go func() { done <- run(ctx, args, func(string) string { return "" }, logs) }()
 	addr := logs.waitFor(t, "listening", "addr")
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run() returned %v after shutdown", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("run() returned %v after shutdown", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Error("server did not shut down")
 			}
-		case <-time.After(30 * time.Second):
-			t.Error("server did not shut down")
-		}
-		logs.waitFor(t, "store closed", "")
-	})
-	return "http://" + addr, logs
+			logs.waitFor(t, "store closed", "")
+		})
+	}
+	t.Cleanup(stop)
+	return "http://" + addr, stop
 }
 
 // h2c is an HTTP/2-without-TLS client, as gRPC clients use against the
@@ -208,10 +225,14 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 	}
 }
 
-// logBuffer collects JSON log lines written by the server.
+// logBuffer collects JSON log lines written by the server, and the whole
+// text written. A terminal one says it is a terminal, as a console is.
 type logBuffer struct {
-	lines chan map[string]any
-	w     *io.PipeWriter
+	lines    chan map[string]any
+	w        *io.PipeWriter
+	terminal bool
+	mu       sync.Mutex
+	text     strings.Builder
 }
 
 func newLogBuffer() *logBuffer {
@@ -229,7 +250,22 @@ func newLogBuffer() *logBuffer {
 	return b
 }
 
-func (b *logBuffer) Write(p []byte) (int, error) { return b.w.Write(p) }
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	b.text.Write(p)
+	b.mu.Unlock()
+	return b.w.Write(p)
+}
+
+// IsTerminal reports whether the buffer stands for a terminal.
+func (b *logBuffer) IsTerminal() bool { return b.terminal }
+
+// String returns everything written so far.
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.text.String()
+}
 
 // waitFor waits for a log line with the message and returns its field.
 func (b *logBuffer) waitFor(t *testing.T, msg, field string) string {

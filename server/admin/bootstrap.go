@@ -3,6 +3,10 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -88,6 +92,55 @@ func MintAdminInvite(ctx context.Context, st *store.DB, areaName string, now tim
 		return "", storeErr(err)
 	}
 	return code, nil
+}
+
+// BootstrapFile is the name of the file, in the data directory, that holds
+// the bootstrap invite until the first admin has enrolled with it.
+const BootstrapFile = "bootstrap-invite.txt"
+
+// WriteBootstrapInvite writes a bootstrap invite's code to BootstrapFile in
+// dir, readable by its owner only, and returns the file's path.
+func WriteBootstrapInvite(dir, code string) (string, error) {
+	path := filepath.Join(dir, BootstrapFile)
+	if err := os.WriteFile(path, []byte(code+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the bootstrap invite: %w", err)
+	}
+	return path, nil
+}
+
+// RemoveSpentBootstrapInvite deletes BootstrapFile in dir if the invite it
+// holds can no longer enrol anyone (used, expired or revoked), and reports
+// whether it did. A missing file is not an error. The server calls it on
+// start and after each enrolment, so the code does not outlive its use.
+func RemoveSpentBootstrapInvite(ctx context.Context, st *store.DB, dir string) (removed bool, err error) {
+	path := filepath.Join(dir, BootstrapFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("reading the bootstrap invite: %w", err)
+	}
+	live := false
+	if code := strings.TrimSpace(string(b)); code != "" {
+		err = st.DirectoryView(ctx, func(tx *store.DirTx) error {
+			_, err := tx.Invite(auth.HashSecret(code))
+			live = err == nil
+			if errors.Is(err, store.ErrNotFound) {
+				return nil
+			}
+			return err
+		})
+		if err != nil {
+			return false, storeErr(err)
+		}
+	}
+	if live {
+		return false, nil
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("removing the spent bootstrap invite: %w", err)
+	}
+	return true, nil
 }
 
 func adminInvite(code string, now time.Time, ttl time.Duration) *store.Invite {

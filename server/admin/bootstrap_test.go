@@ -1,6 +1,9 @@
 package admin
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -163,5 +166,67 @@ func TestLogsHoldNoSecretsOrNames(t *testing.T) {
 		if strings.Contains(logs, s) {
 			t.Errorf("the log holds %q", s)
 		}
+	}
+}
+
+// The bootstrap invite's file stays while its invite can enrol someone and
+// goes once it cannot (used, expired, revoked, or never one).
+func TestBootstrapInviteFile(t *testing.T) {
+	now := time.Now()
+	tests := []struct {
+		name string
+		// invite prepares the store and returns what the file holds.
+		invite      func(t *testing.T, st *store.DB) string
+		wantRemoved bool
+	}{
+		{name: "unused", invite: func(t *testing.T, st *store.DB) string {
+			code, _, err := Bootstrap(t.Context(), st, "Lambeth", now, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return code
+		}},
+		{name: "used", wantRemoved: true, invite: func(t *testing.T, st *store.DB) string {
+			code, _, err := Bootstrap(t.Context(), st, "Lambeth", now, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Directory(t.Context(), func(tx *store.DirTx) error { return tx.DeleteInvite(auth.HashSecret(code)) }); err != nil {
+				t.Fatal(err)
+			}
+			return code
+		}},
+		{name: "expired", wantRemoved: true, invite: func(t *testing.T, st *store.DB) string {
+			code, _, err := Bootstrap(t.Context(), st, "Lambeth", now.Add(-time.Hour), time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return code
+		}},
+		{name: "not_an_invite", wantRemoved: true, invite: func(*testing.T, *store.DB) string { return "tci_nosuchinvite" }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st, dir := openStore(t), t.TempDir()
+			path, err := WriteBootstrapInvite(dir, tc.invite(t, st))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 || filepath.Dir(path) != dir {
+				t.Fatalf("WriteBootstrapInvite wrote %s: %v, %v; want mode 0600 in %s", path, fi.Mode(), err, dir)
+			}
+			removed, err := RemoveSpentBootstrapInvite(t.Context(), st, dir)
+			if err != nil || removed != tc.wantRemoved {
+				t.Fatalf("RemoveSpentBootstrapInvite = %v, %v; want %v", removed, err, tc.wantRemoved)
+			}
+			_, err = os.Stat(path)
+			if gone := errors.Is(err, os.ErrNotExist); gone != tc.wantRemoved {
+				t.Fatalf("file gone = %v (%v), want %v", gone, err, tc.wantRemoved)
+			}
+			// Again, with the file gone or kept: nothing changes.
+			if removed, err := RemoveSpentBootstrapInvite(t.Context(), st, dir); removed || err != nil {
+				t.Fatalf("second RemoveSpentBootstrapInvite = %v, %v", removed, err)
+			}
+		})
 	}
 }

@@ -196,6 +196,9 @@ func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJS
 	}
 	s.log.Info().Str("event", "enrolled").Str("user_id", user.ID).Str("device_id", out.GetDeviceId()).
 		Str("role", user.Role).Msg("user enrolled")
+	if s.cfg.Enrolled != nil {
+		s.cfg.Enrolled(ctx)
+	}
 	return out, nil
 }
 

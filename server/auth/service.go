@@ -48,6 +48,10 @@ type Config struct {
 	CeremonyTTL time.Duration
 	// Now reads the clock (default time.Now).
 	Now func() time.Time
+	// Enrolled, if set, is called after each enrolment has committed,
+	// before FinishEnrollment returns (the server deletes the bootstrap
+	// invite's file with it once that invite is used).
+	Enrolled func(ctx context.Context)
 	// Logger records authentication events: ids and outcomes only, never
 	// tokens, codes, credential ids, handles or names.
 	Logger zerolog.Logger
