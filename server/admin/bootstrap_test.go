@@ -191,7 +191,14 @@ func TestBootstrapInviteFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := st.Directory(t.Context(), func(tx *store.DirTx) error { return tx.DeleteInvite(auth.HashSecret(code)) }); err != nil {
+			if err := st.Directory(t.Context(), func(tx *store.DirTx) error {
+				in, err := tx.Invite(auth.HashSecret(code))
+				if err != nil {
+					return err
+				}
+				in.UsedBy, in.UsedAt = "u-admin", now
+				return tx.PutInvite(in)
+			}); err != nil {
 				t.Fatal(err)
 			}
 			return code
