@@ -96,7 +96,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	str(&c.BootstrapArea, "bootstrap-area", "Lambeth", "area created, with a first admin invite, when the server starts on an empty store")
 	dur(&c.AccessTTL, "access-ttl", 15*time.Minute, "lifetime of an access token")
 	dur(&c.RefreshIdle, "refresh-idle", 14*24*time.Hour, "a session not refreshed for this long ends (tablets may be offline for days)")
-	dur(&c.RefreshGrace, "refresh-grace", 2*time.Minute, "a refresh whose answer was lost may be retried with the old token for this long")
+	dur(&c.RefreshGrace, "refresh-grace", 2*time.Minute, "a refresh whose answer was lost may be retried once with the old token for this long, until the new tokens are used")
 	dur(&c.SessionMaxAge, "session-max-age", 30*24*time.Hour, "a session ends this long after sign-in however it is used")
 	fs.Float64Var(&c.AuthRate, "auth-rate", api.DefaultAuthRate, "sign-in and enrolment calls per second allowed to one client address once its burst is spent; its /24 (IPv6: /48) gets five times as many (env "+envName("auth-rate")+")")
 	fs.IntVar(&c.AuthBurst, "auth-burst", api.DefaultAuthBurst, "sign-in and enrolment calls one client address may make at once; its /24 (IPv6: /48) five times as many (env "+envName("auth-burst")+")")
