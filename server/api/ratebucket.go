@@ -105,7 +105,7 @@ const (
 type classLimiter struct {
 	name    string
 	reserve float64 // global tokens only quiet prefixes may spend
-	quiet   float64 // tokens a quiet prefix's bucket may be short of full
+	quiet   float64 // a prefix's bucket this many tokens short of full is busy
 
 	mu       sync.Mutex
 	addrs    *bucketSet

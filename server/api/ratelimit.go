@@ -59,8 +59,9 @@ type RateLimit struct {
 	// whose prefix has made more than QuietCalls calls lately is refused,
 	// and a tablet from elsewhere still gets in.
 	Reserve float64
-	// QuietCalls is how many tokens a prefix's bucket may be short of full
-	// and the prefix still count as quiet (default 4: two sign-ins).
+	// QuietCalls is how many calls make a prefix busy: it is quiet while
+	// its bucket is fewer than QuietCalls tokens short of full (default 4:
+	// two sign-ins, each a Begin and a Finish).
 	QuietCalls int
 	// MaxClients caps each map of buckets held in memory (addresses and
 	// prefixes, for ceremonies and for Refresh; default 10,000). Buckets

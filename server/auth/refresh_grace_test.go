@@ -326,70 +326,62 @@ func TestRefreshGraceChecksTheHolder(t *testing.T) {
 }
 
 // Concurrent presentations of one refresh token (a thief racing the device,
-// or a device refreshing twice at once): the first rotates, at most one more
-// is answered as a retry, and any further one is reuse that ends the
-// session. Never two live pairs.
+// or a device refreshing twice at once), with or without calls with the
+// pair that replaced it racing them: at most one presentation is answered
+// as a retry (after the one that rotated), and any further one is reuse
+// that ends the session. Never two live pairs.
 func TestRefreshGraceConcurrentReplays(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	_, login := e.newPerson(t, "worker", teamA, "Sam")
-	const n = 6
-	answers := make([]*v1.Session, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { answers[i], errs[i] = e.svc.Refresh(ctx, login.GetRefreshToken()) })
+	for _, tc := range []struct {
+		name    string
+		rotated bool // the token was replaced before the replays
+		replays int
+		calls   bool // calls with the replacing pair race the replays
+		answers int  // at most this many replays answered
+	}{
+		{name: "six presentations at once", replays: 6, answers: 2},
+		{name: "replays of a replaced token", rotated: true, replays: 4, answers: 1},
+		{name: "replays racing calls with the new pair", rotated: true, replays: 4, calls: true, answers: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			_, login := e.newPerson(t, "worker", teamA, "Sam")
+			pairs := map[string]*v1.Session{"login": login}
+			if tc.rotated {
+				first, err := e.svc.Refresh(ctx, login.GetRefreshToken())
+				if err != nil {
+					t.Fatal(err)
+				}
+				pairs["first"] = first
+			}
+			answers := make([]*v1.Session, tc.replays)
+			errs := make([]error, tc.replays)
+			var wg sync.WaitGroup
+			for i := range tc.replays {
+				wg.Go(func() { answers[i], errs[i] = e.svc.Refresh(ctx, login.GetRefreshToken()) })
+				if tc.calls {
+					wg.Go(func() { e.identify(pairs["first"].GetAccessToken()) })
+				}
+			}
+			wg.Wait()
+			answered := 0
+			for i := range tc.replays {
+				if errs[i] != nil {
+					wantKind(t, fmt.Sprintf("replay %d", i), errs[i], errkind.Unauthenticated, msgSessionGo)
+					continue
+				}
+				answered++
+				pairs[fmt.Sprint(i)] = answers[i]
+			}
+			if answered > tc.answers {
+				t.Fatalf("%d of %d concurrent replays answered, want at most %d", answered, tc.replays, tc.answers)
+			}
+			wantOnlyLive(t, e, pairs, "")
+			if k := sessionsOf(t, e, login.GetDeviceId()); k != 0 {
+				t.Fatalf("%d sessions left after reuse, want none", k)
+			}
+		})
 	}
-	wg.Wait()
-	pairs := map[string]*v1.Session{}
-	for i := range n {
-		if errs[i] != nil {
-			wantKind(t, fmt.Sprintf("presentation %d", i), errs[i], errkind.Unauthenticated, msgSessionGo)
-			continue
-		}
-		pairs[fmt.Sprint(i)] = answers[i]
-	}
-	if len(pairs) > 2 {
-		t.Fatalf("%d of %d concurrent presentations answered, want at most 2 (a rotation and one retry)", len(pairs), n)
-	}
-	wantOnlyLive(t, e, pairs, "")
-	if k := sessionsOf(t, e, login.GetDeviceId()); k != 0 {
-		t.Fatalf("%d sessions left after reuse, want none", k)
-	}
-}
-
-// Replays of the replaced refresh token racing calls with the pair that
-// replaced it: whichever comes first, at most one replay is answered, and
-// two replays end the session.
-func TestRefreshGraceReplaysRaceTheNewPair(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	_, login := e.newPerson(t, "worker", teamA, "Sam")
-	first, err := e.svc.Refresh(ctx, login.GetRefreshToken())
-	if err != nil {
-		t.Fatal(err)
-	}
-	const n = 4
-	answers := make([]*v1.Session, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { answers[i], errs[i] = e.svc.Refresh(ctx, login.GetRefreshToken()) })
-		wg.Go(func() { e.identify(first.GetAccessToken()) })
-	}
-	wg.Wait()
-	pairs := map[string]*v1.Session{"first": first}
-	for i := range n {
-		if errs[i] != nil {
-			wantKind(t, fmt.Sprintf("replay %d", i), errs[i], errkind.Unauthenticated, msgSessionGo)
-			continue
-		}
-		pairs[fmt.Sprint(i)] = answers[i]
-	}
-	if len(pairs) > 2 {
-		t.Fatalf("%d of %d replays answered, want at most one", len(pairs)-1, n)
-	}
-	wantOnlyLive(t, e, pairs, "")
 }
 
 // The first call with a pair records its use (GraceClosed) only while that
