@@ -179,10 +179,3 @@ func (c *classLimiter) allow(k client, now time.Time) (ok bool, limit string, wa
 	}
 	return true, "", 0
 }
-
-// held is how many buckets are in memory.
-func (c *classLimiter) held() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.addrs.lru.Len() + c.prefixes.lru.Len()
-}

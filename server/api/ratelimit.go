@@ -56,8 +56,8 @@ type RateLimit struct {
 	Refresh Limits
 	// Reserve is the share of each global bucket that only quiet prefixes
 	// may spend (default 0.25): when a global bucket is that low, a caller
-	// whose prefix has made more than QuietCalls calls lately is refused,
-	// and a tablet from elsewhere still gets in.
+	// whose prefix is busy (see QuietCalls) is refused, and a tablet from
+	// elsewhere still gets in.
 	Reserve float64
 	// QuietCalls is how many calls make a prefix busy: it is quiet while
 	// its bucket is fewer than QuietCalls tokens short of full (default 4:
