@@ -38,6 +38,8 @@ type config struct {
 	SessionMaxAge   time.Duration
 	AuthRate        float64
 	AuthBurst       int
+	RefreshRate     float64
+	RefreshBurst    int
 	ProxyHeader     string
 }
 
@@ -50,6 +52,16 @@ func (c *config) origins() []string {
 		}
 	}
 	return out
+}
+
+// authRateLimit is the rate limit of the public procedures the flags ask
+// for; the rest of it takes api.RateLimit's defaults.
+func (c *config) authRateLimit() api.RateLimit {
+	return api.RateLimit{
+		Ceremony:           api.Limits{Address: api.Limit{Rate: c.AuthRate, Burst: c.AuthBurst}},
+		Refresh:            api.Limits{Address: api.Limit{Rate: c.RefreshRate, Burst: c.RefreshBurst}},
+		TrustedProxyHeader: c.ProxyHeader,
+	}
 }
 
 func envName(flagName string) string {
@@ -84,10 +96,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	str(&c.BootstrapArea, "bootstrap-area", "Lambeth", "area created, with a first admin invite, when the server starts on an empty store")
 	dur(&c.AccessTTL, "access-ttl", 15*time.Minute, "lifetime of an access token")
 	dur(&c.RefreshIdle, "refresh-idle", 14*24*time.Hour, "a session not refreshed for this long ends (tablets may be offline for days)")
-	dur(&c.RefreshGrace, "refresh-grace", 2*time.Minute, "a refresh whose answer was lost may be retried with the old token for this long")
+	dur(&c.RefreshGrace, "refresh-grace", 2*time.Minute, "a refresh whose answer was lost may be retried once with the old token for this long, until the new tokens are used")
 	dur(&c.SessionMaxAge, "session-max-age", 30*24*time.Hour, "a session ends this long after sign-in however it is used")
-	fs.Float64Var(&c.AuthRate, "auth-rate", api.DefaultAuthRate, "sign-in, enrolment and refresh calls per second allowed to one client address once its burst is spent (env "+envName("auth-rate")+")")
-	fs.IntVar(&c.AuthBurst, "auth-burst", api.DefaultAuthBurst, "sign-in, enrolment and refresh calls one client address may make at once (env "+envName("auth-burst")+")")
+	fs.Float64Var(&c.AuthRate, "auth-rate", api.DefaultAuthRate, "sign-in and enrolment calls per second allowed to one client address once its burst is spent; its /24 (IPv6: /48) gets five times as many (env "+envName("auth-rate")+")")
+	fs.IntVar(&c.AuthBurst, "auth-burst", api.DefaultAuthBurst, "sign-in and enrolment calls one client address may make at once; its /24 (IPv6: /48) five times as many (env "+envName("auth-burst")+")")
+	fs.Float64Var(&c.RefreshRate, "auth-refresh-rate", api.DefaultRefreshRate, "session refreshes per second allowed to one client address once its burst is spent; its /24 (IPv6: /48) gets five times as many (env "+envName("auth-refresh-rate")+")")
+	fs.IntVar(&c.RefreshBurst, "auth-refresh-burst", api.DefaultRefreshBurst, "session refreshes one client address may make at once; its /24 (IPv6: /48) five times as many (env "+envName("auth-refresh-burst")+")")
 	str(&c.ProxyHeader, "trusted-proxy-header", "", "header whose last hop is the client address for rate limiting, e.g. X-Forwarded-For; set it ONLY behind a reverse proxy that sets it, or clients choose their own address")
 
 	// Environment first, so flags given on the command line override it.
@@ -132,11 +146,15 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	if len(c.origins()) == 0 {
 		return nil, fmt.Errorf("--rp-origins needs at least one origin such as https://throughcare.example.org")
 	}
-	if !(c.AuthRate > 0) || math.IsInf(c.AuthRate, 0) {
-		return nil, fmt.Errorf("--auth-rate must be a positive number of calls per second")
+	for name, r := range map[string]float64{"auth-rate": c.AuthRate, "auth-refresh-rate": c.RefreshRate} {
+		if !(r > 0) || math.IsInf(r, 0) {
+			return nil, fmt.Errorf("--%s must be a positive number of calls per second", name)
+		}
 	}
-	if c.AuthBurst < 1 || c.AuthBurst > 1_000_000 {
-		return nil, fmt.Errorf("--auth-burst must be between 1 and 1000000")
+	for name, b := range map[string]int{"auth-burst": c.AuthBurst, "auth-refresh-burst": c.RefreshBurst} {
+		if b < 1 || b > 1_000_000 {
+			return nil, fmt.Errorf("--%s must be between 1 and 1000000", name)
+		}
 	}
 	if strings.ContainsAny(c.ProxyHeader, " \t\r\n:,") {
 		return nil, fmt.Errorf("--trusted-proxy-header must be a header name such as X-Forwarded-For")

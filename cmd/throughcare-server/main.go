@@ -158,7 +158,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		Engine: engine, Identity: ids, Logger: log,
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout,
 		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
-		AuthRateLimit: api.RateLimit{Rate: cfg.AuthRate, Burst: cfg.AuthBurst, TrustedProxyHeader: cfg.ProxyHeader},
+		AuthRateLimit: cfg.authRateLimit(),
 		Review:        api.NewReviewHandler(reviewSvc),
 		Routes: map[string]http.Handler{
 			console.IndexPattern: console.LoopbackRedirect(console.Handler(), cfg.origins()), console.AssetsPattern: console.Handler(),

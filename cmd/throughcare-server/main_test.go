@@ -22,6 +22,7 @@ import (
 	healthv1 "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -192,29 +193,36 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 	if d.Listen != "127.0.0.1:8080" || d.Data != "./data" {
 		t.Fatalf("defaults = %s %s", d.Listen, d.Data)
 	}
-	if d.AuthRate != 1 || d.AuthBurst != 20 || d.ProxyHeader != "" {
-		t.Fatalf("rate limit defaults = %v/s burst %d header %q", d.AuthRate, d.AuthBurst, d.ProxyHeader)
+	if d.AuthRate != 1 || d.AuthBurst != 20 || d.RefreshRate != 5 || d.RefreshBurst != 100 || d.ProxyHeader != "" {
+		t.Fatalf("rate limit defaults = %v/s burst %d, refresh %v/s burst %d, header %q", d.AuthRate, d.AuthBurst, d.RefreshRate, d.RefreshBurst, d.ProxyHeader)
 	}
-	rl, err := parseConfig([]string{"--auth-burst", "5"}, func(k string) string {
-		return map[string]string{"THROUGHCARE_AUTH_RATE": "0.5", "THROUGHCARE_AUTH_BURST": "50", "THROUGHCARE_TRUSTED_PROXY_HEADER": "X-Forwarded-For"}[k]
+	rl, err := parseConfig([]string{"--auth-burst", "5", "--auth-refresh-burst", "30"}, func(k string) string {
+		return map[string]string{"THROUGHCARE_AUTH_RATE": "0.5", "THROUGHCARE_AUTH_BURST": "50", "THROUGHCARE_AUTH_REFRESH_RATE": "2",
+			"THROUGHCARE_TRUSTED_PROXY_HEADER": "X-Forwarded-For"}[k]
 	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rl.AuthRate != 0.5 || rl.AuthBurst != 5 || rl.ProxyHeader != "X-Forwarded-For" {
-		t.Fatalf("rate limit config = %v/s burst %d header %q; want env rate and header, flag burst", rl.AuthRate, rl.AuthBurst, rl.ProxyHeader)
+	got := rl.authRateLimit()
+	want := api.RateLimit{Ceremony: api.Limits{Address: api.Limit{Rate: 0.5, Burst: 5}}, Refresh: api.Limits{Address: api.Limit{Rate: 2, Burst: 30}},
+		TrustedProxyHeader: "X-Forwarded-For"}
+	if got.Ceremony != want.Ceremony || got.Refresh != want.Refresh || got.TrustedProxyHeader != want.TrustedProxyHeader {
+		t.Fatalf("rate limit = %+v; want %+v (env rates and header, flag bursts)", got, want)
 	}
 	for name, bad := range map[string]map[string]string{
-		"bad_duration":   {"THROUGHCARE_KEEPALIVE": "soon"},
-		"bad_log_format": {"THROUGHCARE_LOG_FORMAT": "xml"},
-		"tiny_limit":     {"THROUGHCARE_MAX_REQUEST_BYTES": "10"},
-		"huge_limit":     {"THROUGHCARE_MAX_REQUEST_BYTES": "1000000000"},
-		"negative_tick":  {"THROUGHCARE_KEEPALIVE": "-1s"},
-		"no_skew_bound":  {"THROUGHCARE_MAX_CLOCK_SKEW": "0s"},
-		"zero_auth_rate": {"THROUGHCARE_AUTH_RATE": "0"},
-		"nan_auth_rate":  {"THROUGHCARE_AUTH_RATE": "NaN"},
-		"no_auth_burst":  {"THROUGHCARE_AUTH_BURST": "0"},
-		"bad_proxy_hdr":  {"THROUGHCARE_TRUSTED_PROXY_HEADER": "X-Forwarded-For: 1.2.3.4"},
+		"bad_duration":       {"THROUGHCARE_KEEPALIVE": "soon"},
+		"bad_log_format":     {"THROUGHCARE_LOG_FORMAT": "xml"},
+		"tiny_limit":         {"THROUGHCARE_MAX_REQUEST_BYTES": "10"},
+		"huge_limit":         {"THROUGHCARE_MAX_REQUEST_BYTES": "1000000000"},
+		"negative_tick":      {"THROUGHCARE_KEEPALIVE": "-1s"},
+		"no_skew_bound":      {"THROUGHCARE_MAX_CLOCK_SKEW": "0s"},
+		"zero_auth_rate":     {"THROUGHCARE_AUTH_RATE": "0"},
+		"nan_auth_rate":      {"THROUGHCARE_AUTH_RATE": "NaN"},
+		"no_auth_burst":      {"THROUGHCARE_AUTH_BURST": "0"},
+		"no_refresh_rate":    {"THROUGHCARE_AUTH_REFRESH_RATE": "0"},
+		"inf_refresh_rate":   {"THROUGHCARE_AUTH_REFRESH_RATE": "+Inf"},
+		"huge_refresh_burst": {"THROUGHCARE_AUTH_REFRESH_BURST": "2000000"},
+		"bad_proxy_hdr":      {"THROUGHCARE_TRUSTED_PROXY_HEADER": "X-Forwarded-For: 1.2.3.4"},
 	} {
 		if _, err := parseConfig(nil, func(k string) string { return bad[k] }, io.Discard); err == nil {
 			t.Errorf("%s: parseConfig accepted %v", name, bad)

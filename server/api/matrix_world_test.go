@@ -92,10 +92,12 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wide := api.Limit{Rate: 1e6, Burst: 1e6}
+	unlimited := api.Limits{Address: wide, Prefix: wide, Global: wide}
 	h, err := api.New(api.Config{Engine: engine, Identity: authSvc, Logger: zerolog.Nop(),
 		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc), Review: api.NewReviewHandler(reviewSvc),
 		// Every sign-in comes from one address here; rate limits have their own tests.
-		AuthRateLimit: api.RateLimit{Rate: 1e6, Burst: 1e6, GlobalRate: 1e6, GlobalBurst: 1e6}})
+		AuthRateLimit: api.RateLimit{Ceremony: unlimited, Refresh: unlimited}})
 	if err != nil {
 		t.Fatal(err)
 	}

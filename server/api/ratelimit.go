@@ -1,49 +1,80 @@
 package api
 
 import (
-	"container/list"
 	"errors"
 	"math"
-	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"connectrpc.com/connect"
 	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
-// RateLimit bounds calls to the public procedures (signing in, enrolling,
-// refreshing a session), which anyone can make without a session: each
-// Begin writes a ceremony record, and FinishEnrollment tests an invite code.
-// Every client address has a token bucket, and all public calls together
-// share one more. Authenticated procedures are not limited here. Zero
-// fields take the defaults.
-type RateLimit struct {
-	// Rate is how many public calls per second one client address may make
-	// once its burst is spent (default 1).
-	Rate float64
-	// Burst is how many public calls one client address may make at once
-	// (default 20).
+// Limit is the size of a token bucket: Burst calls at once, then Rate calls
+// per second.
+type Limit struct {
+	Rate  float64
 	Burst int
-	// GlobalRate and GlobalBurst bound all public calls together (default
-	// 200 per second, burst 400).
-	GlobalRate  float64
-	GlobalBurst int
-	// MaxClients caps the client buckets held in memory (default 10,000).
-	// Buckets that have refilled are dropped as calls come in; past the cap
-	// the least recently seen is dropped, which only gives that client a
-	// fresh burst.
+}
+
+// Limits are the buckets a public call must each take a token from, or it
+// is refused and takes none.
+type Limits struct {
+	// Address is each client address's bucket. An IPv6 client's address is
+	// its /64: one host commonly holds a whole /64 and can choose any
+	// address in it.
+	Address Limit
+	// Prefix is each network's bucket: an IPv4 address's /24, an IPv6
+	// address's /48. Its zero fields take five times Address's.
+	Prefix Limit
+	// Global is every client's together. It only sheds load: the last
+	// RateLimit.Reserve of it is kept for quiet prefixes, so neither one
+	// prefix nor a few busy ones can spend it all.
+	Global Limit
+}
+
+// RateLimit bounds calls to the public procedures, which anyone can make
+// without a session. Sign-in and enrolment ceremonies (Begin and Finish of
+// each: a Begin writes a ceremony record, FinishEnrollment tests an invite
+// code) and Refresh (which needs the secret refresh token, and which every
+// tablet makes every few minutes) have buckets of their own, so a flood of
+// ceremonies cannot stop tablets refreshing. Authenticated procedures are
+// not limited here. Zero fields take the defaults.
+type RateLimit struct {
+	// Ceremony limits BeginEnrollment, FinishEnrollment, BeginLogin and
+	// FinishLogin together. Default: 1 call per second, burst 20, per
+	// address; 5 per second, burst 100, per prefix; 200 per second, burst
+	// 400, overall.
+	Ceremony Limits
+	// Refresh limits Refresh. Default: 5 calls per second, burst 100, per
+	// address; 25 per second, burst 500, per prefix; 500 per second, burst
+	// 2,000, overall.
+	Refresh Limits
+	// Reserve is the share of each global bucket that only quiet prefixes
+	// may spend (default 0.25): when a global bucket is that low, a caller
+	// whose prefix is busy (see QuietCalls) is refused, and a tablet from
+	// elsewhere still gets in.
+	Reserve float64
+	// QuietCalls is how many calls make a prefix busy: it is quiet while
+	// its bucket is fewer than QuietCalls tokens short of full (default 4:
+	// two sign-ins, each a Begin and a Finish).
+	QuietCalls int
+	// MaxClients caps each map of buckets held in memory (addresses and
+	// prefixes, for ceremonies and for Refresh; default 10,000). Buckets
+	// that have refilled are dropped as calls come in; past the cap the
+	// least recently seen is dropped, which only gives that client a fresh
+	// burst.
 	MaxClients int
 	// TrustedProxyHeader names a header, such as X-Forwarded-For, whose last
 	// hop is the client address. Set it only when a reverse proxy in front
 	// of the server sets that header: anyone can send it, so without such a
 	// proxy clients could choose their own address. When it is empty (the
 	// default), or absent or unparseable on a request, the client is the
-	// connection's peer address. IPv6 clients are counted per /64.
+	// connection's peer address.
 	TrustedProxyHeader string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -51,39 +82,55 @@ type RateLimit struct {
 
 // Defaults of RateLimit.
 const (
-	DefaultAuthRate        = 1.0
-	DefaultAuthBurst       = 20
-	DefaultAuthGlobalRate  = 200.0
-	DefaultAuthGlobalBurst = 400
-	DefaultAuthMaxClients  = 10_000
+	DefaultAuthRate           = 1.0
+	DefaultAuthBurst          = 20
+	DefaultAuthGlobalRate     = 200.0
+	DefaultAuthGlobalBurst    = 400
+	DefaultRefreshRate        = 5.0
+	DefaultRefreshBurst       = 100
+	DefaultRefreshGlobalRate  = 500.0
+	DefaultRefreshGlobalBurst = 2000
+	DefaultAuthMaxClients     = 10_000
+	// DefaultPrefixFactor is how many times an address's limit a prefix's
+	// is by default.
+	DefaultPrefixFactor = 5
+	DefaultReserve      = 0.25
+	DefaultQuietCalls   = 4
 )
 
 // rateLimitedMsg is what a refused caller is told.
 const rateLimitedMsg = "too many sign-in attempts; try again shortly"
 
 func (c RateLimit) withDefaults() (RateLimit, error) {
-	for _, r := range []float64{c.Rate, c.GlobalRate} {
-		if r < 0 || math.IsNaN(r) || math.IsInf(r, 0) {
-			return c, errors.New("api: rate limits must be positive and finite")
+	for _, l := range []Limits{c.Ceremony, c.Refresh} {
+		for _, b := range []Limit{l.Address, l.Prefix, l.Global} {
+			if b.Rate < 0 || math.IsNaN(b.Rate) || math.IsInf(b.Rate, 0) || b.Burst < 0 {
+				return c, errors.New("api: rate limits must be positive and finite")
+			}
 		}
 	}
-	if c.Burst < 0 || c.GlobalBurst < 0 || c.MaxClients < 0 {
-		return c, errors.New("api: rate limit bursts and client cap must not be negative")
+	if c.MaxClients < 0 || c.QuietCalls < 0 {
+		return c, errors.New("api: rate limit client cap and quiet calls must not be negative")
+	}
+	if !(c.Reserve >= 0 && c.Reserve < 1) {
+		return c, errors.New("api: rate limit reserve must be a share of the global bucket, at least 0 and below 1")
 	}
 	if c.TrustedProxyHeader != "" && strings.ContainsAny(c.TrustedProxyHeader, " \t\r\n:,") {
 		return c, errors.New("api: trusted proxy header must be a header name such as X-Forwarded-For")
 	}
-	if c.Rate == 0 {
-		c.Rate = DefaultAuthRate
+	c.Ceremony = c.Ceremony.withDefaults(Limits{
+		Address: Limit{DefaultAuthRate, DefaultAuthBurst},
+		Global:  Limit{DefaultAuthGlobalRate, DefaultAuthGlobalBurst},
+	})
+	c.Refresh = c.Refresh.withDefaults(Limits{
+		Address: Limit{DefaultRefreshRate, DefaultRefreshBurst},
+		Global:  Limit{DefaultRefreshGlobalRate, DefaultRefreshGlobalBurst},
+	})
+	if c.Reserve == 0 {
+		c.Reserve = DefaultReserve
 	}
-	if c.Burst == 0 {
-		c.Burst = DefaultAuthBurst
-	}
-	if c.GlobalRate == 0 {
-		c.GlobalRate = DefaultAuthGlobalRate
-	}
-	if c.GlobalBurst == 0 {
-		c.GlobalBurst = DefaultAuthGlobalBurst
+	if c.QuietCalls == 0 {
+		c.QuietCalls = DefaultQuietCalls
 	}
 	if c.MaxClients == 0 {
 		c.MaxClients = DefaultAuthMaxClients
@@ -94,44 +141,34 @@ func (c RateLimit) withDefaults() (RateLimit, error) {
 	return c, nil
 }
 
-// bucket is a token bucket: tokens as of at.
-type bucket struct {
-	tokens float64
-	at     time.Time
+// withDefaults fills l's zero fields from def, and the prefix's from the
+// address's.
+func (l Limits) withDefaults(def Limits) Limits {
+	l.Address = l.Address.or(def.Address)
+	l.Global = l.Global.or(def.Global)
+	l.Prefix = l.Prefix.or(Limit{l.Address.Rate * DefaultPrefixFactor, l.Address.Burst * DefaultPrefixFactor})
+	return l
 }
 
-// refill brings b up to now. A clock that steps back adds nothing.
-func (b *bucket) refill(now time.Time, rate, burst float64) {
-	if now.After(b.at) {
-		b.tokens = min(burst, b.tokens+now.Sub(b.at).Seconds()*rate)
-		b.at = now
+func (b Limit) or(def Limit) Limit {
+	if b.Rate == 0 {
+		b.Rate = def.Rate
 	}
-}
-
-// wait is how long until b holds a whole token.
-func (b *bucket) wait(rate float64) time.Duration {
-	if b.tokens >= 1 {
-		return 0
+	if b.Burst == 0 {
+		b.Burst = def.Burst
 	}
-	return time.Duration((1 - b.tokens) / rate * float64(time.Second))
+	return b
 }
 
-type clientBucket struct {
-	key string
-	bucket
-}
-
-// authLimiter rate-limits the public procedures, per client and overall.
-// It starts no goroutine: idle client buckets are swept as calls arrive.
+// authLimiter rate-limits the public procedures: Refresh in one class of
+// buckets, the ceremonies in another. It starts no goroutine: idle buckets
+// are swept as calls arrive.
 type authLimiter struct {
-	cfg    RateLimit
-	public map[string]bool
-	errw   *connect.ErrorWriter
-
-	mu      sync.Mutex
-	global  bucket
-	clients map[string]*list.Element // of *clientBucket in lru
-	lru     list.List                // most recently refilled first
+	cfg      RateLimit
+	public   map[string]bool
+	errw     *connect.ErrorWriter
+	ceremony *classLimiter
+	refresh  *classLimiter
 }
 
 func newAuthLimiter(cfg RateLimit, public map[string]bool) (*authLimiter, error) {
@@ -139,138 +176,28 @@ func newAuthLimiter(cfg RateLimit, public map[string]bool) (*authLimiter, error)
 	if err != nil {
 		return nil, err
 	}
+	now := cfg.Now()
 	return &authLimiter{
-		cfg:     cfg,
-		public:  public,
-		errw:    connect.NewErrorWriter(),
-		global:  bucket{tokens: float64(cfg.GlobalBurst), at: cfg.Now()},
-		clients: make(map[string]*list.Element),
+		cfg:      cfg,
+		public:   public,
+		errw:     connect.NewErrorWriter(),
+		ceremony: newClassLimiter("ceremony", cfg.Ceremony, cfg, now),
+		refresh:  newClassLimiter("refresh", cfg.Refresh, cfg, now),
 	}, nil
 }
 
-// Which bucket refused a call.
-const (
-	limitClient = "client"
-	limitGlobal = "global"
-)
-
-// allow takes a token from key's bucket and one from the global bucket, or
-// neither. When it refuses it says which bucket was empty and how long
-// until it holds a token again.
-func (l *authLimiter) allow(key string) (ok bool, limit string, wait time.Duration) {
-	now := l.cfg.Now()
-	rate, burst := l.cfg.Rate, float64(l.cfg.Burst)
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.sweep(now)
-
-	var cb *clientBucket
-	el := l.clients[key]
-	if el != nil {
-		cb = el.Value.(*clientBucket)
-		cb.refill(now, rate, burst)
-		l.lru.MoveToFront(el)
-	} else {
-		// A client not held has a full bucket; it is held only once it
-		// spends a token, so refused newcomers take no memory.
-		cb = &clientBucket{key: key, bucket: bucket{tokens: burst, at: now}}
+// class returns the buckets a public procedure is counted in.
+func (l *authLimiter) class(procedure string) *classLimiter {
+	if procedure == throughcarev1connect.AuthServiceRefreshProcedure {
+		return l.refresh
 	}
-	if cb.tokens < 1 {
-		return false, limitClient, cb.wait(rate)
-	}
-	l.global.refill(now, l.cfg.GlobalRate, float64(l.cfg.GlobalBurst))
-	if l.global.tokens < 1 {
-		return false, limitGlobal, l.global.wait(l.cfg.GlobalRate)
-	}
-	l.global.tokens--
-	cb.tokens--
-	if el == nil {
-		for l.lru.Len() >= l.cfg.MaxClients {
-			l.drop(l.lru.Back())
-		}
-		l.clients[key] = l.lru.PushFront(cb)
-	}
-	return true, "", 0
-}
-
-// sweep drops client buckets that have refilled completely: forgetting them
-// changes nothing. The list is ordered by last refill, so they are at its
-// back.
-func (l *authLimiter) sweep(now time.Time) {
-	for el := l.lru.Back(); el != nil; el = l.lru.Back() {
-		cb := el.Value.(*clientBucket)
-		if cb.tokens+now.Sub(cb.at).Seconds()*l.cfg.Rate < float64(l.cfg.Burst) {
-			return
-		}
-		l.drop(el)
-	}
-}
-
-func (l *authLimiter) drop(el *list.Element) {
-	delete(l.clients, el.Value.(*clientBucket).key)
-	l.lru.Remove(el)
-}
-
-// held is how many client buckets are in memory.
-func (l *authLimiter) held() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.lru.Len()
-}
-
-// clientKey is the address a request is counted under: the last hop of
-// the trusted proxy header if one is configured and present, otherwise the
-// connection's peer. IPv6 addresses count per /64, since one host
-// commonly holds a whole /64.
-func (l *authLimiter) clientKey(r *http.Request) string {
-	if h := l.cfg.TrustedProxyHeader; h != "" {
-		if a, ok := lastHop(r.Header.Values(h)); ok {
-			return addrKey(a)
-		}
-	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	if a, err := netip.ParseAddr(host); err == nil {
-		return addrKey(a)
-	}
-	return host
-}
-
-// lastHop parses the last address of a comma-separated list header such as
-// X-Forwarded-For: the one the trusted proxy appended. Earlier entries are
-// whatever the client sent.
-func lastHop(values []string) (netip.Addr, bool) {
-	if len(values) == 0 {
-		return netip.Addr{}, false
-	}
-	v := values[len(values)-1]
-	if i := strings.LastIndexByte(v, ','); i >= 0 {
-		v = v[i+1:]
-	}
-	v = strings.TrimSpace(v)
-	if a, err := netip.ParseAddr(v); err == nil {
-		return a, true
-	}
-	if ap, err := netip.ParseAddrPort(v); err == nil {
-		return ap.Addr(), true
-	}
-	return netip.Addr{}, false
-}
-
-func addrKey(a netip.Addr) string {
-	a = a.Unmap().WithZone("")
-	if a.Is6() {
-		p, _ := a.Prefix(64)
-		return p.String()
-	}
-	return a.String()
+	return l.ceremony
 }
 
 // wrap limits the public procedures before their requests are read. A
 // refused call gets ResourceExhausted (HTTP 429 in the Connect protocol)
-// with Retry-After, in the caller's protocol, and the usual call log line.
+// with Retry-After, in the caller's protocol, and the usual call log line
+// (without the client's address).
 func (l *authLimiter) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !l.public[r.URL.Path] {
@@ -278,7 +205,8 @@ func (l *authLimiter) wrap(next http.Handler) http.Handler {
 			return
 		}
 		start := time.Now()
-		ok, limit, wait := l.allow(l.clientKey(r))
+		class := l.class(r.URL.Path)
+		ok, limit, wait := class.allow(l.clientOf(r), l.cfg.Now())
 		if ok {
 			next.ServeHTTP(w, r)
 			return
@@ -287,7 +215,7 @@ func (l *authLimiter) wrap(next http.Handler) http.Handler {
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 		err := connect.NewError(connect.CodeResourceExhausted, errors.New(rateLimitedMsg))
 		zerolog.Ctx(r.Context()).Info().Str("procedure", r.URL.Path).Str("protocol", protocolOf(r)).
-			Str("code", connect.CodeResourceExhausted.String()).Str("limit", limit).
+			Str("code", connect.CodeResourceExhausted.String()).Str("limit", class.name+"_"+limit).
 			Dur("duration", time.Since(start)).Msg("call")
 		l.errw.Write(w, r, err)
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -56,15 +57,24 @@ func newTestLimiter(t *testing.T, cfg RateLimit) (*authLimiter, *fakeClock) {
 // step is one call to the limiter, after moving the clock by advance.
 type step struct {
 	advance time.Duration
-	key     string
+	addr    string
+	refresh bool          // a Refresh rather than a ceremony
 	calls   int           // how many calls (default 1)
 	allowed bool          // whether each of them is allowed
 	limit   string        // which bucket refused it
 	wait    time.Duration // how long the refusal says to wait
 }
 
+// limits is a class's buckets, rates and bursts in turn: address, prefix,
+// global.
+func limits(rb ...float64) Limits {
+	l := func(i int) Limit { return Limit{Rate: rb[2*i], Burst: int(rb[2*i+1])} }
+	return Limits{Address: l(0), Prefix: l(1), Global: l(2)}
+}
+
 func TestAuthLimiterBuckets(t *testing.T) {
-	const a, b = "192.0.2.1", "192.0.2.2"
+	const a, b, c = "192.0.2.1", "192.0.2.2", "198.51.100.1"
+	wide := 1000.0
 	tests := []struct {
 		name  string
 		cfg   RateLimit
@@ -72,67 +82,125 @@ func TestAuthLimiterBuckets(t *testing.T) {
 	}{
 		{
 			name: "burst then refused",
-			cfg:  RateLimit{Rate: 1, Burst: 3},
+			cfg:  RateLimit{Ceremony: limits(1, 3, wide, wide, wide, wide)},
 			steps: []step{
-				{key: a, calls: 3, allowed: true},
-				{key: a, allowed: false, limit: limitClient, wait: time.Second},
-				{key: a, allowed: false, limit: limitClient, wait: time.Second},
+				{addr: a, calls: 3, allowed: true},
+				{addr: a, allowed: false, limit: limitAddress, wait: time.Second},
+				{addr: a, allowed: false, limit: limitAddress, wait: time.Second},
 			},
 		},
 		{
 			name: "refills with the clock",
-			cfg:  RateLimit{Rate: 2, Burst: 4},
+			cfg:  RateLimit{Ceremony: limits(2, 4, wide, wide, wide, wide)},
 			steps: []step{
-				{key: a, calls: 4, allowed: true},
-				{key: a, allowed: false, limit: limitClient, wait: 500 * time.Millisecond},
-				{advance: 250 * time.Millisecond, key: a, allowed: false, limit: limitClient, wait: 250 * time.Millisecond},
-				{advance: 250 * time.Millisecond, key: a, allowed: true},
-				{key: a, allowed: false, limit: limitClient, wait: 500 * time.Millisecond},
+				{addr: a, calls: 4, allowed: true},
+				{addr: a, allowed: false, limit: limitAddress, wait: 500 * time.Millisecond},
+				{advance: 250 * time.Millisecond, addr: a, allowed: false, limit: limitAddress, wait: 250 * time.Millisecond},
+				{advance: 250 * time.Millisecond, addr: a, allowed: true},
+				{addr: a, allowed: false, limit: limitAddress, wait: 500 * time.Millisecond},
 				// Long idle refills to the burst, no further.
-				{advance: time.Hour, key: a, calls: 4, allowed: true},
-				{key: a, allowed: false, limit: limitClient, wait: 500 * time.Millisecond},
+				{advance: time.Hour, addr: a, calls: 4, allowed: true},
+				{addr: a, allowed: false, limit: limitAddress, wait: 500 * time.Millisecond},
 			},
 		},
 		{
 			name: "clients are independent",
-			cfg:  RateLimit{Rate: 1, Burst: 2},
+			cfg:  RateLimit{Ceremony: limits(1, 2, wide, wide, wide, wide)},
 			steps: []step{
-				{key: a, calls: 2, allowed: true},
-				{key: a, allowed: false, limit: limitClient, wait: time.Second},
-				{key: b, calls: 2, allowed: true},
-				{key: b, allowed: false, limit: limitClient, wait: time.Second},
+				{addr: a, calls: 2, allowed: true},
+				{addr: a, allowed: false, limit: limitAddress, wait: time.Second},
+				{addr: b, calls: 2, allowed: true},
+				{addr: b, allowed: false, limit: limitAddress, wait: time.Second},
 			},
 		},
 		{
-			name: "global bucket bounds all clients",
-			cfg:  RateLimit{Rate: 1, Burst: 5, GlobalRate: 10, GlobalBurst: 3},
+			name: "a prefix bounds its addresses",
+			cfg:  RateLimit{Ceremony: limits(1, 2, 4, 3, wide, wide)},
 			steps: []step{
-				{key: a, calls: 2, allowed: true},
-				{key: b, allowed: true},
-				{key: b, allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
-				{key: "192.0.2.3", allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
-				{advance: 100 * time.Millisecond, key: b, allowed: true},
-				{key: a, allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
+				{addr: a, calls: 2, allowed: true},
+				{addr: b, allowed: true},
+				{addr: b, allowed: false, limit: limitPrefix, wait: 250 * time.Millisecond},
+				{addr: "192.0.2.250", allowed: false, limit: limitPrefix, wait: 250 * time.Millisecond},
+				{addr: c, allowed: true},
+				{advance: 250 * time.Millisecond, addr: b, allowed: true},
 			},
 		},
 		{
-			name: "a refused client spends no global token",
-			cfg:  RateLimit{Rate: 1, Burst: 1, GlobalRate: 1, GlobalBurst: 2},
+			name: "an IPv6 client's /64 is its address, its /48 its prefix",
+			cfg:  RateLimit{Ceremony: limits(1, 2, 1, 3, wide, wide)},
 			steps: []step{
-				{key: a, allowed: true},
-				{key: a, calls: 10, allowed: false, limit: limitClient, wait: time.Second},
-				{key: b, allowed: true},
-				{key: "192.0.2.3", allowed: false, limit: limitGlobal, wait: time.Second},
+				{addr: "2001:db8:1:1::1", allowed: true},
+				{addr: "2001:db8:1:1:ffff::2", allowed: true},
+				{addr: "2001:db8:1:1::3", allowed: false, limit: limitAddress, wait: time.Second},
+				{addr: "2001:db8:1:2::1", allowed: true},
+				{addr: "2001:db8:1:3::1", allowed: false, limit: limitPrefix, wait: time.Second},
+				{addr: "2001:db8:2::1", allowed: true},
+			},
+		},
+		{
+			name: "the global bucket bounds all clients",
+			cfg:  RateLimit{Ceremony: limits(1, 5, wide, wide, 10, 3)},
+			steps: []step{
+				{addr: a, calls: 2, allowed: true},
+				{addr: c, allowed: true},
+				{addr: c, allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
+				{addr: "203.0.113.3", allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
+				{advance: 100 * time.Millisecond, addr: c, allowed: true},
+				{addr: a, allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
+			},
+		},
+		{
+			// Global burst 8 with a quarter (2) in reserve; a prefix is
+			// quiet for its first two calls.
+			name: "the global reserve is kept for quiet prefixes",
+			cfg:  RateLimit{Ceremony: limits(wide, wide, wide, 10, 10, 8), QuietCalls: 2},
+			steps: []step{
+				{addr: a, calls: 6, allowed: true},
+				{addr: a, allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
+				{addr: b, allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
+				{addr: c, calls: 2, allowed: true},
+				{addr: c, allowed: false, limit: limitGlobal, wait: 300 * time.Millisecond},
+				{addr: "203.0.113.3", allowed: false, limit: limitGlobal, wait: 100 * time.Millisecond},
+			},
+		},
+		{
+			name: "a refused client spends no other token",
+			cfg:  RateLimit{Ceremony: limits(1, 1, wide, wide, 1, 2)},
+			steps: []step{
+				{addr: a, allowed: true},
+				{addr: a, calls: 10, allowed: false, limit: limitAddress, wait: time.Second},
+				{addr: b, allowed: true},
+				{addr: c, allowed: false, limit: limitGlobal, wait: time.Second},
+			},
+		},
+		{
+			name: "a refusal waits for every bucket that is short",
+			cfg:  RateLimit{Ceremony: limits(0.5, 1, wide, wide, 10, 1)},
+			steps: []step{
+				{addr: a, allowed: true},
+				{addr: a, allowed: false, limit: limitAddress, wait: 2 * time.Second},
+			},
+		},
+		{
+			name: "Refresh has buckets of its own",
+			cfg:  RateLimit{Ceremony: limits(1, 1, 1, 1, 1, 1), Refresh: limits(1, 2, wide, wide, wide, wide)},
+			steps: []step{
+				{addr: a, allowed: true},
+				{addr: a, allowed: false, limit: limitAddress, wait: time.Second},
+				{addr: b, allowed: false, limit: limitPrefix, wait: time.Second},
+				{addr: c, allowed: false, limit: limitGlobal, wait: time.Second},
+				{addr: a, refresh: true, calls: 2, allowed: true},
+				{addr: a, refresh: true, allowed: false, limit: limitAddress, wait: time.Second},
 			},
 		},
 		{
 			name: "a clock that steps back adds nothing",
-			cfg:  RateLimit{Rate: 1, Burst: 1},
+			cfg:  RateLimit{Ceremony: limits(1, 1, wide, wide, wide, wide)},
 			steps: []step{
-				{key: a, allowed: true},
-				{advance: -time.Hour, key: a, allowed: false, limit: limitClient, wait: time.Second},
-				{advance: time.Hour, key: a, allowed: false, limit: limitClient, wait: time.Second},
-				{advance: time.Second, key: a, allowed: true},
+				{addr: a, allowed: true},
+				{advance: -time.Hour, addr: a, allowed: false, limit: limitAddress, wait: time.Second},
+				{advance: time.Hour, addr: a, allowed: false, limit: limitAddress, wait: time.Second},
+				{advance: time.Second, addr: a, allowed: true},
 			},
 		},
 	}
@@ -141,8 +209,12 @@ func TestAuthLimiterBuckets(t *testing.T) {
 			l, clock := newTestLimiter(t, tt.cfg)
 			for i, s := range tt.steps {
 				clock.Advance(s.advance)
+				class := l.ceremony
+				if s.refresh {
+					class = l.refresh
+				}
 				for j := range max(s.calls, 1) {
-					ok, limit, wait := l.allow(s.key)
+					ok, limit, wait := class.allow(ip(s.addr), clock.Now())
 					if ok != s.allowed {
 						t.Fatalf("step %d call %d: allowed = %v, want %v", i, j, ok, s.allowed)
 					}
@@ -156,98 +228,77 @@ func TestAuthLimiterBuckets(t *testing.T) {
 }
 
 func TestAuthLimiterBoundsMemory(t *testing.T) {
+	allow := func(l *authLimiter, clock *fakeClock, addr string) bool {
+		ok, _, _ := l.ceremony.allow(ip(addr), clock.Now())
+		return ok
+	}
+	held := func(l *authLimiter) (addrs, prefixes int) {
+		return l.ceremony.addrs.lru.Len(), l.ceremony.prefixes.lru.Len()
+	}
 	t.Run("refilled buckets are swept", func(t *testing.T) {
-		l, clock := newTestLimiter(t, RateLimit{Rate: 1, Burst: 10})
+		// Addresses refill one token a second, prefixes a thousand.
+		l, clock := newTestLimiter(t, RateLimit{Ceremony: limits(1, 10, 1000, 1000, 1000, 1000)})
 		for i := range 100 {
-			l.allow(fmt.Sprintf("10.0.0.%d", i))
+			allow(l, clock, fmt.Sprintf("10.0.%d.1", i))
 		}
-		if n := l.held(); n != 100 {
-			t.Fatalf("held %d buckets, want 100", n)
+		if a, p := held(l); a != 100 || p != 100 {
+			t.Fatalf("held %d address and %d prefix buckets, want 100 each", a, p)
 		}
 		// Each spent one token of ten, so refills in one second and is then
-		// forgotten.
+		// forgotten; the prefixes refilled in a millisecond.
 		clock.Advance(999 * time.Millisecond)
-		l.allow("10.0.1.1")
-		if n := l.held(); n != 101 {
-			t.Fatalf("held %d buckets before they refilled, want 101", n)
+		allow(l, clock, "10.1.0.1")
+		if a, p := held(l); a != 101 || p != 1 {
+			t.Fatalf("held %d address and %d prefix buckets before the addresses refilled, want 101 and 1", a, p)
 		}
 		clock.Advance(2 * time.Millisecond)
-		l.allow("10.0.1.2")
-		if n := l.held(); n != 2 {
-			t.Fatalf("held %d buckets after the first 100 refilled, want 2", n)
+		allow(l, clock, "10.1.0.2")
+		if a, p := held(l); a != 2 || p != 1 {
+			t.Fatalf("held %d address and %d prefix buckets after the first 100 refilled, want 2 and 1", a, p)
 		}
 	})
-	t.Run("cap drops the least recently seen", func(t *testing.T) {
-		l, clock := newTestLimiter(t, RateLimit{Rate: 1, Burst: 1, MaxClients: 50, GlobalBurst: 1000})
+	t.Run("caps drop the least recently seen", func(t *testing.T) {
+		l, clock := newTestLimiter(t, RateLimit{Ceremony: limits(1, 1, 1, 1, 1000, 1000), MaxClients: 50})
 		for i := range 200 {
-			if ok, _, _ := l.allow(fmt.Sprintf("10.0.%d.%d", i/250, i%250)); !ok {
+			if !allow(l, clock, fmt.Sprintf("10.%d.%d.1", i/250, i%250)) {
 				t.Fatalf("client %d refused", i)
 			}
-			if n := l.held(); n > 50 {
-				t.Fatalf("held %d buckets, cap 50", n)
+			if a, p := held(l); a > 50 || p > 50 {
+				t.Fatalf("held %d address and %d prefix buckets, cap 50 each", a, p)
 			}
 		}
 		// The newest are still held (and so still limited) ...
-		if ok, _, _ := l.allow("10.0.0.199"); ok {
+		if allow(l, clock, "10.0.199.1") {
 			t.Fatal("a recent client was forgotten")
 		}
 		// ... the oldest were dropped, which only gives them a fresh burst.
-		if ok, _, _ := l.allow("10.0.0.0"); !ok {
+		if !allow(l, clock, "10.0.0.1") {
 			t.Fatal("an evicted client is still limited")
 		}
 		clock.Advance(time.Second)
-		l.allow("10.0.1.1")
-		if n := l.held(); n != 1 {
-			t.Fatalf("held %d buckets after all refilled, want 1", n)
+		allow(l, clock, "10.1.0.1")
+		if a, p := held(l); a != 1 || p != 1 {
+			t.Fatalf("held %d address and %d prefix buckets after all refilled, want 1 each", a, p)
 		}
 	})
 	t.Run("refused newcomers take no memory", func(t *testing.T) {
-		l, _ := newTestLimiter(t, RateLimit{Rate: 1, Burst: 5, GlobalRate: 1, GlobalBurst: 3})
+		l, clock := newTestLimiter(t, RateLimit{Ceremony: limits(1, 5, 1, 5, 1, 3)})
 		for i := range 1000 {
-			l.allow(fmt.Sprintf("10.1.%d.%d", i/250, i%250))
+			allow(l, clock, fmt.Sprintf("10.%d.%d.1", i/250, i%250))
 		}
-		if n := l.held(); n != 3 {
-			t.Fatalf("held %d buckets, want 3 (the global burst)", n)
+		if a, p := held(l); a != 3 || p != 3 {
+			t.Fatalf("held %d address and %d prefix buckets, want 3 each (the global burst)", a, p)
 		}
 	})
 }
 
-func TestAuthLimiterClientKey(t *testing.T) {
-	tests := []struct {
-		name, header, remote string
-		values               []string
-		want                 string
-	}{
-		{name: "peer IPv4", remote: "192.0.2.7:51000", want: "192.0.2.7"},
-		{name: "peer IPv6 counts per /64", remote: "[2001:db8:1:2:aaaa::1]:443", want: "2001:db8:1:2::/64"},
-		{name: "peer IPv4-mapped IPv6", remote: "[::ffff:192.0.2.7]:1", want: "192.0.2.7"},
-		{name: "peer without port", remote: "192.0.2.7", want: "192.0.2.7"},
-		{name: "header ignored unless trusted", remote: "192.0.2.7:1", values: []string{"203.0.113.9"}, want: "192.0.2.7"},
-		{name: "trusted header", header: "X-Forwarded-For", remote: "10.0.0.1:1", values: []string{"203.0.113.9"}, want: "203.0.113.9"},
-		{name: "last hop wins over client-sent hops", header: "X-Forwarded-For", remote: "10.0.0.1:1",
-			values: []string{"198.51.100.1, 198.51.100.2", "198.51.100.3 , 203.0.113.9"}, want: "203.0.113.9"},
-		{name: "hop with port", header: "X-Real-Ip", remote: "10.0.0.1:1", values: []string{"[2001:db8::5]:8443"}, want: "2001:db8::/64"},
-		{name: "absent header falls back to the peer", header: "X-Forwarded-For", remote: "10.0.0.1:1", want: "10.0.0.1"},
-		{name: "garbage falls back to the peer", header: "X-Forwarded-For", remote: "10.0.0.1:1", values: []string{"203.0.113.9, unknown"}, want: "10.0.0.1"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			l, _ := newTestLimiter(t, RateLimit{TrustedProxyHeader: tt.header})
-			r := httptest.NewRequest("POST", throughcarev1connect.AuthServiceBeginLoginProcedure, nil)
-			r.RemoteAddr = tt.remote
-			for _, v := range tt.values {
-				r.Header.Add("X-Forwarded-For", v)
-				r.Header.Add("X-Real-Ip", v)
-			}
-			if got := l.clientKey(r); got != tt.want {
-				t.Fatalf("clientKey = %q, want %q", got, tt.want)
-			}
-		})
-	}
-}
-
 func TestRateLimitConfigIsChecked(t *testing.T) {
-	for _, cfg := range []RateLimit{{Rate: -1}, {Burst: -1}, {GlobalBurst: -1}, {MaxClients: -1}, {TrustedProxyHeader: "X-Forwarded-For: 1.2.3.4"}} {
+	for _, cfg := range []RateLimit{
+		{Ceremony: Limits{Address: Limit{Rate: -1}}}, {Refresh: Limits{Prefix: Limit{Burst: -1}}},
+		{Ceremony: Limits{Global: Limit{Rate: math.Inf(1)}}}, {Refresh: Limits{Global: Limit{Rate: math.NaN()}}},
+		{MaxClients: -1}, {QuietCalls: -1}, {Reserve: -0.1}, {Reserve: 1}, {Reserve: math.NaN()},
+		{TrustedProxyHeader: "X-Forwarded-For: 1.2.3.4"},
+	} {
 		if _, err := newAuthLimiter(cfg, publicProcedures); err == nil {
 			t.Errorf("accepted %+v", cfg)
 		}
@@ -256,8 +307,23 @@ func TestRateLimitConfigIsChecked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := l.cfg; c.Rate != 1 || c.Burst != 20 || c.GlobalRate != 200 || c.GlobalBurst != 400 || c.MaxClients != 10_000 || c.TrustedProxyHeader != "" {
-		t.Fatalf("defaults = %+v", c)
+	c := l.cfg
+	if want := limits(1, 20, 5, 100, 200, 400); c.Ceremony != want {
+		t.Errorf("ceremony defaults = %+v, want %+v", c.Ceremony, want)
+	}
+	if want := limits(5, 100, 25, 500, 500, 2000); c.Refresh != want {
+		t.Errorf("refresh defaults = %+v, want %+v", c.Refresh, want)
+	}
+	if c.Reserve != 0.25 || c.QuietCalls != 4 || c.MaxClients != 10_000 || c.TrustedProxyHeader != "" {
+		t.Errorf("defaults = %+v", c)
+	}
+	// A prefix's limit follows its address's unless it is set.
+	l, err = newAuthLimiter(RateLimit{Ceremony: Limits{Address: Limit{Rate: 2, Burst: 7}}}, publicProcedures)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := limits(2, 7, 10, 35, 200, 400); l.cfg.Ceremony != want {
+		t.Errorf("ceremony limits = %+v, want %+v", l.cfg.Ceremony, want)
 	}
 }
 
@@ -330,7 +396,7 @@ func TestPublicProceduresAreRateLimitedOverTheAPI(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			clock := newFakeClock()
 			logs := &lockedBuffer{}
-			url, hc := newLimitedServer(t, RateLimit{Rate: 1, Burst: 3, Now: clock.Now}, zerolog.New(logs))
+			url, hc := newLimitedServer(t, RateLimit{Ceremony: Limits{Address: Limit{Rate: 1, Burst: 3}}, Now: clock.Now}, zerolog.New(logs))
 			ctx := context.Background()
 			anon := throughcarev1connect.NewAuthServiceClient(hc, url, opts...)
 			for i := range 3 {
@@ -349,9 +415,13 @@ func TestPublicProceduresAreRateLimitedOverTheAPI(t *testing.T) {
 			if ra := cerr.Meta().Get("Retry-After"); ra != "1" {
 				t.Fatalf("Retry-After = %q, want 1", ra)
 			}
-			// The same client bucket covers every public procedure.
-			if _, err := anon.Refresh(ctx, &v1.RefreshRequest{RefreshToken: auth.NewToken(auth.RefreshPrefix)}); connect.CodeOf(err) != connect.CodeResourceExhausted {
-				t.Fatalf("Refresh past the burst = %v, want resource_exhausted", err)
+			// The same bucket covers every ceremony ...
+			if _, err := anon.BeginEnrollment(ctx, &v1.BeginEnrollmentRequest{}); connect.CodeOf(err) != connect.CodeResourceExhausted {
+				t.Fatalf("BeginEnrollment past the burst = %v, want resource_exhausted", err)
+			}
+			// ... but Refresh has its own.
+			if _, err := anon.Refresh(ctx, &v1.RefreshRequest{RefreshToken: auth.NewToken(auth.RefreshPrefix)}); connect.CodeOf(err) != connect.CodeUnauthenticated {
+				t.Fatalf("Refresh past the ceremonies' burst = %v, want unauthenticated", err)
 			}
 			// Authenticated procedures are not limited: a bad token is still
 			// just unauthenticated, however often it is tried.
@@ -375,7 +445,7 @@ func TestPublicProceduresAreRateLimitedOverTheAPI(t *testing.T) {
 			}
 			// Refusals are logged like any call, without the client address.
 			out := logs.String()
-			if !strings.Contains(out, `"code":"resource_exhausted","limit":"client"`) {
+			if !strings.Contains(out, `"code":"resource_exhausted","limit":"ceremony_address"`) {
 				t.Fatalf("no refusal in the log:\n%s", out)
 			}
 			if strings.Contains(out, "127.0.0.1") {
@@ -387,7 +457,7 @@ func TestPublicProceduresAreRateLimitedOverTheAPI(t *testing.T) {
 
 func TestTrustedProxyHeaderSeparatesClients(t *testing.T) {
 	clock := newFakeClock()
-	url, hc := newLimitedServer(t, RateLimit{Rate: 1, Burst: 2, Now: clock.Now, TrustedProxyHeader: "X-Forwarded-For"}, zerolog.Nop())
+	url, hc := newLimitedServer(t, RateLimit{Ceremony: Limits{Address: Limit{Rate: 1, Burst: 2}}, Now: clock.Now, TrustedProxyHeader: "X-Forwarded-For"}, zerolog.Nop())
 	ctx := context.Background()
 	client := func(xff string) throughcarev1connect.AuthServiceClient {
 		return throughcarev1connect.NewAuthServiceClient(hc, url, withHeader("X-Forwarded-For", xff))

@@ -24,10 +24,11 @@ func unauthenticated(reason string) error {
 // "Authorization: Bearer <access token>" header: the session, its user and
 // device, the user's role and area, and the buckets they may sync.
 //
-// Nothing is written to the store: session and device "last used" times
-// move on when the session is refreshed (every AccessTTL at most while the
-// device is active), which is precise enough and keeps every request
-// read-only.
+// Session and device "last used" times move on when the session is
+// refreshed (every AccessTTL at most while the device is active), which is
+// precise enough. The one write is the first call with a new pair of tokens
+// within the refresh grace window, which closes that window (closeGrace);
+// every other request is read-only.
 //
 // The identity's Ended channel closes when the session ends or its access
 // token expires unrenewed; Changed closes when the admin package reports a
@@ -60,6 +61,14 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 	if reason := s.expired(sess); reason != "" {
 		return nil, unauthenticated(reason)
 	}
+	// The first call with a new pair ends the grace window of the refresh
+	// token the pair replaced (see Refresh). Recorded before the check
+	// below, so that the check sees whether a retry replaced this pair.
+	if s.graceOpen(sess, s.now()) {
+		if err := s.closeGrace(ctx, sess.ID, hash); err != nil {
+			return nil, err
+		}
+	}
 	id := &identity.Identity{
 		UserID: sess.UserID, DeviceID: sess.DeviceID,
 		Ended:   s.notify.session(sess.ID, sess.AccessExpiresAt),
@@ -67,36 +76,8 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 	}
 	var reason string
 	err = s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
-		reason = ""
-		cur, err := tx.Session(sess.ID)
-		if errors.Is(err, store.ErrNotFound) {
-			reason = "session ended"
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if !bytes.Equal(cur.AccessHash, hash) {
-			reason = "access token replaced"
-			return nil
-		}
-		if reason = s.expired(cur); reason != "" {
-			return nil
-		}
-		u, d, why, err := s.holder(tx, cur)
-		if err != nil || why != "" {
-			reason = why
-			return err
-		}
-		if reason, err = primaryGone(tx, d); err != nil || reason != "" {
-			return err
-		}
-		id.Role, id.Area = identity.ParseRole(u.Role), u.AreaID
-		if id.Role == 0 {
-			reason = "unknown role"
-			return nil
-		}
-		id.Buckets, id.Former, err = caseload(tx, u, id.Role)
+		var err error
+		reason, err = s.resolve(tx, sess.ID, hash, id)
 		return err
 	})
 	if err != nil {
@@ -106,6 +87,38 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 		return nil, unauthenticated(reason)
 	}
 	return id, nil
+}
+
+// resolve checks in tx that the session still has this access token, that
+// it has not expired and that its user and device may still use it, and
+// fills in id's role, area and caseload; or it says why not.
+func (s *Service) resolve(tx *store.DirTx, sessionID string, hash []byte, id *identity.Identity) (string, error) {
+	cur, err := tx.Session(sessionID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "session ended", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	if !bytes.Equal(cur.AccessHash, hash) {
+		return "access token replaced", nil
+	}
+	if reason := s.expired(cur); reason != "" {
+		return reason, nil
+	}
+	u, d, why, err := s.holder(tx, cur)
+	if err != nil || why != "" {
+		return why, err
+	}
+	if reason, err := primaryGone(tx, d); err != nil || reason != "" {
+		return reason, err
+	}
+	id.Role, id.Area = identity.ParseRole(u.Role), u.AreaID
+	if id.Role == 0 {
+		return "unknown role", nil
+	}
+	id.Buckets, id.Former, err = caseload(tx, u, id.Role)
+	return "", err
 }
 
 // primaryGone says why the passkey behind an installation that is not its

@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -13,15 +14,19 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
-// A graceStep moves the clock on, presents the refresh token of a pair
-// and expects an outcome: a name under which the new pair is kept, or a
-// refusal — "unknown" (the session goes on) or a reason the session ended
-// for ("reused", "absolute_expired", ...).
+// A graceStep moves the clock on, presents the refresh token of a pair and
+// expects an outcome: a name under which the new pair is kept, or a refusal
+// — "unknown" (the session goes on) or a reason the session ended for
+// ("reused", "absolute_expired", ...). A step that wants call instead makes
+// a call with the pair's access token, which must identify.
 type graceStep struct {
 	after   time.Duration
 	present string // a pair's name; "login" is the pair sign-in gave
 	want    string
 }
+
+// call is the outcome of a step that uses a pair's access token.
+const call = "call"
 
 const graceWindow = 2 * time.Minute // the default RefreshGrace
 
@@ -87,27 +92,36 @@ func TestRefreshGrace(t *testing.T) {
 			live: "next",
 		},
 		{
-			name: "double retry within grace",
-			steps: []graceStep{{0, "login", "lost1"}, {20 * time.Second, "login", "lost2"},
-				{20 * time.Second, "login", "retry"}},
+			// One retry is all a lost answer needs; a second presentation
+			// means someone else holds the token.
+			name: "a second retry within grace ends the session",
+			steps: []graceStep{{0, "login", "lost"}, {20 * time.Second, "login", "retry"},
+				{20 * time.Second, "login", "reused"}},
+		},
+		{
+			// The new access token was used: the answer was not lost, so
+			// the old refresh token in anyone's hands is reuse.
+			name: "new pair used, then the old token within the window",
+			steps: []graceStep{{0, "login", "first"}, {10 * time.Second, "first", call},
+				{10 * time.Second, "login", "reused"}},
+		},
+		{
+			name: "new pair used at once, the old token at the window's last instant",
+			steps: []graceStep{{0, "login", "first"}, {0, "first", call},
+				{graceWindow - time.Nanosecond, "login", "reused"}},
+		},
+		{
+			name: "retried pair used, then the old token again",
+			steps: []graceStep{{0, "login", "lost"}, {10 * time.Second, "login", "retry"},
+				{10 * time.Second, "retry", call}, {10 * time.Second, "login", "reused"}},
+		},
+		{
+			// Using a pair closes only the window of the token it replaced:
+			// its own refresh may still be retried.
+			name: "new pair used, then its own lost refresh retried",
+			steps: []graceStep{{0, "login", "first"}, {time.Second, "first", call},
+				{10 * time.Minute, "first", "lost"}, {30 * time.Second, "first", "retry"}},
 			live: "retry",
-		},
-		{
-			name: "double retry, then the first replaced pair",
-			steps: []graceStep{{0, "login", "lost1"}, {20 * time.Second, "login", "lost2"},
-				{20 * time.Second, "login", "retry"}, {time.Second, "lost1", "reused"}},
-		},
-		{
-			name: "double retry, then the second replaced pair",
-			steps: []graceStep{{0, "login", "lost1"}, {20 * time.Second, "login", "lost2"},
-				{20 * time.Second, "login", "retry"}, {time.Second, "lost2", "reused"}},
-		},
-		{
-			// The window runs from the rotation that replaced the token,
-			// not from the last retry.
-			name: "retries do not stretch the window",
-			steps: []graceStep{{0, "login", "lost1"}, {90 * time.Second, "login", "lost2"},
-				{graceWindow - 90*time.Second, "login", "reused"}},
 		},
 		{
 			name: "every rotation has its own window",
@@ -131,6 +145,12 @@ func TestRefreshGrace(t *testing.T) {
 				from, ok := pairs[st.present]
 				if !ok {
 					t.Fatalf("step %d: no pair %q", i, st.present)
+				}
+				if st.want == call {
+					if _, err := e.identify(from.GetAccessToken()); err != nil {
+						t.Fatalf("step %d: a call with %s's access token: %v", i, st.present, err)
+					}
+					continue
 				}
 				logged := len(e.logs.String())
 				got, err := e.svc.Refresh(ctx, from.GetRefreshToken())
@@ -156,8 +176,9 @@ func TestRefreshGrace(t *testing.T) {
 						t.Fatalf("step %d: pair %q named twice", i, st.want)
 					}
 					pairs[st.want] = got
-					// Exactly the new pair works now.
-					wantOnlyLive(t, e, pairs, st.want)
+					// Every other pair is dead now. (Calling with the new
+					// one would use it, which is a step of its own.)
+					wantDead(t, e, pairs, st.want)
 				}
 			}
 			wantOnlyLive(t, e, pairs, tc.live)
@@ -185,15 +206,22 @@ func TestRefreshGrace(t *testing.T) {
 // pair's is refused.
 func wantOnlyLive(t *testing.T, e *env, pairs map[string]*v1.Session, live string) {
 	t.Helper()
-	for name, p := range pairs {
-		_, err := e.identify(p.GetAccessToken())
-		if name == live {
-			if err != nil {
-				t.Fatalf("access token of the live pair %q: %v", name, err)
-			}
-			continue
+	wantDead(t, e, pairs, live)
+	if p, ok := pairs[live]; ok {
+		if _, err := e.identify(p.GetAccessToken()); err != nil {
+			t.Fatalf("access token of the live pair %q: %v", live, err)
 		}
-		wantUnauthenticated(t, "access token of the dead pair "+name, err)
+	}
+}
+
+// wantDead checks that every pair's access token but except's is refused.
+func wantDead(t *testing.T, e *env, pairs map[string]*v1.Session, except string) {
+	t.Helper()
+	for name, p := range pairs {
+		if name != except {
+			_, err := e.identify(p.GetAccessToken())
+			wantUnauthenticated(t, "access token of the dead pair "+name, err)
+		}
 	}
 }
 
@@ -214,13 +242,16 @@ func TestRefreshGraceAnswer(t *testing.T) {
 	ft := useFakeTimers(e)
 	ctx := context.Background()
 	_, login := e.newPerson(t, "worker", teamA, "Sam")
+	// Streams the device opened before the refresh.
+	streams := e.mustIdentify(t, login.GetAccessToken())
 	e.clock.Advance(time.Minute)
 	lost, err := e.svc.Refresh(ctx, login.GetRefreshToken())
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Whoever saw the lost response may have opened streams with it.
-	streams := e.mustIdentify(t, lost.GetAccessToken())
+	if closed(streams.Ended) {
+		t.Fatal("a refresh ended the session's streams")
+	}
 
 	e.clock.Advance(5 * time.Second)
 	retry, err := e.svc.Refresh(ctx, login.GetRefreshToken())
@@ -231,8 +262,10 @@ func TestRefreshGraceAnswer(t *testing.T) {
 		t.Fatal("the retry replayed the lost pair")
 	}
 	wantRotated(t, e, login, retry)
+	// Whoever answered streams with either earlier pair reconnects with the
+	// live one (the device), or cannot (anyone else).
 	if !closed(streams.Ended) {
-		t.Fatal("streams opened with the replaced pair are still open")
+		t.Fatal("the session's streams are still open after a retry")
 	}
 	id := e.mustIdentify(t, retry.GetAccessToken())
 	if closed(id.Ended) {
@@ -292,36 +325,101 @@ func TestRefreshGraceChecksTheHolder(t *testing.T) {
 	}
 }
 
-// Concurrent retries of a lost refresh (or a device that refreshes twice at
-// once) all get answers within the grace window, but one pair is live
-// afterwards: the answer committed last.
-func TestRefreshGraceConcurrentRetries(t *testing.T) {
-	e := newEnv(t)
-	ctx := context.Background()
-	_, login := e.newPerson(t, "worker", teamA, "Sam")
-	const n = 6
-	answers := make([]*v1.Session, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() { answers[i], errs[i] = e.svc.Refresh(ctx, login.GetRefreshToken()) })
+// Concurrent presentations of one refresh token (a thief racing the device,
+// or a device refreshing twice at once), with or without calls with the
+// pair that replaced it racing them: at most one presentation is answered
+// as a retry (after the one that rotated), and any further one is reuse
+// that ends the session. Never two live pairs.
+func TestRefreshGraceConcurrentReplays(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		rotated bool // the token was replaced before the replays
+		replays int
+		calls   bool // calls with the replacing pair race the replays
+		answers int  // at most this many replays answered
+	}{
+		{name: "six presentations at once", replays: 6, answers: 2},
+		{name: "replays of a replaced token", rotated: true, replays: 4, answers: 1},
+		{name: "replays racing calls with the new pair", rotated: true, replays: 4, calls: true, answers: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			ctx := context.Background()
+			_, login := e.newPerson(t, "worker", teamA, "Sam")
+			pairs := map[string]*v1.Session{"login": login}
+			if tc.rotated {
+				first, err := e.svc.Refresh(ctx, login.GetRefreshToken())
+				if err != nil {
+					t.Fatal(err)
+				}
+				pairs["first"] = first
+			}
+			answers := make([]*v1.Session, tc.replays)
+			errs := make([]error, tc.replays)
+			var wg sync.WaitGroup
+			for i := range tc.replays {
+				wg.Go(func() { answers[i], errs[i] = e.svc.Refresh(ctx, login.GetRefreshToken()) })
+				if tc.calls {
+					wg.Go(func() { e.identify(pairs["first"].GetAccessToken()) })
+				}
+			}
+			wg.Wait()
+			answered := 0
+			for i := range tc.replays {
+				if errs[i] != nil {
+					wantKind(t, fmt.Sprintf("replay %d", i), errs[i], errkind.Unauthenticated, msgSessionGo)
+					continue
+				}
+				answered++
+				pairs[fmt.Sprint(i)] = answers[i]
+			}
+			if answered > tc.answers {
+				t.Fatalf("%d of %d concurrent replays answered, want at most %d", answered, tc.replays, tc.answers)
+			}
+			wantOnlyLive(t, e, pairs, "")
+			if k := sessionsOf(t, e, login.GetDeviceId()); k != 0 {
+				t.Fatalf("%d sessions left after reuse, want none", k)
+			}
+		})
 	}
-	wg.Wait()
-	live := 0
-	var last *v1.Session
-	for i := range n {
-		if errs[i] != nil {
-			t.Fatalf("refresh %d: %v", i, errs[i])
-		}
-		if _, err := e.identify(answers[i].GetAccessToken()); err == nil {
-			live++
-			last = answers[i]
-		}
-	}
-	if live != 1 {
-		t.Fatalf("%d live pairs after concurrent refreshes, want 1", live)
-	}
-	if _, err := e.svc.Refresh(ctx, last.GetRefreshToken()); err != nil {
-		t.Fatalf("the live pair's refresh token: %v", err)
+}
+
+// The first call with a pair records its use (GraceClosed) only while that
+// closes something: a write once per refresh at most, never on a session
+// without a replaced token or after the window.
+func TestGraceClosedIsWrittenOnlyWhileItMatters(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		refresh bool          // refresh once after sign-in
+		after   time.Duration // then wait this long before the calls
+		want    bool
+	}{
+		{name: "signed in, no replaced token", want: false},
+		{name: "new pair used within the window", refresh: true, after: time.Second, want: true},
+		{name: "new pair first used after the window", refresh: true, after: graceWindow, want: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			_, pair := e.newPerson(t, "worker", teamA, "Sam")
+			if tc.refresh {
+				var err error
+				if pair, err = e.svc.Refresh(context.Background(), pair.GetRefreshToken()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e.clock.Advance(tc.after)
+			for range 3 {
+				e.mustIdentify(t, pair.GetAccessToken())
+			}
+			var got bool
+			e.dir(t, func(tx *store.DirTx) error {
+				sess, err := tx.SessionByAccess(auth.HashSecret(pair.GetAccessToken()))
+				got = err == nil && sess.GraceClosed
+				return err
+			})
+			if got != tc.want {
+				t.Fatalf("GraceClosed = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

@@ -39,9 +39,9 @@ type Config struct {
 	// 30 days).
 	AbsoluteTTL time.Duration
 	// RefreshGrace is how long after a refresh the refresh token it
-	// replaced is still answered, if its replacement was never presented:
-	// the device evidently lost the response and is retrying (default 2
-	// minutes). See Refresh.
+	// replaced is still answered, once, if the pair that replaced it was
+	// never used: the device evidently lost the response and is retrying
+	// (default 2 minutes). See Refresh.
 	RefreshGrace time.Duration
 	// CeremonyTTL is how long a sign-in or enrolment ceremony stays open
 	// (default 3 minutes).

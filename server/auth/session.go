@@ -21,21 +21,23 @@ import (
 // presented again, someone holds a copy (the device or a thief), so the
 // whole session ends.
 //
-// Except for a lost response: a device on a flaky link may never receive
-// the answer to a refresh the server committed, and retry with the token it
-// still holds. So the refresh token a session last replaced
-// (PreviousRefreshHash) is answered again if it comes back within
-// RefreshGrace of that replacement and the token that replaced it was never
-// presented (presenting it would have made it the previous token in turn,
-// so a match on PreviousRefreshHash says so). The answer is a new pair that
-// replaces the unseen one, so only one pair is ever live, and the session's
-// open streams end (the unseen access token may have opened some; the
-// device reconnects with the new one).
-// Such answers leave the session's LastUsedAt (the time of the replacement)
-// alone, so retries cannot stretch the window. A replaced, unseen refresh
-// token that turns up later is reuse like any other: someone else had that
-// response. (The store leaves it indexed to the session, as a current
-// refresh hash that is not becoming the previous one.)
+// Except for a lost response, as narrowly as that can be told: a device on
+// a flaky link may never receive the answer to a refresh the server
+// committed, and retry with the token it still holds. So the refresh token
+// a session last replaced (PreviousRefreshHash) is answered once more if it
+// comes back within RefreshGrace of that replacement and the pair that
+// replaced it was never used: not presented to Identify (which records its
+// first use, GraceClosed) nor refreshed (which would have made it the
+// previous token in turn). The answer is a new pair that replaces the
+// unseen one, so only one pair is ever live, and it closes the window: a
+// second retry is reuse and ends the session, as does the old token after
+// the new pair was used. The session's open streams end too (the unseen
+// access token may have opened some; the device reconnects with the new
+// one). Such answers leave the session's LastUsedAt (the time of the
+// replacement) alone. A replaced, unseen refresh token that turns up later
+// is reuse like any other: someone else had that response. (The store
+// leaves it indexed to the session, as a current refresh hash that is not
+// becoming the previous one.)
 func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session, error) {
 	refreshToken = strings.TrimSpace(refreshToken)
 	if !strings.HasPrefix(refreshToken, RefreshPrefix) || len(refreshToken) > maxTokenLen {
@@ -44,18 +46,17 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 	hash := HashSecret(refreshToken)
 	var (
 		out     *v1.Session
-		failure error
 		reason  string
 		retried bool // answered again within the grace window
 		ended   []string
 		sess    *store.Session
 	)
 	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
-		out, failure, reason, retried, ended, sess = nil, nil, "", false, nil, nil
+		out, reason, retried, ended, sess = nil, "", false, nil, nil
 		var err error
 		sess, err = tx.SessionByRefresh(hash)
 		if errors.Is(err, store.ErrNotFound) {
-			failure, reason = errSessionOver, "unknown"
+			reason = "unknown"
 			return nil
 		}
 		if err != nil {
@@ -81,40 +82,23 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 			}
 		}
 		if reason != "" {
-			failure = errSessionOver
 			ended, err = endSessions(tx, []string{sess.ID})
 			return err
 		}
-		t := tokens{access: NewToken(AccessPrefix), refresh: NewToken(RefreshPrefix)}
-		if !retried {
-			sess.PreviousRefreshHash = sess.RefreshHash
-			sess.LastUsedAt = now
-		}
-		sess.RefreshHash = HashSecret(t.refresh)
-		sess.AccessHash = HashSecret(t.access)
-		sess.AccessExpiresAt = earliest(now.Add(s.cfg.AccessTTL), sess.AbsoluteExpiresAt)
-		sess.RefreshExpiresAt = earliest(now.Add(s.cfg.RefreshIdle), sess.AbsoluteExpiresAt)
-		if err := tx.PutSession(sess); err != nil {
-			return err
-		}
-		device.LastUsedAt = now
-		if err := tx.PutDevice(device); err != nil {
-			return err
-		}
-		out = sessionMessage(sess, t, user)
-		return nil
+		out, err = s.rotate(tx, sess, user, device, retried, now)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	s.notify.end(ended...)
-	if failure != nil {
+	if reason != "" {
 		ev := s.log.Info()
 		if reason == "reused" {
 			ev = s.log.Warn().Str("user_id", sess.UserID).Str("device_id", sess.DeviceID).Str("session_id", sess.ID)
 		}
 		ev.Str("event", "refresh_refused").Str("reason", reason).Msg("session refresh refused")
-		return nil, failure
+		return nil, errSessionOver
 	}
 	if retried {
 		// Streams opened with the replaced pair's access token end; the
@@ -128,13 +112,65 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 	return out, nil
 }
 
+// rotate gives sess a new pair of tokens and returns them. A rotation opens
+// the grace window of the refresh token it replaces; a retry's answer
+// (retried) replaces the unseen pair and closes the window.
+func (s *Service) rotate(tx *store.DirTx, sess *store.Session, user *store.User, device *store.Device, retried bool, now time.Time) (*v1.Session, error) {
+	t := tokens{access: NewToken(AccessPrefix), refresh: NewToken(RefreshPrefix)}
+	if !retried {
+		sess.PreviousRefreshHash = sess.RefreshHash
+		sess.LastUsedAt = now
+	}
+	sess.GraceClosed = retried
+	sess.RefreshHash = HashSecret(t.refresh)
+	sess.AccessHash = HashSecret(t.access)
+	sess.AccessExpiresAt = earliest(now.Add(s.cfg.AccessTTL), sess.AbsoluteExpiresAt)
+	sess.RefreshExpiresAt = earliest(now.Add(s.cfg.RefreshIdle), sess.AbsoluteExpiresAt)
+	if err := tx.PutSession(sess); err != nil {
+		return nil, err
+	}
+	device.LastUsedAt = now
+	if err := tx.PutDevice(device); err != nil {
+		return nil, err
+	}
+	return sessionMessage(sess, t, user), nil
+}
+
 // lostResponse reports whether hash, which is not sess's current refresh
-// token, is the one sess last replaced, presented within the grace window
-// of that replacement. That its replacement was never presented follows:
-// it would be the previous token then.
+// token, is the one sess last replaced, presented while its grace window
+// is open.
 func (s *Service) lostResponse(sess *store.Session, hash []byte, now time.Time) bool {
-	return len(sess.PreviousRefreshHash) > 0 && bytes.Equal(hash, sess.PreviousRefreshHash) &&
-		now.Before(sess.LastUsedAt.Add(s.cfg.RefreshGrace))
+	return bytes.Equal(hash, sess.PreviousRefreshHash) && s.graceOpen(sess, now)
+}
+
+// graceOpen reports whether the refresh token sess last replaced may still
+// be answered once: within RefreshGrace of the replacement, and before the
+// pair that replaced it was used or that token was answered already.
+func (s *Service) graceOpen(sess *store.Session, now time.Time) bool {
+	return len(sess.PreviousRefreshHash) > 0 && !sess.GraceClosed && now.Before(sess.LastUsedAt.Add(s.cfg.RefreshGrace))
+}
+
+// closeGrace records that the pair with this access token has been used,
+// which ends the grace window of the refresh token it replaced. It writes
+// only while that window is open, once: every later call sees it closed
+// and reads. It runs in a transaction of its own, so a retry of the old
+// token either commits first (and this pair is replaced, so the call is
+// refused) or sees the window closed (and is reuse).
+func (s *Service) closeGrace(ctx context.Context, sessionID string, accessHash []byte) error {
+	return s.st.Directory(ctx, func(tx *store.DirTx) error {
+		sess, err := tx.Session(sessionID)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(sess.AccessHash, accessHash) || !s.graceOpen(sess, s.now()) {
+			return nil
+		}
+		sess.GraceClosed = true
+		return tx.UpdateSession(sess)
+	})
 }
 
 // holder returns the user and device of a session, or the reason they may

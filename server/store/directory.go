@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -117,6 +118,10 @@ type Session struct {
 	AccessHash, RefreshHash, PreviousRefreshHash         []byte
 	CreatedAt, LastUsedAt                                time.Time
 	AccessExpiresAt, RefreshExpiresAt, AbsoluteExpiresAt time.Time
+	// GraceClosed says the refresh token PreviousRefreshHash names may not
+	// be answered again: the current pair has been used, or it was itself
+	// such an answer.
+	GraceClosed bool
 }
 
 // Ceremony is a WebAuthn ceremony in progress (single use, short-lived).
@@ -421,6 +426,21 @@ func (tx *DirTx) PutSession(s *Session) error {
 		return err
 	}
 	return tx.index(dkey(dSessionsOfDevice, s.DeviceID, s.ID))
+}
+
+// UpdateSession stores a change to a session that leaves its token hashes
+// as they are, so that its indexes need no rewriting: one write. A session
+// that is not stored, or whose hashes changed, is refused (use PutSession).
+func (tx *DirTx) UpdateSession(s *Session) error {
+	old, err := tx.Session(s.ID)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(old.AccessHash, s.AccessHash) || !bytes.Equal(old.RefreshHash, s.RefreshHash) ||
+		!bytes.Equal(old.PreviousRefreshHash, s.PreviousRefreshHash) || old.UserID != s.UserID || old.DeviceID != s.DeviceID {
+		return errors.New("store: UpdateSession cannot change a session's tokens or holder; use PutSession")
+	}
+	return tx.put(dkey(dSession, s.ID), s, s.AbsoluteExpiresAt)
 }
 
 // DeleteSession removes a session and its indexes.

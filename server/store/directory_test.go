@@ -159,3 +159,48 @@ func TestAuditEntries(t *testing.T) {
 		return nil
 	})
 }
+
+func TestUpdateSessionKeepsItsTokens(t *testing.T) {
+	s, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	sess := &store.Session{ID: "s1", UserID: "u1", DeviceID: "d1", AccessHash: []byte("a1"), RefreshHash: []byte("r1"),
+		PreviousRefreshHash: []byte("r0"), AbsoluteExpiresAt: time.Now().Add(time.Hour)}
+	if err := s.Directory(ctx, func(tx *store.DirTx) error { return tx.PutSession(sess) }); err != nil {
+		t.Fatal(err)
+	}
+	closed := *sess
+	closed.GraceClosed = true
+	if err := s.Directory(ctx, func(tx *store.DirTx) error { return tx.UpdateSession(&closed) }); err != nil {
+		t.Fatal(err)
+	}
+	s.DirectoryView(ctx, func(tx *store.DirTx) error {
+		for name, find := range map[string]func() (*store.Session, error){
+			"access":   func() (*store.Session, error) { return tx.SessionByAccess([]byte("a1")) },
+			"refresh":  func() (*store.Session, error) { return tx.SessionByRefresh([]byte("r1")) },
+			"previous": func() (*store.Session, error) { return tx.SessionByRefresh([]byte("r0")) },
+		} {
+			got, err := find()
+			if err != nil || !got.GraceClosed {
+				t.Errorf("by %s hash after the update: %+v, %v", name, got, err)
+			}
+		}
+		return nil
+	})
+	for name, bad := range map[string]func(s *store.Session){
+		"access hash":  func(s *store.Session) { s.AccessHash = []byte("a2") },
+		"refresh hash": func(s *store.Session) { s.RefreshHash = []byte("r2") },
+		"previous":     func(s *store.Session) { s.PreviousRefreshHash = nil },
+		"holder":       func(s *store.Session) { s.DeviceID = "d2" },
+		"unknown":      func(s *store.Session) { s.ID = "s2" },
+	} {
+		changed := closed
+		bad(&changed)
+		if err := s.Directory(ctx, func(tx *store.DirTx) error { return tx.UpdateSession(&changed) }); err == nil {
+			t.Errorf("UpdateSession accepted a changed %s", name)
+		}
+	}
+}
