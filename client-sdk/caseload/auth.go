@@ -100,11 +100,21 @@ func (d *Device) persistSession(s *v1.Session) error {
 }
 
 // refresh swaps the refresh token for new tokens. An Unauthenticated answer
-// means the session is over: ErrSignInRequired.
+// means the session is over: ErrSignInRequired. Refreshes run one at a time,
+// and one that waited for another's new tokens uses them: the server takes a
+// refresh token presented twice for a stolen one and ends the session.
 func (d *Device) refresh(ctx context.Context) error {
+	d.mu.Lock()
+	seen := d.session.GetRefreshToken()
+	d.mu.Unlock()
+	d.refreshMu.Lock()
+	defer d.refreshMu.Unlock()
 	d.mu.Lock()
 	tok := d.session.GetRefreshToken()
 	d.mu.Unlock()
+	if tok != seen && tok != "" {
+		return nil // refreshed while this call waited
+	}
 	if tok == "" {
 		d.setStatus(func(s *Status) { s.SignInRequired = true })
 		return ErrSignInRequired

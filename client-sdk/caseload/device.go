@@ -86,7 +86,8 @@ type Device struct {
 	status  Status
 	closed  bool
 
-	syncMu sync.Mutex // one sync at a time
+	syncMu    sync.Mutex // one sync at a time
+	refreshMu sync.Mutex // one refresh at a time (a token presented twice ends the session)
 
 	life context.Context // cancelled by Close, ending syncs in flight
 	end  context.CancelFunc
