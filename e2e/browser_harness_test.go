@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
 	"github.com/chromedp/cdproto/browser"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
@@ -26,7 +25,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
 // chromiumPath finds Chromium, or fails the test: CI installs it, so a
@@ -352,19 +350,6 @@ func (b *browserTab) download(suffix string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// refreshAdmin renews the admin's session (for servers with a short
-// --access-ttl).
-func (a *area) refreshAdmin() {
-	a.t.Helper()
-	auth := throughcarev1connect.NewAuthServiceClient(h2cClient(), a.s.URL)
-	resp, err := auth.Refresh(a.ctx, &v1.RefreshRequest{RefreshToken: a.adminS.GetRefreshToken()})
-	if err != nil {
-		a.t.Fatalf("refreshing the admin's session: %v", err)
-	}
-	a.adminS = resp.GetSession()
-	a.admin = throughcarev1connect.NewAdminServiceClient(h2cClient(), a.s.URL, connect.WithInterceptors(bearerToken(a.adminS.GetAccessToken())))
 }
 
 // openedTab attaches to a tab the page opened (window.open) whose address

@@ -144,7 +144,6 @@ func TestBrowserSignInAndLive(t *testing.T) {
 	// An admin disables the supervisor: the server ends the session and its
 	// stream, the console goes back to the sign-in screen and says why, and
 	// the passkey no longer signs in.
-	a.refreshAdmin() // its access token has expired meanwhile
 	if _, err := a.admin.DisableUser(a.ctx, &v1.DisableUserRequest{UserId: sess["userId"].(string)}); err != nil {
 		t.Fatal(err)
 	}

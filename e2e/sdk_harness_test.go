@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -21,12 +22,11 @@ import (
 
 // area is the bootstrap area of a running server, with its admin signed in.
 type area struct {
-	t      *testing.T
-	s      *server
-	url    string // where devices reach the server (a fault proxy, or s.URL)
-	ctx    context.Context
-	admin  throughcarev1connect.AdminServiceClient
-	adminS *v1.Session
+	t     *testing.T
+	s     *server
+	url   string // where devices reach the server (a fault proxy, or s.URL)
+	ctx   context.Context
+	admin throughcarev1connect.AdminServiceClient
 }
 
 func newArea(t *testing.T, s *server) *area {
@@ -37,9 +37,68 @@ func newArea(t *testing.T, s *server) *area {
 	if err != nil {
 		t.Fatalf("enrolling the admin: %v", err)
 	}
-	a := &area{t: t, s: s, url: s.URL, ctx: ctx, adminS: sess}
-	a.admin = throughcarev1connect.NewAdminServiceClient(h2cClient(), s.URL, connect.WithInterceptors(bearerToken(sess.GetAccessToken())))
+	a := &area{t: t, s: s, url: s.URL, ctx: ctx}
+	a.admin = throughcarev1connect.NewAdminServiceClient(h2cClient(), s.URL, connect.WithInterceptors(&signedIn{sess: sess, auth: auth}))
 	return a
+}
+
+// signedIn keeps a test's admin signed in the way a real client stays
+// signed in: a call refused as unauthenticated (its access token expired,
+// however slow the machine) refreshes the session and is sent again.
+type signedIn struct {
+	mu   sync.Mutex
+	sess *v1.Session
+	auth throughcarev1connect.AuthServiceClient
+}
+
+func (s *signedIn) token() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sess.GetAccessToken()
+}
+
+// refresh renews the session unless another call already renewed it since
+// the token it was refused with.
+func (s *signedIn) refresh(ctx context.Context, refused string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sess.GetAccessToken() != refused {
+		return nil
+	}
+	resp, err := s.auth.Refresh(ctx, &v1.RefreshRequest{RefreshToken: s.sess.GetRefreshToken()})
+	if err != nil {
+		return err
+	}
+	s.sess = resp.GetSession()
+	return nil
+}
+
+func (s *signedIn) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		tok := s.token()
+		req.Header().Set("Authorization", "Bearer "+tok)
+		resp, err := next(ctx, req)
+		if connect.CodeOf(err) != connect.CodeUnauthenticated {
+			return resp, err
+		}
+		if err := s.refresh(ctx, tok); err != nil {
+			return nil, err
+		}
+		req.Header().Set("Authorization", "Bearer "+s.token())
+		return next(ctx, req)
+	}
+}
+
+func (s *signedIn) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", "Bearer "+s.token())
+		return conn
+	}
+}
+
+func (s *signedIn) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }
 
 func softKey(s *server) *passkey.Software {
@@ -151,27 +210,6 @@ func h2cClient() *http.Client {
 	p.SetUnencryptedHTTP2(true)
 	t.Protocols = p
 	return &http.Client{Transport: t, Timeout: time.Minute}
-}
-
-type bearerToken string
-
-func (b bearerToken) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		req.Header().Set("Authorization", "Bearer "+string(b))
-		return next(ctx, req)
-	}
-}
-
-func (b bearerToken) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
-		conn := next(ctx, spec)
-		conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
-		return conn
-	}
-}
-
-func (b bearerToken) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return next
 }
 
 // openDeviceWith opens an SDK device on a fresh directory that reaches the
