@@ -30,6 +30,9 @@
 //	                                 resend reports the same rejection
 //	0x07 bucket(16) record(16)     → (empty): the record has a change that was
 //	                                 accepted as late (Decision.Late)
+//	0x08 len(1) device id bucket(16)
+//	                               → end of access (Unix ns, uint64) whose
+//	                                 eviction the device was last sent
 //
 // Values are protobuf (throughcare.v1 messages). A record's state is capped
 // at MaxRecordBytes (a change that would grow it further is rejected), so
@@ -95,6 +98,14 @@ type Store interface {
 	// must be quick and must not call back into the store. The returned
 	// function stops the calls.
 	Watch(fn func(heads map[string]uint64)) (stop func())
+	// NoteEvictions records durably, before the eviction reaches the device,
+	// that the device is being sent the eviction of buckets, each with the
+	// end of the caller's access it follows; the latest end per bucket is
+	// kept.
+	NoteEvictions(ctx context.Context, deviceID string, ended map[string]time.Time) error
+	// Evictions returns, for those of the given buckets whose eviction the
+	// device has been sent, the latest end of access noted with it.
+	Evictions(ctx context.Context, deviceID string, buckets []string) (map[string]time.Time, error)
 	// CursorKey returns the secret that seals this store's sync cursors.
 	CursorKey() []byte
 	// Close flushes and closes the store.

@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"late_changes_are_indexed", testLateIndex},
 		{"scan_records_reads_current_states", testScanRecords},
 		{"log_holds_every_entry_of_a_bucket", testLog},
+		{"evictions_noted_per_device_and_kept", testEvictions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -795,4 +796,42 @@ func testLog(t *testing.T, open Opener) {
 	if l, err := s.Log(ctx, d.NewID()); err != nil || len(l) != 0 {
 		t.Fatalf("Log of an empty bucket = %v, %v", l, err)
 	}
+}
+
+// The evictions sent to a device are noted per device and bucket, keep the
+// latest end of access, and survive a reopen.
+func testEvictions(t *testing.T, open Opener) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	ctx := context.Background()
+	d1, d2 := newDevice("u", 23), newDevice("u", 24)
+	b1, b2, b3 := d1.NewID(), d1.NewID(), d1.NewID()
+	first, later := epoch.Add(-48*time.Hour), epoch.Add(-time.Hour)
+	if got, err := s.Evictions(ctx, d1.ID, []string{b1}); err != nil || len(got) != 0 {
+		t.Fatalf("Evictions before any = %v, %v; want none", got, err)
+	}
+	for _, n := range []map[string]time.Time{{b1: first, b2: later}, {b1: later}, {b2: first}} {
+		if err := s.NoteEvictions(ctx, d1.ID, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]time.Time{b1: later, b2: later}
+	check := func(s store.Store) {
+		t.Helper()
+		got, err := s.Evictions(ctx, d1.ID, []string{b1, b2, b3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || !got[b1].Equal(want[b1]) || !got[b2].Equal(want[b2]) {
+			t.Fatalf("Evictions = %v, want %v (the latest end per bucket, none for a bucket never evicted)", got, want)
+		}
+		if other, err := s.Evictions(ctx, d2.ID, []string{b1, b2}); err != nil || len(other) != 0 {
+			t.Fatalf("another device's evictions = %v, %v; want none", other, err)
+		}
+	}
+	check(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(open(t, dir))
 }
