@@ -121,18 +121,24 @@ type Batch struct {
 	// Changes are in strictly increasing device sequence order.
 	Changes []*v1.Change
 	// Check, if set, is called inside the transaction for each change that
-	// is not a duplicate, with the record's current expanded state (nil for
-	// a new record). A decision with a reject reason refuses that change
-	// only; one with Late set applies it flagged as late work.
+	// is not a duplicate, before any change is applied, with the record's
+	// expanded state as it stood before the batch (nil for a record the
+	// batch creates). It must not modify the state. A decision with a
+	// reject reason refuses that change only; one with Late set applies it
+	// flagged as late work.
 	Check func(ch *v1.Change, current *v1.RecordState) Decision
 	// AssignSeq numbers the changes itself, following the device's
 	// high-water mark (for changes the server writes on its own account).
 	AssignSeq bool
-	// Created, if set, is called inside the transaction before anything is
-	// applied, with one entry per record the batch creates: the indexes of
-	// the batch's new (not duplicate) changes to it. A non-nil error aborts
-	// the whole batch and Push returns it unchanged.
-	Created func(records [][]int) error
+	// Created, if set, is called inside the transaction after Check has
+	// decided every change and before anything is applied, with one entry
+	// per record the batch creates (the indexes of the batch's new, not
+	// duplicate, changes to it) and Check's decisions, indexed like
+	// Changes. It may change decisions (for example refuse every change of
+	// a record whose required field was refused); the changes are then
+	// applied as decisions says. A non-nil error aborts the whole batch and
+	// Push returns it unchanged.
+	Created func(records [][]int, decisions []Decision) error
 }
 
 // Decision is Check's verdict on one change. The zero Decision applies it.
