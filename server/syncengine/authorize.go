@@ -44,6 +44,11 @@ type authorizer struct {
 	id *identity.Identity
 	// now is when the push arrived (the server's clock).
 	now time.Time
+	// window is how long after access ended late work is accepted.
+	window time.Duration
+	// evicted holds, for each client the caller no longer holds that this
+	// device has been sent the eviction of, the end of access it followed.
+	evicted map[string]time.Time
 }
 
 var notFound = store.Decision{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}

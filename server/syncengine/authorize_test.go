@@ -52,6 +52,7 @@ func TestAuthorize(t *testing.T) {
 	ownContact := state("contact", "author=w1", "notes=w1")
 	othersContact := state("contact", "author=w2", "notes=w2")
 	ownGoal := state("goal", "domain=w1", "description=w1", "status=w1")
+	touchedGoal := state("goal", "domain=w1", "description=w1", "status=s1")
 	tests := []struct {
 		name    string
 		id      *identity.Identity
@@ -90,13 +91,26 @@ func TestAuthorize(t *testing.T) {
 		{"stamped_while_assigned_arrives_late", worker, ch(former, "contact", "notes", x, before), nil, time.Time{}, 0, true, ""},
 		{"stamped_after_access_ended", worker, ch(former, "contact", "notes", x, after), nil, time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "20 Nov 2026"},
 		{"stamped_before_assignment", worker, ch(former, "contact", "notes", x, assigned.Add(-time.Hour)), nil, time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "ended"},
+		{"arrives_on_the_windows_last_instant", worker, ch(former, "contact", "notes", x, before), nil, ended.Add(DefaultLateWorkWindow), 0, true, ""},
+		{"arrives_after_the_window", worker, ch(former, "contact", "notes", x, before), nil, ended.Add(DefaultLateWorkWindow + time.Millisecond), v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "14 days"},
+		{"device_told_to_evict", worker, ch(told, "contact", "notes", x, before), nil, time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "removed from this tablet"},
+		{"device_told_after_an_earlier_period", worker, ch(again, "contact", "notes", x, before), nil, time.Time{}, 0, true, ""},
+		{"work_of_the_earlier_period_after_told", worker, ch(again, "contact", "notes", x, assigned.Add(time.Hour)), nil, time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "removed from this tablet"},
 
 		// Late work: what it may touch.
 		{"late_own_new_contact_author", worker, ch(former, "contact", "author", sample.Str("w1"), before), nil, time.Time{}, 0, true, ""},
+		{"late_new_contact_in_someone_elses_name", worker, ch(former, "contact", "author", sample.Str("w2"), before), nil, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "author"},
 		{"late_edit_own_contact", worker, ch(former, "contact", "notes", x, before), ownContact, time.Time{}, 0, true, ""},
+		{"late_edit_coworkers_contact", worker, ch(former, "contact", "notes", x, before), othersContact, time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "someone else's"},
 		{"late_new_goal", worker, ch(former, "goal", "status", sample.Str("open"), before), nil, time.Time{}, 0, true, ""},
 		{"late_new_referral", worker, ch(former, "referral", "status", sample.Str("made"), before), nil, time.Time{}, 0, true, ""},
 		{"late_edit_own_goal", worker, ch(former, "goal", "status", sample.Str("achieved"), before), ownGoal, time.Time{}, 0, true, ""},
+		{"late_edit_goal_someone_changed", worker, ch(former, "goal", "status", sample.Str("achieved"), before), touchedGoal, time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "someone else's"},
+		{"late_rename_client", worker, ch(former, "client", "given_name", x, before), state("client", "given_name=a1"), time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "client's record"},
+		{"late_keyworker_notes", worker, ch(former, "client", "keyworker_notes", x, before), state("client", "keyworker_notes=w1"), time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "client's record"},
+		{"late_remove_risk_flag", worker, ch(former, "client", "risk_flags", sample.Remove("violence", at(assigned)), before), state("client", "given_name=a1"), time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "ended"},
+		{"late_remove_substance_from_own_contact", worker, ch(former, "contact", "substances", sample.Remove("opiates", at(assigned)), before), ownContact, time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "removed"},
+		{"late_answer_to_query", worker, ch(former, "review_note", "worker_response", x, before), state("review_note", "text=s1"), time.Time{}, v1.RejectReason_REJECT_REASON_ACCESS_ENDED, false, "review notes"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -104,7 +118,8 @@ func TestAuthorize(t *testing.T) {
 			if now.IsZero() {
 				now = ended.Add(48 * time.Hour)
 			}
-			a := &authorizer{id: tt.id, now: now}
+			a := &authorizer{id: tt.id, now: now, window: DefaultLateWorkWindow,
+				evicted: map[string]time.Time{told: ended, again: assigned.Add(48 * time.Hour)}}
 			got := a.authorize(tt.ch, tt.current)
 			if got.Reason != tt.reason || got.Late != tt.late {
 				t.Fatalf("authorize() = %+v, want reason %v late %v", got, tt.reason, tt.late)

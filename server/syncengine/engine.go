@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -47,6 +48,11 @@ type Config struct {
 	// (default 25 s); StreamMaxAge ends streams after that long (default
 	// 1 h) so that long-lived connections are re-authenticated.
 	Keepalive, StreamMaxAge time.Duration
+	// LateWorkWindow is how long after a worker's access to a client ended
+	// the server still accepts the work they did while they held it
+	// (default DefaultLateWorkWindow, 14 days), measured from the end of
+	// the assignment to the push's arrival on the server's clock.
+	LateWorkWindow time.Duration
 	// Logger records what the engine does (no personal data).
 	Logger zerolog.Logger
 }
@@ -78,6 +84,7 @@ func New(cfg Config) (*Engine, error) {
 	setDefault(&cfg.MaxPageBytes, 2<<20)
 	setDefault(&cfg.Keepalive, 25*time.Second)
 	setDefault(&cfg.StreamMaxAge, time.Hour)
+	setDefault(&cfg.LateWorkWindow, DefaultLateWorkWindow)
 	codec, err := cursor.NewCodec(cfg.Store.CursorKey())
 	if err != nil {
 		return nil, fmt.Errorf("syncengine: %w", err)
@@ -175,9 +182,26 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	return resp, nil
 }
 
-// authorizer returns the authorizer of a push.
-func (e *Engine) authorizer(_ context.Context, id *identity.Identity, _ []*v1.Change) (*authorizer, error) {
-	return &authorizer{id: id, now: e.cfg.Now()}, nil
+// authorizer returns the authorizer of a push: with the time it arrived
+// and, for the clients it touches that the caller no longer holds, the
+// evictions this device has been sent. They are read before the push
+// transaction: an eviction is noted before it is sent, so a push made
+// after the device received one finds it.
+func (e *Engine) authorizer(ctx context.Context, id *identity.Identity, chs []*v1.Change) (*authorizer, error) {
+	a := &authorizer{id: id, now: e.cfg.Now(), window: e.cfg.LateWorkWindow}
+	var former []string
+	for _, ch := range chs {
+		if c := ch.GetClientId(); !id.HasBucket(c) && len(id.Former[c]) > 0 && !slices.Contains(former, c) {
+			former = append(former, c)
+		}
+	}
+	if len(former) > 0 {
+		var err error
+		if a.evicted, err = e.cfg.Store.Evictions(ctx, id.DeviceID, former); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // validate checks every change on its own and reports every problem at
