@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/server/api"
+	"github.com/throughcare/throughcare/server/syncengine"
 )
 
 // config is every setting of the server. Each flag --name can also be set
@@ -39,6 +40,7 @@ type config struct {
 	AuthRate        float64
 	AuthBurst       int
 	ProxyHeader     string
+	LateWorkWindow  time.Duration
 }
 
 // origins splits --rp-origins.
@@ -89,6 +91,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.Float64Var(&c.AuthRate, "auth-rate", api.DefaultAuthRate, "sign-in, enrolment and refresh calls per second allowed to one client address once its burst is spent (env "+envName("auth-rate")+")")
 	fs.IntVar(&c.AuthBurst, "auth-burst", api.DefaultAuthBurst, "sign-in, enrolment and refresh calls one client address may make at once (env "+envName("auth-burst")+")")
 	str(&c.ProxyHeader, "trusted-proxy-header", "", "header whose last hop is the client address for rate limiting, e.g. X-Forwarded-For; set it ONLY behind a reverse proxy that sets it, or clients choose their own address")
+	dur(&c.LateWorkWindow, "late-work-window", syncengine.DefaultLateWorkWindow, "how long after a worker's access to a client ended the work they did while they held it is still accepted (flagged late)")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
@@ -121,6 +124,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		"stream-max-age": c.StreamMaxAge, "shutdown-timeout": c.ShutdownTimeout,
 		"read-header-timeout": c.ReadHeader, "idle-timeout": c.IdleTimeout,
 		"access-ttl": c.AccessTTL, "refresh-idle": c.RefreshIdle, "refresh-grace": c.RefreshGrace, "session-max-age": c.SessionMaxAge,
+		"late-work-window": c.LateWorkWindow,
 	} {
 		if d <= 0 {
 			return nil, fmt.Errorf("--%s must be a positive duration, not %s", name, d)
