@@ -73,6 +73,9 @@ func (a *authorizer) authorize(ch *v1.Change, current *v1.RecordState) store.Dec
 			return d
 		}
 	}
+	if current != nil && current.GetRecordType() != ch.GetRecordType() {
+		return d // the store refuses it: TYPE_MISMATCH
+	}
 	if !MayWrite(a.id.Role, ch.GetRecordType(), ch.GetField()) {
 		return forbidden("a %s may not write %s.%s", a.id.Role, ch.GetRecordType(), ch.GetField())
 	}

@@ -86,6 +86,7 @@ func TestAuthorize(t *testing.T) {
 		{"coworker_deletes_contact", worker, ch(held, "contact", "deleted", sample.Tombstone("entered_in_error"), after), othersContact, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "logged this contact"},
 		{"supervisor_corrects_notes", supervisor, ch(held, "contact", "notes", x, after), othersContact, time.Time{}, 0, false, ""},
 		{"admin_corrects_notes", admin, ch(held, "contact", "notes", x, after), othersContact, time.Time{}, 0, false, ""},
+		{"contact_change_to_a_goal_is_left_to_the_type_check", worker, ch(held, "contact", "notes", x, after), ownGoal, time.Time{}, 0, false, ""},
 
 		// Late work: when it was made and when it arrives.
 		{"stamped_while_assigned_arrives_late", worker, ch(former, "contact", "notes", x, before), nil, time.Time{}, 0, true, ""},

@@ -58,11 +58,14 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 		}
 	}
 	resp := &v1.PullResponse{}
-	ended := map[string]time.Time{}
+	var ended map[string]time.Time // of the evicted buckets the caller held
 	for _, b := range slices.Sorted(maps.Keys(cur.Positions)) {
 		if !id.HasBucket(b) {
 			resp.Buckets = append(resp.Buckets, &v1.BucketUpdate{ClientId: b, Action: v1.BucketAction_BUCKET_ACTION_EVICT})
 			if periods := id.Former[b]; len(periods) > 0 {
+				if ended == nil {
+					ended = map[string]time.Time{}
+				}
 				ended[b] = slices.MaxFunc(periods, func(p, q identity.Period) int { return p.To.Compare(q.To) }).To
 			}
 		}
