@@ -22,6 +22,10 @@ func TestLateWorkIsLimitedToOwnRecords(t *testing.T) {
 	d, c := w.w1.dev, w.client
 	before := w.end.Add(-time.Hour)
 	var lateContact, lateGoal string
+	// one is a row's push of a single change.
+	one := func(rt, record, field string, v *v1.Value) func() []*v1.Change {
+		return func() []*v1.Change { return []*v1.Change{d.Change(rt, record, c, field, v, nil)} }
+	}
 	tests := []struct {
 		name    string
 		changes func() []*v1.Change
@@ -37,33 +41,15 @@ func TestLateWorkIsLimitedToOwnRecords(t *testing.T) {
 			lateGoal, chs = goal(d, c)
 			return chs
 		}, "late"},
-		{"edit_own_contact", func() []*v1.Change {
-			return []*v1.Change{d.Change("contact", w.own, c, "outcome", sample.Str("Seen at home"), nil)}
-		}, "late"},
-		{"edit_own_goal", func() []*v1.Change {
-			return []*v1.Change{d.Change("goal", w.ownGoal, c, "status", sample.Str("achieved"), nil)}
-		}, "late"},
-		{"rename_the_client", func() []*v1.Change {
-			return []*v1.Change{d.Change("client", c, c, "given_name", sample.Str("Renamed"), nil)}
-		}, "access_ended"},
-		{"overwrite_keyworker_notes", func() []*v1.Change {
-			return []*v1.Change{d.Change("client", c, c, "keyworker_notes", sample.Str("Overwritten"), nil)}
-		}, "access_ended"},
-		{"remove_violence_flag", func() []*v1.Change {
-			return []*v1.Change{d.Change("client", c, c, "risk_flags", sample.Remove("violence", observed(w.record(c), "risk_flags", "violence")...), nil)}
-		}, "access_ended"},
-		{"remove_substance_from_own_contact", func() []*v1.Change {
-			return []*v1.Change{d.Change("contact", w.drugTest, c, "substances", sample.Remove("opiates", observed(w.record(w.drugTest), "substances", "opiates")...), nil)}
-		}, "access_ended"},
-		{"edit_coworkers_contact", func() []*v1.Change {
-			return []*v1.Change{d.Change("contact", w.coworkers, c, "notes", sample.Str("Overwritten"), nil)}
-		}, "access_ended"},
-		{"edit_goal_the_supervisor_changed", func() []*v1.Change {
-			return []*v1.Change{d.Change("goal", w.touchedGoal, c, "description", sample.Str("Overwritten"), nil)}
-		}, "access_ended"},
-		{"answer_the_supervisors_query", func() []*v1.Change {
-			return []*v1.Change{d.Change("review_note", w.note, c, "worker_response", sample.Str("Done"), nil)}
-		}, "access_ended"},
+		{"edit_own_contact", one("contact", w.own, "outcome", sample.Str("Seen at home")), "late"},
+		{"edit_own_goal", one("goal", w.ownGoal, "status", sample.Str("achieved")), "late"},
+		{"rename_the_client", one("client", c, "given_name", sample.Str("Renamed")), "access_ended"},
+		{"overwrite_keyworker_notes", one("client", c, "keyworker_notes", sample.Str("Overwritten")), "access_ended"},
+		{"remove_violence_flag", one("client", c, "risk_flags", sample.Remove("violence", observed(w.record(c), "risk_flags", "violence")...)), "access_ended"},
+		{"remove_substance_from_own_contact", one("contact", w.drugTest, "substances", sample.Remove("opiates", observed(w.record(w.drugTest), "substances", "opiates")...)), "access_ended"},
+		{"edit_coworkers_contact", one("contact", w.coworkers, "notes", sample.Str("Overwritten")), "access_ended"},
+		{"edit_goal_the_supervisor_changed", one("goal", w.touchedGoal, "description", sample.Str("Overwritten")), "access_ended"},
+		{"answer_the_supervisors_query", one("review_note", w.note, "worker_response", sample.Str("Done")), "access_ended"},
 		{"contact_stamped_after_access_ended", func() []*v1.Change {
 			_, chs := d.NewContact(c, w.end.Add(time.Hour))
 			return at(w.end.Add(time.Hour), chs...)
