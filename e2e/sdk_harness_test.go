@@ -27,6 +27,8 @@ type area struct {
 	url   string // where devices reach the server (a fault proxy, or s.URL)
 	ctx   context.Context
 	admin throughcarev1connect.AdminServiceClient
+	// adminSession signs the admin's calls (for clients of other services).
+	adminSession *signedIn
 }
 
 func newArea(t *testing.T, s *server) *area {
@@ -37,8 +39,8 @@ func newArea(t *testing.T, s *server) *area {
 	if err != nil {
 		t.Fatalf("enrolling the admin: %v", err)
 	}
-	a := &area{t: t, s: s, url: s.URL, ctx: ctx}
-	a.admin = throughcarev1connect.NewAdminServiceClient(h2cClient(), s.URL, connect.WithInterceptors(&signedIn{sess: sess, auth: auth}))
+	a := &area{t: t, s: s, url: s.URL, ctx: ctx, adminSession: &signedIn{sess: sess, auth: auth}}
+	a.admin = throughcarev1connect.NewAdminServiceClient(h2cClient(), s.URL, connect.WithInterceptors(a.adminSession))
 	return a
 }
 
@@ -258,4 +260,27 @@ func waitFor(timeout time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return true
+}
+
+// bearerToken sends one fixed access token (a device's, in tests that talk
+// to the API directly).
+type bearerToken string
+
+func (b bearerToken) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		req.Header().Set("Authorization", "Bearer "+string(b))
+		return next(ctx, req)
+	}
+}
+
+func (b bearerToken) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
+	return func(ctx context.Context, spec connect.Spec) connect.StreamingClientConn {
+		conn := next(ctx, spec)
+		conn.RequestHeader().Set("Authorization", "Bearer "+string(b))
+		return conn
+	}
+}
+
+func (b bearerToken) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
+	return next
 }

@@ -143,9 +143,10 @@ func TestSDKConcurrentEditsConverge(t *testing.T) {
 }
 
 // A device is offline when its client is reassigned. On reconnect the
-// contact it logged before is kept (and flagged late), the one logged after
-// is refused with a reason the user can read, and the client is purged
-// from the device.
+// contact it logged before is kept (and flagged late, in the review
+// console's late filter and timeline), the one logged after is refused
+// with a reason the user can read, and the client is purged from the
+// device.
 func TestSDKReassignedWhileOffline(t *testing.T) {
 	s := startServer(t)
 	a := newArea(t, s)
@@ -199,6 +200,7 @@ func TestSDKReassignedWhileOffline(t *testing.T) {
 			t.Fatalf("contacts %v, want only the one logged before the reassignment", ids)
 		}
 	}
+	a.wantLateForReview(c, before)
 }
 
 func clientIDs(t *testing.T, d *device) []string {

@@ -491,9 +491,10 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 }
 
 // purge removes a client's pulled records and accepted changes from the
-// device. Changes not yet sent stay in the outbox: work done while the
-// client was on the caseload is still delivered (the server accepts it and
-// flags it as late).
+// device. Changes not yet sent stay in the outbox, to be sent and kept as
+// rejections: the server refuses late work from a device it has told to
+// drop the client. (Sync pushes before it pulls, so work done while the
+// client was on the caseload has been delivered, flagged late, by then.)
 func (d *Device) purge(bucket [16]byte) error {
 	if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/server/api"
+	"github.com/throughcare/throughcare/server/syncengine"
 )
 
 // config is every setting of the server. Each flag --name can also be set
@@ -41,6 +42,7 @@ type config struct {
 	RefreshRate     float64
 	RefreshBurst    int
 	ProxyHeader     string
+	LateWorkWindow  time.Duration
 }
 
 // origins splits --rp-origins.
@@ -103,6 +105,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.Float64Var(&c.RefreshRate, "auth-refresh-rate", api.DefaultRefreshRate, "session refreshes per second allowed to one client address once its burst is spent; its /24 (IPv6: /48) gets five times as many (env "+envName("auth-refresh-rate")+")")
 	fs.IntVar(&c.RefreshBurst, "auth-refresh-burst", api.DefaultRefreshBurst, "session refreshes one client address may make at once; its /24 (IPv6: /48) five times as many (env "+envName("auth-refresh-burst")+")")
 	str(&c.ProxyHeader, "trusted-proxy-header", "", "header whose last hop is the client address for rate limiting, e.g. X-Forwarded-For; set it ONLY behind a reverse proxy that sets it, or clients choose their own address")
+	dur(&c.LateWorkWindow, "late-work-window", syncengine.DefaultLateWorkWindow, "how long after a worker's access to a client ended the work they did while they held it is still accepted (flagged late)")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
@@ -135,6 +138,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		"stream-max-age": c.StreamMaxAge, "shutdown-timeout": c.ShutdownTimeout,
 		"read-header-timeout": c.ReadHeader, "idle-timeout": c.IdleTimeout,
 		"access-ttl": c.AccessTTL, "refresh-idle": c.RefreshIdle, "refresh-grace": c.RefreshGrace, "session-max-age": c.SessionMaxAge,
+		"late-work-window": c.LateWorkWindow,
 	} {
 		if d <= 0 {
 			return nil, fmt.Errorf("--%s must be a positive duration, not %s", name, d)

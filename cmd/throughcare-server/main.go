@@ -131,6 +131,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	}
 	engine, err := syncengine.New(syncengine.Config{
 		Store: st, MaxSkew: cfg.MaxClockSkew, Keepalive: cfg.Keepalive, StreamMaxAge: cfg.StreamMaxAge, Logger: log,
+		LateWorkWindow: cfg.LateWorkWindow,
 	})
 	if err != nil {
 		return err

@@ -233,6 +233,33 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 	}
 }
 
+func TestLateWorkWindowFlag(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want time.Duration // 0: refused
+	}{
+		{"default_a_fortnight", nil, nil, 14 * 24 * time.Hour},
+		{"from_the_environment", nil, map[string]string{"THROUGHCARE_LATE_WORK_WINDOW": "72h"}, 72 * time.Hour},
+		{"flag_over_environment", []string{"--late-work-window", "48h"}, map[string]string{"THROUGHCARE_LATE_WORK_WINDOW": "72h"}, 48 * time.Hour},
+		{"zero_refused", []string{"--late-work-window", "0s"}, nil, 0},
+		{"negative_refused", []string{"--late-work-window", "-1h"}, nil, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			switch {
+			case tt.want == 0 && err == nil:
+				t.Fatalf("parseConfig accepted a late-work window of %s", c.LateWorkWindow)
+			case tt.want != 0 && err != nil:
+				t.Fatal(err)
+			case tt.want != 0 && c.LateWorkWindow != tt.want:
+				t.Fatalf("late-work window = %s, want %s", c.LateWorkWindow, tt.want)
+			}
+		})
+	}
+}
+
 // logBuffer collects JSON log lines written by the server, and the whole
 // text written. A terminal one says it is a terminal, as a console is.
 type logBuffer struct {

@@ -25,6 +25,7 @@ const (
 	tDevice  byte = 0x05
 	tReject  byte = 0x06
 	tLate    byte = 0x07
+	tEvicted byte = 0x08
 
 	formatVersion = 1
 	// maxConflictRetries bounds retries of a push that lost a race with a

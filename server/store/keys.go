@@ -50,3 +50,12 @@ func rejectKey(device string, seq uint64) []byte {
 func lateKey(bucket, record [16]byte) []byte {
 	return append(bucketKey(tLate, bucket), record[:]...)
 }
+
+// evictedKey names the end of access whose eviction a device was last
+// sent for a bucket. The device id is length-prefixed like rejectKey's.
+func evictedKey(device string, bucket [16]byte) []byte {
+	k := make([]byte, 0, 2+len(device)+16)
+	k = append(k, tEvicted, byte(len(device)))
+	k = append(k, device...)
+	return append(k, bucket[:]...)
+}

@@ -54,8 +54,9 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 
 	// First pass: report changes the device already pushed with their
 	// original verdicts, check the new ones follow the high-water mark
-	// without gaps, and load every record they touch, so that the records
-	// the batch creates can be checked before anything is applied.
+	// without gaps, and load every record they touch, so that the changes
+	// and the records the batch creates can be checked before anything is
+	// applied.
 	loaded := make([]*working, len(b.Changes))
 	var created [][]int
 	createdIdx := map[*working]int{}
@@ -99,10 +100,9 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 			created[j] = append(created[j], i)
 		}
 	}
-	if b.Created != nil && len(created) > 0 {
-		if err := b.Created(created); err != nil {
-			return nil, err
-		}
+	decisions, err := b.decide(loaded, created)
+	if err != nil {
+		return nil, err
 	}
 
 	reject := func(i int, reason v1.RejectReason, msg string) error {
@@ -117,14 +117,12 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		}
 		// Access first: a record out of the caller's reach must look the
 		// same whether or not it exists.
-		var decision Decision
-		if b.Check != nil {
-			if decision = b.Check(ch, w.state); decision.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED {
-				if err := reject(i, decision.Reason, decision.Message); err != nil {
-					return nil, err
-				}
-				continue
+		decision := decisions[i]
+		if decision.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED {
+			if err := reject(i, decision.Reason, decision.Message); err != nil {
+				return nil, err
 			}
+			continue
 		}
 		if w.state != nil && w.state.GetRecordType() != ch.GetRecordType() {
 			if err := reject(i, v1.RejectReason_REJECT_REASON_TYPE_MISMATCH,
@@ -219,6 +217,27 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		}
 	}
 	return res, nil
+}
+
+// decide is the second pass of a push: every new change is decided
+// against its record as it stood before the batch, then Created sees the
+// decisions, so that a record is never created from the changes that were
+// allowed while its required fields were refused.
+func (b *Batch) decide(loaded []*working, created [][]int) ([]Decision, error) {
+	decisions := make([]Decision, len(b.Changes))
+	if b.Check != nil {
+		for i, ch := range b.Changes {
+			if w := loaded[i]; w != nil {
+				decisions[i] = b.Check(ch, w.state)
+			}
+		}
+	}
+	if b.Created != nil && len(created) > 0 {
+		if err := b.Created(created, decisions); err != nil {
+			return nil, err
+		}
+	}
+	return decisions, nil
 }
 
 // previousVerdict is the verdict to report for a change the device pushed

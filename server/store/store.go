@@ -30,6 +30,9 @@
 //	                                 resend reports the same rejection
 //	0x07 bucket(16) record(16)     → (empty): the record has a change that was
 //	                                 accepted as late (Decision.Late)
+//	0x08 len(1) device id bucket(16)
+//	                               → end of access (Unix ns, uint64) whose
+//	                                 eviction the device was last sent
 //
 // Values are protobuf (throughcare.v1 messages). A record's state is capped
 // at MaxRecordBytes (a change that would grow it further is rejected), so
@@ -95,6 +98,14 @@ type Store interface {
 	// must be quick and must not call back into the store. The returned
 	// function stops the calls.
 	Watch(fn func(heads map[string]uint64)) (stop func())
+	// NoteEvictions records durably, before the eviction reaches the device,
+	// that the device is being sent the eviction of buckets, each with the
+	// end of the caller's access it follows; the latest end per bucket is
+	// kept.
+	NoteEvictions(ctx context.Context, deviceID string, ended map[string]time.Time) error
+	// Evictions returns, for those of the given buckets whose eviction the
+	// device has been sent, the latest end of access noted with it.
+	Evictions(ctx context.Context, deviceID string, buckets []string) (map[string]time.Time, error)
 	// CursorKey returns the secret that seals this store's sync cursors.
 	CursorKey() []byte
 	// Close flushes and closes the store.
@@ -110,18 +121,24 @@ type Batch struct {
 	// Changes are in strictly increasing device sequence order.
 	Changes []*v1.Change
 	// Check, if set, is called inside the transaction for each change that
-	// is not a duplicate, with the record's current expanded state (nil for
-	// a new record). A decision with a reject reason refuses that change
-	// only; one with Late set applies it flagged as late work.
+	// is not a duplicate, before any change is applied, with the record's
+	// expanded state as it stood before the batch (nil for a record the
+	// batch creates). It must not modify the state. A decision with a
+	// reject reason refuses that change only; one with Late set applies it
+	// flagged as late work.
 	Check func(ch *v1.Change, current *v1.RecordState) Decision
 	// AssignSeq numbers the changes itself, following the device's
 	// high-water mark (for changes the server writes on its own account).
 	AssignSeq bool
-	// Created, if set, is called inside the transaction before anything is
-	// applied, with one entry per record the batch creates: the indexes of
-	// the batch's new (not duplicate) changes to it. A non-nil error aborts
-	// the whole batch and Push returns it unchanged.
-	Created func(records [][]int) error
+	// Created, if set, is called inside the transaction after Check has
+	// decided every change and before anything is applied, with one entry
+	// per record the batch creates (the indexes of the batch's new, not
+	// duplicate, changes to it) and Check's decisions, indexed like
+	// Changes. It may change decisions (for example refuse every change of
+	// a record whose required field was refused); the changes are then
+	// applied as decisions says. A non-nil error aborts the whole batch and
+	// Push returns it unchanged.
+	Created func(records [][]int, decisions []Decision) error
 }
 
 // Decision is Check's verdict on one change. The zero Decision applies it.

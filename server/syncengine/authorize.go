@@ -3,26 +3,29 @@ package syncengine
 import (
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/hlc"
+	"github.com/throughcare/throughcare/syncproto/merge"
 )
 
 // fieldWriters lists the fields only some roles may write; every other
-// field of a record the caller can reach is writable.
+// field of a record the caller can reach is writable (contacts have their
+// own rule besides: see authorizer.contact).
 var fieldWriters = map[string]map[string][]identity.Role{
 	"client": {
-		"area":   {identity.Admin},
-		"status": {identity.Supervisor, identity.Admin},
+		"area":             {identity.Admin},
+		"status":           {identity.Supervisor, identity.Admin},
+		merge.DeletedField: {identity.Supervisor, identity.Admin},
 	},
 	"review_note": {
-		"subject_id":      {identity.Supervisor, identity.Admin},
-		"text":            {identity.Supervisor, identity.Admin},
-		"state":           {identity.Supervisor, identity.Admin},
-		"deleted":         {identity.Supervisor, identity.Admin},
-		"worker_response": {identity.Worker},
+		"subject_id":       {identity.Supervisor, identity.Admin},
+		"text":             {identity.Supervisor, identity.Admin},
+		"state":            {identity.Supervisor, identity.Admin},
+		merge.DeletedField: {identity.Supervisor, identity.Admin},
+		"worker_response":  {identity.Worker},
 	},
 }
 
@@ -34,35 +37,74 @@ func MayWrite(role identity.Role, recordType, field string) bool {
 	return !ok || slices.Contains(roles, role)
 }
 
+// authorizer decides the changes of one push. It is the one place where a
+// change is allowed or refused for who sent it; the required fields of new
+// records are checked after it (requiredFields).
+type authorizer struct {
+	id *identity.Identity
+	// now is when the push arrived (the server's clock).
+	now time.Time
+	// window is how long after access ended late work is accepted.
+	window time.Duration
+	// evicted holds, for each client the caller no longer holds that this
+	// device has been sent the eviction of, the end of access it followed.
+	evicted map[string]time.Time
+}
+
 var notFound = store.Decision{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}
 
-// authorize decides one change of a push against the caller: the client must
-// be on their caseload (work stamped while they held a client they have
-// since lost is accepted and flagged; work stamped after is refused), their
-// role must be allowed to write the field, and a contact's author is the
-// caller.
-func authorize(id *identity.Identity, ch *v1.Change) store.Decision {
+func forbidden(format string, args ...any) store.Decision {
+	return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: fmt.Sprintf(format, args...)}
+}
+
+// authorize decides one change against the caller and the record as it
+// stood before the push (nil for a record the push creates):
+//
+//   - the client must be on the caller's caseload, or the change must be
+//     late work the caller may still deliver (see late);
+//   - the caller's role must be allowed to write the field;
+//   - a contact's author is the caller when it is created and never
+//     changes; its other fields are changed by its author, or corrected by
+//     a supervisor or admin (see contact).
+func (a *authorizer) authorize(ch *v1.Change, current *v1.RecordState) store.Decision {
 	var d store.Decision
-	if !id.HasBucket(ch.GetClientId()) {
-		periods := id.Former[ch.GetClientId()]
-		if len(periods) == 0 {
-			return notFound
+	if !a.id.HasBucket(ch.GetClientId()) {
+		if d = a.late(ch, current); d.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED {
+			return d
 		}
-		at := hlc.Wall(ch.GetStamp().GetTime())
-		if !slices.ContainsFunc(periods, func(p identity.Period) bool { return p.Covers(at) }) {
-			last := periods[len(periods)-1].To
-			return store.Decision{Reason: v1.RejectReason_REJECT_REASON_ACCESS_ENDED,
-				Message: fmt.Sprintf("made after your access to this client ended (%s); it was not saved", last.UTC().Format("2 Jan 2006 15:04 MST"))}
+	}
+	if current != nil && current.GetRecordType() != ch.GetRecordType() {
+		return d // the store refuses it: TYPE_MISMATCH
+	}
+	if !MayWrite(a.id.Role, ch.GetRecordType(), ch.GetField()) {
+		return forbidden("a %s may not write %s.%s", a.id.Role, ch.GetRecordType(), ch.GetField())
+	}
+	if ch.GetRecordType() == "contact" {
+		if r := a.contact(ch, current); r.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED {
+			return r
 		}
-		d.Late = true
-	}
-	if !MayWrite(id.Role, ch.GetRecordType(), ch.GetField()) {
-		return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD,
-			Message: fmt.Sprintf("a %s may not write %s.%s", id.Role, ch.GetRecordType(), ch.GetField())}
-	}
-	if ch.GetRecordType() == "contact" && ch.GetField() == "author" && ch.GetValue().GetStringValue() != id.UserID {
-		return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD,
-			Message: "a contact's author must be the person logging it"}
 	}
 	return d
+}
+
+// contact applies the authorship rule of contacts.
+func (a *authorizer) contact(ch *v1.Change, current *v1.RecordState) store.Decision {
+	if ch.GetField() == "author" {
+		switch {
+		case current != nil:
+			return forbidden("a contact's author is fixed when it is logged and cannot be changed")
+		case ch.GetValue().GetStringValue() != a.id.UserID:
+			return forbidden("a contact's author must be the person logging it")
+		}
+		return store.Decision{}
+	}
+	if current == nil || a.id.Role == identity.Supervisor || a.id.Role == identity.Admin || contactAuthor(current) == a.id.UserID {
+		return store.Decision{}
+	}
+	return forbidden("only the person who logged this contact, or a supervisor correcting it, may change it")
+}
+
+// contactAuthor is the user who logged a contact ("" if it has no author).
+func contactAuthor(st *v1.RecordState) string {
+	return merge.Field(st, "author").GetValue().GetStringValue()
 }

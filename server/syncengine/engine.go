@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -47,6 +48,11 @@ type Config struct {
 	// (default 25 s); StreamMaxAge ends streams after that long (default
 	// 1 h) so that long-lived connections are re-authenticated.
 	Keepalive, StreamMaxAge time.Duration
+	// LateWorkWindow is how long after a worker's access to a client ended
+	// the server still accepts the work they did while they held it
+	// (default DefaultLateWorkWindow, 14 days), measured from the end of
+	// the assignment to the push's arrival on the server's clock.
+	LateWorkWindow time.Duration
 	// Logger records what the engine does (no personal data).
 	Logger zerolog.Logger
 }
@@ -78,6 +84,7 @@ func New(cfg Config) (*Engine, error) {
 	setDefault(&cfg.MaxPageBytes, 2<<20)
 	setDefault(&cfg.Keepalive, 25*time.Second)
 	setDefault(&cfg.StreamMaxAge, time.Hour)
+	setDefault(&cfg.LateWorkWindow, DefaultLateWorkWindow)
 	codec, err := cursor.NewCodec(cfg.Store.CursorKey())
 	if err != nil {
 		return nil, fmt.Errorf("syncengine: %w", err)
@@ -150,10 +157,14 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	if err := e.validate(id, req); err != nil {
 		return nil, err
 	}
+	auth, err := e.authorizer(ctx, id, chs)
+	if err != nil {
+		return nil, err
+	}
 	res, err := e.cfg.Store.Push(ctx, &store.Batch{
-		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: e.cfg.Now(), Changes: chs,
-		Created: e.requiredFields(id, chs),
-		Check:   func(ch *v1.Change, _ *v1.RecordState) store.Decision { return authorize(id, ch) },
+		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: auth.now, Changes: chs,
+		Check:   auth.authorize,
+		Created: e.requiredFields(chs),
 	})
 	if err != nil {
 		return nil, err
@@ -169,6 +180,28 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	}
 	e.log(ctx).Debug().Int("changes", len(chs)).Int("applied", applied).Int("buckets", len(res.Heads)).Msg("push")
 	return resp, nil
+}
+
+// authorizer returns the authorizer of a push: with the time it arrived
+// and, for the clients it touches that the caller no longer holds, the
+// evictions this device has been sent. They are read before the push
+// transaction: an eviction is noted before it is sent, so a push made
+// after the device received one finds it.
+func (e *Engine) authorizer(ctx context.Context, id *identity.Identity, chs []*v1.Change) (*authorizer, error) {
+	a := &authorizer{id: id, now: e.cfg.Now(), window: e.cfg.LateWorkWindow}
+	var former []string
+	for _, ch := range chs {
+		if c := ch.GetClientId(); !id.HasBucket(c) && len(id.Former[c]) > 0 && !slices.Contains(former, c) {
+			former = append(former, c)
+		}
+	}
+	if len(former) > 0 {
+		var err error
+		if a.evicted, err = e.cfg.Store.Evictions(ctx, id.DeviceID, former); err != nil {
+			return nil, err
+		}
+	}
+	return a, nil
 }
 
 // validate checks every change on its own and reports every problem at
@@ -209,34 +242,4 @@ const MaxProblems = 50
 func rejected(problems []*v1.ChangeProblem, now time.Time) *RejectedError {
 	total := len(problems)
 	return &RejectedError{Problems: problems[:min(total, MaxProblems)], Total: total, ServerTime: now}
-}
-
-// requiredFields returns the store's Created check: every record the batch
-// creates must get its required fields in the same batch. It runs inside the
-// push transaction, so it sees exactly the records that do not exist yet.
-func (e *Engine) requiredFields(id *identity.Identity, chs []*v1.Change) func([][]int) error {
-	return func(records [][]int) error {
-		var problems []*v1.ChangeProblem
-		for _, idx := range records {
-			if !id.HasBucket(chs[idx[0]].GetClientId()) {
-				continue // refused as not found, without saying whether it exists
-			}
-			set := map[string]bool{}
-			for _, i := range idx {
-				set[chs[i].GetField()] = true
-			}
-			first, ch := idx[0], chs[idx[0]]
-			for _, f := range e.cfg.Schema.MissingRequired(ch.GetRecordType(), func(f string) bool { return set[f] }) {
-				problems = append(problems, &v1.ChangeProblem{
-					Index: uint32(first), DeviceSeq: ch.GetDeviceSeq(), RecordType: ch.GetRecordType(), Field: f,
-					Problem: v1.Problem_PROBLEM_MISSING_REQUIRED,
-					Message: fmt.Sprintf("change %d (device_seq %d) %s.%s: a new %s record needs this field (send it in the same push)", first, ch.GetDeviceSeq(), ch.GetRecordType(), f, ch.GetRecordType()),
-				})
-			}
-		}
-		if len(problems) > 0 {
-			return rejected(problems, e.cfg.Now())
-		}
-		return nil
-	}
 }

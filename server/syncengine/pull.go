@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -43,7 +44,8 @@ func (e *Engine) openCursor(id *identity.Identity, b []byte) (cursor.Cursor, err
 }
 
 // page reads one page from cur for the caller's current buckets: buckets
-// the cursor lacks come as snapshots, buckets the caller lost as evictions.
+// the cursor lacks come as snapshots, buckets the caller lost as evictions
+// (noted in the store before the page is returned).
 // If only is set, just those of the caller's buckets are read (a live
 // update); the cursor still carries every bucket.
 func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cursor, limit int, only map[string]bool) (*v1.PullResponse, error) {
@@ -56,9 +58,16 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 		}
 	}
 	resp := &v1.PullResponse{}
+	var ended map[string]time.Time // of the evicted buckets the caller held
 	for _, b := range slices.Sorted(maps.Keys(cur.Positions)) {
 		if !id.HasBucket(b) {
 			resp.Buckets = append(resp.Buckets, &v1.BucketUpdate{ClientId: b, Action: v1.BucketAction_BUCKET_ACTION_EVICT})
+			if periods := id.Former[b]; len(periods) > 0 {
+				if ended == nil {
+					ended = map[string]time.Time{}
+				}
+				ended[b] = slices.MaxFunc(periods, func(p, q identity.Period) int { return p.To.Compare(q.To) }).To
+			}
 		}
 	}
 	page, err := e.cfg.Store.Pull(ctx, store.PullQuery{From: from, Limit: limit, MaxBytes: e.cfg.MaxPageBytes})
@@ -68,6 +77,13 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 	}
 	if err != nil {
 		return nil, err
+	}
+	// The device is about to be told to drop clients it held: from now on
+	// it sends no late work for them (see authorizer.late).
+	if len(ended) > 0 {
+		if err := e.cfg.Store.NoteEvictions(ctx, id.DeviceID, ended); err != nil {
+			return nil, err
+		}
 	}
 	for _, bp := range page.Buckets {
 		start := from[bp.Bucket]

@@ -42,6 +42,7 @@ func Run(t *testing.T, open Opener) {
 		{"concurrent_edit_raises_conflict", testConflict},
 		{"type_mismatch_rejected_without_blocking", testTypeMismatch},
 		{"check_rejection_consumes_seq", testCheckRejection},
+		{"created_sees_and_changes_decisions", testCreatedDecisions},
 		{"failed_batch_applies_nothing", testAtomic},
 		{"concurrent_pushes_get_unique_positions", testConcurrent},
 		{"records_returns_existing_only", testRecords},
@@ -52,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"late_changes_are_indexed", testLateIndex},
 		{"scan_records_reads_current_states", testScanRecords},
 		{"log_holds_every_entry_of_a_bucket", testLog},
+		{"evictions_noted_per_device_and_kept", testEvictions},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
@@ -423,8 +425,8 @@ func testCheckRejection(t *testing.T, open Opener) {
 	res, err := s.Push(context.Background(), &store.Batch{
 		UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: chs,
 		Check: func(ch *v1.Change, cur *v1.RecordState) store.Decision {
-			if calls++; (cur == nil) != (calls == 1) {
-				t.Errorf("Check call %d: state %v; want nil only before the record's first change", calls, cur)
+			if calls++; cur != nil {
+				t.Errorf("Check call %d: state %v; want nil for every change of a record the batch creates (the state before the batch)", calls, cur)
 			}
 			switch ch.GetField() {
 			case "pathway":
@@ -464,6 +466,79 @@ func testCheckRejection(t *testing.T, open Opener) {
 	}
 	if hw, _ := s.HighWater(context.Background(), d.ID); hw != d.Seq {
 		t.Fatalf("HighWater = %d, want %d (rejections consume their seq)", hw, d.Seq)
+	}
+}
+
+// Created runs after Check has decided every change, with its decisions:
+// it may refuse more changes (the rest of a record whose required field
+// was refused) or the whole batch, and Check always sees the states from
+// before the batch.
+func testCreatedDecisions(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	d := newDevice("u", 22)
+	client, chs := d.NewClient("Leeds")
+	push(t, s, d, chs)
+	contact, cchs := d.NewContact(client, epoch)
+	edit := d.Change("client", client, client, "housing_status", sample.Str("hostel"), nil)
+	batch := append(slices.Clone(cchs), edit)
+	var checked int
+	res, err := s.Push(context.Background(), &store.Batch{
+		UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: batch,
+		Check: func(ch *v1.Change, cur *v1.RecordState) store.Decision {
+			checked++
+			if (cur == nil) != (ch.GetRecordId() == contact) {
+				t.Errorf("Check of %s.%s saw state %v", ch.GetRecordType(), ch.GetField(), cur)
+			}
+			if ch.GetField() == "author" {
+				return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "not yours"}
+			}
+			return store.Decision{}
+		},
+		Created: func(records [][]int, ds []store.Decision) error {
+			if checked != len(batch) {
+				t.Errorf("Created ran after %d of %d checks", checked, len(batch))
+			}
+			if len(records) != 1 || len(records[0]) != len(cchs) {
+				t.Fatalf("Created(%v): want the contact's %d changes", records, len(cchs))
+			}
+			for _, i := range records[0] {
+				if ds[i].Reason == v1.RejectReason_REJECT_REASON_UNSPECIFIED {
+					ds[i] = store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "its author was refused"}
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range res.Results {
+		want := v1.Verdict_VERDICT_REJECTED
+		if i == len(batch)-1 {
+			want = v1.Verdict_VERDICT_APPLIED
+		}
+		if r.Verdict != want {
+			t.Fatalf("result %d (%s) = %+v, want %v", i, batch[i].GetField(), r, want)
+		}
+	}
+	if m, err := s.Records(context.Background(), client, []string{contact}); err != nil || m[contact] != nil {
+		t.Fatalf("the refused contact exists: %v, %v", m, err)
+	}
+	// A resend reports the same verdicts: the rejections Created decided
+	// are kept like Check's.
+	again := push(t, s, d, batch)
+	if r := again.Results[0]; r.Verdict != v1.Verdict_VERDICT_REJECTED || r.Message != "its author was refused" {
+		t.Fatalf("resent change = %+v, want the same rejection", r)
+	}
+	// An error from Created aborts the batch.
+	abort := errors.New("refused whole")
+	_, more := d.NewContact(client, epoch)
+	if _, err := s.Push(context.Background(), &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: more,
+		Created: func([][]int, []store.Decision) error { return abort }}); !errors.Is(err, abort) {
+		t.Fatalf("Push = %v, want Created's error", err)
+	}
+	if hw, _ := s.HighWater(context.Background(), d.ID); hw != d.Seq-uint64(len(more)) {
+		t.Fatalf("HighWater = %d after an aborted batch, want %d", hw, d.Seq-uint64(len(more)))
 	}
 }
 
@@ -795,4 +870,42 @@ func testLog(t *testing.T, open Opener) {
 	if l, err := s.Log(ctx, d.NewID()); err != nil || len(l) != 0 {
 		t.Fatalf("Log of an empty bucket = %v, %v", l, err)
 	}
+}
+
+// The evictions sent to a device are noted per device and bucket, keep the
+// latest end of access, and survive a reopen.
+func testEvictions(t *testing.T, open Opener) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	ctx := context.Background()
+	d1, d2 := newDevice("u", 23), newDevice("u", 24)
+	b1, b2, b3 := d1.NewID(), d1.NewID(), d1.NewID()
+	first, later := epoch.Add(-48*time.Hour), epoch.Add(-time.Hour)
+	if got, err := s.Evictions(ctx, d1.ID, []string{b1}); err != nil || len(got) != 0 {
+		t.Fatalf("Evictions before any = %v, %v; want none", got, err)
+	}
+	for _, n := range []map[string]time.Time{{b1: first, b2: later}, {b1: later}, {b2: first}} {
+		if err := s.NoteEvictions(ctx, d1.ID, n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string]time.Time{b1: later, b2: later}
+	check := func(s store.Store) {
+		t.Helper()
+		got, err := s.Evictions(ctx, d1.ID, []string{b1, b2, b3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(want) || !got[b1].Equal(want[b1]) || !got[b2].Equal(want[b2]) {
+			t.Fatalf("Evictions = %v, want %v (the latest end per bucket, none for a bucket never evicted)", got, want)
+		}
+		if other, err := s.Evictions(ctx, d2.ID, []string{b1, b2}); err != nil || len(other) != 0 {
+			t.Fatalf("another device's evictions = %v, %v; want none", other, err)
+		}
+	}
+	check(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	check(open(t, dir))
 }
