@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"compress/gzip"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -83,24 +84,33 @@ func zstdBomb(windowLog uint, size int64) []byte {
 var gzipBomb1G = sync.OnceValue(func() []byte { return gzipBomb(1 << 30) })
 
 // rawCall sends body, already compressed with encoding ("" for none), to
-// procedure without credentials, over the Connect protocol or gRPC
-// ("connect" or "grpc"), and returns the code the server answered with
-// (0 for OK) and its message.
+// procedure without credentials, over the Connect protocol (POST, or GET
+// with the message in the URL), or gRPC ("connect", "connect-get" or
+// "grpc"), and returns the code the server answered with (0 for OK) and
+// its message.
 func rawCall(tb testing.TB, hc *http.Client, url, protocol, procedure, encoding string, body []byte) (connect.Code, string) {
 	tb.Helper()
-	if protocol == "grpc" {
+	method := http.MethodPost
+	switch protocol {
+	case "grpc":
 		flags := byte(0)
 		if encoding != "" {
 			flags = 1
 		}
 		prefix := binary.BigEndian.AppendUint32([]byte{flags}, uint32(len(body)))
 		body = append(prefix, body...)
+	case "connect-get":
+		method = http.MethodGet
+		url += procedure + "?connect=v1&encoding=proto&base64=1&compression=" + encoding +
+			"&message=" + base64.RawURLEncoding.EncodeToString(body)
+		procedure, body = "", nil
 	}
-	req, err := http.NewRequest(http.MethodPost, url+procedure, bytes.NewReader(body))
+	req, err := http.NewRequest(method, url+procedure, bytes.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	switch protocol {
+	case "connect-get":
 	case "connect":
 		req.Header.Set("Content-Type", "application/proto")
 		req.Header.Set("Connect-Protocol-Version", "1")

@@ -24,6 +24,7 @@ import (
 
 const (
 	pushPath       = throughcarev1connect.SyncServicePushProcedure
+	pullPath       = throughcarev1connect.SyncServicePullProcedure
 	loginPath      = throughcarev1connect.AuthServiceBeginLoginProcedure
 	healthPath     = "/grpc.health.v1.Health/Check"
 	reflectionPath = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
@@ -119,6 +120,7 @@ func TestBombsAreRefusedUnread(t *testing.T) {
 		{"push gzip grpc", "grpc", pushPath, "gzip", gzip1G, bombLimit, 1},
 		{"push zstd connect", "connect", pushPath, "zstd", zstd1G, bombLimit, 1},
 		{"push zstd grpc", "grpc", pushPath, "zstd", zstd1G, bombLimit, 1},
+		{"pull zstd connect GET", "connect-get", pullPath, "zstd", zstd1G, bombLimit, 1},
 		{"login gzip connect", "connect", loginPath, "gzip", gzip32M, api.PublicMaxBytes, 1},
 		{"login zstd grpc", "grpc", loginPath, "zstd", zstd1G, api.PublicMaxBytes, 1},
 		{"login gzip body over the public limit", "connect", loginPath, "gzip", gzip1G, api.PublicMaxBytes, 0},
