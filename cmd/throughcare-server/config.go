@@ -22,6 +22,7 @@ type config struct {
 	LogFormat       string
 	LogLevel        string
 	MaxRequestBytes int64
+	MaxDecompress   int
 	MaxClockSkew    time.Duration
 	UnaryTimeout    time.Duration
 	Keepalive       time.Duration
@@ -85,6 +86,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	str(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", 4<<20, "largest request body accepted, in bytes (env "+envName("max-request-bytes")+")")
+	fs.IntVar(&c.MaxDecompress, "max-decompressions", api.DefaultMaxDecompressions(), "compressed request messages decompressed at once; one more is refused with resource_exhausted (env "+envName("max-decompressions")+")")
 	dur(&c.MaxClockSkew, "max-clock-skew", 5*time.Minute, "how far ahead of the server clock a change may be stamped")
 	dur(&c.UnaryTimeout, "unary-timeout", 30*time.Second, "server-side deadline of a unary call")
 	dur(&c.Keepalive, "keepalive", 25*time.Second, "keepalive interval on idle streams")
@@ -132,6 +134,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if c.MaxRequestBytes < 1024 || c.MaxRequestBytes > 8<<20 {
 		return nil, fmt.Errorf("--max-request-bytes must be between 1024 and 8388608 (a push is applied in one transaction)")
+	}
+	if c.MaxDecompress < 1 || c.MaxDecompress > 4096 {
+		return nil, fmt.Errorf("--max-decompressions must be between 1 and 4096")
 	}
 	for name, d := range map[string]time.Duration{
 		"max-clock-skew": c.MaxClockSkew, "unary-timeout": c.UnaryTimeout, "keepalive": c.Keepalive,

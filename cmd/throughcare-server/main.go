@@ -157,7 +157,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	}
 	handler, err := api.New(api.Config{
 		Engine: engine, Identity: ids, Logger: log,
-		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout,
+		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout, MaxDecompressions: cfg.MaxDecompress,
 		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
 		AuthRateLimit: cfg.authRateLimit(),
 		Review:        api.NewReviewHandler(reviewSvc),

@@ -214,6 +214,7 @@ func TestConfigFromFlagsAndEnvironment(t *testing.T) {
 		"bad_log_format":     {"THROUGHCARE_LOG_FORMAT": "xml"},
 		"tiny_limit":         {"THROUGHCARE_MAX_REQUEST_BYTES": "10"},
 		"huge_limit":         {"THROUGHCARE_MAX_REQUEST_BYTES": "1000000000"},
+		"no_decompress":      {"THROUGHCARE_MAX_DECOMPRESSIONS": "0"},
 		"negative_tick":      {"THROUGHCARE_KEEPALIVE": "-1s"},
 		"no_skew_bound":      {"THROUGHCARE_MAX_CLOCK_SKEW": "0s"},
 		"zero_auth_rate":     {"THROUGHCARE_AUTH_RATE": "0"},

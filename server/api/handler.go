@@ -19,7 +19,6 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/syncengine"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
-	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
 
 // Config configures the API handler.
@@ -30,9 +29,15 @@ type Config struct {
 	Identity identity.Source
 	// Logger is the base logger; every request gets a child with its id.
 	Logger zerolog.Logger
-	// MaxRequestBytes bounds a request body, compressed or not (default
-	// 4 MiB).
+	// MaxRequestBytes bounds a request body, compressed or not, and a
+	// request message once decompressed (default 4 MiB). The procedures
+	// reached without a session take at most PublicMaxBytes.
 	MaxRequestBytes int64
+	// MaxDecompressions bounds the compressed request messages being
+	// decompressed at once, over all procedures (default
+	// DefaultMaxDecompressions). One that finds them all busy is refused
+	// with ResourceExhausted; uncompressed requests are not counted.
+	MaxDecompressions int
 	// UnaryTimeout bounds a unary call on the server side (default 30 s).
 	// Streams are not bounded by it.
 	UnaryTimeout time.Duration
@@ -45,6 +50,9 @@ type Config struct {
 	AuthRateLimit RateLimit
 	// Review serves ReviewService when set.
 	Review throughcarev1connect.ReviewServiceHandler
+	// decoderProbe, when set (by tests), wraps every codec's decompressor
+	// inside the limits.
+	decoderProbe decompressorProbe
 	// Routes adds plain HTTP routes (the web console's assets, CSV exports)
 	// beside the RPCs; they get request ids and the body limit too. Each
 	// handles its own authentication.
@@ -88,12 +96,19 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{}
+	dc := newDecompression(cfg.MaxDecompressions, cfg.decoderProbe)
+	public := dc.options(min(PublicMaxBytes, cfg.MaxRequestBytes))
 	opts := []connect.HandlerOption{
 		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout}, &authInterceptor{source: cfg.Identity, public: publicProcedures}),
-		connect.WithReadMaxBytes(int(cfg.MaxRequestBytes)),
+		dc.options(cfg.MaxRequestBytes),
+		connect.WithConditionalHandlerOptions(func(spec connect.Spec) []connect.HandlerOption {
+			if publicProcedures[spec.Procedure] {
+				return []connect.HandlerOption{public}
+			}
+			return nil
+		}),
 		connect.WithSendMaxBytes(64 << 20),
 		connect.WithCompressMinBytes(1024),
-		zstdwire.HandlerOption(),
 		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
 			zerolog.Ctx(ctx).Error().Str("procedure", spec.Procedure).Interface("panic", p).Msg("handler panic")
 			return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+requestID(ctx)+")"))
@@ -130,10 +145,10 @@ func New(cfg Config) (*Server, error) {
 				status = healthv1.HealthCheckResponse_NOT_SERVING
 			}
 			return &healthv1.HealthCheckResponse{Status: status}, nil
-		}))
+		}, public))
 	reflector := grpcreflect.NewStaticReflector(services...)
-	mux.Handle(grpcreflect.NewHandlerV1(reflector))
-	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector))
+	mux.Handle(grpcreflect.NewHandlerV1(reflector, public))
+	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, public))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))

@@ -34,6 +34,9 @@ type Options struct {
 	Dir string
 	// Log receives server logs (default: discarded).
 	Log zerolog.Logger
+	// Configure, when set, adjusts the API's config before the server
+	// starts (to add services or change limits).
+	Configure func(*api.Config)
 }
 
 // Env is a running API server.
@@ -64,7 +67,11 @@ func New(tb testing.TB, o Options) *Env {
 		tb.Fatal(err)
 	}
 	env := &Env{Store: st, Engine: engine, sessions: map[string]*identity.Identity{}}
-	handler, err := api.New(api.Config{Engine: engine, Identity: identity.SourceFunc(env.identify), Logger: o.Log, MaxRequestBytes: o.MaxRequestBytes})
+	cfg := api.Config{Engine: engine, Identity: identity.SourceFunc(env.identify), Logger: o.Log, MaxRequestBytes: o.MaxRequestBytes}
+	if o.Configure != nil {
+		o.Configure(&cfg)
+	}
+	handler, err := api.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
