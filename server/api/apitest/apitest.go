@@ -1,11 +1,12 @@
-// Package apitest starts the real API handler, over HTTP/2 on loopback, for
-// tests and benchmarks. Callers are identified by bearer tokens the test
+// Package apitest starts the real API handler, over HTTP/2 on loopback (or
+// HTTP/1.1 and h2c without TLS), for tests and benchmarks. Callers are identified by bearer tokens the test
 // registers with Env.SignIn, standing in for the session-based identity
 // source; it exists only for tests and is never wired into the server binary.
 package apitest
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -34,6 +35,19 @@ type Options struct {
 	Dir string
 	// Log receives server logs (default: discarded).
 	Log zerolog.Logger
+	// API, if set, adjusts the API's config before the handler is built.
+	API func(*api.Config)
+	// Serve chooses the transport (see ServeOptions).
+	Serve ServeOptions
+}
+
+// ServeOptions adjusts how Serve serves.
+type ServeOptions struct {
+	// Plaintext serves HTTP/1.1 and h2c (HTTP/2 without TLS, as the server
+	// binary does) instead of HTTP/2 with TLS; the client speaks h2c.
+	Plaintext bool
+	// Listener, if set, wraps the server's listener.
+	Listener func(net.Listener) net.Listener
 }
 
 // Env is a running API server.
@@ -64,12 +78,16 @@ func New(tb testing.TB, o Options) *Env {
 		tb.Fatal(err)
 	}
 	env := &Env{Store: st, Engine: engine, sessions: map[string]*identity.Identity{}}
-	handler, err := api.New(api.Config{Engine: engine, Identity: identity.SourceFunc(env.identify), Logger: o.Log, MaxRequestBytes: o.MaxRequestBytes})
+	cfg := api.Config{Engine: engine, Identity: identity.SourceFunc(env.identify), Logger: o.Log, MaxRequestBytes: o.MaxRequestBytes}
+	if o.API != nil {
+		o.API(&cfg)
+	}
+	handler, err := api.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	env.API = handler
-	env.URL, env.HTTPClient = Serve(tb, handler, engine, st)
+	env.URL, env.HTTPClient = ServeWith(tb, handler, engine, st, o.Serve)
 	return env
 }
 
@@ -77,14 +95,31 @@ func New(tb testing.TB, o Options) *Env {
 // shuts the engine down (ending its streams), stops the server and closes
 // the store. It returns the server's URL and a client that trusts it.
 func Serve(tb testing.TB, h http.Handler, engine *syncengine.Engine, st store.Store) (string, *http.Client) {
+	return ServeWith(tb, h, engine, st, ServeOptions{})
+}
+
+// ServeWith is Serve with options.
+func ServeWith(tb testing.TB, h http.Handler, engine *syncengine.Engine, st store.Store, o ServeOptions) (string, *http.Client) {
 	srv := httptest.NewUnstartedServer(h)
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
+	if o.Listener != nil {
+		srv.Listener = o.Listener(srv.Listener)
+	}
 	tb.Cleanup(func() {
 		engine.Shutdown()
 		srv.Close()
 		st.Close()
 	})
+	if o.Plaintext {
+		srv.Config.Protocols = new(http.Protocols)
+		srv.Config.Protocols.SetHTTP1(true)
+		srv.Config.Protocols.SetUnencryptedHTTP2(true)
+		srv.Start()
+		p := new(http.Protocols)
+		p.SetUnencryptedHTTP2(true)
+		return srv.URL, &http.Client{Transport: &http.Transport{Protocols: p}}
+	}
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
 	return srv.URL, srv.Client()
 }
 
