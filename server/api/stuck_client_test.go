@@ -19,9 +19,10 @@ import (
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
-// stuckSubscribe opens a Subscribe stream (Connect protocol, HTTP/1.1 over
-// TLS) with a small receive buffer and never reads it: a tablet that stopped
-// reading. The connection is closed when the test ends.
+// stuckSubscribe opens a Subscribe stream (Connect protocol, HTTP/1.1, over
+// TLS unless env is plaintext) with a small receive buffer and never reads
+// it: a tablet that stopped reading. The connection is closed when the
+// test ends.
 func stuckSubscribe(tb testing.TB, env *apitest.Env, token string) net.Conn {
 	tb.Helper()
 	u, err := url.Parse(env.URL)
@@ -36,10 +37,13 @@ func stuckSubscribe(tb testing.TB, env *apitest.Env, token string) net.Conn {
 	if err := raw.(*net.TCPConn).SetReadBuffer(4 << 10); err != nil {
 		tb.Fatal(err)
 	}
-	cfg := env.HTTPClient.Transport.(*http.Transport).TLSClientConfig.Clone()
-	cfg.NextProtos = []string{"http/1.1"}
-	cfg.ServerName = "example.com" // httptest's certificate
-	conn := tls.Client(raw, cfg)
+	conn := raw
+	if u.Scheme == "https" {
+		cfg := env.HTTPClient.Transport.(*http.Transport).TLSClientConfig.Clone()
+		cfg.NextProtos = []string{"http/1.1"}
+		cfg.ServerName = "example.com" // httptest's certificate
+		conn = tls.Client(raw, cfg)
+	}
 	msg, err := proto.Marshal(&v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: benchSchemaVersion})
 	if err != nil {
 		tb.Fatal(err)
@@ -60,7 +64,11 @@ func stuckSubscribe(tb testing.TB, env *apitest.Env, token string) net.Conn {
 
 // serverStreams counts the goroutines serving Subscribe streams, and those
 // of them blocked writing to their client.
-func serverStreams() (open, blocked int) {
+func serverStreams() (open, blocked int) { return serving("syncengine.(*Engine).Subscribe") }
+
+// serving counts the goroutines running frame (a function in their stack),
+// and those of them blocked writing to a client.
+func serving(frame string) (open, blocked int) {
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -71,7 +79,8 @@ func serverStreams() (open, blocked int) {
 		buf = make([]byte, 2*len(buf))
 	}
 	for _, g := range bytes.Split(buf, []byte("\n\n")) {
-		if !bytes.Contains(g, []byte("syncengine.(*Engine).Subscribe")) {
+		g, _, _ = bytes.Cut(g, []byte("\ncreated by ")) // its own frames only
+		if !bytes.Contains(g, []byte(frame)) {
 			continue
 		}
 		open++

@@ -53,13 +53,17 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *v1.SubscribeRequest, s
 		return err
 	}
 	materialize := wantsJSON(ctx)
-	send := func(_ context.Context, m *v1.SubscribeResponse) error {
+	out := responseOf(ctx)
+	send := func(sctx context.Context, m *v1.SubscribeResponse) error {
 		if c := m.GetChanges(); c != nil && materialize {
 			if _, err := syncengine.Materialize(c); err != nil {
 				return err
 			}
 		}
-		return stream.Send(m)
+		if out == nil { // not served through New
+			return stream.Send(m)
+		}
+		return out.during(sctx, func() error { return stream.Send(m) })
 	}
 	return connectError(ctx, h.engine.Subscribe(ctx, id, req, send))
 }
