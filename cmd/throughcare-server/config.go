@@ -39,6 +39,12 @@ type config struct {
 	AuthRate        float64
 	AuthBurst       int
 	ProxyHeader     string
+	// Streams, bodies and connections end (see api.Config, connlimit).
+	MaxStreamsPerDevice int
+	MaxStreamsPerUser   int
+	WriteTimeout        time.Duration
+	ReadBodyTimeout     time.Duration
+	MaxConnsPerIP       int
 }
 
 // origins splits --rp-origins.
@@ -89,6 +95,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.Float64Var(&c.AuthRate, "auth-rate", api.DefaultAuthRate, "sign-in, enrolment and refresh calls per second allowed to one client address once its burst is spent (env "+envName("auth-rate")+")")
 	fs.IntVar(&c.AuthBurst, "auth-burst", api.DefaultAuthBurst, "sign-in, enrolment and refresh calls one client address may make at once (env "+envName("auth-burst")+")")
 	str(&c.ProxyHeader, "trusted-proxy-header", "", "header whose last hop is the client address for rate limiting, e.g. X-Forwarded-For; set it ONLY behind a reverse proxy that sets it, or clients choose their own address")
+	num := func(p *int, name string, def int, usage string) {
+		fs.IntVar(p, name, def, usage+" (env "+envName(name)+")")
+	}
+	num(&c.MaxStreamsPerDevice, "max-streams-per-device", 2, "live streams one device may hold open; a newer one closes its oldest")
+	num(&c.MaxStreamsPerUser, "max-streams-per-user", 4, "live streams one user may hold open across their devices; more are refused")
+	dur(&c.WriteTimeout, "write-timeout", api.DefaultWriteTimeout, "a client that takes no part of a response (64 KiB) for this long is dropped")
+	dur(&c.ReadBodyTimeout, "read-body-timeout", api.DefaultReadBodyTimeout, "a request body must have arrived this long after its headers")
+	num(&c.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv4 address or IPv6 /64) may hold open; 0 for no cap (behind a reverse proxy every connection comes from the proxy)")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
@@ -121,6 +135,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		"stream-max-age": c.StreamMaxAge, "shutdown-timeout": c.ShutdownTimeout,
 		"read-header-timeout": c.ReadHeader, "idle-timeout": c.IdleTimeout,
 		"access-ttl": c.AccessTTL, "refresh-idle": c.RefreshIdle, "refresh-grace": c.RefreshGrace, "session-max-age": c.SessionMaxAge,
+		"write-timeout": c.WriteTimeout, "read-body-timeout": c.ReadBodyTimeout,
 	} {
 		if d <= 0 {
 			return nil, fmt.Errorf("--%s must be a positive duration, not %s", name, d)
@@ -140,6 +155,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if strings.ContainsAny(c.ProxyHeader, " \t\r\n:,") {
 		return nil, fmt.Errorf("--trusted-proxy-header must be a header name such as X-Forwarded-For")
+	}
+	if c.MaxStreamsPerDevice < 1 || c.MaxStreamsPerDevice > c.MaxStreamsPerUser || c.MaxStreamsPerUser > 1000 {
+		return nil, fmt.Errorf("--max-streams-per-device must be at least 1 and at most --max-streams-per-user, which is at most 1000")
+	}
+	if c.MaxConnsPerIP < 0 || c.MaxConnsPerIP > 1_000_000 {
+		return nil, fmt.Errorf("--max-conns-per-ip must be between 0 (no cap) and 1000000")
 	}
 	if strings.TrimSpace(c.BootstrapArea) == "" {
 		return nil, fmt.Errorf("--bootstrap-area must name an area")
