@@ -44,11 +44,10 @@ func (e *Engine) Subscribe(ctx context.Context, id *identity.Identity, req *v1.S
 	defer release()
 	ctx, cancel := context.WithTimeoutCause(ctx, e.cfg.StreamMaxAge, &ClosedError{Reason: v1.CloseReason_CLOSE_REASON_MAX_AGE})
 	defer cancel()
-	go e.endWith(ctx, stop, id)
 
 	sub, unsubscribe := e.hub.subscribe(id.Buckets)
 	defer unsubscribe()
-	s := &stream{e: e, ctx: ctx, id: id, cur: cur, send: send, first: true}
+	s := &stream{e: e, ctx: ctx, stop: stop, id: id, cur: cur, send: send, first: true}
 	if err := s.catchUp(nil); err != nil {
 		return err
 	}
@@ -93,24 +92,11 @@ func (e *Engine) closed(id *identity.Identity) error {
 	return nil
 }
 
-// endWith ends ctx, through stop, when the server shuts down, the session
-// ends or the caseload changes, so that a send blocked on a client that
-// does not read returns. It returns when ctx ends.
-func (e *Engine) endWith(ctx context.Context, stop context.CancelCauseFunc, id *identity.Identity) {
-	select {
-	case <-ctx.Done():
-		return
-	case <-e.closing:
-	case <-id.Ended:
-	case <-id.Changed:
-	}
-	stop(e.closed(id))
-}
-
 // stream is one Subscribe stream under way.
 type stream struct {
 	e     *Engine
 	ctx   context.Context // ends with the stream; its cause says why
+	stop  context.CancelCauseFunc
 	id    *identity.Identity
 	cur   cursor.Cursor
 	send  SendFunc
@@ -146,11 +132,29 @@ func (s *stream) catchUp(only map[string]bool) error {
 	}
 }
 
-// emit sends m unless the stream must end.
+// emit sends m unless the stream must end. While the send runs, a
+// goroutine ends the stream's context when the server shuts down, the
+// session ends or the caseload changes, so that a send blocked on a client
+// that does not read returns. (Between sends the stream's own loop watches
+// them: an idle stream costs no goroutine of its own.)
 func (s *stream) emit(m *v1.SubscribeResponse) error {
 	if err := s.ended(); err != nil {
 		return err
 	}
+	sent := make(chan struct{})
+	defer close(sent)
+	go func() {
+		select {
+		case <-sent:
+			return
+		case <-s.ctx.Done():
+			return
+		case <-s.e.closing:
+		case <-s.id.Ended:
+		case <-s.id.Changed:
+		}
+		s.stop(s.e.closed(s.id))
+	}()
 	return s.send(s.ctx, m)
 }
 
