@@ -182,9 +182,12 @@ func (w *deadlineWriter) within(write func() (int, error)) (int, error) {
 
 // abort ends the response at once: a write under way fails now and later
 // ones are refused. The client sees the response cut off. It may be
-// called from any goroutine, also after the handler returned (it then does
-// nothing).
+// called from any goroutine, also after the handler returned or on a nil
+// writer (it then does nothing).
 func (w *deadlineWriter) abort() {
+	if w == nil {
+		return
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.aborted && !w.done {
@@ -207,8 +210,12 @@ func (w *deadlineWriter) finish() {
 
 // during runs send, one message of a stream, ending the response at once
 // if ctx ends while it runs. Its error says why the send failed: ctx's
-// cause, or that the client stopped reading.
+// cause, or that the client stopped reading. On a nil writer (a handler
+// not served through withDeadlines) it just sends.
 func (w *deadlineWriter) during(ctx context.Context, send func() error) error {
+	if w == nil {
+		return send()
+	}
 	stop := context.AfterFunc(ctx, w.abort)
 	err := send()
 	stop()

@@ -105,9 +105,7 @@ func (h *exportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-ctx.Done():
 			return
 		}
-		if out := responseOf(ctx); out != nil {
-			out.abort()
-		}
+		responseOf(ctx).abort()
 		cancel()
 	}()
 	out := &csvOut{w: w, columns: kind.columns, filename: exportFilename(kind.name, q)}

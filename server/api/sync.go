@@ -60,9 +60,6 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *v1.SubscribeRequest, s
 				return err
 			}
 		}
-		if out == nil { // not served through New
-			return stream.Send(m)
-		}
 		return out.during(sctx, func() error { return stream.Send(m) })
 	}
 	return connectError(ctx, h.engine.Subscribe(ctx, id, req, send))
