@@ -42,9 +42,10 @@ type responseKey struct{}
 //     without a body, and streams once their request has been read, are
 //     not bounded;
 //   - each response write (up to writeChunk bytes) and flush must complete
-//     within write, so a client that stops reading is dropped and the
-//     handler, its goroutines and buffers are released. Between writes no
-//     deadline is armed, so idle streams live on.
+//     within write (at least half of it: see deadlineWriter), so a client
+//     that stops reading is dropped and the handler, its goroutines and
+//     buffers are released. Between the messages of a stream no deadline
+//     is armed, so idle streams live on.
 //
 // Handlers find the response's *deadlineWriter with responseOf, to end it
 // at once (abort) when a stream must close while a write is blocked.
@@ -63,7 +64,7 @@ func withDeadlines(next http.Handler, readBody, write time.Duration) http.Handle
 		// context while the server waits for the client's next request.
 		if r.ContentLength != 0 {
 			if err := rc.SetReadDeadline(time.Now().Add(readBody)); err == nil {
-				body := &deadlineBody{ReadCloser: r.Body, rc: rc, timeout: readBody}
+				body := &deadlineBody{ReadCloser: r.Body, rc: rc, timeout: readBody, http1: r.ProtoMajor == 1}
 				r.Body = body
 				// After the handler the deadline stays (it bounds discarding
 				// an unread rest) and the response is no longer ours.
@@ -83,12 +84,15 @@ func responseOf(ctx context.Context) *deadlineWriter {
 	return w
 }
 
-// deadlineBody lifts the body's read deadline once it has been read to its
-// end (or closed), and says clearly when it did not arrive in time.
+// deadlineBody says clearly when a body did not arrive in time, and on
+// HTTP/1.1 lifts the connection's read deadline once the body has been
+// read (or closed). (On HTTP/2 the deadline is the stream's: once its body
+// has ended it does nothing, and it goes with the stream.)
 type deadlineBody struct {
 	io.ReadCloser
 	rc      *http.ResponseController
 	timeout time.Duration
+	http1   bool
 	once    sync.Once
 }
 
@@ -110,23 +114,30 @@ func (b *deadlineBody) Close() error {
 	return err
 }
 
-func (b *deadlineBody) lift() { b.once.Do(func() { b.rc.SetReadDeadline(time.Time{}) }) }
+func (b *deadlineBody) lift() {
+	if b.http1 {
+		b.once.Do(func() { b.rc.SetReadDeadline(time.Time{}) })
+	}
+}
 
 // deadlineWriter is the http.ResponseWriter handlers get from
-// withDeadlines: a write deadline is armed for each write and flush and
-// cleared after it.
+// withDeadlines. A write deadline is armed when a write or flush starts
+// and renewed by later ones once less than half of it is left (renewing
+// costs the HTTP/2 server a message, so not on every write); streams clear
+// it between their messages (idle). A write that makes no progress is thus
+// cut off after between half of and the whole timeout.
 type deadlineWriter struct {
 	http.ResponseWriter
 	rc      *http.ResponseController
 	timeout time.Duration
 
 	mu      sync.Mutex
+	armed   time.Time // the write deadline in force; zero: none
 	aborted bool
 	done    bool // the handler returned: the writer must not be used
 }
 
-// Write writes p in pieces of at most writeChunk, each under its own
-// deadline.
+// Write writes p in pieces of at most writeChunk, each under the deadline.
 func (w *deadlineWriter) Write(p []byte) (int, error) {
 	n := 0
 	for len(p) > 0 {
@@ -141,7 +152,7 @@ func (w *deadlineWriter) Write(p []byte) (int, error) {
 	return n, nil
 }
 
-// FlushError sends what is buffered, under a deadline.
+// FlushError sends what is buffered, under the deadline.
 func (w *deadlineWriter) FlushError() error {
 	_, err := w.within(func() (int, error) { return 0, w.rc.Flush() })
 	return err
@@ -160,24 +171,44 @@ func (w *deadlineWriter) within(write func() (int, error)) (int, error) {
 		w.mu.Unlock()
 		return 0, errAborted
 	}
-	deadline := time.Now().Add(w.timeout)
-	w.rc.SetWriteDeadline(deadline)
+	w.renew()
+	deadline := w.armed
 	w.mu.Unlock()
 	n, err := write()
+	if err == nil {
+		return n, nil
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	switch {
-	case err != nil && !time.Now().Before(deadline):
+	case !time.Now().Before(deadline):
 		// A stall may also end the request's context, and so abort it.
 		return n, fmt.Errorf("%w: %w", errStalled, err)
 	case w.aborted:
-		if err == nil {
-			err = errAborted
-		}
 		return n, fmt.Errorf("%w: %w", errAborted, err)
 	}
-	w.rc.SetWriteDeadline(time.Time{})
 	return n, err
+}
+
+// renew arms the deadline unless one with at least half the timeout left
+// is in force. w.mu is held.
+func (w *deadlineWriter) renew() {
+	now := time.Now()
+	if w.armed.IsZero() || w.armed.Sub(now) < w.timeout/2 {
+		w.armed = now.Add(w.timeout)
+		w.rc.SetWriteDeadline(w.armed)
+	}
+}
+
+// idle clears the deadline: a stream between messages writes nothing, and
+// an HTTP/2 deadline fires even then.
+func (w *deadlineWriter) idle() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.aborted && !w.done && !w.armed.IsZero() {
+		w.armed = time.Time{}
+		w.rc.SetWriteDeadline(time.Time{})
+	}
 }
 
 // abort ends the response at once: a write under way fails now and later
@@ -196,22 +227,23 @@ func (w *deadlineWriter) abort() {
 	}
 }
 
-// finish is called when the handler returns: it arms a last deadline for
-// what the server writes after (buffered data, trailers), and stops abort
-// from touching a response that is no longer the handler's.
+// finish is called when the handler returns: it makes sure a deadline
+// bounds what the server writes after (buffered data, trailers), and stops
+// abort from touching a response that is no longer the handler's.
 func (w *deadlineWriter) finish() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.done = true
 	if !w.aborted {
-		w.rc.SetWriteDeadline(time.Now().Add(w.timeout))
+		w.renew()
 	}
 }
 
 // during runs send, one message of a stream, ending the response at once
-// if ctx ends while it runs. Its error says why the send failed: ctx's
-// cause, or that the client stopped reading. On a nil writer (a handler
-// not served through withDeadlines) it just sends.
+// if ctx ends while it runs, and clears the deadline after it. Its error
+// says why the send failed: ctx's cause, or that the client stopped
+// reading. On a nil writer (a handler not served through withDeadlines) it
+// just sends.
 func (w *deadlineWriter) during(ctx context.Context, send func() error) error {
 	if w == nil {
 		return send()
@@ -221,6 +253,7 @@ func (w *deadlineWriter) during(ctx context.Context, send func() error) error {
 	stop()
 	switch {
 	case err == nil:
+		w.idle()
 		return nil
 	case errors.Is(err, errStalled):
 		return connect.NewError(connect.CodeDeadlineExceeded, fmt.Errorf("the client did not read the stream for %s; it was dropped", w.timeout))
