@@ -100,7 +100,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	num(&c.MaxStreamsPerDevice, "max-streams-per-device", 2, "live streams one device may hold open; a newer one closes its oldest")
 	num(&c.MaxStreamsPerUser, "max-streams-per-user", 4, "live streams one user may hold open across their devices; more are refused")
-	dur(&c.WriteTimeout, "write-timeout", api.DefaultWriteTimeout, "a client that takes no part of a response (64 KiB) for this long is dropped")
+	dur(&c.WriteTimeout, "write-timeout", api.DefaultWriteTimeout, "a client that takes no part (64 KiB) of a response for this long is dropped (cut off after between half of it and all of it)")
 	dur(&c.ReadBodyTimeout, "read-body-timeout", api.DefaultReadBodyTimeout, "a request body must have arrived this long after its headers")
 	num(&c.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv4 address or IPv6 /64) may hold open; 0 for no cap (behind a reverse proxy every connection comes from the proxy)")
 
