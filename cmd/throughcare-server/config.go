@@ -44,6 +44,12 @@ type config struct {
 	RefreshBurst    int
 	ProxyHeader     string
 	LateWorkWindow  time.Duration
+	// Streams, bodies and connections end (see api.Config, connlimit).
+	MaxStreamsPerDevice int
+	MaxStreamsPerUser   int
+	WriteTimeout        time.Duration
+	ReadBodyTimeout     time.Duration
+	MaxConnsPerIP       int
 }
 
 // origins splits --rp-origins.
@@ -108,6 +114,14 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.IntVar(&c.RefreshBurst, "auth-refresh-burst", api.DefaultRefreshBurst, "session refreshes one client address may make at once; its /24 (IPv6: /48) five times as many (env "+envName("auth-refresh-burst")+")")
 	str(&c.ProxyHeader, "trusted-proxy-header", "", "header whose last hop is the client address for rate limiting, e.g. X-Forwarded-For; set it ONLY behind a reverse proxy that sets it, or clients choose their own address")
 	dur(&c.LateWorkWindow, "late-work-window", syncengine.DefaultLateWorkWindow, "how long after a worker's access to a client ended the work they did while they held it is still accepted (flagged late)")
+	num := func(p *int, name string, def int, usage string) {
+		fs.IntVar(p, name, def, usage+" (env "+envName(name)+")")
+	}
+	num(&c.MaxStreamsPerDevice, "max-streams-per-device", 2, "live streams one device may hold open; a newer one closes its oldest")
+	num(&c.MaxStreamsPerUser, "max-streams-per-user", 4, "live streams one user may hold open across their devices; more are refused")
+	dur(&c.WriteTimeout, "write-timeout", api.DefaultWriteTimeout, "a client that takes no part (64 KiB) of a response for this long is dropped (cut off after between half of it and all of it)")
+	dur(&c.ReadBodyTimeout, "read-body-timeout", api.DefaultReadBodyTimeout, "a request body must have arrived this long after its headers")
+	num(&c.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv4 address or IPv6 /64) may hold open; 0 for no cap (behind a reverse proxy every connection comes from the proxy)")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
@@ -144,6 +158,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		"read-header-timeout": c.ReadHeader, "idle-timeout": c.IdleTimeout,
 		"access-ttl": c.AccessTTL, "refresh-idle": c.RefreshIdle, "refresh-grace": c.RefreshGrace, "session-max-age": c.SessionMaxAge,
 		"late-work-window": c.LateWorkWindow,
+		"write-timeout":    c.WriteTimeout, "read-body-timeout": c.ReadBodyTimeout,
 	} {
 		if d <= 0 {
 			return nil, fmt.Errorf("--%s must be a positive duration, not %s", name, d)
@@ -167,6 +182,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if strings.ContainsAny(c.ProxyHeader, " \t\r\n:,") {
 		return nil, fmt.Errorf("--trusted-proxy-header must be a header name such as X-Forwarded-For")
+	}
+	if c.MaxStreamsPerDevice < 1 || c.MaxStreamsPerDevice > c.MaxStreamsPerUser || c.MaxStreamsPerUser > 1000 {
+		return nil, fmt.Errorf("--max-streams-per-device must be at least 1 and at most --max-streams-per-user, which is at most 1000")
+	}
+	if c.MaxConnsPerIP < 0 || c.MaxConnsPerIP > 1_000_000 {
+		return nil, fmt.Errorf("--max-conns-per-ip must be between 0 (no cap) and 1000000")
 	}
 	if strings.TrimSpace(c.BootstrapArea) == "" {
 		return nil, fmt.Errorf("--bootstrap-area must name an area")

@@ -31,6 +31,7 @@ import (
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/connlimit"
 	"github.com/throughcare/throughcare/server/console"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/review"
@@ -131,7 +132,8 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	}
 	engine, err := syncengine.New(syncengine.Config{
 		Store: st, MaxSkew: cfg.MaxClockSkew, Keepalive: cfg.Keepalive, StreamMaxAge: cfg.StreamMaxAge, Logger: log,
-		LateWorkWindow: cfg.LateWorkWindow,
+		LateWorkWindow:      cfg.LateWorkWindow,
+		MaxStreamsPerDevice: cfg.MaxStreamsPerDevice, MaxStreamsPerUser: cfg.MaxStreamsPerUser,
 	})
 	if err != nil {
 		return err
@@ -158,6 +160,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	handler, err := api.New(api.Config{
 		Engine: engine, Identity: ids, Logger: log,
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout, MaxDecompressions: cfg.MaxDecompress,
+		ReadBodyTimeout: cfg.ReadBodyTimeout, WriteTimeout: cfg.WriteTimeout,
 		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
 		AuthRateLimit: cfg.authRateLimit(),
 		Review:        api.NewReviewHandler(reviewSvc),
@@ -179,14 +182,18 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		ReadHeaderTimeout: cfg.ReadHeader,
 		IdleTimeout:       cfg.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		// No ReadTimeout or WriteTimeout: they would cut Subscribe streams.
-		// Unary calls get a server-side deadline from the API instead.
+		// No ReadTimeout or WriteTimeout: WriteTimeout would cut Subscribe
+		// streams. The API bounds each request body and each response write
+		// instead, and unary calls get a server-side deadline; an HTTP/2
+		// connection that takes no bytes at all is closed.
+		HTTP2:    &http.HTTP2Config{WriteByteTimeout: cfg.WriteTimeout},
 		ErrorLog: stdlog.New(log.With().Str("component", "http").Logger(), "", 0),
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
+	ln = connlimit.New(ln, cfg.MaxConnsPerIP, log.With().Str("component", "connlimit").Logger())
 	log.Info().Str("addr", ln.Addr().String()).Str("data", cfg.Data).Msg("listening")
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -170,15 +170,15 @@ const (
 	benchSeedContacts = 100_000
 )
 
-// benchSeed fills env's store with benchSeedBuckets clients and
-// benchSeedContacts contacts spread evenly over them, writing straight
-// through the store in batches of whole records (~3,000 changes), one
-// seeding device per CPU. It returns the client ids, sorted.
-func benchSeed(b *testing.B, env *apitest.Env) []string {
+// benchSeed fills env's store with buckets clients and contacts contacts
+// spread evenly over them, writing straight through the store in batches of
+// whole records (~3,000 changes), one seeding device per CPU. It returns
+// the client ids, sorted.
+func benchSeed(b testing.TB, env *apitest.Env, buckets, contacts int) []string {
 	b.Helper()
 	ctx := context.Background()
 	workers := min(runtime.GOMAXPROCS(0), 4)
-	clients := make([]string, benchSeedBuckets)
+	clients := make([]string, buckets)
 	var wg sync.WaitGroup
 	errs := make([]error, workers)
 	for w := range workers {
@@ -202,11 +202,11 @@ func benchSeed(b *testing.B, env *apitest.Env) []string {
 				return nil
 			}
 			at := time.Now().Add(-24 * time.Hour)
-			for c := w; c < benchSeedBuckets; c += workers {
+			for c := w; c < buckets; c += workers {
 				id, chs := dev.NewClient(sample.Areas[c%len(sample.Areas)])
 				clients[c] = id
 				batch = append(batch, chs...)
-				for range benchSeedContacts / benchSeedBuckets {
+				for range contacts / buckets {
 					_, chs := dev.NewContact(id, at)
 					if len(batch)+len(chs) > 3000 {
 						if errs[w] = flush(); errs[w] != nil {
@@ -352,7 +352,7 @@ func benchReader(name string, buckets []string) identity.Identity {
 // decoding.
 func BenchmarkPullFresh100k(b *testing.B) {
 	env := apitest.New(b, apitest.Options{Dir: b.TempDir()})
-	clients := benchSeed(b, env)
+	clients := benchSeed(b, env, benchSeedBuckets, benchSeedContacts)
 	ctx := context.Background()
 
 	check := func(b *testing.B, got benchPulled) {
@@ -453,7 +453,7 @@ func BenchmarkPullFresh100k(b *testing.B) {
 func BenchmarkPullDelta(b *testing.B) {
 	const news = 50
 	env := apitest.New(b, apitest.Options{Dir: b.TempDir()})
-	clients := benchSeed(b, env)
+	clients := benchSeed(b, env, benchSeedBuckets, benchSeedContacts)
 	ctx := context.Background()
 	target := clients[len(clients)/2]
 

@@ -67,6 +67,8 @@ func connectError(ctx context.Context, err error) error {
 			logFrom(ctx).Info().Str("kind", kindName[domain.Kind]).Str("cause", fmt.Sprintf("%T", domain.Cause)).Msg(domain.Msg)
 		}
 		return connect.NewError(kindCode[domain.Kind], errors.New(domain.Msg))
+	case errors.Is(err, identity.ErrCaseloadChanged):
+		return connect.NewError(connect.CodeAborted, errors.New("your caseload changed; sync, then try again"))
 	case errors.Is(err, identity.ErrUnauthenticated):
 		return connect.NewError(connect.CodeUnauthenticated, errors.New("sign-in required"))
 	case errors.Is(err, store.ErrUnavailable), errors.Is(err, store.ErrClosed):
@@ -90,11 +92,13 @@ var kindCode = map[errkind.Kind]connect.Code{
 	errkind.Precondition:    connect.CodeFailedPrecondition,
 	errkind.Exists:          connect.CodeAlreadyExists,
 	errkind.Unavailable:     connect.CodeUnavailable,
+	errkind.Exhausted:       connect.CodeResourceExhausted,
 }
 
 var kindName = map[errkind.Kind]string{
 	errkind.Invalid: "invalid", errkind.NotFound: "not_found", errkind.Unauthenticated: "unauthenticated",
 	errkind.Forbidden: "forbidden", errkind.Precondition: "precondition", errkind.Exists: "exists", errkind.Unavailable: "unavailable",
+	errkind.Exhausted: "exhausted",
 }
 
 func timestampOf(r *syncengine.RejectedError) *timestamppb.Timestamp {

@@ -94,7 +94,8 @@ func (h *exportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Like a stream, an export stops when the session ends or the caller's
-	// caseload changes under it.
+	// caseload changes under it: the review service checks before each
+	// row, and a write blocked on a client that does not read is ended.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -102,7 +103,9 @@ func (h *exportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case <-id.Ended:
 		case <-id.Changed:
 		case <-ctx.Done():
+			return
 		}
+		responseOf(ctx).abort()
 		cancel()
 	}()
 	out := &csvOut{w: w, columns: kind.columns, filename: exportFilename(kind.name, q)}

@@ -41,6 +41,11 @@ type Config struct {
 	// UnaryTimeout bounds a unary call on the server side (default 30 s).
 	// Streams are not bounded by it.
 	UnaryTimeout time.Duration
+	// ReadBodyTimeout bounds the arrival of a request body, and
+	// WriteTimeout each response write, so slow or stuck clients are cut
+	// off (defaults DefaultReadBodyTimeout, DefaultWriteTimeout; see
+	// withDeadlines).
+	ReadBodyTimeout, WriteTimeout time.Duration
 	// Auth and Admin serve AuthService and AdminService when set (see
 	// NewAuthHandler and NewAdminHandler).
 	Auth  throughcarev1connect.AuthServiceHandler
@@ -162,7 +167,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		w.Write([]byte("ready\n"))
 	})
-	s.Handler = withRequestID(cfg.Logger, limiter.wrap(http.MaxBytesHandler(mux, cfg.MaxRequestBytes)))
+	s.Handler = withRequestID(cfg.Logger, limiter.wrap(http.MaxBytesHandler(withDeadlines(mux, cfg.ReadBodyTimeout, cfg.WriteTimeout), cfg.MaxRequestBytes)))
 	s.ready.Store(true)
 	return s, nil
 }

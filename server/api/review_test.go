@@ -42,6 +42,7 @@ type revEnv struct {
 	c1, c2   string
 	contact1 string
 	logs     *lockedBuffer
+	tokens   *admTokens
 }
 
 type lockedBuffer struct {
@@ -61,7 +62,7 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-func newRevEnv(t *testing.T) *revEnv {
+func newRevEnv(t *testing.T, opts ...func(*api.Config)) *revEnv {
 	t.Helper()
 	st, err := store.Open(store.Options{InMemory: true, GCInterval: -1, Logger: zerolog.Nop()})
 	if err != nil {
@@ -78,8 +79,13 @@ func newRevEnv(t *testing.T) *revEnv {
 		t.Fatal(err)
 	}
 	tokens := &admTokens{m: map[string]identity.Identity{}}
-	handler, err := api.New(api.Config{Engine: engine, Identity: tokens, Logger: log, Review: api.NewReviewHandler(svc),
-		Routes: map[string]http.Handler{api.ExportPattern: api.ExportHandler(tokens, svc, log)}})
+	e.tokens = tokens
+	cfg := api.Config{Engine: engine, Identity: tokens, Logger: log, Review: api.NewReviewHandler(svc),
+		Routes: map[string]http.Handler{api.ExportPattern: api.ExportHandler(tokens, svc, log)}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	handler, err := api.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

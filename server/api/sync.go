@@ -52,16 +52,15 @@ func (h *syncHandler) Subscribe(ctx context.Context, req *v1.SubscribeRequest, s
 	if err != nil {
 		return err
 	}
-	send := stream.Send
-	if wantsJSON(ctx) {
-		send = func(m *v1.SubscribeResponse) error {
-			if c := m.GetChanges(); c != nil {
-				if _, err := syncengine.Materialize(c); err != nil {
-					return err
-				}
+	materialize := wantsJSON(ctx)
+	out := responseOf(ctx)
+	send := func(sctx context.Context, m *v1.SubscribeResponse) error {
+		if c := m.GetChanges(); c != nil && materialize {
+			if _, err := syncengine.Materialize(c); err != nil {
+				return err
 			}
-			return stream.Send(m)
 		}
+		return out.during(sctx, func() error { return stream.Send(m) })
 	}
 	return connectError(ctx, h.engine.Subscribe(ctx, id, req, send))
 }

@@ -32,6 +32,9 @@ const (
 	Exists
 	// Unavailable: try again later (Unavailable).
 	Unavailable
+	// Exhausted: a limit on what one caller may hold at once was reached,
+	// e.g. open streams (ResourceExhausted).
+	Exhausted
 )
 
 // Error is a domain error.

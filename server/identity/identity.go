@@ -7,6 +7,7 @@ package identity
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -131,4 +132,31 @@ func NewContext(ctx context.Context, id *Identity) context.Context {
 func FromContext(ctx context.Context) (*Identity, bool) {
 	id, ok := ctx.Value(ctxKey{}).(*Identity)
 	return id, ok && id != nil
+}
+
+// Why work for a caller stops before it is done (see Identity.Err).
+var (
+	// ErrSessionEnded: the session ended (expiry, logout, revocation); it
+	// is ErrUnauthenticated too.
+	ErrSessionEnded = fmt.Errorf("%w: the session ended", ErrUnauthenticated)
+	// ErrCaseloadChanged: the caller's buckets changed.
+	ErrCaseloadChanged = errors.New("identity: the caseload changed; start again")
+)
+
+// Err reports, without waiting, whether the caller's session has ended
+// (ErrSessionEnded) or their caseload has changed (ErrCaseloadChanged)
+// since the identity was resolved; nil if neither. Long work for a caller
+// (streams, exports) checks it before each page and each row.
+func (id *Identity) Err() error {
+	select {
+	case <-id.Ended:
+		return ErrSessionEnded
+	default:
+	}
+	select {
+	case <-id.Changed:
+		return ErrCaseloadChanged
+	default:
+	}
+	return nil
 }

@@ -135,12 +135,23 @@ func (e *export) finish(ctx context.Context, rows int, err error) {
 		Str("team_id", e.audit.Parameters["team_id"]).Int("rows", rows).Bool("complete", err == nil).Msg("export")
 }
 
+// stillWanted says why an export must stop before its next client or row:
+// the caller's session ended or caseload changed (identity.Err), or the
+// request is gone; nil to go on.
+func stillWanted(ctx context.Context, id *identity.Identity) error {
+	if err := id.Err(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
 // ExportContacts hands the contacts in reach that happened in the period
 // to the sink, one row (ContactColumns) at a time: client by client (in id
 // order), each client's by occurred_at. Only one client's contacts are
 // held at once. Errors about the request come before the first row; the
-// export is audited (see the package doc). It returns the rows handed to
-// the sink.
+// export is audited (see the package doc). It stops before the next client
+// or row once the caller's session ends, their caseload changes or ctx
+// ends (see stillWanted). It returns the rows handed to the sink.
 func (s *Service) ExportContacts(ctx context.Context, id *identity.Identity, q ExportQuery, sink Sink) (int, error) {
 	e, sc, from, to, err := s.beginExport(ctx, id, AuditExportContacts, q, false)
 	if err != nil {
@@ -148,6 +159,9 @@ func (s *Service) ExportContacts(ctx context.Context, id *identity.Identity, q E
 	}
 	rows := 0
 	err = s.exportContacts(ctx, sc, from, to, func(row []string) error {
+		if err := stillWanted(ctx, id); err != nil {
+			return err
+		}
 		if err := sink.Row(row); err != nil {
 			return err
 		}
@@ -166,6 +180,9 @@ func (s *Service) exportContacts(ctx context.Context, sc *scope, from, to time.T
 	names := map[string]string{}
 	var refs []contactRef
 	for _, c := range sc.clients {
+		if err := stillWanted(ctx, sc.id); err != nil {
+			return err
+		}
 		refs = refs[:0]
 		err := s.eachContact(ctx, &scope{id: sc.id, clients: []*client{c}}, q, func(r contactRef) error {
 			refs = append(refs, r)
@@ -273,7 +290,8 @@ func stateWord(s v1.ReviewState) string {
 // the sink as rows (StatisticsColumns): the totals, then the weekly
 // counts, attendance, housing and employment movements and quiet clients,
 // in GetStatistics' order. The export is audited (see the package doc). It
-// returns the rows handed to the sink.
+// stops before the next row like ExportContacts. It returns the rows handed
+// to the sink.
 func (s *Service) ExportStatistics(ctx context.Context, id *identity.Identity, q ExportQuery, sink Sink) (int, error) {
 	if q.QuietDays == 0 {
 		q.QuietDays = DefaultQuietDays
@@ -299,6 +317,9 @@ func (s *Service) ExportStatistics(ctx context.Context, id *identity.Identity, q
 			return err
 		}
 		for _, row := range statisticsRows(st) {
+			if err := stillWanted(ctx, id); err != nil {
+				return err
+			}
 			if err := sink.Row(row); err != nil {
 				return err
 			}

@@ -53,6 +53,10 @@ type Config struct {
 	// (default DefaultLateWorkWindow, 14 days), measured from the end of
 	// the assignment to the push's arrival on the server's clock.
 	LateWorkWindow time.Duration
+	// MaxStreamsPerDevice and MaxStreamsPerUser cap the Subscribe streams
+	// open at once (defaults 2 and 4): a device over its cap closes its
+	// oldest stream, a user over theirs is refused (see streamCaps).
+	MaxStreamsPerDevice, MaxStreamsPerUser int
 	// Logger records what the engine does (no personal data).
 	Logger zerolog.Logger
 }
@@ -62,6 +66,7 @@ type Engine struct {
 	cfg     Config
 	codec   *cursor.Codec
 	hub     *hub
+	streams *streamCaps
 	unwatch func()
 	closing chan struct{}
 }
@@ -85,11 +90,14 @@ func New(cfg Config) (*Engine, error) {
 	setDefault(&cfg.Keepalive, 25*time.Second)
 	setDefault(&cfg.StreamMaxAge, time.Hour)
 	setDefault(&cfg.LateWorkWindow, DefaultLateWorkWindow)
+	setDefault(&cfg.MaxStreamsPerDevice, 2)
+	setDefault(&cfg.MaxStreamsPerUser, 4)
 	codec, err := cursor.NewCodec(cfg.Store.CursorKey())
 	if err != nil {
 		return nil, fmt.Errorf("syncengine: %w", err)
 	}
-	e := &Engine{cfg: cfg, codec: codec, hub: newHub(), closing: make(chan struct{})}
+	e := &Engine{cfg: cfg, codec: codec, hub: newHub(), streams: newStreamCaps(cfg.MaxStreamsPerDevice, cfg.MaxStreamsPerUser),
+		closing: make(chan struct{})}
 	// Every committed write reaches live streams, including those the
 	// server makes on its own account (new clients, review notes).
 	e.unwatch = cfg.Store.Watch(e.hub.publish)

@@ -1,11 +1,12 @@
-// Package apitest starts the real API handler, over HTTP/2 on loopback, for
-// tests and benchmarks. Callers are identified by bearer tokens the test
+// Package apitest starts the real API handler, over HTTP/2 on loopback (or
+// HTTP/1.1 and h2c without TLS), for tests and benchmarks. Callers are identified by bearer tokens the test
 // registers with Env.SignIn, standing in for the session-based identity
 // source; it exists only for tests and is never wired into the server binary.
 package apitest
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -34,9 +35,20 @@ type Options struct {
 	Dir string
 	// Log receives server logs (default: discarded).
 	Log zerolog.Logger
-	// Configure, when set, adjusts the API's config before the server
-	// starts (to add services or change limits).
+	// Configure, when set, adjusts the API's config before the handler is
+	// built (to add services or change limits).
 	Configure func(*api.Config)
+	// Serve chooses the transport (see ServeOptions).
+	Serve ServeOptions
+}
+
+// ServeOptions adjusts how Serve serves.
+type ServeOptions struct {
+	// Plaintext serves HTTP/1.1 and h2c (HTTP/2 without TLS, as the server
+	// binary does) instead of HTTP/2 with TLS; the client speaks h2c.
+	Plaintext bool
+	// Listener, if set, wraps the server's listener.
+	Listener func(net.Listener) net.Listener
 }
 
 // Env is a running API server.
@@ -76,7 +88,7 @@ func New(tb testing.TB, o Options) *Env {
 		tb.Fatal(err)
 	}
 	env.API = handler
-	env.URL, env.HTTPClient = Serve(tb, handler, engine, st)
+	env.URL, env.HTTPClient = ServeWith(tb, handler, engine, st, o.Serve)
 	return env
 }
 
@@ -84,14 +96,31 @@ func New(tb testing.TB, o Options) *Env {
 // shuts the engine down (ending its streams), stops the server and closes
 // the store. It returns the server's URL and a client that trusts it.
 func Serve(tb testing.TB, h http.Handler, engine *syncengine.Engine, st store.Store) (string, *http.Client) {
+	return ServeWith(tb, h, engine, st, ServeOptions{})
+}
+
+// ServeWith is Serve with options.
+func ServeWith(tb testing.TB, h http.Handler, engine *syncengine.Engine, st store.Store, o ServeOptions) (string, *http.Client) {
 	srv := httptest.NewUnstartedServer(h)
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
+	if o.Listener != nil {
+		srv.Listener = o.Listener(srv.Listener)
+	}
 	tb.Cleanup(func() {
 		engine.Shutdown()
 		srv.Close()
 		st.Close()
 	})
+	if o.Plaintext {
+		srv.Config.Protocols = new(http.Protocols)
+		srv.Config.Protocols.SetHTTP1(true)
+		srv.Config.Protocols.SetUnencryptedHTTP2(true)
+		srv.Start()
+		p := new(http.Protocols)
+		p.SetUnencryptedHTTP2(true)
+		return srv.URL, &http.Client{Transport: &http.Transport{Protocols: p}}
+	}
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
 	return srv.URL, srv.Client()
 }
 
