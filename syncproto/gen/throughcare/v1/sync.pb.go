@@ -90,7 +90,11 @@ const (
 	RejectReason_REJECT_REASON_NOT_FOUND RejectReason = 1
 	// The record exists with another record type.
 	RejectReason_REJECT_REASON_TYPE_MISMATCH RejectReason = 2
-	// The caller's access to the client had ended when the change was made.
+	// The caller's access to the client has ended and the change is not
+	// late work the server still accepts: it was made after the access ended,
+	// arrived after the late-work window, came after the device was sent the
+	// client's eviction, or is not the caller's own work (late work may only
+	// create and edit the caller's own records).
 	RejectReason_REJECT_REASON_ACCESS_ENDED RejectReason = 3
 	// The caller's role may not write this field.
 	RejectReason_REJECT_REASON_FORBIDDEN_FIELD RejectReason = 4

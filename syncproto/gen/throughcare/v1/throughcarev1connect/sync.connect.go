@@ -65,7 +65,10 @@ type SyncServiceClient interface {
 	// Subscribe first catches up from the cursor like a series of pulls, then
 	// streams new changes in the caller's buckets as they are accepted, with
 	// keepalives in between. The stream ends with an error carrying a
-	// StreamClosed detail that says why.
+	// StreamClosed detail that says why, or RESOURCE_EXHAUSTED without one
+	// when the caller holds too many streams (a device's newer stream closes
+	// its oldest; a user over their cap is refused). A client that stops
+	// reading is dropped once the server's write timeout passes.
 	Subscribe(context.Context, *v1.SubscribeRequest) (*connect.ServerStreamForClient[v1.SubscribeResponse], error)
 }
 
@@ -157,7 +160,10 @@ type SyncServiceHandler interface {
 	// Subscribe first catches up from the cursor like a series of pulls, then
 	// streams new changes in the caller's buckets as they are accepted, with
 	// keepalives in between. The stream ends with an error carrying a
-	// StreamClosed detail that says why.
+	// StreamClosed detail that says why, or RESOURCE_EXHAUSTED without one
+	// when the caller holds too many streams (a device's newer stream closes
+	// its oldest; a user over their cap is refused). A client that stops
+	// reading is dropped once the server's write timeout passes.
 	Subscribe(context.Context, *v1.SubscribeRequest, *connect.ServerStream[v1.SubscribeResponse]) error
 }
 
