@@ -158,6 +158,8 @@ type device struct {
 	dir   string
 	enc   []byte
 	shift atomic.Int64 // moves the device's clock (a tablet whose clock is off)
+	// tune, if set, adjusts the device's Config when it is (re)opened.
+	tune func(*caseload.Config)
 }
 
 func (d *device) now() time.Time { return time.Now().Add(time.Duration(d.shift.Load())) }
@@ -175,7 +177,11 @@ func (a *area) openDevice(key *passkey.Software) *device {
 // reopen opens the device's store again (after Close: a restarted app).
 func (d *device) reopen(t *testing.T, url string) {
 	t.Helper()
-	dev, err := caseload.Open(caseload.Config{Dir: d.dir, Key: d.enc, Server: url, Now: d.now})
+	cfg := caseload.Config{Dir: d.dir, Key: d.enc, Server: url, Now: d.now}
+	if d.tune != nil {
+		d.tune(&cfg)
+	}
+	dev, err := caseload.Open(cfg)
 	if err != nil {
 		t.Fatalf("opening a device: %v", err)
 	}

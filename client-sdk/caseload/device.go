@@ -41,6 +41,11 @@ var (
 	ErrWrongKey = errors.New("caseload: the encryption key does not open this store")
 	// ErrClosed: the device was closed.
 	ErrClosed = errors.New("caseload: closed")
+	// ErrTooLarge: one write holds more changes, or more bytes, than the
+	// server takes in one push (Config.ServerMaxBatch,
+	// ServerMaxRequestBytes). Nothing was saved; save it in parts. It also
+	// matches ErrInvalid.
+	ErrTooLarge = errors.New("too large")
 )
 
 // Config opens a device.
@@ -63,8 +68,17 @@ type Config struct {
 	InMemory bool
 	// Schema is the schema the app was built with (default: the built-in).
 	Schema *schema.Registry
-	// PushBatch is the most changes sent in one push (default 500).
-	PushBatch int
+	// PushBatch is the most changes sent in one push (default 500), and
+	// PushBytes the most bytes (default 1 MiB). Pushes are cut only between
+	// writes (user actions), so a push may stop short of either; a write
+	// bigger than either is sent in a push of its own.
+	PushBatch, PushBytes int
+	// ServerMaxBatch and ServerMaxRequestBytes are the server's limits on
+	// one push: its MaxBatch (default 5,000 changes) and its
+	// --max-request-bytes (default 4 MiB, which is also the most the SDK
+	// allows). No push exceeds them, and a write that would not fit in one
+	// push is refused with ErrTooLarge. Set them if the server's are lower.
+	ServerMaxBatch, ServerMaxRequestBytes int
 }
 
 // Device is a tablet's offline copy of its user's caseload. It is safe for
@@ -104,8 +118,8 @@ func Open(cfg Config) (*Device, error) {
 	if cfg.Schema == nil {
 		cfg.Schema = schema.Builtin()
 	}
-	if cfg.PushBatch <= 0 {
-		cfg.PushBatch = 500
+	if err := cfg.pushLimits(); err != nil {
+		return nil, err
 	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient(cfg.Server)
@@ -127,6 +141,25 @@ func Open(cfg Config) (*Device, error) {
 		return nil, err
 	}
 	return d, nil
+}
+
+// pushLimits fills in the push limits' defaults and checks them.
+func (cfg *Config) pushLimits() error {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&cfg.ServerMaxBatch, 5000)
+	def(&cfg.ServerMaxRequestBytes, maxPushBytes)
+	if cfg.ServerMaxRequestBytes < 1024 || cfg.ServerMaxRequestBytes > maxPushBytes {
+		return fmt.Errorf("caseload: Config.ServerMaxRequestBytes must be between 1024 and %d", maxPushBytes)
+	}
+	def(&cfg.PushBatch, 500)
+	def(&cfg.PushBytes, 1<<20)
+	cfg.PushBatch = min(cfg.PushBatch, cfg.ServerMaxBatch)
+	cfg.PushBytes = min(cfg.PushBytes, cfg.ServerMaxRequestBytes)
+	return nil
 }
 
 // load reads the device's meta into memory.

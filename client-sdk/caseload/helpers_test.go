@@ -31,10 +31,15 @@ func testKey(t testing.TB) []byte {
 	return k
 }
 
-// memDevice opens an in-memory device, closed when the test ends.
-func memDevice(t testing.TB) *Device {
+// memDevice opens an in-memory device, closed when the test ends; tune,
+// if given, adjusts its Config.
+func memDevice(t testing.TB, tune ...func(*Config)) *Device {
 	t.Helper()
-	d, err := Open(Config{InMemory: true, Key: testKey(t), Server: noServer})
+	cfg := Config{InMemory: true, Key: testKey(t), Server: noServer}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	d, err := Open(cfg)
 	if err != nil {
 		t.Fatalf("Open in memory: %v", err)
 	}
@@ -54,14 +59,21 @@ func enrol(t testing.TB, d *Device) (userID, deviceID string) {
 }
 
 // enrolledDevice is an in-memory enrolled device holding one client
-// (pulled from "the server"), whose id it returns.
-func enrolledDevice(t testing.TB) (*Device, string) {
+// (pulled from "the server"), whose id it returns; tune, if given, adjusts
+// its Config.
+func enrolledDevice(t testing.TB, tune ...func(*Config)) (*Device, string) {
 	t.Helper()
-	d := memDevice(t)
+	d := memDevice(t, tune...)
 	enrol(t, d)
+	return d, holdClient(t, d)
+}
+
+// holdClient gives the device a new client, as pulled from "the server".
+func holdClient(t testing.TB, d *Device) string {
+	t.Helper()
 	c := newID()
 	pull(t, d, snapshot(c, clientRecord(c, stampAt(time.Now().Add(-time.Hour), otherReplica), otherAuthor)))
-	return d, c
+	return c
 }
 
 // Another replica (the server's view of someone else's tablet).
@@ -143,7 +155,19 @@ func pull(t testing.TB, d *Device, buckets ...*v1.BucketUpdate) SyncReport {
 // outbox returns the device's unsent changes, oldest first.
 func outbox(t testing.TB, d *Device) []*v1.Change {
 	t.Helper()
-	_, chs, err := d.outboxBatch(1 << 20)
+	var chs []*v1.Change
+	err := d.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pOutbox}, PrefetchValues: true})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			ch := &v1.Change{}
+			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+				return err
+			}
+			chs = append(chs, ch)
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatalf("reading the outbox: %v", err)
 	}

@@ -5,6 +5,7 @@ package caseload
 //	m<name>                          meta: session, cursor, device seq, clock
 //	r<bucket 16><record 16>          the server's state of a record, as pulled
 //	o<seq 8>                         outbox: a change not yet accepted
+//	w<seq 8>                         a write (user action) in the outbox starts at seq: its last seq
 //	a<seq 8>                         a change accepted, not yet seen in a pull
 //	i<bucket 16><record 16><seq 8>   index of o and a by record
 //	j<seq 8>                         a change the server refused
@@ -12,7 +13,8 @@ package caseload
 //	e<bucket 16>                     the client was evicted (taken off the caseload)
 //
 // Ids are UUIDs, kept as their 16 bytes; numbers are big-endian so keys
-// sort by them.
+// sort by them. A write's changes have consecutive seqs; outboxes written
+// before w keys existed have none (see outbox.go).
 
 import (
 	"encoding/binary"
@@ -32,6 +34,7 @@ const (
 	pRejected = 'j'
 	pVerdict  = 'k'
 	pEvicted  = 'e'
+	pWrite    = 'w'
 )
 
 // Meta keys.

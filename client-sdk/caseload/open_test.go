@@ -37,6 +37,9 @@ func TestOpen(t *testing.T) {
 		{name: "24-byte key", cfg: Config{Dir: t.TempDir(), Key: make([]byte, 24)}, ok: true},
 		{name: "same key again", cfg: Config{Dir: made, Key: key}, ok: true},
 		{name: "in memory, no dir", cfg: Config{InMemory: true, Key: make([]byte, 32)}, ok: true},
+		{name: "server request limit above 4 MiB", cfg: Config{InMemory: true, Key: key, ServerMaxRequestBytes: 8 << 20}, wantMsg: "ServerMaxRequestBytes must be between 1024 and 4194304"},
+		{name: "server request limit below 1 KiB", cfg: Config{InMemory: true, Key: key, ServerMaxRequestBytes: 1000}, wantMsg: "ServerMaxRequestBytes must be between"},
+		{name: "server request limit of 4 MiB", cfg: Config{InMemory: true, Key: key, ServerMaxRequestBytes: 4 << 20}, ok: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

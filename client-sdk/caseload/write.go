@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/merge"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
@@ -23,32 +24,18 @@ type Edit struct {
 // share one stamp. The record is created if it does not exist, and then
 // every required field must be among the edits. The change is durable on
 // the device and visible to reads when Write returns; it is sent at the
-// next sync. Each edit's base is the value this device shows now, so an
-// edit made on top of an older value than the server's is reported as a
-// conflict for review, never lost.
+// next sync, whole in one push. Each edit's base is the value this device
+// shows now, so an edit made on top of an older value than the server's is
+// reported as a conflict for review, never lost. A write no push could
+// carry (more changes than Config.ServerMaxBatch, or bigger than
+// ServerMaxRequestBytes) is refused with ErrTooLarge and nothing is saved.
 //
 // The typed methods (LogContact, AddGoal, ...) are built on Write; use it
 // directly for fields they do not cover.
 func (d *Device) Write(ctx context.Context, recordType, clientID, recordID string, edits ...Edit) error {
-	if len(edits) == 0 {
-		return fmt.Errorf("caseload: %w: nothing to write", ErrInvalid)
-	}
-	if recordType == "client" && recordID != clientID {
-		return fmt.Errorf("caseload: %w: a client record's id is the client id", ErrInvalid)
-	}
-	rt, ok := d.reg.Type(recordType)
-	if !ok {
-		return fmt.Errorf("caseload: %w: unknown record type", ErrInvalid)
-	}
-	if !schema.ValidID(clientID) || !schema.ValidID(recordID) {
-		return fmt.Errorf("caseload: %w: ids must be UUIDs", ErrInvalid)
-	}
-	seen := map[string]bool{}
-	for _, e := range edits {
-		if !isSetOp(e.Value) && seen[e.Field] {
-			return fmt.Errorf("caseload: %w: a field is set twice in one write", ErrInvalid)
-		}
-		seen[e.Field] = true
+	rt, err := d.checkWrite(recordType, clientID, recordID, edits)
+	if err != nil {
+		return err
 	}
 	bucket, _ := uid(clientID)
 	record, _ := uid(recordID)
@@ -66,67 +53,41 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	}
 	me := &v1.Author{UserId: d.session.GetUserId(), DeviceId: d.session.GetDeviceId()}
 	seq := d.seq
-	err := durable(d.db, func(txn *badger.Txn) error {
+	err = durable(d.db, func(txn *badger.Txn) error {
 		cur, _, err := d.view(txn, bucket, record, me)
 		if err != nil {
 			return err
 		}
-		if cur != nil && cur.GetRecordType() != recordType {
-			return fmt.Errorf("caseload: %w: the record is a %s, not a %s", ErrInvalid, cur.GetRecordType(), recordType)
+		chs, now, err := d.changes(cur, rt, clientID, recordID, edits, seq)
+		if err != nil {
+			return err
 		}
-		if cur == nil {
-			set := map[string]bool{}
-			for _, e := range edits {
-				set[e.Field] = true
-			}
-			if missing := d.reg.MissingRequired(rt.Name, func(f string) bool { return set[f] }); len(missing) > 0 {
-				return fmt.Errorf("caseload: %w: a new %s needs %v", ErrInvalid, rt.Name, missing)
-			}
+		if err := d.fitsOnePush(chs); err != nil {
+			return err
 		}
-		// Order the new stamp after every value the user saw.
-		var bases []*v1.Stamp
-		for _, e := range edits {
-			var base *v1.Stamp
-			if f := merge.Field(cur, e.Field); f != nil {
-				base = f.GetStamp()
-				if base == nil {
-					base = cur.GetStamp()
-				}
-				_ = d.clock.Observe(base.GetTime())
-			}
-			bases = append(bases, base)
-		}
-		now := d.clock.Now()
-		stamp := &v1.Stamp{Time: now.Time, Replica: now.Replica}
-		n := seq
-		for i, e := range edits {
-			n++
-			ch := &v1.Change{DeviceSeq: n, RecordId: recordID, RecordType: recordType, ClientId: clientID,
-				Field: e.Field, Value: e.Value, Stamp: stamp}
-			if !isSetOp(e.Value) {
-				ch.Base = bases[i]
-			}
-			if issue := d.reg.CheckChange(d.reg.Version(), ch); issue != nil {
-				return fmt.Errorf("caseload: %w: %s", ErrInvalid, issue.Message)
-			}
+		for _, ch := range chs {
 			raw, err := proto.Marshal(ch)
 			if err != nil {
 				return err
 			}
-			if err := txn.Set(seqKey(pOutbox, n), raw); err != nil {
+			if err := txn.Set(seqKey(pOutbox, ch.GetDeviceSeq()), raw); err != nil {
 				return err
 			}
-			if err := txn.Set(indexKey(bucket, record, n), []byte{pOutbox}); err != nil {
+			if err := txn.Set(indexKey(bucket, record, ch.GetDeviceSeq()), []byte{pOutbox}); err != nil {
 				return err
 			}
 		}
-		if err := txn.Set(metaSeq, be64(n)); err != nil {
+		last := chs[len(chs)-1].GetDeviceSeq()
+		if err := txn.Set(writeKey(seq+1), be64(last)); err != nil {
+			return err
+		}
+		if err := txn.Set(metaSeq, be64(last)); err != nil {
 			return err
 		}
 		if err := txn.Set(metaClock, be64(now.Time)); err != nil {
 			return err
 		}
-		seq = n
+		seq = last
 		return nil
 	})
 	if err != nil {
@@ -136,6 +97,80 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	d.seq = seq
 	d.events.emit(Event{Kind: LocalWrite, ClientIDs: []string{clientID}})
 	return nil
+}
+
+// checkWrite checks what Write can check without the store, and returns
+// the record type.
+func (d *Device) checkWrite(recordType, clientID, recordID string, edits []Edit) (*schema.RecordType, error) {
+	if len(edits) == 0 {
+		return nil, fmt.Errorf("caseload: %w: nothing to write", ErrInvalid)
+	}
+	if err := d.fitsOneBatch(len(edits)); err != nil {
+		return nil, err
+	}
+	if recordType == "client" && recordID != clientID {
+		return nil, fmt.Errorf("caseload: %w: a client record's id is the client id", ErrInvalid)
+	}
+	rt, ok := d.reg.Type(recordType)
+	if !ok {
+		return nil, fmt.Errorf("caseload: %w: unknown record type", ErrInvalid)
+	}
+	if !schema.ValidID(clientID) || !schema.ValidID(recordID) {
+		return nil, fmt.Errorf("caseload: %w: ids must be UUIDs", ErrInvalid)
+	}
+	seen := map[string]bool{}
+	for _, e := range edits {
+		if !isSetOp(e.Value) && seen[e.Field] {
+			return nil, fmt.Errorf("caseload: %w: a field is set twice in one write", ErrInvalid)
+		}
+		seen[e.Field] = true
+	}
+	return rt, nil
+}
+
+// changes builds a write's changes over cur (the record as this device
+// shows it, nil if new), numbered from after seq, sharing one new stamp.
+func (d *Device) changes(cur *v1.RecordState, rt *schema.RecordType, clientID, recordID string, edits []Edit, seq uint64) ([]*v1.Change, hlc.Stamp, error) {
+	if cur != nil && cur.GetRecordType() != rt.Name {
+		return nil, hlc.Stamp{}, fmt.Errorf("caseload: %w: the record is a %s, not a %s", ErrInvalid, cur.GetRecordType(), rt.Name)
+	}
+	if cur == nil {
+		set := map[string]bool{}
+		for _, e := range edits {
+			set[e.Field] = true
+		}
+		if missing := d.reg.MissingRequired(rt.Name, func(f string) bool { return set[f] }); len(missing) > 0 {
+			return nil, hlc.Stamp{}, fmt.Errorf("caseload: %w: a new %s needs %v", ErrInvalid, rt.Name, missing)
+		}
+	}
+	// Order the new stamp after every value the user saw.
+	var bases []*v1.Stamp
+	for _, e := range edits {
+		var base *v1.Stamp
+		if f := merge.Field(cur, e.Field); f != nil {
+			base = f.GetStamp()
+			if base == nil {
+				base = cur.GetStamp()
+			}
+			_ = d.clock.Observe(base.GetTime())
+		}
+		bases = append(bases, base)
+	}
+	now := d.clock.Now()
+	stamp := &v1.Stamp{Time: now.Time, Replica: now.Replica}
+	chs := make([]*v1.Change, 0, len(edits))
+	for i, e := range edits {
+		ch := &v1.Change{DeviceSeq: seq + uint64(i) + 1, RecordId: recordID, RecordType: rt.Name, ClientId: clientID,
+			Field: e.Field, Value: e.Value, Stamp: stamp}
+		if !isSetOp(e.Value) {
+			ch.Base = bases[i]
+		}
+		if issue := d.reg.CheckChange(d.reg.Version(), ch); issue != nil {
+			return nil, hlc.Stamp{}, fmt.Errorf("caseload: %w: %s", ErrInvalid, issue.Message)
+		}
+		chs = append(chs, ch)
+	}
+	return chs, now, nil
 }
 
 func isSetOp(v *v1.Value) bool {
