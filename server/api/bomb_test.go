@@ -88,7 +88,18 @@ var gzipBomb1G = sync.OnceValue(func() []byte { return gzipBomb(1 << 30) })
 // with the message in the URL), or gRPC ("connect", "connect-get" or
 // "grpc"), and returns the code the server answered with (0 for OK) and
 // its message.
+// bombToken is the session rawCall sends (newBombEnv signs it in).
+const bombToken = "tca_bomb"
+
+// rawCall is rawCallAs with bombToken.
 func rawCall(tb testing.TB, hc *http.Client, url, protocol, procedure, encoding string, body []byte) (connect.Code, string) {
+	tb.Helper()
+	return rawCallAs(tb, hc, url, bombToken, protocol, procedure, encoding, body)
+}
+
+// rawCallAs sends body as a request of protocol with the access token (none
+// if empty) and returns the answer's code and message.
+func rawCallAs(tb testing.TB, hc *http.Client, url, token, protocol, procedure, encoding string, body []byte) (connect.Code, string) {
 	tb.Helper()
 	method := http.MethodPost
 	switch protocol {
@@ -108,6 +119,9 @@ func rawCall(tb testing.TB, hc *http.Client, url, protocol, procedure, encoding 
 	req, err := http.NewRequest(method, url+procedure, bytes.NewReader(body))
 	if err != nil {
 		tb.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	switch protocol {
 	case "connect-get":

@@ -17,6 +17,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/api/apitest"
+	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
@@ -86,14 +87,39 @@ func (c *probedCodec) Close() error {
 // newBombEnv starts a server with AuthService (unimplemented: a request
 // that gets past decoding is answered Unimplemented), bombLimit as its
 // --max-request-bytes unless maxBytes is set, and probe if not nil.
+// Requests from rawCall carry bombToken, signed in as a worker: decoding
+// happens only for callers with a session (see TestStrangersAreNotDecoded).
 func newBombEnv(t testing.TB, probe *decoderProbe, maxAtOnce int, maxBytes int64) *apitest.Env {
-	return apitest.New(t, apitest.Options{MaxRequestBytes: cmp.Or(maxBytes, bombLimit), Configure: func(c *api.Config) {
+	env := apitest.New(t, apitest.Options{MaxRequestBytes: cmp.Or(maxBytes, bombLimit), Configure: func(c *api.Config) {
 		c.Auth = throughcarev1connect.UnimplementedAuthServiceHandler{}
 		c.MaxDecompressions = maxAtOnce
 		if probe != nil {
 			*c = api.WithDecoderProbe(*c, probe.wrap)
 		}
 	}})
+	env.SignIn(bombToken, identity.Identity{UserID: "u-bomb", DeviceID: "d-bomb", Role: identity.Worker, Area: "a"})
+	return env
+}
+
+// TestStrangersAreNotDecoded: a caller without a session is refused from
+// the request's headers, before its body is read, let alone decompressed.
+func TestStrangersAreNotDecoded(t *testing.T) {
+	probe := &decoderProbe{}
+	env := newBombEnv(t, probe, 0, 0)
+	for _, tc := range []struct{ protocol, procedure, encoding string }{
+		{"connect", pushPath, "gzip"}, {"grpc", pushPath, "zstd"}, {"connect-get", pullPath, "zstd"},
+	} {
+		t.Run(tc.protocol+" "+tc.encoding, func(t *testing.T) {
+			body := map[string][]byte{"gzip": gzipBomb1G(), "zstd": zstdBomb(23, 1<<30)}[tc.encoding]
+			code, msg := rawCallAs(t, env.HTTPClient, env.URL, "", tc.protocol, tc.procedure, tc.encoding, body)
+			if code != connect.CodeUnauthenticated {
+				t.Errorf("answered %v (%s), want unauthenticated", code, msg)
+			}
+			if got := probe.take(); len(got) != 0 {
+				t.Errorf("the codec ran for a stranger (%v bytes)", got)
+			}
+		})
+	}
 }
 
 func gzipped(t testing.TB, b []byte) []byte {
@@ -221,15 +247,15 @@ func TestDecompressionsAtOnceAreBounded(t *testing.T) {
 	if code, msg := rawCall(t, env.HTTPClient, env.URL, "grpc", pushPath, "gzip", small); code != connect.CodeResourceExhausted || !strings.Contains(msg, "retry") {
 		t.Errorf("a second compressed request answered %v (%s), want resource_exhausted asking to retry", code, msg)
 	}
-	if code, msg := rawCall(t, env.HTTPClient, env.URL, "connect", pushPath, "", nil); code != connect.CodeUnauthenticated {
-		t.Errorf("an uncompressed request answered %v (%s), want unauthenticated (decoded, then asked for a session)", code, msg)
+	if code, msg := rawCall(t, env.HTTPClient, env.URL, "connect", pushPath, "", nil); code != connect.CodeInvalidArgument {
+		t.Errorf("an uncompressed request answered %v (%s), want invalid_argument (decoded, then found empty)", code, msg)
 	}
 	close(release)
-	if code := <-held; code != connect.CodeUnauthenticated {
-		t.Errorf("the held request answered %v, want unauthenticated", code)
+	if code := <-held; code != connect.CodeInvalidArgument {
+		t.Errorf("the held request answered %v, want invalid_argument", code)
 	}
-	if code, msg := rawCall(t, env.HTTPClient, env.URL, "connect", pushPath, "gzip", small); code != connect.CodeUnauthenticated {
-		t.Errorf("a compressed request after the slot was freed answered %v (%s), want unauthenticated", code, msg)
+	if code, msg := rawCall(t, env.HTTPClient, env.URL, "connect", pushPath, "gzip", small); code != connect.CodeInvalidArgument {
+		t.Errorf("a compressed request after the slot was freed answered %v (%s), want invalid_argument", code, msg)
 	}
 }
 

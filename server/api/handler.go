@@ -104,7 +104,8 @@ func New(cfg Config) (*Server, error) {
 	dc := newDecompression(cfg.MaxDecompressions, cfg.decoderProbe)
 	public := dc.options(min(PublicMaxBytes, cfg.MaxRequestBytes))
 	opts := []connect.HandlerOption{
-		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout}, &authInterceptor{source: cfg.Identity, public: publicProcedures}),
+		connect.WithRequestGate((&authGate{source: cfg.Identity, public: publicProcedures}).gate),
+		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout}),
 		dc.options(cfg.MaxRequestBytes),
 		connect.WithConditionalHandlerOptions(func(spec connect.Spec) []connect.HandlerOption {
 			if publicProcedures[spec.Procedure] {

@@ -39,16 +39,26 @@ func withRequestID(log zerolog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// authInterceptor resolves the caller through the identity source for every
-// procedure, unary and streaming, except the explicitly public ones.
-type authInterceptor struct {
+// authGate resolves the caller through the identity source for every
+// procedure, unary and streaming, except the explicitly public ones. It is
+// a connect request gate, so it runs on the request's headers before the
+// body is read or decompressed: a stranger costs no decoding. A refused
+// call never reaches the interceptors, so the gate logs it itself.
+type authGate struct {
 	source identity.Source
 	public map[string]bool
 }
 
-var _ connect.Interceptor = (*authInterceptor)(nil)
+func (a *authGate) gate(ctx context.Context, spec connect.Spec, peer connect.Peer, h http.Header) (context.Context, error) {
+	start := time.Now()
+	ctx, err := a.identify(ctx, spec.Procedure, h)
+	if err != nil {
+		logCall(ctx, spec.Procedure, peer.Protocol, start, err)
+	}
+	return ctx, err
+}
 
-func (a *authInterceptor) identify(ctx context.Context, procedure string, h http.Header) (context.Context, error) {
+func (a *authGate) identify(ctx context.Context, procedure string, h http.Header) (context.Context, error) {
 	if a.public[procedure] {
 		return ctx, nil
 	}
@@ -65,30 +75,6 @@ func (a *authInterceptor) identify(ctx context.Context, procedure string, h http
 		return c.Str("user_id", id.UserID).Str("device_id", id.DeviceID)
 	})
 	return identity.NewContext(ctx, id), nil
-}
-
-func (a *authInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
-	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-		ctx, err := a.identify(ctx, req.Spec().Procedure, req.Header())
-		if err != nil {
-			return nil, err
-		}
-		return next(ctx, req)
-	}
-}
-
-func (a *authInterceptor) WrapStreamingClient(next connect.StreamingClientFunc) connect.StreamingClientFunc {
-	return next
-}
-
-func (a *authInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
-	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
-		ctx, err := a.identify(ctx, conn.Spec().Procedure, conn.RequestHeader())
-		if err != nil {
-			return err
-		}
-		return next(ctx, conn)
-	}
 }
 
 // logInterceptor logs one line per call with its outcome and duration, and
