@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/server/api"
+	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
 
@@ -50,6 +51,8 @@ type config struct {
 	WriteTimeout        time.Duration
 	ReadBodyTimeout     time.Duration
 	MaxConnsPerIP       int
+	// Writes are refused while less than this is free (0: never).
+	MinFreeBytes int64
 }
 
 // origins splits --rp-origins.
@@ -122,6 +125,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	dur(&c.WriteTimeout, "write-timeout", api.DefaultWriteTimeout, "a client that takes no part (64 KiB) of a response for this long is dropped (cut off after between half of it and all of it)")
 	dur(&c.ReadBodyTimeout, "read-body-timeout", api.DefaultReadBodyTimeout, "a request body must have arrived this long after its headers")
 	num(&c.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv4 address or IPv6 /64) may hold open; 0 for no cap (behind a reverse proxy every connection comes from the proxy)")
+	fs.Int64Var(&c.MinFreeBytes, "min-free-bytes", diskspace.DefaultMinFree, "writes (pushes, admin and review changes) are refused with resource_exhausted while less than this many bytes are free on the data directory's filesystem; reads go on; 0 never refuses (env "+envName("min-free-bytes")+")")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
@@ -188,6 +192,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if c.MaxConnsPerIP < 0 || c.MaxConnsPerIP > 1_000_000 {
 		return nil, fmt.Errorf("--max-conns-per-ip must be between 0 (no cap) and 1000000")
+	}
+	if c.MinFreeBytes < 0 {
+		return nil, fmt.Errorf("--min-free-bytes must be 0 (never refuse writes) or a number of bytes such as 536870912 (512 MiB)")
 	}
 	if strings.TrimSpace(c.BootstrapArea) == "" {
 		return nil, fmt.Errorf("--bootstrap-area must name an area")

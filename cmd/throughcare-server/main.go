@@ -33,6 +33,7 @@ import (
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/connlimit"
 	"github.com/throughcare/throughcare/server/console"
+	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/review"
 	"github.com/throughcare/throughcare/server/store"
@@ -157,12 +158,18 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if ids == nil {
 		ids = authSvc
 	}
+	disk, err := diskspace.New(diskspace.Config{Dir: cfg.Data, MinFree: uint64(cfg.MinFreeBytes), Logger: log})
+	if err != nil {
+		return err
+	}
+	_ = disk.Room() // measure now: a server restarted on a full disk says so at once
 	handler, err := api.New(api.Config{
 		Engine: engine, Identity: ids, Logger: log,
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout, MaxDecompressions: cfg.MaxDecompress,
 		ReadBodyTimeout: cfg.ReadBodyTimeout, WriteTimeout: cfg.WriteTimeout,
 		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
 		AuthRateLimit: cfg.authRateLimit(),
+		Disk:          disk,
 		Review:        api.NewReviewHandler(reviewSvc),
 		Routes: map[string]http.Handler{
 			console.IndexPattern: console.LoopbackRedirect(console.Handler(), cfg.origins()), console.AssetsPattern: console.Handler(),

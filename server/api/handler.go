@@ -58,6 +58,10 @@ type Config struct {
 	// decoderProbe, when set (by tests), wraps every codec's decompressor
 	// inside the limits.
 	decoderProbe decompressorProbe
+	// Disk, when set, is asked before every call that writes; while it
+	// says the disk is nearly full those calls are refused with
+	// ResourceExhausted and reads go on (see allowedWhenFull).
+	Disk SpaceGuard
 	// Routes adds plain HTTP routes (the web console's assets, CSV exports)
 	// beside the RPCs; they get request ids and the body limit too. Each
 	// handles its own authentication.
@@ -107,6 +111,7 @@ func New(cfg Config) (*Server, error) {
 		connect.WithRequestGate((&authGate{source: cfg.Identity, public: publicProcedures}).gate),
 		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout}),
 		dc.options(cfg.MaxRequestBytes),
+		spaceGateOption(cfg.Disk),
 		connect.WithConditionalHandlerOptions(func(spec connect.Spec) []connect.HandlerOption {
 			if publicProcedures[spec.Procedure] {
 				return []connect.HandlerOption{public}
