@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -165,4 +166,23 @@ func callEmpty(env *apitest.Env, procedure string, stream bool) error {
 		return nil // it streams: it got past the guard
 	}
 	return s.Err()
+}
+
+// A caller without a session (an enrolment) is refused on a full disk
+// without learning how much space the server has.
+func TestFullDiskTellsStrangersNothingOfTheDisk(t *testing.T) {
+	disk, clock := &fillableDisk{free: 1 << 20}, apitest.NewClock(time.Unix(1_800_000_000, 0))
+	env := diskEnv(t, disk, clock, &lockedBuffer{mu: make(chan struct{}, 1)})
+	c := connect.NewClient[emptypb.Empty, emptypb.Empty](env.HTTPClient, env.URL+throughcarev1connect.AuthServiceBeginEnrollmentProcedure)
+	_, err := c.CallUnary(t.Context(), connect.NewRequest(&emptypb.Empty{}))
+	if connect.CodeOf(err) != connect.CodeResourceExhausted {
+		t.Fatalf("enrolment on a full disk: %v, want resource_exhausted", err)
+	}
+	var ce *connect.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("not a connect error: %v", err)
+	}
+	if msg := ce.Message(); strings.Contains(msg, "MiB") || strings.Contains(msg, "disk") {
+		t.Errorf("a stranger was told %q", msg)
+	}
 }

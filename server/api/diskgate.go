@@ -2,11 +2,13 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
 	"connectrpc.com/connect"
 
+	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
@@ -56,7 +58,12 @@ func (g spaceGate) gate(ctx context.Context, spec connect.Spec, peer connect.Pee
 	}
 	start := time.Now()
 	if err := g.guard.Room(); err != nil {
-		err = connectError(ctx, err)
+		if _, known := identity.FromContext(ctx); known {
+			err = connectError(ctx, err)
+		} else {
+			// A stranger (an enrolment) learns nothing of the disk.
+			err = connect.NewError(connect.CodeResourceExhausted, errors.New("the server cannot take this request right now; try again later"))
+		}
 		logCall(ctx, spec.Procedure, peer.Protocol, start, err)
 		return ctx, err
 	}
