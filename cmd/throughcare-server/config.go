@@ -43,6 +43,7 @@ type config struct {
 	RefreshBurst    int
 	ProxyHeader     string
 	LateWorkWindow  time.Duration
+	AcceptDataLoss  bool
 }
 
 // origins splits --rp-origins.
@@ -106,6 +107,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.IntVar(&c.RefreshBurst, "auth-refresh-burst", api.DefaultRefreshBurst, "session refreshes one client address may make at once; its /24 (IPv6: /48) five times as many (env "+envName("auth-refresh-burst")+")")
 	str(&c.ProxyHeader, "trusted-proxy-header", "", "header whose last hop is the client address for rate limiting, e.g. X-Forwarded-For; set it ONLY behind a reverse proxy that sets it, or clients choose their own address")
 	dur(&c.LateWorkWindow, "late-work-window", syncengine.DefaultLateWorkWindow, "how long after a worker's access to a client ended the work they did while they held it is still accepted (flagged late)")
+	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
