@@ -384,3 +384,21 @@ func checkAccepted(t *testing.T, dir string, f damageFixture, tc damageCase) {
 		t.Error("the cursor key changed again on the next open")
 	}
 }
+
+// While a store is open, another Open of its directory is refused before it
+// touches anything: it must not remove or move the live store's files.
+func TestOpenInspectsNothingOfAStoreInUse(t *testing.T) {
+	dir := t.TempDir()
+	s, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1})
+	must(t, err)
+	defer s.Close()
+	empty := filepath.Join(dir, "00042.mem") // as the live store is creating it
+	must(t, os.WriteFile(empty, nil, 0o600))
+	if s2, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1}); err == nil {
+		s2.Close()
+		t.Fatal("a second Open of a store in use worked")
+	}
+	if _, err := os.Stat(empty); err != nil {
+		t.Fatalf("the second Open removed a file of the store in use: %v", err)
+	}
+}

@@ -86,6 +86,11 @@ func inspectDir(o Options) (*dirState, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	removed, err := badgerdir.RemoveEmptyLogs(dir)
 	for _, name := range removed {
 		o.Logger.Warn().Str("data", dir).Str("file", name).
