@@ -30,3 +30,10 @@ func WALTxnEnds(path string) ([]int64, error) {
 		}
 	}
 }
+
+// LastCommit returns the number of the store's last commit.
+func (s *DB) LastCommit() uint64 {
+	s.commits.mu.Lock()
+	defer s.commits.mu.Unlock()
+	return s.commits.last
+}
