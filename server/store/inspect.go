@@ -125,17 +125,54 @@ func inspectDir(o Options) (*dirState, error) {
 // st.accepted; tables the MANIFEST does not list are then moved aside
 // rather than left for Badger to delete.
 func checkFiles(dir string, files dirFiles, o Options, st *dirState) error {
-	damaged := func(kind DamageKind, err error, names ...string) *DamageError {
-		return &DamageError{Dir: dir, Kind: kind, Files: names, Err: err}
+	mf, err := checkManifest(dir, files)
+	if err != nil {
+		return err
 	}
-	var mf badger.Manifest
-	if files.manifest {
-		var err error
-		if mf, err = readManifest(filepath.Join(dir, badger.ManifestFilename)); err != nil {
-			return damaged(DamageManifest, err)
+	unlisted, listedMax, err := checkTables(dir, files, mf, o.Logger)
+	if err != nil {
+		return err
+	}
+	wals, err := scanWALs(dir, files.wals)
+	if err != nil {
+		return err
+	}
+	for i, w := range wals[:max(len(wals)-1, 0)] {
+		if w.Trailing {
+			if err := accept(o, st, &DamageError{Dir: dir, Kind: DamageWAL, Files: files.wals[i : i+1]}); err != nil {
+				return err
+			}
 		}
-	} else if len(files.tables) > 0 {
-		return damaged(DamageManifestMissing, nil, sortedNames(files.tables)...)
+	}
+	var unrecorded []string
+	for id, v := range unlisted {
+		if v > listedMax && !walsHold(wals, v) {
+			unrecorded = append(unrecorded, files.tables[id])
+		}
+	}
+	if len(unrecorded) == 0 {
+		return nil
+	}
+	slices.Sort(unrecorded)
+	if err := accept(o, st, &DamageError{Dir: dir, Kind: DamageTablesUnrecorded, Files: unrecorded}); err != nil {
+		return err
+	}
+	return setAside(dir, unrecorded, o.Logger)
+}
+
+// checkManifest reads the MANIFEST and checks that the tables it lists
+// are there, and that there is one if there are tables.
+func checkManifest(dir string, files dirFiles) (badger.Manifest, error) {
+	var mf badger.Manifest
+	if !files.manifest {
+		if len(files.tables) > 0 {
+			return mf, &DamageError{Dir: dir, Kind: DamageManifestMissing, Files: sortedNames(files.tables)}
+		}
+		return mf, nil
+	}
+	mf, err := readManifest(filepath.Join(dir, badger.ManifestFilename))
+	if err != nil {
+		return mf, &DamageError{Dir: dir, Kind: DamageManifest, Err: err}
 	}
 	var missing []string
 	for id := range mf.Tables {
@@ -145,55 +182,38 @@ func checkFiles(dir string, files dirFiles, o Options, st *dirState) error {
 	}
 	if len(missing) > 0 {
 		slices.Sort(missing)
-		return damaged(DamageManifest, nil, missing...)
+		return mf, &DamageError{Dir: dir, Kind: DamageManifest, Files: missing}
 	}
-	versions := map[uint64]uint64{} // of the tables the MANIFEST does not list
-	var listedMax uint64
+	return mf, nil
+}
+
+// checkTables reads every table through (verifyTable). A table the
+// MANIFEST lists must read back whole; one it does not list that does not
+// was being written when Badger was killed, and Badger deletes it. It
+// returns the highest version of each table the MANIFEST does not list
+// that reads back, and the highest of the tables it lists.
+func checkTables(dir string, files dirFiles, mf badger.Manifest, log zerolog.Logger) (unlisted map[uint64]uint64, listedMax uint64, err error) {
+	unlisted = map[uint64]uint64{}
 	for _, id := range slices.Sorted(maps.Keys(files.tables)) {
+		tm, listed := mf.Tables[id]
 		compression := options.Snappy
-		if tm, ok := mf.Tables[id]; ok {
+		if listed {
 			compression = tm.Compression
 		}
 		v, err := verifyTable(filepath.Join(dir, files.tables[id]), compression)
-		_, listed := mf.Tables[id]
 		switch {
 		case err != nil && listed:
-			return damaged(DamageTable, err, files.tables[id])
+			return nil, 0, &DamageError{Dir: dir, Kind: DamageTable, Files: []string{files.tables[id]}, Err: err}
 		case err != nil:
-			// A table Badger was writing when it was killed; it deletes it.
-			o.Logger.Info().Str("data", dir).Str("file", files.tables[id]).
+			log.Info().Str("data", dir).Str("file", files.tables[id]).
 				Msg("a table left half-written by a kill will be deleted (the MANIFEST does not list it)")
 		case listed:
 			listedMax = max(listedMax, v)
 		default:
-			versions[id] = v
+			unlisted[id] = v
 		}
 	}
-	wals, err := scanWALs(dir, files.wals)
-	if err != nil {
-		return err
-	}
-	for i, w := range wals[:max(len(wals)-1, 0)] {
-		if w.Trailing {
-			if err := accept(o, st, damaged(DamageWAL, nil, files.wals[i])); err != nil {
-				return err
-			}
-		}
-	}
-	var unrecorded []string
-	for id, v := range versions { // the tables the MANIFEST does not list
-		if v > listedMax && !walsHold(wals, v) {
-			unrecorded = append(unrecorded, files.tables[id])
-		}
-	}
-	if len(unrecorded) == 0 {
-		return nil
-	}
-	slices.Sort(unrecorded)
-	if err := accept(o, st, damaged(DamageTablesUnrecorded, nil, unrecorded...)); err != nil {
-		return err
-	}
-	return setAside(dir, unrecorded, o.Logger)
+	return unlisted, listedMax, nil
 }
 
 // accept adds d to st.accepted if Options.AcceptDataLoss allows it, and
