@@ -2,6 +2,8 @@ package caseload
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -180,5 +182,38 @@ func TestVerdictsKeptAndShown(t *testing.T) {
 	}
 	if st := d.Status(); st.Rejected != 0 {
 		t.Fatalf("Status().Rejected = %d after Dismiss", st.Rejected)
+	}
+}
+
+// A kill while the local store was opening can leave an empty write-ahead
+// (.mem) or value-log (.vlog) file behind, which Badger cannot open. The
+// next open works and keeps everything: such a file never held anything.
+func TestOpenAfterAKillDuringOpen(t *testing.T) {
+	for _, leftover := range []string{"00099.mem", "000099.vlog"} {
+		t.Run(leftover, func(t *testing.T) {
+			dir, key := t.TempDir(), testKey(t)
+			d, err := Open(Config{Dir: dir, Key: key, Server: noServer})
+			must(t, err)
+			_, device := enrol(t, d)
+			c := newID()
+			pull(t, d, snapshot(c, clientRecord(c, stampAt(time.Now().Add(-time.Hour), otherReplica), otherAuthor)))
+			id := mustLog(t, d, c, contactAt(time.Now()))
+			must(t, d.Close())
+			must(t, os.WriteFile(filepath.Join(dir, leftover), nil, 0o600))
+
+			d, err = Open(Config{Dir: dir, Key: key, Server: noServer})
+			if err != nil {
+				t.Fatalf("Open with an empty %s left over: %v", leftover, err)
+			}
+			defer d.Close()
+			if d.DeviceID() != device {
+				t.Fatalf("reopened as device %q, want %q", d.DeviceID(), device)
+			}
+			tl, err := d.Timeline(context.Background(), c)
+			must(t, err)
+			if len(tl.Contacts) != 1 || tl.Contacts[0].ID != id || !tl.Contacts[0].Pending {
+				t.Fatalf("after reopen the timeline holds %+v, want the pending contact %s", tl.Contacts, id)
+			}
+		})
 	}
 }

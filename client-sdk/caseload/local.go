@@ -23,6 +23,8 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/google/uuid"
+
+	"github.com/throughcare/throughcare/internal/badgerdir"
 )
 
 const (
@@ -107,6 +109,10 @@ func openBadger(dir string, key []byte, inMemory bool) (*badger.DB, error) {
 		WithLogger(nil)
 	if inMemory {
 		opts = opts.WithDir("").WithValueDir("")
+	} else if _, err := badgerdir.RemoveEmptyLogs(dir); err != nil {
+		// An empty log file left by a kill while the store was opening holds
+		// nothing and would fail the open; anything else stays for Badger.
+		return nil, fmt.Errorf("caseload: opening the local store: %w", err)
 	}
 	db, err := badger.Open(opts)
 	if err != nil {

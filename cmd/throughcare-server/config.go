@@ -52,7 +52,8 @@ type config struct {
 	ReadBodyTimeout     time.Duration
 	MaxConnsPerIP       int
 	// Writes are refused while less than this is free (0: never).
-	MinFreeBytes int64
+	MinFreeBytes   int64
+	AcceptDataLoss bool
 }
 
 // origins splits --rp-origins.
@@ -126,6 +127,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	dur(&c.ReadBodyTimeout, "read-body-timeout", api.DefaultReadBodyTimeout, "a request body must have arrived this long after its headers")
 	num(&c.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv4 address or IPv6 /64) may hold open; 0 for no cap (behind a reverse proxy every connection comes from the proxy)")
 	fs.Int64Var(&c.MinFreeBytes, "min-free-bytes", diskspace.DefaultMinFree, "writes (pushes, admin and review changes) are refused with resource_exhausted while less than this many bytes are free on the data directory's filesystem; reads go on; 0 never refuses (env "+envName("min-free-bytes")+")")
+	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error

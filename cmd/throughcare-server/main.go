@@ -92,7 +92,9 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
+	if errors.Is(err, store.ErrDamaged) {
+		return damaged(err)
+	} else if err != nil {
 		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
 	}
 	defer st.Close()
@@ -117,9 +119,12 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err := privateDataDir(cfg.Data, log); err != nil {
 		return err
 	}
-	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log})
+	if cfg.AcceptDataLoss {
+		log.Warn().Str("data", cfg.Data).Msg("--accept-data-loss is set: damage found at this start is accepted, losing what it lost; remove the flag once the store has started")
+	}
+	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss})
 	if err != nil {
-		return err
+		return damaged(err)
 	}
 	defer func() {
 		if err := st.Close(); err != nil {

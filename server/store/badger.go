@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -40,6 +39,13 @@ var (
 	// whole log; stores written before the index existed get it built
 	// once when they are opened.
 	keyLateIndex = []byte{tMeta, 'l', 'a', 't', 'e', '-', 'i', 'n', 'd', 'e', 'x'}
+	// keyCommit holds the number of the last commit (see commits).
+	keyCommit = []byte{tMeta, 'c', 'o', 'm', 'm', 'i', 't'}
+	// keyAckRecord marks a store that keeps an acknowledgement record, so
+	// that a record gone missing is noticed.
+	keyAckRecord = []byte{tMeta, 'a', 'c', 'k', '-', 'r', 'e', 'c', 'o', 'r', 'd'}
+	// keyLossPrefix, followed by a time (Unix ns), holds an AcceptedLoss.
+	keyLossPrefix = []byte{tMeta, 'd', 'a', 't', 'a', '-', 'l', 'o', 's', 's'}
 )
 
 // Options configures a Badger store.
@@ -57,12 +63,18 @@ type Options struct {
 	// BlockCacheMB and MemTableMB size Badger's caches (defaults 64 and 64).
 	// One push transaction can hold about 15% of MemTableMB.
 	BlockCacheMB, MemTableMB int
+	// AcceptDataLoss opens a damaged store anyway where that is possible
+	// (DamageError.Acceptable), with what is left. The open is recorded
+	// (AcceptedLosses) and the cursor key replaced, so every device
+	// resets. Without it, Open refuses any damage it finds.
+	AcceptDataLoss bool
 }
 
 // DB is the Badger-backed Store.
 type DB struct {
 	db        *badger.DB
 	cursorKey []byte
+	commits   commits
 	stop      chan struct{}
 	wg        sync.WaitGroup
 	closeOnce sync.Once
@@ -74,12 +86,25 @@ var _ Store = (*DB)(nil)
 
 // Open opens (creating if needed) the store in o.Dir. Writes are synced to
 // disk before a push returns.
+//
+// Open checks the directory before and after Badger opens it, and returns
+// a *DamageError, touching nothing, if it finds damage: tables that fail
+// their checksums, a MANIFEST lost or cut short, a write-ahead log that
+// replays less than was acknowledged, a store whose metadata is gone. A
+// directory with a store in it is never taken for a new one.
 func Open(o Options) (*DB, error) {
 	if o.BlockCacheMB <= 0 {
 		o.BlockCacheMB = 64
 	}
 	if o.MemTableMB <= 0 {
 		o.MemTableMB = 64
+	}
+	var st *dirState
+	if !o.InMemory {
+		var err error
+		if st, err = inspectDir(o); err != nil {
+			return nil, err
+		}
 	}
 	bo := badger.DefaultOptions(o.Dir).
 		WithInMemory(o.InMemory).
@@ -93,22 +118,26 @@ func Open(o Options) (*DB, error) {
 		WithNumLevelZeroTablesStall(8).
 		WithValueLogFileSize(256 << 20).
 		WithCompression(options.Snappy).
-		WithChecksumVerificationMode(options.OnTableRead).
+		// inspectDir has read every table through; Badger checks each
+		// block as it reads it from disk (OnTableRead would read them all
+		// again, and panics on a damaged one).
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true).
 		WithNumCompactors(2)
 	if o.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 	}
-	bdb, err := badger.Open(bo)
+	bdb, err := openBadger(bo)
 	if err != nil {
-		return nil, fmt.Errorf("store: open: %w", err)
+		return nil, err
 	}
 	s := &DB{db: bdb, stop: make(chan struct{})}
-	if err := s.init(); err != nil {
-		bdb.Close()
+	if err := s.init(o, st); err != nil {
+		s.closeFiles()
 		return nil, err
 	}
 	if err := s.buildLateIndex(); err != nil {
-		bdb.Close()
+		s.closeFiles()
 		return nil, err
 	}
 	interval := o.GCInterval
@@ -122,34 +151,27 @@ func Open(o Options) (*DB, error) {
 	return s, nil
 }
 
-// init creates the cursor key and format marker on first open and checks
-// them on later ones.
-func (s *DB) init() error {
-	return s.db.Update(func(txn *badger.Txn) error {
-		if v, err := getUint(txn, keyFormat); err != nil {
-			return err
-		} else if v > formatVersion {
-			return fmt.Errorf("store: data format %d is newer than this server understands (%d)", v, formatVersion)
+// openBadger opens Badger, turning a panic on this goroutine into an error.
+func openBadger(bo badger.Options) (db *badger.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			db, err = nil, &DamageError{Dir: bo.Dir, Kind: DamageUnreadable, Err: fmt.Errorf("%v", r)}
 		}
-		item, err := txn.Get(keyCursorKey)
-		if errors.Is(err, badger.ErrKeyNotFound) {
-			k := make([]byte, 32)
-			rand.Read(k)
-			s.cursorKey = k
-			if err := txn.Set(keyCursorKey, k); err != nil {
-				return err
-			}
-			if err := txn.Set(keyLateIndex, be64(1)); err != nil { // nothing to index yet
-				return err
-			}
-			return txn.Set(keyFormat, be64(formatVersion))
-		}
-		if err != nil {
-			return err
-		}
-		s.cursorKey, err = item.ValueCopy(nil)
-		return err
-	})
+	}()
+	db, err = badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open: %w", err)
+	}
+	return db, nil
+}
+
+// closeFiles closes Badger and the acknowledgement record.
+func (s *DB) closeFiles() error {
+	err := s.db.Close()
+	if s.commits.ack != nil {
+		err = errors.Join(err, s.commits.ack.close())
+	}
+	return err
 }
 
 // gcLoop runs value-log garbage collection until the store closes.
@@ -180,7 +202,7 @@ func (s *DB) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		s.closeErr = s.db.Close()
+		s.closeErr = s.closeFiles()
 	})
 	return s.closeErr
 }
@@ -188,7 +210,8 @@ func (s *DB) Close() error {
 // CursorKey returns the secret that seals this store's sync cursors.
 func (s *DB) CursorKey() []byte { return s.cursorKey }
 
-// retry runs an update transaction, retrying a bounded number of times when
+// retry runs an update transaction (numbered and recorded, see commit),
+// retrying a bounded number of times when
 // it conflicts with a concurrent one.
 func (s *DB) retry(ctx context.Context, fn func(txn *badger.Txn) error) error {
 	backoff := 200 * time.Microsecond
@@ -196,7 +219,7 @@ func (s *DB) retry(ctx context.Context, fn func(txn *badger.Txn) error) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		err := s.db.Update(fn)
+		err := s.update(fn)
 		if !errors.Is(err, badger.ErrConflict) {
 			return mapErr(err)
 		}

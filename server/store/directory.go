@@ -157,15 +157,40 @@ func (a Assignment) Covers(t time.Time) bool {
 // DirTx is a directory transaction. Its methods may only be used inside the
 // function given to Directory or DirectoryView.
 type DirTx struct {
-	txn *badger.Txn
-	now time.Time
+	txn   *badger.Txn
+	now   time.Time
+	wrote bool // a write was made: the transaction must be committed
+}
+
+func (tx *DirTx) set(key, value []byte) error {
+	tx.wrote = true
+	return tx.txn.Set(key, value)
+}
+
+func (tx *DirTx) setEntry(e *badger.Entry) error {
+	tx.wrote = true
+	return tx.txn.SetEntry(e)
+}
+
+func (tx *DirTx) delete(key []byte) error {
+	tx.wrote = true
+	return tx.txn.Delete(key)
 }
 
 // Directory runs fn in a read-write transaction, committed durably if fn
 // returns nil and retried (a bounded number of times) if it conflicts with
 // a concurrent one, so fn must not have other side effects.
 func (s *DB) Directory(ctx context.Context, fn func(tx *DirTx) error) error {
-	return s.retry(ctx, func(txn *badger.Txn) error { return fn(&DirTx{txn: txn, now: time.Now()}) })
+	return s.retry(ctx, func(txn *badger.Txn) error {
+		tx := &DirTx{txn: txn, now: time.Now()}
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if !tx.wrote {
+			return errNothingWritten // nothing to commit or sync
+		}
+		return nil
+	})
 }
 
 // DirectoryView runs fn in a read-only transaction.
@@ -200,7 +225,7 @@ func (tx *DirTx) put(key []byte, v any, expires time.Time) error {
 	if err != nil {
 		return err
 	}
-	return tx.txn.SetEntry(tx.entry(key, b, expires))
+	return tx.setEntry(tx.entry(key, b, expires))
 }
 
 // entry is a Badger entry that Badger removes a second after expires (never
@@ -217,7 +242,7 @@ func (tx *DirTx) entry(key, value []byte, expires time.Time) *badger.Entry {
 	return e
 }
 
-func (tx *DirTx) index(key []byte) error { return tx.txn.Set(key, nil) }
+func (tx *DirTx) index(key []byte) error { return tx.set(key, nil) }
 
 func (tx *DirTx) lookup(key []byte) (string, error) {
 	item, err := tx.txn.Get(key)
@@ -309,7 +334,7 @@ func (tx *DirTx) PutUser(u *User) error {
 	if err := tx.put(dkey(dUser, u.ID), u, time.Time{}); err != nil {
 		return err
 	}
-	if err := tx.txn.Set(dkey(dUserByHandle, string(u.Handle)), []byte(u.ID)); err != nil {
+	if err := tx.set(dkey(dUserByHandle, string(u.Handle)), []byte(u.ID)); err != nil {
 		return err
 	}
 	return tx.index(dkey(dUsersOfArea, u.AreaID, u.ID))
@@ -341,7 +366,7 @@ func (tx *DirTx) PutDevice(d *Device) error {
 		return err
 	}
 	if d.PrimaryID == "" {
-		if err := tx.txn.Set(dkey(dDeviceByCredential, string(d.CredentialID)), []byte(d.ID)); err != nil {
+		if err := tx.set(dkey(dDeviceByCredential, string(d.CredentialID)), []byte(d.ID)); err != nil {
 			return err
 		}
 	}
@@ -400,10 +425,10 @@ func (tx *DirTx) SessionByRefresh(hash []byte) (*Session, error) {
 // refresh hash too, so that its reuse can be detected).
 func (tx *DirTx) PutSession(s *Session) error {
 	if old, err := tx.Session(s.ID); err == nil {
-		if err := tx.txn.Delete(dkey(dSessionByAccess, string(old.AccessHash))); err != nil {
+		if err := tx.delete(dkey(dSessionByAccess, string(old.AccessHash))); err != nil {
 			return err
 		}
-		if err := tx.txn.Delete(dkey(dSessionByRefresh, string(old.PreviousRefreshHash))); err != nil {
+		if err := tx.delete(dkey(dSessionByRefresh, string(old.PreviousRefreshHash))); err != nil {
 			return err
 		}
 	} else if !errors.Is(err, ErrNotFound) {
@@ -414,12 +439,12 @@ func (tx *DirTx) PutSession(s *Session) error {
 	}
 	for _, h := range [][]byte{s.RefreshHash, s.PreviousRefreshHash} {
 		if len(h) > 0 {
-			if err := tx.txn.SetEntry(badger.NewEntry(dkey(dSessionByRefresh, string(h)), []byte(s.ID)).WithTTL(s.AbsoluteExpiresAt.Sub(tx.now) + time.Second)); err != nil {
+			if err := tx.setEntry(badger.NewEntry(dkey(dSessionByRefresh, string(h)), []byte(s.ID)).WithTTL(s.AbsoluteExpiresAt.Sub(tx.now) + time.Second)); err != nil {
 				return err
 			}
 		}
 	}
-	if err := tx.txn.SetEntry(badger.NewEntry(dkey(dSessionByAccess, string(s.AccessHash)), []byte(s.ID)).WithTTL(s.AbsoluteExpiresAt.Sub(tx.now) + time.Second)); err != nil {
+	if err := tx.setEntry(badger.NewEntry(dkey(dSessionByAccess, string(s.AccessHash)), []byte(s.ID)).WithTTL(s.AbsoluteExpiresAt.Sub(tx.now) + time.Second)); err != nil {
 		return err
 	}
 	if err := tx.index(dkey(dSessionsOfUser, s.UserID, s.ID)); err != nil {
@@ -457,7 +482,7 @@ func (tx *DirTx) DeleteSession(id string) error {
 		dkey(dSessionByRefresh, string(s.RefreshHash)), dkey(dSessionByRefresh, string(s.PreviousRefreshHash)),
 		dkey(dSessionsOfUser, s.UserID, id), dkey(dSessionsOfDevice, s.DeviceID, id),
 	} {
-		if err := tx.txn.Delete(k); err != nil {
+		if err := tx.delete(k); err != nil {
 			return err
 		}
 	}
@@ -486,7 +511,7 @@ func (tx *DirTx) Ceremony(id string) (*Ceremony, error) {
 func (tx *DirTx) PutCeremony(c *Ceremony) error { return tx.put(dkey(dCeremony, c.ID), c, c.ExpiresAt) }
 
 // DeleteCeremony consumes a ceremony.
-func (tx *DirTx) DeleteCeremony(id string) error { return tx.txn.Delete(dkey(dCeremony, id)) }
+func (tx *DirTx) DeleteCeremony(id string) error { return tx.delete(dkey(dCeremony, id)) }
 
 // Client returns a client.
 func (tx *DirTx) Client(id string) (*Client, error) {
@@ -497,7 +522,7 @@ func (tx *DirTx) Client(id string) (*Client, error) {
 // PutClient stores a client (moving it between teams re-indexes it).
 func (tx *DirTx) PutClient(c *Client) error {
 	if old, err := tx.Client(c.ID); err == nil && old.TeamID != c.TeamID {
-		if err := tx.txn.Delete(dkey(dClientsOfTeam, old.TeamID, c.ID)); err != nil {
+		if err := tx.delete(dkey(dClientsOfTeam, old.TeamID, c.ID)); err != nil {
 			return err
 		}
 	} else if err != nil && !errors.Is(err, ErrNotFound) {
@@ -529,7 +554,7 @@ func (tx *DirTx) PutAssignment(a *Assignment) error {
 	if err := tx.put(assignmentKey(dAssignment, a.UserID, a.ClientID, a.From), a, time.Time{}); err != nil {
 		return err
 	}
-	return tx.txn.Set(assignmentKey(dAssignmentsOfClient, a.ClientID, a.UserID, a.From), assignmentKey(dAssignment, a.UserID, a.ClientID, a.From))
+	return tx.set(assignmentKey(dAssignmentsOfClient, a.ClientID, a.UserID, a.From), assignmentKey(dAssignment, a.UserID, a.ClientID, a.From))
 }
 
 // AssignmentsOfUser returns every assignment period of a user, current and

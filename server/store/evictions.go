@@ -19,6 +19,7 @@ func (s *DB) NoteEvictions(ctx context.Context, deviceID string, ended map[strin
 		return fmt.Errorf("store: device id must be 1 to 255 bytes")
 	}
 	return s.retry(ctx, func(txn *badger.Txn) error {
+		wrote := false
 		for bucketID, end := range ended {
 			bucket, err := id16(bucketID)
 			if err != nil {
@@ -36,7 +37,11 @@ func (s *DB) NoteEvictions(ctx context.Context, deviceID string, ended map[strin
 				if err := txn.Set(key, be64(n)); err != nil {
 					return err
 				}
+				wrote = true
 			}
+		}
+		if !wrote {
+			return errNothingWritten // nothing to commit or sync
 		}
 		return nil
 	})

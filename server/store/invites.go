@@ -131,5 +131,5 @@ func (tx *DirTx) PutInvite(in *Invite) error {
 	if err := tx.put(dkey(dInvite, string(in.Hash)), in, keep); err != nil {
 		return err
 	}
-	return tx.txn.SetEntry(tx.entry(dkey(dInvitesOfArea, in.AreaID, in.ID), in.Hash, keep))
+	return tx.setEntry(tx.entry(dkey(dInvitesOfArea, in.AreaID, in.ID), in.Hash, keep))
 }

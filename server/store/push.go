@@ -211,10 +211,12 @@ func (s *DB) push(txn *badger.Txn, b *Batch) (*PushResult, error) {
 		res.Heads[bucketIDs[bucket]] = head
 	}
 	res.HighWater = next - 1
-	if res.HighWater > hwm {
-		if err := txn.Set(deviceKey(b.DeviceID), be64(res.HighWater)); err != nil {
-			return nil, err
-		}
+	if res.HighWater == hwm {
+		// Every change was pushed before: nothing was written.
+		return res, errNothingWritten
+	}
+	if err := txn.Set(deviceKey(b.DeviceID), be64(res.HighWater)); err != nil {
+		return nil, err
 	}
 	return res, nil
 }

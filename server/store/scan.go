@@ -189,7 +189,7 @@ func (s *DB) buildLateIndex() error {
 	keys = slices.CompactFunc(keys, func(a, b []byte) bool { return string(a) == string(b) })
 	for len(keys) > 0 {
 		n := min(len(keys), 10_000)
-		if err := s.db.Update(func(txn *badger.Txn) error {
+		if err := s.update(func(txn *badger.Txn) error {
 			for _, k := range keys[:n] {
 				if err := txn.Set(k, nil); err != nil {
 					return err
@@ -201,7 +201,7 @@ func (s *DB) buildLateIndex() error {
 		}
 		keys = keys[n:]
 	}
-	return s.db.Update(func(txn *badger.Txn) error { return txn.Set(keyLateIndex, be64(1)) })
+	return s.update(func(txn *badger.Txn) error { return txn.Set(keyLateIndex, be64(1)) })
 }
 
 // lateOf reads a stored HistoryEntry's late flag and record id.

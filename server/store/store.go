@@ -19,6 +19,12 @@
 //
 //	0x00 "cursor-key"              → 32 random bytes sealing sync cursors
 //	0x00 "format"                  → store format version (uint64)
+//	0x00 "commit"                  → number of the last write transaction
+//	                                 (uint64; every one writes it)
+//	0x00 "ack-record"              → 1: the store keeps an acknowledgement
+//	                                 record (the ACKNOWLEDGED file)
+//	0x00 "data-loss" time(8)       → AcceptedLoss (JSON): an open that went
+//	                                 on despite damage
 //	0x01 bucket(16) pos(8)         → HistoryEntry: the bucket log (full history)
 //	0x02 bucket(16) record(16)     → pos(8): where the record's state lives
 //	0x03 bucket(16) pos(8)         → RecordState (compacted), keyed by the
@@ -40,6 +46,19 @@
 // and the write-ahead log. The stored RecordState and HistoryEntry are the
 // wire messages themselves, so pulls send stored bytes without re-encoding;
 // the proto's additive-only evolution (buf breaking checks) protects both.
+//
+// # Damage
+//
+// Beside Badger's files the data directory holds ACKNOWLEDGED, the number
+// of the last commit acknowledged, written after Badger has synced it and
+// before the write is acknowledged. Open compares it with the number Badger
+// replayed, and checks the MANIFEST, the tables and the write-ahead logs
+// before Badger opens them (Badger would delete tables its MANIFEST does
+// not list, drop what follows damage in a log, or panic on a damaged
+// table). Damage is refused with a *DamageError and never served; a
+// directory that held a store is never taken for a new one. With
+// Options.AcceptDataLoss, damage that leaves a store opens, replaces the
+// cursor key and is recorded.
 //
 // # Restores
 //

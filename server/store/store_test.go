@@ -51,3 +51,41 @@ func TestBatchTooLargeForATransaction(t *testing.T) {
 		t.Fatalf("refused batch moved the high-water mark to %d", hw)
 	}
 }
+
+// Every write is numbered, synced and recorded as acknowledged; a
+// transaction that writes nothing (a read in Directory, a resend of
+// changes already pushed, an eviction already noted) commits nothing, so
+// it costs no sync.
+func TestOnlyWritesAreCommitted(t *testing.T) {
+	ctx := context.Background()
+	s, err := store.Open(store.Options{Dir: t.TempDir(), Logger: zerolog.Nop(), GCInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	end := time.Unix(1_700_000_000, 0)
+	for _, tt := range []struct {
+		name string
+		do   func() error
+		want uint64 // commits it adds
+	}{
+		{"directory write", func() error {
+			return s.Directory(ctx, func(tx *store.DirTx) error { return tx.PutArea(&store.Area{ID: "a1", Name: "Leeds"}) })
+		}, 1},
+		{"directory read", func() error {
+			return s.Directory(ctx, func(tx *store.DirTx) error { _, err := tx.Area("a1"); return err })
+		}, 0},
+		{"push", func() error { _, err := s.Push(ctx, crashBatch(0)); return err }, 1},
+		{"push again: every change a duplicate", func() error { _, err := s.Push(ctx, crashBatch(0)); return err }, 0},
+		{"eviction noted", func() error { return s.NoteEvictions(ctx, "d", map[string]time.Time{crashBuckets[0]: end}) }, 1},
+		{"same eviction again", func() error { return s.NoteEvictions(ctx, "d", map[string]time.Time{crashBuckets[0]: end}) }, 0},
+	} {
+		before := s.LastCommit()
+		if err := tt.do(); err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := s.LastCommit() - before; got != tt.want {
+			t.Errorf("%s: %d commits, want %d", tt.name, got, tt.want)
+		}
+	}
+}
