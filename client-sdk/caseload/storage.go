@@ -3,6 +3,7 @@ package caseload
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"syscall"
 
 	"github.com/throughcare/throughcare/internal/diskspace"
@@ -57,11 +58,18 @@ func (d *Device) checkRoom() error {
 // ErrStorageFull, marking the status; other errors pass unchanged. d.mu is
 // held.
 func (d *Device) storageErr(err error) error {
-	if err == nil || errors.Is(err, ErrStorageFull) || !errors.Is(err, syscall.ENOSPC) {
+	if err == nil || errors.Is(err, ErrStorageFull) || !isNoSpace(err) {
 		return err
 	}
 	d.setStorageFull(true)
 	return fmt.Errorf("%w: %w", ErrStorageFull, err)
+}
+
+// isNoSpace reports whether err was caused by a full disk. Badger flattens
+// many of the errors it wraps (y.Wrap formats them with %+v), so the cause
+// is also recognised by its text.
+func isNoSpace(err error) bool {
+	return errors.Is(err, syscall.ENOSPC) || strings.Contains(err.Error(), syscall.ENOSPC.Error())
 }
 
 // setStorageFull sets Status.StorageFull, announcing a change. d.mu is

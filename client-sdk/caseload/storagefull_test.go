@@ -110,19 +110,28 @@ func TestStorageFullRestart(t *testing.T) {
 	}
 }
 
-// A write Badger fails for want of space (ENOSPC) is ErrStorageFull too.
+// A write Badger fails for want of space (ENOSPC) is ErrStorageFull too,
+// whether Badger wraps the cause or flattens it into text (y.Wrap).
 func TestENOSPCIsStorageFull(t *testing.T) {
-	d := memDevice(t)
-	d.mu.Lock()
-	err := d.storageErr(fmt.Errorf("badger: write: %w", syscall.ENOSPC))
-	unrelated := errors.New("other")
-	same := d.storageErr(unrelated)
-	d.mu.Unlock()
-	if !errors.Is(err, ErrStorageFull) || !errors.Is(err, syscall.ENOSPC) || !d.Status().StorageFull {
-		t.Fatalf("ENOSPC became %v (StorageFull %v), want ErrStorageFull", err, d.Status().StorageFull)
-	}
-	if same != unrelated {
-		t.Fatal("an unrelated error was rewritten")
+	for _, tc := range []struct {
+		name string
+		err  error
+		full bool
+	}{
+		{"wrapped", fmt.Errorf("badger: write: %w", syscall.ENOSPC), true},
+		{"flattened by badger", fmt.Errorf("%s err: %+v", "Unable to write to value log file", syscall.ENOSPC), true},
+		{"unrelated", errors.New("badger: key not found"), false},
+	} {
+		d := memDevice(t)
+		d.mu.Lock()
+		got := d.storageErr(tc.err)
+		d.mu.Unlock()
+		if errors.Is(got, ErrStorageFull) != tc.full || d.Status().StorageFull != tc.full {
+			t.Errorf("%s: storageErr = %v (StorageFull %v), want ErrStorageFull %v", tc.name, got, d.Status().StorageFull, tc.full)
+		}
+		if !errors.Is(got, tc.err) && got.Error() != tc.err.Error() {
+			t.Errorf("%s: the cause is lost: %v", tc.name, got)
+		}
 	}
 }
 
