@@ -13,6 +13,7 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/throughcare/throughcare/internal/diskspace"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/hlc"
@@ -79,6 +80,14 @@ type Config struct {
 	// allows). No push exceeds them, and a write that would not fit in one
 	// push is refused with ErrTooLarge. Set them if the server's are lower.
 	ServerMaxBatch, ServerMaxRequestBytes int
+	// MinFreeBytes is the free space below which writes are refused with
+	// ErrStorageFull (default DefaultMinFreeBytes, 64 MiB), measured on
+	// Dir's filesystem at most once a second. In-memory devices never
+	// refuse.
+	MinFreeBytes uint64
+
+	// freeSpace, when set, replaces measuring Dir's filesystem (tests).
+	freeSpace diskspace.Probe
 }
 
 // Device is a tablet's offline copy of its user's caseload. It is safe for
@@ -91,6 +100,7 @@ type Device struct {
 	auth    throughcarev1connect.AuthServiceClient
 	reg     *schema.Registry
 	events  *events
+	disk    *diskspace.Meter // nil in memory; used under mu
 
 	mu      sync.Mutex // guards the fields below and orders local writes
 	session *v1.Session
@@ -128,7 +138,7 @@ func Open(cfg Config) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Device{cfg: cfg, db: db, reg: cfg.Schema, events: newEvents()}
+	d := &Device{cfg: cfg, db: db, reg: cfg.Schema, events: newEvents(), disk: newMeter(cfg)}
 	d.life, d.end = context.WithCancel(context.Background())
 	base := strings.TrimRight(cfg.Server, "/")
 	bearer := connect.WithInterceptors(&bearer{d: d})

@@ -22,6 +22,11 @@ type Status struct {
 	SignInRequired bool
 	// LastError is the last sync error, cleared by a successful sync.
 	LastError error
+	// StorageFull is set while the tablet's storage is nearly full: writes
+	// return ErrStorageFull and Sync sends but does not pull. It clears
+	// when a write or sync finds space again. Changes are announced with
+	// StatusChanged.
+	StorageFull bool
 }
 
 // Progress counts a sync's pull so far.

@@ -196,13 +196,16 @@ func (d *Device) follow(ctx context.Context, ready <-chan struct{}, take func() 
 func (d *Device) applyLive(page *v1.PullResponse) error {
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
+	if err := d.roomToPull(); err != nil {
+		return err // Run backs off; the next Sync resumes from the cursor
+	}
 	d.learnOffset(page.GetServerTime(), time.Time{})
 	p, err := pageOf(page)
 	if err != nil {
 		return err
 	}
 	var rep SyncReport
-	return d.applyPage(p, &rep)
+	return d.pulledErr(d.applyPage(p, &rep))
 }
 
 // streamEnd turns the stream's end into what Run should do: nil to sync

@@ -50,7 +50,10 @@ func (e *SequenceError) Error() string {
 // server (new clients arrive whole, clients taken off the caseload are
 // purged). It returns ErrSignInRequired if the session is over, and a
 // network or server error otherwise; nothing local is lost either way, and
-// calling Sync again resumes.
+// calling Sync again resumes. On a nearly full tablet Sync still sends
+// (confirmed changes leave the outbox), but pulls nothing and returns
+// ErrStorageFull: pulled data can be fetched again once space is freed,
+// from the cursor of the last page stored.
 func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	ctx, cancel := d.bound(ctx)
 	defer cancel()
@@ -69,7 +72,10 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	d.setStatus(func(s *Status) { s.Syncing, s.Progress = true, Progress{} })
 	err := d.push(ctx, &rep)
 	if err == nil {
-		err = d.pull(ctx, &rep)
+		err = d.roomToPull()
+	}
+	if err == nil {
+		err = d.pulledErr(d.pull(ctx, &rep))
 	}
 	d.setStatus(func(s *Status) {
 		s.Syncing, s.LastError = false, err

@@ -29,6 +29,8 @@ type Edit struct {
 // reported as a conflict for review, never lost. A write no push could
 // carry (more changes than Config.ServerMaxBatch, or bigger than
 // ServerMaxRequestBytes) is refused with ErrTooLarge and nothing is saved.
+// On a nearly full tablet every write is refused whole with
+// ErrStorageFull (see Config.MinFreeBytes); what is saved stays readable.
 //
 // The typed methods (LogContact, AddGoal, ...) are built on Write; use it
 // directly for fields they do not cover.
@@ -50,6 +52,9 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	}
 	if d.session == nil {
 		return ErrNotEnrolled
+	}
+	if err := d.checkRoom(); err != nil {
+		return err
 	}
 	me := &v1.Author{UserId: d.session.GetUserId(), DeviceId: d.session.GetDeviceId()}
 	seq := d.seq
@@ -91,7 +96,7 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 		return nil
 	})
 	if err != nil {
-		return err
+		return d.storageErr(err)
 	}
 	d.status.Pending += int(seq - d.seq)
 	d.seq = seq

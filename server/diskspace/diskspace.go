@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/internal/diskspace"
 	"github.com/throughcare/throughcare/server/errkind"
 )
 
@@ -24,11 +25,15 @@ import (
 const DefaultMinFree = 512 << 20
 
 // DefaultInterval is how long a measurement of free space is trusted.
-const DefaultInterval = time.Second
+const DefaultInterval = diskspace.DefaultInterval
 
 // Probe measures the bytes free (to an unprivileged user) on the
 // filesystem that holds the data.
-type Probe func() (uint64, error)
+type Probe = diskspace.Probe
+
+// Statfs returns a probe of the bytes available to unprivileged users on
+// the filesystem holding dir.
+func Statfs(dir string) Probe { return diskspace.Statfs(dir) }
 
 // Config configures a Guard.
 type Config struct {
@@ -54,12 +59,9 @@ type Config struct {
 type Guard struct {
 	cfg Config
 
-	mu       sync.Mutex
-	measured bool
-	at       time.Time
-	free     uint64
-	full     bool
-	failing  bool
+	mu    sync.Mutex
+	meter *diskspace.Meter
+	last  diskspace.Reading
 }
 
 // New returns a guard.
@@ -70,13 +72,7 @@ func New(cfg Config) (*Guard, error) {
 		}
 		cfg.Probe = Statfs(cfg.Dir)
 	}
-	if cfg.Interval <= 0 {
-		cfg.Interval = DefaultInterval
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &Guard{cfg: cfg}, nil
+	return &Guard{cfg: cfg, meter: diskspace.NewMeter(cfg.Probe, cfg.MinFree, cfg.Interval, cfg.Now)}, nil
 }
 
 // Room returns nil if there is room to write, or an errkind.Exhausted error
@@ -90,42 +86,33 @@ func (g *Guard) Room() error {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if now := g.cfg.Now(); !g.measured || now.Sub(g.at) >= g.cfg.Interval || now.Before(g.at) {
-		g.measure(now)
-	}
-	if !g.full {
+	r := g.meter.Read()
+	g.logChange(g.last, r)
+	g.last = r
+	if !r.Full {
 		return nil
 	}
 	return errkind.E(errkind.Exhausted,
 		"the server's disk is nearly full (%d MiB free, %d MiB required); writes are refused until space is freed",
-		g.free>>20, mib(g.cfg.MinFree))
+		r.Free>>20, mib(g.cfg.MinFree))
 }
 
-// measure probes and logs a change of state. g.mu is held.
-func (g *Guard) measure(now time.Time) {
-	g.measured, g.at = true, now
-	free, err := g.cfg.Probe()
-	if err != nil {
-		if !g.failing {
-			g.cfg.Logger.Error().Err(err).Str("data", g.cfg.Dir).Msg("cannot measure free disk space; keeping the last answer")
-		}
-		g.failing = true
-		return
-	}
-	if g.failing {
+// logChange logs a change of state from was to now. g.mu is held.
+func (g *Guard) logChange(was, now diskspace.Reading) {
+	switch {
+	case now.Failing && !was.Failing:
+		g.cfg.Logger.Error().Err(now.Err).Str("data", g.cfg.Dir).Msg("cannot measure free disk space; keeping the last answer")
+	case !now.Failing && was.Failing:
 		g.cfg.Logger.Info().Str("data", g.cfg.Dir).Msg("free disk space can be measured again")
 	}
-	g.failing, g.free = false, free
-	full := free < g.cfg.MinFree
 	switch {
-	case full && !g.full:
-		g.cfg.Logger.Warn().Str("data", g.cfg.Dir).Uint64("free_bytes", free).Uint64("min_free_bytes", g.cfg.MinFree).
+	case now.Full && !was.Full:
+		g.cfg.Logger.Warn().Str("data", g.cfg.Dir).Uint64("free_bytes", now.Free).Uint64("min_free_bytes", g.cfg.MinFree).
 			Msg("disk nearly full: refusing writes until space is freed (reads go on)")
-	case !full && g.full:
-		g.cfg.Logger.Info().Str("data", g.cfg.Dir).Uint64("free_bytes", free).Uint64("min_free_bytes", g.cfg.MinFree).
+	case !now.Full && was.Full:
+		g.cfg.Logger.Info().Str("data", g.cfg.Dir).Uint64("free_bytes", now.Free).Uint64("min_free_bytes", g.cfg.MinFree).
 			Msg("disk space recovered: writes resume")
 	}
-	g.full = full
 }
 
 // mib rounds a threshold up to whole MiB, so a message never says less is

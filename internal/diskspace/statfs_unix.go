@@ -5,7 +5,7 @@ package diskspace
 import "syscall"
 
 // Statfs returns a probe of the bytes available to unprivileged users on
-// the filesystem holding dir (the space the server's own user may use).
+// the filesystem holding dir (the space the process's own user may use).
 func Statfs(dir string) Probe {
 	return func() (uint64, error) {
 		var s syscall.Statfs_t
