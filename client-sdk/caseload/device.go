@@ -110,6 +110,9 @@ type Device struct {
 	status  Status
 	closed  bool
 
+	// flush syncs the store to disk after a write (db.Sync; tests fail it).
+	flush func() error
+
 	syncMu    sync.Mutex // one sync at a time
 	refreshMu sync.Mutex // one refresh at a time (a token presented twice ends the session)
 
@@ -138,7 +141,7 @@ func Open(cfg Config) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Device{cfg: cfg, db: db, reg: cfg.Schema, events: newEvents(), disk: newMeter(cfg)}
+	d := &Device{cfg: cfg, db: db, reg: cfg.Schema, events: newEvents(), disk: newMeter(cfg), flush: db.Sync}
 	d.life, d.end = context.WithCancel(context.Background())
 	base := strings.TrimRight(cfg.Server, "/")
 	bearer := connect.WithInterceptors(&bearer{d: d})

@@ -244,3 +244,26 @@ func TestStorageFullLivePageNotStored(t *testing.T) {
 		t.Fatalf("a live page refused for space was stored: Client = %v", err)
 	}
 }
+
+// A write whose commit succeeded but whose flush to disk failed (a disk
+// filling at that moment) is saved: the next write must not reuse its
+// sequence numbers and overwrite it in the outbox.
+func TestFlushFailureKeepsTheSavedWrite(t *testing.T) {
+	s := &tabletDisk{free: 1 << 30, clock: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	d := diskDevice(t, t.TempDir(), testKey(t), s)
+	enrol(t, d)
+	c := holdClient(t, d)
+	d.flush = func() error { return syscall.ENOSPC }
+	if _, err := d.LogContact(context.Background(), c, contactAt(s.clock.Add(-time.Hour))); !errors.Is(err, ErrStorageFull) {
+		t.Fatalf("LogContact whose flush failed = %v, want ErrStorageFull", err)
+	}
+	d.flush = d.db.Sync
+	mustLog(t, d, c, contactAt(s.clock))
+	tl, err := d.Timeline(context.Background(), c)
+	if err != nil || len(tl.Contacts) != 2 {
+		t.Fatalf("timeline holds %d contacts (%v), want both: the second write overwrote the first", len(tl.Contacts), err)
+	}
+	if got, want := len(outbox(t, d)), d.Status().Pending; got != want {
+		t.Fatalf("outbox holds %d changes, Status().Pending says %d", got, want)
+	}
+}

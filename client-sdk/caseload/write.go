@@ -58,7 +58,7 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	}
 	me := &v1.Author{UserId: d.session.GetUserId(), DeviceId: d.session.GetDeviceId()}
 	seq := d.seq
-	err = durable(d.db, func(txn *badger.Txn) error {
+	err = d.db.Update(func(txn *badger.Txn) error {
 		cur, _, err := d.view(txn, bucket, record, me)
 		if err != nil {
 			return err
@@ -98,9 +98,14 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	if err != nil {
 		return d.storageErr(err)
 	}
+	// Committed: the changes hold their sequence numbers whether or not the
+	// flush below succeeds, so the next write must follow them.
 	d.status.Pending += int(seq - d.seq)
 	d.seq = seq
 	d.events.emit(Event{Kind: LocalWrite, ClientIDs: []string{clientID}})
+	if err := d.flush(); err != nil {
+		return fmt.Errorf("caseload: the write was saved but could not be flushed to disk: %w", d.storageErr(err))
+	}
 	return nil
 }
 
