@@ -164,6 +164,26 @@ func (s *server) kill(t *testing.T) {
 	}
 }
 
+// stop stops the server cleanly with SIGTERM and waits for it to exit;
+// restart brings it back.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	p := s.proc
+	if p == nil || p.killed {
+		t.Fatal("stop: the server is not running")
+	}
+	p.killed = true
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		if p.err != nil {
+			t.Fatalf("server exited with %v\n%s", p.err, s.Out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the server did not stop on SIGTERM")
+	}
+}
+
 // restart starts the server again on the same port and data directory
 // (after kill), so devices' URLs still work.
 func (s *server) restart(t *testing.T) {

@@ -17,7 +17,8 @@ package caseload
 // server limits were lowered, is cut at those limits as before, and the
 // rest of it is marked as a write of its own.
 //
-// Seqs are never renumbered. The server requires a push's seqs to be
+// Seqs are renumbered only when the server says it lost changes of this
+// device (renumber.go). The server requires a push's seqs to be
 // consecutive and to follow its high-water mark for the device, and answers
 // changes at or below the mark with their first verdicts. So a push whose
 // answer was lost may be sent again grouped differently (after an upgrade
@@ -89,8 +90,30 @@ func (d *Device) fitsOnePush(chs []*v1.Change) error {
 
 func writeKey(first uint64) []byte { return seqKey(pWrite, first) }
 
-// push sends the outbox, whole writes at a time, until it is empty.
+// push sends the outbox, whole writes at a time, until it is empty. When
+// the server says it lost changes of this device (a sequence reset), the
+// changes it lacks are renumbered after its high-water mark and sent again,
+// once per push; a second reset is a SequenceError for an operator.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
+	renumbered := false
+	for {
+		err := d.pushOnce(ctx, rep)
+		var reset *sequenceReset
+		if !errors.As(err, &reset) {
+			return err
+		}
+		if renumbered {
+			return &SequenceError{HighWater: reset.highWater, Next: reset.next}
+		}
+		if err := d.renumber(reset.highWater); err != nil {
+			return err
+		}
+		renumbered, rep.Reset = true, true
+	}
+}
+
+// pushOnce sends the outbox until it is empty or a push fails.
+func (d *Device) pushOnce(ctx context.Context, rep *SyncReport) error {
 	for {
 		chs, err := d.nextPush()
 		if err != nil || len(chs) == 0 {
@@ -120,22 +143,31 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	}
 }
 
-// pushError reads a refused push's details: a sequence mismatch becomes a
-// SequenceError, a refusal's server time is learnt.
+// pushError reads a refused push's details: a sequence reset becomes a
+// *sequenceReset, a sequence mismatch a SequenceError, a refusal's server
+// time is learnt.
 func (d *Device) pushError(err error, next uint64, sent time.Time) error {
 	var cerr *connect.Error
 	if !errors.As(err, &cerr) {
 		return err
 	}
+	var mismatch error
 	for _, det := range cerr.Details() {
 		if m, derr := det.Value(); derr == nil {
 			switch m := m.(type) {
+			case *v1.ResetRequired:
+				if m.GetReason() == v1.ResetReason_RESET_REASON_SEQUENCE_AHEAD {
+					return &sequenceReset{highWater: m.GetHighWater(), next: next}
+				}
 			case *v1.SequenceMismatch:
-				return &SequenceError{HighWater: m.GetHighWater(), Next: next}
+				mismatch = &SequenceError{HighWater: m.GetHighWater(), Next: next}
 			case *v1.PushRejected:
 				d.learnOffset(m.GetServerTime(), sent)
 			}
 		}
+	}
+	if mismatch != nil {
+		return mismatch
 	}
 	return err
 }

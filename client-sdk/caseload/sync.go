@@ -27,7 +27,8 @@ type SyncReport struct {
 	Late int
 	// Pulled counts records received; Evicted the clients purged.
 	Pulled, Evicted int
-	// Reset is true if the server asked for a fresh pull.
+	// Reset is true if the server asked for a fresh pull, or said it lost
+	// changes of this device (they were renumbered and sent again).
 	Reset bool
 }
 
@@ -71,6 +72,11 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	}
 	d.setStatus(func(s *Status) { s.Syncing, s.Progress = true, Progress{} })
 	err := d.push(ctx, &rep)
+	if err == nil && rep.Reset {
+		// The server lost changes (push renumbered them): what was pulled
+		// from it may be gone too, so pull everything again.
+		err = d.resetLocal()
+	}
 	if err == nil {
 		err = d.roomToPull()
 	}

@@ -52,7 +52,12 @@ func connectError(ctx context.Context, err error) error {
 		}
 		return connect.NewError(code, errors.New(req.Msg))
 	case errors.As(err, &reset):
-		return withDetail(connect.NewError(connect.CodeFailedPrecondition, errors.New(reset.Error())), &v1.ResetRequired{Reason: reset.Reason})
+		cerr := withDetail(connect.NewError(connect.CodeFailedPrecondition, errors.New(reset.Error())), &v1.ResetRequired{Reason: reset.Reason, HighWater: reset.HighWater})
+		if reset.Reason == v1.ResetReason_RESET_REASON_SEQUENCE_AHEAD {
+			// SDKs before the sequence reset read this one.
+			cerr = withDetail(cerr, &v1.SequenceMismatch{HighWater: reset.HighWater})
+		}
+		return cerr
 	case errors.As(err, &closed):
 		code := connect.CodeUnavailable
 		switch closed.Reason {

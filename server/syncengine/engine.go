@@ -175,7 +175,7 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 		Created: e.requiredFields(chs),
 	})
 	if err != nil {
-		return nil, err
+		return nil, sequenceAhead(err, chs)
 	}
 	resp.HighWater = res.HighWater
 	resp.Results = make([]*v1.ChangeResult, len(chs))

@@ -1,9 +1,11 @@
 package syncengine
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
@@ -42,17 +44,48 @@ func (e *RejectedError) Error() string {
 }
 
 // ResetError tells the device to drop its pulled state and pull again from
-// an empty cursor.
-type ResetError struct{ Reason v1.ResetReason }
+// an empty cursor, or, with RESET_REASON_SEQUENCE_AHEAD, to renumber its
+// changes from HighWater+1 and push again.
+type ResetError struct {
+	Reason v1.ResetReason
+	// HighWater is set with RESET_REASON_SEQUENCE_AHEAD: the last change of
+	// the device the server holds.
+	HighWater uint64
+	// Got is the device_seq of the push's first new change then.
+	Got uint64
+}
 
 func (e *ResetError) Error() string {
 	switch e.Reason {
+	case v1.ResetReason_RESET_REASON_SEQUENCE_AHEAD:
+		return fmt.Sprintf("reset required: this server holds this device's changes only up to %d, but the push's first new change is %d (the server lost changes, for example in a restore from backup); renumber unconfirmed changes from %d and push again", e.HighWater, e.Got, e.HighWater+1)
 	case v1.ResetReason_RESET_REASON_CURSOR_UNKNOWN:
 		return "reset required: the cursor is ahead of this server's data"
 	case v1.ResetReason_RESET_REASON_SCHEMA_CHANGED:
 		return "reset required: the schema changed incompatibly since the cursor was issued"
 	}
 	return "reset required: the cursor is malformed or was not issued by this server"
+}
+
+// sequenceAhead turns a store's sequence error into a sequence reset when
+// the push's first new change (the first above the high-water mark) is
+// itself ahead: there is a gap between what the server holds and what the
+// device sends, so the server lost changes. A gap later in the push is a
+// malformed push and stays a SequenceError.
+func sequenceAhead(err error, chs []*v1.Change) error {
+	var seq *store.SequenceError
+	if !errors.As(err, &seq) {
+		return err
+	}
+	for _, ch := range chs {
+		if s := ch.GetDeviceSeq(); s > seq.HighWater {
+			if s == seq.Got {
+				return &ResetError{Reason: v1.ResetReason_RESET_REASON_SEQUENCE_AHEAD, HighWater: seq.HighWater, Got: seq.Got}
+			}
+			break
+		}
+	}
+	return err
 }
 
 // ClosedError ends a Subscribe stream with a reason.

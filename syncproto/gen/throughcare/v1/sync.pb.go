@@ -293,6 +293,14 @@ const (
 	ResetReason_RESET_REASON_CURSOR_UNKNOWN ResetReason = 2
 	// The cursor predates an incompatible schema change.
 	ResetReason_RESET_REASON_SCHEMA_CHANGED ResetReason = 3
+	// A push's first new change is ahead of the server's high-water mark for
+	// the device: the server lost changes the device had sent (it was restored
+	// from an older copy, or started accepting data loss). Sent by Push, with
+	// high_water set and a SequenceMismatch detail beside it for older SDKs.
+	// The device renumbers every change it still holds that the server lacks
+	// (its unsent changes, and those accepted but not yet pulled above
+	// high_water), in order, from high_water+1, and pushes again.
+	ResetReason_RESET_REASON_SEQUENCE_AHEAD ResetReason = 4
 )
 
 // Enum value maps for ResetReason.
@@ -302,12 +310,14 @@ var (
 		1: "RESET_REASON_CURSOR_INVALID",
 		2: "RESET_REASON_CURSOR_UNKNOWN",
 		3: "RESET_REASON_SCHEMA_CHANGED",
+		4: "RESET_REASON_SEQUENCE_AHEAD",
 	}
 	ResetReason_value = map[string]int32{
 		"RESET_REASON_UNSPECIFIED":    0,
 		"RESET_REASON_CURSOR_INVALID": 1,
 		"RESET_REASON_CURSOR_UNKNOWN": 2,
 		"RESET_REASON_SCHEMA_CHANGED": 3,
+		"RESET_REASON_SEQUENCE_AHEAD": 4,
 	}
 )
 
@@ -2158,11 +2168,15 @@ func (x *PullResponse) GetSchemaVersion() uint32 {
 }
 
 // ResetRequired is the error detail telling a device to drop its pulled state
-// (never its unsynced changes) and pull again with an empty cursor.
+// (never its unsynced changes) and pull again with an empty cursor, or, with
+// RESET_REASON_SEQUENCE_AHEAD, to renumber its changes from high_water+1.
 type ResetRequired struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Why.
-	Reason        ResetReason `protobuf:"varint,1,opt,name=reason,proto3,enum=throughcare.v1.ResetReason" json:"reason,omitempty"`
+	Reason ResetReason `protobuf:"varint,1,opt,name=reason,proto3,enum=throughcare.v1.ResetReason" json:"reason,omitempty"`
+	// With RESET_REASON_SEQUENCE_AHEAD: the last change of this device the
+	// server holds; the device's next change must be one more.
+	HighWater     uint64 `protobuf:"varint,2,opt,name=high_water,json=highWater,proto3" json:"high_water,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2202,6 +2216,13 @@ func (x *ResetRequired) GetReason() ResetReason {
 		return x.Reason
 	}
 	return ResetReason_RESET_REASON_UNSPECIFIED
+}
+
+func (x *ResetRequired) GetHighWater() uint64 {
+	if x != nil {
+		return x.HighWater
+	}
+	return 0
 }
 
 // SubscribeRequest opens a live stream from a cursor.
@@ -2763,9 +2784,11 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\bhas_more\x18\x03 \x01(\bR\ahasMore\x12;\n" +
 	"\vserver_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"serverTime\x12%\n" +
-	"\x0eschema_version\x18\x05 \x01(\rR\rschemaVersion\"D\n" +
+	"\x0eschema_version\x18\x05 \x01(\rR\rschemaVersion\"c\n" +
 	"\rResetRequired\x123\n" +
-	"\x06reason\x18\x01 \x01(\x0e2\x1b.throughcare.v1.ResetReasonR\x06reason\"|\n" +
+	"\x06reason\x18\x01 \x01(\x0e2\x1b.throughcare.v1.ResetReasonR\x06reason\x12\x1d\n" +
+	"\n" +
+	"high_water\x18\x02 \x01(\x04R\thighWater\"|\n" +
 	"\x10SubscribeRequest\x12)\n" +
 	"\x10protocol_version\x18\x01 \x01(\rR\x0fprotocolVersion\x12%\n" +
 	"\x0eschema_version\x18\x02 \x01(\rR\rschemaVersion\x12\x16\n" +
@@ -2826,12 +2849,13 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\x19BUCKET_ACTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16BUCKET_ACTION_SNAPSHOT\x10\x01\x12\x17\n" +
 	"\x13BUCKET_ACTION_DELTA\x10\x02\x12\x17\n" +
-	"\x13BUCKET_ACTION_EVICT\x10\x03*\x8e\x01\n" +
+	"\x13BUCKET_ACTION_EVICT\x10\x03*\xaf\x01\n" +
 	"\vResetReason\x12\x1c\n" +
 	"\x18RESET_REASON_UNSPECIFIED\x10\x00\x12\x1f\n" +
 	"\x1bRESET_REASON_CURSOR_INVALID\x10\x01\x12\x1f\n" +
 	"\x1bRESET_REASON_CURSOR_UNKNOWN\x10\x02\x12\x1f\n" +
-	"\x1bRESET_REASON_SCHEMA_CHANGED\x10\x03*\xac\x01\n" +
+	"\x1bRESET_REASON_SCHEMA_CHANGED\x10\x03\x12\x1f\n" +
+	"\x1bRESET_REASON_SEQUENCE_AHEAD\x10\x04*\xac\x01\n" +
 	"\vCloseReason\x12\x1c\n" +
 	"\x18CLOSE_REASON_UNSPECIFIED\x10\x00\x12 \n" +
 	"\x1cCLOSE_REASON_SERVER_SHUTDOWN\x10\x01\x12\x1e\n" +

@@ -53,6 +53,12 @@ type SyncServiceClient interface {
 	// type, missing required field on a new record, a clock too far ahead),
 	// Push fails with INVALID_ARGUMENT and a PushRejected detail naming every
 	// bad change, and applies nothing.
+	//
+	// If the first new change is ahead of the device's high-water mark (the
+	// server lost changes the device had sent: a restore from an older copy,
+	// or a start accepting data loss), Push fails with FAILED_PRECONDITION, a
+	// ResetRequired detail with reason RESET_REASON_SEQUENCE_AHEAD and the
+	// high-water mark, and a SequenceMismatch detail; it applies nothing.
 	Push(context.Context, *v1.PushRequest) (*v1.PushResponse, error)
 	// Pull returns what changed in the caller's buckets since the cursor,
 	// compacted to current record states, one page at a time.
@@ -148,6 +154,12 @@ type SyncServiceHandler interface {
 	// type, missing required field on a new record, a clock too far ahead),
 	// Push fails with INVALID_ARGUMENT and a PushRejected detail naming every
 	// bad change, and applies nothing.
+	//
+	// If the first new change is ahead of the device's high-water mark (the
+	// server lost changes the device had sent: a restore from an older copy,
+	// or a start accepting data loss), Push fails with FAILED_PRECONDITION, a
+	// ResetRequired detail with reason RESET_REASON_SEQUENCE_AHEAD and the
+	// high-water mark, and a SequenceMismatch detail; it applies nothing.
 	Push(context.Context, *v1.PushRequest) (*v1.PushResponse, error)
 	// Pull returns what changed in the caller's buckets since the cursor,
 	// compacted to current record states, one page at a time.

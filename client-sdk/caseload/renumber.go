@@ -1,0 +1,201 @@
+package caseload
+
+// Renumbering after the server lost changes.
+//
+// A server restored from an older copy of its data, or started accepting
+// data loss, holds this device's changes only up to some high-water mark
+// below what the device sent. It answers the next push with a sequence
+// reset (ResetRequired, RESET_REASON_SEQUENCE_AHEAD) carrying that mark,
+// and the device renumbers, in one transaction, every change it still
+// holds that the server lacks, keeping their order, from the mark plus one:
+//
+//   - every change in the outbox (never confirmed);
+//   - every change the server had confirmed above the mark that the device
+//     still holds (accepted, not yet pulled: the acked set). The server lost
+//     them, so resending them is the only way to get them back. They go
+//     back to the outbox, ahead of the unconfirmed ones, and are shown as
+//     pending again. Resending is safe: a change keeps its stamp, and merge
+//     by stamp is idempotent, so a change the server still had in some form
+//     cannot apply twice.
+//
+// The outbox entries, their index keys and the write marks move together;
+// a mark keeps pointing at its write's last change. Changes the server
+// confirmed and the device has since pulled are no longer held as changes
+// (only as pulled state, which the next pull replaces): if the restored
+// server lacks them, they are lost unless another device still holds them.
+// Refused changes (the rejections) keep their numbers: they are not sent.
+// The cursor goes too, and Sync pulls everything again after the push: the
+// restored server's history is not the one the cursor pointed into.
+
+import (
+	"fmt"
+
+	"github.com/dgraph-io/badger/v4"
+	"google.golang.org/protobuf/proto"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// sequenceReset is the server's answer to a push ahead of its high-water
+// mark for the device.
+type sequenceReset struct {
+	highWater, next uint64
+}
+
+func (e *sequenceReset) Error() string {
+	return fmt.Sprintf("caseload: the server holds this device's changes only up to %d, the push started at %d", e.highWater, e.next)
+}
+
+// held is a change to renumber, with where it was.
+type held struct {
+	ch    *v1.Change
+	acked bool
+}
+
+// renumber gives every change the server lacks a new seq after highWater.
+func (d *Device) renumber(highWater uint64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var seq uint64
+	var moved int
+	err := d.db.Update(func(txn *badger.Txn) error {
+		chs, err := heldAbove(txn, highWater)
+		if err != nil {
+			return err
+		}
+		renum := make(map[uint64]uint64, len(chs))
+		for i, h := range chs {
+			renum[h.ch.GetDeviceSeq()] = highWater + 1 + uint64(i)
+		}
+		marks, err := writeMarks(txn)
+		if err != nil {
+			return err
+		}
+		// Delete every old key before setting any new one: old and new
+		// numbers overlap, and in a transaction the last write of a key wins.
+		for _, h := range chs {
+			if err := deleteHeld(txn, h); err != nil {
+				return err
+			}
+		}
+		for first := range marks {
+			if err := txn.Delete(writeKey(first)); err != nil {
+				return err
+			}
+		}
+		for _, h := range chs {
+			if err := setOutbox(txn, h.ch, renum[h.ch.GetDeviceSeq()]); err != nil {
+				return err
+			}
+			if h.acked {
+				moved++
+			}
+		}
+		if err := remark(txn, marks, renum); err != nil {
+			return err
+		}
+		seq = highWater + uint64(len(chs))
+		// The server lost data: the cursor may point into a different
+		// history now. Sync then pulls everything again (resetLocal); the
+		// cursor goes here, in the same transaction, so that happens even
+		// if the app stops in between.
+		if err := txn.Delete(metaCursor); err != nil {
+			return err
+		}
+		return txn.Set(metaSeq, be64(seq))
+	})
+	if err != nil {
+		return fmt.Errorf("caseload: renumbering the changes the server lost: %w", d.storageErr(err))
+	}
+	d.seq = seq
+	d.status.Pending += moved
+	return d.flush()
+}
+
+// heldAbove returns, in seq order, the acked and outbox changes above
+// highWater. (The outbox holds nothing at or below it: a push from such a
+// change is answered with duplicates, not a reset.)
+func heldAbove(txn *badger.Txn, highWater uint64) ([]held, error) {
+	var chs []held
+	for _, p := range []byte{pAcked, pOutbox} {
+		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}, PrefetchValues: true})
+		it.Seek(seqKey(p, highWater+1))
+		for ; it.Valid(); it.Next() {
+			ch := &v1.Change{}
+			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+				it.Close()
+				return nil, err
+			}
+			chs = append(chs, held{ch: ch, acked: p == pAcked})
+		}
+		it.Close()
+	}
+	return chs, nil
+}
+
+// writeMarks reads every write mark: first seq to last.
+func writeMarks(txn *badger.Txn) (map[uint64]uint64, error) {
+	marks := map[uint64]uint64{}
+	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pWrite}, PrefetchValues: true})
+	defer it.Close()
+	for it.Rewind(); it.Valid(); it.Next() {
+		first := beUint(it.Item().Key()[1:])
+		last, _, err := writeEnd(txn, first)
+		if err != nil {
+			return nil, err
+		}
+		marks[first] = last
+	}
+	return marks, nil
+}
+
+func deleteHeld(txn *badger.Txn, h held) error {
+	bucket, record, err := changeKeys(h.ch)
+	if err != nil {
+		return err
+	}
+	var p byte = pOutbox
+	if h.acked {
+		p = pAcked
+	}
+	if err := txn.Delete(seqKey(p, h.ch.GetDeviceSeq())); err != nil {
+		return err
+	}
+	return txn.Delete(indexKey(bucket, record, h.ch.GetDeviceSeq()))
+}
+
+// setOutbox stores a change in the outbox under a new seq.
+func setOutbox(txn *badger.Txn, ch *v1.Change, seq uint64) error {
+	bucket, record, err := changeKeys(ch)
+	if err != nil {
+		return err
+	}
+	ch.DeviceSeq = seq
+	raw, err := proto.Marshal(ch)
+	if err != nil {
+		return err
+	}
+	if err := txn.Set(seqKey(pOutbox, seq), raw); err != nil {
+		return err
+	}
+	return txn.Set(indexKey(bucket, record, seq), []byte{pOutbox})
+}
+
+// remark sets the write marks again under the new numbers. A mark whose
+// write the renumbering did not touch keeps its numbers.
+func remark(txn *badger.Txn, marks, renum map[uint64]uint64) error {
+	for first, last := range marks {
+		nf, okf := renum[first]
+		nl, okl := renum[last]
+		switch {
+		case okf && okl:
+			first, last = nf, nl
+		case okf || okl:
+			return fmt.Errorf("caseload: write mark %d..%d is only partly in the outbox", first, last)
+		}
+		if err := txn.Set(writeKey(first), be64(last)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
