@@ -42,30 +42,35 @@ func syncClientOver(hc *http.Client, env *apitest.Env, token string, opts ...con
 	return throughcarev1connect.NewSyncServiceClient(hc, env.URL, append(opts, bearerOpts(token)...)...)
 }
 
-// waitGoroutines waits until the process is back to at most baseline
-// goroutines; the deadline is only a safety net.
-func waitGoroutines(t *testing.T, baseline int, what string) {
+// waitUntil polls cond until it holds; goroutine counts and stack states
+// (what these tests wait on) give no channel to wait on. The deadline is
+// only a safety net: on a slow machine the wait is longer, never wrong.
+func waitUntil(t *testing.T, cond func() bool, fail func() string) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); runtime.NumGoroutine() > baseline; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			open, blocked := serverStreams()
-			t.Fatalf("%s: %d goroutines, baseline %d (%d streams open, %d blocked writing)", what, runtime.NumGoroutine(), baseline, open, blocked)
+			t.Fatal(fail())
 		}
 	}
+}
+
+// waitGoroutines waits until the process is back to at most baseline
+// goroutines.
+func waitGoroutines(t *testing.T, baseline int, what string) {
+	t.Helper()
+	waitUntil(t, func() bool { return runtime.NumGoroutine() <= baseline }, func() string {
+		open, blocked := serverStreams()
+		return fmt.Sprintf("%s: %d goroutines, baseline %d (%d streams open, %d blocked writing)", what, runtime.NumGoroutine(), baseline, open, blocked)
+	})
 }
 
 // waitBlocked waits until n Subscribe streams are blocked writing.
 func waitBlocked(t *testing.T, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, blocked := serverStreams(); blocked >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			open, blocked := serverStreams()
-			t.Fatalf("%d streams blocked writing (%d open), want %d", blocked, open, n)
-		}
-	}
+	waitUntil(t, func() bool { _, blocked := serverStreams(); return blocked >= n }, func() string {
+		open, blocked := serverStreams()
+		return fmt.Sprintf("%d streams blocked writing (%d open), want %d", blocked, open, n)
+	})
 }
 
 // stuckEnv is a server (HTTP/1.1 and h2c, as the binary serves) whose
@@ -90,21 +95,21 @@ func stuckEnv(t *testing.T, api func(*api.Config), engine syncengine.Config, id 
 }
 
 // waitStreamEnd waits for the log line of a Subscribe call that ended with
-// code; the deadline is only a safety net.
+// code.
 func waitStreamEnd(t *testing.T, logs *lockedBuffer, code connect.Code) {
 	t.Helper()
 	want := `"code":"` + code.String() + `"`
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	waitUntil(t, func() bool {
 		for _, line := range strings.Split(logs.String(), "\n") {
 			if strings.Contains(line, throughcarev1connect.SyncServiceSubscribeProcedure) && strings.Contains(line, want) {
-				return
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			open, blocked := serverStreams()
-			t.Fatalf("no Subscribe ended with %s (%d streams open, %d blocked writing); logs:\n%s", code, open, blocked, logs)
-		}
-	}
+		return false
+	}, func() string {
+		open, blocked := serverStreams()
+		return fmt.Sprintf("no Subscribe ended with %s (%d streams open, %d blocked writing); logs:\n%s", code, open, blocked, logs)
+	})
 }
 
 // A client that stops reading a stream is dropped once a write has been

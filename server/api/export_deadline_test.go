@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -52,16 +53,13 @@ func stuckExport(t *testing.T, e *revEnv, token string) (baseline int) {
 	return baseline
 }
 
-// waitExportCutOff waits for the log line of an export cut off; the
-// deadline is only a safety net.
+// waitExportCutOff waits for the log line of an export cut off.
 func waitExportCutOff(t *testing.T, e *revEnv) {
 	t.Helper()
-	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(e.logs.String(), `"message":"export cut off"`); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			open, blocked := serving("api.(*exportHandler).ServeHTTP")
-			t.Fatalf("the export was not cut off (%d exports running, %d blocked writing)", open, blocked)
-		}
-	}
+	waitUntil(t, func() bool { return strings.Contains(e.logs.String(), `"message":"export cut off"`) }, func() string {
+		open, blocked := serving("api.(*exportHandler).ServeHTTP")
+		return fmt.Sprintf("the export was not cut off (%d exports running, %d blocked writing)", open, blocked)
+	})
 }
 
 // An export to a client that stops reading is dropped at the write
@@ -82,14 +80,8 @@ func TestBlockedExportStopsAtSessionEnd(t *testing.T) {
 	sup.Ended = ended
 	e.tokens.set("ending", sup)
 	baseline := stuckExport(t, e, "ending")
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if _, blocked := serving("api.(*exportHandler).ServeHTTP"); blocked > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the export never blocked writing")
-		}
-	}
+	waitUntil(t, func() bool { _, blocked := serving("api.(*exportHandler).ServeHTTP"); return blocked > 0 },
+		func() string { return "the export never blocked writing" })
 	close(ended)
 	waitExportCutOff(t, e)
 	waitGoroutines(t, baseline, "after the session ended")
