@@ -16,9 +16,12 @@ BIN := $(CURDIR)/.tmp/bin
 export PATH := $(BIN):$(PATH)
 export GOBIN := $(BIN)
 
-# Test knobs: FUZZTIME for `make fuzz`, BENCHTIME for `make bench`.
+# Test knobs: FUZZTIME for `make fuzz`, BENCHTIME for `make bench`,
+# DURATION for `make soak` (and SOAKFLAGS, e.g. `-- --memory-limit 805306368`).
 FUZZTIME ?= 30s
 BENCHTIME ?= 1x
+DURATION ?= 20m
+SOAKFLAGS ?=
 
 .PHONY: help
 help: ## Describe useful make targets
@@ -41,6 +44,10 @@ test: ## Run every test (unit, property, conformance, crash, e2e, fuzz seeds)
 .PHONY: bench
 bench: ## Run the benchmarks and report throughput figures
 	go test -run '^$$' -bench . -benchtime $(BENCHTIME) -benchmem -timeout 30m ./...
+
+.PHONY: soak
+soak: ## Drive the real server with a steady load for DURATION (default 20m) and report its memory (Markdown)
+	go run ./e2e/soak -duration $(DURATION) $(SOAKFLAGS)
 
 .PHONY: fuzz
 fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/diskspace"
+	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
 
@@ -54,6 +55,10 @@ type config struct {
 	// Writes are refused while less than this is free (0: never).
 	MinFreeBytes   int64
 	AcceptDataLoss bool
+	// Memory: Go's soft limit (0: GOMEMLIMIT or none) and Badger's block
+	// cache, in MiB.
+	MemoryLimit int64
+	CacheMB     int
 }
 
 // origins splits --rp-origins.
@@ -127,6 +132,8 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	dur(&c.ReadBodyTimeout, "read-body-timeout", api.DefaultReadBodyTimeout, "a request body must have arrived this long after its headers")
 	num(&c.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv4 address or IPv6 /64) may hold open; 0 for no cap (behind a reverse proxy every connection comes from the proxy)")
 	fs.Int64Var(&c.MinFreeBytes, "min-free-bytes", diskspace.DefaultMinFree, "writes (pushes, admin and review changes) are refused with resource_exhausted while less than this many bytes are free on the data directory's filesystem; reads go on; 0 never refuses (env "+envName("min-free-bytes")+")")
+	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft limit on the server's memory, in bytes (Go's runtime collects garbage harder as it nears it, and returns memory to the system); 0 leaves it to GOMEMLIMIT or none; about 60% of the box's RAM suits a server alone on it (env "+envName("memory-limit")+")")
+	num(&c.CacheMB, "cache-mb", store.DefaultBlockCacheMB, "the store's cache of table blocks read from disk, in MiB; more makes reads of a large store faster and costs as much memory")
 	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
 
 	// Environment first, so flags given on the command line override it.
@@ -197,6 +204,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if c.MinFreeBytes < 0 {
 		return nil, fmt.Errorf("--min-free-bytes must be 0 (never refuse writes) or a number of bytes such as 536870912 (512 MiB)")
+	}
+	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
+		return nil, fmt.Errorf("--memory-limit must be 0 (none) or at least 67108864 bytes (64 MiB), such as 805306368 (768 MiB)")
+	}
+	if c.CacheMB < 1 || c.CacheMB > 1<<16 {
+		return nil, fmt.Errorf("--cache-mb must be between 1 and 65536 (MiB)")
 	}
 	if strings.TrimSpace(c.BootstrapArea) == "" {
 		return nil, fmt.Errorf("--bootstrap-area must name an area")

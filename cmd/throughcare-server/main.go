@@ -122,7 +122,8 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if cfg.AcceptDataLoss {
 		log.Warn().Str("data", cfg.Data).Msg("--accept-data-loss is set: damage found at this start is accepted, losing what it lost; remove the flag once the store has started")
 	}
-	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss})
+	setMemoryLimit(cfg.MemoryLimit, log)
+	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB})
 	if err != nil {
 		return damaged(err)
 	}

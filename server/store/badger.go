@@ -60,9 +60,10 @@ type Options struct {
 	// GCInterval is how often value-log garbage collection runs (default 10
 	// minutes; negative disables it).
 	GCInterval time.Duration
-	// BlockCacheMB and MemTableMB size Badger's caches (defaults 64 and 64).
-	// One push transaction can hold about 15% of MemTableMB.
-	BlockCacheMB, MemTableMB int
+	// MemTableMB, NumMemtables, BlockCacheMB and IndexCacheMB size what
+	// Badger holds in memory; zero values take the Default* sizes, chosen
+	// for a small server (see memory.go).
+	MemTableMB, NumMemtables, BlockCacheMB, IndexCacheMB int
 	// AcceptDataLoss opens a damaged store anyway where that is possible
 	// (DamageError.Acceptable), with what is left. The open is recorded
 	// (AcceptedLosses) and the cursor key replaced, so every device
@@ -93,12 +94,7 @@ var _ Store = (*DB)(nil)
 // replays less than was acknowledged, a store whose metadata is gone. A
 // directory with a store in it is never taken for a new one.
 func Open(o Options) (*DB, error) {
-	if o.BlockCacheMB <= 0 {
-		o.BlockCacheMB = 64
-	}
-	if o.MemTableMB <= 0 {
-		o.MemTableMB = 64
-	}
+	o = o.withMemoryDefaults()
 	var st *dirState
 	if !o.InMemory {
 		var err error
@@ -112,8 +108,9 @@ func Open(o Options) (*DB, error) {
 		WithLoggingLevel(badger.WARNING). // before WithLogger: it replaces the logger
 		WithLogger(badgerLogger{o.Logger}).
 		WithBlockCacheSize(int64(o.BlockCacheMB) << 20).
+		WithIndexCacheSize(int64(o.IndexCacheMB) << 20).
 		WithMemTableSize(int64(o.MemTableMB) << 20).
-		WithNumMemtables(2).
+		WithNumMemtables(o.NumMemtables).
 		WithNumLevelZeroTables(3).
 		WithNumLevelZeroTablesStall(8).
 		WithValueLogFileSize(256 << 20).

@@ -1,0 +1,114 @@
+// Command soak measures the server's memory under a steady load: it builds
+// and starts the real server binary (a temporary data directory, a random
+// loopback port), drives it for a while with SDK tablets that log contacts
+// and sync (and a few that follow the live stream), samples the server's
+// resident memory from /proc/<pid>/status every few seconds, and prints
+// the series with its start, middle, end and peak as Markdown.
+//
+//	go run ./e2e/soak -duration 20m [-- extra server flags]
+//
+// `make soak DURATION=20m` runs it. Linux only (it reads /proc).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var o options
+	flag.DurationVar(&o.duration, "duration", time.Minute, "how long to drive the load")
+	flag.DurationVar(&o.every, "every", 5*time.Second, "how often to sample the server's memory")
+	flag.IntVar(&o.workers, "workers", 20, "tablets logging contacts and syncing")
+	flag.IntVar(&o.live, "live", 3, "supervisors' tablets following the live stream")
+	flag.IntVar(&o.batch, "batch", 10, "contacts a tablet logs between two syncs")
+	flag.DurationVar(&o.pause, "pause", 200*time.Millisecond, "a tablet's pause after each sync")
+	flag.StringVar(&o.server, "server", "", "server binary to run (default: build ./cmd/throughcare-server)")
+	flag.StringVar(&o.title, "title", "Soak", "heading of the report")
+	flag.Parse()
+	o.serverArgs = flag.Args()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, o); err != nil {
+		fmt.Fprintln(os.Stderr, "soak:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the soak's settings.
+type options struct {
+	duration, every, pause time.Duration
+	workers, live, batch   int
+	server, title          string
+	serverArgs             []string
+}
+
+func run(ctx context.Context, o options) error {
+	tmp, err := os.MkdirTemp("", "throughcare-soak")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if o.server == "" {
+		if o.server, err = buildServer(tmp); err != nil {
+			return err
+		}
+	}
+	srv, err := startServer(o.server, tmp, o.serverArgs)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	fmt.Fprintf(os.Stderr, "soak: server pid %d on %s; setting up %d tablets\n", srv.pid(), srv.url, o.workers+o.live)
+	l, err := setUp(ctx, srv, o)
+	if err != nil {
+		return err
+	}
+	defer l.close()
+
+	loadCtx, cancel := context.WithTimeout(ctx, o.duration)
+	defer cancel()
+	start := time.Now()
+	done := l.drive(loadCtx)
+	series, err := sample(loadCtx, srv.pid(), start, o.every)
+	cancel()
+	stats := <-done
+	if err != nil {
+		return err
+	}
+	if stats.errors > 0 && stats.contacts == 0 {
+		return fmt.Errorf("the load failed: %v", stats.firstErr)
+	}
+	extra := []string{
+		fmt.Sprintf("%s of load: %d worker tablets (%d contacts between syncs), %d live supervisors", clock(time.Since(start)), o.workers, o.batch, o.live),
+		fmt.Sprintf("%d contacts logged and synced, %d syncs, %d failed syncs", stats.contacts, stats.syncs, stats.errors),
+		fmt.Sprintf("server flags: %s", strings.Join(o.serverArgs, " ")),
+	}
+	return writeMarkdown(os.Stdout, o.title, series, extra)
+}
+
+// sample reads the server's memory every interval until ctx ends, and once
+// more at the end.
+func sample(ctx context.Context, pid int, start time.Time, every time.Duration) ([]Sample, error) {
+	var series []Sample
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		s, err := readSample(pid, time.Since(start))
+		if err != nil {
+			return series, err
+		}
+		series = append(series, s)
+		select {
+		case <-ctx.Done():
+			return series, nil
+		case <-t.C:
+		}
+	}
+}

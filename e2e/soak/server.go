@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// buildServer builds the server binary into dir (without the race
+// detector, which would multiply its memory).
+func buildServer(dir string) (string, error) {
+	out := filepath.Join(dir, "throughcare-server")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/throughcare/throughcare/cmd/throughcare-server")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("building the server: %w", err)
+	}
+	return out, nil
+}
+
+// server is the running server binary.
+type server struct {
+	url, data string
+	cmd       *exec.Cmd
+	out       *lockedBuffer
+	done      chan struct{}
+}
+
+// lockedBuffer collects the server's output safely across goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServer starts bin on a free loopback port with a data directory in
+// tmp and waits until it listens. The sign-in rate limits are raised: the
+// soak enrols all its tablets from one address at once.
+func startServer(bin, tmp string, extra []string) (*server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &server{url: fmt.Sprintf("http://localhost:%d", port), data: filepath.Join(tmp, "data"), out: &lockedBuffer{}, done: make(chan struct{})}
+	args := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.data, "--log-format", "json", "--log-level", "warn",
+		"--rp-id", "localhost", "--rp-origins", s.url, "--auth-burst", "1000", "--auth-refresh-burst", "1000"}, extra...)
+	s.cmd = exec.Command(bin, args...)
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() { s.cmd.Wait(); close(s.done) }()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := os.Stat(filepath.Join(s.data, "bootstrap-invite.txt")); err == nil {
+			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+				c.Close()
+				return s, nil
+			}
+		}
+		select {
+		case <-s.done:
+			return nil, fmt.Errorf("the server exited:\n%s", s.out)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("the server did not start:\n%s", s.out)
+		}
+	}
+}
+
+func (s *server) pid() int { return s.cmd.Process.Pid }
+
+// bootstrapInvite returns the first admin invite the server wrote.
+func (s *server) bootstrapInvite() (string, error) {
+	b, err := os.ReadFile(filepath.Join(s.data, "bootstrap-invite.txt"))
+	return strings.TrimSpace(string(b)), err
+}
+
+// stop stops the server with SIGTERM (SIGKILL after 30 s).
+func (s *server) stop() {
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
