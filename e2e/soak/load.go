@@ -14,6 +14,7 @@ import (
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
 	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	"github.com/throughcare/throughcare/server/api/apitest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -184,8 +185,8 @@ func (l *load) close() {
 }
 
 // key is a synced software passkey for the server at url.
-func key(url string) *passkey.Software {
-	k := passkey.NewSoftware(url)
+func key(url string) *software.Key {
+	k := software.New(url)
 	k.RPID = "localhost"
 	k.Synced = true
 	return k
