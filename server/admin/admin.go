@@ -156,7 +156,7 @@ func forbidden(r identity.Role, what string) error {
 // resolve checks the caller's role against allowed (Forbidden otherwise),
 // then loads their directory entry: a caller who is missing, disabled, in
 // another area or whose role changed must sign in again.
-func resolve(tx *store.DirTx, id *identity.Identity, what string, allowed ...identity.Role) (*scope, error) {
+func resolve(tx store.DirTx, id *identity.Identity, what string, allowed ...identity.Role) (*scope, error) {
 	if id == nil {
 		return nil, errSignIn
 	}
@@ -177,7 +177,7 @@ func resolve(tx *store.DirTx, id *identity.Identity, what string, allowed ...ide
 }
 
 // team returns a team in the caller's reach, or NotFound.
-func (sc *scope) team(tx *store.DirTx, teamID string) (*store.Team, error) {
+func (sc *scope) team(tx store.DirTx, teamID string) (*store.Team, error) {
 	if teamID == "" {
 		return nil, errkind.E(errkind.Invalid, "team_id is required")
 	}
@@ -189,7 +189,7 @@ func (sc *scope) team(tx *store.DirTx, teamID string) (*store.Team, error) {
 }
 
 // member returns a user in the caller's reach, or NotFound.
-func (sc *scope) member(tx *store.DirTx, userID, field string) (*store.User, error) {
+func (sc *scope) member(tx store.DirTx, userID, field string) (*store.User, error) {
 	if userID == "" {
 		return nil, errkind.E(errkind.Invalid, "%s is required", field)
 	}
@@ -201,7 +201,7 @@ func (sc *scope) member(tx *store.DirTx, userID, field string) (*store.User, err
 }
 
 // client returns a client in the caller's reach, or NotFound.
-func (sc *scope) client(tx *store.DirTx, clientID string) (*store.Client, error) {
+func (sc *scope) client(tx store.DirTx, clientID string) (*store.Client, error) {
 	if clientID == "" {
 		return nil, errkind.E(errkind.Invalid, "client_id is required")
 	}
@@ -214,12 +214,12 @@ func (sc *scope) client(tx *store.DirTx, clientID string) (*store.Client, error)
 
 // directory runs fn in a read-write directory transaction, passing domain
 // errors through and marking store trouble as such.
-func (s *Service) directory(ctx context.Context, fn func(tx *store.DirTx) error) error {
+func (s *Service) directory(ctx context.Context, fn func(tx store.DirTx) error) error {
 	return storeErr(s.st.Directory(ctx, fn))
 }
 
 // view runs fn in a read-only directory transaction.
-func (s *Service) view(ctx context.Context, fn func(tx *store.DirTx) error) error {
+func (s *Service) view(ctx context.Context, fn func(tx store.DirTx) error) error {
 	return storeErr(s.st.DirectoryView(ctx, fn))
 }
 

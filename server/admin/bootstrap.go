@@ -34,7 +34,7 @@ func Bootstrap(ctx context.Context, st *store.DB, areaName string, now time.Time
 	}
 	code = auth.NewInviteCode()
 	in := adminInvite(code, now, ttl)
-	err = st.Directory(ctx, func(tx *store.DirTx) error {
+	err = st.Directory(ctx, func(tx store.DirTx) error {
 		created = false
 		areas, err := tx.Areas()
 		if err != nil || len(areas) > 0 {
@@ -65,7 +65,7 @@ func MintAdminInvite(ctx context.Context, st *store.DB, areaName string, now tim
 	}
 	code := auth.NewInviteCode()
 	in := adminInvite(code, now, ttl)
-	err = st.Directory(ctx, func(tx *store.DirTx) error {
+	err = st.Directory(ctx, func(tx store.DirTx) error {
 		areas, err := tx.Areas()
 		if err != nil {
 			return err
@@ -122,7 +122,7 @@ func RemoveSpentBootstrapInvite(ctx context.Context, st *store.DB, dir string) (
 	}
 	live := false
 	if code := strings.TrimSpace(string(b)); code != "" {
-		err = st.DirectoryView(ctx, func(tx *store.DirTx) error {
+		err = st.DirectoryView(ctx, func(tx store.DirTx) error {
 			_, err := tx.Invite(auth.HashSecret(code))
 			live = err == nil
 			if errors.Is(err, store.ErrNotFound) {

@@ -157,7 +157,7 @@ func (s *Service) resolve(ctx context.Context, id *identity.Identity, what, team
 		return nil, errkind.E(errkind.Forbidden, "a %s may not %s", id.Role, what)
 	}
 	sc := &scope{id: id, admin: id.Role == identity.Admin, byID: map[string]*client{}}
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		sc.clients = nil
 		clear(sc.byID)
 		if teamID != "" {
@@ -214,7 +214,7 @@ func (sc *scope) client(clientID string) (*client, error) {
 }
 
 // view runs fn in a read-only directory transaction.
-func (s *Service) view(ctx context.Context, fn func(tx *store.DirTx) error) error {
+func (s *Service) view(ctx context.Context, fn func(tx store.DirTx) error) error {
 	return storeErr(s.st.DirectoryView(ctx, fn))
 }
 
@@ -231,7 +231,7 @@ func storeErr(err error) error {
 // area; others (unknown, another area's, the empty id) are left out.
 func (s *Service) names(ctx context.Context, area string, ids map[string]bool) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		for uid := range ids {
 			if uid == "" {
 				continue
@@ -265,7 +265,7 @@ func people(names map[string]string) []*v1.Person {
 // teamNames returns the names of teams in area.
 func (s *Service) teamNames(ctx context.Context, area string, ids map[string]bool) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		for tid := range ids {
 			t, err := tx.Team(tid)
 			if errors.Is(err, store.ErrNotFound) {
