@@ -10,7 +10,21 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/store/storetest"
 )
+
+// TestBadgerDirectoryConformance runs the directory suite against an
+// in-memory Badger store on the suite's clock.
+func TestBadgerDirectoryConformance(t *testing.T) {
+	storetest.RunDirectory(t, func(t *testing.T, now func() time.Time) store.DirectoryStore {
+		s, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop(), Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
 
 func TestDirectoryIndexesFollowChanges(t *testing.T) {
 	s, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop()})
