@@ -23,7 +23,7 @@
 // # Writes
 //
 // Directory writes (teams, invites, users, clients, assignments) are single
-// Badger transactions through store.DB.Directory. Creating a client also
+// directory transactions through Store.Directory. Creating a client also
 // writes the client record into the client's bucket as server-authored
 // changes (device "server", stamped by the server's hybrid logical clock);
 // see CreateClient for how the two steps and retries fit together.
@@ -49,6 +49,7 @@ import (
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 )
 
@@ -74,14 +75,25 @@ const ServerDevice = "server"
 // MaxNameLen is the most characters a display, team or area name may have.
 const MaxNameLen = 100
 
+// Store is what the admin service needs of the store: the directory, and
+// the buckets it writes client records to. *store.DB is one.
+type Store interface {
+	store.DirectoryStore
+	// Push stores a batch of server-authored changes.
+	Push(ctx context.Context, b *store.Batch) (*store.PushResult, error)
+	// Records returns the stored states of records of a bucket.
+	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
+}
+
 // Config configures a Service.
 type Config struct {
 	// Store is the directory and the buckets (required).
-	Store *store.DB
+	Store Store
 	// Sessions ends sessions and learns of caseload changes (required).
 	Sessions Sessions
-	// Now reads the server clock (default time.Now). It should be the real
-	// clock: the directory expires invites by real time.
+	// Now reads the server clock (default time.Now). It should be the
+	// store's clock (store.Options.Now): the directory expires invites by
+	// that clock.
 	Now func() time.Time
 	// InviteTTL is how long an invite lasts (default DefaultInviteTTL).
 	InviteTTL time.Duration
@@ -92,7 +104,7 @@ type Config struct {
 
 // Service manages areas. It is safe for concurrent use.
 type Service struct {
-	st       *store.DB
+	st       Store
 	sessions Sessions
 	now      func() time.Time
 	ttl      time.Duration

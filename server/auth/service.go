@@ -61,7 +61,7 @@ type Config struct {
 // use.
 type Service struct {
 	cfg    Config
-	st     *store.DB
+	st     store.DirectoryStore
 	wa     *webauthn.WebAuthn
 	log    zerolog.Logger
 	notify *notifier
@@ -88,7 +88,7 @@ func verifyFailed(cause error) error {
 }
 
 // New returns a Service over the directory in st.
-func New(cfg Config, st *store.DB) (*Service, error) {
+func New(cfg Config, st store.DirectoryStore) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("auth: no store")
 	}
