@@ -16,6 +16,7 @@ import (
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
 	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
@@ -103,8 +104,8 @@ func (s *signedIn) WrapStreamingHandler(next connect.StreamingHandlerFunc) conne
 	return next
 }
 
-func softKey(s *server) *passkey.Software {
-	k := passkey.NewSoftware(s.URL)
+func softKey(s *server) *software.Key {
+	k := software.New(s.URL)
 	k.RPID = "localhost"
 	return k
 }
@@ -154,7 +155,7 @@ func (a *area) unassign(client string, worker *device) {
 // device is an SDK device with its passkey.
 type device struct {
 	*caseload.Device
-	key   *passkey.Software
+	key   *software.Key
 	dir   string
 	enc   []byte
 	shift atomic.Int64 // moves the device's clock (a tablet whose clock is off)
@@ -165,7 +166,7 @@ type device struct {
 func (d *device) now() time.Time { return time.Now().Add(time.Duration(d.shift.Load())) }
 
 // openDevice opens an SDK device on a fresh directory.
-func (a *area) openDevice(key *passkey.Software) *device {
+func (a *area) openDevice(key *software.Key) *device {
 	a.t.Helper()
 	enc := make([]byte, 32)
 	rand.Read(enc)
@@ -222,7 +223,7 @@ func h2cClient() *http.Client {
 
 // openDeviceWith opens an SDK device on a fresh directory that reaches the
 // server through hc (a client whose transport watches or holds calls).
-func (a *area) openDeviceWith(key *passkey.Software, hc *http.Client) *device {
+func (a *area) openDeviceWith(key *software.Key, hc *http.Client) *device {
 	a.t.Helper()
 	enc := make([]byte, 32)
 	rand.Read(enc)

@@ -13,7 +13,7 @@ import (
 )
 
 // Enrol redeems an invite on this device: a passkey is made with a (the
-// platform's authenticator in an app, passkey.Software in tests) and the
+// platform's authenticator in an app, software.Key in tests) and the
 // device is signed in. deviceName is how the device is listed to its owner.
 func (d *Device) Enrol(ctx context.Context, a passkey.Authenticator, invite, deviceName string) error {
 	d.mu.Lock()

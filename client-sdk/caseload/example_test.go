@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
-	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 )
 
 // An app's day: open the device's store, enrol it once with a passkey,
@@ -36,8 +36,8 @@ func Example() {
 	defer dev.Close()
 
 	// First run: redeem the invite with a new passkey. An app passes the
-	// platform's authenticator; passkey.Software is for tests and demos.
-	authn := passkey.NewSoftware("https://throughcare.example.org")
+	// platform's authenticator; software.Key is for tests and demos.
+	authn := software.New("https://throughcare.example.org")
 	if dev.DeviceID() == "" {
 		if err := dev.Enrol(ctx, authn, "tci_…", "Outreach tablet 3"); err != nil {
 			log.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
@@ -70,7 +71,7 @@ func TestBootstrapFileGoesOnceTheAdminEnrols(t *testing.T) {
 	if got := readBootstrapInvite(t, data); got != code {
 		t.Fatalf("after a restart the file holds %q, want the unused invite %q", got, code)
 	}
-	key := passkey.NewSoftware("http://localhost:8080") // the default --rp-origins
+	key := software.New("http://localhost:8080") // the default --rp-origins
 	key.RPID = "localhost"
 	authClient := throughcarev1connect.NewAuthServiceClient(h2c(), base)
 	if _, err := passkey.Enrol(context.Background(), authClient, key, code, "Admin laptop"); err != nil {

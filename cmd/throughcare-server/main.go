@@ -152,11 +152,12 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
-	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Now: time.Now, Logger: log})
+	serverClock := syncengine.NewServerClock(time.Now) // one clock for every server-authored write
+	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Now: time.Now, Logger: log, Clock: serverClock})
 	if err != nil {
 		return err
 	}
-	reviewSvc, err := review.New(review.Config{Store: st, Now: time.Now, Logger: log})
+	reviewSvc, err := review.New(review.Config{Store: st, Now: time.Now, Logger: log, Clock: serverClock})
 	if err != nil {
 		return err
 	}

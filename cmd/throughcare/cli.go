@@ -13,7 +13,7 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
@@ -22,12 +22,12 @@ import (
 // session, and the sync state of this "device". It holds secrets, so it is
 // written 0600.
 type profile struct {
-	Passkey     *passkey.Software `json:"passkey,omitempty"`
-	Session     *v1.Session       `json:"-"`
-	SessionJSON json.RawMessage   `json:"session,omitempty"`
-	Seq         uint64            `json:"seq"`
-	Cursor      []byte            `json:"cursor,omitempty"`
-	LastStamp   uint64            `json:"last_stamp"`
+	Passkey     *software.Key   `json:"passkey,omitempty"`
+	Session     *v1.Session     `json:"-"`
+	SessionJSON json.RawMessage `json:"session,omitempty"`
+	Seq         uint64          `json:"seq"`
+	Cursor      []byte          `json:"cursor,omitempty"`
+	LastStamp   uint64          `json:"last_stamp"`
 }
 
 // cli is a command's view of the server and the profile.

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
-	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
@@ -53,7 +53,7 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 	logged := 0
 	var (
 		tablets []*caseload.Device
-		keys    []*passkey.Software
+		keys    []*software.Key
 	)
 	for w := range workers {
 		name := demoGiven[w%len(demoGiven)] + " " + demoFamily[(w+3)%len(demoFamily)]
@@ -147,14 +147,14 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 }
 
 // demoTablet opens a simulated tablet with a synced software passkey.
-func (c *cli) demoTablet(dir string) (*caseload.Device, *passkey.Software, error) {
+func (c *cli) demoTablet(dir string) (*caseload.Device, *software.Key, error) {
 	enc := make([]byte, 32)
 	rand.Read(enc)
 	dev, err := caseload.Open(caseload.Config{Dir: dir, Key: enc, Server: c.server, HTTPClient: c.http})
 	if err != nil {
 		return nil, nil, err
 	}
-	key := passkey.NewSoftware(c.origin)
+	key := software.New(c.origin)
 	key.RPID, key.Synced = c.rpID, true
 	return dev, key, nil
 }

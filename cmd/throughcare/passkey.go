@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
@@ -25,7 +26,7 @@ func cmdEnrol(ctx context.Context, c *cli, args []string) error {
 	if c.prof.Passkey != nil && c.prof.Passkey.HasPasskey() {
 		return fmt.Errorf("profile %s already holds a passkey; use another --profile", c.path)
 	}
-	key := passkey.NewSoftware(c.origin)
+	key := software.New(c.origin)
 	key.RPID = c.rpID
 	s, err := passkey.Enrol(ctx, c.authClient(), key, invite, device)
 	if err != nil {

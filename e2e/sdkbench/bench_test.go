@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
-	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/auth"
@@ -38,7 +38,7 @@ type env struct {
 	wire   *atomic.Int64 // response bytes read by devices
 	st     *store.DB
 	engine *syncengine.Engine
-	key    *passkey.Software // the worker's (synced) passkey
+	key    *software.Key // the worker's (synced) passkey
 	worker string
 	seeder *sample.Device
 	ids    []string // client ids
@@ -94,7 +94,7 @@ func newEnv(b *testing.B) *env {
 		return tx.PutInvite(&store.Invite{Hash: auth.HashSecret(code), AreaID: areaID, Role: "worker", TeamID: teamID,
 			DisplayName: "Sam Worker", CreatedBy: store.InviteByServer, ExpiresAt: time.Now().Add(time.Hour)})
 	})
-	e.key = passkey.NewSoftware(origin)
+	e.key = software.New(origin)
 	e.key.Synced = true
 	first := e.device(b)
 	if err := first.Enrol(ctx, e.key, code, "Tablet 1"); err != nil {

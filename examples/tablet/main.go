@@ -15,7 +15,7 @@
 // directory, removed at the end; give one to keep the enrolment between
 // runs).
 //
-// The passkey is a software one (passkey.Software) kept in the data
+// The passkey is a software one (software.Key) kept in the data
 // directory, and so is the store's encryption key: both are for this demo
 // only. An app uses the platform's passkeys and keeps the key in the
 // platform's key store.
@@ -38,7 +38,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
-	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 )
 
 func main() {
@@ -103,7 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		}
 		// The passkey signs for the server's origin; its relying party is the
 		// server's host name (the server's --rp-id and --rp-origins must match).
-		authn = passkey.NewSoftware(u.Scheme + "://" + u.Host)
+		authn = software.New(u.Scheme + "://" + u.Host)
 		authn.RPID = u.Hostname()
 		if err := dev.Enrol(ctx, authn, *invite, "Demo tablet"); err != nil {
 			return fmt.Errorf("enrolling: %w", err)
@@ -204,7 +204,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 // syncNow syncs once, signing in again with the passkey if the session
 // has ended (the device's unsynced work is kept meanwhile).
-func syncNow(ctx context.Context, dev *caseload.Device, authn *passkey.Software) (caseload.SyncReport, error) {
+func syncNow(ctx context.Context, dev *caseload.Device, authn *software.Key) (caseload.SyncReport, error) {
 	rep, err := dev.Sync(ctx)
 	if errors.Is(err, caseload.ErrSignInRequired) && authn != nil {
 		if err := dev.SignIn(ctx, authn); err != nil {
@@ -238,7 +238,7 @@ func demoKey(path string) ([]byte, error) {
 	return key, os.WriteFile(path, key, 0o600)
 }
 
-func loadPasskey(path string) (*passkey.Software, error) {
+func loadPasskey(path string) (*software.Key, error) {
 	raw, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -246,14 +246,14 @@ func loadPasskey(path string) (*passkey.Software, error) {
 	if err != nil {
 		return nil, err
 	}
-	var k passkey.Software
+	var k software.Key
 	if err := json.Unmarshal(raw, &k); err != nil {
 		return nil, fmt.Errorf("reading the demo passkey %s: %w", path, err)
 	}
 	return &k, nil
 }
 
-func savePasskey(path string, k *passkey.Software) error {
+func savePasskey(path string, k *software.Key) error {
 	raw, err := json.Marshal(k)
 	if err != nil {
 		return err

@@ -49,6 +49,7 @@ import (
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 )
@@ -70,7 +71,7 @@ const DefaultInviteTTL = 72 * time.Hour
 
 // ServerDevice is the device id (and HLC replica id) of changes the server
 // writes on its own account, such as a new client's record.
-const ServerDevice = "server"
+const ServerDevice = syncengine.ServerDevice
 
 // MaxNameLen is the most characters a display, team or area name may have.
 const MaxNameLen = 100
@@ -100,6 +101,10 @@ type Config struct {
 	// Logger records what the service does, by id only: never names,
 	// codes or personal fields.
 	Logger zerolog.Logger
+	// Clock stamps the service's writes: the server's one clock
+	// (syncengine.NewServerClock), shared with every other service writing
+	// on the server's account (default a server clock of its own).
+	Clock *hlc.Clock
 }
 
 // Service manages areas. It is safe for concurrent use.
@@ -123,9 +128,12 @@ func New(cfg Config) (*Service, error) {
 	if cfg.InviteTTL <= 0 {
 		cfg.InviteTTL = DefaultInviteTTL
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = syncengine.NewServerClock(cfg.Now)
+	}
 	return &Service{
 		st: cfg.Store, sessions: cfg.Sessions, now: cfg.Now, ttl: cfg.InviteTTL, log: cfg.Logger,
-		clock: hlc.NewClock(ServerDevice, cfg.Now, 0),
+		clock: cfg.Clock,
 	}, nil
 }
 

@@ -7,13 +7,14 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	"github.com/throughcare/throughcare/server/auth"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
 // enrolWith tries to enrol a new software passkey with an invite code.
 func (w *world) enrolWith(code string) error {
-	_, err := passkey.Enrol(w.ctx, w.authClient(""), passkey.NewSoftware(testRP.Origin), code, "Tablet")
+	_, err := passkey.Enrol(w.ctx, w.authClient(""), software.New(testRP.Origin), code, "Tablet")
 	return err
 }
 

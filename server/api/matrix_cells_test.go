@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
@@ -24,7 +25,7 @@ var cells = map[string]cell{
 	},
 	"throughcare.v1.AuthService/FinishEnrollment": func(w *world, caller *person, target int) string {
 		code := w.invite(w.admins[target], v1.Role_ROLE_WORKER, w.teams[target])
-		_, err := passkey.Enrol(w.ctx, w.authClient(caller.token()), passkey.NewSoftware(testRP.Origin), code, "Tablet")
+		_, err := passkey.Enrol(w.ctx, w.authClient(caller.token()), software.New(testRP.Origin), code, "Tablet")
 		return outcome(err)
 	},
 	"throughcare.v1.AuthService/BeginLogin": func(w *world, caller *person, _ int) string {

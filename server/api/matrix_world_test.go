@@ -27,6 +27,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/api/apitest"
@@ -41,7 +42,7 @@ import (
 
 // person is someone with a passkey and a session.
 type person struct {
-	key  *passkey.Software
+	key  *software.Key
 	sess *v1.Session
 	dev  *sample.Device // makes their pushes; stamped with sess's device
 }
@@ -148,7 +149,7 @@ func bearerOpts(token string) []connect.ClientOption {
 // enrol redeems an invite with a new synced software passkey.
 func (w *world) enrol(code string) *person {
 	w.t.Helper()
-	key := passkey.NewSoftware(testRP.Origin)
+	key := software.New(testRP.Origin)
 	key.Synced = true
 	sess, err := passkey.Enrol(w.ctx, w.authClient(""), key, code, "Tablet")
 	if err != nil {

@@ -50,22 +50,20 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
-// ServerDevice is the device id of the changes the service
-// writes (the same as the admin package's).
-const ServerDevice = admin.ServerDevice
-
-// Replica is the HLC replica id of the service's stamps: its own, so that
-// its writes and the admin service's (another clock) never share a stamp.
-const Replica = "server-review"
+// ServerDevice is the device id (and HLC replica id) of the changes the
+// service writes, as every server-authored change. Stamps written before
+// under the replica id "server-review" still merge as they did: the
+// service observes a record's stamps before stamping a change to it.
+const ServerDevice = syncengine.ServerDevice
 
 // Limits and defaults.
 const (
@@ -114,6 +112,10 @@ type Config struct {
 	// Logger records what the service does, by id only: never names,
 	// comments or other personal fields.
 	Logger zerolog.Logger
+	// Clock stamps the service's writes: the server's one clock
+	// (syncengine.NewServerClock), shared with every other service writing
+	// on the server's account (default a server clock of its own).
+	Clock *hlc.Clock
 }
 
 // Service answers supervisors' review requests. It is safe for concurrent
@@ -138,7 +140,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, clock: hlc.NewClock(Replica, cfg.Now, 0), sch: schema.Builtin()}, nil
+	if cfg.Clock == nil {
+		cfg.Clock = syncengine.NewServerClock(cfg.Now)
+	}
+	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, clock: cfg.Clock, sch: schema.Builtin()}, nil
 }
 
 var (

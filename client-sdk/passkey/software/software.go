@@ -1,4 +1,7 @@
-package passkey
+// Package software is a passkey.Authenticator in memory, for tests, demos
+// and command-line tools. It is a separate package so an app that only
+// needs the passkey.Authenticator interface does not link virtualwebauthn.
+package software
 
 import (
 	"context"
@@ -9,9 +12,11 @@ import (
 	"sync"
 
 	"github.com/descope/virtualwebauthn"
+
+	"github.com/throughcare/throughcare/client-sdk/passkey"
 )
 
-// Software is an Authenticator that keeps one passkey in memory, for
+// Key is a passkey.Authenticator that keeps one passkey in memory, for
 // tests, demos and command-line tools. It has no hardware protection and
 // asks nobody: never use it for real people's accounts. It marshals to
 // JSON (with its private key) so a tool can keep it in a file the user
@@ -19,7 +24,7 @@ import (
 //
 // Its exported fields may be changed between calls to play a misbehaving
 // client in tests (a page on the wrong origin, a replayed counter).
-type Software struct {
+type Key struct {
 	// Origin is the origin it reports, as a browser reports the page's
 	// ("https://throughcare.example.org").
 	Origin string `json:"origin"`
@@ -34,14 +39,14 @@ type Software struct {
 	mu sync.Mutex
 }
 
-var _ Authenticator = (*Software)(nil)
+var _ passkey.Authenticator = (*Key)(nil)
 
-// NewSoftware returns a software authenticator for pages of origin.
-func NewSoftware(origin string) *Software { return &Software{Origin: origin} }
+// New returns a software authenticator for pages of origin.
+func New(origin string) *Key { return &Key{Origin: origin} }
 
-// Create implements Authenticator. A Software holds one passkey: a second
+// Create implements passkey.Authenticator. A Key holds one passkey: a second
 // Create fails.
-func (s *Software) Create(_ context.Context, optionsJSON string) (string, error) {
+func (s *Key) Create(_ context.Context, optionsJSON string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.Device.Credentials) > 0 {
@@ -64,8 +69,8 @@ func (s *Software) Create(_ context.Context, optionsJSON string) (string, error)
 	return resp, nil
 }
 
-// Get implements Authenticator.
-func (s *Software) Get(_ context.Context, optionsJSON string) (string, error) {
+// Get implements passkey.Authenticator.
+func (s *Key) Get(_ context.Context, optionsJSON string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	opts, err := virtualwebauthn.ParseAssertionOptions(optionsJSON)
@@ -90,13 +95,13 @@ func (s *Software) Get(_ context.Context, optionsJSON string) (string, error) {
 }
 
 // HasPasskey says whether Create has made the passkey.
-func (s *Software) HasPasskey() bool {
+func (s *Key) HasPasskey() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.Device.Credentials) > 0
 }
 
-func (s *Software) rp(id, name string) virtualwebauthn.RelyingParty {
+func (s *Key) rp(id, name string) virtualwebauthn.RelyingParty {
 	if s.RPID != "" {
 		id = s.RPID
 	}

@@ -1,4 +1,4 @@
-package passkey
+package software
 
 import (
 	"context"
@@ -17,7 +17,7 @@ const getOptions = `{"publicKey":{"challenge":"Y2hhbGxlbmdlLWNoYWxsZW5nZS0y","rp
 // it is device-bound.
 func TestSoftwareRoundTripAndCounters(t *testing.T) {
 	for _, synced := range []bool{false, true} {
-		key := NewSoftware("https://throughcare.test")
+		key := New("https://throughcare.test")
 		key.Synced = synced
 		att, err := key.Create(context.Background(), createOptions)
 		if err != nil {
@@ -38,7 +38,7 @@ func TestSoftwareRoundTripAndCounters(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var loaded Software
+		var loaded Key
 		if err := json.Unmarshal(saved, &loaded); err != nil {
 			t.Fatal(err)
 		}
@@ -74,10 +74,10 @@ func TestSoftwareRoundTripAndCounters(t *testing.T) {
 }
 
 func TestSoftwareWithoutPasskeyRefusesToSign(t *testing.T) {
-	if _, err := NewSoftware("https://throughcare.test").Get(context.Background(), getOptions); err == nil {
+	if _, err := New("https://throughcare.test").Get(context.Background(), getOptions); err == nil {
 		t.Fatal("signed with no passkey")
 	}
-	if _, err := NewSoftware("https://throughcare.test").Get(context.Background(), "{not json"); err == nil {
+	if _, err := New("https://throughcare.test").Get(context.Background(), "{not json"); err == nil {
 		t.Fatal("accepted malformed options")
 	}
 }
