@@ -18,7 +18,7 @@ import (
 // read and, if stdout is a terminal, shown there once; a stdout that is not
 // one is a log stream and gets only the file's path. The code is never
 // logged. A file left holding an invite already used (or expired) goes.
-func bootstrap(ctx context.Context, cfg *config, st *store.DB, log zerolog.Logger, stdout io.Writer) error {
+func bootstrap(ctx context.Context, cfg *config, st store.DirectoryStore, log zerolog.Logger, stdout io.Writer) error {
 	removeSpentBootstrap(ctx, cfg.Data, st, log)
 	code, created, err := admin.Bootstrap(ctx, st, cfg.BootstrapArea, time.Now(), bootstrapTTL)
 	if err != nil || !created {
@@ -41,7 +41,7 @@ func bootstrap(ctx context.Context, cfg *config, st *store.DB, log zerolog.Logge
 // after each enrolment (auth.Config.Enrolled). A failure is only logged:
 // a used invite's code enrols no one, and neither the start nor the
 // enrolment should fail for it.
-func removeSpentBootstrap(ctx context.Context, dir string, st *store.DB, log zerolog.Logger) {
+func removeSpentBootstrap(ctx context.Context, dir string, st store.DirectoryStore, log zerolog.Logger) {
 	removed, err := admin.RemoveSpentBootstrapInvite(ctx, st, dir)
 	if removed {
 		log.Info().Str("file", filepath.Join(dir, admin.BootstrapFile)).Msg("removed the bootstrap invite's file: its invite is used or expired")

@@ -84,7 +84,7 @@ func newEnv(b *testing.B) *env {
 	ctx := context.Background()
 	code := auth.NewInviteCode()
 	areaID, teamID := uuid.NewString(), uuid.NewString()
-	dir(b, st, func(tx *store.DirTx) error {
+	dir(b, st, func(tx store.DirTx) error {
 		if err := tx.PutArea(&store.Area{ID: areaID, Name: "Lambeth", CreatedAt: time.Now()}); err != nil {
 			return err
 		}
@@ -126,7 +126,7 @@ func newEnv(b *testing.B) *env {
 	at := time.Now().Add(-24 * time.Hour)
 	for range clients {
 		cid := uuid.Must(uuid.NewV7()).String()
-		dir(b, st, func(tx *store.DirTx) error {
+		dir(b, st, func(tx store.DirTx) error {
 			if err := tx.PutClient(&store.Client{ID: cid, AreaID: areaID, TeamID: teamID, CreatedAt: time.Now()}); err != nil {
 				return err
 			}
@@ -159,7 +159,7 @@ func clientRecord(d *sample.Device, cid string) (string, []*v1.Change) {
 	})
 }
 
-func dir(b *testing.B, st *store.DB, fn func(*store.DirTx) error) {
+func dir(b *testing.B, st *store.DB, fn func(store.DirTx) error) {
 	b.Helper()
 	if err := st.Directory(context.Background(), fn); err != nil {
 		b.Fatal(err)

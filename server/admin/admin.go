@@ -23,7 +23,7 @@
 // # Writes
 //
 // Directory writes (teams, invites, users, clients, assignments) are single
-// Badger transactions through store.DB.Directory. Creating a client also
+// directory transactions through Store.Directory. Creating a client also
 // writes the client record into the client's bucket as server-authored
 // changes (device "server", stamped by the server's hybrid logical clock);
 // see CreateClient for how the two steps and retries fit together.
@@ -50,6 +50,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 )
 
@@ -75,14 +76,25 @@ const ServerDevice = syncengine.ServerDevice
 // MaxNameLen is the most characters a display, team or area name may have.
 const MaxNameLen = 100
 
+// Store is what the admin service needs of the store: the directory, and
+// the buckets it writes client records to. *store.DB is one.
+type Store interface {
+	store.DirectoryStore
+	// Push stores a batch of server-authored changes.
+	Push(ctx context.Context, b *store.Batch) (*store.PushResult, error)
+	// Records returns the stored states of records of a bucket.
+	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
+}
+
 // Config configures a Service.
 type Config struct {
 	// Store is the directory and the buckets (required).
-	Store *store.DB
+	Store Store
 	// Sessions ends sessions and learns of caseload changes (required).
 	Sessions Sessions
-	// Now reads the server clock (default time.Now). It should be the real
-	// clock: the directory expires invites by real time.
+	// Now reads the server clock (default time.Now). It should be the
+	// store's clock (store.Options.Now): the directory expires invites by
+	// that clock.
 	Now func() time.Time
 	// InviteTTL is how long an invite lasts (default DefaultInviteTTL).
 	InviteTTL time.Duration
@@ -97,7 +109,7 @@ type Config struct {
 
 // Service manages areas. It is safe for concurrent use.
 type Service struct {
-	st       *store.DB
+	st       Store
 	sessions Sessions
 	now      func() time.Time
 	ttl      time.Duration
@@ -164,7 +176,7 @@ func forbidden(r identity.Role, what string) error {
 // resolve checks the caller's role against allowed (Forbidden otherwise),
 // then loads their directory entry: a caller who is missing, disabled, in
 // another area or whose role changed must sign in again.
-func resolve(tx *store.DirTx, id *identity.Identity, what string, allowed ...identity.Role) (*scope, error) {
+func resolve(tx store.DirTx, id *identity.Identity, what string, allowed ...identity.Role) (*scope, error) {
 	if id == nil {
 		return nil, errSignIn
 	}
@@ -185,7 +197,7 @@ func resolve(tx *store.DirTx, id *identity.Identity, what string, allowed ...ide
 }
 
 // team returns a team in the caller's reach, or NotFound.
-func (sc *scope) team(tx *store.DirTx, teamID string) (*store.Team, error) {
+func (sc *scope) team(tx store.DirTx, teamID string) (*store.Team, error) {
 	if teamID == "" {
 		return nil, errkind.E(errkind.Invalid, "team_id is required")
 	}
@@ -197,7 +209,7 @@ func (sc *scope) team(tx *store.DirTx, teamID string) (*store.Team, error) {
 }
 
 // member returns a user in the caller's reach, or NotFound.
-func (sc *scope) member(tx *store.DirTx, userID, field string) (*store.User, error) {
+func (sc *scope) member(tx store.DirTx, userID, field string) (*store.User, error) {
 	if userID == "" {
 		return nil, errkind.E(errkind.Invalid, "%s is required", field)
 	}
@@ -209,7 +221,7 @@ func (sc *scope) member(tx *store.DirTx, userID, field string) (*store.User, err
 }
 
 // client returns a client in the caller's reach, or NotFound.
-func (sc *scope) client(tx *store.DirTx, clientID string) (*store.Client, error) {
+func (sc *scope) client(tx store.DirTx, clientID string) (*store.Client, error) {
 	if clientID == "" {
 		return nil, errkind.E(errkind.Invalid, "client_id is required")
 	}
@@ -222,12 +234,12 @@ func (sc *scope) client(tx *store.DirTx, clientID string) (*store.Client, error)
 
 // directory runs fn in a read-write directory transaction, passing domain
 // errors through and marking store trouble as such.
-func (s *Service) directory(ctx context.Context, fn func(tx *store.DirTx) error) error {
+func (s *Service) directory(ctx context.Context, fn func(tx store.DirTx) error) error {
 	return storeErr(s.st.Directory(ctx, fn))
 }
 
 // view runs fn in a read-only directory transaction.
-func (s *Service) view(ctx context.Context, fn func(tx *store.DirTx) error) error {
+func (s *Service) view(ctx context.Context, fn func(tx store.DirTx) error) error {
 	return storeErr(s.st.DirectoryView(ctx, fn))
 }
 

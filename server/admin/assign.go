@@ -17,7 +17,7 @@ import (
 // who is already assigned changes nothing, so retries are harmless.
 func (s *Service) AssignClient(ctx context.Context, id *identity.Identity, clientID, workerID string) error {
 	changed := false
-	err := s.directory(ctx, func(tx *store.DirTx) error {
+	err := s.directory(ctx, func(tx store.DirTx) error {
 		changed = false
 		sc, err := resolve(tx, id, "assign clients", identity.Supervisor, identity.Admin)
 		if err != nil {
@@ -78,7 +78,7 @@ func (s *Service) AssignClient(ctx context.Context, id *identity.Identity, clien
 // retries are harmless.
 func (s *Service) UnassignClient(ctx context.Context, id *identity.Identity, clientID, workerID string) error {
 	changed := false
-	err := s.directory(ctx, func(tx *store.DirTx) error {
+	err := s.directory(ctx, func(tx store.DirTx) error {
 		changed = false
 		sc, err := resolve(tx, id, "unassign clients", identity.Supervisor, identity.Admin)
 		if err != nil {
@@ -122,7 +122,7 @@ func (s *Service) UnassignClient(ctx context.Context, id *identity.Identity, cli
 }
 
 // periodsOf returns a worker's assignment periods for a client.
-func periodsOf(tx *store.DirTx, clientID, userID string) ([]*store.Assignment, error) {
+func periodsOf(tx store.DirTx, clientID, userID string) ([]*store.Assignment, error) {
 	all, err := tx.AssignmentsOfClient(clientID)
 	if err != nil {
 		return nil, err

@@ -27,14 +27,14 @@ const BootstrapDisplayName = "Administrator"
 // exists it changes nothing and returns created false, so calling it on
 // every start creates the area and invite once and only once. ttl <= 0
 // means DefaultInviteTTL.
-func Bootstrap(ctx context.Context, st *store.DB, areaName string, now time.Time, ttl time.Duration) (code string, created bool, err error) {
+func Bootstrap(ctx context.Context, st store.DirectoryStore, areaName string, now time.Time, ttl time.Duration) (code string, created bool, err error) {
 	name, err := cleanName("area name", areaName)
 	if err != nil {
 		return "", false, err
 	}
 	code = auth.NewInviteCode()
 	in := adminInvite(code, now, ttl)
-	err = st.Directory(ctx, func(tx *store.DirTx) error {
+	err = st.Directory(ctx, func(tx store.DirTx) error {
 		created = false
 		areas, err := tx.Areas()
 		if err != nil || len(areas) > 0 {
@@ -58,14 +58,14 @@ func Bootstrap(ctx context.Context, st *store.DB, areaName string, now time.Time
 // (compared ignoring case), creating the area if there is none, and returns
 // its code. It is for an operator command run while the server is stopped
 // (a Badger store admits one process). ttl <= 0 means DefaultInviteTTL.
-func MintAdminInvite(ctx context.Context, st *store.DB, areaName string, now time.Time, ttl time.Duration) (string, error) {
+func MintAdminInvite(ctx context.Context, st store.DirectoryStore, areaName string, now time.Time, ttl time.Duration) (string, error) {
 	name, err := cleanName("area name", areaName)
 	if err != nil {
 		return "", err
 	}
 	code := auth.NewInviteCode()
 	in := adminInvite(code, now, ttl)
-	err = st.Directory(ctx, func(tx *store.DirTx) error {
+	err = st.Directory(ctx, func(tx store.DirTx) error {
 		areas, err := tx.Areas()
 		if err != nil {
 			return err
@@ -112,7 +112,7 @@ func WriteBootstrapInvite(dir, code string) (string, error) {
 // holds can no longer enrol anyone (used, expired or revoked), and reports
 // whether it did. A missing file is not an error. The server calls it on
 // start and after each enrolment, so the code does not outlive its use.
-func RemoveSpentBootstrapInvite(ctx context.Context, st *store.DB, dir string) (removed bool, err error) {
+func RemoveSpentBootstrapInvite(ctx context.Context, st store.DirectoryStore, dir string) (removed bool, err error) {
 	path := filepath.Join(dir, BootstrapFile)
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -122,7 +122,7 @@ func RemoveSpentBootstrapInvite(ctx context.Context, st *store.DB, dir string) (
 	}
 	live := false
 	if code := strings.TrimSpace(string(b)); code != "" {
-		err = st.DirectoryView(ctx, func(tx *store.DirTx) error {
+		err = st.DirectoryView(ctx, func(tx store.DirTx) error {
 			_, err := tx.Invite(auth.HashSecret(code))
 			live = err == nil
 			if errors.Is(err, store.ErrNotFound) {

@@ -17,7 +17,7 @@ import (
 func areas(t *testing.T, st *store.DB) []*store.Area {
 	t.Helper()
 	var as []*store.Area
-	if err := st.DirectoryView(t.Context(), func(tx *store.DirTx) error {
+	if err := st.DirectoryView(t.Context(), func(tx store.DirTx) error {
 		var err error
 		as, err = tx.Areas()
 		return err
@@ -30,7 +30,7 @@ func areas(t *testing.T, st *store.DB) []*store.Area {
 func invite(t *testing.T, st *store.DB, code string) *store.Invite {
 	t.Helper()
 	var in *store.Invite
-	if err := st.DirectoryView(t.Context(), func(tx *store.DirTx) error {
+	if err := st.DirectoryView(t.Context(), func(tx store.DirTx) error {
 		var err error
 		in, err = tx.Invite(auth.HashSecret(code))
 		return err
@@ -191,7 +191,7 @@ func TestBootstrapInviteFile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := st.Directory(t.Context(), func(tx *store.DirTx) error {
+			if err := st.Directory(t.Context(), func(tx store.DirTx) error {
 				in, err := tx.Invite(auth.HashSecret(code))
 				if err != nil {
 					return err

@@ -102,7 +102,7 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 		existed bool
 		holders []string
 	)
-	err = s.directory(ctx, func(tx *store.DirTx) error {
+	err = s.directory(ctx, func(tx store.DirTx) error {
 		existed, holders = false, nil
 		sc, err := resolve(tx, id, "create clients", identity.Supervisor, identity.Admin)
 		if err != nil {
@@ -218,7 +218,7 @@ func (s *Service) clientRecord(clientID, area, given, family string, dob *v1.Dat
 // only workers in their teams).
 func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID string) ([]ClientSummary, error) {
 	out := []ClientSummary{}
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		sc, err := resolve(tx, id, "list clients", identity.Supervisor, identity.Admin)
 		if err != nil {
 			return err

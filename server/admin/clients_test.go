@@ -60,7 +60,7 @@ func TestCreateClientWritesASyncableRecord(t *testing.T) {
 	if u, err := uuid.Parse(cid); err != nil || u.Version() != 7 || u.String() != cid {
 		t.Errorf("client id %q is not a canonical UUIDv7", cid)
 	}
-	err = w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+	err = w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
 		c, err := tx.Client(cid)
 		if err != nil {
 			return err
@@ -202,7 +202,7 @@ func TestCreateClientCompletesAFailedAttempt(t *testing.T) {
 	w := newWorld(t)
 	key := "form-7"
 	cid := uuid.NewSHA1(clientIDSpace, []byte(w.areaA+"\x00"+w.supA1.UserID+"\x00"+key)).String()
-	err := w.st.Directory(w.ctx, func(tx *store.DirTx) error {
+	err := w.st.Directory(w.ctx, func(tx store.DirTx) error {
 		return tx.PutClient(&store.Client{ID: cid, AreaID: w.areaA, TeamID: w.teamA1})
 	})
 	if err != nil {

@@ -114,7 +114,7 @@ func (s *Service) CreateInvite(ctx context.Context, id *identity.Identity, role 
 	code, now := auth.NewInviteCode(), s.now()
 	in := &store.Invite{Hash: auth.HashSecret(code), ID: uuid.Must(uuid.NewV7()).String(), Role: role.String(),
 		DisplayName: name, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
-	err = s.directory(ctx, func(tx *store.DirTx) error {
+	err = s.directory(ctx, func(tx store.DirTx) error {
 		sc, err := resolve(tx, id, "invite people", identity.Supervisor, identity.Admin)
 		if err != nil {
 			return err
@@ -159,7 +159,7 @@ func (s *Service) ListInvites(ctx context.Context, id *identity.Identity, q Invi
 	}
 	var page InvitePage
 	now := s.now()
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		page = InvitePage{}
 		sc, err := resolve(tx, id, "list invites", identity.Supervisor, identity.Admin)
 		if err != nil {
@@ -194,7 +194,7 @@ func (s *Service) ListInvites(ctx context.Context, id *identity.Identity, q Invi
 }
 
 // inviteInfo describes a stored invite as its managers see it.
-func inviteInfo(tx *store.DirTx, in *store.Invite, now time.Time) (InviteInfo, error) {
+func inviteInfo(tx store.DirTx, in *store.Invite, now time.Time) (InviteInfo, error) {
 	info := InviteInfo{ID: in.ID, Role: identity.ParseRole(in.Role), TeamID: in.TeamID, DisplayName: in.DisplayName,
 		CreatedAt: in.CreatedAt, ExpiresAt: in.ExpiresAt, UsedBy: in.UsedBy, RevokedBy: in.RevokedBy}
 	if in.CreatedBy != store.InviteByServer {
@@ -228,7 +228,7 @@ func inviteInfo(tx *store.DirTx, in *store.Invite, now time.Time) (InviteInfo, e
 func (s *Service) RevokeInvite(ctx context.Context, id *identity.Identity, inviteID string) error {
 	var in *store.Invite
 	changed := false
-	err := s.directory(ctx, func(tx *store.DirTx) error {
+	err := s.directory(ctx, func(tx store.DirTx) error {
 		changed = false
 		sc, err := resolve(tx, id, "revoke invites", identity.Supervisor, identity.Admin)
 		if err != nil {

@@ -49,7 +49,7 @@ func (w *world) listed(id *identity.Identity, q InviteQuery) ([]string, error) {
 // pendingByHash reports whether enrolment would find the invite by its code.
 func (w *world) pendingByHash(code string) bool {
 	w.t.Helper()
-	err := w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error { _, err := tx.Invite(auth.HashSecret(code)); return err })
+	err := w.st.DirectoryView(w.ctx, func(tx store.DirTx) error { _, err := tx.Invite(auth.HashSecret(code)); return err })
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		w.t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestCreateInviteNamesIt(t *testing.T) {
 		t.Error("the invite id carries its code")
 	}
 	var stored *store.Invite
-	err := w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+	err := w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
 		var err error
 		stored, err = tx.InviteOfArea(w.areaA, in.ID)
 		return err
@@ -150,7 +150,7 @@ func TestListInvitesStates(t *testing.T) {
 	if err := w.svc.RevokeInvite(w.ctx, w.adminA, revoked.ID); err != nil {
 		t.Fatal(err)
 	}
-	err = w.st.Directory(w.ctx, func(tx *store.DirTx) error { // as auth does on enrolment
+	err = w.st.Directory(w.ctx, func(tx store.DirTx) error { // as auth does on enrolment
 		in, err := tx.Invite(auth.HashSecret(used.Code))
 		if err != nil {
 			return err
@@ -265,7 +265,7 @@ func TestRevokeInvite(t *testing.T) {
 	}
 
 	used := w.mustInvite(w.adminA, identity.Worker, w.teamA1, "Sam")
-	w.st.Directory(w.ctx, func(tx *store.DirTx) error {
+	w.st.Directory(w.ctx, func(tx store.DirTx) error {
 		s, err := tx.Invite(auth.HashSecret(used.Code))
 		if err != nil {
 			return err

@@ -124,7 +124,7 @@ func newWorld(t *testing.T) *world {
 	w.svc = svc
 	w.areaA, w.areaB = newID(), newID()
 	w.teamA1, w.teamA2, w.teamB1 = newID(), newID(), newID()
-	err = w.st.Directory(w.ctx, func(tx *store.DirTx) error {
+	err = w.st.Directory(w.ctx, func(tx store.DirTx) error {
 		for _, a := range []*store.Area{{ID: w.areaA, Name: "Lambeth"}, {ID: w.areaB, Name: "Hackney"}} {
 			if err := tx.PutArea(a); err != nil {
 				return err
@@ -163,7 +163,7 @@ func (w *world) addUser(name, area string, role identity.Role, teams ...string) 
 	handle := make([]byte, 16)
 	rand.Read(handle)
 	u := &store.User{ID: newID(), AreaID: area, DisplayName: name, Role: role.String(), TeamIDs: teams, Handle: handle, CreatedAt: w.clock.Now()}
-	if err := w.st.Directory(w.ctx, func(tx *store.DirTx) error { return tx.PutUser(u) }); err != nil {
+	if err := w.st.Directory(w.ctx, func(tx store.DirTx) error { return tx.PutUser(u) }); err != nil {
 		w.t.Fatal(err)
 	}
 	w.users[name] = u
@@ -182,7 +182,7 @@ func (w *world) createClient(id *identity.Identity, team string) string {
 func (w *world) user(id string) *store.User {
 	w.t.Helper()
 	var u *store.User
-	err := w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+	err := w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
 		var err error
 		u, err = tx.User(id)
 		return err
@@ -196,7 +196,7 @@ func (w *world) user(id string) *store.User {
 func (w *world) assignments(userID string) []*store.Assignment {
 	w.t.Helper()
 	var as []*store.Assignment
-	err := w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+	err := w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
 		var err error
 		as, err = tx.AssignmentsOfUser(userID)
 		return err

@@ -25,7 +25,7 @@ type Team struct {
 // GetArea describes the caller's area. Every role may ask.
 func (s *Service) GetArea(ctx context.Context, id *identity.Identity) (Area, error) {
 	var out Area
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		if _, err := resolve(tx, id, "describe the area", identity.Worker, identity.Supervisor, identity.Admin); err != nil {
 			return err
 		}
@@ -51,7 +51,7 @@ func (s *Service) CreateTeam(ctx context.Context, id *identity.Identity, name st
 		return Team{}, err
 	}
 	t := &store.Team{ID: uuid.Must(uuid.NewV7()).String(), Name: name}
-	err = s.directory(ctx, func(tx *store.DirTx) error {
+	err = s.directory(ctx, func(tx store.DirTx) error {
 		sc, err := resolve(tx, id, "create teams", identity.Admin)
 		if err != nil {
 			return err
@@ -79,7 +79,7 @@ func (s *Service) CreateTeam(ctx context.Context, id *identity.Identity, name st
 // area; a supervisor: their own), by name.
 func (s *Service) ListTeams(ctx context.Context, id *identity.Identity) ([]Team, error) {
 	out := []Team{}
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		sc, err := resolve(tx, id, "list teams", identity.Supervisor, identity.Admin)
 		if err != nil {
 			return err

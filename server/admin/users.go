@@ -22,7 +22,7 @@ type User struct {
 // ids outside the caller's reach are left out.
 func (s *Service) ListUsers(ctx context.Context, id *identity.Identity) ([]User, error) {
 	out := []User{}
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		sc, err := resolve(tx, id, "list users", identity.Supervisor, identity.Admin)
 		if err != nil {
 			return err
@@ -53,7 +53,7 @@ func (s *Service) ListUsers(ctx context.Context, id *identity.Identity) ([]User,
 // kept; reassign their clients separately. Disabling a disabled user ends
 // their sessions again, so a retry after a failure to end them is harmless.
 func (s *Service) DisableUser(ctx context.Context, id *identity.Identity, userID string) error {
-	err := s.directory(ctx, func(tx *store.DirTx) error {
+	err := s.directory(ctx, func(tx store.DirTx) error {
 		sc, err := resolve(tx, id, "disable users", identity.Admin)
 		if err != nil {
 			return err

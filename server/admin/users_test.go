@@ -121,7 +121,7 @@ func TestCreateInviteStoresOnlyTheHash(t *testing.T) {
 		t.Errorf("invite = %+v", in)
 	}
 	var stored *store.Invite
-	err = w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+	err = w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
 		var err error
 		stored, err = tx.Invite(auth.HashSecret(in.Code))
 		return err
@@ -180,7 +180,7 @@ func TestInvitesExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error { _, err := tx.Invite(auth.HashSecret(in.Code)); return err })
+	err = w.st.DirectoryView(w.ctx, func(tx store.DirTx) error { _, err := tx.Invite(auth.HashSecret(in.Code)); return err })
 	if !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("an expired invite is still found: %v", err)
 	}
@@ -205,7 +205,7 @@ func TestInviteCodeNeverReachesDisk(t *testing.T) {
 		t.Fatal(created, err)
 	}
 	var areaID string
-	st.DirectoryView(t.Context(), func(tx *store.DirTx) error {
+	st.DirectoryView(t.Context(), func(tx store.DirTx) error {
 		as, _ := tx.Areas()
 		areaID = as[0].ID
 		return nil
@@ -213,7 +213,7 @@ func TestInviteCodeNeverReachesDisk(t *testing.T) {
 	ses := &fakeSessions{}
 	svc, _ := New(Config{Store: st, Sessions: ses})
 	admin := &store.User{ID: newID(), AreaID: areaID, DisplayName: "A", Role: "admin", Handle: []byte("h")}
-	st.Directory(t.Context(), func(tx *store.DirTx) error { return tx.PutUser(admin) })
+	st.Directory(t.Context(), func(tx store.DirTx) error { return tx.PutUser(admin) })
 	in, err := svc.CreateInvite(t.Context(), &identity.Identity{UserID: admin.ID, Role: identity.Admin, Area: areaID}, identity.Admin, "", "Second")
 	if err != nil {
 		t.Fatal(err)

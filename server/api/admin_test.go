@@ -117,7 +117,7 @@ func newAdmEnv(t *testing.T, opts ...connect.ClientOption) *admEnv {
 
 	areaB := uuid.NewString()
 	e.areaA, e.teamA1, e.teamA2, e.teamB1 = uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
-	err = st.Directory(t.Context(), func(tx *store.DirTx) error {
+	err = st.Directory(t.Context(), func(tx store.DirTx) error {
 		for _, a := range []*store.Area{{ID: e.areaA, Name: "Lambeth"}, {ID: areaB, Name: "Hackney"}} {
 			if err := tx.PutArea(a); err != nil {
 				return err
@@ -148,7 +148,7 @@ func (e *admEnv) addUser(t *testing.T, token, area string, role identity.Role, t
 	handle := make([]byte, 16)
 	rand.Read(handle)
 	u := &store.User{ID: uuid.NewString(), AreaID: area, DisplayName: token, Role: role.String(), TeamIDs: teams, Handle: handle}
-	if err := e.st.Directory(t.Context(), func(tx *store.DirTx) error { return tx.PutUser(u) }); err != nil {
+	if err := e.st.Directory(t.Context(), func(tx store.DirTx) error { return tx.PutUser(u) }); err != nil {
 		t.Fatal(err)
 	}
 	id := identity.Identity{UserID: u.ID, DeviceID: "device-" + token, Role: role, Area: area}
@@ -216,7 +216,7 @@ func TestAdminTour(t *testing.T) {
 			if err != nil || !strings.HasPrefix(inv.GetInviteCode(), auth.InvitePrefix) || !inv.GetExpiresAt().AsTime().After(time.Now().Add(71*time.Hour)) {
 				t.Fatalf("CreateInvite = %v, %v", inv, err)
 			}
-			e.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+			e.st.DirectoryView(ctx, func(tx store.DirTx) error {
 				if in, err := tx.Invite(auth.HashSecret(inv.GetInviteCode())); err != nil || in.TeamID != e.teamA1 || in.Role != "worker" {
 					t.Errorf("stored invite = %+v, %v", in, err)
 				}
@@ -268,7 +268,7 @@ func TestAdminTour(t *testing.T) {
 			if _, err := sup.UnassignClient(ctx, &v1.UnassignClientRequest{ClientId: cid, WorkerId: e.user("worker-a1")}); err != nil {
 				t.Fatal(err)
 			}
-			e.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+			e.st.DirectoryView(ctx, func(tx store.DirTx) error {
 				as, err := tx.AssignmentsOfUser(e.user("worker-a1"))
 				if err != nil || len(as) != 1 || as[0].ClientID != cid || as[0].From.IsZero() || as[0].To.Before(as[0].From) || as[0].Open() {
 					t.Errorf("assignments = %+v, %v", as, err)

@@ -70,7 +70,7 @@ func (e *authEnv) syncClient(token string) throughcarev1connect.SyncServiceClien
 	return throughcarev1connect.NewSyncServiceClient(e.hc, e.url, opts...)
 }
 
-func (e *authEnv) dir(t *testing.T, fn func(tx *store.DirTx) error) {
+func (e *authEnv) dir(t *testing.T, fn func(tx store.DirTx) error) {
 	t.Helper()
 	if err := e.st.Directory(context.Background(), fn); err != nil {
 		t.Fatal(err)
@@ -142,7 +142,7 @@ func (e *authEnv) login(t *testing.T, pk *softPasskey, rp virtualwebauthn.Relyin
 func (e *authEnv) seedDirectory(t *testing.T) (clientID, code string) {
 	t.Helper()
 	clientID, code = uuid.NewString(), auth.NewInviteCode()
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		if err := tx.PutArea(&store.Area{ID: "area-1", Name: "Lambeth", CreatedAt: time.Now()}); err != nil {
 			return err
 		}
@@ -177,7 +177,7 @@ func TestPasskeySessionsOverTheAPI(t *testing.T) {
 			assertCode(t, "enrol with a used invite", err, connect.CodeNotFound)
 
 			// Assign the client; the worker logs a contact and syncs it.
-			e.dir(t, func(tx *store.DirTx) error {
+			e.dir(t, func(tx store.DirTx) error {
 				return tx.PutAssignment(&store.Assignment{ClientID: clientID, UserID: sess.GetUserId(), From: time.Now().Add(-time.Hour)})
 			})
 			dev := sample.NewDevice(sess.GetUserId(), time.Now, 7)

@@ -94,7 +94,7 @@ func newRevEnv(t *testing.T, opts ...func(*api.Config)) *revEnv {
 	e.areaA, e.teamA1, e.teamA2 = uuid.NewString(), uuid.NewString(), uuid.NewString()
 	e.c1, e.c2 = uuid.NewString(), uuid.NewString()
 	sup, adm, wkr := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	err = st.Directory(t.Context(), func(tx *store.DirTx) error {
+	err = st.Directory(t.Context(), func(tx store.DirTx) error {
 		if err := tx.PutArea(&store.Area{ID: e.areaA, Name: "Lambeth"}); err != nil {
 			return err
 		}
@@ -347,7 +347,7 @@ func TestExports(t *testing.T) {
 	}
 
 	// Two exports left, two audit entries; the refused ones none.
-	e.st.DirectoryView(t.Context(), func(tx *store.DirTx) error {
+	e.st.DirectoryView(t.Context(), func(tx store.DirTx) error {
 		ids := tx.AuditsOfArea(e.areaA)
 		if len(ids) != 2 {
 			t.Fatalf("%d audit entries, want 2", len(ids))
@@ -413,7 +413,7 @@ func TestExportCutOff(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sup identity.Identity
-	e.st.DirectoryView(t.Context(), func(tx *store.DirTx) error {
+	e.st.DirectoryView(t.Context(), func(tx store.DirTx) error {
 		for _, uid := range tx.UsersOfArea(e.areaA) {
 			if u, _ := tx.User(uid); u.Role == "supervisor" {
 				sup = identity.Identity{UserID: u.ID, Role: identity.Supervisor, Area: e.areaA, Buckets: []string{e.c1}}
@@ -436,7 +436,7 @@ func TestExportCutOff(t *testing.T) {
 	if w.status != http.StatusOK {
 		t.Fatalf("status %d", w.status)
 	}
-	e.st.DirectoryView(t.Context(), func(tx *store.DirTx) error {
+	e.st.DirectoryView(t.Context(), func(tx store.DirTx) error {
 		ids := tx.AuditsOfArea(e.areaA)
 		if len(ids) != 1 {
 			t.Fatalf("%d audit entries, want 1", len(ids))

@@ -132,7 +132,7 @@ func TestEnrollmentRefused(t *testing.T) {
 		{name: "invite_expired_during_ceremony", rp: goodRP, inviteTTL: time.Minute, before: func(_ *testing.T, e *env, _ string) { e.clock.Advance(time.Minute) }, kind: errkind.NotFound, msg: msgInvite},
 		{name: "invite_used_during_ceremony", rp: goodRP, before: func(t *testing.T, e *env, code string) { e.enroll(t, code) }, kind: errkind.NotFound, msg: msgInvite},
 		{name: "invite_revoked_during_ceremony", rp: goodRP, before: func(t *testing.T, e *env, code string) {
-			e.dir(t, func(tx *store.DirTx) error {
+			e.dir(t, func(tx store.DirTx) error {
 				in, err := tx.Invite(auth.HashSecret(code))
 				if err != nil {
 					return err
@@ -193,7 +193,7 @@ func TestEnrollmentInviteChecks(t *testing.T) {
 	// An invite for an area that does not exist, or with a role that does
 	// not, enrols nobody.
 	bad := auth.NewInviteCode()
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		return tx.PutInvite(&store.Invite{Hash: auth.HashSecret(bad), AreaID: "nowhere", Role: "worker", ExpiresAt: e.clock.Now().Add(time.Hour)})
 	})
 	_, err = e.svc.BeginEnrollment(ctx, bad, "tablet")

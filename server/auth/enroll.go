@@ -28,7 +28,7 @@ func (s *Service) BeginEnrollment(ctx context.Context, inviteCode, deviceName st
 	}
 	hash := HashSecret(inviteCode)
 	var in *store.Invite
-	err := s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+	err := s.st.DirectoryView(ctx, func(tx store.DirTx) error {
 		var err error
 		in, err = s.liveInvite(tx, hash)
 		return err
@@ -57,7 +57,7 @@ func (s *Service) BeginEnrollment(ctx context.Context, inviteCode, deviceName st
 // liveInvite returns the invite with a code hash if it may still enrol
 // someone (unexpired, for an existing area and role, and its inviter
 // active), or errInvite.
-func (s *Service) liveInvite(tx *store.DirTx, hash []byte) (*store.Invite, error) {
+func (s *Service) liveInvite(tx store.DirTx, hash []byte) (*store.Invite, error) {
 	in, err := tx.Invite(hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, errInvite
@@ -89,7 +89,7 @@ func (s *Service) liveInvite(tx *store.DirTx, hash []byte) (*store.Invite, error
 // area who is not disabled. An invite whose inviter is disabled, unknown or
 // in another area enrols nobody. Reading the inviter inside the enrolling
 // transaction makes a concurrent DisableUser conflict with the enrolment.
-func InviterActive(tx *store.DirTx, in *store.Invite) (bool, error) {
+func InviterActive(tx store.DirTx, in *store.Invite) (bool, error) {
 	if in.CreatedBy == store.InviteByServer {
 		return true, nil
 	}
@@ -120,7 +120,7 @@ func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJS
 		failure error
 		user    *store.User
 	)
-	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+	err := s.st.Directory(ctx, func(tx store.DirTx) error {
 		out, failure, user = nil, nil, nil
 		c, sd, err := s.takeCeremony(tx, ceremonyID, kindEnroll)
 		if err != nil {

@@ -96,7 +96,7 @@ func newEnv(t *testing.T, adjust ...func(*auth.Config)) *env {
 	if e.svc, err = auth.New(e.cfg, st); err != nil {
 		t.Fatal(err)
 	}
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		if err := tx.PutArea(&store.Area{ID: areaID, Name: "Lambeth", CreatedAt: e.clock.Now()}); err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func newEnv(t *testing.T, adjust ...func(*auth.Config)) *env {
 	return e
 }
 
-func (e *env) dir(t *testing.T, fn func(tx *store.DirTx) error) {
+func (e *env) dir(t *testing.T, fn func(tx store.DirTx) error) {
 	t.Helper()
 	if err := e.st.Directory(context.Background(), fn); err != nil {
 		t.Fatal(err)
@@ -128,7 +128,7 @@ func (e *env) invite(t *testing.T, role, team, name string, ttl time.Duration) s
 func (e *env) inviteFrom(t *testing.T, createdBy, role, team, name string, ttl time.Duration) string {
 	t.Helper()
 	code := auth.NewInviteCode()
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		return tx.PutInvite(&store.Invite{Hash: auth.HashSecret(code), AreaID: areaID, Role: role, TeamID: team,
 			DisplayName: name, CreatedBy: createdBy, ExpiresAt: e.clock.Now().Add(ttl)})
 	})
@@ -298,7 +298,7 @@ func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
 func (e *env) user(t *testing.T, id string) *store.User {
 	t.Helper()
 	var u *store.User
-	if err := e.st.DirectoryView(context.Background(), func(tx *store.DirTx) error {
+	if err := e.st.DirectoryView(context.Background(), func(tx store.DirTx) error {
 		var err error
 		u, err = tx.User(id)
 		return err
@@ -311,7 +311,7 @@ func (e *env) user(t *testing.T, id string) *store.User {
 func (e *env) device(t *testing.T, id string) *store.Device {
 	t.Helper()
 	var d *store.Device
-	if err := e.st.DirectoryView(context.Background(), func(tx *store.DirTx) error {
+	if err := e.st.DirectoryView(context.Background(), func(tx store.DirTx) error {
 		var err error
 		d, err = tx.Device(id)
 		return err
@@ -324,7 +324,7 @@ func (e *env) device(t *testing.T, id string) *store.Device {
 func (e *env) usersOfArea(t *testing.T) int {
 	t.Helper()
 	var n int
-	if err := e.st.DirectoryView(context.Background(), func(tx *store.DirTx) error {
+	if err := e.st.DirectoryView(context.Background(), func(tx store.DirTx) error {
 		n = len(tx.UsersOfArea(areaID))
 		return nil
 	}); err != nil {

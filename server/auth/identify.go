@@ -47,7 +47,7 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 	// in a newer snapshot: an ending committed after the channels were
 	// taken closes them, one committed before is seen by the check.
 	var sess *store.Session
-	err := s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+	err := s.st.DirectoryView(ctx, func(tx store.DirTx) error {
 		var err error
 		sess, err = tx.SessionByAccess(hash)
 		return err
@@ -75,7 +75,7 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 		Changed: s.notify.user(sess.UserID),
 	}
 	var reason string
-	err = s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+	err = s.st.DirectoryView(ctx, func(tx store.DirTx) error {
 		var err error
 		reason, err = s.resolve(tx, sess.ID, hash, id)
 		return err
@@ -92,7 +92,7 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 // resolve checks in tx that the session still has this access token, that
 // it has not expired and that its user and device may still use it, and
 // fills in id's role, area and caseload; or it says why not.
-func (s *Service) resolve(tx *store.DirTx, sessionID string, hash []byte, id *identity.Identity) (string, error) {
+func (s *Service) resolve(tx store.DirTx, sessionID string, hash []byte, id *identity.Identity) (string, error) {
 	cur, err := tx.Session(sessionID)
 	if errors.Is(err, store.ErrNotFound) {
 		return "session ended", nil
@@ -125,7 +125,7 @@ func (s *Service) resolve(tx *store.DirTx, sessionID string, hash []byte, id *id
 // primary may no longer be used (its primary device revoked, gone, or not
 // the same user's), or "". Revoking a primary revokes its installations
 // too, so this only backs that up.
-func primaryGone(tx *store.DirTx, d *store.Device) (string, error) {
+func primaryGone(tx store.DirTx, d *store.Device) (string, error) {
 	if d.IsPrimary() {
 		return "", nil
 	}
@@ -160,7 +160,7 @@ func (s *Service) expired(sess *store.Session) string {
 //   - worker: the clients of their open assignments;
 //   - supervisor: the clients of their teams (in their area);
 //   - admin: the clients of their area.
-func caseload(tx *store.DirTx, u *store.User, role identity.Role) ([]string, map[string][]identity.Period, error) {
+func caseload(tx store.DirTx, u *store.User, role identity.Role) ([]string, map[string][]identity.Period, error) {
 	var buckets []string
 	var former map[string][]identity.Period
 	switch role {

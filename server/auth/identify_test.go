@@ -23,7 +23,7 @@ func TestIdentifyCaseloads(t *testing.T) {
 
 	t0 := e.clock.Now().Add(-90 * 24 * time.Hour)
 	day := 24 * time.Hour
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		if err := tx.PutArea(&store.Area{ID: "area-other", Name: "Other"}); err != nil {
 			return err
 		}

@@ -86,7 +86,7 @@ func (e *env) storedCredential(t *testing.T, deviceID string) webauthn.Credentia
 func (e *env) devicesOf(t *testing.T, userID string) []string {
 	t.Helper()
 	var ids []string
-	if err := e.st.DirectoryView(context.Background(), func(tx *store.DirTx) error {
+	if err := e.st.DirectoryView(context.Background(), func(tx store.DirTx) error {
 		ids = tx.DevicesOfUser(userID)
 		return nil
 	}); err != nil {
@@ -238,7 +238,7 @@ func TestDeviceIDRefused(t *testing.T) {
 		}, "device_id_unknown"},
 		{"another_passkeys_device", func(t *testing.T, e *env, _ *passkey, enrolled *v1.Session) string {
 			id := uuid.NewString()
-			e.dir(t, func(tx *store.DirTx) error {
+			e.dir(t, func(tx store.DirTx) error {
 				return tx.PutDevice(&store.Device{ID: id, UserID: enrolled.GetUserId(), Name: "Old phone",
 					CredentialID: []byte("another credential"), Credential: []byte("{}"), CreatedAt: e.clock.Now()})
 			})
@@ -338,7 +338,7 @@ func TestIdentifyChecksTheInstallationsPrimary(t *testing.T) {
 	e := newEnv(t)
 	pk, enrolled := e.enrollWith(t, syncedOpts, "Sam")
 	b := e.mustLoginAs(t, pk, false, "", "")
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		d, err := tx.Device(enrolled.GetDeviceId())
 		if err != nil {
 			return err

@@ -44,7 +44,7 @@ func TestInviteNeedsAnActiveInviter(t *testing.T) {
 			_, sup := e.newPerson(t, "supervisor", teamA, "Jo Supervisor")
 			code := e.inviteFrom(t, tc.createdBy(sup.GetUserId()), "worker", teamA, "Sam Worker", time.Hour)
 			disable := func() {
-				e.dir(t, func(tx *store.DirTx) error {
+				e.dir(t, func(tx store.DirTx) error {
 					u, err := tx.User(sup.GetUserId())
 					if err != nil {
 						return err

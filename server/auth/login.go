@@ -105,7 +105,7 @@ func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Se
 		device   *store.Device // the passkey's primary
 		added    bool
 	)
-	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+	err := s.st.Directory(ctx, func(tx store.DirTx) error {
 		out, failure, reason, replaced, device, added = nil, nil, "", nil, nil, false
 		_, sd, err := s.takeCeremony(tx, req.CeremonyID, kindLogin)
 		if err != nil {
@@ -214,7 +214,7 @@ func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Se
 // installation chooses the device a sign-in with primary's passkey is for
 // (see FinishLoginWith), or says why deviceID may not be used: a category
 // for the log. A new installation is returned unsaved, with CreatedAt zero.
-func (s *Service) installation(tx *store.DirTx, primary *store.Device, backupEligible bool, deviceID, name string) (*store.Device, string, error) {
+func (s *Service) installation(tx store.DirTx, primary *store.Device, backupEligible bool, deviceID, name string) (*store.Device, string, error) {
 	if deviceID == "" {
 		if !backupEligible {
 			return primary, "", nil
@@ -259,7 +259,7 @@ func validDeviceID(s string) bool {
 
 // lookupCredential finds the user of a user handle and checks that the
 // credential is theirs and usable.
-func (s *Service) lookupCredential(tx *store.DirTx, rawID, userHandle []byte) (*store.User, *store.Device, error) {
+func (s *Service) lookupCredential(tx store.DirTx, rawID, userHandle []byte) (*store.User, *store.Device, error) {
 	u, err := tx.UserByHandle(userHandle)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, errUnknownHandle

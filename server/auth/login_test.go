@@ -88,7 +88,7 @@ func TestLoginRefused(t *testing.T) {
 			return pk, goodRP
 		}, "verification_failed"},
 		{"revoked_device", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
-			e.dir(t, func(tx *store.DirTx) error {
+			e.dir(t, func(tx store.DirTx) error {
 				d, err := tx.DeviceByCredential(pk.cred.ID)
 				if err != nil {
 					return err
@@ -99,7 +99,7 @@ func TestLoginRefused(t *testing.T) {
 			return pk, goodRP
 		}, "device_revoked"},
 		{"disabled_user", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
-			e.dir(t, func(tx *store.DirTx) error {
+			e.dir(t, func(tx store.DirTx) error {
 				u, err := tx.UserByHandle(pk.auth.Options.UserHandle)
 				if err != nil {
 					return err

@@ -228,7 +228,7 @@ func wantDead(t *testing.T, e *env, pairs map[string]*v1.Session, except string)
 func sessionsOf(t *testing.T, e *env, deviceID string) int {
 	t.Helper()
 	var n int
-	if err := e.st.DirectoryView(context.Background(), func(tx *store.DirTx) error {
+	if err := e.st.DirectoryView(context.Background(), func(tx store.DirTx) error {
 		n = len(tx.SessionsOfDevice(deviceID))
 		return nil
 	}); err != nil {
@@ -310,7 +310,7 @@ func TestRefreshGraceChecksTheHolder(t *testing.T) {
 	if _, err := e.svc.Refresh(context.Background(), login.GetRefreshToken()); err != nil {
 		t.Fatal(err)
 	}
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		u, err := tx.User(login.GetUserId())
 		if err != nil {
 			return err
@@ -412,7 +412,7 @@ func TestGraceClosedIsWrittenOnlyWhileItMatters(t *testing.T) {
 				e.mustIdentify(t, pair.GetAccessToken())
 			}
 			var got bool
-			e.dir(t, func(tx *store.DirTx) error {
+			e.dir(t, func(tx store.DirTx) error {
 				sess, err := tx.SessionByAccess(auth.HashSecret(pair.GetAccessToken()))
 				got = err == nil && sess.GraceClosed
 				return err

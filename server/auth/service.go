@@ -61,7 +61,7 @@ type Config struct {
 // use.
 type Service struct {
 	cfg    Config
-	st     *store.DB
+	st     store.DirectoryStore
 	wa     *webauthn.WebAuthn
 	log    zerolog.Logger
 	notify *notifier
@@ -88,7 +88,7 @@ func verifyFailed(cause error) error {
 }
 
 // New returns a Service over the directory in st.
-func New(cfg Config, st *store.DB) (*Service, error) {
+func New(cfg Config, st store.DirectoryStore) (*Service, error) {
 	if st == nil {
 		return nil, errors.New("auth: no store")
 	}
@@ -167,7 +167,7 @@ func (s *Service) putCeremony(ctx context.Context, kind string, sd *webauthn.Ses
 	}
 	c := &store.Ceremony{ID: uuid.NewString(), Kind: kind, Data: data, InviteHash: inviteHash,
 		DeviceName: deviceName, ExpiresAt: s.now().Add(s.cfg.CeremonyTTL)}
-	if err := s.st.Directory(ctx, func(tx *store.DirTx) error { return tx.PutCeremony(c) }); err != nil {
+	if err := s.st.Directory(ctx, func(tx store.DirTx) error { return tx.PutCeremony(c) }); err != nil {
 		return "", err
 	}
 	return c.ID, nil
@@ -176,7 +176,7 @@ func (s *Service) putCeremony(ctx context.Context, kind string, sd *webauthn.Ses
 // takeCeremony consumes a live ceremony of the given kind inside tx. It
 // returns errNoCeremony (a domain error for the caller, the transaction
 // still commits) if there is none.
-func (s *Service) takeCeremony(tx *store.DirTx, id, kind string) (*store.Ceremony, *webauthn.SessionData, error) {
+func (s *Service) takeCeremony(tx store.DirTx, id, kind string) (*store.Ceremony, *webauthn.SessionData, error) {
 	if id == "" {
 		return nil, nil, errNoCeremony
 	}
@@ -204,7 +204,7 @@ func (s *Service) takeCeremony(tx *store.DirTx, id, kind string) (*store.Ceremon
 type tokens struct{ access, refresh string }
 
 // startSession creates a session for a user's device inside tx.
-func (s *Service) startSession(tx *store.DirTx, userID, deviceID string) (*store.Session, tokens, error) {
+func (s *Service) startSession(tx store.DirTx, userID, deviceID string) (*store.Session, tokens, error) {
 	now := s.now()
 	t := tokens{access: NewToken(AccessPrefix), refresh: NewToken(RefreshPrefix)}
 	abs := now.Add(s.cfg.AbsoluteTTL)
@@ -220,7 +220,7 @@ func (s *Service) startSession(tx *store.DirTx, userID, deviceID string) (*store
 }
 
 // endSessions deletes sessions inside tx and returns their ids.
-func endSessions(tx *store.DirTx, ids []string) ([]string, error) {
+func endSessions(tx store.DirTx, ids []string) ([]string, error) {
 	for _, id := range ids {
 		if err := tx.DeleteSession(id); err != nil {
 			return nil, err

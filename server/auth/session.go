@@ -51,7 +51,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 		ended   []string
 		sess    *store.Session
 	)
-	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+	err := s.st.Directory(ctx, func(tx store.DirTx) error {
 		out, reason, retried, ended, sess = nil, "", false, nil, nil
 		var err error
 		sess, err = tx.SessionByRefresh(hash)
@@ -115,7 +115,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 // rotate gives sess a new pair of tokens and returns them. A rotation opens
 // the grace window of the refresh token it replaces; a retry's answer
 // (retried) replaces the unseen pair and closes the window.
-func (s *Service) rotate(tx *store.DirTx, sess *store.Session, user *store.User, device *store.Device, retried bool, now time.Time) (*v1.Session, error) {
+func (s *Service) rotate(tx store.DirTx, sess *store.Session, user *store.User, device *store.Device, retried bool, now time.Time) (*v1.Session, error) {
 	t := tokens{access: NewToken(AccessPrefix), refresh: NewToken(RefreshPrefix)}
 	if !retried {
 		sess.PreviousRefreshHash = sess.RefreshHash
@@ -157,7 +157,7 @@ func (s *Service) graceOpen(sess *store.Session, now time.Time) bool {
 // token either commits first (and this pair is replaced, so the call is
 // refused) or sees the window closed (and is reuse).
 func (s *Service) closeGrace(ctx context.Context, sessionID string, accessHash []byte) error {
-	return s.st.Directory(ctx, func(tx *store.DirTx) error {
+	return s.st.Directory(ctx, func(tx store.DirTx) error {
 		sess, err := tx.Session(sessionID)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil
@@ -175,7 +175,7 @@ func (s *Service) closeGrace(ctx context.Context, sessionID string, accessHash [
 
 // holder returns the user and device of a session, or the reason they may
 // no longer use it.
-func (s *Service) holder(tx *store.DirTx, sess *store.Session) (*store.User, *store.Device, string, error) {
+func (s *Service) holder(tx store.DirTx, sess *store.Session) (*store.User, *store.Device, string, error) {
 	u, err := tx.User(sess.UserID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, "user_gone", nil
@@ -204,7 +204,7 @@ func (s *Service) holder(tx *store.DirTx, sess *store.Session) (*store.User, *st
 // device.
 func (s *Service) Logout(ctx context.Context, id *identity.Identity) error {
 	var ended []string
-	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+	err := s.st.Directory(ctx, func(tx store.DirTx) error {
 		ended = nil
 		for _, sid := range tx.SessionsOfDevice(id.DeviceID) {
 			sess, err := tx.Session(sid)
@@ -236,7 +236,7 @@ func (s *Service) Logout(ctx context.Context, id *identity.Identity) error {
 // included.
 func (s *Service) ListDevices(ctx context.Context, id *identity.Identity) ([]*v1.Device, error) {
 	var devices []*store.Device
-	err := s.st.DirectoryView(ctx, func(tx *store.DirTx) error {
+	err := s.st.DirectoryView(ctx, func(tx store.DirTx) error {
 		devices = nil
 		for _, did := range tx.DevicesOfUser(id.UserID) {
 			d, err := tx.Device(did)
@@ -280,7 +280,7 @@ func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, devic
 		ended []string
 		also  int
 	)
-	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+	err := s.st.Directory(ctx, func(tx store.DirTx) error {
 		ended, also = nil, 0
 		d, err := tx.Device(deviceID)
 		if errors.Is(err, store.ErrNotFound) || (err == nil && d.UserID != id.UserID) {
@@ -327,7 +327,7 @@ func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, devic
 // user record is stored as disabled, so that no new session can start).
 func (s *Service) EndUserSessions(ctx context.Context, userID string) error {
 	var ended []string
-	err := s.st.Directory(ctx, func(tx *store.DirTx) error {
+	err := s.st.Directory(ctx, func(tx store.DirTx) error {
 		var err error
 		ended, err = endSessions(tx, tx.SessionsOfUser(userID))
 		return err

@@ -190,7 +190,7 @@ func TestListDevicesOldestFirst(t *testing.T) {
 	_, sess := e.newPerson(t, "worker", teamA, "Sam")
 	// Give the user a second device by hand (enrolment of extra devices is
 	// the admin package's business).
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		return tx.PutDevice(&store.Device{ID: "aa-second", UserID: sess.GetUserId(), Name: "phone",
 			CredentialID: []byte("cred-2"), CreatedAt: e.clock.Now().Add(time.Hour)})
 	})
@@ -209,7 +209,7 @@ func TestDisabledUser(t *testing.T) {
 	t.Run("flag", func(t *testing.T) {
 		e := newEnv(t)
 		pk, sess := e.newPerson(t, "worker", teamA, "Sam")
-		e.dir(t, func(tx *store.DirTx) error {
+		e.dir(t, func(tx store.DirTx) error {
 			u, err := tx.User(sess.GetUserId())
 			if err != nil {
 				return err
@@ -404,7 +404,7 @@ func TestChangedClosesOnCaseloadChange(t *testing.T) {
 func TestIdentifyNeedsALiveUserAndRole(t *testing.T) {
 	e := newEnv(t)
 	_, sess := e.newPerson(t, "worker", teamA, "Sam")
-	e.dir(t, func(tx *store.DirTx) error {
+	e.dir(t, func(tx store.DirTx) error {
 		u, err := tx.User(sess.GetUserId())
 		if err != nil {
 			return err

@@ -63,7 +63,7 @@ func seedBench() (*benchEnv, error) {
 	for i := range clients {
 		clients[i] = newID()
 	}
-	err = st.Directory(ctx, func(tx *store.DirTx) error {
+	err = st.Directory(ctx, func(tx store.DirTx) error {
 		if err := tx.PutArea(&store.Area{ID: area, Name: "Lambeth"}); err != nil {
 			return err
 		}

@@ -104,7 +104,7 @@ func (s *Service) beginExport(ctx context.Context, id *identity.Identity, kind s
 		params["no_contact_days"] = strconv.Itoa(q.QuietDays)
 	}
 	a := &store.Audit{ID: uuid.Must(uuid.NewV7()).String(), AreaID: id.Area, UserID: id.UserID, Kind: kind, Parameters: params, At: s.now().UTC()}
-	if err := storeErr(s.st.Directory(ctx, func(tx *store.DirTx) error { return tx.PutAudit(a) })); err != nil {
+	if err := storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.PutAudit(a) })); err != nil {
 		return nil, nil, from, to, err
 	}
 	return &export{s: s, id: id, audit: a}, sc, from, to, nil
@@ -116,14 +116,14 @@ func (s *Service) beginExport(ctx context.Context, id *identity.Identity, kind s
 func (s *Service) auditView(ctx context.Context, id *identity.Identity, kind string, params map[string]string, rows int) error {
 	a := &store.Audit{ID: uuid.Must(uuid.NewV7()).String(), AreaID: id.Area, UserID: id.UserID, Kind: kind,
 		Parameters: params, Rows: rows, Complete: true, At: s.now().UTC()}
-	return storeErr(s.st.Directory(ctx, func(tx *store.DirTx) error { return tx.PutAudit(a) }))
+	return storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.PutAudit(a) }))
 }
 
 // finish completes the audit entry with the rows that left and logs the
 // export (ids and counts only).
 func (e *export) finish(ctx context.Context, rows int, err error) {
 	e.audit.Rows, e.audit.Complete = rows, err == nil
-	werr := e.s.st.Directory(context.WithoutCancel(ctx), func(tx *store.DirTx) error { return tx.PutAudit(e.audit) })
+	werr := e.s.st.Directory(context.WithoutCancel(ctx), func(tx store.DirTx) error { return tx.PutAudit(e.audit) })
 	ev := e.s.log.Info()
 	if err != nil || werr != nil {
 		ev = e.s.log.Warn()

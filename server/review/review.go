@@ -17,7 +17,7 @@
 //
 // # Reads
 //
-// Lists and statistics read whole buckets with store.DB.ScanRecords and
+// Lists and statistics read whole buckets with Store.ScanRecords and
 // pick the few fields they need straight out of the stored protobuf
 // encoding (see scan.go), so that a supervisor's queue over 100,000
 // contacts costs a scan, not 100,000 decodes. Only the records returned are
@@ -81,10 +81,31 @@ const (
 	MaxQuietDays     = 3650
 )
 
+// Store is what the review service needs of the store: the directory, and
+// the buckets it reads and writes notes and resolutions to. *store.DB is
+// one.
+type Store interface {
+	store.DirectoryStore
+	bucketScanner
+	// Push stores a batch of server-authored changes.
+	Push(ctx context.Context, b *store.Batch) (*store.PushResult, error)
+	// Records returns the stored states of records of a bucket.
+	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
+	// History returns every accepted change to a record, oldest first.
+	History(ctx context.Context, bucket, recordID string) ([]*v1.HistoryEntry, error)
+	// LateRecords returns the ids, sorted, of a bucket's records that had
+	// a change accepted as late.
+	LateRecords(ctx context.Context, bucket string) ([]string, error)
+	// Log returns a bucket's whole log, oldest first.
+	Log(ctx context.Context, bucket string) ([]*v1.HistoryEntry, error)
+	// LogEntries returns the log entries at positions of a bucket.
+	LogEntries(ctx context.Context, bucket string, positions []uint64) (map[uint64]*v1.HistoryEntry, error)
+}
+
 // Config configures a Service.
 type Config struct {
 	// Store holds the buckets and the directory (required).
-	Store *store.DB
+	Store Store
 	// Now reads the server clock (default time.Now). It stamps the
 	// service's writes and anchors default periods.
 	Now func() time.Time
@@ -102,7 +123,7 @@ type Config struct {
 const noteStripes = 64
 
 type Service struct {
-	st    *store.DB
+	st    Store
 	now   func() time.Time
 	log   zerolog.Logger
 	clock *hlc.Clock
@@ -162,7 +183,7 @@ func (s *Service) resolve(ctx context.Context, id *identity.Identity, what, team
 		return nil, errkind.E(errkind.Forbidden, "a %s may not %s", id.Role, what)
 	}
 	sc := &scope{id: id, admin: id.Role == identity.Admin, byID: map[string]*client{}}
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		sc.clients = nil
 		clear(sc.byID)
 		if teamID != "" {
@@ -219,7 +240,7 @@ func (sc *scope) client(clientID string) (*client, error) {
 }
 
 // view runs fn in a read-only directory transaction.
-func (s *Service) view(ctx context.Context, fn func(tx *store.DirTx) error) error {
+func (s *Service) view(ctx context.Context, fn func(tx store.DirTx) error) error {
 	return storeErr(s.st.DirectoryView(ctx, fn))
 }
 
@@ -236,7 +257,7 @@ func storeErr(err error) error {
 // area; others (unknown, another area's, the empty id) are left out.
 func (s *Service) names(ctx context.Context, area string, ids map[string]bool) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		for uid := range ids {
 			if uid == "" {
 				continue
@@ -270,7 +291,7 @@ func people(names map[string]string) []*v1.Person {
 // teamNames returns the names of teams in area.
 func (s *Service) teamNames(ctx context.Context, area string, ids map[string]bool) (map[string]string, error) {
 	out := make(map[string]string, len(ids))
-	err := s.view(ctx, func(tx *store.DirTx) error {
+	err := s.view(ctx, func(tx store.DirTx) error {
 		for tid := range ids {
 			t, err := tx.Team(tid)
 			if errors.Is(err, store.ErrNotFound) {

@@ -85,7 +85,7 @@ func TestScope(t *testing.T) {
 	// every view served (lists and timelines) did too.
 	kinds := func(area string) map[string]int {
 		out := map[string]int{}
-		w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+		w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
 			for _, id := range tx.AuditsOfArea(area) {
 				a, err := tx.Audit(id)
 				if err != nil {
@@ -112,7 +112,7 @@ func TestViewsAreAudited(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []*store.Audit
-	w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+	w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
 		for _, id := range tx.AuditsOfArea(w.areaA) {
 			a, err := tx.Audit(id)
 			if err != nil {
@@ -830,7 +830,7 @@ func TestExports(t *testing.T) {
 	}
 
 	var audits []*store.Audit
-	w.st.DirectoryView(w.ctx, func(tx *store.DirTx) error {
+	w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
 		for _, id := range tx.AuditsOfArea(w.areaA) {
 			a, err := tx.Audit(id)
 			if err != nil {

@@ -13,7 +13,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
@@ -333,15 +332,20 @@ type bucketData struct {
 	notes map[uuid.UUID]note
 }
 
+// bucketScanner reads every record state of buckets (store.DB.ScanRecords).
+type bucketScanner interface {
+	ScanRecords(ctx context.Context, buckets []string, fn func(bucket string, state []byte) error) error
+}
+
 // reader scans buckets. It is not safe for concurrent use.
 type reader struct {
-	st      *store.DB
+	st      bucketScanner
 	r       rec
 	authors map[string]string
 	b       bucketData
 }
 
-func newReader(st *store.DB) *reader {
+func newReader(st bucketScanner) *reader {
 	return &reader{st: st, authors: map[string]string{}, b: bucketData{notes: map[uuid.UUID]note{}}}
 }
 

@@ -125,7 +125,7 @@ func newWorld(t *testing.T) *world {
 		{ID: w.c6, AreaID: w.areaA, TeamID: w.teamA1, CreatedAt: jan1},
 		{ID: w.cB, AreaID: w.areaB, TeamID: w.teamB1, CreatedAt: jan1},
 	}
-	err = st.Directory(w.ctx, func(tx *store.DirTx) error {
+	err = st.Directory(w.ctx, func(tx store.DirTx) error {
 		for _, a := range []*store.Area{{ID: w.areaA, Name: "Lambeth"}, {ID: w.areaB, Name: "Hackney"}} {
 			if err := tx.PutArea(a); err != nil {
 				return err

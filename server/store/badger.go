@@ -69,6 +69,9 @@ type Options struct {
 	// (AcceptedLosses) and the cursor key replaced, so every device
 	// resets. Without it, Open refuses any damage it finds.
 	AcceptDataLoss bool
+	// Now is the store's clock (default time.Now): the directory decides
+	// with it whether ceremonies and invites have expired.
+	Now func() time.Time
 }
 
 // DB is the Badger-backed Store.
@@ -81,6 +84,7 @@ type DB struct {
 	closeOnce sync.Once
 	closeErr  error
 	watchers  watchers
+	now       func() time.Time
 }
 
 var _ Store = (*DB)(nil)
@@ -128,7 +132,10 @@ func Open(o Options) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &DB{db: bdb, stop: make(chan struct{})}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now}
 	if err := s.init(o, st); err != nil {
 		s.closeFiles()
 		return nil, err

@@ -30,6 +30,12 @@ import (
 //	0x23 user 0 client 0 from(8)   → Assignment  0x24 client 0 user 0 from(8) (index)
 //	0x25 audit                     → Audit       0x26 area 0 audit          (index)
 //	0x27 area 0 invite id → invite hash (expires with the invite; see invites.go)
+//
+// Expiry follows the store's clock (Options.Now), read once per
+// transaction. Ceremonies and invites are also given a Badger TTL so that
+// Badger drops them eventually, but Badger's TTL runs on the wall clock, so
+// it is only garbage collection: Ceremony and Invite check the expiry
+// themselves against the store's clock, and that check is the contract.
 const (
 	dArea byte = 0x10 + iota
 	dTeam
@@ -154,35 +160,38 @@ func (a Assignment) Covers(t time.Time) bool {
 	return !t.Before(a.From) && (a.To.IsZero() || t.Before(a.To))
 }
 
-// DirTx is a directory transaction. Its methods may only be used inside the
+// badgerDirTx is the Badger DirTx. Its methods may only be used inside the
 // function given to Directory or DirectoryView.
-type DirTx struct {
+type badgerDirTx struct {
 	txn   *badger.Txn
-	now   time.Time
-	wrote bool // a write was made: the transaction must be committed
+	now   time.Time // the store's clock, read once when the transaction began
+	wrote bool      // a write was made: the transaction must be committed
 }
 
-func (tx *DirTx) set(key, value []byte) error {
+var _ DirTx = (*badgerDirTx)(nil)
+
+func (tx *badgerDirTx) set(key, value []byte) error {
 	tx.wrote = true
 	return tx.txn.Set(key, value)
 }
 
-func (tx *DirTx) setEntry(e *badger.Entry) error {
+func (tx *badgerDirTx) setEntry(e *badger.Entry) error {
 	tx.wrote = true
 	return tx.txn.SetEntry(e)
 }
 
-func (tx *DirTx) delete(key []byte) error {
+func (tx *badgerDirTx) delete(key []byte) error {
 	tx.wrote = true
 	return tx.txn.Delete(key)
 }
 
 // Directory runs fn in a read-write transaction, committed durably if fn
 // returns nil and retried (a bounded number of times) if it conflicts with
-// a concurrent one, so fn must not have other side effects.
-func (s *DB) Directory(ctx context.Context, fn func(tx *DirTx) error) error {
+// a concurrent one, so fn must not have other side effects. The
+// transaction's time is the store's clock (Options.Now) when it began.
+func (s *DB) Directory(ctx context.Context, fn func(tx DirTx) error) error {
 	return s.retry(ctx, func(txn *badger.Txn) error {
-		tx := &DirTx{txn: txn, now: time.Now()}
+		tx := &badgerDirTx{txn: txn, now: s.now()}
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -194,8 +203,8 @@ func (s *DB) Directory(ctx context.Context, fn func(tx *DirTx) error) error {
 }
 
 // DirectoryView runs fn in a read-only transaction.
-func (s *DB) DirectoryView(ctx context.Context, fn func(tx *DirTx) error) error {
-	return mapErr(s.db.View(func(txn *badger.Txn) error { return fn(&DirTx{txn: txn, now: time.Now()}) }))
+func (s *DB) DirectoryView(ctx context.Context, fn func(tx DirTx) error) error {
+	return mapErr(s.db.View(func(txn *badger.Txn) error { return fn(&badgerDirTx{txn: txn, now: s.now()}) }))
 }
 
 func dkey(table byte, parts ...string) []byte {
@@ -209,7 +218,7 @@ func dkey(table byte, parts ...string) []byte {
 	return k
 }
 
-func (tx *DirTx) get(key []byte, v any) error {
+func (tx *badgerDirTx) get(key []byte, v any) error {
 	item, err := tx.txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return ErrNotFound
@@ -220,7 +229,7 @@ func (tx *DirTx) get(key []byte, v any) error {
 	return item.Value(func(b []byte) error { return json.Unmarshal(b, v) })
 }
 
-func (tx *DirTx) put(key []byte, v any, expires time.Time) error {
+func (tx *badgerDirTx) put(key []byte, v any, expires time.Time) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -230,7 +239,7 @@ func (tx *DirTx) put(key []byte, v any, expires time.Time) error {
 
 // entry is a Badger entry that Badger removes a second after expires (never
 // if expires is zero; a second from now if it has passed).
-func (tx *DirTx) entry(key, value []byte, expires time.Time) *badger.Entry {
+func (tx *badgerDirTx) entry(key, value []byte, expires time.Time) *badger.Entry {
 	e := badger.NewEntry(key, value)
 	if !expires.IsZero() {
 		ttl := expires.Sub(tx.now)
@@ -242,9 +251,9 @@ func (tx *DirTx) entry(key, value []byte, expires time.Time) *badger.Entry {
 	return e
 }
 
-func (tx *DirTx) index(key []byte) error { return tx.set(key, nil) }
+func (tx *badgerDirTx) index(key []byte) error { return tx.set(key, nil) }
 
-func (tx *DirTx) lookup(key []byte) (string, error) {
+func (tx *badgerDirTx) lookup(key []byte) (string, error) {
 	item, err := tx.txn.Get(key)
 	if errors.Is(err, badger.ErrKeyNotFound) {
 		return "", ErrNotFound
@@ -257,7 +266,7 @@ func (tx *DirTx) lookup(key []byte) (string, error) {
 }
 
 // scan returns the last segment of every index key under prefix parts.
-func (tx *DirTx) scan(table byte, parts ...string) []string {
+func (tx *badgerDirTx) scan(table byte, parts ...string) []string {
 	prefix := append(dkey(table, parts...), 0)
 	opts := badger.DefaultIteratorOptions
 	opts.PrefetchValues = false
@@ -272,16 +281,16 @@ func (tx *DirTx) scan(table byte, parts ...string) []string {
 }
 
 // Area returns an area.
-func (tx *DirTx) Area(id string) (*Area, error) {
+func (tx *badgerDirTx) Area(id string) (*Area, error) {
 	var a Area
 	return &a, tx.get(dkey(dArea, id), &a)
 }
 
 // PutArea stores an area.
-func (tx *DirTx) PutArea(a *Area) error { return tx.put(dkey(dArea, a.ID), a, time.Time{}) }
+func (tx *badgerDirTx) PutArea(a *Area) error { return tx.put(dkey(dArea, a.ID), a, time.Time{}) }
 
 // Areas returns every area.
-func (tx *DirTx) Areas() ([]*Area, error) {
+func (tx *badgerDirTx) Areas() ([]*Area, error) {
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = []byte{dArea}
 	it := tx.txn.NewIterator(opts)
@@ -298,13 +307,13 @@ func (tx *DirTx) Areas() ([]*Area, error) {
 }
 
 // Team returns a team.
-func (tx *DirTx) Team(id string) (*Team, error) {
+func (tx *badgerDirTx) Team(id string) (*Team, error) {
 	var t Team
 	return &t, tx.get(dkey(dTeam, id), &t)
 }
 
 // PutTeam stores a team.
-func (tx *DirTx) PutTeam(t *Team) error {
+func (tx *badgerDirTx) PutTeam(t *Team) error {
 	if err := tx.put(dkey(dTeam, t.ID), t, time.Time{}); err != nil {
 		return err
 	}
@@ -312,16 +321,16 @@ func (tx *DirTx) PutTeam(t *Team) error {
 }
 
 // TeamsOfArea returns the ids of an area's teams.
-func (tx *DirTx) TeamsOfArea(area string) []string { return tx.scan(dTeamsOfArea, area) }
+func (tx *badgerDirTx) TeamsOfArea(area string) []string { return tx.scan(dTeamsOfArea, area) }
 
 // User returns a user.
-func (tx *DirTx) User(id string) (*User, error) {
+func (tx *badgerDirTx) User(id string) (*User, error) {
 	var u User
 	return &u, tx.get(dkey(dUser, id), &u)
 }
 
 // UserByHandle returns the user with a WebAuthn user handle.
-func (tx *DirTx) UserByHandle(handle []byte) (*User, error) {
+func (tx *badgerDirTx) UserByHandle(handle []byte) (*User, error) {
 	id, err := tx.lookup(dkey(dUserByHandle, string(handle)))
 	if err != nil {
 		return nil, err
@@ -330,7 +339,7 @@ func (tx *DirTx) UserByHandle(handle []byte) (*User, error) {
 }
 
 // PutUser stores a user.
-func (tx *DirTx) PutUser(u *User) error {
+func (tx *badgerDirTx) PutUser(u *User) error {
 	if err := tx.put(dkey(dUser, u.ID), u, time.Time{}); err != nil {
 		return err
 	}
@@ -341,16 +350,16 @@ func (tx *DirTx) PutUser(u *User) error {
 }
 
 // UsersOfArea returns the ids of an area's users.
-func (tx *DirTx) UsersOfArea(area string) []string { return tx.scan(dUsersOfArea, area) }
+func (tx *badgerDirTx) UsersOfArea(area string) []string { return tx.scan(dUsersOfArea, area) }
 
 // Device returns a device.
-func (tx *DirTx) Device(id string) (*Device, error) {
+func (tx *badgerDirTx) Device(id string) (*Device, error) {
 	var d Device
 	return &d, tx.get(dkey(dDevice, id), &d)
 }
 
 // DeviceByCredential returns the device of a WebAuthn credential id.
-func (tx *DirTx) DeviceByCredential(credentialID []byte) (*Device, error) {
+func (tx *badgerDirTx) DeviceByCredential(credentialID []byte) (*Device, error) {
 	id, err := tx.lookup(dkey(dDeviceByCredential, string(credentialID)))
 	if err != nil {
 		return nil, err
@@ -361,7 +370,7 @@ func (tx *DirTx) DeviceByCredential(credentialID []byte) (*Device, error) {
 // PutDevice stores a device. Only a primary (PrimaryID empty) is indexed
 // under its credential id: storing another installation of the same
 // passkey leaves the credential index on the primary.
-func (tx *DirTx) PutDevice(d *Device) error {
+func (tx *badgerDirTx) PutDevice(d *Device) error {
 	if err := tx.put(dkey(dDevice, d.ID), d, time.Time{}); err != nil {
 		return err
 	}
@@ -374,12 +383,12 @@ func (tx *DirTx) PutDevice(d *Device) error {
 }
 
 // DevicesOfUser returns the ids of a user's devices.
-func (tx *DirTx) DevicesOfUser(user string) []string { return tx.scan(dDevicesOfUser, user) }
+func (tx *badgerDirTx) DevicesOfUser(user string) []string { return tx.scan(dDevicesOfUser, user) }
 
 // Installations returns the devices of a user that a primary's passkey
 // signed in on besides the primary itself (PrimaryID == primary), revoked
 // ones included.
-func (tx *DirTx) Installations(user, primary string) ([]*Device, error) {
+func (tx *badgerDirTx) Installations(user, primary string) ([]*Device, error) {
 	var out []*Device
 	for _, id := range tx.DevicesOfUser(user) {
 		d, err := tx.Device(id)
@@ -397,13 +406,13 @@ func (tx *DirTx) Installations(user, primary string) ([]*Device, error) {
 }
 
 // Session returns a session.
-func (tx *DirTx) Session(id string) (*Session, error) {
+func (tx *badgerDirTx) Session(id string) (*Session, error) {
 	var s Session
 	return &s, tx.get(dkey(dSession, id), &s)
 }
 
 // SessionByAccess returns the session with an access-token hash.
-func (tx *DirTx) SessionByAccess(hash []byte) (*Session, error) {
+func (tx *badgerDirTx) SessionByAccess(hash []byte) (*Session, error) {
 	id, err := tx.lookup(dkey(dSessionByAccess, string(hash)))
 	if err != nil {
 		return nil, err
@@ -413,7 +422,7 @@ func (tx *DirTx) SessionByAccess(hash []byte) (*Session, error) {
 
 // SessionByRefresh returns the session whose current or previous
 // refresh-token hash this is (the caller tells which by comparing).
-func (tx *DirTx) SessionByRefresh(hash []byte) (*Session, error) {
+func (tx *badgerDirTx) SessionByRefresh(hash []byte) (*Session, error) {
 	id, err := tx.lookup(dkey(dSessionByRefresh, string(hash)))
 	if err != nil {
 		return nil, err
@@ -423,7 +432,7 @@ func (tx *DirTx) SessionByRefresh(hash []byte) (*Session, error) {
 
 // PutSession stores a session and indexes its token hashes (the previous
 // refresh hash too, so that its reuse can be detected).
-func (tx *DirTx) PutSession(s *Session) error {
+func (tx *badgerDirTx) PutSession(s *Session) error {
 	if old, err := tx.Session(s.ID); err == nil {
 		if err := tx.delete(dkey(dSessionByAccess, string(old.AccessHash))); err != nil {
 			return err
@@ -456,7 +465,7 @@ func (tx *DirTx) PutSession(s *Session) error {
 // UpdateSession stores a change to a session that leaves its token hashes
 // as they are, so that its indexes need no rewriting: one write. A session
 // that is not stored, or whose hashes changed, is refused (use PutSession).
-func (tx *DirTx) UpdateSession(s *Session) error {
+func (tx *badgerDirTx) UpdateSession(s *Session) error {
 	old, err := tx.Session(s.ID)
 	if err != nil {
 		return err
@@ -469,7 +478,7 @@ func (tx *DirTx) UpdateSession(s *Session) error {
 }
 
 // DeleteSession removes a session and its indexes.
-func (tx *DirTx) DeleteSession(id string) error {
+func (tx *badgerDirTx) DeleteSession(id string) error {
 	s, err := tx.Session(id)
 	if errors.Is(err, ErrNotFound) {
 		return nil
@@ -490,13 +499,15 @@ func (tx *DirTx) DeleteSession(id string) error {
 }
 
 // SessionsOfUser returns the ids of a user's sessions.
-func (tx *DirTx) SessionsOfUser(user string) []string { return tx.scan(dSessionsOfUser, user) }
+func (tx *badgerDirTx) SessionsOfUser(user string) []string { return tx.scan(dSessionsOfUser, user) }
 
 // SessionsOfDevice returns the ids of a device's sessions.
-func (tx *DirTx) SessionsOfDevice(device string) []string { return tx.scan(dSessionsOfDevice, device) }
+func (tx *badgerDirTx) SessionsOfDevice(device string) []string {
+	return tx.scan(dSessionsOfDevice, device)
+}
 
 // Ceremony returns a ceremony, unless it expired.
-func (tx *DirTx) Ceremony(id string) (*Ceremony, error) {
+func (tx *badgerDirTx) Ceremony(id string) (*Ceremony, error) {
 	var c Ceremony
 	if err := tx.get(dkey(dCeremony, id), &c); err != nil {
 		return nil, err
@@ -508,19 +519,21 @@ func (tx *DirTx) Ceremony(id string) (*Ceremony, error) {
 }
 
 // PutCeremony stores a ceremony until it expires.
-func (tx *DirTx) PutCeremony(c *Ceremony) error { return tx.put(dkey(dCeremony, c.ID), c, c.ExpiresAt) }
+func (tx *badgerDirTx) PutCeremony(c *Ceremony) error {
+	return tx.put(dkey(dCeremony, c.ID), c, c.ExpiresAt)
+}
 
 // DeleteCeremony consumes a ceremony.
-func (tx *DirTx) DeleteCeremony(id string) error { return tx.delete(dkey(dCeremony, id)) }
+func (tx *badgerDirTx) DeleteCeremony(id string) error { return tx.delete(dkey(dCeremony, id)) }
 
 // Client returns a client.
-func (tx *DirTx) Client(id string) (*Client, error) {
+func (tx *badgerDirTx) Client(id string) (*Client, error) {
 	var c Client
 	return &c, tx.get(dkey(dClient, id), &c)
 }
 
 // PutClient stores a client (moving it between teams re-indexes it).
-func (tx *DirTx) PutClient(c *Client) error {
+func (tx *badgerDirTx) PutClient(c *Client) error {
 	if old, err := tx.Client(c.ID); err == nil && old.TeamID != c.TeamID {
 		if err := tx.delete(dkey(dClientsOfTeam, old.TeamID, c.ID)); err != nil {
 			return err
@@ -538,10 +551,10 @@ func (tx *DirTx) PutClient(c *Client) error {
 }
 
 // ClientsOfArea returns the ids of an area's clients.
-func (tx *DirTx) ClientsOfArea(area string) []string { return tx.scan(dClientsOfArea, area) }
+func (tx *badgerDirTx) ClientsOfArea(area string) []string { return tx.scan(dClientsOfArea, area) }
 
 // ClientsOfTeam returns the ids of a team's clients.
-func (tx *DirTx) ClientsOfTeam(team string) []string { return tx.scan(dClientsOfTeam, team) }
+func (tx *badgerDirTx) ClientsOfTeam(team string) []string { return tx.scan(dClientsOfTeam, team) }
 
 func assignmentKey(table byte, a, b string, from time.Time) []byte {
 	k := append(dkey(table, a, b), 0)
@@ -550,7 +563,7 @@ func assignmentKey(table byte, a, b string, from time.Time) []byte {
 
 // PutAssignment stores an assignment period (ending one is storing it
 // again with To set).
-func (tx *DirTx) PutAssignment(a *Assignment) error {
+func (tx *badgerDirTx) PutAssignment(a *Assignment) error {
 	if err := tx.put(assignmentKey(dAssignment, a.UserID, a.ClientID, a.From), a, time.Time{}); err != nil {
 		return err
 	}
@@ -559,7 +572,7 @@ func (tx *DirTx) PutAssignment(a *Assignment) error {
 
 // AssignmentsOfUser returns every assignment period of a user, current and
 // ended, by client then start.
-func (tx *DirTx) AssignmentsOfUser(user string) ([]*Assignment, error) {
+func (tx *badgerDirTx) AssignmentsOfUser(user string) ([]*Assignment, error) {
 	prefix := append(dkey(dAssignment, user), 0)
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = prefix
@@ -577,7 +590,7 @@ func (tx *DirTx) AssignmentsOfUser(user string) ([]*Assignment, error) {
 }
 
 // AssignmentsOfClient returns every assignment period of a client.
-func (tx *DirTx) AssignmentsOfClient(client string) ([]*Assignment, error) {
+func (tx *badgerDirTx) AssignmentsOfClient(client string) ([]*Assignment, error) {
 	prefix := append(dkey(dAssignmentsOfClient, client), 0)
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = prefix
@@ -616,7 +629,7 @@ type Audit struct {
 }
 
 // PutAudit stores an audit entry (storing it again updates it).
-func (tx *DirTx) PutAudit(a *Audit) error {
+func (tx *badgerDirTx) PutAudit(a *Audit) error {
 	if a.ID == "" || a.AreaID == "" {
 		return errors.New("store: an audit entry needs an id and an area")
 	}
@@ -627,11 +640,11 @@ func (tx *DirTx) PutAudit(a *Audit) error {
 }
 
 // Audit returns an audit entry.
-func (tx *DirTx) Audit(id string) (*Audit, error) {
+func (tx *badgerDirTx) Audit(id string) (*Audit, error) {
 	var a Audit
 	return &a, tx.get(dkey(dAudit, id), &a)
 }
 
 // AuditsOfArea returns the ids of an area's audit entries, in id order
 // (oldest first for UUIDv7 ids).
-func (tx *DirTx) AuditsOfArea(area string) []string { return tx.scan(dAuditsOfArea, area) }
+func (tx *badgerDirTx) AuditsOfArea(area string) []string { return tx.scan(dAuditsOfArea, area) }

@@ -10,7 +10,21 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/store/storetest"
 )
+
+// TestBadgerDirectoryConformance runs the directory suite against an
+// in-memory Badger store on the suite's clock.
+func TestBadgerDirectoryConformance(t *testing.T) {
+	storetest.RunDirectory(t, func(t *testing.T, now func() time.Time) store.DirectoryStore {
+		s, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop(), Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
 
 func TestDirectoryIndexesFollowChanges(t *testing.T) {
 	s, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop()})
@@ -19,7 +33,7 @@ func TestDirectoryIndexesFollowChanges(t *testing.T) {
 	}
 	defer s.Close()
 	ctx := context.Background()
-	err = s.Directory(ctx, func(tx *store.DirTx) error {
+	err = s.Directory(ctx, func(tx store.DirTx) error {
 		if err := tx.PutClient(&store.Client{ID: "c1", AreaID: "a", TeamID: "t1"}); err != nil {
 			return err
 		}
@@ -28,7 +42,7 @@ func TestDirectoryIndexesFollowChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.DirectoryView(ctx, func(tx *store.DirTx) error {
+	s.DirectoryView(ctx, func(tx store.DirTx) error {
 		if got := tx.ClientsOfTeam("t1"); len(got) != 0 {
 			t.Errorf("client still listed under its old team: %v", got)
 		}
@@ -38,13 +52,13 @@ func TestDirectoryIndexesFollowChanges(t *testing.T) {
 		return nil
 	})
 	// An invite past its expiry is gone even before Badger's TTL reaps it.
-	err = s.Directory(ctx, func(tx *store.DirTx) error {
+	err = s.Directory(ctx, func(tx store.DirTx) error {
 		return tx.PutInvite(&store.Invite{Hash: []byte("h"), ExpiresAt: time.Now().Add(-time.Second)})
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.DirectoryView(ctx, func(tx *store.DirTx) error {
+	s.DirectoryView(ctx, func(tx store.DirTx) error {
 		if _, err := tx.Invite([]byte("h")); err != store.ErrNotFound {
 			t.Errorf("expired invite = %v, want ErrNotFound", err)
 		}
@@ -64,7 +78,7 @@ func TestDevicesSharingACredential(t *testing.T) {
 		Credential: []byte(`{"id":"x"}`)}
 	second := &store.Device{ID: "d-second", UserID: "u1", Name: "Tablet B", CredentialID: cred, PrimaryID: primary.ID}
 	other := &store.Device{ID: "d-other", UserID: "u1", Name: "Phone", CredentialID: []byte("credential-2")}
-	err = s.Directory(ctx, func(tx *store.DirTx) error {
+	err = s.Directory(ctx, func(tx store.DirTx) error {
 		for _, d := range []*store.Device{primary, second, other} {
 			if err := tx.PutDevice(d); err != nil {
 				return err
@@ -77,7 +91,7 @@ func TestDevicesSharingACredential(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.DirectoryView(ctx, func(tx *store.DirTx) error {
+	s.DirectoryView(ctx, func(tx store.DirTx) error {
 		d, err := tx.DeviceByCredential(cred)
 		if err != nil || d.ID != primary.ID || !d.IsPrimary() || d.PrimaryOf() != primary.ID {
 			t.Errorf("DeviceByCredential = %+v, %v; want the primary", d, err)
@@ -122,7 +136,7 @@ func TestAuditEntries(t *testing.T) {
 		Parameters: map[string]string{"team_id": "t1"}, At: at}
 	second := &store.Audit{ID: "0195f0a0-0000-7000-8000-000000000002", AreaID: "area-a", UserID: "u2", Kind: "export_statistics", At: at}
 	other := &store.Audit{ID: "0195f0a0-0000-7000-8000-000000000003", AreaID: "area-b", UserID: "u3", Kind: "export_contacts", At: at}
-	err = s.Directory(ctx, func(tx *store.DirTx) error {
+	err = s.Directory(ctx, func(tx store.DirTx) error {
 		for _, a := range []*store.Audit{second, first, other} {
 			if err := tx.PutAudit(a); err != nil {
 				return err
@@ -142,7 +156,7 @@ func TestAuditEntries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.DirectoryView(ctx, func(tx *store.DirTx) error {
+	s.DirectoryView(ctx, func(tx store.DirTx) error {
 		if got := tx.AuditsOfArea("area-a"); !slices.Equal(got, []string{first.ID, second.ID}) {
 			t.Errorf("AuditsOfArea(area-a) = %v, want both of its entries in id order", got)
 		}
@@ -169,15 +183,15 @@ func TestUpdateSessionKeepsItsTokens(t *testing.T) {
 	ctx := context.Background()
 	sess := &store.Session{ID: "s1", UserID: "u1", DeviceID: "d1", AccessHash: []byte("a1"), RefreshHash: []byte("r1"),
 		PreviousRefreshHash: []byte("r0"), AbsoluteExpiresAt: time.Now().Add(time.Hour)}
-	if err := s.Directory(ctx, func(tx *store.DirTx) error { return tx.PutSession(sess) }); err != nil {
+	if err := s.Directory(ctx, func(tx store.DirTx) error { return tx.PutSession(sess) }); err != nil {
 		t.Fatal(err)
 	}
 	closed := *sess
 	closed.GraceClosed = true
-	if err := s.Directory(ctx, func(tx *store.DirTx) error { return tx.UpdateSession(&closed) }); err != nil {
+	if err := s.Directory(ctx, func(tx store.DirTx) error { return tx.UpdateSession(&closed) }); err != nil {
 		t.Fatal(err)
 	}
-	s.DirectoryView(ctx, func(tx *store.DirTx) error {
+	s.DirectoryView(ctx, func(tx store.DirTx) error {
 		for name, find := range map[string]func() (*store.Session, error){
 			"access":   func() (*store.Session, error) { return tx.SessionByAccess([]byte("a1")) },
 			"refresh":  func() (*store.Session, error) { return tx.SessionByRefresh([]byte("r1")) },
@@ -199,7 +213,7 @@ func TestUpdateSessionKeepsItsTokens(t *testing.T) {
 	} {
 		changed := closed
 		bad(&changed)
-		if err := s.Directory(ctx, func(tx *store.DirTx) error { return tx.UpdateSession(&changed) }); err == nil {
+		if err := s.Directory(ctx, func(tx store.DirTx) error { return tx.UpdateSession(&changed) }); err == nil {
 			t.Errorf("UpdateSession accepted a changed %s", name)
 		}
 	}

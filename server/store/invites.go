@@ -56,7 +56,7 @@ func (in *Invite) Pending(now time.Time) bool {
 
 // Invite returns the invite with the given code hash while it is pending
 // (see Invite.Pending): a used, revoked or expired one is ErrNotFound.
-func (tx *DirTx) Invite(hash []byte) (*Invite, error) {
+func (tx *badgerDirTx) Invite(hash []byte) (*Invite, error) {
 	var in Invite
 	if err := tx.get(dkey(dInvite, string(hash)), &in); err != nil {
 		return nil, err
@@ -69,7 +69,7 @@ func (tx *DirTx) Invite(hash []byte) (*Invite, error) {
 
 // InviteOfArea returns the area's invite with the id, in whatever state:
 // ErrNotFound if the area has no such invite (any more).
-func (tx *DirTx) InviteOfArea(area, id string) (*Invite, error) {
+func (tx *badgerDirTx) InviteOfArea(area, id string) (*Invite, error) {
 	if id == "" {
 		return nil, ErrNotFound
 	}
@@ -90,7 +90,7 @@ func (tx *DirTx) InviteOfArea(area, id string) (*Invite, error) {
 // InvitesOfArea calls fn with the area's stored invites, in every state,
 // newest first, starting after the one with id after (with the newest if
 // after is empty), until fn returns false.
-func (tx *DirTx) InvitesOfArea(area, after string, fn func(*Invite) bool) error {
+func (tx *badgerDirTx) InvitesOfArea(area, after string, fn func(*Invite) bool) error {
 	prefix := append(dkey(dInvitesOfArea, area), 0)
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix, opts.Reverse = prefix, true
@@ -123,7 +123,7 @@ func (tx *DirTx) InvitesOfArea(area, after string, fn func(*Invite) bool) error 
 
 // PutInvite stores an invite, giving it an id if it has none, and indexes
 // it under its area; both are kept until InviteKeptFor after it expires.
-func (tx *DirTx) PutInvite(in *Invite) error {
+func (tx *badgerDirTx) PutInvite(in *Invite) error {
 	if in.ID == "" {
 		in.ID = uuid.Must(uuid.NewV7()).String()
 	}

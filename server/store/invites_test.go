@@ -39,13 +39,13 @@ func TestInviteStates(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in
 			in.Hash, in.AreaID = []byte("hash-"+tc.name), "area-a"
-			if err := s.Directory(ctx, func(tx *store.DirTx) error { return tx.PutInvite(&in) }); err != nil {
+			if err := s.Directory(ctx, func(tx store.DirTx) error { return tx.PutInvite(&in) }); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := uuid.Parse(in.ID); err != nil {
 				t.Fatalf("PutInvite gave the invite id %q: %v", in.ID, err)
 			}
-			s.DirectoryView(ctx, func(tx *store.DirTx) error {
+			s.DirectoryView(ctx, func(tx store.DirTx) error {
 				_, err := tx.Invite(in.Hash)
 				if got := err == nil; got != tc.wantPending {
 					t.Errorf("found by hash: %v (%v), want %v", got, err, tc.wantPending)
@@ -76,7 +76,7 @@ func TestInvitesOfArea(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	var ids []string // oldest first
-	err = s.Directory(ctx, func(tx *store.DirTx) error {
+	err = s.Directory(ctx, func(tx store.DirTx) error {
 		for i := range 5 {
 			in := &store.Invite{Hash: []byte{byte(i)}, AreaID: "area-a", ExpiresAt: time.Now().Add(time.Hour)}
 			if err := tx.PutInvite(in); err != nil {
@@ -93,7 +93,7 @@ func TestInvitesOfArea(t *testing.T) {
 	slices.Reverse(newest)
 	list := func(after string, limit int) []string {
 		var got []string
-		if err := s.DirectoryView(ctx, func(tx *store.DirTx) error {
+		if err := s.DirectoryView(ctx, func(tx store.DirTx) error {
 			return tx.InvitesOfArea("area-a", after, func(in *store.Invite) bool {
 				got = append(got, in.ID)
 				return len(got) < limit

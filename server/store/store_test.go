@@ -70,10 +70,10 @@ func TestOnlyWritesAreCommitted(t *testing.T) {
 		want uint64 // commits it adds
 	}{
 		{"directory write", func() error {
-			return s.Directory(ctx, func(tx *store.DirTx) error { return tx.PutArea(&store.Area{ID: "a1", Name: "Leeds"}) })
+			return s.Directory(ctx, func(tx store.DirTx) error { return tx.PutArea(&store.Area{ID: "a1", Name: "Leeds"}) })
 		}, 1},
 		{"directory read", func() error {
-			return s.Directory(ctx, func(tx *store.DirTx) error { _, err := tx.Area("a1"); return err })
+			return s.Directory(ctx, func(tx store.DirTx) error { _, err := tx.Area("a1"); return err })
 		}, 0},
 		{"push", func() error { _, err := s.Push(ctx, crashBatch(0)); return err }, 1},
 		{"push again: every change a duplicate", func() error { _, err := s.Push(ctx, crashBatch(0)); return err }, 0},
