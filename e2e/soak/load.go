@@ -209,12 +209,16 @@ func key(url string) *software.Key {
 	return k
 }
 
-// h2c is an HTTP/2 client over plain TCP (the server speaks h2c).
+// h2c is an HTTP/2 client over plain TCP (the server speaks h2c). Like
+// the SDK's own client it has no overall timeout, which would cut the live
+// streams every minute (and counted them as failed syncs); pings find a
+// dead connection instead.
 func h2c() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
 	t.Protocols = p
 	t.MaxIdleConnsPerHost = 100
-	return &http.Client{Transport: t, Timeout: time.Minute}
+	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 10 * time.Second}
+	return &http.Client{Transport: t}
 }
