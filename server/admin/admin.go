@@ -4,7 +4,8 @@
 //
 // # Reach
 //
-// Every method takes the caller's identity and acts only within their reach:
+// Every method takes the caller's identity and acts only within their reach,
+// as the access policy says (package access: access.Resolve, access.Reach):
 //
 //   - an admin reaches everything in their area;
 //   - a supervisor reaches their own teams (the TeamIDs of their directory
@@ -47,7 +48,6 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/errkind"
-	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -139,101 +139,6 @@ func New(cfg Config) (*Service, error) {
 		st: cfg.Store, sessions: cfg.Sessions, now: cfg.Now, ttl: cfg.InviteTTL, log: cfg.Logger,
 		w: cfg.Writer,
 	}, nil
-}
-
-// scope is what a caller reaches, resolved inside a directory transaction.
-type scope struct {
-	area  string
-	admin bool
-	teams []string // a supervisor's teams; unused for admins
-}
-
-func (sc *scope) hasTeam(teamID string) bool { return sc.admin || slices.Contains(sc.teams, teamID) }
-
-// sharesTeam reports whether a user is within the caller's reach by team.
-func (sc *scope) sharesTeam(u *store.User) bool {
-	return sc.admin || slices.ContainsFunc(u.TeamIDs, sc.hasTeam)
-}
-
-// visibleTeams filters team ids to those the caller reaches.
-func (sc *scope) visibleTeams(ids []string) []string {
-	out := []string{}
-	for _, t := range ids {
-		if sc.hasTeam(t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-var (
-	errSignIn       = errkind.E(errkind.Unauthenticated, "sign-in required")
-	errTeamNotFound = errkind.E(errkind.NotFound, "team not found")
-	errUserNotFound = errkind.E(errkind.NotFound, "user not found")
-	errClientNF     = errkind.E(errkind.NotFound, "client not found")
-)
-
-func forbidden(r identity.Role, what string) error {
-	return errkind.E(errkind.Forbidden, "a %s may not %s", r, what)
-}
-
-// resolve checks the caller's role against allowed (Forbidden otherwise),
-// then loads their directory entry: a caller who is missing, disabled, in
-// another area or whose role changed must sign in again.
-func resolve(tx store.DirTx, id *identity.Identity, what string, allowed ...identity.Role) (*scope, error) {
-	if id == nil {
-		return nil, errSignIn
-	}
-	if !slices.Contains(allowed, id.Role) {
-		return nil, forbidden(id.Role, what)
-	}
-	u, err := tx.User(id.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errSignIn
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.Disabled || u.AreaID != id.Area || identity.ParseRole(u.Role) != id.Role {
-		return nil, errSignIn
-	}
-	return &scope{area: id.Area, admin: id.Role == identity.Admin, teams: u.TeamIDs}, nil
-}
-
-// team returns a team in the caller's reach, or NotFound.
-func (sc *scope) team(tx store.DirTx, teamID string) (*store.Team, error) {
-	if teamID == "" {
-		return nil, errkind.E(errkind.Invalid, "team_id is required")
-	}
-	t, err := tx.Team(teamID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (t.AreaID != sc.area || !sc.hasTeam(t.ID)) {
-		return nil, errTeamNotFound
-	}
-	return t, err
-}
-
-// member returns a user in the caller's reach, or NotFound.
-func (sc *scope) member(tx store.DirTx, userID, field string) (*store.User, error) {
-	if userID == "" {
-		return nil, errkind.E(errkind.Invalid, "%s is required", field)
-	}
-	u, err := tx.User(userID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (u.AreaID != sc.area || !sc.sharesTeam(u)) {
-		return nil, errUserNotFound
-	}
-	return u, err
-}
-
-// client returns a client in the caller's reach, or NotFound.
-func (sc *scope) client(tx store.DirTx, clientID string) (*store.Client, error) {
-	if clientID == "" {
-		return nil, errkind.E(errkind.Invalid, "client_id is required")
-	}
-	c, err := tx.Client(clientID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (c.AreaID != sc.area || !sc.hasTeam(c.TeamID)) {
-		return nil, errClientNF
-	}
-	return c, err
 }
 
 // directory runs fn in a read-write directory transaction, passing domain

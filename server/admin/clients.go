@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -60,7 +61,8 @@ var clientIDSpace = uuid.MustParse("0f7d2a8e-63c1-4b8e-9d7a-3c5e1b2f4a60")
 // directory's area id remains the authority on where the client belongs).
 // The fields are validated against the built-in schema before anything is
 // written. Then the users whose devices hold the new bucket (the team's
-// supervisors and the area's admins) are told their caseload changed.
+// supervisors and the area's admins: access.NewClientHolders) are told
+// their caseload changed.
 //
 // Without an idempotency key the client id is a new UUIDv7 and every call
 // creates a client. With a key the id is derived from the caller's area,
@@ -74,7 +76,7 @@ var clientIDSpace = uuid.MustParse("0f7d2a8e-63c1-4b8e-9d7a-3c5e1b2f4a60")
 // it holds no personal data).
 func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in NewClient) (string, error) {
 	if id == nil {
-		return "", errSignIn
+		return "", access.ErrSignIn
 	}
 	given, err := cleanName("given_name", in.GivenName)
 	if err != nil {
@@ -104,15 +106,15 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 	)
 	err = s.directory(ctx, func(tx store.DirTx) error {
 		existed, holders = false, nil
-		sc, err := resolve(tx, id, "create clients", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.CreateClients)
 		if err != nil {
 			return err
 		}
-		team, err := sc.team(tx, in.TeamID)
+		team, err := sc.Team(tx, in.TeamID)
 		if err != nil {
 			return err
 		}
-		area, err := tx.Area(sc.area)
+		area, err := tx.Area(sc.Area())
 		if err != nil {
 			return err
 		}
@@ -120,28 +122,19 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 			return err
 		}
 		switch c, err := tx.Client(clientID); {
-		case err == nil && (c.AreaID != sc.area || c.TeamID != team.ID):
+		case err == nil && (c.AreaID != sc.Area() || c.TeamID != team.ID):
 			return errkind.E(errkind.Exists, "this idempotency key was already used for a different client")
 		case err == nil:
 			existed = true
 		case errors.Is(err, store.ErrNotFound):
-			if err := tx.PutClient(&store.Client{ID: clientID, AreaID: sc.area, TeamID: team.ID, CreatedAt: s.now()}); err != nil {
+			if err := tx.PutClient(&store.Client{ID: clientID, AreaID: sc.Area(), TeamID: team.ID, CreatedAt: s.now()}); err != nil {
 				return err
 			}
 		default:
 			return err
 		}
-		for _, uid := range tx.UsersOfArea(sc.area) {
-			u, err := tx.User(uid)
-			if err != nil {
-				return err
-			}
-			r := identity.ParseRole(u.Role)
-			if !u.Disabled && (r == identity.Admin || r == identity.Supervisor && slices.Contains(u.TeamIDs, team.ID)) {
-				holders = append(holders, u.ID)
-			}
-		}
-		return nil
+		holders, err = access.NewClientHolders(tx, sc.Area(), team.ID)
+		return err
 	})
 	if err != nil {
 		return "", err
@@ -209,22 +202,22 @@ func (s *Service) clientRecord(clientID, area, given, family string, dob *v1.Dat
 func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID string) ([]ClientSummary, error) {
 	out := []ClientSummary{}
 	err := s.view(ctx, func(tx store.DirTx) error {
-		sc, err := resolve(tx, id, "list clients", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.ListClients)
 		if err != nil {
 			return err
 		}
 		var ids []string
 		switch {
 		case teamID != "":
-			if _, err := sc.team(tx, teamID); err != nil {
+			if _, err := sc.Team(tx, teamID); err != nil {
 				return err
 			}
 			ids = tx.ClientsOfTeam(teamID)
-		case sc.admin:
-			ids = tx.ClientsOfArea(sc.area)
+		case sc.Admin():
+			ids = tx.ClientsOfArea(sc.Area())
 		default:
-			for _, t := range sc.teams {
-				if tm, err := tx.Team(t); err == nil && tm.AreaID == sc.area {
+			for _, t := range sc.Teams() {
+				if tm, err := tx.Team(t); err == nil && tm.AreaID == sc.Area() {
 					ids = append(ids, tx.ClientsOfTeam(t)...)
 				}
 			}
@@ -236,7 +229,7 @@ func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID
 			if err != nil {
 				return err
 			}
-			if c.AreaID != sc.area || !sc.hasTeam(c.TeamID) {
+			if !sc.HasClient(c) {
 				continue
 			}
 			periods, err := tx.AssignmentsOfClient(cid)
@@ -248,8 +241,8 @@ func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID
 				if !p.Open() || slices.Contains(workers, p.UserID) {
 					continue
 				}
-				if !sc.admin {
-					if u, err := tx.User(p.UserID); err != nil || !sc.sharesTeam(u) {
+				if !sc.Admin() {
+					if u, err := tx.User(p.UserID); err != nil || !sc.SharesTeam(u) {
 						continue
 					}
 				}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/syncengine"
@@ -98,7 +99,7 @@ func (s *Service) reviewOnce(ctx context.Context, id *identity.Identity, req *v1
 	if decision == v1.ReviewDecision_REVIEW_DECISION_QUERY && comment == "" {
 		return "", invalid("a query needs a comment for the worker")
 	}
-	sc, err := s.resolve(ctx, id, "review contacts", "")
+	sc, err := s.resolve(ctx, id, access.ReviewContacts, "")
 	if err != nil {
 		return "", err
 	}
@@ -220,15 +221,16 @@ func str(s string) *v1.Value { return &v1.Value{Kind: &v1.Value_StringValue{Stri
 // caller's behalf, through the engine's WriteAs: every change shares one
 // stamp, later than anything the record holds, and takes as its base the field's current stamp (none for
 // a new field), so it raises no conflict and resolves the field's open
-// ones. The caller's role must be allowed to write each field. check, if
+// ones. The caller's role must be allowed to write each field
+// (access.MayWrite, by the built-in schema's field writers). check, if
 // set, runs inside the push transaction with the record's current state
 // and may refuse the write by returning an error (then nothing is
 // written). It returns the position of the last change.
 func (s *Service) write(ctx context.Context, id *identity.Identity, clientID, recordType, recordID string,
 	current *v1.RecordState, fields []noteField, check func(*v1.RecordState) error) (uint64, error) {
 	for _, f := range fields {
-		if !syncengine.MayWrite(id.Role, recordType, f.name) {
-			return 0, errkind.E(errkind.Forbidden, "a %s may not write %s.%s", id.Role, recordType, f.name)
+		if !access.MayWrite(schema.Builtin(), id.Role, recordType, f.name) {
+			return 0, access.Forbidden(id.Role, "write "+recordType+"."+f.name)
 		}
 	}
 	changes := make([]*v1.Change, 0, len(fields))

@@ -223,7 +223,7 @@ func (a *applier) applyChange(i int, decision Decision) error {
 	ch, w := a.b.Changes[i], a.loaded[i]
 	// Access first: a record out of the caller's reach must look the same
 	// whether or not it exists.
-	if decision.refused() {
+	if decision.Refused() {
 		return a.reject(i, decision.Reason, decision.Message)
 	}
 	if w.state != nil && w.state.GetRecordType() != ch.GetRecordType() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/throughcare/throughcare/server/access"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
@@ -43,17 +44,9 @@ type Batch struct {
 }
 
 // Decision is Check's verdict on one change. The zero Decision applies it.
-type Decision struct {
-	// Reason, if set, rejects the change, with Message for its user.
-	Reason  v1.RejectReason
-	Message string
-	// Late applies the change flagged for review: it was made while the
-	// author had access, which has since ended.
-	Late bool
-}
-
-// refused reports whether a decision rejects its change.
-func (d Decision) refused() bool { return d.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED }
+// It is the access policy's verdict type: a push's changes are decided by
+// access.Push, and a server write's check answers in the same terms.
+type Decision = access.Decision
 
 // Result is the outcome of one change of a batch.
 type Result struct {

@@ -1,21 +1,22 @@
 // Package syncengine is the server side of the sync protocol: it validates
-// pushes against the schema registry and the caller's identity, applies them
-// through the store, answers pulls from the opaque cursor (snapshots for
-// buckets new to the caller, evictions for buckets it lost, resets for
-// cursors it cannot use), and feeds live subscriptions. It knows nothing of
-// Connect or HTTP; package api adapts it.
+// pushes against the schema registry, has the access policy (package
+// access) decide each change for the caller, applies them through the
+// store, answers pulls from the opaque cursor (snapshots for buckets new
+// to the caller, evictions for buckets it lost, resets for cursors it
+// cannot use), and feeds live subscriptions. It knows nothing of Connect
+// or HTTP; package api adapts it.
 package syncengine
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/syncproto/cursor"
@@ -191,13 +192,13 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	if err := e.validate(id, req); err != nil {
 		return nil, err
 	}
-	auth, err := e.authorizer(ctx, id, chs)
+	rules, err := e.pushRules(ctx, id, chs)
 	if err != nil {
 		return nil, err
 	}
 	res, err := Apply(ctx, e.cfg.Store, &Batch{
-		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: auth.now, Changes: chs,
-		Check:   auth.authorize,
+		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: rules.Now, Changes: chs,
+		Check:   rules.Decide,
 		Created: e.requiredFields(chs),
 	})
 	if err != nil {
@@ -216,27 +217,25 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	return resp, nil
 }
 
-// authorizer returns the authorizer of a push: with the time it arrived
-// and, for the clients it touches that the caller no longer holds, the
-// evictions this device has been sent. They are read before the push
+// pushRules returns the access policy's rules for a push: with the time it
+// arrived and, for the clients it touches that the caller no longer holds,
+// the evictions this device has been sent. They are read before the push
 // transaction: an eviction is noted before it is sent, so a push made
 // after the device received one finds it.
-func (e *Engine) authorizer(ctx context.Context, id *identity.Identity, chs []*v1.Change) (*authorizer, error) {
-	a := &authorizer{id: id, now: e.cfg.Now(), window: e.cfg.LateWorkWindow}
-	var former []string
-	for _, ch := range chs {
-		if c := ch.GetClientId(); !id.HasBucket(c) && len(id.Former[c]) > 0 && !slices.Contains(former, c) {
-			former = append(former, c)
-		}
-	}
-	if len(former) > 0 {
+func (e *Engine) pushRules(ctx context.Context, id *identity.Identity, chs []*v1.Change) (*access.Push, error) {
+	p := &access.Push{ID: id, Schema: e.cfg.Schema, Now: e.cfg.Now(), Window: e.cfg.LateWorkWindow}
+	if former := access.LateClients(id, chs); len(former) > 0 {
 		var err error
-		if a.evicted, err = e.cfg.Store.Evictions(ctx, id.DeviceID, former); err != nil {
+		if p.Evicted, err = e.cfg.Store.Evictions(ctx, id.DeviceID, former); err != nil {
 			return nil, err
 		}
 	}
-	return a, nil
+	return p, nil
 }
+
+// DefaultLateWorkWindow is how long after access ended late work is
+// accepted unless Config.LateWorkWindow says otherwise.
+const DefaultLateWorkWindow = access.DefaultLateWorkWindow
 
 // validate checks every change on its own and reports every problem at
 // once. Required fields of new records are checked in the push transaction.

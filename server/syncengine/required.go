@@ -23,7 +23,7 @@ func (e *Engine) requiredFields(chs []*v1.Change) func([][]int, []Decision) erro
 	return func(records [][]int, ds []Decision) error {
 		var problems []*v1.ChangeProblem
 		for _, idx := range records {
-			allowed := slices.DeleteFunc(slices.Clone(idx), func(i int) bool { return ds[i].refused() })
+			allowed := slices.DeleteFunc(slices.Clone(idx), func(i int) bool { return ds[i].Refused() })
 			if len(allowed) == 0 {
 				continue
 			}
