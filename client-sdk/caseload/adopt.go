@@ -3,7 +3,7 @@ package caseload
 import (
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -54,7 +54,7 @@ func (d *Device) Adopt(s *v1.Session, highWater, lastStamp uint64) error {
 		d.mu.Unlock()
 		return fmt.Errorf("caseload: this device is already signed in; only a new store can adopt a device")
 	}
-	err = durable(d.db, func(txn *badger.Txn) error {
+	err = durable(d.db, func(txn *local.Txn) error {
 		if err := setSession(txn, s, raw); err != nil {
 			return err
 		}

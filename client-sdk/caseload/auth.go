@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"connectrpc.com/connect"
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
@@ -88,11 +88,11 @@ func (d *Device) persistSession(s *v1.Session) error {
 	if err != nil {
 		return err
 	}
-	return durable(d.db, func(txn *badger.Txn) error { return setSession(txn, s, raw) })
+	return durable(d.db, func(txn *local.Txn) error { return setSession(txn, s, raw) })
 }
 
 // setSession stores a session (raw, encoded) and its user and device.
-func setSession(txn *badger.Txn, s *v1.Session, raw []byte) error {
+func setSession(txn *local.Txn, s *v1.Session, raw []byte) error {
 	if err := txn.Set(metaUser, []byte(s.GetUserId())); err != nil {
 		return err
 	}
