@@ -153,12 +153,11 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
-	serverClock := syncengine.NewServerClock(time.Now) // one clock for every server-authored write
-	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Now: time.Now, Logger: log, Clock: serverClock})
+	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Now: time.Now, Logger: log, Writer: engine})
 	if err != nil {
 		return err
 	}
-	reviewSvc, err := review.New(review.Config{Store: st, Now: time.Now, Logger: log, Clock: serverClock})
+	reviewSvc, err := review.New(review.Config{Store: st, Now: time.Now, Logger: log, Writer: engine})
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,7 @@ func newEnv(b *testing.B) *env {
 	if err != nil {
 		b.Fatal(err)
 	}
-	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Logger: zerolog.Nop()})
+	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Logger: zerolog.Nop(), Writer: engine})
 	if err != nil {
 		b.Fatal(err)
 	}

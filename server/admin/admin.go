@@ -51,7 +51,6 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/hlc"
 )
 
 // Sessions is what admin needs from the sessions layer (implemented by
@@ -80,8 +79,6 @@ const MaxNameLen = 100
 // the buckets it writes client records to. *store.DB is one.
 type Store interface {
 	store.DirectoryStore
-	// Push stores a batch of server-authored changes.
-	Push(ctx context.Context, b *store.Batch) (*store.PushResult, error)
 	// Records returns the stored states of records of a bucket.
 	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
 }
@@ -101,10 +98,20 @@ type Config struct {
 	// Logger records what the service does, by id only: never names,
 	// codes or personal fields.
 	Logger zerolog.Logger
-	// Clock stamps the service's writes: the server's one clock
-	// (syncengine.NewServerClock), shared with every other service writing
-	// on the server's account (default a server clock of its own).
-	Clock *hlc.Clock
+	// Writer writes client records on the server's account (required):
+	// the sync engine.
+	Writer Writer
+}
+
+// Writer is the one door for changes the server writes on a user's
+// behalf: the sync engine's WriteAs, which numbers and stamps them with
+// the server's clock. *syncengine.Engine is one.
+type Writer interface {
+	// CheckWrite validates changes against the schema before anything is
+	// written.
+	CheckWrite(changes []*v1.Change) error
+	// WriteAs writes changes with the user as their author.
+	WriteAs(ctx context.Context, userID string, changes []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error)
 }
 
 // Service manages areas. It is safe for concurrent use.
@@ -114,13 +121,13 @@ type Service struct {
 	now      func() time.Time
 	ttl      time.Duration
 	log      zerolog.Logger
-	clock    *hlc.Clock
+	w        Writer
 }
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Sessions == nil {
-		return nil, errors.New("admin: store and sessions are required")
+	if cfg.Store == nil || cfg.Sessions == nil || cfg.Writer == nil {
+		return nil, errors.New("admin: store, sessions and writer are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -128,12 +135,9 @@ func New(cfg Config) (*Service, error) {
 	if cfg.InviteTTL <= 0 {
 		cfg.InviteTTL = DefaultInviteTTL
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = syncengine.NewServerClock(cfg.Now)
-	}
 	return &Service{
 		st: cfg.Store, sessions: cfg.Sessions, now: cfg.Now, ttl: cfg.InviteTTL, log: cfg.Logger,
-		clock: cfg.Clock,
+		w: cfg.Writer,
 	}, nil
 }
 

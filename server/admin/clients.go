@@ -157,7 +157,7 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 			return clientID, nil
 		}
 	}
-	res, err := s.st.Push(ctx, &store.Batch{UserID: id.UserID, DeviceID: ServerDevice, ReceivedAt: s.now(), AssignSeq: true, Changes: changes})
+	res, err := s.w.WriteAs(ctx, id.UserID, changes, nil)
 	if err == nil {
 		for _, r := range res.Results {
 			if r.Verdict != v1.Verdict_VERDICT_APPLIED {
@@ -192,22 +192,12 @@ func (s *Service) clientRecord(clientID, area, given, family string, dob *v1.Dat
 	}
 	fields = append(fields, field{"area", str(area)}, field{"pathway", str(pathway)}, field{"status", str("active")})
 
-	sch := schema.Builtin()
-	hs := s.clock.Now()
-	stamp := &v1.Stamp{Time: hs.Time, Replica: hs.Replica}
 	out := make([]*v1.Change, 0, len(fields))
-	for i, f := range fields {
-		ch := &v1.Change{DeviceSeq: uint64(i + 1), RecordId: clientID, RecordType: "client", ClientId: clientID,
-			Field: f.name, Value: f.value, Stamp: stamp}
-		if iss := sch.CheckChange(sch.Version(), ch); iss != nil {
-			return nil, errkind.E(errkind.Invalid, "%s", iss.Message)
-		}
-		out = append(out, ch)
+	for _, f := range fields {
+		out = append(out, &v1.Change{RecordId: clientID, RecordType: "client", ClientId: clientID, Field: f.name, Value: f.value})
 	}
-	if missing := sch.MissingRequired("client", func(f string) bool {
-		return slices.ContainsFunc(out, func(ch *v1.Change) bool { return ch.GetField() == f })
-	}); len(missing) > 0 {
-		return nil, fmt.Errorf("admin: client record lacks required fields %v", missing)
+	if err := s.w.CheckWrite(out); err != nil {
+		return nil, errkind.E(errkind.Invalid, "%s", err.Error())
 	}
 	return out, nil
 }

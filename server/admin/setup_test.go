@@ -15,6 +15,7 @@ import (
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
 )
 
 // fakeSessions records what the service asks of the sessions layer.
@@ -80,6 +81,7 @@ func (c *clock) Advance(d time.Duration) {
 type world struct {
 	t        *testing.T
 	st       *store.DB
+	eng      *syncengine.Engine // writes client records (Config.Writer)
 	svc      *Service
 	sessions *fakeSessions
 	clock    *clock
@@ -113,11 +115,23 @@ func openStore(t *testing.T) *store.DB {
 	return st
 }
 
+// newEngine returns a sync engine over st, the service's Writer.
+func newEngine(t *testing.T, st *store.DB, now func() time.Time) *syncengine.Engine {
+	t.Helper()
+	eng, err := syncengine.New(syncengine.Config{Store: st, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(eng.Shutdown)
+	return eng
+}
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, st: openStore(t), sessions: &fakeSessions{}, clock: &clock{t: time.Now().UTC()},
 		logs: &bytes.Buffer{}, users: map[string]*store.User{}, ctx: context.Background()}
-	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(syncWriter{w: w.logs})})
+	w.eng = newEngine(t, w.st, w.clock.Now)
+	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(syncWriter{w: w.logs}), Writer: w.eng})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,7 +105,7 @@ func newAdmEnv(t *testing.T, opts ...connect.ClientOption) *admEnv {
 	}
 	e := &admEnv{st: st, tokens: &admTokens{m: map[string]identity.Identity{}}, sessions: &admSessions{},
 		ids: map[string]identity.Identity{}, opts: opts}
-	svc, err := admin.New(admin.Config{Store: st, Sessions: e.sessions, Logger: zerolog.Nop()})
+	svc, err := admin.New(admin.Config{Store: st, Sessions: e.sessions, Logger: zerolog.Nop(), Writer: engine})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -85,11 +85,11 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Logger: zerolog.Nop()})
+	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Logger: zerolog.Nop(), Writer: engine})
 	if err != nil {
 		t.Fatal(err)
 	}
-	reviewSvc, err := review.New(review.Config{Store: st, Logger: zerolog.Nop()})
+	reviewSvc, err := review.New(review.Config{Store: st, Logger: zerolog.Nop(), Writer: engine})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,7 +74,7 @@ func newRevEnv(t *testing.T, opts ...func(*api.Config)) *revEnv {
 	}
 	e := &revEnv{st: st, logs: &lockedBuffer{mu: make(chan struct{}, 1)}}
 	log := zerolog.New(e.logs)
-	svc, err := review.New(review.Config{Store: st, Logger: log})
+	svc, err := review.New(review.Config{Store: st, Logger: log, Writer: engine})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func newRevEnv(t *testing.T, opts ...func(*api.Config)) *revEnv {
 	})...)
 	_, more := d.NewContact(e.c2, time.Now().Add(-time.Hour))
 	chs = append(chs, more...)
-	if _, err := st.Push(t.Context(), &store.Batch{UserID: wkr, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
+	if _, err := syncengine.Apply(t.Context(), st, &syncengine.Batch{UserID: wkr, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -408,7 +408,11 @@ func (f *failingWriter) Write(p []byte) (int, error) { return 0, errors.New("con
 // sees a failed download, not a short file) and audited as incomplete.
 func TestExportCutOff(t *testing.T) {
 	e := newRevEnv(t)
-	svc, err := review.New(review.Config{Store: e.st, Logger: zerolog.Nop()})
+	engine, err := syncengine.New(syncengine.Config{Store: e.st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := review.New(review.Config{Store: e.st, Logger: zerolog.Nop(), Writer: engine})
 	if err != nil {
 		t.Fatal(err)
 	}

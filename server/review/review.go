@@ -55,8 +55,6 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/hlc"
-	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
 // ServerDevice is the device id (and HLC replica id) of the changes the
@@ -87,8 +85,6 @@ const (
 type Store interface {
 	store.DirectoryStore
 	bucketScanner
-	// Push stores a batch of server-authored changes.
-	Push(ctx context.Context, b *store.Batch) (*store.PushResult, error)
 	// Records returns the stored states of records of a bucket.
 	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
 	// History returns every accepted change to a record, oldest first.
@@ -112,10 +108,16 @@ type Config struct {
 	// Logger records what the service does, by id only: never names,
 	// comments or other personal fields.
 	Logger zerolog.Logger
-	// Clock stamps the service's writes: the server's one clock
-	// (syncengine.NewServerClock), shared with every other service writing
-	// on the server's account (default a server clock of its own).
-	Clock *hlc.Clock
+	// Writer writes notes and resolutions on the server's account
+	// (required): the sync engine.
+	Writer Writer
+}
+
+// Writer is the one door for changes the server writes on a user's
+// behalf: the sync engine's WriteAs, which numbers and stamps them with
+// the server's clock. *syncengine.Engine is one.
+type Writer interface {
+	WriteAs(ctx context.Context, userID string, changes []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error)
 }
 
 // Service answers supervisors' review requests. It is safe for concurrent
@@ -123,27 +125,23 @@ type Config struct {
 const noteStripes = 64
 
 type Service struct {
-	st    Store
-	now   func() time.Time
-	log   zerolog.Logger
-	clock *hlc.Clock
-	sch   *schema.Registry
+	st  Store
+	now func() time.Time
+	log zerolog.Logger
+	w   Writer
 
 	noteLocks [noteStripes]sync.Mutex // see ReviewContact
 }
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("review: a store is required")
+	if cfg.Store == nil || cfg.Writer == nil {
+		return nil, errors.New("review: a store and a writer are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = syncengine.NewServerClock(cfg.Now)
-	}
-	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, clock: cfg.Clock, sch: schema.Builtin()}, nil
+	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, w: cfg.Writer}, nil
 }
 
 var (

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/server/identity"
-	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
 )
@@ -51,10 +50,10 @@ type authorizer struct {
 	evicted map[string]time.Time
 }
 
-var notFound = store.Decision{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}
+var notFound = Decision{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"}
 
-func forbidden(format string, args ...any) store.Decision {
-	return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: fmt.Sprintf(format, args...)}
+func forbidden(format string, args ...any) Decision {
+	return Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: fmt.Sprintf(format, args...)}
 }
 
 // authorize decides one change against the caller and the record as it
@@ -66,8 +65,8 @@ func forbidden(format string, args ...any) store.Decision {
 //   - a contact's author is the caller when it is created and never
 //     changes; its other fields are changed by its author, or corrected by
 //     a supervisor or admin (see contact).
-func (a *authorizer) authorize(ch *v1.Change, current *v1.RecordState) store.Decision {
-	var d store.Decision
+func (a *authorizer) authorize(ch *v1.Change, current *v1.RecordState) Decision {
+	var d Decision
 	if !a.id.HasBucket(ch.GetClientId()) {
 		if d = a.late(ch, current); d.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED {
 			return d
@@ -88,7 +87,7 @@ func (a *authorizer) authorize(ch *v1.Change, current *v1.RecordState) store.Dec
 }
 
 // contact applies the authorship rule of contacts.
-func (a *authorizer) contact(ch *v1.Change, current *v1.RecordState) store.Decision {
+func (a *authorizer) contact(ch *v1.Change, current *v1.RecordState) Decision {
 	if ch.GetField() == "author" {
 		switch {
 		case current != nil:
@@ -96,10 +95,10 @@ func (a *authorizer) contact(ch *v1.Change, current *v1.RecordState) store.Decis
 		case ch.GetValue().GetStringValue() != a.id.UserID:
 			return forbidden("a contact's author must be the person logging it")
 		}
-		return store.Decision{}
+		return Decision{}
 	}
 	if current == nil || a.id.Role == identity.Supervisor || a.id.Role == identity.Admin || contactAuthor(current) == a.id.UserID {
-		return store.Decision{}
+		return Decision{}
 	}
 	return forbidden("only the person who logged this contact, or a supervisor correcting it, may change it")
 }

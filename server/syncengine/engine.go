@@ -27,14 +27,36 @@ import (
 // ProtocolVersion is the sync protocol version this server speaks.
 const ProtocolVersion = 1
 
+// Store is what the engine needs of durable storage: bucket transactions
+// for the merge loop, pulls, evictions, the cursor key and the commit feed
+// that live streams follow. *store.DB is one; storetest.Run is the
+// contract of its semantics.
+type Store interface {
+	Buckets
+	// Pull returns records changed after the given positions.
+	Pull(ctx context.Context, q store.PullQuery) (*store.PullPage, error)
+	// NoteEvictions records durably that a device is being sent the
+	// eviction of buckets; Evictions reads what was noted.
+	NoteEvictions(ctx context.Context, deviceID string, ended map[string]time.Time) error
+	Evictions(ctx context.Context, deviceID string, buckets []string) (map[string]time.Time, error)
+	// Watch calls fn with the new heads after every committed write.
+	Watch(fn func(heads map[string]uint64)) (stop func())
+	// CursorKey returns the secret that seals sync cursors.
+	CursorKey() []byte
+}
+
 // Config configures an Engine. Zero values take the defaults noted.
 type Config struct {
 	// Store holds the data (required).
-	Store store.Store
+	Store Store
 	// Schema is the registry to validate against (default: the built-in).
 	Schema *schema.Registry
 	// Now reads the server clock (default time.Now).
 	Now func() time.Time
+	// Clock stamps the changes the server writes on its own account
+	// (WriteAs): the server's one hybrid logical clock (default
+	// NewServerClock(Now)).
+	Clock *hlc.Clock
 	// MaxSkew is how far ahead of the server clock a change may be stamped
 	// (default 5 minutes).
 	MaxSkew time.Duration
@@ -64,6 +86,7 @@ type Config struct {
 // Engine runs the sync protocol. It is safe for concurrent use.
 type Engine struct {
 	cfg     Config
+	clock   *hlc.Clock
 	codec   *cursor.Codec
 	hub     *hub
 	streams *streamCaps
@@ -82,6 +105,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewServerClock(cfg.Now)
+	}
 	setDefault(&cfg.MaxSkew, 5*time.Minute)
 	setDefault(&cfg.MaxBatch, 5000)
 	setDefault(&cfg.DefaultLimit, 2000)
@@ -96,7 +122,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("syncengine: %w", err)
 	}
-	e := &Engine{cfg: cfg, codec: codec, hub: newHub(), streams: newStreamCaps(cfg.MaxStreamsPerDevice, cfg.MaxStreamsPerUser),
+	e := &Engine{cfg: cfg, clock: cfg.Clock, codec: codec, hub: newHub(), streams: newStreamCaps(cfg.MaxStreamsPerDevice, cfg.MaxStreamsPerUser),
 		closing: make(chan struct{})}
 	// Every committed write reaches live streams, including those the
 	// server makes on its own account (new clients, review notes).
@@ -169,7 +195,7 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.cfg.Store.Push(ctx, &store.Batch{
+	res, err := Apply(ctx, e.cfg.Store, &Batch{
 		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: auth.now, Changes: chs,
 		Check:   auth.authorize,
 		Created: e.requiredFields(chs),

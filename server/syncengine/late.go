@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/server/identity"
-	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 )
@@ -25,8 +24,8 @@ const DefaultLateWorkWindow = 14 * 24 * time.Hour
 // supervisor's review notes.
 var lateTypes = []string{"contact", "goal", "referral"}
 
-func accessEnded(format string, args ...any) store.Decision {
-	return store.Decision{Reason: v1.RejectReason_REJECT_REASON_ACCESS_ENDED, Message: fmt.Sprintf(format, args...)}
+func accessEnded(format string, args ...any) Decision {
+	return Decision{Reason: v1.RejectReason_REJECT_REASON_ACCESS_ENDED, Message: fmt.Sprintf(format, args...)}
 }
 
 func dateOf(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") }
@@ -42,7 +41,7 @@ func dateOf(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") 
 //   - it arrives within the late-work window after the period ended;
 //   - it creates a contact, goal or referral, or edits one the caller
 //     created, and removes nothing from a set.
-func (a *authorizer) late(ch *v1.Change, current *v1.RecordState) store.Decision {
+func (a *authorizer) late(ch *v1.Change, current *v1.RecordState) Decision {
 	periods := a.id.Former[ch.GetClientId()]
 	if len(periods) == 0 {
 		return notFound
@@ -62,11 +61,11 @@ func (a *authorizer) late(ch *v1.Change, current *v1.RecordState) store.Decision
 	if d := a.lateScope(ch, current); d.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED {
 		return d
 	}
-	return store.Decision{Late: true}
+	return Decision{Late: true}
 }
 
 // lateScope says whether late work may touch the record at all.
-func (a *authorizer) lateScope(ch *v1.Change, current *v1.RecordState) store.Decision {
+func (a *authorizer) lateScope(ch *v1.Change, current *v1.RecordState) Decision {
 	const why = "your access to this client has ended: only contacts, goals and referrals you created can still be sent"
 	switch {
 	case !slices.Contains(lateTypes, ch.GetRecordType()):
@@ -76,7 +75,7 @@ func (a *authorizer) lateScope(ch *v1.Change, current *v1.RecordState) store.Dec
 	case current != nil && !createdBy(current, a.id.UserID):
 		return accessEnded("%s; this %s is someone else's work, so it was not saved", why, ch.GetRecordType())
 	}
-	return store.Decision{}
+	return Decision{}
 }
 
 // createdBy reports whether user created a record. A contact names its
