@@ -23,15 +23,14 @@ import (
 	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/review"
-	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
 
 // Store is everything the server's services need of the store: the engine's
-// buckets, and the directory and server-authored writes of admin and review.
-// *store.DB is one.
+// bucket transactions, and the directory and reads of auth, admin and
+// review. *store.DB is one.
 type Store interface {
-	store.Store
+	syncengine.Store
 	admin.Store
 	review.Store
 }
@@ -145,11 +144,12 @@ func New(cfg Config) (_ *Server, err error) {
 	if sessions == nil {
 		sessions = s.Auth
 	}
-	serverClock := syncengine.NewServerClock(cfg.Now) // one clock for every server-authored write
-	if s.Admin, err = admin.New(admin.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Logger: log, Clock: serverClock}); err != nil {
+	// Server-authored changes (new clients, review notes, resolutions) go
+	// through the engine's one door, stamped by its one server clock.
+	if s.Admin, err = admin.New(admin.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Logger: log, Writer: s.Engine}); err != nil {
 		return nil, err
 	}
-	if s.Review, err = review.New(review.Config{Store: cfg.Store, Now: cfg.Now, Logger: log, Clock: serverClock}); err != nil {
+	if s.Review, err = review.New(review.Config{Store: cfg.Store, Now: cfg.Now, Logger: log, Writer: s.Engine}); err != nil {
 		return nil, err
 	}
 	if s.API, err = s.newAPI(ids); err != nil {

@@ -47,6 +47,11 @@ var (
 	// ServerMaxRequestBytes). Nothing was saved; save it in parts. It also
 	// matches ErrInvalid.
 	ErrTooLarge = errors.New("too large")
+	// ErrForbiddenField: the user's role may not write a field the write
+	// sets (the schema's field writers, schema.Field.Writers: a worker
+	// closing a case, say), so the server would refuse it. Nothing was
+	// saved. It also matches ErrInvalid.
+	ErrForbiddenField = errors.New("forbidden field")
 )
 
 // Config opens a device.

@@ -13,6 +13,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
 )
 
 // fakeSessions records what the service asks of the sessions layer.
@@ -60,6 +61,7 @@ type world struct {
 	t        *testing.T
 	fx       *fixture.World
 	st       *store.DB
+	eng      *syncengine.Engine // writes client records (Config.Writer)
 	svc      *Service
 	sessions *fakeSessions
 	clock    *fixture.Clock // near real time (the directory expires invites by real time)
@@ -93,11 +95,23 @@ func openStore(t *testing.T) *store.DB {
 	return st
 }
 
+// newEngine returns a sync engine over st, the service's Writer.
+func newEngine(t *testing.T, st *store.DB, now func() time.Time) *syncengine.Engine {
+	t.Helper()
+	eng, err := syncengine.New(syncengine.Config{Store: st, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(eng.Shutdown)
+	return eng
+}
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, st: openStore(t), sessions: &fakeSessions{}, clock: fixture.NewClock(time.Now().UTC()),
 		logs: &fixture.Logs{}, users: map[string]*store.User{}, ctx: context.Background()}
-	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(w.logs)})
+	w.eng = newEngine(t, w.st, w.clock.Now)
+	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(w.logs), Writer: w.eng})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,6 @@ import (
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
-	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -189,7 +188,7 @@ func benchSeed(b testing.TB, env *servertest.Env, buckets, contacts int) []strin
 				if len(batch) == 0 {
 					return nil
 				}
-				res, err := env.Store.Push(ctx, &store.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: time.Now(), Changes: batch})
+				res, err := syncengine.Apply(ctx, env.Store, &syncengine.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: time.Now(), Changes: batch})
 				if err != nil {
 					return err
 				}

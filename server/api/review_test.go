@@ -22,6 +22,7 @@ import (
 	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/sample"
@@ -33,6 +34,7 @@ import (
 //	clients c1 (A1) "Alex Smith" with one contact whose texts look like
 //	formulas; c2 (A2) with one contact
 type revEnv struct {
+	env      *servertest.Env
 	url      string
 	http     *http.Client
 	st       *store.DB
@@ -53,7 +55,7 @@ func newRevEnv(t *testing.T, opts ...func(*api.Config)) *revEnv {
 			o(c)
 		}
 	}})
-	e := &revEnv{url: env.URL, http: env.HTTPClient, st: env.Store, logs: logs, tokens: &admTokens{env: env, m: map[string]identity.Identity{}}}
+	e := &revEnv{env: env, url: env.URL, http: env.HTTPClient, st: env.Store, logs: logs, tokens: &admTokens{env: env, m: map[string]identity.Identity{}}}
 	tokens, st := e.tokens, e.st
 	e.areaA, e.teamA1, e.teamA2 = uuid.NewString(), uuid.NewString(), uuid.NewString()
 	e.c1, e.c2 = uuid.NewString(), uuid.NewString()
@@ -109,7 +111,7 @@ func newRevEnv(t *testing.T, opts ...func(*api.Config)) *revEnv {
 	})...)
 	_, more := d.NewContact(e.c2, time.Now().Add(-time.Hour))
 	chs = append(chs, more...)
-	if _, err := st.Push(t.Context(), &store.Batch{UserID: wkr, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
+	if _, err := syncengine.Apply(t.Context(), st, &syncengine.Batch{UserID: wkr, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -372,10 +374,7 @@ func (f *failingWriter) Write(p []byte) (int, error) { return 0, errors.New("con
 // sees a failed download, not a short file) and audited as incomplete.
 func TestExportCutOff(t *testing.T) {
 	e := newRevEnv(t)
-	svc, err := review.New(review.Config{Store: e.st, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.env.Server.Review
 	var sup identity.Identity
 	e.st.DirectoryView(t.Context(), func(tx store.DirTx) error {
 		for _, uid := range tx.UsersOfArea(e.areaA) {

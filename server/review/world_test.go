@@ -61,10 +61,10 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { st.Close() })
 	w := &world{t: t, ctx: context.Background(), st: st, clock: fixture.NewClock(now0), logs: &fixture.Logs{}}
-	if w.svc, err = New(Config{Store: st, Now: w.clock.Now, Logger: zerolog.New(w.logs)}); err != nil {
+	if w.engine, err = syncengine.New(syncengine.Config{Store: st, Now: w.clock.Now, Keepalive: time.Hour, Logger: zerolog.Nop()}); err != nil {
 		t.Fatal(err)
 	}
-	if w.engine, err = syncengine.New(syncengine.Config{Store: st, Now: w.clock.Now, Keepalive: time.Hour, Logger: zerolog.Nop()}); err != nil {
+	if w.svc, err = New(Config{Store: st, Now: w.clock.Now, Logger: zerolog.New(w.logs), Writer: w.engine}); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(w.engine.Shutdown)
@@ -143,9 +143,9 @@ func newWorld(t *testing.T) *world {
 
 // push writes a device's changes straight to the store (check may flag or
 // refuse them, as the sync engine's authorisation would).
-func (w *world) push(d *sample.Device, chs []*v1.Change, check func(*v1.Change, *v1.RecordState) store.Decision) *store.PushResult {
+func (w *world) push(d *sample.Device, chs []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) *syncengine.PushResult {
 	w.t.Helper()
-	res, err := w.st.Push(w.ctx, &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: w.clock.Now(), Changes: chs, Check: check})
+	res, err := syncengine.Apply(w.ctx, w.st, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: w.clock.Now(), Changes: chs, Check: check})
 	if err != nil {
 		w.t.Fatalf("push: %v", err)
 	}
