@@ -239,8 +239,16 @@ func (w *deadlineWriter) finish() {
 	}
 }
 
-// during runs send, one message of a stream, ending the response at once
-// if ctx ends while it runs, and clears the deadline after it. Its error
+// closeGrace is how long a message already on its way may take to finish
+// once its stream must close (see during).
+const closeGrace = time.Second
+
+// during runs send, one message of a stream, and clears the deadline after
+// it. If ctx ends while it runs (the session ended, the caseload changed,
+// the server shuts down), the send gets closeGrace to finish before the
+// response is ended (abort): a stream is not left waiting on a client that
+// does not read, but a message already on its way is not cut off, so the
+// stream can still end with its typed reason. Its error
 // says why the send failed: ctx's cause, or that the client stopped
 // reading. On a nil writer (a handler not served through withDeadlines) it
 // just sends.
@@ -248,8 +256,25 @@ func (w *deadlineWriter) during(ctx context.Context, send func() error) error {
 	if w == nil {
 		return send()
 	}
-	stop := context.AfterFunc(ctx, w.abort)
+	var (
+		mu       sync.Mutex
+		finished bool
+		grace    *time.Timer
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !finished {
+			grace = time.AfterFunc(closeGrace, w.abort)
+		}
+	})
 	err := send()
+	mu.Lock()
+	finished = true
+	if grace != nil {
+		grace.Stop()
+	}
+	mu.Unlock()
 	stop()
 	switch {
 	case err == nil:

@@ -1,10 +1,13 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -34,5 +37,52 @@ func TestBodylessRequestsOutliveTheBodyDeadline(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	if got := strings.TrimSpace(string(b)); got != "ok" {
 		t.Fatal(got)
+	}
+}
+
+// slowWriter is a response whose writes wait for release, ignoring write
+// deadlines (as a write that is slow but progressing does).
+type slowWriter struct {
+	httptest.ResponseRecorder
+	started, release chan struct{}
+}
+
+func (s *slowWriter) Write(p []byte) (int, error) {
+	if s.started != nil {
+		close(s.started)
+		s.started = nil
+		<-s.release
+	}
+	return s.ResponseRecorder.Write(p)
+}
+
+// A stream that must close while one of its messages is on its way (the
+// session ended, the server shuts down) lets that message finish and can
+// then still write its typed close: only a write that stays blocked past
+// the grace is cut off. Ending the response at once here made streams
+// close with a bare HTTP/2 reset instead of their reason.
+func TestStreamEndDuringASendKeepsTheClose(t *testing.T) {
+	sw := &slowWriter{ResponseRecorder: *httptest.NewRecorder(), started: make(chan struct{}), release: make(chan struct{})}
+	started := sw.started
+	w := &deadlineWriter{ResponseWriter: sw, rc: http.NewResponseController(sw), timeout: time.Minute}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.during(ctx, func() error { _, err := w.Write([]byte("message")); return err }) }()
+	<-started
+	cancel(errors.New("session ended"))
+	// Let the end reach the writer (a bug would abort the response now).
+	for range 100 {
+		runtime.Gosched()
+	}
+	time.Sleep(10 * time.Millisecond)
+	close(sw.release)
+	if err := <-done; err != nil {
+		t.Fatalf("the message under way failed: %v", err)
+	}
+	if _, err := w.Write([]byte("close")); err != nil {
+		t.Fatalf("writing the stream's close after it: %v", err)
+	}
+	if got := sw.Body.String(); got != "messageclose" {
+		t.Fatalf("response = %q, want the message and the close", got)
 	}
 }
