@@ -80,3 +80,20 @@ func TestOnlyTheStoresImportBadger(t *testing.T) {
 		}
 	}
 }
+
+// TestDomainPackagesNeverImportTheRoot: server (the composition root)
+// imports the domain packages, never the other way round; only the binary,
+// servertest and the tests build on it.
+func TestDomainPackagesNeverImportTheRoot(t *testing.T) {
+	const root = "github.com/throughcare/throughcare/server"
+	for _, p := range listPackages(t) {
+		if p.ImportPath == root || p.ImportPath == root+"/servertest" || !strings.HasPrefix(p.ImportPath, root+"/") {
+			continue
+		}
+		for _, d := range p.Deps {
+			if d == root {
+				t.Errorf("%s depends on the composition root %s", p.ImportPath, root)
+			}
+		}
+	}
+}

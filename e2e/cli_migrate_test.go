@@ -18,7 +18,7 @@ import (
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
-	"github.com/throughcare/throughcare/server/api/apitest"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/hlc"
@@ -101,7 +101,7 @@ func writeOldProfile(t *testing.T, s *server, a *area, team, client, path string
 	if _, err := a.admin.AssignClient(ctx, &v1.AssignClientRequest{ClientId: client, WorkerId: sess.GetUserId()}); err != nil {
 		t.Fatal(err)
 	}
-	sync := throughcarev1connect.NewSyncServiceClient(h2cClient(), s.URL, connect.WithInterceptors(apitest.BearerToken(sess.GetAccessToken())))
+	sync := throughcarev1connect.NewSyncServiceClient(h2cClient(), s.URL, connect.WithInterceptors(servertest.BearerToken(sess.GetAccessToken())))
 	clock := hlc.NewClock(sess.GetDeviceId(), time.Now, 0)
 	var seq, kept, last uint64
 	for i := range 1 + lost {

@@ -17,7 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
-	"github.com/throughcare/throughcare/server/api/apitest"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/hlc"
@@ -68,7 +68,7 @@ func TestNoSecretsOrPersonalDataInLogs(t *testing.T) {
 	// The CLI's SDK refuses the invalid category itself; a client that
 	// sends one anyway reaches the server.
 	workerToken := canaries[len(canaries)-2]
-	push := throughcarev1connect.NewSyncServiceClient(h2cClient(), s.URL, connect.WithInterceptors(apitest.BearerToken(workerToken)))
+	push := throughcarev1connect.NewSyncServiceClient(h2cClient(), s.URL, connect.WithInterceptors(servertest.BearerToken(workerToken)))
 	bad := &v1.Change{DeviceSeq: 1 << 40, RecordId: uuid.NewString(), RecordType: "contact", ClientId: client, Field: "category",
 		Value: str("canary-category-5521"), Stamp: &v1.Stamp{Time: hlc.Pack(time.Now().UnixMilli(), 0), Replica: uuid.NewString()}}
 	if _, err := push.Push(context.Background(), &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: []*v1.Change{bad}}); connect.CodeOf(err) != connect.CodeInvalidArgument {

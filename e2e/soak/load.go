@@ -15,7 +15,7 @@ import (
 	"github.com/throughcare/throughcare/client-sdk/caseload"
 	"github.com/throughcare/throughcare/client-sdk/passkey"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
-	"github.com/throughcare/throughcare/server/api/apitest"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
@@ -67,7 +67,7 @@ func setUp(ctx context.Context, s *server, o options) (*load, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enrolling the admin: %w", err)
 	}
-	admin := throughcarev1connect.NewAdminServiceClient(hc, s.url, connect.WithInterceptors(apitest.BearerToken(sess.GetAccessToken())))
+	admin := throughcarev1connect.NewAdminServiceClient(hc, s.url, connect.WithInterceptors(servertest.BearerToken(sess.GetAccessToken())))
 	l := &load{o: o}
 	teams := make([]string, max(o.live, 1))
 	for i := range teams {
