@@ -38,7 +38,7 @@ func TestAdoptNumbersPastTheHighWaterMark(t *testing.T) {
 	c := holdClient(t, d)
 	mustLog(t, d, c, contactAt(time.Now()))
 	chs := outbox(t, d)
-	if got, want := chs[0].GetDeviceSeq(), uint64(7+adoptGap+1); got != want {
+	if got, want := chs[0].GetDeviceSeq(), uint64(7+aheadGap+1); got != want {
 		t.Errorf("first change numbered %d, want %d", got, want)
 	}
 	if got := chs[0].GetStamp().GetTime(); got <= lastStamp {

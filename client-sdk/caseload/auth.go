@@ -32,6 +32,14 @@ func (d *Device) Enrol(ctx context.Context, a passkey.Authenticator, invite, dev
 // SignIn signs the device in again with a passkey, as the same device (so
 // its unsynced changes keep their device id). Only the user whose caseload
 // the device holds may sign in on it.
+//
+// On a new store (an app installed again) a device-bound passkey signs in
+// as the device it was enrolled on, whose changes the server may hold up to
+// any mark; a synced one as a new device. Either way the store does not
+// know the mark, so it numbers its changes far past any (as Adopt does),
+// and its first push learns the real one: the changes are renumbered after
+// it and sent again within that Sync. A store that was signed in before
+// keeps its numbering.
 func (d *Device) SignIn(ctx context.Context, a passkey.Authenticator) error {
 	s, err := passkey.SignIn(ctx, d.auth, a, d.DeviceID())
 	if err != nil {
@@ -42,7 +50,7 @@ func (d *Device) SignIn(ctx context.Context, a passkey.Authenticator) error {
 		_, _ = d.auth.Logout(withToken(ctx, s.GetAccessToken()), &v1.LogoutRequest{})
 		return ErrOtherUser
 	}
-	return d.saveSession(s)
+	return d.takeSession(s, true)
 }
 
 // SignOut ends the session on the server. Local data, including unsynced
@@ -61,19 +69,31 @@ func (d *Device) SignOut(ctx context.Context) error {
 	return err
 }
 
-func (d *Device) saveSession(s *v1.Session) error {
+// saveSession keeps a session: the first of a store that numbers its
+// changes from 1 (an enrolment), or a renewed one.
+func (d *Device) saveSession(s *v1.Session) error { return d.takeSession(s, false) }
+
+// takeSession keeps a session. The first session of a store starts its
+// numbering: ahead of any mark the server may hold if ahead (a sign-in),
+// from 1 if not (an enrolment, a new device).
+func (d *Device) takeSession(s *v1.Session, ahead bool) error {
 	d.mu.Lock()
-	if d.session != nil && d.session.GetDeviceId() != s.GetDeviceId() {
+	if d.session == nil {
+		err := d.beginLocked(s, 0, 0, ahead)
+		d.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("caseload: saving the session: %w", d.storageErr(err))
+		}
+		d.events.emit(Event{Kind: StatusChanged})
+		return nil
+	}
+	if d.session.GetDeviceId() != s.GetDeviceId() {
 		d.mu.Unlock()
 		// The server gave another device id (the old one was revoked): the
 		// outbox is stamped with the old one and could never be sent.
 		return fmt.Errorf("caseload: the server moved this device to a new device id; its unsynced changes cannot be sent under it")
 	}
-	first := d.session == nil
 	d.session = s
-	if first {
-		d.startClock(0)
-	}
 	d.status.SignInRequired = false
 	d.mu.Unlock()
 	if err := d.persistSession(s); err != nil {

@@ -8,5 +8,8 @@
 // device shows is what every device converges on. Nothing is dropped
 // silently: a change the server refuses is kept with its reason
 // (Rejections), concurrent edits are kept as conflicts for review, and a
-// session that cannot be renewed stops sync without touching unsynced work.
+// session that cannot be renewed stops sync without touching unsynced work,
+// and a new store signed in as a device that sent changes before (an app
+// installed again) numbers its own after them, so none is taken for a
+// duplicate.
 package caseload

@@ -48,6 +48,10 @@ var (
 	metaSynced  = metaKey("synced")
 	metaUser    = metaKey("user")
 	metaDevice  = metaKey("device")
+	// metaAhead is the seq a store that took over a device numbered its
+	// changes after, aheadGap past the mark it knew, until the server's
+	// answer to its first push tells it the real one (see beginLocked).
+	metaAhead = metaKey("ahead")
 )
 
 func metaKey(name string) []byte { return append([]byte{pMeta}, name...) }

@@ -93,7 +93,9 @@ func writeKey(first uint64) []byte { return seqKey(pWrite, first) }
 // push sends the outbox, whole writes at a time, until it is empty. When
 // the server says it lost changes of this device (a sequence reset), the
 // changes it lacks are renumbered after its high-water mark and sent again,
-// once per push; a second reset is a SequenceError for an operator.
+// once per push; a second reset is a SequenceError for an operator. The
+// reset a store that took over a device gets for its first push only tells
+// it the server's mark (see renumber.go): it is not reported.
 func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 	renumbered := false
 	for {
@@ -105,10 +107,11 @@ func (d *Device) push(ctx context.Context, rep *SyncReport) error {
 		if renumbered {
 			return &SequenceError{HighWater: reset.highWater, Next: reset.next}
 		}
-		if err := d.renumber(reset.highWater); err != nil {
+		learnt, err := d.renumber(reset.highWater, reset.next)
+		if err != nil {
 			return err
 		}
-		renumbered, rep.Reset = true, true
+		renumbered, rep.Reset = true, rep.Reset || !learnt
 	}
 }
 

@@ -26,6 +26,14 @@ package caseload
 // Refused changes (the rejections) keep their numbers: they are not sent.
 // The cursor goes too, and Sync pulls everything again after the push: the
 // restored server's history is not the one the cursor pointed into.
+//
+// A store that took over a device (Adopt, or SignIn on a new store) numbers
+// its first change far past any mark it could know (aheadGap), so the
+// server answers its first push with a reset too. That one is the server
+// telling its mark, not losing changes: the store has nothing the server
+// confirmed, its changes are renumbered all the same, but the cursor and
+// what was pulled stay, and Sync reports no reset. It is recognised by
+// where the refused push started: at the store's first change (metaAhead).
 
 import (
 	"fmt"
@@ -52,13 +60,24 @@ type held struct {
 	acked bool
 }
 
-// renumber gives every change the server lacks a new seq after highWater.
-func (d *Device) renumber(highWater uint64) error {
+// renumber gives every change the server lacks a new seq after highWater,
+// after the server refused a push starting at next. learnt is true if that
+// was the first push of a store that took over a device: the server only
+// told its mark, and lost nothing.
+func (d *Device) renumber(highWater, next uint64) (learnt bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	var seq uint64
 	var moved int
-	err := d.db.Update(func(txn *local.Txn) error {
+	err = d.db.Update(func(txn *local.Txn) error {
+		ahead, err := getUint(txn, metaAhead)
+		if err != nil {
+			return err
+		}
+		learnt = ahead != 0 && next == ahead+1
+		if err := txn.Delete(metaAhead); err != nil {
+			return err
+		}
 		chs, err := heldAbove(txn, highWater)
 		if err != nil {
 			return err
@@ -95,21 +114,24 @@ func (d *Device) renumber(highWater uint64) error {
 			return err
 		}
 		seq = highWater + uint64(len(chs))
+		if err := txn.Set(metaSeq, be64(seq)); err != nil {
+			return err
+		}
+		if learnt {
+			return nil
+		}
 		// The server lost data: the cursor may point into a different
 		// history now. Sync then pulls everything again (resetLocal); the
 		// cursor goes here, in the same transaction, so that happens even
 		// if the app stops in between.
-		if err := txn.Delete(metaCursor); err != nil {
-			return err
-		}
-		return txn.Set(metaSeq, be64(seq))
+		return txn.Delete(metaCursor)
 	})
 	if err != nil {
-		return fmt.Errorf("caseload: renumbering the changes the server lost: %w", d.storageErr(err))
+		return false, fmt.Errorf("caseload: renumbering the changes the server lost: %w", d.storageErr(err))
 	}
 	d.seq = seq
 	d.status.Pending += moved
-	return d.flush()
+	return learnt, d.flush()
 }
 
 // heldAbove returns, in seq order, the acked and outbox changes above

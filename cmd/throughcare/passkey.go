@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/throughcare/throughcare/client-sdk/passkey"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
@@ -41,7 +40,11 @@ func cmdLogin(ctx context.Context, c *cli, args []string) error {
 		return errors.New("this profile has no passkey: run 'throughcare enrol' first")
 	}
 	key.Origin, key.RPID = c.origin, c.rpID
-	if err := c.signIn(ctx, key); err != nil {
+	// A store that never held a session (it was lost, or the profile is
+	// older than it) signs in as the device the passkey was enrolled on,
+	// which may have sent changes already: SignIn numbers its changes past
+	// the server's mark for the device, whatever it is.
+	if err := c.dev.SignIn(ctx, key); err != nil {
 		return err
 	}
 	// The passkey counts its signatures.
@@ -50,22 +53,6 @@ func cmdLogin(ctx context.Context, c *cli, args []string) error {
 	}
 	fmt.Fprintf(c.out, "signed in: user %s, device %s\n", c.dev.UserID(), c.dev.DeviceID())
 	return nil
-}
-
-// signIn signs the device in with the passkey. A store that never held a
-// session (it was lost, or the profile is older than it) signs in as the
-// device the passkey was enrolled on, which may have sent changes already:
-// it adopts the session, so that its changes are numbered after the
-// server's high-water mark for the device (see caseload.Device.Adopt).
-func (c *cli) signIn(ctx context.Context, key *software.Key) error {
-	if c.dev.DeviceID() != "" {
-		return c.dev.SignIn(ctx, key)
-	}
-	s, err := passkey.SignIn(ctx, c.authClient(), key, "")
-	if err != nil {
-		return err
-	}
-	return c.dev.Adopt(s, 0, 0)
 }
 
 func roleName(r v1.Role) string {
