@@ -45,6 +45,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // maxPushBytes is the largest push (and so the largest write) the SDK makes:
@@ -57,7 +58,7 @@ var pushChangesField = (&v1.PushRequest{}).ProtoReflect().Descriptor().Fields().
 
 // pushHeaderSize is the encoded size of a push without its changes.
 func (d *Device) pushHeaderSize() int {
-	return proto.Size(&v1.PushRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version()})
+	return proto.Size(&v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: d.reg.Version()})
 }
 
 // pushedSize is what a change adds to an encoded push.
@@ -119,7 +120,7 @@ func (d *Device) pushOnce(ctx context.Context, rep *SyncReport) error {
 		if err != nil || len(chs) == 0 {
 			return err
 		}
-		req := &v1.PushRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Changes: chs}
+		req := &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: d.reg.Version(), Changes: chs}
 		var (
 			resp *v1.PushResponse
 			sent time.Time

@@ -14,6 +14,7 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
@@ -225,7 +226,7 @@ func cmdLogContact(ctx context.Context, c *cli, args []string) error {
 // push sends changes, renumbering them once if the server's high-water mark
 // says this profile's numbering is behind (for example a copied profile).
 func (c *cli) push(ctx context.Context, chs []*v1.Change) (*v1.PushResponse, error) {
-	req := &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: schema.CurrentVersion, Changes: chs}
+	req := &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: schema.CurrentVersion, Changes: chs}
 	resp, err := c.syncClient().Push(ctx, req)
 	var cerr *connect.Error
 	if errors.As(err, &cerr) && cerr.Code() == connect.CodeFailedPrecondition {
@@ -256,7 +257,7 @@ func cmdPull(ctx context.Context, c *cli, _ []string) error {
 	sc := c.syncClient()
 	records := 0
 	for {
-		resp, err := sc.Pull(ctx, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: schema.CurrentVersion, Cursor: c.prof.Cursor})
+		resp, err := sc.Pull(ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: schema.CurrentVersion, Cursor: c.prof.Cursor})
 		var cerr *connect.Error
 		if errors.As(err, &cerr) && cerr.Code() == connect.CodeFailedPrecondition && len(c.prof.Cursor) > 0 {
 			fmt.Fprintln(c.out, "the server asked for a reset; syncing from scratch")

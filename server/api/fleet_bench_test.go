@@ -21,6 +21,7 @@ import (
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
@@ -147,7 +148,7 @@ func BenchmarkReconnectFleet(b *testing.B) {
 				_, c := d.dev.NewContact(d.clients[len(chs)%2], time.Now())
 				chs = append(chs, c...)
 			}
-			pushes[i] = &v1.PushRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Changes: chs}
+			pushes[i] = &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Changes: chs}
 			if i%benchFleetTeam == 0 {
 				for k := range 200 {
 					_, c := office.NewContact(d.clients[k%2], time.Now())
@@ -196,7 +197,7 @@ func BenchmarkReconnectFleet(b *testing.B) {
 
 func (d *benchFleetDevice) pullToEnd(ctx context.Context) error {
 	for {
-		resp, err := d.pull.CallUnary(ctx, connect.NewRequest(&v1.PullRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Cursor: d.cursor}))
+		resp, err := d.pull.CallUnary(ctx, connect.NewRequest(&v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Cursor: d.cursor}))
 		if err != nil {
 			return err
 		}
@@ -215,7 +216,7 @@ func benchOfficePush(b *testing.B, e *syncengine.Engine, id *identity.Identity, 
 		for n < len(chs) && chs[n].GetRecordId() == chs[n-1].GetRecordId() {
 			n++ // keep a record's changes in one push
 		}
-		resp, err := e.Push(context.Background(), id, &v1.PushRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Changes: chs[:n]})
+		resp, err := e.Push(context.Background(), id, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Changes: chs[:n]})
 		if err != nil {
 			b.Fatal(err)
 		}
