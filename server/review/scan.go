@@ -405,7 +405,7 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 				return nil
 			}
 			n := note{id: id, created: r.stampTime(subj), state: rd.intern(r.str("state")),
-				answered: len(bytes.TrimSpace(r.str("worker_response"))) > 0}
+				answered: schema.QueryAnsweredBytes(r.str("worker_response"))}
 			if old, ok := b.notes[subject]; !ok || n.newer(&old) {
 				b.notes[subject] = n
 			}
