@@ -46,15 +46,13 @@ import (
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/protocol"
+	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
 // maxPushBytes is the largest push (and so the largest write) the SDK makes:
 // a write is one transaction of the device's store, and its settlement
 // another, each bounded by Badger to 15% of the 32 MiB memtable.
 const maxPushBytes = 4 << 20
-
-// pushChangesField is PushRequest.changes' field number.
-var pushChangesField = (&v1.PushRequest{}).ProtoReflect().Descriptor().Fields().ByName("changes").Number()
 
 // pushHeaderSize is the encoded size of a push without its changes.
 func (d *Device) pushHeaderSize() int {
@@ -63,7 +61,7 @@ func (d *Device) pushHeaderSize() int {
 
 // pushedSize is what a change adds to an encoded push.
 func pushedSize(ch *v1.Change) int {
-	return protowire.SizeTag(pushChangesField) + protowire.SizeBytes(proto.Size(ch))
+	return protowire.SizeTag(wire.PushRequest.Changes) + protowire.SizeBytes(proto.Size(ch))
 }
 
 // fitsOneBatch refuses a write of more changes than a push may carry.

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/server/api/apitest"
@@ -23,6 +22,7 @@ import (
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
+	"github.com/throughcare/throughcare/syncproto/wire"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
 
@@ -63,27 +63,21 @@ func (benchRawCodec) Unmarshal(b []byte, m any) error {
 		return proto.Unmarshal(b, m.(proto.Message))
 	}
 	p.size = len(b)
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return errors.New("bad page")
+	var cursor []byte
+	var more uint64
+	err := wire.Each(b, func(num wire.Number, typ wire.Type, b []byte) int {
+		switch num {
+		case wire.PullResponse.Cursor:
+			return wire.Bytes(typ, b, &cursor)
+		case wire.PullResponse.HasMore:
+			return wire.Varint(typ, b, &more)
 		}
-		b = b[n:]
-		switch {
-		case num == 2 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			p.cursor, b = append([]byte(nil), v...), b[max(n, 0):]
-		case num == 3 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			p.hasMore, b = v != 0, b[max(n, 0):]
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return errors.New("bad page")
-			}
-			b = b[n:]
-		}
+		return 0
+	})
+	if err != nil {
+		return errors.New("bad page")
 	}
+	p.cursor, p.hasMore = append([]byte(nil), cursor...), more != 0
 	return nil
 }
 
