@@ -9,11 +9,12 @@ import (
 )
 
 type goPackage struct {
-	ImportPath string
-	Doc        string
-	Deps       []string
-	Imports    []string
-	Name       string
+	ImportPath  string
+	Doc         string
+	Deps        []string
+	Imports     []string
+	TestImports []string
+	Name        string
 }
 
 func listPackages(t *testing.T) []goPackage {
@@ -65,16 +66,33 @@ func TestSharedCodeNeverImportsServer(t *testing.T) {
 }
 
 // TestOnlyTheStoresImportBadger: on the server only server/store touches
-// Badger; on the device only the SDK's package, which owns its local store.
+// Badger; on the device only the SDK's store, client-sdk/caseload/internal/local.
 func TestOnlyTheStoresImportBadger(t *testing.T) {
 	for _, p := range listPackages(t) {
 		switch p.ImportPath {
-		case "github.com/throughcare/throughcare/server/store", "github.com/throughcare/throughcare/client-sdk/caseload":
+		case "github.com/throughcare/throughcare/server/store", "github.com/throughcare/throughcare/client-sdk/caseload/internal/local":
 			continue
 		}
-		for _, d := range p.Imports {
+		for _, d := range append(p.Imports, p.TestImports...) {
 			if strings.HasPrefix(d, "github.com/dgraph-io/badger") {
-				t.Errorf("%s imports Badger; only server/store and client-sdk/caseload may", p.ImportPath)
+				t.Errorf("%s imports Badger; only server/store and client-sdk/caseload/internal/local may", p.ImportPath)
+			}
+		}
+	}
+}
+
+// TestDomainPackagesNeverImportTheRoot: server (the composition root)
+// imports the domain packages, never the other way round; only the binary,
+// servertest and the tests build on it.
+func TestDomainPackagesNeverImportTheRoot(t *testing.T) {
+	const root = "github.com/throughcare/throughcare/server"
+	for _, p := range listPackages(t) {
+		if p.ImportPath == root || p.ImportPath == root+"/servertest" || !strings.HasPrefix(p.ImportPath, root+"/") {
+			continue
+		}
+		for _, d := range p.Deps {
+			if d == root {
+				t.Errorf("%s depends on the composition root %s", p.ImportPath, root)
 			}
 		}
 	}

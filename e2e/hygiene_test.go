@@ -1,12 +1,27 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
+
+	"connectrpc.com/connect"
+	"github.com/google/uuid"
+
+	"github.com/throughcare/throughcare/client-sdk/caseload"
+	"github.com/throughcare/throughcare/server/servertest"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/hlc"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // TestNoSecretsOrPersonalDataInLogs plants recognisable personal data,
@@ -51,6 +66,15 @@ func TestNoSecretsOrPersonalDataInLogs(t *testing.T) {
 	for _, p := range []string{admin, worker} {
 		canaries = append(canaries, tokensIn(t, p)...)
 	}
+	// The CLI's SDK refuses the invalid category itself; a client that
+	// sends one anyway reaches the server.
+	workerToken := canaries[len(canaries)-2]
+	push := throughcarev1connect.NewSyncServiceClient(h2cClient(), s.URL, connect.WithInterceptors(servertest.BearerToken(workerToken)))
+	bad := &v1.Change{DeviceSeq: 1 << 40, RecordId: uuid.NewString(), RecordType: "contact", ClientId: client, Field: "category",
+		Value: str("canary-category-5521"), Stamp: &v1.Stamp{Time: hlc.Pack(time.Now().UnixMilli(), 0), Replica: uuid.NewString()}}
+	if _, err := push.Push(context.Background(), &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: []*v1.Change{bad}}); connect.CodeOf(err) != connect.CodeInvalidArgument {
+		t.Fatalf("a push of an invalid category: %v, want invalid argument", err)
+	}
 
 	lines := 0
 	for _, line := range strings.Split(s.Out.String(), "\n") {
@@ -69,7 +93,11 @@ func TestNoSecretsOrPersonalDataInLogs(t *testing.T) {
 	}
 }
 
-// tokensIn returns the access and refresh tokens a CLI profile holds.
+// tokensIn returns the access and refresh tokens a CLI profile's device
+// holds. They are in its encrypted store, which says them only to a
+// server: the store is opened with the profile's key and pointed at a
+// recorder that refuses the access token, so that the device presents its
+// refresh token too.
 func tokensIn(t *testing.T, profile string) []string {
 	t.Helper()
 	b, err := os.ReadFile(profile)
@@ -77,13 +105,65 @@ func tokensIn(t *testing.T, profile string) []string {
 		t.Fatal(err)
 	}
 	var p struct {
-		Session struct {
-			AccessToken  string `json:"accessToken"`
-			RefreshToken string `json:"refreshToken"`
-		} `json:"session"`
+		StoreKey []byte `json:"store_key"`
 	}
-	if err := json.Unmarshal(b, &p); err != nil || p.Session.AccessToken == "" || p.Session.RefreshToken == "" {
-		t.Fatalf("profile %s holds no tokens (%v)", profile, err)
+	if err := json.Unmarshal(b, &p); err != nil {
+		t.Fatalf("profile %s: %v", profile, err)
 	}
-	return []string{p.Session.AccessToken, p.Session.RefreshToken}
+	rec := &tokenRecorder{}
+	mux := http.NewServeMux()
+	mux.Handle(throughcarev1connect.NewAuthServiceHandler(recordRefresh{tokenRecorder: rec}))
+	mux.Handle(throughcarev1connect.NewAdminServiceHandler(refuseAdmin{}))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			rec.mu.Lock()
+			rec.access = tok
+			rec.mu.Unlock()
+		}
+		mux.ServeHTTP(w, r)
+	}))
+	defer srv.Close()
+	dev, err := caseload.Open(caseload.Config{Dir: strings.TrimSuffix(profile, ".json") + ".device", Key: p.StoreKey, Server: srv.URL, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatalf("opening the device of %s: %v", profile, err)
+	}
+	defer dev.Close()
+	admin := throughcarev1connect.NewAdminServiceClient(srv.Client(), srv.URL, connect.WithInterceptors(dev.Interceptor()))
+	if _, err := admin.GetArea(context.Background(), &v1.GetAreaRequest{}); !errors.Is(err, caseload.ErrSignInRequired) {
+		t.Fatalf("a call the recorder refused: %v, want sign-in required", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.access == "" || rec.refresh == "" {
+		t.Fatalf("the device of %s presented no tokens", profile)
+	}
+	return []string{rec.access, rec.refresh}
+}
+
+// tokenRecorder keeps the tokens presented to it.
+type tokenRecorder struct {
+	mu              sync.Mutex
+	access, refresh string
+}
+
+// refuseAdmin refuses every call as unauthenticated.
+type refuseAdmin struct {
+	throughcarev1connect.UnimplementedAdminServiceHandler
+}
+
+func (refuseAdmin) GetArea(context.Context, *v1.GetAreaRequest) (*v1.GetAreaResponse, error) {
+	return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("refused"))
+}
+
+// recordRefresh refuses every refresh, recording its refresh token.
+type recordRefresh struct {
+	throughcarev1connect.UnimplementedAuthServiceHandler
+	*tokenRecorder
+}
+
+func (r recordRefresh) Refresh(_ context.Context, req *v1.RefreshRequest) (*v1.RefreshResponse, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refresh = req.GetRefreshToken()
+	return nil, connect.NewError(connect.CodeUnauthenticated, errors.New("refused"))
 }

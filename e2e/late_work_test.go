@@ -9,7 +9,7 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
-	"github.com/throughcare/throughcare/server/api/apitest"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -33,7 +33,7 @@ func TestLateWorkEndsWhenTheTabletIsToldToEvict(t *testing.T) {
 	if _, err := a.admin.AssignClient(ctx, &v1.AssignClientRequest{ClientId: client, WorkerId: sess.GetUserId()}); err != nil {
 		t.Fatal(err)
 	}
-	sync := throughcarev1connect.NewSyncServiceClient(h2cClient(), s.URL, connect.WithInterceptors(apitest.BearerToken(sess.GetAccessToken())))
+	sync := throughcarev1connect.NewSyncServiceClient(h2cClient(), s.URL, connect.WithInterceptors(servertest.BearerToken(sess.GetAccessToken())))
 	pull := func(cursor []byte) ([]byte, []v1.BucketAction) {
 		t.Helper()
 		var actions []v1.BucketAction

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"connectrpc.com/connect"
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
@@ -88,15 +88,18 @@ func (d *Device) persistSession(s *v1.Session) error {
 	if err != nil {
 		return err
 	}
-	return durable(d.db, func(txn *badger.Txn) error {
-		if err := txn.Set(metaUser, []byte(s.GetUserId())); err != nil {
-			return err
-		}
-		if err := txn.Set(metaDevice, []byte(s.GetDeviceId())); err != nil {
-			return err
-		}
-		return txn.Set(metaSession, raw)
-	})
+	return durable(d.db, func(txn *local.Txn) error { return setSession(txn, s, raw) })
+}
+
+// setSession stores a session (raw, encoded) and its user and device.
+func setSession(txn *local.Txn, s *v1.Session, raw []byte) error {
+	if err := txn.Set(metaUser, []byte(s.GetUserId())); err != nil {
+		return err
+	}
+	if err := txn.Set(metaDevice, []byte(s.GetDeviceId())); err != nil {
+		return err
+	}
+	return txn.Set(metaSession, raw)
 }
 
 // refresh swaps the refresh token for new tokens. An Unauthenticated answer
@@ -170,4 +173,28 @@ func (b *bearer) WrapStreamingClient(next connect.StreamingClientFunc) connect.S
 
 func (b *bearer) WrapStreamingHandler(next connect.StreamingHandlerFunc) connect.StreamingHandlerFunc {
 	return next
+}
+
+// Interceptor authenticates an app's own calls to the server's other
+// services (the AdminService, the ReviewService) as this device: it sends
+// the device's session and, when the server answers a unary call
+// unauthenticated, renews the session once and sends the call again, as
+// Sync does (ErrSignInRequired if the session is over). Use it rather than
+// a copy of the session: a refresh token presented twice ends the session.
+func (d *Device) Interceptor() connect.Interceptor { return renewing{&bearer{d: d}} }
+
+// renewing is the bearer, renewing the session on an unauthenticated answer.
+type renewing struct{ *bearer }
+
+func (r renewing) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
+	send := r.bearer.WrapUnary(next)
+	return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
+		var resp connect.AnyResponse
+		err := r.d.authed(ctx, func() error {
+			var err error
+			resp, err = send(ctx, req)
+			return err
+		})
+		return resp, err
+	}
 }

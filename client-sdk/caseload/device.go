@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/internal/diskspace"
@@ -47,6 +47,11 @@ var (
 	// ServerMaxRequestBytes). Nothing was saved; save it in parts. It also
 	// matches ErrInvalid.
 	ErrTooLarge = errors.New("too large")
+	// ErrForbiddenField: the user's role may not write a field the write
+	// sets (the schema's field writers, schema.Field.Writers: a worker
+	// closing a case, say), so the server would refuse it. Nothing was
+	// saved. It also matches ErrInvalid.
+	ErrForbiddenField = errors.New("forbidden field")
 )
 
 // Config opens a device.
@@ -94,7 +99,7 @@ type Config struct {
 // concurrent use.
 type Device struct {
 	cfg     Config
-	db      *badger.DB
+	db      *local.DB
 	sync    throughcarev1connect.SyncServiceClient
 	pullRaw *connect.Client[v1.PullRequest, rawResponse]
 	auth    throughcarev1connect.AuthServiceClient
@@ -137,7 +142,7 @@ func Open(cfg Config) (*Device, error) {
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = defaultHTTPClient(cfg.Server)
 	}
-	db, err := openBadger(cfg.Dir, cfg.Key, cfg.InMemory)
+	db, err := openStore(cfg.Dir, cfg.Key, cfg.InMemory)
 	if err != nil {
 		return nil, err
 	}
@@ -177,7 +182,7 @@ func (cfg *Config) pushLimits() error {
 
 // load reads the device's meta into memory.
 func (d *Device) load() error {
-	return d.db.View(func(txn *badger.Txn) error {
+	return d.db.View(func(txn *local.Txn) error {
 		raw, ok, err := get(txn, metaSession)
 		if err != nil {
 			return err
@@ -230,8 +235,8 @@ func (d *Device) startClock(last uint64) {
 // server, so stamps from a tablet with a wrong clock still order sensibly.
 func (d *Device) serverNow() time.Time { return d.cfg.Now().Add(d.offset) }
 
-func countPrefix(txn *badger.Txn, prefix []byte) (int, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+func countPrefix(txn *local.Txn, prefix []byte) (int, error) {
+	it := txn.NewIterator(local.IterOptions{Prefix: prefix})
 	defer it.Close()
 	n := 0
 	for it.Rewind(); it.Valid(); it.Next() {

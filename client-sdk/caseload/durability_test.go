@@ -120,13 +120,15 @@ func TestSequenceAndStamps(t *testing.T) {
 
 // The server's verdicts: an accepted change is no longer pending but still
 // shown until a pull carries it; a refused one leaves the view and is kept,
-// with its reason, until dismissed, across a restart.
+// with its reason, until dismissed, across a restart. (A supervisor closes
+// the case, which their role may do, but the client has just moved to
+// another team: the server refuses it.)
 func TestVerdictsKeptAndShown(t *testing.T) {
 	ctx := context.Background()
 	dir, key := t.TempDir(), testKey(t)
 	d, err := Open(Config{Dir: dir, Key: key, Server: noServer})
 	must(t, err)
-	enrol(t, d)
+	must(t, d.saveSession(&v1.Session{UserId: newID(), DeviceId: newID(), Role: v1.Role_ROLE_SUPERVISOR}))
 	c := newID()
 	pull(t, d, snapshot(c, clientRecord(c, stampAt(time.Now().Add(-time.Hour), otherReplica), otherAuthor)))
 	must(t, d.UpdateClient(ctx, c, Edit{"housing_status", String("settled_tenancy")}))
@@ -138,7 +140,7 @@ func TestVerdictsKeptAndShown(t *testing.T) {
 	var rep SyncReport
 	must(t, d.settle(chs, []*v1.ChangeResult{
 		{DeviceSeq: 1, Verdict: v1.Verdict_VERDICT_APPLIED},
-		{DeviceSeq: 2, Verdict: v1.Verdict_VERDICT_REJECTED, Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "a worker may not write client.status"},
+		{DeviceSeq: 2, Verdict: v1.Verdict_VERDICT_REJECTED, Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: "client not found"},
 	}, &rep))
 	if rep.Accepted != 1 || rep.Rejected != 1 {
 		t.Fatalf("report %+v, want 1 accepted, 1 rejected", rep)
@@ -160,7 +162,7 @@ func TestVerdictsKeptAndShown(t *testing.T) {
 			t.Fatalf("%s: rejections %+v, want one", when, rej)
 		}
 		want := Rejection{Seq: 2, ClientID: c, RecordID: c, RecordType: "client", Field: "status",
-			Reason: "forbidden_field", Message: "a worker may not write client.status", MadeAt: rej[0].MadeAt}
+			Reason: "not_found", Message: "client not found", MadeAt: rej[0].MadeAt}
 		if rej[0] != want {
 			t.Fatalf("%s: rejections %+v, want %+v", when, rej, want)
 		}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -156,12 +156,12 @@ func pull(t testing.TB, d *Device, buckets ...*v1.BucketUpdate) SyncReport {
 func outbox(t testing.TB, d *Device) []*v1.Change {
 	t.Helper()
 	var chs []*v1.Change
-	err := d.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pOutbox}, PrefetchValues: true})
+	err := d.db.View(func(txn *local.Txn) error {
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pOutbox}, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			ch := &v1.Change{}
-			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+			if err := it.Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
 				return err
 			}
 			chs = append(chs, ch)
@@ -178,7 +178,7 @@ func outbox(t testing.TB, d *Device) []*v1.Change {
 func countKeys(t testing.TB, d *Device, prefix byte) int {
 	t.Helper()
 	var n int
-	err := d.db.View(func(txn *badger.Txn) error {
+	err := d.db.View(func(txn *local.Txn) error {
 		var err error
 		n, err = countPrefix(txn, []byte{prefix})
 		return err

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -141,7 +141,7 @@ func (d *Device) follow(ctx context.Context, ready <-chan struct{}, take func() 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var cursor []byte
-	if err := d.db.View(func(txn *badger.Txn) error {
+	if err := d.db.View(func(txn *local.Txn) error {
 		var err error
 		cursor, _, err = get(txn, metaCursor)
 		return err

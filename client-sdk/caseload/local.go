@@ -1,6 +1,7 @@
 package caseload
 
-// The local store: one encrypted Badger database per device directory.
+// The local store's keys: one encrypted database per device directory
+// (internal/local), laid out as
 //
 //	m<name>                          meta: session, cursor, device seq, clock
 //	r<bucket 16><record 16>          the server's state of a record, as pulled
@@ -21,10 +22,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
 	"github.com/google/uuid"
-
-	"github.com/throughcare/throughcare/internal/badgerdir"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 )
 
 const (
@@ -84,48 +83,25 @@ func indexKey(bucket, record [16]byte, seq uint64) []byte {
 	return append(k, be64(seq)...)
 }
 
-func openBadger(dir string, key []byte, inMemory bool) (*badger.DB, error) {
+// openStore opens the device's store.
+func openStore(dir string, key []byte, inMemory bool) (*local.DB, error) {
 	switch len(key) {
 	case 16, 24, 32:
 	default:
 		return nil, fmt.Errorf("caseload: the encryption key must be 16, 24 or 32 bytes (AES), not %d", len(key))
 	}
-	opts := badger.DefaultOptions(dir).
-		WithInMemory(inMemory).
-		WithEncryptionKey(key).
-		WithIndexCacheSize(16 << 20).
-		WithBlockCacheSize(16 << 20).
-		WithMemTableSize(32 << 20).
-		WithNumMemtables(2).
-		WithNumLevelZeroTables(2).
-		WithNumLevelZeroTablesStall(8).
-		WithValueLogFileSize(64 << 20).
-		WithNumCompactors(2).
-		// Writes the device must not lose (the outbox, the session) are
-		// synced explicitly (durable); pulled pages are not, since a page
-		// lost in a crash is pulled again: the cursor is written after its
-		// records, in the same write-ahead log, so it is never ahead of them.
-		WithSyncWrites(false).
-		WithLogger(nil)
-	if inMemory {
-		opts = opts.WithDir("").WithValueDir("")
-	} else if _, err := badgerdir.RemoveEmptyLogs(dir); err != nil {
-		// An empty log file left by a kill while the store was opening holds
-		// nothing and would fail the open; anything else stays for Badger.
-		return nil, fmt.Errorf("caseload: opening the local store: %w", err)
+	db, err := local.Open(dir, key, inMemory)
+	if errors.Is(err, local.ErrWrongKey) {
+		return nil, ErrWrongKey
 	}
-	db, err := badger.Open(opts)
 	if err != nil {
-		if errors.Is(err, badger.ErrEncryptionKeyMismatch) {
-			return nil, ErrWrongKey
-		}
 		return nil, fmt.Errorf("caseload: opening the local store: %w", err)
 	}
 	return db, nil
 }
 
 // durable commits fn's writes and syncs them to disk before returning.
-func durable(db *badger.DB, fn func(txn *badger.Txn) error) error {
+func durable(db *local.DB, fn func(txn *local.Txn) error) error {
 	if err := db.Update(fn); err != nil {
 		return err
 	}
@@ -133,19 +109,9 @@ func durable(db *badger.DB, fn func(txn *badger.Txn) error) error {
 }
 
 // get copies a value out of a transaction; ok is false if the key is absent.
-func get(txn *badger.Txn, key []byte) (val []byte, ok bool, err error) {
-	item, err := txn.Get(key)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	val, err = item.ValueCopy(nil)
-	return val, err == nil, err
-}
+func get(txn *local.Txn, key []byte) (val []byte, ok bool, err error) { return txn.Get(key) }
 
-func getUint(txn *badger.Txn, key []byte) (uint64, error) {
+func getUint(txn *local.Txn, key []byte) (uint64, error) {
 	v, ok, err := get(txn, key)
 	if err != nil || !ok {
 		return 0, err
@@ -158,21 +124,21 @@ func getUint(txn *badger.Txn, key []byte) (uint64, error) {
 
 // deletePrefix deletes every key with the prefix, in transactions of
 // bounded size.
-func deletePrefix(db *badger.DB, prefix []byte) error {
+func deletePrefix(db *local.DB, prefix []byte) error {
 	for {
 		var keys [][]byte
-		err := db.View(func(txn *badger.Txn) error {
-			it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix})
+		err := db.View(func(txn *local.Txn) error {
+			it := txn.NewIterator(local.IterOptions{Prefix: prefix})
 			defer it.Close()
 			for it.Rewind(); it.Valid() && len(keys) < 10000; it.Next() {
-				keys = append(keys, it.Item().KeyCopy(nil))
+				keys = append(keys, it.KeyCopy())
 			}
 			return nil
 		})
 		if err != nil || len(keys) == 0 {
 			return err
 		}
-		wb := db.NewWriteBatch()
+		wb := db.NewBatch()
 		for _, k := range keys {
 			if err := wb.Delete(k); err != nil {
 				wb.Cancel()

@@ -40,7 +40,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -176,8 +176,8 @@ func (d *Device) pushError(err error, next uint64, sent time.Time) error {
 // server's limits if it alone exceeds them).
 func (d *Device) nextPush() ([]*v1.Change, error) {
 	var chs []*v1.Change
-	err := d.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pOutbox}, PrefetchValues: true, PrefetchSize: 100})
+	err := d.db.View(func(txn *local.Txn) error {
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pOutbox}, PrefetchValues: true, PrefetchSize: 100})
 		defer it.Close()
 		it.Rewind()
 		r := &outboxReader{txn: txn, it: it}
@@ -222,15 +222,15 @@ func (d *Device) cutToServerLimits(w []*v1.Change) []*v1.Change {
 
 // outboxReader reads the outbox a write at a time.
 type outboxReader struct {
-	txn  *badger.Txn
-	it   *badger.Iterator
+	txn  *local.Txn
+	it   *local.Iterator
 	next *v1.Change // read from it, not yet returned
 }
 
 func (r *outboxReader) peek() (*v1.Change, error) {
 	if r.next == nil && r.it.Valid() {
 		ch := &v1.Change{}
-		if err := r.it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+		if err := r.it.Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
 			return nil, err
 		}
 		r.next = ch
@@ -274,7 +274,7 @@ func (r *outboxReader) write() ([]*v1.Change, error) {
 }
 
 // writeEnd returns the last seq of the write marked as starting at seq.
-func writeEnd(txn *badger.Txn, seq uint64) (last uint64, ok bool, err error) {
+func writeEnd(txn *local.Txn, seq uint64) (last uint64, ok bool, err error) {
 	v, ok, err := get(txn, writeKey(seq))
 	if err != nil || !ok {
 		return 0, false, err
@@ -300,7 +300,7 @@ func sameWrite(a, b *v1.Change) bool {
 func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncReport) error {
 	var accepted, rejected, late int
 	clients := map[string]bool{}
-	err := d.db.Update(func(txn *badger.Txn) error {
+	err := d.db.Update(func(txn *local.Txn) error {
 		accepted, rejected, late = 0, 0, 0
 		end := chs[len(chs)-1].GetDeviceSeq()
 		for i, ch := range chs {
@@ -372,7 +372,7 @@ func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncR
 // unmark removes the mark of a write starting at seq, a change settled by
 // a push ending at end; a write that goes on past end is marked again at
 // end+1.
-func unmark(txn *badger.Txn, seq, end uint64) error {
+func unmark(txn *local.Txn, seq, end uint64) error {
 	last, ok, err := writeEnd(txn, seq)
 	if err != nil || !ok {
 		return err

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -267,7 +267,7 @@ func TestOversizedWriteIsCutAtTheServerLimits(t *testing.T) {
 	must(t, err)
 	var rep SyncReport
 	must(t, d.settle(first, acceptAll(first), &rep))
-	must(t, d.db.View(func(txn *badger.Txn) error {
+	must(t, d.db.View(func(txn *local.Txn) error {
 		if last, ok, err := writeEnd(txn, 11); !ok || last != 25 {
 			t.Errorf("after the first part, the rest is marked %v %d (%v), want a write of 11..25", ok, last, err)
 		}
@@ -309,7 +309,7 @@ func TestUnmarkedOutboxFrontInsideAWrite(t *testing.T) {
 func TestWriteMarks(t *testing.T) {
 	d, c := enrolledDevice(t)
 	writes := logWrites(t, d, c)
-	err := d.db.View(func(txn *badger.Txn) error {
+	err := d.db.View(func(txn *local.Txn) error {
 		for _, w := range writes {
 			last, ok, err := writeEnd(txn, w.first)
 			if err != nil || !ok || last != w.last {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -62,7 +62,7 @@ type Rejection struct {
 }
 
 // read runs fn in a read transaction, or returns ErrClosed.
-func (d *Device) read(fn func(txn *badger.Txn) error) error {
+func (d *Device) read(fn func(txn *local.Txn) error) error {
 	d.mu.Lock()
 	closed := d.closed
 	d.mu.Unlock()
@@ -70,7 +70,7 @@ func (d *Device) read(fn func(txn *badger.Txn) error) error {
 		return ErrClosed
 	}
 	err := d.db.View(fn)
-	if errors.Is(err, badger.ErrDBClosed) {
+	if errors.Is(err, local.ErrClosed) {
 		return ErrClosed
 	}
 	return err
@@ -97,7 +97,7 @@ func (d *Device) record(_ context.Context, clientID, recordID string) (*v1.Recor
 		st      *v1.RecordState
 		pending bool
 	)
-	err = d.read(func(txn *badger.Txn) error {
+	err = d.read(func(txn *local.Txn) error {
 		st, pending, err = d.view(txn, bucket, record, me)
 		return err
 	})
@@ -125,11 +125,11 @@ func (d *Device) Client(ctx context.Context, clientID string) (Client, error) {
 // Clients returns every client the device holds, by family then given name.
 func (d *Device) Clients(ctx context.Context) ([]Client, error) {
 	var ids []string
-	err := d.read(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pRecord}})
+	err := d.read(func(txn *local.Txn) error {
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pRecord}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
-			k := it.Item().Key()
+			k := it.Key()
 			if string(k[1:17]) == string(k[17:33]) { // a client record: its id is its bucket
 				ids = append(ids, uuidString(k[1:17]))
 			}
@@ -161,7 +161,7 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 	}
 	me := d.me()
 	var recs map[string]*localRecord
-	err = d.read(func(txn *badger.Txn) error {
+	err = d.read(func(txn *local.Txn) error {
 		recs, err = d.bucketView(txn, bucket, me)
 		return err
 	})
@@ -252,12 +252,12 @@ func (d *Device) ReviewNotes(ctx context.Context) ([]ReviewNote, error) {
 // Rejections returns the changes the server refused, oldest first.
 func (d *Device) Rejections(_ context.Context) ([]Rejection, error) {
 	var out []Rejection
-	err := d.read(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pRejected}, PrefetchValues: true})
+	err := d.read(func(txn *local.Txn) error {
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pRejected}, PrefetchValues: true})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			ch := &v1.Change{}
-			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+			if err := it.Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
 				return err
 			}
 			raw, _, err := get(txn, seqKey(pVerdict, ch.GetDeviceSeq()))
@@ -282,11 +282,11 @@ func (d *Device) Rejections(_ context.Context) ([]Rejection, error) {
 
 // Dismiss forgets a rejection once the user has seen it.
 func (d *Device) Dismiss(_ context.Context, seq uint64) error {
-	if err := d.read(func(*badger.Txn) error { return nil }); err != nil {
+	if err := d.read(func(*local.Txn) error { return nil }); err != nil {
 		return err
 	}
 	removed := false
-	err := d.db.Update(func(txn *badger.Txn) error {
+	err := d.db.Update(func(txn *local.Txn) error {
 		_, ok, err := get(txn, seqKey(pRejected, seq))
 		if err != nil || !ok {
 			return err

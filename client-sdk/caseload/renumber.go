@@ -30,7 +30,7 @@ package caseload
 import (
 	"fmt"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -58,7 +58,7 @@ func (d *Device) renumber(highWater uint64) error {
 	defer d.mu.Unlock()
 	var seq uint64
 	var moved int
-	err := d.db.Update(func(txn *badger.Txn) error {
+	err := d.db.Update(func(txn *local.Txn) error {
 		chs, err := heldAbove(txn, highWater)
 		if err != nil {
 			return err
@@ -115,14 +115,14 @@ func (d *Device) renumber(highWater uint64) error {
 // heldAbove returns, in seq order, the acked and outbox changes above
 // highWater. (The outbox holds nothing at or below it: a push from such a
 // change is answered with duplicates, not a reset.)
-func heldAbove(txn *badger.Txn, highWater uint64) ([]held, error) {
+func heldAbove(txn *local.Txn, highWater uint64) ([]held, error) {
 	var chs []held
 	for _, p := range []byte{pAcked, pOutbox} {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{p}, PrefetchValues: true})
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{p}, PrefetchValues: true})
 		it.Seek(seqKey(p, highWater+1))
 		for ; it.Valid(); it.Next() {
 			ch := &v1.Change{}
-			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+			if err := it.Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
 				it.Close()
 				return nil, err
 			}
@@ -134,12 +134,12 @@ func heldAbove(txn *badger.Txn, highWater uint64) ([]held, error) {
 }
 
 // writeMarks reads every write mark: first seq to last.
-func writeMarks(txn *badger.Txn) (map[uint64]uint64, error) {
+func writeMarks(txn *local.Txn) (map[uint64]uint64, error) {
 	marks := map[uint64]uint64{}
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pWrite}, PrefetchValues: true})
+	it := txn.NewIterator(local.IterOptions{Prefix: []byte{pWrite}, PrefetchValues: true})
 	defer it.Close()
 	for it.Rewind(); it.Valid(); it.Next() {
-		first := beUint(it.Item().Key()[1:])
+		first := beUint(it.Key()[1:])
 		last, _, err := writeEnd(txn, first)
 		if err != nil {
 			return nil, err
@@ -149,7 +149,7 @@ func writeMarks(txn *badger.Txn) (map[uint64]uint64, error) {
 	return marks, nil
 }
 
-func deleteHeld(txn *badger.Txn, h held) error {
+func deleteHeld(txn *local.Txn, h held) error {
 	bucket, record, err := changeKeys(h.ch)
 	if err != nil {
 		return err
@@ -165,7 +165,7 @@ func deleteHeld(txn *badger.Txn, h held) error {
 }
 
 // setOutbox stores a change in the outbox under a new seq.
-func setOutbox(txn *badger.Txn, ch *v1.Change, seq uint64) error {
+func setOutbox(txn *local.Txn, ch *v1.Change, seq uint64) error {
 	bucket, record, err := changeKeys(ch)
 	if err != nil {
 		return err
@@ -183,7 +183,7 @@ func setOutbox(txn *badger.Txn, ch *v1.Change, seq uint64) error {
 
 // remark sets the write marks again under the new numbers. A mark whose
 // write the renumbering did not touch keeps its numbers.
-func remark(txn *badger.Txn, marks, renum map[uint64]uint64) error {
+func remark(txn *local.Txn, marks, renum map[uint64]uint64) error {
 	for first, last := range marks {
 		nf, okf := renum[first]
 		nl, okl := renum[last]

@@ -3,7 +3,7 @@ package caseload
 import (
 	"testing"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 )
 
 // After the server lost changes, renumber gives every change it lacks
@@ -53,7 +53,7 @@ func TestRenumberMovesHeldChangesAfterTheServersMark(t *testing.T) {
 	if got := d.Status().Pending; got != len(chs) {
 		t.Errorf("Pending = %d, want %d", got, len(chs))
 	}
-	must(t, d.db.View(func(txn *badger.Txn) error {
+	must(t, d.db.View(func(txn *local.Txn) error {
 		if _, ok, _ := get(txn, metaCursor); ok {
 			t.Error("the cursor survived the renumbering")
 		}

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -88,7 +88,7 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 		}
 	})
 	if err == nil {
-		_ = d.db.Update(func(txn *badger.Txn) error { return txn.Set(metaSynced, be64(uint64(d.cfg.Now().UnixNano()))) })
+		_ = d.db.Update(func(txn *local.Txn) error { return txn.Set(metaSynced, be64(uint64(d.cfg.Now().UnixNano()))) })
 	}
 	return rep, err
 }
@@ -124,15 +124,15 @@ func (d *Device) learnTime(server, sent time.Time) {
 	if server.IsZero() {
 		return
 	}
-	local := d.cfg.Now()
-	if !sent.IsZero() && local.Before(sent) {
+	now := d.cfg.Now()
+	if !sent.IsZero() && now.Before(sent) {
 		return // the device's clock went backwards during the call
 	}
-	off := server.Sub(local)
+	off := server.Sub(now)
 	d.mu.Lock()
 	d.offset = off
 	d.mu.Unlock()
-	_ = d.db.Update(func(txn *badger.Txn) error { return txn.Set(metaOffset, be64(uint64(int64(off)))) })
+	_ = d.db.Update(func(txn *local.Txn) error { return txn.Set(metaOffset, be64(uint64(int64(off)))) })
 }
 
 // pull fetches pages until the device is up to date.
@@ -142,7 +142,7 @@ func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
 		return err
 	}
 	var cursor []byte
-	if err := d.db.View(func(txn *badger.Txn) error {
+	if err := d.db.View(func(txn *local.Txn) error {
 		cursor, _, err = get(txn, metaCursor)
 		return err
 	}); err != nil {
@@ -214,12 +214,12 @@ func resetReason(err error) (v1.ResetReason, bool) {
 // lastAcked is the highest sequence in the acked set (0: none).
 func (d *Device) lastAcked() (uint64, error) {
 	var last uint64
-	err := d.db.View(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pAcked}, Reverse: true})
+	err := d.db.View(func(txn *local.Txn) error {
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pAcked}, Reverse: true})
 		defer it.Close()
 		it.Seek(seqKey(pAcked, ^uint64(0)))
 		if it.Valid() {
-			k := it.Item().Key()
+			k := it.Key()
 			last = beUint(k[1:])
 		}
 		return nil
@@ -232,17 +232,17 @@ func (d *Device) dropAcked(upTo uint64) error {
 	if upTo == 0 {
 		return nil
 	}
-	return d.db.Update(func(txn *badger.Txn) error {
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{pAcked}, PrefetchValues: true})
+	return d.db.Update(func(txn *local.Txn) error {
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pAcked}, PrefetchValues: true})
 		defer it.Close()
 		var dels [][]byte
 		for it.Rewind(); it.Valid(); it.Next() {
-			k := it.Item().KeyCopy(nil)
+			k := it.KeyCopy()
 			if beUint(k[1:]) > upTo {
 				break
 			}
 			ch := &v1.Change{}
-			if err := it.Item().Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
+			if err := it.Value(func(v []byte) error { return proto.Unmarshal(v, ch) }); err != nil {
 				return err
 			}
 			bucket, record, err := changeKeys(ch)
@@ -313,7 +313,7 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 				return err
 			}
 			// Back on the caseload.
-			if err := d.db.Update(func(txn *badger.Txn) error { return txn.Delete(bucketPrefix(pEvicted, bucket)) }); err != nil {
+			if err := d.db.Update(func(txn *local.Txn) error { return txn.Delete(bucketPrefix(pEvicted, bucket)) }); err != nil {
 				return err
 			}
 		}
@@ -321,7 +321,7 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 			changed = append(changed, bu.clientID)
 		}
 	}
-	wb := d.db.NewWriteBatch()
+	wb := d.db.NewBatch()
 	for _, bu := range p.buckets {
 		if bu.action == v1.BucketAction_BUCKET_ACTION_EVICT {
 			continue
@@ -344,7 +344,7 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	if err := wb.Flush(); err != nil {
 		return err
 	}
-	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Set(metaCursor, p.cursor) }); err != nil {
+	if err := d.db.Update(func(txn *local.Txn) error { return txn.Set(metaCursor, p.cursor) }); err != nil {
 		return err
 	}
 	rep.Pulled += records
@@ -372,20 +372,20 @@ func (d *Device) purge(bucket [16]byte) error {
 	if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
 		return err
 	}
-	return d.db.Update(func(txn *badger.Txn) error {
+	return d.db.Update(func(txn *local.Txn) error {
 		if err := txn.Set(bucketPrefix(pEvicted, bucket), nil); err != nil {
 			return err
 		}
-		it := txn.NewIterator(badger.IteratorOptions{Prefix: bucketPrefix(pIndex, bucket), PrefetchValues: true})
+		it := txn.NewIterator(local.IterOptions{Prefix: bucketPrefix(pIndex, bucket), PrefetchValues: true})
 		defer it.Close()
 		var dels [][]byte
 		for it.Rewind(); it.Valid(); it.Next() {
-			where, err := it.Item().ValueCopy(nil)
+			where, err := it.ValueCopy()
 			if err != nil {
 				return err
 			}
 			if len(where) == 1 && where[0] == pAcked {
-				k := it.Item().KeyCopy(nil)
+				k := it.KeyCopy()
 				dels = append(dels, k, seqKey(pAcked, beUint(k[33:])))
 			}
 		}
@@ -407,7 +407,7 @@ func (d *Device) resetLocal() error {
 	if err := d.dropAcked(^uint64(0)); err != nil {
 		return err
 	}
-	if err := d.db.Update(func(txn *badger.Txn) error { return txn.Delete(metaCursor) }); err != nil {
+	if err := d.db.Update(func(txn *local.Txn) error { return txn.Delete(metaCursor) }); err != nil {
 		return err
 	}
 	d.events.emit(Event{Kind: Reset})

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -25,7 +25,7 @@ type localRecord struct {
 
 // view returns one record as the device shows it, or nil if the device
 // holds nothing of it.
-func (d *Device) view(txn *badger.Txn, bucket, record [16]byte, me *v1.Author) (*v1.RecordState, bool, error) {
+func (d *Device) view(txn *local.Txn, bucket, record [16]byte, me *v1.Author) (*v1.RecordState, bool, error) {
 	var state *v1.RecordState
 	raw, ok, err := get(txn, recordKey(bucket, record))
 	if err != nil {
@@ -54,16 +54,16 @@ func (d *Device) view(txn *badger.Txn, bucket, record [16]byte, me *v1.Author) (
 }
 
 // ownChanges loads this device's changes indexed under prefix, in order.
-func ownChanges(txn *badger.Txn, prefix []byte) ([]*v1.Change, bool, error) {
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+func ownChanges(txn *local.Txn, prefix []byte) ([]*v1.Change, bool, error) {
+	it := txn.NewIterator(local.IterOptions{Prefix: prefix, PrefetchValues: true})
 	defer it.Close()
 	var (
 		out     []*v1.Change
 		pending bool
 	)
 	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
-		where, err := it.Item().ValueCopy(nil)
+		k := it.Key()
+		where, err := it.ValueCopy()
 		if err != nil {
 			return nil, false, err
 		}
@@ -107,15 +107,15 @@ func applyOwn(state *v1.RecordState, chs []*v1.Change, me *v1.Author) *v1.Record
 
 // bucketView returns every record of a client as the device shows it,
 // keyed by record id.
-func (d *Device) bucketView(txn *badger.Txn, bucket [16]byte, me *v1.Author) (map[string]*localRecord, error) {
+func (d *Device) bucketView(txn *local.Txn, bucket [16]byte, me *v1.Author) (map[string]*localRecord, error) {
 	out := map[string]*localRecord{}
 	if gone, err := evicted(txn, bucket); err != nil || gone {
 		return out, err // see view
 	}
 	prefix := bucketPrefix(pRecord, bucket)
-	it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true})
+	it := txn.NewIterator(local.IterOptions{Prefix: prefix, PrefetchValues: true})
 	for it.Rewind(); it.Valid(); it.Next() {
-		raw, err := it.Item().ValueCopy(nil)
+		raw, err := it.ValueCopy()
 		if err != nil {
 			it.Close()
 			return nil, err
@@ -132,10 +132,10 @@ func (d *Device) bucketView(txn *badger.Txn, bucket [16]byte, me *v1.Author) (ma
 	// The device's own changes, grouped by record (the index is ordered by
 	// record, then sequence).
 	iprefix := bucketPrefix(pIndex, bucket)
-	it = txn.NewIterator(badger.IteratorOptions{Prefix: iprefix})
+	it = txn.NewIterator(local.IterOptions{Prefix: iprefix})
 	var records [][]byte
 	for it.Rewind(); it.Valid(); it.Next() {
-		k := it.Item().Key()
+		k := it.Key()
 		rec := k[17:33]
 		if n := len(records); n == 0 || !bytes.Equal(records[n-1], rec) {
 			records = append(records, slices.Clone(rec))
@@ -164,7 +164,7 @@ func (d *Device) bucketView(txn *badger.Txn, bucket [16]byte, me *v1.Author) (ma
 
 // evicted reports whether the client was taken off the device's caseload
 // (and not given back since).
-func evicted(txn *badger.Txn, bucket [16]byte) (bool, error) {
+func evicted(txn *local.Txn, bucket [16]byte) (bool, error) {
 	_, ok, err := get(txn, bucketPrefix(pEvicted, bucket))
 	return ok, err
 }

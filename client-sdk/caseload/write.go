@@ -3,8 +3,9 @@ package caseload
 import (
 	"context"
 	"fmt"
+	"strings"
 
-	"github.com/dgraph-io/badger/v4"
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -29,8 +30,11 @@ type Edit struct {
 // reported as a conflict for review, never lost. A write no push could
 // carry (more changes than Config.ServerMaxBatch, or bigger than
 // ServerMaxRequestBytes) is refused with ErrTooLarge and nothing is saved.
-// On a nearly full tablet every write is refused whole with
-// ErrStorageFull (see Config.MinFreeBytes); what is saved stays readable.
+// A write setting a field the user's role may not write (the schema's
+// field writers) is refused whole with ErrForbiddenField before anything
+// is queued, as the server would refuse it. On a nearly full tablet every
+// write is refused whole with ErrStorageFull (see Config.MinFreeBytes);
+// what is saved stays readable.
 //
 // The typed methods (LogContact, AddGoal, ...) are built on Write; use it
 // directly for fields they do not cover.
@@ -58,13 +62,16 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	}
 	me := &v1.Author{UserId: d.session.GetUserId(), DeviceId: d.session.GetDeviceId()}
 	seq := d.seq
-	err = d.db.Update(func(txn *badger.Txn) error {
+	err = d.db.Update(func(txn *local.Txn) error {
 		cur, _, err := d.view(txn, bucket, record, me)
 		if err != nil {
 			return err
 		}
 		chs, now, err := d.changes(cur, rt, clientID, recordID, edits, seq)
 		if err != nil {
+			return err
+		}
+		if err := d.mayWrite(rt, edits); err != nil {
 			return err
 		}
 		if err := d.fitsOnePush(chs); err != nil {
@@ -181,6 +188,23 @@ func (d *Device) changes(cur *v1.RecordState, rt *schema.RecordType, clientID, r
 		chs = append(chs, ch)
 	}
 	return chs, now, nil
+}
+
+// mayWrite refuses a write if the user's role may not write one of its
+// fields (schema.Field.Writers), as the server would. d.mu is held.
+func (d *Device) mayWrite(rt *schema.RecordType, edits []Edit) error {
+	role := d.session.GetRole()
+	for _, e := range edits {
+		if f, ok := rt.Field(e.Field); ok && !f.WritableBy(role) {
+			return fmt.Errorf("caseload: %w: %w: a %s may not write %s.%s", ErrInvalid, ErrForbiddenField, roleName(role), rt.Name, e.Field)
+		}
+	}
+	return nil
+}
+
+// roleName names a role as users know it ("supervisor").
+func roleName(r v1.Role) string {
+	return strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
 }
 
 func isSetOp(v *v1.Value) bool {

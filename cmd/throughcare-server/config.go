@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -9,8 +10,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server"
 	"github.com/throughcare/throughcare/server/api"
+	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/diskspace"
+	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
@@ -79,6 +85,30 @@ func (c *config) authRateLimit() api.RateLimit {
 		Ceremony:           api.Limits{Address: api.Limit{Rate: c.AuthRate, Burst: c.AuthBurst}},
 		Refresh:            api.Limits{Address: api.Limit{Rate: c.RefreshRate, Burst: c.RefreshBurst}},
 		TrustedProxyHeader: c.ProxyHeader,
+	}
+}
+
+// server is the server's config from the flags, over the opened store st,
+// logging to log; callers are resolved by ids if it is set (tests), by
+// their passkey sessions otherwise.
+func (c *config) server(st server.Store, log zerolog.Logger, ids identity.Source) server.Config {
+	return server.Config{
+		Store: st, DataDir: c.Data, Logger: log, Now: time.Now, Identity: ids,
+		Engine: syncengine.Config{
+			MaxSkew: c.MaxClockSkew, Keepalive: c.Keepalive, StreamMaxAge: c.StreamMaxAge, LateWorkWindow: c.LateWorkWindow,
+			MaxStreamsPerDevice: c.MaxStreamsPerDevice, MaxStreamsPerUser: c.MaxStreamsPerUser,
+		},
+		Auth: auth.Config{
+			RPID: c.RPID, RPDisplayName: c.RPName, RPOrigins: c.origins(),
+			AccessTTL: c.AccessTTL, RefreshIdle: c.RefreshIdle, RefreshGrace: c.RefreshGrace, AbsoluteTTL: c.SessionMaxAge,
+			Enrolled: func(ctx context.Context) { removeSpentBootstrap(ctx, c.Data, st, log) },
+		},
+		MaxRequestBytes: c.MaxRequestBytes, UnaryTimeout: c.UnaryTimeout, MaxDecompressions: c.MaxDecompress,
+		ReadBodyTimeout: c.ReadBodyTimeout, WriteTimeout: c.WriteTimeout,
+		RateLimit:         c.authRateLimit(),
+		MinFreeBytes:      uint64(c.MinFreeBytes),
+		ReadHeaderTimeout: c.ReadHeader, IdleTimeout: c.IdleTimeout, ShutdownTimeout: c.ShutdownTimeout,
+		MaxConnsPerIP: c.MaxConnsPerIP,
 	}
 }
 

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"io"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,9 +11,9 @@ import (
 	"connectrpc.com/connect"
 	"github.com/rs/zerolog"
 
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -55,12 +54,8 @@ func TestRestartOnAFullDiskServesReadsRefusesWrites(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	clientID := sample.NewDevice("seed", time.Now, 1).NewID()
 	dev := sample.NewDevice("admin", time.Now, 2)
-	ids := identity.SourceFunc(func(_ context.Context, h http.Header) (*identity.Identity, error) {
-		if h.Get("Authorization") != "Bearer t" {
-			return nil, identity.ErrUnauthenticated
-		}
-		return &identity.Identity{UserID: "admin", DeviceID: dev.ID, Role: identity.Admin, Area: "Lambeth", Buckets: []string{clientID}}, nil
-	})
+	ids := servertest.NewTokens()
+	ids.SignIn("t", identity.Identity{UserID: "admin", DeviceID: dev.ID, Role: identity.Admin, Area: "Lambeth", Buckets: []string{clientID}})
 	_, client := dev.NewClient("Lambeth")
 	for _, c := range client {
 		c.RecordId, c.ClientId = clientID, clientID
@@ -125,5 +120,5 @@ func serveOn(t *testing.T, data string, ids identity.Source, extra ...string) (s
 }
 
 func syncClient(base string) throughcarev1connect.SyncServiceClient {
-	return throughcarev1connect.NewSyncServiceClient(h2c(), base, connect.WithGRPC(), connect.WithInterceptors(apitest.BearerToken("t")))
+	return throughcarev1connect.NewSyncServiceClient(h2c(), base, connect.WithGRPC(), connect.WithInterceptors(servertest.BearerToken("t")))
 }

@@ -49,7 +49,7 @@ func TestStreamAndConnectionLimitFlags(t *testing.T) {
 
 // The server caps the connections one address holds open.
 func TestConnectionsPerAddressAreCapped(t *testing.T) {
-	base, logs := server(t, "--max-conns-per-ip", "1")
+	base, logs := runServer(t, "--max-conns-per-ip", "1")
 	addr := strings.TrimPrefix(base, "http://")
 	first, err := net.Dial("tcp", addr)
 	if err != nil {

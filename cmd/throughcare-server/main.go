@@ -17,9 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	stdlog "log"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -28,16 +26,10 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/server"
 	"github.com/throughcare/throughcare/server/admin"
-	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/auth"
-	"github.com/throughcare/throughcare/server/connlimit"
-	"github.com/throughcare/throughcare/server/console"
-	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
-	"github.com/throughcare/throughcare/server/review"
 	"github.com/throughcare/throughcare/server/store"
-	"github.com/throughcare/throughcare/server/syncengine"
 )
 
 func main() {
@@ -137,96 +129,15 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err := bootstrap(ctx, cfg, st, log, stdout); err != nil {
 		return err
 	}
-	engine, err := syncengine.New(syncengine.Config{
-		Store: st, MaxSkew: cfg.MaxClockSkew, Keepalive: cfg.Keepalive, StreamMaxAge: cfg.StreamMaxAge, Logger: log,
-		LateWorkWindow:      cfg.LateWorkWindow,
-		MaxStreamsPerDevice: cfg.MaxStreamsPerDevice, MaxStreamsPerUser: cfg.MaxStreamsPerUser,
-	})
+	srv, err := server.New(cfg.server(st, log, ids))
 	if err != nil {
 		return err
-	}
-	authSvc, err := auth.New(auth.Config{
-		RPID: cfg.RPID, RPDisplayName: cfg.RPName, RPOrigins: cfg.origins(),
-		AccessTTL: cfg.AccessTTL, RefreshIdle: cfg.RefreshIdle, RefreshGrace: cfg.RefreshGrace, AbsoluteTTL: cfg.SessionMaxAge,
-		Now: time.Now, Logger: log, Enrolled: func(ctx context.Context) { removeSpentBootstrap(ctx, cfg.Data, st, log) },
-	}, st)
-	if err != nil {
-		return err
-	}
-	serverClock := syncengine.NewServerClock(time.Now) // one clock for every server-authored write
-	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Now: time.Now, Logger: log, Clock: serverClock})
-	if err != nil {
-		return err
-	}
-	reviewSvc, err := review.New(review.Config{Store: st, Now: time.Now, Logger: log, Clock: serverClock})
-	if err != nil {
-		return err
-	}
-	if ids == nil {
-		ids = authSvc
-	}
-	disk, err := diskspace.New(diskspace.Config{Dir: cfg.Data, MinFree: uint64(cfg.MinFreeBytes), Logger: log})
-	if err != nil {
-		return err
-	}
-	_ = disk.Room() // measure now: a server restarted on a full disk says so at once
-	handler, err := api.New(api.Config{
-		Engine: engine, Identity: ids, Logger: log,
-		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout, MaxDecompressions: cfg.MaxDecompress,
-		ReadBodyTimeout: cfg.ReadBodyTimeout, WriteTimeout: cfg.WriteTimeout,
-		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc),
-		AuthRateLimit: cfg.authRateLimit(),
-		Disk:          disk,
-		Review:        api.NewReviewHandler(reviewSvc),
-		Routes: map[string]http.Handler{
-			console.IndexPattern: console.LoopbackRedirect(console.Handler(), cfg.origins()), console.AssetsPattern: console.Handler(),
-			api.ExportPattern: api.ExportHandler(ids, reviewSvc, log),
-		},
-	})
-	if err != nil {
-		return err
-	}
-
-	protocols := new(http.Protocols)
-	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true) // gRPC clients without TLS; terminate TLS in front
-	srv := &http.Server{
-		Handler:           handler,
-		Protocols:         protocols,
-		ReadHeaderTimeout: cfg.ReadHeader,
-		IdleTimeout:       cfg.IdleTimeout,
-		MaxHeaderBytes:    64 << 10,
-		// No ReadTimeout or WriteTimeout: WriteTimeout would cut Subscribe
-		// streams. The API bounds each request body and each response write
-		// instead, and unary calls get a server-side deadline; an HTTP/2
-		// connection that takes no bytes at all is closed.
-		HTTP2:    &http.HTTP2Config{WriteByteTimeout: cfg.WriteTimeout},
-		ErrorLog: stdlog.New(log.With().Str("component", "http").Logger(), "", 0),
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	ln = connlimit.New(ln, cfg.MaxConnsPerIP, log.With().Str("component", "connlimit").Logger())
-	log.Info().Str("addr", ln.Addr().String()).Str("data", cfg.Data).Msg("listening")
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
-
-	select {
-	case err := <-serveErr:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info().Msg("shutting down")
-	handler.SetReady(false)
-	engine.Shutdown()
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn().Err(err).Msg("drain incomplete; closing connections")
-		srv.Close()
-	}
-	return nil
+	return srv.Serve(ctx, ln)
 }
 
 func newLogger(cfg *config, out io.Writer) (zerolog.Logger, error) {

@@ -23,17 +23,17 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
-// server runs run() on a random port with a fresh data directory and
+// runServer runs run() on a random port with a fresh data directory and
 // returns its base URL; the test's cleanup cancels it and checks it shut
 // down cleanly.
-func server(t *testing.T, extra ...string) (string, *logBuffer) {
+func runServer(t *testing.T, extra ...string) (string, *logBuffer) {
 	t.Helper()
 	logs := newLogBuffer()
 	base, _ := startRun(t, logs, filepath.Join(t.TempDir(), "data"), extra...)
@@ -79,7 +79,7 @@ func h2c() *http.Client {
 }
 
 func TestServesHealthReflectionAndProbes(t *testing.T) {
-	base, _ := server(t)
+	base, _ := runServer(t)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -114,7 +114,7 @@ func TestServesHealthReflectionAndProbes(t *testing.T) {
 }
 
 func TestSyncNeedsASessionOverGRPCAndConnect(t *testing.T) {
-	base, logs := server(t)
+	base, logs := runServer(t)
 	for _, opt := range []connect.ClientOption{connect.WithGRPC(), connect.WithProtoJSON()} {
 		c := throughcarev1connect.NewSyncServiceClient(h2c(), base, opt)
 		_, err := c.Pull(context.Background(), &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
@@ -138,12 +138,8 @@ func TestLongStreamsSurviveServerTimeouts(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := newLogBuffer()
-	ids := identity.SourceFunc(func(_ context.Context, h http.Header) (*identity.Identity, error) {
-		if h.Get("Authorization") != "Bearer t" {
-			return nil, identity.ErrUnauthenticated
-		}
-		return &identity.Identity{UserID: "u", DeviceID: "d"}, nil
-	})
+	ids := servertest.NewTokens()
+	ids.SignIn("t", identity.Identity{UserID: "u", DeviceID: "d"})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, cfg, zerolog.New(logs), io.Discard, ids) }()
@@ -155,7 +151,7 @@ func TestLongStreamsSurviveServerTimeouts(t *testing.T) {
 		}
 	}()
 	for _, opt := range []connect.ClientOption{connect.WithGRPC(), connect.WithProtoJSON()} {
-		c := throughcarev1connect.NewSyncServiceClient(h2c(), base, opt, connect.WithInterceptors(apitest.BearerToken("t")))
+		c := throughcarev1connect.NewSyncServiceClient(h2c(), base, opt, connect.WithInterceptors(servertest.BearerToken("t")))
 		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
 		stream, err := c.Subscribe(sctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
 		if err != nil {

@@ -1,7 +1,7 @@
 package main
 
 import (
-	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,34 +9,42 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
 
+	"github.com/throughcare/throughcare/client-sdk/caseload"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
-	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
-// profile is what the CLI keeps between runs: the software passkey, the
-// session, and the sync state of this "device". It holds secrets, so it is
-// written 0600.
+// profile is what the CLI keeps between runs beside the device store: the
+// software passkey, and the key that encrypts the store. It holds secrets,
+// so it is written 0600; the key is never printed.
 type profile struct {
-	Passkey     *software.Key   `json:"passkey,omitempty"`
-	Session     *v1.Session     `json:"-"`
+	Passkey *software.Key `json:"passkey,omitempty"`
+	// StoreKey encrypts the device store (see storeDir).
+	StoreKey []byte `json:"store_key,omitempty"`
+
+	// Written by CLIs that synced without the SDK; moved into the device
+	// store on first use (see migrate), then dropped.
 	SessionJSON json.RawMessage `json:"session,omitempty"`
-	Seq         uint64          `json:"seq"`
+	Seq         uint64          `json:"seq,omitempty"`
 	Cursor      []byte          `json:"cursor,omitempty"`
-	LastStamp   uint64          `json:"last_stamp"`
+	LastStamp   uint64          `json:"last_stamp,omitempty"`
 }
 
-// cli is a command's view of the server and the profile.
+// cli is a command's view of the server, the profile and its device.
 type cli struct {
 	server, path string
 	origin, rpID string
 	out          io.Writer
 	prof         *profile
 	http         *http.Client
+	// dev is the profile's device (the SDK's store): the session, the
+	// caseload and the changes not yet synced.
+	dev *caseload.Device
 }
 
 func newCLI(server, path, origin, rpID string, out io.Writer) (*cli, error) {
@@ -61,24 +69,53 @@ func newCLI(server, path, origin, rpID string, out io.Writer) (*cli, error) {
 		if err := json.Unmarshal(b, c.prof); err != nil {
 			return nil, fmt.Errorf("profile %s: %w", path, err)
 		}
-		if len(c.prof.SessionJSON) > 0 {
-			c.prof.Session = &v1.Session{}
-			if err := protojsonUnmarshal(c.prof.SessionJSON, c.prof.Session); err != nil {
-				return nil, fmt.Errorf("profile %s: %w", path, err)
-			}
-		}
 	}
 	return c, nil
 }
 
-func (c *cli) save() error {
-	if c.prof.Session != nil {
-		b, err := protojsonMarshal(c.prof.Session)
-		if err != nil {
+// storeDir is the directory of the profile's device store: the profile's
+// path without ".json", plus ".device".
+func storeDir(profilePath string) string {
+	return strings.TrimSuffix(profilePath, ".json") + ".device"
+}
+
+// open opens the profile's device store (0700, encrypted with the
+// profile's store key, made on first use) and moves an older profile's
+// device into it.
+func (c *cli) open() error {
+	if len(c.prof.StoreKey) == 0 {
+		c.prof.StoreKey = make([]byte, 32)
+		if _, err := rand.Read(c.prof.StoreKey); err != nil {
 			return err
 		}
-		c.prof.SessionJSON = b
+		// Saved before the store exists, so no store outlives its key.
+		if err := c.save(); err != nil {
+			return err
+		}
 	}
+	dir := storeDir(c.path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := os.Chmod(dir, 0o700); err != nil {
+		return err
+	}
+	dev, err := caseload.Open(caseload.Config{Dir: dir, Key: c.prof.StoreKey, Server: c.server, HTTPClient: c.http})
+	if err != nil {
+		return fmt.Errorf("the device store %s: %w", dir, err)
+	}
+	c.dev = dev
+	return c.migrate()
+}
+
+func (c *cli) close() error {
+	if c.dev == nil {
+		return nil
+	}
+	return c.dev.Close()
+}
+
+func (c *cli) save() error {
 	b, err := json.MarshalIndent(c.prof, "", "  ")
 	if err != nil {
 		return err
@@ -91,51 +128,15 @@ func (c *cli) save() error {
 }
 
 func (c *cli) authClient() throughcarev1connect.AuthServiceClient {
-	return throughcarev1connect.NewAuthServiceClient(c.http, c.server, connect.WithInterceptors(c.bearer()))
+	return throughcarev1connect.NewAuthServiceClient(c.http, c.server, connect.WithInterceptors(c.dev.Interceptor()))
 }
 
 func (c *cli) adminClient() throughcarev1connect.AdminServiceClient {
-	return throughcarev1connect.NewAdminServiceClient(c.http, c.server, connect.WithInterceptors(c.bearer()))
-}
-
-func (c *cli) syncClient() throughcarev1connect.SyncServiceClient {
-	return throughcarev1connect.NewSyncServiceClient(c.http, c.server, connect.WithInterceptors(c.bearer()), connect.WithSendGzip())
-}
-
-// bearer sends the session's access token, and when the server answers
-// "unauthenticated" refreshes the session once and retries.
-func (c *cli) bearer() connect.UnaryInterceptorFunc {
-	return func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			if c.prof.Session == nil {
-				return next(ctx, req)
-			}
-			req.Header().Set("Authorization", "Bearer "+c.prof.Session.GetAccessToken())
-			resp, err := next(ctx, req)
-			if connect.CodeOf(err) != connect.CodeUnauthenticated || req.Spec().Procedure == throughcarev1connect.AuthServiceRefreshProcedure {
-				return resp, err
-			}
-			if rerr := c.refresh(ctx); rerr != nil {
-				return resp, err
-			}
-			req.Header().Set("Authorization", "Bearer "+c.prof.Session.GetAccessToken())
-			return next(ctx, req)
-		}
-	}
-}
-
-func (c *cli) refresh(ctx context.Context) error {
-	plain := throughcarev1connect.NewAuthServiceClient(c.http, c.server)
-	resp, err := plain.Refresh(ctx, &v1.RefreshRequest{RefreshToken: c.prof.Session.GetRefreshToken()})
-	if err != nil {
-		return fmt.Errorf("the session has ended; run 'throughcare login': %w", err)
-	}
-	c.prof.Session = resp.GetSession()
-	return c.save()
+	return throughcarev1connect.NewAdminServiceClient(c.http, c.server, connect.WithInterceptors(c.dev.Interceptor()))
 }
 
 func (c *cli) signedIn() error {
-	if c.prof.Session == nil {
+	if c.dev.DeviceID() == "" {
 		return errors.New("not signed in: run 'throughcare enrol --invite CODE' first")
 	}
 	return nil

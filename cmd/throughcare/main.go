@@ -4,6 +4,13 @@
 // an invite, create teams, invite colleagues (and list and revoke invites),
 // create and assign clients, log contacts and sync.
 //
+// A profile is a device of the Go SDK (client-sdk/caseload): its encrypted
+// store, in a directory beside the profile file (NAME.device for
+// NAME.json, mode 0700), holds the session, the caseload and the changes
+// not yet synced; the profile file holds the passkey and the store's key.
+// A profile written by a CLI that synced without the SDK is moved into a
+// store on first use.
+//
 // Usage:
 //
 //	throughcare [--server URL] [--profile FILE] COMMAND [ARGS]
@@ -22,6 +29,8 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+
+	"github.com/throughcare/throughcare/client-sdk/caseload"
 )
 
 func main() {
@@ -56,8 +65,8 @@ var commands = map[string]command{
 	"clients":     {"                                list clients and their workers", cmdClients},
 	"assign":      {"--client ID --worker ID         assign a client to a worker", cmdAssign},
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
-	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact", cmdLogContact},
-	"pull":        {"                                sync: pull everything new and list it", cmdPull},
+	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact and sync", cmdLogContact},
+	"pull":        {"                                sync, and list the clients it brought news of", cmdPull},
 	"demo":        {"[--workers N] [--clients N] [--days N]   fill a demo team (admins): tablets, clients, offline days", cmdDemo},
 }
 
@@ -66,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fs := flag.NewFlagSet("throughcare", flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	server := fs.String("server", envOr(getenv, "THROUGHCARE_SERVER", "http://localhost:8080"), "server base URL (env THROUGHCARE_SERVER)")
-	profile := fs.String("profile", envOr(getenv, "THROUGHCARE_PROFILE", "throughcare-profile.json"), "profile file holding the software passkey and session (env THROUGHCARE_PROFILE)")
+	profile := fs.String("profile", envOr(getenv, "THROUGHCARE_PROFILE", "throughcare-profile.json"), "profile file holding the software passkey; the device's store is beside it, in NAME.device (env THROUGHCARE_PROFILE)")
 	origin := fs.String("origin", envOr(getenv, "THROUGHCARE_ORIGIN", ""), "WebAuthn origin to sign for (default: the server URL)")
 	rpID := fs.String("rp-id", envOr(getenv, "THROUGHCARE_RP_ID", ""), "WebAuthn relying party id (default: the server URL's host name)")
 	fs.Usage = func() {
@@ -97,7 +106,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	return cmd.run(ctx, c, fs.Args()[1:])
+	if err := c.open(); err != nil {
+		c.close()
+		return err
+	}
+	err = cmd.run(ctx, c, fs.Args()[1:])
+	if cerr := c.close(); err == nil {
+		err = cerr
+	}
+	if errors.Is(err, caseload.ErrSignInRequired) {
+		return fmt.Errorf("the session has ended; run 'throughcare login': %w", err)
+	}
+	return err
 }
 
 func envOr(getenv func(string) string, key, def string) string {

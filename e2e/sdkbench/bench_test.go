@@ -5,20 +5,17 @@ import (
 	"crypto/rand"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
-	"github.com/throughcare/throughcare/server/admin"
-	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -27,7 +24,7 @@ import (
 )
 
 const (
-	origin   = "https://throughcare.test"
+	origin   = servertest.RPOrigin
 	clients  = 100
 	contacts = 100_000
 )
@@ -47,39 +44,10 @@ type env struct {
 
 func newEnv(b *testing.B) *env {
 	b.Helper()
-	st, err := store.Open(store.Options{Dir: b.TempDir(), Logger: zerolog.Nop()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	engine, err := syncengine.New(syncengine.Config{Store: st, Logger: zerolog.Nop()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	authSvc, err := auth.New(auth.Config{RPID: "throughcare.test", RPDisplayName: "Throughcare", RPOrigins: []string{origin}, Logger: zerolog.Nop()}, st)
-	if err != nil {
-		b.Fatal(err)
-	}
-	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Logger: zerolog.Nop()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := api.New(api.Config{Engine: engine, Identity: authSvc, Logger: zerolog.Nop(),
-		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	b.Cleanup(func() {
-		engine.Shutdown()
-		srv.Close()
-		st.Close()
-	})
+	srv := servertest.New(b, servertest.Options{Dir: b.TempDir(), Passkeys: true})
+	st, engine := srv.Store, srv.Engine
 	e := &env{url: srv.URL, st: st, engine: engine, wire: new(atomic.Int64)}
-	hc := srv.Client()
-	hc.Transport = &counting{next: hc.Transport, n: e.wire}
-	e.hc = hc
+	e.hc = &http.Client{Transport: &counting{next: srv.HTTPClient.Transport, n: e.wire}}
 
 	// The directory: an area, a team, and a worker enrolled with a passkey.
 	ctx := context.Background()

@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
@@ -34,7 +34,7 @@ func TestStuckOutboxOfThePreviousSDKSyncs(t *testing.T) {
 	if err := os.CopyFS(dir, os.DirFS("testdata/stuck-outbox")); err != nil {
 		t.Fatal(err)
 	}
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	admin := seedClient(t, env)
 	env.SignIn(fixtureToken, identity.Identity{UserID: fixtureUser, DeviceID: fixtureDevice, Role: identity.Worker, Area: "Lambeth", Buckets: []string{fixtureClient}})
 
@@ -72,7 +72,7 @@ func TestStuckOutboxOfThePreviousSDKSyncs(t *testing.T) {
 
 // seedClient creates the fixture's client on the server, as an admin, and
 // returns the admin's token.
-func seedClient(t *testing.T, env *apitest.Env) string {
+func seedClient(t *testing.T, env *servertest.Env) string {
 	t.Helper()
 	const token = "admin-token"
 	admin := sample.NewDevice("admin", time.Now, 7)
@@ -95,7 +95,7 @@ func seedClient(t *testing.T, env *apitest.Env) string {
 }
 
 // serverContacts counts the contact records the caller's pull returns.
-func serverContacts(t *testing.T, env *apitest.Env, token string) int {
+func serverContacts(t *testing.T, env *servertest.Env, token string) int {
 	t.Helper()
 	c := env.SyncClient(token)
 	var cursor []byte

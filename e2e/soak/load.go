@@ -15,7 +15,7 @@ import (
 	"github.com/throughcare/throughcare/client-sdk/caseload"
 	"github.com/throughcare/throughcare/client-sdk/passkey"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
-	"github.com/throughcare/throughcare/server/api/apitest"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
@@ -40,6 +40,18 @@ type worker struct {
 type stats struct {
 	contacts, syncs, errors int64
 	firstErr                error
+	// kinds counts the failures by kind (Connect code and message).
+	kinds map[string]int
+}
+
+// errKind names a failure for the report: its Connect code and the start
+// of its message (the soak's data is made up: nothing personal).
+func errKind(err error) string {
+	msg := err.Error()
+	if len(msg) > 120 {
+		msg = msg[:120] + "…"
+	}
+	return connect.CodeOf(err).String() + ": " + msg
 }
 
 // setUp enrols the bootstrap admin, creates a team per supervisor (at least
@@ -55,7 +67,7 @@ func setUp(ctx context.Context, s *server, o options) (*load, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enrolling the admin: %w", err)
 	}
-	admin := throughcarev1connect.NewAdminServiceClient(hc, s.url, connect.WithInterceptors(apitest.BearerToken(sess.GetAccessToken())))
+	admin := throughcarev1connect.NewAdminServiceClient(hc, s.url, connect.WithInterceptors(servertest.BearerToken(sess.GetAccessToken())))
 	l := &load{o: o}
 	teams := make([]string, max(o.live, 1))
 	for i := range teams {
@@ -123,10 +135,15 @@ func (l *load) drive(ctx context.Context) <-chan stats {
 	var st stats
 	var contacts, syncs, fails atomic.Int64
 	var once sync.Once
+	var mu sync.Mutex
+	st.kinds = map[string]int{}
 	fail := func(err error) {
 		if err != nil && ctx.Err() == nil {
 			fails.Add(1)
 			once.Do(func() { st.firstErr = err })
+			mu.Lock()
+			st.kinds[errKind(err)]++
+			mu.Unlock()
 		}
 	}
 	var wg sync.WaitGroup
@@ -192,12 +209,16 @@ func key(url string) *software.Key {
 	return k
 }
 
-// h2c is an HTTP/2 client over plain TCP (the server speaks h2c).
+// h2c is an HTTP/2 client over plain TCP (the server speaks h2c). Like
+// the SDK's own client it has no overall timeout, which would cut the live
+// streams every minute (and counted them as failed syncs); pings find a
+// dead connection instead.
 func h2c() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	p := new(http.Protocols)
 	p.SetUnencryptedHTTP2(true)
 	t.Protocols = p
 	t.MaxIdleConnsPerHost = 100
-	return &http.Client{Transport: t, Timeout: time.Minute}
+	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 10 * time.Second}
+	return &http.Client{Transport: t}
 }

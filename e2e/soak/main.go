@@ -11,11 +11,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -76,7 +79,7 @@ func run(ctx context.Context, o options) error {
 	defer cancel()
 	start := time.Now()
 	done := l.drive(loadCtx)
-	series, err := sample(loadCtx, srv.pid(), start, o.every)
+	series, err := sample(loadCtx, srv, start, o.every)
 	cancel()
 	stats := <-done
 	if err != nil {
@@ -90,20 +93,22 @@ func run(ctx context.Context, o options) error {
 		fmt.Sprintf("%d contacts logged and synced, %d syncs, %d failed syncs", stats.contacts, stats.syncs, stats.errors),
 		fmt.Sprintf("server flags: %s", strings.Join(o.serverArgs, " ")),
 	}
+	extra = append(extra, failureKinds(stats.kinds)...)
 	return writeMarkdown(os.Stdout, o.title, series, extra)
 }
 
 // sample reads the server's memory every interval until ctx ends, and once
 // more at the end.
-func sample(ctx context.Context, pid int, start time.Time, every time.Duration) ([]Sample, error) {
+func sample(ctx context.Context, srv *server, start time.Time, every time.Duration) ([]Sample, error) {
 	var series []Sample
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		s, err := readSample(pid, time.Since(start))
+		s, err := readSample(srv.pid(), time.Since(start))
 		if err != nil {
 			return series, err
 		}
+		s.Heap, s.Goal = srv.gc.heap()
 		series = append(series, s)
 		select {
 		case <-ctx.Done():
@@ -111,4 +116,20 @@ func sample(ctx context.Context, pid int, start time.Time, every time.Duration) 
 		case <-t.C:
 		}
 	}
+}
+
+// failureKinds lists the kinds of failure, most frequent first (at most
+// five), for the report.
+func failureKinds(kinds map[string]int) []string {
+	names := slices.Collect(maps.Keys(kinds))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Or(kinds[b]-kinds[a], strings.Compare(a, b)) })
+	var out []string
+	for i, n := range names {
+		if i == 5 {
+			out = append(out, fmt.Sprintf("and %d other kinds of failure", len(names)-5))
+			break
+		}
+		out = append(out, fmt.Sprintf("%d× %s", kinds[n], n))
+	}
+	return out
 }

@@ -54,16 +54,16 @@ func writeMarkdown(w io.Writer, title string, series []Sample, extra []string) e
 	for _, line := range extra {
 		fmt.Fprintf(w, "- %s\n", line)
 	}
-	fmt.Fprintf(w, "\n| point | at | RSS MB | anon MB | file MB |\n| --- | --- | --- | --- | --- |\n")
+	fmt.Fprintf(w, "\n| point | at | RSS MB | anon MB | file MB | Go heap live MB | GC goal MB |\n| --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, p := range []struct {
 		name string
 		s    Sample
 	}{{"start", sum.Start}, {"middle", sum.Middle}, {"end", sum.End}, {"peak", sum.Peak}} {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", p.name, clock(p.s.At), mb(p.s.RSS), mb(p.s.Anon), mb(p.s.File))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", p.name, clock(p.s.At), mb(p.s.RSS), mb(p.s.Anon), mb(p.s.File), mb(p.s.Heap), mb(p.s.Goal))
 	}
-	fmt.Fprintf(w, "\n<details><summary>series (%d samples)</summary>\n\n| at | RSS MB | anon MB | file MB |\n| --- | --- | --- | --- |\n", len(series))
+	fmt.Fprintf(w, "\n<details><summary>series (%d samples)</summary>\n\n| at | RSS MB | anon MB | file MB | heap MB | goal MB |\n| --- | --- | --- | --- | --- | --- |\n", len(series))
 	for _, s := range series {
-		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", clock(s.At), mb(s.RSS), mb(s.Anon), mb(s.File))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", clock(s.At), mb(s.RSS), mb(s.Anon), mb(s.File), mb(s.Heap), mb(s.Goal))
 	}
 	_, err = fmt.Fprintf(w, "\n</details>\n")
 	return err

@@ -10,7 +10,7 @@ import (
 func series(rss ...int64) []Sample {
 	out := make([]Sample, len(rss))
 	for i, r := range rss {
-		out[i] = Sample{At: time.Duration(i) * 5 * time.Second, RSS: r << 20, Anon: r << 19, File: r << 19}
+		out[i] = Sample{At: time.Duration(i) * 5 * time.Second, RSS: r << 20, Anon: r << 19, File: r << 19, Heap: r << 18, Goal: r << 19}
 	}
 	return out
 }
@@ -56,14 +56,26 @@ func TestWriteMarkdown(t *testing.T) {
 	got := b.String()
 	for _, want := range []string{
 		"## Soak\n", "- 20 tablets\n",
-		"| start | 0:00 | 113 | 56 | 56 |\n",
-		"| middle | 0:05 | 693 | 346 | 346 |\n", // nearest 10:00 of 0:00, 0:05, 20:00
-		"| end | 20:00 | 380 | 190 | 190 |\n",
-		"| peak | 0:05 | 693 | 346 | 346 |\n",
-		"series (3 samples)", "| 20:00 | 380 | 190 | 190 |\n",
+		"| start | 0:00 | 113 | 56 | 56 | 28 | 56 |\n",
+		"| middle | 0:05 | 693 | 346 | 346 | 173 | 346 |\n", // nearest 10:00 of 0:00, 0:05, 20:00
+		"| end | 20:00 | 380 | 190 | 190 | 95 | 190 |\n",
+		"| peak | 0:05 | 693 | 346 | 346 | 173 | 346 |\n",
+		"series (3 samples)", "| 20:00 | 380 | 190 | 190 | 95 | 190 |\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+func TestFailureKinds(t *testing.T) {
+	kinds := map[string]int{"a": 1, "b": 5, "c": 2, "d": 2, "e": 1, "f": 9, "g": 1}
+	got := failureKinds(kinds)
+	want := []string{"9× f", "5× b", "2× c", "2× d", "1× a", "and 2 other kinds of failure"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("failureKinds = %q, want %q", got, want)
+	}
+	if got := failureKinds(nil); len(got) != 0 {
+		t.Fatalf("failureKinds(nil) = %q, want nothing", got)
 	}
 }

@@ -13,10 +13,12 @@ import (
 // Sample is one reading of a process's resident memory, in bytes, from
 // /proc/<pid>/status: RSS is VmRSS, Anon is RssAnon (heap, stacks: what Go
 // and Badger allocate) and File is RssFile (mapped files: Badger's tables
-// and logs, and the binary).
+// and logs, and the binary). Heap and Goal are Go's live heap after the
+// last collection and the next collection's goal, from the GC trace.
 type Sample struct {
 	At              time.Duration // since the load started
 	RSS, Anon, File int64
+	Heap, Goal      int64
 }
 
 // readSample reads the status of process pid.

@@ -30,6 +30,7 @@ type server struct {
 	url, data string
 	cmd       *exec.Cmd
 	out       *lockedBuffer
+	gc        *gcWatch // the server's GC trace
 	done      chan struct{}
 }
 
@@ -65,7 +66,9 @@ func startServer(bin, tmp string, extra []string) (*server, error) {
 	args := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.data, "--log-format", "json", "--log-level", "warn",
 		"--rp-id", "localhost", "--rp-origins", s.url, "--auth-burst", "1000", "--auth-refresh-burst", "1000"}, extra...)
 	s.cmd = exec.Command(bin, args...)
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	s.gc = &gcWatch{out: s.out}
+	s.cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
+	s.cmd.Stdout, s.cmd.Stderr = s.gc, s.gc
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}

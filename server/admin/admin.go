@@ -4,7 +4,8 @@
 //
 // # Reach
 //
-// Every method takes the caller's identity and acts only within their reach:
+// Every method takes the caller's identity and acts only within their reach,
+// as the access policy says (package access: access.Resolve, access.Reach):
 //
 //   - an admin reaches everything in their area;
 //   - a supervisor reaches their own teams (the TeamIDs of their directory
@@ -47,11 +48,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/errkind"
-	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/hlc"
 )
 
 // Sessions is what admin needs from the sessions layer (implemented by
@@ -80,8 +79,6 @@ const MaxNameLen = 100
 // the buckets it writes client records to. *store.DB is one.
 type Store interface {
 	store.DirectoryStore
-	// Push stores a batch of server-authored changes.
-	Push(ctx context.Context, b *store.Batch) (*store.PushResult, error)
 	// Records returns the stored states of records of a bucket.
 	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
 }
@@ -101,10 +98,20 @@ type Config struct {
 	// Logger records what the service does, by id only: never names,
 	// codes or personal fields.
 	Logger zerolog.Logger
-	// Clock stamps the service's writes: the server's one clock
-	// (syncengine.NewServerClock), shared with every other service writing
-	// on the server's account (default a server clock of its own).
-	Clock *hlc.Clock
+	// Writer writes client records on the server's account (required):
+	// the sync engine.
+	Writer Writer
+}
+
+// Writer is the one door for changes the server writes on a user's
+// behalf: the sync engine's WriteAs, which numbers and stamps them with
+// the server's clock. *syncengine.Engine is one.
+type Writer interface {
+	// CheckWrite validates changes against the schema before anything is
+	// written.
+	CheckWrite(changes []*v1.Change) error
+	// WriteAs writes changes with the user as their author.
+	WriteAs(ctx context.Context, userID string, changes []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error)
 }
 
 // Service manages areas. It is safe for concurrent use.
@@ -114,13 +121,13 @@ type Service struct {
 	now      func() time.Time
 	ttl      time.Duration
 	log      zerolog.Logger
-	clock    *hlc.Clock
+	w        Writer
 }
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Sessions == nil {
-		return nil, errors.New("admin: store and sessions are required")
+	if cfg.Store == nil || cfg.Sessions == nil || cfg.Writer == nil {
+		return nil, errors.New("admin: store, sessions and writer are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -128,108 +135,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.InviteTTL <= 0 {
 		cfg.InviteTTL = DefaultInviteTTL
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = syncengine.NewServerClock(cfg.Now)
-	}
 	return &Service{
 		st: cfg.Store, sessions: cfg.Sessions, now: cfg.Now, ttl: cfg.InviteTTL, log: cfg.Logger,
-		clock: cfg.Clock,
+		w: cfg.Writer,
 	}, nil
-}
-
-// scope is what a caller reaches, resolved inside a directory transaction.
-type scope struct {
-	area  string
-	admin bool
-	teams []string // a supervisor's teams; unused for admins
-}
-
-func (sc *scope) hasTeam(teamID string) bool { return sc.admin || slices.Contains(sc.teams, teamID) }
-
-// sharesTeam reports whether a user is within the caller's reach by team.
-func (sc *scope) sharesTeam(u *store.User) bool {
-	return sc.admin || slices.ContainsFunc(u.TeamIDs, sc.hasTeam)
-}
-
-// visibleTeams filters team ids to those the caller reaches.
-func (sc *scope) visibleTeams(ids []string) []string {
-	out := []string{}
-	for _, t := range ids {
-		if sc.hasTeam(t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
-var (
-	errSignIn       = errkind.E(errkind.Unauthenticated, "sign-in required")
-	errTeamNotFound = errkind.E(errkind.NotFound, "team not found")
-	errUserNotFound = errkind.E(errkind.NotFound, "user not found")
-	errClientNF     = errkind.E(errkind.NotFound, "client not found")
-)
-
-func forbidden(r identity.Role, what string) error {
-	return errkind.E(errkind.Forbidden, "a %s may not %s", r, what)
-}
-
-// resolve checks the caller's role against allowed (Forbidden otherwise),
-// then loads their directory entry: a caller who is missing, disabled, in
-// another area or whose role changed must sign in again.
-func resolve(tx store.DirTx, id *identity.Identity, what string, allowed ...identity.Role) (*scope, error) {
-	if id == nil {
-		return nil, errSignIn
-	}
-	if !slices.Contains(allowed, id.Role) {
-		return nil, forbidden(id.Role, what)
-	}
-	u, err := tx.User(id.UserID)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, errSignIn
-	}
-	if err != nil {
-		return nil, err
-	}
-	if u.Disabled || u.AreaID != id.Area || identity.ParseRole(u.Role) != id.Role {
-		return nil, errSignIn
-	}
-	return &scope{area: id.Area, admin: id.Role == identity.Admin, teams: u.TeamIDs}, nil
-}
-
-// team returns a team in the caller's reach, or NotFound.
-func (sc *scope) team(tx store.DirTx, teamID string) (*store.Team, error) {
-	if teamID == "" {
-		return nil, errkind.E(errkind.Invalid, "team_id is required")
-	}
-	t, err := tx.Team(teamID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (t.AreaID != sc.area || !sc.hasTeam(t.ID)) {
-		return nil, errTeamNotFound
-	}
-	return t, err
-}
-
-// member returns a user in the caller's reach, or NotFound.
-func (sc *scope) member(tx store.DirTx, userID, field string) (*store.User, error) {
-	if userID == "" {
-		return nil, errkind.E(errkind.Invalid, "%s is required", field)
-	}
-	u, err := tx.User(userID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (u.AreaID != sc.area || !sc.sharesTeam(u)) {
-		return nil, errUserNotFound
-	}
-	return u, err
-}
-
-// client returns a client in the caller's reach, or NotFound.
-func (sc *scope) client(tx store.DirTx, clientID string) (*store.Client, error) {
-	if clientID == "" {
-		return nil, errkind.E(errkind.Invalid, "client_id is required")
-	}
-	c, err := tx.Client(clientID)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (c.AreaID != sc.area || !sc.hasTeam(c.TeamID)) {
-		return nil, errClientNF
-	}
-	return c, err
 }
 
 // directory runs fn in a read-write directory transaction, passing domain

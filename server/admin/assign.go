@@ -2,9 +2,8 @@ package admin
 
 import (
 	"context"
-	"slices"
 
-	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 )
@@ -12,32 +11,26 @@ import (
 // AssignClient assigns a client the caller reaches to a worker, opening an
 // assignment period from now: the worker's devices receive the client's
 // bucket on their next pull. The worker must be an enabled worker-role user
-// of the client's team, for admins as for supervisors (a client's workers
-// are always in its team, so its supervisors see them). Assigning a worker
+// of the client's team, for admins as for supervisors (access.Assignable). Assigning a worker
 // who is already assigned changes nothing, so retries are harmless.
 func (s *Service) AssignClient(ctx context.Context, id *identity.Identity, clientID, workerID string) error {
 	changed := false
 	err := s.directory(ctx, func(tx store.DirTx) error {
 		changed = false
-		sc, err := resolve(tx, id, "assign clients", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.AssignClients)
 		if err != nil {
 			return err
 		}
-		c, err := sc.client(tx, clientID)
+		c, err := sc.Client(tx, clientID)
 		if err != nil {
 			return err
 		}
-		w, err := sc.member(tx, workerID, "worker_id")
+		w, err := sc.Member(tx, workerID, "worker_id")
 		if err != nil {
 			return err
 		}
-		switch {
-		case identity.ParseRole(w.Role) != identity.Worker:
-			return errkind.E(errkind.Invalid, "only workers can be assigned clients")
-		case !slices.Contains(w.TeamIDs, c.TeamID):
-			return errkind.E(errkind.Invalid, "the worker is not in the client's team")
-		case w.Disabled:
-			return errkind.E(errkind.Precondition, "the worker is disabled")
+		if err := access.Assignable(w, c); err != nil {
+			return err
 		}
 		periods, err := periodsOf(tx, c.ID, w.ID)
 		if err != nil {
@@ -80,15 +73,15 @@ func (s *Service) UnassignClient(ctx context.Context, id *identity.Identity, cli
 	changed := false
 	err := s.directory(ctx, func(tx store.DirTx) error {
 		changed = false
-		sc, err := resolve(tx, id, "unassign clients", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.UnassignClients)
 		if err != nil {
 			return err
 		}
-		c, err := sc.client(tx, clientID)
+		c, err := sc.Client(tx, clientID)
 		if err != nil {
 			return err
 		}
-		w, err := sc.member(tx, workerID, "worker_id")
+		w, err := sc.Member(tx, workerID, "worker_id")
 		if err != nil {
 			return err
 		}

@@ -156,9 +156,7 @@ func TestLogsHoldNoSecretsOrNames(t *testing.T) {
 	if err := w.svc.DisableUser(w.ctx, w.adminA, w.workerA2.UserID); err != nil {
 		t.Fatal(err)
 	}
-	logMu.Lock()
 	logs := w.logs.String()
-	logMu.Unlock()
 	if !strings.Contains(logs, cid) || !strings.Contains(logs, "invite created") {
 		t.Fatalf("the log does not record the actions: %s", logs)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -60,7 +61,8 @@ var clientIDSpace = uuid.MustParse("0f7d2a8e-63c1-4b8e-9d7a-3c5e1b2f4a60")
 // directory's area id remains the authority on where the client belongs).
 // The fields are validated against the built-in schema before anything is
 // written. Then the users whose devices hold the new bucket (the team's
-// supervisors and the area's admins) are told their caseload changed.
+// supervisors and the area's admins: access.NewClientHolders) are told
+// their caseload changed.
 //
 // Without an idempotency key the client id is a new UUIDv7 and every call
 // creates a client. With a key the id is derived from the caller's area,
@@ -74,7 +76,7 @@ var clientIDSpace = uuid.MustParse("0f7d2a8e-63c1-4b8e-9d7a-3c5e1b2f4a60")
 // it holds no personal data).
 func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in NewClient) (string, error) {
 	if id == nil {
-		return "", errSignIn
+		return "", access.ErrSignIn
 	}
 	given, err := cleanName("given_name", in.GivenName)
 	if err != nil {
@@ -104,15 +106,15 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 	)
 	err = s.directory(ctx, func(tx store.DirTx) error {
 		existed, holders = false, nil
-		sc, err := resolve(tx, id, "create clients", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.CreateClients)
 		if err != nil {
 			return err
 		}
-		team, err := sc.team(tx, in.TeamID)
+		team, err := sc.Team(tx, in.TeamID)
 		if err != nil {
 			return err
 		}
-		area, err := tx.Area(sc.area)
+		area, err := tx.Area(sc.Area())
 		if err != nil {
 			return err
 		}
@@ -120,28 +122,19 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 			return err
 		}
 		switch c, err := tx.Client(clientID); {
-		case err == nil && (c.AreaID != sc.area || c.TeamID != team.ID):
+		case err == nil && (c.AreaID != sc.Area() || c.TeamID != team.ID):
 			return errkind.E(errkind.Exists, "this idempotency key was already used for a different client")
 		case err == nil:
 			existed = true
 		case errors.Is(err, store.ErrNotFound):
-			if err := tx.PutClient(&store.Client{ID: clientID, AreaID: sc.area, TeamID: team.ID, CreatedAt: s.now()}); err != nil {
+			if err := tx.PutClient(&store.Client{ID: clientID, AreaID: sc.Area(), TeamID: team.ID, CreatedAt: s.now()}); err != nil {
 				return err
 			}
 		default:
 			return err
 		}
-		for _, uid := range tx.UsersOfArea(sc.area) {
-			u, err := tx.User(uid)
-			if err != nil {
-				return err
-			}
-			r := identity.ParseRole(u.Role)
-			if !u.Disabled && (r == identity.Admin || r == identity.Supervisor && slices.Contains(u.TeamIDs, team.ID)) {
-				holders = append(holders, u.ID)
-			}
-		}
-		return nil
+		holders, err = access.NewClientHolders(tx, sc.Area(), team.ID)
+		return err
 	})
 	if err != nil {
 		return "", err
@@ -157,7 +150,7 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 			return clientID, nil
 		}
 	}
-	res, err := s.st.Push(ctx, &store.Batch{UserID: id.UserID, DeviceID: ServerDevice, ReceivedAt: s.now(), AssignSeq: true, Changes: changes})
+	res, err := s.w.WriteAs(ctx, id.UserID, changes, nil)
 	if err == nil {
 		for _, r := range res.Results {
 			if r.Verdict != v1.Verdict_VERDICT_APPLIED {
@@ -192,22 +185,12 @@ func (s *Service) clientRecord(clientID, area, given, family string, dob *v1.Dat
 	}
 	fields = append(fields, field{"area", str(area)}, field{"pathway", str(pathway)}, field{"status", str("active")})
 
-	sch := schema.Builtin()
-	hs := s.clock.Now()
-	stamp := &v1.Stamp{Time: hs.Time, Replica: hs.Replica}
 	out := make([]*v1.Change, 0, len(fields))
-	for i, f := range fields {
-		ch := &v1.Change{DeviceSeq: uint64(i + 1), RecordId: clientID, RecordType: "client", ClientId: clientID,
-			Field: f.name, Value: f.value, Stamp: stamp}
-		if iss := sch.CheckChange(sch.Version(), ch); iss != nil {
-			return nil, errkind.E(errkind.Invalid, "%s", iss.Message)
-		}
-		out = append(out, ch)
+	for _, f := range fields {
+		out = append(out, &v1.Change{RecordId: clientID, RecordType: "client", ClientId: clientID, Field: f.name, Value: f.value})
 	}
-	if missing := sch.MissingRequired("client", func(f string) bool {
-		return slices.ContainsFunc(out, func(ch *v1.Change) bool { return ch.GetField() == f })
-	}); len(missing) > 0 {
-		return nil, fmt.Errorf("admin: client record lacks required fields %v", missing)
+	if err := s.w.CheckWrite(out); err != nil {
+		return nil, errkind.E(errkind.Invalid, "%s", err.Error())
 	}
 	return out, nil
 }
@@ -219,22 +202,22 @@ func (s *Service) clientRecord(clientID, area, given, family string, dob *v1.Dat
 func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID string) ([]ClientSummary, error) {
 	out := []ClientSummary{}
 	err := s.view(ctx, func(tx store.DirTx) error {
-		sc, err := resolve(tx, id, "list clients", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.ListClients)
 		if err != nil {
 			return err
 		}
 		var ids []string
 		switch {
 		case teamID != "":
-			if _, err := sc.team(tx, teamID); err != nil {
+			if _, err := sc.Team(tx, teamID); err != nil {
 				return err
 			}
 			ids = tx.ClientsOfTeam(teamID)
-		case sc.admin:
-			ids = tx.ClientsOfArea(sc.area)
+		case sc.Admin():
+			ids = tx.ClientsOfArea(sc.Area())
 		default:
-			for _, t := range sc.teams {
-				if tm, err := tx.Team(t); err == nil && tm.AreaID == sc.area {
+			for _, t := range sc.Teams() {
+				if tm, err := tx.Team(t); err == nil && tm.AreaID == sc.Area() {
 					ids = append(ids, tx.ClientsOfTeam(t)...)
 				}
 			}
@@ -246,7 +229,7 @@ func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID
 			if err != nil {
 				return err
 			}
-			if c.AreaID != sc.area || !sc.hasTeam(c.TeamID) {
+			if !sc.HasClient(c) {
 				continue
 			}
 			periods, err := tx.AssignmentsOfClient(cid)
@@ -258,8 +241,8 @@ func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID
 				if !p.Open() || slices.Contains(workers, p.UserID) {
 					continue
 				}
-				if !sc.admin {
-					if u, err := tx.User(p.UserID); err != nil || !sc.sharesTeam(u) {
+				if !sc.Admin() {
+					if u, err := tx.User(p.UserID); err != nil || !sc.SharesTeam(u) {
 						continue
 					}
 				}

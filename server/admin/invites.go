@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
@@ -89,14 +90,6 @@ const (
 
 var errInviteNF = errkind.E(errkind.NotFound, "invite not found")
 
-// reachesInvite reports whether the caller manages an invite.
-func (sc *scope) reachesInvite(in *store.Invite) bool {
-	if in.AreaID != sc.area {
-		return false
-	}
-	return sc.admin || identity.ParseRole(in.Role) == identity.Worker && in.TeamID != "" && sc.hasTeam(in.TeamID)
-}
-
 // CreateInvite makes a one-time invite for a person to enrol with the role,
 // in the caller's area, expiring after the configured TTL. Workers and
 // supervisors join a team in the caller's reach (required); an admin invite
@@ -115,22 +108,22 @@ func (s *Service) CreateInvite(ctx context.Context, id *identity.Identity, role 
 	in := &store.Invite{Hash: auth.HashSecret(code), ID: uuid.Must(uuid.NewV7()).String(), Role: role.String(),
 		DisplayName: name, CreatedAt: now, ExpiresAt: now.Add(s.ttl)}
 	err = s.directory(ctx, func(tx store.DirTx) error {
-		sc, err := resolve(tx, id, "invite people", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.InvitePeople)
 		if err != nil {
 			return err
 		}
-		if !sc.admin && role != identity.Worker {
-			return forbidden(id.Role, "invite a "+role.String())
+		if !sc.MayInvite(role) {
+			return access.Forbidden(id.Role, "invite a "+role.String())
 		}
 		if teamID == "" && role != identity.Admin {
 			return errkind.E(errkind.Invalid, "team_id is required to invite a %s", role)
 		}
 		if teamID != "" {
-			if _, err := sc.team(tx, teamID); err != nil {
+			if _, err := sc.Team(tx, teamID); err != nil {
 				return err
 			}
 		}
-		in.AreaID, in.TeamID, in.CreatedBy = sc.area, teamID, id.UserID
+		in.AreaID, in.TeamID, in.CreatedBy = sc.Area(), teamID, id.UserID
 		return tx.PutInvite(in)
 	})
 	if err != nil {
@@ -161,13 +154,13 @@ func (s *Service) ListInvites(ctx context.Context, id *identity.Identity, q Invi
 	now := s.now()
 	err := s.view(ctx, func(tx store.DirTx) error {
 		page = InvitePage{}
-		sc, err := resolve(tx, id, "list invites", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.ListInvites)
 		if err != nil {
 			return err
 		}
 		var ferr error
-		err = tx.InvitesOfArea(sc.area, q.PageToken, func(in *store.Invite) bool {
-			if !sc.reachesInvite(in) {
+		err = tx.InvitesOfArea(sc.Area(), q.PageToken, func(in *store.Invite) bool {
+			if !sc.ManagesInvite(in) {
 				return true
 			}
 			info, err := inviteInfo(tx, in, now)
@@ -230,15 +223,15 @@ func (s *Service) RevokeInvite(ctx context.Context, id *identity.Identity, invit
 	changed := false
 	err := s.directory(ctx, func(tx store.DirTx) error {
 		changed = false
-		sc, err := resolve(tx, id, "revoke invites", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.RevokeInvites)
 		if err != nil {
 			return err
 		}
 		if inviteID == "" {
 			return errkind.E(errkind.Invalid, "invite_id is required")
 		}
-		in, err = tx.InviteOfArea(sc.area, inviteID)
-		if errors.Is(err, store.ErrNotFound) || err == nil && !sc.reachesInvite(in) {
+		in, err = tx.InviteOfArea(sc.Area(), inviteID)
+		if errors.Is(err, store.ErrNotFound) || err == nil && !sc.ManagesInvite(in) {
 			return errInviteNF
 		}
 		switch {

@@ -1,20 +1,19 @@
 package admin
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
 	"errors"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
 )
 
 // fakeSessions records what the service asks of the sessions layer.
@@ -50,25 +49,6 @@ func (f *fakeSessions) reset() {
 	f.ended, f.changed = nil, nil
 }
 
-// clock is a settable clock near real time (the directory expires invites
-// by real time).
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // world is two areas with teams, users of every role and a service.
 //
 //	area A "Lambeth":  teams A1, A2
@@ -79,11 +59,13 @@ func (c *clock) Advance(d time.Duration) {
 //	  adminB (admin), supB1 (supervisor of B1), workerB1 (worker of B1)
 type world struct {
 	t        *testing.T
+	fx       *fixture.World
 	st       *store.DB
+	eng      *syncengine.Engine // writes client records (Config.Writer)
 	svc      *Service
 	sessions *fakeSessions
-	clock    *clock
-	logs     *bytes.Buffer
+	clock    *fixture.Clock // near real time (the directory expires invites by real time)
+	logs     *fixture.Logs
 
 	areaA, areaB                 string
 	teamA1, teamA2               string
@@ -101,7 +83,7 @@ type world struct {
 	clientA1, clientA2, clientB1 string
 }
 
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+func newID() string { return fixture.NewID() }
 
 func openStore(t *testing.T) *store.DB {
 	t.Helper()
@@ -113,34 +95,34 @@ func openStore(t *testing.T) *store.DB {
 	return st
 }
 
+// newEngine returns a sync engine over st, the service's Writer.
+func newEngine(t *testing.T, st *store.DB, now func() time.Time) *syncengine.Engine {
+	t.Helper()
+	eng, err := syncengine.New(syncengine.Config{Store: st, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(eng.Shutdown)
+	return eng
+}
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, st: openStore(t), sessions: &fakeSessions{}, clock: &clock{t: time.Now().UTC()},
-		logs: &bytes.Buffer{}, users: map[string]*store.User{}, ctx: context.Background()}
-	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(syncWriter{w: w.logs})})
+	w := &world{t: t, st: openStore(t), sessions: &fakeSessions{}, clock: fixture.NewClock(time.Now().UTC()),
+		logs: &fixture.Logs{}, users: map[string]*store.User{}, ctx: context.Background()}
+	w.eng = newEngine(t, w.st, w.clock.Now)
+	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(w.logs), Writer: w.eng})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.svc = svc
-	w.areaA, w.areaB = newID(), newID()
-	w.teamA1, w.teamA2, w.teamB1 = newID(), newID(), newID()
-	err = w.st.Directory(w.ctx, func(tx store.DirTx) error {
-		for _, a := range []*store.Area{{ID: w.areaA, Name: "Lambeth"}, {ID: w.areaB, Name: "Hackney"}} {
-			if err := tx.PutArea(a); err != nil {
-				return err
-			}
-		}
-		for _, tm := range []*store.Team{{ID: w.teamA1, AreaID: w.areaA, Name: "North"}, {ID: w.teamA2, AreaID: w.areaA, Name: "east"},
-			{ID: w.teamB1, AreaID: w.areaB, Name: "Central"}} {
-			if err := tx.PutTeam(tm); err != nil {
-				return err
-			}
-		}
-		return nil
+	w.fx = fixture.NewWorld(t, w.st)
+	w.areaA, w.areaB = w.fx.AreaA, w.fx.AreaB
+	w.teamA1, w.teamA2, w.teamB1 = w.fx.TeamA1, w.fx.TeamA2, w.fx.TeamB1
+	// Lower case: team lists sort regardless of case.
+	w.fx.Directory(func(tx store.DirTx) error {
+		return tx.PutTeam(&store.Team{ID: w.teamA2, AreaID: w.areaA, Name: "east"})
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	w.adminA = w.addUser("adminA", w.areaA, identity.Admin)
 	w.supA1 = w.addUser("supA1", w.areaA, identity.Supervisor, w.teamA1)
 	w.supA2 = w.addUser("supA2", w.areaA, identity.Supervisor, w.teamA2)
@@ -160,14 +142,9 @@ func newWorld(t *testing.T) *world {
 
 func (w *world) addUser(name, area string, role identity.Role, teams ...string) *identity.Identity {
 	w.t.Helper()
-	handle := make([]byte, 16)
-	rand.Read(handle)
-	u := &store.User{ID: newID(), AreaID: area, DisplayName: name, Role: role.String(), TeamIDs: teams, Handle: handle, CreatedAt: w.clock.Now()}
-	if err := w.st.Directory(w.ctx, func(tx store.DirTx) error { return tx.PutUser(u) }); err != nil {
-		w.t.Fatal(err)
-	}
+	u, id := w.fx.AddUser(name, area, role, w.clock.Now(), teams...)
 	w.users[name] = u
-	return &identity.Identity{UserID: u.ID, DeviceID: "device-" + name, Role: role, Area: area}
+	return id
 }
 
 func (w *world) createClient(id *identity.Identity, team string) string {
@@ -220,15 +197,4 @@ func wantKind(t *testing.T, what string, err error, k errkind.Kind) {
 	if !errors.As(err, &de) || de.Kind != k {
 		t.Errorf("%s: got %v (kind %d), want kind %d", what, err, errkind.Of(err), k)
 	}
-}
-
-// syncWriter serialises writes to a buffer shared with the test.
-type syncWriter struct{ w *bytes.Buffer }
-
-var logMu sync.Mutex
-
-func (s syncWriter) Write(p []byte) (int, error) {
-	logMu.Lock()
-	defer logMu.Unlock()
-	return s.w.Write(p)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -26,7 +27,7 @@ type Team struct {
 func (s *Service) GetArea(ctx context.Context, id *identity.Identity) (Area, error) {
 	var out Area
 	err := s.view(ctx, func(tx store.DirTx) error {
-		if _, err := resolve(tx, id, "describe the area", identity.Worker, identity.Supervisor, identity.Admin); err != nil {
+		if _, err := access.Resolve(tx, id, access.DescribeArea); err != nil {
 			return err
 		}
 		a, err := tx.Area(id.Area)
@@ -52,12 +53,12 @@ func (s *Service) CreateTeam(ctx context.Context, id *identity.Identity, name st
 	}
 	t := &store.Team{ID: uuid.Must(uuid.NewV7()).String(), Name: name}
 	err = s.directory(ctx, func(tx store.DirTx) error {
-		sc, err := resolve(tx, id, "create teams", identity.Admin)
+		sc, err := access.Resolve(tx, id, access.CreateTeams)
 		if err != nil {
 			return err
 		}
-		t.AreaID = sc.area
-		for _, tid := range tx.TeamsOfArea(sc.area) {
+		t.AreaID = sc.Area()
+		for _, tid := range tx.TeamsOfArea(sc.Area()) {
 			other, err := tx.Team(tid)
 			if err != nil {
 				return err
@@ -80,11 +81,11 @@ func (s *Service) CreateTeam(ctx context.Context, id *identity.Identity, name st
 func (s *Service) ListTeams(ctx context.Context, id *identity.Identity) ([]Team, error) {
 	out := []Team{}
 	err := s.view(ctx, func(tx store.DirTx) error {
-		sc, err := resolve(tx, id, "list teams", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.ListTeams)
 		if err != nil {
 			return err
 		}
-		for _, tid := range sc.visibleTeams(tx.TeamsOfArea(sc.area)) {
+		for _, tid := range sc.VisibleTeams(tx.TeamsOfArea(sc.Area())) {
 			t, err := tx.Team(tid)
 			if err != nil {
 				return err

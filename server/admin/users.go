@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -23,20 +24,20 @@ type User struct {
 func (s *Service) ListUsers(ctx context.Context, id *identity.Identity) ([]User, error) {
 	out := []User{}
 	err := s.view(ctx, func(tx store.DirTx) error {
-		sc, err := resolve(tx, id, "list users", identity.Supervisor, identity.Admin)
+		sc, err := access.Resolve(tx, id, access.ListUsers)
 		if err != nil {
 			return err
 		}
-		for _, uid := range tx.UsersOfArea(sc.area) {
+		for _, uid := range tx.UsersOfArea(sc.Area()) {
 			u, err := tx.User(uid)
 			if err != nil {
 				return err
 			}
-			if u.AreaID != sc.area || !sc.sharesTeam(u) {
+			if u.AreaID != sc.Area() || !sc.SharesTeam(u) {
 				continue
 			}
 			out = append(out, User{ID: u.ID, DisplayName: u.DisplayName, Role: identity.ParseRole(u.Role),
-				TeamIDs: sc.visibleTeams(u.TeamIDs), Disabled: u.Disabled})
+				TeamIDs: sc.VisibleTeams(u.TeamIDs), Disabled: u.Disabled})
 		}
 		return nil
 	})
@@ -54,11 +55,11 @@ func (s *Service) ListUsers(ctx context.Context, id *identity.Identity) ([]User,
 // their sessions again, so a retry after a failure to end them is harmless.
 func (s *Service) DisableUser(ctx context.Context, id *identity.Identity, userID string) error {
 	err := s.directory(ctx, func(tx store.DirTx) error {
-		sc, err := resolve(tx, id, "disable users", identity.Admin)
+		sc, err := access.Resolve(tx, id, access.DisableUsers)
 		if err != nil {
 			return err
 		}
-		u, err := sc.member(tx, userID, "user_id")
+		u, err := sc.Member(tx, userID, "user_id")
 		if err != nil {
 			return err
 		}

@@ -2,7 +2,6 @@ package api_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"net/http"
 	"slices"
@@ -12,46 +11,28 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"github.com/google/uuid"
-	"github.com/rs/zerolog"
 
-	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
-	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
-// admTokens is a test identity source: fixed identities per bearer token.
+// admTokens signs callers in on a test server by bearer token and
+// remembers who each token is, so a test can change it.
 type admTokens struct {
-	mu sync.Mutex
-	m  map[string]identity.Identity
-}
-
-func (s *admTokens) Identify(_ context.Context, h http.Header) (*identity.Identity, error) {
-	tok, ok := strings.CutPrefix(h.Get("Authorization"), "Bearer ")
-	if !ok {
-		return nil, identity.ErrUnauthenticated
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id, ok := s.m[tok]
-	if !ok {
-		return nil, identity.ErrUnauthenticated
-	}
-	id.Buckets = slices.Clone(id.Buckets)
-	return &id, nil
+	env *servertest.Env
+	m   map[string]identity.Identity
 }
 
 func (s *admTokens) set(tok string, id identity.Identity) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	slices.Sort(id.Buckets)
 	s.m[tok] = id
+	s.env.SignIn(tok, id)
 }
 
 // admSessions records what the admin service asks of the sessions layer.
@@ -74,12 +55,13 @@ func (s *admSessions) CaseloadChanged(userIDs ...string) {
 	s.changed = append(s.changed, userIDs...)
 }
 
-// admEnv is a server with AdminService over HTTP/2 and TLS:
+// admEnv is a server over HTTP/2 and TLS in the two-area world:
 //
 //	area A "Lambeth": teams A1, A2; tokens admin-a, sup-a1, worker-a1
 //	                  (team A1), worker-a2 (team A2)
 //	area B "Hackney": team B1; tokens admin-b, worker-b1
 type admEnv struct {
+	world    *fixture.World
 	url      string
 	http     *http.Client
 	st       *store.DB
@@ -95,77 +77,38 @@ type admEnv struct {
 
 func newAdmEnv(t *testing.T, opts ...connect.ClientOption) *admEnv {
 	t.Helper()
-	st, err := store.Open(store.Options{InMemory: true, GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := syncengine.New(syncengine.Config{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &admEnv{st: st, tokens: &admTokens{m: map[string]identity.Identity{}}, sessions: &admSessions{},
-		ids: map[string]identity.Identity{}, opts: opts}
-	svc, err := admin.New(admin.Config{Store: st, Sessions: e.sessions, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, err := api.New(api.Config{Engine: engine, Identity: e.tokens, Admin: api.NewAdminHandler(svc)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.url, e.http = apitest.Serve(t, handler, engine, st)
-
-	areaB := uuid.NewString()
-	e.areaA, e.teamA1, e.teamA2, e.teamB1 = uuid.NewString(), uuid.NewString(), uuid.NewString(), uuid.NewString()
-	err = st.Directory(t.Context(), func(tx store.DirTx) error {
-		for _, a := range []*store.Area{{ID: e.areaA, Name: "Lambeth"}, {ID: areaB, Name: "Hackney"}} {
-			if err := tx.PutArea(a); err != nil {
-				return err
-			}
-		}
-		for _, tm := range []*store.Team{{ID: e.teamA1, AreaID: e.areaA, Name: "North"}, {ID: e.teamA2, AreaID: e.areaA, Name: "East"},
-			{ID: e.teamB1, AreaID: areaB, Name: "Central"}} {
-			if err := tx.PutTeam(tm); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sessions := &admSessions{}
+	env := servertest.New(t, servertest.Options{Sessions: sessions})
+	w := fixture.NewWorld(t, env.Store)
+	e := &admEnv{world: w, url: env.URL, http: env.HTTPClient, st: env.Store, tokens: &admTokens{env: env, m: map[string]identity.Identity{}},
+		sessions: sessions, ids: map[string]identity.Identity{}, opts: opts,
+		areaA: w.AreaA, teamA1: w.TeamA1, teamA2: w.TeamA2, teamB1: w.TeamB1}
 	e.addUser(t, "admin-a", e.areaA, identity.Admin)
 	e.addUser(t, "sup-a1", e.areaA, identity.Supervisor, e.teamA1)
 	e.addUser(t, "worker-a1", e.areaA, identity.Worker, e.teamA1)
 	e.addUser(t, "worker-a2", e.areaA, identity.Worker, e.teamA2)
-	e.addUser(t, "admin-b", areaB, identity.Admin)
-	e.addUser(t, "worker-b1", areaB, identity.Worker, e.teamB1)
+	e.addUser(t, "admin-b", w.AreaB, identity.Admin)
+	e.addUser(t, "worker-b1", w.AreaB, identity.Worker, e.teamB1)
 	return e
 }
 
 func (e *admEnv) addUser(t *testing.T, token, area string, role identity.Role, teams ...string) {
 	t.Helper()
-	handle := make([]byte, 16)
-	rand.Read(handle)
-	u := &store.User{ID: uuid.NewString(), AreaID: area, DisplayName: token, Role: role.String(), TeamIDs: teams, Handle: handle}
-	if err := e.st.Directory(t.Context(), func(tx store.DirTx) error { return tx.PutUser(u) }); err != nil {
-		t.Fatal(err)
-	}
-	id := identity.Identity{UserID: u.ID, DeviceID: "device-" + token, Role: role, Area: area}
-	e.ids[token] = id
-	e.tokens.set(token, id)
+	_, id := e.world.AddUser(token, area, role, time.Time{}, teams...)
+	e.ids[token] = *id
+	e.tokens.set(token, *id)
 }
 
 func (e *admEnv) admin(token string) throughcarev1connect.AdminServiceClient {
 	opts := slices.Clone(e.opts)
 	if token != "" {
-		opts = append(opts, connect.WithInterceptors(apitest.BearerToken(token)))
+		opts = append(opts, connect.WithInterceptors(servertest.BearerToken(token)))
 	}
 	return throughcarev1connect.NewAdminServiceClient(e.http, e.url, opts...)
 }
 
 func (e *admEnv) sync(token string) throughcarev1connect.SyncServiceClient {
-	return throughcarev1connect.NewSyncServiceClient(e.http, e.url, append(slices.Clone(e.opts), connect.WithInterceptors(apitest.BearerToken(token)))...)
+	return throughcarev1connect.NewSyncServiceClient(e.http, e.url, append(slices.Clone(e.opts), connect.WithInterceptors(servertest.BearerToken(token)))...)
 }
 
 func (e *admEnv) user(token string) string { return e.ids[token].UserID }
@@ -469,7 +412,7 @@ func TestAdminCreateClientIdempotencyKey(t *testing.T) {
 		return r
 	}
 	raw := connect.NewClient[v1.CreateClientRequest, v1.CreateClientResponse](e.http, e.url+throughcarev1connect.AdminServiceCreateClientProcedure,
-		connect.WithInterceptors(apitest.BearerToken("sup-a1")))
+		connect.WithInterceptors(servertest.BearerToken("sup-a1")))
 	first, err := raw.CallUnary(t.Context(), req("form-1"))
 	if err != nil {
 		t.Fatal(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,11 +11,9 @@ import (
 	"connectrpc.com/connect"
 	"github.com/descope/virtualwebauthn"
 	"github.com/google/uuid"
-	"github.com/rs/zerolog"
 
-	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -24,55 +21,30 @@ import (
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
-var testRP = virtualwebauthn.RelyingParty{ID: "throughcare.test", Name: "Throughcare", Origin: "https://throughcare.test"}
+var testRP = virtualwebauthn.RelyingParty{ID: servertest.RPID, Name: servertest.RPName, Origin: servertest.RPOrigin}
 
-// authEnv is the real API with passkey sessions as its identity source.
+// authEnv is the whole server with passkey sessions as its identity source.
 type authEnv struct {
-	st   *store.DB
-	svc  *auth.Service
-	url  string
-	hc   *http.Client
+	*servertest.Env
 	opts []connect.ClientOption
 }
 
 func newAuthEnv(t *testing.T, opts ...connect.ClientOption) *authEnv {
 	t.Helper()
-	st, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := syncengine.New(syncengine.Config{Store: st, Keepalive: time.Hour, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := auth.New(auth.Config{RPID: testRP.ID, RPDisplayName: testRP.Name, RPOrigins: []string{testRP.Origin}, Logger: zerolog.Nop()}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := api.New(api.Config{Engine: engine, Identity: svc, Auth: api.NewAuthHandler(svc), Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, hc := apitest.Serve(t, h, engine, st)
-	return &authEnv{st: st, svc: svc, url: url, hc: hc, opts: opts}
+	return &authEnv{Env: servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour}}), opts: opts}
 }
 
 func (e *authEnv) authClient(token string) throughcarev1connect.AuthServiceClient {
-	opts := e.opts
-	if token != "" {
-		opts = append(opts[:len(opts):len(opts)], connect.WithInterceptors(apitest.BearerToken(token)))
-	}
-	return throughcarev1connect.NewAuthServiceClient(e.hc, e.url, opts...)
+	return e.AuthClient(token, e.opts...)
 }
 
 func (e *authEnv) syncClient(token string) throughcarev1connect.SyncServiceClient {
-	opts := append(e.opts[:len(e.opts):len(e.opts)], connect.WithInterceptors(apitest.BearerToken(token)))
-	return throughcarev1connect.NewSyncServiceClient(e.hc, e.url, opts...)
+	return e.SyncClient(token, e.opts...)
 }
 
 func (e *authEnv) dir(t *testing.T, fn func(tx store.DirTx) error) {
 	t.Helper()
-	if err := e.st.Directory(context.Background(), fn); err != nil {
+	if err := e.Store.Directory(context.Background(), fn); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,8 +10,9 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
@@ -20,7 +21,7 @@ import (
 )
 
 // assertUntouched checks that a refused push changed nothing.
-func assertUntouched(t *testing.T, env *apitest.Env, w *worker, bucket string) {
+func assertUntouched(t *testing.T, env *servertest.Env, w *worker, bucket string) {
 	t.Helper()
 	if hw, err := env.Store.HighWater(context.Background(), w.dev.ID); err != nil || hw != 0 {
 		t.Fatalf("refused push moved the high-water mark to %d (%v)", hw, err)
@@ -31,8 +32,8 @@ func assertUntouched(t *testing.T, env *apitest.Env, w *worker, bucket string) {
 }
 
 func TestMalformedPushesAreRefusedWhole(t *testing.T) {
-	clock := apitest.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
-	env := apitest.New(t, apitest.Options{Engine: syncengine.Config{Now: clock.Now, MaxSkew: time.Minute}})
+	clock := fixture.NewClock(time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC))
+	env := servertest.New(t, servertest.Options{Engine: syncengine.Config{Now: clock.Now, MaxSkew: time.Minute}})
 	seed := sample.NewDevice("seed", clock.Now, 9)
 	bucket := seed.NewID()
 	w := newWorker(t, env, "worker-a", 3, []string{bucket})
@@ -100,7 +101,7 @@ func TestMalformedPushesAreRefusedWhole(t *testing.T) {
 }
 
 func TestBadRequestsAreTyped(t *testing.T) {
-	env := apitest.New(t, apitest.Options{MaxRequestBytes: 64 << 10})
+	env := servertest.New(t, servertest.Options{MaxRequestBytes: 64 << 10})
 	bucket := sample.NewDevice("seed", time.Now, 1).NewID()
 	w := newWorker(t, env, "worker-a", 4, []string{bucket})
 	ctx := context.Background()
@@ -136,8 +137,8 @@ func TestBadRequestsAreTyped(t *testing.T) {
 }
 
 func TestCursorsThatAreNotOursAskForReset(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
-	other := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
+	other := servertest.New(t, servertest.Options{})
 	seed := sample.NewDevice("seed", time.Now, 1)
 	bucket := seed.NewID()
 	a := newWorker(t, env, "worker-a", 5, []string{bucket})
@@ -165,7 +166,7 @@ func TestCursorsThatAreNotOursAskForReset(t *testing.T) {
 }
 
 func TestRejectedChangeDoesNotBlockTheQueue(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	seed := sample.NewDevice("seed", time.Now, 1)
 	mine, notMine := seed.NewID(), seed.NewID()
 	w := newAdmin(t, env, "admin-a", 7, []string{mine})

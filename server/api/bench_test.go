@@ -28,9 +28,8 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
-	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -57,7 +56,7 @@ type benchPusher struct {
 // builds for each batches pushes of at most size changes: the first creates
 // the device's client, then whole contacts follow; a record never spans two
 // pushes, since required fields are checked per push.
-func benchMakePushers(b *testing.B, env *apitest.Env, iter, devices, batches, size int) ([]*benchPusher, int) {
+func benchMakePushers(b *testing.B, env *servertest.Env, iter, devices, batches, size int) ([]*benchPusher, int) {
 	b.Helper()
 	devs := make([]*sample.Device, devices)
 	clients := make([]string, devices)
@@ -95,7 +94,7 @@ func benchMakePushers(b *testing.B, env *apitest.Env, iter, devices, batches, si
 // second of wall time, and push latency percentiles.
 func BenchmarkPushIngest(b *testing.B) {
 	const devices, batches, size = 20, 20, 500
-	env := apitest.New(b, apitest.Options{Dir: b.TempDir()})
+	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
 	ctx := context.Background()
 	var applied int64
 	var wall time.Duration
@@ -175,7 +174,7 @@ const (
 // spread evenly over them, writing straight through the store in batches of
 // whole records (~3,000 changes), one seeding device per CPU. It returns
 // the client ids, sorted.
-func benchSeed(b testing.TB, env *apitest.Env, buckets, contacts int) []string {
+func benchSeed(b testing.TB, env *servertest.Env, buckets, contacts int) []string {
 	b.Helper()
 	ctx := context.Background()
 	workers := min(runtime.GOMAXPROCS(0), 4)
@@ -190,7 +189,7 @@ func benchSeed(b testing.TB, env *apitest.Env, buckets, contacts int) []string {
 				if len(batch) == 0 {
 					return nil
 				}
-				res, err := env.Store.Push(ctx, &store.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: time.Now(), Changes: batch})
+				res, err := syncengine.Apply(ctx, env.Store, &syncengine.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: time.Now(), Changes: batch})
 				if err != nil {
 					return err
 				}
@@ -329,9 +328,9 @@ func (c *benchCountingBody) Read(p []byte) (int, error) {
 // benchHTTPClient returns a Connect client (protobuf binary) sending token
 // through a wire counter; zstd asks for zstd responses, else Connect's
 // default gzip.
-func benchHTTPClient(env *apitest.Env, token string, zstdOn bool) (throughcarev1connect.SyncServiceClient, *benchWire) {
+func benchHTTPClient(env *servertest.Env, token string, zstdOn bool) (throughcarev1connect.SyncServiceClient, *benchWire) {
 	w := &benchWire{base: env.HTTPClient.Transport, enc: map[string]int{}}
-	opts := []connect.ClientOption{connect.WithInterceptors(apitest.BearerToken(token))}
+	opts := []connect.ClientOption{connect.WithInterceptors(servertest.BearerToken(token))}
 	if zstdOn {
 		opts = append(opts, zstdwire.ClientOption())
 	}
@@ -352,7 +351,7 @@ func benchReader(name string, buckets []string) identity.Identity {
 // over HTTP/2 TLS loopback and include compression, transfer and client-side
 // decoding.
 func BenchmarkPullFresh100k(b *testing.B) {
-	env := apitest.New(b, apitest.Options{Dir: b.TempDir()})
+	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
 	clients := benchSeed(b, env, benchSeedBuckets, benchSeedContacts)
 	ctx := context.Background()
 
@@ -453,7 +452,7 @@ func BenchmarkPullFresh100k(b *testing.B) {
 // exactly those 50 records, as a delta. Timed: the pull only.
 func BenchmarkPullDelta(b *testing.B) {
 	const news = 50
-	env := apitest.New(b, apitest.Options{Dir: b.TempDir()})
+	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
 	clients := benchSeed(b, env, benchSeedBuckets, benchSeedContacts)
 	ctx := context.Background()
 	target := clients[len(clients)/2]

@@ -16,8 +16,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -39,7 +40,7 @@ func smallWindows(c *http.Client) *http.Client {
 }
 
 // syncClientOver is a SyncService client of env over hc, sending token.
-func syncClientOver(hc *http.Client, env *apitest.Env, token string, opts ...connect.ClientOption) throughcarev1connect.SyncServiceClient {
+func syncClientOver(hc *http.Client, env *servertest.Env, token string, opts ...connect.ClientOption) throughcarev1connect.SyncServiceClient {
 	return throughcarev1connect.NewSyncServiceClient(hc, env.URL, append(opts, bearerOpts(token)...)...)
 }
 
@@ -77,14 +78,14 @@ func waitBlocked(t *testing.T, n int) {
 // stuckEnv is a server (HTTP/1.1 and h2c, as the binary serves) whose
 // catch-up for "stuck" does not fit the socket buffers, with the given API
 // and engine settings.
-func stuckEnv(t *testing.T, api func(*api.Config), engine syncengine.Config, id identity.Identity) (*apitest.Env, *lockedBuffer) {
+func stuckEnv(t *testing.T, api func(*api.Config), engine syncengine.Config, id identity.Identity) (*servertest.Env, *fixture.Logs) {
 	t.Helper()
 	if engine.Keepalive == 0 {
 		engine.Keepalive = time.Hour
 	}
-	logs := &lockedBuffer{mu: make(chan struct{}, 1)}
-	env := apitest.New(t, apitest.Options{Engine: engine, Configure: api, Log: zerolog.New(logs),
-		Serve: apitest.ServeOptions{Plaintext: true, Listener: smallSendBuffers}})
+	logs := &fixture.Logs{}
+	env := servertest.New(t, servertest.Options{Engine: engine, Configure: api, Log: zerolog.New(logs),
+		Serve: servertest.ServeOptions{Plaintext: true, Listener: smallSendBuffers}})
 	id.Buckets = seedClients(t, env, 2, 300)
 	id.Role = identity.Admin
 	env.SignIn("stuck", id)
@@ -97,7 +98,7 @@ func stuckEnv(t *testing.T, api func(*api.Config), engine syncengine.Config, id 
 
 // waitStreamEnd waits for the log line of a Subscribe call that ended with
 // code.
-func waitStreamEnd(t *testing.T, logs *lockedBuffer, code connect.Code) {
+func waitStreamEnd(t *testing.T, logs *fixture.Logs, code connect.Code) {
 	t.Helper()
 	want := `"code":"` + code.String() + `"`
 	waitUntil(t, func() bool {
@@ -156,12 +157,12 @@ func TestBlockedStreamCloses(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		engine syncengine.Config
-		end    func(env *apitest.Env, ended, changed chan struct{})
+		end    func(env *servertest.Env, ended, changed chan struct{})
 		code   connect.Code
 	}{
-		{"session_ended", syncengine.Config{}, func(_ *apitest.Env, ended, _ chan struct{}) { close(ended) }, connect.CodeUnauthenticated},
-		{"caseload_changed", syncengine.Config{}, func(_ *apitest.Env, _, changed chan struct{}) { close(changed) }, connect.CodeAborted},
-		{"shutdown", syncengine.Config{}, func(env *apitest.Env, _, _ chan struct{}) { env.Engine.Shutdown() }, connect.CodeUnavailable},
+		{"session_ended", syncengine.Config{}, func(_ *servertest.Env, ended, _ chan struct{}) { close(ended) }, connect.CodeUnauthenticated},
+		{"caseload_changed", syncengine.Config{}, func(_ *servertest.Env, _, changed chan struct{}) { close(changed) }, connect.CodeAborted},
+		{"shutdown", syncengine.Config{}, func(env *servertest.Env, _, _ chan struct{}) { env.Engine.Shutdown() }, connect.CodeUnavailable},
 		// The stream blocks long before its maximum age, unless the machine
 		// is very slow: then it closes before blocking, which passes too.
 		{"max_age", syncengine.Config{StreamMaxAge: 300 * time.Millisecond}, nil, connect.CodeUnavailable},
@@ -187,11 +188,11 @@ func TestIdleStreamsOutliveDeadlines(t *testing.T) {
 	short := func(c *api.Config) { c.WriteTimeout, c.ReadBodyTimeout = 20*time.Millisecond, 20*time.Millisecond }
 	for _, tr := range []struct {
 		name  string
-		serve apitest.ServeOptions
+		serve servertest.ServeOptions
 		http1 bool
-	}{{"h2", apitest.ServeOptions{}, false}, {"http1", apitest.ServeOptions{Plaintext: true}, true}, {"h2c", apitest.ServeOptions{Plaintext: true}, false}} {
+	}{{"h2", servertest.ServeOptions{}, false}, {"http1", servertest.ServeOptions{Plaintext: true}, true}, {"h2c", servertest.ServeOptions{Plaintext: true}, false}} {
 		t.Run(tr.name, func(t *testing.T) {
-			env := apitest.New(t, apitest.Options{Engine: syncengine.Config{Keepalive: 100 * time.Millisecond}, Configure: short, Serve: tr.serve})
+			env := servertest.New(t, servertest.Options{Engine: syncengine.Config{Keepalive: 100 * time.Millisecond}, Configure: short, Serve: tr.serve})
 			env.SignIn("idle", identity.Identity{UserID: "idle", DeviceID: "tablet"})
 			hc := env.HTTPClient
 			if tr.http1 {
@@ -211,7 +212,7 @@ func TestIdleStreamsOutliveDeadlines(t *testing.T) {
 // Each user may have MaxStreamsPerUser streams open; more are refused
 // with ResourceExhausted, and a device's newer stream replaces its oldest.
 func TestStreamCapsOverHTTP(t *testing.T) {
-	env := apitest.New(t, apitest.Options{Engine: syncengine.Config{Keepalive: time.Hour, MaxStreamsPerDevice: 1, MaxStreamsPerUser: 2}})
+	env := servertest.New(t, servertest.Options{Engine: syncengine.Config{Keepalive: time.Hour, MaxStreamsPerDevice: 1, MaxStreamsPerUser: 2}})
 	for _, tok := range []string{"a", "b", "c"} {
 		env.SignIn(tok, identity.Identity{UserID: "worker", DeviceID: "tablet-" + tok})
 	}
@@ -239,9 +240,9 @@ func TestStreamCapsOverHTTP(t *testing.T) {
 // HTTP/2 with TLS.
 func TestTrickledBodyIsCutOff(t *testing.T) {
 	bodyTimeout := func(c *api.Config) { c.ReadBodyTimeout = 100 * time.Millisecond }
-	plain := apitest.New(t, apitest.Options{Configure: bodyTimeout, Serve: apitest.ServeOptions{Plaintext: true}})
-	secure := apitest.New(t, apitest.Options{Configure: bodyTimeout})
-	for _, env := range []*apitest.Env{plain, secure} {
+	plain := servertest.New(t, servertest.Options{Configure: bodyTimeout, Serve: servertest.ServeOptions{Plaintext: true}})
+	secure := servertest.New(t, servertest.Options{Configure: bodyTimeout})
+	for _, env := range []*servertest.Env{plain, secure} {
 		env.SignIn("slow", identity.Identity{UserID: "slow", DeviceID: "tablet"})
 	}
 	// Each sends the headers of a 100-byte body, then one byte of it, and
@@ -281,7 +282,7 @@ func TestTrickledBodyIsCutOff(t *testing.T) {
 
 // trickle sends one byte of a request body through env's client and
 // returns the answer's body.
-func trickle(t *testing.T, env *apitest.Env, path, contentType string) string {
+func trickle(t *testing.T, env *servertest.Env, path, contentType string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -16,8 +16,8 @@ import (
 	"connectrpc.com/connect"
 
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
@@ -89,8 +89,8 @@ func (c *probedCodec) Close() error {
 // --max-request-bytes unless maxBytes is set, and probe if not nil.
 // Requests from rawCall carry bombToken, signed in as a worker: decoding
 // happens only for callers with a session (see TestStrangersAreNotDecoded).
-func newBombEnv(t testing.TB, probe *decoderProbe, maxAtOnce int, maxBytes int64) *apitest.Env {
-	env := apitest.New(t, apitest.Options{MaxRequestBytes: cmp.Or(maxBytes, bombLimit), Configure: func(c *api.Config) {
+func newBombEnv(t testing.TB, probe *decoderProbe, maxAtOnce int, maxBytes int64) *servertest.Env {
+	env := servertest.New(t, servertest.Options{MaxRequestBytes: cmp.Or(maxBytes, bombLimit), Configure: func(c *api.Config) {
 		c.Auth = throughcarev1connect.UnimplementedAuthServiceHandler{}
 		c.MaxDecompressions = maxAtOnce
 		if probe != nil {

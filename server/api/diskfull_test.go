@@ -15,9 +15,10 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
@@ -45,13 +46,13 @@ const minFree = 512 << 20
 // diskEnv serves the API with a disk guard over disk, on clock, logging to
 // logs; the other services are the generated Unimplemented handlers, so a
 // call that gets past the guard says Unimplemented.
-func diskEnv(t *testing.T, disk *fillableDisk, clock *apitest.Clock, logs *lockedBuffer) *apitest.Env {
+func diskEnv(t *testing.T, disk *fillableDisk, clock *fixture.Clock, logs *fixture.Logs) *servertest.Env {
 	t.Helper()
 	guard, err := diskspace.New(diskspace.Config{Probe: disk.probe, MinFree: minFree, Now: clock.Now, Logger: zerolog.New(logs)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return apitest.New(t, apitest.Options{Configure: func(c *api.Config) {
+	return servertest.New(t, servertest.Options{Configure: func(c *api.Config) {
 		c.Disk = guard
 		c.Auth = throughcarev1connect.UnimplementedAuthServiceHandler{}
 		c.Admin = throughcarev1connect.UnimplementedAdminServiceHandler{}
@@ -60,7 +61,7 @@ func diskEnv(t *testing.T, disk *fillableDisk, clock *apitest.Clock, logs *locke
 }
 
 func TestFullDiskRefusesPushesKeepsPullsAndRecovers(t *testing.T) {
-	disk, clock, logs := &fillableDisk{free: 10 << 30}, apitest.NewClock(time.Unix(1_800_000_000, 0)), &lockedBuffer{mu: make(chan struct{}, 1)}
+	disk, clock, logs := &fillableDisk{free: 10 << 30}, fixture.NewClock(time.Unix(1_800_000_000, 0)), &fixture.Logs{}
 	env := diskEnv(t, disk, clock, logs)
 	clientID := sample.NewDevice("seed", time.Now, 1).NewID()
 	w := newAdmin(t, env, "admin-a", 2, []string{clientID})
@@ -122,8 +123,8 @@ var writesWhenFull = map[string]bool{
 }
 
 func TestFullDiskRefusesEveryWriteProcedureAndNoRead(t *testing.T) {
-	disk, clock := &fillableDisk{free: 1 << 20}, apitest.NewClock(time.Unix(1_800_000_000, 0))
-	env := diskEnv(t, disk, clock, &lockedBuffer{mu: make(chan struct{}, 1)})
+	disk, clock := &fillableDisk{free: 1 << 20}, fixture.NewClock(time.Unix(1_800_000_000, 0))
+	env := diskEnv(t, disk, clock, &fixture.Logs{})
 	env.SignIn("t", identity.Identity{UserID: "admin", DeviceID: "d", Role: identity.Admin, Area: "Lambeth"})
 	seen := 0
 	for _, svc := range []string{throughcarev1connect.SyncServiceName, throughcarev1connect.AuthServiceName,
@@ -149,10 +150,10 @@ func TestFullDiskRefusesEveryWriteProcedureAndNoRead(t *testing.T) {
 }
 
 // callEmpty calls procedure with an empty message and returns its error.
-func callEmpty(env *apitest.Env, procedure string, stream bool) error {
+func callEmpty(env *servertest.Env, procedure string, stream bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	c := connect.NewClient[emptypb.Empty, emptypb.Empty](env.HTTPClient, env.URL+procedure, connect.WithInterceptors(apitest.BearerToken("t")))
+	c := connect.NewClient[emptypb.Empty, emptypb.Empty](env.HTTPClient, env.URL+procedure, connect.WithInterceptors(servertest.BearerToken("t")))
 	if !stream {
 		_, err := c.CallUnary(ctx, connect.NewRequest(&emptypb.Empty{}))
 		return err
@@ -171,8 +172,8 @@ func callEmpty(env *apitest.Env, procedure string, stream bool) error {
 // A caller without a session (an enrolment) is refused on a full disk
 // without learning how much space the server has.
 func TestFullDiskTellsStrangersNothingOfTheDisk(t *testing.T) {
-	disk, clock := &fillableDisk{free: 1 << 20}, apitest.NewClock(time.Unix(1_800_000_000, 0))
-	env := diskEnv(t, disk, clock, &lockedBuffer{mu: make(chan struct{}, 1)})
+	disk, clock := &fillableDisk{free: 1 << 20}, fixture.NewClock(time.Unix(1_800_000_000, 0))
+	env := diskEnv(t, disk, clock, &fixture.Logs{})
 	c := connect.NewClient[emptypb.Empty, emptypb.Empty](env.HTTPClient, env.URL+throughcarev1connect.AuthServiceBeginEnrollmentProcedure)
 	_, err := c.CallUnary(t.Context(), connect.NewRequest(&emptypb.Empty{}))
 	if connect.CodeOf(err) != connect.CodeResourceExhausted {

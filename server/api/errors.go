@@ -30,7 +30,7 @@ func connectError(ctx context.Context, err error) error {
 		reset    *syncengine.ResetError
 		closed   *syncengine.ClosedError
 		cerr     *connect.Error
-		seq      *store.SequenceError
+		seq      *syncengine.SequenceError
 		domain   *errkind.Error
 	)
 	switch {

@@ -9,8 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/syncengine"
+
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
@@ -28,7 +29,7 @@ func stuckExport(t *testing.T, e *revEnv, token string) (baseline int) {
 		_, c := d.NewContact(e.c1, time.Now().Add(-time.Hour))
 		chs = append(chs, c...)
 	}
-	if _, err := e.st.Push(t.Context(), &store.Batch{UserID: wkr, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
+	if _, err := syncengine.Apply(t.Context(), e.st, &syncengine.Batch{UserID: wkr, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
 		t.Fatal(err)
 	}
 	hc := smallWindows(e.http)

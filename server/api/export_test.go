@@ -8,3 +8,6 @@ func WithDecoderProbe(cfg Config, probe func(codec string, d connect.Decompresso
 	cfg.decoderProbe = probe
 	return cfg
 }
+
+// RateLimitedMsg is what a refused caller is told.
+const RateLimitedMsg = rateLimitedMsg

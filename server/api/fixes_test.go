@@ -7,8 +7,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/sample"
@@ -17,7 +17,7 @@ import (
 // A push whose response was lost is resent as is: applied changes come back
 // as duplicates and rejected ones as the same rejection, never "duplicate".
 func TestResentPushRepeatsItsVerdicts(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	ids := seedClients(t, env, 2, 0)
 	w := newWorker(t, env, "worker-a", 20, ids[:1])
 	_, mine := w.dev.NewContact(ids[0], time.Now())
@@ -49,7 +49,7 @@ func TestResentPushRepeatsItsVerdicts(t *testing.T) {
 }
 
 func TestSequenceGapIsAPreconditionFailure(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	ids := seedClients(t, env, 1, 0)
 	w := newWorker(t, env, "worker-a", 21, ids)
 	_, skipped := w.dev.NewContact(ids[0], time.Now())
@@ -67,7 +67,7 @@ func TestSequenceGapIsAPreconditionFailure(t *testing.T) {
 // Someone without the client on their caseload learns nothing from a push:
 // existing or not, of whatever type, the change is "not found".
 func TestPushesRevealNothingOutsideTheCaseload(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	ids := seedClients(t, env, 1, 1)
 	recs, _, _ := pullAll(t, env.SyncClient("admin-token"), nil, 0)
 	var contactID string
@@ -100,7 +100,7 @@ func TestPushesRevealNothingOutsideTheCaseload(t *testing.T) {
 }
 
 func TestPushRejectedListsAtMostFiftyProblems(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	ids := seedClients(t, env, 1, 0)
 	w := newWorker(t, env, "worker-a", 23, ids)
 	var chs []*v1.Change
@@ -115,7 +115,7 @@ func TestPushRejectedListsAtMostFiftyProblems(t *testing.T) {
 }
 
 func TestStreamClosesWhenTheCaseloadChanges(t *testing.T) {
-	env := apitest.New(t, apitest.Options{Engine: syncengine.Config{Keepalive: time.Hour}})
+	env := servertest.New(t, servertest.Options{Engine: syncengine.Config{Keepalive: time.Hour}})
 	ids := seedClients(t, env, 2, 0)
 	changed := make(chan struct{})
 	env.SignIn("w", identity.Identity{UserID: "w", DeviceID: "dev-w", Buckets: ids, Changed: changed})
@@ -133,7 +133,7 @@ func TestStreamClosesWhenTheCaseloadChanges(t *testing.T) {
 // A live update reads only the buckets that changed, and still carries a
 // cursor for all of them.
 func TestLiveUpdatesCarryTheWholeCursor(t *testing.T) {
-	env := apitest.New(t, apitest.Options{Engine: syncengine.Config{Keepalive: time.Hour}})
+	env := servertest.New(t, servertest.Options{Engine: syncengine.Config{Keepalive: time.Hour}})
 	ids := seedClients(t, env, 3, 1)
 	sup := newWorker(t, env, "supervisor", 24, ids)
 	w := newWorker(t, env, "worker", 25, ids[1:2])

@@ -15,8 +15,8 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -91,7 +91,7 @@ func (benchRawCodec) Unmarshal(b []byte, m any) error {
 // reconnect (push then pull to the end) as percentiles. Target: p99 under
 // 25 ms.
 func BenchmarkReconnectFleet(b *testing.B) {
-	env := apitest.New(b, apitest.Options{Dir: b.TempDir()})
+	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
 	ctx := context.Background()
 	office := sample.NewDevice("office", time.Now, 99)
 	officeID := identity.Identity{UserID: "office", DeviceID: office.ID, Role: identity.Admin}
@@ -115,9 +115,9 @@ func BenchmarkReconnectFleet(b *testing.B) {
 		env.SignIn(token, identity.Identity{UserID: d.dev.UserID, DeviceID: d.dev.ID, Role: identity.Worker, Buckets: d.clients})
 		tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true} // the test server's own certificate
 		hc := &http.Client{Transport: tr}
-		d.client = throughcarev1connect.NewSyncServiceClient(hc, env.URL, connect.WithInterceptors(apitest.BearerToken(token)), zstdwire.ClientOption())
+		d.client = throughcarev1connect.NewSyncServiceClient(hc, env.URL, connect.WithInterceptors(servertest.BearerToken(token)), zstdwire.ClientOption())
 		d.pull = connect.NewClient[v1.PullRequest, benchRawPage](hc, env.URL+throughcarev1connect.SyncServicePullProcedure,
-			connect.WithCodec(benchRawCodec{}), connect.WithInterceptors(apitest.BearerToken(token)), zstdwire.ClientOption())
+			connect.WithCodec(benchRawCodec{}), connect.WithInterceptors(servertest.BearerToken(token)), zstdwire.ClientOption())
 		fleet[i] = d
 	}
 	benchOfficePush(b, env.Engine, &officeID, seed)

@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 	healthv1 "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/syncengine"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -68,16 +69,10 @@ type Config struct {
 	Routes map[string]http.Handler
 }
 
-// publicProcedures need no session: signing in, and renewing a session with
-// a refresh token. Everything else, unary or streaming, goes through the
-// identity source.
-var publicProcedures = map[string]bool{
-	throughcarev1connect.AuthServiceBeginEnrollmentProcedure:  true,
-	throughcarev1connect.AuthServiceFinishEnrollmentProcedure: true,
-	throughcarev1connect.AuthServiceBeginLoginProcedure:       true,
-	throughcarev1connect.AuthServiceFinishLoginProcedure:      true,
-	throughcarev1connect.AuthServiceRefreshProcedure:          true,
-}
+// publicProcedures need no session (access.Public: signing in, and
+// renewing a session with a refresh token). Everything else, unary or
+// streaming, goes through the identity source.
+var publicProcedures = access.PublicProcedures()
 
 // Server is the HTTP handler of the API. Its readiness can be withdrawn
 // before shutdown so load balancers stop sending work.

@@ -24,15 +24,13 @@ import (
 
 	"connectrpc.com/connect"
 	"github.com/google/uuid"
-	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
+	"github.com/throughcare/throughcare/server"
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
-	"github.com/throughcare/throughcare/server/auth"
-	"github.com/throughcare/throughcare/server/review"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -73,37 +71,13 @@ type world struct {
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	st, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := syncengine.New(syncengine.Config{Store: st, Keepalive: time.Hour, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	authSvc, err := auth.New(auth.Config{RPID: testRP.ID, RPDisplayName: testRP.Name, RPOrigins: []string{testRP.Origin}, Logger: zerolog.Nop()}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	adminSvc, err := admin.New(admin.Config{Store: st, Sessions: authSvc, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	reviewSvc, err := review.New(review.Config{Store: st, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
 	wide := api.Limit{Rate: 1e6, Burst: 1e6}
 	unlimited := api.Limits{Address: wide, Prefix: wide, Global: wide}
-	h, err := api.New(api.Config{Engine: engine, Identity: authSvc, Logger: zerolog.Nop(),
-		Auth: api.NewAuthHandler(authSvc), Admin: api.NewAdminHandler(adminSvc), Review: api.NewReviewHandler(reviewSvc),
+	env := servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
 		// Every sign-in comes from one address here; rate limits have their own tests.
-		AuthRateLimit: api.RateLimit{Ceremony: unlimited, Refresh: unlimited}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url, hc := apitest.Serve(t, h, engine, st)
-	w := &world{t: t, ctx: context.Background(), st: st, url: url, hc: hc}
+		Server: func(c *server.Config) { c.RateLimit = api.RateLimit{Ceremony: unlimited, Refresh: unlimited} }})
+	st := env.Store
+	w := &world{t: t, ctx: context.Background(), st: st, url: env.URL, hc: env.HTTPClient}
 
 	codeA, created, err := admin.Bootstrap(w.ctx, st, "Lambeth", time.Now(), 0)
 	if err != nil || !created {
@@ -139,12 +113,7 @@ func (w *world) syncClient(token string) throughcarev1connect.SyncServiceClient 
 	return throughcarev1connect.NewSyncServiceClient(w.hc, w.url, bearerOpts(token)...)
 }
 
-func bearerOpts(token string) []connect.ClientOption {
-	if token == "" {
-		return nil
-	}
-	return []connect.ClientOption{connect.WithInterceptors(apitest.BearerToken(token))}
-}
+func bearerOpts(token string) []connect.ClientOption { return servertest.WithToken(token) }
 
 // enrol redeems an invite with a new synced software passkey.
 func (w *world) enrol(code string) *person {

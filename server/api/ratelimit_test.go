@@ -1,52 +1,20 @@
 package api
 
 import (
-	"bytes"
-	"context"
-	"errors"
 	"fmt"
 	"math"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"connectrpc.com/connect"
-	"github.com/rs/zerolog"
-
-	"github.com/throughcare/throughcare/server/auth"
-	"github.com/throughcare/throughcare/server/store"
-	"github.com/throughcare/throughcare/server/syncengine"
-	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
-	"github.com/throughcare/throughcare/syncproto/protocol"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 )
 
-// fakeClock is a clock tests move by hand; handlers read it concurrently.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
+// testEpoch is where the limiter tests' clocks start.
+var testEpoch = time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
 
-func newFakeClock() *fakeClock { return &fakeClock{now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newTestLimiter(t *testing.T, cfg RateLimit) (*authLimiter, *fakeClock) {
+func newTestLimiter(t *testing.T, cfg RateLimit) (*authLimiter, *fixture.Clock) {
 	t.Helper()
-	clock := newFakeClock()
+	clock := fixture.NewClock(testEpoch)
 	cfg.Now = clock.Now
 	l, err := newAuthLimiter(cfg, publicProcedures)
 	if err != nil {
@@ -229,7 +197,7 @@ func TestAuthLimiterBuckets(t *testing.T) {
 }
 
 func TestAuthLimiterBoundsMemory(t *testing.T) {
-	allow := func(l *authLimiter, clock *fakeClock, addr string) bool {
+	allow := func(l *authLimiter, clock *fixture.Clock, addr string) bool {
 		ok, _, _ := l.ceremony.allow(ip(addr), clock.Now())
 		return ok
 	}
@@ -325,158 +293,5 @@ func TestRateLimitConfigIsChecked(t *testing.T) {
 	}
 	if want := limits(2, 7, 10, 35, 200, 400); l.cfg.Ceremony != want {
 		t.Errorf("ceremony limits = %+v, want %+v", l.cfg.Ceremony, want)
-	}
-}
-
-// lockedBuffer collects log output written by handler goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// newLimitedServer serves the real AuthService over HTTP/2 with rl.
-func newLimitedServer(t *testing.T, rl RateLimit, log zerolog.Logger) (string, *http.Client) {
-	t.Helper()
-	st, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop(), GCInterval: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := syncengine.New(syncengine.Config{Store: st, Keepalive: time.Hour, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := auth.New(auth.Config{RPID: "throughcare.test", RPDisplayName: "Throughcare", RPOrigins: []string{"https://throughcare.test"}, Logger: zerolog.Nop()}, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := New(Config{Engine: engine, Identity: svc, Auth: NewAuthHandler(svc), Logger: log, AuthRateLimit: rl})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.EnableHTTP2 = true
-	srv.StartTLS()
-	t.Cleanup(func() {
-		engine.Shutdown()
-		srv.Close()
-		st.Close()
-	})
-	return srv.URL, srv.Client()
-}
-
-// withHeader sets a request header on every call.
-func withHeader(k, v string) connect.ClientOption {
-	return connect.WithInterceptors(connect.UnaryInterceptorFunc(func(next connect.UnaryFunc) connect.UnaryFunc {
-		return func(ctx context.Context, req connect.AnyRequest) (connect.AnyResponse, error) {
-			req.Header().Set(k, v)
-			return next(ctx, req)
-		}
-	}))
-}
-
-func TestPublicProceduresAreRateLimitedOverTheAPI(t *testing.T) {
-	protocols := map[string][]connect.ClientOption{
-		"connect":      nil,
-		"connect-json": {connect.WithProtoJSON()},
-		"grpc":         {connect.WithGRPC()},
-		"grpc-web":     {connect.WithGRPCWeb()},
-	}
-	for name, opts := range protocols {
-		t.Run(name, func(t *testing.T) {
-			clock := newFakeClock()
-			logs := &lockedBuffer{}
-			url, hc := newLimitedServer(t, RateLimit{Ceremony: Limits{Address: Limit{Rate: 1, Burst: 3}}, Now: clock.Now}, zerolog.New(logs))
-			ctx := context.Background()
-			anon := throughcarev1connect.NewAuthServiceClient(hc, url, opts...)
-			for i := range 3 {
-				if _, err := anon.BeginLogin(ctx, &v1.BeginLoginRequest{}); err != nil {
-					t.Fatalf("BeginLogin %d within the burst: %v", i, err)
-				}
-			}
-			_, err := anon.BeginLogin(ctx, &v1.BeginLoginRequest{})
-			if connect.CodeOf(err) != connect.CodeResourceExhausted {
-				t.Fatalf("BeginLogin past the burst = %v, want resource_exhausted", err)
-			}
-			var cerr *connect.Error
-			if !errors.As(err, &cerr) || cerr.Message() != rateLimitedMsg {
-				t.Fatalf("refusal message = %v, want %q", err, rateLimitedMsg)
-			}
-			if ra := cerr.Meta().Get("Retry-After"); ra != "1" {
-				t.Fatalf("Retry-After = %q, want 1", ra)
-			}
-			// The same bucket covers every ceremony ...
-			if _, err := anon.BeginEnrollment(ctx, &v1.BeginEnrollmentRequest{}); connect.CodeOf(err) != connect.CodeResourceExhausted {
-				t.Fatalf("BeginEnrollment past the burst = %v, want resource_exhausted", err)
-			}
-			// ... but Refresh has its own.
-			if _, err := anon.Refresh(ctx, &v1.RefreshRequest{RefreshToken: auth.NewToken(auth.RefreshPrefix)}); connect.CodeOf(err) != connect.CodeUnauthenticated {
-				t.Fatalf("Refresh past the ceremonies' burst = %v, want unauthenticated", err)
-			}
-			// Authenticated procedures are not limited: a bad token is still
-			// just unauthenticated, however often it is tried.
-			badSync := throughcarev1connect.NewSyncServiceClient(hc, url, append(opts[:len(opts):len(opts)], withHeader("Authorization", "Bearer tca_nope"))...)
-			badAuth := throughcarev1connect.NewAuthServiceClient(hc, url, append(opts[:len(opts):len(opts)], withHeader("Authorization", "Bearer tca_nope"))...)
-			for i := range 10 {
-				if _, err := badSync.Pull(ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1}); connect.CodeOf(err) != connect.CodeUnauthenticated {
-					t.Fatalf("Pull %d with a bad token = %v, want unauthenticated", i, err)
-				}
-				if _, err := badAuth.ListDevices(ctx, &v1.ListDevicesRequest{}); connect.CodeOf(err) != connect.CodeUnauthenticated {
-					t.Fatalf("ListDevices %d with a bad token = %v, want unauthenticated", i, err)
-				}
-			}
-			// A second later the bucket holds one more call.
-			clock.Advance(time.Second)
-			if _, err := anon.BeginLogin(ctx, &v1.BeginLoginRequest{}); err != nil {
-				t.Fatalf("BeginLogin after a refill: %v", err)
-			}
-			if _, err := anon.BeginLogin(ctx, &v1.BeginLoginRequest{}); connect.CodeOf(err) != connect.CodeResourceExhausted {
-				t.Fatalf("second BeginLogin after one refill = %v, want resource_exhausted", err)
-			}
-			// Refusals are logged like any call, without the client address.
-			out := logs.String()
-			if !strings.Contains(out, `"code":"resource_exhausted","limit":"ceremony_address"`) {
-				t.Fatalf("no refusal in the log:\n%s", out)
-			}
-			if strings.Contains(out, "127.0.0.1") {
-				t.Fatalf("the log carries the client address:\n%s", out)
-			}
-		})
-	}
-}
-
-func TestTrustedProxyHeaderSeparatesClients(t *testing.T) {
-	clock := newFakeClock()
-	url, hc := newLimitedServer(t, RateLimit{Ceremony: Limits{Address: Limit{Rate: 1, Burst: 2}}, Now: clock.Now, TrustedProxyHeader: "X-Forwarded-For"}, zerolog.Nop())
-	ctx := context.Background()
-	client := func(xff string) throughcarev1connect.AuthServiceClient {
-		return throughcarev1connect.NewAuthServiceClient(hc, url, withHeader("X-Forwarded-For", xff))
-	}
-	a, b := client("203.0.113.7"), client("203.0.113.8")
-	// A client that forges earlier hops is still counted by the last one.
-	forged := client("198.51.100.99, 203.0.113.7")
-	for i := range 2 {
-		if _, err := a.BeginLogin(ctx, &v1.BeginLoginRequest{}); err != nil {
-			t.Fatalf("a, call %d: %v", i, err)
-		}
-	}
-	for name, c := range map[string]throughcarev1connect.AuthServiceClient{"a": a, "forged": forged} {
-		if _, err := c.BeginLogin(ctx, &v1.BeginLoginRequest{}); connect.CodeOf(err) != connect.CodeResourceExhausted {
-			t.Fatalf("%s past a's burst = %v, want resource_exhausted", name, err)
-		}
-	}
-	if _, err := b.BeginLogin(ctx, &v1.BeginLoginRequest{}); err != nil {
-		t.Fatalf("b is limited by a's calls: %v", err)
 	}
 }

@@ -17,9 +17,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/review"
+	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -33,6 +34,7 @@ import (
 //	clients c1 (A1) "Alex Smith" with one contact whose texts look like
 //	formulas; c2 (A2) with one contact
 type revEnv struct {
+	env      *servertest.Env
 	url      string
 	http     *http.Client
 	st       *store.DB
@@ -41,60 +43,24 @@ type revEnv struct {
 	teamA2   string
 	c1, c2   string
 	contact1 string
-	logs     *lockedBuffer
+	logs     *fixture.Logs
 	tokens   *admTokens
-}
-
-type lockedBuffer struct {
-	mu chan struct{}
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu <- struct{}{}
-	defer func() { <-l.mu }()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu <- struct{}{}
-	defer func() { <-l.mu }()
-	return l.b.String()
 }
 
 func newRevEnv(t *testing.T, opts ...func(*api.Config)) *revEnv {
 	t.Helper()
-	st, err := store.Open(store.Options{InMemory: true, GCInterval: -1, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	engine, err := syncengine.New(syncengine.Config{Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &revEnv{st: st, logs: &lockedBuffer{mu: make(chan struct{}, 1)}}
-	log := zerolog.New(e.logs)
-	svc, err := review.New(review.Config{Store: st, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tokens := &admTokens{m: map[string]identity.Identity{}}
-	e.tokens = tokens
-	cfg := api.Config{Engine: engine, Identity: tokens, Logger: log, Review: api.NewReviewHandler(svc),
-		Routes: map[string]http.Handler{api.ExportPattern: api.ExportHandler(tokens, svc, log)}}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	handler, err := api.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.url, e.http = apitest.Serve(t, handler, engine, st)
-
+	logs := &fixture.Logs{}
+	env := servertest.New(t, servertest.Options{Log: zerolog.New(logs), Configure: func(c *api.Config) {
+		for _, o := range opts {
+			o(c)
+		}
+	}})
+	e := &revEnv{env: env, url: env.URL, http: env.HTTPClient, st: env.Store, logs: logs, tokens: &admTokens{env: env, m: map[string]identity.Identity{}}}
+	tokens, st := e.tokens, e.st
 	e.areaA, e.teamA1, e.teamA2 = uuid.NewString(), uuid.NewString(), uuid.NewString()
 	e.c1, e.c2 = uuid.NewString(), uuid.NewString()
 	sup, adm, wkr := uuid.NewString(), uuid.NewString(), uuid.NewString()
-	err = st.Directory(t.Context(), func(tx store.DirTx) error {
+	err := st.Directory(t.Context(), func(tx store.DirTx) error {
 		if err := tx.PutArea(&store.Area{ID: e.areaA, Name: "Lambeth"}); err != nil {
 			return err
 		}
@@ -145,7 +111,7 @@ func newRevEnv(t *testing.T, opts ...func(*api.Config)) *revEnv {
 	})...)
 	_, more := d.NewContact(e.c2, time.Now().Add(-time.Hour))
 	chs = append(chs, more...)
-	if _, err := st.Push(t.Context(), &store.Batch{UserID: wkr, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
+	if _, err := syncengine.Apply(t.Context(), st, &syncengine.Batch{UserID: wkr, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -408,10 +374,7 @@ func (f *failingWriter) Write(p []byte) (int, error) { return 0, errors.New("con
 // sees a failed download, not a short file) and audited as incomplete.
 func TestExportCutOff(t *testing.T) {
 	e := newRevEnv(t)
-	svc, err := review.New(review.Config{Store: e.st, Logger: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := e.env.Server.Review
 	var sup identity.Identity
 	e.st.DirectoryView(t.Context(), func(tx store.DirTx) error {
 		for _, uid := range tx.UsersOfArea(e.areaA) {

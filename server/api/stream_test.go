@@ -9,8 +9,8 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -20,7 +20,7 @@ import (
 
 // seedClients creates n clients with m contacts each, pushed by an admin
 // device, and returns their ids.
-func seedClients(t *testing.T, env *apitest.Env, n, m int) []string {
+func seedClients(t *testing.T, env *servertest.Env, n, m int) []string {
 	t.Helper()
 	admin := sample.NewDevice("admin", time.Now, 99)
 	var ids []string
@@ -48,7 +48,7 @@ func seedClients(t *testing.T, env *apitest.Env, n, m int) []string {
 }
 
 func TestCaseloadChangesSnapshotAndEvict(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	ids := seedClients(t, env, 3, 4)
 	w := newWorker(t, env, "worker-a", 10, ids[:2])
 	recs, cursor, actions := pullAll(t, w.client, nil, 4)
@@ -78,7 +78,7 @@ func TestCaseloadChangesSnapshotAndEvict(t *testing.T) {
 }
 
 func TestOwnWritesAreInTheNextCheckpoint(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	ids := seedClients(t, env, 1, 0)
 	w := newWorker(t, env, "worker-a", 11, ids)
 	_, cursor, _ := pullAll(t, w.client, nil, 0)
@@ -120,7 +120,7 @@ func receive(t *testing.T, s *connect.ServerStreamForClient[v1.SubscribeResponse
 func TestSubscribeStreamsLiveChanges(t *testing.T) {
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
-			env := apitest.New(t, apitest.Options{Engine: syncengine.Config{Keepalive: time.Hour}})
+			env := servertest.New(t, servertest.Options{Engine: syncengine.Config{Keepalive: time.Hour}})
 			ids := seedClients(t, env, 2, 1)
 			supervisor := newWorker(t, env, "supervisor", 12, ids, p.opts...)
 			worker := newWorker(t, env, "worker-a", 13, ids[:1], p.opts...)
@@ -151,7 +151,7 @@ func TestSubscribeStreamsLiveChanges(t *testing.T) {
 }
 
 func TestSubscribeKeepalivesAndTypedCloses(t *testing.T) {
-	env := apitest.New(t, apitest.Options{Engine: syncengine.Config{Keepalive: 20 * time.Millisecond}})
+	env := servertest.New(t, servertest.Options{Engine: syncengine.Config{Keepalive: 20 * time.Millisecond}})
 	ids := seedClients(t, env, 1, 0)
 	w := newWorker(t, env, "worker-a", 14, ids)
 
@@ -186,7 +186,7 @@ func TestSubscribeKeepalivesAndTypedCloses(t *testing.T) {
 }
 
 func TestSubscribeClosesAtMaxAge(t *testing.T) {
-	env := apitest.New(t, apitest.Options{Engine: syncengine.Config{StreamMaxAge: 50 * time.Millisecond, Keepalive: time.Hour}})
+	env := servertest.New(t, servertest.Options{Engine: syncengine.Config{StreamMaxAge: 50 * time.Millisecond, Keepalive: time.Hour}})
 	ids := seedClients(t, env, 1, 0)
 	w := newWorker(t, env, "worker-a", 15, ids)
 	stream, _ := subscribe(t, w.client, nil)

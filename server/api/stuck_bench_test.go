@@ -14,8 +14,8 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/throughcare/throughcare/server/api"
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
 
@@ -82,7 +82,7 @@ func benchWaitStreams(wait time.Duration, cond func(open, blocked int) bool) boo
 // (drop-s). Client and server share the process; the stuck clients hold
 // nothing but their sockets.
 func BenchmarkStuckReaders(b *testing.B) {
-	env := apitest.New(b, apitest.Options{Engine: syncengine.Config{Keepalive: time.Hour}, Serve: apitest.ServeOptions{Plaintext: true, Listener: smallSendBuffers}})
+	env := servertest.New(b, servertest.Options{Engine: syncengine.Config{Keepalive: time.Hour}, Serve: servertest.ServeOptions{Plaintext: true, Listener: smallSendBuffers}})
 	clients := benchSeed(b, env, benchStuckBuckets, benchStuckContacts)
 	tokens := make([]string, benchStuckReaders)
 	for i := range tokens {

@@ -14,7 +14,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
-	"github.com/throughcare/throughcare/server/api/apitest"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -24,7 +24,7 @@ import (
 // TLS unless env is plaintext) with a small receive buffer and never reads
 // it: a tablet that stopped reading. The connection is closed when the
 // test ends.
-func stuckSubscribe(tb testing.TB, env *apitest.Env, token string) net.Conn {
+func stuckSubscribe(tb testing.TB, env *servertest.Env, token string) net.Conn {
 	tb.Helper()
 	u, err := url.Parse(env.URL)
 	if err != nil {

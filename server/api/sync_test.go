@@ -10,8 +10,8 @@ import (
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/throughcare/throughcare/server/api/apitest"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -35,18 +35,18 @@ type worker struct {
 	client throughcarev1connect.SyncServiceClient
 }
 
-func newWorker(t *testing.T, env *apitest.Env, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
+func newWorker(t *testing.T, env *servertest.Env, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
 	t.Helper()
 	return newUser(t, env, identity.Worker, user, seed, buckets, opts...)
 }
 
 // newAdmin signs in an area admin, who may create client records.
-func newAdmin(t *testing.T, env *apitest.Env, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
+func newAdmin(t *testing.T, env *servertest.Env, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
 	t.Helper()
 	return newUser(t, env, identity.Admin, user, seed, buckets, opts...)
 }
 
-func newUser(t *testing.T, env *apitest.Env, role identity.Role, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
+func newUser(t *testing.T, env *servertest.Env, role identity.Role, user string, seed uint64, buckets []string, opts ...connect.ClientOption) *worker {
 	t.Helper()
 	d := sample.NewDevice(user, time.Now, seed)
 	tok := user + "-token"
@@ -91,7 +91,7 @@ func pullAll(t *testing.T, c throughcarev1connect.SyncServiceClient, cursor []by
 func TestPushPullEveryProtocol(t *testing.T) {
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
-			env := apitest.New(t, apitest.Options{})
+			env := servertest.New(t, servertest.Options{})
 			seed := sample.NewDevice("seed", time.Now, 1)
 			clientID := seed.NewID()
 			w := newAdmin(t, env, "admin-a", 2, []string{clientID}, p.opts...)
@@ -140,7 +140,7 @@ func TestPushPullEveryProtocol(t *testing.T) {
 }
 
 func TestEveryProcedureNeedsIdentity(t *testing.T) {
-	env := apitest.New(t, apitest.Options{})
+	env := servertest.New(t, servertest.Options{})
 	for _, p := range protocols {
 		t.Run(p.name, func(t *testing.T) {
 			for _, token := range []string{"", "unknown-token"} {

@@ -1,13 +1,11 @@
 package auth_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/x509"
 	"errors"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
@@ -32,49 +31,14 @@ const (
 
 var goodRP = virtualwebauthn.RelyingParty{ID: rpID, Name: "Throughcare", Origin: rpOrigin}
 
-// clock is a settable clock. It starts at the real time, because the
-// store's own TTLs run on the real clock: the service checks expiry against
-// this one too, so moving it forward expires things.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer collects log output from concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 type env struct {
-	st    *store.DB
-	svc   *auth.Service
-	clock *clock
-	logs  *syncBuffer
+	st  *store.DB
+	svc *auth.Service
+	// clock starts at the real time, because the store's own TTLs run on
+	// the real clock: the service checks expiry against this one too, so
+	// moving it forward expires things.
+	clock *fixture.Clock
+	logs  *fixture.Logs
 	cfg   auth.Config
 }
 
@@ -87,7 +51,7 @@ func newEnv(t *testing.T, adjust ...func(*auth.Config)) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	e := &env{st: st, clock: &clock{t: time.Now()}, logs: &syncBuffer{}}
+	e := &env{st: st, clock: fixture.NewClock(time.Now()), logs: &fixture.Logs{}}
 	e.cfg = auth.Config{RPID: rpID, RPDisplayName: "Throughcare", RPOrigins: []string{rpOrigin},
 		Now: e.clock.Now, Logger: zerolog.New(e.logs)}
 	for _, f := range adjust {

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 )
@@ -117,7 +117,7 @@ func (s *Service) resolve(tx store.DirTx, sessionID string, hash []byte, id *ide
 	if id.Role == 0 {
 		return "unknown role", nil
 	}
-	id.Buckets, id.Former, err = caseload(tx, u, id.Role)
+	id.Buckets, id.Former, err = access.Caseload(tx, u, id.Role)
 	return "", err
 }
 
@@ -152,59 +152,4 @@ func (s *Service) expired(sess *store.Session) string {
 		return "access token expired"
 	}
 	return ""
-}
-
-// caseload returns the buckets a user may sync, sorted, and for a worker
-// the periods in which they held clients they no longer hold.
-//
-//   - worker: the clients of their open assignments;
-//   - supervisor: the clients of their teams (in their area);
-//   - admin: the clients of their area.
-func caseload(tx store.DirTx, u *store.User, role identity.Role) ([]string, map[string][]identity.Period, error) {
-	var buckets []string
-	var former map[string][]identity.Period
-	switch role {
-	case identity.Worker:
-		as, err := tx.AssignmentsOfUser(u.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, a := range as {
-			if a.Open() {
-				buckets = append(buckets, a.ClientID)
-			}
-		}
-		slices.Sort(buckets)
-		buckets = slices.Compact(buckets)
-		for _, a := range as { // by client, then start
-			if a.Open() || slices.Contains(buckets, a.ClientID) {
-				continue
-			}
-			if former == nil {
-				former = map[string][]identity.Period{}
-			}
-			former[a.ClientID] = append(former[a.ClientID], identity.Period{From: a.From, To: a.To})
-		}
-	case identity.Supervisor:
-		for _, team := range u.TeamIDs {
-			for _, cid := range tx.ClientsOfTeam(team) {
-				// The team index may lag a client's move to another team:
-				// the client record decides.
-				c, err := tx.Client(cid)
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return nil, nil, err
-				}
-				if c.TeamID == team && c.AreaID == u.AreaID {
-					buckets = append(buckets, cid)
-				}
-			}
-		}
-	case identity.Admin:
-		buckets = tx.ClientsOfArea(u.AreaID)
-	}
-	slices.Sort(buckets)
-	return slices.Compact(buckets), former, nil
 }

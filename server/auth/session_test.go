@@ -11,6 +11,7 @@ import (
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
@@ -269,7 +270,7 @@ func TestLogout(t *testing.T) {
 // plus its duration, and fires when the test moves that clock on with
 // advance, synchronously, so that the test can look at once.
 type fakeTimers struct {
-	clock  *clock
+	clock  *fixture.Clock
 	mu     sync.Mutex
 	timers []*fakeTimer
 }

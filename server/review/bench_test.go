@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/syncengine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/identity"
@@ -98,7 +100,7 @@ func seedBench() (*benchEnv, error) {
 				if len(batch) == 0 {
 					return nil
 				}
-				res, err := st.Push(ctx, &store.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: now, Changes: batch})
+				res, err := syncengine.Apply(ctx, st, &syncengine.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: now, Changes: batch})
 				if err != nil {
 					return err
 				}
@@ -134,7 +136,11 @@ func seedBench() (*benchEnv, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
-	svc, err := New(Config{Store: st, Now: clock, Logger: zerolog.Nop()})
+	eng, err := syncengine.New(syncengine.Config{Store: st, Now: clock})
+	if err != nil {
+		return nil, err
+	}
+	svc, err := New(Config{Store: st, Now: clock, Logger: zerolog.Nop(), Writer: eng})
 	if err != nil {
 		return nil, err
 	}

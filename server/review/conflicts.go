@@ -8,6 +8,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -20,7 +21,7 @@ import (
 // when they were detected, with the names of the people who wrote the
 // values.
 func (s *Service) ListConflicts(ctx context.Context, id *identity.Identity, clientID string) (*v1.ListConflictsResponse, error) {
-	sc, err := s.resolve(ctx, id, "review conflicts", "")
+	sc, err := s.resolve(ctx, id, access.ReviewConflicts, "")
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +139,7 @@ func (s *Service) ResolveConflict(ctx context.Context, id *identity.Identity, cl
 	case res.Value != nil && res.Choice != v1.ConflictChoice_CONFLICT_CHOICE_UNSPECIFIED:
 		return 0, invalid("a resolution takes a choice or a value, not both")
 	}
-	sc, err := s.resolve(ctx, id, "resolve conflicts", "")
+	sc, err := s.resolve(ctx, id, access.ResolveConflicts, "")
 	if err != nil {
 		return 0, err
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -219,7 +220,7 @@ func (s *Service) ListContacts(ctx context.Context, id *identity.Identity, req *
 	if err != nil {
 		return nil, err
 	}
-	sc, err := s.resolve(ctx, id, "review contacts", q.teamID)
+	sc, err := s.resolve(ctx, id, access.ReviewContacts, q.teamID)
 	if err != nil {
 		return nil, err
 	}

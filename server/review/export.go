@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -92,7 +93,7 @@ func (s *Service) beginExport(ctx context.Context, id *identity.Identity, kind s
 	if q.TeamID != "" && !schema.ValidID(q.TeamID) {
 		return nil, nil, from, to, invalid("team_id must be a lower-case UUID")
 	}
-	sc, err := s.resolve(ctx, id, "export", q.TeamID)
+	sc, err := s.resolve(ctx, id, access.Export, q.TeamID)
 	if err != nil {
 		return nil, nil, from, to, err
 	}

@@ -9,12 +9,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
-	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
 // noteIDSpace is the UUID namespace of review note ids: a contact's first
@@ -98,7 +99,7 @@ func (s *Service) reviewOnce(ctx context.Context, id *identity.Identity, req *v1
 	if decision == v1.ReviewDecision_REVIEW_DECISION_QUERY && comment == "" {
 		return "", invalid("a query needs a comment for the worker")
 	}
-	sc, err := s.resolve(ctx, id, "review contacts", "")
+	sc, err := s.resolve(ctx, id, access.ReviewContacts, "")
 	if err != nil {
 		return "", err
 	}
@@ -217,69 +218,49 @@ type noteField struct {
 func str(s string) *v1.Value { return &v1.Value{Kind: &v1.Value_StringValue{StringValue: s}} }
 
 // write writes fields of a record as one server-authored action on the
-// caller's behalf: every change shares one stamp, later than anything the
-// record holds, and takes as its base the field's current stamp (none for
+// caller's behalf, through the engine's WriteAs: every change shares one
+// stamp, later than anything the record holds, and takes as its base the field's current stamp (none for
 // a new field), so it raises no conflict and resolves the field's open
-// ones. The caller's role must be allowed to write each field. check, if
+// ones. The caller's role must be allowed to write each field
+// (access.MayWrite, by the built-in schema's field writers). check, if
 // set, runs inside the push transaction with the record's current state
 // and may refuse the write by returning an error (then nothing is
 // written). It returns the position of the last change.
 func (s *Service) write(ctx context.Context, id *identity.Identity, clientID, recordType, recordID string,
 	current *v1.RecordState, fields []noteField, check func(*v1.RecordState) error) (uint64, error) {
 	for _, f := range fields {
-		if !syncengine.MayWrite(id.Role, recordType, f.name) {
-			return 0, errkind.E(errkind.Forbidden, "a %s may not write %s.%s", id.Role, recordType, f.name)
+		if !access.MayWrite(schema.Builtin(), id.Role, recordType, f.name) {
+			return 0, access.Forbidden(id.Role, "write "+recordType+"."+f.name)
 		}
 	}
-	for _, f := range current.GetFields() {
-		_ = s.clock.Observe(f.GetStamp().GetTime())
-	}
-	for _, c := range current.GetConflicts() {
-		_ = s.clock.Observe(c.GetCurrent().GetStamp().GetTime())
-		_ = s.clock.Observe(c.GetIncoming().GetStamp().GetTime())
-	}
-	hs := s.clock.Now()
-	stamp := &v1.Stamp{Time: hs.Time, Replica: hs.Replica}
 	changes := make([]*v1.Change, 0, len(fields))
-	for i, f := range fields {
-		ch := &v1.Change{DeviceSeq: uint64(i + 1), RecordId: recordID, RecordType: recordType, ClientId: clientID,
-			Field: f.name, Value: f.value, Stamp: stamp}
+	for _, f := range fields {
+		ch := &v1.Change{RecordId: recordID, RecordType: recordType, ClientId: clientID, Field: f.name, Value: f.value}
 		if cur := merge.Field(current, f.name); cur != nil {
 			ch.Base = cur.GetStamp()
 		}
-		if iss := s.sch.CheckChange(s.sch.Version(), ch); iss != nil {
-			return 0, invalid("%s", iss.Message)
-		}
 		changes = append(changes, ch)
 	}
-	if current == nil {
-		if missing := s.sch.MissingRequired(recordType, func(name string) bool {
-			for _, f := range fields {
-				if f.name == name {
-					return true
-				}
-			}
-			return false
-		}); len(missing) > 0 {
-			return 0, fmt.Errorf("review: a new %s lacks %v", recordType, missing)
-		}
-	}
 	var refused error
-	b := &store.Batch{UserID: id.UserID, DeviceID: ServerDevice, ReceivedAt: s.now(), AssignSeq: true, Changes: changes}
+	var decide func(*v1.Change, *v1.RecordState) syncengine.Decision
 	if check != nil {
-		b.Check = func(ch *v1.Change, st *v1.RecordState) store.Decision {
+		decide = func(ch *v1.Change, st *v1.RecordState) syncengine.Decision {
 			// Called for each change of every attempt of the transaction:
 			// decide on the first and let the rest follow.
 			if ch == changes[0] {
 				refused = check(st)
 			}
 			if refused != nil {
-				return store.Decision{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: refused.Error()}
+				return syncengine.Decision{Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND, Message: refused.Error()}
 			}
-			return store.Decision{}
+			return syncengine.Decision{}
 		}
 	}
-	res, err := s.st.Push(ctx, b)
+	res, err := s.w.WriteAs(ctx, id.UserID, changes, decide)
+	var iss *schema.Issue
+	if errors.As(err, &iss) {
+		return 0, invalid("%s", iss.Message)
+	}
 	if err != nil {
 		return 0, storeErr(err)
 	}

@@ -4,9 +4,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/syncengine"
+
 	"google.golang.org/protobuf/proto"
 
-	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/merge"
@@ -37,7 +38,7 @@ func TestServerWriteBeatsOlderServerStamps(t *testing.T) {
 			note := review("Seen, fine.")
 			cur := merge.Field(w.record(w.c1, note), "text").GetStamp()
 			ahead := hlc.Pack(w.clock.Now().Add(time.Hour).UnixMilli(), 7)
-			_, err := w.st.Push(w.ctx, &store.Batch{UserID: w.supA1.UserID, DeviceID: ServerDevice, ReceivedAt: w.clock.Now(), AssignSeq: true,
+			_, err := syncengine.Apply(w.ctx, w.st, &syncengine.Batch{UserID: w.supA1.UserID, DeviceID: ServerDevice, ReceivedAt: w.clock.Now(), AssignSeq: true,
 				Changes: []*v1.Change{{RecordId: note, RecordType: "review_note", ClientId: w.c1, Field: "text", Value: sample.Str("Old server"),
 					Stamp: &v1.Stamp{Time: ahead, Replica: old}, Base: cur}}})
 			if err != nil {

@@ -6,14 +6,16 @@
 //
 // # Reach
 //
-// Only supervisors and admins may use it; a worker gets errkind.Forbidden
-// before anything named in the request is looked at. A caller reaches the
-// clients of their identity's buckets (a supervisor: their teams' clients;
-// an admin: their area's). A client, contact, record, conflict or team
-// outside that reach answers errkind.NotFound exactly as one that does not
-// exist, and lists simply leave it out. Identities are resolved from the
-// directory on every request (see auth.Service.Identify), so a disabled
-// user or a changed role never gets here.
+// The access policy (package access) decides: only supervisors and admins
+// may use it; a worker gets errkind.Forbidden before anything named in the
+// request is looked at. A caller reaches the clients of their identity's
+// buckets that are in their reach (a supervisor: their teams' clients; an
+// admin: their area's). A client, contact, record, conflict or team outside
+// that reach answers errkind.NotFound exactly as one that does not exist,
+// and lists simply leave it out. Identities are resolved from the directory
+// on every request (see auth.Service.Identify), and the caller's directory
+// entry again for each request here (access.Resolve), so a disabled user or
+// a changed role never gets further.
 //
 // # Reads
 //
@@ -50,13 +52,12 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/hlc"
-	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
 // ServerDevice is the device id (and HLC replica id) of the changes the
@@ -87,8 +88,6 @@ const (
 type Store interface {
 	store.DirectoryStore
 	bucketScanner
-	// Push stores a batch of server-authored changes.
-	Push(ctx context.Context, b *store.Batch) (*store.PushResult, error)
 	// Records returns the stored states of records of a bucket.
 	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
 	// History returns every accepted change to a record, oldest first.
@@ -112,10 +111,16 @@ type Config struct {
 	// Logger records what the service does, by id only: never names,
 	// comments or other personal fields.
 	Logger zerolog.Logger
-	// Clock stamps the service's writes: the server's one clock
-	// (syncengine.NewServerClock), shared with every other service writing
-	// on the server's account (default a server clock of its own).
-	Clock *hlc.Clock
+	// Writer writes notes and resolutions on the server's account
+	// (required): the sync engine.
+	Writer Writer
+}
+
+// Writer is the one door for changes the server writes on a user's
+// behalf: the sync engine's WriteAs, which numbers and stamps them with
+// the server's clock. *syncengine.Engine is one.
+type Writer interface {
+	WriteAs(ctx context.Context, userID string, changes []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error)
 }
 
 // Service answers supervisors' review requests. It is safe for concurrent
@@ -123,34 +128,26 @@ type Config struct {
 const noteStripes = 64
 
 type Service struct {
-	st    Store
-	now   func() time.Time
-	log   zerolog.Logger
-	clock *hlc.Clock
-	sch   *schema.Registry
+	st  Store
+	now func() time.Time
+	log zerolog.Logger
+	w   Writer
 
 	noteLocks [noteStripes]sync.Mutex // see ReviewContact
 }
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil {
-		return nil, errors.New("review: a store is required")
+	if cfg.Store == nil || cfg.Writer == nil {
+		return nil, errors.New("review: a store and a writer are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = syncengine.NewServerClock(cfg.Now)
-	}
-	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, clock: cfg.Clock, sch: schema.Builtin()}, nil
+	return &Service{st: cfg.Store, now: cfg.Now, log: cfg.Logger, w: cfg.Writer}, nil
 }
 
-var (
-	errSignIn   = errkind.E(errkind.Unauthenticated, "sign-in required")
-	errClientNF = errkind.E(errkind.NotFound, "client not found")
-	errTeamNF   = errkind.E(errkind.NotFound, "team not found")
-)
+var errClientNF = errkind.E(errkind.NotFound, "client not found")
 
 func invalid(format string, args ...any) error { return errkind.E(errkind.Invalid, format, args...) }
 
@@ -167,44 +164,29 @@ type client struct {
 // scope is what the caller reaches for one request.
 type scope struct {
 	id      *identity.Identity
-	admin   bool
 	clients []*client // by id
 	byID    map[string]*client
 }
 
-// resolve checks the caller's role (Forbidden for workers), then loads the
-// clients of their buckets from the directory; with teamID set, only that
-// team's (NotFound if the team is out of reach).
-func (s *Service) resolve(ctx context.Context, id *identity.Identity, what, teamID string) (*scope, error) {
-	if id == nil {
-		return nil, errSignIn
+// resolve checks the caller's role may do a (Forbidden for workers), then
+// loads the clients of their buckets that are in their reach (access.Reach)
+// from the directory; with teamID set, only that team's (NotFound if the
+// team is out of reach).
+func (s *Service) resolve(ctx context.Context, id *identity.Identity, a access.Action, teamID string) (*scope, error) {
+	if err := access.Allow(id, a); err != nil {
+		return nil, err
 	}
-	if id.Role != identity.Supervisor && id.Role != identity.Admin {
-		return nil, errkind.E(errkind.Forbidden, "a %s may not %s", id.Role, what)
-	}
-	sc := &scope{id: id, admin: id.Role == identity.Admin, byID: map[string]*client{}}
+	sc := &scope{id: id, byID: map[string]*client{}}
 	err := s.view(ctx, func(tx store.DirTx) error {
 		sc.clients = nil
 		clear(sc.byID)
+		reach, err := access.Resolve(tx, id, a)
+		if err != nil {
+			return err
+		}
 		if teamID != "" {
-			t, err := tx.Team(teamID)
-			if errors.Is(err, store.ErrNotFound) || err == nil && t.AreaID != id.Area {
-				return errTeamNF
-			}
-			if err != nil {
+			if _, err := reach.Team(tx, teamID); err != nil {
 				return err
-			}
-			if !sc.admin {
-				u, err := tx.User(id.UserID)
-				if errors.Is(err, store.ErrNotFound) {
-					return errSignIn
-				}
-				if err != nil {
-					return err
-				}
-				if !slices.Contains(u.TeamIDs, teamID) {
-					return errTeamNF
-				}
 			}
 		}
 		for _, cid := range id.Buckets {
@@ -215,7 +197,7 @@ func (s *Service) resolve(ctx context.Context, id *identity.Identity, what, team
 			if err != nil {
 				return err
 			}
-			if c.AreaID != id.Area || teamID != "" && c.TeamID != teamID {
+			if !reach.HasClient(c) || teamID != "" && c.TeamID != teamID {
 				continue
 			}
 			cl := &client{id: c.ID, team: c.TeamID, created: c.CreatedAt}

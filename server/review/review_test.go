@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/syncengine"
+
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -144,7 +146,7 @@ func newQueueWorld(t *testing.T) *queueWorld {
 	w.push(w.dev1, w.dev1.Record("contact", w.k3, w.c2, []sample.Field{
 		{Name: "occurred_at", Value: sample.Time(at(12, 9))}, {Name: "category", Value: sample.Str("housing")},
 		{Name: "mode", Value: sample.Str("phone")}, {Name: "author", Value: sample.Str(w.w1.UserID)},
-	}), func(*v1.Change, *v1.RecordState) store.Decision { return store.Decision{Late: true} })
+	}), func(*v1.Change, *v1.RecordState) syncengine.Decision { return syncengine.Decision{Late: true} })
 	w.k4 = w.contact(w.dev2, w.c3, at(13, 9), "employment")
 	w.k5 = w.contact(w.dev1, w.c6, at(9, 9), "general")
 	// Two tablets of w1 edit k5's notes at once.

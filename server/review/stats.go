@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/schema"
@@ -80,7 +81,7 @@ func (s *Service) GetStatistics(ctx context.Context, id *identity.Identity, req 
 	if err != nil {
 		return nil, err
 	}
-	sc, err := s.resolve(ctx, id, "read statistics", q.teamID)
+	sc, err := s.resolve(ctx, id, access.ReadStatistics, q.teamID)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
@@ -18,7 +19,7 @@ import (
 // who appear in them (authors of fields, changes and conflicting values,
 // and contacts' authors). A client out of reach is NotFound.
 func (s *Service) GetTimeline(ctx context.Context, id *identity.Identity, clientID string) (*v1.GetTimelineResponse, error) {
-	sc, err := s.resolve(ctx, id, "read client timelines", "")
+	sc, err := s.resolve(ctx, id, access.ReadTimelines, "")
 	if err != nil {
 		return nil, err
 	}

@@ -1,19 +1,17 @@
 package review
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -35,49 +33,14 @@ import (
 
 var now0 = time.Date(2026, 3, 16, 12, 0, 0, 0, time.UTC)
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// syncBuffer is a log sink safe for the race detector.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type world struct {
 	t      *testing.T
 	ctx    context.Context
 	st     *store.DB
 	svc    *Service
 	engine *syncengine.Engine
-	clock  *testClock
-	logs   *syncBuffer
+	clock  *fixture.Clock
+	logs   *fixture.Logs
 
 	areaA, areaB           string
 	teamA1, teamA2, teamB1 string
@@ -89,7 +52,7 @@ type world struct {
 	clientNames            map[string]string
 }
 
-func newID() string { return uuid.Must(uuid.NewV7()).String() }
+func newID() string { return fixture.NewID() }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
@@ -98,16 +61,17 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w := &world{t: t, ctx: context.Background(), st: st, clock: &testClock{t: now0}, logs: &syncBuffer{}}
-	if w.svc, err = New(Config{Store: st, Now: w.clock.Now, Logger: zerolog.New(w.logs)}); err != nil {
-		t.Fatal(err)
-	}
+	w := &world{t: t, ctx: context.Background(), st: st, clock: fixture.NewClock(now0), logs: &fixture.Logs{}}
 	if w.engine, err = syncengine.New(syncengine.Config{Store: st, Now: w.clock.Now, Keepalive: time.Hour, Logger: zerolog.Nop()}); err != nil {
 		t.Fatal(err)
 	}
+	if w.svc, err = New(Config{Store: st, Now: w.clock.Now, Logger: zerolog.New(w.logs), Writer: w.engine}); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(w.engine.Shutdown)
-	w.areaA, w.areaB = newID(), newID()
-	w.teamA1, w.teamA2, w.teamB1 = newID(), newID(), newID()
+	fx := fixture.NewWorld(t, st)
+	w.areaA, w.areaB = fx.AreaA, fx.AreaB
+	w.teamA1, w.teamA2, w.teamB1 = fx.TeamA1, fx.TeamA2, fx.TeamB1
 	users := []*store.User{
 		{ID: newID(), AreaID: w.areaA, DisplayName: "Ada Admin", Role: "admin"},
 		{ID: newID(), AreaID: w.areaA, DisplayName: "Sue Supervisor", Role: "supervisor", TeamIDs: []string{w.teamA1}},
@@ -127,17 +91,6 @@ func newWorld(t *testing.T) *world {
 		{ID: w.cB, AreaID: w.areaB, TeamID: w.teamB1, CreatedAt: jan1},
 	}
 	err = st.Directory(w.ctx, func(tx store.DirTx) error {
-		for _, a := range []*store.Area{{ID: w.areaA, Name: "Lambeth"}, {ID: w.areaB, Name: "Hackney"}} {
-			if err := tx.PutArea(a); err != nil {
-				return err
-			}
-		}
-		for _, tm := range []*store.Team{{ID: w.teamA1, AreaID: w.areaA, Name: "North"}, {ID: w.teamA2, AreaID: w.areaA, Name: "East"},
-			{ID: w.teamB1, AreaID: w.areaB, Name: "Central"}} {
-			if err := tx.PutTeam(tm); err != nil {
-				return err
-			}
-		}
 		for _, u := range users {
 			u.Handle = []byte(u.ID)
 			if err := tx.PutUser(u); err != nil {
@@ -191,9 +144,9 @@ func newWorld(t *testing.T) *world {
 
 // push writes a device's changes straight to the store (check may flag or
 // refuse them, as the sync engine's authorisation would).
-func (w *world) push(d *sample.Device, chs []*v1.Change, check func(*v1.Change, *v1.RecordState) store.Decision) *store.PushResult {
+func (w *world) push(d *sample.Device, chs []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) *syncengine.PushResult {
 	w.t.Helper()
-	res, err := w.st.Push(w.ctx, &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: w.clock.Now(), Changes: chs, Check: check})
+	res, err := syncengine.Apply(w.ctx, w.st, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: w.clock.Now(), Changes: chs, Check: check})
 	if err != nil {
 		w.t.Fatalf("push: %v", err)
 	}

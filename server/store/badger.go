@@ -124,7 +124,9 @@ func Open(o Options) (*DB, error) {
 		// again, and panics on a damaged one).
 		WithChecksumVerificationMode(options.OnBlockRead).
 		WithVerifyValueChecksum(true).
-		WithNumCompactors(2)
+		WithNumCompactors(2).
+		WithBaseTableSize(int64(DefaultTableMB) << 20)
+	bo.TableSizeMultiplier = 1
 	if o.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
 	}

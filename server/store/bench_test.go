@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/syncengine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
@@ -40,7 +42,7 @@ func benchPushes(b *testing.B, devices int) {
 			d := sample.NewDevice(fmt.Sprintf("bench-%d", g), time.Now, uint64(g+1))
 			client, chs := d.NewClient("Lambeth")
 			for left.Add(-1) >= 0 {
-				if _, err := s.Push(ctx, &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
+				if _, err := syncengine.Apply(ctx, s, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
 					b.Error(err)
 					return
 				}

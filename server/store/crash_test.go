@@ -6,7 +6,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"google.golang.org/protobuf/proto"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -15,6 +14,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/throughcare/throughcare/server/syncengine"
 
 	"github.com/rs/zerolog"
 
@@ -74,8 +77,8 @@ func crashValue(k, j int) string { return fmt.Sprintf("b%d-i%d", k, j) }
 // crashBatch returns batch k, the same every time it is built: crashB changes
 // with device sequence numbers k*crashB+1 .. (k+1)*crashB, each creating its
 // own contact record with a notes value naming the batch and the item.
-func crashBatch(k int) *store.Batch {
-	b := &store.Batch{UserID: crashUser, DeviceID: crashDevice, ReceivedAt: time.Now()}
+func crashBatch(k int) *syncengine.Batch {
+	b := &syncengine.Batch{UserID: crashUser, DeviceID: crashDevice, ReceivedAt: time.Now()}
 	for j := range crashB {
 		seq := uint64(k*crashB + j + 1)
 		b.Changes = append(b.Changes, &v1.Change{
@@ -124,7 +127,7 @@ func crashChild(dir string) {
 	if k > 0 {
 		// The last applied batch again, as a device that never saw the
 		// acknowledgement would resend it: every change is a duplicate.
-		res, err := s.Push(ctx, crashBatch(k-1))
+		res, err := syncengine.Apply(ctx, s, crashBatch(k-1))
 		if err != nil {
 			fail("re-push of batch %d: %v", k-1, err)
 		}
@@ -138,7 +141,7 @@ func crashChild(dir string) {
 		}
 	}
 	for ; ; k++ {
-		res, err := s.Push(ctx, crashBatch(k))
+		res, err := syncengine.Apply(ctx, s, crashBatch(k))
 		if err != nil {
 			fail("push of batch %d: %v", k, err)
 		}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/syncengine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
@@ -37,7 +39,7 @@ func closedFixture(t *testing.T, batches int) damageFixture {
 		t.Fatal(err)
 	}
 	for k := range batches {
-		if _, err := s.Push(context.Background(), crashBatch(k)); err != nil {
+		if _, err := syncengine.Apply(context.Background(), s, crashBatch(k)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -58,7 +60,7 @@ func closedAgain(t *testing.T, f damageFixture, more int) damageFixture {
 		t.Fatal(err)
 	}
 	for k := f.acked; k < f.acked+more; k++ {
-		if _, err := s.Push(context.Background(), crashBatch(k)); err != nil {
+		if _, err := syncengine.Apply(context.Background(), s, crashBatch(k)); err != nil {
 			t.Fatal(err)
 		}
 	}

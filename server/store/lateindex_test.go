@@ -4,13 +4,12 @@ import (
 	"context"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
 // A store written before the late index existed gets it built from its log
@@ -26,13 +25,19 @@ func TestLateIndexBuiltForOlderStores(t *testing.T) {
 	}
 	s := open()
 	ctx := context.Background()
-	at := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
-	d := sample.NewDevice("u", func() time.Time { return at }, 1)
-	client, chs := d.NewClient("Lambeth")
-	late, cchs := d.NewContact(client, at)
-	_, more := d.NewContact(client, at)
-	_, err := s.Push(ctx, &Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: at, Changes: append(append(chs, cchs...), more...),
-		Check: func(ch *v1.Change, _ *v1.RecordState) Decision { return Decision{Late: ch.GetRecordId() == late} }})
+	client, late := uuid.NewString(), uuid.NewString()
+	// A late change, written as the engine writes one: its log entry is
+	// flagged, and the record is in the index.
+	err := s.Buckets(ctx, func(tx BucketTx) error {
+		e := &v1.HistoryEntry{Position: 1, RecordId: late, RecordType: "contact", Field: "notes", Late: true}
+		if err := tx.Append(client, e); err != nil {
+			return err
+		}
+		if err := tx.PutRecord(client, &v1.RecordState{RecordId: late, RecordType: "contact", Position: 1}); err != nil {
+			return err
+		}
+		return tx.MarkLate(client, late)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,12 @@ const (
 	// DefaultIndexCacheMB bounds the tables' indexes and bloom filters
 	// held in memory.
 	DefaultIndexCacheMB = 16
+	// DefaultTableMB is the size of the tables compaction writes, at every
+	// level. Compaction builds up to a dozen tables at once per compactor,
+	// each in a buffer of twice the table size: Badger's default (tables
+	// doubling per level, 8 to 32 MB in a store of a few GB) made those
+	// buffers the largest thing in memory.
+	DefaultTableMB = 2
 )
 
 // withMemoryDefaults fills the memory sizes left zero with the defaults.

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/syncengine"
+
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/proto"
 
@@ -22,7 +24,7 @@ import (
 // push for good.
 func TestDefaultMemoryHoldsTheLargestPush(t *testing.T) {
 	const maxRequest, maxBatch = 3 << 19, 5000 // 1.5 MiB
-	batches := map[string]*store.Batch{}
+	batches := map[string]*syncengine.Batch{}
 	// Few large changes: contacts with long notes, up to 1.5 MiB in all.
 	d := sample.NewDevice("u", time.Now, 1)
 	client, big := d.NewClient("Lambeth")
@@ -35,7 +37,7 @@ func TestDefaultMemoryHoldsTheLargestPush(t *testing.T) {
 		}
 		big, size = append(big, c...), size+n
 	}
-	batches["1.5 MiB of long notes"] = &store.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: time.Now(), Changes: big}
+	batches["1.5 MiB of long notes"] = &syncengine.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: time.Now(), Changes: big}
 	// Many small changes: whole contacts up to 5,000 changes.
 	d = sample.NewDevice("u", time.Now, 2)
 	client, many := d.NewClient("Lambeth")
@@ -46,7 +48,7 @@ func TestDefaultMemoryHoldsTheLargestPush(t *testing.T) {
 		}
 		many = append(many, c...)
 	}
-	batches["5,000 changes"] = &store.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: time.Now(), Changes: many}
+	batches["5,000 changes"] = &syncengine.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: time.Now(), Changes: many}
 	for name, b := range batches {
 		t.Run(name, func(t *testing.T) {
 			s, err := store.Open(store.Options{Dir: t.TempDir(), Logger: zerolog.Nop(), GCInterval: -1})
@@ -54,7 +56,7 @@ func TestDefaultMemoryHoldsTheLargestPush(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer s.Close()
-			if _, err := s.Push(context.Background(), b); err != nil {
+			if _, err := syncengine.Apply(context.Background(), s, b); err != nil {
 				t.Fatalf("Push of %d changes (%d bytes) = %v, want it applied", len(b.Changes), proto.Size(&v1.PushRequest{Changes: b.Changes}), err)
 			}
 		})

@@ -1,16 +1,19 @@
 // Package store keeps Throughcare's durable state: every bucket's log of
-// accepted changes, the compacted current state of every record, and each
-// device's high-water mark. It is the only package that touches Badger.
+// accepted changes, the compacted current state of every record, each
+// device's high-water mark, and the directory (users, devices, sessions,
+// invites, clients, assignments, audit). It is the only package that
+// touches Badger. It persists and reads; it decides nothing: the merge loop
+// that decides what a push writes is the sync engine's (syncengine.Apply),
+// and the rules of who may do what live above it.
 //
 // # Guarantees
 //
-// A push batch is applied in one transaction and is durable when Push
-// returns: a crash afterwards loses none of it, and a crash before leaves
-// none of it. Each change gets the next position in its bucket's log;
-// positions are monotonic and never reused. A change whose device sequence
-// number is at or below the device's high-water mark is a duplicate and is
-// not applied again; the high-water mark is written in the same transaction
-// as the changes it covers.
+// A bucket transaction (Buckets, BucketTx) is applied whole and is durable
+// when Buckets returns: a crash afterwards loses none of it, and a crash
+// before leaves none of it. Each log entry takes the next position in its
+// bucket's log; positions are monotonic and never reused. The engine writes
+// a push's changes, its rejections and the device's high-water mark in one
+// such transaction, so a resent change is recognised as a duplicate.
 //
 // # Key layout
 //
@@ -41,8 +44,8 @@
 //	                                 eviction the device was last sent
 //
 // Values are protobuf (throughcare.v1 messages). A record's state is capped
-// at MaxRecordBytes (a change that would grow it further is rejected), so
-// values stay well under Badger's value threshold and live in the LSM tree
+// by the engine (syncengine.MaxRecordBytes, 256 KiB), so values stay well
+// under Badger's value threshold and live in the LSM tree
 // and the write-ahead log. The stored RecordState and HistoryEntry are the
 // wire messages themselves, so pulls send stored bytes without re-encoding;
 // the proto's additive-only evolution (buf breaking checks) protects both.
@@ -78,12 +81,16 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
-// Store is what the sync engine needs from durable storage. Every
-// implementation must pass the conformance suite in package storetest.
+// Store is the sync data a backend keeps: bucket transactions, pulls and
+// reads of records, logs and history, and the devices' evictions. Its
+// users each declare the part they need (syncengine.Store, admin.Store,
+// review.Store). Every implementation must pass the conformance suite in
+// package storetest.
 type Store interface {
-	// Push applies a batch of validated changes from one device atomically and
-	// durably, and returns a result per change in batch order.
-	Push(ctx context.Context, b *Batch) (*PushResult, error)
+	// Buckets runs fn in one atomic, durable transaction on the buckets
+	// (see BucketTx and DB.Buckets); the sync engine's merge loop writes
+	// through it.
+	Buckets(ctx context.Context, fn func(tx BucketTx) error) error
 	// Pull returns records changed after the given positions, bucket by bucket
 	// in id order, stopping at the query's limits.
 	Pull(ctx context.Context, q PullQuery) (*PullPage, error)
@@ -131,64 +138,6 @@ type Store interface {
 	Close() error
 }
 
-// Batch is one device's push, already validated against the schema.
-type Batch struct {
-	// UserID and DeviceID identify the author of every change.
-	UserID, DeviceID string
-	// ReceivedAt is the server time the batch arrived.
-	ReceivedAt time.Time
-	// Changes are in strictly increasing device sequence order.
-	Changes []*v1.Change
-	// Check, if set, is called inside the transaction for each change that
-	// is not a duplicate, before any change is applied, with the record's
-	// expanded state as it stood before the batch (nil for a record the
-	// batch creates). It must not modify the state. A decision with a
-	// reject reason refuses that change only; one with Late set applies it
-	// flagged as late work.
-	Check func(ch *v1.Change, current *v1.RecordState) Decision
-	// AssignSeq numbers the changes itself, following the device's
-	// high-water mark (for changes the server writes on its own account).
-	AssignSeq bool
-	// Created, if set, is called inside the transaction after Check has
-	// decided every change and before anything is applied, with one entry
-	// per record the batch creates (the indexes of the batch's new, not
-	// duplicate, changes to it) and Check's decisions, indexed like
-	// Changes. It may change decisions (for example refuse every change of
-	// a record whose required field was refused); the changes are then
-	// applied as decisions says. A non-nil error aborts the whole batch and
-	// Push returns it unchanged.
-	Created func(records [][]int, decisions []Decision) error
-}
-
-// Decision is Check's verdict on one change. The zero Decision applies it.
-type Decision struct {
-	// Reason, if set, rejects the change, with Message for its user.
-	Reason  v1.RejectReason
-	Message string
-	// Late applies the change flagged for review: it was made while the
-	// author had access, which has since ended.
-	Late bool
-}
-
-// Result is the outcome of one change of a batch.
-type Result struct {
-	Verdict  v1.Verdict
-	Reason   v1.RejectReason
-	Message  string
-	Position uint64
-	Late     bool
-}
-
-// PushResult holds the outcome of a batch.
-type PushResult struct {
-	// Results has one entry per change, in batch order.
-	Results []Result
-	// Heads holds the new head position of every bucket the batch changed.
-	Heads map[string]uint64
-	// HighWater is the device's high-water mark after the batch.
-	HighWater uint64
-}
-
 // PullQuery asks for records changed after a position in each bucket.
 type PullQuery struct {
 	// From maps each bucket to read to the position already read (0: all).
@@ -231,19 +180,6 @@ var ErrUnavailable = errors.New("store: unavailable")
 // ErrBatchTooLarge reports a batch too large for one transaction. Retrying
 // it cannot succeed; the device must split it.
 var ErrBatchTooLarge = errors.New("store: batch too large for one transaction; split it")
-
-// MaxRecordBytes is the largest encoded state a record may reach.
-const MaxRecordBytes = 256 << 10
-
-// SequenceError reports a batch whose first new change does not follow the
-// device's high-water mark. Nothing was applied.
-type SequenceError struct {
-	HighWater, Got uint64
-}
-
-func (e *SequenceError) Error() string {
-	return fmt.Sprintf("store: device_seq %d does not follow the device's high-water mark %d", e.Got, e.HighWater)
-}
 
 // CursorAheadError reports a read position past a bucket's head: the cursor
 // came from a newer state of the store than this one (for example before a

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/syncengine"
+
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
@@ -43,7 +45,7 @@ func TestBatchTooLargeForATransaction(t *testing.T) {
 		chs = append(chs, c...)
 		chs = append(chs, d.Change("contact", contact, client, "notes", sample.Str(strings.Repeat("n", 40_000)), nil))
 	}
-	_, err = s.Push(context.Background(), &store.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs})
+	_, err = syncengine.Apply(context.Background(), s, &syncengine.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs})
 	if !errors.Is(err, store.ErrBatchTooLarge) {
 		t.Fatalf("Push of a %d-change, ~3 MB batch into 1.2 MB transactions = %v, want ErrBatchTooLarge", len(chs), err)
 	}
@@ -75,8 +77,8 @@ func TestOnlyWritesAreCommitted(t *testing.T) {
 		{"directory read", func() error {
 			return s.Directory(ctx, func(tx store.DirTx) error { _, err := tx.Area("a1"); return err })
 		}, 0},
-		{"push", func() error { _, err := s.Push(ctx, crashBatch(0)); return err }, 1},
-		{"push again: every change a duplicate", func() error { _, err := s.Push(ctx, crashBatch(0)); return err }, 0},
+		{"push", func() error { _, err := syncengine.Apply(ctx, s, crashBatch(0)); return err }, 1},
+		{"push again: every change a duplicate", func() error { _, err := syncengine.Apply(ctx, s, crashBatch(0)); return err }, 0},
 		{"eviction noted", func() error { return s.NoteEvictions(ctx, "d", map[string]time.Time{crashBuckets[0]: end}) }, 1},
 		{"same eviction again", func() error { return s.NoteEvictions(ctx, "d", map[string]time.Time{crashBuckets[0]: end}) }, 0},
 	} {

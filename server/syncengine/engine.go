@@ -1,21 +1,22 @@
 // Package syncengine is the server side of the sync protocol: it validates
-// pushes against the schema registry and the caller's identity, applies them
-// through the store, answers pulls from the opaque cursor (snapshots for
-// buckets new to the caller, evictions for buckets it lost, resets for
-// cursors it cannot use), and feeds live subscriptions. It knows nothing of
-// Connect or HTTP; package api adapts it.
+// pushes against the schema registry, has the access policy (package
+// access) decide each change for the caller, applies them through the
+// store, answers pulls from the opaque cursor (snapshots for buckets new
+// to the caller, evictions for buckets it lost, resets for cursors it
+// cannot use), and feeds live subscriptions. It knows nothing of Connect
+// or HTTP; package api adapts it.
 package syncengine
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/rs/zerolog"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/syncproto/cursor"
@@ -25,14 +26,36 @@ import (
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
+// Store is what the engine needs of durable storage: bucket transactions
+// for the merge loop, pulls, evictions, the cursor key and the commit feed
+// that live streams follow. *store.DB is one; storetest.Run is the
+// contract of its semantics.
+type Store interface {
+	Buckets
+	// Pull returns records changed after the given positions.
+	Pull(ctx context.Context, q store.PullQuery) (*store.PullPage, error)
+	// NoteEvictions records durably that a device is being sent the
+	// eviction of buckets; Evictions reads what was noted.
+	NoteEvictions(ctx context.Context, deviceID string, ended map[string]time.Time) error
+	Evictions(ctx context.Context, deviceID string, buckets []string) (map[string]time.Time, error)
+	// Watch calls fn with the new heads after every committed write.
+	Watch(fn func(heads map[string]uint64)) (stop func())
+	// CursorKey returns the secret that seals sync cursors.
+	CursorKey() []byte
+}
+
 // Config configures an Engine. Zero values take the defaults noted.
 type Config struct {
 	// Store holds the data (required).
-	Store store.Store
+	Store Store
 	// Schema is the registry to validate against (default: the built-in).
 	Schema *schema.Registry
 	// Now reads the server clock (default time.Now).
 	Now func() time.Time
+	// Clock stamps the changes the server writes on its own account
+	// (WriteAs): the server's one hybrid logical clock (default
+	// NewServerClock(Now)).
+	Clock *hlc.Clock
 	// MaxSkew is how far ahead of the server clock a change may be stamped
 	// (default 5 minutes).
 	MaxSkew time.Duration
@@ -62,6 +85,7 @@ type Config struct {
 // Engine runs the sync protocol. It is safe for concurrent use.
 type Engine struct {
 	cfg     Config
+	clock   *hlc.Clock
 	codec   *cursor.Codec
 	hub     *hub
 	streams *streamCaps
@@ -80,6 +104,9 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = NewServerClock(cfg.Now)
+	}
 	setDefault(&cfg.MaxSkew, 5*time.Minute)
 	setDefault(&cfg.MaxBatch, 5000)
 	setDefault(&cfg.DefaultLimit, 2000)
@@ -94,7 +121,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("syncengine: %w", err)
 	}
-	e := &Engine{cfg: cfg, codec: codec, hub: newHub(), streams: newStreamCaps(cfg.MaxStreamsPerDevice, cfg.MaxStreamsPerUser),
+	e := &Engine{cfg: cfg, clock: cfg.Clock, codec: codec, hub: newHub(), streams: newStreamCaps(cfg.MaxStreamsPerDevice, cfg.MaxStreamsPerUser),
 		closing: make(chan struct{})}
 	// Every committed write reaches live streams, including those the
 	// server makes on its own account (new clients, review notes).
@@ -163,13 +190,13 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	if err := e.validate(id, req); err != nil {
 		return nil, err
 	}
-	auth, err := e.authorizer(ctx, id, chs)
+	rules, err := e.pushRules(ctx, id, chs)
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.cfg.Store.Push(ctx, &store.Batch{
-		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: auth.now, Changes: chs,
-		Check:   auth.authorize,
+	res, err := Apply(ctx, e.cfg.Store, &Batch{
+		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: rules.Now, Changes: chs,
+		Check:   rules.Decide,
 		Created: e.requiredFields(chs),
 	})
 	if err != nil {
@@ -188,27 +215,25 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	return resp, nil
 }
 
-// authorizer returns the authorizer of a push: with the time it arrived
-// and, for the clients it touches that the caller no longer holds, the
-// evictions this device has been sent. They are read before the push
+// pushRules returns the access policy's rules for a push: with the time it
+// arrived and, for the clients it touches that the caller no longer holds,
+// the evictions this device has been sent. They are read before the push
 // transaction: an eviction is noted before it is sent, so a push made
 // after the device received one finds it.
-func (e *Engine) authorizer(ctx context.Context, id *identity.Identity, chs []*v1.Change) (*authorizer, error) {
-	a := &authorizer{id: id, now: e.cfg.Now(), window: e.cfg.LateWorkWindow}
-	var former []string
-	for _, ch := range chs {
-		if c := ch.GetClientId(); !id.HasBucket(c) && len(id.Former[c]) > 0 && !slices.Contains(former, c) {
-			former = append(former, c)
-		}
-	}
-	if len(former) > 0 {
+func (e *Engine) pushRules(ctx context.Context, id *identity.Identity, chs []*v1.Change) (*access.Push, error) {
+	p := &access.Push{ID: id, Schema: e.cfg.Schema, Now: e.cfg.Now(), Window: e.cfg.LateWorkWindow}
+	if former := access.LateClients(id, chs); len(former) > 0 {
 		var err error
-		if a.evicted, err = e.cfg.Store.Evictions(ctx, id.DeviceID, former); err != nil {
+		if p.Evicted, err = e.cfg.Store.Evictions(ctx, id.DeviceID, former); err != nil {
 			return nil, err
 		}
 	}
-	return a, nil
+	return p, nil
 }
+
+// DefaultLateWorkWindow is how long after access ended late work is
+// accepted unless Config.LateWorkWindow says otherwise.
+const DefaultLateWorkWindow = access.DefaultLateWorkWindow
 
 // validate checks every change on its own and reports every problem at
 // once. Required fields of new records are checked in the push transaction.

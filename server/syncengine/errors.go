@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
@@ -73,7 +72,7 @@ func (e *ResetError) Error() string {
 // device sends, so the server lost changes. A gap later in the push is a
 // malformed push and stays a SequenceError.
 func sequenceAhead(err error, chs []*v1.Change) error {
-	var seq *store.SequenceError
+	var seq *SequenceError
 	if !errors.As(err, &seq) {
 		return err
 	}

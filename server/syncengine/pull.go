@@ -79,7 +79,7 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 		return nil, err
 	}
 	// The device is about to be told to drop clients it held: from now on
-	// it sends no late work for them (see authorizer.late).
+	// it sends no late work for them (see access.Push).
 	if len(ended) > 0 {
 		if err := e.cfg.Store.NoteEvictions(ctx, id.DeviceID, ended); err != nil {
 			return nil, err

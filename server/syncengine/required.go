@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
@@ -20,11 +19,11 @@ import (
 //     the push whole, with a MISSING_REQUIRED problem per field;
 //   - a record whose required field was sent but refused is refused
 //     whole: each of its other changes gets that refusal's reason.
-func (e *Engine) requiredFields(chs []*v1.Change) func([][]int, []store.Decision) error {
-	return func(records [][]int, ds []store.Decision) error {
+func (e *Engine) requiredFields(chs []*v1.Change) func([][]int, []Decision) error {
+	return func(records [][]int, ds []Decision) error {
 		var problems []*v1.ChangeProblem
 		for _, idx := range records {
-			allowed := slices.DeleteFunc(slices.Clone(idx), func(i int) bool { return refused(ds[i]) })
+			allowed := slices.DeleteFunc(slices.Clone(idx), func(i int) bool { return ds[i].Refused() })
 			if len(allowed) == 0 {
 				continue
 			}
@@ -32,7 +31,7 @@ func (e *Engine) requiredFields(chs []*v1.Change) func([][]int, []store.Decision
 			missing := e.cfg.Schema.MissingRequired(ch.GetRecordType(), func(f string) bool {
 				return slices.ContainsFunc(allowed, func(i int) bool { return chs[i].GetField() == f })
 			})
-			var why *store.Decision // the refusal of a required field
+			var why *Decision // the refusal of a required field
 			for _, f := range missing {
 				j := slices.IndexFunc(idx, func(i int) bool { return chs[i].GetField() == f })
 				if j >= 0 {
@@ -48,7 +47,7 @@ func (e *Engine) requiredFields(chs []*v1.Change) func([][]int, []store.Decision
 				})
 			}
 			if why != nil {
-				whole := store.Decision{Reason: why.Reason, Message: fmt.Sprintf("this new %s was not saved: %s", ch.GetRecordType(), why.Message)}
+				whole := Decision{Reason: why.Reason, Message: fmt.Sprintf("this new %s was not saved: %s", ch.GetRecordType(), why.Message)}
 				for _, i := range allowed {
 					ds[i] = whole
 				}
@@ -60,5 +59,3 @@ func (e *Engine) requiredFields(chs []*v1.Change) func([][]int, []store.Decision
 		return nil
 	}
 }
-
-func refused(d store.Decision) bool { return d.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED }

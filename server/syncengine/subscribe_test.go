@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/server/identity"
-	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -45,7 +44,7 @@ func TestSubscribeSeesServerWrites(t *testing.T) {
 
 	srv := sample.NewDevice("admin-1", time.Now, 2)
 	contactID, note := srv.NewContact(cid, time.Now())
-	if _, err := st.Push(ctx, &store.Batch{UserID: "admin-1", DeviceID: "server", ReceivedAt: time.Now(), AssignSeq: true, Changes: note}); err != nil {
+	if _, err := syncengine.Apply(ctx, st, &syncengine.Batch{UserID: "admin-1", DeviceID: "server", ReceivedAt: time.Now(), AssignSeq: true, Changes: note}); err != nil {
 		t.Fatal(err)
 	}
 	var live *v1.SubscribeResponse

@@ -1,6 +1,9 @@
 package schema
 
-import "github.com/throughcare/throughcare/syncproto/merge"
+import (
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/merge"
+)
 
 // DeletedField is the reserved tombstone field every record type has.
 const DeletedField = merge.DeletedField
@@ -43,6 +46,23 @@ var (
 	}
 )
 
+// Who may write the fields that not every role may (Field.Writers).
+var (
+	// workers answer a supervisor's query (review_note.worker_response).
+	workers = []v1.Role{v1.Role_ROLE_WORKER}
+	// staff (supervisors and admins) open and close cases, delete clients
+	// and write review notes.
+	staff = []v1.Role{v1.Role_ROLE_SUPERVISOR, v1.Role_ROLE_ADMIN}
+	// admins move a client to another area.
+	admins = []v1.Role{v1.Role_ROLE_ADMIN}
+)
+
+// writtenBy restricts who may write a field.
+func writtenBy(roles []v1.Role, f Field) Field {
+	f.Writers = roles
+	return f
+}
+
 func deleted() Field {
 	return Field{Name: DeletedField, Type: Tombstone, Since: 1, Doc: "Marks the record deleted (for example entered in error); it stays in history."}
 }
@@ -71,16 +91,16 @@ var builtin = MustNew(CurrentVersion, 1,
 		str("given_name", 200, true, "Given name."),
 		str("family_name", 200, true, "Family name."),
 		typed("date_of_birth", Date, false, "Date of birth."),
-		str("area", 100, true, "The area (tenant) the client belongs to."),
+		writtenBy(admins, str("area", 100, true, "The area (tenant) the client belongs to.")),
 		enum("pathway", Pathways, true, "How the client came onto the caseload."),
-		enum("status", []string{"active", "closed"}, true, "Whether the case is open."),
+		writtenBy(staff, enum("status", []string{"active", "closed"}, true, "Whether the case is open.")),
 		typed("consent_to_share", Bool, false, "Consent to share information with partner services."),
 		enum("housing_status", HousingStatuses, false, "Current housing situation."),
 		enum("ete_status", ETEStatuses, false, "Current employment, education or training situation."),
 		str("treatment_provider", 200, false, "The treatment service the client attends."),
 		Field{Name: "risk_flags", Type: Set, Values: RiskFlags, Since: 1, Doc: "Risks to the client or to staff."},
 		text("keyworker_notes", "The keyworker's running notes."),
-		deleted(),
+		writtenBy(staff, deleted()),
 	}},
 	RecordType{Name: "contact", Since: 1, Doc: "One logged interaction with a client.", Fields: []Field{
 		typed("occurred_at", Timestamp, true, "When the contact happened."),
@@ -116,10 +136,10 @@ var builtin = MustNew(CurrentVersion, 1,
 		deleted(),
 	}},
 	RecordType{Name: "review_note", Since: 1, Doc: "A supervisor's comment on a contact or client; it syncs to the worker's device.", Fields: []Field{
-		typed("subject_id", Ref, true, "The record the note is about."),
-		str("text", 4000, true, "The comment."),
-		enum("state", []string{"reviewed", "query_to_worker", "resolved"}, true, "Where the review stands."),
-		text("worker_response", "The worker's answer to a query."),
-		deleted(),
+		writtenBy(staff, typed("subject_id", Ref, true, "The record the note is about.")),
+		writtenBy(staff, str("text", 4000, true, "The comment.")),
+		writtenBy(staff, enum("state", []string{"reviewed", "query_to_worker", "resolved"}, true, "Where the review stands.")),
+		writtenBy(workers, text("worker_response", "The worker's answer to a query.")),
+		writtenBy(staff, deleted()),
 	}},
 )

@@ -1,6 +1,7 @@
 // Package schema is Throughcare's schema registry: the record types, their
 // fields, each field's type and allowed values, which fields a new record
-// needs, and the strict validation of a change against them.
+// needs, which roles may write a field, and the strict validation of a
+// change against them.
 //
 // The registry is versioned. Changes are additive: a new version may add
 // record types, optional fields and enumeration values, never remove or
@@ -15,6 +16,8 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
 // Type is the type of a field's value.
@@ -75,8 +78,20 @@ type Field struct {
 	MaxLen int
 	// Min and Max bound an Integer value.
 	Min, Max int64
+	// Writers, if set, are the only roles that may write the field (in a
+	// record the writer reaches); empty, every role may. The server refuses
+	// any other role's change (REJECT_REASON_FORBIDDEN_FIELD) and the SDK
+	// refuses it before queueing it. Roles are their wire form
+	// (v1.Role_ROLE_WORKER, _SUPERVISOR, _ADMIN), which the server's
+	// identity.Role maps to.
+	Writers []v1.Role
 	// Doc says what the field means.
 	Doc string
+}
+
+// WritableBy reports whether a user of role may write the field.
+func (f *Field) WritableBy(role v1.Role) bool {
+	return len(f.Writers) == 0 || slices.Contains(f.Writers, role)
 }
 
 // RecordType describes a record type and its fields.
@@ -140,6 +155,7 @@ func New(version, minCompatible uint32, types ...RecordType) (*Registry, error) 
 		rt.byName = map[string]*Field{}
 		for i := range rt.Fields {
 			f := &rt.Fields[i]
+			f.Writers = slices.Clone(f.Writers)
 			if err := checkFieldDef(rt.Name, f, version); err != nil {
 				return nil, err
 			}
@@ -175,8 +191,16 @@ func checkFieldDef(typ string, f *Field, version uint32) error {
 	case f.Required && f.Since > 1:
 		return fmt.Errorf("schema: %s.%s: a field added after version 1 cannot be required (old devices do not know it)", typ, f.Name)
 	}
+	for i, r := range f.Writers {
+		if _, ok := roles[r]; !ok || slices.Contains(f.Writers[:i], r) {
+			return fmt.Errorf("schema: %s.%s: writer %v is not a role or is repeated", typ, f.Name, r)
+		}
+	}
 	return nil
 }
+
+// roles are the roles a field's Writers may name.
+var roles = map[v1.Role]bool{v1.Role_ROLE_WORKER: true, v1.Role_ROLE_SUPERVISOR: true, v1.Role_ROLE_ADMIN: true}
 
 // MustNew is New that panics on a definition error; for the built-in schema.
 func MustNew(version, minCompatible uint32, types ...RecordType) *Registry {
@@ -197,6 +221,18 @@ func (r *Registry) MinCompatible() uint32 { return r.minCompatible }
 func (r *Registry) Type(name string) (*RecordType, bool) {
 	t, ok := r.types[name]
 	return t, ok
+}
+
+// MayWrite reports whether a user of role may write a field of a record
+// type (Field.WritableBy). A record type or field the registry does not
+// know is left to validation, which refuses it: MayWrite says yes.
+func (r *Registry) MayWrite(role v1.Role, recordType, field string) bool {
+	rt, ok := r.types[recordType]
+	if !ok {
+		return true
+	}
+	f, ok := rt.byName[field]
+	return !ok || f.WritableBy(role)
 }
 
 // Types returns every record type, sorted by name.

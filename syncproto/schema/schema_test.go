@@ -195,6 +195,8 @@ func TestNewRejectsBadDefinitions(t *testing.T) {
 		"duplicate_field":       {{Name: "x", Since: 1, Fields: []Field{del, {Name: "a", Type: Bool, Since: 1}, {Name: "a", Type: Bool, Since: 1}}}},
 		"field_from_future":     {{Name: "x", Since: 1, Fields: []Field{del, {Name: "a", Type: Bool, Since: 2}}}},
 		"duplicate_type":        {{Name: "x", Since: 1, Fields: []Field{del}}, {Name: "x", Since: 1, Fields: []Field{del}}},
+		"writer_not_a_role":     {{Name: "x", Since: 1, Fields: []Field{del, {Name: "a", Type: Bool, Since: 1, Writers: []v1.Role{v1.Role_ROLE_UNSPECIFIED}}}}},
+		"writer_repeated":       {{Name: "x", Since: 1, Fields: []Field{del, {Name: "a", Type: Bool, Since: 1, Writers: []v1.Role{v1.Role_ROLE_ADMIN, v1.Role_ROLE_ADMIN}}}}},
 	}
 	for name, types := range cases {
 		t.Run(name, func(t *testing.T) {

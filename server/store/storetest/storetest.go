@@ -1,6 +1,11 @@
 // Package storetest is the conformance suite every store.Store
 // implementation must pass (in the style of perkeep's kvtest and
 // testing/fstest): it pins down the semantics the sync engine relies on.
+// Run checks the bucket transaction's primitives on their own, then writes
+// through the engine's merge loop (syncengine.Apply) as the server does,
+// so a backend is held to the guarantees a push needs (atomic, durable,
+// idempotent by device sequence, one position per change); RunDirectory
+// checks the directory.
 package storetest
 
 import (
@@ -12,6 +17,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/throughcare/throughcare/server/syncengine"
 
 	"google.golang.org/protobuf/proto"
 
@@ -55,7 +62,7 @@ func Run(t *testing.T, open Opener) {
 		{"log_holds_every_entry_of_a_bucket", testLog},
 		{"evictions_noted_per_device_and_kept", testEvictions},
 	}
-	for _, tc := range tests {
+	for _, tc := range append(bucketTxTests, tests...) {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open) })
 	}
 }
@@ -77,9 +84,9 @@ func newDevice(user string, seed uint64) *sample.Device {
 	return sample.NewDevice(user, clock(), seed)
 }
 
-func push(t *testing.T, s store.Store, d *sample.Device, chs []*v1.Change) *store.PushResult {
+func push(t *testing.T, s store.Store, d *sample.Device, chs []*v1.Change) *syncengine.PushResult {
 	t.Helper()
-	res, err := s.Push(context.Background(), &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: chs})
+	res, err := syncengine.Apply(context.Background(), s, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: chs})
 	if err != nil {
 		t.Fatalf("Push: %v", err)
 	}
@@ -89,7 +96,7 @@ func push(t *testing.T, s store.Store, d *sample.Device, chs []*v1.Change) *stor
 	return res
 }
 
-func verdicts(res *store.PushResult) []v1.Verdict {
+func verdicts(res *syncengine.PushResult) []v1.Verdict {
 	var out []v1.Verdict
 	for _, r := range res.Results {
 		out = append(out, r.Verdict)
@@ -422,19 +429,19 @@ func testCheckRejection(t *testing.T, open Opener) {
 	d := newDevice("u", 13)
 	client, chs := d.NewClient("Liverpool")
 	calls := 0
-	res, err := s.Push(context.Background(), &store.Batch{
+	res, err := syncengine.Apply(context.Background(), s, &syncengine.Batch{
 		UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: chs,
-		Check: func(ch *v1.Change, cur *v1.RecordState) store.Decision {
+		Check: func(ch *v1.Change, cur *v1.RecordState) syncengine.Decision {
 			if calls++; cur != nil {
 				t.Errorf("Check call %d: state %v; want nil for every change of a record the batch creates (the state before the batch)", calls, cur)
 			}
 			switch ch.GetField() {
 			case "pathway":
-				return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "no"}
+				return syncengine.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "no"}
 			case "status":
-				return store.Decision{Late: true}
+				return syncengine.Decision{Late: true}
 			}
-			return store.Decision{}
+			return syncengine.Decision{}
 		},
 	})
 	if err != nil {
@@ -482,19 +489,19 @@ func testCreatedDecisions(t *testing.T, open Opener) {
 	edit := d.Change("client", client, client, "housing_status", sample.Str("hostel"), nil)
 	batch := append(slices.Clone(cchs), edit)
 	var checked int
-	res, err := s.Push(context.Background(), &store.Batch{
+	res, err := syncengine.Apply(context.Background(), s, &syncengine.Batch{
 		UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: batch,
-		Check: func(ch *v1.Change, cur *v1.RecordState) store.Decision {
+		Check: func(ch *v1.Change, cur *v1.RecordState) syncengine.Decision {
 			checked++
 			if (cur == nil) != (ch.GetRecordId() == contact) {
 				t.Errorf("Check of %s.%s saw state %v", ch.GetRecordType(), ch.GetField(), cur)
 			}
 			if ch.GetField() == "author" {
-				return store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "not yours"}
+				return syncengine.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "not yours"}
 			}
-			return store.Decision{}
+			return syncengine.Decision{}
 		},
-		Created: func(records [][]int, ds []store.Decision) error {
+		Created: func(records [][]int, ds []syncengine.Decision) error {
 			if checked != len(batch) {
 				t.Errorf("Created ran after %d of %d checks", checked, len(batch))
 			}
@@ -503,7 +510,7 @@ func testCreatedDecisions(t *testing.T, open Opener) {
 			}
 			for _, i := range records[0] {
 				if ds[i].Reason == v1.RejectReason_REJECT_REASON_UNSPECIFIED {
-					ds[i] = store.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "its author was refused"}
+					ds[i] = syncengine.Decision{Reason: v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, Message: "its author was refused"}
 				}
 			}
 			return nil
@@ -533,8 +540,8 @@ func testCreatedDecisions(t *testing.T, open Opener) {
 	// An error from Created aborts the batch.
 	abort := errors.New("refused whole")
 	_, more := d.NewContact(client, epoch)
-	if _, err := s.Push(context.Background(), &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: more,
-		Created: func([][]int, []store.Decision) error { return abort }}); !errors.Is(err, abort) {
+	if _, err := syncengine.Apply(context.Background(), s, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: more,
+		Created: func([][]int, []syncengine.Decision) error { return abort }}); !errors.Is(err, abort) {
 		t.Fatalf("Push = %v, want Created's error", err)
 	}
 	if hw, _ := s.HighWater(context.Background(), d.ID); hw != d.Seq-uint64(len(more)) {
@@ -550,7 +557,7 @@ func testAtomic(t *testing.T, open Opener) {
 	bad := proto.Clone(broken[4]).(*v1.Change)
 	bad.ClientId = "not-a-uuid"
 	broken[4] = bad
-	if _, err := s.Push(context.Background(), &store.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: epoch, Changes: broken}); err == nil {
+	if _, err := syncengine.Apply(context.Background(), s, &syncengine.Batch{UserID: "u", DeviceID: d.ID, ReceivedAt: epoch, Changes: broken}); err == nil {
 		t.Fatal("Push accepted a change with a malformed client id")
 	}
 	if hw, _ := s.HighWater(context.Background(), d.ID); hw != 0 {
@@ -579,7 +586,7 @@ func testConcurrent(t *testing.T, open Opener) {
 			d := newDevice(fmt.Sprintf("w%d", i), uint64(100+i))
 			for range batches {
 				_, c := d.NewContact(client, epoch)
-				res, err := s.Push(context.Background(), &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: c})
+				res, err := syncengine.Apply(context.Background(), s, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: c})
 				if err != nil {
 					t.Errorf("concurrent Push: %v", err)
 					return
@@ -650,8 +657,8 @@ func testSequenceGap(t *testing.T, open Opener) {
 		"gap_after_high_water": chs[4:],
 		"gap_inside_batch":     {chs[3], chs[5]},
 	} {
-		_, err := s.Push(context.Background(), &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: batch})
-		var gap *store.SequenceError
+		_, err := syncengine.Apply(context.Background(), s, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: batch})
+		var gap *syncengine.SequenceError
 		if !errors.As(err, &gap) || gap.HighWater != 3 {
 			t.Fatalf("%s: Push = %v, want SequenceError at high-water 3", name, err)
 		}
@@ -671,7 +678,7 @@ func testRecordCap(t *testing.T, open Opener) {
 	client, chs := d.NewClient("Lambeth")
 	contact, cchs := d.NewContact(client, epoch)
 	push(t, s, d, append(chs, cchs...))
-	big := strings.Repeat("x", store.MaxRecordBytes*2/3)
+	big := strings.Repeat("x", syncengine.MaxRecordBytes*2/3)
 	seen := field(t, mustRecord(t, s, client, contact), "notes").GetStamp()
 	first := push(t, s, d, []*v1.Change{d.Change("contact", contact, client, "notes", sample.Str(big), seen)})
 	if first.Results[0].Verdict != v1.Verdict_VERDICT_APPLIED {
@@ -691,7 +698,7 @@ func testRecordCap(t *testing.T, open Opener) {
 	if f := merge.Field(r, "outcome"); f.GetValue().GetStringValue() == big {
 		t.Fatal("the refused value was kept")
 	}
-	if proto.Size(r) > store.MaxRecordBytes {
+	if proto.Size(r) > syncengine.MaxRecordBytes {
 		t.Fatalf("record is %d bytes, over the cap", proto.Size(r))
 	}
 }
@@ -713,7 +720,7 @@ func testWatch(t *testing.T, open Opener) {
 	// A server-side write (sequence assigned by the store) is seen too.
 	srv := newDevice("admin", 2)
 	_, more := srv.NewContact(cid, epoch)
-	if _, err := s.Push(context.Background(), &store.Batch{UserID: "admin", DeviceID: "server", ReceivedAt: epoch, AssignSeq: true, Changes: more}); err != nil {
+	if _, err := syncengine.Apply(context.Background(), s, &syncengine.Batch{UserID: "admin", DeviceID: "server", ReceivedAt: epoch, AssignSeq: true, Changes: more}); err != nil {
 		t.Fatal(err)
 	}
 	// A resend changes nothing and is not reported.
@@ -749,17 +756,17 @@ func testLateIndex(t *testing.T, open Opener) {
 		t.Fatalf("LateRecords before any late change = %v, %v; want none", got, err)
 	}
 	batch := append(append(slices.Clone(c2), c3...), d.Change("contact", onTime, client, "outcome", sample.Str("Seen"), nil))
-	check := func(ch *v1.Change, _ *v1.RecordState) store.Decision {
+	check := func(ch *v1.Change, _ *v1.RecordState) syncengine.Decision {
 		switch ch.GetRecordId() {
 		case late:
-			return store.Decision{Late: true}
+			return syncengine.Decision{Late: true}
 		case refused: // late but refused: a rejection is never indexed
-			return store.Decision{Late: true, Reason: v1.RejectReason_REJECT_REASON_ACCESS_ENDED, Message: "ended"}
+			return syncengine.Decision{Late: true, Reason: v1.RejectReason_REJECT_REASON_ACCESS_ENDED, Message: "ended"}
 		}
-		return store.Decision{}
+		return syncengine.Decision{}
 	}
 	for range 2 { // the resend is all duplicates and changes nothing
-		if _, err := s.Push(ctx, &store.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: batch, Check: check}); err != nil {
+		if _, err := syncengine.Apply(ctx, s, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: epoch, Changes: batch, Check: check}); err != nil {
 			t.Fatal(err)
 		}
 	}

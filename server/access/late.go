@@ -1,4 +1,4 @@
-package syncengine
+package access
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/server/identity"
-	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 )
@@ -17,7 +16,7 @@ import (
 // assignment proves nothing; what late work may do is therefore narrow.
 
 // DefaultLateWorkWindow is how long after access ended late work is
-// accepted unless Config.LateWorkWindow says otherwise.
+// accepted unless Push.Window (the server's configuration) says otherwise.
 const DefaultLateWorkWindow = 14 * 24 * time.Hour
 
 // lateTypes are the record types late work may create or edit: the
@@ -25,8 +24,8 @@ const DefaultLateWorkWindow = 14 * 24 * time.Hour
 // supervisor's review notes.
 var lateTypes = []string{"contact", "goal", "referral"}
 
-func accessEnded(format string, args ...any) store.Decision {
-	return store.Decision{Reason: v1.RejectReason_REJECT_REASON_ACCESS_ENDED, Message: fmt.Sprintf(format, args...)}
+func accessEnded(format string, args ...any) Decision {
+	return Decision{Reason: v1.RejectReason_REJECT_REASON_ACCESS_ENDED, Message: fmt.Sprintf(format, args...)}
 }
 
 func dateOf(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") }
@@ -42,41 +41,45 @@ func dateOf(t time.Time) string { return t.UTC().Format("2 Jan 2006 15:04 MST") 
 //   - it arrives within the late-work window after the period ended;
 //   - it creates a contact, goal or referral, or edits one the caller
 //     created, and removes nothing from a set.
-func (a *authorizer) late(ch *v1.Change, current *v1.RecordState) store.Decision {
-	periods := a.id.Former[ch.GetClientId()]
+func (p *Push) late(ch *v1.Change, current *v1.RecordState) Decision {
+	periods := p.ID.Former[ch.GetClientId()]
 	if len(periods) == 0 {
 		return notFound
 	}
 	at := hlc.Wall(ch.GetStamp().GetTime())
-	i := slices.IndexFunc(periods, func(p identity.Period) bool { return p.Covers(at) })
+	i := slices.IndexFunc(periods, func(q identity.Period) bool { return q.Covers(at) })
 	if i < 0 {
 		return accessEnded("made after your access to this client ended (%s); it was not saved", dateOf(periods[len(periods)-1].To))
 	}
 	end := periods[i].To
-	if told, ok := a.evicted[ch.GetClientId()]; ok && !told.Before(end) {
+	if told, ok := p.Evicted[ch.GetClientId()]; ok && !told.Before(end) {
 		return accessEnded("this client was removed from this tablet after your access ended (%s), so work on it can no longer be sent from it; it was not saved", dateOf(end))
 	}
-	if a.now.Sub(end) > a.window {
-		return accessEnded("sent more than %s after your access to this client ended (%s); work done before then is accepted for %s only, so it was not saved", span(a.window), dateOf(end), span(a.window))
+	window := p.Window
+	if window == 0 {
+		window = DefaultLateWorkWindow
 	}
-	if d := a.lateScope(ch, current); d.Reason != v1.RejectReason_REJECT_REASON_UNSPECIFIED {
+	if p.Now.Sub(end) > window {
+		return accessEnded("sent more than %s after your access to this client ended (%s); work done before then is accepted for %s only, so it was not saved", span(window), dateOf(end), span(window))
+	}
+	if d := p.lateScope(ch, current); d.Refused() {
 		return d
 	}
-	return store.Decision{Late: true}
+	return Decision{Late: true}
 }
 
 // lateScope says whether late work may touch the record at all.
-func (a *authorizer) lateScope(ch *v1.Change, current *v1.RecordState) store.Decision {
+func (p *Push) lateScope(ch *v1.Change, current *v1.RecordState) Decision {
 	const why = "your access to this client has ended: only contacts, goals and referrals you created can still be sent"
 	switch {
 	case !slices.Contains(lateTypes, ch.GetRecordType()):
 		return accessEnded("%s; changes to the client's record or review notes were not saved", why)
 	case ch.GetValue().GetSetRemove() != nil:
 		return accessEnded("%s, and nothing can be removed from them; it was not saved", why)
-	case current != nil && !createdBy(current, a.id.UserID):
+	case current != nil && !createdBy(current, p.ID.UserID):
 		return accessEnded("%s; this %s is someone else's work, so it was not saved", why, ch.GetRecordType())
 	}
-	return store.Decision{}
+	return Decision{}
 }
 
 // createdBy reports whether user created a record. A contact names its

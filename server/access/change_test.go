@@ -1,4 +1,4 @@
-package syncengine
+package access
 
 import (
 	"strings"
@@ -27,7 +27,7 @@ func state(recordType string, fields ...string) *v1.RecordState {
 	return st
 }
 
-func TestAuthorize(t *testing.T) {
+func TestPushDecide(t *testing.T) {
 	const (
 		held   = "0193b5a0-0000-7000-8000-000000000001"
 		former = "0193b5a0-0000-7000-8000-000000000002"
@@ -119,11 +119,11 @@ func TestAuthorize(t *testing.T) {
 			if now.IsZero() {
 				now = ended.Add(48 * time.Hour)
 			}
-			a := &authorizer{id: tt.id, now: now, window: DefaultLateWorkWindow,
-				evicted: map[string]time.Time{told: ended, again: assigned.Add(48 * time.Hour)}}
-			got := a.authorize(tt.ch, tt.current)
+			p := &Push{ID: tt.id, Now: now, Window: DefaultLateWorkWindow,
+				Evicted: map[string]time.Time{told: ended, again: assigned.Add(48 * time.Hour)}}
+			got := p.Decide(tt.ch, tt.current)
 			if got.Reason != tt.reason || got.Late != tt.late {
-				t.Fatalf("authorize() = %+v, want reason %v late %v", got, tt.reason, tt.late)
+				t.Fatalf("Decide() = %+v, want reason %v late %v", got, tt.reason, tt.late)
 			}
 			if !strings.Contains(got.Message, tt.msg) {
 				t.Fatalf("message %q lacks %q", got.Message, tt.msg)

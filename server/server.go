@@ -1,0 +1,196 @@
+// Package server is the composition root: New builds the whole Throughcare
+// server from one Config (the sync engine, passkey sessions, the admin and
+// review services, the web console, the CSV exports, the API handler with
+// its rate limits and disk gate, one clock and one logger for all of them),
+// and Serve runs it on a listener. The server binary (cmd/throughcare-server),
+// the tests (through servertest) and the benchmarks all build it here, so
+// what they run is wired the same way.
+//
+// The domain packages never import this one; it imports them.
+package server
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/admin"
+	"github.com/throughcare/throughcare/server/api"
+	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/console"
+	"github.com/throughcare/throughcare/server/diskspace"
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/review"
+	"github.com/throughcare/throughcare/server/syncengine"
+)
+
+// Store is everything the server's services need of the store: the engine's
+// bucket transactions, and the directory and reads of auth, admin and
+// review. *store.DB is one.
+type Store interface {
+	syncengine.Store
+	admin.Store
+	review.Store
+}
+
+// Config is every setting of the server. The caller opens the store and
+// closes it after the server has stopped: opening is where the data
+// directory, damage and memory are decided, which is the binary's business
+// (tests open one in memory).
+type Config struct {
+	// Store holds the data (required).
+	Store Store
+	// DataDir is the data directory. When set, the disk gate measures its
+	// filesystem (MinFreeBytes) and log lines name it.
+	DataDir string
+	// Logger is every service's logger.
+	Logger zerolog.Logger
+	// Now is every service's clock (default time.Now); it should be the
+	// store's (store.Options.Now). Engine.Now, when set, wins for the engine.
+	Now func() time.Time
+
+	// Engine configures the sync engine; New sets its Store and Logger, and
+	// its Now unless it is set.
+	Engine syncengine.Config
+	// Auth configures the passkey sessions; New sets its Logger, and its
+	// Now unless it is set.
+	Auth auth.Config
+	// Identity resolves callers (default the passkey sessions). Tests put
+	// their own bearer tokens here.
+	Identity identity.Source
+	// Sessions is what admin asks to end sessions and learn of caseload
+	// changes (default the passkey sessions; tests record the calls).
+	Sessions admin.Sessions
+
+	// API limits: request size, decompressions at once, the unary deadline,
+	// and the body-read and write deadlines (zero: the API's defaults).
+	MaxRequestBytes   int64
+	MaxDecompressions int
+	UnaryTimeout      time.Duration
+	ReadBodyTimeout   time.Duration
+	WriteTimeout      time.Duration
+	// RateLimit limits the public procedures (see api.RateLimit).
+	RateLimit api.RateLimit
+	// MinFreeBytes refuses writes while less than this is free on DataDir's
+	// filesystem (0: never). Without a DataDir there is no disk gate.
+	MinFreeBytes uint64
+
+	// How Serve serves: the header-read and idle deadlines of a connection,
+	// how long a shutdown drains, and the connections one client address
+	// may hold open (0: no cap).
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+	MaxConnsPerIP     int
+
+	// AdjustAPI, when set, changes the API's config just before its
+	// handler is built (tests: swap a service, add a probe or a gate).
+	AdjustAPI func(*api.Config)
+}
+
+// Server is the whole server, built. Its parts are exposed for tests and
+// benchmarks that drive one directly.
+type Server struct {
+	Engine *syncengine.Engine
+	Auth   *auth.Service
+	Admin  *admin.Service
+	Review *review.Service
+	// API is the HTTP handler: every service, the probes, the console and
+	// the exports.
+	API *api.Server
+
+	cfg Config
+	log zerolog.Logger
+}
+
+// New builds the server over cfg.Store. Nothing runs until Serve (or the
+// caller serves API itself); Shutdown ends what the engine holds open.
+func New(cfg Config) (_ *Server, err error) {
+	if cfg.Store == nil {
+		return nil, errors.New("server: a store is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	log := cfg.Logger
+	s := &Server{cfg: cfg, log: log}
+	ecfg := cfg.Engine
+	ecfg.Store, ecfg.Logger = cfg.Store, log
+	if ecfg.Now == nil {
+		ecfg.Now = cfg.Now
+	}
+	if s.Engine, err = syncengine.New(ecfg); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			s.Engine.Shutdown() // it watches the store
+		}
+	}()
+	acfg := cfg.Auth
+	acfg.Logger = log
+	if acfg.Now == nil {
+		acfg.Now = cfg.Now
+	}
+	if s.Auth, err = auth.New(acfg, cfg.Store); err != nil {
+		return nil, err
+	}
+	ids, sessions := cfg.Identity, cfg.Sessions
+	if ids == nil {
+		ids = s.Auth
+	}
+	if sessions == nil {
+		sessions = s.Auth
+	}
+	// Server-authored changes (new clients, review notes, resolutions) go
+	// through the engine's one door, stamped by its one server clock.
+	if s.Admin, err = admin.New(admin.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Logger: log, Writer: s.Engine}); err != nil {
+		return nil, err
+	}
+	if s.Review, err = review.New(review.Config{Store: cfg.Store, Now: cfg.Now, Logger: log, Writer: s.Engine}); err != nil {
+		return nil, err
+	}
+	if s.API, err = s.newAPI(ids); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Shutdown withdraws readiness, so load balancers stop sending work, and
+// closes the engine's live streams with a typed reason. Serve calls it when
+// its context ends; a caller serving API itself calls it before closing the
+// store.
+func (s *Server) Shutdown() {
+	s.API.SetReady(false)
+	s.Engine.Shutdown()
+}
+
+// newAPI builds the API handler over the services, callers resolved by ids.
+func (s *Server) newAPI(ids identity.Source) (*api.Server, error) {
+	cfg, log := s.cfg, s.log
+	apiCfg := api.Config{
+		Engine: s.Engine, Identity: ids, Logger: log,
+		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout, MaxDecompressions: cfg.MaxDecompressions,
+		ReadBodyTimeout: cfg.ReadBodyTimeout, WriteTimeout: cfg.WriteTimeout,
+		Auth: api.NewAuthHandler(s.Auth), Admin: api.NewAdminHandler(s.Admin), Review: api.NewReviewHandler(s.Review),
+		AuthRateLimit: cfg.RateLimit,
+		Routes: map[string]http.Handler{
+			console.IndexPattern: console.LoopbackRedirect(console.Handler(), cfg.Auth.RPOrigins), console.AssetsPattern: console.Handler(),
+			api.ExportPattern: api.ExportHandler(ids, s.Review, log),
+		},
+	}
+	if cfg.DataDir != "" {
+		disk, err := diskspace.New(diskspace.Config{Dir: cfg.DataDir, MinFree: cfg.MinFreeBytes, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		_ = disk.Room() // measure now: a server restarted on a full disk says so at once
+		apiCfg.Disk = disk
+	}
+	if cfg.AdjustAPI != nil {
+		cfg.AdjustAPI(&apiCfg)
+	}
+	return api.New(apiCfg)
+}
