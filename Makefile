@@ -59,14 +59,15 @@ fuzz: ## Run every fuzz target for FUZZTIME each (default 30s)
 	done
 
 .PHONY: generate
-generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go ## Regenerate the Go code from the .proto files
+generate: $(BIN)/buf $(BIN)/protoc-gen-go $(BIN)/protoc-gen-connect-go ## Regenerate the Go code from the .proto files and the console's schema.js from the registry
 	buf format -w
 	buf lint
 	buf generate
+	go run ./server/console/internal/schemajs -o server/console/static/js/schema.js
 
 .PHONY: checkgenerate
 checkgenerate: generate ## Fail if generated code is out of date
-	@test -z "$$(git status --porcelain -- syncproto | tee /dev/stderr)" || { echo "generated code differs: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- syncproto server/console/static/js/schema.js | tee /dev/stderr)" || { echo "generated code differs: run make generate and commit"; exit 1; }
 
 .PHONY: breaking
 breaking: $(BIN)/buf ## Check the proto against main for breaking changes

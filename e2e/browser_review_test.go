@@ -220,6 +220,16 @@ func TestBrowserReview(t *testing.T) {
 		t.Fatalf("the worker's tablet has no query about the housing contact: %+v", tl.ReviewNotes)
 	}
 
+	// An answer of only white space is no answer: the query stays open
+	// (the console's schema.js has the registry's rule).
+	if err := w.wren.RespondToReview(w.a.ctx, w.alex, query.ID, " \n\u00a0"); err != nil {
+		t.Fatal(err)
+	}
+	w.wren.mustSync(t)
+	b.reload()
+	b.waitText("#review-state", "Query open")
+	b.waitText(".note", "Query to worker")
+
 	// The worker answers on the tablet; the console shows the answer.
 	if err := w.wren.RespondToReview(w.a.ctx, w.alex, query.ID, "Flat 3, Brixton Hill; the offer letter is on file."); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/hlc"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // oldProfile is the profile the CLI wrote before it used the SDK: it kept
@@ -123,13 +124,13 @@ func writeOldProfile(t *testing.T, s *server, a *area, team, client, path string
 			seq++
 			chs = append(chs, &v1.Change{DeviceSeq: seq, RecordId: id, RecordType: "contact", ClientId: client, Field: f.name, Value: f.v, Stamp: stamp})
 		}
-		resp, err := sync.Push(ctx, &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs})
+		resp, err := sync.Push(ctx, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs})
 		must(t, err)
 		if i == 0 {
 			kept = resp.GetHighWater() // what the old CLI saved; later answers were lost
 		}
 	}
-	resp, err := sync.Pull(ctx, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1})
+	resp, err := sync.Pull(ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
 	must(t, err)
 	sj, err := protojson.Marshal(sess)
 	must(t, err)

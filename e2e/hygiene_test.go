@@ -21,6 +21,7 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/hlc"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // TestNoSecretsOrPersonalDataInLogs plants recognisable personal data,
@@ -71,7 +72,7 @@ func TestNoSecretsOrPersonalDataInLogs(t *testing.T) {
 	push := throughcarev1connect.NewSyncServiceClient(h2cClient(), s.URL, connect.WithInterceptors(servertest.BearerToken(workerToken)))
 	bad := &v1.Change{DeviceSeq: 1 << 40, RecordId: uuid.NewString(), RecordType: "contact", ClientId: client, Field: "category",
 		Value: str("canary-category-5521"), Stamp: &v1.Stamp{Time: hlc.Pack(time.Now().UnixMilli(), 0), Replica: uuid.NewString()}}
-	if _, err := push.Push(context.Background(), &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: []*v1.Change{bad}}); connect.CodeOf(err) != connect.CodeInvalidArgument {
+	if _, err := push.Push(context.Background(), &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: []*v1.Change{bad}}); connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Fatalf("a push of an invalid category: %v, want invalid argument", err)
 	}
 

@@ -12,6 +12,7 @@ import (
 	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -37,7 +38,7 @@ func TestLateWorkEndsWhenTheTabletIsToldToEvict(t *testing.T) {
 		t.Helper()
 		var actions []v1.BucketAction
 		for {
-			resp, err := sync.Pull(ctx, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor})
+			resp, err := sync.Pull(ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Cursor: cursor})
 			must(t, err)
 			for _, b := range resp.GetBuckets() {
 				if b.GetClientId() == client {
@@ -76,7 +77,7 @@ func TestLateWorkEndsWhenTheTabletIsToldToEvict(t *testing.T) {
 
 	push := func(chs []*v1.Change) []*v1.ChangeResult {
 		t.Helper()
-		resp, err := sync.Push(ctx, &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs})
+		resp, err := sync.Push(ctx, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs})
 		must(t, err)
 		return resp.GetResults()
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // RunOptions tunes Run.
@@ -147,7 +148,7 @@ func (d *Device) follow(ctx context.Context, ready <-chan struct{}, take func() 
 	}); err != nil {
 		return err
 	}
-	stream, err := d.sync.Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Cursor: cursor})
+	stream, err := d.sync.Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: d.reg.Version(), Cursor: cursor})
 	if err != nil {
 		return err
 	}

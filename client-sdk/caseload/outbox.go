@@ -45,6 +45,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
+	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
 // maxPushBytes is the largest push (and so the largest write) the SDK makes:
@@ -52,17 +54,14 @@ import (
 // another, each bounded by Badger to 15% of the 32 MiB memtable.
 const maxPushBytes = 4 << 20
 
-// pushChangesField is PushRequest.changes' field number.
-var pushChangesField = (&v1.PushRequest{}).ProtoReflect().Descriptor().Fields().ByName("changes").Number()
-
 // pushHeaderSize is the encoded size of a push without its changes.
 func (d *Device) pushHeaderSize() int {
-	return proto.Size(&v1.PushRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version()})
+	return proto.Size(&v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: d.reg.Version()})
 }
 
 // pushedSize is what a change adds to an encoded push.
 func pushedSize(ch *v1.Change) int {
-	return protowire.SizeTag(pushChangesField) + protowire.SizeBytes(proto.Size(ch))
+	return protowire.SizeTag(wire.PushRequest.Changes) + protowire.SizeBytes(proto.Size(ch))
 }
 
 // fitsOneBatch refuses a write of more changes than a push may carry.
@@ -122,7 +121,7 @@ func (d *Device) pushOnce(ctx context.Context, rep *SyncReport) error {
 		if err != nil || len(chs) == 0 {
 			return err
 		}
-		req := &v1.PushRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Changes: chs}
+		req := &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: d.reg.Version(), Changes: chs}
 		var (
 			resp *v1.PushResponse
 			sent time.Time

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // span is the first and last seq of one write.
@@ -166,7 +167,7 @@ func TestPushesStayUnderPushBytes(t *testing.T) {
 	pushes := drain(t, d)
 	checkWholeWrites(t, pushes, writes, func(chs []*v1.Change) bool { return size(chs) <= limit })
 	for i, p := range pushes {
-		req := &v1.PushRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Changes: p}
+		req := &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: d.reg.Version(), Changes: p}
 		if got, want := proto.Size(req), size(p); got != want {
 			t.Fatalf("push %d is %d bytes encoded; the SDK counted %d", i, got, want)
 		}

@@ -4,17 +4,17 @@ package caseload
 // record as the bytes the server sent and decodes it only when it is read,
 // so a first sync of a large caseload costs a copy per record, not a decode
 // and a re-encode. The envelope (buckets, cursor, flags) is read with
-// protowire; it follows the PullResponse message in sync.proto.
+// syncproto/wire, by the field numbers of the generated PullResponse.
 
 import (
 	"errors"
 	"fmt"
 	"time"
 
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
 // page is a pull page with its records still encoded.
@@ -63,105 +63,110 @@ var errMalformed = errors.New("caseload: malformed page from the server")
 // buf, which must not be reused.
 func parsePage(buf []byte) (*page, error) {
 	p := &page{}
-	err := fields(buf, func(num protowire.Number, typ protowire.Type, v []byte, n uint64) error {
-		switch {
-		case num == 1 && typ == protowire.BytesType: // buckets
-			b, err := parseBucket(v)
-			if err != nil {
-				return err
-			}
-			p.buckets = append(p.buckets, b)
-		case num == 2 && typ == protowire.BytesType: // cursor
-			p.cursor = v
-		case num == 3 && typ == protowire.VarintType: // has_more
-			p.hasMore = n != 0
-		case num == 4 && typ == protowire.BytesType: // server_time
-			var secs, nanos uint64
-			if err := fields(v, func(num protowire.Number, typ protowire.Type, _ []byte, n uint64) error {
-				switch num {
-				case 1:
-					secs = n
-				case 2:
-					nanos = n
+	var (
+		more       uint64
+		serverTime []byte
+		bad        error // from a bucket
+	)
+	err := wire.Each(buf, func(num wire.Number, typ wire.Type, b []byte) int {
+		switch num {
+		case wire.PullResponse.Buckets:
+			var v []byte
+			n := wire.Bytes(typ, b, &v)
+			if n > 0 {
+				bk, err := parseBucket(v)
+				if err != nil {
+					bad = err
+					return -1
 				}
-				return nil
-			}); err != nil {
-				return err
+				p.buckets = append(p.buckets, bk)
 			}
-			p.serverTime = time.Unix(int64(secs), int64(nanos))
+			return n
+		case wire.PullResponse.Cursor:
+			return wire.Bytes(typ, b, &p.cursor)
+		case wire.PullResponse.HasMore:
+			return wire.Varint(typ, b, &more)
+		case wire.PullResponse.ServerTime:
+			return wire.Bytes(typ, b, &serverTime)
 		}
-		return nil
+		return 0
 	})
-	return p, err
+	if bad != nil {
+		return nil, bad
+	}
+	if err != nil {
+		return nil, malformed(err)
+	}
+	p.hasMore = more != 0
+	if serverTime != nil {
+		secs, nanos, err := wire.ReadTimestamp(serverTime)
+		if err != nil {
+			return nil, malformed(err)
+		}
+		p.serverTime = time.Unix(secs, int64(nanos))
+	}
+	return p, nil
 }
 
 func parseBucket(buf []byte) (pageBucket, error) {
-	var b pageBucket
-	err := fields(buf, func(num protowire.Number, typ protowire.Type, v []byte, n uint64) error {
-		switch {
-		case num == 1 && typ == protowire.BytesType:
-			b.clientID = string(v)
-		case num == 2 && typ == protowire.VarintType:
-			b.action = v1.BucketAction(n)
-		case num == 3 && typ == protowire.BytesType:
-			id, err := recordID(v)
-			if err != nil {
-				return err
+	var (
+		bk     pageBucket
+		id     []byte
+		action uint64
+		bad    error // from a record
+	)
+	err := wire.Each(buf, func(num wire.Number, typ wire.Type, b []byte) int {
+		switch num {
+		case wire.BucketUpdate.ClientID:
+			return wire.Bytes(typ, b, &id)
+		case wire.BucketUpdate.Action:
+			return wire.Varint(typ, b, &action)
+		case wire.BucketUpdate.Records:
+			var v []byte
+			n := wire.Bytes(typ, b, &v)
+			if n > 0 {
+				rid, err := recordID(v)
+				if err != nil {
+					bad = err
+					return -1
+				}
+				bk.records = append(bk.records, pageRecord{id: rid, raw: v})
 			}
-			b.records = append(b.records, pageRecord{id: id, raw: v})
+			return n
 		}
-		return nil
+		return 0
 	})
-	return b, err
+	if bad != nil {
+		return bk, bad
+	}
+	bk.clientID, bk.action = string(id), v1.BucketAction(action)
+	return bk, malformed(err)
 }
 
-// recordID reads a RecordState's record_id (field 1).
+// recordID reads a RecordState's record_id.
 func recordID(buf []byte) (string, error) {
-	var id string
-	err := fields(buf, func(num protowire.Number, typ protowire.Type, v []byte, _ uint64) error {
-		if num == 1 && typ == protowire.BytesType {
-			id = string(v)
+	var id []byte
+	err := wire.Each(buf, func(num wire.Number, typ wire.Type, b []byte) int {
+		if num == wire.RecordState.RecordID {
+			return wire.Bytes(typ, b, &id)
 		}
-		return nil
+		return 0
 	})
-	if err == nil && id == "" {
-		err = fmt.Errorf("%w: a record without an id", errMalformed)
+	if err != nil {
+		return "", malformed(err)
 	}
-	return id, err
+	if len(id) == 0 {
+		return "", fmt.Errorf("%w: a record without an id", errMalformed)
+	}
+	return string(id), nil
 }
 
-// fields calls fn for each field of an encoded message: v holds a
-// length-delimited field's bytes, n a varint's value. Fixed-width fields are
-// skipped (the envelope has none).
-func fields(buf []byte, fn func(num protowire.Number, typ protowire.Type, v []byte, n uint64) error) error {
-	for len(buf) > 0 {
-		num, typ, tl := protowire.ConsumeTag(buf)
-		if tl < 0 {
-			return errMalformed
-		}
-		buf = buf[tl:]
-		var (
-			v  []byte
-			n  uint64
-			vl int
-		)
-		switch typ {
-		case protowire.BytesType:
-			v, vl = protowire.ConsumeBytes(buf)
-		case protowire.VarintType:
-			n, vl = protowire.ConsumeVarint(buf)
-		default:
-			vl = protowire.ConsumeFieldValue(num, typ, buf)
-		}
-		if vl < 0 {
-			return errMalformed
-		}
-		buf = buf[vl:]
-		if err := fn(num, typ, v, n); err != nil {
-			return err
-		}
+// malformed wraps a decoding error as errMalformed (nil stays nil).
+func malformed(err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("%w: %w", errMalformed, err)
 }
 
 // rawCodec is the protobuf codec with one addition: a *rawResponse keeps

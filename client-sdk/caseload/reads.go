@@ -15,6 +15,7 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
 // Conflict is two concurrent edits of one field, kept for review. The
@@ -235,7 +236,8 @@ func (d *Device) ReviewNotes(ctx context.Context) ([]ReviewNote, error) {
 		out = append(out, tl.ReviewNotes...)
 	}
 	slices.SortStableFunc(out, func(a, b ReviewNote) int {
-		aq, bq := a.State == "query_to_worker" && a.WorkerResponse == "", b.State == "query_to_worker" && b.WorkerResponse == ""
+		aq := a.State == "query_to_worker" && !schema.QueryAnswered(a.WorkerResponse)
+		bq := b.State == "query_to_worker" && !schema.QueryAnswered(b.WorkerResponse)
 		switch {
 		case aq && !bq:
 			return -1

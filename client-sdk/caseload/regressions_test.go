@@ -6,9 +6,12 @@ package caseload
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
 // LogContact's category check formats Contact.Category into its error, so
@@ -112,5 +115,40 @@ func TestRegressionDeleteReasonNotUTF8(t *testing.T) {
 	contact := mustLog(t, d, c, contactAt(time.Now()))
 	if err := d.Delete(ctx, c, contact, "entered in error \xff"); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Delete with a non-UTF-8 reason: %v, want ErrInvalid", err)
+	}
+}
+
+// ReviewNotes puts the queries still awaiting the worker's answer first,
+// but counted an answer of only white space as an answer, where the server
+// (which gives the console its review states) counts it as none: such a
+// query sank below the open ones.
+func TestRegressionSpacesOnlyAnswerCountsAsAnswered(t *testing.T) {
+	ctx := context.Background()
+	d, c := enrolledDevice(t)
+	s := stampAt(time.Now().Add(-time.Minute), otherReplica)
+	responses := []string{"Done", "   ", "", " seen \n", "\t\n", "\u00a0\u3000"}
+	ids := make([]string, len(responses))
+	for i := range ids {
+		ids[i] = newID()
+	}
+	slices.Sort(ids) // the notes in this order, which Timeline keeps
+	var recs []*v1.RecordState
+	for i, resp := range responses {
+		fs := []*v1.FieldState{field("subject_id", String(c)), field("text", String("Why?")), field("state", String("query_to_worker"))}
+		if resp != "" {
+			fs = append(fs, field("worker_response", String(resp)))
+		}
+		recs = append(recs, record(ids[i], "review_note", s, otherAuthor, fs...))
+	}
+	pull(t, d, delta(c, recs...))
+	notes, err := d.ReviewNotes(ctx)
+	must(t, err)
+	var got []string
+	for _, n := range notes {
+		got = append(got, n.WorkerResponse)
+	}
+	want := []string{"   ", "", "\t\n", "\u00a0\u3000", "Done", " seen \n"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("ReviewNotes answers in order %q, want the unanswered first %q", got, want)
 	}
 }

@@ -12,10 +12,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
-
-// ProtocolVersion is the sync protocol this SDK speaks.
-const ProtocolVersion = 1
 
 // SyncReport says what one sync did.
 type SyncReport struct {
@@ -264,7 +262,7 @@ func (d *Device) dropAcked(upTo uint64) error {
 
 // fetchPage pulls one page from cursor, its records left encoded.
 func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
-	req := &v1.PullRequest{ProtocolVersion: ProtocolVersion, SchemaVersion: d.reg.Version(), Cursor: cursor}
+	req := &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: d.reg.Version(), Cursor: cursor}
 	var (
 		raw  *rawResponse
 		sent time.Time

@@ -16,6 +16,7 @@ import (
 	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -61,7 +62,7 @@ func TestRestartOnAFullDiskServesReadsRefusesWrites(t *testing.T) {
 	}
 	_, contact := dev.NewContact(clientID, time.Now())
 	push := func(c throughcarev1connect.SyncServiceClient, chs []*v1.Change) error {
-		_, err := c.Push(context.Background(), &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs})
+		_, err := c.Push(context.Background(), &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs})
 		return err
 	}
 
@@ -80,7 +81,7 @@ func TestRestartOnAFullDiskServesReadsRefusesWrites(t *testing.T) {
 	if connect.CodeOf(err) != connect.CodeResourceExhausted || !strings.Contains(err.Error(), "writes are refused until space is freed") {
 		t.Fatalf("Push on a full disk = %v, want resource_exhausted saying writes are refused", err)
 	}
-	resp, err := c.Pull(context.Background(), &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1})
+	resp, err := c.Pull(context.Background(), &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
 	if err != nil {
 		t.Fatalf("Pull on a full disk: %v", err)
 	}

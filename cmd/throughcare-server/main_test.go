@@ -27,6 +27,7 @@ import (
 	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // runServer runs run() on a random port with a fresh data directory and
@@ -116,7 +117,7 @@ func TestSyncNeedsASessionOverGRPCAndConnect(t *testing.T) {
 	base, logs := runServer(t)
 	for _, opt := range []connect.ClientOption{connect.WithGRPC(), connect.WithProtoJSON()} {
 		c := throughcarev1connect.NewSyncServiceClient(h2c(), base, opt)
-		_, err := c.Pull(context.Background(), &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1})
+		_, err := c.Pull(context.Background(), &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
 		if connect.CodeOf(err) != connect.CodeUnauthenticated {
 			t.Fatalf("Pull without a session = %v, want unauthenticated", err)
 		}
@@ -152,7 +153,7 @@ func TestLongStreamsSurviveServerTimeouts(t *testing.T) {
 	for _, opt := range []connect.ClientOption{connect.WithGRPC(), connect.WithProtoJSON()} {
 		c := throughcarev1connect.NewSyncServiceClient(h2c(), base, opt, connect.WithInterceptors(servertest.BearerToken("t")))
 		sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-		stream, err := c.Subscribe(sctx, &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1})
+		stream, err := c.Subscribe(sctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -80,7 +81,7 @@ func newEnv(b *testing.B) *env {
 		if len(batch) == 0 {
 			return
 		}
-		resp, err := engine.Push(ctx, id, &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: batch})
+		resp, err := engine.Push(ctx, id, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: batch})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -216,7 +217,7 @@ func BenchmarkReconnect(b *testing.B) {
 			_, c := e.seeder.NewContact(e.ids[k%clients], time.Now())
 			chs = append(chs, c...)
 		}
-		if _, err := e.engine.Push(ctx, id, &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs}); err != nil {
+		if _, err := e.engine.Push(ctx, id, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs}); err != nil {
 			b.Fatal(err)
 		}
 		e.wire.Store(0)

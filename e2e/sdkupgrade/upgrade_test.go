@@ -11,6 +11,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -81,7 +82,7 @@ func seedClient(t *testing.T, env *servertest.Env) string {
 		{Name: "area", Value: sample.Str("Lambeth")}, {Name: "pathway", Value: sample.Str("licence")},
 		{Name: "status", Value: sample.Str("active")},
 	})
-	resp, err := env.SyncClient(token).Push(context.Background(), &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs})
+	resp, err := env.SyncClient(token).Push(context.Background(), &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +101,7 @@ func serverContacts(t *testing.T, env *servertest.Env, token string) int {
 	var cursor []byte
 	n := 0
 	for range 1000 {
-		resp, err := c.Pull(context.Background(), &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor})
+		resp, err := c.Pull(context.Background(), &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Cursor: cursor})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
@@ -26,7 +27,7 @@ func pullRecords(t *testing.T, w *world, clientID string) (*v1.BucketUpdate, []*
 		t.Fatal(err)
 	}
 	id := &identity.Identity{UserID: w.workerA1.UserID, DeviceID: "tablet", Role: identity.Worker, Area: w.areaA, Buckets: []string{clientID}}
-	resp, err := eng.Pull(w.ctx, id, &v1.PullRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: schema.CurrentVersion})
+	resp, err := eng.Pull(w.ctx, id, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: schema.CurrentVersion})
 	if err != nil {
 		t.Fatal(err)
 	}

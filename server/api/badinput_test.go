@@ -16,6 +16,7 @@ import (
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -107,9 +108,9 @@ func TestBadRequestsAreTyped(t *testing.T) {
 
 	_, err := w.client.Push(ctx, &v1.PushRequest{SchemaVersion: 1})
 	assertCode(t, "push without protocol version", err, connect.CodeInvalidArgument)
-	_, err = w.client.Push(ctx, &v1.PushRequest{ProtocolVersion: 2, SchemaVersion: 1})
+	_, err = w.client.Push(ctx, &v1.PushRequest{ProtocolVersion: protocol.Version + 1, SchemaVersion: 1})
 	assertCode(t, "push with a future protocol", err, connect.CodeFailedPrecondition)
-	_, err = w.client.Pull(ctx, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 99})
+	_, err = w.client.Pull(ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 99})
 	assertCode(t, "pull with a future schema", err, connect.CodeFailedPrecondition)
 
 	big := pushReq(w.dev.Change("contact", bucket, bucket, "notes", sample.Str(strings.Repeat("x", 100<<10)), nil))

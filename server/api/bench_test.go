@@ -33,6 +33,7 @@ import (
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/schema"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
@@ -76,7 +77,7 @@ func benchMakePushers(b *testing.B, env *servertest.Env, iter, devices, batches,
 		for len(p.reqs) < batches {
 			_, chs := dev.NewContact(clients[d], at)
 			if len(cur)+len(chs) > size {
-				p.reqs = append(p.reqs, &v1.PushRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Changes: cur})
+				p.reqs = append(p.reqs, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Changes: cur})
 				total += len(cur)
 				cur = make([]*v1.Change, 0, size)
 			}
@@ -252,7 +253,7 @@ type benchPulled struct {
 func benchPullAll(ctx context.Context, pull benchPullFunc, cursor []byte, onPage func(*v1.PullResponse)) (benchPulled, error) {
 	out := benchPulled{records: map[string]int{}, buckets: map[string]bool{}}
 	for {
-		resp, err := pull(ctx, &v1.PullRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Cursor: cursor})
+		resp, err := pull(ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Cursor: cursor})
 		if err != nil {
 			return out, fmt.Errorf("page %d: %w", out.pages+1, err)
 		}
@@ -419,7 +420,7 @@ func BenchmarkPullFresh100k(b *testing.B) {
 			env.SignIn(token, benchReader(name, clients))
 			c, wire := benchHTTPClient(env, token, zstdOn)
 			// Warm the connection (TLS handshake) outside the timed region.
-			if _, err := c.Pull(ctx, &v1.PullRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Limit: 1}); err != nil {
+			if _, err := c.Pull(ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Limit: 1}); err != nil {
 				b.Fatal(err)
 			}
 			wire.n.Store(0)
@@ -465,7 +466,7 @@ func BenchmarkPullDelta(b *testing.B) {
 			_, c := writerDev.NewContact(target, time.Now().Add(-time.Minute))
 			chs = append(chs, c...)
 		}
-		resp, err := env.Engine.Push(ctx, &writer, &v1.PushRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Changes: chs})
+		resp, err := env.Engine.Push(ctx, &writer, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Changes: chs})
 		if err != nil {
 			b.Fatal(err)
 		}

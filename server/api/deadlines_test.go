@@ -22,6 +22,7 @@ import (
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // writeTimeout sets the API's write timeout.
@@ -133,7 +134,7 @@ func TestStuckReaderIsDropped(t *testing.T) {
 			baseline := runtime.NumGoroutine()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stream, err := sc.Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1})
+			stream, err := sc.Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
 			if err != nil {
 				t.Fatal(err)
 			}

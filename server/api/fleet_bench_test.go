@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/server/identity"
@@ -21,7 +20,9 @@ import (
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
+	"github.com/throughcare/throughcare/syncproto/wire"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
 
@@ -62,27 +63,21 @@ func (benchRawCodec) Unmarshal(b []byte, m any) error {
 		return proto.Unmarshal(b, m.(proto.Message))
 	}
 	p.size = len(b)
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return errors.New("bad page")
+	var cursor []byte
+	var more uint64
+	err := wire.Each(b, func(num wire.Number, typ wire.Type, b []byte) int {
+		switch num {
+		case wire.PullResponse.Cursor:
+			return wire.Bytes(typ, b, &cursor)
+		case wire.PullResponse.HasMore:
+			return wire.Varint(typ, b, &more)
 		}
-		b = b[n:]
-		switch {
-		case num == 2 && typ == protowire.BytesType:
-			v, n := protowire.ConsumeBytes(b)
-			p.cursor, b = append([]byte(nil), v...), b[max(n, 0):]
-		case num == 3 && typ == protowire.VarintType:
-			v, n := protowire.ConsumeVarint(b)
-			p.hasMore, b = v != 0, b[max(n, 0):]
-		default:
-			n := protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return errors.New("bad page")
-			}
-			b = b[n:]
-		}
+		return 0
+	})
+	if err != nil {
+		return errors.New("bad page")
 	}
+	p.cursor, p.hasMore = append([]byte(nil), cursor...), more != 0
 	return nil
 }
 
@@ -147,7 +142,7 @@ func BenchmarkReconnectFleet(b *testing.B) {
 				_, c := d.dev.NewContact(d.clients[len(chs)%2], time.Now())
 				chs = append(chs, c...)
 			}
-			pushes[i] = &v1.PushRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Changes: chs}
+			pushes[i] = &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Changes: chs}
 			if i%benchFleetTeam == 0 {
 				for k := range 200 {
 					_, c := office.NewContact(d.clients[k%2], time.Now())
@@ -196,7 +191,7 @@ func BenchmarkReconnectFleet(b *testing.B) {
 
 func (d *benchFleetDevice) pullToEnd(ctx context.Context) error {
 	for {
-		resp, err := d.pull.CallUnary(ctx, connect.NewRequest(&v1.PullRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Cursor: d.cursor}))
+		resp, err := d.pull.CallUnary(ctx, connect.NewRequest(&v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Cursor: d.cursor}))
 		if err != nil {
 			return err
 		}
@@ -215,7 +210,7 @@ func benchOfficePush(b *testing.B, e *syncengine.Engine, id *identity.Identity, 
 		for n < len(chs) && chs[n].GetRecordId() == chs[n-1].GetRecordId() {
 			n++ // keep a record's changes in one push
 		}
-		resp, err := e.Push(context.Background(), id, &v1.PushRequest{ProtocolVersion: syncengine.ProtocolVersion, SchemaVersion: benchSchemaVersion, Changes: chs[:n]})
+		resp, err := e.Push(context.Background(), id, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion, Changes: chs[:n]})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/throughcare/throughcare/client-sdk/passkey"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -183,7 +184,7 @@ var cells = map[string]cell{
 		var cursor []byte
 		seen := false
 		for {
-			resp, err := w.syncClient(caller.token()).Pull(w.ctx, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor})
+			resp, err := w.syncClient(caller.token()).Pull(w.ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Cursor: cursor})
 			if err != nil {
 				return outcome(err)
 			}
@@ -196,7 +197,7 @@ var cells = map[string]cell{
 	"throughcare.v1.SyncService/Subscribe": func(w *world, caller *person, target int) string {
 		ctx, cancel := context.WithTimeout(w.ctx, 30*time.Second)
 		defer cancel()
-		stream, err := w.syncClient(caller.token()).Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1})
+		stream, err := w.syncClient(caller.token()).Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
 		if err != nil {
 			return outcome(err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // newLimitedServer serves the whole server over HTTP/2 with rl.
@@ -82,7 +83,7 @@ func TestPublicProceduresAreRateLimitedOverTheAPI(t *testing.T) {
 			badSync := throughcarev1connect.NewSyncServiceClient(hc, url, append(opts[:len(opts):len(opts)], withHeader("Authorization", "Bearer tca_nope"))...)
 			badAuth := throughcarev1connect.NewAuthServiceClient(hc, url, append(opts[:len(opts):len(opts)], withHeader("Authorization", "Bearer tca_nope"))...)
 			for i := range 10 {
-				if _, err := badSync.Pull(ctx, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1}); connect.CodeOf(err) != connect.CodeUnauthenticated {
+				if _, err := badSync.Pull(ctx, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1}); connect.CodeOf(err) != connect.CodeUnauthenticated {
 					t.Fatalf("Pull %d with a bad token = %v, want unauthenticated", i, err)
 				}
 				if _, err := badAuth.ListDevices(ctx, &v1.ListDevicesRequest{}); connect.CodeOf(err) != connect.CodeUnauthenticated {

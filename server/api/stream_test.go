@@ -14,6 +14,7 @@ import (
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -99,7 +100,7 @@ func TestOwnWritesAreInTheNextCheckpoint(t *testing.T) {
 func subscribe(t *testing.T, c throughcarev1connect.SyncServiceClient, cursor []byte) (*connect.ServerStreamForClient[v1.SubscribeResponse], context.CancelFunc) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	stream, err := c.Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor})
+	stream, err := c.Subscribe(ctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Cursor: cursor})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

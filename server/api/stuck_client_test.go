@@ -17,6 +17,7 @@ import (
 	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
 // stuckSubscribe opens a Subscribe stream (Connect protocol, HTTP/1.1, over
@@ -44,7 +45,7 @@ func stuckSubscribe(tb testing.TB, env *servertest.Env, token string) net.Conn {
 		cfg.ServerName = "example.com" // httptest's certificate
 		conn = tls.Client(raw, cfg)
 	}
-	msg, err := proto.Marshal(&v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: benchSchemaVersion})
+	msg, err := proto.Marshal(&v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: benchSchemaVersion})
 	if err != nil {
 		tb.Fatal(err)
 	}

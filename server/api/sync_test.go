@@ -14,6 +14,7 @@ import (
 	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -54,11 +55,11 @@ func newUser(t *testing.T, env *servertest.Env, role identity.Role, user string,
 }
 
 func pushReq(chs ...*v1.Change) *v1.PushRequest {
-	return &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs}
+	return &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs}
 }
 
 func pullReq(cursor []byte, limit uint32) *v1.PullRequest {
-	return &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor, Limit: limit}
+	return &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Cursor: cursor, Limit: limit}
 }
 
 // pullAll follows has_more to the end and returns records by id, the last
@@ -148,7 +149,7 @@ func TestEveryProcedureNeedsIdentity(t *testing.T) {
 				assertCode(t, "Push", err, connect.CodeUnauthenticated)
 				_, err = c.Pull(context.Background(), pullReq(nil, 0))
 				assertCode(t, "Pull", err, connect.CodeUnauthenticated)
-				stream, err := c.Subscribe(context.Background(), &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1})
+				stream, err := c.Subscribe(context.Background(), &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
 				if err == nil {
 					for stream.Receive() {
 						t.Fatal("Subscribe sent a message without a session")

@@ -19,6 +19,7 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -417,7 +418,7 @@ func TestReviewFlow(t *testing.T) {
 	}
 
 	// The worker answers from the tablet.
-	resp, err := w.engine.Push(w.ctx, w.w1, &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: []*v1.Change{
+	resp, err := w.engine.Push(w.ctx, w.w1, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: []*v1.Change{
 		w.dev1.Change("review_note", note, w.c1, "worker_response", sample.Str("With her sister since Friday."), nil)}})
 	if err != nil || resp.GetResults()[0].GetVerdict() != v1.Verdict_VERDICT_APPLIED {
 		t.Fatalf("worker's answer: %v %v", resp, err)

@@ -9,51 +9,18 @@ import (
 
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/schema"
+	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
 // Reading records without decoding them. A stored record state is a
 // compacted throughcare.v1.RecordState; the review needs a handful of its
-// fields, so it walks the encoding with protowire and keeps sub-slices of
+// fields, so it walks the encoding with syncproto/wire and keeps sub-slices of
 // the buffer (valid only while the store's scan callback runs), interning
 // the short strings it keeps (enumeration values, user ids) so that a scan
 // allocates per distinct value, not per record.
-
-func fieldNum(m proto.Message, name string) protowire.Number {
-	f := m.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(name))
-	if f == nil {
-		panic("review: no field " + name)
-	}
-	return f.Number()
-}
-
-var (
-	recID        = fieldNum(&v1.RecordState{}, "record_id")
-	recType      = fieldNum(&v1.RecordState{}, "record_type")
-	recStamp     = fieldNum(&v1.RecordState{}, "stamp")
-	recAuthor    = fieldNum(&v1.RecordState{}, "author")
-	recFields    = fieldNum(&v1.RecordState{}, "fields")
-	recConflicts = fieldNum(&v1.RecordState{}, "conflicts")
-	recPosition  = fieldNum(&v1.RecordState{}, "position")
-
-	fsName  = fieldNum(&v1.FieldState{}, "field")
-	fsValue = fieldNum(&v1.FieldState{}, "value")
-	fsStamp = fieldNum(&v1.FieldState{}, "stamp")
-
-	valString    = fieldNum(&v1.Value{}, "string_value")
-	valTimestamp = fieldNum(&v1.Value{}, "timestamp_value")
-
-	tsSeconds = fieldNum(&timestamppb.Timestamp{}, "seconds")
-	tsNanos   = fieldNum(&timestamppb.Timestamp{}, "nanos")
-
-	stampTimeNum = fieldNum(&v1.Stamp{}, "time")
-	authorUser   = fieldNum(&v1.Author{}, "user_id")
-)
 
 // rec is a record state's encoding split into the parts the review reads.
 type rec struct {
@@ -66,79 +33,40 @@ type rec struct {
 // fieldRef is one FieldState's name, Value and Stamp encodings.
 type fieldRef struct{ name, value, stamp []byte }
 
-// each calls fn for every field of the message in b; fn returns how much
-// of b the field's value took (from protowire's Consume functions), or 0
-// to skip it.
-func each(b []byte, fn func(num protowire.Number, typ protowire.Type, b []byte) int) error {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		n = fn(num, typ, b)
-		if n == 0 {
-			n = protowire.ConsumeFieldValue(num, typ, b)
-		}
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-	}
-	return nil
-}
-
-// bytesField returns the bytes of a length-delimited field, and its size.
-func bytesField(typ protowire.Type, b []byte, dst *[]byte) int {
-	if typ != protowire.BytesType {
-		return 0
-	}
-	v, n := protowire.ConsumeBytes(b)
-	if n >= 0 {
-		*dst = v
-	}
-	return n
-}
-
 func (r *rec) parse(b []byte) error {
 	r.id, r.typ, r.stamp, r.author, r.position, r.conflicts, r.fields = nil, nil, nil, nil, 0, 0, r.fields[:0]
-	return each(b, func(num protowire.Number, typ protowire.Type, b []byte) int {
+	return wire.Each(b, func(num wire.Number, typ wire.Type, b []byte) int {
 		switch num {
-		case recID:
-			return bytesField(typ, b, &r.id)
-		case recType:
-			return bytesField(typ, b, &r.typ)
-		case recStamp:
-			return bytesField(typ, b, &r.stamp)
-		case recAuthor:
-			return bytesField(typ, b, &r.author)
-		case recConflicts:
+		case wire.RecordState.RecordID:
+			return wire.Bytes(typ, b, &r.id)
+		case wire.RecordState.RecordType:
+			return wire.Bytes(typ, b, &r.typ)
+		case wire.RecordState.Stamp:
+			return wire.Bytes(typ, b, &r.stamp)
+		case wire.RecordState.Author:
+			return wire.Bytes(typ, b, &r.author)
+		case wire.RecordState.Conflicts:
 			if typ == protowire.BytesType {
 				r.conflicts++
 			}
 			return 0
-		case recPosition:
-			if typ != protowire.VarintType {
-				return 0
-			}
-			v, n := protowire.ConsumeVarint(b)
-			r.position = v
-			return n
-		case recFields:
+		case wire.RecordState.Position:
+			return wire.Varint(typ, b, &r.position)
+		case wire.RecordState.Fields:
 			var fb []byte
-			n := bytesField(typ, b, &fb)
+			n := wire.Bytes(typ, b, &fb)
 			if n <= 0 {
 				return n
 			}
 			var f fieldRef
-			if err := each(fb, func(num protowire.Number, typ protowire.Type, b []byte) int {
+			if err := wire.Each(fb, func(num wire.Number, typ wire.Type, b []byte) int {
 				switch num {
-				case fsName:
-					return bytesField(typ, b, &f.name)
-				case fsValue:
-					return bytesField(typ, b, &f.value)
-				case fsStamp:
-					return bytesField(typ, b, &f.stamp)
+				case wire.FieldState.Field:
+					return wire.Bytes(typ, b, &f.name)
+				case wire.FieldState.Value:
+					return wire.Bytes(typ, b, &f.value)
+				case wire.FieldState.Stamp:
+					return wire.Bytes(typ, b, &f.stamp)
 				}
 				return 0
 			}); err != nil {
@@ -168,9 +96,9 @@ func (r *rec) str(name string) []byte {
 		return nil
 	}
 	var s []byte
-	_ = each(f.value, func(num protowire.Number, typ protowire.Type, b []byte) int {
-		if num == valString {
-			return bytesField(typ, b, &s)
+	_ = wire.Each(f.value, func(num wire.Number, typ wire.Type, b []byte) int {
+		if num == wire.Value.StringValue {
+			return wire.Bytes(typ, b, &s)
 		}
 		return 0
 	})
@@ -209,30 +137,17 @@ func (r *rec) when(name string) (instant, bool) {
 		return instant{}, false
 	}
 	var ts []byte
-	_ = each(f.value, func(num protowire.Number, typ protowire.Type, b []byte) int {
-		if num == valTimestamp {
-			return bytesField(typ, b, &ts)
+	_ = wire.Each(f.value, func(num wire.Number, typ wire.Type, b []byte) int {
+		if num == wire.Value.TimestampValue {
+			return wire.Bytes(typ, b, &ts)
 		}
 		return 0
 	})
 	if ts == nil {
 		return instant{}, false
 	}
-	var out instant
-	err := each(ts, func(num protowire.Number, typ protowire.Type, b []byte) int {
-		if typ != protowire.VarintType {
-			return 0
-		}
-		v, n := protowire.ConsumeVarint(b)
-		switch num {
-		case tsSeconds:
-			out.sec = int64(v)
-		case tsNanos:
-			out.nsec = int32(v)
-		}
-		return n
-	})
-	return out, err == nil
+	sec, nsec, err := wire.ReadTimestamp(ts)
+	return instant{sec, nsec}, err == nil
 }
 
 // stampTime returns the packed time of a field's stamp, or the record's
@@ -243,13 +158,11 @@ func (r *rec) stampTime(f *fieldRef) uint64 {
 		st = r.stamp
 	}
 	var t uint64
-	_ = each(st, func(num protowire.Number, typ protowire.Type, b []byte) int {
-		if num != stampTimeNum || typ != protowire.VarintType {
-			return 0
+	_ = wire.Each(st, func(num wire.Number, typ wire.Type, b []byte) int {
+		if num == wire.Stamp.Time {
+			return wire.Varint(typ, b, &t)
 		}
-		v, n := protowire.ConsumeVarint(b)
-		t = v
-		return n
+		return 0
 	})
 	return t
 }
@@ -257,9 +170,9 @@ func (r *rec) stampTime(f *fieldRef) uint64 {
 // defaultAuthor returns the user id of the record's default author.
 func (r *rec) defaultAuthor() []byte {
 	var u []byte
-	_ = each(r.author, func(num protowire.Number, typ protowire.Type, b []byte) int {
-		if num == authorUser {
-			return bytesField(typ, b, &u)
+	_ = wire.Each(r.author, func(num wire.Number, typ wire.Type, b []byte) int {
+		if num == wire.Author.UserID {
+			return wire.Bytes(typ, b, &u)
 		}
 		return 0
 	})
@@ -405,7 +318,7 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 				return nil
 			}
 			n := note{id: id, created: r.stampTime(subj), state: rd.intern(r.str("state")),
-				answered: len(bytes.TrimSpace(r.str("worker_response"))) > 0}
+				answered: schema.QueryAnsweredBytes(r.str("worker_response"))}
 			if old, ok := b.notes[subject]; !ok || n.newer(&old) {
 				b.notes[subject] = n
 			}

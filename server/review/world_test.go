@@ -16,6 +16,7 @@ import (
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -192,7 +193,7 @@ func (w *world) pull(id *identity.Identity) map[string]*v1.RecordState {
 	out := map[string]*v1.RecordState{}
 	var cursor []byte
 	for {
-		resp, err := w.engine.Pull(w.ctx, id, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor})
+		resp, err := w.engine.Pull(w.ctx, id, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Cursor: cursor})
 		if err != nil {
 			w.t.Fatalf("pull: %v", err)
 		}

@@ -7,10 +7,10 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/google/uuid"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
 // Reads for review and reporting: whole buckets at a time, in one read
@@ -136,13 +136,6 @@ func (s *DB) LogEntries(ctx context.Context, bucketID string, positions []uint64
 	return out, mapErr(err)
 }
 
-// historyLateField and historyRecordField are HistoryEntry's late and
-// record_id field numbers, read without decoding the entry.
-var (
-	historyLateField   = (&v1.HistoryEntry{}).ProtoReflect().Descriptor().Fields().ByName("late").Number()
-	historyRecordField = (&v1.HistoryEntry{}).ProtoReflect().Descriptor().Fields().ByName("record_id").Number()
-)
-
 // buildLateIndex indexes the late changes of a store written before the
 // late index existed, once: it reads the whole log (late entries are rare,
 // so the keys fit in memory) and marks the store done.
@@ -206,32 +199,19 @@ func (s *DB) buildLateIndex() error {
 
 // lateOf reads a stored HistoryEntry's late flag and record id.
 func lateOf(b []byte) (late bool, record string, err error) {
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return false, "", protowire.ParseError(n)
+	var flag uint64
+	var id []byte
+	err = wire.Each(b, func(num wire.Number, typ wire.Type, b []byte) int {
+		switch num {
+		case wire.HistoryEntry.Late:
+			return wire.Varint(typ, b, &flag)
+		case wire.HistoryEntry.RecordID:
+			return wire.Bytes(typ, b, &id)
 		}
-		b = b[n:]
-		switch {
-		case num == historyLateField && typ == protowire.VarintType:
-			v, m := protowire.ConsumeVarint(b)
-			if m < 0 {
-				return false, "", protowire.ParseError(m)
-			}
-			late, n = v != 0, m
-		case num == historyRecordField && typ == protowire.BytesType:
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return false, "", protowire.ParseError(m)
-			}
-			record, n = string(v), m
-		default:
-			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return false, "", protowire.ParseError(n)
-			}
-		}
-		b = b[n:]
+		return 0
+	})
+	if err != nil {
+		return false, "", err
 	}
-	return late, record, nil
+	return flag != 0, string(id), nil
 }

@@ -5,6 +5,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
 // Pulled records are sent the way they are stored: as protobuf-encoded
@@ -15,17 +16,15 @@ import (
 // ordinary records. Go code that wants to read the records, and the JSON
 // encoding, must first call Materialize.
 
-var recordsField = (&v1.BucketUpdate{}).ProtoReflect().Descriptor().Fields().ByName("records").Number()
-
 // withEncodedRecords attaches pre-encoded records to a bucket update.
 func withEncodedRecords(b *v1.BucketUpdate, records [][]byte) *v1.BucketUpdate {
 	n := 0
 	for _, r := range records {
-		n += protowire.SizeTag(recordsField) + protowire.SizeBytes(len(r))
+		n += protowire.SizeTag(wire.BucketUpdate.Records) + protowire.SizeBytes(len(r))
 	}
 	raw := make([]byte, 0, n)
 	for _, r := range records {
-		raw = protowire.AppendTag(raw, recordsField, protowire.BytesType)
+		raw = protowire.AppendTag(raw, wire.BucketUpdate.Records, protowire.BytesType)
 		raw = protowire.AppendBytes(raw, r)
 	}
 	b.ProtoReflect().SetUnknown(raw)

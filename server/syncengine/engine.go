@@ -22,11 +22,9 @@ import (
 	"github.com/throughcare/throughcare/syncproto/cursor"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
-
-// ProtocolVersion is the sync protocol version this server speaks.
-const ProtocolVersion = 1
 
 // Store is what the engine needs of durable storage: bucket transactions
 // for the merge loop, pulls, evictions, the cursor key and the commit feed
@@ -151,12 +149,12 @@ func (e *Engine) Shutdown() {
 }
 
 // checkVersions validates the versions every request carries.
-func (e *Engine) checkVersions(protocol, schemaVersion uint32) error {
+func (e *Engine) checkVersions(protocolVersion, schemaVersion uint32) error {
 	switch {
-	case protocol == 0:
-		return badRequest("protocol_version is required (this server speaks %d)", ProtocolVersion)
-	case protocol != ProtocolVersion:
-		return &RequestError{Precondition: true, Msg: fmt.Sprintf("protocol version %d is not supported; this server speaks %d", protocol, ProtocolVersion)}
+	case protocolVersion == 0:
+		return badRequest("protocol_version is required (this server speaks %d)", protocol.Version)
+	case protocolVersion != protocol.Version:
+		return &RequestError{Precondition: true, Msg: fmt.Sprintf("protocol version %d is not supported; this server speaks %d", protocolVersion, protocol.Version)}
 	case schemaVersion == 0:
 		return badRequest("schema_version is required (this server's schema is version %d)", e.cfg.Schema.Version())
 	case schemaVersion > e.cfg.Schema.Version():

@@ -13,6 +13,7 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -26,10 +27,10 @@ func FuzzPush(f *testing.F) {
 	client, chs := dev.NewClient("Lambeth")
 	_, contact := dev.NewContact(client, fuzzNow)
 	for _, req := range []*v1.PushRequest{
-		{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs},
-		{ProtocolVersion: 1, SchemaVersion: 1, Changes: append(chs, contact...)},
-		{ProtocolVersion: 1, SchemaVersion: 1, Changes: contact[:3]},
-		{ProtocolVersion: 2, SchemaVersion: 1},
+		{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs},
+		{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: append(chs, contact...)},
+		{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: contact[:3]},
+		{ProtocolVersion: protocol.Version + 1, SchemaVersion: 1},
 	} {
 		b, _ := proto.Marshal(req)
 		f.Add(b)

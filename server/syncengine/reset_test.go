@@ -14,6 +14,7 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
@@ -38,7 +39,7 @@ func newEngine(t *testing.T, st store.Store, reg *schema.Registry) *syncengine.E
 
 func pushOK(t *testing.T, e *syncengine.Engine, id *identity.Identity, chs []*v1.Change) {
 	t.Helper()
-	resp, err := e.Push(context.Background(), id, &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs})
+	resp, err := e.Push(context.Background(), id, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +53,7 @@ func pushOK(t *testing.T, e *syncengine.Engine, id *identity.Identity, chs []*v1
 func pullToEnd(t *testing.T, e *syncengine.Engine, id *identity.Identity, cursor []byte) ([]byte, error) {
 	t.Helper()
 	for {
-		resp, err := e.Pull(context.Background(), id, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor})
+		resp, err := e.Pull(context.Background(), id, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Cursor: cursor})
 		if err != nil {
 			return nil, err
 		}

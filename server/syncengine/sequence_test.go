@@ -11,6 +11,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -57,7 +58,7 @@ func TestPushAheadOfHighWaterAsksForSequenceReset(t *testing.T) {
 			defer st.Close()
 			e := newEngine(t, st, nil)
 			pushOK(t, e, id, first)
-			resp, err := e.Push(context.Background(), id, &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: tt.push})
+			resp, err := e.Push(context.Background(), id, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: tt.push})
 			var reset *syncengine.ResetError
 			switch {
 			case tt.wantReset:

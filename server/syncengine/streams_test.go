@@ -9,6 +9,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
@@ -34,7 +35,7 @@ func startStream(t *testing.T, e *syncengine.Engine, id *identity.Identity) (*op
 	s := &openTestStream{cancel: cancel, done: make(chan error, 1)}
 	first := make(chan struct{}, 1)
 	go func() {
-		s.done <- e.Subscribe(ctx, id, &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1}, func(context.Context, *v1.SubscribeResponse) error {
+		s.done <- e.Subscribe(ctx, id, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1}, func(context.Context, *v1.SubscribeResponse) error {
 			select {
 			case first <- struct{}{}:
 			default:

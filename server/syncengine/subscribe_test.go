@@ -9,6 +9,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
@@ -31,7 +32,7 @@ func TestSubscribeSeesServerWrites(t *testing.T) {
 	got := make(chan *v1.SubscribeResponse, 16)
 	done := make(chan error, 1)
 	go func() {
-		done <- e.Subscribe(ctx, id, &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1}, func(_ context.Context, r *v1.SubscribeResponse) error {
+		done <- e.Subscribe(ctx, id, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1}, func(_ context.Context, r *v1.SubscribeResponse) error {
 			got <- r
 			return nil
 		})
@@ -116,7 +117,7 @@ func TestSubscribeStopsMidCatchUp(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			pages := 0
-			err = e.Subscribe(ctx, id, &v1.SubscribeRequest{ProtocolVersion: 1, SchemaVersion: 1}, func(_ context.Context, r *v1.SubscribeResponse) error {
+			err = e.Subscribe(ctx, id, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1}, func(_ context.Context, r *v1.SubscribeResponse) error {
 				if r.GetChanges() == nil {
 					return nil
 				}

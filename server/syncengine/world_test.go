@@ -16,6 +16,7 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/protocol"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
 
@@ -128,7 +129,7 @@ func at(t time.Time, chs ...*v1.Change) []*v1.Change {
 // sequence numbers, so the device's next push follows on.
 func (w *world) push(a *actor, chs []*v1.Change) (*v1.PushResponse, error) {
 	w.t.Helper()
-	resp, err := w.e.Push(context.Background(), a.id, &v1.PushRequest{ProtocolVersion: 1, SchemaVersion: 1, Changes: chs})
+	resp, err := w.e.Push(context.Background(), a.id, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs})
 	if err != nil {
 		a.dev.Seq -= uint64(len(chs))
 	}
@@ -202,7 +203,7 @@ func (w *world) pull(a *actor, cursor []byte) ([]byte, []string) {
 	w.t.Helper()
 	var evicted []string
 	for {
-		resp, err := w.e.Pull(context.Background(), a.id, &v1.PullRequest{ProtocolVersion: 1, SchemaVersion: 1, Cursor: cursor})
+		resp, err := w.e.Pull(context.Background(), a.id, &v1.PullRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Cursor: cursor})
 		if err != nil {
 			w.t.Fatalf("pull: %v", err)
 		}

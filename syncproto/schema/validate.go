@@ -216,7 +216,7 @@ func checkText(f *Field, s string, bad func(string, ...any) (string, v1.Problem)
 	if n := utf8.RuneCountInString(s); n > f.MaxLen {
 		return bad("value is %d characters, more than the %d allowed", n, f.MaxLen)
 	}
-	if f.Required && strings.TrimSpace(s) == "" {
+	if f.Required && Blank(s) {
 		return bad("value must not be blank")
 	}
 	if !printable(s, f.Type == Text) {

@@ -3,13 +3,14 @@
 
 import { call } from './api.js';
 import { h, replace, link, field, fieldText, clientName, errorBox, empty, busy, toast } from './dom.js';
-import { CONTACT_FIELDS } from './schema.js';
+import { CONTACT_FIELDS } from './display.js';
+import { queryAnswered } from './schema.js';
 import { fetchTimeline, details, history, noteBlock, notesFor, who } from './timeline.js';
 
 function reviewState(note) {
   if (!note) return 'unreviewed';
   const state = field(note.record, 'state')?.stringValue;
-  if (state === 'query_to_worker') return field(note.record, 'worker_response')?.stringValue ? 'answered' : 'open';
+  if (state === 'query_to_worker') return queryAnswered(field(note.record, 'worker_response')?.stringValue) ? 'answered' : 'open';
   return state; // reviewed, resolved
 }
 

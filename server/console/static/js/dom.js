@@ -91,7 +91,7 @@ export function label(v) {
 }
 
 /** valueText renders a proto Value (JSON form) for people; enumerated
- * fields (see schema.js) show their value as words. */
+ * fields (see schema.js, generated from the registry) show their value as words. */
 export function valueText(v, fieldName) {
   if (!v) return '—';
   if ('stringValue' in v) return ENUMS[fieldName] ? label(v.stringValue) : v.stringValue;

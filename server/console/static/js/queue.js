@@ -6,7 +6,8 @@ import * as live from './live.js';
 import * as lookup from './lookup.js';
 import { exportCSV, dayStart } from './export.js';
 import { h, replace, link, label, field, fieldText, day, clock, errorBox, empty, short } from './dom.js';
-import { CATEGORIES, REVIEW_STATES, reviewStateText } from './schema.js';
+import { REVIEW_STATES, reviewStateText } from './display.js';
+import { CATEGORIES } from './schema.js';
 
 // Rows per page: 25, or the address's size (1 to 500).
 const pageSize = (p) => Math.min(500, Math.max(1, Number(p.get('size')) || 25));

@@ -4,7 +4,8 @@
 import { call } from './api.js';
 import * as lookup from './lookup.js';
 import { h, replace, link, when, day, clock, label, field, fieldText, valueText, stampTime, clientName, errorBox, empty, short } from './dom.js';
-import { CLIENT_FIELDS, CONTACT_FIELDS } from './schema.js';
+import { CLIENT_FIELDS, CONTACT_FIELDS } from './display.js';
+import { queryAnswered } from './schema.js';
 
 /** fetchTimeline loads a client's records and the people in them. */
 export async function fetchTimeline(clientId, signal) {
@@ -81,11 +82,12 @@ export function noteBlock(note, people) {
   const r = note.record;
   const state = field(r, 'state')?.stringValue;
   const answer = field(r, 'worker_response')?.stringValue;
-  return h('div', { class: ['note', state === 'query_to_worker' && !answer ? 'open' : null] },
-    h('p', { class: 'note-head' }, h('strong', null, state === 'query_to_worker' ? (answer ? 'Query answered' : 'Query to worker') : label(state)),
+  const answered = queryAnswered(answer);
+  return h('div', { class: ['note', state === 'query_to_worker' && !answered ? 'open' : null] },
+    h('p', { class: 'note-head' }, h('strong', null, state === 'query_to_worker' ? (answered ? 'Query answered' : 'Query to worker') : label(state)),
       ' · ', who(people, r.author?.userId), ' · ', when(stampTime(r.stamp))),
     field(r, 'text') ? h('blockquote', null, fieldText(r, 'text')) : null,
-    answer ? h('p', { class: 'answer' }, h('strong', null, 'Worker: '), answer) : null);
+    answered ? h('p', { class: 'answer' }, h('strong', null, 'Worker: '), answer) : null);
 }
 
 function contactCard(tr, records, people, clientId) {
