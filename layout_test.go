@@ -2,14 +2,21 @@ package throughcare
 
 import (
 	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
 
 type goPackage struct {
 	ImportPath  string
+	Dir         string
+	GoFiles     []string
 	Doc         string
 	Deps        []string
 	Imports     []string
@@ -94,6 +101,72 @@ func TestDomainPackagesNeverImportTheRoot(t *testing.T) {
 			if d == root {
 				t.Errorf("%s depends on the composition root %s", p.ImportPath, root)
 			}
+		}
+	}
+}
+
+// TestOnlyTheAdaptersImportConnect: the domain packages know nothing of
+// Connect or HTTP. On the server only the API adapter (server/api) and the
+// test server built on it speak Connect; in the shared code only the
+// generated stubs and the compression both sides register (zstdwire).
+// Clients (the SDK, the CLI, the soak tool) do.
+func TestOnlyTheAdaptersImportConnect(t *testing.T) {
+	const mod = "github.com/throughcare/throughcare/"
+	allowed := []string{"server/api", "server/servertest", "syncproto/gen/", "syncproto/zstdwire", "client-sdk/", "cmd/", "e2e"}
+	for _, p := range listPackages(t) {
+		rel := strings.TrimPrefix(p.ImportPath, mod)
+		if slices.ContainsFunc(allowed, func(a string) bool {
+			return rel == a || strings.HasPrefix(rel, a+"/") || strings.HasSuffix(a, "/") && strings.HasPrefix(rel, a)
+		}) {
+			continue
+		}
+		for _, d := range p.Imports {
+			if d == "connectrpc.com/connect" || strings.HasPrefix(d, "connectrpc.com/") {
+				t.Errorf("%s imports %s; only the API adapter and clients may speak Connect", p.ImportPath, d)
+			}
+		}
+	}
+}
+
+// TestNoPackageLogsThroughAGlobal: loggers are passed in (a zerolog.Logger
+// in each Config), never taken from a global: not zerolog's global logger,
+// not the standard library's (its log.New, writing into a zerolog.Logger
+// for http.Server.ErrorLog, is fine).
+func TestNoPackageLogsThroughAGlobal(t *testing.T) {
+	globals := map[string]bool{"Print": true, "Printf": true, "Println": true, "Fatal": true, "Fatalf": true, "Fatalln": true,
+		"Panic": true, "Panicf": true, "Panicln": true, "SetOutput": true, "SetFlags": true, "SetPrefix": true, "Default": true, "Writer": true}
+	for _, p := range listPackages(t) {
+		for _, d := range p.Imports {
+			if d == "github.com/rs/zerolog/log" {
+				t.Errorf("%s imports %s, zerolog's global logger; take a zerolog.Logger in its config", p.ImportPath, d)
+			}
+		}
+		if !slices.Contains(p.Imports, "log") {
+			continue
+		}
+		for _, name := range p.GoFiles {
+			path := filepath.Join(p.Dir, name)
+			f, err := parser.ParseFile(token.NewFileSet(), path, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			local := ""
+			for _, im := range f.Imports {
+				if im.Path.Value == `"log"` {
+					local = "log"
+					if im.Name != nil {
+						local = im.Name.Name
+					}
+				}
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				if sel, ok := n.(*ast.SelectorExpr); ok {
+					if id, ok := sel.X.(*ast.Ident); ok && id.Name == local && globals[sel.Sel.Name] {
+						t.Errorf("%s uses the standard library's global logger (%s.%s); take a zerolog.Logger in its config", path, local, sel.Sel.Name)
+					}
+				}
+				return true
+			})
 		}
 	}
 }
