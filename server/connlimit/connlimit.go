@@ -57,8 +57,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 		l.mu.Lock()
 		if l.open[key] >= l.max {
 			l.mu.Unlock()
+			n := l.refused.Add(1) // counted before the client can see the close
 			c.Close()
-			n := l.refused.Add(1)
 			l.log.Warn().Int("max_conns_per_ip", l.max).Uint64("refused_total", n).
 				Msg("connection refused: too many open connections from one client address")
 			continue
