@@ -7,9 +7,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"runtime"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -62,27 +62,29 @@ func (s *slowWriter) Write(p []byte) (int, error) {
 // the grace is cut off. Ending the response at once here made streams
 // close with a bare HTTP/2 reset instead of their reason.
 func TestStreamEndDuringASendKeepsTheClose(t *testing.T) {
-	sw := &slowWriter{ResponseRecorder: *httptest.NewRecorder(), started: make(chan struct{}), release: make(chan struct{})}
-	started := sw.started
-	w := &deadlineWriter{ResponseWriter: sw, rc: http.NewResponseController(sw), timeout: time.Minute}
-	ctx, cancel := context.WithCancelCause(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.during(ctx, func() error { _, err := w.Write([]byte("message")); return err }) }()
-	<-started
-	cancel(errors.New("session ended"))
-	// Let the end reach the writer (a bug would abort the response now).
-	for range 100 {
-		runtime.Gosched()
-	}
-	time.Sleep(10 * time.Millisecond)
-	close(sw.release)
-	if err := <-done; err != nil {
-		t.Fatalf("the message under way failed: %v", err)
-	}
-	if _, err := w.Write([]byte("close")); err != nil {
-		t.Fatalf("writing the stream's close after it: %v", err)
-	}
-	if got := sw.Body.String(); got != "messageclose" {
-		t.Fatalf("response = %q, want the message and the close", got)
-	}
+	// In a synctest bubble: Wait returns once the end of the stream has
+	// reached the writer (every goroutine blocked), and its clock moves
+	// only when everything waits, so the grace cannot run out on a slow
+	// machine.
+	synctest.Test(t, func(t *testing.T) {
+		sw := &slowWriter{ResponseRecorder: *httptest.NewRecorder(), started: make(chan struct{}), release: make(chan struct{})}
+		started := sw.started
+		w := &deadlineWriter{ResponseWriter: sw, rc: http.NewResponseController(sw), timeout: time.Minute}
+		ctx, cancel := context.WithCancelCause(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- w.during(ctx, func() error { _, err := w.Write([]byte("message")); return err }) }()
+		<-started
+		cancel(errors.New("session ended"))
+		synctest.Wait() // a bug aborts the response now
+		close(sw.release)
+		if err := <-done; err != nil {
+			t.Fatalf("the message under way failed: %v", err)
+		}
+		if _, err := w.Write([]byte("close")); err != nil {
+			t.Fatalf("writing the stream's close after it: %v", err)
+		}
+		if got := sw.Body.String(); got != "messageclose" {
+			t.Fatalf("response = %q, want the message and the close", got)
+		}
+	})
 }
