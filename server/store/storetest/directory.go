@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 )
 
@@ -39,8 +39,8 @@ func RunDirectory(t *testing.T, open DirectoryOpener) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			w := &dirWorld{t: t, now: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-			w.d = open(t, w.clock)
+			w := &dirWorld{t: t, clk: fixture.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))}
+			w.d = open(t, w.clk.Now)
 			tt.fn(t, w)
 		})
 	}
@@ -50,20 +50,7 @@ func RunDirectory(t *testing.T, open DirectoryOpener) {
 type dirWorld struct {
 	t   *testing.T
 	d   store.DirectoryStore
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (w *dirWorld) clock() time.Time {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.now
-}
-
-func (w *dirWorld) advance(d time.Duration) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.now = w.now.Add(d)
+	clk *fixture.Clock // the store's clock
 }
 
 // update runs fn in a read-write transaction and fails the test on error.
@@ -117,8 +104,8 @@ func sameIDs(t *testing.T, what string, got []string, want ...string) {
 }
 
 func testAreasTeams(t *testing.T, w *dirWorld) {
-	a1 := &store.Area{ID: "a1", Name: "North", CreatedAt: w.clock()}
-	a2 := &store.Area{ID: "a2", Name: "South", CreatedAt: w.clock()}
+	a1 := &store.Area{ID: "a1", Name: "North", CreatedAt: w.clk.Now()}
+	a2 := &store.Area{ID: "a2", Name: "South", CreatedAt: w.clk.Now()}
 	w.update(func(tx store.DirTx) error {
 		for _, err := range []error{tx.PutArea(a1), tx.PutArea(a2),
 			tx.PutTeam(&store.Team{ID: "t1", AreaID: "a1", Name: "One"}),
@@ -163,7 +150,7 @@ func testAreasTeams(t *testing.T, w *dirWorld) {
 
 func testUsers(t *testing.T, w *dirWorld) {
 	u1 := &store.User{ID: "u1", AreaID: "a1", DisplayName: "W", Role: "worker",
-		TeamIDs: []string{"t1"}, Handle: []byte{1, 2, 3}, CreatedAt: w.clock()}
+		TeamIDs: []string{"t1"}, Handle: []byte{1, 2, 3}, CreatedAt: w.clk.Now()}
 	u2 := &store.User{ID: "u2", AreaID: "a2", Role: "admin", Handle: []byte{4, 5}}
 	w.update(func(tx store.DirTx) error {
 		if err := tx.PutUser(u1); err != nil {
@@ -196,7 +183,7 @@ func testUsers(t *testing.T, w *dirWorld) {
 
 func testDevices(t *testing.T, w *dirWorld) {
 	primary := &store.Device{ID: "d1", UserID: "u1", Name: "tablet", CredentialID: []byte("cred"),
-		Credential: []byte("opaque"), CreatedAt: w.clock()}
+		Credential: []byte("opaque"), CreatedAt: w.clk.Now()}
 	other := &store.Device{ID: "d2", UserID: "u1", Name: "phone", CredentialID: []byte("cred"), PrimaryID: "d1"}
 	own := &store.Device{ID: "d3", UserID: "u1", CredentialID: []byte("cred3")}
 	w.update(func(tx store.DirTx) error {
@@ -238,7 +225,7 @@ func testDevices(t *testing.T, w *dirWorld) {
 }
 
 func testClients(t *testing.T, w *dirWorld) {
-	c := &store.Client{ID: "c1", AreaID: "a1", TeamID: "t1", CreatedAt: w.clock()}
+	c := &store.Client{ID: "c1", AreaID: "a1", TeamID: "t1", CreatedAt: w.clk.Now()}
 	w.update(func(tx store.DirTx) error {
 		if err := tx.PutClient(c); err != nil {
 			return err

@@ -12,7 +12,7 @@ import (
 // session is a stored session of user u1 on device d1 with the given
 // token hashes.
 func session(w *dirWorld, access, refresh, previous string) *store.Session {
-	now := w.clock()
+	now := w.clk.Now()
 	s := &store.Session{ID: "s1", UserID: "u1", DeviceID: "d1",
 		AccessHash: []byte(access), RefreshHash: []byte(refresh),
 		CreatedAt: now, LastUsedAt: now, AccessExpiresAt: now.Add(15 * time.Minute),
@@ -61,8 +61,8 @@ func testSessions(t *testing.T, w *dirWorld) {
 func testSessionUpdate(t *testing.T, w *dirWorld) {
 	s := session(w, "A1", "R1", "")
 	w.update(func(tx store.DirTx) error { return tx.PutSession(s) })
-	w.advance(time.Minute)
-	s.LastUsedAt, s.GraceClosed = w.clock(), true
+	w.clk.Advance(time.Minute)
+	s.LastUsedAt, s.GraceClosed = w.clk.Now(), true
 	w.update(func(tx store.DirTx) error { return tx.UpdateSession(s) })
 	w.view(func(tx store.DirTx) error {
 		got, err := tx.SessionByAccess([]byte("A1"))
@@ -107,9 +107,9 @@ func testSessionDelete(t *testing.T, w *dirWorld) {
 
 func testCeremonyExpiry(t *testing.T, w *dirWorld) {
 	c := &store.Ceremony{ID: "cer", Kind: "login", Data: []byte("session data"),
-		InviteHash: []byte("ih"), DeviceName: "tablet", ExpiresAt: w.clock().Add(5 * time.Minute)}
+		InviteHash: []byte("ih"), DeviceName: "tablet", ExpiresAt: w.clk.Now().Add(5 * time.Minute)}
 	w.update(func(tx store.DirTx) error { return tx.PutCeremony(c) })
-	w.advance(5*time.Minute - time.Nanosecond)
+	w.clk.Advance(5*time.Minute - time.Nanosecond)
 	w.view(func(tx store.DirTx) error {
 		got, err := tx.Ceremony("cer")
 		if err != nil {
@@ -118,13 +118,13 @@ func testCeremonyExpiry(t *testing.T, w *dirWorld) {
 		sameJSON(t, "Ceremony", got, c)
 		return nil
 	})
-	w.advance(time.Nanosecond)
+	w.clk.Advance(time.Nanosecond)
 	w.view(func(tx store.DirTx) error {
 		_, err := tx.Ceremony("cer")
 		wantNotFound(t, "Ceremony at its expiry", err)
 		return nil
 	})
-	c2 := &store.Ceremony{ID: "cer2", Kind: "enrol", ExpiresAt: w.clock().Add(time.Minute)}
+	c2 := &store.Ceremony{ID: "cer2", Kind: "enrol", ExpiresAt: w.clk.Now().Add(time.Minute)}
 	w.update(func(tx store.DirTx) error { return tx.PutCeremony(c2) })
 	w.update(func(tx store.DirTx) error { return tx.DeleteCeremony("cer2") })
 	w.view(func(tx store.DirTx) error {
@@ -135,7 +135,7 @@ func testCeremonyExpiry(t *testing.T, w *dirWorld) {
 }
 
 func testInviteStates(t *testing.T, w *dirWorld) {
-	now := w.clock()
+	now := w.clk.Now()
 	invite := func(hash string) *store.Invite {
 		return &store.Invite{Hash: []byte(hash), AreaID: "a1", Role: "worker", TeamID: "t1",
 			CreatedBy: "u0", CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
@@ -175,7 +175,7 @@ func testInviteStates(t *testing.T, w *dirWorld) {
 		wantNotFound(t, "InviteOfArea(no id)", err)
 		return nil
 	})
-	w.advance(time.Hour)
+	w.clk.Advance(time.Hour)
 	w.view(func(tx store.DirTx) error {
 		_, err := tx.Invite([]byte("p"))
 		wantNotFound(t, "Invite at its expiry", err)
@@ -183,7 +183,7 @@ func testInviteStates(t *testing.T, w *dirWorld) {
 		if err != nil {
 			t.Fatalf("InviteOfArea(expired, still kept): %v", err)
 		}
-		if got.Pending(w.clock()) {
+		if got.Pending(w.clk.Now()) {
 			t.Error("expired invite reports Pending")
 		}
 		return nil
@@ -191,7 +191,7 @@ func testInviteStates(t *testing.T, w *dirWorld) {
 }
 
 func testInvitesOfArea(t *testing.T, w *dirWorld) {
-	exp := w.clock().Add(time.Hour)
+	exp := w.clk.Now().Add(time.Hour)
 	w.update(func(tx store.DirTx) error {
 		for _, id := range []string{"01", "02", "03", "04"} {
 			in := &store.Invite{ID: id, Hash: []byte("h" + id), AreaID: "a1", ExpiresAt: exp}
@@ -227,7 +227,7 @@ func testInvitesOfArea(t *testing.T, w *dirWorld) {
 }
 
 func testAssignments(t *testing.T, w *dirWorld) {
-	t0 := w.clock()
+	t0 := w.clk.Now()
 	ended := &store.Assignment{ClientID: "c1", UserID: "u1", From: t0, To: t0.Add(time.Hour)}
 	current := &store.Assignment{ClientID: "c1", UserID: "u1", From: t0.Add(2 * time.Hour)}
 	elsewhere := &store.Assignment{ClientID: "c0", UserID: "u1", From: t0.Add(3 * time.Hour)}
@@ -287,7 +287,7 @@ func testAssignments(t *testing.T, w *dirWorld) {
 
 func testAudit(t *testing.T, w *dirWorld) {
 	a := &store.Audit{ID: "au1", AreaID: "a1", UserID: "u1", Kind: "export_contacts",
-		Parameters: map[string]string{"from": "2026-01-01"}, At: w.clock()}
+		Parameters: map[string]string{"from": "2026-01-01"}, At: w.clk.Now()}
 	w.update(func(tx store.DirTx) error {
 		if err := tx.PutAudit(a); err != nil {
 			return err
@@ -323,8 +323,8 @@ func testAtomicity(t *testing.T, w *dirWorld) {
 			tx.PutUser(&store.User{ID: "u1", AreaID: "a1", Handle: []byte("h")}),
 			tx.PutClient(&store.Client{ID: "c1", AreaID: "a1", TeamID: "t1"}),
 			tx.PutSession(session(w, "A", "R", "")),
-			tx.PutInvite(&store.Invite{ID: "i1", Hash: []byte("ih"), AreaID: "a1", ExpiresAt: w.clock().Add(time.Hour)}),
-			tx.PutAssignment(&store.Assignment{ClientID: "c1", UserID: "u1", From: w.clock()}),
+			tx.PutInvite(&store.Invite{ID: "i1", Hash: []byte("ih"), AreaID: "a1", ExpiresAt: w.clk.Now().Add(time.Hour)}),
+			tx.PutAssignment(&store.Assignment{ClientID: "c1", UserID: "u1", From: w.clk.Now()}),
 			tx.PutAudit(&store.Audit{ID: "au", AreaID: "a1"}),
 		} {
 			if err != nil {
