@@ -50,12 +50,10 @@ type Config struct {
 	Store Store
 	// Schema is the registry to validate against (default: the built-in).
 	Schema *schema.Registry
-	// Now reads the server clock (default time.Now).
+	// Now reads the server clock (default time.Now). The engine's hybrid
+	// logical clock, which stamps what the server writes (WriteAs), reads
+	// it too.
 	Now func() time.Time
-	// Clock stamps the changes the server writes on its own account
-	// (WriteAs): the server's one hybrid logical clock (default
-	// NewServerClock(Now)).
-	Clock *hlc.Clock
 	// MaxSkew is how far ahead of the server clock a change may be stamped
 	// (default 5 minutes).
 	MaxSkew time.Duration
@@ -85,7 +83,7 @@ type Config struct {
 // Engine runs the sync protocol. It is safe for concurrent use.
 type Engine struct {
 	cfg     Config
-	clock   *hlc.Clock
+	clock   *hlc.Clock // the server's one HLC (see newServerClock)
 	codec   *cursor.Codec
 	hub     *hub
 	streams *streamCaps
@@ -104,9 +102,6 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = NewServerClock(cfg.Now)
-	}
 	setDefault(&cfg.MaxSkew, 5*time.Minute)
 	setDefault(&cfg.MaxBatch, 5000)
 	setDefault(&cfg.DefaultLimit, 2000)
@@ -121,7 +116,7 @@ func New(cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("syncengine: %w", err)
 	}
-	e := &Engine{cfg: cfg, clock: cfg.Clock, codec: codec, hub: newHub(), streams: newStreamCaps(cfg.MaxStreamsPerDevice, cfg.MaxStreamsPerUser),
+	e := &Engine{cfg: cfg, clock: newServerClock(cfg.Now), codec: codec, hub: newHub(), streams: newStreamCaps(cfg.MaxStreamsPerDevice, cfg.MaxStreamsPerUser),
 		closing: make(chan struct{})}
 	// Every committed write reaches live streams, including those the
 	// server makes on its own account (new clients, review notes).

@@ -13,18 +13,15 @@ import (
 // notes, conflict resolutions.
 const ServerDevice = "server"
 
-// NewServerClock returns the server's hybrid logical clock, stamping with
-// replica ServerDevice. A server has one (the engine's, Config.Clock), and
+// newServerClock returns the server's hybrid logical clock, stamping with
+// replica ServerDevice. A server has one (the engine's), and
 // every write on the server's account goes through WriteAs, so two of its
 // writes never share a stamp. Stamps written before under another replica
 // id ("server-review") still merge as they did: WriteAs observes the
 // stamps of the records it changes before stamping, so its new stamp is
 // later than all of them and the replica tiebreak never decides between
 // old and new server writes.
-func NewServerClock(now func() time.Time) *hlc.Clock {
-	if now == nil {
-		now = time.Now
-	}
+func newServerClock(now func() time.Time) *hlc.Clock {
 	return hlc.NewClock(ServerDevice, now, 0)
 }
 
