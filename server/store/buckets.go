@@ -219,6 +219,10 @@ func (tx *badgerBucketTx) Head(bucket string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	return tx.head(b)
+}
+
+func (tx *badgerBucketTx) head(b [16]byte) (uint64, error) {
 	if h, ok := tx.heads[b]; ok {
 		return h.pos, nil
 	}
@@ -226,14 +230,17 @@ func (tx *badgerBucketTx) Head(bucket string) (uint64, error) {
 }
 
 func (tx *badgerBucketTx) Append(bucket string, e *v1.HistoryEntry) error {
-	head, err := tx.Head(bucket)
+	b, err := id16(bucket)
+	if err != nil {
+		return err
+	}
+	head, err := tx.head(b)
 	if err != nil {
 		return err
 	}
 	if e.GetPosition() != head+1 {
 		return fmt.Errorf("store: log entry at position %d does not follow the bucket's head %d", e.GetPosition(), head)
 	}
-	b, _ := id16(bucket) // parsed by Head
 	tx.wrote = true
 	if err := setProto(tx.txn, logKey(b, e.GetPosition()), e); err != nil {
 		return err
