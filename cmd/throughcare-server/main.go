@@ -24,8 +24,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/internal/version"
 	"github.com/throughcare/throughcare/server"
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/identity"
@@ -58,6 +60,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
+	}
+	if cfg.Version {
+		fmt.Fprintln(stdout, "throughcare-server", version.Read())
+		return nil
 	}
 	log, err := newLogger(cfg, stdout)
 	if err != nil {
@@ -115,7 +121,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		log.Warn().Str("data", cfg.Data).Msg("--accept-data-loss is set: damage found at this start is accepted, losing what it lost; remove the flag once the store has started")
 	}
 	setMemoryLimit(cfg.MemoryLimit, log)
-	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB})
+	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB, GCInterval: cfg.gcInterval()})
 	if err != nil {
 		return damaged(err)
 	}
@@ -129,7 +135,16 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err := bootstrap(ctx, cfg, st, log, stdout); err != nil {
 		return err
 	}
-	srv, err := server.New(cfg.server(st, log, ids))
+	obs, err := listenObservers(cfg)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
+	scfg := cfg.server(st, log, ids)
+	if obs.metrics != nil {
+		scfg.Metrics = prometheus.NewRegistry() // the server's own, never the global one
+	}
+	srv, err := server.New(scfg)
 	if err != nil {
 		return err
 	}
@@ -137,6 +152,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
+	obs.serve(ctx, srv, log)
 	return srv.Serve(ctx, ln)
 }
 

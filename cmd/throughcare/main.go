@@ -31,6 +31,7 @@ import (
 	"strings"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
+	"github.com/throughcare/throughcare/internal/version"
 )
 
 func main() {
@@ -78,6 +79,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	profile := fs.String("profile", envOr(getenv, "THROUGHCARE_PROFILE", "throughcare-profile.json"), "profile file holding the software passkey; the device's store is beside it, in NAME.device (env THROUGHCARE_PROFILE)")
 	origin := fs.String("origin", envOr(getenv, "THROUGHCARE_ORIGIN", ""), "WebAuthn origin to sign for (default: the server URL)")
 	rpID := fs.String("rp-id", envOr(getenv, "THROUGHCARE_RP_ID", ""), "WebAuthn relying party id (default: the server URL's host name)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "usage: throughcare [flags] COMMAND [ARGS]\n\ncommands:")
 		names := make([]string, 0, len(commands))
@@ -93,6 +95,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "throughcare", version.Read())
+		return nil
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

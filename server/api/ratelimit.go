@@ -169,6 +169,7 @@ type authLimiter struct {
 	errw     *connect.ErrorWriter
 	ceremony *classLimiter
 	refresh  *classLimiter
+	calls    calls
 }
 
 func newAuthLimiter(cfg RateLimit, public map[string]bool) (*authLimiter, error) {
@@ -214,9 +215,11 @@ func (l *authLimiter) wrap(next http.Handler) http.Handler {
 		secs := int64(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 		err := connect.NewError(connect.CodeResourceExhausted, errors.New(rateLimitedMsg))
+		took := time.Since(start)
 		zerolog.Ctx(r.Context()).Info().Str("procedure", r.URL.Path).Str("protocol", protocolOf(r)).
 			Str("code", connect.CodeResourceExhausted.String()).Str("limit", class.name+"_"+limit).
-			Dur("duration", time.Since(start)).Msg("call")
+			Dur("duration", took).Msg("call")
+		l.calls.count(r.URL.Path, connect.CodeResourceExhausted.String(), false, took) // the public procedures are unary
 		l.errw.Write(w, r, err)
 	})
 }

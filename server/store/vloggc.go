@@ -31,22 +31,6 @@ type GCStats struct {
 	LastSuccess time.Time
 }
 
-// Sizes are the store's files on disk, as Badger counts them.
-type Sizes struct {
-	// LSM is the bytes of the LSM tree's tables (keys and small values:
-	// all of this store's records).
-	LSM int64
-	// ValueLog is the bytes of the value-log files (the write-ahead log).
-	ValueLog int64
-}
-
-// Sizes returns the sizes of the store's files. Badger refreshes them
-// about once a minute, so they lag writes.
-func (s *DB) Sizes() Sizes {
-	lsm, vlog := s.db.Size()
-	return Sizes{LSM: lsm, ValueLog: vlog}
-}
-
 // GCStats returns the value-log garbage collection's counts.
 func (s *DB) GCStats() GCStats {
 	st := GCStats{Passes: s.gc.passes.Load(), Rewrites: s.gc.rewrites.Load(), Failures: s.gc.failures.Load()}

@@ -85,7 +85,12 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 			return nil, err
 		}
 	}
+	records, size := 0, 0
 	for _, bp := range page.Buckets {
+		records += len(bp.Records)
+		for _, r := range bp.Records {
+			size += len(r)
+		}
 		start := from[bp.Bucket]
 		next.Positions[bp.Bucket] = bp.Position
 		if len(bp.Records) == 0 {
@@ -97,6 +102,7 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 		}
 		resp.Buckets = append(resp.Buckets, withEncodedRecords(&v1.BucketUpdate{ClientId: bp.Bucket, Action: action, Position: bp.Position}, bp.Records))
 	}
+	e.cfg.Meter.Paged(records, size)
 	resp.HasMore = page.HasMore
 	resp.Cursor = e.codec.Encode(id.UserID, next)
 	resp.ServerTime = e.serverTime()

@@ -56,7 +56,11 @@ func (e *Engine) WriteAs(ctx context.Context, userID string, changes []*v1.Chang
 		}
 		return nil
 	}
-	return Apply(ctx, e.cfg.Store, b)
+	res, err := Apply(ctx, e.cfg.Store, b)
+	if err == nil {
+		e.cfg.Meter.Applied(true, res.Results)
+	}
+	return res, err
 }
 
 // CheckWrite validates changes for WriteAs against the current schema and
