@@ -1,10 +1,11 @@
 // Package server is the composition root: New builds the whole Throughcare
 // server from one Config (the sync engine, passkey sessions, the admin and
 // review services, the web console, the CSV exports, the API handler with
-// its rate limits and disk gate, one clock and one logger for all of them),
-// and Serve runs it on a listener. The server binary (cmd/throughcare-server),
-// the tests (through servertest) and the benchmarks all build it here, so
-// what they run is wired the same way.
+// its rate limits and disk gate, the Prometheus metrics when asked for, one
+// clock and one logger for all of them), and Serve runs it on a listener.
+// The server binary (cmd/throughcare-server), the tests (through
+// servertest) and the benchmarks all build it here, so what they run is
+// wired the same way.
 //
 // The domain packages never import this one; it imports them.
 package server

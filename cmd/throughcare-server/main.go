@@ -62,8 +62,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if cfg.Version {
-		fmt.Fprintln(stdout, "throughcare-server", version.Read())
-		return nil
+		_, err := fmt.Fprintln(stdout, "throughcare-server", version.Read())
+		return err
 	}
 	log, err := newLogger(cfg, stdout)
 	if err != nil {

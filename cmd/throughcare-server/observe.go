@@ -47,7 +47,7 @@ func listenObservers(cfg *config) (*observers, error) {
 func (o *observers) close() {
 	for _, ln := range []net.Listener{o.metrics, o.pprof} {
 		if ln != nil {
-			ln.Close()
+			_ = ln.Close() // never served
 		}
 	}
 }
@@ -87,7 +87,7 @@ func serveAux(ctx context.Context, ln net.Listener, h http.Handler, log zerolog.
 			log.Error().Err(err).Msg("stopped serving")
 		}
 	}()
-	context.AfterFunc(ctx, func() { hs.Close() })
+	context.AfterFunc(ctx, func() { _ = hs.Close() })
 }
 
 // loopback reports whether addr (host:port) names a loopback address:

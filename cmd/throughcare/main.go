@@ -97,8 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "throughcare", version.Read())
-		return nil
+		_, err := fmt.Fprintln(stdout, "throughcare", version.Read())
+		return err
 	}
 	if fs.NArg() == 0 {
 		fs.Usage()

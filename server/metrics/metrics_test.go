@@ -175,8 +175,9 @@ func TestPullsAndStreamsCounted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer stream.Close()
-		if !stream.Receive() { // the first page: the stream is counted before it is sent
+		t.Cleanup(func() { _ = stream.Close() }) // it has ended by then
+		// The first page: the stream is counted before it is sent.
+		if !stream.Receive() {
 			t.Fatal(stream.Err())
 		}
 		if got := value(t, reg, "throughcare_streams_open", nil); got != float64(i+1) {

@@ -16,7 +16,11 @@ func TestSessionsCounted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.Close()
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	})
 	ctx := context.Background()
 	count := func() int {
 		t.Helper()

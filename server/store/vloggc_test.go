@@ -20,8 +20,16 @@ func openGC(t *testing.T) (*DB, chan time.Time) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() { _ = s.Close() }) // closed again: the tests close it to wait for the loop
 	return s, ticks
+}
+
+// closeStore closes s, which waits for its GC loop.
+func closeStore(t *testing.T, s *DB) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // A pass rewrites value-log files until Badger says there is nothing left
@@ -53,8 +61,8 @@ func TestGCPassRunsUntilNothingToRewrite(t *testing.T) {
 				return err
 			}
 			ticks <- gcNow
-			ticks <- gcNow // taken once the first pass is over
-			s.Close()      // waits for the second
+			ticks <- gcNow   // taken once the first pass is over
+			closeStore(t, s) // waits for the second
 			if got := s.GCStats(); got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
@@ -91,7 +99,7 @@ func TestGCRunsBadger(t *testing.T) {
 	s, ticks := openGC(t)
 	ticks <- gcNow
 	ticks <- gcNow
-	s.Close()
+	closeStore(t, s)
 	if got, want := s.GCStats(), (GCStats{Passes: 2, LastSuccess: gcNow}); got != want {
 		t.Errorf("got %+v, want %+v", got, want)
 	}
@@ -120,7 +128,7 @@ func TestGCSchedule(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer s.Close()
+			defer closeStore(t, s)
 			if got := s.gc.every; got != tc.want {
 				t.Errorf("every %v, want %v", got, tc.want)
 			}
