@@ -238,6 +238,14 @@ func TestScrape(t *testing.T) {
 	if n, err := testutil.GatherAndCount(env.Metrics, "throughcare_rpc_requests_total"); err != nil || n != 0 {
 		t.Errorf("RPC series before any call: %d (%v), want 0", n, err)
 	}
+	// Names and help follow Prometheus's conventions (promtool's checks).
+	problems, err := testutil.GatherAndLint(env.Metrics)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
 }
 
 // Without a registry there are no metrics, and the handler says so.
