@@ -215,12 +215,12 @@ func (l *authLimiter) wrap(next http.Handler) http.Handler {
 		secs := int64(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 		err := connect.NewError(connect.CodeResourceExhausted, errors.New(rateLimitedMsg))
+		werr := l.errw.Write(w, r, err)
 		took := time.Since(start)
-		zerolog.Ctx(r.Context()).Info().Str("procedure", r.URL.Path).Str("protocol", protocolOf(r)).
-			Str("code", connect.CodeResourceExhausted.String()).Str("limit", class.name+"_"+limit).
+		unsent(zerolog.Ctx(r.Context()).Info().Str("procedure", r.URL.Path).Str("protocol", protocolOf(r)).
+			Str("code", connect.CodeResourceExhausted.String()).Str("limit", class.name+"_"+limit), werr).
 			Dur("duration", took).Msg("call")
 		l.calls.count(r.URL.Path, connect.CodeResourceExhausted.String(), false, took) // the public procedures are unary
-		l.errw.Write(w, r, err)
 	})
 }
 
