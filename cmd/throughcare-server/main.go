@@ -20,14 +20,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server"
-	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 )
@@ -48,7 +46,8 @@ func main() {
 const bootstrapTTL = 7 * 24 * time.Hour
 
 // run starts the server and blocks until ctx ends, then shuts down
-// gracefully; or, given "invite-admin", mints an admin invite. Logs go to
+// gracefully; or, given "invite-admin", mints an admin invite (through
+// the running server's operator socket, or in the store if none runs). Logs go to
 // stdout. Whatever it creates is readable by the server's user only.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	restrictUmask()
@@ -64,38 +63,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	return serve(ctx, cfg, log, stdout, nil)
-}
-
-// inviteAdmin mints an admin invite for an area (creating the area if it is
-// new) while the server is stopped: the store allows one process at a time.
-func inviteAdmin(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("throughcare-server invite-admin", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	area := fs.String("area", "", "the area's name (created if it does not exist)")
-	data := fs.String("data", envOr(getenv, "THROUGHCARE_DATA", "./data"), "data directory (env THROUGHCARE_DATA)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if strings.TrimSpace(*area) == "" {
-		return errors.New("invite-admin needs --area NAME")
-	}
-	warnings := zerolog.New(zerolog.ConsoleWriter{Out: stdout, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}})
-	if err := privateDataDir(*data, warnings); err != nil {
-		return err
-	}
-	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1})
-	if errors.Is(err, store.ErrDamaged) {
-		return damaged(err)
-	} else if err != nil {
-		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
-	}
-	defer st.Close()
-	code, err := admin.MintAdminInvite(ctx, st, *area, time.Now(), bootstrapTTL)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "admin invite for %s (valid %s): %s\n", *area, bootstrapTTL, code)
-	return nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -137,6 +104,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
+	defer startOperator(cfg, st, log)()
 	return srv.Serve(ctx, ln)
 }
 
