@@ -80,8 +80,10 @@ func inviteAdminOffline(ctx context.Context, data, area string, stdout io.Writer
 	} else if err != nil {
 		return fmt.Errorf("opening %s (no server answers on its operator socket; if one runs, stop it or fix its socket: %w)", data, err)
 	}
-	defer st.Close()
 	code, err := admin.MintAdminInvite(ctx, st, area, time.Now(), bootstrapTTL)
+	if cerr := st.Close(); err == nil && cerr != nil {
+		return fmt.Errorf("closing the store: %w", cerr) // the invite may not be durable: do not print it
+	}
 	if err != nil {
 		return err
 	}

@@ -51,7 +51,7 @@ func MintAdminInvite(ctx context.Context, dataDir, area string) (Invite, error) 
 	case err != nil:
 		return Invite{}, fmt.Errorf("the operator socket %s: %w", path, err)
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read to its end or given up: closing loses nothing
 	if resp.StatusCode != http.StatusOK {
 		var e errorResponse
 		if json.NewDecoder(resp.Body).Decode(&e) != nil || e.Error == "" {
@@ -63,5 +63,5 @@ func MintAdminInvite(ctx context.Context, dataDir, area string) (Invite, error) 
 	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return Invite{}, fmt.Errorf("the running server's answer: %w", err)
 	}
-	return Invite{Area: out.Area, Code: out.Code, ExpiresAt: out.ExpiresAt}, nil
+	return Invite(out), nil
 }

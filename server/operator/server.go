@@ -74,8 +74,7 @@ func Listen(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("operator socket: %w", err)
 	}
 	if err := os.Chmod(path, 0o600); err != nil {
-		ln.Close()
-		return nil, fmt.Errorf("operator socket: %w", err)
+		return nil, errors.Join(fmt.Errorf("operator socket: %w", err), ln.Close())
 	}
 	s := &Server{cfg: cfg, ln: ln, uid: os.Geteuid()}
 	mux := http.NewServeMux()
@@ -100,8 +99,7 @@ func removeStale(path string) error {
 		return fmt.Errorf("operator socket: %s exists and is not a socket; move it away", path)
 	}
 	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
-		c.Close()
-		return fmt.Errorf("operator socket: another process serves %s", path)
+		return errors.Join(fmt.Errorf("operator socket: another process serves %s", path), c.Close())
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("operator socket: removing the stale %s: %w", path, err)
