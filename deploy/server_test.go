@@ -1,43 +1,25 @@
 package deploy
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 )
 
 // server is a running throughcare-server.
 type server struct {
 	URL, listen, data string
-	out               *output
+	out               *fixture.Logs
 	cmd               *exec.Cmd
 	done              chan error
 	stopped           bool
-}
-
-// output collects a process's output safely across goroutines.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
 }
 
 // startServer runs the server with env (THROUGHCARE_* variables) on a
@@ -53,7 +35,7 @@ func startServer(t *testing.T, env map[string]string) *server {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	s := &server{listen: fmt.Sprintf("127.0.0.1:%d", port), URL: fmt.Sprintf("http://localhost:%d", port),
-		data: t.TempDir(), out: &output{}, done: make(chan error, 1)}
+		data: t.TempDir(), out: &fixture.Logs{}, done: make(chan error, 1)}
 	vars := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "THROUGHCARE_") {
