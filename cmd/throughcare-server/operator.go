@@ -80,9 +80,22 @@ func inviteAdminOffline(ctx context.Context, data, area string, stdout io.Writer
 	} else if err != nil {
 		return fmt.Errorf("opening %s (no server answers on its operator socket; if one runs, stop it or fix its socket: %w)", data, err)
 	}
-	code, err := admin.MintAdminInvite(ctx, st, area, time.Now(), bootstrapTTL)
-	if cerr := st.Close(); err == nil && cerr != nil {
-		return fmt.Errorf("closing the store: %w", cerr) // the invite may not be durable: do not print it
+	return mintAndClose(ctx, st, area, time.Now(), stdout)
+}
+
+// inviteStore is the store invite-admin writes the invite to, then closes.
+type inviteStore interface {
+	store.DirectoryStore
+	Close() error
+}
+
+// mintAndClose mints an admin invite, closes the store and only then
+// prints the code: a close that fails after the write is reported, and the
+// code is not shown, since the store may not hold the invite it names.
+func mintAndClose(ctx context.Context, st inviteStore, area string, now time.Time, stdout io.Writer) error {
+	code, err := admin.MintAdminInvite(ctx, st, area, now, bootstrapTTL)
+	if cerr := st.Close(); cerr != nil {
+		return errors.Join(err, fmt.Errorf("closing the store: %w", cerr))
 	}
 	if err != nil {
 		return err
