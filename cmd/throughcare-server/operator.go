@@ -58,7 +58,7 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	}
 	inv, err := operator.MintAdminInvite(ctx, *data, *area)
 	if err == nil {
-		fmt.Fprintf(stdout, "admin invite for %s (valid %s): %s\n", *area, inv.ExpiresAt.Sub(time.Now()).Round(time.Hour), inv.Code)
+		fmt.Fprintf(stdout, "admin invite for %s (valid %s): %s\n", *area, time.Until(inv.ExpiresAt).Round(time.Hour), inv.Code)
 		return nil
 	}
 	if !errors.Is(err, operator.ErrNotRunning) {
