@@ -30,6 +30,7 @@ import (
 //	0x23 user 0 client 0 from(8)   → Assignment  0x24 client 0 user 0 from(8) (index)
 //	0x25 audit                     → Audit       0x26 area 0 audit          (index)
 //	0x27 area 0 invite id → invite hash (expires with the invite; see invites.go)
+//	0x28 client                    → PurgedClient: a client purged for retention (see purge.go)
 //
 // Expiry follows the store's clock (Options.Now), read once per
 // transaction. Ceremonies and invites are also given a Badger TTL so that
