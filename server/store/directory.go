@@ -71,6 +71,11 @@ var ErrNotFound = errors.New("store: not found")
 type Area struct {
 	ID, Name  string
 	CreatedAt time.Time
+	// Retention is how long the area keeps a client after their case was
+	// closed (0: for ever), if RetentionSet; otherwise the server's
+	// default applies.
+	Retention    time.Duration `json:",omitempty"`
+	RetentionSet bool          `json:",omitempty"`
 }
 
 // Team is a team of an area.
