@@ -3,6 +3,7 @@ package subject_test
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -29,13 +30,54 @@ type env struct {
 	sup, worker       *identity.Identity
 	dev               *sample.Device
 	adminName, wkName string
+	sessions          *sessions
+}
+
+// sessions records the users told their caseload changed.
+type sessions struct {
+	mu      sync.Mutex
+	changed []string
+}
+
+func (s *sessions) EndUserSessions(context.Context, string) error { return nil }
+
+func (s *sessions) CaseloadChanged(userIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changed = append(s.changed, userIDs...)
+}
+
+// take returns the users told since the last call, sorted.
+func (s *sessions) take() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := s.changed
+	s.changed = nil
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// options adjusts newEnv's server.
+type options struct {
+	retention time.Duration
+	passkeys  bool // callers are the passkey sessions (for SDK devices)
 }
 
 func newEnv(t *testing.T, retention time.Duration) *env {
 	t.Helper()
+	return newEnvWith(t, options{retention: retention})
+}
+
+func newEnvWith(t *testing.T, o options) *env {
+	t.Helper()
 	clock := fixture.NewClock(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC))
-	se := servertest.New(t, servertest.Options{Now: clock.Now, Server: func(c *server.Config) { c.Retention = retention }})
-	e := &env{Env: se, t: t, ctx: context.Background(), clock: clock, w: fixture.NewWorld(t, se.Store), adminName: "Alex Admin", wkName: "Wendy Worker"}
+	sessions := &sessions{}
+	so := servertest.Options{Now: clock.Now, Passkeys: o.passkeys, Server: func(c *server.Config) { c.Retention = o.retention }}
+	if !o.passkeys {
+		so.Sessions = sessions
+	}
+	se := servertest.New(t, so)
+	e := &env{Env: se, sessions: sessions, t: t, ctx: context.Background(), clock: clock, w: fixture.NewWorld(t, se.Store), adminName: "Alex Admin", wkName: "Wendy Worker"}
 	_, e.adminA = e.w.AddUser(e.adminName, e.w.AreaA, identity.Admin, clock.Now())
 	_, e.adminB = e.w.AddUser("Bea Admin", e.w.AreaB, identity.Admin, clock.Now())
 	_, e.sup = e.w.AddUser("Sam Supervisor", e.w.AreaA, identity.Supervisor, clock.Now(), e.w.TeamA1)
