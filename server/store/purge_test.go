@@ -52,7 +52,9 @@ func (p *purgeWorld) addClient(t *testing.T, word string, contacts int) string {
 	p.w.Directory(func(tx store.DirTx) error {
 		return tx.PutClient(&store.Client{ID: id, AreaID: p.w.AreaA, TeamID: p.w.TeamA1, CreatedAt: time.Now()})
 	})
-	p.push(t, chs)
+	if err := p.push(t, chs); err != nil {
+		t.Fatal(err)
+	}
 	return id
 }
 

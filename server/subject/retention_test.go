@@ -171,7 +171,7 @@ func TestAreaRetentionOverridesTheDefault(t *testing.T) {
 		t.Fatalf("back to the default: %+v, %v", r, err)
 	}
 	n := 0
-	e.Store.DirectoryView(e.ctx, func(tx store.DirTx) error {
+	err = e.Store.DirectoryView(e.ctx, func(tx store.DirTx) error {
 		for _, id := range tx.AuditsOfArea(e.w.AreaA) {
 			if a, err := tx.Audit(id); err == nil && a.Kind == subject.AuditSetRetention && a.UserID == e.adminA.UserID {
 				n++
@@ -179,8 +179,8 @@ func TestAreaRetentionOverridesTheDefault(t *testing.T) {
 		}
 		return nil
 	})
-	if n != 3 {
-		t.Fatalf("%d retention changes audited, want 3", n)
+	if err != nil || n != 3 {
+		t.Fatalf("%d retention changes audited, %v; want 3", n, err)
 	}
 }
 
