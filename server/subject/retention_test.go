@@ -12,6 +12,7 @@ import (
 	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/subject"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
 const day = 24 * time.Hour
@@ -159,6 +160,12 @@ func TestAreaRetentionOverridesTheDefault(t *testing.T) {
 	}
 	if _, err := e.Server.Subject.SetRetention(e.ctx, e.adminA, 7*day, false); err != nil {
 		t.Fatal(err)
+	}
+	// GetArea says it, to anyone of the area.
+	e.SignIn("worker", *e.worker)
+	area, err := e.AdminClient("worker").GetArea(e.ctx, &v1.GetAreaRequest{})
+	if err != nil || area.GetRetention().AsDuration() != 7*day || !area.GetRetentionSet() {
+		t.Fatalf("GetArea %v, %v; want the area's 7 days", area, err)
 	}
 	// Area B is not touched by area A's setting.
 	if r, err := e.Server.Subject.AreaRetention(e.ctx, e.adminB); err != nil || r.Own {
