@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -28,41 +29,43 @@ func cmdSAR(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer stream.Close()
+	// Closing a stream that has ended (or failed, which is reported)
+	// loses nothing.
+	defer func() { _ = stream.Close() }()
 	tmp, err := os.CreateTemp(filepath.Dir(out), ".sar-*.zip")
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // once renamed, removes nothing
-	n := 0
-	for stream.Receive() {
-		k, err := tmp.Write(stream.Msg().GetChunk())
-		n += k
-		if err != nil {
-			tmp.Close()
-			return err
-		}
+	n, err := receiveArchive(stream, tmp)
+	if err == nil {
+		err = os.Rename(tmp.Name(), out)
 	}
-	if err := stream.Err(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if n == 0 {
-		tmp.Close()
-		return errors.New("the server sent an empty archive")
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), out); err != nil {
-		return err
+	if err != nil {
+		return errors.Join(err, os.Remove(tmp.Name()))
 	}
 	fmt.Fprintf(c.out, "wrote %s (%d bytes): everything held about client %s; see summary.md inside\n", out, n, client)
 	return nil
+}
+
+// receiveArchive writes the stream's chunks to f, syncs and closes it,
+// and returns the bytes written.
+func receiveArchive(stream *connect.ServerStreamForClient[v1.ExportSubjectResponse], f *os.File) (int, error) {
+	n := 0
+	for stream.Receive() {
+		k, err := f.Write(stream.Msg().GetChunk())
+		n += k
+		if err != nil {
+			return n, errors.Join(err, f.Close())
+		}
+	}
+	err := stream.Err()
+	if err == nil && n == 0 {
+		err = errors.New("the server sent an empty archive")
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	return n, errors.Join(err, f.Close())
 }
 
 // cmdRetention shows the area's retention, or sets it (admins): --set
