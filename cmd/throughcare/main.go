@@ -69,6 +69,8 @@ var commands = map[string]command{
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
 	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact and sync", cmdLogContact},
 	"pull":        {"                                sync, and list the clients it brought news of", cmdPull},
+	"sar":         {"--client ID --out FILE           write everything held about a client to a zip (admins)", cmdSAR},
+	"retention":   {"[--set DURATION | --default]     show or set how long closed clients are kept (admins)", cmdRetention},
 	"demo":        {"[--workers N] [--clients N] [--days N]   fill a demo team (admins): tablets, clients, offline days", cmdDemo},
 }
 

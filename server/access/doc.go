@@ -25,7 +25,8 @@
 // sync (push, pull, subscribe) and describe their area. The rest is by role
 // (see Action):
 //
-//   - only admins create teams and disable users;
+//   - only admins create teams, disable users, export everything held
+//     about a client (subject access) and set their area's retention;
 //   - supervisors and admins list teams, users and clients, invite people
 //     and list and revoke invites, create clients and assign and unassign
 //     them;
