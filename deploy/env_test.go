@@ -83,6 +83,9 @@ func sameDefault(f serverFlag, value string) bool {
 	def := unquote(f.def)
 	switch f.kind {
 	case "duration":
+		if def == "" {
+			def = "0s"
+		}
 		a, errA := time.ParseDuration(value)
 		b, errB := time.ParseDuration(def)
 		return errA == nil && errB == nil && a == b
