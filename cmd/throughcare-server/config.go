@@ -19,6 +19,7 @@ import (
 	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/subject"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
 
@@ -66,12 +67,14 @@ type config struct {
 	// cache, in MiB.
 	MemoryLimit int64
 	CacheMB     int
-	// Monitoring: the metrics and profiler listeners (empty: none), how
-	// often the value log is collected (0: never), and --version.
+	// Retention: how long a client is kept after their case was closed
+	// (0: for ever), in areas without their own (see package subject).
+	Retention time.Duration
+	// Monitoring: the metrics and profiler listeners (empty: none), and
+	// how often the value log is collected (0: never).
 	MetricsListen  string
 	PprofListen    string
 	VlogGCInterval time.Duration
-	Version        bool
 }
 
 // gcInterval is the store's GCInterval for --vlog-gc-interval (0: off).
@@ -124,6 +127,7 @@ func (c *config) server(st server.Store, log zerolog.Logger, ids identity.Source
 		MinFreeBytes:      uint64(c.MinFreeBytes),
 		ReadHeaderTimeout: c.ReadHeader, IdleTimeout: c.IdleTimeout, ShutdownTimeout: c.ShutdownTimeout,
 		MaxConnsPerIP: c.MaxConnsPerIP,
+		Retention:     c.Retention,
 	}
 }
 
@@ -182,15 +186,12 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	str(&c.MetricsListen, "metrics-listen", "", "address to serve Prometheus metrics on, at /metrics, such as 127.0.0.1:9464 (loopback, or an internal address the scraper reaches); empty serves none; they are never served on --listen")
 	str(&c.PprofListen, "pprof-listen", "", "loopback address to serve Go's profiler on, at /debug/pprof/, such as 127.0.0.1:6060; empty (the default) serves none")
 	dur(&c.VlogGCInterval, "vlog-gc-interval", store.DefaultGCInterval, "how often the store's value log is garbage-collected (each pass rewrites files until none is worth it); 0 never")
-	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
 	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
+	dur(&c.Retention, "retention", 0, "purge a client this long after the last change to their case once it is closed (their records, history and assignments; a tombstone keeps the id from reuse), in areas that set no retention of their own (throughcare retention); 0 keeps clients for ever; e.g. 61320h for 7 years")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
-		if f.Name == "version" {
-			return
-		}
 		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
 			if err := f.Value.Set(v); err != nil {
 				envErr = fmt.Errorf("%s=%q: %v", envName(f.Name), v, err)
@@ -205,9 +206,6 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	if c.Version {
-		return c, nil
 	}
 	switch c.LogFormat {
 	case "auto", "json", "console":
@@ -256,6 +254,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if c.MaxConnsPerIP < 0 || c.MaxConnsPerIP > 1_000_000 {
 		return nil, fmt.Errorf("--max-conns-per-ip must be between 0 (no cap) and 1000000")
+	}
+	if c.Retention < 0 || c.Retention > subject.MaxRetention {
+		return nil, fmt.Errorf("--retention must be 0 (keep for ever) or a duration of up to 100 years, such as 61320h (7 years)")
 	}
 	if c.MinFreeBytes < 0 {
 		return nil, fmt.Errorf("--min-free-bytes must be 0 (never refuse writes) or a number of bytes such as 536870912 (512 MiB)")

@@ -103,3 +103,18 @@ func loopback(addr string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// wantsVersion reports whether args ask for --version (or -version): the
+// version is printed before anything else is read, so it is no flag of the
+// config and has no environment variable.
+func wantsVersion(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--version", "-version":
+			return true
+		case "--":
+			return false
+		}
+	}
+	return false
+}

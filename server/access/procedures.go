@@ -31,6 +31,8 @@ const (
 	ResolveConflicts
 	ReadStatistics
 	Export
+	SubjectAccess
+	SetRetention
 )
 
 var (
@@ -62,6 +64,8 @@ var actions = map[Action]struct {
 	ResolveConflicts: {"resolve conflicts", staff},
 	ReadStatistics:   {"read statistics", staff},
 	Export:           {"export", staff},
+	SubjectAccess:    {"export everything held about a client", admins},
+	SetRetention:     {"set the area's retention", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -132,6 +136,8 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ListClients"):    {Action: ListClients},
 	rpc("AdminService", "AssignClient"):   {Action: AssignClients},
 	rpc("AdminService", "UnassignClient"): {Action: UnassignClients},
+	rpc("AdminService", "ExportSubject"):  {Action: SubjectAccess},
+	rpc("AdminService", "SetRetention"):   {Action: SetRetention},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -65,6 +65,12 @@ const (
 	// AdminServiceUnassignClientProcedure is the fully-qualified name of the AdminService's
 	// UnassignClient RPC.
 	AdminServiceUnassignClientProcedure = "/throughcare.v1.AdminService/UnassignClient"
+	// AdminServiceExportSubjectProcedure is the fully-qualified name of the AdminService's
+	// ExportSubject RPC.
+	AdminServiceExportSubjectProcedure = "/throughcare.v1.AdminService/ExportSubject"
+	// AdminServiceSetRetentionProcedure is the fully-qualified name of the AdminService's SetRetention
+	// RPC.
+	AdminServiceSetRetentionProcedure = "/throughcare.v1.AdminService/SetRetention"
 )
 
 // AdminServiceClient is a client for the throughcare.v1.AdminService service.
@@ -102,6 +108,13 @@ type AdminServiceClient interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// ExportSubject streams everything held about one client (a subject
+	// access request, admins): a zip archive of JSON files and a readable
+	// summary, in chunks. The request is audited.
+	ExportSubject(context.Context, *v1.ExportSubjectRequest) (*connect.ServerStreamForClient[v1.ExportSubjectResponse], error)
+	// SetRetention sets how long the area keeps a client after their case is
+	// closed (admins); see GetAreaResponse.retention.
+	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
 }
 
 // NewAdminServiceClient constructs a client for the throughcare.v1.AdminService service. By
@@ -193,6 +206,19 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 			connect.WithClientOptions(opts...),
 		),
+		exportSubject: connect.NewClient[v1.ExportSubjectRequest, v1.ExportSubjectResponse](
+			httpClient,
+			baseURL+AdminServiceExportSubjectProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ExportSubject")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		setRetention: connect.NewClient[v1.SetRetentionRequest, v1.SetRetentionResponse](
+			httpClient,
+			baseURL+AdminServiceSetRetentionProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -210,6 +236,8 @@ type adminServiceClient struct {
 	listClients    *connect.Client[v1.ListClientsRequest, v1.ListClientsResponse]
 	assignClient   *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
 	unassignClient *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
+	exportSubject  *connect.Client[v1.ExportSubjectRequest, v1.ExportSubjectResponse]
+	setRetention   *connect.Client[v1.SetRetentionRequest, v1.SetRetentionResponse]
 }
 
 // GetArea calls throughcare.v1.AdminService.GetArea.
@@ -320,6 +348,20 @@ func (c *adminServiceClient) UnassignClient(ctx context.Context, req *v1.Unassig
 	return nil, err
 }
 
+// ExportSubject calls throughcare.v1.AdminService.ExportSubject.
+func (c *adminServiceClient) ExportSubject(ctx context.Context, req *v1.ExportSubjectRequest) (*connect.ServerStreamForClient[v1.ExportSubjectResponse], error) {
+	return c.exportSubject.CallServerStream(ctx, connect.NewRequest(req))
+}
+
+// SetRetention calls throughcare.v1.AdminService.SetRetention.
+func (c *adminServiceClient) SetRetention(ctx context.Context, req *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
+	response, err := c.setRetention.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // AdminServiceHandler is an implementation of the throughcare.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetArea describes the caller's area.
@@ -355,6 +397,13 @@ type AdminServiceHandler interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// ExportSubject streams everything held about one client (a subject
+	// access request, admins): a zip archive of JSON files and a readable
+	// summary, in chunks. The request is audited.
+	ExportSubject(context.Context, *v1.ExportSubjectRequest, *connect.ServerStream[v1.ExportSubjectResponse]) error
+	// SetRetention sets how long the area keeps a client after their case is
+	// closed (admins); see GetAreaResponse.retention.
+	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -442,6 +491,19 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceExportSubjectHandler := connect.NewServerStreamHandlerSimple(
+		AdminServiceExportSubjectProcedure,
+		svc.ExportSubject,
+		connect.WithSchema(adminServiceMethods.ByName("ExportSubject")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceSetRetentionHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceSetRetentionProcedure,
+		svc.SetRetention,
+		connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetAreaProcedure:
@@ -468,6 +530,10 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceAssignClientHandler.ServeHTTP(w, r)
 		case AdminServiceUnassignClientProcedure:
 			adminServiceUnassignClientHandler.ServeHTTP(w, r)
+		case AdminServiceExportSubjectProcedure:
+			adminServiceExportSubjectHandler.ServeHTTP(w, r)
+		case AdminServiceSetRetentionProcedure:
+			adminServiceSetRetentionHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -523,4 +589,12 @@ func (UnimplementedAdminServiceHandler) AssignClient(context.Context, *v1.Assign
 
 func (UnimplementedAdminServiceHandler) UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.UnassignClient is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ExportSubject(context.Context, *v1.ExportSubjectRequest, *connect.ServerStream[v1.ExportSubjectResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ExportSubject is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.SetRetention is not implemented"))
 }
