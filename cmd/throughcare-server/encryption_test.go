@@ -3,9 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/store/storetest"
 	"github.com/throughcare/throughcare/server/storekey"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -55,30 +55,9 @@ func plantThroughServer(t *testing.T, data string, extra ...string) (clientID st
 	return clientID
 }
 
-// findPlanted returns "file: text" for each planted text found in the raw
-// bytes of a file under dir.
 func findPlanted(t *testing.T, dir string) []string {
 	t.Helper()
-	var found []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, p := range planted {
-			if bytes.Contains(b, []byte(p)) {
-				found = append(found, d.Name()+": "+p)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return found
+	return storetest.FilesContaining(t, dir, planted)
 }
 
 // The first start on a new data directory with no key configured creates
@@ -138,47 +117,6 @@ func TestNewStoreIsEncryptedByDefault(t *testing.T) {
 	}
 }
 
-// snapshot is every file under dir: path, mode and a digest of its bytes.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		sum := ""
-		if !d.IsDir() {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			sum = fmt.Sprintf("%x", sha256.Sum256(b))
-		}
-		out[path] = info.Mode().String() + " " + sum
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func sameSnapshot(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // A start with a key that does not fit the store fails, saying why, before
 // anything listens, and leaves the data directory byte for byte as it was.
 func TestWrongKeyRefusedChangingNothing(t *testing.T) {
@@ -226,7 +164,7 @@ func TestWrongKeyRefusedChangingNothing(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t)
 			}
-			before := snapshot(t, tt.data)
+			before := storetest.Snapshot(t, tt.data)
 			logs := newLogBuffer()
 			args := append([]string{"--listen", "127.0.0.1:0", "--data", tt.data, "--log-format", "json"}, tt.args...)
 			err := run(context.Background(), args, func(k string) string { return tt.env[k] }, logs)
@@ -236,7 +174,7 @@ func TestWrongKeyRefusedChangingNothing(t *testing.T) {
 			if strings.Contains(logs.String(), `"listening"`) {
 				t.Errorf("the server listened:\n%s", logs)
 			}
-			if after := snapshot(t, tt.data); !sameSnapshot(before, after) {
+			if after := storetest.Snapshot(t, tt.data); !maps.Equal(before, after) {
 				t.Errorf("the refused start changed the data directory:\nbefore %v\nafter  %v", before, after)
 			}
 		})
@@ -325,11 +263,11 @@ func TestEncryptAndRotateKeyCommands(t *testing.T) {
 	if !strings.Contains(out, "now encrypted with key "+next.Fingerprint()) || !strings.Contains(out, key.Fingerprint()+" no longer opens it") {
 		t.Errorf("rotate-key said %q", out)
 	}
-	before := snapshot(t, data)
+	before := storetest.Snapshot(t, data)
 	if out, err := runCmd(t, "--listen", "127.0.0.1:0", "--data", data, "--key-file", keyFile); err == nil || !strings.Contains(err.Error(), "encrypted with another key") {
 		t.Fatalf("start with the old key after rotate-key = %v, want refused\n%s", err, out)
 	}
-	if !sameSnapshot(before, snapshot(t, data)) {
+	if !maps.Equal(before, storetest.Snapshot(t, data)) {
 		t.Error("the refused start changed the data directory")
 	}
 	if out, err := runCmd(t, "rotate-key", "--data", data, "--key-file", keyFile, "--new-key-file", filepath.Join(dir, "third.key")); err == nil {
