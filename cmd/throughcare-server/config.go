@@ -70,6 +70,10 @@ type config struct {
 	// Retention: how long a client is kept after their case was closed
 	// (0: for ever), in areas without their own (see package subject).
 	Retention time.Duration
+	// KeyFile is the store key's file (see storeKey); the key itself may
+	// be in THROUGHCARE_STORE_KEY instead, read through getenv.
+	KeyFile string
+	getenv  func(string) string
 	// Monitoring: the metrics and profiler listeners (empty: none), and
 	// how often the value log is collected (0: never).
 	MetricsListen  string
@@ -83,6 +87,14 @@ func (c *config) gcInterval() time.Duration {
 		return -1
 	}
 	return c.VlogGCInterval
+}
+
+// env reads the environment parseConfig was given.
+func (c *config) env(name string) string {
+	if c.getenv == nil {
+		return ""
+	}
+	return c.getenv(name)
 }
 
 // origins splits --rp-origins.
@@ -136,7 +148,7 @@ func envName(flagName string) string {
 }
 
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
-	c := &config{}
+	c := &config{getenv: getenv}
 	fs := flag.NewFlagSet("throughcare-server", flag.ContinueOnError)
 	fs.SetOutput(out)
 	str := func(p *string, name, def, usage string) {
@@ -186,6 +198,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	str(&c.MetricsListen, "metrics-listen", "", "address to serve Prometheus metrics on, at /metrics, such as 127.0.0.1:9464 (loopback, or an internal address the scraper reaches); empty serves none; they are never served on --listen")
 	str(&c.PprofListen, "pprof-listen", "", "loopback address to serve Go's profiler on, at /debug/pprof/, such as 127.0.0.1:6060; empty (the default) serves none")
 	dur(&c.VlogGCInterval, "vlog-gc-interval", store.DefaultGCInterval, "how often the store's value log is garbage-collected (each pass rewrites files until none is worth it); 0 never")
+	str(&c.KeyFile, "key-file", "", "file holding the key the store is encrypted with at rest (64 hex digits, mode 0600); or give the key itself in THROUGHCARE_STORE_KEY; with neither, the file beside the data directory (its path + .key), created for a new store")
 	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
 	dur(&c.Retention, "retention", 0, "purge a client this long after the last change to their case once it is closed (their records, history and assignments; a tombstone keeps the id from reuse), in areas that set no retention of their own (throughcare retention); 0 keeps clients for ever; e.g. 61320h for 7 years")
 

@@ -68,6 +68,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		_, err := fmt.Fprintln(stdout, "throughcare-server", version.Read())
 		return err
 	}
+	if len(args) > 0 {
+		switch args[0] { // encryption at rest: see encryption.go
+		case "encrypt":
+			return encryptCmd(ctx, args[1:], getenv, stdout)
+		case "rotate-key":
+			return rotateKeyCmd(args[1:], getenv, stdout)
+		case "new-key":
+			return newKeyCmd(args[1:], stdout)
+		}
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -96,10 +106,15 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		log.Warn().Str("data", cfg.Data).Msg("--accept-data-loss is set: damage found at this start is accepted, losing what it lost; remove the flag once the store has started")
 	}
 	setMemoryLimit(cfg.MemoryLimit, log)
-	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB, GCInterval: cfg.gcInterval()})
+	key, err := storeKey(cfg.Data, cfg.KeyFile, cfg.env, log)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB, EncryptionKey: key, GCInterval: cfg.gcInterval()})
 	if err != nil {
 		return damaged(err)
 	}
+	logEncryption(cfg.Data, key, log)
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error().Err(err).Msg("closing store")
