@@ -106,31 +106,7 @@ func Open(o Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	bo := badger.DefaultOptions(o.Dir).
-		WithInMemory(o.InMemory).
-		WithSyncWrites(!o.InMemory).
-		WithLoggingLevel(badger.WARNING). // before WithLogger: it replaces the logger
-		WithLogger(badgerLogger{o.Logger}).
-		WithBlockCacheSize(int64(o.BlockCacheMB) << 20).
-		WithIndexCacheSize(int64(o.IndexCacheMB) << 20).
-		WithMemTableSize(int64(o.MemTableMB) << 20).
-		WithNumMemtables(o.NumMemtables).
-		WithNumLevelZeroTables(3).
-		WithNumLevelZeroTablesStall(8).
-		WithValueLogFileSize(256 << 20).
-		WithCompression(options.Snappy).
-		// inspectDir has read every table through; Badger checks each
-		// block as it reads it from disk (OnTableRead would read them all
-		// again, and panics on a damaged one).
-		WithChecksumVerificationMode(options.OnBlockRead).
-		WithVerifyValueChecksum(true).
-		WithNumCompactors(2).
-		WithBaseTableSize(int64(DefaultTableMB) << 20)
-	bo.TableSizeMultiplier = 1
-	if o.InMemory {
-		bo.Dir, bo.ValueDir = "", ""
-	}
-	bdb, err := openBadger(bo)
+	bdb, err := openBadger(badgerOptions(o))
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +131,35 @@ func Open(o Options) (*DB, error) {
 		go s.gcLoop(interval, o.Logger)
 	}
 	return s, nil
+}
+
+// badgerOptions are the options the store opens Badger with.
+func badgerOptions(o Options) badger.Options {
+	bo := badger.DefaultOptions(o.Dir).
+		WithInMemory(o.InMemory).
+		WithSyncWrites(!o.InMemory).
+		WithLoggingLevel(badger.WARNING). // before WithLogger: it replaces the logger
+		WithLogger(badgerLogger{o.Logger}).
+		WithBlockCacheSize(int64(o.BlockCacheMB) << 20).
+		WithIndexCacheSize(int64(o.IndexCacheMB) << 20).
+		WithMemTableSize(int64(o.MemTableMB) << 20).
+		WithNumMemtables(o.NumMemtables).
+		WithNumLevelZeroTables(3).
+		WithNumLevelZeroTablesStall(8).
+		WithValueLogFileSize(256 << 20).
+		WithCompression(options.Snappy).
+		// inspectDir has read every table through; Badger checks each
+		// block as it reads it from disk (OnTableRead would read them all
+		// again, and panics on a damaged one).
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true).
+		WithNumCompactors(2).
+		WithBaseTableSize(int64(DefaultTableMB) << 20)
+	bo.TableSizeMultiplier = 1
+	if o.InMemory {
+		bo.Dir, bo.ValueDir = "", ""
+	}
+	return bo
 }
 
 // openBadger opens Badger, turning a panic on this goroutine into an error.
