@@ -31,6 +31,7 @@ const (
 	ResolveConflicts
 	ReadStatistics
 	Export
+	TakeBackups
 )
 
 var (
@@ -62,6 +63,7 @@ var actions = map[Action]struct {
 	ResolveConflicts: {"resolve conflicts", staff},
 	ReadStatistics:   {"read statistics", staff},
 	Export:           {"export", staff},
+	TakeBackups:      {"take backups", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -132,6 +134,7 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ListClients"):    {Action: ListClients},
 	rpc("AdminService", "AssignClient"):   {Action: AssignClients},
 	rpc("AdminService", "UnassignClient"): {Action: UnassignClients},
+	rpc("AdminService", "StreamBackup"):   {Action: TakeBackups},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -36,6 +36,7 @@ func TestAllow(t *testing.T) {
 		ResolveConflicts: {false, true, true},
 		ReadStatistics:   {false, true, true},
 		Export:           {false, true, true},
+		TakeBackups:      {false, false, true},
 	}
 	if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Fatalf("actions %v, the test knows %v", got, slices.Sorted(maps.Keys(want)))

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/throughcare/throughcare/server/admin"
+	"github.com/throughcare/throughcare/server/backup"
 	"github.com/throughcare/throughcare/server/identity"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -26,14 +27,19 @@ const (
 	adminMaxEnumBytes = 64
 )
 
-// adminHandler adapts package admin to Connect.
-type adminHandler struct{ svc *admin.Service }
+// adminHandler adapts package admin, and backup for StreamBackup, to
+// Connect.
+type adminHandler struct {
+	svc     *admin.Service
+	backups *backup.Service
+}
 
 var _ throughcarev1connect.AdminServiceHandler = (*adminHandler)(nil)
 
-// NewAdminHandler serves AdminService from an admin.Service.
-func NewAdminHandler(svc *admin.Service) throughcarev1connect.AdminServiceHandler {
-	return &adminHandler{svc: svc}
+// NewAdminHandler serves AdminService from an admin.Service, and its
+// StreamBackup from a backup.Service.
+func NewAdminHandler(svc *admin.Service, backups *backup.Service) throughcarev1connect.AdminServiceHandler {
+	return &adminHandler{svc: svc, backups: backups}
 }
 
 // adminBound is a request field and the most bytes it may have.

@@ -1588,6 +1588,236 @@ func (*UnassignClientResponse) Descriptor() ([]byte, []int) {
 	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
+// StreamBackupRequest asks for a backup.
+type StreamBackupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first store version to hold (0: a full backup). An incremental
+	// backup starts at the until of the backup before it plus one.
+	Since         uint64 `protobuf:"varint,1,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamBackupRequest) Reset() {
+	*x = StreamBackupRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamBackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamBackupRequest) ProtoMessage() {}
+
+func (x *StreamBackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamBackupRequest.ProtoReflect.Descriptor instead.
+func (*StreamBackupRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *StreamBackupRequest) GetSince() uint64 {
+	if x != nil {
+		return x.Since
+	}
+	return 0
+}
+
+// StreamBackupResponse carries the next bytes of the backup file, and how
+// far the backup has come; the last message carries the summary.
+type StreamBackupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the backup file, to append as they are.
+	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// File bytes sent so far, these included.
+	BytesSent uint64 `protobuf:"varint,2,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
+	// Records (store key versions) sealed so far.
+	Records uint64 `protobuf:"varint,3,opt,name=records,proto3" json:"records,omitempty"`
+	// Set on the last message only: what the whole file holds.
+	Summary       *BackupSummary `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamBackupResponse) Reset() {
+	*x = StreamBackupResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamBackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamBackupResponse) ProtoMessage() {}
+
+func (x *StreamBackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamBackupResponse.ProtoReflect.Descriptor instead.
+func (*StreamBackupResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *StreamBackupResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *StreamBackupResponse) GetBytesSent() uint64 {
+	if x != nil {
+		return x.BytesSent
+	}
+	return 0
+}
+
+func (x *StreamBackupResponse) GetRecords() uint64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *StreamBackupResponse) GetSummary() *BackupSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+// BackupSummary describes a finished backup file.
+type BackupSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The store the backup was taken from.
+	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// The store versions the file holds, from since to until; the next
+	// incremental backup starts at until + 1.
+	Since uint64 `protobuf:"varint,2,opt,name=since,proto3" json:"since,omitempty"`
+	Until uint64 `protobuf:"varint,3,opt,name=until,proto3" json:"until,omitempty"`
+	// Records (store key versions) in the file.
+	Records uint64 `protobuf:"varint,4,opt,name=records,proto3" json:"records,omitempty"`
+	// The file's size in bytes.
+	Bytes uint64 `protobuf:"varint,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// The SHA-256 the file's trailer holds.
+	Sha256 []byte `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The fingerprint of the store key the file is sealed with.
+	KeyFingerprint string `protobuf:"bytes,7,opt,name=key_fingerprint,json=keyFingerprint,proto3" json:"key_fingerprint,omitempty"`
+	// When the backup was started.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupSummary) Reset() {
+	*x = BackupSummary{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupSummary) ProtoMessage() {}
+
+func (x *BackupSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupSummary.ProtoReflect.Descriptor instead.
+func (*BackupSummary) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BackupSummary) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *BackupSummary) GetSince() uint64 {
+	if x != nil {
+		return x.Since
+	}
+	return 0
+}
+
+func (x *BackupSummary) GetUntil() uint64 {
+	if x != nil {
+		return x.Until
+	}
+	return 0
+}
+
+func (x *BackupSummary) GetRecords() uint64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *BackupSummary) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *BackupSummary) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *BackupSummary) GetKeyFingerprint() string {
+	if x != nil {
+		return x.KeyFingerprint
+	}
+	return ""
+}
+
+func (x *BackupSummary) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
 var File_throughcare_v1_admin_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_admin_proto_rawDesc = "" +
@@ -1680,14 +1910,32 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x15UnassignClientRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1b\n" +
 	"\tworker_id\x18\x02 \x01(\tR\bworkerId\"\x18\n" +
-	"\x16UnassignClientResponse*\xb3\x01\n" +
+	"\x16UnassignClientResponse\"+\n" +
+	"\x13StreamBackupRequest\x12\x14\n" +
+	"\x05since\x18\x01 \x01(\x04R\x05since\"\x9c\x01\n" +
+	"\x14StreamBackupResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x1d\n" +
+	"\n" +
+	"bytes_sent\x18\x02 \x01(\x04R\tbytesSent\x12\x18\n" +
+	"\arecords\x18\x03 \x01(\x04R\arecords\x127\n" +
+	"\asummary\x18\x04 \x01(\v2\x1d.throughcare.v1.BackupSummaryR\asummary\"\x82\x02\n" +
+	"\rBackupSummary\x12\x19\n" +
+	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x14\n" +
+	"\x05since\x18\x02 \x01(\x04R\x05since\x12\x14\n" +
+	"\x05until\x18\x03 \x01(\x04R\x05until\x12\x18\n" +
+	"\arecords\x18\x04 \x01(\x04R\arecords\x12\x14\n" +
+	"\x05bytes\x18\x05 \x01(\x04R\x05bytes\x12\x16\n" +
+	"\x06sha256\x18\x06 \x01(\fR\x06sha256\x12'\n" +
+	"\x0fkey_fingerprint\x18\a \x01(\tR\x0ekeyFingerprint\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt*\xb3\x01\n" +
 	"\vInviteState\x12\x1c\n" +
 	"\x18INVITE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14INVITE_STATE_PENDING\x10\x01\x12\x15\n" +
 	"\x11INVITE_STATE_USED\x10\x02\x12\x18\n" +
 	"\x14INVITE_STATE_REVOKED\x10\x03\x12\x18\n" +
 	"\x14INVITE_STATE_EXPIRED\x10\x04\x12!\n" +
-	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xc6\b\n" +
+	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xa8\t\n" +
 	"\fAdminService\x12O\n" +
 	"\aGetArea\x12\x1e.throughcare.v1.GetAreaRequest\x1a\x1f.throughcare.v1.GetAreaResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\n" +
@@ -1701,7 +1949,8 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\fCreateClient\x12#.throughcare.v1.CreateClientRequest\x1a$.throughcare.v1.CreateClientResponse\x12[\n" +
 	"\vListClients\x12\".throughcare.v1.ListClientsRequest\x1a#.throughcare.v1.ListClientsResponse\"\x03\x90\x02\x01\x12Y\n" +
 	"\fAssignClient\x12#.throughcare.v1.AssignClientRequest\x1a$.throughcare.v1.AssignClientResponse\x12_\n" +
-	"\x0eUnassignClient\x12%.throughcare.v1.UnassignClientRequest\x1a&.throughcare.v1.UnassignClientResponseB\xc8\x01\n" +
+	"\x0eUnassignClient\x12%.throughcare.v1.UnassignClientRequest\x1a&.throughcare.v1.UnassignClientResponse\x12`\n" +
+	"\fStreamBackup\x12#.throughcare.v1.StreamBackupRequest\x1a$.throughcare.v1.StreamBackupResponse\"\x03\x90\x02\x010\x01B\xc8\x01\n" +
 	"\x12com.throughcare.v1B\n" +
 	"AdminProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
@@ -1718,7 +1967,7 @@ func file_throughcare_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_throughcare_v1_admin_proto_goTypes = []any{
 	(InviteState)(0),               // 0: throughcare.v1.InviteState
 	(*GetAreaRequest)(nil),         // 1: throughcare.v1.GetAreaRequest
@@ -1749,53 +1998,60 @@ var file_throughcare_v1_admin_proto_goTypes = []any{
 	(*AssignClientResponse)(nil),   // 26: throughcare.v1.AssignClientResponse
 	(*UnassignClientRequest)(nil),  // 27: throughcare.v1.UnassignClientRequest
 	(*UnassignClientResponse)(nil), // 28: throughcare.v1.UnassignClientResponse
-	(Role)(0),                      // 29: throughcare.v1.Role
-	(*timestamppb.Timestamp)(nil),  // 30: google.protobuf.Timestamp
-	(*Date)(nil),                   // 31: throughcare.v1.Date
+	(*StreamBackupRequest)(nil),    // 29: throughcare.v1.StreamBackupRequest
+	(*StreamBackupResponse)(nil),   // 30: throughcare.v1.StreamBackupResponse
+	(*BackupSummary)(nil),          // 31: throughcare.v1.BackupSummary
+	(Role)(0),                      // 32: throughcare.v1.Role
+	(*timestamppb.Timestamp)(nil),  // 33: google.protobuf.Timestamp
+	(*Date)(nil),                   // 34: throughcare.v1.Date
 }
 var file_throughcare_v1_admin_proto_depIdxs = []int32{
 	4,  // 0: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
 	4,  // 1: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
-	29, // 2: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
-	30, // 3: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
-	29, // 4: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
-	30, // 5: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
-	30, // 6: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
+	32, // 2: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
+	33, // 3: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
+	32, // 4: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
+	33, // 5: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
+	33, // 6: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
 	11, // 8: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
-	29, // 9: throughcare.v1.User.role:type_name -> throughcare.v1.Role
+	32, // 9: throughcare.v1.User.role:type_name -> throughcare.v1.Role
 	16, // 10: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
-	31, // 11: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
+	34, // 11: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
 	23, // 12: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
-	1,  // 13: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
-	3,  // 14: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
-	6,  // 15: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
-	8,  // 16: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
-	10, // 17: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
-	13, // 18: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
-	15, // 19: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
-	18, // 20: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
-	20, // 21: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
-	22, // 22: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
-	25, // 23: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
-	27, // 24: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
-	2,  // 25: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
-	5,  // 26: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
-	7,  // 27: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
-	9,  // 28: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
-	12, // 29: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
-	14, // 30: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
-	17, // 31: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
-	19, // 32: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
-	21, // 33: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
-	24, // 34: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
-	26, // 35: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
-	28, // 36: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
-	25, // [25:37] is the sub-list for method output_type
-	13, // [13:25] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	31, // 13: throughcare.v1.StreamBackupResponse.summary:type_name -> throughcare.v1.BackupSummary
+	33, // 14: throughcare.v1.BackupSummary.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 15: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
+	3,  // 16: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
+	6,  // 17: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
+	8,  // 18: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
+	10, // 19: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
+	13, // 20: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
+	15, // 21: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
+	18, // 22: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
+	20, // 23: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
+	22, // 24: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
+	25, // 25: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
+	27, // 26: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
+	29, // 27: throughcare.v1.AdminService.StreamBackup:input_type -> throughcare.v1.StreamBackupRequest
+	2,  // 28: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
+	5,  // 29: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
+	7,  // 30: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
+	9,  // 31: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
+	12, // 32: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
+	14, // 33: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
+	17, // 34: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
+	19, // 35: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
+	21, // 36: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
+	24, // 37: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
+	26, // 38: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
+	28, // 39: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
+	30, // 40: throughcare.v1.AdminService.StreamBackup:output_type -> throughcare.v1.StreamBackupResponse
+	28, // [28:41] is the sub-list for method output_type
+	15, // [15:28] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_admin_proto_init() }
@@ -1811,7 +2067,7 @@ func file_throughcare_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_admin_proto_rawDesc), len(file_throughcare_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -65,6 +65,9 @@ const (
 	// AdminServiceUnassignClientProcedure is the fully-qualified name of the AdminService's
 	// UnassignClient RPC.
 	AdminServiceUnassignClientProcedure = "/throughcare.v1.AdminService/UnassignClient"
+	// AdminServiceStreamBackupProcedure is the fully-qualified name of the AdminService's StreamBackup
+	// RPC.
+	AdminServiceStreamBackupProcedure = "/throughcare.v1.AdminService/StreamBackup"
 )
 
 // AdminServiceClient is a client for the throughcare.v1.AdminService service.
@@ -102,6 +105,11 @@ type AdminServiceClient interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// StreamBackup streams a backup file of the live store (admins): the
+	// server seals it with its store key, so the key never leaves the server
+	// and the caller only writes the bytes to disk. Writes go on meanwhile.
+	// A server without a store key answers FAILED_PRECONDITION.
+	StreamBackup(context.Context, *v1.StreamBackupRequest) (*connect.ServerStreamForClient[v1.StreamBackupResponse], error)
 }
 
 // NewAdminServiceClient constructs a client for the throughcare.v1.AdminService service. By
@@ -193,6 +201,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 			connect.WithClientOptions(opts...),
 		),
+		streamBackup: connect.NewClient[v1.StreamBackupRequest, v1.StreamBackupResponse](
+			httpClient,
+			baseURL+AdminServiceStreamBackupProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("StreamBackup")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -210,6 +225,7 @@ type adminServiceClient struct {
 	listClients    *connect.Client[v1.ListClientsRequest, v1.ListClientsResponse]
 	assignClient   *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
 	unassignClient *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
+	streamBackup   *connect.Client[v1.StreamBackupRequest, v1.StreamBackupResponse]
 }
 
 // GetArea calls throughcare.v1.AdminService.GetArea.
@@ -320,6 +336,11 @@ func (c *adminServiceClient) UnassignClient(ctx context.Context, req *v1.Unassig
 	return nil, err
 }
 
+// StreamBackup calls throughcare.v1.AdminService.StreamBackup.
+func (c *adminServiceClient) StreamBackup(ctx context.Context, req *v1.StreamBackupRequest) (*connect.ServerStreamForClient[v1.StreamBackupResponse], error) {
+	return c.streamBackup.CallServerStream(ctx, connect.NewRequest(req))
+}
+
 // AdminServiceHandler is an implementation of the throughcare.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetArea describes the caller's area.
@@ -355,6 +376,11 @@ type AdminServiceHandler interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// StreamBackup streams a backup file of the live store (admins): the
+	// server seals it with its store key, so the key never leaves the server
+	// and the caller only writes the bytes to disk. Writes go on meanwhile.
+	// A server without a store key answers FAILED_PRECONDITION.
+	StreamBackup(context.Context, *v1.StreamBackupRequest, *connect.ServerStream[v1.StreamBackupResponse]) error
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -442,6 +468,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceStreamBackupHandler := connect.NewServerStreamHandlerSimple(
+		AdminServiceStreamBackupProcedure,
+		svc.StreamBackup,
+		connect.WithSchema(adminServiceMethods.ByName("StreamBackup")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetAreaProcedure:
@@ -468,6 +501,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceAssignClientHandler.ServeHTTP(w, r)
 		case AdminServiceUnassignClientProcedure:
 			adminServiceUnassignClientHandler.ServeHTTP(w, r)
+		case AdminServiceStreamBackupProcedure:
+			adminServiceStreamBackupHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -523,4 +558,8 @@ func (UnimplementedAdminServiceHandler) AssignClient(context.Context, *v1.Assign
 
 func (UnimplementedAdminServiceHandler) UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.UnassignClient is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) StreamBackup(context.Context, *v1.StreamBackupRequest, *connect.ServerStream[v1.StreamBackupResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.StreamBackup is not implemented"))
 }
