@@ -12,6 +12,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/storekey"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -69,6 +71,16 @@ type Options struct {
 	// (AcceptedLosses) and the cursor key replaced, so every device
 	// resets. Without it, Open refuses any damage it finds.
 	AcceptDataLoss bool
+	// EncryptionKey, if set, is the master key the store is encrypted
+	// with (Badger's encryption at rest: AES-256 data keys, themselves
+	// encrypted with it in the key registry). A new store is encrypted if
+	// it is set; an existing one opens only with the key it was encrypted
+	// with, and without one only if it is not encrypted (a *KeyError
+	// otherwise, with nothing in the directory changed).
+	EncryptionKey storekey.Key
+	// KeyRotation is how often Badger starts a new data key (default
+	// DefaultKeyRotation).
+	KeyRotation time.Duration
 	// Now is the store's clock (default time.Now): the directory decides
 	// with it whether ceremonies and invites have expired.
 	Now func() time.Time
@@ -158,6 +170,18 @@ func badgerOptions(o Options) badger.Options {
 	bo.TableSizeMultiplier = 1
 	if o.InMemory {
 		bo.Dir, bo.ValueDir = "", ""
+	}
+	if !o.EncryptionKey.IsZero() {
+		// Badger keeps an encrypted table's decrypted index only in the
+		// index cache, and fails without one: it cannot be left unbounded.
+		if bo.IndexCacheSize == 0 {
+			bo = bo.WithIndexCacheSize(DefaultIndexCacheMB << 20)
+		}
+		rotation := o.KeyRotation
+		if rotation <= 0 {
+			rotation = DefaultKeyRotation
+		}
+		bo = bo.WithEncryptionKey(o.EncryptionKey.Bytes()).WithEncryptionKeyRotationDuration(rotation)
 	}
 	return bo
 }
