@@ -67,6 +67,7 @@ var commands = map[string]command{
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
 	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact and sync", cmdLogContact},
 	"pull":        {"                                sync, and list the clients it brought news of", cmdPull},
+	"backup":      {"--out FILE [--since VERSION | --since-file PREV]   stream a sealed backup of the live server into a new file (admins)", cmdBackup},
 	"demo":        {"[--workers N] [--clients N] [--days N]   fill a demo team (admins): tablets, clients, offline days", cmdDemo},
 }
 
