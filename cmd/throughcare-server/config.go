@@ -65,6 +65,18 @@ type config struct {
 	// cache, in MiB.
 	MemoryLimit int64
 	CacheMB     int
+	// KeyFile is the store key's file (see storeKey); the key itself may
+	// be in THROUGHCARE_STORE_KEY instead, read through getenv.
+	KeyFile string
+	getenv  func(string) string
+}
+
+// env reads the environment parseConfig was given.
+func (c *config) env(name string) string {
+	if c.getenv == nil {
+		return ""
+	}
+	return c.getenv(name)
 }
 
 // origins splits --rp-origins.
@@ -117,7 +129,7 @@ func envName(flagName string) string {
 }
 
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
-	c := &config{}
+	c := &config{getenv: getenv}
 	fs := flag.NewFlagSet("throughcare-server", flag.ContinueOnError)
 	fs.SetOutput(out)
 	str := func(p *string, name, def, usage string) {
@@ -164,6 +176,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.Int64Var(&c.MinFreeBytes, "min-free-bytes", diskspace.DefaultMinFree, "writes (pushes, admin and review changes) are refused with resource_exhausted while less than this many bytes are free on the data directory's filesystem; reads go on; 0 never refuses (env "+envName("min-free-bytes")+")")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft limit on the server's memory, in bytes (Go's runtime collects garbage harder as it nears it, and returns memory to the system); 0 leaves it to GOMEMLIMIT or none; about 60% of the box's RAM suits a server alone on it (env "+envName("memory-limit")+")")
 	num(&c.CacheMB, "cache-mb", store.DefaultBlockCacheMB, "the store's cache of table blocks read from disk, in MiB; more makes reads of a large store faster and costs as much memory")
+	str(&c.KeyFile, "key-file", "", "file holding the key the store is encrypted with at rest (64 hex digits, mode 0600); or give the key itself in THROUGHCARE_STORE_KEY; with neither, the file beside the data directory (its path + .key), created for a new store")
 	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
 
 	// Environment first, so flags given on the command line override it.

@@ -30,6 +30,7 @@ import (
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/storekey"
 )
 
 func main() {
@@ -55,6 +56,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 && args[0] == "invite-admin" {
 		return inviteAdmin(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) > 0 {
+		switch args[0] { // encryption at rest: see encryption.go
+		case "encrypt":
+			return encryptCmd(ctx, args[1:], getenv, stdout)
+		case "rotate-key":
+			return rotateKeyCmd(args[1:], getenv, stdout)
+		case "new-key":
+			return newKeyCmd(args[1:], stdout)
+		}
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -73,6 +84,7 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	fs.SetOutput(stdout)
 	area := fs.String("area", "", "the area's name (created if it does not exist)")
 	data := fs.String("data", envOr(getenv, "THROUGHCARE_DATA", "./data"), "data directory (env THROUGHCARE_DATA)")
+	keyFile := fs.String("key-file", "", "the store's key file (env "+storekey.EnvKeyFile+"; default: the data directory's path + .key; or the key itself in "+storekey.EnvKey+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -83,8 +95,12 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	if err := privateDataDir(*data, warnings); err != nil {
 		return err
 	}
-	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1})
-	if errors.Is(err, store.ErrDamaged) {
+	key, err := storeKey(*data, *keyFile, getenv, warnings)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: key})
+	if errors.Is(err, store.ErrDamaged) || errors.Is(err, store.ErrKey) {
 		return damaged(err)
 	} else if err != nil {
 		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
@@ -115,10 +131,15 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		log.Warn().Str("data", cfg.Data).Msg("--accept-data-loss is set: damage found at this start is accepted, losing what it lost; remove the flag once the store has started")
 	}
 	setMemoryLimit(cfg.MemoryLimit, log)
-	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB})
+	key, err := storeKey(cfg.Data, cfg.KeyFile, cfg.env, log)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB, EncryptionKey: key})
 	if err != nil {
 		return damaged(err)
 	}
+	warnUnencrypted(cfg.Data, key, log)
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error().Err(err).Msg("closing store")
