@@ -50,8 +50,8 @@ func cmdBackup(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
+	// Closed by sealFile on success; gone once linked (or on failure).
+	defer func() { _ = tmp.Close(); _ = os.Remove(tmp.Name()) }()
 	sum, err := c.streamBackup(ctx, *since, tmp)
 	if err != nil {
 		return err
@@ -128,6 +128,6 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	defer func() { _ = d.Close() }() // read only: Sync is what matters
 	return d.Sync()
 }

@@ -2,7 +2,8 @@
 // server. It signs in with a software passkey kept in a profile file, so a
 // person at a terminal can do what a tablet or the console does: enrol from
 // an invite, create teams, invite colleagues (and list and revoke invites),
-// create and assign clients, log contacts and sync.
+// create and assign clients, log contacts and sync; and an operator can
+// stream a backup of the live server (backup).
 //
 // A profile is a device of the Go SDK (client-sdk/caseload): its encrypted
 // store, in a directory beside the profile file (NAME.device for

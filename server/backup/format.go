@@ -59,7 +59,6 @@ const (
 var (
 	magic        = [8]byte{'T', 'C', 'B', 'A', 'C', 'K', 'U', 'P'}
 	trailerMagic = [8]byte{'T', 'C', 'B', 'K', 'E', 'N', 'D', '\n'}
-	trailerSize  = len(trailerMagic) + 8 + 8 + sha256.Size
 	hkdfInfo     = "throughcare backup v1 chunk key"
 )
 

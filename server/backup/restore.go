@@ -74,7 +74,7 @@ func RestoreFiles(o store.Options, key Key, paths []string) (store.Restored, []I
 		if err != nil {
 			return store.Restored{}, infos, err
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read only
 		r, err := NewReader(f, key)
 		if err != nil {
 			return store.Restored{}, infos, fmt.Errorf("%s: %w", p, err)
@@ -90,7 +90,7 @@ func verifyFile(path string, key Key) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	return Verify(f, key)
 }
 
@@ -101,7 +101,7 @@ func Describe(path string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // read only
 	in, err := Scan(f)
 	if err != nil {
 		return in, fmt.Errorf("%s: %w", path, err)

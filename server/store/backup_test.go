@@ -239,3 +239,22 @@ func TestRestoreRefuses(t *testing.T) {
 		t.Fatal("a stream short of its record count was restored")
 	}
 }
+
+// A backup whose caller has gone stops with the caller's error.
+func TestBackupStopsWithItsContext(t *testing.T) {
+	s := openDir(t, t.TempDir())
+	defer s.Close()
+	push(t, s, 0, 2)
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &cancelOnWrite{cancel: cancel}
+	if _, err := s.Backup(ctx, w, 0); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Backup = %v, want context.Canceled", err)
+	}
+}
+
+type cancelOnWrite struct{ cancel func() }
+
+func (w *cancelOnWrite) Write(p []byte) (int, error) {
+	w.cancel()
+	return len(p), nil
+}

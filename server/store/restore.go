@@ -82,8 +82,7 @@ func Restore(o Options, from []RestoreSource) (_ Restored, err error) {
 		return Restored{}, fmt.Errorf("store: the restored store does not pass its checks: %w", err)
 	}
 	if err := s.markRestored(rec); err != nil {
-		s.Close()
-		return Restored{}, err
+		return Restored{}, errors.Join(err, s.Close())
 	}
 	if err := s.Close(); err != nil {
 		return Restored{}, err
@@ -190,6 +189,6 @@ func emptyDir(dir string) error {
 func clearDir(dir string) {
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
-		os.RemoveAll(filepath.Join(dir, e.Name()))
+		_ = os.RemoveAll(filepath.Join(dir, e.Name())) // best effort: the restore failed anyway
 	}
 }
