@@ -127,12 +127,10 @@ func Open(o Options) (*DB, error) {
 	}
 	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now}
 	if err := s.init(o, st); err != nil {
-		s.closeFiles()
-		return nil, err
+		return nil, errors.Join(err, s.closeFiles())
 	}
 	if err := s.buildLateIndex(); err != nil {
-		s.closeFiles()
-		return nil, err
+		return nil, errors.Join(err, s.closeFiles())
 	}
 	interval := o.GCInterval
 	if interval == 0 {

@@ -24,7 +24,7 @@ func readManifest(path string) (badger.Manifest, error) {
 	if err != nil {
 		return badger.Manifest{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only: closing it loses nothing
 	m, _, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions("").WithLogger(nil))
 	return m, err
 }
@@ -53,8 +53,7 @@ func verifyTable(path string, compression options.CompressionType, dk *pb.DataKe
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			mf.Close(-1)
-			err = fmt.Errorf("reading it failed: %v", r)
+			err = errors.Join(fmt.Errorf("reading it failed: %v", r), mf.Close(-1))
 		}
 	}()
 	t, err := table.OpenTable(mf, table.Options{
@@ -80,7 +79,7 @@ func checkTableIndex(path string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only: closing it loses nothing
 	info, err := f.Stat()
 	if err != nil {
 		return err
