@@ -50,12 +50,15 @@ func storeKey(data, keyFile string, getenv func(string) string, log zerolog.Logg
 	return k, nil
 }
 
-// warnUnencrypted says what to do about a store that is not encrypted.
-func warnUnencrypted(data string, key storekey.Key, log zerolog.Logger) {
+// logEncryption says with which key the store is encrypted, or what to
+// do about a store that is not.
+func logEncryption(data string, key storekey.Key, log zerolog.Logger) {
 	if key.IsZero() {
 		log.Warn().Str("data", data).
 			Msg("the store is not encrypted at rest: stop the server and run `throughcare-server encrypt --data DIR --key-file FILE` to encrypt it")
+		return
 	}
+	log.Info().Str("data", data).Str("key", key.Fingerprint()).Msg("the store is encrypted at rest")
 }
 
 // encryptCmd is `throughcare-server encrypt`: it encrypts an unencrypted

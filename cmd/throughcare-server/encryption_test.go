@@ -3,9 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"fmt"
-	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/store/storetest"
 	"github.com/throughcare/throughcare/server/storekey"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -30,10 +30,13 @@ var planted = []string{"Zebediah", "Quillfeather-Okonkwo", "relapsed after relea
 // plantThroughServer runs the server on data (with extra flags) and pushes
 // a client with a distinctive name and contacts with a distinctive note,
 // as a tablet does.
-func plantThroughServer(t *testing.T, data string, extra ...string) {
+func plantThroughServer(t *testing.T, data string, extra ...string) (clientID string) {
 	t.Helper()
 	dev := sample.NewDevice("worker", time.Now, 3)
 	clientID, chs := dev.NewClient("Lambeth")
+	for _, c := range chs {
+		c.RecordId, c.ClientId = clientID, clientID
+	}
 	chs = append(chs,
 		dev.Change("client", clientID, clientID, "given_name", sample.Str(planted[0]), nil),
 		dev.Change("client", clientID, clientID, "family_name", sample.Str(planted[1]), nil))
@@ -49,32 +52,12 @@ func plantThroughServer(t *testing.T, data string, extra ...string) {
 	if _, err := syncClient(base).Push(context.Background(), &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1, Changes: chs}); err != nil {
 		t.Fatalf("Push: %v", err)
 	}
+	return clientID
 }
 
-// findPlanted returns "file: text" for each planted text found in the raw
-// bytes of a file under dir.
 func findPlanted(t *testing.T, dir string) []string {
 	t.Helper()
-	var found []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, p := range planted {
-			if bytes.Contains(b, []byte(p)) {
-				found = append(found, d.Name()+": "+p)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return found
+	return storetest.FilesContaining(t, dir, planted)
 }
 
 // The first start on a new data directory with no key configured creates
@@ -134,47 +117,6 @@ func TestNewStoreIsEncryptedByDefault(t *testing.T) {
 	}
 }
 
-// snapshot is every file under dir: path, mode and a digest of its bytes.
-func snapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		sum := ""
-		if !d.IsDir() {
-			b, err := os.ReadFile(path)
-			if err != nil {
-				return err
-			}
-			sum = fmt.Sprintf("%x", sha256.Sum256(b))
-		}
-		out[path] = info.Mode().String() + " " + sum
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func sameSnapshot(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
 // A start with a key that does not fit the store fails, saying why, before
 // anything listens, and leaves the data directory byte for byte as it was.
 func TestWrongKeyRefusedChangingNothing(t *testing.T) {
@@ -222,7 +164,7 @@ func TestWrongKeyRefusedChangingNothing(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(t)
 			}
-			before := snapshot(t, tt.data)
+			before := storetest.Snapshot(t, tt.data)
 			logs := newLogBuffer()
 			args := append([]string{"--listen", "127.0.0.1:0", "--data", tt.data, "--log-format", "json"}, tt.args...)
 			err := run(context.Background(), args, func(k string) string { return tt.env[k] }, logs)
@@ -232,9 +174,131 @@ func TestWrongKeyRefusedChangingNothing(t *testing.T) {
 			if strings.Contains(logs.String(), `"listening"`) {
 				t.Errorf("the server listened:\n%s", logs)
 			}
-			if after := snapshot(t, tt.data); !sameSnapshot(before, after) {
+			if after := storetest.Snapshot(t, tt.data); !maps.Equal(before, after) {
 				t.Errorf("the refused start changed the data directory:\nbefore %v\nafter  %v", before, after)
 			}
 		})
+	}
+}
+
+// records counts the records of bucket in the store in data, opened with
+// key.
+func records(t *testing.T, data string, key storekey.Key, bucket string) int {
+	t.Helper()
+	st, err := store.Open(store.Options{Dir: data, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: key})
+	if err != nil {
+		t.Fatalf("open %s: %v", data, err)
+	}
+	defer st.Close()
+	page, err := st.Pull(context.Background(), store.PullQuery{From: map[string]uint64{bucket: 0}, Limit: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, bp := range page.Buckets {
+		n += len(bp.Records)
+	}
+	return n
+}
+
+// runCmd runs run() with args; a server it starts by mistake stops after
+// 30 seconds (and returns nil).
+func runCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := run(ctx, args, func(string) string { return "" }, &out)
+	return out.String(), err
+}
+
+// An existing store that is not encrypted is encrypted by `encrypt`,
+// keeping the unencrypted copy aside; `rotate-key` then moves it to a new
+// key, after which only the new key starts the server, with all the data.
+func TestEncryptAndRotateKeyCommands(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	st, err := store.Open(store.Options{Dir: data, Logger: zerolog.Nop(), GCInterval: -1}) // a store from before encryption
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	client := plantThroughServer(t, data)
+	const want = 21 // the client and 20 contacts
+
+	keyFile := filepath.Join(dir, "store.key")
+	out, err := runCmd(t, "encrypt", "--data", data, "--key-file", keyFile)
+	if err != nil {
+		t.Fatalf("encrypt: %v\n%s", err, out)
+	}
+	key, err := storekey.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, say := range []string{"created the key file " + keyFile, "encrypted " + data + " with key " + key.Fingerprint(), data + ".plaintext-backup", "shred"} {
+		if !strings.Contains(out, say) {
+			t.Errorf("encrypt said %q, want it to say %q", out, say)
+		}
+	}
+	if found := findPlanted(t, data); len(found) > 0 {
+		t.Errorf("planted data in the encrypted store: %q", found)
+	}
+	if found := findPlanted(t, data+".plaintext-backup"); len(found) == 0 {
+		t.Error("the unencrypted copy does not hold the planted data")
+	}
+	if n := records(t, data, key, client); n != want {
+		t.Fatalf("%d records after encrypt, want %d", n, want)
+	}
+	plantThroughServer(t, data, "--key-file", keyFile) // the server starts on it
+
+	newKeyFile := filepath.Join(dir, "new.key")
+	out, err = runCmd(t, "rotate-key", "--data", data, "--key-file", keyFile, "--new-key-file", newKeyFile)
+	if err != nil {
+		t.Fatalf("rotate-key: %v\n%s", err, out)
+	}
+	next, err := storekey.ReadFile(newKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "now encrypted with key "+next.Fingerprint()) || !strings.Contains(out, key.Fingerprint()+" no longer opens it") {
+		t.Errorf("rotate-key said %q", out)
+	}
+	before := storetest.Snapshot(t, data)
+	if out, err := runCmd(t, "--listen", "127.0.0.1:0", "--data", data, "--key-file", keyFile); err == nil || !strings.Contains(err.Error(), "encrypted with another key") {
+		t.Fatalf("start with the old key after rotate-key = %v, want refused\n%s", err, out)
+	}
+	if !maps.Equal(before, storetest.Snapshot(t, data)) {
+		t.Error("the refused start changed the data directory")
+	}
+	if out, err := runCmd(t, "rotate-key", "--data", data, "--key-file", keyFile, "--new-key-file", filepath.Join(dir, "third.key")); err == nil {
+		t.Fatalf("rotate-key from the old key again worked:\n%s", out)
+	}
+	plantThroughServer(t, data, "--key-file", newKeyFile)
+	if n := records(t, data, next, client); n != want {
+		t.Fatalf("%d records after rotate-key, want %d", n, want)
+	}
+	if found := findPlanted(t, data); len(found) > 0 {
+		t.Errorf("planted data in the store after rotation: %q", found)
+	}
+}
+
+func TestNewKeyCommand(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "k")
+	out, err := runCmd(t, "new-key", "--key-file", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := storekey.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, k.Fingerprint()) {
+		t.Errorf("new-key said %q, want the fingerprint %s", out, k.Fingerprint())
+	}
+	if _, err := runCmd(t, "new-key", "--key-file", p); err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Errorf("a second new-key on the same file = %v, want already exists", err)
+	}
+	if got, _ := storekey.ReadFile(p); !got.Equal(k) {
+		t.Error("the second new-key changed the key file")
 	}
 }

@@ -156,7 +156,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return damaged(err)
 	}
-	warnUnencrypted(cfg.Data, key, log)
+	logEncryption(cfg.Data, key, log)
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error().Err(err).Msg("closing store")

@@ -108,7 +108,9 @@ var _ Store = (*DB)(nil)
 // a *DamageError, touching nothing, if it finds damage: tables that fail
 // their checksums, a MANIFEST lost or cut short, a write-ahead log that
 // replays less than was acknowledged, a store whose metadata is gone. A
-// directory with a store in it is never taken for a new one.
+// directory with a store in it is never taken for a new one. A key
+// (Options.EncryptionKey) that does not fit the store is refused first,
+// with a *KeyError, touching nothing either.
 func Open(o Options) (*DB, error) {
 	o = o.withMemoryDefaults()
 	var st *dirState

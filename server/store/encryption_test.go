@@ -3,10 +3,9 @@ package store_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"testing"
@@ -71,28 +70,9 @@ func plantPersonalData(t *testing.T, s store.Store, seed uint64) (client string)
 	return client
 }
 
-// findPlanted returns "file: text" for every planted text found in the raw
-// bytes of any file under dir.
 func findPlanted(t *testing.T, dir string) []string {
 	t.Helper()
-	var found []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
-		for _, p := range planted {
-			if bytes.Contains(b, []byte(p)) {
-				found = append(found, d.Name()+": "+p)
-			}
-		}
-		return nil
-	})
-	must(t, err)
-	return found
+	return storetest.FilesContaining(t, dir, planted)
 }
 
 // TestEncryptedStoreHoldsNoPlaintext plants personal data, and looks for it
@@ -157,23 +137,6 @@ func countRecords(t *testing.T, s *store.DB, buckets ...string) int {
 	}
 }
 
-// dirSnapshot is every file of a directory: name, mode and a digest of
-// its bytes.
-func dirSnapshot(t *testing.T, dir string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	entries, err := os.ReadDir(dir)
-	must(t, err)
-	for _, e := range entries {
-		info, err := e.Info()
-		must(t, err)
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		must(t, err)
-		out[e.Name()] = fmt.Sprintf("%v %x", info.Mode(), sha256.Sum256(b))
-	}
-	return out
-}
-
 // A key that does not fit the store is refused with a *KeyError, and the
 // directory is left byte for byte as it was; a key that fits opens it.
 func TestKeyMustFitTheStore(t *testing.T) {
@@ -216,7 +179,7 @@ func TestKeyMustFitTheStore(t *testing.T) {
 			if tt.dropRecord {
 				must(t, os.Remove(filepath.Join(dir, store.EncryptionFileName)))
 			}
-			before := dirSnapshot(t, dir)
+			before := storetest.Snapshot(t, dir)
 			s, err := store.Open(encryptedOpts(dir, tt.open))
 			if tt.want == 0 {
 				if err != nil {
@@ -244,23 +207,11 @@ func TestKeyMustFitTheStore(t *testing.T) {
 			if !tt.dropRecord && tt.store[0] == 'A' && ke.Recorded != keyA.Fingerprint() {
 				t.Errorf("Recorded = %q, want key A's %q", ke.Recorded, keyA.Fingerprint())
 			}
-			if after := dirSnapshot(t, dir); !mapsEqual(before, after) {
+			if after := storetest.Snapshot(t, dir); !maps.Equal(before, after) {
 				t.Errorf("the refused open changed the directory:\nbefore %v\nafter  %v", before, after)
 			}
 		})
 	}
-}
-
-func mapsEqual(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
 }
 
 // After RotateKey only the new key opens the store, with everything in
@@ -278,14 +229,14 @@ func TestRotateKey(t *testing.T) {
 		t.Fatalf("RotateKey with a key that is not the store's = %v, want ErrKey", err)
 	}
 	must(t, store.RotateKey(dir, keyA, keyB))
-	before := dirSnapshot(t, dir)
+	before := storetest.Snapshot(t, dir)
 	if s, err := store.Open(encryptedOpts(dir, keyA)); !errors.Is(err, store.ErrKey) {
 		if err == nil {
 			s.Close()
 		}
 		t.Fatalf("Open with the old key after rotation = %v, want ErrKey", err)
 	}
-	if after := dirSnapshot(t, dir); !mapsEqual(before, after) {
+	if after := storetest.Snapshot(t, dir); !maps.Equal(before, after) {
 		t.Errorf("the refused open changed the directory")
 	}
 	if err := store.RotateKey(dir, keyA, keyC); !errors.Is(err, store.ErrKey) {

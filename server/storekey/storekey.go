@@ -111,7 +111,7 @@ func (k Key) GoString() string { return k.String() }
 
 // Format shows the fingerprint only, whatever the verb (%x and %s
 // included).
-func (k Key) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+func (k Key) Format(f fmt.State, _ rune) { _, _ = io.WriteString(f, k.String()) }
 
 // Parse reads a key written as 64 hexadecimal digits; source names where
 // the text came from, for the error (it never holds the text).
@@ -157,7 +157,7 @@ func ReadFile(path string) (Key, error) {
 	if err != nil {
 		return Key{}, fmt.Errorf("storekey: reading the key file: %w", err)
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only: closing it loses nothing
 	fi, err := f.Stat() // of the file opened, not of whatever the path names now
 	if err != nil {
 		return Key{}, fmt.Errorf("storekey: reading the key file: %w", err)
@@ -217,22 +217,19 @@ func WriteFile(path string, k Key) (err error) {
 	}
 	defer func() {
 		if err != nil {
-			os.Remove(path)
+			err = errors.Join(err, os.Remove(path))
 		}
 	}()
 	// The umask may have kept bits off, never put them on; chmod anyway in
 	// case the file system ignored the mode.
 	if err := f.Chmod(0o600); err != nil && runtime.GOOS != "windows" {
-		f.Close()
-		return fmt.Errorf("storekey: creating the key file: %w", err)
+		return errors.Join(fmt.Errorf("storekey: creating the key file: %w", err), f.Close())
 	}
 	if _, err := f.WriteString(hex.EncodeToString(k.b[:]) + "\n"); err != nil {
-		f.Close()
-		return fmt.Errorf("storekey: writing the key file %s: %w", path, err)
+		return errors.Join(fmt.Errorf("storekey: writing the key file %s: %w", path, err), f.Close())
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("storekey: syncing the key file %s: %w", path, err)
+		return errors.Join(fmt.Errorf("storekey: syncing the key file %s: %w", path, err), f.Close())
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("storekey: writing the key file %s: %w", path, err)
@@ -248,8 +245,7 @@ func syncDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("storekey: syncing %s: %w", dir, err)
 	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
+	if err := errors.Join(d.Sync(), d.Close()); err != nil {
 		return fmt.Errorf("storekey: syncing %s: %w", dir, err)
 	}
 	return nil
