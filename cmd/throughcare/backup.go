@@ -83,7 +83,7 @@ func (c *cli) streamBackup(ctx context.Context, since uint64, w io.Writer) (*v1.
 	if err != nil {
 		return nil, err
 	}
-	defer stream.Close()
+	defer func() { _ = stream.Close() }() // the stream has ended or failed already
 	var sum *v1.BackupSummary
 	for stream.Receive() {
 		m := stream.Msg()
