@@ -54,7 +54,14 @@ func (f *fakeInvites) RevokeInvite(_ context.Context, req *v1.RevokeInviteReques
 }
 
 // runCLI runs the CLI against the fake and returns what it printed.
-func runCLI(t *testing.T, f *fakeInvites, args ...string) (string, error) {
+func runCLI(t *testing.T, f throughcarev1connect.AdminServiceHandler, args ...string) (string, error) {
+	t.Helper()
+	return runCLIWith(t, f, args...)
+}
+
+// runCLIWith runs the CLI against an AdminService and returns what it
+// printed.
+func runCLIWith(t *testing.T, f throughcarev1connect.AdminServiceHandler, args ...string) (string, error) {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(throughcarev1connect.NewAdminServiceHandler(f))

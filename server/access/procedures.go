@@ -32,6 +32,8 @@ const (
 	ReadStatistics
 	Export
 	TakeBackups
+	SubjectAccess
+	SetRetention
 )
 
 var (
@@ -64,6 +66,8 @@ var actions = map[Action]struct {
 	ReadStatistics:   {"read statistics", staff},
 	Export:           {"export", staff},
 	TakeBackups:      {"take backups", admins},
+	SubjectAccess:    {"export everything held about a client", admins},
+	SetRetention:     {"set the area's retention", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -135,6 +139,8 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "AssignClient"):   {Action: AssignClients},
 	rpc("AdminService", "UnassignClient"): {Action: UnassignClients},
 	rpc("AdminService", "StreamBackup"):   {Action: TakeBackups},
+	rpc("AdminService", "ExportSubject"):  {Action: SubjectAccess},
+	rpc("AdminService", "SetRetention"):   {Action: SetRetention},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -37,6 +37,8 @@ func TestAllow(t *testing.T) {
 		ReadStatistics:   {false, true, true},
 		Export:           {false, true, true},
 		TakeBackups:      {false, false, true},
+		SubjectAccess:    {false, false, true},
+		SetRetention:     {false, false, true},
 	}
 	if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Fatalf("actions %v, the test knows %v", got, slices.Sorted(maps.Keys(want)))

@@ -30,6 +30,7 @@ import (
 //	0x23 user 0 client 0 from(8)   → Assignment  0x24 client 0 user 0 from(8) (index)
 //	0x25 audit                     → Audit       0x26 area 0 audit          (index)
 //	0x27 area 0 invite id → invite hash (expires with the invite; see invites.go)
+//	0x28 client                    → PurgedClient: a client purged for retention (see purge.go)
 //
 // Expiry follows the store's clock (Options.Now), read once per
 // transaction. Ceremonies and invites are also given a Badger TTL so that
@@ -70,6 +71,11 @@ var ErrNotFound = errors.New("store: not found")
 type Area struct {
 	ID, Name  string
 	CreatedAt time.Time
+	// Retention is how long the area keeps a client after their case was
+	// closed (0: for ever), if RetentionSet; otherwise the server's
+	// default applies.
+	Retention    time.Duration `json:",omitempty"`
+	RetentionSet bool          `json:",omitempty"`
 }
 
 // Team is a team of an area.

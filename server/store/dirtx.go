@@ -119,6 +119,10 @@ type DirTx interface {
 	// AssignmentsOfClient returns every assignment period of a client.
 	AssignmentsOfClient(client string) ([]*Assignment, error)
 
+	// PurgedClient returns the tombstone of a client purged for retention
+	// (ErrNotFound if it was never purged); its id is never used again.
+	PurgedClient(id string) (*PurgedClient, error)
+
 	// PutAudit stores an audit entry (storing it again updates it).
 	PutAudit(a *Audit) error
 

@@ -9,6 +9,7 @@ package throughcarev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -131,7 +132,13 @@ type GetAreaResponse struct {
 	// The area's id.
 	AreaId string `protobuf:"bytes,1,opt,name=area_id,json=areaId,proto3" json:"area_id,omitempty"`
 	// The area's name ("Lambeth").
-	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// How long a client is kept after their case was closed before they are
+	// purged; unset or zero: kept for ever. It is the area's own setting if
+	// retention_set, else the server's default.
+	Retention *durationpb.Duration `protobuf:"bytes,3,opt,name=retention,proto3" json:"retention,omitempty"`
+	// The area has a retention of its own (SetRetention).
+	RetentionSet  bool `protobuf:"varint,4,opt,name=retention_set,json=retentionSet,proto3" json:"retention_set,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -178,6 +185,20 @@ func (x *GetAreaResponse) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetAreaResponse) GetRetention() *durationpb.Duration {
+	if x != nil {
+		return x.Retention
+	}
+	return nil
+}
+
+func (x *GetAreaResponse) GetRetentionSet() bool {
+	if x != nil {
+		return x.RetentionSet
+	}
+	return false
 }
 
 // CreateTeamRequest names a new team.
@@ -1818,15 +1839,220 @@ func (x *BackupSummary) GetCreatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+// ExportSubjectRequest names the client whose data is exported.
+type ExportSubjectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportSubjectRequest) Reset() {
+	*x = ExportSubjectRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportSubjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportSubjectRequest) ProtoMessage() {}
+
+func (x *ExportSubjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportSubjectRequest.ProtoReflect.Descriptor instead.
+func (*ExportSubjectRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ExportSubjectRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+// ExportSubjectResponse is the next part of the archive: the parts, in
+// order, are the zip file.
+type ExportSubjectResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the archive.
+	Chunk         []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportSubjectResponse) Reset() {
+	*x = ExportSubjectResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportSubjectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportSubjectResponse) ProtoMessage() {}
+
+func (x *ExportSubjectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportSubjectResponse.ProtoReflect.Descriptor instead.
+func (*ExportSubjectResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ExportSubjectResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+// SetRetentionRequest sets the caller's area's retention.
+type SetRetentionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How long a closed client is kept; zero keeps them for ever.
+	Retention *durationpb.Duration `protobuf:"bytes,1,opt,name=retention,proto3" json:"retention,omitempty"`
+	// Go back to the server's default (retention is then ignored).
+	UseDefault    bool `protobuf:"varint,2,opt,name=use_default,json=useDefault,proto3" json:"use_default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRetentionRequest) Reset() {
+	*x = SetRetentionRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRetentionRequest) ProtoMessage() {}
+
+func (x *SetRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRetentionRequest.ProtoReflect.Descriptor instead.
+func (*SetRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SetRetentionRequest) GetRetention() *durationpb.Duration {
+	if x != nil {
+		return x.Retention
+	}
+	return nil
+}
+
+func (x *SetRetentionRequest) GetUseDefault() bool {
+	if x != nil {
+		return x.UseDefault
+	}
+	return false
+}
+
+// SetRetentionResponse confirms it.
+type SetRetentionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The area's retention now (see GetAreaResponse).
+	Retention *durationpb.Duration `protobuf:"bytes,1,opt,name=retention,proto3" json:"retention,omitempty"`
+	// The area has a retention of its own.
+	RetentionSet  bool `protobuf:"varint,2,opt,name=retention_set,json=retentionSet,proto3" json:"retention_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRetentionResponse) Reset() {
+	*x = SetRetentionResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRetentionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRetentionResponse) ProtoMessage() {}
+
+func (x *SetRetentionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRetentionResponse.ProtoReflect.Descriptor instead.
+func (*SetRetentionResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SetRetentionResponse) GetRetention() *durationpb.Duration {
+	if x != nil {
+		return x.Retention
+	}
+	return nil
+}
+
+func (x *SetRetentionResponse) GetRetentionSet() bool {
+	if x != nil {
+		return x.RetentionSet
+	}
+	return false
+}
+
 var File_throughcare_v1_admin_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x1athroughcare/v1/admin.proto\x12\x0ethroughcare.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/auth.proto\x1a\x19throughcare/v1/sync.proto\"\x10\n" +
-	"\x0eGetAreaRequest\">\n" +
+	"\x1athroughcare/v1/admin.proto\x12\x0ethroughcare.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/auth.proto\x1a\x19throughcare/v1/sync.proto\"\x10\n" +
+	"\x0eGetAreaRequest\"\x9c\x01\n" +
 	"\x0fGetAreaResponse\x12\x17\n" +
 	"\aarea_id\x18\x01 \x01(\tR\x06areaId\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"'\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
+	"\tretention\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\tretention\x12#\n" +
+	"\rretention_set\x18\x04 \x01(\bR\fretentionSet\"'\n" +
 	"\x11CreateTeamRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"3\n" +
 	"\x04Team\x12\x17\n" +
@@ -1928,14 +2154,26 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x06sha256\x18\x06 \x01(\fR\x06sha256\x12'\n" +
 	"\x0fkey_fingerprint\x18\a \x01(\tR\x0ekeyFingerprint\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt*\xb3\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"3\n" +
+	"\x14ExportSubjectRequest\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\"-\n" +
+	"\x15ExportSubjectResponse\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"o\n" +
+	"\x13SetRetentionRequest\x127\n" +
+	"\tretention\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tretention\x12\x1f\n" +
+	"\vuse_default\x18\x02 \x01(\bR\n" +
+	"useDefault\"t\n" +
+	"\x14SetRetentionResponse\x127\n" +
+	"\tretention\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tretention\x12#\n" +
+	"\rretention_set\x18\x02 \x01(\bR\fretentionSet*\xb3\x01\n" +
 	"\vInviteState\x12\x1c\n" +
 	"\x18INVITE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14INVITE_STATE_PENDING\x10\x01\x12\x15\n" +
 	"\x11INVITE_STATE_USED\x10\x02\x12\x18\n" +
 	"\x14INVITE_STATE_REVOKED\x10\x03\x12\x18\n" +
 	"\x14INVITE_STATE_EXPIRED\x10\x04\x12!\n" +
-	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xa8\t\n" +
+	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xe8\n" +
+	"\n" +
 	"\fAdminService\x12O\n" +
 	"\aGetArea\x12\x1e.throughcare.v1.GetAreaRequest\x1a\x1f.throughcare.v1.GetAreaResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\n" +
@@ -1950,7 +2188,9 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\vListClients\x12\".throughcare.v1.ListClientsRequest\x1a#.throughcare.v1.ListClientsResponse\"\x03\x90\x02\x01\x12Y\n" +
 	"\fAssignClient\x12#.throughcare.v1.AssignClientRequest\x1a$.throughcare.v1.AssignClientResponse\x12_\n" +
 	"\x0eUnassignClient\x12%.throughcare.v1.UnassignClientRequest\x1a&.throughcare.v1.UnassignClientResponse\x12`\n" +
-	"\fStreamBackup\x12#.throughcare.v1.StreamBackupRequest\x1a$.throughcare.v1.StreamBackupResponse\"\x03\x90\x02\x010\x01B\xc8\x01\n" +
+	"\fStreamBackup\x12#.throughcare.v1.StreamBackupRequest\x1a$.throughcare.v1.StreamBackupResponse\"\x03\x90\x02\x010\x01\x12c\n" +
+	"\rExportSubject\x12$.throughcare.v1.ExportSubjectRequest\x1a%.throughcare.v1.ExportSubjectResponse\"\x03\x90\x02\x010\x01\x12Y\n" +
+	"\fSetRetention\x12#.throughcare.v1.SetRetentionRequest\x1a$.throughcare.v1.SetRetentionResponseB\xc8\x01\n" +
 	"\x12com.throughcare.v1B\n" +
 	"AdminProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
@@ -1967,7 +2207,7 @@ func file_throughcare_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_throughcare_v1_admin_proto_goTypes = []any{
 	(InviteState)(0),               // 0: throughcare.v1.InviteState
 	(*GetAreaRequest)(nil),         // 1: throughcare.v1.GetAreaRequest
@@ -2001,57 +2241,69 @@ var file_throughcare_v1_admin_proto_goTypes = []any{
 	(*StreamBackupRequest)(nil),    // 29: throughcare.v1.StreamBackupRequest
 	(*StreamBackupResponse)(nil),   // 30: throughcare.v1.StreamBackupResponse
 	(*BackupSummary)(nil),          // 31: throughcare.v1.BackupSummary
-	(Role)(0),                      // 32: throughcare.v1.Role
-	(*timestamppb.Timestamp)(nil),  // 33: google.protobuf.Timestamp
-	(*Date)(nil),                   // 34: throughcare.v1.Date
+	(*ExportSubjectRequest)(nil),   // 32: throughcare.v1.ExportSubjectRequest
+	(*ExportSubjectResponse)(nil),  // 33: throughcare.v1.ExportSubjectResponse
+	(*SetRetentionRequest)(nil),    // 34: throughcare.v1.SetRetentionRequest
+	(*SetRetentionResponse)(nil),   // 35: throughcare.v1.SetRetentionResponse
+	(*durationpb.Duration)(nil),    // 36: google.protobuf.Duration
+	(Role)(0),                      // 37: throughcare.v1.Role
+	(*timestamppb.Timestamp)(nil),  // 38: google.protobuf.Timestamp
+	(*Date)(nil),                   // 39: throughcare.v1.Date
 }
 var file_throughcare_v1_admin_proto_depIdxs = []int32{
-	4,  // 0: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
-	4,  // 1: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
-	32, // 2: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
-	33, // 3: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
-	32, // 4: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
-	33, // 5: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
-	33, // 6: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 7: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
-	11, // 8: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
-	32, // 9: throughcare.v1.User.role:type_name -> throughcare.v1.Role
-	16, // 10: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
-	34, // 11: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
-	23, // 12: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
-	31, // 13: throughcare.v1.StreamBackupResponse.summary:type_name -> throughcare.v1.BackupSummary
-	33, // 14: throughcare.v1.BackupSummary.created_at:type_name -> google.protobuf.Timestamp
-	1,  // 15: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
-	3,  // 16: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
-	6,  // 17: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
-	8,  // 18: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
-	10, // 19: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
-	13, // 20: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
-	15, // 21: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
-	18, // 22: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
-	20, // 23: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
-	22, // 24: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
-	25, // 25: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
-	27, // 26: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
-	29, // 27: throughcare.v1.AdminService.StreamBackup:input_type -> throughcare.v1.StreamBackupRequest
-	2,  // 28: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
-	5,  // 29: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
-	7,  // 30: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
-	9,  // 31: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
-	12, // 32: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
-	14, // 33: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
-	17, // 34: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
-	19, // 35: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
-	21, // 36: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
-	24, // 37: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
-	26, // 38: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
-	28, // 39: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
-	30, // 40: throughcare.v1.AdminService.StreamBackup:output_type -> throughcare.v1.StreamBackupResponse
-	28, // [28:41] is the sub-list for method output_type
-	15, // [15:28] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	36, // 0: throughcare.v1.GetAreaResponse.retention:type_name -> google.protobuf.Duration
+	4,  // 1: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
+	4,  // 2: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
+	37, // 3: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
+	38, // 4: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
+	37, // 5: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
+	38, // 6: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
+	38, // 7: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 8: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
+	11, // 9: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
+	37, // 10: throughcare.v1.User.role:type_name -> throughcare.v1.Role
+	16, // 11: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
+	39, // 12: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
+	23, // 13: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
+	31, // 14: throughcare.v1.StreamBackupResponse.summary:type_name -> throughcare.v1.BackupSummary
+	38, // 15: throughcare.v1.BackupSummary.created_at:type_name -> google.protobuf.Timestamp
+	36, // 16: throughcare.v1.SetRetentionRequest.retention:type_name -> google.protobuf.Duration
+	36, // 17: throughcare.v1.SetRetentionResponse.retention:type_name -> google.protobuf.Duration
+	1,  // 18: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
+	3,  // 19: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
+	6,  // 20: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
+	8,  // 21: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
+	10, // 22: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
+	13, // 23: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
+	15, // 24: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
+	18, // 25: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
+	20, // 26: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
+	22, // 27: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
+	25, // 28: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
+	27, // 29: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
+	29, // 30: throughcare.v1.AdminService.StreamBackup:input_type -> throughcare.v1.StreamBackupRequest
+	32, // 31: throughcare.v1.AdminService.ExportSubject:input_type -> throughcare.v1.ExportSubjectRequest
+	34, // 32: throughcare.v1.AdminService.SetRetention:input_type -> throughcare.v1.SetRetentionRequest
+	2,  // 33: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
+	5,  // 34: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
+	7,  // 35: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
+	9,  // 36: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
+	12, // 37: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
+	14, // 38: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
+	17, // 39: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
+	19, // 40: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
+	21, // 41: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
+	24, // 42: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
+	26, // 43: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
+	28, // 44: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
+	30, // 45: throughcare.v1.AdminService.StreamBackup:output_type -> throughcare.v1.StreamBackupResponse
+	33, // 46: throughcare.v1.AdminService.ExportSubject:output_type -> throughcare.v1.ExportSubjectResponse
+	35, // 47: throughcare.v1.AdminService.SetRetention:output_type -> throughcare.v1.SetRetentionResponse
+	33, // [33:48] is the sub-list for method output_type
+	18, // [18:33] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_admin_proto_init() }
@@ -2067,7 +2319,7 @@ func file_throughcare_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_admin_proto_rawDesc), len(file_throughcare_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -68,6 +68,12 @@ const (
 	// AdminServiceStreamBackupProcedure is the fully-qualified name of the AdminService's StreamBackup
 	// RPC.
 	AdminServiceStreamBackupProcedure = "/throughcare.v1.AdminService/StreamBackup"
+	// AdminServiceExportSubjectProcedure is the fully-qualified name of the AdminService's
+	// ExportSubject RPC.
+	AdminServiceExportSubjectProcedure = "/throughcare.v1.AdminService/ExportSubject"
+	// AdminServiceSetRetentionProcedure is the fully-qualified name of the AdminService's SetRetention
+	// RPC.
+	AdminServiceSetRetentionProcedure = "/throughcare.v1.AdminService/SetRetention"
 )
 
 // AdminServiceClient is a client for the throughcare.v1.AdminService service.
@@ -110,6 +116,13 @@ type AdminServiceClient interface {
 	// and the caller only writes the bytes to disk. Writes go on meanwhile.
 	// A server without a store key answers FAILED_PRECONDITION.
 	StreamBackup(context.Context, *v1.StreamBackupRequest) (*connect.ServerStreamForClient[v1.StreamBackupResponse], error)
+	// ExportSubject streams everything held about one client (a subject
+	// access request, admins): a zip archive of JSON files and a readable
+	// summary, in chunks. The request is audited.
+	ExportSubject(context.Context, *v1.ExportSubjectRequest) (*connect.ServerStreamForClient[v1.ExportSubjectResponse], error)
+	// SetRetention sets how long the area keeps a client after their case is
+	// closed (admins); see GetAreaResponse.retention.
+	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
 }
 
 // NewAdminServiceClient constructs a client for the throughcare.v1.AdminService service. By
@@ -208,6 +221,19 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		exportSubject: connect.NewClient[v1.ExportSubjectRequest, v1.ExportSubjectResponse](
+			httpClient,
+			baseURL+AdminServiceExportSubjectProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ExportSubject")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		setRetention: connect.NewClient[v1.SetRetentionRequest, v1.SetRetentionResponse](
+			httpClient,
+			baseURL+AdminServiceSetRetentionProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -226,6 +252,8 @@ type adminServiceClient struct {
 	assignClient   *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
 	unassignClient *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
 	streamBackup   *connect.Client[v1.StreamBackupRequest, v1.StreamBackupResponse]
+	exportSubject  *connect.Client[v1.ExportSubjectRequest, v1.ExportSubjectResponse]
+	setRetention   *connect.Client[v1.SetRetentionRequest, v1.SetRetentionResponse]
 }
 
 // GetArea calls throughcare.v1.AdminService.GetArea.
@@ -341,6 +369,20 @@ func (c *adminServiceClient) StreamBackup(ctx context.Context, req *v1.StreamBac
 	return c.streamBackup.CallServerStream(ctx, connect.NewRequest(req))
 }
 
+// ExportSubject calls throughcare.v1.AdminService.ExportSubject.
+func (c *adminServiceClient) ExportSubject(ctx context.Context, req *v1.ExportSubjectRequest) (*connect.ServerStreamForClient[v1.ExportSubjectResponse], error) {
+	return c.exportSubject.CallServerStream(ctx, connect.NewRequest(req))
+}
+
+// SetRetention calls throughcare.v1.AdminService.SetRetention.
+func (c *adminServiceClient) SetRetention(ctx context.Context, req *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
+	response, err := c.setRetention.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // AdminServiceHandler is an implementation of the throughcare.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetArea describes the caller's area.
@@ -381,6 +423,13 @@ type AdminServiceHandler interface {
 	// and the caller only writes the bytes to disk. Writes go on meanwhile.
 	// A server without a store key answers FAILED_PRECONDITION.
 	StreamBackup(context.Context, *v1.StreamBackupRequest, *connect.ServerStream[v1.StreamBackupResponse]) error
+	// ExportSubject streams everything held about one client (a subject
+	// access request, admins): a zip archive of JSON files and a readable
+	// summary, in chunks. The request is audited.
+	ExportSubject(context.Context, *v1.ExportSubjectRequest, *connect.ServerStream[v1.ExportSubjectResponse]) error
+	// SetRetention sets how long the area keeps a client after their case is
+	// closed (admins); see GetAreaResponse.retention.
+	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -475,6 +524,19 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceExportSubjectHandler := connect.NewServerStreamHandlerSimple(
+		AdminServiceExportSubjectProcedure,
+		svc.ExportSubject,
+		connect.WithSchema(adminServiceMethods.ByName("ExportSubject")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceSetRetentionHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceSetRetentionProcedure,
+		svc.SetRetention,
+		connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetAreaProcedure:
@@ -503,6 +565,10 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceUnassignClientHandler.ServeHTTP(w, r)
 		case AdminServiceStreamBackupProcedure:
 			adminServiceStreamBackupHandler.ServeHTTP(w, r)
+		case AdminServiceExportSubjectProcedure:
+			adminServiceExportSubjectHandler.ServeHTTP(w, r)
+		case AdminServiceSetRetentionProcedure:
+			adminServiceSetRetentionHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -562,4 +628,12 @@ func (UnimplementedAdminServiceHandler) UnassignClient(context.Context, *v1.Unas
 
 func (UnimplementedAdminServiceHandler) StreamBackup(context.Context, *v1.StreamBackupRequest, *connect.ServerStream[v1.StreamBackupResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.StreamBackup is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ExportSubject(context.Context, *v1.ExportSubjectRequest, *connect.ServerStream[v1.ExportSubjectResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ExportSubject is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.SetRetention is not implemented"))
 }
