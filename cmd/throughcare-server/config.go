@@ -66,13 +66,13 @@ type config struct {
 	// cache, in MiB.
 	MemoryLimit int64
 	CacheMB     int
+	// Retention: how long a client is kept after their case was closed
+	// (0: for ever), in areas without their own (see package subject).
+	Retention time.Duration
 	// KeyFile is the store key's file (see storeKey); the key itself may
 	// be in THROUGHCARE_STORE_KEY instead, read through getenv.
 	KeyFile string
 	getenv  func(string) string
-	// Retention: how long a client is kept after their case was closed
-	// (0: for ever), in areas without their own (see package subject).
-	Retention time.Duration
 }
 
 // env reads the environment parseConfig was given.

@@ -51,7 +51,7 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	fs.SetOutput(stdout)
 	area := fs.String("area", "", "the area's name, created if it does not exist")
 	data := fs.String("data", envOr(getenv, "THROUGHCARE_DATA", "./data"), "data directory (env THROUGHCARE_DATA)")
-	keyFile := fs.String("key-file", "", "the store's key file, when no server runs (env "+storekey.EnvKeyFile+"; default: the data directory's path + .key; or the key itself in "+storekey.EnvKey+")")
+	keyFile := fs.String("key-file", "", "the store's key file, used when no server runs (env "+storekey.EnvKeyFile+"; default: the data directory's path + .key; or the key itself in "+storekey.EnvKey+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
