@@ -68,6 +68,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return rotateKeyCmd(args[1:], getenv, stdout)
 		case "new-key":
 			return newKeyCmd(args[1:], stdout)
+		case "restore": // see restore.go
+			return restoreCmd(args[1:], getenv, stdout)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stdout)
@@ -117,7 +119,9 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err := bootstrap(ctx, cfg, st, log, stdout); err != nil {
 		return err
 	}
-	srv, err := server.New(cfg.server(st, log, ids))
+	scfg := cfg.server(st, log, ids)
+	scfg.BackupKey = key // backups are sealed with the store key (see restore.go)
+	srv, err := server.New(scfg)
 	if err != nil {
 		return err
 	}

@@ -31,6 +31,7 @@ const (
 	ResolveConflicts
 	ReadStatistics
 	Export
+	TakeBackups
 	SubjectAccess
 	SetRetention
 )
@@ -64,6 +65,7 @@ var actions = map[Action]struct {
 	ResolveConflicts: {"resolve conflicts", staff},
 	ReadStatistics:   {"read statistics", staff},
 	Export:           {"export", staff},
+	TakeBackups:      {"take backups", admins},
 	SubjectAccess:    {"export everything held about a client", admins},
 	SetRetention:     {"set the area's retention", admins},
 }
@@ -136,6 +138,7 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ListClients"):    {Action: ListClients},
 	rpc("AdminService", "AssignClient"):   {Action: AssignClients},
 	rpc("AdminService", "UnassignClient"): {Action: UnassignClients},
+	rpc("AdminService", "StreamBackup"):   {Action: TakeBackups},
 	rpc("AdminService", "ExportSubject"):  {Action: SubjectAccess},
 	rpc("AdminService", "SetRetention"):   {Action: SetRetention},
 

@@ -36,6 +36,7 @@ func TestAllow(t *testing.T) {
 		ResolveConflicts: {false, true, true},
 		ReadStatistics:   {false, true, true},
 		Export:           {false, true, true},
+		TakeBackups:      {false, false, true},
 		SubjectAccess:    {false, false, true},
 		SetRetention:     {false, false, true},
 	}

@@ -156,6 +156,16 @@ var cells = map[string]cell{
 		_, err := w.adminClient(caller.token()).UnassignClient(w.ctx, &v1.UnassignClientRequest{ClientId: w.clients[target], WorkerId: spare.sess.GetUserId()})
 		return outcome(err)
 	},
+	"throughcare.v1.AdminService/StreamBackup": func(w *world, caller *person, _ int) string {
+		stream, err := w.adminClient(caller.token()).StreamBackup(w.ctx, &v1.StreamBackupRequest{})
+		if err != nil {
+			return outcome(err)
+		}
+		defer stream.Close()
+		for stream.Receive() {
+		}
+		return outcome(stream.Err())
+	},
 
 	"throughcare.v1.SyncService/Push": func(w *world, caller *person, target int) string {
 		var chs []*v1.Change

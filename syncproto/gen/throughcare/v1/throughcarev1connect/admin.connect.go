@@ -65,6 +65,9 @@ const (
 	// AdminServiceUnassignClientProcedure is the fully-qualified name of the AdminService's
 	// UnassignClient RPC.
 	AdminServiceUnassignClientProcedure = "/throughcare.v1.AdminService/UnassignClient"
+	// AdminServiceStreamBackupProcedure is the fully-qualified name of the AdminService's StreamBackup
+	// RPC.
+	AdminServiceStreamBackupProcedure = "/throughcare.v1.AdminService/StreamBackup"
 	// AdminServiceExportSubjectProcedure is the fully-qualified name of the AdminService's
 	// ExportSubject RPC.
 	AdminServiceExportSubjectProcedure = "/throughcare.v1.AdminService/ExportSubject"
@@ -108,6 +111,11 @@ type AdminServiceClient interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// StreamBackup streams a backup file of the live store (admins): the
+	// server seals it with its store key, so the key never leaves the server
+	// and the caller only writes the bytes to disk. Writes go on meanwhile.
+	// A server without a store key answers FAILED_PRECONDITION.
+	StreamBackup(context.Context, *v1.StreamBackupRequest) (*connect.ServerStreamForClient[v1.StreamBackupResponse], error)
 	// ExportSubject streams everything held about one client (a subject
 	// access request, admins): a zip archive of JSON files and a readable
 	// summary, in chunks. The request is audited.
@@ -206,6 +214,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 			connect.WithClientOptions(opts...),
 		),
+		streamBackup: connect.NewClient[v1.StreamBackupRequest, v1.StreamBackupResponse](
+			httpClient,
+			baseURL+AdminServiceStreamBackupProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("StreamBackup")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		exportSubject: connect.NewClient[v1.ExportSubjectRequest, v1.ExportSubjectResponse](
 			httpClient,
 			baseURL+AdminServiceExportSubjectProcedure,
@@ -236,6 +251,7 @@ type adminServiceClient struct {
 	listClients    *connect.Client[v1.ListClientsRequest, v1.ListClientsResponse]
 	assignClient   *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
 	unassignClient *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
+	streamBackup   *connect.Client[v1.StreamBackupRequest, v1.StreamBackupResponse]
 	exportSubject  *connect.Client[v1.ExportSubjectRequest, v1.ExportSubjectResponse]
 	setRetention   *connect.Client[v1.SetRetentionRequest, v1.SetRetentionResponse]
 }
@@ -348,6 +364,11 @@ func (c *adminServiceClient) UnassignClient(ctx context.Context, req *v1.Unassig
 	return nil, err
 }
 
+// StreamBackup calls throughcare.v1.AdminService.StreamBackup.
+func (c *adminServiceClient) StreamBackup(ctx context.Context, req *v1.StreamBackupRequest) (*connect.ServerStreamForClient[v1.StreamBackupResponse], error) {
+	return c.streamBackup.CallServerStream(ctx, connect.NewRequest(req))
+}
+
 // ExportSubject calls throughcare.v1.AdminService.ExportSubject.
 func (c *adminServiceClient) ExportSubject(ctx context.Context, req *v1.ExportSubjectRequest) (*connect.ServerStreamForClient[v1.ExportSubjectResponse], error) {
 	return c.exportSubject.CallServerStream(ctx, connect.NewRequest(req))
@@ -397,6 +418,11 @@ type AdminServiceHandler interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// StreamBackup streams a backup file of the live store (admins): the
+	// server seals it with its store key, so the key never leaves the server
+	// and the caller only writes the bytes to disk. Writes go on meanwhile.
+	// A server without a store key answers FAILED_PRECONDITION.
+	StreamBackup(context.Context, *v1.StreamBackupRequest, *connect.ServerStream[v1.StreamBackupResponse]) error
 	// ExportSubject streams everything held about one client (a subject
 	// access request, admins): a zip archive of JSON files and a readable
 	// summary, in chunks. The request is audited.
@@ -491,6 +517,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceStreamBackupHandler := connect.NewServerStreamHandlerSimple(
+		AdminServiceStreamBackupProcedure,
+		svc.StreamBackup,
+		connect.WithSchema(adminServiceMethods.ByName("StreamBackup")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	adminServiceExportSubjectHandler := connect.NewServerStreamHandlerSimple(
 		AdminServiceExportSubjectProcedure,
 		svc.ExportSubject,
@@ -530,6 +563,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceAssignClientHandler.ServeHTTP(w, r)
 		case AdminServiceUnassignClientProcedure:
 			adminServiceUnassignClientHandler.ServeHTTP(w, r)
+		case AdminServiceStreamBackupProcedure:
+			adminServiceStreamBackupHandler.ServeHTTP(w, r)
 		case AdminServiceExportSubjectProcedure:
 			adminServiceExportSubjectHandler.ServeHTTP(w, r)
 		case AdminServiceSetRetentionProcedure:
@@ -589,6 +624,10 @@ func (UnimplementedAdminServiceHandler) AssignClient(context.Context, *v1.Assign
 
 func (UnimplementedAdminServiceHandler) UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.UnassignClient is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) StreamBackup(context.Context, *v1.StreamBackupRequest, *connect.ServerStream[v1.StreamBackupResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.StreamBackup is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) ExportSubject(context.Context, *v1.ExportSubjectRequest, *connect.ServerStream[v1.ExportSubjectResponse]) error {
