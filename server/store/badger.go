@@ -85,6 +85,8 @@ type DB struct {
 	closeErr  error
 	watchers  watchers
 	now       func() time.Time
+	audit     auditChain
+	log       zerolog.Logger
 }
 
 var _ Store = (*DB)(nil)
@@ -137,7 +139,7 @@ func Open(o Options) (*DB, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now}
+	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now, log: o.Logger}
 	if err := s.init(o, st); err != nil {
 		s.closeFiles()
 		return nil, err
@@ -208,7 +210,8 @@ func (s *DB) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		s.closeErr = s.closeFiles()
+		sealErr := s.sealAudit(context.Background())
+		s.closeErr = errors.Join(sealErr, s.closeFiles())
 	})
 	return s.closeErr
 }
