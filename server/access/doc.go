@@ -25,7 +25,8 @@
 // sync (push, pull, subscribe) and describe their area. The rest is by role
 // (see Action):
 //
-//   - only admins create teams and disable users;
+//   - only admins create teams, disable users and read the audit trail (an
+//     area's entries about a client or by a user);
 //   - supervisors and admins list teams, users and clients, invite people
 //     and list and revoke invites, create clients and assign and unassign
 //     them;

@@ -31,6 +31,7 @@ const (
 	ResolveConflicts
 	ReadStatistics
 	Export
+	ReadAudit
 )
 
 var (
@@ -62,6 +63,7 @@ var actions = map[Action]struct {
 	ResolveConflicts: {"resolve conflicts", staff},
 	ReadStatistics:   {"read statistics", staff},
 	Export:           {"export", staff},
+	ReadAudit:        {"read the audit trail", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -86,6 +88,14 @@ func Allow(id *identity.Identity, a Action) error {
 		return Forbidden(id.Role, a.String())
 	}
 	return nil
+}
+
+// SyncReadsAudited reports whether what the caller's pulls and streams
+// send is audited page by page: a supervisor's or an admin's sync reads
+// clients that are not their own caseload (bulk reads of other people's
+// work), a worker's reads only their own caseload and are not.
+func SyncReadsAudited(id *identity.Identity) bool {
+	return id != nil && id.Role != identity.Worker
 }
 
 // Forbidden is the refusal of something a role may not do.
@@ -132,6 +142,7 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ListClients"):    {Action: ListClients},
 	rpc("AdminService", "AssignClient"):   {Action: AssignClients},
 	rpc("AdminService", "UnassignClient"): {Action: UnassignClients},
+	rpc("AdminService", "ListAudit"):      {Action: ReadAudit},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -35,3 +35,10 @@ func Entry(ctx context.Context, id *identity.Identity, action store.AuditAction,
 	return &store.Audit{At: now.UTC(), AreaID: id.Area, UserID: id.UserID, Role: id.Role.String(), Action: action,
 		DeviceID: id.DeviceID, Address: Address(ctx)}
 }
+
+// UserEntry is Entry for a user who has no session yet (signing in,
+// enrolling): their directory entry and the device the session is for.
+func UserEntry(ctx context.Context, u *store.User, deviceID string, action store.AuditAction, now time.Time) *store.Audit {
+	return &store.Audit{At: now.UTC(), AreaID: u.AreaID, UserID: u.ID, Role: u.Role, Action: action,
+		DeviceID: deviceID, Address: Address(ctx)}
+}

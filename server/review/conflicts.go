@@ -188,7 +188,7 @@ func (s *Service) ResolveConflict(ctx context.Context, id *identity.Identity, cl
 		return 0, invalid("the chosen value is empty")
 	}
 	base := cur.GetStamp()
-	pos, err := s.write(ctx, id, c.id, st.GetRecordType(), recordID, st, []noteField{{field, value}},
+	pos, err := s.write(ctx, id, store.AuditResolveConflict, c.id, st.GetRecordType(), recordID, st, []noteField{{field, value}},
 		func(now *v1.RecordState) error {
 			// Resolve only what the caller saw: the conflict still open
 			// and the field still at the stamp read above.

@@ -65,6 +65,8 @@ const (
 	// AdminServiceUnassignClientProcedure is the fully-qualified name of the AdminService's
 	// UnassignClient RPC.
 	AdminServiceUnassignClientProcedure = "/throughcare.v1.AdminService/UnassignClient"
+	// AdminServiceListAuditProcedure is the fully-qualified name of the AdminService's ListAudit RPC.
+	AdminServiceListAuditProcedure = "/throughcare.v1.AdminService/ListAudit"
 )
 
 // AdminServiceClient is a client for the throughcare.v1.AdminService service.
@@ -102,6 +104,10 @@ type AdminServiceClient interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// ListAudit reads the caller's area's audit trail about one client or by
+	// one user, oldest first, a page at a time (admins). Reading it is
+	// itself audited.
+	ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error)
 }
 
 // NewAdminServiceClient constructs a client for the throughcare.v1.AdminService service. By
@@ -193,6 +199,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 			connect.WithClientOptions(opts...),
 		),
+		listAudit: connect.NewClient[v1.ListAuditRequest, v1.ListAuditResponse](
+			httpClient,
+			baseURL+AdminServiceListAuditProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListAudit")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -210,6 +223,7 @@ type adminServiceClient struct {
 	listClients    *connect.Client[v1.ListClientsRequest, v1.ListClientsResponse]
 	assignClient   *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
 	unassignClient *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
+	listAudit      *connect.Client[v1.ListAuditRequest, v1.ListAuditResponse]
 }
 
 // GetArea calls throughcare.v1.AdminService.GetArea.
@@ -320,6 +334,15 @@ func (c *adminServiceClient) UnassignClient(ctx context.Context, req *v1.Unassig
 	return nil, err
 }
 
+// ListAudit calls throughcare.v1.AdminService.ListAudit.
+func (c *adminServiceClient) ListAudit(ctx context.Context, req *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
+	response, err := c.listAudit.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // AdminServiceHandler is an implementation of the throughcare.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetArea describes the caller's area.
@@ -355,6 +378,10 @@ type AdminServiceHandler interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// ListAudit reads the caller's area's audit trail about one client or by
+	// one user, oldest first, a page at a time (admins). Reading it is
+	// itself audited.
+	ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -442,6 +469,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceListAuditHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceListAuditProcedure,
+		svc.ListAudit,
+		connect.WithSchema(adminServiceMethods.ByName("ListAudit")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetAreaProcedure:
@@ -468,6 +502,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceAssignClientHandler.ServeHTTP(w, r)
 		case AdminServiceUnassignClientProcedure:
 			adminServiceUnassignClientHandler.ServeHTTP(w, r)
+		case AdminServiceListAuditProcedure:
+			adminServiceListAuditHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -523,4 +559,8 @@ func (UnimplementedAdminServiceHandler) AssignClient(context.Context, *v1.Assign
 
 func (UnimplementedAdminServiceHandler) UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.UnassignClient is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ListAudit is not implemented"))
 }
