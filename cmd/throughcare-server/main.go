@@ -4,6 +4,8 @@
 // Usage:
 //
 //	throughcare-server [--listen 127.0.0.1:8080] [--data ./data] [flags]
+//	throughcare-server invite-admin --area NAME [--data DIR]
+//	throughcare-server audit verify [--data DIR]
 //
 // Every flag can also be set from the environment (THROUGHCARE_LISTEN,
 // THROUGHCARE_DATA, ...); run with -h for the list. SIGTERM or SIGINT drains
@@ -48,12 +50,16 @@ func main() {
 const bootstrapTTL = 7 * 24 * time.Hour
 
 // run starts the server and blocks until ctx ends, then shuts down
-// gracefully; or, given "invite-admin", mints an admin invite. Logs go to
+// gracefully; or, given "invite-admin", mints an admin invite; or, given
+// "audit verify", checks the audit trail of a stopped server. Logs go to
 // stdout. Whatever it creates is readable by the server's user only.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	restrictUmask()
 	if len(args) > 0 && args[0] == "invite-admin" {
 		return inviteAdmin(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "audit" {
+		return auditCommand(ctx, args[1:], getenv, stdout)
 	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {

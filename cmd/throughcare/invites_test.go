@@ -53,8 +53,9 @@ func (f *fakeInvites) RevokeInvite(_ context.Context, req *v1.RevokeInviteReques
 	return &v1.RevokeInviteResponse{}, nil
 }
 
-// runCLI runs the CLI against the fake and returns what it printed.
-func runCLI(t *testing.T, f *fakeInvites, args ...string) (string, error) {
+// runCLI runs the CLI against a fake AdminService and returns what it
+// printed.
+func runCLI(t *testing.T, f throughcarev1connect.AdminServiceHandler, args ...string) (string, error) {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(throughcarev1connect.NewAdminServiceHandler(f))

@@ -2,7 +2,8 @@
 // server. It signs in with a software passkey kept in a profile file, so a
 // person at a terminal can do what a tablet or the console does: enrol from
 // an invite, create teams, invite colleagues (and list and revoke invites),
-// create and assign clients, log contacts and sync.
+// create and assign clients, log contacts and sync, and (admins) read the
+// audit trail about a client or by a user.
 //
 // A profile is a device of the Go SDK (client-sdk/caseload): its encrypted
 // store, in a directory beside the profile file (NAME.device for
@@ -67,6 +68,7 @@ var commands = map[string]command{
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
 	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact and sync", cmdLogContact},
 	"pull":        {"                                sync, and list the clients it brought news of", cmdPull},
+	"audit":       {"--client ID | --user ID [--csv]   the audit trail about a client or by a user (admins)", cmdAudit},
 	"demo":        {"[--workers N] [--clients N] [--days N]   fill a demo team (admins): tablets, clients, offline days", cmdDemo},
 }
 
