@@ -32,6 +32,7 @@ const (
 	AuditReviewNote
 	AuditResolveConflict
 	AuditReadAudit
+	AuditCreateClient
 	auditActionEnd
 )
 
@@ -53,6 +54,7 @@ var auditActionNames = [...]string{
 	AuditReviewNote:       "review_note",
 	AuditResolveConflict:  "resolve_conflict",
 	AuditReadAudit:        "read_audit",
+	AuditCreateClient:     "create_client",
 }
 
 // String names the action ("sign_in").

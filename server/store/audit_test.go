@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -141,5 +143,53 @@ func TestAuditEncodingRoundTripsAndRefusesJunk(t *testing.T) {
 		if store.ParseAuditAction(a.String()) != a {
 			t.Errorf("ParseAuditAction(%q) != %d", a, a)
 		}
+	}
+}
+
+// Pushes append their entries in their own bucket transactions and do not
+// wait for the seal; concurrent ones still make one chain, which any
+// directory transaction begun after they returned reads whole.
+func TestConcurrentBucketAppendsMakeOneChain(t *testing.T) {
+	s := openAt(t, t.TempDir())
+	const writers, each = 8, 20
+	errs := make(chan error, writers*each)
+	var wg sync.WaitGroup
+	for g := range writers {
+		wg.Go(func() {
+			for i := range each {
+				errs <- s.Buckets(context.Background(), func(tx store.BucketTx) error {
+					return tx.AppendAudit(&store.Audit{AreaID: "a1", UserID: fmt.Sprintf("u%d", g), Action: store.AuditPush, Count: uint64(i)})
+				})
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []*store.Audit
+	if err := s.DirectoryView(context.Background(), func(tx store.DirTx) error {
+		var err error
+		got, err = tx.AuditOfArea("a1", 0, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != writers*each {
+		t.Fatalf("%d entries read after the pushes returned, want %d", len(got), writers*each)
+	}
+	rep := verifyAudit(t, s)
+	if !rep.OK() || rep.Pending != 0 || rep.Chains[0].Entries != writers*each {
+		t.Fatalf("report = %+v, want one whole chain of %d", rep, writers*each)
+	}
+	last := map[string]int{}
+	for _, a := range got {
+		if int(a.Count) < last[a.UserID] {
+			t.Fatalf("%s's entries out of order at entry %d", a.UserID, a.Seq)
+		}
+		last[a.UserID] = int(a.Count)
 	}
 }

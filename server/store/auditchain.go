@@ -23,13 +23,15 @@ import (
 //     or Prev, under a fresh pending key, inside the operation's own
 //     transaction: the operation and its entry are durable together or not
 //     at all, and no two transactions ever write the same key.
-//  2. When that transaction has committed, Directory or Buckets seals
-//     every pending entry into its area's chain before returning: under
-//     one lock (so the chain never forks) a sealing transaction gives each
-//     entry the next Seq of its area and the hash of the entry before, and
-//     moves it to the chain. Callers that commit while a seal runs are
-//     sealed together by the next one, so a burst of pushes costs a
-//     handful of seals, not one each.
+//  2. After the commit the entries are sealed into their area's chain:
+//     under one lock (so the chain never forks) a sealing transaction
+//     gives each pending entry the next Seq of its area and the hash of
+//     the entry before, and moves it to the chain. Directory seals before
+//     it returns. Buckets (pushes, at up to thousands a second) only kicks
+//     the sealer, a goroutine, and returns: a burst of pushes costs a
+//     handful of seals, not one each, and no push waits for one. Every
+//     directory transaction first seals what is pending, so a read of the
+//     trail (AuditOf*) after an operation returned finds its entry.
 //
 // An entry is only ever written under a chain key that does not exist yet
 // (sealing refuses to overwrite one); nothing deletes or rewrites chain
@@ -49,7 +51,8 @@ import (
 type auditChain struct {
 	mu       sync.Mutex    // held while sealing
 	appended atomic.Uint64 // audited commits so far
-	sealed   uint64        // appended, as read when the last complete seal began
+	sealed   atomic.Uint64 // appended, as read when the last complete seal began
+	kick     chan struct{} // wakes the sealer (buffered: one kick pending at most)
 }
 
 // maxSealBatch bounds the entries one sealing transaction moves.
@@ -94,24 +97,55 @@ func (tx *badgerBucketTx) AppendAudit(a *Audit) error {
 	return nil
 }
 
-// afterAudited seals the entries of an audited transaction that has
-// committed. A seal that fails leaves them pending, durable with the
-// operation (which is not undone); the next seal takes them.
-func (s *DB) afterAudited(ctx context.Context) {
+// afterAudited notes an audited transaction that has committed and seals
+// its entries, now if wait is set, else by kicking the sealer. A seal that
+// fails leaves them pending, durable with the operation (which is not
+// undone); the next seal takes them.
+func (s *DB) afterAudited(ctx context.Context, wait bool) {
 	s.audit.appended.Add(1)
+	if !wait {
+		select {
+		case s.audit.kick <- struct{}{}:
+		default: // a kick is pending: that seal will take these entries too
+		}
+		return
+	}
 	if err := s.sealAudit(ctx); err != nil {
 		s.log.Error().Err(err).Msg("audit entries left pending")
 	}
 }
 
-// sealAudit seals every pending entry (see the top of this file). It is
-// called after an audited transaction has committed.
+// sealBehind seals what audited transactions left pending, if any, so
+// that a directory transaction starting now reads every entry of an
+// operation that has returned.
+func (s *DB) sealBehind(ctx context.Context) {
+	if s.audit.sealed.Load() < s.audit.appended.Load() {
+		if err := s.sealAudit(ctx); err != nil {
+			s.log.Error().Err(err).Msg("audit entries left pending")
+		}
+	}
+}
+
+// sealLoop seals when kicked, until the store closes.
+func (s *DB) sealLoop() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.audit.kick:
+			s.sealBehind(context.Background())
+		}
+	}
+}
+
+// sealAudit seals every pending entry (see the top of this file).
 func (s *DB) sealAudit(ctx context.Context) error {
 	c := &s.audit
 	want := c.appended.Load()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.sealed >= want {
+	if c.sealed.Load() >= want {
 		return nil // a seal that began after our commit has sealed it
 	}
 	target := c.appended.Load()
@@ -132,7 +166,7 @@ func (s *DB) sealAudit(ctx context.Context) error {
 			break
 		}
 	}
-	c.sealed = target
+	c.sealed.Store(target)
 	return nil
 }
 

@@ -140,6 +140,7 @@ func Open(o Options) (*DB, error) {
 		o.Now = time.Now
 	}
 	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now, log: o.Logger}
+	s.audit.kick = make(chan struct{}, 1)
 	if err := s.init(o, st); err != nil {
 		s.closeFiles()
 		return nil, err
@@ -148,6 +149,8 @@ func Open(o Options) (*DB, error) {
 		s.closeFiles()
 		return nil, err
 	}
+	s.wg.Add(1)
+	go s.sealLoop()
 	interval := o.GCInterval
 	if interval == 0 {
 		interval = 10 * time.Minute

@@ -58,9 +58,10 @@ type BucketTx interface {
 	// AppendAudit appends an entry to its area's audit chain, committed
 	// with the transaction: the operation and its entry are kept together
 	// or not at all. The entry's Seq and Prev are given when it is sealed
-	// into the chain, which Buckets and Directory do after the commit and
-	// before they return; a zero At is the store's clock. An area and a
-	// known action are required.
+	// into the chain after the commit (see DB.Directory); a directory
+	// transaction begun after the operation returned reads it sealed. A
+	// zero At is the store's clock. An area and a known action are
+	// required.
 	AppendAudit(a *Audit) error
 }
 
@@ -92,7 +93,7 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx BucketTx) error) error {
 		return err
 	}
 	if audited {
-		s.afterAudited(ctx)
+		s.afterAudited(ctx, false)
 	}
 	if len(heads) > 0 {
 		s.watchers.notify(heads)

@@ -199,8 +199,10 @@ func (tx *badgerDirTx) delete(key []byte) error {
 // transaction's time is the store's clock (Options.Now) when it began.
 //
 // Audit entries it appended are sealed into their chains before it
-// returns (see auditchain.go).
+// returns, and entries pending from Buckets before it begins (see
+// auditchain.go).
 func (s *DB) Directory(ctx context.Context, fn func(tx DirTx) error) error {
+	s.sealBehind(ctx)
 	audited := false
 	err := s.retry(ctx, func(txn *badger.Txn) error {
 		tx := &badgerDirTx{txn: txn, now: s.now()}
@@ -215,13 +217,15 @@ func (s *DB) Directory(ctx context.Context, fn func(tx DirTx) error) error {
 		return nil
 	})
 	if err == nil && audited {
-		s.afterAudited(ctx)
+		s.afterAudited(ctx, true)
 	}
 	return err
 }
 
-// DirectoryView runs fn in a read-only transaction.
+// DirectoryView runs fn in a read-only transaction (after sealing the
+// audit entries pending, see auditchain.go).
 func (s *DB) DirectoryView(ctx context.Context, fn func(tx DirTx) error) error {
+	s.sealBehind(ctx)
 	return mapErr(s.db.View(func(txn *badger.Txn) error { return fn(&badgerDirTx{txn: txn, now: s.now()}) }))
 }
 
