@@ -53,6 +53,11 @@
 // supervisors who review a worker's work always see it. When a worker loses a
 // client their devices are told to delete it at the next pull.
 //
+// A supervisor's or an admin's caseload is other people's work, so every
+// pull or stream page that sends them records is audited (which buckets,
+// how many records; SyncReadsAudited); a worker's reads of their own
+// caseload are not.
+//
 // # Reach: what the admin and review services show
 //
 // Outside sync, a caller reaches (Reach):

@@ -11,7 +11,7 @@ import (
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
-// A supervisor's pull of a client's bucket is audited (which client, how
+// Creating a client is audited; a supervisor's pull of a client's bucket is audited (which client, how
 // many records, from which device and address); a worker's pull of their
 // own caseload is not. Admins read the trail by client or by user, page by
 // page, and reading it is audited too; nobody else reads it, and another
@@ -44,10 +44,13 @@ func TestAuditTrailOverTheAPI(t *testing.T) {
 	for _, en := range got.GetEntries() {
 		actions = append(actions, en.GetAction()+"/"+en.GetRole())
 	}
-	if want := []string{"pull/supervisor"}; !slices.Equal(actions, want) {
+	if want := []string{"create_client/admin", "pull/supervisor"}; !slices.Equal(actions, want) {
 		t.Fatalf("the client's audit = %v, want %v (the worker's pull is not audited)", actions, want)
 	}
-	pull := got.GetEntries()[0]
+	if c0 := got.GetEntries()[0]; c0.GetUserId() != e.user("admin-a") || c0.GetTeamId() != e.teamA1 || c0.GetCount() == 0 {
+		t.Errorf("create_client entry = %v", c0)
+	}
+	pull := got.GetEntries()[1]
 	if pull.GetUserId() != e.user("sup-a1") || pull.GetDeviceId() != e.ids["sup-a1"].DeviceID || pull.GetAddress() != "127.0.0.1" ||
 		pull.GetCount() != 1 || !slices.Equal(pull.GetClientIds(), []string{c}) || pull.GetAt() == nil || len(pull.GetHash()) != 64 {
 		t.Errorf("pull entry = %v", pull)
