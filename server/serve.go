@@ -48,7 +48,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
 		s.log.Warn().Err(err).Msg("drain incomplete; closing connections")
-		srv.Close()
+		if err := srv.Close(); err != nil {
+			s.log.Warn().Err(err).Msg("closing connections")
+		}
 	}
 	return nil
 }

@@ -155,8 +155,7 @@ func Open(cfg Config) (*Device, error) {
 		connect.WithCodec(rawCodec{}), bearer, zstdwire.ClientOption(), connect.WithReadMaxBytes(64<<20))
 	d.auth = throughcarev1connect.NewAuthServiceClient(cfg.HTTPClient, base, bearer)
 	if err := d.load(); err != nil {
-		db.Close()
-		return nil, err
+		return nil, errors.Join(err, db.Close())
 	}
 	return d, nil
 }

@@ -152,7 +152,9 @@ func (d *Device) follow(ctx context.Context, ready <-chan struct{}, take func() 
 	if err != nil {
 		return err
 	}
-	defer stream.Close()
+	// Closing ends the subscription, which is over either way: what it
+	// delivered is applied, and a failed close leaves nothing to redo.
+	defer func() { _ = stream.Close() }()
 	msgs := make(chan *v1.SubscribeResponse)
 	done := make(chan error, 1)
 	go func() {

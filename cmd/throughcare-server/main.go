@@ -95,12 +95,27 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	} else if err != nil {
 		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
 	}
-	defer st.Close()
-	code, err := admin.MintAdminInvite(ctx, st, *area, time.Now(), bootstrapTTL)
+	return mintAndClose(ctx, st, *area, time.Now(), stdout)
+}
+
+// inviteStore is the store invite-admin writes the invite to, then closes.
+type inviteStore interface {
+	store.DirectoryStore
+	Close() error
+}
+
+// mintAndClose mints an admin invite, closes the store and only then
+// prints the code: a close that fails after the write is reported, and the
+// code is not shown, since the store may not hold the invite it names.
+func mintAndClose(ctx context.Context, st inviteStore, area string, now time.Time, stdout io.Writer) error {
+	code, err := admin.MintAdminInvite(ctx, st, area, now, bootstrapTTL)
+	if cerr := st.Close(); cerr != nil {
+		return errors.Join(err, fmt.Errorf("closing the store: %w", cerr))
+	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "admin invite for %s (valid %s): %s\n", *area, bootstrapTTL, code)
+	fmt.Fprintf(stdout, "admin invite for %s (valid %s): %s\n", area, bootstrapTTL, code)
 	return nil
 }
 

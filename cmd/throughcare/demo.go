@@ -48,7 +48,12 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir) // the simulated tablets are thrown away; their work is on the server
+	// The simulated tablets are thrown away; their work is on the server.
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintf(c.out, "could not remove the demo tablets' stores in %s: %v\n", dir, err)
+		}
+	}()
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	logged := 0
 	var (
@@ -65,7 +70,7 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 		if err != nil {
 			return err
 		}
-		defer dev.Close()
+		defer func() { _ = dev.Close() }() // a throwaway tablet (see dir): closing it loses nothing
 		tablets, keys = append(tablets, dev), append(keys, key)
 		if err := dev.Enrol(ctx, key, inv.GetInviteCode(), "Demo tablet "+fmt.Sprint(w+1)); err != nil {
 			return err
@@ -122,7 +127,7 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer second.Close()
+	defer func() { _ = second.Close() }() // a throwaway tablet, as above
 	if err := second.SignIn(ctx, keys[0]); err != nil {
 		return err
 	}

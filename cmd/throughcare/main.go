@@ -109,8 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	if err := c.open(); err != nil {
-		c.close()
-		return err
+		return errors.Join(err, c.close())
 	}
 	err = cmd.run(ctx, c, fs.Args()[1:])
 	if cerr := c.close(); err == nil {

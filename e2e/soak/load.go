@@ -89,8 +89,7 @@ func setUp(ctx context.Context, s *server, o options) (*load, error) {
 			err = dev.Enrol(ctx, key(s.url), inv.GetInviteCode(), "Soak tablet")
 		}
 		if err != nil {
-			dev.Close()
-			return nil, fmt.Errorf("enrolling a tablet: %w", err)
+			return nil, errors.Join(fmt.Errorf("enrolling a tablet: %w", err), dev.Close())
 		}
 		return dev, nil
 	}
@@ -192,12 +191,14 @@ func (w *worker) loop(ctx context.Context, o options, contacts, syncs *atomic.In
 	}
 }
 
+// close closes the tablets. They are in memory and what they wrote is on
+// the server the soak measures, so an error closing one loses nothing.
 func (l *load) close() {
 	for _, w := range l.workers {
-		w.dev.Close()
+		_ = w.dev.Close()
 	}
 	for _, s := range l.supervisors {
-		s.Close()
+		_ = s.Close()
 	}
 }
 

@@ -57,7 +57,11 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(tmp)
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			fmt.Fprintln(os.Stderr, "soak: could not remove its temporary directory:", err)
+		}
+	}()
 	if o.server == "" {
 		if o.server, err = buildServer(tmp); err != nil {
 			return err

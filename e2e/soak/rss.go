@@ -27,7 +27,7 @@ func readSample(pid int, at time.Duration) (Sample, error) {
 	if err != nil {
 		return Sample{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only: closing it loses nothing
 	s, err := parseStatus(f)
 	s.At = at
 	return s, err

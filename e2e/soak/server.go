@@ -61,7 +61,9 @@ func startServer(bin, tmp string, extra []string) (*server, error) {
 		return nil, err
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	// Only a free port was wanted; were it still held, the server would
+	// fail to listen and say so.
+	_ = ln.Close()
 	s := &server{url: fmt.Sprintf("http://localhost:%d", port), data: filepath.Join(tmp, "data"), out: &lockedBuffer{}, done: make(chan struct{})}
 	args := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.data, "--log-format", "json", "--log-level", "warn",
 		"--rp-id", "localhost", "--rp-origins", s.url, "--auth-burst", "1000", "--auth-refresh-burst", "1000"}, extra...)
@@ -72,12 +74,14 @@ func startServer(bin, tmp string, extra []string) (*server, error) {
 	if err := s.cmd.Start(); err != nil {
 		return nil, err
 	}
-	go func() { s.cmd.Wait(); close(s.done) }()
+	// How the server exited shows in its output (s.out), which the callers
+	// report; done says that it has.
+	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if _, err := os.Stat(filepath.Join(s.data, "bootstrap-invite.txt")); err == nil {
 			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
-				c.Close()
+				_ = c.Close() // a probe: it only had to connect
 				return s, nil
 			}
 		}
@@ -103,11 +107,13 @@ func (s *server) bootstrapInvite() (string, error) {
 
 // stop stops the server with SIGTERM (SIGKILL after 30 s).
 func (s *server) stop() {
-	s.cmd.Process.Signal(syscall.SIGTERM)
+	// Signal and Kill fail only if the server has exited already, and then
+	// done is (or is about to be) closed.
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-s.done:
 	case <-time.After(30 * time.Second):
-		s.cmd.Process.Kill()
+		_ = s.cmd.Process.Kill()
 		<-s.done
 	}
 }

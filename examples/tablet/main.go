@@ -54,7 +54,7 @@ func main() {
 }
 
 // run plays the app's life; see the package comment.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
 	flags := flag.NewFlagSet("tablet", flag.ContinueOnError)
 	flags.SetOutput(stdout)
 	server := flags.String("server", envOr(getenv, "THROUGHCARE_SERVER", "http://localhost:8080"), "server base URL (env THROUGHCARE_SERVER)")
@@ -78,7 +78,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		if dir, err = os.MkdirTemp("", "throughcare-tablet-"); err != nil {
 			return err
 		}
-		defer os.RemoveAll(dir)
+		defer func() {
+			if rerr := os.RemoveAll(dir); rerr != nil {
+				fmt.Fprintln(os.Stderr, "tablet: could not remove its temporary store:", rerr)
+			}
+		}()
 	}
 
 	key, err := demoKey(filepath.Join(dir, "demo-store.key"))
@@ -89,7 +93,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	defer dev.Close()
+	// Close flushes the store: an app reports its error like any other.
+	defer func() { err = errors.Join(err, dev.Close()) }()
 
 	// Enrol once; later runs on the same --data sign in again if needed.
 	keyFile := filepath.Join(dir, "demo-passkey.json")

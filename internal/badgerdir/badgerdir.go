@@ -31,7 +31,8 @@ func RemoveEmptyLogs(dir string) ([]string, error) {
 	var removed []string
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !(strings.HasSuffix(name, ".mem") || strings.HasSuffix(name, ".vlog")) {
+		isLog := strings.HasSuffix(name, ".mem") || strings.HasSuffix(name, ".vlog")
+		if !e.Type().IsRegular() || !isLog {
 			continue
 		}
 		info, err := e.Info()

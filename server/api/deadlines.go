@@ -116,7 +116,9 @@ func (b *deadlineBody) Close() error {
 
 func (b *deadlineBody) lift() {
 	if b.http1 {
-		b.once.Do(func() { b.rc.SetReadDeadline(time.Time{}) })
+		// It fails only on a connection already closed, which has no
+		// later request to spare from the deadline.
+		b.once.Do(func() { _ = b.rc.SetReadDeadline(time.Time{}) })
 	}
 }
 
@@ -158,8 +160,9 @@ func (w *deadlineWriter) FlushError() error {
 	return err
 }
 
-// Flush is FlushError for http.Flusher.
-func (w *deadlineWriter) Flush() { w.FlushError() }
+// Flush is FlushError for http.Flusher, which has no error to return: a
+// connection that failed fails the next write or flush too, which reports it.
+func (w *deadlineWriter) Flush() { _ = w.FlushError() }
 
 // Unwrap gives http.ResponseController the underlying writer.
 func (w *deadlineWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
@@ -196,8 +199,16 @@ func (w *deadlineWriter) renew() {
 	now := time.Now()
 	if w.armed.IsZero() || w.armed.Sub(now) < w.timeout/2 {
 		w.armed = now.Add(w.timeout)
-		w.rc.SetWriteDeadline(w.armed)
+		w.setDeadline(w.armed)
 	}
+}
+
+// setDeadline sets the connection's write deadline. net/http's HTTP/2
+// writer never fails to; on HTTP/1.1 it fails only once the connection is
+// closed, and then the write it was to bound fails by itself, so there is
+// nothing to do with its error.
+func (w *deadlineWriter) setDeadline(t time.Time) {
+	_ = w.rc.SetWriteDeadline(t)
 }
 
 // idle clears the deadline: a stream between messages writes nothing, and
@@ -207,7 +218,7 @@ func (w *deadlineWriter) idle() {
 	defer w.mu.Unlock()
 	if !w.aborted && !w.done && !w.armed.IsZero() {
 		w.armed = time.Time{}
-		w.rc.SetWriteDeadline(time.Time{})
+		w.setDeadline(time.Time{})
 	}
 }
 
@@ -223,7 +234,7 @@ func (w *deadlineWriter) abort() {
 	defer w.mu.Unlock()
 	if !w.aborted && !w.done {
 		w.aborted = true
-		w.rc.SetWriteDeadline(time.Unix(1, 0))
+		w.setDeadline(time.Unix(1, 0))
 	}
 }
 

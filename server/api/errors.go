@@ -89,6 +89,17 @@ func connectError(ctx context.Context, err error) error {
 	return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+rid+")"))
 }
 
+// unsent marks ev, the log line of a refusal, when writing the refusal
+// failed: the client went away or stopped reading, and did not get it.
+// Only the error's type is logged, as elsewhere: its text names the
+// client's address.
+func unsent(ev *zerolog.Event, err error) *zerolog.Event {
+	if err == nil {
+		return ev
+	}
+	return ev.Bool("unsent", true).Str("write_error_type", fmt.Sprintf("%T", err))
+}
+
 var kindCode = map[errkind.Kind]connect.Code{
 	errkind.Invalid:         connect.CodeInvalidArgument,
 	errkind.NotFound:        connect.CodeNotFound,

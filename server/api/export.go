@@ -281,11 +281,11 @@ func exportError(ctx context.Context, w http.ResponseWriter, err error) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(struct {
+	werr := json.NewEncoder(w).Encode(struct {
 		Code    string `json:"code"`
 		Message string `json:"message"`
 	}{cerr.Code().String(), cerr.Message()})
-	zerolog.Ctx(ctx).Info().Str("route", "export").Str("code", cerr.Code().String()).Msg("export refused")
+	unsent(zerolog.Ctx(ctx).Info().Str("route", "export").Str("code", cerr.Code().String()), werr).Msg("export refused")
 }
 
 // httpStatus is Connect's mapping of codes to HTTP statuses.

@@ -156,20 +156,26 @@ func New(cfg Config) (*Server, error) {
 	mux.Handle(grpcreflect.NewHandlerV1(reflector, public))
 	mux.Handle(grpcreflect.NewHandlerV1Alpha(reflector, public))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.Write([]byte("ok\n"))
+		probeAnswer(w, http.StatusOK, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		if !s.ready.Load() {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			w.Write([]byte("not ready\n"))
+			probeAnswer(w, http.StatusServiceUnavailable, "not ready\n")
 			return
 		}
-		w.Write([]byte("ready\n"))
+		probeAnswer(w, http.StatusOK, "ready\n")
 	})
 	s.Handler = withRequestID(cfg.Logger, withClientAddress(cfg.AuthRateLimit.TrustedProxyHeader,
 		limiter.wrap(http.MaxBytesHandler(withDeadlines(mux, cfg.ReadBodyTimeout, cfg.WriteTimeout), cfg.MaxRequestBytes))))
 	s.ready.Store(true)
 	return s, nil
+}
+
+// probeAnswer answers a health or readiness probe. A probe whose answer
+// cannot be written has gone away (or its connection has): it learns
+// nothing either way, and the server has nothing to do about it.
+func probeAnswer(w http.ResponseWriter, status int, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(text))
 }

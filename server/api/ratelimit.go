@@ -214,10 +214,10 @@ func (l *authLimiter) wrap(next http.Handler) http.Handler {
 		secs := int64(math.Ceil(wait.Seconds()))
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 		err := connect.NewError(connect.CodeResourceExhausted, errors.New(rateLimitedMsg))
-		zerolog.Ctx(r.Context()).Info().Str("procedure", r.URL.Path).Str("protocol", protocolOf(r)).
-			Str("code", connect.CodeResourceExhausted.String()).Str("limit", class.name+"_"+limit).
+		werr := l.errw.Write(w, r, err)
+		unsent(zerolog.Ctx(r.Context()).Info().Str("procedure", r.URL.Path).Str("protocol", protocolOf(r)).
+			Str("code", connect.CodeResourceExhausted.String()).Str("limit", class.name+"_"+limit), werr).
 			Dur("duration", time.Since(start)).Msg("call")
-		l.errw.Write(w, r, err)
 	})
 }
 

@@ -58,7 +58,8 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if l.open[key] >= l.max {
 			l.mu.Unlock()
 			n := l.refused.Add(1) // counted before the client can see the close
-			c.Close()
+			// Refused either way: a failed close leaves nothing to do.
+			_ = c.Close()
 			l.log.Warn().Int("max_conns_per_ip", l.max).Uint64("refused_total", n).
 				Msg("connection refused: too many open connections from one client address")
 			continue

@@ -49,7 +49,6 @@ type world struct {
 	dev1, dev2             *sample.Device // the workers' tablets
 	c1, c2, c3, c4, c5, c6 string
 	cB                     string
-	clientNames            map[string]string
 }
 
 func newID() string { return fixture.NewID() }

@@ -9,6 +9,7 @@
 package servertest
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -106,8 +107,7 @@ func New(tb testing.TB, o Options) *Env {
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
-		st.Close()
-		tb.Fatal(err)
+		tb.Fatal(errors.Join(err, st.Close()))
 	}
 	env.Server, env.Engine, env.API = srv, srv.Engine, srv.API
 	env.URL, env.HTTPClient = serve(tb, srv, st, o.Serve)
@@ -125,7 +125,9 @@ func serve(tb testing.TB, srv *server.Server, st *store.DB, o ServeOptions) (str
 	tb.Cleanup(func() {
 		srv.Shutdown()
 		hs.Close()
-		st.Close()
+		if err := st.Close(); err != nil {
+			tb.Errorf("closing the store: %v", err)
+		}
 	})
 	if o.Plaintext {
 		hs.Config.Protocols = new(http.Protocols)

@@ -98,20 +98,16 @@ func createAckFile(dir string, n uint64) (*ackFile, error) {
 	}
 	slot := encodeAckSlot(n)
 	if _, err := f.Write(append(slot, slot...)); err != nil {
-		f.Close()
-		return nil, err
+		return nil, errors.Join(err, f.Close())
 	}
 	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, err
+		return nil, errors.Join(err, f.Close())
 	}
 	if err := os.Rename(tmp, filepath.Join(dir, AckFileName)); err != nil {
-		f.Close()
-		return nil, err
+		return nil, errors.Join(err, f.Close())
 	}
 	if err := syncDir(dir); err != nil {
-		f.Close()
-		return nil, err
+		return nil, errors.Join(err, f.Close())
 	}
 	return newAckFile(f, n, 0), nil
 }
@@ -125,13 +121,11 @@ func openAckFile(dir string) (*ackFile, uint64, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(f, 2*ackSlotSize))
 	if err != nil {
-		f.Close()
-		return nil, 0, err
+		return nil, 0, errors.Join(err, f.Close())
 	}
 	n, slot, valid := decodeAckSlots(b)
 	if !valid {
-		f.Close()
-		return nil, 0, errors.New("no slot of it holds a valid record")
+		return nil, 0, errors.Join(errors.New("no slot of it holds a valid record"), f.Close())
 	}
 	return newAckFile(f, n, 1-slot), n, nil
 }
@@ -187,6 +181,5 @@ func syncDir(dir string) error {
 	if err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	return errors.Join(d.Sync(), d.Close())
 }

@@ -142,12 +142,10 @@ func Open(o Options) (*DB, error) {
 	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now, log: o.Logger}
 	s.audit.kick = make(chan struct{}, 1)
 	if err := s.init(o, st); err != nil {
-		s.closeFiles()
-		return nil, err
+		return nil, errors.Join(err, s.closeFiles())
 	}
 	if err := s.buildLateIndex(); err != nil {
-		s.closeFiles()
-		return nil, err
+		return nil, errors.Join(err, s.closeFiles())
 	}
 	s.wg.Add(1)
 	go s.sealLoop()

@@ -3,6 +3,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -19,8 +20,9 @@ func lockDir(dir string) (release func(), err error) {
 		return nil, err
 	}
 	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("store: cannot lock %s: another process is using the store (%w)", dir, err)
+		return nil, errors.Join(fmt.Errorf("store: cannot lock %s: another process is using the store (%w)", dir, err), f.Close())
 	}
-	return func() { f.Close() }, nil
+	// Closing the read-only handle releases the lock; an error closing it
+	// loses nothing and the caller has nothing to do about it.
+	return func() { _ = f.Close() }, nil
 }

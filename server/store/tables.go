@@ -22,7 +22,7 @@ func readManifest(path string) (badger.Manifest, error) {
 	if err != nil {
 		return badger.Manifest{}, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only: closing it loses nothing
 	m, _, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions("").WithLogger(nil))
 	return m, err
 }
@@ -47,8 +47,7 @@ func verifyTable(path string, compression options.CompressionType) (maxVersion u
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			mf.Close(-1)
-			err = fmt.Errorf("reading it failed: %v", r)
+			err = errors.Join(fmt.Errorf("reading it failed: %v", r), mf.Close(-1))
 		}
 	}()
 	t, err := table.OpenTable(mf, table.Options{
@@ -73,7 +72,7 @@ func checkTableIndex(path string) error {
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened read-only: closing it loses nothing
 	info, err := f.Stat()
 	if err != nil {
 		return err
