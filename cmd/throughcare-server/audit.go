@@ -32,8 +32,10 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	} else if err != nil {
 		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
 	}
-	defer st.Close()
 	rep, err := st.VerifyAudit(ctx)
+	if cerr := st.Close(); cerr != nil {
+		return errors.Join(err, fmt.Errorf("closing the store: %w", cerr))
+	}
 	if err != nil {
 		return err
 	}
