@@ -5,12 +5,14 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/throughcare/throughcare/server/connlimit"
 )
 
-// Serve serves the API on ln (HTTP/1.1 and h2c: TLS is terminated in front)
-// until ctx ends, capping the connections per client address; then it
+// Serve serves the API on ln (HTTP/1.1 and h2c: TLS is terminated in front),
+// and sweeps for clients due for purging (see Config.Retention), until ctx
+// ends, capping the connections per client address; then it
 // withdraws readiness, ends the live streams and drains open requests for
 // up to ShutdownTimeout before closing what is left. It does not close the
 // store.
@@ -36,6 +38,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	s.log.Info().Str("addr", ln.Addr().String()).Str("data", cfg.DataDir).Msg("listening")
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
+	stopSweeps := s.sweepRetention(ctx)
+	defer stopSweeps()
 
 	select {
 	case err := <-serveErr:
@@ -53,4 +57,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	return nil
+}
+
+// sweepRetention runs the retention sweep every Config.RetentionEvery until
+// the returned function is called, which waits for a sweep under way.
+func (s *Server) sweepRetention(ctx context.Context) (stop func()) {
+	every := s.cfg.RetentionEvery
+	if every <= 0 {
+		every = RetentionInterval(s.cfg.Retention)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	ticker := time.NewTicker(every)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Subject.Run(ctx, ticker.C)
+	}()
+	return func() {
+		cancel()
+		ticker.Stop()
+		<-done
+	}
 }

@@ -1,6 +1,6 @@
 // Package server is the composition root: New builds the whole Throughcare
 // server from one Config (the sync engine, passkey sessions, the admin and
-// review services, the web console, the CSV exports, the API handler with
+// review services, subject access and retention, the web console, the CSV exports, the API handler with
 // its rate limits and disk gate, one clock and one logger for all of them),
 // and Serve runs it on a listener. The server binary (cmd/throughcare-server),
 // the tests (through servertest) and the benchmarks all build it here, so
@@ -23,6 +23,7 @@ import (
 	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/review"
+	"github.com/throughcare/throughcare/server/subject"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
 
@@ -33,6 +34,7 @@ type Store interface {
 	syncengine.Store
 	admin.Store
 	review.Store
+	subject.Store
 }
 
 // Config is every setting of the server. The caller opens the store and
@@ -88,6 +90,23 @@ type Config struct {
 	// AdjustAPI, when set, changes the API's config just before its
 	// handler is built (tests: swap a service, add a probe or a gate).
 	AdjustAPI func(*api.Config)
+
+	// Retention is how long a client is kept after their case was closed,
+	// in areas without a retention of their own (0: for ever); see package
+	// subject. Serve sweeps for clients due every RetentionEvery (default
+	// RetentionInterval(Retention)).
+	Retention      time.Duration
+	RetentionEvery time.Duration
+}
+
+// RetentionInterval is how often the retention sweep runs by default: every
+// hour, or every tenth of the retention if that is shorter (at least every
+// second).
+func RetentionInterval(retention time.Duration) time.Duration {
+	if retention <= 0 {
+		return time.Hour
+	}
+	return min(time.Hour, max(time.Second, retention/10))
 }
 
 // Server is the whole server, built. Its parts are exposed for tests and
@@ -97,6 +116,8 @@ type Server struct {
 	Auth   *auth.Service
 	Admin  *admin.Service
 	Review *review.Service
+	// Subject exports and purges clients (subject access, retention).
+	Subject *subject.Service
 	// API is the HTTP handler: every service, the probes, the console and
 	// the exports.
 	API *api.Server
@@ -152,6 +173,9 @@ func New(cfg Config) (_ *Server, err error) {
 	if s.Review, err = review.New(review.Config{Store: cfg.Store, Now: cfg.Now, Logger: log, Writer: s.Engine}); err != nil {
 		return nil, err
 	}
+	if s.Subject, err = subject.New(subject.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Retention: cfg.Retention, Logger: log}); err != nil {
+		return nil, err
+	}
 	if s.API, err = s.newAPI(ids); err != nil {
 		return nil, err
 	}
@@ -174,7 +198,7 @@ func (s *Server) newAPI(ids identity.Source) (*api.Server, error) {
 		Engine: s.Engine, Identity: ids, Logger: log,
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout, MaxDecompressions: cfg.MaxDecompressions,
 		ReadBodyTimeout: cfg.ReadBodyTimeout, WriteTimeout: cfg.WriteTimeout,
-		Auth: api.NewAuthHandler(s.Auth), Admin: api.NewAdminHandler(s.Admin), Review: api.NewReviewHandler(s.Review),
+		Auth: api.NewAuthHandler(s.Auth), Admin: api.NewAdminHandler(s.Admin, s.Subject), Review: api.NewReviewHandler(s.Review),
 		AuthRateLimit: cfg.RateLimit,
 		Routes: map[string]http.Handler{
 			console.IndexPattern: console.LoopbackRedirect(console.Handler(), cfg.Auth.RPOrigins), console.AssetsPattern: console.Handler(),

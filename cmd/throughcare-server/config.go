@@ -18,6 +18,7 @@ import (
 	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/subject"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
 
@@ -65,6 +66,9 @@ type config struct {
 	// cache, in MiB.
 	MemoryLimit int64
 	CacheMB     int
+	// Retention: how long a client is kept after their case was closed
+	// (0: for ever), in areas without their own (see package subject).
+	Retention time.Duration
 }
 
 // origins splits --rp-origins.
@@ -109,6 +113,7 @@ func (c *config) server(st server.Store, log zerolog.Logger, ids identity.Source
 		MinFreeBytes:      uint64(c.MinFreeBytes),
 		ReadHeaderTimeout: c.ReadHeader, IdleTimeout: c.IdleTimeout, ShutdownTimeout: c.ShutdownTimeout,
 		MaxConnsPerIP: c.MaxConnsPerIP,
+		Retention:     c.Retention,
 	}
 }
 
@@ -165,6 +170,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft limit on the server's memory, in bytes (Go's runtime collects garbage harder as it nears it, and returns memory to the system); 0 leaves it to GOMEMLIMIT or none; about 60% of the box's RAM suits a server alone on it (env "+envName("memory-limit")+")")
 	num(&c.CacheMB, "cache-mb", store.DefaultBlockCacheMB, "the store's cache of table blocks read from disk, in MiB; more makes reads of a large store faster and costs as much memory")
 	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
+	dur(&c.Retention, "retention", 0, "purge a client this long after the last change to their case once it is closed (their records, history and assignments; a tombstone keeps the id from reuse), in areas that set no retention of their own (throughcare retention); 0 keeps clients for ever; e.g. 61320h for 7 years")
 
 	// Environment first, so flags given on the command line override it.
 	var envErr error
@@ -231,6 +237,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	if c.MaxConnsPerIP < 0 || c.MaxConnsPerIP > 1_000_000 {
 		return nil, fmt.Errorf("--max-conns-per-ip must be between 0 (no cap) and 1000000")
+	}
+	if c.Retention < 0 || c.Retention > subject.MaxRetention {
+		return nil, fmt.Errorf("--retention must be 0 (keep for ever) or a duration of up to 100 years, such as 61320h (7 years)")
 	}
 	if c.MinFreeBytes < 0 {
 		return nil, fmt.Errorf("--min-free-bytes must be 0 (never refuse writes) or a number of bytes such as 536870912 (512 MiB)")

@@ -4,7 +4,8 @@
 // Usage:
 //
 //	throughcare-server [--listen 127.0.0.1:8080] [--data ./data] [flags]
-//	throughcare-server invite-admin --area NAME [--data DIR]
+//	throughcare-server invite-admin --data DIR --area NAME
+//	throughcare-server healthcheck [--listen ADDR]
 //	throughcare-server audit verify [--data DIR]
 //
 // Every flag can also be set from the environment (THROUGHCARE_LISTEN,
@@ -22,14 +23,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server"
-	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 )
@@ -50,7 +49,9 @@ func main() {
 const bootstrapTTL = 7 * 24 * time.Hour
 
 // run starts the server and blocks until ctx ends, then shuts down
-// gracefully; or, given "invite-admin", mints an admin invite; or, given
+// gracefully; or, given "invite-admin", mints an admin invite (through
+// the running server's operator socket, or in the store if none runs); or,
+// given "healthcheck", asks a running server whether it is ready; or, given
 // "audit verify", checks the audit trail of a stopped server. Logs go to
 // stdout. Whatever it creates is readable by the server's user only.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
@@ -61,6 +62,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 && args[0] == "audit" {
 		return auditCommand(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) > 0 && args[0] == "healthcheck" {
+		return healthcheck(ctx, args[1:], getenv, stdout)
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -70,53 +74,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return err
 	}
 	return serve(ctx, cfg, log, stdout, nil)
-}
-
-// inviteAdmin mints an admin invite for an area (creating the area if it is
-// new) while the server is stopped: the store allows one process at a time.
-func inviteAdmin(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("throughcare-server invite-admin", flag.ContinueOnError)
-	fs.SetOutput(stdout)
-	area := fs.String("area", "", "the area's name (created if it does not exist)")
-	data := fs.String("data", envOr(getenv, "THROUGHCARE_DATA", "./data"), "data directory (env THROUGHCARE_DATA)")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if strings.TrimSpace(*area) == "" {
-		return errors.New("invite-admin needs --area NAME")
-	}
-	warnings := zerolog.New(zerolog.ConsoleWriter{Out: stdout, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}})
-	if err := privateDataDir(*data, warnings); err != nil {
-		return err
-	}
-	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1})
-	if errors.Is(err, store.ErrDamaged) {
-		return damaged(err)
-	} else if err != nil {
-		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)
-	}
-	return mintAndClose(ctx, st, *area, time.Now(), stdout)
-}
-
-// inviteStore is the store invite-admin writes the invite to, then closes.
-type inviteStore interface {
-	store.DirectoryStore
-	Close() error
-}
-
-// mintAndClose mints an admin invite, closes the store and only then
-// prints the code: a close that fails after the write is reported, and the
-// code is not shown, since the store may not hold the invite it names.
-func mintAndClose(ctx context.Context, st inviteStore, area string, now time.Time, stdout io.Writer) error {
-	code, err := admin.MintAdminInvite(ctx, st, area, now, bootstrapTTL)
-	if cerr := st.Close(); cerr != nil {
-		return errors.Join(err, fmt.Errorf("closing the store: %w", cerr))
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "admin invite for %s (valid %s): %s\n", area, bootstrapTTL, code)
-	return nil
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -158,6 +115,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
+	defer startOperator(cfg, st, log)()
 	return srv.Serve(ctx, ln)
 }
 

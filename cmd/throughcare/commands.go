@@ -22,7 +22,13 @@ func cmdWhoami(ctx context.Context, c *cli, _ []string) error {
 	return nil
 }
 
-func cmdDevices(ctx context.Context, c *cli, _ []string) error {
+func cmdDevices(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 && args[0] == "revoke" {
+		return cmdDeviceRevoke(ctx, c, args[1:])
+	}
+	if len(args) > 0 {
+		return errors.New("usage: throughcare devices [revoke ID]")
+	}
 	resp, err := c.authClient().ListDevices(ctx, &v1.ListDevicesRequest{})
 	if err != nil {
 		return err

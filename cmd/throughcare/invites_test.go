@@ -53,9 +53,15 @@ func (f *fakeInvites) RevokeInvite(_ context.Context, req *v1.RevokeInviteReques
 	return &v1.RevokeInviteResponse{}, nil
 }
 
-// runCLI runs the CLI against a fake AdminService and returns what it
-// printed.
+// runCLI runs the CLI against the fake and returns what it printed.
 func runCLI(t *testing.T, f throughcarev1connect.AdminServiceHandler, args ...string) (string, error) {
+	t.Helper()
+	return runCLIWith(t, f, args...)
+}
+
+// runCLIWith runs the CLI against an AdminService and returns what it
+// printed.
+func runCLIWith(t *testing.T, f throughcarev1connect.AdminServiceHandler, args ...string) (string, error) {
 	t.Helper()
 	mux := http.NewServeMux()
 	mux.Handle(throughcarev1connect.NewAdminServiceHandler(f))

@@ -2,8 +2,9 @@
 // server. It signs in with a software passkey kept in a profile file, so a
 // person at a terminal can do what a tablet or the console does: enrol from
 // an invite, create teams, invite colleagues (and list and revoke invites),
-// create and assign clients, log contacts and sync, and (admins) read the
-// audit trail about a client or by a user.
+// create and assign clients, log contacts and sync, revoke a lost device,
+// disable a user, and (admins) read the audit trail about a client or by
+// a user.
 //
 // A profile is a device of the Go SDK (client-sdk/caseload): its encrypted
 // store, in a directory beside the profile file (NAME.device for
@@ -56,18 +57,21 @@ var commands = map[string]command{
 	"enrol":       {"--invite CODE [--device NAME]   register a passkey from an invite and sign in", cmdEnrol},
 	"login":       {"                                sign in again with the profile's passkey", cmdLogin},
 	"whoami":      {"                                show the signed-in user and device", cmdWhoami},
-	"devices":     {"                                list your devices", cmdDevices},
+	"devices":     {"                                list your devices\n               revoke ID                       revoke one of your devices (a lost tablet)", cmdDevices},
 	"team":        {"create NAME                     create a team (admins)", cmdTeam},
 	"teams":       {"                                list teams", cmdTeams},
 	"invite":      {"--role ROLE [--team ID] --name NAME   create an invite code (prints its id too)\n               revoke ID                       revoke an invite: it enrols nobody", cmdInvite},
 	"invites":     {"[--all]                         list pending invites (--all: used, revoked, expired too)", cmdInvites},
 	"users":       {"                                list users", cmdUsers},
+	"user":        {"disable ID                      disable a user (admins): every device of theirs is signed out", cmdUser},
 	"client":      {"create --team ID --given G --family F --pathway P [--dob YYYY-MM-DD]", cmdClient},
 	"clients":     {"                                list clients and their workers", cmdClients},
 	"assign":      {"--client ID --worker ID         assign a client to a worker", cmdAssign},
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
 	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact and sync", cmdLogContact},
 	"pull":        {"                                sync, and list the clients it brought news of", cmdPull},
+	"sar":         {"--client ID --out FILE           write everything held about a client to a zip (admins)", cmdSAR},
+	"retention":   {"[--set DURATION | --default]     show or set how long closed clients are kept (admins)", cmdRetention},
 	"audit":       {"--client ID | --user ID [--csv]   the audit trail about a client or by a user (admins)", cmdAudit},
 	"demo":        {"[--workers N] [--clients N] [--days N]   fill a demo team (admins): tablets, clients, offline days", cmdDemo},
 }

@@ -25,8 +25,9 @@
 // sync (push, pull, subscribe) and describe their area. The rest is by role
 // (see Action):
 //
-//   - only admins create teams, disable users and read the audit trail (an
-//     area's entries about a client or by a user);
+//   - only admins create teams, disable users, export everything held
+//     about a client (subject access), set their area's retention and read
+//     the audit trail (an area's entries about a client or by a user);
 //   - supervisors and admins list teams, users and clients, invite people
 //     and list and revoke invites, create clients and assign and unassign
 //     them;
@@ -36,6 +37,20 @@
 //
 // A role that may not use a procedure at all is refused (permission denied)
 // before anything named in the request is looked at.
+//
+// # The operator
+//
+// An operator on the server's machine is not a user and has no session.
+// The local operator channel (package operator, a Unix socket in the data
+// directory) grants exactly one thing: minting an admin invite for an area
+// named by the operator, creating the area if it is new. That is how a
+// second area gets its first admin and a lost admin is replaced while the
+// server runs. It admits only processes of the server's own user and of
+// root (Operator): the socket is 0600 in the 0700 data directory, and the
+// peer's credentials are checked on every request where the kernel gives
+// them. The invite it mints is like the bootstrap one (role admin, created
+// by the server); whoever enrols with it is an admin of that area and
+// nothing more.
 //
 // # Caseload: who sees a client
 //

@@ -31,6 +31,8 @@ const (
 	ResolveConflicts
 	ReadStatistics
 	Export
+	SubjectAccess
+	SetRetention
 	ReadAudit
 )
 
@@ -63,6 +65,8 @@ var actions = map[Action]struct {
 	ResolveConflicts: {"resolve conflicts", staff},
 	ReadStatistics:   {"read statistics", staff},
 	Export:           {"export", staff},
+	SubjectAccess:    {"export everything held about a client", admins},
+	SetRetention:     {"set the area's retention", admins},
 	ReadAudit:        {"read the audit trail", admins},
 }
 
@@ -142,6 +146,8 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ListClients"):    {Action: ListClients},
 	rpc("AdminService", "AssignClient"):   {Action: AssignClients},
 	rpc("AdminService", "UnassignClient"): {Action: UnassignClients},
+	rpc("AdminService", "ExportSubject"):  {Action: SubjectAccess},
+	rpc("AdminService", "SetRetention"):   {Action: SetRetention},
 	rpc("AdminService", "ListAudit"):      {Action: ReadAudit},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},

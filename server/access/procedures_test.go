@@ -36,6 +36,8 @@ func TestAllow(t *testing.T) {
 		ResolveConflicts: {false, true, true},
 		ReadStatistics:   {false, true, true},
 		Export:           {false, true, true},
+		SubjectAccess:    {false, false, true},
+		SetRetention:     {false, false, true},
 		ReadAudit:        {false, false, true},
 	}
 	if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {

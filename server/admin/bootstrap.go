@@ -56,8 +56,9 @@ func Bootstrap(ctx context.Context, st store.DirectoryStore, areaName string, no
 
 // MintAdminInvite makes a new admin invite for the area with the given name
 // (compared ignoring case), creating the area if there is none, and returns
-// its code. It is for an operator command run while the server is stopped
-// (a Badger store admits one process). ttl <= 0 means DefaultInviteTTL.
+// its code. It is for the operator: `throughcare-server invite-admin`, in
+// the running server (package operator) or in a store it opens while the
+// server is stopped. ttl <= 0 means DefaultInviteTTL.
 func MintAdminInvite(ctx context.Context, st store.DirectoryStore, areaName string, now time.Time, ttl time.Duration) (string, error) {
 	name, err := cleanName("area name", areaName)
 	if err != nil {

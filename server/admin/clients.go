@@ -65,6 +65,9 @@ var clientIDSpace = uuid.MustParse("0f7d2a8e-63c1-4b8e-9d7a-3c5e1b2f4a60")
 // supervisors and the area's admins: access.NewClientHolders) are told
 // their caseload changed.
 //
+// The id of a client purged for retention (see package subject) is never
+// used again: a request that would name it is refused (errkind.Exists).
+//
 // Without an idempotency key the client id is a new UUIDv7 and every call
 // creates a client. With a key the id is derived from the caller's area,
 // the caller and the key, so a retry finds the client of the first attempt:
@@ -120,6 +123,11 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 			return err
 		}
 		if changes, err = s.clientRecord(clientID, area.Name, given, family, in.DateOfBirth, in.Pathway); err != nil {
+			return err
+		}
+		if _, err := tx.PurgedClient(clientID); err == nil {
+			return errkind.E(errkind.Exists, "this client id belonged to a client purged for retention; ids are never reused")
+		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
 		switch c, err := tx.Client(clientID); {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/subject"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
@@ -26,14 +27,19 @@ const (
 	adminMaxEnumBytes = 64
 )
 
-// adminHandler adapts package admin to Connect.
-type adminHandler struct{ svc *admin.Service }
+// adminHandler adapts packages admin and subject to Connect.
+type adminHandler struct {
+	svc     *admin.Service
+	subject *subject.Service // nil: ExportSubject and SetRetention are Unimplemented
+}
 
 var _ throughcarev1connect.AdminServiceHandler = (*adminHandler)(nil)
 
-// NewAdminHandler serves AdminService from an admin.Service.
-func NewAdminHandler(svc *admin.Service) throughcarev1connect.AdminServiceHandler {
-	return &adminHandler{svc: svc}
+// NewAdminHandler serves AdminService from an admin.Service, and its
+// subject access and retention procedures from a subject.Service (nil:
+// not served).
+func NewAdminHandler(svc *admin.Service, subj *subject.Service) throughcarev1connect.AdminServiceHandler {
+	return &adminHandler{svc: svc, subject: subj}
 }
 
 // adminBound is a request field and the most bytes it may have.
@@ -61,7 +67,11 @@ func (h *adminHandler) GetArea(ctx context.Context, _ *v1.GetAreaRequest) (*v1.G
 	if err != nil {
 		return nil, connectError(ctx, err)
 	}
-	return &v1.GetAreaResponse{AreaId: a.ID, Name: a.Name}, nil
+	resp := &v1.GetAreaResponse{AreaId: a.ID, Name: a.Name}
+	if err := h.areaRetention(ctx, resp); err != nil {
+		return nil, err
+	}
+	return resp, nil
 }
 
 func (h *adminHandler) CreateTeam(ctx context.Context, req *v1.CreateTeamRequest) (*v1.CreateTeamResponse, error) {

@@ -39,6 +39,7 @@ var allowedWhenFull = map[string]bool{
 	throughcarev1connect.AdminServiceListInvitesProcedure:    true,
 	throughcarev1connect.AdminServiceListUsersProcedure:      true,
 	throughcarev1connect.AdminServiceListClientsProcedure:    true,
+	throughcarev1connect.AdminServiceExportSubjectProcedure:  true,
 	throughcarev1connect.AdminServiceListAuditProcedure:      true,
 	throughcarev1connect.ReviewServiceListContactsProcedure:  true,
 	throughcarev1connect.ReviewServiceGetTimelineProcedure:   true,

@@ -212,6 +212,26 @@ var cells = map[string]cell{
 		return visible(nil, hasBucket(stream.Msg().GetChanges(), w.clients[target]))
 	},
 
+	"throughcare.v1.AdminService/ExportSubject": func(w *world, caller *person, target int) string {
+		stream, err := w.adminClient(caller.token()).ExportSubject(w.ctx, &v1.ExportSubjectRequest{ClientId: w.clients[target]})
+		if err != nil {
+			return outcome(err)
+		}
+		defer stream.Close()
+		n := 0
+		for stream.Receive() {
+			n += len(stream.Msg().GetChunk())
+		}
+		if err := stream.Err(); err != nil || n > 0 {
+			return outcome(err)
+		}
+		return "an empty archive"
+	},
+	"throughcare.v1.AdminService/SetRetention": func(w *world, caller *person, _ int) string {
+		_, err := w.adminClient(caller.token()).SetRetention(w.ctx, &v1.SetRetentionRequest{UseDefault: true})
+		return outcome(err)
+	},
+
 	"throughcare.v1.ReviewService/ListContacts": func(w *world, caller *person, target int) string {
 		resp, err := w.reviewClient(caller.token()).ListContacts(w.ctx, &v1.ListContactsRequest{PageSize: 500})
 		return visible(err, slices.ContainsFunc(resp.GetContacts(), func(c *v1.ContactSummary) bool {

@@ -33,6 +33,9 @@ const (
 	AuditResolveConflict
 	AuditReadAudit
 	AuditCreateClient
+	AuditSubjectAccess
+	AuditRetentionPurge
+	AuditSetRetention
 	auditActionEnd
 )
 
@@ -55,6 +58,9 @@ var auditActionNames = [...]string{
 	AuditResolveConflict:  "resolve_conflict",
 	AuditReadAudit:        "read_audit",
 	AuditCreateClient:     "create_client",
+	AuditSubjectAccess:    "subject_access",
+	AuditRetentionPurge:   "retention_purge",
+	AuditSetRetention:     "set_retention",
 }
 
 // String names the action ("sign_in").
@@ -63,6 +69,17 @@ func (a AuditAction) String() string {
 		return fmt.Sprintf("action_%d", uint16(a))
 	}
 	return auditActionNames[a]
+}
+
+// MarshalText writes the action's name (so JSON shows "sign_in").
+func (a AuditAction) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText reads an action's name.
+func (a *AuditAction) UnmarshalText(b []byte) error {
+	if *a = ParseAuditAction(string(b)); *a == 0 {
+		return fmt.Errorf("store: unknown audit action %q", b)
+	}
+	return nil
 }
 
 // Valid reports whether a is one of the audited actions.

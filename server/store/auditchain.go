@@ -38,14 +38,23 @@ import (
 // entries. A seal that fails leaves its entries pending, durable with their
 // operations, for the next seal. Keys:
 //
-//	0x28 area 0 seq(8)               → entry (canonical encoding)
-//	0x29 area                        → head: seq(8) hash(32) of the last entry
-//	0x2a area 0 uuid(16)             → pending entry (Seq 0, Prev zero)
-//	0x2b area 0 client 0 seq(8)      → (index) entries about a client
-//	0x2c area 0 user 0 seq(8)        → (index) entries by a user
+//	0x29 area 0 seq(8)               → entry (canonical encoding)
+//	0x2a area                        → head: seq(8) hash(32) of the last entry
+//	0x2b area 0 uuid(16)             → pending entry (Seq 0, Prev zero)
+//	0x2c area 0 client 0 seq(8)      → (index) entries about a client
+//	0x2d area 0 user 0 seq(8)        → (index) entries by a user
 //
 // Entries stored under 0x25 and 0x26 by servers before the chain existed
 // (exports only, mutable JSON) are left as they were and are not read.
+
+// The audit tables, after the purge tombstones (purge.go).
+const (
+	dAuditEntry byte = dPurged + 1 + iota
+	dAuditHead
+	dAuditPending
+	dAuditOfClient
+	dAuditOfUser
+)
 
 // auditChain serialises sealing.
 type auditChain struct {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -258,6 +259,13 @@ func (tx *badgerBucketTx) Append(bucket string, e *v1.HistoryEntry) error {
 	}
 	if e.GetPosition() != head+1 {
 		return fmt.Errorf("store: log entry at position %d does not follow the bucket's head %d", e.GetPosition(), head)
+	}
+	if _, seen := tx.heads[b]; !seen {
+		// Read once per bucket and transaction: a purge committed since
+		// the caller decided conflicts with this transaction (see purge.go).
+		if purged, err := purgedBucket(tx.txn, bucket); err != nil || purged {
+			return cmp.Or(err, ErrPurged)
+		}
 	}
 	tx.wrote = true
 	if err := setProto(tx.txn, logKey(b, e.GetPosition()), e); err != nil {

@@ -30,7 +30,8 @@ import (
 //	0x23 user 0 client 0 from(8)   → Assignment  0x24 client 0 user 0 from(8) (index)
 //	0x25, 0x26                     (entries of the audit written before its chain; not read)
 //	0x27 area 0 invite id → invite hash (expires with the invite; see invites.go)
-//	0x28 … 0x2c                    the audit chains (see auditchain.go)
+//	0x28 client                    → PurgedClient: a client purged for retention (see purge.go)
+//	0x29 … 0x2d                    the audit chains (see auditchain.go)
 //
 // Expiry follows the store's clock (Options.Now), read once per
 // transaction. Ceremonies and invites are also given a Badger TTL so that
@@ -62,11 +63,6 @@ const (
 	_ // 0x25, 0x26: the audit before its chain (see auditchain.go)
 	_
 	dInvitesOfArea
-	dAuditEntry
-	dAuditHead
-	dAuditPending
-	dAuditOfClient
-	dAuditOfUser
 )
 
 // ErrNotFound reports a directory entry that does not exist (or expired).
@@ -76,6 +72,11 @@ var ErrNotFound = errors.New("store: not found")
 type Area struct {
 	ID, Name  string
 	CreatedAt time.Time
+	// Retention is how long the area keeps a client after their case was
+	// closed (0: for ever), if RetentionSet; otherwise the server's
+	// default applies.
+	Retention    time.Duration `json:",omitempty"`
+	RetentionSet bool          `json:",omitempty"`
 }
 
 // Team is a team of an area.

@@ -119,6 +119,10 @@ type DirTx interface {
 	// AssignmentsOfClient returns every assignment period of a client.
 	AssignmentsOfClient(client string) ([]*Assignment, error)
 
+	// PurgedClient returns the tombstone of a client purged for retention
+	// (ErrNotFound if it was never purged); its id is never used again.
+	PurgedClient(id string) (*PurgedClient, error)
+
 	// AppendAudit appends an entry to its area's audit chain, committed
 	// with the transaction (see BucketTx.AppendAudit). There is no way to
 	// change or remove an entry.

@@ -2,9 +2,14 @@ package store
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"time"
+
 	"hash/crc32"
 	"io"
 	"os"
+
 
 	"github.com/dgraph-io/badger/v4"
 )
@@ -72,4 +77,40 @@ func (s *DB) AppendPendingAudit(a *Audit) error {
 	return s.db.Update(func(txn *badger.Txn) error {
 		return appendAudit(txn.Set, a, s.now())
 	})
+}
+
+// SetPurgeBatch makes purge transactions delete at most n keys until the
+// test ends.
+func SetPurgeBatch(t interface{ Cleanup(func()) }, n int) {
+	was := purgeBatch
+	purgeBatch = n
+	t.Cleanup(func() { purgeBatch = was })
+}
+
+// PurgeStartOnly runs only the first transaction of PurgeClient, as a
+// purge a crash interrupted right after it.
+func (s *DB) PurgeStartOnly(ctx context.Context, clientID string, head uint64, at time.Time, audit *Audit) error {
+	_, err := s.purgeStart(ctx, clientID, head, at, audit)
+	return err
+}
+
+// Contains reports whether any live key or value of the store holds
+// needle.
+func (s *DB) Contains(needle []byte) (bool, error) {
+	found := false
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.DefaultIteratorOptions)
+		defer it.Close()
+		for it.Rewind(); it.Valid() && !found; it.Next() {
+			found = bytes.Contains(it.Item().Key(), needle)
+			if err := it.Item().Value(func(v []byte) error {
+				found = found || bytes.Contains(v, needle)
+				return nil
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return found, err
 }

@@ -9,6 +9,7 @@ package throughcarev1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -131,7 +132,13 @@ type GetAreaResponse struct {
 	// The area's id.
 	AreaId string `protobuf:"bytes,1,opt,name=area_id,json=areaId,proto3" json:"area_id,omitempty"`
 	// The area's name ("Lambeth").
-	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// How long a client is kept after their case was closed before they are
+	// purged; unset or zero: kept for ever. It is the area's own setting if
+	// retention_set, else the server's default.
+	Retention *durationpb.Duration `protobuf:"bytes,3,opt,name=retention,proto3" json:"retention,omitempty"`
+	// The area has a retention of its own (SetRetention).
+	RetentionSet  bool `protobuf:"varint,4,opt,name=retention_set,json=retentionSet,proto3" json:"retention_set,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -178,6 +185,20 @@ func (x *GetAreaResponse) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *GetAreaResponse) GetRetention() *durationpb.Duration {
+	if x != nil {
+		return x.Retention
+	}
+	return nil
+}
+
+func (x *GetAreaResponse) GetRetentionSet() bool {
+	if x != nil {
+		return x.RetentionSet
+	}
+	return false
 }
 
 // CreateTeamRequest names a new team.
@@ -1588,6 +1609,209 @@ func (*UnassignClientResponse) Descriptor() ([]byte, []int) {
 	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
+// ExportSubjectRequest names the client whose data is exported.
+type ExportSubjectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportSubjectRequest) Reset() {
+	*x = ExportSubjectRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportSubjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportSubjectRequest) ProtoMessage() {}
+
+func (x *ExportSubjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportSubjectRequest.ProtoReflect.Descriptor instead.
+func (*ExportSubjectRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ExportSubjectRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+// ExportSubjectResponse is the next part of the archive: the parts, in
+// order, are the zip file.
+type ExportSubjectResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the archive.
+	Chunk         []byte `protobuf:"bytes,1,opt,name=chunk,proto3" json:"chunk,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportSubjectResponse) Reset() {
+	*x = ExportSubjectResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportSubjectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportSubjectResponse) ProtoMessage() {}
+
+func (x *ExportSubjectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportSubjectResponse.ProtoReflect.Descriptor instead.
+func (*ExportSubjectResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ExportSubjectResponse) GetChunk() []byte {
+	if x != nil {
+		return x.Chunk
+	}
+	return nil
+}
+
+// SetRetentionRequest sets the caller's area's retention.
+type SetRetentionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How long a closed client is kept; zero keeps them for ever.
+	Retention *durationpb.Duration `protobuf:"bytes,1,opt,name=retention,proto3" json:"retention,omitempty"`
+	// Go back to the server's default (retention is then ignored).
+	UseDefault    bool `protobuf:"varint,2,opt,name=use_default,json=useDefault,proto3" json:"use_default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRetentionRequest) Reset() {
+	*x = SetRetentionRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRetentionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRetentionRequest) ProtoMessage() {}
+
+func (x *SetRetentionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRetentionRequest.ProtoReflect.Descriptor instead.
+func (*SetRetentionRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *SetRetentionRequest) GetRetention() *durationpb.Duration {
+	if x != nil {
+		return x.Retention
+	}
+	return nil
+}
+
+func (x *SetRetentionRequest) GetUseDefault() bool {
+	if x != nil {
+		return x.UseDefault
+	}
+	return false
+}
+
+// SetRetentionResponse confirms it.
+type SetRetentionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The area's retention now (see GetAreaResponse).
+	Retention *durationpb.Duration `protobuf:"bytes,1,opt,name=retention,proto3" json:"retention,omitempty"`
+	// The area has a retention of its own.
+	RetentionSet  bool `protobuf:"varint,2,opt,name=retention_set,json=retentionSet,proto3" json:"retention_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetRetentionResponse) Reset() {
+	*x = SetRetentionResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetRetentionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetRetentionResponse) ProtoMessage() {}
+
+func (x *SetRetentionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetRetentionResponse.ProtoReflect.Descriptor instead.
+func (*SetRetentionResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SetRetentionResponse) GetRetention() *durationpb.Duration {
+	if x != nil {
+		return x.Retention
+	}
+	return nil
+}
+
+func (x *SetRetentionResponse) GetRetentionSet() bool {
+	if x != nil {
+		return x.RetentionSet
+	}
+	return false
+}
+
 // ListAuditRequest says whose audit entries to read: exactly one of
 // client_id and user_id.
 type ListAuditRequest struct {
@@ -1607,7 +1831,7 @@ type ListAuditRequest struct {
 
 func (x *ListAuditRequest) Reset() {
 	*x = ListAuditRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1619,7 +1843,7 @@ func (x *ListAuditRequest) String() string {
 func (*ListAuditRequest) ProtoMessage() {}
 
 func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1632,7 +1856,7 @@ func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
 func (*ListAuditRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ListAuditRequest) GetClientId() string {
@@ -1674,7 +1898,8 @@ type AuditEntry struct {
 	// What was done: sign_in, enrol, revoke_device, view_contacts,
 	// view_timeline, view_conflicts, view_statistics, export_contacts,
 	// export_statistics, export_complete, export_incomplete, pull,
-	// subscribe, push, review_note, resolve_conflict, read_audit, create_client.
+	// subscribe, push, review_note, resolve_conflict, read_audit,
+	// create_client, subject_access, retention_purge, set_retention.
 	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	// Who did it, in which role, from which device and client address.
 	UserId   string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
@@ -1703,7 +1928,7 @@ type AuditEntry struct {
 
 func (x *AuditEntry) Reset() {
 	*x = AuditEntry{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1715,7 +1940,7 @@ func (x *AuditEntry) String() string {
 func (*AuditEntry) ProtoMessage() {}
 
 func (x *AuditEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1728,7 +1953,7 @@ func (x *AuditEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
 func (*AuditEntry) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AuditEntry) GetSeq() uint64 {
@@ -1850,7 +2075,7 @@ type ListAuditResponse struct {
 
 func (x *ListAuditResponse) Reset() {
 	*x = ListAuditResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1862,7 +2087,7 @@ func (x *ListAuditResponse) String() string {
 func (*ListAuditResponse) ProtoMessage() {}
 
 func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1875,7 +2100,7 @@ func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
 func (*ListAuditResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListAuditResponse) GetEntries() []*AuditEntry {
@@ -1896,11 +2121,13 @@ var File_throughcare_v1_admin_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x1athroughcare/v1/admin.proto\x12\x0ethroughcare.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/auth.proto\x1a\x19throughcare/v1/sync.proto\"\x10\n" +
-	"\x0eGetAreaRequest\">\n" +
+	"\x1athroughcare/v1/admin.proto\x12\x0ethroughcare.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/auth.proto\x1a\x19throughcare/v1/sync.proto\"\x10\n" +
+	"\x0eGetAreaRequest\"\x9c\x01\n" +
 	"\x0fGetAreaResponse\x12\x17\n" +
 	"\aarea_id\x18\x01 \x01(\tR\x06areaId\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"'\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
+	"\tretention\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\tretention\x12#\n" +
+	"\rretention_set\x18\x04 \x01(\bR\fretentionSet\"'\n" +
 	"\x11CreateTeamRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"3\n" +
 	"\x04Team\x12\x17\n" +
@@ -1984,7 +2211,18 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x15UnassignClientRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1b\n" +
 	"\tworker_id\x18\x02 \x01(\tR\bworkerId\"\x18\n" +
-	"\x16UnassignClientResponse\"t\n" +
+	"\x16UnassignClientResponse\"3\n" +
+	"\x14ExportSubjectRequest\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\"-\n" +
+	"\x15ExportSubjectResponse\x12\x14\n" +
+	"\x05chunk\x18\x01 \x01(\fR\x05chunk\"o\n" +
+	"\x13SetRetentionRequest\x127\n" +
+	"\tretention\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tretention\x12\x1f\n" +
+	"\vuse_default\x18\x02 \x01(\bR\n" +
+	"useDefault\"t\n" +
+	"\x14SetRetentionResponse\x127\n" +
+	"\tretention\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tretention\x12#\n" +
+	"\rretention_set\x18\x02 \x01(\bR\fretentionSet\"t\n" +
 	"\x10ListAuditRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x14\n" +
@@ -2019,7 +2257,8 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x11INVITE_STATE_USED\x10\x02\x12\x18\n" +
 	"\x14INVITE_STATE_REVOKED\x10\x03\x12\x18\n" +
 	"\x14INVITE_STATE_EXPIRED\x10\x04\x12!\n" +
-	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\x9d\t\n" +
+	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xdd\n" +
+	"\n" +
 	"\fAdminService\x12O\n" +
 	"\aGetArea\x12\x1e.throughcare.v1.GetAreaRequest\x1a\x1f.throughcare.v1.GetAreaResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\n" +
@@ -2033,7 +2272,9 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\fCreateClient\x12#.throughcare.v1.CreateClientRequest\x1a$.throughcare.v1.CreateClientResponse\x12[\n" +
 	"\vListClients\x12\".throughcare.v1.ListClientsRequest\x1a#.throughcare.v1.ListClientsResponse\"\x03\x90\x02\x01\x12Y\n" +
 	"\fAssignClient\x12#.throughcare.v1.AssignClientRequest\x1a$.throughcare.v1.AssignClientResponse\x12_\n" +
-	"\x0eUnassignClient\x12%.throughcare.v1.UnassignClientRequest\x1a&.throughcare.v1.UnassignClientResponse\x12U\n" +
+	"\x0eUnassignClient\x12%.throughcare.v1.UnassignClientRequest\x1a&.throughcare.v1.UnassignClientResponse\x12c\n" +
+	"\rExportSubject\x12$.throughcare.v1.ExportSubjectRequest\x1a%.throughcare.v1.ExportSubjectResponse\"\x03\x90\x02\x010\x01\x12Y\n" +
+	"\fSetRetention\x12#.throughcare.v1.SetRetentionRequest\x1a$.throughcare.v1.SetRetentionResponse\x12U\n" +
 	"\tListAudit\x12 .throughcare.v1.ListAuditRequest\x1a!.throughcare.v1.ListAuditResponse\"\x03\x90\x02\x01B\xc8\x01\n" +
 	"\x12com.throughcare.v1B\n" +
 	"AdminProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
@@ -2051,7 +2292,7 @@ func file_throughcare_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_throughcare_v1_admin_proto_goTypes = []any{
 	(InviteState)(0),               // 0: throughcare.v1.InviteState
 	(*GetAreaRequest)(nil),         // 1: throughcare.v1.GetAreaRequest
@@ -2082,62 +2323,74 @@ var file_throughcare_v1_admin_proto_goTypes = []any{
 	(*AssignClientResponse)(nil),   // 26: throughcare.v1.AssignClientResponse
 	(*UnassignClientRequest)(nil),  // 27: throughcare.v1.UnassignClientRequest
 	(*UnassignClientResponse)(nil), // 28: throughcare.v1.UnassignClientResponse
-	(*ListAuditRequest)(nil),       // 29: throughcare.v1.ListAuditRequest
-	(*AuditEntry)(nil),             // 30: throughcare.v1.AuditEntry
-	(*ListAuditResponse)(nil),      // 31: throughcare.v1.ListAuditResponse
-	(Role)(0),                      // 32: throughcare.v1.Role
-	(*timestamppb.Timestamp)(nil),  // 33: google.protobuf.Timestamp
-	(*Date)(nil),                   // 34: throughcare.v1.Date
+	(*ExportSubjectRequest)(nil),   // 29: throughcare.v1.ExportSubjectRequest
+	(*ExportSubjectResponse)(nil),  // 30: throughcare.v1.ExportSubjectResponse
+	(*SetRetentionRequest)(nil),    // 31: throughcare.v1.SetRetentionRequest
+	(*SetRetentionResponse)(nil),   // 32: throughcare.v1.SetRetentionResponse
+	(*ListAuditRequest)(nil),       // 33: throughcare.v1.ListAuditRequest
+	(*AuditEntry)(nil),             // 34: throughcare.v1.AuditEntry
+	(*ListAuditResponse)(nil),      // 35: throughcare.v1.ListAuditResponse
+	(*durationpb.Duration)(nil),    // 36: google.protobuf.Duration
+	(Role)(0),                      // 37: throughcare.v1.Role
+	(*timestamppb.Timestamp)(nil),  // 38: google.protobuf.Timestamp
+	(*Date)(nil),                   // 39: throughcare.v1.Date
 }
 var file_throughcare_v1_admin_proto_depIdxs = []int32{
-	4,  // 0: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
-	4,  // 1: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
-	32, // 2: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
-	33, // 3: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
-	32, // 4: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
-	33, // 5: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
-	33, // 6: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 7: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
-	11, // 8: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
-	32, // 9: throughcare.v1.User.role:type_name -> throughcare.v1.Role
-	16, // 10: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
-	34, // 11: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
-	23, // 12: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
-	33, // 13: throughcare.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	33, // 14: throughcare.v1.AuditEntry.from:type_name -> google.protobuf.Timestamp
-	33, // 15: throughcare.v1.AuditEntry.to:type_name -> google.protobuf.Timestamp
-	30, // 16: throughcare.v1.ListAuditResponse.entries:type_name -> throughcare.v1.AuditEntry
-	1,  // 17: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
-	3,  // 18: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
-	6,  // 19: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
-	8,  // 20: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
-	10, // 21: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
-	13, // 22: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
-	15, // 23: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
-	18, // 24: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
-	20, // 25: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
-	22, // 26: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
-	25, // 27: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
-	27, // 28: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
-	29, // 29: throughcare.v1.AdminService.ListAudit:input_type -> throughcare.v1.ListAuditRequest
-	2,  // 30: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
-	5,  // 31: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
-	7,  // 32: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
-	9,  // 33: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
-	12, // 34: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
-	14, // 35: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
-	17, // 36: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
-	19, // 37: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
-	21, // 38: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
-	24, // 39: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
-	26, // 40: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
-	28, // 41: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
-	31, // 42: throughcare.v1.AdminService.ListAudit:output_type -> throughcare.v1.ListAuditResponse
-	30, // [30:43] is the sub-list for method output_type
-	17, // [17:30] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	36, // 0: throughcare.v1.GetAreaResponse.retention:type_name -> google.protobuf.Duration
+	4,  // 1: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
+	4,  // 2: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
+	37, // 3: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
+	38, // 4: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
+	37, // 5: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
+	38, // 6: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
+	38, // 7: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 8: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
+	11, // 9: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
+	37, // 10: throughcare.v1.User.role:type_name -> throughcare.v1.Role
+	16, // 11: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
+	39, // 12: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
+	23, // 13: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
+	36, // 14: throughcare.v1.SetRetentionRequest.retention:type_name -> google.protobuf.Duration
+	36, // 15: throughcare.v1.SetRetentionResponse.retention:type_name -> google.protobuf.Duration
+	38, // 16: throughcare.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	38, // 17: throughcare.v1.AuditEntry.from:type_name -> google.protobuf.Timestamp
+	38, // 18: throughcare.v1.AuditEntry.to:type_name -> google.protobuf.Timestamp
+	34, // 19: throughcare.v1.ListAuditResponse.entries:type_name -> throughcare.v1.AuditEntry
+	1,  // 20: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
+	3,  // 21: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
+	6,  // 22: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
+	8,  // 23: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
+	10, // 24: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
+	13, // 25: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
+	15, // 26: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
+	18, // 27: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
+	20, // 28: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
+	22, // 29: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
+	25, // 30: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
+	27, // 31: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
+	29, // 32: throughcare.v1.AdminService.ExportSubject:input_type -> throughcare.v1.ExportSubjectRequest
+	31, // 33: throughcare.v1.AdminService.SetRetention:input_type -> throughcare.v1.SetRetentionRequest
+	33, // 34: throughcare.v1.AdminService.ListAudit:input_type -> throughcare.v1.ListAuditRequest
+	2,  // 35: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
+	5,  // 36: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
+	7,  // 37: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
+	9,  // 38: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
+	12, // 39: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
+	14, // 40: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
+	17, // 41: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
+	19, // 42: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
+	21, // 43: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
+	24, // 44: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
+	26, // 45: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
+	28, // 46: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
+	30, // 47: throughcare.v1.AdminService.ExportSubject:output_type -> throughcare.v1.ExportSubjectResponse
+	32, // 48: throughcare.v1.AdminService.SetRetention:output_type -> throughcare.v1.SetRetentionResponse
+	35, // 49: throughcare.v1.AdminService.ListAudit:output_type -> throughcare.v1.ListAuditResponse
+	35, // [35:50] is the sub-list for method output_type
+	20, // [20:35] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_admin_proto_init() }
@@ -2153,7 +2406,7 @@ func file_throughcare_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_admin_proto_rawDesc), len(file_throughcare_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   31,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

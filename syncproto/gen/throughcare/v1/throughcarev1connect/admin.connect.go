@@ -65,6 +65,12 @@ const (
 	// AdminServiceUnassignClientProcedure is the fully-qualified name of the AdminService's
 	// UnassignClient RPC.
 	AdminServiceUnassignClientProcedure = "/throughcare.v1.AdminService/UnassignClient"
+	// AdminServiceExportSubjectProcedure is the fully-qualified name of the AdminService's
+	// ExportSubject RPC.
+	AdminServiceExportSubjectProcedure = "/throughcare.v1.AdminService/ExportSubject"
+	// AdminServiceSetRetentionProcedure is the fully-qualified name of the AdminService's SetRetention
+	// RPC.
+	AdminServiceSetRetentionProcedure = "/throughcare.v1.AdminService/SetRetention"
 	// AdminServiceListAuditProcedure is the fully-qualified name of the AdminService's ListAudit RPC.
 	AdminServiceListAuditProcedure = "/throughcare.v1.AdminService/ListAudit"
 )
@@ -104,6 +110,13 @@ type AdminServiceClient interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// ExportSubject streams everything held about one client (a subject
+	// access request, admins): a zip archive of JSON files and a readable
+	// summary, in chunks. The request is audited.
+	ExportSubject(context.Context, *v1.ExportSubjectRequest) (*connect.ServerStreamForClient[v1.ExportSubjectResponse], error)
+	// SetRetention sets how long the area keeps a client after their case is
+	// closed (admins); see GetAreaResponse.retention.
+	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
 	// ListAudit reads the caller's area's audit trail about one client or by
 	// one user, oldest first, a page at a time (admins). Reading it is
 	// itself audited.
@@ -199,6 +212,19 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 			connect.WithClientOptions(opts...),
 		),
+		exportSubject: connect.NewClient[v1.ExportSubjectRequest, v1.ExportSubjectResponse](
+			httpClient,
+			baseURL+AdminServiceExportSubjectProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ExportSubject")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		setRetention: connect.NewClient[v1.SetRetentionRequest, v1.SetRetentionResponse](
+			httpClient,
+			baseURL+AdminServiceSetRetentionProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
+			connect.WithClientOptions(opts...),
+		),
 		listAudit: connect.NewClient[v1.ListAuditRequest, v1.ListAuditResponse](
 			httpClient,
 			baseURL+AdminServiceListAuditProcedure,
@@ -223,6 +249,8 @@ type adminServiceClient struct {
 	listClients    *connect.Client[v1.ListClientsRequest, v1.ListClientsResponse]
 	assignClient   *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
 	unassignClient *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
+	exportSubject  *connect.Client[v1.ExportSubjectRequest, v1.ExportSubjectResponse]
+	setRetention   *connect.Client[v1.SetRetentionRequest, v1.SetRetentionResponse]
 	listAudit      *connect.Client[v1.ListAuditRequest, v1.ListAuditResponse]
 }
 
@@ -334,6 +362,20 @@ func (c *adminServiceClient) UnassignClient(ctx context.Context, req *v1.Unassig
 	return nil, err
 }
 
+// ExportSubject calls throughcare.v1.AdminService.ExportSubject.
+func (c *adminServiceClient) ExportSubject(ctx context.Context, req *v1.ExportSubjectRequest) (*connect.ServerStreamForClient[v1.ExportSubjectResponse], error) {
+	return c.exportSubject.CallServerStream(ctx, connect.NewRequest(req))
+}
+
+// SetRetention calls throughcare.v1.AdminService.SetRetention.
+func (c *adminServiceClient) SetRetention(ctx context.Context, req *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
+	response, err := c.setRetention.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ListAudit calls throughcare.v1.AdminService.ListAudit.
 func (c *adminServiceClient) ListAudit(ctx context.Context, req *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
 	response, err := c.listAudit.CallUnary(ctx, connect.NewRequest(req))
@@ -378,6 +420,13 @@ type AdminServiceHandler interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// ExportSubject streams everything held about one client (a subject
+	// access request, admins): a zip archive of JSON files and a readable
+	// summary, in chunks. The request is audited.
+	ExportSubject(context.Context, *v1.ExportSubjectRequest, *connect.ServerStream[v1.ExportSubjectResponse]) error
+	// SetRetention sets how long the area keeps a client after their case is
+	// closed (admins); see GetAreaResponse.retention.
+	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
 	// ListAudit reads the caller's area's audit trail about one client or by
 	// one user, oldest first, a page at a time (admins). Reading it is
 	// itself audited.
@@ -469,6 +518,19 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceExportSubjectHandler := connect.NewServerStreamHandlerSimple(
+		AdminServiceExportSubjectProcedure,
+		svc.ExportSubject,
+		connect.WithSchema(adminServiceMethods.ByName("ExportSubject")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceSetRetentionHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceSetRetentionProcedure,
+		svc.SetRetention,
+		connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
+		connect.WithHandlerOptions(opts...),
+	)
 	adminServiceListAuditHandler := connect.NewUnaryHandlerSimple(
 		AdminServiceListAuditProcedure,
 		svc.ListAudit,
@@ -502,6 +564,10 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceAssignClientHandler.ServeHTTP(w, r)
 		case AdminServiceUnassignClientProcedure:
 			adminServiceUnassignClientHandler.ServeHTTP(w, r)
+		case AdminServiceExportSubjectProcedure:
+			adminServiceExportSubjectHandler.ServeHTTP(w, r)
+		case AdminServiceSetRetentionProcedure:
+			adminServiceSetRetentionHandler.ServeHTTP(w, r)
 		case AdminServiceListAuditProcedure:
 			adminServiceListAuditHandler.ServeHTTP(w, r)
 		default:
@@ -559,6 +625,14 @@ func (UnimplementedAdminServiceHandler) AssignClient(context.Context, *v1.Assign
 
 func (UnimplementedAdminServiceHandler) UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.UnassignClient is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ExportSubject(context.Context, *v1.ExportSubjectRequest, *connect.ServerStream[v1.ExportSubjectResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ExportSubject is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.SetRetention is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {

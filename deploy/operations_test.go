@@ -1,0 +1,127 @@
+package deploy
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// block is a fenced ```sh block of OPERATIONS.md.
+type block struct {
+	line int
+	text string
+}
+
+// shBlocks returns OPERATIONS.md's ```sh blocks (```shell ones are not
+// run: they need systemd, Docker or a real host).
+func shBlocks(t *testing.T) []block {
+	t.Helper()
+	f, err := os.Open("OPERATIONS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var (
+		out    []block
+		cur    *block
+		indent string
+	)
+	sc := bufio.NewScanner(f)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		trimmed := strings.TrimLeft(line, " ")
+		switch {
+		case cur == nil && trimmed == "```sh":
+			cur, indent = &block{line: n}, line[:len(line)-len(trimmed)]
+		case cur != nil && trimmed == "```":
+			out = append(out, *cur)
+			cur = nil
+		case cur != nil:
+			cur.text += strings.TrimPrefix(line, indent) + "\n"
+		}
+	}
+	return out
+}
+
+// TestOperationsCommands runs every ```sh block of OPERATIONS.md, in
+// order, against the real binaries and a server started with the
+// environment file, with the guide's stated substitutions: the data
+// directory, the public address and the listen address are the test's, and
+// `sudo -u throughcare` goes (the test is the server's user). Before them,
+// a worker, Sam Worker, is enrolled in the bootstrap area (the lost tablet's
+// owner). THROUGHCARE_OPERATIONS_TRANSCRIPT=FILE writes what ran and what
+// it printed.
+func TestOperationsCommands(t *testing.T) {
+	blocks := shBlocks(t)
+	if len(blocks) < 7 {
+		t.Fatalf("OPERATIONS.md has %d sh blocks; the guide's runnable commands must be in ```sh blocks", len(blocks))
+	}
+	env := map[string]string{}
+	for k, v := range readEnvFile(t) {
+		if v.set {
+			env[k] = v.value
+		}
+	}
+	s := startServer(t, env)
+	work := t.TempDir()
+	sh := func(script string) (string, error) {
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
+		cmd.Dir = work
+		cmd.Env = append(os.Environ(), "PATH="+bin.dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+	setup := fmt.Sprintf(`T="throughcare --server %[1]s --profile setup.json"
+$T enrol --invite "$(throughcare-server invite-admin --data %[2]s --area Lambeth | awk '{print $NF}')" --device setup
+team=$($T team create "North team" | awk '{print $2}')
+code=$($T invite --role worker --team "$team" --name "Sam Worker" | awk '{print $2}')
+throughcare --server %[1]s --profile sam.json enrol --invite "$code" --device "Tablet 7"`, s.URL, s.data)
+	if out, err := sh(setup); err != nil {
+		t.Fatalf("setting up Sam Worker: %v\n%s", err, out)
+	}
+
+	subst := strings.NewReplacer("/var/lib/throughcare", s.data, "https://throughcare.example.org", s.URL,
+		"127.0.0.1:8080", s.listen, "sudo -u throughcare ", "")
+	var transcript strings.Builder
+	for _, b := range blocks {
+		out, err := sh(subst.Replace(b.text))
+		fmt.Fprintf(&transcript, "$ # OPERATIONS.md:%d\n%s%s\n", b.line, prompt(b.text), out)
+		if err != nil {
+			t.Errorf("OPERATIONS.md:%d: %v\n%s\n%s", b.line, err, b.text, out)
+		}
+	}
+	if path := os.Getenv("THROUGHCARE_OPERATIONS_TRANSCRIPT"); path != "" {
+		if err := os.WriteFile(path, []byte(transcript.String()), 0o644); err != nil {
+			t.Error(err)
+		}
+	}
+	got := transcript.String()
+	for _, want := range []string{
+		"role admin", // the first admin enrolled with the bootstrap invite
+		"admin invite for Southwark (valid 168h0m0s): tci_", // minted through the running server's socket
+		"in Southwark", // its admin administers the new area
+		" disabled: every device of theirs is signed out", // the lost tablet's owner
+		"ready\n", // the health check
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the guide's commands never printed %q:\n%s", want, got)
+		}
+	}
+	out, err := sh(fmt.Sprintf("throughcare --server %s --profile sam.json pull", s.URL))
+	if err == nil {
+		t.Errorf("Sam's tablet still syncs after the guide disabled Sam:\n%s", out)
+	}
+	t.Logf("transcript:\n%s", got)
+}
+
+// prompt shows a block's commands as typed ("$ " before each line).
+func prompt(text string) string {
+	var b strings.Builder
+	for line := range strings.Lines(text) {
+		b.WriteString("$ " + line)
+	}
+	return b.String()
+}

@@ -1,0 +1,91 @@
+package deploy
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/throughcare/throughcare/server/servertest/fixture"
+)
+
+// server is a running throughcare-server.
+type server struct {
+	URL, listen, data string
+	out               *fixture.Logs
+	cmd               *exec.Cmd
+	done              chan error
+	stopped           bool
+}
+
+// startServer runs the server with env (THROUGHCARE_* variables) on a
+// random loopback port and a fresh data directory, which override env's,
+// as do passkeys' relying party (localhost, from the server's address). It
+// is stopped when the test ends and must exit cleanly.
+func startServer(t *testing.T, env map[string]string) *server {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	s := &server{listen: fmt.Sprintf("127.0.0.1:%d", port), URL: fmt.Sprintf("http://localhost:%d", port),
+		data: t.TempDir(), out: &fixture.Logs{}, done: make(chan error, 1)}
+	vars := []string{}
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "THROUGHCARE_") {
+			vars = append(vars, kv)
+		}
+	}
+	for k, v := range env {
+		vars = append(vars, k+"="+v)
+	}
+	vars = append(vars, "THROUGHCARE_LISTEN="+s.listen, "THROUGHCARE_DATA="+s.data, "THROUGHCARE_LOG_FORMAT=json",
+		"THROUGHCARE_RP_ID=localhost", "THROUGHCARE_RP_ORIGINS="+s.URL)
+	s.cmd = exec.Command(bin.server)
+	s.cmd.Env, s.cmd.Stdout, s.cmd.Stderr = vars, s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.done <- s.cmd.Wait() }()
+	t.Cleanup(func() {
+		if !s.stopped {
+			s.stop(t)
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.out.String(), `"message":"listening"`) {
+		select {
+		case err := <-s.done:
+			s.stopped = true
+			t.Fatalf("the server exited (%v) before listening:\n%s", err, s.out)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not start:\n%s", s.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return s
+}
+
+// stop stops the server with SIGTERM and waits for a clean exit.
+func (s *server) stop(t *testing.T) {
+	t.Helper()
+	s.stopped = true
+	s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-s.done:
+		if err != nil {
+			t.Errorf("the server exited with %v\n%s", err, s.out)
+		}
+	case <-time.After(30 * time.Second):
+		s.cmd.Process.Kill()
+		t.Errorf("the server did not stop on SIGTERM\n%s", s.out)
+	}
+}
