@@ -3,11 +3,14 @@ package deploy
 import (
 	"bufio"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/throughcare/throughcare/server/storekey"
 )
 
 // envLine is one THROUGHCARE_ variable of the environment file, set or
@@ -122,9 +125,18 @@ func TestServerStartsWithTheEnvFile(t *testing.T) {
 		if k == "THROUGHCARE_ACCEPT_DATA_LOSS" {
 			continue // never for a server that is not damaged
 		}
+		if k == storekey.EnvKeyFile { // a key made as OPERATIONS.md's install does, in a temporary directory
+			v.value = filepath.Join(t.TempDir(), filepath.Base(v.value))
+			if _, err := storekey.Create(v.value); err != nil {
+				t.Fatal(err)
+			}
+		}
 		env[k] = v.value
 	}
 	s := startServer(t, env)
+	if !strings.Contains(s.out.String(), `"message":"the store is encrypted at rest"`) {
+		t.Errorf("the env file's key did not encrypt the store:\n%s", s.out)
+	}
 	if !strings.Contains(s.out.String(), `"area":"Lambeth"`) {
 		t.Errorf("the first start did not bootstrap the env file's area:\n%s", s.out)
 	}

@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/throughcare/throughcare/server/storekey"
 )
 
 // block is a fenced ```sh block of OPERATIONS.md.
@@ -59,10 +62,14 @@ func TestOperationsCommands(t *testing.T) {
 	if len(blocks) < 7 {
 		t.Fatalf("OPERATIONS.md has %d sh blocks; the guide's runnable commands must be in ```sh blocks", len(blocks))
 	}
+	etc := t.TempDir() // the guide's /etc/throughcare, with the key its install makes
+	if _, err := storekey.Create(filepath.Join(etc, "store.key")); err != nil {
+		t.Fatal(err)
+	}
 	env := map[string]string{}
 	for k, v := range readEnvFile(t) {
 		if v.set {
-			env[k] = v.value
+			env[k] = strings.ReplaceAll(v.value, "/etc/throughcare", etc)
 		}
 	}
 	s := startServer(t, env)
@@ -84,7 +91,7 @@ throughcare --server %[1]s --profile sam.json enrol --invite "$code" --device "T
 	}
 
 	subst := strings.NewReplacer("/var/lib/throughcare", s.data, "https://throughcare.example.org", s.URL,
-		"127.0.0.1:8080", s.listen, "sudo -u throughcare ", "")
+		"127.0.0.1:8080", s.listen, "/etc/throughcare", etc, "sudo -u throughcare ", "")
 	var transcript strings.Builder
 	for _, b := range blocks {
 		out, err := sh(subst.Replace(b.text))

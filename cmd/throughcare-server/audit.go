@@ -11,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/storekey"
 )
 
 // auditCommand runs "audit verify": it checks every area's audit chain in
@@ -18,16 +19,26 @@ import (
 // chain is an error (a non-zero exit status).
 func auditCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "verify" {
-		return errors.New("usage: throughcare-server audit verify [--data DIR]")
+		return errors.New("usage: throughcare-server audit verify [--data DIR] [--key-file FILE]")
 	}
 	fs := flag.NewFlagSet("throughcare-server audit verify", flag.ContinueOnError)
 	fs.SetOutput(stdout)
-	data := fs.String("data", envOr(getenv, "THROUGHCARE_DATA", "./data"), "data directory (env THROUGHCARE_DATA)")
+	data := dataFlag(fs, getenv)
+	keyFile := fs.String("key-file", "", "the store's key file (env "+storekey.EnvKeyFile+"; default: the data directory's path + .key; or the key itself in "+storekey.EnvKey+")")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1})
-	if errors.Is(err, store.ErrDamaged) {
+	if exists, err := store.Exists(*data); err != nil {
+		return err
+	} else if !exists {
+		return fmt.Errorf("%s holds no store", *data)
+	}
+	key, err := storeKey(*data, *keyFile, getenv, zerolog.Nop()) // an existing store: no key is created
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Options{Dir: *data, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: key})
+	if errors.Is(err, store.ErrDamaged) || errors.Is(err, store.ErrKey) {
 		return damaged(err)
 	} else if err != nil {
 		return fmt.Errorf("opening %s (stop the server first: %w)", *data, err)

@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/storekey"
 )
 
 // audit verify reads a stopped server's chains and reports each; the
@@ -43,6 +45,10 @@ func TestAuditVerify(t *testing.T) {
 		t.Error("audit without verify succeeded")
 	}
 
+	if err := run(context.Background(), []string{"audit", "verify", "--data", filepath.Join(t.TempDir(), "none")}, func(string) string { return "" }, &out); err == nil {
+		t.Error("audit verify of a directory without a store succeeded")
+	}
+
 	out.Reset()
 	rep := &store.AuditReport{Chains: []store.AuditChain{
 		{Area: "area-a", Entries: 2},
@@ -59,5 +65,36 @@ func TestAuditVerify(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// audit verify opens an encrypted store with its key, and refuses without.
+func TestAuditVerifyEncrypted(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	keyFile := filepath.Join(t.TempDir(), "store.key")
+	key, err := storekey.Create(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Directory(context.Background(), func(tx store.DirTx) error {
+		return tx.AppendAudit(&store.Audit{AreaID: "area-a", UserID: "u1", Action: store.AuditSignIn})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	none := func(string) string { return "" }
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"audit", "verify", "--data", dir, "--key-file", keyFile}, none, &out); err != nil ||
+		!strings.Contains(out.String(), "area area-a: 1 entries, whole") {
+		t.Fatalf("audit verify with the key: %v\n%s", err, out.String())
+	}
+	if err := run(context.Background(), []string{"audit", "verify", "--data", dir}, none, &out); err == nil {
+		t.Error("audit verify of an encrypted store without its key succeeded")
 	}
 }

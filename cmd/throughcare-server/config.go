@@ -69,6 +69,18 @@ type config struct {
 	// Retention: how long a client is kept after their case was closed
 	// (0: for ever), in areas without their own (see package subject).
 	Retention time.Duration
+	// KeyFile is the store key's file (see storeKey); the key itself may
+	// be in THROUGHCARE_STORE_KEY instead, read through getenv.
+	KeyFile string
+	getenv  func(string) string
+}
+
+// env reads the environment parseConfig was given.
+func (c *config) env(name string) string {
+	if c.getenv == nil {
+		return ""
+	}
+	return c.getenv(name)
 }
 
 // origins splits --rp-origins.
@@ -122,7 +134,7 @@ func envName(flagName string) string {
 }
 
 func parseConfig(args []string, getenv func(string) string, out io.Writer) (*config, error) {
-	c := &config{}
+	c := &config{getenv: getenv}
 	fs := flag.NewFlagSet("throughcare-server", flag.ContinueOnError)
 	fs.SetOutput(out)
 	str := func(p *string, name, def, usage string) {
@@ -169,6 +181,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.Int64Var(&c.MinFreeBytes, "min-free-bytes", diskspace.DefaultMinFree, "writes (pushes, admin and review changes) are refused with resource_exhausted while less than this many bytes are free on the data directory's filesystem; reads go on; 0 never refuses (env "+envName("min-free-bytes")+")")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft limit on the server's memory, in bytes (Go's runtime collects garbage harder as it nears it, and returns memory to the system); 0 leaves it to GOMEMLIMIT or none; about 60% of the box's RAM suits a server alone on it (env "+envName("memory-limit")+")")
 	num(&c.CacheMB, "cache-mb", store.DefaultBlockCacheMB, "the store's cache of table blocks read from disk, in MiB; more makes reads of a large store faster and costs as much memory")
+	str(&c.KeyFile, "key-file", "", "file holding the key the store is encrypted with at rest (64 hex digits, mode 0600); or give the key itself in THROUGHCARE_STORE_KEY; with neither, the file beside the data directory (its path + .key), created for a new store")
 	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
 	dur(&c.Retention, "retention", 0, "purge a client this long after the last change to their case once it is closed (their records, history and assignments; a tombstone keeps the id from reuse), in areas that set no retention of their own (throughcare retention); 0 keeps clients for ever; e.g. 61320h for 7 years")
 

@@ -16,6 +16,7 @@ import (
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/store/storetest"
+	"github.com/throughcare/throughcare/server/storekey"
 )
 
 // A damaged store does not start: run() returns the damage, naming the data
@@ -36,8 +37,14 @@ func TestDamagedStoreRefusesToStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	// ...then a write acknowledged into its write-ahead log, and the
-	// directory as a kill leaves it.
-	st, err := store.Open(store.Options{Dir: data, Logger: zerolog.Nop(), GCInterval: -1})
+	// directory as a kill leaves it. (The first start encrypted the
+	// store with a key file it created beside the data directory.)
+	keyFile := defaultKeyFile(data)
+	storeKey, err := storekey.ReadFile(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(store.Options{Dir: data, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: storeKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,13 +71,13 @@ func TestDamagedStoreRefusesToStart(t *testing.T) {
 			if err := os.Remove(filepath.Join(dir, tc.damage)); err != nil {
 				t.Fatal(err)
 			}
-			refused(t, dir, tc.says)
+			refused(t, dir, tc.says, "--key-file", keyFile)
 			if !tc.acceptable {
-				refused(t, dir, tc.says, "--accept-data-loss")
+				refused(t, dir, tc.says, "--accept-data-loss", "--key-file", keyFile)
 				return
 			}
 			logs := newLogBuffer()
-			_, stop := startRun(t, logs, dir, "--accept-data-loss")
+			_, stop := startRun(t, logs, dir, "--accept-data-loss", "--key-file", keyFile)
 			stop()
 			if !strings.Contains(logs.String(), "opened a damaged store") {
 				t.Errorf("the accepted start did not say so:\n%s", logs.String())
@@ -78,7 +85,7 @@ func TestDamagedStoreRefusesToStart(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(dir, admin.BootstrapFile)); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("the accepted start minted a bootstrap invite: %v", err)
 			}
-			st, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1})
+			st, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: storeKey})
 			if err != nil {
 				t.Fatalf("the next start without --accept-data-loss: %v", err)
 			}

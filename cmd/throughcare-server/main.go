@@ -6,7 +6,7 @@
 //	throughcare-server [--listen 127.0.0.1:8080] [--data ./data] [flags]
 //	throughcare-server invite-admin --data DIR --area NAME
 //	throughcare-server healthcheck [--listen ADDR]
-//	throughcare-server audit verify [--data DIR]
+//	throughcare-server audit verify [--data DIR] [--key-file FILE]
 //
 // Every flag can also be set from the environment (THROUGHCARE_LISTEN,
 // THROUGHCARE_DATA, ...); run with -h for the list. SIGTERM or SIGINT drains
@@ -65,6 +65,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout)
 	}
+	if len(args) > 0 {
+		switch args[0] { // encryption at rest: see encryption.go
+		case "encrypt":
+			return encryptCmd(ctx, args[1:], getenv, stdout)
+		case "rotate-key":
+			return rotateKeyCmd(args[1:], getenv, stdout)
+		case "new-key":
+			return newKeyCmd(args[1:], stdout)
+		}
+	}
 	cfg, err := parseConfig(args, getenv, stdout)
 	if err != nil {
 		return err
@@ -93,10 +103,15 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		log.Warn().Str("data", cfg.Data).Msg("--accept-data-loss is set: damage found at this start is accepted, losing what it lost; remove the flag once the store has started")
 	}
 	setMemoryLimit(cfg.MemoryLimit, log)
-	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB})
+	key, err := storeKey(cfg.Data, cfg.KeyFile, cfg.env, log)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB, EncryptionKey: key})
 	if err != nil {
 		return damaged(err)
 	}
+	logEncryption(cfg.Data, key, log)
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error().Err(err).Msg("closing store")

@@ -14,6 +14,7 @@ import (
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/operator"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/storekey"
 )
 
 // startOperator serves the operator socket in the data directory while the
@@ -50,6 +51,7 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	fs.SetOutput(stdout)
 	area := fs.String("area", "", "the area's name, created if it does not exist")
 	data := fs.String("data", envOr(getenv, "THROUGHCARE_DATA", "./data"), "data directory (env THROUGHCARE_DATA)")
+	keyFile := fs.String("key-file", "", "the store's key file, used when no server runs (env "+storekey.EnvKeyFile+"; default: the data directory's path + .key; or the key itself in "+storekey.EnvKey+")")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -64,18 +66,22 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	if !errors.Is(err, operator.ErrNotRunning) {
 		return err
 	}
-	return inviteAdminOffline(ctx, *data, *area, stdout)
+	return inviteAdminOffline(ctx, *data, *keyFile, *area, getenv, stdout)
 }
 
 // inviteAdminOffline mints the invite in the store itself, which needs the
 // server stopped: the store admits one process at a time.
-func inviteAdminOffline(ctx context.Context, data, area string, stdout io.Writer) error {
+func inviteAdminOffline(ctx context.Context, data, keyFile, area string, getenv func(string) string, stdout io.Writer) error {
 	warnings := zerolog.New(zerolog.ConsoleWriter{Out: stdout, NoColor: true, PartsExclude: []string{zerolog.TimestampFieldName}})
 	if err := privateDataDir(data, warnings); err != nil {
 		return err
 	}
-	st, err := store.Open(store.Options{Dir: data, Logger: zerolog.Nop(), GCInterval: -1})
-	if errors.Is(err, store.ErrDamaged) {
+	key, err := storeKey(data, keyFile, getenv, warnings)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(store.Options{Dir: data, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: key})
+	if errors.Is(err, store.ErrDamaged) || errors.Is(err, store.ErrKey) {
 		return damaged(err)
 	} else if err != nil {
 		return fmt.Errorf("opening %s (no server answers on its operator socket; if one runs, stop it or fix its socket: %w)", data, err)

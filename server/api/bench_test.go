@@ -30,6 +30,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/storekey"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -92,9 +93,23 @@ func benchMakePushers(b *testing.B, env *servertest.Env, iter, devices, batches,
 // concurrently, over Connect (protobuf binary) into a durable on-disk store
 // (every push is fsynced before it returns). Reports applied changes per
 // second of wall time, and push latency percentiles.
-func BenchmarkPushIngest(b *testing.B) {
+func BenchmarkPushIngest(b *testing.B) { benchPushIngest(b, storekey.Key{}) }
+
+// BenchmarkPushIngestEncrypted is BenchmarkPushIngest into a store
+// encrypted at rest.
+func BenchmarkPushIngestEncrypted(b *testing.B) { benchPushIngest(b, benchKey(b)) }
+
+func benchKey(b *testing.B) storekey.Key {
+	k, err := storekey.Generate()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return k
+}
+
+func benchPushIngest(b *testing.B, key storekey.Key) {
 	const devices, batches, size = 20, 20, 500
-	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
+	env := servertest.New(b, servertest.Options{Dir: b.TempDir(), EncryptionKey: key})
 	ctx := context.Background()
 	var applied int64
 	var wall time.Duration
@@ -350,8 +365,14 @@ func benchReader(name string, buckets []string) identity.Identity {
 // encoding or HTTP); "http-zstd" and "http-gzip" pull through the real API
 // over HTTP/2 TLS loopback and include compression, transfer and client-side
 // decoding.
-func BenchmarkPullFresh100k(b *testing.B) {
-	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
+func BenchmarkPullFresh100k(b *testing.B) { benchPullFresh(b, storekey.Key{}) }
+
+// BenchmarkPullFresh100kEncrypted is BenchmarkPullFresh100k from a store
+// encrypted at rest.
+func BenchmarkPullFresh100kEncrypted(b *testing.B) { benchPullFresh(b, benchKey(b)) }
+
+func benchPullFresh(b *testing.B, key storekey.Key) {
+	env := servertest.New(b, servertest.Options{Dir: b.TempDir(), EncryptionKey: key})
 	clients := benchSeed(b, env, benchSeedBuckets, benchSeedContacts)
 	ctx := context.Background()
 

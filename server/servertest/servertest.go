@@ -23,6 +23,7 @@ import (
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/storekey"
 	"github.com/throughcare/throughcare/server/syncengine"
 )
 
@@ -42,6 +43,8 @@ type Options struct {
 	MaxRequestBytes int64
 	// Dir keeps the store on disk (durable) instead of in memory.
 	Dir string
+	// EncryptionKey, if set, encrypts the store at rest.
+	EncryptionKey storekey.Key
 	// Log receives server logs (default: discarded).
 	Log zerolog.Logger
 	// Now is the clock of the store and of every service (default
@@ -89,7 +92,7 @@ type Env struct {
 // ends.
 func New(tb testing.TB, o Options) *Env {
 	tb.Helper()
-	st, err := store.Open(store.Options{Dir: o.Dir, InMemory: o.Dir == "", Logger: o.Log, GCInterval: -1, Now: o.Now})
+	st, err := store.Open(store.Options{Dir: o.Dir, InMemory: o.Dir == "", Logger: o.Log, GCInterval: -1, Now: o.Now, EncryptionKey: o.EncryptionKey})
 	if err != nil {
 		tb.Fatal(err)
 	}

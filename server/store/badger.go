@@ -12,6 +12,8 @@ import (
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/storekey"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -69,6 +71,16 @@ type Options struct {
 	// (AcceptedLosses) and the cursor key replaced, so every device
 	// resets. Without it, Open refuses any damage it finds.
 	AcceptDataLoss bool
+	// EncryptionKey, if set, is the master key the store is encrypted
+	// with (Badger's encryption at rest: AES-256 data keys, themselves
+	// encrypted with it in the key registry). A new store is encrypted if
+	// it is set; an existing one opens only with the key it was encrypted
+	// with, and without one only if it is not encrypted (a *KeyError
+	// otherwise, with nothing in the directory changed).
+	EncryptionKey storekey.Key
+	// KeyRotation is how often Badger starts a new data key (default
+	// DefaultKeyRotation).
+	KeyRotation time.Duration
 	// Now is the store's clock (default time.Now): the directory decides
 	// with it whether ceremonies and invites have expired.
 	Now func() time.Time
@@ -98,7 +110,9 @@ var _ Store = (*DB)(nil)
 // a *DamageError, touching nothing, if it finds damage: tables that fail
 // their checksums, a MANIFEST lost or cut short, a write-ahead log that
 // replays less than was acknowledged, a store whose metadata is gone. A
-// directory with a store in it is never taken for a new one.
+// directory with a store in it is never taken for a new one. A key
+// (Options.EncryptionKey) that does not fit the store is refused first,
+// with a *KeyError, touching nothing either.
 func Open(o Options) (*DB, error) {
 	o = o.withMemoryDefaults()
 	var st *dirState
@@ -108,31 +122,7 @@ func Open(o Options) (*DB, error) {
 			return nil, err
 		}
 	}
-	bo := badger.DefaultOptions(o.Dir).
-		WithInMemory(o.InMemory).
-		WithSyncWrites(!o.InMemory).
-		WithLoggingLevel(badger.WARNING). // before WithLogger: it replaces the logger
-		WithLogger(badgerLogger{o.Logger}).
-		WithBlockCacheSize(int64(o.BlockCacheMB) << 20).
-		WithIndexCacheSize(int64(o.IndexCacheMB) << 20).
-		WithMemTableSize(int64(o.MemTableMB) << 20).
-		WithNumMemtables(o.NumMemtables).
-		WithNumLevelZeroTables(3).
-		WithNumLevelZeroTablesStall(8).
-		WithValueLogFileSize(256 << 20).
-		WithCompression(options.Snappy).
-		// inspectDir has read every table through; Badger checks each
-		// block as it reads it from disk (OnTableRead would read them all
-		// again, and panics on a damaged one).
-		WithChecksumVerificationMode(options.OnBlockRead).
-		WithVerifyValueChecksum(true).
-		WithNumCompactors(2).
-		WithBaseTableSize(int64(DefaultTableMB) << 20)
-	bo.TableSizeMultiplier = 1
-	if o.InMemory {
-		bo.Dir, bo.ValueDir = "", ""
-	}
-	bdb, err := openBadger(bo)
+	bdb, err := openBadger(badgerOptions(o))
 	if err != nil {
 		return nil, err
 	}
@@ -158,6 +148,47 @@ func Open(o Options) (*DB, error) {
 		go s.gcLoop(interval, o.Logger)
 	}
 	return s, nil
+}
+
+// badgerOptions are the options the store opens Badger with.
+func badgerOptions(o Options) badger.Options {
+	bo := badger.DefaultOptions(o.Dir).
+		WithInMemory(o.InMemory).
+		WithSyncWrites(!o.InMemory).
+		WithLoggingLevel(badger.WARNING). // before WithLogger: it replaces the logger
+		WithLogger(badgerLogger{o.Logger}).
+		WithBlockCacheSize(int64(o.BlockCacheMB) << 20).
+		WithIndexCacheSize(int64(o.IndexCacheMB) << 20).
+		WithMemTableSize(int64(o.MemTableMB) << 20).
+		WithNumMemtables(o.NumMemtables).
+		WithNumLevelZeroTables(3).
+		WithNumLevelZeroTablesStall(8).
+		WithValueLogFileSize(256 << 20).
+		WithCompression(options.Snappy).
+		// inspectDir has read every table through; Badger checks each
+		// block as it reads it from disk (OnTableRead would read them all
+		// again, and panics on a damaged one).
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true).
+		WithNumCompactors(2).
+		WithBaseTableSize(int64(DefaultTableMB) << 20)
+	bo.TableSizeMultiplier = 1
+	if o.InMemory {
+		bo.Dir, bo.ValueDir = "", ""
+	}
+	if !o.EncryptionKey.IsZero() {
+		// Badger keeps an encrypted table's decrypted index only in the
+		// index cache, and fails without one: it cannot be left unbounded.
+		if bo.IndexCacheSize == 0 {
+			bo = bo.WithIndexCacheSize(DefaultIndexCacheMB << 20)
+		}
+		rotation := o.KeyRotation
+		if rotation <= 0 {
+			rotation = DefaultKeyRotation
+		}
+		bo = bo.WithEncryptionKey(o.EncryptionKey.Bytes()).WithEncryptionKeyRotationDuration(rotation)
+	}
+	return bo
 }
 
 // openBadger opens Badger, turning a panic on this goroutine into an error.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -22,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/storekey"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/merge"
@@ -36,6 +38,8 @@ const (
 	// crashChildEnv, when set to a data directory, makes TestCrashRecovery
 	// act as the child that pushes batches into the store in that directory.
 	crashChildEnv = "THROUGHCARE_CRASH_CHILD"
+	// crashKeyEnv holds the child's store key (hex), if it is encrypted.
+	crashKeyEnv = "THROUGHCARE_CRASH_KEY"
 
 	crashDevice = "crash-device"
 	crashUser   = "crash-user"
@@ -105,7 +109,14 @@ func crashChild(dir string) {
 	// Never outlive a parent that is gone without killing us.
 	time.AfterFunc(crashChildLifetime, func() { fail("still running after %v", crashChildLifetime) })
 
-	s, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1})
+	var key storekey.Key
+	if hex := os.Getenv(crashKeyEnv); hex != "" {
+		var err error
+		if key, err = storekey.Parse(crashKeyEnv, hex); err != nil {
+			fail("key: %v", err)
+		}
+	}
+	s, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: key})
 	if err != nil {
 		fail("open: %v", err)
 	}
@@ -169,11 +180,14 @@ type crashRun struct {
 	waitErr  error
 }
 
-func startCrashChild(t *testing.T, dir string) *crashRun {
+func startCrashChild(t *testing.T, dir string, key storekey.Key) *crashRun {
 	t.Helper()
 	r := &crashRun{ready: make(chan struct{}), eof: make(chan struct{})}
 	r.cmd = exec.Command(os.Args[0], "-test.run=^TestCrashRecovery$")
 	r.cmd.Env = append(os.Environ(), crashChildEnv+"="+dir)
+	if !key.IsZero() {
+		r.cmd.Env = append(r.cmd.Env, crashKeyEnv+"="+hex.EncodeToString(key.Bytes()))
+	}
 	r.cmd.Stderr = &r.stderr
 	stdout, err := r.cmd.StdoutPipe()
 	if err != nil {
@@ -259,7 +273,7 @@ func TestCrashRecovery(t *testing.T) {
 	start := time.Now()
 	for it := range iterations {
 		present := verified.present
-		r := startCrashChild(t, dir)
+		r := startCrashChild(t, dir, storekey.Key{})
 		childFailed := func(format string, args ...any) {
 			t.Helper()
 			r.cmd.Process.Kill()
@@ -309,7 +323,7 @@ func TestCrashRecovery(t *testing.T) {
 		}
 
 		full := it == iterations-1 || it%crashFullEvery == crashFullEvery-1
-		v := verifyCrashStore(t, dir, it, verified, full, checkRNG)
+		v := verifyCrashStore(t, dir, storekey.Key{}, it, verified, full, checkRNG)
 		// Every acknowledged batch survived; at most one more (applied, but
 		// killed before its ack was written) may be there too.
 		if want := present + len(acks); v.present != want && v.present != want+1 {
@@ -355,10 +369,10 @@ const crashFullEvery = 5
 // the whole batches that came since (an older record there would have been
 // written twice), and reads every record of a few random older batches back
 // with Records; heads, high-water mark and histories are checked either way.
-func verifyCrashStore(t *testing.T, dir string, it int, prev crashVerified, full bool, rng *rand.Rand) crashVerified {
+func verifyCrashStore(t *testing.T, dir string, key storekey.Key, it int, prev crashVerified, full bool, rng *rand.Rand) crashVerified {
 	t.Helper()
 	ctx := context.Background()
-	s, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1})
+	s, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: key})
 	if err != nil {
 		t.Fatalf("iteration %d: reopen after kill: %v", it, err)
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/store/storetest"
+	"github.com/throughcare/throughcare/server/storekey"
 )
 
 // damageFixture is a real data directory, made by the store, and what was
@@ -27,14 +28,19 @@ type damageFixture struct {
 	dir       string
 	acked     int // batches 0..acked-1 were acknowledged
 	cursorKey []byte
+	key       storekey.Key // the store's encryption key (none: not encrypted)
+}
+
+func damageOpts(dir string, key storekey.Key) store.Options {
+	return store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1, EncryptionKey: key}
 }
 
 // closedFixture: batches pushed and the store closed, so everything is in
 // a table (.sst) and no write-ahead log is left.
-func closedFixture(t *testing.T, batches int) damageFixture {
+func closedFixture(t *testing.T, batches int, key storekey.Key) damageFixture {
 	t.Helper()
 	dir := t.TempDir()
-	s, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1})
+	s, err := store.Open(damageOpts(dir, key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,11 +49,11 @@ func closedFixture(t *testing.T, batches int) damageFixture {
 			t.Fatal(err)
 		}
 	}
-	key := slices.Clone(s.CursorKey())
+	cursorKey := slices.Clone(s.CursorKey())
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return damageFixture{dir: dir, acked: batches, cursorKey: key}
+	return damageFixture{dir: dir, acked: batches, cursorKey: cursorKey, key: key}
 }
 
 // closedAgain: a copy of f opened again, more batches pushed and closed
@@ -55,7 +61,7 @@ func closedFixture(t *testing.T, batches int) damageFixture {
 func closedAgain(t *testing.T, f damageFixture, more int) damageFixture {
 	t.Helper()
 	f.dir = storetest.CopyDir(t, f.dir)
-	s, err := store.Open(store.Options{Dir: f.dir, Logger: zerolog.Nop(), GCInterval: -1})
+	s, err := store.Open(damageOpts(f.dir, f.key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +81,7 @@ func closedAgain(t *testing.T, f damageFixture, more int) damageFixture {
 // (.mem) only.
 func killedFixture(t *testing.T, f damageFixture, more int) damageFixture {
 	t.Helper()
-	r := startCrashChild(t, f.dir)
+	r := startCrashChild(t, f.dir, f.key)
 	deadline := time.Now().Add(2 * time.Minute) // a safety net only
 	for {
 		r.mu.Lock()
@@ -100,16 +106,16 @@ func killedFixture(t *testing.T, f damageFixture, more int) damageFixture {
 	defer r.mu.Unlock()
 	f.acked += len(r.acks)
 	if f.cursorKey == nil {
-		f.cursorKey = cursorKeyOf(t, f.dir)
+		f.cursorKey = cursorKeyOf(t, f.dir, f.key)
 	}
 	return f
 }
 
 // cursorKeyOf opens a copy of dir and returns its cursor key.
-func cursorKeyOf(t *testing.T, dir string) []byte {
+func cursorKeyOf(t *testing.T, dir string, key storekey.Key) []byte {
 	t.Helper()
 	cp := storetest.CopyDir(t, dir)
-	s, err := store.Open(store.Options{Dir: cp, Logger: zerolog.Nop(), GCInterval: -1})
+	s, err := store.Open(damageOpts(cp, key))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,10 +188,10 @@ func splitWAL(t *testing.T, dir string) string {
 // tableLeftByFlush leaves in dir the table Badger writes when it flushes
 // the newest write-ahead log, unlisted, as a kill before the MANIFEST
 // listed it leaves it: the log is still there.
-func tableLeftByFlush(t *testing.T, dir string) {
+func tableLeftByFlush(t *testing.T, dir string, key storekey.Key) {
 	t.Helper()
 	flushed := storetest.CopyDir(t, dir)
-	s, err := store.Open(store.Options{Dir: flushed, Logger: zerolog.Nop(), GCInterval: -1})
+	s, err := store.Open(damageOpts(flushed, key))
 	must(t, err)
 	must(t, s.Close())
 	b, err := os.ReadFile(filepath.Join(flushed, "000002.sst"))
@@ -200,12 +206,12 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func rm(name string) func(t *testing.T, dir string) {
-	return func(t *testing.T, dir string) { must(t, os.Remove(filepath.Join(dir, name))) }
+func rm(name string) func(t *testing.T, dir string, _ storekey.Key) {
+	return func(t *testing.T, dir string, _ storekey.Key) { must(t, os.Remove(filepath.Join(dir, name))) }
 }
 
-func truncateTo(name string, size func(int64) int64) func(t *testing.T, dir string) {
-	return func(t *testing.T, dir string) {
+func truncateTo(name string, size func(int64) int64) func(t *testing.T, dir string, _ storekey.Key) {
+	return func(t *testing.T, dir string, _ storekey.Key) {
 		p := filepath.Join(dir, name)
 		info, err := os.Stat(p)
 		must(t, err)
@@ -213,19 +219,29 @@ func truncateTo(name string, size func(int64) int64) func(t *testing.T, dir stri
 	}
 }
 
-func touch(name string) func(t *testing.T, dir string) {
-	return func(t *testing.T, dir string) { must(t, os.WriteFile(filepath.Join(dir, name), nil, 0o600)) }
+func touch(name string) func(t *testing.T, dir string, _ storekey.Key) {
+	return func(t *testing.T, dir string, _ storekey.Key) {
+		must(t, os.WriteFile(filepath.Join(dir, name), nil, 0o600))
+	}
 }
+
+// damageFn damages the data directory dir of a store encrypted with key.
+type damageFn func(t *testing.T, dir string, key storekey.Key)
 
 // damageCase is a kind of damage done to a copy of a fixture and the
 // outcome Open must give: a refusal of that kind, or, for kind 0, an open
 // with every acknowledged batch present. With AcceptDataLoss, a refused
 // directory opens if accept is set, and is otherwise refused again, with
 // acceptWant (default: want).
+//
+// Cases marked plainOnly move a log's entries to other offsets, which an
+// encrypted log's entries cannot be (each is encrypted under an IV made
+// of its offset).
 type damageCase struct {
 	name       string
 	fixture    string
-	damage     func(t *testing.T, dir string)
+	damage     damageFn
+	plainOnly  bool
 	want       store.DamageKind
 	accept     bool
 	acceptWant store.DamageKind
@@ -235,17 +251,20 @@ var damageCases = []damageCase{
 	{name: "intact after a kill", fixture: "killed"},
 	{name: "intact after a close", fixture: "closed"},
 	{name: "newest write-ahead log: bytes flipped", fixture: "killed", want: store.DamageShortfall, accept: true,
-		damage: func(t *testing.T, dir string) { p := newestWAL(t, dir); flipByte(t, p, walEnd(t, p)/2) }},
+		damage: func(t *testing.T, dir string, _ storekey.Key) { p := newestWAL(t, dir); flipByte(t, p, walEnd(t, p)/2) }},
 	{name: "newest write-ahead log: truncated", fixture: "killed", want: store.DamageShortfall, accept: true,
-		damage: func(t *testing.T, dir string) { p := newestWAL(t, dir); must(t, os.Truncate(p, walEnd(t, p)/2)) }},
+		damage: func(t *testing.T, dir string, _ storekey.Key) {
+			p := newestWAL(t, dir)
+			must(t, os.Truncate(p, walEnd(t, p)/2))
+		}},
 	{name: "newest write-ahead log: deleted", fixture: "killed", want: store.DamageShortfall, accept: true,
-		damage: func(t *testing.T, dir string) { must(t, os.Remove(newestWAL(t, dir))) }},
+		damage: func(t *testing.T, dir string, _ storekey.Key) { must(t, os.Remove(newestWAL(t, dir))) }},
 	{name: "newest write-ahead log: deleted, no table yet", fixture: "killed, new", want: store.DamageNoMetadata,
-		damage: func(t *testing.T, dir string) { must(t, os.Remove(newestWAL(t, dir))) }},
-	{name: "two write-ahead logs, intact", fixture: "killed",
-		damage: func(t *testing.T, dir string) { splitWAL(t, dir) }},
-	{name: "older of two write-ahead logs: bytes flipped", fixture: "killed", want: store.DamageWAL, accept: true,
-		damage: func(t *testing.T, dir string) { p := splitWAL(t, dir); flipByte(t, p, walEnd(t, p)/2) }},
+		damage: func(t *testing.T, dir string, _ storekey.Key) { must(t, os.Remove(newestWAL(t, dir))) }},
+	{name: "two write-ahead logs, intact", fixture: "killed", plainOnly: true,
+		damage: func(t *testing.T, dir string, _ storekey.Key) { splitWAL(t, dir) }},
+	{name: "older of two write-ahead logs: bytes flipped", fixture: "killed", want: store.DamageWAL, accept: true, plainOnly: true,
+		damage: func(t *testing.T, dir string, _ storekey.Key) { p := splitWAL(t, dir); flipByte(t, p, walEnd(t, p)/2) }},
 	// The store's metadata is in the table the cut MANIFEST no longer
 	// lists: accepting the loss leaves no store.
 	{name: "MANIFEST: cut", fixture: "killed", want: store.DamageTablesUnrecorded, acceptWant: store.DamageNoMetadata,
@@ -258,7 +277,7 @@ var damageCases = []damageCase{
 		damage: truncateTo("MANIFEST", func(n int64) int64 { return n - 3 })},
 	{name: "table left by a kill while flushing", fixture: "killed", damage: tableLeftByFlush},
 	{name: "table left by a kill while compacting", fixture: "killed",
-		damage: func(t *testing.T, dir string) {
+		damage: func(t *testing.T, dir string, _ storekey.Key) {
 			b, err := os.ReadFile(filepath.Join(dir, "000001.sst"))
 			must(t, err)
 			must(t, os.WriteFile(filepath.Join(dir, "000007.sst"), b, 0o600))
@@ -266,9 +285,9 @@ var damageCases = []damageCase{
 	{name: "MANIFEST: deleted", fixture: "killed", want: store.DamageManifestMissing, damage: rm("MANIFEST")},
 	{name: "MANIFEST: deleted, no table yet", fixture: "killed, new", damage: rm("MANIFEST")},
 	{name: "MANIFEST: bytes flipped", fixture: "closed", want: store.DamageManifest,
-		damage: func(t *testing.T, dir string) { flipByte(t, filepath.Join(dir, "MANIFEST"), 12) }},
+		damage: func(t *testing.T, dir string, _ storekey.Key) { flipByte(t, filepath.Join(dir, "MANIFEST"), 12) }},
 	{name: "table: bytes flipped", fixture: "closed", want: store.DamageTable,
-		damage: func(t *testing.T, dir string) { flipByte(t, filepath.Join(dir, "000001.sst"), 100) }},
+		damage: func(t *testing.T, dir string, _ storekey.Key) { flipByte(t, filepath.Join(dir, "000001.sst"), 100) }},
 	{name: "table: truncated", fixture: "closed", want: store.DamageTable,
 		damage: truncateTo("000001.sst", func(n int64) int64 { return n / 2 })},
 	{name: "table: deleted", fixture: "killed", want: store.DamageManifest, damage: rm("000001.sst")},
@@ -278,12 +297,12 @@ var damageCases = []damageCase{
 	{name: "acknowledgement record: deleted", fixture: "killed", want: store.DamageAckRecord, accept: true,
 		damage: rm(store.AckFileName)},
 	{name: "acknowledgement record: bytes flipped", fixture: "killed", want: store.DamageAckRecord, accept: true,
-		damage: func(t *testing.T, dir string) {
+		damage: func(t *testing.T, dir string, _ storekey.Key) {
 			flipByte(t, filepath.Join(dir, store.AckFileName), 10)
 			flipByte(t, filepath.Join(dir, store.AckFileName), 42)
 		}},
 	{name: "every Badger file deleted", fixture: "killed", want: store.DamageNoMetadata,
-		damage: func(t *testing.T, dir string) {
+		damage: func(t *testing.T, dir string, _ storekey.Key) {
 			entries, _ := os.ReadDir(dir)
 			for _, e := range entries {
 				if e.Name() != store.AckFileName {
@@ -300,25 +319,42 @@ var damageCases = []damageCase{
 // With AcceptDataLoss, acceptable damage opens, replaces the cursor key and
 // is recorded; the rest is still refused.
 func TestDamageIsRefused(t *testing.T) {
-	closed := closedFixture(t, 10)
+	for _, encrypted := range []bool{false, true} {
+		t.Run(map[bool]string{false: "not encrypted", true: "encrypted"}[encrypted], func(t *testing.T) {
+			var key storekey.Key
+			if encrypted {
+				key = newKey(t)
+			}
+			testDamageIsRefused(t, key)
+		})
+	}
+}
+
+func testDamageIsRefused(t *testing.T, key storekey.Key) {
+	closed := closedFixture(t, 10, key)
 	twice := closedAgain(t, closed, 10)
 	fixtures := map[string]damageFixture{
 		"closed":       closed,
 		"closed twice": twice,
-		"killed":       killedFixture(t, damageFixture{dir: storetest.CopyDir(t, closed.dir), acked: closed.acked, cursorKey: closed.cursorKey}, 20),
-		"killed, new":  killedFixture(t, damageFixture{dir: t.TempDir()}, 20),
+		"killed":       killedFixture(t, damageFixture{dir: storetest.CopyDir(t, closed.dir), acked: closed.acked, cursorKey: closed.cursorKey, key: key}, 20),
+		"killed, new":  killedFixture(t, damageFixture{dir: t.TempDir(), key: key}, 20),
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, tc := range damageCases {
+		if tc.plainOnly && !key.IsZero() {
+			continue
+		}
 		t.Run(tc.name, func(t *testing.T) {
 			f := fixtures[tc.fixture]
 			dir := storetest.CopyDir(t, f.dir)
 			if tc.damage != nil {
-				tc.damage(t, dir)
+				tc.damage(t, dir, key)
 			}
 			var logs bytes.Buffer
 			for attempt := range 2 {
-				s, err := store.Open(store.Options{Dir: dir, Logger: zerolog.New(&logs), GCInterval: -1})
+				o := damageOpts(dir, key)
+				o.Logger = zerolog.New(&logs)
+				s, err := store.Open(o)
 				if got := damageKind(t, err); got != tc.want {
 					t.Fatalf("attempt %d: Open = %v (kind %d), want kind %d", attempt+1, err, got, tc.want)
 				}
@@ -331,7 +367,7 @@ func TestDamageIsRefused(t *testing.T) {
 				}
 			}
 			if tc.want == 0 {
-				if v := verifyCrashStore(t, dir, 0, crashVerified{}, true, rng); v.present < f.acked {
+				if v := verifyCrashStore(t, dir, key, 0, crashVerified{}, true, rng); v.present < f.acked {
 					t.Fatalf("%d batches present, but %d were acknowledged", v.present, f.acked)
 				}
 				return
@@ -356,7 +392,9 @@ func damageKind(t *testing.T, err error) store.DamageKind {
 // checkAccepted opens a refused directory with AcceptDataLoss.
 func checkAccepted(t *testing.T, dir string, f damageFixture, tc damageCase) {
 	t.Helper()
-	s, err := store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1, AcceptDataLoss: true})
+	o := damageOpts(dir, f.key)
+	o.AcceptDataLoss = true
+	s, err := store.Open(o)
 	if !tc.accept {
 		want := cmp.Or(tc.acceptWant, tc.want)
 		if got := damageKind(t, err); got != want {
@@ -377,7 +415,7 @@ func checkAccepted(t *testing.T, dir string, f damageFixture, tc damageCase) {
 		t.Errorf("AcceptedLosses = %+v, want one", losses)
 	}
 	must(t, s.Close())
-	s, err = store.Open(store.Options{Dir: dir, Logger: zerolog.Nop(), GCInterval: -1})
+	s, err = store.Open(damageOpts(dir, f.key))
 	if err != nil {
 		t.Fatalf("reopen after accepting data loss: %v", err)
 	}

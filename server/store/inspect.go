@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/table"
 	"github.com/rs/zerolog"
 
@@ -31,6 +33,9 @@ type dirState struct {
 	hadStore bool
 	// accepted is the damage Options.AcceptDataLoss let Open go on with.
 	accepted []*DamageError
+	// registry is the key registry of an encrypted store, opened
+	// read-only: the data keys its tables and logs are encrypted with.
+	registry *badger.KeyRegistry
 }
 
 // dirFiles are Badger's files in a data directory.
@@ -38,6 +43,7 @@ type dirFiles struct {
 	tables   map[uint64]string // by table id
 	wals     []string          // write-ahead logs (.mem), oldest first
 	manifest bool
+	registry bool // a key registry (KEYREGISTRY)
 	any      bool // any of Badger's files
 }
 
@@ -60,7 +66,9 @@ func listDir(dir string) (dirFiles, error) {
 			}
 		case name == badger.ManifestFilename:
 			f.manifest = true
-		case strings.HasSuffix(name, ".vlog"), name == "KEYREGISTRY", name == "DISCARD":
+		case name == badger.KeyRegistryFileName:
+			f.registry = true
+		case strings.HasSuffix(name, ".vlog"), name == "DISCARD":
 		default:
 			continue
 		}
@@ -91,6 +99,16 @@ func inspectDir(o Options) (*dirState, error) {
 		return nil, err
 	}
 	defer unlock()
+	files, err := listDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	// First, before anything in dir changes: a key that does not fit is
+	// refused with the directory as it was.
+	registry, err := checkKey(o, files)
+	if err != nil {
+		return nil, err
+	}
 	removed, err := badgerdir.RemoveEmptyLogs(dir)
 	for _, name := range removed {
 		o.Logger.Warn().Str("data", dir).Str("file", name).
@@ -99,11 +117,10 @@ func inspectDir(o Options) (*dirState, error) {
 	if err != nil {
 		return nil, err
 	}
-	files, err := listDir(dir)
-	if err != nil {
+	if files, err = listDir(dir); err != nil {
 		return nil, err
 	}
-	st := &dirState{}
+	st := &dirState{registry: registry}
 	st.acked, st.ackFound, st.ackErr = readAckFile(dir)
 	st.hadStore = len(files.tables) > 0 || (st.ackFound && (st.ackErr != nil || st.acked > 0)) || (!st.ackFound && files.any)
 	if !files.any && !st.ackFound {
@@ -129,11 +146,11 @@ func checkFiles(dir string, files dirFiles, o Options, st *dirState) error {
 	if err != nil {
 		return err
 	}
-	unlisted, listedMax, err := checkTables(dir, files, mf, o.Logger)
+	unlisted, listedMax, err := checkTables(dir, files, mf, st.registry, o.Logger)
 	if err != nil {
 		return err
 	}
-	wals, err := scanWALs(dir, files.wals)
+	wals, err := scanWALs(dir, files.wals, st.registry)
 	if err != nil {
 		return err
 	}
@@ -192,15 +209,34 @@ func checkManifest(dir string, files dirFiles) (badger.Manifest, error) {
 // was being written when Badger was killed, and Badger deletes it. It
 // returns the highest version of each table the MANIFEST does not list
 // that reads back, and the highest of the tables it lists.
-func checkTables(dir string, files dirFiles, mf badger.Manifest, log zerolog.Logger) (unlisted map[uint64]uint64, listedMax uint64, err error) {
+//
+// An encrypted store's tables are read with their data keys from kr (nil
+// for a store that is not encrypted): the key the MANIFEST records for a
+// table it lists, and for one it does not, each key in turn.
+func checkTables(dir string, files dirFiles, mf badger.Manifest, kr *badger.KeyRegistry, log zerolog.Logger) (unlisted map[uint64]uint64, listedMax uint64, err error) {
 	unlisted = map[uint64]uint64{}
+	cache, err := newIndexCache(kr != nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if cache != nil {
+		defer cache.Close()
+	}
 	for _, id := range slices.Sorted(maps.Keys(files.tables)) {
 		tm, listed := mf.Tables[id]
-		compression := options.Snappy
+		compression, keys := options.Snappy, dataKeys(kr)
 		if listed {
 			compression = tm.Compression
+			if keys, err = tableKey(kr, tm.KeyID); err != nil {
+				return nil, 0, &DamageError{Dir: dir, Kind: DamageTable, Files: []string{files.tables[id]}, Err: err}
+			}
 		}
-		v, err := verifyTable(filepath.Join(dir, files.tables[id]), compression)
+		var v uint64
+		for _, dk := range keys {
+			if v, err = verifyTable(filepath.Join(dir, files.tables[id]), compression, dk, cache); err == nil {
+				break
+			}
+		}
 		switch {
 		case err != nil && listed:
 			return nil, 0, &DamageError{Dir: dir, Kind: DamageTable, Files: []string{files.tables[id]}, Err: err}
@@ -226,10 +262,10 @@ func accept(o Options, st *dirState, d *DamageError) error {
 	return nil
 }
 
-func scanWALs(dir string, names []string) ([]walScan, error) {
+func scanWALs(dir string, names []string, kr *badger.KeyRegistry) ([]walScan, error) {
 	out := make([]walScan, len(names))
 	for i, name := range names {
-		w, err := scanWAL(filepath.Join(dir, name))
+		w, err := scanWAL(filepath.Join(dir, name), kr)
 		if err != nil {
 			return nil, err
 		}
@@ -255,6 +291,41 @@ func walsHold(wals []walScan, v uint64) bool {
 		}
 	}
 	return false
+}
+
+// tableKey is the data key a table the MANIFEST records with keyID is
+// encrypted with (nil: none), from kr.
+func tableKey(kr *badger.KeyRegistry, keyID uint64) ([]*pb.DataKey, error) {
+	if keyID == 0 {
+		return []*pb.DataKey{nil}, nil
+	}
+	if kr == nil {
+		return nil, fmt.Errorf("the MANIFEST says it is encrypted (data key %d), but the store is not", keyID)
+	}
+	dk, err := kr.DataKey(keyID)
+	if err != nil {
+		return nil, err
+	}
+	return []*pb.DataKey{dk}, nil
+}
+
+// dataKeys are every data key in kr, newest first (just nil, no key, if
+// kr is nil: the store is not encrypted). Badger numbers its data keys
+// from 1 up.
+func dataKeys(kr *badger.KeyRegistry) []*pb.DataKey {
+	if kr == nil {
+		return []*pb.DataKey{nil}
+	}
+	var keys []*pb.DataKey
+	for id := uint64(1); ; id++ {
+		dk, err := kr.DataKey(id)
+		if err != nil || dk == nil {
+			break
+		}
+		keys = append(keys, dk)
+	}
+	slices.Reverse(keys)
+	return keys
 }
 
 // setAside moves tables Badger would delete into a new directory in dir,

@@ -37,7 +37,8 @@ const (
 // about 15% of it. BlockCacheMB must be positive (the store is compressed,
 // and Badger requires a block cache then). A negative IndexCacheMB keeps
 // every table's index and bloom filter in memory, unbounded (Badger's own
-// default).
+// default), except in an encrypted store, which needs the cache (it gets
+// DefaultIndexCacheMB).
 func (o Options) withMemoryDefaults() Options {
 	if o.MemTableMB <= 0 {
 		o.MemTableMB = DefaultMemTableMB

@@ -15,6 +15,13 @@
 // a push's changes, its rejections and the device's high-water mark in one
 // such transaction, so a resent change is recognised as a duplicate.
 //
+// # Encryption at rest
+//
+// Given a master key (Options.EncryptionKey, from package storekey), a new
+// store is encrypted with Badger's own encryption, and an existing one
+// opens only with the key it was encrypted with (encryption.go); Encrypt
+// migrates a store that is not encrypted, RotateKey changes the master key.
+//
 // # Key layout
 //
 // Keys start with a one-byte table prefix; ids are 16-byte UUIDs and numbers

@@ -7,10 +7,12 @@ import (
 	"os"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/fb"
 	"github.com/dgraph-io/badger/v4/options"
 	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/table"
 	"github.com/dgraph-io/badger/v4/y"
+	"github.com/dgraph-io/ristretto/v2"
 	"github.com/dgraph-io/ristretto/v2/z"
 	"google.golang.org/protobuf/proto"
 )
@@ -37,7 +39,11 @@ func readManifest(path string) (badger.Manifest, error) {
 // caller can recover from. So the footer and index are checked here first,
 // the way initIndex reads them, and the blocks then by Badger's own code
 // in this goroutine, recovering its panics.
-func verifyTable(path string, compression options.CompressionType) (maxVersion uint64, err error) {
+//
+// dk is the data key the table is encrypted with (nil if it is not); an
+// encrypted table's index is decrypted into cache, which Badger needs for
+// one.
+func verifyTable(path string, compression options.CompressionType, dk *pb.DataKey, cache *ristretto.Cache[uint64, *fb.TableIndex]) (maxVersion uint64, err error) {
 	if err := checkTableIndex(path); err != nil {
 		return 0, err
 	}
@@ -52,6 +58,7 @@ func verifyTable(path string, compression options.CompressionType) (maxVersion u
 	}()
 	t, err := table.OpenTable(mf, table.Options{
 		ReadOnly: true, ChkMode: options.OnTableRead, BlockSize: badgerBlockSize, Compression: compression,
+		DataKey: dk, IndexCache: cache,
 	})
 	if err != nil {
 		return 0, err
@@ -120,4 +127,13 @@ func checkTableIndex(path string) error {
 		return fmt.Errorf("its index fails its checksum: %w", err)
 	}
 	return nil
+}
+
+// newIndexCache is a small cache for the decrypted indexes of the tables
+// verifyTable reads (nil, none needed, if the store is not encrypted).
+func newIndexCache(encrypted bool) (*ristretto.Cache[uint64, *fb.TableIndex], error) {
+	if !encrypted {
+		return nil, nil
+	}
+	return ristretto.NewCache(&ristretto.Config[uint64, *fb.TableIndex]{NumCounters: 1000, MaxCost: 4 << 20, BufferItems: 64})
 }

@@ -10,7 +10,12 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"strconv"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
+	"github.com/dgraph-io/badger/v4/y"
 )
 
 // Badger's write-ahead log (a memtable's .mem file), as its replay reads it
@@ -29,6 +34,12 @@ const (
 	walBitFinTxn  = 1 << 7
 )
 
+// An encrypted log's header holds the id of its data key and a 12-byte
+// base IV; each entry's key and value (not its header) are then encrypted
+// with AES-CTR under that key with the IV base IV || the entry's offset
+// (4 bytes, big-endian), and its CRC is of the encrypted bytes (memtable.go
+// encodeEntry, generateIV).
+
 // walScan is what reading one write-ahead log file the way Badger replays
 // it found.
 type walScan struct {
@@ -40,12 +51,14 @@ type walScan struct {
 	// Trailing is set if bytes other than zero follow End: entries replay
 	// will drop.
 	Trailing bool
-	// Encrypted is set if the file is encrypted; nothing else is known then.
+	// Encrypted is set if the file is encrypted and its data key was not
+	// at hand; nothing else is known then.
 	Encrypted bool
 }
 
-// scanWAL reads the write-ahead log file at path.
-func scanWAL(path string) (walScan, error) {
+// scanWAL reads the write-ahead log file at path, decrypting it with its
+// data key from kr if it is encrypted (kr nil: the store is not).
+func scanWAL(path string, kr *badger.KeyRegistry) (walScan, error) {
 	var w walScan
 	f, err := os.Open(path)
 	if err != nil {
@@ -58,11 +71,19 @@ func scanWAL(path string) (walScan, error) {
 		w.Trailing = !allZero(head)
 		return w, nil
 	}
-	if binary.BigEndian.Uint64(head[:8]) != 0 {
-		w.Encrypted = true
-		return w, nil
-	}
 	r := &walReader{r: bufio.NewReaderSize(f, 1<<16), crc: crc32.New(crc32c), off: walHeaderSize}
+	if id := binary.BigEndian.Uint64(head[:8]); id != 0 {
+		if kr == nil {
+			w.Encrypted = true
+			return w, nil
+		}
+		if r.key, err = kr.DataKey(id); err != nil {
+			// A log whose key is not in the registry cannot be replayed
+			// at all: Badger refuses it.
+			return w, &DamageError{Dir: filepath.Dir(path), Kind: DamageUnreadable, Files: []string{filepath.Base(path)}, Err: err}
+		}
+		r.baseIV = head[8:walHeaderSize]
+	}
 	w.End = walHeaderSize
 	var txn uint64 // the version of the transaction being read, 0 between them
 	for {
@@ -110,6 +131,10 @@ type walReader struct {
 	r   *bufio.Reader
 	crc hash.Hash32
 	off int64 // bytes read from the file
+	// key and baseIV decrypt an encrypted log's entries (key nil: not
+	// encrypted).
+	key    *pb.DataKey
+	baseIV []byte
 }
 
 func (r *walReader) Read(p []byte) (int, error) {
@@ -130,6 +155,7 @@ func (r *walReader) ReadByte() (byte, error) {
 // entry reads the next entry; ok is false if it does not read back whole
 // with a matching checksum, or is empty (the zeroes after the last one).
 func (r *walReader) entry() (meta byte, key, value []byte, ok bool) {
+	start := r.off
 	r.crc.Reset()
 	var h [2]byte
 	if _, err := io.ReadFull(r, h[:]); err != nil {
@@ -150,6 +176,13 @@ func (r *walReader) entry() (meta byte, key, value []byte, ok bool) {
 	var sum [4]byte
 	if _, err := io.ReadFull(r, sum[:]); err != nil || binary.BigEndian.Uint32(sum[:]) != r.crc.Sum32() {
 		return 0, nil, nil, false
+	}
+	if r.key != nil {
+		iv := binary.BigEndian.AppendUint32(append(make([]byte, 0, 16), r.baseIV...), uint32(start))
+		var err error
+		if kv, err = y.XORBlockAllocate(kv, r.key.Data, iv); err != nil {
+			return 0, nil, nil, false
+		}
 	}
 	return h[0], kv[:klen], kv[klen:], true
 }
