@@ -6,6 +6,7 @@
 //	throughcare-server [--listen 127.0.0.1:8080] [--data ./data] [flags]
 //	throughcare-server invite-admin --data DIR --area NAME
 //	throughcare-server healthcheck [--listen ADDR]
+//	throughcare-server audit verify [--data DIR] [--key-file FILE]
 //
 // Every flag can also be set from the environment (THROUGHCARE_LISTEN,
 // THROUGHCARE_DATA, ...); run with -h for the list. SIGTERM or SIGINT drains
@@ -50,12 +51,16 @@ const bootstrapTTL = 7 * 24 * time.Hour
 // run starts the server and blocks until ctx ends, then shuts down
 // gracefully; or, given "invite-admin", mints an admin invite (through
 // the running server's operator socket, or in the store if none runs); or,
-// given "healthcheck", asks a running server whether it is ready. Logs go to
+// given "healthcheck", asks a running server whether it is ready; or, given
+// "audit verify", checks the audit trail of a stopped server. Logs go to
 // stdout. Whatever it creates is readable by the server's user only.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	restrictUmask()
 	if len(args) > 0 && args[0] == "invite-admin" {
 		return inviteAdmin(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "audit" {
+		return auditCommand(ctx, args[1:], getenv, stdout)
 	}
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout)

@@ -34,6 +34,7 @@ const (
 	TakeBackups
 	SubjectAccess
 	SetRetention
+	ReadAudit
 )
 
 var (
@@ -68,6 +69,7 @@ var actions = map[Action]struct {
 	TakeBackups:      {"take backups", admins},
 	SubjectAccess:    {"export everything held about a client", admins},
 	SetRetention:     {"set the area's retention", admins},
+	ReadAudit:        {"read the audit trail", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -92,6 +94,14 @@ func Allow(id *identity.Identity, a Action) error {
 		return Forbidden(id.Role, a.String())
 	}
 	return nil
+}
+
+// SyncReadsAudited reports whether what the caller's pulls and streams
+// send is audited page by page: a supervisor's or an admin's sync reads
+// clients that are not their own caseload (bulk reads of other people's
+// work), a worker's reads only their own caseload and are not.
+func SyncReadsAudited(id *identity.Identity) bool {
+	return id != nil && id.Role != identity.Worker
 }
 
 // Forbidden is the refusal of something a role may not do.
@@ -141,6 +151,7 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "StreamBackup"):   {Action: TakeBackups},
 	rpc("AdminService", "ExportSubject"):  {Action: SubjectAccess},
 	rpc("AdminService", "SetRetention"):   {Action: SetRetention},
+	rpc("AdminService", "ListAudit"):      {Action: ReadAudit},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -136,6 +136,10 @@ var cells = map[string]cell{
 		_, err := w.adminClient(caller.token()).DisableUser(w.ctx, &v1.DisableUserRequest{UserId: spare.sess.GetUserId()})
 		return outcome(err)
 	},
+	"throughcare.v1.AdminService/ListAudit": func(w *world, caller *person, target int) string {
+		_, err := w.adminClient(caller.token()).ListAudit(w.ctx, &v1.ListAuditRequest{ClientId: w.clients[target]})
+		return outcome(err)
+	},
 	"throughcare.v1.AdminService/CreateClient": func(w *world, caller *person, target int) string {
 		_, err := w.adminClient(caller.token()).CreateClient(w.ctx, &v1.CreateClientRequest{
 			TeamId: w.teams[target], GivenName: "Alex", FamilyName: "Smith", Pathway: "licence"})

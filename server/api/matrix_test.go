@@ -97,6 +97,7 @@ var expect = map[string]row{
 	"throughcare.v1.AdminService/StreamBackup":  {all(unauth), all(denied), all(denied), all(ok)},
 	"throughcare.v1.AdminService/ExportSubject": {all(unauth), all(denied), all(denied), area(ok, notFound)},
 	"throughcare.v1.AdminService/SetRetention":  {all(unauth), all(denied), all(denied), all(ok)},
+	"throughcare.v1.AdminService/ListAudit":     {all(unauth), all(denied), all(denied), area(ok, notFound)},
 
 	"throughcare.v1.SyncService/Push":      {all(unauth), mine(applied, refused), team(applied, refused), area(applied, refused)},
 	"throughcare.v1.SyncService/Pull":      {all(unauth), mine(sees, hidden), team(sees, hidden), area(sees, hidden)},

@@ -157,7 +157,11 @@ func contents(t *testing.T, st *store.DB, w *fixture.World, clients []string) ma
 				c, _ := tx.Client(id)
 				put("client "+id, c)
 			}
-			put("audit "+a, tx.AuditsOfArea(a))
+			au, aerr := tx.AuditOfArea(a, 0, 0)
+			if aerr != nil {
+				return aerr
+			}
+			put("audit "+a, au)
 		}
 		return err
 	}); err != nil {

@@ -97,6 +97,8 @@ type DB struct {
 	closeErr  error
 	watchers  watchers
 	now       func() time.Time
+	audit     auditChain
+	log       zerolog.Logger
 }
 
 var _ Store = (*DB)(nil)
@@ -127,13 +129,16 @@ func Open(o Options) (*DB, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now}
+	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now, log: o.Logger}
+	s.audit.kick = make(chan struct{}, 1)
 	if err := s.init(o, st); err != nil {
 		return nil, errors.Join(err, s.closeFiles())
 	}
 	if err := s.buildLateIndex(); err != nil {
 		return nil, errors.Join(err, s.closeFiles())
 	}
+	s.wg.Add(1)
+	go s.sealLoop()
 	interval := o.GCInterval
 	if interval == 0 {
 		interval = 10 * time.Minute
@@ -237,7 +242,8 @@ func (s *DB) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		s.closeErr = s.closeFiles()
+		sealErr := s.sealAudit(context.Background())
+		s.closeErr = errors.Join(sealErr, s.closeFiles())
 	})
 	return s.closeErr
 }

@@ -74,6 +74,8 @@ const (
 	// AdminServiceSetRetentionProcedure is the fully-qualified name of the AdminService's SetRetention
 	// RPC.
 	AdminServiceSetRetentionProcedure = "/throughcare.v1.AdminService/SetRetention"
+	// AdminServiceListAuditProcedure is the fully-qualified name of the AdminService's ListAudit RPC.
+	AdminServiceListAuditProcedure = "/throughcare.v1.AdminService/ListAudit"
 )
 
 // AdminServiceClient is a client for the throughcare.v1.AdminService service.
@@ -123,6 +125,10 @@ type AdminServiceClient interface {
 	// SetRetention sets how long the area keeps a client after their case is
 	// closed (admins); see GetAreaResponse.retention.
 	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
+	// ListAudit reads the caller's area's audit trail about one client or by
+	// one user, oldest first, a page at a time (admins). Reading it is
+	// itself audited.
+	ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error)
 }
 
 // NewAdminServiceClient constructs a client for the throughcare.v1.AdminService service. By
@@ -234,6 +240,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
 			connect.WithClientOptions(opts...),
 		),
+		listAudit: connect.NewClient[v1.ListAuditRequest, v1.ListAuditResponse](
+			httpClient,
+			baseURL+AdminServiceListAuditProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListAudit")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -254,6 +267,7 @@ type adminServiceClient struct {
 	streamBackup   *connect.Client[v1.StreamBackupRequest, v1.StreamBackupResponse]
 	exportSubject  *connect.Client[v1.ExportSubjectRequest, v1.ExportSubjectResponse]
 	setRetention   *connect.Client[v1.SetRetentionRequest, v1.SetRetentionResponse]
+	listAudit      *connect.Client[v1.ListAuditRequest, v1.ListAuditResponse]
 }
 
 // GetArea calls throughcare.v1.AdminService.GetArea.
@@ -383,6 +397,15 @@ func (c *adminServiceClient) SetRetention(ctx context.Context, req *v1.SetRetent
 	return nil, err
 }
 
+// ListAudit calls throughcare.v1.AdminService.ListAudit.
+func (c *adminServiceClient) ListAudit(ctx context.Context, req *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
+	response, err := c.listAudit.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // AdminServiceHandler is an implementation of the throughcare.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetArea describes the caller's area.
@@ -430,6 +453,10 @@ type AdminServiceHandler interface {
 	// SetRetention sets how long the area keeps a client after their case is
 	// closed (admins); see GetAreaResponse.retention.
 	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
+	// ListAudit reads the caller's area's audit trail about one client or by
+	// one user, oldest first, a page at a time (admins). Reading it is
+	// itself audited.
+	ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -537,6 +564,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceListAuditHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceListAuditProcedure,
+		svc.ListAudit,
+		connect.WithSchema(adminServiceMethods.ByName("ListAudit")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetAreaProcedure:
@@ -569,6 +603,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceExportSubjectHandler.ServeHTTP(w, r)
 		case AdminServiceSetRetentionProcedure:
 			adminServiceSetRetentionHandler.ServeHTTP(w, r)
+		case AdminServiceListAuditProcedure:
+			adminServiceListAuditHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -636,4 +672,8 @@ func (UnimplementedAdminServiceHandler) ExportSubject(context.Context, *v1.Expor
 
 func (UnimplementedAdminServiceHandler) SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.SetRetention is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ListAudit is not implemented"))
 }
