@@ -212,6 +212,21 @@ func TestRestoreDrill(t *testing.T) {
 	inc2, _ := d.take(svc, admin, isum.Until+1)
 	want := contents(t, d.st, d.world, d.clients)
 	d.work(30) // lost: after the last backup
+	var taken []string
+	if err := d.st.DirectoryView(context.Background(), func(tx store.DirTx) error {
+		entries, err := tx.AuditOfUser(d.world.AreaA, admin.UserID, 0, 0)
+		for _, e := range entries {
+			if e.Action == store.AuditTakeBackup {
+				taken = append(taken, e.RecordID)
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if wantTaken := []string{"since 0", fmt.Sprint("since ", fsum.Until+1), fmt.Sprint("since ", isum.Until+1)}; !slices.Equal(taken, wantTaken) {
+		t.Errorf("audited backups %q, want %q", taken, wantTaken)
+	}
 
 	data := filepath.Join(t.TempDir(), "restored")
 	rec, infos, err := backup.RestoreFiles(store.Options{Dir: data, Logger: zerolog.Nop(), EncryptionKey: key}, key, []string{full, inc1, inc2})
@@ -261,8 +276,9 @@ func TestRestoreRefusesBadSets(t *testing.T) {
 	d.work(10)
 	inc1, isum := d.take(svc, admin, fsum.Until+1)
 	d.work(10)
-	inc2, _ := d.take(svc, admin, isum.Until+1)
-	gap, _ := d.take(svc, admin, isum.Until+5)
+	inc2, i2sum := d.take(svc, admin, isum.Until+1)
+	d.work(10)
+	gap, _ := d.take(svc, admin, i2sum.Until+5) // each take writes an audit entry: versions move on
 	foreign := newDrill(t)
 	fsvc, _ := backup.New(backup.Config{Source: foreign.st, Key: key, Now: d.clock.Now})
 	_, fadmin := foreign.world.AddUser("Ada", foreign.world.AreaA, identity.Admin, d.clock.Now())

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/access"
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -21,6 +23,9 @@ type Source interface {
 	// Backup writes the store's backup stream from a snapshot, of every
 	// version from since on, telling w's AddRecords what it writes.
 	Backup(ctx context.Context, w io.Writer, since uint64) (store.BackupResult, error)
+	// Directory runs fn in a directory transaction (for the audit entry
+	// each backup writes).
+	Directory(ctx context.Context, fn func(tx store.DirTx) error) error
 }
 
 // Config configures a Service.
@@ -94,6 +99,13 @@ func (s *Service) Take(ctx context.Context, id *identity.Identity, since uint64,
 		return Summary{}, err
 	}
 	start := s.cfg.Now()
+	// Audited before any byte leaves, as every export of client data is: a
+	// backup holds every area's. If the entry cannot be written, no backup.
+	entry := audit.Entry(ctx, id, store.AuditTakeBackup, start)
+	entry.RecordID = "since " + strconv.FormatUint(since, 10)
+	if err := s.cfg.Source.Directory(ctx, func(tx store.DirTx) error { return tx.AppendAudit(entry) }); err != nil {
+		return Summary{}, err
+	}
 	out := &sender{send: send, buf: make([]byte, 0, s.cfg.SendBytes)}
 	w, err := NewWriter(out, key, Header{StoreID: storeID, Since: since, CreatedAt: start})
 	if err != nil {

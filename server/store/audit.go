@@ -36,6 +36,7 @@ const (
 	AuditSubjectAccess
 	AuditRetentionPurge
 	AuditSetRetention
+	AuditTakeBackup
 	auditActionEnd
 )
 
@@ -61,6 +62,7 @@ var auditActionNames = [...]string{
 	AuditSubjectAccess:    "subject_access",
 	AuditRetentionPurge:   "retention_purge",
 	AuditSetRetention:     "set_retention",
+	AuditTakeBackup:       "take_backup",
 }
 
 // String names the action ("sign_in").

@@ -110,7 +110,7 @@ type badgerBucketTx struct {
 	now     func() time.Time // the store's clock
 	wrote   bool
 	audited bool // an audit entry was appended
-	heads map[[16]byte]bucketHead
+	heads   map[[16]byte]bucketHead
 	// oldPos is, for each record read or written in this transaction, the
 	// position its stored state is keyed by (0: none).
 	oldPos map[[32]byte]uint64

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 
-
 	"github.com/dgraph-io/badger/v4"
 )
 
