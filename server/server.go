@@ -1,9 +1,9 @@
 // Package server is the composition root: New builds the whole Throughcare
-// server from one Config (the sync engine, passkey sessions, the admin and
-// review services, subject access and retention, the web console, the CSV
-// exports, the API handler with its rate limits and disk gate, the
-// Prometheus metrics when asked for, one clock and one logger for all of
-// them), and Serve runs it on a listener. The server binary
+// server from one Config (the sync engine, passkey sessions, the admin,
+// review and backup services, subject access and retention, the web
+// console, the CSV exports, the API handler with its rate limits and disk
+// gate, the Prometheus metrics when asked for, one clock and one logger for
+// all of them), and Serve runs it on a listener. The server binary
 // (cmd/throughcare-server), the tests (through servertest) and the
 // benchmarks all build it here, so what they run is wired the same way.
 //
@@ -22,6 +22,7 @@ import (
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/backup"
 	"github.com/throughcare/throughcare/server/console"
 	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
@@ -38,6 +39,7 @@ type Store interface {
 	syncengine.Store
 	admin.Store
 	review.Store
+	backup.Source
 	subject.Store
 }
 
@@ -91,6 +93,10 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	MaxConnsPerIP     int
 
+	// BackupKey seals the backups AdminService.StreamBackup streams (the
+	// store key); without one backups are refused.
+	BackupKey backup.Key
+
 	// Metrics, when set, receives the server's Prometheus metrics (see
 	// package metrics); MetricsHandler serves them. It must be a registry
 	// of its own, never Prometheus's global one.
@@ -125,6 +131,7 @@ type Server struct {
 	Auth   *auth.Service
 	Admin  *admin.Service
 	Review *review.Service
+	Backup *backup.Service
 	// Subject exports and purges clients (subject access, retention).
 	Subject *subject.Service
 	// API is the HTTP handler: every service, the probes, the console and
@@ -197,6 +204,9 @@ func New(cfg Config) (_ *Server, err error) {
 	if s.Subject, err = subject.New(subject.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Retention: cfg.Retention, Logger: log}); err != nil {
 		return nil, err
 	}
+	if s.Backup, err = backup.New(backup.Config{Source: cfg.Store, Key: cfg.BackupKey, Now: cfg.Now, Logger: log}); err != nil {
+		return nil, err
+	}
 	if s.API, err = s.newAPI(ids); err != nil {
 		return nil, err
 	}
@@ -246,7 +256,7 @@ func (s *Server) newAPI(ids identity.Source) (*api.Server, error) {
 		Engine: s.Engine, Identity: ids, Logger: log,
 		MaxRequestBytes: cfg.MaxRequestBytes, UnaryTimeout: cfg.UnaryTimeout, MaxDecompressions: cfg.MaxDecompressions,
 		ReadBodyTimeout: cfg.ReadBodyTimeout, WriteTimeout: cfg.WriteTimeout,
-		Auth: api.NewAuthHandler(s.Auth), Admin: api.NewAdminHandler(s.Admin, s.Subject), Review: api.NewReviewHandler(s.Review),
+		Auth: api.NewAuthHandler(s.Auth), Admin: api.NewAdminHandler(s.Admin, s.Subject, s.Backup), Review: api.NewReviewHandler(s.Review),
 		AuthRateLimit: cfg.RateLimit,
 		Routes: map[string]http.Handler{
 			console.IndexPattern: console.LoopbackRedirect(console.Handler(), cfg.Auth.RPOrigins), console.AssetsPattern: console.Handler(),

@@ -6,6 +6,7 @@
 //	throughcare-server [--listen 127.0.0.1:8080] [--data ./data] [flags]
 //	throughcare-server invite-admin --data DIR --area NAME
 //	throughcare-server healthcheck [--listen ADDR]
+//	throughcare-server audit verify [--data DIR] [--key-file FILE]
 //	throughcare-server --version
 //
 // Every flag can also be set from the environment (THROUGHCARE_LISTEN,
@@ -54,12 +55,16 @@ const bootstrapTTL = 7 * 24 * time.Hour
 // run starts the server and blocks until ctx ends, then shuts down
 // gracefully; or, given "invite-admin", mints an admin invite (through
 // the running server's operator socket, or in the store if none runs); or,
-// given "healthcheck", asks a running server whether it is ready. Logs go to
+// given "healthcheck", asks a running server whether it is ready; or, given
+// "audit verify", checks the audit trail of a stopped server. Logs go to
 // stdout. Whatever it creates is readable by the server's user only.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	restrictUmask()
 	if len(args) > 0 && args[0] == "invite-admin" {
 		return inviteAdmin(ctx, args[1:], getenv, stdout)
+	}
+	if len(args) > 0 && args[0] == "audit" {
+		return auditCommand(ctx, args[1:], getenv, stdout)
 	}
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout)
@@ -76,6 +81,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 			return rotateKeyCmd(args[1:], getenv, stdout)
 		case "new-key":
 			return newKeyCmd(args[1:], stdout)
+		case "restore": // see restore.go
+			return restoreCmd(args[1:], getenv, stdout)
 		}
 	}
 	cfg, err := parseConfig(args, getenv, stdout)
@@ -134,6 +141,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if obs.metrics != nil {
 		scfg.Metrics = prometheus.NewRegistry() // the server's own, never the global one
 	}
+	scfg.BackupKey = key // backups are sealed with the store key (see restore.go)
 	srv, err := server.New(scfg)
 	if err != nil {
 		return err

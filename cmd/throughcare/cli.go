@@ -40,6 +40,7 @@ type cli struct {
 	server, path string
 	origin, rpID string
 	out          io.Writer
+	errOut       io.Writer // progress
 	prof         *profile
 	http         *http.Client
 	// dev is the profile's device (the SDK's store): the session, the
@@ -58,7 +59,7 @@ func newCLI(server, path, origin, rpID string, out io.Writer) (*cli, error) {
 	if rpID == "" {
 		rpID = u.Hostname()
 	}
-	c := &cli{server: server, path: path, out: out, http: &http.Client{Timeout: 2 * time.Minute},
+	c := &cli{server: server, path: path, out: out, errOut: os.Stderr, http: &http.Client{Timeout: 2 * time.Minute},
 		origin: origin, rpID: rpID, prof: &profile{}}
 	b, err := os.ReadFile(path)
 	switch {

@@ -3,7 +3,8 @@
 // person at a terminal can do what a tablet or the console does: enrol from
 // an invite, create teams, invite colleagues (and list and revoke invites),
 // create and assign clients, log contacts and sync, revoke a lost device,
-// disable a user.
+// disable a user; admins can read the audit trail about a client or by a
+// user; and an operator can stream a backup of the live server (backup).
 //
 // A profile is a device of the Go SDK (client-sdk/caseload): its encrypted
 // store, in a directory beside the profile file (NAME.device for
@@ -70,8 +71,10 @@ var commands = map[string]command{
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
 	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact and sync", cmdLogContact},
 	"pull":        {"                                sync, and list the clients it brought news of", cmdPull},
+	"backup":      {"--out FILE [--since VERSION | --since-file PREV]   stream a sealed backup of the live server into a new file (admins)", cmdBackup},
 	"sar":         {"--client ID --out FILE           write everything held about a client to a zip (admins)", cmdSAR},
 	"retention":   {"[--set DURATION | --default]     show or set how long closed clients are kept (admins)", cmdRetention},
+	"audit":       {"--client ID | --user ID [--csv]   the audit trail about a client or by a user (admins)", cmdAudit},
 	"demo":        {"[--workers N] [--clients N] [--days N]   fill a demo team (admins): tablets, clients, offline days", cmdDemo},
 }
 

@@ -75,7 +75,7 @@ func newEnv(b *testing.B) *env {
 	// The caseload: clients assigned to the worker, with their contacts,
 	// written as another device of the worker's would have.
 	e.seeder = sample.NewDevice(e.worker, time.Now, 42)
-	id := &identity.Identity{UserID: e.worker, DeviceID: e.seeder.ID, Role: identity.Admin} // writes the client records too
+	id := &identity.Identity{Area: "bench-area", UserID: e.worker, DeviceID: e.seeder.ID, Role: identity.Admin} // writes the client records too
 	var batch []*v1.Change
 	flush := func() {
 		if len(batch) == 0 {
@@ -203,7 +203,7 @@ func BenchmarkReconnect(b *testing.B) {
 	if _, err := d.Sync(ctx); err != nil {
 		b.Fatal(err)
 	}
-	id := &identity.Identity{UserID: e.worker, DeviceID: e.seeder.ID, Role: identity.Worker, Buckets: e.ids}
+	id := &identity.Identity{Area: "bench-area", UserID: e.worker, DeviceID: e.seeder.ID, Role: identity.Worker, Buckets: e.ids}
 	var total time.Duration
 	for i := range b.N {
 		b.StopTimer()

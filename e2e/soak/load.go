@@ -29,6 +29,7 @@ type load struct {
 	o           options
 	workers     []*worker
 	supervisors []*caseload.Device
+	admin       *adminSession // takes the backups (backups.go)
 }
 
 type worker struct {
@@ -68,7 +69,7 @@ func setUp(ctx context.Context, s *server, o options) (*load, error) {
 		return nil, fmt.Errorf("enrolling the admin: %w", err)
 	}
 	admin := throughcarev1connect.NewAdminServiceClient(hc, s.url, connect.WithInterceptors(servertest.BearerToken(sess.GetAccessToken())))
-	l := &load{o: o}
+	l := &load{o: o, admin: &adminSession{url: s.url, sess: sess}}
 	teams := make([]string, max(o.live, 1))
 	for i := range teams {
 		t, err := admin.CreateTeam(ctx, &v1.CreateTeamRequest{Name: fmt.Sprintf("Outreach %d", i+1)})

@@ -3,9 +3,11 @@
 // loopback port), drives it for a while with SDK tablets that log contacts
 // and sync (and a few that follow the live stream), samples the server's
 // resident memory from /proc/<pid>/status every few seconds, and prints
-// the series with its start, middle, end and peak as Markdown.
+// the series with its start, middle, end and peak as Markdown. With
+// -backup-every it also takes a backup that often (a full one, then
+// incremental ones) and reports each one's size, records and duration.
 //
-//	go run ./e2e/soak -duration 20m [-- extra server flags]
+//	go run ./e2e/soak -duration 20m [-backup-every 3m] [-- extra server flags]
 //
 // `make soak DURATION=20m` runs it. Linux only (it reads /proc).
 package main
@@ -34,6 +36,7 @@ func main() {
 	flag.DurationVar(&o.pause, "pause", 200*time.Millisecond, "a tablet's pause after each sync")
 	flag.StringVar(&o.server, "server", "", "server binary to run (default: build ./cmd/throughcare-server)")
 	flag.StringVar(&o.title, "title", "Soak", "heading of the report")
+	flag.DurationVar(&o.backupEvery, "backup-every", 0, "take a backup through AdminService.StreamBackup this often while the load runs (0: none)")
 	flag.Parse()
 	o.serverArgs = flag.Args()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -47,6 +50,7 @@ func main() {
 // options are the soak's settings.
 type options struct {
 	duration, every, pause time.Duration
+	backupEvery            time.Duration
 	workers, live, batch   int
 	server, title          string
 	serverArgs             []string
@@ -83,9 +87,11 @@ func run(ctx context.Context, o options) error {
 	defer cancel()
 	start := time.Now()
 	done := l.drive(loadCtx)
+	backedUp := backups(loadCtx, l.admin, srv, start, o.backupEvery)
 	series, err := sample(loadCtx, srv, start, o.every)
 	cancel()
 	stats := <-done
+	runs := <-backedUp
 	if err != nil {
 		return err
 	}
@@ -98,6 +104,7 @@ func run(ctx context.Context, o options) error {
 		fmt.Sprintf("server flags: %s", strings.Join(o.serverArgs, " ")),
 	}
 	extra = append(extra, failureKinds(stats.kinds)...)
+	extra = append(extra, backupLines(runs, o.backupEvery)...)
 	return writeMarkdown(os.Stdout, o.title, series, extra)
 }
 

@@ -26,7 +26,8 @@
 // (see Action):
 //
 //   - only admins create teams, disable users, export everything held
-//     about a client (subject access) and set their area's retention;
+//     about a client (subject access), set their area's retention and read
+//     the audit trail (an area's entries about a client or by a user);
 //   - supervisors and admins list teams, users and clients, invite people
 //     and list and revoke invites, create clients and assign and unassign
 //     them;
@@ -66,6 +67,11 @@
 // worker of the client's team may be assigned it (Assignable), so the
 // supervisors who review a worker's work always see it. When a worker loses a
 // client their devices are told to delete it at the next pull.
+//
+// A supervisor's or an admin's caseload is other people's work, so every
+// pull or stream page that sends them records is audited (which buckets,
+// how many records; SyncReadsAudited); a worker's reads of their own
+// caseload are not.
 //
 // # Reach: what the admin and review services show
 //

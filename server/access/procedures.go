@@ -31,8 +31,10 @@ const (
 	ResolveConflicts
 	ReadStatistics
 	Export
+	TakeBackups
 	SubjectAccess
 	SetRetention
+	ReadAudit
 )
 
 var (
@@ -64,8 +66,10 @@ var actions = map[Action]struct {
 	ResolveConflicts: {"resolve conflicts", staff},
 	ReadStatistics:   {"read statistics", staff},
 	Export:           {"export", staff},
+	TakeBackups:      {"take backups", admins},
 	SubjectAccess:    {"export everything held about a client", admins},
 	SetRetention:     {"set the area's retention", admins},
+	ReadAudit:        {"read the audit trail", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -90,6 +94,14 @@ func Allow(id *identity.Identity, a Action) error {
 		return Forbidden(id.Role, a.String())
 	}
 	return nil
+}
+
+// SyncReadsAudited reports whether what the caller's pulls and streams
+// send is audited page by page: a supervisor's or an admin's sync reads
+// clients that are not their own caseload (bulk reads of other people's
+// work), a worker's reads only their own caseload and are not.
+func SyncReadsAudited(id *identity.Identity) bool {
+	return id != nil && id.Role != identity.Worker
 }
 
 // Forbidden is the refusal of something a role may not do.
@@ -136,8 +148,10 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ListClients"):    {Action: ListClients},
 	rpc("AdminService", "AssignClient"):   {Action: AssignClients},
 	rpc("AdminService", "UnassignClient"): {Action: UnassignClients},
+	rpc("AdminService", "StreamBackup"):   {Action: TakeBackups},
 	rpc("AdminService", "ExportSubject"):  {Action: SubjectAccess},
 	rpc("AdminService", "SetRetention"):   {Action: SetRetention},
+	rpc("AdminService", "ListAudit"):      {Action: ReadAudit},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -36,8 +36,10 @@ func TestAllow(t *testing.T) {
 		ResolveConflicts: {false, true, true},
 		ReadStatistics:   {false, true, true},
 		Export:           {false, true, true},
+		TakeBackups:      {false, false, true},
 		SubjectAccess:    {false, false, true},
 		SetRetention:     {false, false, true},
+		ReadAudit:        {false, false, true},
 	}
 	if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Fatalf("actions %v, the test knows %v", got, slices.Sorted(maps.Keys(want)))
@@ -62,6 +64,24 @@ func TestAllow(t *testing.T) {
 		}
 		if err := Allow(&identity.Identity{UserID: "u"}, a); errkind.Of(err) != errkind.Forbidden {
 			t.Errorf("Allow(no role, %s) = %v, want Forbidden", a, err)
+		}
+	}
+}
+
+// Supervisors' and admins' sync reads are audited page by page; a
+// worker's reads of their own caseload are not.
+func TestSyncReadsAudited(t *testing.T) {
+	for _, tc := range []struct {
+		id   *identity.Identity
+		want bool
+	}{
+		{nil, false},
+		{&identity.Identity{Role: identity.Worker}, false},
+		{&identity.Identity{Role: identity.Supervisor}, true},
+		{&identity.Identity{Role: identity.Admin}, true},
+	} {
+		if got := SyncReadsAudited(tc.id); got != tc.want {
+			t.Errorf("SyncReadsAudited(%+v) = %v, want %v", tc.id, got, tc.want)
 		}
 	}
 }

@@ -104,14 +104,15 @@ type Config struct {
 }
 
 // Writer is the one door for changes the server writes on a user's
-// behalf: the sync engine's WriteAs, which numbers and stamps them with
-// the server's clock. *syncengine.Engine is one.
+// behalf: the sync engine's WriteAudited, which numbers and stamps them
+// with the server's clock and appends their audit entry in the same
+// transaction. *syncengine.Engine is one.
 type Writer interface {
 	// CheckWrite validates changes against the schema before anything is
 	// written.
 	CheckWrite(changes []*v1.Change) error
-	// WriteAs writes changes with the user as their author.
-	WriteAs(ctx context.Context, userID string, changes []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error)
+	// WriteAudited writes changes with the entry's user as their author.
+	WriteAudited(ctx context.Context, entry *store.Audit, changes []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error)
 }
 
 // Service manages areas. It is safe for concurrent use.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/throughcare/throughcare/server/access"
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -158,7 +159,9 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 			return clientID, nil
 		}
 	}
-	res, err := s.w.WriteAs(ctx, id.UserID, changes, nil)
+	entry := audit.Entry(ctx, id, store.AuditCreateClient, s.now())
+	entry.ClientIDs, entry.TeamID = []string{clientID}, in.TeamID
+	res, err := s.w.WriteAudited(ctx, entry, changes, nil)
 	if err == nil {
 		for _, r := range res.Results {
 			if r.Verdict != v1.Verdict_VERDICT_APPLIED {

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/throughcare/throughcare/server/admin"
+	"github.com/throughcare/throughcare/server/backup"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/subject"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -27,19 +28,21 @@ const (
 	adminMaxEnumBytes = 64
 )
 
-// adminHandler adapts packages admin and subject to Connect.
+// adminHandler adapts packages admin and subject, and backup for
+// StreamBackup, to Connect.
 type adminHandler struct {
 	svc     *admin.Service
 	subject *subject.Service // nil: ExportSubject and SetRetention are Unimplemented
+	backups *backup.Service
 }
 
 var _ throughcarev1connect.AdminServiceHandler = (*adminHandler)(nil)
 
 // NewAdminHandler serves AdminService from an admin.Service, and its
 // subject access and retention procedures from a subject.Service (nil:
-// not served).
-func NewAdminHandler(svc *admin.Service, subj *subject.Service) throughcarev1connect.AdminServiceHandler {
-	return &adminHandler{svc: svc, subject: subj}
+// not served), and StreamBackup from a backup.Service.
+func NewAdminHandler(svc *admin.Service, subj *subject.Service, backups *backup.Service) throughcarev1connect.AdminServiceHandler {
+	return &adminHandler{svc: svc, subject: subj, backups: backups}
 }
 
 // adminBound is a request field and the most bytes it may have.

@@ -479,7 +479,7 @@ func BenchmarkPullDelta(b *testing.B) {
 	target := clients[len(clients)/2]
 
 	writerDev := sample.NewDevice("delta-writer", time.Now, 4242)
-	writer := identity.Identity{UserID: writerDev.UserID, DeviceID: writerDev.ID, Role: identity.Worker, Buckets: []string{target}}
+	writer := identity.Identity{Area: "bench-area", UserID: writerDev.UserID, DeviceID: writerDev.ID, Role: identity.Worker, Buckets: []string{target}}
 	pushNews := func(b *testing.B) {
 		b.Helper()
 		var chs []*v1.Change

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+
+	"github.com/throughcare/throughcare/server/audit"
 )
 
 // client is what a public call is counted under: the key of its client
@@ -18,9 +20,21 @@ type client struct {
 // proxy header if one is configured and present, otherwise the
 // connection's peer.
 func (l *authLimiter) clientOf(r *http.Request) client {
-	if h := l.cfg.TrustedProxyHeader; h != "" {
-		if a, ok := lastHop(r.Header.Values(h)); ok {
-			return clientAt(a)
+	a, host := addressOf(r, l.cfg.TrustedProxyHeader)
+	if a.IsValid() {
+		return clientAt(a)
+	}
+	return client{addr: host}
+}
+
+// addressOf returns the client address of a request: the last hop of the
+// trusted proxy header if one is named and present, otherwise the
+// connection's peer; an invalid Addr and the peer as given if that is not
+// an IP address.
+func addressOf(r *http.Request, trustedHeader string) (netip.Addr, string) {
+	if trustedHeader != "" {
+		if a, ok := lastHop(r.Header.Values(trustedHeader)); ok {
+			return a, ""
 		}
 	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
@@ -28,9 +42,21 @@ func (l *authLimiter) clientOf(r *http.Request) client {
 		host = r.RemoteAddr
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
-		return clientAt(a)
+		return a, ""
 	}
-	return client{addr: host}
+	return netip.Addr{}, host
+}
+
+// withClientAddress gives every request's context its client address
+// (addressOf) for the audit trail.
+func withClientAddress(trustedHeader string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, host := addressOf(r, trustedHeader)
+		if a.IsValid() {
+			host = a.Unmap().WithZone("").String()
+		}
+		next.ServeHTTP(w, r.WithContext(audit.WithAddress(r.Context(), host)))
+	})
 }
 
 // clientAt keys an address: an IPv4 address (IPv4-mapped IPv6 ones too) by

@@ -39,7 +39,9 @@ var allowedWhenFull = map[string]bool{
 	throughcarev1connect.AdminServiceListInvitesProcedure:    true,
 	throughcarev1connect.AdminServiceListUsersProcedure:      true,
 	throughcarev1connect.AdminServiceListClientsProcedure:    true,
+	throughcarev1connect.AdminServiceStreamBackupProcedure:   true, // reads; a backup matters most on a full disk
 	throughcarev1connect.AdminServiceExportSubjectProcedure:  true,
+	throughcarev1connect.AdminServiceListAuditProcedure:      true,
 	throughcarev1connect.ReviewServiceListContactsProcedure:  true,
 	throughcarev1connect.ReviewServiceGetTimelineProcedure:   true,
 	throughcarev1connect.ReviewServiceListConflictsProcedure: true,

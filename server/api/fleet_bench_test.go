@@ -94,7 +94,7 @@ func BenchmarkReconnectFleet(b *testing.B) {
 	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
 	ctx := context.Background()
 	office := sample.NewDevice("office", time.Now, 99)
-	officeID := identity.Identity{UserID: "office", DeviceID: office.ID, Role: identity.Admin}
+	officeID := identity.Identity{Area: "bench-area", UserID: "office", DeviceID: office.ID, Role: identity.Admin}
 
 	fleet := make([]*benchFleetDevice, benchFleetDevices)
 	var seed []*v1.Change

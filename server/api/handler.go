@@ -169,7 +169,8 @@ func New(cfg Config) (*Server, error) {
 		}
 		probeAnswer(w, http.StatusOK, "ready\n")
 	})
-	s.Handler = withRequestID(cfg.Logger, limiter.wrap(http.MaxBytesHandler(withDeadlines(mux, cfg.ReadBodyTimeout, cfg.WriteTimeout), cfg.MaxRequestBytes)))
+	s.Handler = withRequestID(cfg.Logger, withClientAddress(cfg.AuthRateLimit.TrustedProxyHeader,
+		limiter.wrap(http.MaxBytesHandler(withDeadlines(mux, cfg.ReadBodyTimeout, cfg.WriteTimeout), cfg.MaxRequestBytes))))
 	s.ready.Store(true)
 	return s, nil
 }

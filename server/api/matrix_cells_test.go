@@ -136,6 +136,10 @@ var cells = map[string]cell{
 		_, err := w.adminClient(caller.token()).DisableUser(w.ctx, &v1.DisableUserRequest{UserId: spare.sess.GetUserId()})
 		return outcome(err)
 	},
+	"throughcare.v1.AdminService/ListAudit": func(w *world, caller *person, target int) string {
+		_, err := w.adminClient(caller.token()).ListAudit(w.ctx, &v1.ListAuditRequest{ClientId: w.clients[target]})
+		return outcome(err)
+	},
 	"throughcare.v1.AdminService/CreateClient": func(w *world, caller *person, target int) string {
 		_, err := w.adminClient(caller.token()).CreateClient(w.ctx, &v1.CreateClientRequest{
 			TeamId: w.teams[target], GivenName: "Alex", FamilyName: "Smith", Pathway: "licence"})
@@ -155,6 +159,16 @@ var cells = map[string]cell{
 		w.assign(w.admins[target], w.clients[target], spare)
 		_, err := w.adminClient(caller.token()).UnassignClient(w.ctx, &v1.UnassignClientRequest{ClientId: w.clients[target], WorkerId: spare.sess.GetUserId()})
 		return outcome(err)
+	},
+	"throughcare.v1.AdminService/StreamBackup": func(w *world, caller *person, _ int) string {
+		stream, err := w.adminClient(caller.token()).StreamBackup(w.ctx, &v1.StreamBackupRequest{})
+		if err != nil {
+			return outcome(err)
+		}
+		defer stream.Close()
+		for stream.Receive() {
+		}
+		return outcome(stream.Err())
 	},
 
 	"throughcare.v1.SyncService/Push": func(w *world, caller *person, target int) string {

@@ -92,8 +92,12 @@ var expect = map[string]row{
 	"throughcare.v1.AdminService/ListClients":    {all(unauth), all(denied), team(sees, notFound), area(sees, notFound)},
 	"throughcare.v1.AdminService/AssignClient":   {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 	"throughcare.v1.AdminService/UnassignClient": {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
-	"throughcare.v1.AdminService/ExportSubject":  {all(unauth), all(denied), all(denied), area(ok, notFound)},
-	"throughcare.v1.AdminService/SetRetention":   {all(unauth), all(denied), all(denied), all(ok)},
+	// A backup is of the whole store, sealed with the server's key, which
+	// never leaves it: the admin who takes one cannot read it.
+	"throughcare.v1.AdminService/StreamBackup":  {all(unauth), all(denied), all(denied), all(ok)},
+	"throughcare.v1.AdminService/ExportSubject": {all(unauth), all(denied), all(denied), area(ok, notFound)},
+	"throughcare.v1.AdminService/SetRetention":  {all(unauth), all(denied), all(denied), all(ok)},
+	"throughcare.v1.AdminService/ListAudit":     {all(unauth), all(denied), all(denied), area(ok, notFound)},
 
 	"throughcare.v1.SyncService/Push":      {all(unauth), mine(applied, refused), team(applied, refused), area(applied, refused)},
 	"throughcare.v1.SyncService/Pull":      {all(unauth), mine(sees, hidden), team(sees, hidden), area(sees, hidden)},

@@ -32,6 +32,7 @@ import (
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/storekey"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -69,13 +70,19 @@ type world struct {
 	admins   [nTargets]*person // the admin of the target's area
 }
 
+// matrixBackupKey is the store key the matrix's server seals backups with.
+var matrixBackupKey = func() storekey.Key { k, _ := storekey.Generate(); return k }()
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	wide := api.Limit{Rate: 1e6, Burst: 1e6}
 	unlimited := api.Limits{Address: wide, Prefix: wide, Global: wide}
 	env := servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
 		// Every sign-in comes from one address here; rate limits have their own tests.
-		Server: func(c *server.Config) { c.RateLimit = api.RateLimit{Ceremony: unlimited, Refresh: unlimited} }})
+		Server: func(c *server.Config) {
+			c.RateLimit = api.RateLimit{Ceremony: unlimited, Refresh: unlimited}
+			c.BackupKey = matrixBackupKey
+		}})
 	st := env.Store
 	w := &world{t: t, ctx: context.Background(), st: st, url: env.URL, hc: env.HTTPClient}
 

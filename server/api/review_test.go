@@ -312,15 +312,15 @@ func TestExports(t *testing.T) {
 		}
 	}
 
-	// Two exports left, two audit entries; the refused ones none.
+	// Two exports left, each audited at its start and its end; the refused
+	// ones left nothing.
 	e.st.DirectoryView(t.Context(), func(tx store.DirTx) error {
-		ids := tx.AuditsOfArea(e.areaA)
-		if len(ids) != 2 {
-			t.Fatalf("%d audit entries, want 2", len(ids))
+		as, err := tx.AuditOfArea(e.areaA, 0, 0)
+		if err != nil || len(as) != 4 {
+			t.Fatalf("%d audit entries (%v), want 4", len(as), err)
 		}
-		a, _ := tx.Audit(ids[0])
-		if a.Kind != review.AuditExportContacts || a.Rows != 1 || !a.Complete {
-			t.Errorf("audit = %+v", a)
+		if as[0].Action != store.AuditExportContacts || as[1].Action != store.AuditExportComplete || as[1].Count != 1 {
+			t.Errorf("audit = %+v, %+v", as[0], as[1])
 		}
 		return nil
 	})
@@ -400,12 +400,12 @@ func TestExportCutOff(t *testing.T) {
 		t.Fatalf("status %d", w.status)
 	}
 	e.st.DirectoryView(t.Context(), func(tx store.DirTx) error {
-		ids := tx.AuditsOfArea(e.areaA)
-		if len(ids) != 1 {
-			t.Fatalf("%d audit entries, want 1", len(ids))
+		as, err := tx.AuditOfArea(e.areaA, 0, 0)
+		if err != nil || len(as) != 2 {
+			t.Fatalf("%d audit entries (%v), want 2", len(as), err)
 		}
-		if a, _ := tx.Audit(ids[0]); a.Complete {
-			t.Errorf("a cut-off export is audited complete: %+v", a)
+		if as[1].Action != store.AuditExportIncomplete {
+			t.Errorf("a cut-off export is audited %v, want export_incomplete", as[1].Action)
 		}
 		return nil
 	})

@@ -9,6 +9,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -182,6 +183,11 @@ func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJS
 		}
 		sess, t, err := s.startSession(tx, u.ID, d.ID)
 		if err != nil {
+			return err
+		}
+		a := audit.UserEntry(ctx, u, d.ID, store.AuditEnrol, now)
+		a.RecordID, a.TeamID = in.ID, in.TeamID // the invite it used
+		if err := tx.AppendAudit(a); err != nil {
 			return err
 		}
 		out, user = sessionMessage(sess, t, u), u

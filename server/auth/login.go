@@ -12,6 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -185,6 +186,9 @@ func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Se
 		}
 		sess, t, err := s.startSession(tx, user.ID, chosen.ID)
 		if err != nil {
+			return err
+		}
+		if err := tx.AppendAudit(audit.UserEntry(ctx, user, chosen.ID, store.AuditSignIn, now)); err != nil {
 			return err
 		}
 		out = sessionMessage(sess, t, user)

@@ -10,6 +10,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -311,7 +312,9 @@ func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, devic
 			}
 			ended = append(ended, ids...)
 		}
-		return nil
+		a := audit.Entry(ctx, id, store.AuditRevokeDevice, now)
+		a.RecordID, a.Count = deviceID, uint64(len(revoke))
+		return tx.AppendAudit(a)
 	})
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
 	"github.com/throughcare/throughcare/syncproto/schema"
@@ -94,7 +95,7 @@ func (s *Service) ListConflicts(ctx context.Context, id *identity.Identity, clie
 			seen = append(seen, c.GetClientId())
 		}
 	}
-	if err := s.auditView(ctx, id, AuditViewConflicts, map[string]string{"clients": strings.Join(seen, " ")}, len(resp.GetConflicts())); err != nil {
+	if err := s.auditView(ctx, id, store.AuditViewConflicts, seen, "", len(resp.GetConflicts())); err != nil {
 		return nil, err
 	}
 	return resp, nil
@@ -187,7 +188,7 @@ func (s *Service) ResolveConflict(ctx context.Context, id *identity.Identity, cl
 		return 0, invalid("the chosen value is empty")
 	}
 	base := cur.GetStamp()
-	pos, err := s.write(ctx, id, c.id, st.GetRecordType(), recordID, st, []noteField{{field, value}},
+	pos, err := s.write(ctx, id, store.AuditResolveConflict, c.id, st.GetRecordType(), recordID, st, []noteField{{field, value}},
 		func(now *v1.RecordState) error {
 			// Resolve only what the caller saw: the conflict still open
 			// and the field still at the stamp read above.

@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -15,6 +14,7 @@ import (
 	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
 	"github.com/throughcare/throughcare/syncproto/schema"
@@ -249,7 +249,7 @@ func (s *Service) ListContacts(ctx context.Context, id *identity.Identity, req *
 			clients = append(clients, c.GetClientId())
 		}
 	}
-	if err := s.auditView(ctx, id, AuditViewContacts, map[string]string{"clients": strings.Join(clients, " ")}, len(resp.Contacts)); err != nil {
+	if err := s.auditView(ctx, id, store.AuditViewContacts, clients, "", len(resp.Contacts)); err != nil {
 		return nil, err
 	}
 	return resp, nil

@@ -8,9 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
 	"github.com/throughcare/throughcare/server/access"
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -28,17 +27,6 @@ type ExportQuery struct {
 	// QuietDays is the statistics' no_contact_days (0: DefaultQuietDays).
 	QuietDays int
 }
-
-// Audit kinds: exports, and views of clients' data (the review queue, a
-// client's timeline).
-const (
-	AuditExportContacts   = "export_contacts"
-	AuditExportStatistics = "export_statistics"
-	AuditViewContacts     = "view_contacts"
-	AuditViewTimeline     = "view_timeline"
-	AuditViewConflicts    = "view_conflicts"
-	AuditViewStatistics   = "view_statistics"
-)
 
 // ContactColumns are the columns of the contacts export, one row per
 // contact.
@@ -85,7 +73,7 @@ type export struct {
 
 // beginExport validates the query and the caller's reach and writes the
 // audit entry, before any data leaves.
-func (s *Service) beginExport(ctx context.Context, id *identity.Identity, kind string, q ExportQuery, withQuiet bool) (*export, *scope, time.Time, time.Time, error) {
+func (s *Service) beginExport(ctx context.Context, id *identity.Identity, action store.AuditAction, q ExportQuery, withQuiet bool) (*export, *scope, time.Time, time.Time, error) {
 	from, to, err := s.period(q.From, q.To)
 	if err != nil {
 		return nil, nil, from, to, err
@@ -97,34 +85,36 @@ func (s *Service) beginExport(ctx context.Context, id *identity.Identity, kind s
 	if err != nil {
 		return nil, nil, from, to, err
 	}
-	params := map[string]string{"from": from.Format(time.RFC3339Nano), "to": to.Format(time.RFC3339Nano)}
-	if q.TeamID != "" {
-		params["team_id"] = q.TeamID
-	}
-	if withQuiet {
-		params["no_contact_days"] = strconv.Itoa(q.QuietDays)
-	}
-	a := &store.Audit{ID: uuid.Must(uuid.NewV7()).String(), AreaID: id.Area, UserID: id.UserID, Kind: kind, Parameters: params, At: s.now().UTC()}
-	if err := storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.PutAudit(a) })); err != nil {
+	a := audit.Entry(ctx, id, action, s.now())
+	a.TeamID, a.From, a.To = q.TeamID, from, to
+	if err := storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.AppendAudit(a) })); err != nil {
 		return nil, nil, from, to, err
 	}
 	return &export{s: s, id: id, audit: a}, sc, from, to, nil
 }
 
 // auditView records that the caller was shown clients' data (DESIGN §5:
-// every view of a client's data leaves an audit entry). The view is not
-// served if its entry cannot be written.
-func (s *Service) auditView(ctx context.Context, id *identity.Identity, kind string, params map[string]string, rows int) error {
-	a := &store.Audit{ID: uuid.Must(uuid.NewV7()).String(), AreaID: id.Area, UserID: id.UserID, Kind: kind,
-		Parameters: params, Rows: rows, Complete: true, At: s.now().UTC()}
-	return storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.PutAudit(a) }))
+// every view of a client's data leaves an audit entry): which clients, the
+// team if one was asked for, and how many rows. The view is not served if
+// its entry cannot be written.
+func (s *Service) auditView(ctx context.Context, id *identity.Identity, action store.AuditAction, clients []string, teamID string, rows int) error {
+	a := audit.Entry(ctx, id, action, s.now())
+	a.ClientIDs, a.TeamID, a.Count = clients, teamID, uint64(rows)
+	return storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.AppendAudit(a) }))
 }
 
-// finish completes the audit entry with the rows that left and logs the
-// export (ids and counts only).
+// finish appends the export's closing entry, with the rows that left
+// (complete, or cut off after them), and logs the export (ids and counts
+// only). The export's first entry stays as it was: entries are never
+// changed.
 func (e *export) finish(ctx context.Context, rows int, err error) {
-	e.audit.Rows, e.audit.Complete = rows, err == nil
-	werr := e.s.st.Directory(context.WithoutCancel(ctx), func(tx store.DirTx) error { return tx.PutAudit(e.audit) })
+	action := store.AuditExportComplete
+	if err != nil {
+		action = store.AuditExportIncomplete
+	}
+	end := audit.Entry(ctx, e.id, action, e.s.now())
+	end.TeamID, end.Count, end.RecordID = e.audit.TeamID, uint64(rows), e.audit.Action.String()
+	werr := e.s.st.Directory(context.WithoutCancel(ctx), func(tx store.DirTx) error { return tx.AppendAudit(end) })
 	ev := e.s.log.Info()
 	if err != nil || werr != nil {
 		ev = e.s.log.Warn()
@@ -132,8 +122,8 @@ func (e *export) finish(ctx context.Context, rows int, err error) {
 	if werr != nil {
 		ev = ev.AnErr("audit_error", werr)
 	}
-	ev.Str("user_id", e.id.UserID).Str("audit_id", e.audit.ID).Str("kind", e.audit.Kind).
-		Str("team_id", e.audit.Parameters["team_id"]).Int("rows", rows).Bool("complete", err == nil).Msg("export")
+	ev.Str("user_id", e.id.UserID).Str("kind", e.audit.Action.String()).
+		Str("team_id", e.audit.TeamID).Int("rows", rows).Bool("complete", err == nil).Msg("export")
 }
 
 // stillWanted says why an export must stop before its next client or row:
@@ -154,7 +144,7 @@ func stillWanted(ctx context.Context, id *identity.Identity) error {
 // or row once the caller's session ends, their caseload changes or ctx
 // ends (see stillWanted). It returns the rows handed to the sink.
 func (s *Service) ExportContacts(ctx context.Context, id *identity.Identity, q ExportQuery, sink Sink) (int, error) {
-	e, sc, from, to, err := s.beginExport(ctx, id, AuditExportContacts, q, false)
+	e, sc, from, to, err := s.beginExport(ctx, id, store.AuditExportContacts, q, false)
 	if err != nil {
 		return 0, err
 	}
@@ -307,7 +297,7 @@ func (s *Service) ExportStatistics(ctx context.Context, id *identity.Identity, q
 	if to.Sub(from) > MaxPeriod {
 		return 0, invalid("the period may be at most %d days", int(MaxPeriod/(24*time.Hour)))
 	}
-	e, sc, from, to, err := s.beginExport(ctx, id, AuditExportStatistics, q, true)
+	e, sc, from, to, err := s.beginExport(ctx, id, store.AuditExportStatistics, q, true)
 	if err != nil {
 		return 0, err
 	}

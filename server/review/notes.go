@@ -10,8 +10,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/throughcare/throughcare/server/access"
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
@@ -181,7 +183,7 @@ func (s *Service) reviewOnce(ctx context.Context, id *identity.Identity, req *v1
 		}
 		return nil
 	}
-	if _, err := s.write(ctx, id, c.id, "review_note", noteID, current, fields, check); err != nil {
+	if _, err := s.write(ctx, id, store.AuditReviewNote, c.id, "review_note", noteID, current, fields, check); err != nil {
 		return "", err
 	}
 	log.Info().Bool("new_note", current == nil).Msg("contact reviewed")
@@ -225,8 +227,9 @@ func str(s string) *v1.Value { return &v1.Value{Kind: &v1.Value_StringValue{Stri
 // (access.MayWrite, by the built-in schema's field writers). check, if
 // set, runs inside the push transaction with the record's current state
 // and may refuse the write by returning an error (then nothing is
-// written). It returns the position of the last change.
-func (s *Service) write(ctx context.Context, id *identity.Identity, clientID, recordType, recordID string,
+// written). The write leaves an audit entry (action, the client and the
+// record) in its transaction. It returns the position of the last change.
+func (s *Service) write(ctx context.Context, id *identity.Identity, action store.AuditAction, clientID, recordType, recordID string,
 	current *v1.RecordState, fields []noteField, check func(*v1.RecordState) error) (uint64, error) {
 	for _, f := range fields {
 		if !access.MayWrite(schema.Builtin(), id.Role, recordType, f.name) {
@@ -256,7 +259,9 @@ func (s *Service) write(ctx context.Context, id *identity.Identity, clientID, re
 			return syncengine.Decision{}
 		}
 	}
-	res, err := s.w.WriteAs(ctx, id.UserID, changes, decide)
+	entry := audit.Entry(ctx, id, action, s.now())
+	entry.ClientIDs, entry.RecordID = []string{clientID}, recordID
+	res, err := s.w.WriteAudited(ctx, entry, changes, decide)
 	var iss *schema.Issue
 	if errors.As(err, &iss) {
 		return 0, invalid("%s", iss.Message)

@@ -117,10 +117,11 @@ type Config struct {
 }
 
 // Writer is the one door for changes the server writes on a user's
-// behalf: the sync engine's WriteAs, which numbers and stamps them with
-// the server's clock. *syncengine.Engine is one.
+// behalf: the sync engine's WriteAudited, which numbers and stamps them
+// with the server's clock and appends their audit entry in the same
+// transaction. *syncengine.Engine is one.
 type Writer interface {
-	WriteAs(ctx context.Context, userID string, changes []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error)
+	WriteAudited(ctx context.Context, entry *store.Audit, changes []*v1.Change, check func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error)
 }
 
 // Service answers supervisors' review requests. It is safe for concurrent

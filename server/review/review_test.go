@@ -1,6 +1,7 @@
 package review
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -86,21 +87,14 @@ func TestScope(t *testing.T) {
 	}
 	// Refused calls left no audit entry; the admin's exports did, and
 	// every view served (lists and timelines) did too.
-	kinds := func(area string) map[string]int {
-		out := map[string]int{}
-		w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
-			for _, id := range tx.AuditsOfArea(area) {
-				a, err := tx.Audit(id)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out[a.Kind]++
-			}
-			return nil
-		})
+	kinds := func(area string) map[store.AuditAction]int {
+		out := map[store.AuditAction]int{}
+		for _, a := range areaAudit(t, w.st, area) {
+			out[a.Action]++
+		}
 		return out
 	}
-	if got := kinds(w.areaA); got[AuditExportContacts]+got[AuditExportStatistics] != 2 || got[AuditViewTimeline] == 0 || got[AuditViewContacts] == 0 {
+	if got := kinds(w.areaA); got[store.AuditExportContacts]+got[store.AuditExportStatistics] != 2 || got[store.AuditViewTimeline] == 0 || got[store.AuditViewContacts] == 0 {
 		t.Errorf("area A audit entries by kind: %v, want the admin's 2 exports and the views served", got)
 	}
 	if got := kinds(w.areaB); len(got) != 0 {
@@ -114,20 +108,25 @@ func TestViewsAreAudited(t *testing.T) {
 	if _, err := w.svc.GetTimeline(w.ctx, w.supA1, w.c1); err != nil {
 		t.Fatal(err)
 	}
-	var got []*store.Audit
-	w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
-		for _, id := range tx.AuditsOfArea(w.areaA) {
-			a, err := tx.Audit(id)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got = append(got, a)
-		}
-		return nil
-	})
-	if len(got) != 1 || got[0].Kind != AuditViewTimeline || got[0].UserID != w.supA1.UserID || got[0].Parameters["client_id"] != w.c1 || !got[0].Complete {
+	got := areaAudit(t, w.st, w.areaA)
+	if len(got) != 1 || got[0].Action != store.AuditViewTimeline || got[0].UserID != w.supA1.UserID || got[0].Role != "supervisor" ||
+		!slices.Equal(got[0].ClientIDs, []string{w.c1}) || got[0].DeviceID != w.supA1.DeviceID || got[0].Count == 0 {
 		t.Fatalf("audit after one timeline view: %+v", got)
 	}
+}
+
+// areaAudit returns an area's whole audit chain.
+func areaAudit(t *testing.T, st store.DirectoryStore, area string) []*store.Audit {
+	t.Helper()
+	var out []*store.Audit
+	if err := st.DirectoryView(context.Background(), func(tx store.DirTx) error {
+		var err error
+		out, err = tx.AuditOfArea(area, 0, 0)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // queueWorld adds five contacts, one late, one with a conflict, one
@@ -832,33 +831,39 @@ func TestExports(t *testing.T) {
 		t.Errorf("statistics export starts %v", stats[0])
 	}
 
+	// Each export is two entries: its start (who, which period and team),
+	// before any row leaves, and its end (rows, complete or cut off).
 	var audits []*store.Audit
-	w.st.DirectoryView(w.ctx, func(tx store.DirTx) error {
-		for _, id := range tx.AuditsOfArea(w.areaA) {
-			a, err := tx.Audit(id)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, a := range areaAudit(t, w.st, w.areaA) {
+		if strings.HasPrefix(a.Action.String(), "export_") {
 			audits = append(audits, a)
 		}
-		return nil
-	})
-	if len(audits) != 3 {
-		t.Fatalf("%d audit entries, want 3", len(audits))
 	}
-	if a := audits[0]; a.Kind != AuditExportContacts || a.UserID != w.supA1.UserID || a.Rows != 4 || !a.Complete ||
-		a.Parameters["from"] != "2026-03-01T00:00:00Z" || a.Parameters["to"] != "2026-03-16T00:00:00Z" || !a.At.Equal(now0) {
+	if len(audits) != 6 {
+		t.Fatalf("%d export audit entries, want 6 (start and end of 3 exports)", len(audits))
+	}
+	if a := audits[0]; a.Action != store.AuditExportContacts || a.UserID != w.supA1.UserID ||
+		a.From.Format(time.RFC3339) != "2026-03-01T00:00:00Z" || a.To.Format(time.RFC3339) != "2026-03-16T00:00:00Z" || !a.At.Equal(now0) {
 		t.Errorf("first audit = %+v", a)
 	}
-	if a := audits[1]; a.UserID != w.adminA.UserID || a.Rows != 1 || a.Complete || a.Parameters["team_id"] != w.teamA1 {
-		t.Errorf("failed export's audit = %+v, want 1 row, incomplete", a)
+	if a := audits[1]; a.Action != store.AuditExportComplete || a.Count != 4 || a.UserID != w.supA1.UserID {
+		t.Errorf("first export's end = %+v, want complete with 4 rows", a)
 	}
-	if a := audits[2]; a.Kind != AuditExportStatistics || a.Rows != len(stats) || !a.Complete || a.Parameters["no_contact_days"] != "14" {
+	if a := audits[2]; a.Action != store.AuditExportContacts || a.UserID != w.adminA.UserID || a.TeamID != w.teamA1 {
+		t.Errorf("failed export's start = %+v", a)
+	}
+	if a := audits[3]; a.Action != store.AuditExportIncomplete || a.Count != 1 || a.TeamID != w.teamA1 {
+		t.Errorf("failed export's end = %+v, want 1 row, incomplete", a)
+	}
+	if a := audits[4]; a.Action != store.AuditExportStatistics {
 		t.Errorf("statistics audit = %+v", a)
 	}
+	if a := audits[5]; a.Action != store.AuditExportComplete || a.Count != uint64(len(stats)) {
+		t.Errorf("statistics export's end = %+v, want complete with %d rows", a, len(stats))
+	}
 	logs := w.logs.String()
-	if strings.Count(logs, `"message":"export"`) != 3 || !strings.Contains(logs, audits[0].ID) {
-		t.Errorf("want one log line per export, with the audit id:\n%s", logs)
+	if strings.Count(logs, `"message":"export"`) != 3 {
+		t.Errorf("want one log line per export:\n%s", logs)
 	}
 	for _, secret := range []string{"Alex", "Smith", "Sam Worker", "Talked about", "Which provider"} {
 		if strings.Contains(logs, secret) {

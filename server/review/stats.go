@@ -12,6 +12,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
@@ -90,7 +91,7 @@ func (s *Service) GetStatistics(ctx context.Context, id *identity.Identity, req 
 		return nil, err
 	}
 	// The quiet-clients list names clients.
-	if err := s.auditView(ctx, id, AuditViewStatistics, map[string]string{"team_id": q.teamID}, len(resp.GetQuiet())); err != nil {
+	if err := s.auditView(ctx, id, store.AuditViewStatistics, nil, q.teamID, len(resp.GetQuiet())); err != nil {
 		return nil, err
 	}
 	return resp, nil

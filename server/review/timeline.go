@@ -9,6 +9,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
 )
@@ -82,7 +83,7 @@ func (s *Service) GetTimeline(ctx context.Context, id *identity.Identity, client
 		return nil, err
 	}
 	s.log.Debug().Str("user_id", id.UserID).Str("client_id", c.id).Int("records", len(records)).Msg("timeline read")
-	if err := s.auditView(ctx, id, AuditViewTimeline, map[string]string{"client_id": c.id}, len(records)); err != nil {
+	if err := s.auditView(ctx, id, store.AuditViewTimeline, []string{c.id}, "", len(records)); err != nil {
 		return nil, err
 	}
 	return &v1.GetTimelineResponse{Records: records, People: people(names)}, nil

@@ -12,6 +12,9 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 )
 
+// DefaultArea is the area of a Tokens identity signed in without one.
+const DefaultArea = "test-area"
+
 // Tokens is an identity source for tests: the identity signed in under
 // each bearer token. It is safe for concurrent use.
 type Tokens struct {
@@ -40,8 +43,13 @@ func (s *Tokens) Identify(_ context.Context, h http.Header) (*identity.Identity,
 }
 
 // SignIn registers a session for id under token (replacing any earlier one,
-// which is how tests change a caller's caseload). Buckets are sorted.
+// which is how tests change a caller's caseload). Buckets are sorted; an
+// identity without an area is in DefaultArea (every real caller is in one,
+// and what they do is audited in its chain).
 func (s *Tokens) SignIn(token string, id identity.Identity) {
+	if id.Area == "" {
+		id.Area = DefaultArea
+	}
 	id.Buckets = slices.Clone(id.Buckets)
 	slices.Sort(id.Buckets)
 	s.mu.Lock()

@@ -101,6 +101,8 @@ type DB struct {
 	watchers  watchers
 	now       func() time.Time
 	gc        vlogGC
+	audit     auditChain
+	log       zerolog.Logger
 }
 
 var _ Store = (*DB)(nil)
@@ -131,13 +133,16 @@ func Open(o Options) (*DB, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now}
+	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now, log: o.Logger}
+	s.audit.kick = make(chan struct{}, 1)
 	if err := s.init(o, st); err != nil {
 		return nil, errors.Join(err, s.closeFiles())
 	}
 	if err := s.buildLateIndex(); err != nil {
 		return nil, errors.Join(err, s.closeFiles())
 	}
+	s.wg.Add(1)
+	go s.sealLoop()
 	s.startGC(o)
 	return s, nil
 }
@@ -212,7 +217,8 @@ func (s *DB) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.stop)
 		s.wg.Wait()
-		s.closeErr = s.closeFiles()
+		sealErr := s.sealAudit(context.Background())
+		s.closeErr = errors.Join(sealErr, s.closeFiles())
 	})
 	return s.closeErr
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/protobuf/proto"
@@ -54,6 +55,15 @@ type BucketTx interface {
 	// MarkLate records that a record had a change accepted as late work
 	// (see LateRecords).
 	MarkLate(bucket, record string) error
+
+	// AppendAudit appends an entry to its area's audit chain, committed
+	// with the transaction: the operation and its entry are kept together
+	// or not at all. The entry's Seq and Prev are given when it is sealed
+	// into the chain after the commit (see DB.Directory); a directory
+	// transaction begun after the operation returned reads it sealed. A
+	// zero At is the store's clock. An area and a known action are
+	// required.
+	AppendAudit(a *Audit) error
 }
 
 // Buckets runs fn in a read-write transaction on the buckets, committed
@@ -65,20 +75,26 @@ type BucketTx interface {
 // ErrBatchTooLarge.
 func (s *DB) Buckets(ctx context.Context, fn func(tx BucketTx) error) error {
 	var heads map[string]uint64
+	audited := false
 	err := s.retry(ctx, func(txn *badger.Txn) error {
-		tx := &badgerBucketTx{txn: txn}
+		tx := &badgerBucketTx{txn: txn, now: s.now}
+		audited = false
 		if err := fn(tx); err != nil {
 			return err
 		}
 		if !tx.wrote {
 			return errNothingWritten // nothing to commit or sync
 		}
+		audited = tx.audited
 		var err error
 		heads, err = tx.writeHeads()
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	if audited {
+		s.afterAudited(ctx, false)
 	}
 	if len(heads) > 0 {
 		s.watchers.notify(heads)
@@ -90,9 +106,11 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx BucketTx) error) error {
 // memory and written once per bucket when fn is done; pointers read by
 // Record are remembered so PutRecord can drop the state they point to.
 type badgerBucketTx struct {
-	txn   *badger.Txn
-	wrote bool
-	heads map[[16]byte]bucketHead
+	txn     *badger.Txn
+	now     func() time.Time // the store's clock
+	wrote   bool
+	audited bool // an audit entry was appended
+	heads   map[[16]byte]bucketHead
 	// oldPos is, for each record read or written in this transaction, the
 	// position its stored state is keyed by (0: none).
 	oldPos map[[32]byte]uint64

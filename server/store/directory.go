@@ -28,9 +28,10 @@ import (
 //	0x1f ceremony                  → Ceremony (expires)
 //	0x20 client                    → Client      0x21 area 0 client, 0x22 team 0 client
 //	0x23 user 0 client 0 from(8)   → Assignment  0x24 client 0 user 0 from(8) (index)
-//	0x25 audit                     → Audit       0x26 area 0 audit          (index)
+//	0x25, 0x26                     (entries of the audit written before its chain; not read)
 //	0x27 area 0 invite id → invite hash (expires with the invite; see invites.go)
 //	0x28 client                    → PurgedClient: a client purged for retention (see purge.go)
+//	0x29 … 0x2d                    the audit chains (see auditchain.go)
 //
 // Expiry follows the store's clock (Options.Now), read once per
 // transaction. Ceremonies and invites are also given a Badger TTL so that
@@ -59,8 +60,8 @@ const (
 	dClientsOfTeam
 	dAssignment
 	dAssignmentsOfClient
-	dAudit
-	dAuditsOfArea
+	_ // 0x25, 0x26: the audit before its chain (see auditchain.go)
+	_
 	dInvitesOfArea
 )
 
@@ -172,6 +173,8 @@ type badgerDirTx struct {
 	txn   *badger.Txn
 	now   time.Time // the store's clock, read once when the transaction began
 	wrote bool      // a write was made: the transaction must be committed
+	// audited: an audit entry was appended, to be sealed after the commit
+	audited bool
 }
 
 var _ DirTx = (*badgerDirTx)(nil)
@@ -195,21 +198,35 @@ func (tx *badgerDirTx) delete(key []byte) error {
 // returns nil and retried (a bounded number of times) if it conflicts with
 // a concurrent one, so fn must not have other side effects. The
 // transaction's time is the store's clock (Options.Now) when it began.
+//
+// Audit entries it appended are sealed into their chains before it
+// returns, and entries pending from Buckets before it begins (see
+// auditchain.go).
 func (s *DB) Directory(ctx context.Context, fn func(tx DirTx) error) error {
-	return s.retry(ctx, func(txn *badger.Txn) error {
+	s.sealBehind(ctx)
+	audited := false
+	err := s.retry(ctx, func(txn *badger.Txn) error {
 		tx := &badgerDirTx{txn: txn, now: s.now()}
+		audited = false
 		if err := fn(tx); err != nil {
 			return err
 		}
 		if !tx.wrote {
 			return errNothingWritten // nothing to commit or sync
 		}
+		audited = tx.audited
 		return nil
 	})
+	if err == nil && audited {
+		s.afterAudited(ctx, true)
+	}
+	return err
 }
 
-// DirectoryView runs fn in a read-only transaction.
+// DirectoryView runs fn in a read-only transaction (after sealing the
+// audit entries pending, see auditchain.go).
 func (s *DB) DirectoryView(ctx context.Context, fn func(tx DirTx) error) error {
+	s.sealBehind(ctx)
 	return mapErr(s.db.View(func(txn *badger.Txn) error { return fn(&badgerDirTx{txn: txn, now: s.now()}) }))
 }
 
@@ -616,41 +633,3 @@ func (tx *badgerDirTx) AssignmentsOfClient(client string) ([]*Assignment, error)
 	}
 	return out, nil
 }
-
-// Audit records someone taking client data out of the system (an export):
-// who, what kind, with which parameters, how many rows, when. Parameters
-// hold ids, dates and numbers only, never names or notes. An entry is
-// written before the data leaves and stored again, Complete, when it has
-// all gone; one left incomplete means the export failed or was cut off
-// after Rows rows.
-type Audit struct {
-	// ID is a UUIDv7, so ids sort by time.
-	ID, AreaID, UserID string
-	// Kind names what was done, for example "export_contacts".
-	Kind       string
-	Parameters map[string]string `json:",omitempty"`
-	Rows       int
-	Complete   bool
-	At         time.Time
-}
-
-// PutAudit stores an audit entry (storing it again updates it).
-func (tx *badgerDirTx) PutAudit(a *Audit) error {
-	if a.ID == "" || a.AreaID == "" {
-		return errors.New("store: an audit entry needs an id and an area")
-	}
-	if err := tx.put(dkey(dAudit, a.ID), a, time.Time{}); err != nil {
-		return err
-	}
-	return tx.index(dkey(dAuditsOfArea, a.AreaID, a.ID))
-}
-
-// Audit returns an audit entry.
-func (tx *badgerDirTx) Audit(id string) (*Audit, error) {
-	var a Audit
-	return &a, tx.get(dkey(dAudit, id), &a)
-}
-
-// AuditsOfArea returns the ids of an area's audit entries, in id order
-// (oldest first for UUIDv7 ids).
-func (tx *badgerDirTx) AuditsOfArea(area string) []string { return tx.scan(dAuditsOfArea, area) }

@@ -123,15 +123,23 @@ type DirTx interface {
 	// (ErrNotFound if it was never purged); its id is never used again.
 	PurgedClient(id string) (*PurgedClient, error)
 
-	// PutAudit stores an audit entry (storing it again updates it).
-	PutAudit(a *Audit) error
+	// AppendAudit appends an entry to its area's audit chain, committed
+	// with the transaction (see BucketTx.AppendAudit). There is no way to
+	// change or remove an entry.
+	AppendAudit(a *Audit) error
 
-	// Audit returns an audit entry.
-	Audit(id string) (*Audit, error)
+	// AuditOfClient returns the sealed entries of an area's chain about a
+	// client (one of its ClientIDs) with Seq after after, in chain order,
+	// at most limit of them (0: all).
+	AuditOfClient(area, client string, after uint64, limit int) ([]*Audit, error)
 
-	// AuditsOfArea returns the ids of an area's audit entries, in id order
-	// (oldest first for UUIDv7 ids).
-	AuditsOfArea(area string) []string
+	// AuditOfUser returns the sealed entries of an area's chain made by a
+	// user, as AuditOfClient does.
+	AuditOfUser(area, user string, after uint64, limit int) ([]*Audit, error)
+
+	// AuditOfArea returns the sealed entries of an area's chain, as
+	// AuditOfClient does.
+	AuditOfArea(area string, after uint64, limit int) ([]*Audit, error)
 
 	// Invite returns the invite with the given code hash while it is pending
 	// (see Invite.Pending): a used, revoked or expired one is ErrNotFound.
@@ -156,7 +164,8 @@ type DirectoryStore interface {
 	// Directory runs fn in a read-write transaction, committed if fn
 	// returns nil; if fn returns an error nothing it wrote is kept. fn may
 	// run more than once (on a conflict), so it must have no other side
-	// effects.
+	// effects. The audit entries fn appended are in their chains when it
+	// returns.
 	Directory(ctx context.Context, fn func(tx DirTx) error) error
 	// DirectoryView runs fn in a read-only transaction.
 	DirectoryView(ctx context.Context, fn func(tx DirTx) error) error

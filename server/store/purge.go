@@ -96,7 +96,7 @@ func (s *DB) purgeStart(ctx context.Context, clientID string, head uint64, at ti
 		if err := tx.removeClient(c); err != nil {
 			return err
 		}
-		if err := tx.PutAudit(audit); err != nil {
+		if err := tx.AppendAudit(audit); err != nil {
 			return err
 		}
 		if done, err = deleteBucketKeys(txn, bucket); err != nil {
@@ -104,6 +104,9 @@ func (s *DB) purgeStart(ctx context.Context, clientID string, head uint64, at ti
 		}
 		return tx.put(dkey(dPurged, clientID), &PurgedClient{ID: clientID, AreaID: c.AreaID, PurgedAt: at.UTC(), Done: done}, time.Time{})
 	})
+	if err == nil {
+		s.afterAudited(ctx, true)
+	}
 	return done, err
 }
 

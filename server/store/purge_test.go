@@ -83,7 +83,7 @@ func (p *purgeWorld) contains(t *testing.T, word string) bool {
 }
 
 func (p *purgeWorld) audit() *store.Audit {
-	return &store.Audit{ID: fixture.NewID(), AreaID: p.w.AreaA, Kind: "retention_purge", Parameters: map[string]string{"client_id": p.gone}, Complete: true}
+	return &store.Audit{AreaID: p.w.AreaA, Action: store.AuditRetentionPurge, ClientIDs: []string{p.gone}}
 }
 
 // A purge leaves a tombstone and nothing else of the client: no
@@ -100,7 +100,10 @@ func TestPurgeClientRemovesEverything(t *testing.T) {
 	}
 	p.checkPurged(t, at)
 	if err := p.s.DirectoryView(ctx, func(tx store.DirTx) error {
-		_, err := tx.Audit(a.ID)
+		as, err := tx.AuditOfClient(p.w.AreaA, p.gone, 0, 0)
+		if err == nil && (len(as) != 1 || as[0].Action != store.AuditRetentionPurge) {
+			t.Errorf("audit about the purged client: %+v, want the purge's entry", as)
+		}
 		return err
 	}); err != nil {
 		t.Fatalf("the purge's audit entry: %v", err)

@@ -158,7 +158,7 @@ func ReadFile(path string) (Key, error) {
 		return Key{}, fmt.Errorf("storekey: reading the key file: %w", err)
 	}
 	defer func() { _ = f.Close() }() // opened read-only: closing it loses nothing
-	fi, err := f.Stat() // of the file opened, not of whatever the path names now
+	fi, err := f.Stat()              // of the file opened, not of whatever the path names now
 	if err != nil {
 		return Key{}, fmt.Errorf("storekey: reading the key file: %w", err)
 	}

@@ -2,83 +2,62 @@ package subject
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/google/uuid"
-
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 )
 
 // The package's audit entries, all in this file: a subject access export
-// (written before any data leaves and completed with the items that left),
-// a purge (written in the purge's own first transaction) and a change of
-// an area's retention. They hold ids, dates and numbers only.
-
-// Audit kinds.
-const (
-	AuditSubjectAccess = "subject_access"
-	AuditPurge         = "retention_purge"
-	AuditSetRetention  = "set_retention"
-)
-
-func newAudit(area, user, kind string, at time.Time, params map[string]string) *store.Audit {
-	return &store.Audit{ID: uuid.Must(uuid.NewV7()).String(), AreaID: area, UserID: user, Kind: kind, Parameters: params, At: at.UTC()}
-}
+// (its start, written before any data leaves, and its end with the items
+// that left), a purge (written in the purge's own first transaction) and
+// a change of an area's retention. They hold ids, times and numbers only.
 
 // beginAccessAudit records, before the archive is written, that the caller
 // is exporting a client's data.
 func (s *Service) beginAccessAudit(ctx context.Context, id *identity.Identity, clientID string) (*store.Audit, error) {
-	a := newAudit(id.Area, id.UserID, AuditSubjectAccess, s.now(), map[string]string{"client_id": clientID, "device_id": id.DeviceID})
-	return a, storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.PutAudit(a) }))
+	a := audit.Entry(ctx, id, store.AuditSubjectAccess, s.now())
+	a.ClientIDs = []string{clientID}
+	return a, storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.AppendAudit(a) }))
 }
 
-// finishAccessAudit completes the export's entry with the items written.
-func (s *Service) finishAccessAudit(ctx context.Context, a *store.Audit, items int, err error) {
-	a.Rows, a.Complete = items, err == nil
-	werr := s.st.Directory(context.WithoutCancel(ctx), func(tx store.DirTx) error { return tx.PutAudit(a) })
+// finishAccessAudit appends the export's end: the items written, complete
+// or cut off (RecordID names the export it ends).
+func (s *Service) finishAccessAudit(ctx context.Context, id *identity.Identity, clientID string, items int, err error) {
+	action := store.AuditExportComplete
+	if err != nil {
+		action = store.AuditExportIncomplete
+	}
+	end := audit.Entry(ctx, id, action, s.now())
+	end.ClientIDs, end.RecordID, end.Count = []string{clientID}, store.AuditSubjectAccess.String(), uint64(items)
+	werr := s.st.Directory(context.WithoutCancel(ctx), func(tx store.DirTx) error { return tx.AppendAudit(end) })
 	ev := s.log.Info()
 	if err != nil || werr != nil {
 		ev = s.log.Warn().AnErr("audit_error", werr)
 	}
-	ev.Str("user_id", a.UserID).Str("audit_id", a.ID).Str("client_id", a.Parameters["client_id"]).
-		Int("items", items).Bool("complete", a.Complete).Msg("subject access export")
+	ev.Str("user_id", id.UserID).Str("client_id", clientID).Int("items", items).Bool("complete", err == nil).Msg("subject access export")
 }
 
-// purgeAudit is the entry a purge writes with itself.
+// purgeAudit is the entry a purge writes with itself: the server did it
+// (no user), to the client, whose data last changed at To; Count is the
+// retention it applied, in seconds.
 func purgeAudit(area, clientID string, at, lastChange time.Time, retention time.Duration) *store.Audit {
-	a := newAudit(area, "", AuditPurge, at, map[string]string{
-		"client_id": clientID, "last_change": lastChange.UTC().Format(time.RFC3339), "retention": retention.String(),
-	})
-	a.Complete = true
-	return a
+	return &store.Audit{At: at.UTC(), AreaID: area, Action: store.AuditRetentionPurge, ClientIDs: []string{clientID},
+		To: lastChange.UTC(), Count: uint64(retention / time.Second)}
 }
 
 // retentionAudit records a change of an area's retention, in the
-// transaction that makes it.
-func retentionAudit(tx store.DirTx, id *identity.Identity, at time.Time, setting string) error {
-	a := newAudit(id.Area, id.UserID, AuditSetRetention, at, map[string]string{"retention": setting})
-	a.Complete = true
-	return tx.PutAudit(a)
+// transaction that makes it; RecordID is the setting ("default" or a
+// duration such as "8760h0m0s").
+func retentionAudit(ctx context.Context, tx store.DirTx, id *identity.Identity, at time.Time, setting string) error {
+	a := audit.Entry(ctx, id, store.AuditSetRetention, at)
+	a.RecordID = setting
+	return tx.AppendAudit(a)
 }
 
-// auditsAbout returns the area's audit entries that name the client (in
-// a client_id parameter or in a space-separated list of clients).
+// auditsAbout returns the area's audit entries about the client, in chain
+// order.
 func auditsAbout(tx store.DirTx, area, clientID string) ([]*store.Audit, error) {
-	var out []*store.Audit
-	for _, aid := range tx.AuditsOfArea(area) {
-		a, err := tx.Audit(aid)
-		if err != nil {
-			return nil, err
-		}
-		for _, v := range a.Parameters {
-			if slices.Contains(strings.Fields(v), clientID) {
-				out = append(out, a)
-				break
-			}
-		}
-	}
-	return out, nil
+	return tx.AuditOfClient(area, clientID, 0, 0)
 }

@@ -57,7 +57,7 @@ func (s *Service) Export(ctx context.Context, id *identity.Identity, clientID st
 	}
 	h.audits = append(h.audits, a)
 	items, err := h.write(w)
-	s.finishAccessAudit(ctx, a, items, err)
+	s.finishAccessAudit(ctx, id, clientID, items, err)
 	return err
 }
 

@@ -16,7 +16,6 @@ import (
 
 	"github.com/throughcare/throughcare/server/review"
 	"github.com/throughcare/throughcare/server/store"
-	"github.com/throughcare/throughcare/server/subject"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/sample"
 )
@@ -122,7 +121,7 @@ func TestExportHoldsEverythingAboutTheClientOnly(t *testing.T) {
 		"history.json":             {"WORD-FIRST", "WORD-EDITED", "WORD-CONFLICT", "WORD-SECOND", "WORD-REVIEW", "replaced_value"},
 		"conflicts.json":           {"resolutions", "resolved_conflicts", "WORD-CONFLICT"},
 		"assignments.json":         {e.worker.UserID, e.wkName},
-		"audit.json":               {"view_timeline", subject.AuditSubjectAccess, e.adminA.UserID},
+		"audit.json":               {"view_timeline", "subject_access", e.adminA.UserID},
 	}
 	for name, needles := range want {
 		body, ok := files[name]
@@ -153,24 +152,23 @@ func TestExportHoldsEverythingAboutTheClientOnly(t *testing.T) {
 		t.Fatalf("conflicts.json resolutions %+v, %v; want the one resolution", conflicts, err)
 	}
 
-	// The export is audited, complete, by the admin, about the client.
-	var got *store.Audit
+	// The export is audited, by the admin, about the client: its start
+	// before any data left, its end complete with the items written.
+	var got []*store.Audit
 	if err := e.Store.DirectoryView(e.ctx, func(tx store.DirTx) error {
-		for _, id := range tx.AuditsOfArea(e.w.AreaA) {
-			a, err := tx.Audit(id)
-			if err != nil {
-				return err
-			}
-			if a.Kind == subject.AuditSubjectAccess {
-				got = a
+		as, err := tx.AuditOfClient(e.w.AreaA, c, 0, 0)
+		for _, a := range as {
+			if a.Action == store.AuditSubjectAccess || a.RecordID == "subject_access" {
+				got = append(got, a)
 			}
 		}
-		return nil
+		return err
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got == nil || got.UserID != e.adminA.UserID || got.Parameters["client_id"] != c || !got.Complete || got.Rows < 10 {
-		t.Fatalf("subject access audit %+v, want a complete entry by the admin about the client", got)
+	if len(got) != 2 || got[0].Action != store.AuditSubjectAccess || got[0].UserID != e.adminA.UserID ||
+		got[1].Action != store.AuditExportComplete || got[1].Count < 10 {
+		t.Fatalf("subject access audit %+v, want its start and its complete end by the admin about the client", got)
 	}
 
 	// Another area's admin, and a supervisor, get nothing.

@@ -81,7 +81,7 @@ func (s *Service) SetRetention(ctx context.Context, id *identity.Identity, perio
 		if out.Own {
 			setting = out.Period.String()
 		}
-		return retentionAudit(tx, id, s.now(), setting)
+		return retentionAudit(ctx, tx, id, s.now(), setting)
 	}))
 	if err == nil {
 		s.log.Info().Str("user_id", id.UserID).Str("area_id", id.Area).Dur("retention", out.Period).Bool("own", out.Own).Msg("retention set")

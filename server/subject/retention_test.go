@@ -99,14 +99,14 @@ func TestSweepPurgesClientsClosedLongerThanTheRetention(t *testing.T) {
 			t.Errorf("tombstone %+v", tomb)
 		}
 		n := 0
-		for _, id := range tx.AuditsOfArea(e.w.AreaA) {
-			a, err := tx.Audit(id)
-			if err != nil {
-				return err
-			}
-			if a.Kind == subject.AuditPurge {
+		as, err := tx.AuditOfArea(e.w.AreaA, 0, 0)
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			if a.Action == store.AuditRetentionPurge {
 				n++
-				if a.Parameters["client_id"] != old || a.Parameters["retention"] != (30*day).String() {
+				if !slices.Equal(a.ClientIDs, []string{old}) || a.Count != uint64((30*day)/time.Second) || a.UserID != "" {
 					t.Errorf("purge audit %+v", a)
 				}
 			}
@@ -179,12 +179,13 @@ func TestAreaRetentionOverridesTheDefault(t *testing.T) {
 	}
 	n := 0
 	err = e.Store.DirectoryView(e.ctx, func(tx store.DirTx) error {
-		for _, id := range tx.AuditsOfArea(e.w.AreaA) {
-			if a, err := tx.Audit(id); err == nil && a.Kind == subject.AuditSetRetention && a.UserID == e.adminA.UserID {
+		as, err := tx.AuditOfArea(e.w.AreaA, 0, 0)
+		for _, a := range as {
+			if a.Action == store.AuditSetRetention && a.UserID == e.adminA.UserID {
 				n++
 			}
 		}
-		return nil
+		return err
 	})
 	if err != nil || n != 3 {
 		t.Fatalf("%d retention changes audited, %v; want 3", n, err)

@@ -116,6 +116,9 @@ func (a *applier) run() (*PushResult, error) {
 		}
 	}
 	a.res.HighWater = next - 1
+	if err := a.auditBatch(); err != nil {
+		return nil, err
+	}
 	return a.res, a.tx.SetHighWater(b.DeviceID, a.res.HighWater)
 }
 

@@ -2,9 +2,12 @@ package syncengine
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/throughcare/throughcare/server/access"
+	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
@@ -37,6 +40,11 @@ type Batch struct {
 	// applied as decisions says. A non-nil error aborts the whole batch and
 	// Apply returns it unchanged.
 	Created func(records [][]int, decisions []Decision) error
+	// Audit, if set, is the audit entry of the batch: when at least one of
+	// its changes is applied, Apply appends a copy to the audit trail in the
+	// batch's transaction, with the buckets changed as its ClientIDs
+	// (unless set) and the changes applied as its Count (see auditBatch).
+	Audit *store.Audit
 
 	// stamp, if set, stamps every new change inside the transaction, after
 	// the records they touch are loaded (WriteAs).
@@ -84,4 +92,27 @@ type SequenceError struct {
 
 func (e *SequenceError) Error() string {
 	return fmt.Sprintf("syncengine: device_seq %d does not follow the device's high-water mark %d", e.Got, e.HighWater)
+}
+
+// auditBatch appends the batch's audit entry if it has one and applied at
+// least one change: one entry per batch, never one per change.
+func (a *applier) auditBatch() error {
+	if a.b.Audit == nil {
+		return nil
+	}
+	applied := 0
+	for _, r := range a.res.Results {
+		if r.Verdict == v1.Verdict_VERDICT_APPLIED {
+			applied++
+		}
+	}
+	if applied == 0 {
+		return nil
+	}
+	e := *a.b.Audit
+	if e.ClientIDs == nil {
+		e.ClientIDs = slices.Sorted(maps.Keys(a.res.Heads))
+	}
+	e.Count = uint64(applied)
+	return a.tx.AppendAudit(&e)
 }

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/throughcare/throughcare/server/access"
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/syncproto/cursor"
@@ -217,6 +218,7 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 		UserID: id.UserID, DeviceID: id.DeviceID, ReceivedAt: rules.Now, Changes: chs,
 		Check:   rules.Decide,
 		Created: e.requiredFields(chs),
+		Audit:   audit.Entry(ctx, id, store.AuditPush, rules.Now),
 	})
 	if err != nil {
 		return nil, sequenceAhead(err, chs)

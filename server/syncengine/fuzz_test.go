@@ -44,7 +44,7 @@ func FuzzPush(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	id := &identity.Identity{UserID: "fuzz-user", DeviceID: dev.ID, Buckets: []string{client}}
+	id := &identity.Identity{Area: "area", UserID: "fuzz-user", DeviceID: dev.ID, Buckets: []string{client}}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var req v1.PushRequest
 		if proto.Unmarshal(data, &req) != nil {

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/throughcare/throughcare/server/access"
+	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/syncproto/cursor"
@@ -27,7 +29,7 @@ func (e *Engine) Pull(ctx context.Context, id *identity.Identity, req *v1.PullRe
 	if limit == 0 {
 		limit = e.cfg.DefaultLimit
 	}
-	return e.page(ctx, id, cur, min(limit, e.cfg.MaxLimit), nil)
+	return e.page(ctx, id, cur, min(limit, e.cfg.MaxLimit), nil, store.AuditPull)
 }
 
 // openCursor decodes a cursor sealed for the caller, or says why the device
@@ -47,8 +49,10 @@ func (e *Engine) openCursor(id *identity.Identity, b []byte) (cursor.Cursor, err
 // the cursor lacks come as snapshots, buckets the caller lost as evictions
 // (noted in the store before the page is returned).
 // If only is set, just those of the caller's buckets are read (a live
-// update); the cursor still carries every bucket.
-func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cursor, limit int, only map[string]bool) (*v1.PullResponse, error) {
+// update); the cursor still carries every bucket. A page with records for
+// a caller whose sync reads are audited (access.SyncReadsAudited) leaves an
+// audit entry, as action, before it is returned.
+func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cursor, limit int, only map[string]bool, action store.AuditAction) (*v1.PullResponse, error) {
 	next := cursor.Cursor{Schema: e.cfg.Schema.Version(), Positions: make(map[string]uint64, len(id.Buckets))}
 	from := make(map[string]uint64, len(id.Buckets))
 	for _, b := range id.Buckets {
@@ -102,10 +106,31 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 		}
 		resp.Buckets = append(resp.Buckets, withEncodedRecords(&v1.BucketUpdate{ClientId: bp.Bucket, Action: action, Position: bp.Position}, bp.Records))
 	}
+	if access.SyncReadsAudited(id) {
+		if err := e.auditPage(ctx, id, action, page); err != nil {
+			return nil, err
+		}
+	}
 	e.cfg.Meter.Paged(records, size)
 	resp.HasMore = page.HasMore
 	resp.Cursor = e.codec.Encode(id.UserID, next)
 	resp.ServerTime = e.serverTime()
 	resp.SchemaVersion = e.cfg.Schema.Version()
 	return resp, nil
+}
+
+// auditPage records which buckets a page sent records of, and how many, if
+// it sent any: the read is not answered unless its entry is written.
+func (e *Engine) auditPage(ctx context.Context, id *identity.Identity, action store.AuditAction, page *store.PullPage) error {
+	a := audit.Entry(ctx, id, action, e.cfg.Now())
+	for _, bp := range page.Buckets {
+		if len(bp.Records) > 0 {
+			a.ClientIDs = append(a.ClientIDs, bp.Bucket)
+			a.Count += uint64(len(bp.Records))
+		}
+	}
+	if a.Count == 0 {
+		return nil
+	}
+	return e.cfg.Store.Buckets(ctx, func(tx store.BucketTx) error { return tx.AppendAudit(a) })
 }

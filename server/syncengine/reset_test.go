@@ -97,7 +97,7 @@ func TestCursorAheadOfRestoredDataAsksForReset(t *testing.T) {
 	dir, backup := t.TempDir(), filepath.Join(t.TempDir(), "backup")
 	dev := sample.NewDevice("worker", time.Now, 1)
 	client, chs := dev.NewClient("Lambeth")
-	id := &identity.Identity{UserID: "worker", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{client}}
+	id := &identity.Identity{Area: "area", UserID: "worker", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{client}}
 
 	st := openStore(t, dir)
 	pushOK(t, newEngine(t, st, nil), id, chs)
@@ -130,7 +130,7 @@ func TestIncompatibleSchemaChangeAsksForReset(t *testing.T) {
 	defer st.Close()
 	dev := sample.NewDevice("worker", time.Now, 2)
 	client, chs := dev.NewClient("Bristol")
-	id := &identity.Identity{UserID: "worker", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{client}}
+	id := &identity.Identity{Area: "area", UserID: "worker", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{client}}
 	old := newEngine(t, st, nil)
 	pushOK(t, old, id, chs)
 	cursor, err := pullToEnd(t, old, id, nil)

@@ -37,7 +37,7 @@ func TestPushAheadOfHighWaterAsksForSequenceReset(t *testing.T) {
 	client, first := dev.NewClient("Leeds")
 	_, more := dev.NewContact(client, time.Now())
 	hwm := first[len(first)-1].GetDeviceSeq()
-	id := &identity.Identity{UserID: "worker", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{client}}
+	id := &identity.Identity{Area: "area", UserID: "worker", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{client}}
 
 	tests := []struct {
 		name      string

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 )
@@ -40,12 +41,25 @@ func newServerClock(now func() time.Time) *hlc.Clock {
 // The changes are validated first (CheckWrite); nothing is written if one
 // is invalid.
 func (e *Engine) WriteAs(ctx context.Context, userID string, changes []*v1.Change, check func(ch *v1.Change, current *v1.RecordState) Decision) (*PushResult, error) {
+	return e.write(ctx, userID, nil, changes, check)
+}
+
+// WriteAudited is WriteAs for an action that leaves an audit entry (a
+// review note, a conflict resolution): entry's user is the author, and
+// the entry is appended in the write's transaction if a change is applied
+// (see Batch.Audit), so the write and its entry are kept together or not
+// at all.
+func (e *Engine) WriteAudited(ctx context.Context, entry *store.Audit, changes []*v1.Change, check func(ch *v1.Change, current *v1.RecordState) Decision) (*PushResult, error) {
+	return e.write(ctx, entry.UserID, entry, changes, check)
+}
+
+func (e *Engine) write(ctx context.Context, userID string, entry *store.Audit, changes []*v1.Change, check func(ch *v1.Change, current *v1.RecordState) Decision) (*PushResult, error) {
 	if err := e.CheckWrite(changes); err != nil {
 		return nil, err
 	}
 	now := e.cfg.Now()
 	b := &Batch{UserID: userID, DeviceID: ServerDevice, ReceivedAt: now, Changes: changes, AssignSeq: true,
-		Check: check, Created: e.requiredFields(changes)}
+		Check: check, Created: e.requiredFields(changes), Audit: entry}
 	b.stamp = func(loaded []*v1.RecordState) error {
 		for _, st := range loaded {
 			observeRecord(e.clock, st)

@@ -65,11 +65,11 @@ func TestStreamCaps(t *testing.T) {
 	t.Cleanup(e.Shutdown)
 	dev := sample.NewDevice("u", time.Now, 1)
 	cid, chs := dev.NewClient("Lambeth")
-	pushOK(t, e, &identity.Identity{UserID: "u", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{cid}}, chs)
+	pushOK(t, e, &identity.Identity{Area: "area", UserID: "u", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{cid}}, chs)
 
 	open := func(user, device string) (*openTestStream, error) {
 		t.Helper()
-		return startStream(t, e, &identity.Identity{UserID: user, DeviceID: device, Role: identity.Admin, Buckets: []string{cid}})
+		return startStream(t, e, &identity.Identity{Area: "area", UserID: user, DeviceID: device, Role: identity.Admin, Buckets: []string{cid}})
 	}
 	mustOpen := func(user, device string) *openTestStream {
 		t.Helper()
@@ -109,7 +109,7 @@ func TestStreamCapsFreeOnClose(t *testing.T) {
 	}
 	t.Cleanup(e.Shutdown)
 	for _, device := range []string{"d1", "d2", "d3"} {
-		s, err := startStream(t, e, &identity.Identity{UserID: "u", DeviceID: device, Role: identity.Admin})
+		s, err := startStream(t, e, &identity.Identity{Area: "area", UserID: "u", DeviceID: device, Role: identity.Admin})
 		if err != nil {
 			t.Fatalf("stream on %s refused: %v", device, err)
 		}

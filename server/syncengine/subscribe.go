@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/syncproto/cursor"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
@@ -110,7 +111,7 @@ func (s *stream) catchUp(only map[string]bool) error {
 		if err := s.ended(); err != nil {
 			return err
 		}
-		page, err := s.e.page(s.ctx, s.id, s.cur, s.e.cfg.DefaultLimit, only)
+		page, err := s.e.page(s.ctx, s.id, s.cur, s.e.cfg.DefaultLimit, only, store.AuditSubscribe)
 		if err != nil {
 			if cause := s.ended(); cause != nil {
 				return cause

@@ -24,7 +24,7 @@ func TestSubscribeSeesServerWrites(t *testing.T) {
 
 	dev := sample.NewDevice("worker-1", time.Now, 1)
 	cid, chs := dev.NewClient("Lambeth")
-	id := &identity.Identity{UserID: "worker-1", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{cid}}
+	id := &identity.Identity{Area: "area", UserID: "worker-1", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{cid}}
 	pushOK(t, e, id, chs)
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -88,7 +88,7 @@ func TestSubscribeStopsMidCatchUp(t *testing.T) {
 		chs = append(chs, c...)
 	}
 	seed := newEngine(t, st, schema.Builtin())
-	pushOK(t, seed, &identity.Identity{UserID: "worker-1", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{cid}}, chs)
+	pushOK(t, seed, &identity.Identity{Area: "area", UserID: "worker-1", DeviceID: dev.ID, Role: identity.Admin, Buckets: []string{cid}}, chs)
 	seed.Shutdown()
 
 	for _, tc := range []struct {
@@ -113,7 +113,7 @@ func TestSubscribeStopsMidCatchUp(t *testing.T) {
 			}
 			defer e.Shutdown()
 			ended, changed := make(chan struct{}), make(chan struct{})
-			id := &identity.Identity{UserID: "worker-1", DeviceID: "other-tablet", Role: identity.Admin, Buckets: []string{cid}, Ended: ended, Changed: changed}
+			id := &identity.Identity{Area: "area", UserID: "worker-1", DeviceID: "other-tablet", Role: identity.Admin, Buckets: []string{cid}, Ended: ended, Changed: changed}
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			pages := 0

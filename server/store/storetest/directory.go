@@ -34,7 +34,10 @@ func RunDirectory(t *testing.T, open DirectoryOpener) {
 		{"invite_pending_until_expiry_used_or_revoked", testInviteStates},
 		{"invites_of_area_newest_first_paged", testInvitesOfArea},
 		{"assignments_ordered_open_and_covers", testAssignments},
-		{"audit_append_and_read", testAudit},
+		{"audit_append_chains_and_reads_by_client_and_user", testAuditAppend},
+		{"audit_entries_are_never_overwritten", testAuditNoOverwrite},
+		{"audit_refuses_incomplete_entries", testAuditInvalid},
+		{"audit_concurrent_appends_make_one_chain", testAuditConcurrent},
 		{"error_in_update_leaves_nothing", testAtomicity},
 	}
 	for _, tt := range tests {

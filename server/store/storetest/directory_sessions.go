@@ -285,36 +285,6 @@ func testAssignments(t *testing.T, w *dirWorld) {
 	}
 }
 
-func testAudit(t *testing.T, w *dirWorld) {
-	a := &store.Audit{ID: "au1", AreaID: "a1", UserID: "u1", Kind: "export_contacts",
-		Parameters: map[string]string{"from": "2026-01-01"}, At: w.clk.Now()}
-	w.update(func(tx store.DirTx) error {
-		if err := tx.PutAudit(a); err != nil {
-			return err
-		}
-		return tx.PutAudit(&store.Audit{ID: "au2", AreaID: "a2", Kind: "export_contacts"})
-	})
-	a.Rows, a.Complete = 12, true
-	w.update(func(tx store.DirTx) error { return tx.PutAudit(a) })
-	w.view(func(tx store.DirTx) error {
-		got, err := tx.Audit("au1")
-		if err != nil {
-			t.Fatal(err)
-		}
-		sameJSON(t, "Audit(au1)", got, a)
-		_, err = tx.Audit("nope")
-		wantNotFound(t, "Audit(nope)", err)
-		sameIDs(t, "AuditsOfArea(a1)", tx.AuditsOfArea("a1"), "au1")
-		return nil
-	})
-	for _, bad := range []*store.Audit{{AreaID: "a1"}, {ID: "x"}} {
-		err := w.d.Directory(context.Background(), func(tx store.DirTx) error { return tx.PutAudit(bad) })
-		if err == nil {
-			t.Errorf("PutAudit(%+v) succeeded, want an error (id and area are required)", bad)
-		}
-	}
-}
-
 func testAtomicity(t *testing.T, w *dirWorld) {
 	boom := errors.New("boom")
 	err := w.d.Directory(context.Background(), func(tx store.DirTx) error {
@@ -325,7 +295,7 @@ func testAtomicity(t *testing.T, w *dirWorld) {
 			tx.PutSession(session(w, "A", "R", "")),
 			tx.PutInvite(&store.Invite{ID: "i1", Hash: []byte("ih"), AreaID: "a1", ExpiresAt: w.clk.Now().Add(time.Hour)}),
 			tx.PutAssignment(&store.Assignment{ClientID: "c1", UserID: "u1", From: w.clk.Now()}),
-			tx.PutAudit(&store.Audit{ID: "au", AreaID: "a1"}),
+			tx.AppendAudit(&store.Audit{AreaID: "a1", UserID: "u1", Action: store.AuditSignIn}),
 		} {
 			if err != nil {
 				return err
@@ -345,8 +315,9 @@ func testAtomicity(t *testing.T, w *dirWorld) {
 		wantNotFound(t, "SessionByAccess", err)
 		_, err = tx.Invite([]byte("ih"))
 		wantNotFound(t, "Invite", err)
-		_, err = tx.Audit("au")
-		wantNotFound(t, "Audit", err)
+		if au, err := tx.AuditOfUser("a1", "u1", 0, 0); err != nil || len(au) != 0 {
+			t.Errorf("AuditOfUser = %v, %v; want none", au, err)
+		}
 		sameIDs(t, "UsersOfArea", tx.UsersOfArea("a1"))
 		sameIDs(t, "ClientsOfArea", tx.ClientsOfArea("a1"))
 		as, err := tx.AssignmentsOfUser("u1")

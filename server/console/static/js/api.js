@@ -178,10 +178,15 @@ export async function download(path, filename, { retried = false } = {}) {
   const blob = await res.blob();
   const disposition = res.headers.get('Content-Disposition') ?? '';
   const named = /filename="?([^";]+)"?/.exec(disposition)?.[1];
+  return save(blob, named || filename);
+}
+
+/** save offers blob to the person as a file named filename. */
+export function save(blob, filename) {
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;
-  a.download = named || filename;
+  a.download = filename;
   document.body.append(a);
   a.click();
   a.remove();

@@ -11,8 +11,9 @@ import * as contact from './contact.js';
 import * as timeline from './timeline.js';
 import * as conflicts from './conflicts.js';
 import * as stats from './stats.js';
+import * as audit from './audit.js';
 
-const views = { queue, contact, client: timeline, conflicts, stats };
+const views = { queue, contact, client: timeline, conflicts, stats, audit };
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const sessionBox = document.getElementById('session');
@@ -46,7 +47,8 @@ function render(moved = false) {
       h('button', { type: 'button', onClick: () => auth.signOut() }, 'Sign out')));
     return;
   }
-  const name = views[params.get('view')] ? params.get('view') : 'queue';
+  let name = views[params.get('view')] ? params.get('view') : 'queue';
+  if (name === 'audit' && s.role !== 'ROLE_ADMIN') name = 'queue'; // administrators only
   for (const a of nav.querySelectorAll('a')) {
     const on = a.dataset.view === name || (name === 'contact' && a.dataset.view === 'queue');
     if (on) a.setAttribute('aria-current', 'page');
@@ -63,6 +65,7 @@ function render(moved = false) {
 function showChrome(s) {
   const staff = s && s.role !== 'ROLE_WORKER';
   nav.hidden = !staff;
+  for (const a of nav.querySelectorAll('[data-admin]')) a.hidden = s?.role !== 'ROLE_ADMIN';
   sessionBox.hidden = !s;
   const who = document.getElementById('who');
   if (!s) return;

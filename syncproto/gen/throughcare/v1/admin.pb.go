@@ -1609,6 +1609,236 @@ func (*UnassignClientResponse) Descriptor() ([]byte, []int) {
 	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{27}
 }
 
+// StreamBackupRequest asks for a backup.
+type StreamBackupRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first store version to hold (0: a full backup). An incremental
+	// backup starts at the until of the backup before it plus one.
+	Since         uint64 `protobuf:"varint,1,opt,name=since,proto3" json:"since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamBackupRequest) Reset() {
+	*x = StreamBackupRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamBackupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamBackupRequest) ProtoMessage() {}
+
+func (x *StreamBackupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamBackupRequest.ProtoReflect.Descriptor instead.
+func (*StreamBackupRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *StreamBackupRequest) GetSince() uint64 {
+	if x != nil {
+		return x.Since
+	}
+	return 0
+}
+
+// StreamBackupResponse carries the next bytes of the backup file, and how
+// far the backup has come; the last message carries the summary.
+type StreamBackupResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The next bytes of the backup file, to append as they are.
+	Data []byte `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	// File bytes sent so far, these included.
+	BytesSent uint64 `protobuf:"varint,2,opt,name=bytes_sent,json=bytesSent,proto3" json:"bytes_sent,omitempty"`
+	// Records (store key versions) sealed so far.
+	Records uint64 `protobuf:"varint,3,opt,name=records,proto3" json:"records,omitempty"`
+	// Set on the last message only: what the whole file holds.
+	Summary       *BackupSummary `protobuf:"bytes,4,opt,name=summary,proto3" json:"summary,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StreamBackupResponse) Reset() {
+	*x = StreamBackupResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StreamBackupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StreamBackupResponse) ProtoMessage() {}
+
+func (x *StreamBackupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StreamBackupResponse.ProtoReflect.Descriptor instead.
+func (*StreamBackupResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *StreamBackupResponse) GetData() []byte {
+	if x != nil {
+		return x.Data
+	}
+	return nil
+}
+
+func (x *StreamBackupResponse) GetBytesSent() uint64 {
+	if x != nil {
+		return x.BytesSent
+	}
+	return 0
+}
+
+func (x *StreamBackupResponse) GetRecords() uint64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *StreamBackupResponse) GetSummary() *BackupSummary {
+	if x != nil {
+		return x.Summary
+	}
+	return nil
+}
+
+// BackupSummary describes a finished backup file.
+type BackupSummary struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The store the backup was taken from.
+	StoreId string `protobuf:"bytes,1,opt,name=store_id,json=storeId,proto3" json:"store_id,omitempty"`
+	// The store versions the file holds, from since to until; the next
+	// incremental backup starts at until + 1.
+	Since uint64 `protobuf:"varint,2,opt,name=since,proto3" json:"since,omitempty"`
+	Until uint64 `protobuf:"varint,3,opt,name=until,proto3" json:"until,omitempty"`
+	// Records (store key versions) in the file.
+	Records uint64 `protobuf:"varint,4,opt,name=records,proto3" json:"records,omitempty"`
+	// The file's size in bytes.
+	Bytes uint64 `protobuf:"varint,5,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	// The SHA-256 the file's trailer holds.
+	Sha256 []byte `protobuf:"bytes,6,opt,name=sha256,proto3" json:"sha256,omitempty"`
+	// The fingerprint of the store key the file is sealed with.
+	KeyFingerprint string `protobuf:"bytes,7,opt,name=key_fingerprint,json=keyFingerprint,proto3" json:"key_fingerprint,omitempty"`
+	// When the backup was started.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BackupSummary) Reset() {
+	*x = BackupSummary{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BackupSummary) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BackupSummary) ProtoMessage() {}
+
+func (x *BackupSummary) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BackupSummary.ProtoReflect.Descriptor instead.
+func (*BackupSummary) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *BackupSummary) GetStoreId() string {
+	if x != nil {
+		return x.StoreId
+	}
+	return ""
+}
+
+func (x *BackupSummary) GetSince() uint64 {
+	if x != nil {
+		return x.Since
+	}
+	return 0
+}
+
+func (x *BackupSummary) GetUntil() uint64 {
+	if x != nil {
+		return x.Until
+	}
+	return 0
+}
+
+func (x *BackupSummary) GetRecords() uint64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *BackupSummary) GetBytes() uint64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *BackupSummary) GetSha256() []byte {
+	if x != nil {
+		return x.Sha256
+	}
+	return nil
+}
+
+func (x *BackupSummary) GetKeyFingerprint() string {
+	if x != nil {
+		return x.KeyFingerprint
+	}
+	return ""
+}
+
+func (x *BackupSummary) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
 // ExportSubjectRequest names the client whose data is exported.
 type ExportSubjectRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1620,7 +1850,7 @@ type ExportSubjectRequest struct {
 
 func (x *ExportSubjectRequest) Reset() {
 	*x = ExportSubjectRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1632,7 +1862,7 @@ func (x *ExportSubjectRequest) String() string {
 func (*ExportSubjectRequest) ProtoMessage() {}
 
 func (x *ExportSubjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[28]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1645,7 +1875,7 @@ func (x *ExportSubjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportSubjectRequest.ProtoReflect.Descriptor instead.
 func (*ExportSubjectRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{28}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ExportSubjectRequest) GetClientId() string {
@@ -1667,7 +1897,7 @@ type ExportSubjectResponse struct {
 
 func (x *ExportSubjectResponse) Reset() {
 	*x = ExportSubjectResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1679,7 +1909,7 @@ func (x *ExportSubjectResponse) String() string {
 func (*ExportSubjectResponse) ProtoMessage() {}
 
 func (x *ExportSubjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[29]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1692,7 +1922,7 @@ func (x *ExportSubjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExportSubjectResponse.ProtoReflect.Descriptor instead.
 func (*ExportSubjectResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{29}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ExportSubjectResponse) GetChunk() []byte {
@@ -1715,7 +1945,7 @@ type SetRetentionRequest struct {
 
 func (x *SetRetentionRequest) Reset() {
 	*x = SetRetentionRequest{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1727,7 +1957,7 @@ func (x *SetRetentionRequest) String() string {
 func (*SetRetentionRequest) ProtoMessage() {}
 
 func (x *SetRetentionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[30]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1740,7 +1970,7 @@ func (x *SetRetentionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRetentionRequest.ProtoReflect.Descriptor instead.
 func (*SetRetentionRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{30}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SetRetentionRequest) GetRetention() *durationpb.Duration {
@@ -1770,7 +2000,7 @@ type SetRetentionResponse struct {
 
 func (x *SetRetentionResponse) Reset() {
 	*x = SetRetentionResponse{}
-	mi := &file_throughcare_v1_admin_proto_msgTypes[31]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1782,7 +2012,7 @@ func (x *SetRetentionResponse) String() string {
 func (*SetRetentionResponse) ProtoMessage() {}
 
 func (x *SetRetentionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_admin_proto_msgTypes[31]
+	mi := &file_throughcare_v1_admin_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1795,7 +2025,7 @@ func (x *SetRetentionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetRetentionResponse.ProtoReflect.Descriptor instead.
 func (*SetRetentionResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{31}
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SetRetentionResponse) GetRetention() *durationpb.Duration {
@@ -1810,6 +2040,312 @@ func (x *SetRetentionResponse) GetRetentionSet() bool {
 		return x.RetentionSet
 	}
 	return false
+}
+
+// ListAuditRequest says whose audit entries to read: exactly one of
+// client_id and user_id.
+type ListAuditRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Entries about this client (one of the clients they concern).
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// Entries of things this user did.
+	UserId string `protobuf:"bytes,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// Entries after this sequence number of the area's chain (0: from the
+	// first); a page's next_after continues it.
+	After uint64 `protobuf:"varint,3,opt,name=after,proto3" json:"after,omitempty"`
+	// The most entries to return (0: 500; at most 5,000).
+	Limit         uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRequest) Reset() {
+	*x = ListAuditRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRequest) ProtoMessage() {}
+
+func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListAuditRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *ListAuditRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *ListAuditRequest) GetAfter() uint64 {
+	if x != nil {
+		return x.After
+	}
+	return 0
+}
+
+func (x *ListAuditRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// AuditEntry is one entry of an area's audit trail. It holds ids, counts
+// and times only, never names or notes.
+type AuditEntry struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Its position in the area's chain, from 1.
+	Seq uint64 `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	// When it happened (UTC).
+	At *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=at,proto3" json:"at,omitempty"`
+	// What was done: sign_in, enrol, revoke_device, view_contacts,
+	// view_timeline, view_conflicts, view_statistics, export_contacts,
+	// export_statistics, export_complete, export_incomplete, pull,
+	// subscribe, push, review_note, resolve_conflict, read_audit,
+	// create_client, subject_access, retention_purge, set_retention,
+	// take_backup.
+	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	// Who did it, in which role, from which device and client address.
+	UserId   string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Role     string `protobuf:"bytes,5,opt,name=role,proto3" json:"role,omitempty"`
+	DeviceId string `protobuf:"bytes,6,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	Address  string `protobuf:"bytes,7,opt,name=address,proto3" json:"address,omitempty"`
+	// The clients it concerned.
+	ClientIds []string `protobuf:"bytes,8,rep,name=client_ids,json=clientIds,proto3" json:"client_ids,omitempty"`
+	// The record it concerned (a device, an invite, a review note, a
+	// conflicted record; for an export's end, which export).
+	RecordId string `protobuf:"bytes,9,opt,name=record_id,json=recordId,proto3" json:"record_id,omitempty"`
+	// The team a view or export was limited to.
+	TeamId string `protobuf:"bytes,10,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// How many records, changes or rows.
+	Count uint64 `protobuf:"varint,11,opt,name=count,proto3" json:"count,omitempty"`
+	// The period an export covered, if any.
+	From *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=from,proto3" json:"from,omitempty"`
+	To   *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=to,proto3" json:"to,omitempty"`
+	// The SHA-256 of the entry before it in the chain (hex).
+	PrevHash string `protobuf:"bytes,14,opt,name=prev_hash,json=prevHash,proto3" json:"prev_hash,omitempty"`
+	// The SHA-256 of this entry's canonical encoding (hex).
+	Hash          string `protobuf:"bytes,15,opt,name=hash,proto3" json:"hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEntry) Reset() {
+	*x = AuditEntry{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEntry) ProtoMessage() {}
+
+func (x *AuditEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
+func (*AuditEntry) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *AuditEntry) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *AuditEntry) GetAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.At
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetRole() string {
+	if x != nil {
+		return x.Role
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetClientIds() []string {
+	if x != nil {
+		return x.ClientIds
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetRecordId() string {
+	if x != nil {
+		return x.RecordId
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetCount() uint64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *AuditEntry) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *AuditEntry) GetPrevHash() string {
+	if x != nil {
+		return x.PrevHash
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetHash() string {
+	if x != nil {
+		return x.Hash
+	}
+	return ""
+}
+
+// ListAuditResponse is one page of entries.
+type ListAuditResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entries, oldest first.
+	Entries []*AuditEntry `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	// Where the next page starts (the last entry's seq), if there may be
+	// more; 0 when this page is the last.
+	NextAfter     uint64 `protobuf:"varint,2,opt,name=next_after,json=nextAfter,proto3" json:"next_after,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditResponse) Reset() {
+	*x = ListAuditResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditResponse) ProtoMessage() {}
+
+func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListAuditResponse) GetEntries() []*AuditEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListAuditResponse) GetNextAfter() uint64 {
+	if x != nil {
+		return x.NextAfter
+	}
+	return 0
 }
 
 var File_throughcare_v1_admin_proto protoreflect.FileDescriptor
@@ -1906,7 +2442,25 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x15UnassignClientRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1b\n" +
 	"\tworker_id\x18\x02 \x01(\tR\bworkerId\"\x18\n" +
-	"\x16UnassignClientResponse\"3\n" +
+	"\x16UnassignClientResponse\"+\n" +
+	"\x13StreamBackupRequest\x12\x14\n" +
+	"\x05since\x18\x01 \x01(\x04R\x05since\"\x9c\x01\n" +
+	"\x14StreamBackupResponse\x12\x12\n" +
+	"\x04data\x18\x01 \x01(\fR\x04data\x12\x1d\n" +
+	"\n" +
+	"bytes_sent\x18\x02 \x01(\x04R\tbytesSent\x12\x18\n" +
+	"\arecords\x18\x03 \x01(\x04R\arecords\x127\n" +
+	"\asummary\x18\x04 \x01(\v2\x1d.throughcare.v1.BackupSummaryR\asummary\"\x82\x02\n" +
+	"\rBackupSummary\x12\x19\n" +
+	"\bstore_id\x18\x01 \x01(\tR\astoreId\x12\x14\n" +
+	"\x05since\x18\x02 \x01(\x04R\x05since\x12\x14\n" +
+	"\x05until\x18\x03 \x01(\x04R\x05until\x12\x18\n" +
+	"\arecords\x18\x04 \x01(\x04R\arecords\x12\x14\n" +
+	"\x05bytes\x18\x05 \x01(\x04R\x05bytes\x12\x16\n" +
+	"\x06sha256\x18\x06 \x01(\fR\x06sha256\x12'\n" +
+	"\x0fkey_fingerprint\x18\a \x01(\tR\x0ekeyFingerprint\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"3\n" +
 	"\x14ExportSubjectRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\"-\n" +
 	"\x15ExportSubjectResponse\x12\x14\n" +
@@ -1917,15 +2471,42 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"useDefault\"t\n" +
 	"\x14SetRetentionResponse\x127\n" +
 	"\tretention\x18\x01 \x01(\v2\x19.google.protobuf.DurationR\tretention\x12#\n" +
-	"\rretention_set\x18\x02 \x01(\bR\fretentionSet*\xb3\x01\n" +
+	"\rretention_set\x18\x02 \x01(\bR\fretentionSet\"t\n" +
+	"\x10ListAuditRequest\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\tR\x06userId\x12\x14\n" +
+	"\x05after\x18\x03 \x01(\x04R\x05after\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xbe\x03\n" +
+	"\n" +
+	"AuditEntry\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\x12*\n" +
+	"\x02at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x12\x17\n" +
+	"\auser_id\x18\x04 \x01(\tR\x06userId\x12\x12\n" +
+	"\x04role\x18\x05 \x01(\tR\x04role\x12\x1b\n" +
+	"\tdevice_id\x18\x06 \x01(\tR\bdeviceId\x12\x18\n" +
+	"\aaddress\x18\a \x01(\tR\aaddress\x12\x1d\n" +
+	"\n" +
+	"client_ids\x18\b \x03(\tR\tclientIds\x12\x1b\n" +
+	"\trecord_id\x18\t \x01(\tR\brecordId\x12\x17\n" +
+	"\ateam_id\x18\n" +
+	" \x01(\tR\x06teamId\x12\x14\n" +
+	"\x05count\x18\v \x01(\x04R\x05count\x12.\n" +
+	"\x04from\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x1b\n" +
+	"\tprev_hash\x18\x0e \x01(\tR\bprevHash\x12\x12\n" +
+	"\x04hash\x18\x0f \x01(\tR\x04hash\"h\n" +
+	"\x11ListAuditResponse\x124\n" +
+	"\aentries\x18\x01 \x03(\v2\x1a.throughcare.v1.AuditEntryR\aentries\x12\x1d\n" +
+	"\n" +
+	"next_after\x18\x02 \x01(\x04R\tnextAfter*\xb3\x01\n" +
 	"\vInviteState\x12\x1c\n" +
 	"\x18INVITE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14INVITE_STATE_PENDING\x10\x01\x12\x15\n" +
 	"\x11INVITE_STATE_USED\x10\x02\x12\x18\n" +
 	"\x14INVITE_STATE_REVOKED\x10\x03\x12\x18\n" +
 	"\x14INVITE_STATE_EXPIRED\x10\x04\x12!\n" +
-	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\x86\n" +
-	"\n" +
+	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xbf\v\n" +
 	"\fAdminService\x12O\n" +
 	"\aGetArea\x12\x1e.throughcare.v1.GetAreaRequest\x1a\x1f.throughcare.v1.GetAreaResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\n" +
@@ -1939,9 +2520,11 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\fCreateClient\x12#.throughcare.v1.CreateClientRequest\x1a$.throughcare.v1.CreateClientResponse\x12[\n" +
 	"\vListClients\x12\".throughcare.v1.ListClientsRequest\x1a#.throughcare.v1.ListClientsResponse\"\x03\x90\x02\x01\x12Y\n" +
 	"\fAssignClient\x12#.throughcare.v1.AssignClientRequest\x1a$.throughcare.v1.AssignClientResponse\x12_\n" +
-	"\x0eUnassignClient\x12%.throughcare.v1.UnassignClientRequest\x1a&.throughcare.v1.UnassignClientResponse\x12c\n" +
+	"\x0eUnassignClient\x12%.throughcare.v1.UnassignClientRequest\x1a&.throughcare.v1.UnassignClientResponse\x12`\n" +
+	"\fStreamBackup\x12#.throughcare.v1.StreamBackupRequest\x1a$.throughcare.v1.StreamBackupResponse\"\x03\x90\x02\x010\x01\x12c\n" +
 	"\rExportSubject\x12$.throughcare.v1.ExportSubjectRequest\x1a%.throughcare.v1.ExportSubjectResponse\"\x03\x90\x02\x010\x01\x12Y\n" +
-	"\fSetRetention\x12#.throughcare.v1.SetRetentionRequest\x1a$.throughcare.v1.SetRetentionResponseB\xc8\x01\n" +
+	"\fSetRetention\x12#.throughcare.v1.SetRetentionRequest\x1a$.throughcare.v1.SetRetentionResponse\x12U\n" +
+	"\tListAudit\x12 .throughcare.v1.ListAuditRequest\x1a!.throughcare.v1.ListAuditResponse\"\x03\x90\x02\x01B\xc8\x01\n" +
 	"\x12com.throughcare.v1B\n" +
 	"AdminProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
@@ -1958,7 +2541,7 @@ func file_throughcare_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_throughcare_v1_admin_proto_goTypes = []any{
 	(InviteState)(0),               // 0: throughcare.v1.InviteState
 	(*GetAreaRequest)(nil),         // 1: throughcare.v1.GetAreaRequest
@@ -1989,65 +2572,81 @@ var file_throughcare_v1_admin_proto_goTypes = []any{
 	(*AssignClientResponse)(nil),   // 26: throughcare.v1.AssignClientResponse
 	(*UnassignClientRequest)(nil),  // 27: throughcare.v1.UnassignClientRequest
 	(*UnassignClientResponse)(nil), // 28: throughcare.v1.UnassignClientResponse
-	(*ExportSubjectRequest)(nil),   // 29: throughcare.v1.ExportSubjectRequest
-	(*ExportSubjectResponse)(nil),  // 30: throughcare.v1.ExportSubjectResponse
-	(*SetRetentionRequest)(nil),    // 31: throughcare.v1.SetRetentionRequest
-	(*SetRetentionResponse)(nil),   // 32: throughcare.v1.SetRetentionResponse
-	(*durationpb.Duration)(nil),    // 33: google.protobuf.Duration
-	(Role)(0),                      // 34: throughcare.v1.Role
-	(*timestamppb.Timestamp)(nil),  // 35: google.protobuf.Timestamp
-	(*Date)(nil),                   // 36: throughcare.v1.Date
+	(*StreamBackupRequest)(nil),    // 29: throughcare.v1.StreamBackupRequest
+	(*StreamBackupResponse)(nil),   // 30: throughcare.v1.StreamBackupResponse
+	(*BackupSummary)(nil),          // 31: throughcare.v1.BackupSummary
+	(*ExportSubjectRequest)(nil),   // 32: throughcare.v1.ExportSubjectRequest
+	(*ExportSubjectResponse)(nil),  // 33: throughcare.v1.ExportSubjectResponse
+	(*SetRetentionRequest)(nil),    // 34: throughcare.v1.SetRetentionRequest
+	(*SetRetentionResponse)(nil),   // 35: throughcare.v1.SetRetentionResponse
+	(*ListAuditRequest)(nil),       // 36: throughcare.v1.ListAuditRequest
+	(*AuditEntry)(nil),             // 37: throughcare.v1.AuditEntry
+	(*ListAuditResponse)(nil),      // 38: throughcare.v1.ListAuditResponse
+	(*durationpb.Duration)(nil),    // 39: google.protobuf.Duration
+	(Role)(0),                      // 40: throughcare.v1.Role
+	(*timestamppb.Timestamp)(nil),  // 41: google.protobuf.Timestamp
+	(*Date)(nil),                   // 42: throughcare.v1.Date
 }
 var file_throughcare_v1_admin_proto_depIdxs = []int32{
-	33, // 0: throughcare.v1.GetAreaResponse.retention:type_name -> google.protobuf.Duration
+	39, // 0: throughcare.v1.GetAreaResponse.retention:type_name -> google.protobuf.Duration
 	4,  // 1: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
 	4,  // 2: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
-	34, // 3: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
-	35, // 4: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
-	34, // 5: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
-	35, // 6: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
-	35, // 7: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
+	40, // 3: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
+	41, // 4: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
+	40, // 5: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
+	41, // 6: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
+	41, // 7: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
 	11, // 9: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
-	34, // 10: throughcare.v1.User.role:type_name -> throughcare.v1.Role
+	40, // 10: throughcare.v1.User.role:type_name -> throughcare.v1.Role
 	16, // 11: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
-	36, // 12: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
+	42, // 12: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
 	23, // 13: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
-	33, // 14: throughcare.v1.SetRetentionRequest.retention:type_name -> google.protobuf.Duration
-	33, // 15: throughcare.v1.SetRetentionResponse.retention:type_name -> google.protobuf.Duration
-	1,  // 16: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
-	3,  // 17: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
-	6,  // 18: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
-	8,  // 19: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
-	10, // 20: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
-	13, // 21: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
-	15, // 22: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
-	18, // 23: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
-	20, // 24: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
-	22, // 25: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
-	25, // 26: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
-	27, // 27: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
-	29, // 28: throughcare.v1.AdminService.ExportSubject:input_type -> throughcare.v1.ExportSubjectRequest
-	31, // 29: throughcare.v1.AdminService.SetRetention:input_type -> throughcare.v1.SetRetentionRequest
-	2,  // 30: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
-	5,  // 31: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
-	7,  // 32: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
-	9,  // 33: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
-	12, // 34: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
-	14, // 35: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
-	17, // 36: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
-	19, // 37: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
-	21, // 38: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
-	24, // 39: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
-	26, // 40: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
-	28, // 41: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
-	30, // 42: throughcare.v1.AdminService.ExportSubject:output_type -> throughcare.v1.ExportSubjectResponse
-	32, // 43: throughcare.v1.AdminService.SetRetention:output_type -> throughcare.v1.SetRetentionResponse
-	30, // [30:44] is the sub-list for method output_type
-	16, // [16:30] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	31, // 14: throughcare.v1.StreamBackupResponse.summary:type_name -> throughcare.v1.BackupSummary
+	41, // 15: throughcare.v1.BackupSummary.created_at:type_name -> google.protobuf.Timestamp
+	39, // 16: throughcare.v1.SetRetentionRequest.retention:type_name -> google.protobuf.Duration
+	39, // 17: throughcare.v1.SetRetentionResponse.retention:type_name -> google.protobuf.Duration
+	41, // 18: throughcare.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	41, // 19: throughcare.v1.AuditEntry.from:type_name -> google.protobuf.Timestamp
+	41, // 20: throughcare.v1.AuditEntry.to:type_name -> google.protobuf.Timestamp
+	37, // 21: throughcare.v1.ListAuditResponse.entries:type_name -> throughcare.v1.AuditEntry
+	1,  // 22: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
+	3,  // 23: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
+	6,  // 24: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
+	8,  // 25: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
+	10, // 26: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
+	13, // 27: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
+	15, // 28: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
+	18, // 29: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
+	20, // 30: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
+	22, // 31: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
+	25, // 32: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
+	27, // 33: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
+	29, // 34: throughcare.v1.AdminService.StreamBackup:input_type -> throughcare.v1.StreamBackupRequest
+	32, // 35: throughcare.v1.AdminService.ExportSubject:input_type -> throughcare.v1.ExportSubjectRequest
+	34, // 36: throughcare.v1.AdminService.SetRetention:input_type -> throughcare.v1.SetRetentionRequest
+	36, // 37: throughcare.v1.AdminService.ListAudit:input_type -> throughcare.v1.ListAuditRequest
+	2,  // 38: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
+	5,  // 39: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
+	7,  // 40: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
+	9,  // 41: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
+	12, // 42: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
+	14, // 43: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
+	17, // 44: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
+	19, // 45: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
+	21, // 46: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
+	24, // 47: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
+	26, // 48: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
+	28, // 49: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
+	30, // 50: throughcare.v1.AdminService.StreamBackup:output_type -> throughcare.v1.StreamBackupResponse
+	33, // 51: throughcare.v1.AdminService.ExportSubject:output_type -> throughcare.v1.ExportSubjectResponse
+	35, // 52: throughcare.v1.AdminService.SetRetention:output_type -> throughcare.v1.SetRetentionResponse
+	38, // 53: throughcare.v1.AdminService.ListAudit:output_type -> throughcare.v1.ListAuditResponse
+	38, // [38:54] is the sub-list for method output_type
+	22, // [22:38] is the sub-list for method input_type
+	22, // [22:22] is the sub-list for extension type_name
+	22, // [22:22] is the sub-list for extension extendee
+	0,  // [0:22] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_admin_proto_init() }
@@ -2063,7 +2662,7 @@ func file_throughcare_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_admin_proto_rawDesc), len(file_throughcare_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   32,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

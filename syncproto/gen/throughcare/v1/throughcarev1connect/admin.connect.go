@@ -65,12 +65,17 @@ const (
 	// AdminServiceUnassignClientProcedure is the fully-qualified name of the AdminService's
 	// UnassignClient RPC.
 	AdminServiceUnassignClientProcedure = "/throughcare.v1.AdminService/UnassignClient"
+	// AdminServiceStreamBackupProcedure is the fully-qualified name of the AdminService's StreamBackup
+	// RPC.
+	AdminServiceStreamBackupProcedure = "/throughcare.v1.AdminService/StreamBackup"
 	// AdminServiceExportSubjectProcedure is the fully-qualified name of the AdminService's
 	// ExportSubject RPC.
 	AdminServiceExportSubjectProcedure = "/throughcare.v1.AdminService/ExportSubject"
 	// AdminServiceSetRetentionProcedure is the fully-qualified name of the AdminService's SetRetention
 	// RPC.
 	AdminServiceSetRetentionProcedure = "/throughcare.v1.AdminService/SetRetention"
+	// AdminServiceListAuditProcedure is the fully-qualified name of the AdminService's ListAudit RPC.
+	AdminServiceListAuditProcedure = "/throughcare.v1.AdminService/ListAudit"
 )
 
 // AdminServiceClient is a client for the throughcare.v1.AdminService service.
@@ -108,6 +113,11 @@ type AdminServiceClient interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// StreamBackup streams a backup file of the live store (admins): the
+	// server seals it with its store key, so the key never leaves the server
+	// and the caller only writes the bytes to disk. Writes go on meanwhile.
+	// A server without a store key answers FAILED_PRECONDITION.
+	StreamBackup(context.Context, *v1.StreamBackupRequest) (*connect.ServerStreamForClient[v1.StreamBackupResponse], error)
 	// ExportSubject streams everything held about one client (a subject
 	// access request, admins): a zip archive of JSON files and a readable
 	// summary, in chunks. The request is audited.
@@ -115,6 +125,10 @@ type AdminServiceClient interface {
 	// SetRetention sets how long the area keeps a client after their case is
 	// closed (admins); see GetAreaResponse.retention.
 	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
+	// ListAudit reads the caller's area's audit trail about one client or by
+	// one user, oldest first, a page at a time (admins). Reading it is
+	// itself audited.
+	ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error)
 }
 
 // NewAdminServiceClient constructs a client for the throughcare.v1.AdminService service. By
@@ -206,6 +220,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 			connect.WithClientOptions(opts...),
 		),
+		streamBackup: connect.NewClient[v1.StreamBackupRequest, v1.StreamBackupResponse](
+			httpClient,
+			baseURL+AdminServiceStreamBackupProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("StreamBackup")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 		exportSubject: connect.NewClient[v1.ExportSubjectRequest, v1.ExportSubjectResponse](
 			httpClient,
 			baseURL+AdminServiceExportSubjectProcedure,
@@ -217,6 +238,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			httpClient,
 			baseURL+AdminServiceSetRetentionProcedure,
 			connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
+			connect.WithClientOptions(opts...),
+		),
+		listAudit: connect.NewClient[v1.ListAuditRequest, v1.ListAuditResponse](
+			httpClient,
+			baseURL+AdminServiceListAuditProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListAudit")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
 	}
@@ -236,8 +264,10 @@ type adminServiceClient struct {
 	listClients    *connect.Client[v1.ListClientsRequest, v1.ListClientsResponse]
 	assignClient   *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
 	unassignClient *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
+	streamBackup   *connect.Client[v1.StreamBackupRequest, v1.StreamBackupResponse]
 	exportSubject  *connect.Client[v1.ExportSubjectRequest, v1.ExportSubjectResponse]
 	setRetention   *connect.Client[v1.SetRetentionRequest, v1.SetRetentionResponse]
+	listAudit      *connect.Client[v1.ListAuditRequest, v1.ListAuditResponse]
 }
 
 // GetArea calls throughcare.v1.AdminService.GetArea.
@@ -348,6 +378,11 @@ func (c *adminServiceClient) UnassignClient(ctx context.Context, req *v1.Unassig
 	return nil, err
 }
 
+// StreamBackup calls throughcare.v1.AdminService.StreamBackup.
+func (c *adminServiceClient) StreamBackup(ctx context.Context, req *v1.StreamBackupRequest) (*connect.ServerStreamForClient[v1.StreamBackupResponse], error) {
+	return c.streamBackup.CallServerStream(ctx, connect.NewRequest(req))
+}
+
 // ExportSubject calls throughcare.v1.AdminService.ExportSubject.
 func (c *adminServiceClient) ExportSubject(ctx context.Context, req *v1.ExportSubjectRequest) (*connect.ServerStreamForClient[v1.ExportSubjectResponse], error) {
 	return c.exportSubject.CallServerStream(ctx, connect.NewRequest(req))
@@ -356,6 +391,15 @@ func (c *adminServiceClient) ExportSubject(ctx context.Context, req *v1.ExportSu
 // SetRetention calls throughcare.v1.AdminService.SetRetention.
 func (c *adminServiceClient) SetRetention(ctx context.Context, req *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
 	response, err := c.setRetention.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListAudit calls throughcare.v1.AdminService.ListAudit.
+func (c *adminServiceClient) ListAudit(ctx context.Context, req *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
+	response, err := c.listAudit.CallUnary(ctx, connect.NewRequest(req))
 	if response != nil {
 		return response.Msg, err
 	}
@@ -397,6 +441,11 @@ type AdminServiceHandler interface {
 	// UnassignClient ends a worker's assignment; their devices are told to
 	// evict the client's bucket on their next pull.
 	UnassignClient(context.Context, *v1.UnassignClientRequest) (*v1.UnassignClientResponse, error)
+	// StreamBackup streams a backup file of the live store (admins): the
+	// server seals it with its store key, so the key never leaves the server
+	// and the caller only writes the bytes to disk. Writes go on meanwhile.
+	// A server without a store key answers FAILED_PRECONDITION.
+	StreamBackup(context.Context, *v1.StreamBackupRequest, *connect.ServerStream[v1.StreamBackupResponse]) error
 	// ExportSubject streams everything held about one client (a subject
 	// access request, admins): a zip archive of JSON files and a readable
 	// summary, in chunks. The request is audited.
@@ -404,6 +453,10 @@ type AdminServiceHandler interface {
 	// SetRetention sets how long the area keeps a client after their case is
 	// closed (admins); see GetAreaResponse.retention.
 	SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error)
+	// ListAudit reads the caller's area's audit trail about one client or by
+	// one user, oldest first, a page at a time (admins). Reading it is
+	// itself audited.
+	ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -491,6 +544,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithSchema(adminServiceMethods.ByName("UnassignClient")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceStreamBackupHandler := connect.NewServerStreamHandlerSimple(
+		AdminServiceStreamBackupProcedure,
+		svc.StreamBackup,
+		connect.WithSchema(adminServiceMethods.ByName("StreamBackup")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	adminServiceExportSubjectHandler := connect.NewServerStreamHandlerSimple(
 		AdminServiceExportSubjectProcedure,
 		svc.ExportSubject,
@@ -502,6 +562,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		AdminServiceSetRetentionProcedure,
 		svc.SetRetention,
 		connect.WithSchema(adminServiceMethods.ByName("SetRetention")),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListAuditHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceListAuditProcedure,
+		svc.ListAudit,
+		connect.WithSchema(adminServiceMethods.ByName("ListAudit")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
 	return "/throughcare.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -530,10 +597,14 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceAssignClientHandler.ServeHTTP(w, r)
 		case AdminServiceUnassignClientProcedure:
 			adminServiceUnassignClientHandler.ServeHTTP(w, r)
+		case AdminServiceStreamBackupProcedure:
+			adminServiceStreamBackupHandler.ServeHTTP(w, r)
 		case AdminServiceExportSubjectProcedure:
 			adminServiceExportSubjectHandler.ServeHTTP(w, r)
 		case AdminServiceSetRetentionProcedure:
 			adminServiceSetRetentionHandler.ServeHTTP(w, r)
+		case AdminServiceListAuditProcedure:
+			adminServiceListAuditHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -591,10 +662,18 @@ func (UnimplementedAdminServiceHandler) UnassignClient(context.Context, *v1.Unas
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.UnassignClient is not implemented"))
 }
 
+func (UnimplementedAdminServiceHandler) StreamBackup(context.Context, *v1.StreamBackupRequest, *connect.ServerStream[v1.StreamBackupResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.StreamBackup is not implemented"))
+}
+
 func (UnimplementedAdminServiceHandler) ExportSubject(context.Context, *v1.ExportSubjectRequest, *connect.ServerStream[v1.ExportSubjectResponse]) error {
 	return connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ExportSubject is not implemented"))
 }
 
 func (UnimplementedAdminServiceHandler) SetRetention(context.Context, *v1.SetRetentionRequest) (*v1.SetRetentionResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.SetRetention is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ListAudit is not implemented"))
 }
