@@ -91,7 +91,7 @@ throughcare --server %[1]s --profile sam.json enrol --invite "$code" --device "T
 	}
 
 	subst := strings.NewReplacer("/var/lib/throughcare", s.data, "https://throughcare.example.org", s.URL,
-		"127.0.0.1:8080", s.listen, "/etc/throughcare", etc, "sudo -u throughcare ", "")
+		"127.0.0.1:8080", s.listen, "/etc/throughcare", etc, "127.0.0.1:9464", s.metrics, "sudo -u throughcare ", "")
 	var transcript strings.Builder
 	for _, b := range blocks {
 		out, err := sh(subst.Replace(b.text))
@@ -112,6 +112,8 @@ throughcare --server %[1]s --profile sam.json enrol --invite "$code" --device "T
 		"in Southwark", // its admin administers the new area
 		" disabled: every device of theirs is signed out", // the lost tablet's owner
 		"ready\n", // the health check
+		"throughcare_build_info{",
+		"throughcare_sessions ", // the metrics, on their own address
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the guide's commands never printed %q:\n%s", want, got)

@@ -16,10 +16,13 @@ import (
 // server is a running throughcare-server.
 type server struct {
 	URL, listen, data string
-	out               *fixture.Logs
-	cmd               *exec.Cmd
-	done              chan error
-	stopped           bool
+	// metrics is the address metrics are served on (the env file's
+	// 127.0.0.1:9464 replaced by a free port).
+	metrics string
+	out     *fixture.Logs
+	cmd     *exec.Cmd
+	done    chan error
+	stopped bool
 }
 
 // startServer runs the server with env (THROUGHCARE_* variables) on a
@@ -28,14 +31,9 @@ type server struct {
 // is stopped when the test ends and must exit cleanly.
 func startServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port, metricsPort := freePort(t), freePort(t)
 	s := &server{listen: fmt.Sprintf("127.0.0.1:%d", port), URL: fmt.Sprintf("http://localhost:%d", port),
-		data: t.TempDir(), out: &fixture.Logs{}, done: make(chan error, 1)}
+		metrics: fmt.Sprintf("127.0.0.1:%d", metricsPort), data: t.TempDir(), out: &fixture.Logs{}, done: make(chan error, 1)}
 	vars := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "THROUGHCARE_") {
@@ -44,6 +42,9 @@ func startServer(t *testing.T, env map[string]string) *server {
 	}
 	for k, v := range env {
 		vars = append(vars, k+"="+v)
+	}
+	if _, ok := env["THROUGHCARE_METRICS_LISTEN"]; ok {
+		vars = append(vars, "THROUGHCARE_METRICS_LISTEN="+s.metrics)
 	}
 	vars = append(vars, "THROUGHCARE_LISTEN="+s.listen, "THROUGHCARE_DATA="+s.data, "THROUGHCARE_LOG_FORMAT=json",
 		"THROUGHCARE_RP_ID=localhost", "THROUGHCARE_RP_ORIGINS="+s.URL)
@@ -88,4 +89,15 @@ func (s *server) stop(t *testing.T) {
 		s.cmd.Process.Kill()
 		t.Errorf("the server did not stop on SIGTERM\n%s", s.out)
 	}
+}
+
+// freePort returns a loopback port that was free a moment ago.
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -2,10 +2,10 @@
 // server from one Config (the sync engine, passkey sessions, the admin,
 // review and backup services, subject access and retention, the web
 // console, the CSV exports, the API handler with its rate limits and disk
-// gate, one clock and one logger for all of them),
-// and Serve runs it on a listener. The server binary (cmd/throughcare-server),
-// the tests (through servertest) and the benchmarks all build it here, so
-// what they run is wired the same way.
+// gate, the Prometheus metrics when asked for, one clock and one logger for
+// all of them), and Serve runs it on a listener. The server binary
+// (cmd/throughcare-server), the tests (through servertest) and the
+// benchmarks all build it here, so what they run is wired the same way.
 //
 // The domain packages never import this one; it imports them.
 package server
@@ -15,8 +15,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/internal/version"
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/auth"
@@ -24,6 +26,7 @@ import (
 	"github.com/throughcare/throughcare/server/console"
 	"github.com/throughcare/throughcare/server/diskspace"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/metrics"
 	"github.com/throughcare/throughcare/server/review"
 	"github.com/throughcare/throughcare/server/subject"
 	"github.com/throughcare/throughcare/server/syncengine"
@@ -94,6 +97,11 @@ type Config struct {
 	// store key); without one backups are refused.
 	BackupKey backup.Key
 
+	// Metrics, when set, receives the server's Prometheus metrics (see
+	// package metrics); MetricsHandler serves them. It must be a registry
+	// of its own, never Prometheus's global one.
+	Metrics *prometheus.Registry
+
 	// AdjustAPI, when set, changes the API's config just before its
 	// handler is built (tests: swap a service, add a probe or a gate).
 	AdjustAPI func(*api.Config)
@@ -130,8 +138,9 @@ type Server struct {
 	// the exports.
 	API *api.Server
 
-	cfg Config
-	log zerolog.Logger
+	cfg     Config
+	log     zerolog.Logger
+	metrics *metrics.Metrics
 }
 
 // New builds the server over cfg.Store. Nothing runs until Serve (or the
@@ -145,10 +154,16 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	log := cfg.Logger
 	s := &Server{cfg: cfg, log: log}
+	if s.metrics, err = s.newMetrics(); err != nil {
+		return nil, err
+	}
 	ecfg := cfg.Engine
 	ecfg.Store, ecfg.Logger = cfg.Store, log
 	if ecfg.Now == nil {
 		ecfg.Now = cfg.Now
+	}
+	if ecfg.Meter == nil && s.metrics != nil {
+		ecfg.Meter = s.metrics
 	}
 	if s.Engine, err = syncengine.New(ecfg); err != nil {
 		return nil, err
@@ -158,6 +173,11 @@ func New(cfg Config) (_ *Server, err error) {
 			s.Engine.Shutdown() // it watches the store
 		}
 	}()
+	if s.metrics != nil {
+		if err = s.metrics.RegisterStreams(s.Engine); err != nil {
+			return nil, err
+		}
+	}
 	acfg := cfg.Auth
 	acfg.Logger = log
 	if acfg.Now == nil {
@@ -193,6 +213,33 @@ func New(cfg Config) (_ *Server, err error) {
 	return s, nil
 }
 
+// newMetrics registers the server's metrics on cfg.Metrics, or returns nil
+// without one. What can be read at a scrape (the store, the free disk) is
+// read then.
+func (s *Server) newMetrics() (*metrics.Metrics, error) {
+	cfg := s.cfg
+	if cfg.Metrics == nil {
+		return nil, nil
+	}
+	mc := metrics.Config{Registry: cfg.Metrics, Build: version.Read()}
+	if st, ok := cfg.Store.(metrics.Store); ok { // *store.DB is one
+		mc.Store = st
+	}
+	if cfg.DataDir != "" {
+		mc.DiskFree, mc.MinFreeBytes = diskspace.Statfs(cfg.DataDir), cfg.MinFreeBytes
+	}
+	return metrics.New(mc)
+}
+
+// MetricsHandler serves the metrics of Config.Metrics (404 without it).
+// The binary serves it on its own listener, never on the API's.
+func (s *Server) MetricsHandler() http.Handler {
+	if s.cfg.Metrics == nil {
+		return http.NotFoundHandler()
+	}
+	return metrics.Handler(s.cfg.Metrics)
+}
+
 // Shutdown withdraws readiness, so load balancers stop sending work, and
 // closes the engine's live streams with a typed reason. Serve calls it when
 // its context ends; a caller serving API itself calls it before closing the
@@ -215,6 +262,9 @@ func (s *Server) newAPI(ids identity.Source) (*api.Server, error) {
 			console.IndexPattern: console.LoopbackRedirect(console.Handler(), cfg.Auth.RPOrigins), console.AssetsPattern: console.Handler(),
 			api.ExportPattern: api.ExportHandler(ids, s.Review, log),
 		},
+	}
+	if s.metrics != nil {
+		apiCfg.Calls = s.metrics
 	}
 	if cfg.DataDir != "" {
 		disk, err := diskspace.New(diskspace.Config{Dir: cfg.DataDir, MinFree: cfg.MinFreeBytes, Logger: log})

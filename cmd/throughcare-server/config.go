@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +74,19 @@ type config struct {
 	// be in THROUGHCARE_STORE_KEY instead, read through getenv.
 	KeyFile string
 	getenv  func(string) string
+	// Monitoring: the metrics and profiler listeners (empty: none), and
+	// how often the value log is collected (0: never).
+	MetricsListen  string
+	PprofListen    string
+	VlogGCInterval time.Duration
+}
+
+// gcInterval is the store's GCInterval for --vlog-gc-interval (0: off).
+func (c *config) gcInterval() time.Duration {
+	if c.VlogGCInterval == 0 {
+		return -1
+	}
+	return c.VlogGCInterval
 }
 
 // env reads the environment parseConfig was given.
@@ -181,6 +195,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.Int64Var(&c.MinFreeBytes, "min-free-bytes", diskspace.DefaultMinFree, "writes (pushes, admin and review changes) are refused with resource_exhausted while less than this many bytes are free on the data directory's filesystem; reads go on; 0 never refuses (env "+envName("min-free-bytes")+")")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft limit on the server's memory, in bytes (Go's runtime collects garbage harder as it nears it, and returns memory to the system); 0 leaves it to GOMEMLIMIT or none; about 60% of the box's RAM suits a server alone on it (env "+envName("memory-limit")+")")
 	num(&c.CacheMB, "cache-mb", store.DefaultBlockCacheMB, "the store's cache of table blocks read from disk, in MiB; more makes reads of a large store faster and costs as much memory")
+	str(&c.MetricsListen, "metrics-listen", "", "address to serve Prometheus metrics on, at /metrics, such as 127.0.0.1:9464 (loopback, or an internal address the scraper reaches); empty serves none; they are never served on --listen")
+	str(&c.PprofListen, "pprof-listen", "", "loopback address to serve Go's profiler on, at /debug/pprof/, such as 127.0.0.1:6060; empty (the default) serves none")
+	dur(&c.VlogGCInterval, "vlog-gc-interval", store.DefaultGCInterval, "how often the store's value log is garbage-collected (each pass rewrites files until none is worth it); 0 never")
 	str(&c.KeyFile, "key-file", "", "file holding the key the store is encrypted with at rest (64 hex digits, mode 0600); or give the key itself in THROUGHCARE_STORE_KEY; with neither, the file beside the data directory (its path + .key), created for a new store")
 	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
 	dur(&c.Retention, "retention", 0, "purge a client this long after the last change to their case once it is closed (their records, history and assignments; a tombstone keeps the id from reuse), in areas that set no retention of their own (throughcare retention); 0 keeps clients for ever; e.g. 61320h for 7 years")
@@ -266,5 +283,29 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	if strings.TrimSpace(c.BootstrapArea) == "" {
 		return nil, fmt.Errorf("--bootstrap-area must name an area")
 	}
+	if err := c.checkMonitoring(); err != nil {
+		return nil, err
+	}
 	return c, nil
+}
+
+// checkMonitoring checks the metrics and profiler listeners and the GC
+// interval.
+func (c *config) checkMonitoring() error {
+	if c.MetricsListen != "" {
+		_, port, err := net.SplitHostPort(c.MetricsListen)
+		if err != nil {
+			return fmt.Errorf("--metrics-listen must be host:port, such as 127.0.0.1:9464: %v", err)
+		}
+		if c.MetricsListen == c.Listen && port != "0" { // port 0: any free port
+			return fmt.Errorf("--metrics-listen must differ from --listen: metrics are never served on the API's port")
+		}
+	}
+	if c.PprofListen != "" && !loopback(c.PprofListen) {
+		return fmt.Errorf("--pprof-listen must be a loopback address such as 127.0.0.1:6060 (the profiler shows the server's memory, so it is never served beyond this machine), not %q", c.PprofListen)
+	}
+	if c.VlogGCInterval < 0 {
+		return fmt.Errorf("--vlog-gc-interval must be 0 (never) or a positive duration such as 10m")
+	}
+	return nil
 }

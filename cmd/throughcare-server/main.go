@@ -7,11 +7,13 @@
 //	throughcare-server invite-admin --data DIR --area NAME
 //	throughcare-server healthcheck [--listen ADDR]
 //	throughcare-server audit verify [--data DIR] [--key-file FILE]
+//	throughcare-server --version
 //
 // Every flag can also be set from the environment (THROUGHCARE_LISTEN,
 // THROUGHCARE_DATA, ...); run with -h for the list. SIGTERM or SIGINT drains
 // open requests, closes live streams with a typed reason and closes the
-// store cleanly.
+// store cleanly. --version prints the build (from Go's build information)
+// and exits, whatever else is given.
 package main
 
 import (
@@ -26,8 +28,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/internal/version"
 	"github.com/throughcare/throughcare/server"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
@@ -64,6 +68,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if len(args) > 0 && args[0] == "healthcheck" {
 		return healthcheck(ctx, args[1:], getenv, stdout)
+	}
+	if wantsVersion(args) {
+		_, err := fmt.Fprintln(stdout, "throughcare-server", version.Read())
+		return err
 	}
 	if len(args) > 0 {
 		switch args[0] { // encryption at rest: see encryption.go
@@ -109,7 +117,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB, EncryptionKey: key})
+	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB, EncryptionKey: key, GCInterval: cfg.gcInterval()})
 	if err != nil {
 		return damaged(err)
 	}
@@ -124,7 +132,15 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err := bootstrap(ctx, cfg, st, log, stdout); err != nil {
 		return err
 	}
+	obs, err := listenObservers(cfg)
+	if err != nil {
+		return err
+	}
+	defer obs.close()
 	scfg := cfg.server(st, log, ids)
+	if obs.metrics != nil {
+		scfg.Metrics = prometheus.NewRegistry() // the server's own, never the global one
+	}
 	scfg.BackupKey = key // backups are sealed with the store key (see restore.go)
 	srv, err := server.New(scfg)
 	if err != nil {
@@ -134,6 +150,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
+	obs.serve(ctx, srv, log)
 	defer startOperator(cfg, st, log)()
 	return srv.Serve(ctx, ln)
 }

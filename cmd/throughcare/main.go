@@ -33,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
+	"github.com/throughcare/throughcare/internal/version"
 )
 
 func main() {
@@ -85,6 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	profile := fs.String("profile", envOr(getenv, "THROUGHCARE_PROFILE", "throughcare-profile.json"), "profile file holding the software passkey; the device's store is beside it, in NAME.device (env THROUGHCARE_PROFILE)")
 	origin := fs.String("origin", envOr(getenv, "THROUGHCARE_ORIGIN", ""), "WebAuthn origin to sign for (default: the server URL)")
 	rpID := fs.String("rp-id", envOr(getenv, "THROUGHCARE_RP_ID", ""), "WebAuthn relying party id (default: the server URL's host name)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintln(stdout, "usage: throughcare [flags] COMMAND [ARGS]\n\ncommands:")
 		names := make([]string, 0, len(commands))
@@ -99,6 +101,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *showVersion {
+		_, err := fmt.Fprintln(stdout, "throughcare", version.Read())
 		return err
 	}
 	if fs.NArg() == 0 {

@@ -53,6 +53,7 @@ var allowedWhenFull = map[string]bool{
 // decompressed; like authGate it logs the calls it refuses itself.
 type spaceGate struct {
 	guard SpaceGuard
+	calls calls
 }
 
 func (g spaceGate) gate(ctx context.Context, spec connect.Spec, peer connect.Peer, _ http.Header) (context.Context, error) {
@@ -67,7 +68,7 @@ func (g spaceGate) gate(ctx context.Context, spec connect.Spec, peer connect.Pee
 			// A stranger (an enrolment) learns nothing of the disk.
 			err = connect.NewError(connect.CodeResourceExhausted, errors.New("the server cannot take this request right now; try again later"))
 		}
-		logCall(ctx, spec.Procedure, peer.Protocol, start, err)
+		g.calls.done(ctx, spec, peer.Protocol, start, err)
 		return ctx, err
 	}
 	return ctx, nil
@@ -75,9 +76,9 @@ func (g spaceGate) gate(ctx context.Context, spec connect.Spec, peer connect.Pee
 
 // spaceGateOption gates on guard after the caller is known (so strangers
 // learn nothing of the disk), or does nothing without a guard.
-func spaceGateOption(guard SpaceGuard) connect.HandlerOption {
+func spaceGateOption(guard SpaceGuard, c calls) connect.HandlerOption {
 	if guard == nil {
 		return connect.WithHandlerOptions()
 	}
-	return connect.WithRequestGate(spaceGate{guard: guard}.gate)
+	return connect.WithRequestGate(spaceGate{guard: guard, calls: c}.gate)
 }

@@ -63,6 +63,8 @@ type Config struct {
 	// says the disk is nearly full those calls are refused with
 	// ResourceExhausted and reads go on (see allowedWhenFull).
 	Disk SpaceGuard
+	// Calls, when set, counts every call (see CallMeter).
+	Calls CallMeter
 	// Routes adds plain HTTP routes (the web console's assets, CSV exports)
 	// beside the RPCs; they get request ids and the body limit too. Each
 	// handles its own authentication.
@@ -99,14 +101,16 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	calls := calls{meter: cfg.Calls}
+	limiter.calls = calls
 	s := &Server{}
 	dc := newDecompression(cfg.MaxDecompressions, cfg.decoderProbe)
 	public := dc.options(min(PublicMaxBytes, cfg.MaxRequestBytes))
 	opts := []connect.HandlerOption{
-		connect.WithRequestGate((&authGate{source: cfg.Identity, public: publicProcedures}).gate),
-		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout}),
+		connect.WithRequestGate((&authGate{source: cfg.Identity, public: publicProcedures, calls: calls}).gate),
+		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout, calls: calls}),
 		dc.options(cfg.MaxRequestBytes),
-		spaceGateOption(cfg.Disk),
+		spaceGateOption(cfg.Disk, calls),
 		connect.WithConditionalHandlerOptions(func(spec connect.Spec) []connect.HandlerOption {
 			if publicProcedures[spec.Procedure] {
 				return []connect.HandlerOption{public}

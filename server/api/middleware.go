@@ -47,13 +47,14 @@ func withRequestID(log zerolog.Logger, next http.Handler) http.Handler {
 type authGate struct {
 	source identity.Source
 	public map[string]bool
+	calls  calls
 }
 
 func (a *authGate) gate(ctx context.Context, spec connect.Spec, peer connect.Peer, h http.Header) (context.Context, error) {
 	start := time.Now()
 	ctx, err := a.identify(ctx, spec.Procedure, h)
 	if err != nil {
-		logCall(ctx, spec.Procedure, peer.Protocol, start, err)
+		a.calls.done(ctx, spec, peer.Protocol, start, err)
 	}
 	return ctx, err
 }
@@ -81,6 +82,7 @@ func (a *authGate) identify(ctx context.Context, procedure string, h http.Header
 // puts a server-side deadline on unary calls.
 type logInterceptor struct {
 	unaryTimeout time.Duration
+	calls        calls
 }
 
 var _ connect.Interceptor = (*logInterceptor)(nil)
@@ -94,7 +96,7 @@ func (l *logInterceptor) WrapUnary(next connect.UnaryFunc) connect.UnaryFunc {
 			defer cancel()
 		}
 		resp, err := next(ctx, req)
-		logCall(ctx, req.Spec().Procedure, req.Peer().Protocol, start, err)
+		l.calls.done(ctx, req.Spec(), req.Peer().Protocol, start, err)
 		return resp, err
 	}
 }
@@ -107,12 +109,27 @@ func (l *logInterceptor) WrapStreamingHandler(next connect.StreamingHandlerFunc)
 	return func(ctx context.Context, conn connect.StreamingHandlerConn) error {
 		start := time.Now()
 		err := next(ctx, conn)
-		logCall(ctx, conn.Spec().Procedure, conn.Peer().Protocol, start, err)
+		l.calls.done(ctx, conn.Spec(), conn.Peer().Protocol, start, err)
 		return err
 	}
 }
 
-func logCall(ctx context.Context, procedure, protocol string, start time.Time, err error) {
+// CallMeter counts finished calls for monitoring (package metrics has
+// one). It must be quick and safe for concurrent use.
+type CallMeter interface {
+	// Call is called once for every call, served or refused (by a gate or
+	// the rate limit), with its procedure, its outcome ("ok" or a Connect
+	// code such as "invalid_argument"), whether it is a stream, and how
+	// long it took.
+	Call(procedure, code string, stream bool, took time.Duration)
+}
+
+// calls logs and counts finished calls.
+type calls struct{ meter CallMeter }
+
+// done logs one line for a finished call and counts it.
+func (c calls) done(ctx context.Context, spec connect.Spec, protocol string, start time.Time, err error) {
+	took := time.Since(start)
 	ev := zerolog.Ctx(ctx).Info()
 	code := "ok"
 	if err != nil {
@@ -121,5 +138,13 @@ func logCall(ctx context.Context, procedure, protocol string, start time.Time, e
 			ev = zerolog.Ctx(ctx).Error()
 		}
 	}
-	ev.Str("procedure", procedure).Str("protocol", protocol).Str("code", code).Dur("duration", time.Since(start)).Msg("call")
+	ev.Str("procedure", spec.Procedure).Str("protocol", protocol).Str("code", code).Dur("duration", took).Msg("call")
+	c.count(spec.Procedure, code, spec.StreamType != connect.StreamTypeUnary, took)
+}
+
+// count counts a finished call, if there is a meter.
+func (c calls) count(procedure, code string, stream bool, took time.Duration) {
+	if c.meter != nil {
+		c.meter.Call(procedure, code, stream, took)
+	}
 }

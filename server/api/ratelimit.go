@@ -169,6 +169,7 @@ type authLimiter struct {
 	errw     *connect.ErrorWriter
 	ceremony *classLimiter
 	refresh  *classLimiter
+	calls    calls
 }
 
 func newAuthLimiter(cfg RateLimit, public map[string]bool) (*authLimiter, error) {
@@ -215,9 +216,11 @@ func (l *authLimiter) wrap(next http.Handler) http.Handler {
 		w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 		err := connect.NewError(connect.CodeResourceExhausted, errors.New(rateLimitedMsg))
 		werr := l.errw.Write(w, r, err)
+		took := time.Since(start)
 		unsent(zerolog.Ctx(r.Context()).Info().Str("procedure", r.URL.Path).Str("protocol", protocolOf(r)).
 			Str("code", connect.CodeResourceExhausted.String()).Str("limit", class.name+"_"+limit), werr).
-			Dur("duration", time.Since(start)).Msg("call")
+			Dur("duration", took).Msg("call")
+		l.calls.count(r.URL.Path, connect.CodeResourceExhausted.String(), false, took) // the public procedures are unary
 	})
 }
 

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server"
@@ -83,6 +84,9 @@ type Env struct {
 	Server     *server.Server
 	Engine     *syncengine.Engine // Server.Engine
 	API        *api.Server        // Server.API
+	// Metrics holds the server's metrics (as the binary serves them:
+	// Server.MetricsHandler); prometheus/testutil reads them.
+	Metrics *prometheus.Registry
 	// Tokens resolves callers unless Options.Passkeys is set: SignIn
 	// registers one.
 	*Tokens
@@ -96,9 +100,9 @@ func New(tb testing.TB, o Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	env := &Env{Store: st, Tokens: NewTokens()}
+	env := &Env{Store: st, Tokens: NewTokens(), Metrics: prometheus.NewRegistry()}
 	cfg := server.Config{
-		Store: st, Logger: o.Log, Now: o.Now, Engine: o.Engine, Sessions: o.Sessions,
+		Store: st, Logger: o.Log, Now: o.Now, Engine: o.Engine, Sessions: o.Sessions, Metrics: env.Metrics,
 		Auth:            auth.Config{RPID: RPID, RPDisplayName: RPName, RPOrigins: []string{RPOrigin}},
 		MaxRequestBytes: o.MaxRequestBytes, AdjustAPI: o.Configure,
 	}

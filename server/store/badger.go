@@ -59,9 +59,12 @@ type Options struct {
 	InMemory bool
 	// Logger receives Badger's own log lines (warnings and errors).
 	Logger zerolog.Logger
-	// GCInterval is how often value-log garbage collection runs (default 10
-	// minutes; negative disables it).
+	// GCInterval is how often value-log garbage collection runs (default
+	// DefaultGCInterval; negative disables it). See GCStats.
 	GCInterval time.Duration
+	// GCTicks, when set, runs a garbage collection pass on each of its
+	// ticks instead of every GCInterval (tests: no timer to race).
+	GCTicks <-chan time.Time
 	// MemTableMB, NumMemtables, BlockCacheMB and IndexCacheMB size what
 	// Badger holds in memory; zero values take the Default* sizes, chosen
 	// for a small server (see memory.go).
@@ -97,6 +100,7 @@ type DB struct {
 	closeErr  error
 	watchers  watchers
 	now       func() time.Time
+	gc        vlogGC
 	audit     auditChain
 	log       zerolog.Logger
 }
@@ -139,14 +143,7 @@ func Open(o Options) (*DB, error) {
 	}
 	s.wg.Add(1)
 	go s.sealLoop()
-	interval := o.GCInterval
-	if interval == 0 {
-		interval = 10 * time.Minute
-	}
-	if interval > 0 && !o.InMemory {
-		s.wg.Add(1)
-		go s.gcLoop(interval, o.Logger)
-	}
+	s.startGC(o)
 	return s, nil
 }
 
@@ -212,28 +209,6 @@ func (s *DB) closeFiles() error {
 		err = errors.Join(err, s.commits.ack.close())
 	}
 	return err
-}
-
-// gcLoop runs value-log garbage collection until the store closes.
-func (s *DB) gcLoop(every time.Duration, log zerolog.Logger) {
-	defer s.wg.Done()
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-		}
-		for range 10 { // bounded: a pass rewrites at most 10 files
-			if err := s.db.RunValueLogGC(0.5); err != nil {
-				if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
-					log.Warn().Err(err).Msg("value log gc")
-				}
-				break
-			}
-		}
-	}
 }
 
 // Close stops the GC loop, flushes and closes Badger. It is safe to call

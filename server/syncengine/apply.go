@@ -281,7 +281,8 @@ func (a *applier) applyChange(i int, decision Decision) error {
 	a.res.Heads[w.bucket] = pos
 	w.state, w.dirty = state, true
 	state.Position = pos
-	a.res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_APPLIED, Position: pos, Late: decision.Late}
+	a.res.Results[i] = Result{Verdict: v1.Verdict_VERDICT_APPLIED, Position: pos, Late: decision.Late,
+		Conflict: out.Conflict != nil, Resolved: len(out.Resolved)}
 	return nil
 }
 

@@ -63,6 +63,10 @@ type Result struct {
 	Message  string
 	Position uint64
 	Late     bool
+	// Conflict says the change raised a conflict; Resolved is how many
+	// open conflicts it resolved.
+	Conflict bool
+	Resolved int
 }
 
 // PushResult holds the outcome of a batch.

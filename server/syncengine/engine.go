@@ -79,7 +79,28 @@ type Config struct {
 	MaxStreamsPerDevice, MaxStreamsPerUser int
 	// Logger records what the engine does (no personal data).
 	Logger zerolog.Logger
+	// Meter, when set, counts what the engine does for monitoring.
+	Meter Meter
 }
+
+// Meter counts what the engine does, for monitoring (package metrics has
+// one). Its methods are called on the callers' goroutines, so they must be
+// quick and safe for concurrent use.
+type Meter interface {
+	// Applied is called after every committed batch with its results: a
+	// device's push (server false) or a write the server made on its own
+	// account (WriteAs: server true).
+	Applied(server bool, results []Result)
+	// Paged is called for every page of changes sent, by Pull or on a
+	// live stream, with its records and their encoded bytes.
+	Paged(records, bytes int)
+}
+
+// noMeter counts nothing.
+type noMeter struct{}
+
+func (noMeter) Applied(bool, []Result) {}
+func (noMeter) Paged(int, int)         {}
 
 // Engine runs the sync protocol. It is safe for concurrent use.
 type Engine struct {
@@ -113,6 +134,9 @@ func New(cfg Config) (*Engine, error) {
 	setDefault(&cfg.LateWorkWindow, DefaultLateWorkWindow)
 	setDefault(&cfg.MaxStreamsPerDevice, 2)
 	setDefault(&cfg.MaxStreamsPerUser, 4)
+	if cfg.Meter == nil {
+		cfg.Meter = noMeter{}
+	}
 	codec, err := cursor.NewCodec(cfg.Store.CursorKey())
 	if err != nil {
 		return nil, fmt.Errorf("syncengine: %w", err)
@@ -199,6 +223,7 @@ func (e *Engine) Push(ctx context.Context, id *identity.Identity, req *v1.PushRe
 	if err != nil {
 		return nil, sequenceAhead(err, chs)
 	}
+	e.cfg.Meter.Applied(false, res.Results)
 	resp.HighWater = res.HighWater
 	resp.Results = make([]*v1.ChangeResult, len(chs))
 	applied := 0

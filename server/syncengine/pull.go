@@ -89,7 +89,12 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 			return nil, err
 		}
 	}
+	records, size := 0, 0
 	for _, bp := range page.Buckets {
+		records += len(bp.Records)
+		for _, r := range bp.Records {
+			size += len(r)
+		}
 		start := from[bp.Bucket]
 		next.Positions[bp.Bucket] = bp.Position
 		if len(bp.Records) == 0 {
@@ -106,6 +111,7 @@ func (e *Engine) page(ctx context.Context, id *identity.Identity, cur cursor.Cur
 			return nil, err
 		}
 	}
+	e.cfg.Meter.Paged(records, size)
 	resp.HasMore = page.HasMore
 	resp.Cursor = e.codec.Encode(id.UserID, next)
 	resp.ServerTime = e.serverTime()

@@ -70,7 +70,11 @@ func (e *Engine) write(ctx context.Context, userID string, entry *store.Audit, c
 		}
 		return nil
 	}
-	return Apply(ctx, e.cfg.Store, b)
+	res, err := Apply(ctx, e.cfg.Store, b)
+	if err == nil {
+		e.cfg.Meter.Applied(true, res.Results)
+	}
+	return res, err
 }
 
 // CheckWrite validates changes for WriteAs against the current schema and

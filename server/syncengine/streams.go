@@ -85,3 +85,17 @@ func (c *streamCaps) remove(s *openStream) {
 		delete(c.users, s.user)
 	}
 }
+
+// count returns the streams open.
+func (c *streamCaps) count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, mine := range c.devices {
+		n += len(mine)
+	}
+	return n
+}
+
+// OpenStreams returns the Subscribe streams open now.
+func (e *Engine) OpenStreams() int { return e.streams.count() }

@@ -1,0 +1,37 @@
+package store
+
+import (
+	"github.com/dgraph-io/badger/v4"
+)
+
+// Sizes are the store's files on disk, as Badger counts them.
+type Sizes struct {
+	// LSM is the bytes of the LSM tree's tables (keys and small values:
+	// all of this store's records).
+	LSM int64
+	// ValueLog is the bytes of the value-log files (the write-ahead log).
+	ValueLog int64
+}
+
+// Sizes returns the sizes of the store's files. Badger refreshes them
+// about once a minute, so they lag writes.
+func (s *DB) Sizes() Sizes {
+	lsm, vlog := s.db.Size()
+	return Sizes{LSM: lsm, ValueLog: vlog}
+}
+
+// Sessions returns the sessions held: signed-in devices whose session has
+// neither ended nor reached its absolute expiry (one that has gone unused
+// past its idle expiry is counted until then). It reads keys only.
+func (s *DB) Sessions() (int, error) {
+	n := 0
+	err := s.db.View(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: false, Prefix: []byte{dSession}})
+		defer it.Close()
+		for it.Rewind(); it.Valid(); it.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, mapErr(err)
+}
