@@ -46,7 +46,7 @@ func Bootstrap(ctx context.Context, st store.DirectoryStore, areaName string, no
 		}
 		in.AreaID = a.ID
 		created = true
-		return tx.PutInvite(in)
+		return putAdminInvite(tx, in, now)
 	})
 	if err != nil || !created {
 		return "", false, storeErr(err)
@@ -58,7 +58,9 @@ func Bootstrap(ctx context.Context, st store.DirectoryStore, areaName string, no
 // (compared ignoring case), creating the area if there is none, and returns
 // its code. It is for the operator: `throughcare-server invite-admin`, in
 // the running server (package operator) or in a store it opens while the
-// server is stopped. ttl <= 0 means DefaultInviteTTL.
+// server is stopped. ttl <= 0 means DefaultInviteTTL. The invite is
+// audited in its transaction (mint_admin_invite, by OperatorRole), as the
+// bootstrap invite is.
 func MintAdminInvite(ctx context.Context, st store.DirectoryStore, areaName string, now time.Time, ttl time.Duration) (string, error) {
 	name, err := cleanName("area name", areaName)
 	if err != nil {
@@ -87,13 +89,17 @@ func MintAdminInvite(ctx context.Context, st store.DirectoryStore, areaName stri
 			}
 		}
 		in.AreaID = found.ID
-		return tx.PutInvite(in)
+		return putAdminInvite(tx, in, now)
 	})
 	if err != nil {
 		return "", storeErr(err)
 	}
 	return code, nil
 }
+
+// OperatorRole is the role the audit trail gives the operator, who acts
+// without signing in (minting admin invites).
+const OperatorRole = "operator"
 
 // BootstrapFile is the name of the file, in the data directory, that holds
 // the bootstrap invite until the first admin has enrolled with it.
@@ -142,6 +148,16 @@ func RemoveSpentBootstrapInvite(ctx context.Context, st store.DirectoryStore, di
 		return false, fmt.Errorf("removing the spent bootstrap invite: %w", err)
 	}
 	return true, nil
+}
+
+// putAdminInvite stores an admin invite the operator made and audits it in
+// the same transaction: no signed-in caller (the first start, the local
+// socket, or the store opened offline) made an admin's way in.
+func putAdminInvite(tx store.DirTx, in *store.Invite, now time.Time) error {
+	if err := tx.PutInvite(in); err != nil {
+		return err
+	}
+	return tx.AppendAudit(&store.Audit{At: now.UTC(), AreaID: in.AreaID, Role: OperatorRole, Action: store.AuditMintAdminInvite})
 }
 
 func adminInvite(code string, now time.Time, ttl time.Duration) *store.Invite {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -233,5 +234,49 @@ func TestBootstrapInviteFile(t *testing.T) {
 				t.Fatalf("second RemoveSpentBootstrapInvite = %v, %v", removed, err)
 			}
 		})
+	}
+}
+
+// Every admin invite the operator makes (the bootstrap one, and each minted
+// later, for a new area or an existing one) is in the area's audit trail,
+// by the operator, at the time it was made; a bootstrap that changes
+// nothing writes nothing.
+func TestOperatorInvitesAreAudited(t *testing.T) {
+	st := openStore(t)
+	t0 := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
+	if _, _, err := Bootstrap(t.Context(), st, "Lambeth", t0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Bootstrap(t.Context(), st, "Lambeth", t0.Add(time.Minute), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MintAdminInvite(t.Context(), st, "lambeth", t0.Add(time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := MintAdminInvite(t.Context(), st, "Southwark", t0.Add(2*time.Hour), 0); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string][]time.Time{}
+	if err := st.DirectoryView(t.Context(), func(tx store.DirTx) error {
+		as, err := tx.Areas()
+		for _, a := range as {
+			entries, err := tx.AuditOfArea(a.ID, 0, 0)
+			if err != nil {
+				return err
+			}
+			for _, e := range entries {
+				if e.Action != store.AuditMintAdminInvite || e.Role != OperatorRole || e.UserID != "" {
+					t.Errorf("%s: entry %+v", a.Name, e)
+				}
+				got[a.Name] = append(got[a.Name], e.At)
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]time.Time{"Lambeth": {t0, t0.Add(time.Hour)}, "Southwark": {t0.Add(2 * time.Hour)}}
+	if len(got) != len(want) || !slices.Equal(got["Lambeth"], want["Lambeth"]) || !slices.Equal(got["Southwark"], want["Southwark"]) {
+		t.Errorf("audited invites %v, want %v", got, want)
 	}
 }

@@ -37,6 +37,7 @@ const (
 	AuditRetentionPurge
 	AuditSetRetention
 	AuditTakeBackup
+	AuditMintAdminInvite
 	auditActionEnd
 )
 
@@ -63,6 +64,7 @@ var auditActionNames = [...]string{
 	AuditRetentionPurge:   "retention_purge",
 	AuditSetRetention:     "set_retention",
 	AuditTakeBackup:       "take_backup",
+	AuditMintAdminInvite:  "mint_admin_invite",
 }
 
 // String names the action ("sign_in").
