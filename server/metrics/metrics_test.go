@@ -88,7 +88,11 @@ func TestPushesCounted(t *testing.T) {
 		return l
 	}
 
+	audited := value(t, reg, "throughcare_audit_commits_total", nil)
 	push(t, env, "admin-token", chs...)
+	if got := value(t, reg, "throughcare_audit_commits_total", nil); got != audited+1 {
+		t.Errorf("audit commits after an accepted push = %v, want %v", got, audited+1) // one entry per batch
+	}
 	if got, want := value(t, reg, "throughcare_changes_applied_total", device()), float64(len(chs)); got != want {
 		t.Errorf("applied after the first push = %v, want %v", got, want)
 	}
@@ -226,7 +230,7 @@ func TestScrape(t *testing.T) {
 	body, _ := io.ReadAll(rec.Body)
 	for _, want := range []string{
 		"throughcare_store_lsm_bytes ", "throughcare_store_vlog_bytes ", "throughcare_store_vlog_gc_passes_total 0",
-		"throughcare_store_vlog_gc_failures_total 0", "throughcare_sessions 0", "throughcare_disk_free_bytes ",
+		"throughcare_store_vlog_gc_failures_total 0", "throughcare_audit_seal_failures_total 0", "throughcare_sessions 0", "throughcare_disk_free_bytes ",
 		"throughcare_disk_min_free_bytes 1.048576e+06", "throughcare_streams_open 0", "throughcare_build_info{goversion=",
 		`throughcare_changes_rejected_total{reason="record_too_large",source="device"} 0`,
 		"go_goroutines ", "process_resident_memory_bytes ",

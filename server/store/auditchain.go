@@ -61,7 +61,24 @@ type auditChain struct {
 	mu       sync.Mutex    // held while sealing
 	appended atomic.Uint64 // audited commits so far
 	sealed   atomic.Uint64 // appended, as read when the last complete seal began
+	failed   atomic.Uint64 // seals that failed (their entries stay pending)
 	kick     chan struct{} // wakes the sealer (buffered: one kick pending at most)
+}
+
+// AuditStats counts the audit trail's writes since the store opened.
+type AuditStats struct {
+	// Commits is the committed transactions that appended audit entries.
+	Commits uint64
+	// Sealed is how many of them have been sealed into their chains.
+	Sealed uint64
+	// SealFailures is the seals that failed; their entries stay pending,
+	// durable, until a later seal takes them.
+	SealFailures uint64
+}
+
+// AuditStats returns the audit trail's counts (for the metrics).
+func (s *DB) AuditStats() AuditStats {
+	return AuditStats{Commits: s.audit.appended.Load(), Sealed: s.audit.sealed.Load(), SealFailures: s.audit.failed.Load()}
 }
 
 // maxSealBatch bounds the entries one sealing transaction moves.
@@ -169,6 +186,7 @@ func (s *DB) sealAudit(ctx context.Context) error {
 			return err
 		})
 		if err != nil {
+			c.failed.Add(1)
 			return fmt.Errorf("store: sealing the audit trail: %w", err)
 		}
 		if moved < maxSealBatch {
