@@ -52,7 +52,10 @@ func (s *Service) AssignClient(ctx context.Context, id *identity.Identity, clien
 			}
 		}
 		changed = true
-		return tx.PutAssignment(&store.Assignment{ClientID: c.ID, UserID: w.ID, From: from})
+		if err := tx.PutAssignment(&store.Assignment{ClientID: c.ID, UserID: w.ID, From: from}); err != nil {
+			return err
+		}
+		return s.changeAudit(ctx, tx, id, store.AuditAssignClient, c.ID, w.ID, "")
 	})
 	if err != nil {
 		return err
@@ -102,7 +105,10 @@ func (s *Service) UnassignClient(ctx context.Context, id *identity.Identity, cli
 				return err
 			}
 		}
-		return nil
+		if !changed {
+			return nil
+		}
+		return s.changeAudit(ctx, tx, id, store.AuditUnassignClient, c.ID, w.ID, "")
 	})
 	if err != nil {
 		return err

@@ -94,3 +94,16 @@ func (s *Service) ListAudit(ctx context.Context, id *identity.Identity, q AuditQ
 	}
 	return out, next, nil
 }
+
+// changeAudit appends, in the transaction that makes it, the entry of a
+// change to who may do what: an invite created (RecordID the invite, TeamID
+// its team) or revoked, an assignment opened or ended (the client, RecordID
+// the worker), a user disabled (RecordID the user). Ids only.
+func (s *Service) changeAudit(ctx context.Context, tx store.DirTx, id *identity.Identity, action store.AuditAction, clientID, recordID, teamID string) error {
+	a := audit.Entry(ctx, id, action, s.now())
+	if clientID != "" {
+		a.ClientIDs = []string{clientID}
+	}
+	a.RecordID, a.TeamID = recordID, teamID
+	return tx.AppendAudit(a)
+}

@@ -124,7 +124,10 @@ func (s *Service) CreateInvite(ctx context.Context, id *identity.Identity, role 
 			}
 		}
 		in.AreaID, in.TeamID, in.CreatedBy = sc.Area(), teamID, id.UserID
-		return tx.PutInvite(in)
+		if err := tx.PutInvite(in); err != nil {
+			return err
+		}
+		return s.changeAudit(ctx, tx, id, store.AuditCreateInvite, "", in.ID, teamID)
 	})
 	if err != nil {
 		return Invite{}, err
@@ -243,7 +246,10 @@ func (s *Service) RevokeInvite(ctx context.Context, id *identity.Identity, invit
 			return nil
 		}
 		in.RevokedBy, in.RevokedAt, changed = id.UserID, s.now(), true
-		return tx.PutInvite(in)
+		if err := tx.PutInvite(in); err != nil {
+			return err
+		}
+		return s.changeAudit(ctx, tx, id, store.AuditRevokeInvite, "", in.ID, in.TeamID)
 	})
 	if err != nil {
 		return err

@@ -70,7 +70,10 @@ func (s *Service) DisableUser(ctx context.Context, id *identity.Identity, userID
 			return nil
 		}
 		u.Disabled = true
-		return tx.PutUser(u)
+		if err := tx.PutUser(u); err != nil {
+			return err
+		}
+		return s.changeAudit(ctx, tx, id, store.AuditDisableUser, "", u.ID, "")
 	})
 	if err != nil {
 		return err

@@ -38,6 +38,11 @@ const (
 	AuditSetRetention
 	AuditTakeBackup
 	AuditMintAdminInvite
+	AuditCreateInvite
+	AuditRevokeInvite
+	AuditAssignClient
+	AuditUnassignClient
+	AuditDisableUser
 	auditActionEnd
 )
 
@@ -65,6 +70,11 @@ var auditActionNames = [...]string{
 	AuditSetRetention:     "set_retention",
 	AuditTakeBackup:       "take_backup",
 	AuditMintAdminInvite:  "mint_admin_invite",
+	AuditCreateInvite:     "create_invite",
+	AuditRevokeInvite:     "revoke_invite",
+	AuditAssignClient:     "assign_client",
+	AuditUnassignClient:   "unassign_client",
+	AuditDisableUser:      "disable_user",
 }
 
 // String names the action ("sign_in").
