@@ -70,6 +70,9 @@ func (s *DB) StoreID(ctx context.Context) (string, error) {
 	return hex.EncodeToString(id), nil
 }
 
+// backupBatchBytes bounds each batch a backup stream sends.
+const backupBatchBytes = 4 << 20
+
 // Backup writes Badger's backup stream of every key version from since on
 // (0: the whole store) to w, from a consistent snapshot taken when it
 // starts; writes go on meanwhile. If w has an AddRecords(int) method it is
@@ -85,6 +88,10 @@ func (s *DB) Backup(ctx context.Context, w io.Writer, since uint64) (BackupResul
 	stream := s.db.NewStream()
 	stream.LogPrefix = "store.Backup"
 	stream.NumGo = 2
+	// Badger sends batches of up to 100 MiB by default, each copied into a
+	// KVList and marshalled: hundreds of MiB at once on a live server. The
+	// backup is a stream; small batches cost nothing in its size.
+	stream.MaxSize = backupBatchBytes
 	if since > 0 {
 		// The stream reads versions above SinceTs (iterator.go), so
 		// DB.Backup's "pass version+1 next time" would skip the version
