@@ -7,21 +7,9 @@ import (
 
 	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/auth"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 )
-
-func areaEntries(t *testing.T, st store.DirectoryStore) []*store.Audit {
-	t.Helper()
-	var out []*store.Audit
-	if err := st.DirectoryView(context.Background(), func(tx store.DirTx) error {
-		var err error
-		out, err = tx.AuditOfArea(areaID, 0, 0)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
 
 // Enrolment, sign-in and device revocation each leave an audit entry: who,
 // in which role, which device, from which address; refused attempts leave
@@ -45,7 +33,7 @@ func TestAuthEventsAreAudited(t *testing.T) {
 	if _, err := e.login(t, pk); err == nil {
 		t.Fatal("sign-in with a revoked device worked")
 	}
-	got := areaEntries(t, e.st)
+	got := fixture.AreaAudit(t, e.st, areaID)
 	want := []struct {
 		action          store.AuditAction
 		user, device    string

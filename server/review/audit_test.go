@@ -7,6 +7,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 )
 
@@ -43,7 +44,7 @@ func TestNoAuditNoData(t *testing.T) {
 	if !errors.Is(err, errAuditDown) || rows != 0 {
 		t.Errorf("ExportContacts with the audit down = %v after %d rows; want its error before any row", err, rows)
 	}
-	if got := areaAudit(t, w.st, w.areaA); len(got) != 0 {
+	if got := fixture.AreaAudit(t, w.st, w.areaA); len(got) != 0 {
 		t.Errorf("entries written: %+v", got)
 	}
 }

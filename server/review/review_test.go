@@ -1,7 +1,6 @@
 package review
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/syncengine"
 
 	"google.golang.org/protobuf/encoding/prototext"
@@ -89,7 +89,7 @@ func TestScope(t *testing.T) {
 	// every view served (lists and timelines) did too.
 	kinds := func(area string) map[store.AuditAction]int {
 		out := map[store.AuditAction]int{}
-		for _, a := range areaAudit(t, w.st, area) {
+		for _, a := range fixture.AreaAudit(t, w.st, area) {
 			out[a.Action]++
 		}
 		return out
@@ -108,25 +108,11 @@ func TestViewsAreAudited(t *testing.T) {
 	if _, err := w.svc.GetTimeline(w.ctx, w.supA1, w.c1); err != nil {
 		t.Fatal(err)
 	}
-	got := areaAudit(t, w.st, w.areaA)
+	got := fixture.AreaAudit(t, w.st, w.areaA)
 	if len(got) != 1 || got[0].Action != store.AuditViewTimeline || got[0].UserID != w.supA1.UserID || got[0].Role != "supervisor" ||
 		!slices.Equal(got[0].ClientIDs, []string{w.c1}) || got[0].DeviceID != w.supA1.DeviceID || got[0].Count == 0 {
 		t.Fatalf("audit after one timeline view: %+v", got)
 	}
-}
-
-// areaAudit returns an area's whole audit chain.
-func areaAudit(t *testing.T, st store.DirectoryStore, area string) []*store.Audit {
-	t.Helper()
-	var out []*store.Audit
-	if err := st.DirectoryView(context.Background(), func(tx store.DirTx) error {
-		var err error
-		out, err = tx.AuditOfArea(area, 0, 0)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
 }
 
 // queueWorld adds five contacts, one late, one with a conflict, one
@@ -834,7 +820,7 @@ func TestExports(t *testing.T) {
 	// Each export is two entries: its start (who, which period and team),
 	// before any row leaves, and its end (rows, complete or cut off).
 	var audits []*store.Audit
-	for _, a := range areaAudit(t, w.st, w.areaA) {
+	for _, a := range fixture.AreaAudit(t, w.st, w.areaA) {
 		if strings.HasPrefix(a.Action.String(), "export_") {
 			audits = append(audits, a)
 		}

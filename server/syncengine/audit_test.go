@@ -9,6 +9,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/audit"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/protocol"
@@ -29,19 +30,6 @@ type failingTx struct{ store.BucketTx }
 
 func (failingTx) AppendAudit(*store.Audit) error { return errAuditDown }
 
-func entries(t *testing.T, st *store.DB, area string) []*store.Audit {
-	t.Helper()
-	var out []*store.Audit
-	if err := st.DirectoryView(context.Background(), func(tx store.DirTx) error {
-		var err error
-		out, err = tx.AuditOfArea(area, 0, 0)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // An accepted push leaves one audit entry (not one per change) in the
 // push's transaction: who, from which device and address, which buckets,
 // how many changes. A resent push applies nothing and leaves none.
@@ -59,7 +47,7 @@ func TestPushIsAuditedOncePerBatch(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	got := entries(t, st, "area")
+	got := fixture.AreaAudit(t, st, "area")
 	if len(got) != 1 {
 		t.Fatalf("%d audit entries after a push and its resend, want 1", len(got))
 	}
@@ -99,7 +87,7 @@ func TestAuditFailureFailsTheOperation(t *testing.T) {
 	if _, err := broken.Pull(context.Background(), &worker, pull); err != nil {
 		t.Fatalf("a worker's Pull = %v", err)
 	}
-	got := entries(t, st, "area")
+	got := fixture.AreaAudit(t, st, "area")
 	if len(got) != 1 || got[0].Action != store.AuditPush {
 		t.Errorf("entries = %+v, want only the successful push's", got)
 	}
@@ -124,7 +112,7 @@ func TestSupervisorSyncReadsAreAudited(t *testing.T) {
 	}
 	s.end(t)
 	var reads []*store.Audit
-	for _, a := range entries(t, st, "area") {
+	for _, a := range fixture.AreaAudit(t, st, "area") {
 		if a.UserID == "sup" {
 			reads = append(reads, a)
 		}
