@@ -112,6 +112,8 @@ throughcare --server %[1]s --profile sam.json enrol --invite "$code" --device "T
 		"in Southwark", // its admin administers the new area
 		" disabled: every device of theirs is signed out", // the lost tablet's owner
 		"ready\n", // the health check
+		"backup 2026-12-08-incremental.tcbk: incremental from version", // a backup by hand, following the full one
+		"the store passed its checks and is encrypted with key",        // the restore drill of those two files
 		"throughcare_build_info{",
 		"throughcare_sessions ", // the metrics, on their own address
 	} {
