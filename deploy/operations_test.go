@@ -6,16 +6,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/throughcare/throughcare/server/storekey"
 )
 
-// block is a fenced ```sh block of OPERATIONS.md.
+// block is a fenced ```sh block of OPERATIONS.md; ```sh stopped ones
+// need the server stopped.
 type block struct {
-	line int
-	text string
+	line    int
+	text    string
+	stopped bool
 }
 
 // shBlocks returns OPERATIONS.md's ```sh blocks (```shell ones are not
@@ -37,8 +40,8 @@ func shBlocks(t *testing.T) []block {
 		line := sc.Text()
 		trimmed := strings.TrimLeft(line, " ")
 		switch {
-		case cur == nil && trimmed == "```sh":
-			cur, indent = &block{line: n}, line[:len(line)-len(trimmed)]
+		case cur == nil && (trimmed == "```sh" || trimmed == "```sh stopped"):
+			cur, indent = &block{line: n, stopped: trimmed != "```sh"}, line[:len(line)-len(trimmed)]
 		case cur != nil && trimmed == "```":
 			out = append(out, *cur)
 			cur = nil
@@ -93,12 +96,36 @@ throughcare --server %[1]s --profile sam.json enrol --invite "$code" --device "T
 	subst := strings.NewReplacer("/var/lib/throughcare", s.data, "https://throughcare.example.org", s.URL,
 		"127.0.0.1:8080", s.listen, "/etc/throughcare", etc, "127.0.0.1:9464", s.metrics, "sudo -u throughcare ", "")
 	var transcript strings.Builder
+	// The running server's blocks first, in order; then, with it stopped,
+	// those that need it stopped (rotating the key, checking the audit).
+	slices.SortStableFunc(blocks, func(a, b block) int {
+		switch {
+		case a.stopped == b.stopped:
+			return 0
+		case a.stopped:
+			return 1
+		}
+		return -1
+	})
+	samRefused := func() { // checked while the server still runs
+		out, err := sh(fmt.Sprintf("throughcare --server %s --profile sam.json pull", s.URL))
+		if err == nil {
+			t.Errorf("Sam's tablet still syncs after the guide disabled Sam:\n%s", out)
+		}
+	}
 	for _, b := range blocks {
+		if b.stopped && !s.stopped {
+			samRefused()
+			s.stop(t)
+		}
 		out, err := sh(subst.Replace(b.text))
 		fmt.Fprintf(&transcript, "$ # OPERATIONS.md:%d\n%s%s\n", b.line, prompt(b.text), out)
 		if err != nil {
 			t.Errorf("OPERATIONS.md:%d: %v\n%s\n%s", b.line, err, b.text, out)
 		}
+	}
+	if !s.stopped {
+		samRefused()
 	}
 	if path := os.Getenv("THROUGHCARE_OPERATIONS_TRANSCRIPT"); path != "" {
 		if err := os.WriteFile(path, []byte(transcript.String()), 0o644); err != nil {
@@ -114,16 +141,14 @@ throughcare --server %[1]s --profile sam.json enrol --invite "$code" --device "T
 		"ready\n", // the health check
 		"backup 2026-12-08-incremental.tcbk: incremental from version", // a backup by hand, following the full one
 		"the store passed its checks and is encrypted with key",        // the restore drill of those two files
+		"no longer opens it",    // the key rotated
+		"entries, whole; head ", // the audit chains verified, with the new key
 		"throughcare_build_info{",
 		"throughcare_sessions ", // the metrics, on their own address
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the guide's commands never printed %q:\n%s", want, got)
 		}
-	}
-	out, err := sh(fmt.Sprintf("throughcare --server %s --profile sam.json pull", s.URL))
-	if err == nil {
-		t.Errorf("Sam's tablet still syncs after the guide disabled Sam:\n%s", out)
 	}
 	t.Logf("transcript:\n%s", got)
 }
