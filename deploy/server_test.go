@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"os"
@@ -53,24 +54,34 @@ func startServer(t *testing.T, env map[string]string) *server {
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	go func() { s.done <- s.cmd.Wait() }()
+	exited := make(chan struct{})
+	go func() {
+		err := s.cmd.Wait()
+		close(exited)
+		s.done <- err
+	}()
 	t.Cleanup(func() {
 		if !s.stopped {
 			s.stop(t)
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(s.out.String(), `"message":"listening"`) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go func() { // a server that exits will never log that it listens
 		select {
-		case err := <-s.done:
-			s.stopped = true
-			t.Fatalf("the server exited (%v) before listening:\n%s", err, s.out)
-		default:
+		case <-exited:
+			cancel()
+		case <-ctx.Done():
 		}
-		if time.Now().After(deadline) {
+	}()
+	if !s.out.Await(ctx, `"message":"listening"`) {
+		select {
+		case <-exited:
+			s.stopped = true
+			t.Fatalf("the server exited (%v) before listening:\n%s", <-s.done, s.out)
+		default:
 			t.Fatalf("the server did not start:\n%s", s.out)
 		}
-		time.Sleep(20 * time.Millisecond)
 	}
 	return s
 }
