@@ -32,15 +32,15 @@ const (
 // StreamBackup, to Connect.
 type adminHandler struct {
 	svc     *admin.Service
-	subject *subject.Service // nil: ExportSubject and SetRetention are Unimplemented
+	subject *subject.Service
 	backups *backup.Service
 }
 
 var _ throughcarev1connect.AdminServiceHandler = (*adminHandler)(nil)
 
-// NewAdminHandler serves AdminService from an admin.Service, and its
-// subject access and retention procedures from a subject.Service (nil:
-// not served), and StreamBackup from a backup.Service.
+// NewAdminHandler serves AdminService from an admin.Service, its subject
+// access and retention procedures from a subject.Service, and
+// StreamBackup from a backup.Service (server.New builds all three).
 func NewAdminHandler(svc *admin.Service, subj *subject.Service, backups *backup.Service) throughcarev1connect.AdminServiceHandler {
 	return &adminHandler{svc: svc, subject: subj, backups: backups}
 }

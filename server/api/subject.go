@@ -17,15 +17,10 @@ import (
 // carries.
 const subjectChunkBytes = 256 << 10
 
-var errNoSubject = connect.NewError(connect.CodeUnimplemented, errors.New("subject access is not served here"))
-
 func (h *adminHandler) ExportSubject(ctx context.Context, req *v1.ExportSubjectRequest, stream *connect.ServerStream[v1.ExportSubjectResponse]) error {
 	id, err := caller(ctx)
 	if err != nil {
 		return err
-	}
-	if h.subject == nil {
-		return errNoSubject
 	}
 	if err := adminTooLong(adminBound{"client_id", req.GetClientId(), adminMaxIDBytes}); err != nil {
 		return err
@@ -45,9 +40,6 @@ func (h *adminHandler) SetRetention(ctx context.Context, req *v1.SetRetentionReq
 	id, err := caller(ctx)
 	if err != nil {
 		return nil, err
-	}
-	if h.subject == nil {
-		return nil, errNoSubject
 	}
 	d := req.GetRetention()
 	if d != nil && d.CheckValid() != nil {
