@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -8,9 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/pb"
 	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/proto"
 )
 
 // keyStoreID holds the store's identity (16 random bytes), made when the
@@ -70,14 +74,28 @@ func (s *DB) StoreID(ctx context.Context) (string, error) {
 	return hex.EncodeToString(id), nil
 }
 
-// backupBatchBytes bounds each batch a backup stream sends.
-const backupBatchBytes = 4 << 20
+// backupBatchBytes bounds each record list a backup stream holds, and so
+// what a backup holds in memory at once.
+const backupBatchBytes = 1 << 20
+
+// Meta bits of Badger's value log, as its backup stream and loader use them
+// (value.go in badger): Load writes entries with these bits.
+const (
+	metaDelete                 byte = 1 << 0
+	metaDiscardEarlierVersions byte = 1 << 2
+)
 
 // Backup writes Badger's backup stream of every key version from since on
 // (0: the whole store) to w, from a consistent snapshot taken when it
 // starts; writes go on meanwhile. If w has an AddRecords(int) method it is
 // told the records of each part of the stream as it goes. The stream is
-// Badger's own plaintext: the caller seals it (package backup).
+// Badger's own plaintext format (DB.Load restores it): the caller seals it
+// (package backup).
+//
+// It is written by one iterator in lists of about a megabyte, not by
+// Badger's Stream: that fills 32 MiB buffers per key range ahead of the
+// writer, up to 32 of them queued, over a gigabyte on a live server whose
+// backup goes out at network speed.
 func (s *DB) Backup(ctx context.Context, w io.Writer, since uint64) (BackupResult, error) {
 	id, err := s.StoreID(ctx)
 	if err != nil {
@@ -85,20 +103,7 @@ func (s *DB) Backup(ctx context.Context, w io.Writer, since uint64) (BackupResul
 	}
 	c := &streamCounter{ctx: ctx, w: w}
 	c.tell, _ = w.(recordCounter)
-	stream := s.db.NewStream()
-	stream.LogPrefix = "store.Backup"
-	stream.NumGo = 2
-	// Badger sends batches of up to 100 MiB by default, each copied into a
-	// KVList and marshalled: hundreds of MiB at once on a live server. The
-	// backup is a stream; small batches cost nothing in its size.
-	stream.MaxSize = backupBatchBytes
-	if since > 0 {
-		// The stream reads versions above SinceTs (iterator.go), so
-		// DB.Backup's "pass version+1 next time" would skip the version
-		// right after the last backup's: Since is the first version held.
-		stream.SinceTs = since - 1
-	}
-	until, err := stream.Backup(c, since)
+	until, err := s.writeBackup(ctx, c, since)
 	if err != nil {
 		return BackupResult{}, mapErr(err)
 	}
@@ -109,6 +114,99 @@ func (s *DB) Backup(ctx context.Context, w io.Writer, since uint64) (BackupResul
 		until = since - 1 // nothing changed since
 	}
 	return BackupResult{StoreID: id, Since: since, Until: until, Records: c.records}, nil
+}
+
+// writeBackup writes the stream and returns the highest version it held.
+func (s *DB) writeBackup(ctx context.Context, w io.Writer, since uint64) (uint64, error) {
+	txn := s.db.NewTransaction(false)
+	defer txn.Discard()
+	opts := badger.IteratorOptions{AllVersions: true}
+	if since > 0 {
+		// SinceTs reads versions above it: since itself is held.
+		opts.SinceTs = since - 1
+	}
+	it := txn.NewIterator(opts)
+	defer it.Close()
+
+	var (
+		list  pb.KVList
+		size  int
+		until uint64
+		out   []byte
+		skip  []byte // a key whose older versions a delete or discard hides
+	)
+	flush := func() error {
+		if len(list.Kv) == 0 {
+			return nil
+		}
+		n := proto.Size(&list)
+		out = binary.LittleEndian.AppendUint64(out[:0], uint64(n))
+		var err error
+		if out, err = (proto.MarshalOptions{}).MarshalAppend(out, &list); err != nil {
+			return err
+		}
+		list.Kv, size = list.Kv[:0], 0
+		_, err = w.Write(out)
+		return err
+	}
+	for it.Rewind(); it.Valid(); it.Next() {
+		item := it.Item()
+		if skip != nil && bytes.Equal(item.Key(), skip) {
+			continue
+		}
+		skip = nil
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		kv := &pb.KV{
+			Key:       item.KeyCopy(nil),
+			UserMeta:  []byte{item.UserMeta()},
+			Version:   item.Version(),
+			ExpiresAt: item.ExpiresAt(),
+		}
+		var meta byte
+		deleted := item.IsDeletedOrExpired()
+		expired := item.ExpiresAt() != 0 && item.ExpiresAt() <= uint64(time.Now().Unix())
+		if deleted && !expired {
+			// Deleted, not merely expired: an expired version keeps its
+			// ExpiresAt and is as invisible restored.
+			meta |= metaDelete
+		}
+		if !deleted {
+			v, err := item.ValueCopy(nil)
+			if err != nil {
+				return 0, err
+			}
+			kv.Value = v
+		}
+		discard := !deleted && item.DiscardEarlierVersions()
+		if discard {
+			meta |= metaDiscardEarlierVersions
+		}
+		kv.Meta = []byte{meta}
+		until = max(until, kv.Version)
+		list.Kv = append(list.Kv, kv)
+		size += len(kv.Key) + len(kv.Value) + 16
+		switch {
+		case discard:
+			// As Badger's backup does: a delete marker just below, so a
+			// restore hides the versions a compaction had not yet dropped.
+			list.Kv = append(list.Kv, &pb.KV{Key: kv.Key, Version: kv.Version - 1, Meta: []byte{metaDelete}})
+			skip = kv.Key
+		case deleted:
+			skip = kv.Key
+		}
+		if size >= backupBatchBytes {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	// A caller gone while the last list was written has no backup.
+	return until, ctx.Err()
 }
 
 // streamCounter passes a Badger backup stream through, counting its
