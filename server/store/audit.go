@@ -43,6 +43,7 @@ const (
 	AuditAssignClient
 	AuditUnassignClient
 	AuditDisableUser
+	AuditSignInRefused
 	auditActionEnd
 )
 
@@ -75,6 +76,7 @@ var auditActionNames = [...]string{
 	AuditAssignClient:     "assign_client",
 	AuditUnassignClient:   "unassign_client",
 	AuditDisableUser:      "disable_user",
+	AuditSignInRefused:    "sign_in_refused",
 }
 
 // String names the action ("sign_in").
