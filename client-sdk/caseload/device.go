@@ -118,6 +118,7 @@ type Device struct {
 	// flush syncs the store to disk after a write (db.Sync; tests fail it).
 	flush func() error
 
+	indexMu   sync.Mutex // one agenda index rebuild at a time
 	syncMu    sync.Mutex // one sync at a time
 	refreshMu sync.Mutex // one refresh at a time (a token presented twice ends the session)
 
