@@ -61,7 +61,10 @@ func TestAppointmentValidation(t *testing.T) {
 		do   func() error
 	}{
 		{"no start", func() error { _, err := d.BookAppointment(ctx, c, Appointment{Type: "keywork"}); return err }},
-		{"unknown type", func() error { _, err := d.BookAppointment(ctx, c, Appointment{Type: "lunch", StartsAt: day0}); return err }},
+		{"unknown type", func() error {
+			_, err := d.BookAppointment(ctx, c, Appointment{Type: "lunch", StartsAt: day0})
+			return err
+		}},
 		{"unknown client", func() error { _, err := d.BookAppointment(ctx, newID(), keywork(day0)); return err }},
 		{"DNA without a reason", func() error { _, err := d.RecordAttendance(ctx, c, booked, Outcome{}); return err }},
 		{"DNA with an unknown reason", func() error {

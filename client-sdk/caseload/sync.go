@@ -291,8 +291,8 @@ func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
 // records are on disk, so a page interrupted by a crash is pulled again.
 func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	var (
-		records int
-		bytesIn int64
+		records      int
+		bytesIn      int64
 		changed      []string
 		evicted      []string
 		appointments []string
