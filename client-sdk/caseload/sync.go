@@ -313,13 +313,7 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 			if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
 				return err
 			}
-			// Back on the caseload.
-			if err := d.db.Update(func(txn *local.Txn) error {
-				if err := markStale(txn, bucket); err != nil {
-					return err
-				}
-				return txn.Delete(bucketPrefix(pEvicted, bucket))
-			}); err != nil {
+			if err := d.db.Update(func(txn *local.Txn) error { return backOnCaseload(txn, bucket) }); err != nil {
 				return err
 			}
 		}
@@ -379,6 +373,14 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 		d.events.emit(Event{Kind: AppointmentsChanged, ClientIDs: appointments})
 	}
 	return nil
+}
+
+// backOnCaseload clears a client's eviction, for a snapshot of it.
+func backOnCaseload(txn *local.Txn, bucket [16]byte) error {
+	if err := markStale(txn, bucket); err != nil {
+		return err
+	}
+	return txn.Delete(bucketPrefix(pEvicted, bucket))
 }
 
 // purge removes a client's pulled records and accepted changes from the

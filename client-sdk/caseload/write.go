@@ -79,48 +79,15 @@ func (d *Device) writeAction(ctx context.Context, recs ...recordEdits) error {
 	}
 	me := &v1.Author{UserId: d.session.GetUserId(), DeviceId: d.session.GetDeviceId()}
 	seq := d.seq
-	var now hlc.Stamp
 	err := d.db.Update(func(txn *local.Txn) error {
-		var all []*v1.Change
-		next := seq
-		for i, r := range recs {
-			bucket, _ := uid(r.clientID)
-			record, _ := uid(r.recordID)
-			cur, _, err := d.view(txn, bucket, record, me)
-			if err != nil {
-				return err
-			}
-			chs, stamp, err := d.changes(cur, rts[i], r.clientID, r.recordID, r.edits, next)
-			if err != nil {
-				return err
-			}
-			if err := d.mayWrite(rts[i], r.edits); err != nil {
-				return err
-			}
-			all, now, next = append(all, chs...), stamp, chs[len(chs)-1].GetDeviceSeq()
-		}
-		if err := d.fitsOneBatch(len(all)); err != nil {
+		all, stamp, err := d.actionChanges(txn, recs, rts, seq, me)
+		if err != nil {
 			return err
 		}
-		if err := d.fitsOnePush(all); err != nil {
+		if err := queue(txn, all); err != nil {
 			return err
 		}
-		for _, ch := range all {
-			raw, err := proto.Marshal(ch)
-			if err != nil {
-				return err
-			}
-			bucket, record, _ := changeKeys(ch)
-			if err := txn.Set(seqKey(pOutbox, ch.GetDeviceSeq()), raw); err != nil {
-				return err
-			}
-			if err := txn.Set(indexKey(bucket, record, ch.GetDeviceSeq()), []byte{pOutbox}); err != nil {
-				return err
-			}
-			if err := markStale(txn, bucket); err != nil {
-				return err
-			}
-		}
+		now, next := stamp, all[len(all)-1].GetDeviceSeq()
 		if err := txn.Set(writeKey(seq+1), be64(next)); err != nil {
 			return err
 		}
@@ -146,6 +113,59 @@ func (d *Device) writeAction(ctx context.Context, recs ...recordEdits) error {
 	}
 	if err := d.flush(); err != nil {
 		return fmt.Errorf("caseload: the write was saved but could not be flushed to disk: %w", d.storageErr(err))
+	}
+	return nil
+}
+
+// actionChanges builds a user action's changes, numbered from after seq,
+// over the records as this device shows them, and checks them as the
+// server would. d.mu is held.
+func (d *Device) actionChanges(txn *local.Txn, recs []recordEdits, rts []*schema.RecordType, seq uint64, me *v1.Author) ([]*v1.Change, hlc.Stamp, error) {
+	var (
+		all []*v1.Change
+		now hlc.Stamp
+	)
+	next := seq
+	for i, r := range recs {
+		bucket, _ := uid(r.clientID)
+		record, _ := uid(r.recordID)
+		cur, _, err := d.view(txn, bucket, record, me)
+		if err != nil {
+			return nil, now, err
+		}
+		chs, stamp, err := d.changes(cur, rts[i], r.clientID, r.recordID, r.edits, next)
+		if err != nil {
+			return nil, now, err
+		}
+		if err := d.mayWrite(rts[i], r.edits); err != nil {
+			return nil, now, err
+		}
+		all, now, next = append(all, chs...), stamp, chs[len(chs)-1].GetDeviceSeq()
+	}
+	if err := d.fitsOneBatch(len(all)); err != nil {
+		return nil, now, err
+	}
+	return all, now, d.fitsOnePush(all)
+}
+
+// queue puts changes in the outbox, indexed by record, and marks their
+// clients' agenda index stale.
+func queue(txn *local.Txn, chs []*v1.Change) error {
+	for _, ch := range chs {
+		raw, err := proto.Marshal(ch)
+		if err != nil {
+			return err
+		}
+		bucket, record, _ := changeKeys(ch)
+		if err := txn.Set(seqKey(pOutbox, ch.GetDeviceSeq()), raw); err != nil {
+			return err
+		}
+		if err := txn.Set(indexKey(bucket, record, ch.GetDeviceSeq()), []byte{pOutbox}); err != nil {
+			return err
+		}
+		if err := markStale(txn, bucket); err != nil {
+			return err
+		}
 	}
 	return nil
 }
