@@ -158,8 +158,11 @@ type client struct {
 	created  time.Time
 	// name, closed and deleted are read from the client record when its
 	// bucket is scanned.
-	name            string
-	closed, deleted bool
+	name, given, family string
+	closed, deleted     bool
+	// born is the date of birth in days since the Unix epoch (noDay:
+	// not recorded).
+	born int64
 }
 
 // scope is what the caller reaches for one request.

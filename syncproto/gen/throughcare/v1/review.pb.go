@@ -1627,7 +1627,18 @@ type GetStatisticsResponse struct {
 	// Contacts in the period.
 	Contacts uint32 `protobuf:"varint,6,opt,name=contacts,proto3" json:"contacts,omitempty"`
 	// Clients in scope.
-	Clients       uint32 `protobuf:"varint,7,opt,name=clients,proto3" json:"clients,omitempty"`
+	Clients uint32 `protobuf:"varint,7,opt,name=clients,proto3" json:"clients,omitempty"`
+	// Appointments that started in the period by outcome: all of them
+	// first (group "all"), then per worker (the appointment's author) by
+	// name, per team (the client's) by name and per appointment type.
+	// Deleted appointments are not counted.
+	Appointments []*AppointmentAttendance `protobuf:"bytes,8,rep,name=appointments,proto3" json:"appointments,omitempty"`
+	// The one definition of the attendance rate, in words, as the console
+	// shows it and the statistics CSV repeats it.
+	AttendanceDefinition string `protobuf:"bytes,9,opt,name=attendance_definition,json=attendanceDefinition,proto3" json:"attendance_definition,omitempty"`
+	// Open clients with no appointment booked at or after the period's end,
+	// by name (days: since their last contact, or since they were added).
+	Unbooked      []*QuietClient `protobuf:"bytes,10,rep,name=unbooked,proto3" json:"unbooked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1707,6 +1718,255 @@ func (x *GetStatisticsResponse) GetContacts() uint32 {
 func (x *GetStatisticsResponse) GetClients() uint32 {
 	if x != nil {
 		return x.Clients
+	}
+	return 0
+}
+
+func (x *GetStatisticsResponse) GetAppointments() []*AppointmentAttendance {
+	if x != nil {
+		return x.Appointments
+	}
+	return nil
+}
+
+func (x *GetStatisticsResponse) GetAttendanceDefinition() string {
+	if x != nil {
+		return x.AttendanceDefinition
+	}
+	return ""
+}
+
+func (x *GetStatisticsResponse) GetUnbooked() []*QuietClient {
+	if x != nil {
+		return x.Unbooked
+	}
+	return nil
+}
+
+// AppointmentAttendance is how appointments ended, for one group.
+type AppointmentAttendance struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the row counts: "all", "worker", "team" or "appointment_type".
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// The worker (group "worker").
+	WorkerId string `protobuf:"bytes,2,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// The worker's display name.
+	WorkerName string `protobuf:"bytes,3,opt,name=worker_name,json=workerName,proto3" json:"worker_name,omitempty"`
+	// The team (group "team").
+	TeamId string `protobuf:"bytes,4,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The team's name.
+	TeamName string `protobuf:"bytes,5,opt,name=team_name,json=teamName,proto3" json:"team_name,omitempty"`
+	// The appointment type (group "appointment_type").
+	AppointmentType string `protobuf:"bytes,6,opt,name=appointment_type,json=appointmentType,proto3" json:"appointment_type,omitempty"`
+	// Attended.
+	Attended uint32 `protobuf:"varint,7,opt,name=attended,proto3" json:"attended,omitempty"`
+	// Did not attend (DNA).
+	DidNotAttend uint32 `protobuf:"varint,8,opt,name=did_not_attend,json=didNotAttend,proto3" json:"did_not_attend,omitempty"`
+	// Cancelled by the client.
+	CancelledByClient uint32 `protobuf:"varint,9,opt,name=cancelled_by_client,json=cancelledByClient,proto3" json:"cancelled_by_client,omitempty"`
+	// Cancelled by the service.
+	CancelledByService uint32 `protobuf:"varint,10,opt,name=cancelled_by_service,json=cancelledByService,proto3" json:"cancelled_by_service,omitempty"`
+	// Rescheduled.
+	Rescheduled uint32 `protobuf:"varint,11,opt,name=rescheduled,proto3" json:"rescheduled,omitempty"`
+	// Still booked: no outcome recorded yet.
+	Booked uint32 `protobuf:"varint,12,opt,name=booked,proto3" json:"booked,omitempty"`
+	// Did-not-attend by coded reason ("" for none given), most first.
+	DnaReasons []*ReasonCount `protobuf:"bytes,13,rep,name=dna_reasons,json=dnaReasons,proto3" json:"dna_reasons,omitempty"`
+	// The attendance rate in whole per cent, rounded half up, as
+	// attendance_definition states it; 0 when rate_base is 0.
+	AttendanceRatePercent uint32 `protobuf:"varint,14,opt,name=attendance_rate_percent,json=attendanceRatePercent,proto3" json:"attendance_rate_percent,omitempty"`
+	// What the rate is out of: attended + did_not_attend.
+	RateBase      uint32 `protobuf:"varint,15,opt,name=rate_base,json=rateBase,proto3" json:"rate_base,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppointmentAttendance) Reset() {
+	*x = AppointmentAttendance{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppointmentAttendance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppointmentAttendance) ProtoMessage() {}
+
+func (x *AppointmentAttendance) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppointmentAttendance.ProtoReflect.Descriptor instead.
+func (*AppointmentAttendance) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AppointmentAttendance) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetWorkerName() string {
+	if x != nil {
+		return x.WorkerName
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetTeamName() string {
+	if x != nil {
+		return x.TeamName
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetAppointmentType() string {
+	if x != nil {
+		return x.AppointmentType
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetAttended() uint32 {
+	if x != nil {
+		return x.Attended
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetDidNotAttend() uint32 {
+	if x != nil {
+		return x.DidNotAttend
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetCancelledByClient() uint32 {
+	if x != nil {
+		return x.CancelledByClient
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetCancelledByService() uint32 {
+	if x != nil {
+		return x.CancelledByService
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetRescheduled() uint32 {
+	if x != nil {
+		return x.Rescheduled
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetBooked() uint32 {
+	if x != nil {
+		return x.Booked
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetDnaReasons() []*ReasonCount {
+	if x != nil {
+		return x.DnaReasons
+	}
+	return nil
+}
+
+func (x *AppointmentAttendance) GetAttendanceRatePercent() uint32 {
+	if x != nil {
+		return x.AttendanceRatePercent
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetRateBase() uint32 {
+	if x != nil {
+		return x.RateBase
+	}
+	return 0
+}
+
+// ReasonCount is how many did-not-attends gave one reason.
+type ReasonCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The coded reason.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// How many.
+	Count         uint32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReasonCount) Reset() {
+	*x = ReasonCount{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReasonCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReasonCount) ProtoMessage() {}
+
+func (x *ReasonCount) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReasonCount.ProtoReflect.Descriptor instead.
+func (*ReasonCount) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ReasonCount) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReasonCount) GetCount() uint32 {
+	if x != nil {
+		return x.Count
 	}
 	return 0
 }
@@ -1819,7 +2079,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
 	"clientName\x12=\n" +
 	"\flast_contact\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vlastContact\x12\x12\n" +
-	"\x04days\x18\x04 \x01(\rR\x04days\"\xdf\x02\n" +
+	"\x04days\x18\x04 \x01(\rR\x04days\"\x98\x04\n" +
 	"\x15GetStatisticsResponse\x123\n" +
 	"\x06weekly\x18\x01 \x03(\v2\x1b.throughcare.v1.WeeklyCountR\x06weekly\x12:\n" +
 	"\n" +
@@ -1831,7 +2091,33 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"employment\x121\n" +
 	"\x05quiet\x18\x05 \x03(\v2\x1b.throughcare.v1.QuietClientR\x05quiet\x12\x1a\n" +
 	"\bcontacts\x18\x06 \x01(\rR\bcontacts\x12\x18\n" +
-	"\aclients\x18\a \x01(\rR\aclients*\xbc\x01\n" +
+	"\aclients\x18\a \x01(\rR\aclients\x12I\n" +
+	"\fappointments\x18\b \x03(\v2%.throughcare.v1.AppointmentAttendanceR\fappointments\x123\n" +
+	"\x15attendance_definition\x18\t \x01(\tR\x14attendanceDefinition\x127\n" +
+	"\bunbooked\x18\n" +
+	" \x03(\v2\x1b.throughcare.v1.QuietClientR\bunbooked\"\xbd\x04\n" +
+	"\x15AppointmentAttendance\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1b\n" +
+	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12\x1f\n" +
+	"\vworker_name\x18\x03 \x01(\tR\n" +
+	"workerName\x12\x17\n" +
+	"\ateam_id\x18\x04 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tteam_name\x18\x05 \x01(\tR\bteamName\x12)\n" +
+	"\x10appointment_type\x18\x06 \x01(\tR\x0fappointmentType\x12\x1a\n" +
+	"\battended\x18\a \x01(\rR\battended\x12$\n" +
+	"\x0edid_not_attend\x18\b \x01(\rR\fdidNotAttend\x12.\n" +
+	"\x13cancelled_by_client\x18\t \x01(\rR\x11cancelledByClient\x120\n" +
+	"\x14cancelled_by_service\x18\n" +
+	" \x01(\rR\x12cancelledByService\x12 \n" +
+	"\vrescheduled\x18\v \x01(\rR\vrescheduled\x12\x16\n" +
+	"\x06booked\x18\f \x01(\rR\x06booked\x12<\n" +
+	"\vdna_reasons\x18\r \x03(\v2\x1b.throughcare.v1.ReasonCountR\n" +
+	"dnaReasons\x126\n" +
+	"\x17attendance_rate_percent\x18\x0e \x01(\rR\x15attendanceRatePercent\x12\x1b\n" +
+	"\trate_base\x18\x0f \x01(\rR\brateBase\";\n" +
+	"\vReasonCount\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count*\xbc\x01\n" +
 	"\vReviewState\x12\x1c\n" +
 	"\x18REVIEW_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REVIEW_STATE_UNREVIEWED\x10\x01\x12\x19\n" +
@@ -1870,7 +2156,7 @@ func file_throughcare_v1_review_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_throughcare_v1_review_proto_goTypes = []any{
 	(ReviewState)(0),                // 0: throughcare.v1.ReviewState
 	(ReviewDecision)(0),             // 1: throughcare.v1.ReviewDecision
@@ -1896,58 +2182,63 @@ var file_throughcare_v1_review_proto_goTypes = []any{
 	(*Movement)(nil),                // 21: throughcare.v1.Movement
 	(*QuietClient)(nil),             // 22: throughcare.v1.QuietClient
 	(*GetStatisticsResponse)(nil),   // 23: throughcare.v1.GetStatisticsResponse
-	(*timestamppb.Timestamp)(nil),   // 24: google.protobuf.Timestamp
-	(*RecordState)(nil),             // 25: throughcare.v1.RecordState
-	(*HistoryEntry)(nil),            // 26: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                // 27: throughcare.v1.Conflict
-	(*Value)(nil),                   // 28: throughcare.v1.Value
-	(*Date)(nil),                    // 29: throughcare.v1.Date
+	(*AppointmentAttendance)(nil),   // 24: throughcare.v1.AppointmentAttendance
+	(*ReasonCount)(nil),             // 25: throughcare.v1.ReasonCount
+	(*timestamppb.Timestamp)(nil),   // 26: google.protobuf.Timestamp
+	(*RecordState)(nil),             // 27: throughcare.v1.RecordState
+	(*HistoryEntry)(nil),            // 28: throughcare.v1.HistoryEntry
+	(*Conflict)(nil),                // 29: throughcare.v1.Conflict
+	(*Value)(nil),                   // 30: throughcare.v1.Value
+	(*Date)(nil),                    // 31: throughcare.v1.Date
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
-	24, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
-	24, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
+	26, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
+	26, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
 	0,  // 2: throughcare.v1.ContactFilter.review_state:type_name -> throughcare.v1.ReviewState
 	3,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
-	25, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
+	27, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
 	0,  // 5: throughcare.v1.ContactSummary.review_state:type_name -> throughcare.v1.ReviewState
-	24, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
+	26, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
 	5,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
-	25, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
-	26, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
+	27, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
+	28, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
 	8,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
 	9,  // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
 	1,  // 12: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	27, // 13: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	29, // 13: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
 	14, // 14: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
 	9,  // 15: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
 	2,  // 16: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	28, // 17: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	24, // 18: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	24, // 19: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	29, // 20: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	24, // 21: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	30, // 17: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	26, // 18: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	26, // 19: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	31, // 20: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	26, // 21: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
 	19, // 22: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
 	20, // 23: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
 	21, // 24: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
 	21, // 25: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
 	22, // 26: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
-	4,  // 27: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	7,  // 28: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	11, // 29: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	13, // 30: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	16, // 31: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	18, // 32: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	6,  // 33: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	10, // 34: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	12, // 35: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	15, // 36: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	17, // 37: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	23, // 38: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	33, // [33:39] is the sub-list for method output_type
-	27, // [27:33] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	24, // 27: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
+	22, // 28: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
+	25, // 29: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
+	4,  // 30: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	7,  // 31: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	11, // 32: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	13, // 33: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	16, // 34: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	18, // 35: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	6,  // 36: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	10, // 37: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	12, // 38: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	15, // 39: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	17, // 40: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	23, // 41: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	36, // [36:42] is the sub-list for method output_type
+	30, // [30:36] is the sub-list for method input_type
+	30, // [30:30] is the sub-list for extension type_name
+	30, // [30:30] is the sub-list for extension extendee
+	0,  // [0:30] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }
@@ -1966,7 +2257,7 @@ func file_throughcare_v1_review_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_review_proto_rawDesc), len(file_throughcare_v1_review_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   21,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
