@@ -46,6 +46,10 @@ type appointment struct {
 	at                          instant // starts_at
 	typ, status, reason, author string
 	deleted                     bool
+	// contact is the contact that recorded its outcome (contact_id), if
+	// any.
+	contact    uuid.UUID
+	hasContact bool
 }
 
 // Appointment statuses (schema.AppointmentStatuses).
@@ -74,5 +78,55 @@ func (rd *reader) appointment(r *rec) (appointment, bool) {
 		author = r.defaultAuthor()
 	}
 	a.author = rd.intern(author)
+	if c, err := uuid.ParseBytes(r.str("contact_id")); err == nil {
+		a.contact, a.hasContact = c, true
+	}
 	return a, true
+}
+
+// bucketFacts is what a bucket's contacts and appointments say about
+// each other: the newest live contact, the contacts that recorded a
+// missed appointment, and how many records have open conflicts.
+type bucketFacts struct {
+	latest    instant
+	hasLatest bool
+	missed    map[uuid.UUID]bool
+	today     int64
+}
+
+// facts works out a bucket's facts as of today (days since the epoch).
+func (b *bucketData) facts(today int64) bucketFacts {
+	f := bucketFacts{today: today}
+	for i := range b.contacts {
+		ct := &b.contacts[i]
+		if ct.deleted {
+			continue
+		}
+		if !f.hasLatest || ct.at.compare(f.latest) > 0 {
+			f.latest, f.hasLatest = ct.at, true
+		}
+		if ct.attendance == apptDNA {
+			f.mark(ct.id)
+		}
+	}
+	for i := range b.appointments {
+		a := &b.appointments[i]
+		if !a.deleted && a.status == apptDNA && a.hasContact {
+			f.mark(a.contact)
+		}
+	}
+	return f
+}
+
+func (f *bucketFacts) mark(id uuid.UUID) {
+	if f.missed == nil {
+		f.missed = map[uuid.UUID]bool{}
+	}
+	f.missed[id] = true
+}
+
+// overdue reports whether a contact's follow-up date has passed (before
+// today) with no later live contact with the client.
+func (f *bucketFacts) overdue(ct *contact) bool {
+	return !ct.deleted && ct.followUp != noDay && ct.followUp < f.today && f.hasLatest && ct.at.compare(f.latest) >= 0
 }

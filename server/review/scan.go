@@ -248,6 +248,8 @@ type bucketData struct {
 	notes map[uuid.UUID]note
 	// appointments holds the bucket's appointments, deleted ones too.
 	appointments []appointment
+	// conflicted counts the bucket's records with open conflicts.
+	conflicted int
 }
 
 // bucketScanner reads every record state of buckets (store.DB.ScanRecords).
@@ -288,11 +290,15 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 	b := &rd.b
 	b.contacts = b.contacts[:0]
 	b.appointments = b.appointments[:0]
+	b.conflicted = 0
 	clear(b.notes)
 	r := &rd.r
 	err := rd.st.ScanRecords(ctx, []string{c.id}, func(_ string, state []byte) error {
 		if err := r.parse(state); err != nil {
 			return fmt.Errorf("review: a stored record does not decode: %w", err)
+		}
+		if r.conflicts > 0 {
+			b.conflicted++
 		}
 		switch string(r.typ) {
 		case "contact":

@@ -218,9 +218,16 @@ type ContactFilter struct {
 	// Only contacts with an open conflict.
 	ConflictsOnly bool `protobuf:"varint,8,opt,name=conflicts_only,json=conflictsOnly,proto3" json:"conflicts_only,omitempty"`
 	// Only clients of this team.
-	TeamId        string `protobuf:"bytes,9,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TeamId string `protobuf:"bytes,9,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Only contacts that record a missed appointment: attendance
+	// did_not_attend, or an appointment with status did_not_attend names the
+	// contact as the one that recorded it.
+	MissedOnly bool `protobuf:"varint,10,opt,name=missed_only,json=missedOnly,proto3" json:"missed_only,omitempty"`
+	// Only contacts whose follow_up_date has passed (before today, UTC) with
+	// no later contact with the client.
+	FollowUpOverdueOnly bool `protobuf:"varint,11,opt,name=follow_up_overdue_only,json=followUpOverdueOnly,proto3" json:"follow_up_overdue_only,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ContactFilter) Reset() {
@@ -316,6 +323,20 @@ func (x *ContactFilter) GetTeamId() string {
 	return ""
 }
 
+func (x *ContactFilter) GetMissedOnly() bool {
+	if x != nil {
+		return x.MissedOnly
+	}
+	return false
+}
+
+func (x *ContactFilter) GetFollowUpOverdueOnly() bool {
+	if x != nil {
+		return x.FollowUpOverdueOnly
+	}
+	return false
+}
+
 // ListContactsRequest asks for a page of contacts.
 type ListContactsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -402,9 +423,16 @@ type ContactSummary struct {
 	// It arrived after its author's access ended (see ContactFilter).
 	Late bool `protobuf:"varint,9,opt,name=late,proto3" json:"late,omitempty"`
 	// When the server last accepted a change to it.
-	SyncedAt      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=synced_at,json=syncedAt,proto3" json:"synced_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SyncedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=synced_at,json=syncedAt,proto3" json:"synced_at,omitempty"`
+	// It records a missed appointment (see ContactFilter.missed_only).
+	MissedAppointment bool `protobuf:"varint,11,opt,name=missed_appointment,json=missedAppointment,proto3" json:"missed_appointment,omitempty"`
+	// Its follow-up is overdue (see ContactFilter.follow_up_overdue_only).
+	FollowUpOverdue bool `protobuf:"varint,12,opt,name=follow_up_overdue,json=followUpOverdue,proto3" json:"follow_up_overdue,omitempty"`
+	// Records of the client (the client record included) with open
+	// conflicts.
+	ClientConflicts uint32 `protobuf:"varint,13,opt,name=client_conflicts,json=clientConflicts,proto3" json:"client_conflicts,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ContactSummary) Reset() {
@@ -507,6 +535,27 @@ func (x *ContactSummary) GetSyncedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ContactSummary) GetMissedAppointment() bool {
+	if x != nil {
+		return x.MissedAppointment
+	}
+	return false
+}
+
+func (x *ContactSummary) GetFollowUpOverdue() bool {
+	if x != nil {
+		return x.FollowUpOverdue
+	}
+	return false
+}
+
+func (x *ContactSummary) GetClientConflicts() uint32 {
+	if x != nil {
+		return x.ClientConflicts
+	}
+	return 0
+}
+
 // ListContactsResponse is a page of contacts.
 type ListContactsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -514,6 +563,8 @@ type ListContactsResponse struct {
 	Contacts []*ContactSummary `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	// Pass to get the next page; empty on the last.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many contacts match the filter, on every page.
+	Total         uint32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -560,6 +611,13 @@ func (x *ListContactsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListContactsResponse) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 // GetTimelineRequest names a client.
@@ -1975,7 +2033,7 @@ var File_throughcare_v1_review_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x1bthroughcare/v1/review.proto\x12\x0ethroughcare.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/sync.proto\"\xde\x02\n" +
+	"\x1bthroughcare/v1/review.proto\x12\x0ethroughcare.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/sync.proto\"\xb4\x03\n" +
 	"\rContactFilter\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1a\n" +
@@ -1985,12 +2043,16 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\freview_state\x18\x06 \x01(\x0e2\x1b.throughcare.v1.ReviewStateR\vreviewState\x12\x1b\n" +
 	"\tlate_only\x18\a \x01(\bR\blateOnly\x12%\n" +
 	"\x0econflicts_only\x18\b \x01(\bR\rconflictsOnly\x12\x17\n" +
-	"\ateam_id\x18\t \x01(\tR\x06teamId\"\x88\x01\n" +
+	"\ateam_id\x18\t \x01(\tR\x06teamId\x12\x1f\n" +
+	"\vmissed_only\x18\n" +
+	" \x01(\bR\n" +
+	"missedOnly\x123\n" +
+	"\x16follow_up_overdue_only\x18\v \x01(\bR\x13followUpOverdueOnly\"\x88\x01\n" +
 	"\x13ListContactsRequest\x125\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1d.throughcare.v1.ContactFilterR\x06filter\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8d\x03\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x93\x04\n" +
 	"\x0eContactSummary\x123\n" +
 	"\x06record\x18\x01 \x01(\v2\x1b.throughcare.v1.RecordStateR\x06record\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1f\n" +
@@ -2004,10 +2066,14 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x0ereview_note_id\x18\b \x01(\tR\freviewNoteId\x12\x12\n" +
 	"\x04late\x18\t \x01(\bR\x04late\x127\n" +
 	"\tsynced_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\bsyncedAt\"z\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bsyncedAt\x12-\n" +
+	"\x12missed_appointment\x18\v \x01(\bR\x11missedAppointment\x12*\n" +
+	"\x11follow_up_overdue\x18\f \x01(\bR\x0ffollowUpOverdue\x12)\n" +
+	"\x10client_conflicts\x18\r \x01(\rR\x0fclientConflicts\"\x90\x01\n" +
 	"\x14ListContactsResponse\x12:\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x1e.throughcare.v1.ContactSummaryR\bcontacts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\rR\x05total\"1\n" +
 	"\x12GetTimelineRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\"}\n" +
 	"\x0eTimelineRecord\x123\n" +
