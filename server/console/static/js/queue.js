@@ -24,6 +24,8 @@ function filterOf(p) {
   if (p.get('state')) f.reviewState = p.get('state');
   if (p.get('late')) f.lateOnly = true;
   if (p.get('conflict')) f.conflictsOnly = true;
+  if (p.get('missed')) f.missedOnly = true;
+  if (p.get('overdue')) f.followUpOverdueOnly = true;
   return f;
 }
 
@@ -65,7 +67,8 @@ function filters(params, navigate) {
     select('category', 'Category', CATEGORIES.map((c) => [c, label(c)]), get('category')),
     date('from', 'From'), date('to', 'To'),
     select('state', 'Review', REVIEW_STATES, get('state')),
-    h('fieldset', { class: 'checks' }, h('legend', { class: 'sr-only' }, 'Only'), check('late', 'Late only'), check('conflict', 'With conflicts')),
+    h('fieldset', { class: 'checks' }, h('legend', { class: 'sr-only' }, 'Only'), check('late', 'Late only'), check('conflict', 'With conflicts'),
+      check('missed', 'Missed appointments'), check('overdue', 'Overdue follow-ups')),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Apply'),
       h('button', { type: 'button', class: 'quiet', onClick: () => navigate({ view: 'queue' }) }, 'Clear')));
@@ -92,7 +95,8 @@ function row(c, fresh) {
   if (c.clientName) lookup.clients.set(c.clientId, c.clientName);
   const occurred = fieldText(rec, 'occurred_at');
   const at = field(rec, 'occurred_at')?.timestampValue;
-  return h('tr', { class: fresh ? 'fresh' : null, dataset: { contact: id } },
+  const cls = [fresh ? 'fresh' : null, c.missedAppointment ? 'dna' : null, c.followUpOverdue ? 'overdue' : null].filter(Boolean).join(' ');
+  return h('tr', { class: cls || null, dataset: { contact: id } },
     h('td', { class: 'nowrap' }, at ? [h('div', null, day(at)), h('div', { class: 'muted small' }, clock(at))] : '—'),
     h('td', { class: 'nowrap' }, link({ view: 'client', client: c.clientId }, c.clientName || short(c.clientId))),
     h('td', null, fieldText(rec, 'category')),
@@ -101,7 +105,11 @@ function row(c, fresh) {
     h('td', { class: 'outcome' }, field0(rec, 'outcome')),
     h('td', null, badge(c.reviewState),
       c.late ? h('span', { class: 'badge late', title: 'Arrived after the worker’s access ended' }, 'Late') : null,
-      (rec.conflicts ?? []).length ? h('span', { class: 'badge conflict' }, 'Conflict') : null),
+      (rec.conflicts ?? []).length ? h('span', { class: 'badge conflict' }, 'Conflict') : null,
+      c.missedAppointment ? h('span', { class: 'badge dna', title: 'Records a missed appointment' }, 'DNA') : null,
+      c.followUpOverdue ? h('span', { class: 'badge overdue', title: 'The follow-up date has passed with no later contact' }, 'Follow-up overdue') : null,
+      !(rec.conflicts ?? []).length && c.clientConflicts ? h('span', { class: 'badge conflict', title: 'Open conflicts on this client’s records' },
+        `Client: ${c.clientConflicts} conflict${c.clientConflicts === 1 ? '' : 's'}`) : null),
     h('td', { class: 'act' }, link({ view: 'contact', client: c.clientId, contact: id },
       'Open', h('span', { class: 'sr-only' }, ` the contact with ${c.clientName || 'the client'} on ${occurred}`))));
 }
@@ -123,6 +131,7 @@ export function render(root, params, { signal, navigate }) {
   let page = 0;
   let shown = new Set();
   let arrived = 0;
+  let total = 0;
 
   const exportButton = h('button', { type: 'button', class: 'quiet', id: 'export-contacts',
     title: 'Every contact of the chosen period and team, as a spreadsheet' }, 'Download CSV');
@@ -139,6 +148,7 @@ export function render(root, params, { signal, navigate }) {
         { filter: filterOf(params), pageSize: PAGE_SIZE, pageToken: tokens[page] }, { signal });
       const contacts = resp.contacts ?? [];
       tokens[page + 1] = resp.nextPageToken ?? '';
+      total = resp.total ?? 0;
       const before = shown;
       shown = new Set(contacts.map((c) => c.record.recordId));
       draw(contacts, quiet ? before : null);
@@ -163,11 +173,11 @@ export function render(root, params, { signal, navigate }) {
     const more = !!tokens[page + 1];
     status.textContent = page === 0 && !more
       ? `${contacts.length} contact${contacts.length === 1 ? '' : 's'}, newest first`
-      : `Showing ${page * PAGE_SIZE + 1}–${page * PAGE_SIZE + contacts.length}, newest first${more ? '' : ' (the last page)'}`;
+      : `Showing ${page * PAGE_SIZE + 1}–${page * PAGE_SIZE + contacts.length} of ${total}, newest first${more ? '' : ' (the last page)'}`;
     replace(body,
       h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
         h('caption', { class: 'sr-only' }, 'Contacts, newest first'),
-        h('thead', null, h('tr', null, ['When', 'Client', 'Category', ['Mode', 'wide-only'], 'Worker', 'Outcome', 'Review', ['', 'act']]
+        h('thead', null, h('tr', null, ['When', 'Client', 'Category', ['Mode', 'wide-only'], 'Worker', 'Outcome', 'Review', ['Actions', 'act']]
           .map((c) => Array.isArray(c) ? h('th', { scope: 'col', class: c[1] }, c[0]) : h('th', { scope: 'col' }, c)))),
         h('tbody', null, contacts.map((c) => row(c, before && !before.has(c.record.recordId)))))),
       page === 0 && !more ? null : h('nav', { class: 'pager', 'aria-label': 'Pages' },
