@@ -346,7 +346,8 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			c.given, c.family = string(bytes.TrimSpace(r.str("given_name"))), string(bytes.TrimSpace(r.str("family_name")))
 			c.name = strings.TrimSpace(c.given + " " + c.family)
 			c.born = r.day("date_of_birth")
-			c.closed = string(r.str("status")) == "closed"
+			c.status = rd.intern(r.str("status"))
+			c.closed = c.status == "closed"
 			c.deleted = r.get(schema.DeletedField) != nil
 		}
 		return nil

@@ -197,6 +197,72 @@ func (ConflictChoice) EnumDescriptor() ([]byte, []int) {
 	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{2}
 }
 
+// CaseloadSort orders GetCaseload's clients. Ties go by name, then id.
+type CaseloadSort int32
+
+const (
+	// By name (family name, then given name).
+	CaseloadSort_CASELOAD_SORT_UNSPECIFIED CaseloadSort = 0
+	// By name.
+	CaseloadSort_CASELOAD_SORT_NAME CaseloadSort = 1
+	// Least recently seen first (never seen before anyone).
+	CaseloadSort_CASELOAD_SORT_LAST_CONTACT CaseloadSort = 2
+	// Soonest next appointment first (none booked last).
+	CaseloadSort_CASELOAD_SORT_NEXT_APPOINTMENT CaseloadSort = 3
+	// Most overdue items (missed and overdue appointments, overdue
+	// follow-ups) first.
+	CaseloadSort_CASELOAD_SORT_OVERDUE CaseloadSort = 4
+	// By the first worker's name.
+	CaseloadSort_CASELOAD_SORT_WORKER CaseloadSort = 5
+)
+
+// Enum value maps for CaseloadSort.
+var (
+	CaseloadSort_name = map[int32]string{
+		0: "CASELOAD_SORT_UNSPECIFIED",
+		1: "CASELOAD_SORT_NAME",
+		2: "CASELOAD_SORT_LAST_CONTACT",
+		3: "CASELOAD_SORT_NEXT_APPOINTMENT",
+		4: "CASELOAD_SORT_OVERDUE",
+		5: "CASELOAD_SORT_WORKER",
+	}
+	CaseloadSort_value = map[string]int32{
+		"CASELOAD_SORT_UNSPECIFIED":      0,
+		"CASELOAD_SORT_NAME":             1,
+		"CASELOAD_SORT_LAST_CONTACT":     2,
+		"CASELOAD_SORT_NEXT_APPOINTMENT": 3,
+		"CASELOAD_SORT_OVERDUE":          4,
+		"CASELOAD_SORT_WORKER":           5,
+	}
+)
+
+func (x CaseloadSort) Enum() *CaseloadSort {
+	p := new(CaseloadSort)
+	*p = x
+	return p
+}
+
+func (x CaseloadSort) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseloadSort) Descriptor() protoreflect.EnumDescriptor {
+	return file_throughcare_v1_review_proto_enumTypes[3].Descriptor()
+}
+
+func (CaseloadSort) Type() protoreflect.EnumType {
+	return &file_throughcare_v1_review_proto_enumTypes[3]
+}
+
+func (x CaseloadSort) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseloadSort.Descriptor instead.
+func (CaseloadSort) EnumDescriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{3}
+}
+
 // ContactFilter narrows ListContacts. Unset fields do not filter.
 type ContactFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2029,6 +2095,327 @@ func (x *ReasonCount) GetCount() uint32 {
 	return 0
 }
 
+// GetCaseloadRequest chooses which clients and in what order.
+type GetCaseloadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Search by name (any part, any order of words; case and accents
+	// ignored), date of birth (31/01/1990, 31.1.1990 or 1990-01-31) or
+	// initials ("AS" for Alex Smith). Empty: every client. Text that matches
+	// nothing is not an error.
+	Search string `protobuf:"bytes,1,opt,name=search,proto3" json:"search,omitempty"`
+	// Only this team's clients (NOT_FOUND if out of reach).
+	TeamId string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The order.
+	Sort CaseloadSort `protobuf:"varint,3,opt,name=sort,proto3,enum=throughcare.v1.CaseloadSort" json:"sort,omitempty"`
+	// Reverse the order.
+	Descending bool `protobuf:"varint,4,opt,name=descending,proto3" json:"descending,omitempty"`
+	// List closed clients too.
+	IncludeClosed bool `protobuf:"varint,5,opt,name=include_closed,json=includeClosed,proto3" json:"include_closed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseloadRequest) Reset() {
+	*x = GetCaseloadRequest{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseloadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseloadRequest) ProtoMessage() {}
+
+func (x *GetCaseloadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseloadRequest.ProtoReflect.Descriptor instead.
+func (*GetCaseloadRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetCaseloadRequest) GetSearch() string {
+	if x != nil {
+		return x.Search
+	}
+	return ""
+}
+
+func (x *GetCaseloadRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *GetCaseloadRequest) GetSort() CaseloadSort {
+	if x != nil {
+		return x.Sort
+	}
+	return CaseloadSort_CASELOAD_SORT_UNSPECIFIED
+}
+
+func (x *GetCaseloadRequest) GetDescending() bool {
+	if x != nil {
+		return x.Descending
+	}
+	return false
+}
+
+func (x *GetCaseloadRequest) GetIncludeClosed() bool {
+	if x != nil {
+		return x.IncludeClosed
+	}
+	return false
+}
+
+// CaseloadClient is one client's line in the caseload view.
+type CaseloadClient struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The client's name, for display.
+	ClientName string `protobuf:"bytes,2,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
+	// The client's team, and its name.
+	TeamId string `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// See team_id.
+	TeamName string `protobuf:"bytes,4,opt,name=team_name,json=teamName,proto3" json:"team_name,omitempty"`
+	// The workers assigned now, by name.
+	Workers []*Person `protobuf:"bytes,5,rep,name=workers,proto3" json:"workers,omitempty"`
+	// The date of birth, if recorded.
+	DateOfBirth *Date `protobuf:"bytes,6,opt,name=date_of_birth,json=dateOfBirth,proto3" json:"date_of_birth,omitempty"`
+	// The client record's status (active, closed...).
+	Status string `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
+	// When the last live contact happened (unset: none).
+	LastContact *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
+	// The next booked appointment from now (unset: none booked).
+	NextAppointment *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_appointment,json=nextAppointment,proto3" json:"next_appointment,omitempty"`
+	// Its type.
+	NextAppointmentType string `protobuf:"bytes,10,opt,name=next_appointment_type,json=nextAppointmentType,proto3" json:"next_appointment_type,omitempty"`
+	// Appointments the client did not attend, in the last 90 days.
+	MissedAppointments uint32 `protobuf:"varint,11,opt,name=missed_appointments,json=missedAppointments,proto3" json:"missed_appointments,omitempty"`
+	// When the most recent of them was.
+	LastMissed *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_missed,json=lastMissed,proto3" json:"last_missed,omitempty"`
+	// Booked appointments whose time has passed with no outcome recorded.
+	OverdueAppointments uint32 `protobuf:"varint,13,opt,name=overdue_appointments,json=overdueAppointments,proto3" json:"overdue_appointments,omitempty"`
+	// Contacts whose follow-up date passed with no later contact.
+	OverdueFollowUps uint32 `protobuf:"varint,14,opt,name=overdue_follow_ups,json=overdueFollowUps,proto3" json:"overdue_follow_ups,omitempty"`
+	// Records of the client with open conflicts.
+	OpenConflicts uint32 `protobuf:"varint,15,opt,name=open_conflicts,json=openConflicts,proto3" json:"open_conflicts,omitempty"`
+	// Review queries to the worker not yet answered.
+	OpenQueries   uint32 `protobuf:"varint,16,opt,name=open_queries,json=openQueries,proto3" json:"open_queries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseloadClient) Reset() {
+	*x = CaseloadClient{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseloadClient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseloadClient) ProtoMessage() {}
+
+func (x *CaseloadClient) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseloadClient.ProtoReflect.Descriptor instead.
+func (*CaseloadClient) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CaseloadClient) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetClientName() string {
+	if x != nil {
+		return x.ClientName
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetTeamName() string {
+	if x != nil {
+		return x.TeamName
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetWorkers() []*Person {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetDateOfBirth() *Date {
+	if x != nil {
+		return x.DateOfBirth
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetLastContact() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastContact
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetNextAppointment() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAppointment
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetNextAppointmentType() string {
+	if x != nil {
+		return x.NextAppointmentType
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetMissedAppointments() uint32 {
+	if x != nil {
+		return x.MissedAppointments
+	}
+	return 0
+}
+
+func (x *CaseloadClient) GetLastMissed() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastMissed
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetOverdueAppointments() uint32 {
+	if x != nil {
+		return x.OverdueAppointments
+	}
+	return 0
+}
+
+func (x *CaseloadClient) GetOverdueFollowUps() uint32 {
+	if x != nil {
+		return x.OverdueFollowUps
+	}
+	return 0
+}
+
+func (x *CaseloadClient) GetOpenConflicts() uint32 {
+	if x != nil {
+		return x.OpenConflicts
+	}
+	return 0
+}
+
+func (x *CaseloadClient) GetOpenQueries() uint32 {
+	if x != nil {
+		return x.OpenQueries
+	}
+	return 0
+}
+
+// GetCaseloadResponse is the caseload.
+type GetCaseloadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The clients that match, in the order asked for.
+	Clients []*CaseloadClient `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	// Clients in reach (before the search).
+	Total         uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseloadResponse) Reset() {
+	*x = GetCaseloadResponse{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseloadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseloadResponse) ProtoMessage() {}
+
+func (x *GetCaseloadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseloadResponse.ProtoReflect.Descriptor instead.
+func (*GetCaseloadResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetCaseloadResponse) GetClients() []*CaseloadClient {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *GetCaseloadResponse) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 var File_throughcare_v1_review_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_review_proto_rawDesc = "" +
@@ -2183,7 +2570,38 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\trate_base\x18\x0f \x01(\rR\brateBase\";\n" +
 	"\vReasonCount\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\rR\x05count*\xbc\x01\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\xbe\x01\n" +
+	"\x12GetCaseloadRequest\x12\x16\n" +
+	"\x06search\x18\x01 \x01(\tR\x06search\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x120\n" +
+	"\x04sort\x18\x03 \x01(\x0e2\x1c.throughcare.v1.CaseloadSortR\x04sort\x12\x1e\n" +
+	"\n" +
+	"descending\x18\x04 \x01(\bR\n" +
+	"descending\x12%\n" +
+	"\x0einclude_closed\x18\x05 \x01(\bR\rincludeClosed\"\xdb\x05\n" +
+	"\x0eCaseloadClient\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1f\n" +
+	"\vclient_name\x18\x02 \x01(\tR\n" +
+	"clientName\x12\x17\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tteam_name\x18\x04 \x01(\tR\bteamName\x120\n" +
+	"\aworkers\x18\x05 \x03(\v2\x16.throughcare.v1.PersonR\aworkers\x128\n" +
+	"\rdate_of_birth\x18\x06 \x01(\v2\x14.throughcare.v1.DateR\vdateOfBirth\x12\x16\n" +
+	"\x06status\x18\a \x01(\tR\x06status\x12=\n" +
+	"\flast_contact\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vlastContact\x12E\n" +
+	"\x10next_appointment\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAppointment\x122\n" +
+	"\x15next_appointment_type\x18\n" +
+	" \x01(\tR\x13nextAppointmentType\x12/\n" +
+	"\x13missed_appointments\x18\v \x01(\rR\x12missedAppointments\x12;\n" +
+	"\vlast_missed\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastMissed\x121\n" +
+	"\x14overdue_appointments\x18\r \x01(\rR\x13overdueAppointments\x12,\n" +
+	"\x12overdue_follow_ups\x18\x0e \x01(\rR\x10overdueFollowUps\x12%\n" +
+	"\x0eopen_conflicts\x18\x0f \x01(\rR\ropenConflicts\x12!\n" +
+	"\fopen_queries\x18\x10 \x01(\rR\vopenQueries\"e\n" +
+	"\x13GetCaseloadResponse\x128\n" +
+	"\aclients\x18\x01 \x03(\v2\x1e.throughcare.v1.CaseloadClientR\aclients\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\rR\x05total*\xbc\x01\n" +
 	"\vReviewState\x12\x1c\n" +
 	"\x18REVIEW_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REVIEW_STATE_UNREVIEWED\x10\x01\x12\x19\n" +
@@ -2199,14 +2617,22 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x0eConflictChoice\x12\x1f\n" +
 	"\x1bCONFLICT_CHOICE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CONFLICT_CHOICE_CURRENT\x10\x01\x12\x1c\n" +
-	"\x18CONFLICT_CHOICE_INCOMING\x10\x022\xd4\x04\n" +
+	"\x18CONFLICT_CHOICE_INCOMING\x10\x02*\xbe\x01\n" +
+	"\fCaseloadSort\x12\x1d\n" +
+	"\x19CASELOAD_SORT_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12CASELOAD_SORT_NAME\x10\x01\x12\x1e\n" +
+	"\x1aCASELOAD_SORT_LAST_CONTACT\x10\x02\x12\"\n" +
+	"\x1eCASELOAD_SORT_NEXT_APPOINTMENT\x10\x03\x12\x19\n" +
+	"\x15CASELOAD_SORT_OVERDUE\x10\x04\x12\x18\n" +
+	"\x14CASELOAD_SORT_WORKER\x10\x052\xb1\x05\n" +
 	"\rReviewService\x12^\n" +
 	"\fListContacts\x12#.throughcare.v1.ListContactsRequest\x1a$.throughcare.v1.ListContactsResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vGetTimeline\x12\".throughcare.v1.GetTimelineRequest\x1a#.throughcare.v1.GetTimelineResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\rReviewContact\x12$.throughcare.v1.ReviewContactRequest\x1a%.throughcare.v1.ReviewContactResponse\x12a\n" +
 	"\rListConflicts\x12$.throughcare.v1.ListConflictsRequest\x1a%.throughcare.v1.ListConflictsResponse\"\x03\x90\x02\x01\x12b\n" +
 	"\x0fResolveConflict\x12&.throughcare.v1.ResolveConflictRequest\x1a'.throughcare.v1.ResolveConflictResponse\x12a\n" +
-	"\rGetStatistics\x12$.throughcare.v1.GetStatisticsRequest\x1a%.throughcare.v1.GetStatisticsResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
+	"\rGetStatistics\x12$.throughcare.v1.GetStatisticsRequest\x1a%.throughcare.v1.GetStatisticsResponse\"\x03\x90\x02\x01\x12[\n" +
+	"\vGetCaseload\x12\".throughcare.v1.GetCaseloadRequest\x1a#.throughcare.v1.GetCaseloadResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
 	"\x12com.throughcare.v1B\vReviewProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
 var (
@@ -2221,90 +2647,103 @@ func file_throughcare_v1_review_proto_rawDescGZIP() []byte {
 	return file_throughcare_v1_review_proto_rawDescData
 }
 
-var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_throughcare_v1_review_proto_goTypes = []any{
 	(ReviewState)(0),                // 0: throughcare.v1.ReviewState
 	(ReviewDecision)(0),             // 1: throughcare.v1.ReviewDecision
 	(ConflictChoice)(0),             // 2: throughcare.v1.ConflictChoice
-	(*ContactFilter)(nil),           // 3: throughcare.v1.ContactFilter
-	(*ListContactsRequest)(nil),     // 4: throughcare.v1.ListContactsRequest
-	(*ContactSummary)(nil),          // 5: throughcare.v1.ContactSummary
-	(*ListContactsResponse)(nil),    // 6: throughcare.v1.ListContactsResponse
-	(*GetTimelineRequest)(nil),      // 7: throughcare.v1.GetTimelineRequest
-	(*TimelineRecord)(nil),          // 8: throughcare.v1.TimelineRecord
-	(*Person)(nil),                  // 9: throughcare.v1.Person
-	(*GetTimelineResponse)(nil),     // 10: throughcare.v1.GetTimelineResponse
-	(*ReviewContactRequest)(nil),    // 11: throughcare.v1.ReviewContactRequest
-	(*ReviewContactResponse)(nil),   // 12: throughcare.v1.ReviewContactResponse
-	(*ListConflictsRequest)(nil),    // 13: throughcare.v1.ListConflictsRequest
-	(*ConflictSummary)(nil),         // 14: throughcare.v1.ConflictSummary
-	(*ListConflictsResponse)(nil),   // 15: throughcare.v1.ListConflictsResponse
-	(*ResolveConflictRequest)(nil),  // 16: throughcare.v1.ResolveConflictRequest
-	(*ResolveConflictResponse)(nil), // 17: throughcare.v1.ResolveConflictResponse
-	(*GetStatisticsRequest)(nil),    // 18: throughcare.v1.GetStatisticsRequest
-	(*WeeklyCount)(nil),             // 19: throughcare.v1.WeeklyCount
-	(*Attendance)(nil),              // 20: throughcare.v1.Attendance
-	(*Movement)(nil),                // 21: throughcare.v1.Movement
-	(*QuietClient)(nil),             // 22: throughcare.v1.QuietClient
-	(*GetStatisticsResponse)(nil),   // 23: throughcare.v1.GetStatisticsResponse
-	(*AppointmentAttendance)(nil),   // 24: throughcare.v1.AppointmentAttendance
-	(*ReasonCount)(nil),             // 25: throughcare.v1.ReasonCount
-	(*timestamppb.Timestamp)(nil),   // 26: google.protobuf.Timestamp
-	(*RecordState)(nil),             // 27: throughcare.v1.RecordState
-	(*HistoryEntry)(nil),            // 28: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                // 29: throughcare.v1.Conflict
-	(*Value)(nil),                   // 30: throughcare.v1.Value
-	(*Date)(nil),                    // 31: throughcare.v1.Date
+	(CaseloadSort)(0),               // 3: throughcare.v1.CaseloadSort
+	(*ContactFilter)(nil),           // 4: throughcare.v1.ContactFilter
+	(*ListContactsRequest)(nil),     // 5: throughcare.v1.ListContactsRequest
+	(*ContactSummary)(nil),          // 6: throughcare.v1.ContactSummary
+	(*ListContactsResponse)(nil),    // 7: throughcare.v1.ListContactsResponse
+	(*GetTimelineRequest)(nil),      // 8: throughcare.v1.GetTimelineRequest
+	(*TimelineRecord)(nil),          // 9: throughcare.v1.TimelineRecord
+	(*Person)(nil),                  // 10: throughcare.v1.Person
+	(*GetTimelineResponse)(nil),     // 11: throughcare.v1.GetTimelineResponse
+	(*ReviewContactRequest)(nil),    // 12: throughcare.v1.ReviewContactRequest
+	(*ReviewContactResponse)(nil),   // 13: throughcare.v1.ReviewContactResponse
+	(*ListConflictsRequest)(nil),    // 14: throughcare.v1.ListConflictsRequest
+	(*ConflictSummary)(nil),         // 15: throughcare.v1.ConflictSummary
+	(*ListConflictsResponse)(nil),   // 16: throughcare.v1.ListConflictsResponse
+	(*ResolveConflictRequest)(nil),  // 17: throughcare.v1.ResolveConflictRequest
+	(*ResolveConflictResponse)(nil), // 18: throughcare.v1.ResolveConflictResponse
+	(*GetStatisticsRequest)(nil),    // 19: throughcare.v1.GetStatisticsRequest
+	(*WeeklyCount)(nil),             // 20: throughcare.v1.WeeklyCount
+	(*Attendance)(nil),              // 21: throughcare.v1.Attendance
+	(*Movement)(nil),                // 22: throughcare.v1.Movement
+	(*QuietClient)(nil),             // 23: throughcare.v1.QuietClient
+	(*GetStatisticsResponse)(nil),   // 24: throughcare.v1.GetStatisticsResponse
+	(*AppointmentAttendance)(nil),   // 25: throughcare.v1.AppointmentAttendance
+	(*ReasonCount)(nil),             // 26: throughcare.v1.ReasonCount
+	(*GetCaseloadRequest)(nil),      // 27: throughcare.v1.GetCaseloadRequest
+	(*CaseloadClient)(nil),          // 28: throughcare.v1.CaseloadClient
+	(*GetCaseloadResponse)(nil),     // 29: throughcare.v1.GetCaseloadResponse
+	(*timestamppb.Timestamp)(nil),   // 30: google.protobuf.Timestamp
+	(*RecordState)(nil),             // 31: throughcare.v1.RecordState
+	(*HistoryEntry)(nil),            // 32: throughcare.v1.HistoryEntry
+	(*Conflict)(nil),                // 33: throughcare.v1.Conflict
+	(*Value)(nil),                   // 34: throughcare.v1.Value
+	(*Date)(nil),                    // 35: throughcare.v1.Date
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
-	26, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
-	26, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
+	30, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
+	30, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
 	0,  // 2: throughcare.v1.ContactFilter.review_state:type_name -> throughcare.v1.ReviewState
-	3,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
-	27, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
+	4,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
+	31, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
 	0,  // 5: throughcare.v1.ContactSummary.review_state:type_name -> throughcare.v1.ReviewState
-	26, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
-	5,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
-	27, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
-	28, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
-	8,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
-	9,  // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
+	30, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
+	6,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
+	31, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
+	32, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
+	9,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
+	10, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
 	1,  // 12: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	29, // 13: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
-	14, // 14: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
-	9,  // 15: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
+	33, // 13: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	15, // 14: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
+	10, // 15: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
 	2,  // 16: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	30, // 17: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	26, // 18: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	26, // 19: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	31, // 20: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	26, // 21: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
-	19, // 22: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
-	20, // 23: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
-	21, // 24: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
-	21, // 25: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
-	22, // 26: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
-	24, // 27: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
-	22, // 28: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
-	25, // 29: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
-	4,  // 30: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	7,  // 31: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	11, // 32: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	13, // 33: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	16, // 34: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	18, // 35: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	6,  // 36: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	10, // 37: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	12, // 38: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	15, // 39: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	17, // 40: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	23, // 41: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	36, // [36:42] is the sub-list for method output_type
-	30, // [30:36] is the sub-list for method input_type
-	30, // [30:30] is the sub-list for extension type_name
-	30, // [30:30] is the sub-list for extension extendee
-	0,  // [0:30] is the sub-list for field type_name
+	34, // 17: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	30, // 18: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	30, // 19: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	35, // 20: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	30, // 21: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	20, // 22: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
+	21, // 23: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
+	22, // 24: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
+	22, // 25: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
+	23, // 26: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
+	25, // 27: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
+	23, // 28: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
+	26, // 29: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
+	3,  // 30: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
+	10, // 31: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
+	35, // 32: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
+	30, // 33: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
+	30, // 34: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
+	30, // 35: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
+	28, // 36: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
+	5,  // 37: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	8,  // 38: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	12, // 39: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	14, // 40: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	17, // 41: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	19, // 42: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	27, // 43: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
+	7,  // 44: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	11, // 45: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	13, // 46: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	16, // 47: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	18, // 48: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	24, // 49: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	29, // 50: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
+	44, // [44:51] is the sub-list for method output_type
+	37, // [37:44] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }
@@ -2322,8 +2761,8 @@ func file_throughcare_v1_review_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_review_proto_rawDesc), len(file_throughcare_v1_review_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   23,
+			NumEnums:      4,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
