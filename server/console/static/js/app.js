@@ -12,8 +12,9 @@ import * as timeline from './timeline.js';
 import * as conflicts from './conflicts.js';
 import * as stats from './stats.js';
 import * as audit from './audit.js';
+import * as caseload from './caseload.js';
 
-const views = { queue, contact, client: timeline, conflicts, stats, audit };
+const views = { queue, contact, client: timeline, conflicts, stats, audit, caseload };
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const sessionBox = document.getElementById('session');
