@@ -65,26 +65,27 @@ function tiles(st) {
 
 // The appointment outcomes, per worker, team and type. The rate is the
 // server's (one definition, stated under the table and in the CSV).
-const OUTCOMES = [['attended', 'Attended'], ['didNotAttend', 'Did not attend'], ['cancelledByClient', 'Cancelled by client'],
-  ['cancelledByService', 'Cancelled by service'], ['rescheduled', 'Rescheduled'], ['booked', 'Still booked']];
+const OUTCOMES = [['attended', 'Attended'], ['didNotAttend', 'Did not attend'], ['cancelledByClient', 'Client cancelled'],
+  ['cancelledByService', 'Service cancelled'], ['rescheduled', 'Re\u00adscheduled'], ['booked', 'Still booked']];
 
 function appointments(st) {
   const rows = st.appointments ?? [];
   const who = (a) => ({ all: 'All appointments', worker: a.workerName || 'Unknown worker', team: a.teamName || 'Team',
     appointment_type: label(a.appointmentType || 'other') })[a.group] ?? a.group;
-  const group = { all: '', worker: 'Worker', team: 'Team', appointment_type: 'Type' };
-  const reasons = (a) => (a.dnaReasons ?? []).map((r) => `${label(r.reason || 'none given')} ${r.count ?? 0}`).join(', ');
+  const group = { worker: 'worker', team: 'team', appointment_type: 'type' };
+  const total = rows.find((a) => a.group === 'all');
+  const reasons = (total?.dnaReasons ?? []).map((r) => `${label(r.reason || 'none_given')}: ${r.count ?? 0}`).join(', ');
   return h('div', null,
     h('h2', null, 'Appointments'),
-    h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'appointments' },
-      h('caption', null, 'Appointments that started in the period, by outcome'),
-      h('thead', null, h('tr', null, ['', 'Group', ...OUTCOMES.map((o) => o[1]), 'Reasons for not attending', 'Attendance rate']
+    h('div', { class: 'table-wrap' }, h('table', { class: 'grid compact', id: 'appointments' },
+      h('caption', { class: 'sr-only' }, 'Appointments that started in the period, by outcome'),
+      h('thead', null, h('tr', null, ['', ...OUTCOMES.map((o) => o[1]), 'Rate']
         .map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, rows.map((a) => h('tr', { 'data-group': a.group },
-        h('th', { scope: 'row' }, who(a)), h('td', null, group[a.group] ?? ''),
+        h('th', { scope: 'row' }, who(a), group[a.group] ? h('span', { class: 'muted small' }, ' · ' + group[a.group]) : null),
         OUTCOMES.map(([k]) => h('td', { class: 'num' }, String(a[k] ?? 0))),
-        h('td', null, reasons(a)),
         h('td', { class: 'num rate' }, a.rateBase ? `${a.attendanceRatePercent ?? 0}%` : '—')))))),
+    reasons ? h('p', { id: 'dna-reasons' }, 'Reasons for not attending: ' + reasons) : null,
     h('p', { class: 'muted', id: 'attendance-definition' }, st.attendanceDefinition ?? ''));
 }
 
