@@ -183,10 +183,15 @@ func TestBrowserReview(t *testing.T) {
 	b.waitText(`article[data-record="`+fresh+`"] details.history`, "Outcome")
 	b.shot("timeline")
 
-	// Mark the new contact reviewed, from its page.
+	// Mark the new contact reviewed, from its page: the console moves on
+	// to the next unreviewed contact, and the reviewed one says so.
 	b.click(`article[data-record="` + fresh + `"] header a`)
 	b.visible(".decision")
+	b.waitText("#contact-times", "synced")
 	b.click(`button[data-decision="REVIEW_DECISION_REVIEWED"]`)
+	b.waitFor("the next unreviewed contact", `new URLSearchParams(location.search).get('contact') !== '`+fresh+
+		`' && document.getElementById('review-state')?.textContent === 'Not reviewed'`, 20*time.Second)
+	b.open("/?view=contact&client=" + w.alex + "&contact=" + fresh)
 	b.waitText("#review-state", "Reviewed")
 
 	// Raise a query on the latest housing contact; the worker's tablet gets it.

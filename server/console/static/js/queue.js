@@ -13,7 +13,8 @@ import { CATEGORIES } from './schema.js';
 const pageSize = (p) => Math.min(500, Math.max(1, Number(p.get('size')) || 25));
 
 
-function filterOf(p) {
+/** filterOf turns the queue's address into a ContactFilter. */
+export function filterOf(p) {
   const f = {};
   if (p.get('team')) f.teamId = p.get('team');
   if (p.get('worker')) f.workerId = p.get('worker');
@@ -110,7 +111,7 @@ function row(c, fresh) {
       c.followUpOverdue ? h('span', { class: 'badge overdue', title: 'The follow-up date has passed with no later contact' }, 'Follow-up overdue') : null,
       !(rec.conflicts ?? []).length && c.clientConflicts ? h('span', { class: 'badge conflict', title: 'Open conflicts on this client’s records' },
         `Client: ${c.clientConflicts} conflict${c.clientConflicts === 1 ? '' : 's'}`) : null),
-    h('td', { class: 'act' }, link({ view: 'contact', client: c.clientId, contact: id },
+    h('td', { class: 'act' }, link({ view: 'contact', client: c.clientId, contact: id, back: location.search.slice(1) },
       'Open', h('span', { class: 'sr-only' }, ` the contact with ${c.clientName || 'the client'} on ${occurred}`))));
 }
 

@@ -848,7 +848,10 @@ type GetTimelineResponse struct {
 	// The client's records (the client record first, then by record id).
 	Records []*TimelineRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
 	// Names of the people who appear in the records and history.
-	People        []*Person `protobuf:"bytes,2,rep,name=people,proto3" json:"people,omitempty"`
+	People []*Person `protobuf:"bytes,2,rep,name=people,proto3" json:"people,omitempty"`
+	// Names of the devices the history's changes came from (those of people
+	// in the caller's area; the server's own changes are "Server").
+	Devices       []*DeviceName `protobuf:"bytes,3,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -897,6 +900,68 @@ func (x *GetTimelineResponse) GetPeople() []*Person {
 	return nil
 }
 
+func (x *GetTimelineResponse) GetDevices() []*DeviceName {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// DeviceName is a device's name, as its user enrolled it.
+type DeviceName struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The device.
+	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// Its name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceName) Reset() {
+	*x = DeviceName{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceName) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceName) ProtoMessage() {}
+
+func (x *DeviceName) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceName.ProtoReflect.Descriptor instead.
+func (*DeviceName) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DeviceName) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceName) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // ReviewContactRequest reviews a contact.
 type ReviewContactRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -914,7 +979,7 @@ type ReviewContactRequest struct {
 
 func (x *ReviewContactRequest) Reset() {
 	*x = ReviewContactRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[8]
+	mi := &file_throughcare_v1_review_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -926,7 +991,7 @@ func (x *ReviewContactRequest) String() string {
 func (*ReviewContactRequest) ProtoMessage() {}
 
 func (x *ReviewContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[8]
+	mi := &file_throughcare_v1_review_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -939,7 +1004,7 @@ func (x *ReviewContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewContactRequest.ProtoReflect.Descriptor instead.
 func (*ReviewContactRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{8}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReviewContactRequest) GetClientId() string {
@@ -981,7 +1046,7 @@ type ReviewContactResponse struct {
 
 func (x *ReviewContactResponse) Reset() {
 	*x = ReviewContactResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[9]
+	mi := &file_throughcare_v1_review_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -993,7 +1058,7 @@ func (x *ReviewContactResponse) String() string {
 func (*ReviewContactResponse) ProtoMessage() {}
 
 func (x *ReviewContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[9]
+	mi := &file_throughcare_v1_review_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1006,7 +1071,7 @@ func (x *ReviewContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewContactResponse.ProtoReflect.Descriptor instead.
 func (*ReviewContactResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{9}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReviewContactResponse) GetReviewNoteId() string {
@@ -1027,7 +1092,7 @@ type ListConflictsRequest struct {
 
 func (x *ListConflictsRequest) Reset() {
 	*x = ListConflictsRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[10]
+	mi := &file_throughcare_v1_review_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1039,7 +1104,7 @@ func (x *ListConflictsRequest) String() string {
 func (*ListConflictsRequest) ProtoMessage() {}
 
 func (x *ListConflictsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[10]
+	mi := &file_throughcare_v1_review_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1052,7 +1117,7 @@ func (x *ListConflictsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConflictsRequest.ProtoReflect.Descriptor instead.
 func (*ListConflictsRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{10}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListConflictsRequest) GetClientId() string {
@@ -1081,7 +1146,7 @@ type ConflictSummary struct {
 
 func (x *ConflictSummary) Reset() {
 	*x = ConflictSummary{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[11]
+	mi := &file_throughcare_v1_review_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1093,7 +1158,7 @@ func (x *ConflictSummary) String() string {
 func (*ConflictSummary) ProtoMessage() {}
 
 func (x *ConflictSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[11]
+	mi := &file_throughcare_v1_review_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1106,7 +1171,7 @@ func (x *ConflictSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConflictSummary.ProtoReflect.Descriptor instead.
 func (*ConflictSummary) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{11}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConflictSummary) GetClientId() string {
@@ -1157,7 +1222,7 @@ type ListConflictsResponse struct {
 
 func (x *ListConflictsResponse) Reset() {
 	*x = ListConflictsResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[12]
+	mi := &file_throughcare_v1_review_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1234,7 @@ func (x *ListConflictsResponse) String() string {
 func (*ListConflictsResponse) ProtoMessage() {}
 
 func (x *ListConflictsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[12]
+	mi := &file_throughcare_v1_review_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1247,7 @@ func (x *ListConflictsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConflictsResponse.ProtoReflect.Descriptor instead.
 func (*ListConflictsResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{12}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListConflictsResponse) GetConflicts() []*ConflictSummary {
@@ -1221,7 +1286,7 @@ type ResolveConflictRequest struct {
 
 func (x *ResolveConflictRequest) Reset() {
 	*x = ResolveConflictRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[13]
+	mi := &file_throughcare_v1_review_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1233,7 +1298,7 @@ func (x *ResolveConflictRequest) String() string {
 func (*ResolveConflictRequest) ProtoMessage() {}
 
 func (x *ResolveConflictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[13]
+	mi := &file_throughcare_v1_review_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1246,7 +1311,7 @@ func (x *ResolveConflictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveConflictRequest.ProtoReflect.Descriptor instead.
 func (*ResolveConflictRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{13}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResolveConflictRequest) GetClientId() string {
@@ -1324,7 +1389,7 @@ type ResolveConflictResponse struct {
 
 func (x *ResolveConflictResponse) Reset() {
 	*x = ResolveConflictResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[14]
+	mi := &file_throughcare_v1_review_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1336,7 +1401,7 @@ func (x *ResolveConflictResponse) String() string {
 func (*ResolveConflictResponse) ProtoMessage() {}
 
 func (x *ResolveConflictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[14]
+	mi := &file_throughcare_v1_review_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1349,7 +1414,7 @@ func (x *ResolveConflictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveConflictResponse.ProtoReflect.Descriptor instead.
 func (*ResolveConflictResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{14}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResolveConflictResponse) GetPosition() uint64 {
@@ -1377,7 +1442,7 @@ type GetStatisticsRequest struct {
 
 func (x *GetStatisticsRequest) Reset() {
 	*x = GetStatisticsRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[15]
+	mi := &file_throughcare_v1_review_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1389,7 +1454,7 @@ func (x *GetStatisticsRequest) String() string {
 func (*GetStatisticsRequest) ProtoMessage() {}
 
 func (x *GetStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[15]
+	mi := &file_throughcare_v1_review_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1402,7 +1467,7 @@ func (x *GetStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{15}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetStatisticsRequest) GetFrom() *timestamppb.Timestamp {
@@ -1450,7 +1515,7 @@ type WeeklyCount struct {
 
 func (x *WeeklyCount) Reset() {
 	*x = WeeklyCount{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[16]
+	mi := &file_throughcare_v1_review_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1527,7 @@ func (x *WeeklyCount) String() string {
 func (*WeeklyCount) ProtoMessage() {}
 
 func (x *WeeklyCount) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[16]
+	mi := &file_throughcare_v1_review_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1540,7 @@ func (x *WeeklyCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeeklyCount.ProtoReflect.Descriptor instead.
 func (*WeeklyCount) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{16}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WeeklyCount) GetWeek() *Date {
@@ -1527,7 +1592,7 @@ type Attendance struct {
 
 func (x *Attendance) Reset() {
 	*x = Attendance{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[17]
+	mi := &file_throughcare_v1_review_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1539,7 +1604,7 @@ func (x *Attendance) String() string {
 func (*Attendance) ProtoMessage() {}
 
 func (x *Attendance) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[17]
+	mi := &file_throughcare_v1_review_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1552,7 +1617,7 @@ func (x *Attendance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attendance.ProtoReflect.Descriptor instead.
 func (*Attendance) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{17}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Attendance) GetWorkerId() string {
@@ -1613,7 +1678,7 @@ type Movement struct {
 
 func (x *Movement) Reset() {
 	*x = Movement{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[18]
+	mi := &file_throughcare_v1_review_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1690,7 @@ func (x *Movement) String() string {
 func (*Movement) ProtoMessage() {}
 
 func (x *Movement) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[18]
+	mi := &file_throughcare_v1_review_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1703,7 @@ func (x *Movement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Movement.ProtoReflect.Descriptor instead.
 func (*Movement) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{18}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Movement) GetFrom() string {
@@ -1679,7 +1744,7 @@ type QuietClient struct {
 
 func (x *QuietClient) Reset() {
 	*x = QuietClient{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[19]
+	mi := &file_throughcare_v1_review_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1691,7 +1756,7 @@ func (x *QuietClient) String() string {
 func (*QuietClient) ProtoMessage() {}
 
 func (x *QuietClient) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[19]
+	mi := &file_throughcare_v1_review_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1704,7 +1769,7 @@ func (x *QuietClient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuietClient.ProtoReflect.Descriptor instead.
 func (*QuietClient) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{19}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *QuietClient) GetClientId() string {
@@ -1769,7 +1834,7 @@ type GetStatisticsResponse struct {
 
 func (x *GetStatisticsResponse) Reset() {
 	*x = GetStatisticsResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[20]
+	mi := &file_throughcare_v1_review_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1781,7 +1846,7 @@ func (x *GetStatisticsResponse) String() string {
 func (*GetStatisticsResponse) ProtoMessage() {}
 
 func (x *GetStatisticsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[20]
+	mi := &file_throughcare_v1_review_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1794,7 +1859,7 @@ func (x *GetStatisticsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatisticsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatisticsResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{20}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetStatisticsResponse) GetWeekly() []*WeeklyCount {
@@ -1907,7 +1972,7 @@ type AppointmentAttendance struct {
 
 func (x *AppointmentAttendance) Reset() {
 	*x = AppointmentAttendance{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[21]
+	mi := &file_throughcare_v1_review_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1919,7 +1984,7 @@ func (x *AppointmentAttendance) String() string {
 func (*AppointmentAttendance) ProtoMessage() {}
 
 func (x *AppointmentAttendance) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[21]
+	mi := &file_throughcare_v1_review_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1932,7 +1997,7 @@ func (x *AppointmentAttendance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppointmentAttendance.ProtoReflect.Descriptor instead.
 func (*AppointmentAttendance) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{21}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AppointmentAttendance) GetGroup() string {
@@ -2053,7 +2118,7 @@ type ReasonCount struct {
 
 func (x *ReasonCount) Reset() {
 	*x = ReasonCount{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[22]
+	mi := &file_throughcare_v1_review_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2065,7 +2130,7 @@ func (x *ReasonCount) String() string {
 func (*ReasonCount) ProtoMessage() {}
 
 func (x *ReasonCount) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[22]
+	mi := &file_throughcare_v1_review_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2078,7 +2143,7 @@ func (x *ReasonCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReasonCount.ProtoReflect.Descriptor instead.
 func (*ReasonCount) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{22}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ReasonCount) GetReason() string {
@@ -2117,7 +2182,7 @@ type GetCaseloadRequest struct {
 
 func (x *GetCaseloadRequest) Reset() {
 	*x = GetCaseloadRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[23]
+	mi := &file_throughcare_v1_review_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2129,7 +2194,7 @@ func (x *GetCaseloadRequest) String() string {
 func (*GetCaseloadRequest) ProtoMessage() {}
 
 func (x *GetCaseloadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[23]
+	mi := &file_throughcare_v1_review_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2142,7 +2207,7 @@ func (x *GetCaseloadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseloadRequest.ProtoReflect.Descriptor instead.
 func (*GetCaseloadRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{23}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetCaseloadRequest) GetSearch() string {
@@ -2221,7 +2286,7 @@ type CaseloadClient struct {
 
 func (x *CaseloadClient) Reset() {
 	*x = CaseloadClient{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[24]
+	mi := &file_throughcare_v1_review_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2233,7 +2298,7 @@ func (x *CaseloadClient) String() string {
 func (*CaseloadClient) ProtoMessage() {}
 
 func (x *CaseloadClient) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[24]
+	mi := &file_throughcare_v1_review_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2246,7 +2311,7 @@ func (x *CaseloadClient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CaseloadClient.ProtoReflect.Descriptor instead.
 func (*CaseloadClient) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{24}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CaseloadClient) GetClientId() string {
@@ -2374,7 +2439,7 @@ type GetCaseloadResponse struct {
 
 func (x *GetCaseloadResponse) Reset() {
 	*x = GetCaseloadResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[25]
+	mi := &file_throughcare_v1_review_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2386,7 +2451,7 @@ func (x *GetCaseloadResponse) String() string {
 func (*GetCaseloadResponse) ProtoMessage() {}
 
 func (x *GetCaseloadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[25]
+	mi := &file_throughcare_v1_review_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2399,7 +2464,7 @@ func (x *GetCaseloadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCaseloadResponse.ProtoReflect.Descriptor instead.
 func (*GetCaseloadResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{25}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *GetCaseloadResponse) GetClients() []*CaseloadClient {
@@ -2468,10 +2533,15 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\ahistory\x18\x02 \x03(\v2\x1c.throughcare.v1.HistoryEntryR\ahistory\"D\n" +
 	"\x06Person\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"\x7f\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"\xb5\x01\n" +
 	"\x13GetTimelineResponse\x128\n" +
 	"\arecords\x18\x01 \x03(\v2\x1e.throughcare.v1.TimelineRecordR\arecords\x12.\n" +
-	"\x06people\x18\x02 \x03(\v2\x16.throughcare.v1.PersonR\x06people\"\xa8\x01\n" +
+	"\x06people\x18\x02 \x03(\v2\x16.throughcare.v1.PersonR\x06people\x124\n" +
+	"\adevices\x18\x03 \x03(\v2\x1a.throughcare.v1.DeviceNameR\adevices\"=\n" +
+	"\n" +
+	"DeviceName\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xa8\x01\n" +
 	"\x14ReviewContactRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
 	"\n" +
@@ -2648,7 +2718,7 @@ func file_throughcare_v1_review_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_throughcare_v1_review_proto_goTypes = []any{
 	(ReviewState)(0),                // 0: throughcare.v1.ReviewState
 	(ReviewDecision)(0),             // 1: throughcare.v1.ReviewDecision
@@ -2662,88 +2732,90 @@ var file_throughcare_v1_review_proto_goTypes = []any{
 	(*TimelineRecord)(nil),          // 9: throughcare.v1.TimelineRecord
 	(*Person)(nil),                  // 10: throughcare.v1.Person
 	(*GetTimelineResponse)(nil),     // 11: throughcare.v1.GetTimelineResponse
-	(*ReviewContactRequest)(nil),    // 12: throughcare.v1.ReviewContactRequest
-	(*ReviewContactResponse)(nil),   // 13: throughcare.v1.ReviewContactResponse
-	(*ListConflictsRequest)(nil),    // 14: throughcare.v1.ListConflictsRequest
-	(*ConflictSummary)(nil),         // 15: throughcare.v1.ConflictSummary
-	(*ListConflictsResponse)(nil),   // 16: throughcare.v1.ListConflictsResponse
-	(*ResolveConflictRequest)(nil),  // 17: throughcare.v1.ResolveConflictRequest
-	(*ResolveConflictResponse)(nil), // 18: throughcare.v1.ResolveConflictResponse
-	(*GetStatisticsRequest)(nil),    // 19: throughcare.v1.GetStatisticsRequest
-	(*WeeklyCount)(nil),             // 20: throughcare.v1.WeeklyCount
-	(*Attendance)(nil),              // 21: throughcare.v1.Attendance
-	(*Movement)(nil),                // 22: throughcare.v1.Movement
-	(*QuietClient)(nil),             // 23: throughcare.v1.QuietClient
-	(*GetStatisticsResponse)(nil),   // 24: throughcare.v1.GetStatisticsResponse
-	(*AppointmentAttendance)(nil),   // 25: throughcare.v1.AppointmentAttendance
-	(*ReasonCount)(nil),             // 26: throughcare.v1.ReasonCount
-	(*GetCaseloadRequest)(nil),      // 27: throughcare.v1.GetCaseloadRequest
-	(*CaseloadClient)(nil),          // 28: throughcare.v1.CaseloadClient
-	(*GetCaseloadResponse)(nil),     // 29: throughcare.v1.GetCaseloadResponse
-	(*timestamppb.Timestamp)(nil),   // 30: google.protobuf.Timestamp
-	(*RecordState)(nil),             // 31: throughcare.v1.RecordState
-	(*HistoryEntry)(nil),            // 32: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                // 33: throughcare.v1.Conflict
-	(*Value)(nil),                   // 34: throughcare.v1.Value
-	(*Date)(nil),                    // 35: throughcare.v1.Date
+	(*DeviceName)(nil),              // 12: throughcare.v1.DeviceName
+	(*ReviewContactRequest)(nil),    // 13: throughcare.v1.ReviewContactRequest
+	(*ReviewContactResponse)(nil),   // 14: throughcare.v1.ReviewContactResponse
+	(*ListConflictsRequest)(nil),    // 15: throughcare.v1.ListConflictsRequest
+	(*ConflictSummary)(nil),         // 16: throughcare.v1.ConflictSummary
+	(*ListConflictsResponse)(nil),   // 17: throughcare.v1.ListConflictsResponse
+	(*ResolveConflictRequest)(nil),  // 18: throughcare.v1.ResolveConflictRequest
+	(*ResolveConflictResponse)(nil), // 19: throughcare.v1.ResolveConflictResponse
+	(*GetStatisticsRequest)(nil),    // 20: throughcare.v1.GetStatisticsRequest
+	(*WeeklyCount)(nil),             // 21: throughcare.v1.WeeklyCount
+	(*Attendance)(nil),              // 22: throughcare.v1.Attendance
+	(*Movement)(nil),                // 23: throughcare.v1.Movement
+	(*QuietClient)(nil),             // 24: throughcare.v1.QuietClient
+	(*GetStatisticsResponse)(nil),   // 25: throughcare.v1.GetStatisticsResponse
+	(*AppointmentAttendance)(nil),   // 26: throughcare.v1.AppointmentAttendance
+	(*ReasonCount)(nil),             // 27: throughcare.v1.ReasonCount
+	(*GetCaseloadRequest)(nil),      // 28: throughcare.v1.GetCaseloadRequest
+	(*CaseloadClient)(nil),          // 29: throughcare.v1.CaseloadClient
+	(*GetCaseloadResponse)(nil),     // 30: throughcare.v1.GetCaseloadResponse
+	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
+	(*RecordState)(nil),             // 32: throughcare.v1.RecordState
+	(*HistoryEntry)(nil),            // 33: throughcare.v1.HistoryEntry
+	(*Conflict)(nil),                // 34: throughcare.v1.Conflict
+	(*Value)(nil),                   // 35: throughcare.v1.Value
+	(*Date)(nil),                    // 36: throughcare.v1.Date
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
-	30, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
-	30, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
+	31, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
+	31, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
 	0,  // 2: throughcare.v1.ContactFilter.review_state:type_name -> throughcare.v1.ReviewState
 	4,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
-	31, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
+	32, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
 	0,  // 5: throughcare.v1.ContactSummary.review_state:type_name -> throughcare.v1.ReviewState
-	30, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
+	31, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
 	6,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
-	31, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
-	32, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
+	32, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
+	33, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
 	9,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
 	10, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
-	1,  // 12: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	33, // 13: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
-	15, // 14: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
-	10, // 15: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
-	2,  // 16: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	34, // 17: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	30, // 18: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	30, // 19: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	35, // 20: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	30, // 21: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
-	20, // 22: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
-	21, // 23: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
-	22, // 24: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
-	22, // 25: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
-	23, // 26: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
-	25, // 27: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
-	23, // 28: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
-	26, // 29: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
-	3,  // 30: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
-	10, // 31: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
-	35, // 32: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
-	30, // 33: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
-	30, // 34: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
-	30, // 35: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
-	28, // 36: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
-	5,  // 37: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	8,  // 38: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	12, // 39: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	14, // 40: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	17, // 41: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	19, // 42: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	27, // 43: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
-	7,  // 44: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	11, // 45: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	13, // 46: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	16, // 47: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	18, // 48: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	24, // 49: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	29, // 50: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
-	44, // [44:51] is the sub-list for method output_type
-	37, // [37:44] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	12, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
+	1,  // 13: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
+	34, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	16, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
+	10, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
+	2,  // 17: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
+	35, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	31, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	31, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	36, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	31, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	21, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
+	22, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
+	23, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
+	23, // 26: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
+	24, // 27: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
+	26, // 28: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
+	24, // 29: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
+	27, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
+	3,  // 31: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
+	10, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
+	36, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
+	31, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
+	31, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
+	31, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
+	29, // 37: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
+	5,  // 38: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	8,  // 39: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	13, // 40: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	15, // 41: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	18, // 42: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	20, // 43: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	28, // 44: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
+	7,  // 45: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	11, // 46: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	14, // 47: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	17, // 48: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	19, // 49: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	25, // 50: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	30, // 51: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
+	45, // [45:52] is the sub-list for method output_type
+	38, // [38:45] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }
@@ -2752,7 +2824,7 @@ func file_throughcare_v1_review_proto_init() {
 		return
 	}
 	file_throughcare_v1_sync_proto_init()
-	file_throughcare_v1_review_proto_msgTypes[13].OneofWrappers = []any{
+	file_throughcare_v1_review_proto_msgTypes[14].OneofWrappers = []any{
 		(*ResolveConflictRequest_Choice)(nil),
 		(*ResolveConflictRequest_Value)(nil),
 	}
@@ -2762,7 +2834,7 @@ func file_throughcare_v1_review_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_review_proto_rawDesc), len(file_throughcare_v1_review_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   26,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
