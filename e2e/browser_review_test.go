@@ -291,6 +291,7 @@ func TestBrowserConflictsStatisticsExports(t *testing.T) {
 
 	b.open("/?view=conflicts")
 	b.visible(".conflict-card")
+	b.waitText("#nav-conflicts", "1") // the count in the navigation
 	b.waitText(".conflict-card", "Alex Smith")
 	b.waitText(".conflict-card", "Hostel")
 	b.waitText(".conflict-card", "Settled tenancy")
@@ -308,6 +309,7 @@ func TestBrowserConflictsStatisticsExports(t *testing.T) {
 	b.setValue(sel, "supported_housing")
 	b.click(".conflict-card form.inline button[type=submit]")
 	b.waitText("#conflicts", "No open conflicts")
+	b.waitFor("the navigation's count to go", `document.getElementById('nav-conflicts').hidden`, 20*time.Second)
 	b.shot("conflict-resolved")
 
 	for name, d := range map[string]*device{"Wren": w.wren, "Kit": w.kit} {

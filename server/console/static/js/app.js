@@ -13,6 +13,7 @@ import * as conflicts from './conflicts.js';
 import * as stats from './stats.js';
 import * as audit from './audit.js';
 import * as caseload from './caseload.js';
+import * as navcount from './navcount.js';
 
 const views = { queue, contact, client: timeline, conflicts, stats, audit, caseload };
 const main = document.getElementById('main');
@@ -118,5 +119,6 @@ auth.onChange((s, why) => {
   render(true);
 });
 
+navcount.start();
 if (auth.current()) live.start();
 render();
