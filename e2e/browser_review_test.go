@@ -167,6 +167,17 @@ func TestBrowserReview(t *testing.T) {
 	}
 	b.click(".pager button.newer")
 	w.waitRows(3)
+	b.waitText("#queue-status", fmt.Sprintf("Showing 4–6 of %d", w.contacts))
+	// The page is in the address: a reload, or the address opened afresh,
+	// comes back to it.
+	if got := b.eval(`new URLSearchParams(location.search).get('page')`); got != "1" {
+		t.Errorf("the address keeps page %v, want 1", got)
+	}
+	b.reload()
+	w.waitRows(3)
+	b.waitText("#queue-status", "Showing 4–6")
+	b.open("/?view=queue&size=3&page=1")
+	w.waitRows(3)
 	b.waitText("#queue-status", "Showing 4–6")
 	b.open("/?view=queue")
 	w.waitRows(w.contacts)

@@ -128,8 +128,11 @@ export function render(root, params, { signal, navigate }) {
   const status = h('p', { class: 'count', role: 'status', id: 'queue-status' });
   const body = h('div', { class: 'results', id: 'queue' });
   const banner = h('div', { class: 'arrivals', id: 'arrivals', role: 'status', 'aria-live': 'polite', hidden: true });
-  const tokens = ['']; // page tokens: tokens[i] fetches page i
-  let page = 0;
+  // Page tokens: tokens[i] fetches page i. The page number is in the
+  // address; the tokens ride in the history entry, so going back to a page
+  // needs one call (an address opened afresh walks to its page).
+  const tokens = Array.isArray(history.state?.queueTokens) ? [...history.state.queueTokens] : [''];
+  let page = Math.max(0, Math.min(1000, Number(params.get('page')) || 0));
   let shown = new Set();
   let arrived = 0;
   let total = 0;
@@ -142,13 +145,38 @@ export function render(root, params, { signal, navigate }) {
     h('div', { class: 'page-head' }, h('h1', null, 'Review queue'), exportButton),
     form, banner, status, body);
 
+  // keepPage writes the page number into the address and the tokens into
+  // the history entry.
+  function keepPage() {
+    const p = new URLSearchParams(location.search);
+    if (page) p.set('page', String(page));
+    else p.delete('page');
+    history.replaceState({ ...(history.state ?? {}), queueTokens: tokens }, '', '/?' + p);
+  }
+
+  // walk fetches the tokens up to page (an address opened afresh).
+  async function walk() {
+    while (tokens.length <= page) {
+      const i = tokens.length - 1;
+      const resp = await call('ReviewService', 'ListContacts', { filter: filterOf(params), pageSize: PAGE_SIZE, pageToken: tokens[i] }, { signal });
+      if (!resp.nextPageToken) {
+        page = i; // fewer pages than the address says
+        break;
+      }
+      tokens.push(resp.nextPageToken);
+    }
+  }
+
   async function load({ quiet = false } = {}) {
     if (!quiet) body.setAttribute('aria-busy', 'true');
     try {
+      await walk();
+      keepPage();
       const resp = await call('ReviewService', 'ListContacts',
         { filter: filterOf(params), pageSize: PAGE_SIZE, pageToken: tokens[page] }, { signal });
       const contacts = resp.contacts ?? [];
       tokens[page + 1] = resp.nextPageToken ?? '';
+      keepPage();
       total = resp.total ?? 0;
       const before = shown;
       shown = new Set(contacts.map((c) => c.record.recordId));
