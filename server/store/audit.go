@@ -43,6 +43,7 @@ const (
 	AuditAssignClient
 	AuditUnassignClient
 	AuditDisableUser
+	AuditSignInRefused
 	auditActionEnd
 )
 
@@ -75,6 +76,7 @@ var auditActionNames = [...]string{
 	AuditAssignClient:     "assign_client",
 	AuditUnassignClient:   "unassign_client",
 	AuditDisableUser:      "disable_user",
+	AuditSignInRefused:    "sign_in_refused",
 }
 
 // String names the action ("sign_in").
@@ -285,6 +287,12 @@ func (d *auditDecoder) str() string {
 	}
 	return string(d.take(int(n)))
 }
+
+// PendingAudit checks an entry a BucketTx or DirTx is asked to append and
+// returns it as it is kept until it is sealed into its area's chain (Seq
+// and Prev zero, At set and in UTC): what every backend's AppendAudit
+// stores. See checkAppend.
+func PendingAudit(a *Audit, now time.Time) (*Audit, error) { return checkAppend(a, now) }
 
 // checkAppend validates an entry to append: an area and a known action
 // are required; the ids it is indexed under must not hold a 0 byte (the
