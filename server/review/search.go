@@ -104,9 +104,6 @@ func parseDay(q string) int64 {
 	return t.Unix() / 86400
 }
 
-// empty reports whether the search selects every client.
-func (s *search) empty() bool { return s.born == noDay && len(s.words) == 0 }
-
 // matches reports whether a client answers the search: their date of
 // birth; every word a prefix of a word of their name (or their whole
 // name containing the words run together); or their initials.
