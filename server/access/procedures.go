@@ -35,6 +35,8 @@ const (
 	SubjectAccess
 	SetRetention
 	ReadAudit
+	CloseClients
+	ManageDevices
 )
 
 var (
@@ -70,6 +72,8 @@ var actions = map[Action]struct {
 	SubjectAccess:    {"export everything held about a client", admins},
 	SetRetention:     {"set the area's retention", admins},
 	ReadAudit:        {"read the audit trail", admins},
+	CloseClients:     {"close clients' cases", staff},
+	ManageDevices:    {"list and revoke other users' devices", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -152,6 +156,10 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ExportSubject"):  {Action: SubjectAccess},
 	rpc("AdminService", "SetRetention"):   {Action: SetRetention},
 	rpc("AdminService", "ListAudit"):      {Action: ReadAudit},
+
+	rpc("AdminService", "CloseClient"):      {Action: CloseClients},
+	rpc("AdminService", "ListUserDevices"):  {Action: ManageDevices},
+	rpc("AdminService", "RevokeUserDevice"): {Action: ManageDevices},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -26,26 +26,28 @@ type SpaceGuard interface {
 // including any procedure added later, is refused as a write: pushes,
 // admin and review changes, enrolment.
 var allowedWhenFull = map[string]bool{
-	throughcarev1connect.SyncServicePullProcedure:            true,
-	throughcarev1connect.SyncServiceSubscribeProcedure:       true,
-	throughcarev1connect.AuthServiceBeginLoginProcedure:      true,
-	throughcarev1connect.AuthServiceFinishLoginProcedure:     true,
-	throughcarev1connect.AuthServiceRefreshProcedure:         true,
-	throughcarev1connect.AuthServiceLogoutProcedure:          true,
-	throughcarev1connect.AuthServiceListDevicesProcedure:     true,
-	throughcarev1connect.AuthServiceRevokeDeviceProcedure:    true,
-	throughcarev1connect.AdminServiceGetAreaProcedure:        true,
-	throughcarev1connect.AdminServiceListTeamsProcedure:      true,
-	throughcarev1connect.AdminServiceListInvitesProcedure:    true,
-	throughcarev1connect.AdminServiceListUsersProcedure:      true,
-	throughcarev1connect.AdminServiceListClientsProcedure:    true,
-	throughcarev1connect.AdminServiceStreamBackupProcedure:   true, // reads; a backup matters most on a full disk
-	throughcarev1connect.AdminServiceExportSubjectProcedure:  true,
-	throughcarev1connect.AdminServiceListAuditProcedure:      true,
-	throughcarev1connect.ReviewServiceListContactsProcedure:  true,
-	throughcarev1connect.ReviewServiceGetTimelineProcedure:   true,
-	throughcarev1connect.ReviewServiceListConflictsProcedure: true,
-	throughcarev1connect.ReviewServiceGetStatisticsProcedure: true,
+	throughcarev1connect.SyncServicePullProcedure:              true,
+	throughcarev1connect.SyncServiceSubscribeProcedure:         true,
+	throughcarev1connect.AuthServiceBeginLoginProcedure:        true,
+	throughcarev1connect.AuthServiceFinishLoginProcedure:       true,
+	throughcarev1connect.AuthServiceRefreshProcedure:           true,
+	throughcarev1connect.AuthServiceLogoutProcedure:            true,
+	throughcarev1connect.AuthServiceListDevicesProcedure:       true,
+	throughcarev1connect.AuthServiceRevokeDeviceProcedure:      true,
+	throughcarev1connect.AdminServiceGetAreaProcedure:          true,
+	throughcarev1connect.AdminServiceListTeamsProcedure:        true,
+	throughcarev1connect.AdminServiceListInvitesProcedure:      true,
+	throughcarev1connect.AdminServiceListUsersProcedure:        true,
+	throughcarev1connect.AdminServiceListClientsProcedure:      true,
+	throughcarev1connect.AdminServiceStreamBackupProcedure:     true, // reads; a backup matters most on a full disk
+	throughcarev1connect.AdminServiceExportSubjectProcedure:    true,
+	throughcarev1connect.AdminServiceListAuditProcedure:        true,
+	throughcarev1connect.AdminServiceListUserDevicesProcedure:  true,
+	throughcarev1connect.AdminServiceRevokeUserDeviceProcedure: true, // revoking a lost device, as RevokeDevice
+	throughcarev1connect.ReviewServiceListContactsProcedure:    true,
+	throughcarev1connect.ReviewServiceGetTimelineProcedure:     true,
+	throughcarev1connect.ReviewServiceListConflictsProcedure:   true,
+	throughcarev1connect.ReviewServiceGetStatisticsProcedure:   true,
 }
 
 // spaceGate refuses writing procedures while the guard says the disk is

@@ -43,6 +43,8 @@ const (
 	AuditAssignClient
 	AuditUnassignClient
 	AuditDisableUser
+	AuditCloseClient
+	AuditListClients
 	auditActionEnd
 )
 
@@ -75,6 +77,8 @@ var auditActionNames = [...]string{
 	AuditAssignClient:     "assign_client",
 	AuditUnassignClient:   "unassign_client",
 	AuditDisableUser:      "disable_user",
+	AuditCloseClient:      "close_client",
+	AuditListClients:      "list_clients",
 }
 
 // String names the action ("sign_in").
