@@ -12,8 +12,10 @@ import * as timeline from './timeline.js';
 import * as conflicts from './conflicts.js';
 import * as stats from './stats.js';
 import * as audit from './audit.js';
+import * as admin from './admin.js';
 
-const views = { queue, contact, client: timeline, conflicts, stats, audit };
+const views = { queue, contact, client: timeline, conflicts, stats, audit, admin };
+const adminOnly = new Set(['audit', 'admin']); // the server refuses the rest of their calls to others too
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const sessionBox = document.getElementById('session');
@@ -48,7 +50,7 @@ function render(moved = false) {
     return;
   }
   let name = views[params.get('view')] ? params.get('view') : 'queue';
-  if (name === 'audit' && s.role !== 'ROLE_ADMIN') name = 'queue'; // administrators only
+  if (adminOnly.has(name) && s.role !== 'ROLE_ADMIN') name = 'queue';
   for (const a of nav.querySelectorAll('a')) {
     const on = a.dataset.view === name || (name === 'contact' && a.dataset.view === 'queue');
     if (on) a.setAttribute('aria-current', 'page');
