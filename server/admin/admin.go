@@ -10,9 +10,10 @@
 //   - an admin reaches everything in their area;
 //   - a supervisor reaches their own teams (the TeamIDs of their directory
 //     entry): those teams, the users in them and the teams' clients. They may
-//     invite workers to, create clients in and assign clients within those
-//     teams, and list and revoke worker invites to them, but not create
-//     teams, invite supervisors or admins, or disable users;
+//     invite workers to, create clients in, assign clients within and close
+//     the cases of those teams, and list and revoke worker invites to them,
+//     but not create teams, invite supervisors or admins, disable users, or
+//     list or revoke other users' devices;
 //   - a worker may only describe their area.
 //
 // A role that may not use a method at all gets errkind.Forbidden, decided
