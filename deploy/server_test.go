@@ -32,9 +32,15 @@ type server struct {
 // is stopped when the test ends and must exit cleanly.
 func startServer(t *testing.T, env map[string]string) *server {
 	t.Helper()
+	return startServerOn(t, env, t.TempDir())
+}
+
+// startServerOn starts the server on the data directory data.
+func startServerOn(t *testing.T, env map[string]string, data string) *server {
+	t.Helper()
 	port, metricsPort := freePort(t), freePort(t)
 	s := &server{listen: fmt.Sprintf("127.0.0.1:%d", port), URL: fmt.Sprintf("http://localhost:%d", port),
-		metrics: fmt.Sprintf("127.0.0.1:%d", metricsPort), data: t.TempDir(), out: &fixture.Logs{}, done: make(chan error, 1)}
+		metrics: fmt.Sprintf("127.0.0.1:%d", metricsPort), data: data, out: &fixture.Logs{}, done: make(chan error, 1)}
 	vars := []string{}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "THROUGHCARE_") {

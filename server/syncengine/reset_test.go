@@ -142,11 +142,13 @@ func TestIncompatibleSchemaChangeAsksForReset(t *testing.T) {
 	for _, rt := range schema.Builtin().Types() {
 		types = append(types, schema.RecordType{Name: rt.Name, Since: rt.Since, Doc: rt.Doc, Fields: rt.Fields})
 	}
-	v2, err := schema.New(2, 2, types...)
+	// The next version, compatible only with itself.
+	v := uint32(schema.CurrentVersion + 1)
+	incompatible, err := schema.New(v, v, types...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	next := newEngine(t, st, v2)
+	next := newEngine(t, st, incompatible)
 	_, err = pullToEnd(t, next, id, cursor)
 	wantReset(t, err, v1.ResetReason_RESET_REASON_SCHEMA_CHANGED)
 	fresh, err := pullToEnd(t, next, id, nil)

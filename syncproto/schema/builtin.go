@@ -9,7 +9,10 @@ import (
 const DeletedField = merge.DeletedField
 
 // CurrentVersion is the version of the built-in schema.
-const CurrentVersion = 1
+//
+// Version 1: client, contact, goal, referral, review_note.
+// Version 2: appointment.
+const CurrentVersion = 2
 
 // Enumerations shared by several fields.
 var (
@@ -38,6 +41,20 @@ var (
 	Substances = []string{
 		"opiates", "crack_cocaine", "cocaine", "amphetamine", "cannabis", "benzodiazepines",
 		"methadone", "buprenorphine", "synthetic_cannabinoids", "alcohol", "other",
+	}
+	// AppointmentTypes are the kinds of appointment a client keeps.
+	AppointmentTypes = []string{
+		"keywork", "prescribing_review", "required_assessment", "drr_review_hearing", "court",
+		"probation", "housing", "job_centre_or_benefits", "health", "other",
+	}
+	// AppointmentStatuses are where an appointment stands: booked, or its
+	// outcome.
+	AppointmentStatuses = []string{
+		"booked", "attended", "did_not_attend", "cancelled_by_client", "cancelled_by_service", "rescheduled",
+	}
+	// DNAReasons are the coded reasons a client did not attend.
+	DNAReasons = []string{
+		"client_cancelled", "in_hospital", "unwell", "worker_cancelled", "forgot", "in_custody", "other", "unknown",
 	}
 	// RiskFlags are the risks recorded against a client.
 	RiskFlags = []string{
@@ -81,6 +98,12 @@ func enum(name string, values []string, required bool, doc string) Field {
 
 func typed(name string, t Type, required bool, doc string) Field {
 	return Field{Name: name, Type: t, Required: required, Since: 1, Doc: doc}
+}
+
+// since marks a field as introduced by schema version v.
+func since(v uint32, f Field) Field {
+	f.Since = v
+	return f
 }
 
 // Builtin returns the schema compiled into this build.
@@ -142,4 +165,26 @@ var builtin = MustNew(CurrentVersion, 1,
 		writtenBy(workers, text("worker_response", "The worker's answer to a query.")),
 		writtenBy(staff, deleted()),
 	}},
+	RecordType{Name: "appointment", Since: 2, Doc: "An appointment the client is to keep (keywork, a prescribing review, a court hearing, the job centre), booked ahead and then given its outcome.", Fields: since2(
+		enum("appointment_type", AppointmentTypes, true, "What kind of appointment it is."),
+		typed("starts_at", Timestamp, true, "When it starts."),
+		Field{Name: "duration_minutes", Type: Integer, Min: 0, Max: 24 * 60, Doc: "How long it is expected to last."},
+		str("with_whom", 200, false, "Who the client is to see: the provider, the court, the officer."),
+		str("place", 200, false, "Where it is."),
+		enum("status", AppointmentStatuses, true, "Booked, or what happened: attended, did not attend, cancelled by the client or the service, rescheduled."),
+		enum("dna_reason", DNAReasons, false, "Why the client did not attend (status did_not_attend)."),
+		str("author", 100, true, "The user who booked it."),
+		typed("contact_id", Ref, false, "The contact that recorded its outcome."),
+		typed("rescheduled_to", Ref, false, "The appointment that replaced it (status rescheduled)."),
+		text("notes", "Notes."),
+		deleted(),
+	)},
 )
+
+// since2 marks the fields of a record type schema version 2 introduced.
+func since2(fields ...Field) []Field {
+	for i := range fields {
+		fields[i] = since(2, fields[i])
+	}
+	return fields
+}

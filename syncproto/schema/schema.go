@@ -156,7 +156,7 @@ func New(version, minCompatible uint32, types ...RecordType) (*Registry, error) 
 		for i := range rt.Fields {
 			f := &rt.Fields[i]
 			f.Writers = slices.Clone(f.Writers)
-			if err := checkFieldDef(rt.Name, f, version); err != nil {
+			if err := checkFieldDef(&rt, f, version); err != nil {
 				return nil, err
 			}
 			if rt.byName[f.Name] != nil {
@@ -174,12 +174,13 @@ func New(version, minCompatible uint32, types ...RecordType) (*Registry, error) 
 	return r, nil
 }
 
-func checkFieldDef(typ string, f *Field, version uint32) error {
+func checkFieldDef(rt *RecordType, f *Field, version uint32) error {
+	typ := rt.Name
 	switch {
 	case f.Name == "":
 		return fmt.Errorf("schema: %s has a field with no name", typ)
-	case f.Since == 0 || f.Since > version:
-		return fmt.Errorf("schema: %s.%s: since %d outside 1..%d", typ, f.Name, f.Since, version)
+	case f.Since < rt.Since || f.Since > version:
+		return fmt.Errorf("schema: %s.%s: since %d outside %d..%d", typ, f.Name, f.Since, rt.Since, version)
 	case (f.Type == Enum || f.Type == Set) && len(f.Values) == 0:
 		return fmt.Errorf("schema: %s.%s: %s field without values", typ, f.Name, f.Type)
 	case (f.Type == String || f.Type == Text) && f.MaxLen <= 0:
@@ -188,8 +189,8 @@ func checkFieldDef(typ string, f *Field, version uint32) error {
 		return fmt.Errorf("schema: %s.%s: min %d above max %d", typ, f.Name, f.Min, f.Max)
 	case (f.Name == DeletedField) != (f.Type == Tombstone):
 		return fmt.Errorf("schema: %s.%s: only the field %q holds tombstones", typ, f.Name, DeletedField)
-	case f.Required && f.Since > 1:
-		return fmt.Errorf("schema: %s.%s: a field added after version 1 cannot be required (old devices do not know it)", typ, f.Name)
+	case f.Required && f.Since > rt.Since:
+		return fmt.Errorf("schema: %s.%s: a field added after its record type cannot be required (devices that made records before it do not know it)", typ, f.Name)
 	}
 	for i, r := range f.Writers {
 		if _, ok := roles[r]; !ok || slices.Contains(f.Writers[:i], r) {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -141,41 +142,77 @@ func TestMissingRequired(t *testing.T) {
 	}
 }
 
-// An additive schema change (version 2 adds an optional field and a record
-// type) must keep validating version-1 devices' changes, and must not accept
-// the new field from a device that claims version 1.
+// An additive schema change (a version adds an optional field and a record
+// type) must keep validating older devices' changes, and must not accept the
+// new field from a device that claims an older version.
 func TestAdditiveSchemaChangeKeepsOldDevicesWorking(t *testing.T) {
-	v2, err := Builtin().Extend(2,
-		map[string][]Field{"contact": {{Name: "location", Type: String, MaxLen: 200, Since: 2}}},
-		RecordType{Name: "appointment", Since: 2, Fields: []Field{{Name: "deleted", Type: Tombstone, Since: 2}, {Name: "starts_at", Type: Timestamp, Since: 2}}},
+	next := uint32(CurrentVersion + 1)
+	v3, err := Builtin().Extend(next,
+		map[string][]Field{"contact": {{Name: "location", Type: String, MaxLen: 200, Since: next}}},
+		RecordType{Name: "probe", Since: next, Fields: []Field{{Name: "deleted", Type: Tombstone, Since: next}, {Name: "starts_at", Type: Timestamp, Required: true, Since: next}}},
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, rt := range Builtin().Types() {
 		for _, f := range rt.Fields {
-			if _, ok := mustType(t, v2, rt.Name).Field(f.Name); !ok {
-				t.Fatalf("v2 lost %s.%s", rt.Name, f.Name)
+			if _, ok := mustType(t, v3, rt.Name).Field(f.Name); !ok {
+				t.Fatalf("version %d lost %s.%s", next, rt.Name, f.Name)
 			}
 		}
 	}
-	old := change("contact", "category", strV("housing"))
-	if iss := v2.CheckChange(1, old); iss != nil {
-		t.Fatalf("v1 device's change rejected after additive change: %s", iss.Message)
+	for v := uint32(1); v < next; v++ {
+		if iss := v3.CheckChange(v, change("contact", "category", strV("housing"))); iss != nil {
+			t.Fatalf("version %d device's change rejected after an additive change: %s", v, iss.Message)
+		}
+		if iss := v3.CheckChange(v, change("contact", "location", strV("Hostel"))); iss == nil || iss.Problem != v1.Problem_PROBLEM_UNKNOWN_FIELD {
+			t.Fatalf("version %d device using a version %d field = %+v, want PROBLEM_UNKNOWN_FIELD", v, next, iss)
+		}
+		if iss := v3.CheckChange(v, change("probe", "starts_at", &v1.Value{Kind: &v1.Value_TimestampValue{TimestampValue: timestamppb.Now()}})); iss == nil || iss.Problem != v1.Problem_PROBLEM_UNKNOWN_RECORD_TYPE {
+			t.Fatalf("version %d device using a version %d record type = %+v, want PROBLEM_UNKNOWN_RECORD_TYPE", v, next, iss)
+		}
 	}
-	if iss := v2.CheckChange(1, change("contact", "location", strV("Hostel"))); iss == nil || iss.Problem != v1.Problem_PROBLEM_UNKNOWN_FIELD {
-		t.Fatalf("v1 device using a v2 field = %+v, want PROBLEM_UNKNOWN_FIELD", iss)
+	if iss := v3.CheckChange(next, change("contact", "location", strV("Hostel"))); iss != nil {
+		t.Fatalf("version %d device using its own field: %s", next, iss.Message)
 	}
-	if iss := v2.CheckChange(2, change("contact", "location", strV("Hostel"))); iss != nil {
-		t.Fatalf("v2 device using a v2 field: %s", iss.Message)
-	}
-	if iss := v2.CheckChange(1, change("appointment", "starts_at", &v1.Value{Kind: &v1.Value_TimestampValue{TimestampValue: timestamppb.Now()}})); iss == nil || iss.Problem != v1.Problem_PROBLEM_UNKNOWN_RECORD_TYPE {
-		t.Fatalf("v1 device using a v2 record type = %+v, want PROBLEM_UNKNOWN_RECORD_TYPE", iss)
-	}
-	if got := v2.MissingRequired("contact", func(string) bool { return true }); len(got) != 0 {
+	if got := v3.MissingRequired("contact", func(string) bool { return true }); len(got) != 0 {
 		t.Fatalf("required fields changed: %v", got)
 	}
 }
+
+// Schema version 2 added appointments: a version-1 device cannot write one
+// (it does not know the type), a version-2 device can, and both keep
+// writing contacts.
+func TestAppointmentsCameWithVersion2(t *testing.T) {
+	if CurrentVersion < 2 {
+		t.Fatalf("CurrentVersion = %d, want at least 2", CurrentVersion)
+	}
+	reg := Builtin()
+	at := change("appointment", "starts_at", &v1.Value{Kind: &v1.Value_TimestampValue{TimestampValue: timestamppb.Now()}})
+	if iss := reg.CheckChange(1, at); iss == nil || iss.Problem != v1.Problem_PROBLEM_UNKNOWN_RECORD_TYPE {
+		t.Fatalf("a version-1 device writing an appointment = %+v, want PROBLEM_UNKNOWN_RECORD_TYPE", iss)
+	}
+	if iss := reg.CheckChange(2, at); iss != nil {
+		t.Fatalf("a version-2 device writing an appointment: %s", iss.Message)
+	}
+	if iss := reg.CheckChange(2, change("appointment", "status", strV("did_not_attend"))); iss != nil {
+		t.Fatalf("recording a DNA: %s", iss.Message)
+	}
+	if iss := reg.CheckChange(2, change("appointment", "status", strV("missed"))); iss == nil || iss.Problem != v1.Problem_PROBLEM_INVALID_VALUE {
+		t.Fatalf("an uncoded status = %+v, want PROBLEM_INVALID_VALUE", iss)
+	}
+	for v := uint32(1); v <= 2; v++ {
+		if iss := reg.CheckChange(v, change("contact", "category", strV("housing"))); iss != nil {
+			t.Fatalf("a version-%d device's contact: %s", v, iss.Message)
+		}
+	}
+	want := []string{"appointment_type", "author", "starts_at", "status"}
+	if got := reg.MissingRequired("appointment", func(string) bool { return false }); !slices.Equal(sorted(got), want) {
+		t.Fatalf("MissingRequired(appointment) = %v, want %v", got, want)
+	}
+}
+
+func sorted(s []string) []string { s = slices.Clone(s); slices.Sort(s); return s }
 
 func mustType(t *testing.T, r *Registry, name string) *RecordType {
 	t.Helper()
@@ -205,7 +242,18 @@ func TestNewRejectsBadDefinitions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Builtin().Extend(2, map[string][]Field{"contact": {{Name: "must", Type: Bool, Required: true, Since: 2}}}); err == nil {
-		t.Fatal("Extend() accepted a new required field, which would break old devices")
+	// A field older than its record type.
+	if _, err := New(2, 1, RecordType{Name: "y", Since: 2, Fields: []Field{{Name: "deleted", Type: Tombstone, Since: 2}, {Name: "a", Type: Bool, Since: 1}}}); err == nil {
+		t.Fatal("New() accepted a field older than its record type")
+	}
+	// A new record type may require fields it brought in.
+	if _, err := New(2, 1, RecordType{Name: "y", Since: 2, Fields: []Field{{Name: "deleted", Type: Tombstone, Since: 2}, {Name: "a", Type: Bool, Required: true, Since: 2}}}); err != nil {
+		t.Fatalf("New() refused a version-2 record type's required field: %v", err)
+	}
+	next := uint32(CurrentVersion + 1)
+	for _, typ := range []string{"contact", "appointment"} {
+		if _, err := Builtin().Extend(next, map[string][]Field{typ: {{Name: "must", Type: Bool, Required: true, Since: next}}}); err == nil {
+			t.Fatalf("Extend() accepted a new required field on %s, which would break old devices", typ)
+		}
 	}
 }

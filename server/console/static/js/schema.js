@@ -6,7 +6,7 @@
 // laid out on screen is in display.js.
 
 /** SCHEMA_VERSION is the version of the registry this was generated from. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** CATEGORIES are what a contact can be about, in the schema's order. */
 export const CATEGORIES = ['housing', 'employment', 'education_training', 'family', 'finance',
@@ -15,9 +15,14 @@ export const CATEGORIES = ['housing', 'employment', 'education_training', 'famil
 /** ENUMS are the values of every enumerated field, by field name (a name
  * several record types share, such as status, has all their values). */
 export const ENUMS = {
+  appointment_type: ['keywork', 'prescribing_review', 'required_assessment', 'drr_review_hearing', 'court',
+    'probation', 'housing', 'job_centre_or_benefits', 'health', 'other'],
+  status: ['booked', 'attended', 'did_not_attend', 'cancelled_by_client', 'cancelled_by_service',
+    'rescheduled', 'active', 'closed', 'open', 'achieved', 'dropped', 'made', 'accepted', 'declined',
+    'completed', 'withdrawn'],
+  dna_reason: ['client_cancelled', 'in_hospital', 'unwell', 'worker_cancelled', 'forgot', 'in_custody',
+    'other', 'unknown'],
   pathway: ['arrest_referral', 'drr', 'dtto', 'licence', 'voluntary'],
-  status: ['active', 'closed', 'open', 'achieved', 'dropped', 'made', 'accepted', 'declined', 'completed',
-    'withdrawn'],
   housing_status: ['rough_sleeping', 'night_shelter', 'hostel', 'temporary_accommodation',
     'supported_housing', 'staying_with_family_or_friends', 'settled_tenancy', 'owner_occupier', 'in_prison',
     'unknown'],
@@ -41,6 +46,14 @@ export const ENUMS = {
 
 // The enumerated fields of each record type.
 const TYPE_ENUMS = {
+  appointment: {
+    appointment_type: ['keywork', 'prescribing_review', 'required_assessment', 'drr_review_hearing', 'court',
+      'probation', 'housing', 'job_centre_or_benefits', 'health', 'other'],
+    status: ['booked', 'attended', 'did_not_attend', 'cancelled_by_client', 'cancelled_by_service',
+      'rescheduled'],
+    dna_reason: ['client_cancelled', 'in_hospital', 'unwell', 'worker_cancelled', 'forgot', 'in_custody',
+      'other', 'unknown'],
+  },
   client: {
     pathway: ['arrest_referral', 'drr', 'dtto', 'licence', 'voluntary'],
     status: ['active', 'closed'],
