@@ -81,6 +81,7 @@ func TestBrowserAdminInvitesAndRevokesADevice(t *testing.T) {
 	b.waitText("main h2", "Devices of Wren Worker")
 	b.confirm(dev + " button[data-revoke]")
 	b.waitText(dev, "Revoked")
+	b.waitFor("the focus on the redrawn list", `document.activeElement?.id === 'devices'`, 10*time.Second)
 	b.shot("device-revoked")
 	if _, err := wren.Sync(a.ctx); err == nil {
 		t.Error("the revoked tablet still syncs")

@@ -21,6 +21,10 @@ function createForm(teams, reload) {
   const form = h('form', { class: 'filters', id: 'client-form', 'aria-label': 'New client' },
     field('cl-team', 'Team', team), field('cl-given', 'Given name', given), field('cl-family', 'Family name', family),
     field('cl-dob', 'Date of birth', dob), field('cl-pathway', 'Pathway', pathway), h('div', { class: 'actions' }, add));
+  // One key per client typed in: sending the same form again unchanged
+  // (after a lost answer) names the same client instead of adding a second.
+  let key = crypto.randomUUID();
+  form.addEventListener('input', () => { key = crypto.randomUUID(); });
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     busy(add, async () => {
@@ -31,7 +35,8 @@ function createForm(teams, reload) {
         body.dateOfBirth = { year, month, day };
       }
       try {
-        await call('AdminService', 'CreateClient', body);
+        await call('AdminService', 'CreateClient', body, { headers: { 'Idempotency-Key': key } });
+        key = crypto.randomUUID();
         toast(`${body.givenName} ${body.familyName} added`);
         for (const el of [given, family, dob]) el.value = '';
         await reload();
@@ -85,7 +90,7 @@ function clientRow(c, people, teams, workers, reload) {
 
 /** render lists the clients with the form for a new one. */
 export async function render(root, params, { signal }) {
-  const list = h('div', { id: 'clients', 'aria-busy': 'true' });
+  const list = h('div', { id: 'clients', 'aria-busy': 'true', tabindex: '-1' });
   const top = h('div');
   replace(root, h('p', { class: 'lede' }, 'A client belongs to a team; the workers assigned to them hold their records on their tablets. Closing a case starts the area’s retention period.'),
     top, list);

@@ -30,7 +30,8 @@ export function field(id, text, control, hint) {
  * confirmed is a button for an action that cannot be undone: the first
  * press asks (the button becomes "Confirm …" beside "Cancel", focused), the
  * second runs act. Escape or Cancel steps back. A failure is a toast with
- * the error's title; done runs after success.
+ * the error's title; done runs after success (redrawing the list: the focus
+ * then goes to the nearest container with tabindex -1).
  */
 export function confirmed(text, question, act, { done, dataset } = {}) {
   const box = h('span', { class: 'confirm' });
@@ -43,9 +44,11 @@ export function confirmed(text, question, act, { done, dataset } = {}) {
     const yes = h('button', { type: 'button', class: 'danger', dataset: { confirm: '' } }, question);
     const no = h('button', { type: 'button', class: 'quiet', onClick: back }, 'Cancel');
     yes.addEventListener('click', () => busy(yes, async () => {
+      const home = box.closest('[tabindex="-1"]'); // where the focus goes if the row is redrawn
       try {
         await act();
-        done?.();
+        await done?.();
+        if (!yes.isConnected) home?.focus();
       } catch (err) {
         toast(`${err.title ?? 'That failed'}: ${err.message}`, 'error');
         back();

@@ -26,7 +26,7 @@ function inviteRow(in_, people, teams, reload) {
 /** render lists invites. */
 export function render(root, params, { signal, navigate }) {
   const ended = params.get('ended') === '1';
-  const list = h('div', { id: 'invites', 'aria-busy': 'true' });
+  const list = h('div', { id: 'invites', 'aria-busy': 'true', tabindex: '-1' });
   const toggle = h('input', { type: 'checkbox', id: 'inv-ended', checked: ended });
   toggle.addEventListener('change', () => navigate({ view: 'admin', tab: 'invites', ...(toggle.checked ? { ended: '1' } : {}) }));
   replace(root, h('p', { class: 'lede' }, 'An invite enrols one person once. Revoke one that was lost or sent to the wrong person; to stop someone who has enrolled, disable them under People.'),

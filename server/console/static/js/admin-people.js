@@ -62,7 +62,7 @@ function personRow(u, teamNames, me, reload) {
 }
 
 async function people(root, { signal }) {
-  const list = h('div', { id: 'people', 'aria-busy': 'true' });
+  const list = h('div', { id: 'people', 'aria-busy': 'true', tabindex: '-1' });
   const top = h('div');
   replace(root, h('p', { class: 'lede' }, 'Invite someone with a one-time code; disable a person to sign every device of theirs out at once.'),
     top, list);
@@ -99,7 +99,7 @@ function deviceRow(d, userId, reload) {
 }
 
 async function devices(root, userId, { signal }) {
-  const list = h('div', { id: 'devices', 'aria-busy': 'true' });
+  const list = h('div', { id: 'devices', 'aria-busy': 'true', tabindex: '-1' });
   const title = h('h2', null, 'Devices');
   replace(root, h('p', { class: 'crumbs' }, link({ view: 'admin', tab: 'people' }, '← People')), title,
     h('p', { class: 'lede' }, 'A revoked device can no longer sign in, and its sessions end at once. Revoking the device a passkey was made on revokes every device that passkey signed in on.'),
