@@ -5,17 +5,18 @@ package e2e
 // with the throughcare CLI.
 
 import (
-	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 )
 
 var bin struct{ server, cli string }
@@ -39,28 +40,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// output collects a process's output safely across goroutines.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
-}
-
 // server is a running throughcare-server.
 type server struct {
 	URL, Data string
-	Out       *output
+	Out       *fixture.Logs
 	cmd       *exec.Cmd
 	args      []string
 	proc      *proc // the current process
@@ -90,7 +73,7 @@ func freePort(t *testing.T) int {
 func startServer(t *testing.T, extra ...string) *server {
 	t.Helper()
 	port := freePort(t)
-	s := &server{URL: fmt.Sprintf("http://localhost:%d", port), Data: t.TempDir(), Out: &output{}}
+	s := &server{URL: fmt.Sprintf("http://localhost:%d", port), Data: t.TempDir(), Out: &fixture.Logs{}}
 	s.args = append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.Data, "--log-format", "json",
 		"--rp-id", "localhost", "--rp-origins", s.URL}, extra...)
 	t.Cleanup(func() {
@@ -119,7 +102,7 @@ func startServer(t *testing.T, extra ...string) *server {
 // first.
 func (s *server) launch(t *testing.T) bool {
 	t.Helper()
-	mark := len(s.Out.String())
+	mark := s.Out.Len()
 	cmd := exec.Command(bin.server, s.args...)
 	cmd.Stdout, cmd.Stderr = s.Out, s.Out
 	if err := cmd.Start(); err != nil {
@@ -131,20 +114,26 @@ func (s *server) launch(t *testing.T) bool {
 		close(p.done)
 	}()
 	s.cmd, s.proc = cmd, p
-	deadline := time.Now().Add(60 * time.Second)
-	for !strings.Contains(s.Out.String()[mark:], `"message":"listening"`) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	go func() { // a server that exits will never log that it listens
 		select {
 		case <-p.done:
-			p.killed = true // nothing left to stop
-			return false
-		default:
+			cancel()
+		case <-ctx.Done():
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not start:\n%s", s.Out)
-		}
-		time.Sleep(20 * time.Millisecond)
+	}()
+	if s.Out.AwaitFrom(ctx, mark, `"message":"listening"`) {
+		return true
 	}
-	return true
+	select {
+	case <-p.done:
+		p.killed = true // nothing left to stop
+		return false
+	default:
+	}
+	t.Fatalf("server did not start:\n%s", s.Out)
+	return false
 }
 
 // kill crashes the server with SIGKILL (no draining, no clean close of the

@@ -12,8 +12,8 @@ import (
 )
 
 // Enrolment, sign-in and device revocation each leave an audit entry: who,
-// in which role, which device, from which address; refused attempts leave
-// none (they are logged).
+// in which role, which device, from which address; so does a refused
+// sign-in with a user's passkey (TestLoginRefused has every kind).
 func TestAuthEventsAreAudited(t *testing.T) {
 	e := newEnv(t)
 	pk, first := e.newPerson(t, "worker", teamA, "Sam")
@@ -43,6 +43,7 @@ func TestAuthEventsAreAudited(t *testing.T) {
 		{store.AuditSignIn, first.GetUserId(), sess.GetDeviceId(), "198.51.100.4", ""},
 		{store.AuditEnrol, "", "", "", ""},
 		{store.AuditRevokeDevice, first.GetUserId(), sess.GetDeviceId(), "198.51.100.4", first.GetDeviceId()},
+		{store.AuditSignInRefused, first.GetUserId(), first.GetDeviceId(), "", ""},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("%d entries, want %d: %+v", len(got), len(want), got)

@@ -136,27 +136,34 @@ func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Se
 			}
 			return &waUser{handle: user.Handle, name: user.DisplayName, credentials: []webauthn.Credential{cred}}, nil
 		}
+		// refused records a refusal of a passkey a user holds in their
+		// area's audit trail; an unknown one is only logged (it names no
+		// area, and nobody's trail fills with strangers' attempts).
+		refused := func(err error, why string) error {
+			failure, reason = verifyFailed(err), why
+			if user == nil || device == nil {
+				return nil
+			}
+			return tx.AppendAudit(audit.UserEntry(ctx, user, device.ID, store.AuditSignInRefused, s.now()))
+		}
 		_, cred, err := s.wa.ValidatePasskeyLogin(handler, *sd, parsed)
 		switch {
 		case lookErr != nil && !isLookupRefusal(lookErr):
 			return lookErr // the store failed
 		case err != nil:
-			failure, reason = verifyFailed(err), refusalLabel(lookErr)
-			return nil
+			return refused(err, refusalLabel(lookErr))
 		case cred.Authenticator.CloneWarning:
 			// go-webauthn accepts 0 after 0 (a passkey that keeps no count,
 			// as synced ones do) and warns on any other count that did not
 			// go up.
-			failure, reason = verifyFailed(errors.New("auth: sign count did not advance")), "sign_count"
-			return nil
+			return refused(errors.New("auth: sign count did not advance"), "sign_count")
 		}
 		chosen, why, err := s.installation(tx, device, cred.Flags.BackupEligible, req.DeviceID, name)
 		if err != nil {
 			return err
 		}
 		if why != "" {
-			failure, reason = verifyFailed(errDeviceRefused), why
-			return nil
+			return refused(errDeviceRefused, why)
 		}
 		credBytes, err := json.Marshal(cred)
 		if err != nil {
@@ -282,11 +289,11 @@ func (s *Service) lookupCredential(tx store.DirTx, rawID, userHandle []byte) (*s
 	case d.UserID != u.ID || !d.IsPrimary():
 		return nil, nil, errUnknownCredential
 	case !d.RevokedAt.IsZero():
-		return nil, nil, errRevoked
+		return u, d, errRevoked // known: the refusal is audited
 	case u.Disabled:
-		return nil, nil, errDisabled
+		return u, d, errDisabled
 	case identity.ParseRole(u.Role) == 0:
-		return nil, nil, errDisabled
+		return u, d, errDisabled
 	}
 	return u, d, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 )
 
@@ -49,44 +50,47 @@ func TestLoginRefused(t *testing.T) {
 		setup func(t *testing.T, e *env, pk, other *passkey) (*passkey, virtualwebauthn.RelyingParty)
 		// reason is the refusal's category in the log.
 		reason string
+		// audited: the passkey is a user's, so the refusal is in their
+		// area's audit trail (an unknown one is only logged).
+		audited bool
 	}{
 		{"wrong_origin", func(_ *testing.T, _ *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			return pk, virtualwebauthn.RelyingParty{ID: rpID, Origin: "https://throughcare.test.evil.example"}
-		}, "verification_failed"},
+		}, "verification_failed", true},
 		{"wrong_rp_id", func(_ *testing.T, _ *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			return pk, virtualwebauthn.RelyingParty{ID: "evil.test", Origin: rpOrigin}
-		}, "verification_failed"},
+		}, "verification_failed", true},
 		{"user_not_verified", func(_ *testing.T, _ *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			pk.auth.Options.UserNotVerified = true
 			return pk, goodRP
-		}, "verification_failed"},
+		}, "verification_failed", true},
 		{"other_users_handle", func(_ *testing.T, _ *env, pk, other *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			pk.auth.Options.UserHandle = other.auth.Options.UserHandle
 			return pk, goodRP
-		}, "unknown_credential"},
+		}, "unknown_credential", false},
 		{"unknown_handle", func(_ *testing.T, _ *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			pk.auth.Options.UserHandle = make([]byte, 64)
 			return pk, goodRP
-		}, "unknown_credential"},
+		}, "unknown_credential", false},
 		{"unknown_credential", func(_ *testing.T, _ *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			pk.cred = newCredential(t)
 			return pk, goodRP
-		}, "unknown_credential"},
+		}, "unknown_credential", false},
 		{"sign_count_backwards", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			pk.cred.Counter = 9
 			e.mustLogin(t, pk) // stored count 10
 			pk.cred.Counter = 5
 			return pk, goodRP
-		}, "sign_count"},
+		}, "sign_count", true},
 		{"sign_count_stalled", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			e.mustLogin(t, pk) // stored count 1
 			pk.cred.Counter = 0
 			return pk, goodRP
-		}, "sign_count"},
+		}, "sign_count", true},
 		{"backup_eligibility_changed", func(_ *testing.T, _ *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			pk.auth.Options.BackupEligible = true
 			return pk, goodRP
-		}, "verification_failed"},
+		}, "verification_failed", true},
 		{"revoked_device", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			e.dir(t, func(tx store.DirTx) error {
 				d, err := tx.DeviceByCredential(pk.cred.ID)
@@ -97,7 +101,7 @@ func TestLoginRefused(t *testing.T) {
 				return tx.PutDevice(d)
 			})
 			return pk, goodRP
-		}, "device_revoked"},
+		}, "device_revoked", true},
 		{"disabled_user", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
 			e.dir(t, func(tx store.DirTx) error {
 				u, err := tx.UserByHandle(pk.auth.Options.UserHandle)
@@ -108,7 +112,7 @@ func TestLoginRefused(t *testing.T) {
 				return tx.PutUser(u)
 			})
 			return pk, goodRP
-		}, "user_disabled"},
+		}, "user_disabled", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -124,6 +128,18 @@ func TestLoginRefused(t *testing.T) {
 			wantKind(t, "FinishLogin", err, errkind.Unauthenticated, msgVerify)
 			if want := `"reason":"` + tc.reason + `"`; !strings.Contains(lastLine(e.logs.String()), want) {
 				t.Fatalf("last log line %s lacks %s", lastLine(e.logs.String()), want)
+			}
+			var refused []*store.Audit
+			for _, a := range fixture.AreaAudit(t, e.st, areaID) {
+				if a.Action == store.AuditSignInRefused {
+					refused = append(refused, a)
+				}
+			}
+			switch {
+			case !tc.audited && len(refused) != 0:
+				t.Fatalf("an unknown passkey's refusal is in the audit trail: %+v", refused)
+			case tc.audited && (len(refused) != 1 || refused[0].UserID == "" || refused[0].DeviceID == "" || refused[0].Role != "worker"):
+				t.Fatalf("refused sign-ins in the audit trail = %+v, want one, Sam's, on Sam's device", refused)
 			}
 		})
 	}

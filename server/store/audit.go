@@ -43,6 +43,7 @@ const (
 	AuditAssignClient
 	AuditUnassignClient
 	AuditDisableUser
+	AuditSignInRefused
 	AuditCloseClient
 	AuditListClients
 	auditActionEnd
@@ -77,6 +78,7 @@ var auditActionNames = [...]string{
 	AuditAssignClient:     "assign_client",
 	AuditUnassignClient:   "unassign_client",
 	AuditDisableUser:      "disable_user",
+	AuditSignInRefused:    "sign_in_refused",
 	AuditCloseClient:      "close_client",
 	AuditListClients:      "list_clients",
 }
