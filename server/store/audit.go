@@ -292,6 +292,12 @@ func (d *auditDecoder) str() string {
 	return string(d.take(int(n)))
 }
 
+// PendingAudit checks an entry a BucketTx or DirTx is asked to append and
+// returns it as it is kept until it is sealed into its area's chain (Seq
+// and Prev zero, At set and in UTC): what every backend's AppendAudit
+// stores. See checkAppend.
+func PendingAudit(a *Audit, now time.Time) (*Audit, error) { return checkAppend(a, now) }
+
 // checkAppend validates an entry to append: an area and a known action
 // are required; the ids it is indexed under must not hold a 0 byte (the
 // key separator). A zero At becomes now; At is kept in UTC.

@@ -98,7 +98,7 @@ type DB struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 	closeErr  error
-	watchers  watchers
+	watchers  Watchers
 	now       func() time.Time
 	gc        vlogGC
 	audit     auditChain

@@ -1,63 +1,39 @@
 package store_test
 
 // Benchmarks of durable pushes into an on-disk store, one at a time and
-// from concurrent devices: every push is synced before it returns, so these
-// measure what a sync costs per acknowledged push.
+// from concurrent devices (every push is synced before it returns, so
+// these measure what a sync costs per acknowledged push), and of a full
+// pull of a caseload. The workloads are storetest's, shared with the
+// PostgreSQL store's benchmarks (server/pgstore).
 //
 //	go test -run '^$' -bench . -benchtime 2000x ./server/store/
 
 import (
-	"context"
-	"fmt"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/throughcare/throughcare/server/syncengine"
 
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
-	"github.com/throughcare/throughcare/syncproto/sample"
+	"github.com/throughcare/throughcare/server/store/storetest"
 )
 
-// benchPushes pushes b.N small batches (a new contact each) into a fresh
-// on-disk store, from goroutines devices at once (one device each), and
-// reports pushes per second.
-func benchPushes(b *testing.B, devices int) {
+func benchStore(b *testing.B) *store.DB {
 	s, err := store.Open(store.Options{Dir: b.TempDir(), Logger: zerolog.Nop(), GCInterval: -1})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
-	ctx := context.Background()
-	var left atomic.Int64
-	left.Store(int64(b.N))
-	var wg sync.WaitGroup
-	b.ResetTimer()
-	start := time.Now()
-	for g := range devices {
-		wg.Go(func() {
-			d := sample.NewDevice(fmt.Sprintf("bench-%d", g), time.Now, uint64(g+1))
-			client, chs := d.NewClient("Lambeth")
-			for left.Add(-1) >= 0 {
-				if _, err := syncengine.Apply(ctx, s, &syncengine.Batch{UserID: d.UserID, DeviceID: d.ID, ReceivedAt: time.Now(), Changes: chs}); err != nil {
-					b.Error(err)
-					return
-				}
-				_, chs = d.NewContact(client, time.Now())
-			}
-		})
-	}
-	wg.Wait()
-	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "pushes/s")
+	b.Cleanup(func() { s.Close() })
+	return s
 }
 
 // BenchmarkPushSerial: one device pushing one small batch at a time, so
 // every push waits for its own sync.
-func BenchmarkPushSerial(b *testing.B) { benchPushes(b, 1) }
+func BenchmarkPushSerial(b *testing.B) { storetest.BenchPushes(b, benchStore(b), 1) }
 
 // BenchmarkPushConcurrent: 32 devices pushing at once, so syncs can be
 // shared.
-func BenchmarkPushConcurrent(b *testing.B) { benchPushes(b, 32) }
+func BenchmarkPushConcurrent(b *testing.B) { storetest.BenchPushes(b, benchStore(b), 32) }
+
+// BenchmarkPullFull10k: a new device's first pull of a 20-client,
+// 10,000-contact caseload, page by page, straight from the store.
+func BenchmarkPullFull10k(b *testing.B) { storetest.BenchPullFull(b, benchStore(b), 20, 10_000) }

@@ -97,7 +97,7 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx BucketTx) error) error {
 		s.afterAudited(ctx, false)
 	}
 	if len(heads) > 0 {
-		s.watchers.notify(heads)
+		s.watchers.Notify(heads)
 	}
 	return nil
 }

@@ -52,6 +52,8 @@ func Run(t *testing.T, open Opener) {
 		{"created_sees_and_changes_decisions", testCreatedDecisions},
 		{"failed_batch_applies_nothing", testAtomic},
 		{"concurrent_pushes_get_unique_positions", testConcurrent},
+		{"pull_during_pushes_misses_nothing", testPullDuringPushes},
+		{"concurrent_edits_of_one_record_all_kept", testConcurrentEditsOfOneRecord},
 		{"records_returns_existing_only", testRecords},
 		{"pull_respects_byte_limit", testByteLimit},
 		{"sequence_gap_refused_whole", testSequenceGap},

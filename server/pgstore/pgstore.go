@@ -1,0 +1,210 @@
+// Package pgstore keeps Throughcare's sync data in PostgreSQL, for servers
+// that share one database: every bucket's log of accepted changes, the
+// compacted current state of every record, each bucket's head, the late
+// index, each device's high-water mark and rejected changes, the evictions
+// sent to devices, the audit entries pushes append (until they are sealed),
+// and the cursor key. It implements store.Store with the guarantees the
+// Badger store gives (package store) and passes the same conformance suite
+// (storetest.Run). It persists and reads; it decides nothing (the merge
+// loop is syncengine.Apply's). The directory (users, sessions, the sealed
+// audit chain) is not kept here yet.
+//
+// # Guarantees
+//
+// A bucket transaction (Buckets) is one PostgreSQL transaction, committed
+// with synchronous_commit on: durable when Buckets returns. Positions are
+// per bucket, monotonic and without gaps as readers see them: a
+// transaction locks the head row of each bucket it touches (SELECT … FOR
+// UPDATE) before it reads the bucket's records, so writers to one bucket
+// take turns, each reading the last one's head and records as committed,
+// and commit its positions in order; a reader's snapshot that holds a
+// position holds every position before it. A pull reads one snapshot
+// (REPEATABLE READ) and its cost grows with the records it returns (a
+// range of the (bucket, position) index per bucket). Transactions that
+// deadlock (two pushes locking buckets in opposite orders) or fail to
+// serialise are retried a bounded number of times.
+//
+// # Schema
+//
+// migrate.go: versioned migrations, embedded, applied on Open.
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/throughcare/throughcare/server/store"
+)
+
+// Options configures Open.
+type Options struct {
+	// URL is the database's connection string (postgres://…, or key=value;
+	// see pgxpool.ParseConfig).
+	URL string
+	// MaxConns bounds the connection pool (0: the URL's pool_max_conns,
+	// else DefaultMaxConns).
+	MaxConns int32
+	// Now is the clock for audit entries appended without a time (nil:
+	// time.Now).
+	Now func() time.Time
+}
+
+// DefaultMaxConns is the pool's size unless Options say otherwise. A push
+// spends most of its time waiting for its commit to be flushed, and
+// concurrent commits share flushes, so the pool is larger than pgxpool's
+// default (the CPUs, at least 4): with 32 devices pushing at once, 16
+// connections commit about three times the pushes 4 do.
+const DefaultMaxConns = 16
+
+// DB is the sync data in one PostgreSQL database.
+type DB struct {
+	pool      *pgxpool.Pool
+	now       func() time.Time
+	cursorKey []byte
+	watchers  store.Watchers
+	closed    atomic.Bool
+}
+
+var _ store.Store = (*DB)(nil)
+
+// Open connects to the database, migrates its schema (see migrate.go) and
+// loads the cursor key, making one the first time.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	cfg, err := pgxpool.ParseConfig(opts.URL)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	// An acknowledged push must survive a crash of the database server.
+	cfg.ConnConfig.RuntimeParams["synchronous_commit"] = "on"
+	switch {
+	case opts.MaxConns > 0:
+		cfg.MaxConns = opts.MaxConns
+	case !strings.Contains(opts.URL, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgstore: %w", err)
+	}
+	s := &DB{pool: pool, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.open(ctx); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *DB) open(ctx context.Context) error {
+	list, err := migrations()
+	if err != nil {
+		return err
+	}
+	if _, err := migrate(ctx, s.pool, list); err != nil {
+		return fmt.Errorf("pgstore: migrating: %w", err)
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return err
+	}
+	// The first server to open the database makes the key; every other
+	// one, and every reopen, reads it.
+	err = s.pool.QueryRow(ctx, `WITH made AS (
+			INSERT INTO meta (key, value) VALUES ('cursor-key', $1) ON CONFLICT (key) DO NOTHING RETURNING value)
+		SELECT value FROM made UNION ALL SELECT value FROM meta WHERE key = 'cursor-key'`, key).Scan(&s.cursorKey)
+	if err != nil {
+		return fmt.Errorf("pgstore: reading the cursor key: %w", err)
+	}
+	if len(s.cursorKey) != 32 {
+		return fmt.Errorf("pgstore: the stored cursor key is %d bytes, want 32", len(s.cursorKey))
+	}
+	return nil
+}
+
+// CursorKey implements store.Store.
+func (s *DB) CursorKey() []byte { return s.cursorKey }
+
+// Watch implements store.Store: fn hears of pushes committed through this
+// DB (not those of other servers on the same database).
+func (s *DB) Watch(fn func(heads map[string]uint64)) (stop func()) { return s.watchers.Watch(fn) }
+
+// Close waits for the calls in progress and closes the connections. It may
+// be called more than once.
+func (s *DB) Close() error {
+	if s.closed.CompareAndSwap(false, true) {
+		s.pool.Close()
+	}
+	return nil
+}
+
+func (s *DB) check() error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	return nil
+}
+
+// maxRetries bounds the attempts of a transaction that deadlocks or fails
+// to serialise.
+const maxRetries = 10
+
+// retryable reports an error after which the transaction may be run again.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01") // serialization_failure, deadlock_detected
+}
+
+// mapErr turns the pool's errors into the store's.
+func (s *DB) mapErr(err error) error {
+	if err != nil && s.closed.Load() && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%w (%v)", store.ErrClosed, err)
+	}
+	return err
+}
+
+// read runs fn in a read-only transaction on one snapshot of the database.
+func (s *DB) read(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	err := pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	return s.mapErr(err)
+}
+
+// canonical checks ids are canonical lower-case UUIDs.
+func canonical(ids ...string) error {
+	for _, id := range ids {
+		if u, err := uuid.Parse(id); err != nil || u.String() != id {
+			return errors.New("pgstore: an id is not a canonical lower-case UUID")
+		}
+	}
+	return nil
+}
+
+func checkDevice(device string) error {
+	if len(device) == 0 || len(device) > 255 {
+		return errors.New("pgstore: device id must be 1 to 255 bytes")
+	}
+	return nil
+}
+
+// i64 converts a position or sequence number to the database's bigint.
+func i64(n uint64) (int64, error) {
+	if n > math.MaxInt64 {
+		return 0, fmt.Errorf("pgstore: %d is past the largest position or sequence number kept", n)
+	}
+	return int64(n), nil
+}
