@@ -195,7 +195,7 @@ func New(cfg Config) (_ *Server, err error) {
 	}
 	// Server-authored changes (new clients, review notes, resolutions) go
 	// through the engine's one door, stamped by its one server clock.
-	if s.Admin, err = admin.New(admin.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Logger: log, Writer: s.Engine}); err != nil {
+	if s.Admin, err = admin.New(admin.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Logger: log, Writer: s.Engine, Devices: s.Auth}); err != nil {
 		return nil, err
 	}
 	if s.Review, err = review.New(review.Config{Store: cfg.Store, Now: cfg.Now, Logger: log, Writer: s.Engine}); err != nil {

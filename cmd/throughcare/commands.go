@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -136,7 +137,8 @@ func cmdClients(ctx context.Context, c *cli, _ []string) error {
 		return err
 	}
 	for _, cl := range resp.GetClients() {
-		fmt.Fprintf(c.out, "client %s team %s workers %s\n", cl.GetClientId(), cl.GetTeamId(), strings.Join(cl.GetWorkerIds(), ","))
+		fmt.Fprintf(c.out, "client %s team %s workers %s name %q status %s\n", cl.GetClientId(), cl.GetTeamId(),
+			strings.Join(cl.GetWorkerIds(), ","), cl.GetDisplayName(), cmp.Or(cl.GetStatus(), "-"))
 	}
 	return nil
 }

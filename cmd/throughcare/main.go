@@ -66,7 +66,7 @@ var commands = map[string]command{
 	"users":       {"                                list users", cmdUsers},
 	"user":        {"disable ID                      disable a user (admins): every device of theirs is signed out", cmdUser},
 	"client":      {"create --team ID --given G --family F --pathway P [--dob YYYY-MM-DD]", cmdClient},
-	"clients":     {"                                list clients and their workers", cmdClients},
+	"clients":     {"                                list clients, their names and workers", cmdClients},
 	"assign":      {"--client ID --worker ID         assign a client to a worker", cmdAssign},
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},
 	"log-contact": {"--client ID --category C --mode M [--notes TEXT]   log a contact and sync", cmdLogContact},

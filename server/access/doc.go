@@ -25,12 +25,13 @@
 // sync (push, pull, subscribe) and describe their area. The rest is by role
 // (see Action):
 //
-//   - only admins create teams, disable users, export everything held
-//     about a client (subject access), set their area's retention and read
-//     the audit trail (an area's entries about a client or by a user);
+//   - only admins create teams, disable users, list and revoke other
+//     users' devices, export everything held about a client (subject
+//     access), set their area's retention and read the audit trail (an
+//     area's entries about a client or by a user);
 //   - supervisors and admins list teams, users and clients, invite people
-//     and list and revoke invites, create clients and assign and unassign
-//     them;
+//     and list and revoke invites, create clients, assign and unassign
+//     them and close their cases;
 //   - supervisors and admins use the review service: the queue of
 //     contacts, client timelines, review notes, conflicts and their
 //     resolution, statistics and the CSV exports.

@@ -36,6 +36,8 @@ const (
 	SetRetention
 	ReadAudit
 	ViewCaseload
+	CloseClients
+	ManageDevices
 )
 
 var (
@@ -72,6 +74,8 @@ var actions = map[Action]struct {
 	SetRetention:     {"set the area's retention", admins},
 	ReadAudit:        {"read the audit trail", admins},
 	ViewCaseload:     {"view the caseload", staff},
+	CloseClients:     {"close clients' cases", staff},
+	ManageDevices:    {"list and revoke other users' devices", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -154,6 +158,10 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ExportSubject"):  {Action: SubjectAccess},
 	rpc("AdminService", "SetRetention"):   {Action: SetRetention},
 	rpc("AdminService", "ListAudit"):      {Action: ReadAudit},
+
+	rpc("AdminService", "CloseClient"):      {Action: CloseClients},
+	rpc("AdminService", "ListUserDevices"):  {Action: ManageDevices},
+	rpc("AdminService", "RevokeUserDevice"): {Action: ManageDevices},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -41,6 +41,8 @@ func TestAllow(t *testing.T) {
 		SetRetention:     {false, false, true},
 		ReadAudit:        {false, false, true},
 		ViewCaseload:     {false, true, true},
+		CloseClients:     {false, true, true},
+		ManageDevices:    {false, false, true},
 	}
 	if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Fatalf("actions %v, the test knows %v", got, slices.Sorted(maps.Keys(want)))

@@ -10,9 +10,10 @@
 //   - an admin reaches everything in their area;
 //   - a supervisor reaches their own teams (the TeamIDs of their directory
 //     entry): those teams, the users in them and the teams' clients. They may
-//     invite workers to, create clients in and assign clients within those
-//     teams, and list and revoke worker invites to them, but not create
-//     teams, invite supervisors or admins, or disable users;
+//     invite workers to, create clients in, assign clients within and close
+//     the cases of those teams, and list and revoke worker invites to them,
+//     but not create teams, invite supervisors or admins, disable users, or
+//     list or revoke other users' devices;
 //   - a worker may only describe their area.
 //
 // A role that may not use a method at all gets errkind.Forbidden, decided
@@ -48,6 +49,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -63,6 +65,15 @@ type Sessions interface {
 	// may sync have changed, so their identities are recomputed and their
 	// open streams close for the devices to pull the new caseload.
 	CaseloadChanged(userIDs ...string)
+}
+
+// Devices revokes devices (implemented by package auth, which owns them).
+type Devices interface {
+	// RevokeDeviceIf revokes a device on behalf of id, and ends its
+	// sessions and streams, in one transaction with may, which refuses it
+	// with an error (d is nil if there is no such device); the revocation
+	// is audited (revoke_device).
+	RevokeDeviceIf(ctx context.Context, id *identity.Identity, deviceID string, may func(tx store.DirTx, d *store.Device) error) error
 }
 
 // DefaultInviteTTL is how long an invite lasts unless configured.
@@ -101,6 +112,8 @@ type Config struct {
 	// Writer writes client records on the server's account (required):
 	// the sync engine.
 	Writer Writer
+	// Devices revokes users' devices for their admins (required).
+	Devices Devices
 }
 
 // Writer is the one door for changes the server writes on a user's
@@ -123,12 +136,13 @@ type Service struct {
 	ttl      time.Duration
 	log      zerolog.Logger
 	w        Writer
+	devices  Devices
 }
 
 // New returns a Service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Sessions == nil || cfg.Writer == nil {
-		return nil, errors.New("admin: store, sessions and writer are required")
+	if cfg.Store == nil || cfg.Sessions == nil || cfg.Writer == nil || cfg.Devices == nil {
+		return nil, errors.New("admin: store, sessions, writer and devices are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -138,7 +152,7 @@ func New(cfg Config) (*Service, error) {
 	}
 	return &Service{
 		st: cfg.Store, sessions: cfg.Sessions, now: cfg.Now, ttl: cfg.InviteTTL, log: cfg.Logger,
-		w: cfg.Writer,
+		w: cfg.Writer, devices: cfg.Devices,
 	}, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/merge"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
@@ -38,12 +39,15 @@ type NewClient struct {
 // MaxIdempotencyKeyLen bounds NewClient.IdempotencyKey.
 const MaxIdempotencyKeyLen = 128
 
-// ClientSummary says who is responsible for a client (no personal details:
-// those sync in the client's bucket).
+// ClientSummary says who a client is and who is responsible for them.
 type ClientSummary struct {
 	ID, TeamID string
 	// WorkerIDs are the workers currently assigned, sorted.
 	WorkerIDs []string
+	// DisplayName is "Given Family" from the client record, and Status
+	// its status ("active", "closed"); both empty if the record is not
+	// written yet.
+	DisplayName, Status string
 }
 
 // clientIDSpace is the UUID namespace of client ids derived from an
@@ -209,8 +213,43 @@ func (s *Service) clientRecord(clientID, area, given, family string, dob *v1.Dat
 // ListClients lists the clients the caller reaches (an admin: the area's; a
 // supervisor: their teams'), only those of teamID if it is set, by id
 // (creation order), with the workers currently assigned (for a supervisor,
-// only workers in their teams).
+// only workers in their teams) and their names and status from their
+// records. Names are personal data: a list that holds any is audited
+// (list_clients: the clients, the team asked for, how many) before it is
+// returned.
 func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID string) ([]ClientSummary, error) {
+	out, err := s.clientSummaries(ctx, id, teamID)
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	ids := make([]string, len(out))
+	for i := range out {
+		ids[i] = out[i].ID
+		recs, err := s.st.Records(ctx, out[i].ID, []string{out[i].ID})
+		if err != nil {
+			return nil, storeErr(err)
+		}
+		rec := recs[out[i].ID]
+		if rec == nil {
+			continue
+		}
+		name := func(f string) string { return merge.Field(rec, f).GetValue().GetStringValue() }
+		out[i].DisplayName = strings.TrimSpace(name("given_name") + " " + name("family_name"))
+		out[i].Status = name("status")
+	}
+	err = s.directory(ctx, func(tx store.DirTx) error {
+		a := audit.Entry(ctx, id, store.AuditListClients, s.now())
+		a.ClientIDs, a.TeamID, a.Count = ids, teamID, uint64(len(ids))
+		return tx.AppendAudit(a)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// clientSummaries lists the clients ListClients returns, without names.
+func (s *Service) clientSummaries(ctx context.Context, id *identity.Identity, teamID string) ([]ClientSummary, error) {
 	out := []ClientSummary{}
 	err := s.view(ctx, func(tx store.DirTx) error {
 		sc, err := access.Resolve(tx, id, access.ListClients)

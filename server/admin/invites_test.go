@@ -139,7 +139,7 @@ func TestListInvitesStates(t *testing.T) {
 	revoked := w.mustInvite(w.adminA, identity.Worker, w.teamA1, "revoked")
 	used := w.mustInvite(w.adminA, identity.Worker, w.teamA1, "used")
 	orphan := w.mustInvite(w.supA1, identity.Worker, w.teamA1, "inviter disabled")
-	past, err := New(Config{Store: w.st, Sessions: w.sessions, Writer: w.eng, Now: func() time.Time { return w.clock.Now().Add(-73 * time.Hour) }})
+	past, err := New(Config{Store: w.st, Sessions: w.sessions, Writer: w.eng, Devices: w.devices, Now: func() time.Time { return w.clock.Now().Add(-73 * time.Hour) }})
 	if err != nil {
 		t.Fatal(err)
 	}

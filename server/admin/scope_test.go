@@ -76,6 +76,15 @@ func TestScope(t *testing.T) {
 	revokeID := func(inviteID func(*world) string) op {
 		return func(w *world, id *identity.Identity) error { return w.svc.RevokeInvite(w.ctx, id, inviteID(w)) }
 	}
+	closeCase := func(client func(*world) string) op {
+		return func(w *world, id *identity.Identity) error { return w.svc.CloseClient(w.ctx, id, client(w)) }
+	}
+	listDevices := func(user func(*world) string) op {
+		return func(w *world, id *identity.Identity) error {
+			_, err := w.svc.ListUserDevices(w.ctx, id, user(w))
+			return err
+		}
+	}
 	none := func(*world) string { return "" }
 	missing := func(*world) string { return newID() }
 	teamA1 := func(w *world) string { return w.teamA1 }
@@ -133,6 +142,10 @@ func TestScope(t *testing.T) {
 		{"admin revoke invite other area", adminA, revoke(adminB, identity.Worker, teamB1), notFound},
 		{"admin revoke missing invite", adminA, revokeID(missing), notFound},
 		{"admin revoke no invite", adminA, revokeID(none), invalid},
+		{"admin close case own area", adminA, closeCase(clientA2), ok},
+		{"admin close case other area", adminA, closeCase(clientB1), notFound},
+		{"admin list devices own area", adminA, listDevices(workerA2), ok},
+		{"admin list devices other area", adminA, listDevices(workerB1), notFound},
 
 		// Supervisor of A1: their team only.
 		{"supervisor GetArea", supervisorA1, getArea, ok},
@@ -168,6 +181,10 @@ func TestScope(t *testing.T) {
 		{"supervisor revoke admin invite", supervisorA1, revoke(adminA, identity.Admin, none), notFound},
 		{"supervisor revoke invite other team", supervisorA1, revoke(adminA, identity.Worker, teamA2), notFound},
 		{"supervisor revoke invite other area", supervisorA1, revoke(adminB, identity.Worker, teamB1), notFound},
+		{"supervisor close case own team", supervisorA1, closeCase(clientA1), ok},
+		{"supervisor close case other team", supervisorA1, closeCase(clientA2), notFound},
+		{"supervisor close case other area", supervisorA1, closeCase(clientB1), notFound},
+		{"supervisor list devices own team", supervisorA1, listDevices(workerA1), forbidden},
 
 		// Worker: GetArea only.
 		{"worker GetArea", worker, getArea, ok},
@@ -184,6 +201,8 @@ func TestScope(t *testing.T) {
 		{"worker list invites", worker, listInvites, forbidden},
 		{"worker revoke invite", worker, revoke(adminA, identity.Worker, teamA1), forbidden},
 		{"worker revoke missing invite", worker, revokeID(missing), forbidden},
+		{"worker close case", worker, closeCase(clientA1), forbidden},
+		{"worker list devices", worker, listDevices(workerA1), forbidden},
 	}
 	w := newWorld(t)
 	for _, c := range cases {

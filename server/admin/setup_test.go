@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest/fixture"
@@ -62,6 +63,7 @@ type world struct {
 	fx       *fixture.World
 	st       *store.DB
 	eng      *syncengine.Engine // writes client records (Config.Writer)
+	devices  *auth.Service      // revokes devices (Config.Devices)
 	svc      *Service
 	sessions *fakeSessions
 	clock    *fixture.Clock // near real time (the directory expires invites by real time)
@@ -106,12 +108,23 @@ func newEngine(t *testing.T, st *store.DB, now func() time.Time) *syncengine.Eng
 	return eng
 }
 
+// newDevices returns the sessions layer over st, the service's Devices.
+func newDevices(t *testing.T, st *store.DB, now func() time.Time) *auth.Service {
+	t.Helper()
+	a, err := auth.New(auth.Config{RPID: "localhost", RPDisplayName: "Throughcare", RPOrigins: []string{"http://localhost"}, Now: now}, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
 func newWorld(t *testing.T) *world {
 	t.Helper()
 	w := &world{t: t, st: openStore(t), sessions: &fakeSessions{}, clock: fixture.NewClock(time.Now().UTC()),
 		logs: &fixture.Logs{}, users: map[string]*store.User{}, ctx: context.Background()}
 	w.eng = newEngine(t, w.st, w.clock.Now)
-	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(w.logs), Writer: w.eng})
+	w.devices = newDevices(t, w.st, w.clock.Now)
+	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Now: w.clock.Now, Logger: zerolog.New(w.logs), Writer: w.eng, Devices: w.devices})
 	if err != nil {
 		t.Fatal(err)
 	}

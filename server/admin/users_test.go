@@ -172,7 +172,7 @@ func TestInvitesExpire(t *testing.T) {
 	// A service whose clock is 73 hours behind makes invites that have
 	// already expired by the time anyone reads them.
 	past := func() time.Time { return time.Now().Add(-73 * time.Hour) }
-	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Writer: w.eng, Now: past})
+	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Writer: w.eng, Devices: w.devices, Now: past})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestInvitesExpire(t *testing.T) {
 		t.Errorf("an expired invite is still found: %v", err)
 	}
 	// The TTL is configurable.
-	svc, _ = New(Config{Store: w.st, Sessions: w.sessions, Writer: w.eng, Now: w.clock.Now, InviteTTL: time.Hour})
+	svc, _ = New(Config{Store: w.st, Sessions: w.sessions, Writer: w.eng, Devices: w.devices, Now: w.clock.Now, InviteTTL: time.Hour})
 	in, err = svc.CreateInvite(w.ctx, w.adminA, identity.Worker, w.teamA1, "Soon")
 	if err != nil || !in.ExpiresAt.Equal(w.clock.Now().Add(time.Hour)) {
 		t.Errorf("TTL: %v, %v", in.ExpiresAt, err)
@@ -211,7 +211,7 @@ func TestInviteCodeNeverReachesDisk(t *testing.T) {
 		return nil
 	})
 	ses := &fakeSessions{}
-	svc, _ := New(Config{Store: st, Sessions: ses, Writer: newEngine(t, st, nil)})
+	svc, _ := New(Config{Store: st, Sessions: ses, Writer: newEngine(t, st, nil), Devices: newDevices(t, st, time.Now)})
 	admin := &store.User{ID: newID(), AreaID: areaID, DisplayName: "A", Role: "admin", Handle: []byte("h")}
 	st.Directory(t.Context(), func(tx store.DirTx) error { return tx.PutUser(admin) })
 	in, err := svc.CreateInvite(t.Context(), &identity.Identity{UserID: admin.ID, Role: identity.Admin, Area: areaID}, identity.Admin, "", "Second")

@@ -236,7 +236,8 @@ func (h *adminHandler) ListClients(ctx context.Context, req *v1.ListClientsReque
 	}
 	resp := &v1.ListClientsResponse{}
 	for _, c := range clients {
-		resp.Clients = append(resp.Clients, &v1.ClientSummary{ClientId: c.ID, TeamId: c.TeamID, WorkerIds: c.WorkerIDs})
+		resp.Clients = append(resp.Clients, &v1.ClientSummary{ClientId: c.ID, TeamId: c.TeamID, WorkerIds: c.WorkerIDs,
+			DisplayName: c.DisplayName, Status: c.Status})
 	}
 	return resp, nil
 }

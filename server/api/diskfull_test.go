@@ -117,6 +117,7 @@ var writesWhenFull = map[string]bool{
 	throughcarev1connect.AdminServiceAssignClientProcedure:     true,
 	throughcarev1connect.AdminServiceUnassignClientProcedure:   true,
 	throughcarev1connect.AdminServiceSetRetentionProcedure:     true,
+	throughcarev1connect.AdminServiceCloseClientProcedure:      true,
 	throughcarev1connect.ReviewServiceReviewContactProcedure:   true,
 	throughcarev1connect.ReviewServiceResolveConflictProcedure: true,
 	throughcarev1connect.AuthServiceBeginEnrollmentProcedure:   true,

@@ -170,6 +170,33 @@ var cells = map[string]cell{
 		}
 		return outcome(stream.Err())
 	},
+	"throughcare.v1.AdminService/CloseClient": func(w *world, caller *person, target int) string {
+		made, err := w.adminClient(w.admins[target].token()).CreateClient(w.ctx, &v1.CreateClientRequest{
+			TeamId: w.teams[target], GivenName: "Alex", FamilyName: "Smith", Pathway: "licence"})
+		if err != nil {
+			return "setup: " + outcome(err)
+		}
+		_, err = w.adminClient(caller.token()).CloseClient(w.ctx, &v1.CloseClientRequest{ClientId: made.GetClientId()})
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/ListUserDevices": func(w *world, caller *person, target int) string {
+		wk := w.workers[target].sess
+		resp, err := w.adminClient(caller.token()).ListUserDevices(w.ctx, &v1.ListUserDevicesRequest{UserId: wk.GetUserId()})
+		if err == nil && !slices.ContainsFunc(resp.GetDevices(), func(d *v1.Device) bool { return d.GetDeviceId() == wk.GetDeviceId() }) {
+			return "the worker's tablet is not listed"
+		}
+		return outcome(err)
+	},
+	"throughcare.v1.AdminService/RevokeUserDevice": func(w *world, caller *person, target int) string {
+		spare := w.invitee(w.admins[target], v1.Role_ROLE_WORKER, w.teams[target])
+		_, err := w.adminClient(caller.token()).RevokeUserDevice(w.ctx, &v1.RevokeUserDeviceRequest{
+			UserId: spare.sess.GetUserId(), DeviceId: spare.sess.GetDeviceId()})
+		_, still := w.authClient(spare.token()).ListDevices(w.ctx, &v1.ListDevicesRequest{})
+		if (err == nil) != (still != nil) {
+			return fmt.Sprintf("revoke answered %s, yet the device's session answers %s", outcome(err), outcome(still))
+		}
+		return outcome(err)
+	},
 
 	"throughcare.v1.SyncService/Push": func(w *world, caller *person, target int) string {
 		var chs []*v1.Change

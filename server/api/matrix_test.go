@@ -99,6 +99,10 @@ var expect = map[string]row{
 	"throughcare.v1.AdminService/SetRetention":  {all(unauth), all(denied), all(denied), all(ok)},
 	"throughcare.v1.AdminService/ListAudit":     {all(unauth), all(denied), all(denied), area(ok, notFound)},
 
+	"throughcare.v1.AdminService/CloseClient":      {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
+	"throughcare.v1.AdminService/ListUserDevices":  {all(unauth), all(denied), all(denied), area(ok, notFound)},
+	"throughcare.v1.AdminService/RevokeUserDevice": {all(unauth), all(denied), all(denied), area(ok, notFound)},
+
 	"throughcare.v1.SyncService/Push":      {all(unauth), mine(applied, refused), team(applied, refused), area(applied, refused)},
 	"throughcare.v1.SyncService/Pull":      {all(unauth), mine(sees, hidden), team(sees, hidden), area(sees, hidden)},
 	"throughcare.v1.SyncService/Subscribe": {all(unauth), mine(sees, hidden), team(sees, hidden), area(sees, hidden)},

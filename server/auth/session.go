@@ -277,6 +277,20 @@ func (s *Service) ListDevices(ctx context.Context, id *identity.Identity) ([]*v1
 // Another user's device, or one that does not exist, is NotFound. Revoking
 // a revoked device again changes nothing.
 func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, deviceID string) error {
+	return s.RevokeDeviceIf(ctx, id, deviceID, func(_ store.DirTx, d *store.Device) error {
+		if d == nil || d.UserID != id.UserID {
+			return errNoDevice
+		}
+		return nil
+	})
+}
+
+// RevokeDeviceIf revokes a device as RevokeDevice does, on behalf of id,
+// if may allows it: may runs in the revoking transaction with the device
+// (nil if there is none) and refuses with an error, which is returned as
+// it is. The admin package lets an admin revoke their area's users'
+// devices this way; the revocation is audited as revoke_device by id.
+func (s *Service) RevokeDeviceIf(ctx context.Context, id *identity.Identity, deviceID string, may func(tx store.DirTx, d *store.Device) error) error {
 	var (
 		ended []string
 		also  int
@@ -284,11 +298,17 @@ func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, devic
 	err := s.st.Directory(ctx, func(tx store.DirTx) error {
 		ended, also = nil, 0
 		d, err := tx.Device(deviceID)
-		if errors.Is(err, store.ErrNotFound) || (err == nil && d.UserID != id.UserID) {
-			return errNoDevice
+		if errors.Is(err, store.ErrNotFound) {
+			d, err = nil, nil
 		}
 		if err != nil {
 			return err
+		}
+		if err := may(tx, d); err != nil {
+			return err
+		}
+		if d == nil {
+			return errNoDevice
 		}
 		revoke := []*store.Device{d}
 		if d.IsPrimary() {

@@ -44,6 +44,8 @@ const (
 	AuditUnassignClient
 	AuditDisableUser
 	AuditSignInRefused
+	AuditCloseClient
+	AuditListClients
 	auditActionEnd
 )
 
@@ -77,6 +79,8 @@ var auditActionNames = [...]string{
 	AuditUnassignClient:   "unassign_client",
 	AuditDisableUser:      "disable_user",
 	AuditSignInRefused:    "sign_in_refused",
+	AuditCloseClient:      "close_client",
+	AuditListClients:      "list_clients",
 }
 
 // String names the action ("sign_in").

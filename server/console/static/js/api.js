@@ -57,8 +57,8 @@ export function configure({ token, unauthenticated }) {
   onUnauthenticated = unauthenticated;
 }
 
-async function headers(contentType, anonymous, token) {
-  const hdr = { 'Content-Type': contentType, 'Connect-Protocol-Version': '1' };
+async function headers(contentType, anonymous, token, extra) {
+  const hdr = { ...extra, 'Content-Type': contentType, 'Connect-Protocol-Version': '1' };
   if (!anonymous) {
     const t = token ?? await tokenSource();
     if (t) hdr.Authorization = 'Bearer ' + t;
@@ -85,13 +85,13 @@ function networkError(err) {
 /**
  * call makes a unary call: call('ReviewService', 'ListContacts', {...}).
  * Public procedures (sign-in) pass {anonymous: true}; {token} overrides the
- * session's token.
+ * session's token; {headers} adds request headers (an Idempotency-Key).
  */
-export async function call(service, method, body = {}, { anonymous = false, signal, token, retried = false } = {}) {
+export async function call(service, method, body = {}, { anonymous = false, signal, token, headers: extra, retried = false } = {}) {
   let res;
   try {
     res = await fetch(`/throughcare.v1.${service}/${method}`, {
-      method: 'POST', headers: await headers('application/json', anonymous, token), body: JSON.stringify(body),
+      method: 'POST', headers: await headers('application/json', anonymous, token, extra), body: JSON.stringify(body),
       signal, cache: 'no-store', credentials: 'omit',
     });
   } catch (err) {
@@ -100,7 +100,7 @@ export async function call(service, method, body = {}, { anonymous = false, sign
   if (res.ok) return res.json();
   const err = await errorFrom(res);
   if (err.code === 'unauthenticated' && !anonymous && !token && !retried && await onUnauthenticated()) {
-    return call(service, method, body, { anonymous, signal, retried: true });
+    return call(service, method, body, { anonymous, signal, headers: extra, retried: true });
   }
   throw err;
 }

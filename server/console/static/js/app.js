@@ -14,8 +14,12 @@ import * as stats from './stats.js';
 import * as audit from './audit.js';
 import * as caseload from './caseload.js';
 import * as navcount from './navcount.js';
+import * as admin from './admin.js';
 
 const views = { queue, contact, client: timeline, conflicts, stats, audit, caseload };
+views.admin = admin;
+// Views for administrators only (the server refuses others their calls too).
+const adminOnly = new Set(['audit', 'admin']);
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const sessionBox = document.getElementById('session');
@@ -50,7 +54,7 @@ function render(moved = false) {
     return;
   }
   let name = views[params.get('view')] ? params.get('view') : 'queue';
-  if (name === 'audit' && s.role !== 'ROLE_ADMIN') name = 'queue'; // administrators only
+  if (adminOnly.has(name) && s.role !== 'ROLE_ADMIN') name = 'queue';
   for (const a of nav.querySelectorAll('a')) {
     const on = a.dataset.view === name || (name === 'contact' && a.dataset.view === 'queue');
     if (on) a.setAttribute('aria-current', 'page');

@@ -22,6 +22,12 @@ export function reset() {
   devices.clear();
 }
 
+/** changed forgets the teams and users, which the administration screens
+ * have just changed, so the next look-up asks again. */
+export function changed() {
+  teams = users = null;
+}
+
 /** getTeams lists the teams the caller sees ([{teamId, name}]). */
 export function getTeams() {
   teams ??= call('AdminService', 'ListTeams', {}).then((r) => r.teams ?? []).catch((err) => {

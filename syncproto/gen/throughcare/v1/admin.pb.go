@@ -1323,7 +1323,12 @@ type ClientSummary struct {
 	// The team.
 	TeamId string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
 	// The workers currently assigned.
-	WorkerIds     []string `protobuf:"bytes,3,rep,name=worker_ids,json=workerIds,proto3" json:"worker_ids,omitempty"`
+	WorkerIds []string `protobuf:"bytes,3,rep,name=worker_ids,json=workerIds,proto3" json:"worker_ids,omitempty"`
+	// The client's name ("Given Family") from their record, for the people
+	// who manage their case; listing names is audited (list_clients).
+	DisplayName string `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// The case's status from the client record: "active" or "closed".
+	Status        string `protobuf:"bytes,5,opt,name=status,proto3" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1377,6 +1382,20 @@ func (x *ClientSummary) GetWorkerIds() []string {
 		return x.WorkerIds
 	}
 	return nil
+}
+
+func (x *ClientSummary) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *ClientSummary) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
 }
 
 // ListClientsResponse lists clients.
@@ -2131,7 +2150,8 @@ type AuditEntry struct {
 	// subscribe, push, review_note, resolve_conflict, read_audit,
 	// create_client, subject_access, retention_purge, set_retention,
 	// take_backup, mint_admin_invite, create_invite, revoke_invite,
-	// assign_client, unassign_client, disable_user.
+	// assign_client, unassign_client, disable_user, sign_in_refused,
+	// close_client, list_clients.
 	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	// Who did it, in which role, from which device and client address.
 	UserId   string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
@@ -2349,6 +2369,273 @@ func (x *ListAuditResponse) GetNextAfter() uint64 {
 	return 0
 }
 
+// CloseClientRequest names the client whose case closes.
+type CloseClientRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId      string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseClientRequest) Reset() {
+	*x = CloseClientRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseClientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseClientRequest) ProtoMessage() {}
+
+func (x *CloseClientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseClientRequest.ProtoReflect.Descriptor instead.
+func (*CloseClientRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *CloseClientRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+// CloseClientResponse confirms it.
+type CloseClientResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseClientResponse) Reset() {
+	*x = CloseClientResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseClientResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseClientResponse) ProtoMessage() {}
+
+func (x *CloseClientResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseClientResponse.ProtoReflect.Descriptor instead.
+func (*CloseClientResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{39}
+}
+
+// ListUserDevicesRequest names the user.
+type ListUserDevicesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user.
+	UserId        string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUserDevicesRequest) Reset() {
+	*x = ListUserDevicesRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUserDevicesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUserDevicesRequest) ProtoMessage() {}
+
+func (x *ListUserDevicesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUserDevicesRequest.ProtoReflect.Descriptor instead.
+func (*ListUserDevicesRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListUserDevicesRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+// ListUserDevicesResponse lists the user's devices.
+type ListUserDevicesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The devices, oldest first (current is always false).
+	Devices       []*Device `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListUserDevicesResponse) Reset() {
+	*x = ListUserDevicesResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListUserDevicesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListUserDevicesResponse) ProtoMessage() {}
+
+func (x *ListUserDevicesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListUserDevicesResponse.ProtoReflect.Descriptor instead.
+func (*ListUserDevicesResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ListUserDevicesResponse) GetDevices() []*Device {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// RevokeUserDeviceRequest names the device to revoke.
+type RevokeUserDeviceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The user whose device it is.
+	UserId string `protobuf:"bytes,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	// The device (from ListUserDevices).
+	DeviceId      string `protobuf:"bytes,2,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeUserDeviceRequest) Reset() {
+	*x = RevokeUserDeviceRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeUserDeviceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeUserDeviceRequest) ProtoMessage() {}
+
+func (x *RevokeUserDeviceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeUserDeviceRequest.ProtoReflect.Descriptor instead.
+func (*RevokeUserDeviceRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RevokeUserDeviceRequest) GetUserId() string {
+	if x != nil {
+		return x.UserId
+	}
+	return ""
+}
+
+func (x *RevokeUserDeviceRequest) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+// RevokeUserDeviceResponse confirms it.
+type RevokeUserDeviceResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeUserDeviceResponse) Reset() {
+	*x = RevokeUserDeviceResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeUserDeviceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeUserDeviceResponse) ProtoMessage() {}
+
+func (x *RevokeUserDeviceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeUserDeviceResponse.ProtoReflect.Descriptor instead.
+func (*RevokeUserDeviceResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{43}
+}
+
 var File_throughcare_v1_admin_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_admin_proto_rawDesc = "" +
@@ -2428,12 +2715,14 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x14CreateClientResponse\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\"-\n" +
 	"\x12ListClientsRequest\x12\x17\n" +
-	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"d\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"\x9f\x01\n" +
 	"\rClientSummary\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x17\n" +
 	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x12\x1d\n" +
 	"\n" +
-	"worker_ids\x18\x03 \x03(\tR\tworkerIds\"N\n" +
+	"worker_ids\x18\x03 \x03(\tR\tworkerIds\x12!\n" +
+	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x12\x16\n" +
+	"\x06status\x18\x05 \x01(\tR\x06status\"N\n" +
 	"\x13ListClientsResponse\x127\n" +
 	"\aclients\x18\x01 \x03(\v2\x1d.throughcare.v1.ClientSummaryR\aclients\"O\n" +
 	"\x13AssignClientRequest\x12\x1b\n" +
@@ -2500,14 +2789,25 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x11ListAuditResponse\x124\n" +
 	"\aentries\x18\x01 \x03(\v2\x1a.throughcare.v1.AuditEntryR\aentries\x12\x1d\n" +
 	"\n" +
-	"next_after\x18\x02 \x01(\x04R\tnextAfter*\xb3\x01\n" +
+	"next_after\x18\x02 \x01(\x04R\tnextAfter\"1\n" +
+	"\x12CloseClientRequest\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\"\x15\n" +
+	"\x13CloseClientResponse\"1\n" +
+	"\x16ListUserDevicesRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\"K\n" +
+	"\x17ListUserDevicesResponse\x120\n" +
+	"\adevices\x18\x01 \x03(\v2\x16.throughcare.v1.DeviceR\adevices\"O\n" +
+	"\x17RevokeUserDeviceRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
+	"\tdevice_id\x18\x02 \x01(\tR\bdeviceId\"\x1a\n" +
+	"\x18RevokeUserDeviceResponse*\xb3\x01\n" +
 	"\vInviteState\x12\x1c\n" +
 	"\x18INVITE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14INVITE_STATE_PENDING\x10\x01\x12\x15\n" +
 	"\x11INVITE_STATE_USED\x10\x02\x12\x18\n" +
 	"\x14INVITE_STATE_REVOKED\x10\x03\x12\x18\n" +
 	"\x14INVITE_STATE_EXPIRED\x10\x04\x12!\n" +
-	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xbf\v\n" +
+	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xf1\r\n" +
 	"\fAdminService\x12O\n" +
 	"\aGetArea\x12\x1e.throughcare.v1.GetAreaRequest\x1a\x1f.throughcare.v1.GetAreaResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\n" +
@@ -2525,7 +2825,10 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\fStreamBackup\x12#.throughcare.v1.StreamBackupRequest\x1a$.throughcare.v1.StreamBackupResponse\"\x03\x90\x02\x010\x01\x12c\n" +
 	"\rExportSubject\x12$.throughcare.v1.ExportSubjectRequest\x1a%.throughcare.v1.ExportSubjectResponse\"\x03\x90\x02\x010\x01\x12Y\n" +
 	"\fSetRetention\x12#.throughcare.v1.SetRetentionRequest\x1a$.throughcare.v1.SetRetentionResponse\x12U\n" +
-	"\tListAudit\x12 .throughcare.v1.ListAuditRequest\x1a!.throughcare.v1.ListAuditResponse\"\x03\x90\x02\x01B\xc8\x01\n" +
+	"\tListAudit\x12 .throughcare.v1.ListAuditRequest\x1a!.throughcare.v1.ListAuditResponse\"\x03\x90\x02\x01\x12[\n" +
+	"\vCloseClient\x12\".throughcare.v1.CloseClientRequest\x1a#.throughcare.v1.CloseClientResponse\"\x03\x90\x02\x02\x12g\n" +
+	"\x0fListUserDevices\x12&.throughcare.v1.ListUserDevicesRequest\x1a'.throughcare.v1.ListUserDevicesResponse\"\x03\x90\x02\x01\x12j\n" +
+	"\x10RevokeUserDevice\x12'.throughcare.v1.RevokeUserDeviceRequest\x1a(.throughcare.v1.RevokeUserDeviceResponse\"\x03\x90\x02\x02B\xc8\x01\n" +
 	"\x12com.throughcare.v1B\n" +
 	"AdminProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
@@ -2542,112 +2845,126 @@ func file_throughcare_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_throughcare_v1_admin_proto_goTypes = []any{
-	(InviteState)(0),               // 0: throughcare.v1.InviteState
-	(*GetAreaRequest)(nil),         // 1: throughcare.v1.GetAreaRequest
-	(*GetAreaResponse)(nil),        // 2: throughcare.v1.GetAreaResponse
-	(*CreateTeamRequest)(nil),      // 3: throughcare.v1.CreateTeamRequest
-	(*Team)(nil),                   // 4: throughcare.v1.Team
-	(*CreateTeamResponse)(nil),     // 5: throughcare.v1.CreateTeamResponse
-	(*ListTeamsRequest)(nil),       // 6: throughcare.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),      // 7: throughcare.v1.ListTeamsResponse
-	(*CreateInviteRequest)(nil),    // 8: throughcare.v1.CreateInviteRequest
-	(*CreateInviteResponse)(nil),   // 9: throughcare.v1.CreateInviteResponse
-	(*ListInvitesRequest)(nil),     // 10: throughcare.v1.ListInvitesRequest
-	(*Invite)(nil),                 // 11: throughcare.v1.Invite
-	(*ListInvitesResponse)(nil),    // 12: throughcare.v1.ListInvitesResponse
-	(*RevokeInviteRequest)(nil),    // 13: throughcare.v1.RevokeInviteRequest
-	(*RevokeInviteResponse)(nil),   // 14: throughcare.v1.RevokeInviteResponse
-	(*ListUsersRequest)(nil),       // 15: throughcare.v1.ListUsersRequest
-	(*User)(nil),                   // 16: throughcare.v1.User
-	(*ListUsersResponse)(nil),      // 17: throughcare.v1.ListUsersResponse
-	(*DisableUserRequest)(nil),     // 18: throughcare.v1.DisableUserRequest
-	(*DisableUserResponse)(nil),    // 19: throughcare.v1.DisableUserResponse
-	(*CreateClientRequest)(nil),    // 20: throughcare.v1.CreateClientRequest
-	(*CreateClientResponse)(nil),   // 21: throughcare.v1.CreateClientResponse
-	(*ListClientsRequest)(nil),     // 22: throughcare.v1.ListClientsRequest
-	(*ClientSummary)(nil),          // 23: throughcare.v1.ClientSummary
-	(*ListClientsResponse)(nil),    // 24: throughcare.v1.ListClientsResponse
-	(*AssignClientRequest)(nil),    // 25: throughcare.v1.AssignClientRequest
-	(*AssignClientResponse)(nil),   // 26: throughcare.v1.AssignClientResponse
-	(*UnassignClientRequest)(nil),  // 27: throughcare.v1.UnassignClientRequest
-	(*UnassignClientResponse)(nil), // 28: throughcare.v1.UnassignClientResponse
-	(*StreamBackupRequest)(nil),    // 29: throughcare.v1.StreamBackupRequest
-	(*StreamBackupResponse)(nil),   // 30: throughcare.v1.StreamBackupResponse
-	(*BackupSummary)(nil),          // 31: throughcare.v1.BackupSummary
-	(*ExportSubjectRequest)(nil),   // 32: throughcare.v1.ExportSubjectRequest
-	(*ExportSubjectResponse)(nil),  // 33: throughcare.v1.ExportSubjectResponse
-	(*SetRetentionRequest)(nil),    // 34: throughcare.v1.SetRetentionRequest
-	(*SetRetentionResponse)(nil),   // 35: throughcare.v1.SetRetentionResponse
-	(*ListAuditRequest)(nil),       // 36: throughcare.v1.ListAuditRequest
-	(*AuditEntry)(nil),             // 37: throughcare.v1.AuditEntry
-	(*ListAuditResponse)(nil),      // 38: throughcare.v1.ListAuditResponse
-	(*durationpb.Duration)(nil),    // 39: google.protobuf.Duration
-	(Role)(0),                      // 40: throughcare.v1.Role
-	(*timestamppb.Timestamp)(nil),  // 41: google.protobuf.Timestamp
-	(*Date)(nil),                   // 42: throughcare.v1.Date
+	(InviteState)(0),                 // 0: throughcare.v1.InviteState
+	(*GetAreaRequest)(nil),           // 1: throughcare.v1.GetAreaRequest
+	(*GetAreaResponse)(nil),          // 2: throughcare.v1.GetAreaResponse
+	(*CreateTeamRequest)(nil),        // 3: throughcare.v1.CreateTeamRequest
+	(*Team)(nil),                     // 4: throughcare.v1.Team
+	(*CreateTeamResponse)(nil),       // 5: throughcare.v1.CreateTeamResponse
+	(*ListTeamsRequest)(nil),         // 6: throughcare.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),        // 7: throughcare.v1.ListTeamsResponse
+	(*CreateInviteRequest)(nil),      // 8: throughcare.v1.CreateInviteRequest
+	(*CreateInviteResponse)(nil),     // 9: throughcare.v1.CreateInviteResponse
+	(*ListInvitesRequest)(nil),       // 10: throughcare.v1.ListInvitesRequest
+	(*Invite)(nil),                   // 11: throughcare.v1.Invite
+	(*ListInvitesResponse)(nil),      // 12: throughcare.v1.ListInvitesResponse
+	(*RevokeInviteRequest)(nil),      // 13: throughcare.v1.RevokeInviteRequest
+	(*RevokeInviteResponse)(nil),     // 14: throughcare.v1.RevokeInviteResponse
+	(*ListUsersRequest)(nil),         // 15: throughcare.v1.ListUsersRequest
+	(*User)(nil),                     // 16: throughcare.v1.User
+	(*ListUsersResponse)(nil),        // 17: throughcare.v1.ListUsersResponse
+	(*DisableUserRequest)(nil),       // 18: throughcare.v1.DisableUserRequest
+	(*DisableUserResponse)(nil),      // 19: throughcare.v1.DisableUserResponse
+	(*CreateClientRequest)(nil),      // 20: throughcare.v1.CreateClientRequest
+	(*CreateClientResponse)(nil),     // 21: throughcare.v1.CreateClientResponse
+	(*ListClientsRequest)(nil),       // 22: throughcare.v1.ListClientsRequest
+	(*ClientSummary)(nil),            // 23: throughcare.v1.ClientSummary
+	(*ListClientsResponse)(nil),      // 24: throughcare.v1.ListClientsResponse
+	(*AssignClientRequest)(nil),      // 25: throughcare.v1.AssignClientRequest
+	(*AssignClientResponse)(nil),     // 26: throughcare.v1.AssignClientResponse
+	(*UnassignClientRequest)(nil),    // 27: throughcare.v1.UnassignClientRequest
+	(*UnassignClientResponse)(nil),   // 28: throughcare.v1.UnassignClientResponse
+	(*StreamBackupRequest)(nil),      // 29: throughcare.v1.StreamBackupRequest
+	(*StreamBackupResponse)(nil),     // 30: throughcare.v1.StreamBackupResponse
+	(*BackupSummary)(nil),            // 31: throughcare.v1.BackupSummary
+	(*ExportSubjectRequest)(nil),     // 32: throughcare.v1.ExportSubjectRequest
+	(*ExportSubjectResponse)(nil),    // 33: throughcare.v1.ExportSubjectResponse
+	(*SetRetentionRequest)(nil),      // 34: throughcare.v1.SetRetentionRequest
+	(*SetRetentionResponse)(nil),     // 35: throughcare.v1.SetRetentionResponse
+	(*ListAuditRequest)(nil),         // 36: throughcare.v1.ListAuditRequest
+	(*AuditEntry)(nil),               // 37: throughcare.v1.AuditEntry
+	(*ListAuditResponse)(nil),        // 38: throughcare.v1.ListAuditResponse
+	(*CloseClientRequest)(nil),       // 39: throughcare.v1.CloseClientRequest
+	(*CloseClientResponse)(nil),      // 40: throughcare.v1.CloseClientResponse
+	(*ListUserDevicesRequest)(nil),   // 41: throughcare.v1.ListUserDevicesRequest
+	(*ListUserDevicesResponse)(nil),  // 42: throughcare.v1.ListUserDevicesResponse
+	(*RevokeUserDeviceRequest)(nil),  // 43: throughcare.v1.RevokeUserDeviceRequest
+	(*RevokeUserDeviceResponse)(nil), // 44: throughcare.v1.RevokeUserDeviceResponse
+	(*durationpb.Duration)(nil),      // 45: google.protobuf.Duration
+	(Role)(0),                        // 46: throughcare.v1.Role
+	(*timestamppb.Timestamp)(nil),    // 47: google.protobuf.Timestamp
+	(*Date)(nil),                     // 48: throughcare.v1.Date
+	(*Device)(nil),                   // 49: throughcare.v1.Device
 }
 var file_throughcare_v1_admin_proto_depIdxs = []int32{
-	39, // 0: throughcare.v1.GetAreaResponse.retention:type_name -> google.protobuf.Duration
+	45, // 0: throughcare.v1.GetAreaResponse.retention:type_name -> google.protobuf.Duration
 	4,  // 1: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
 	4,  // 2: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
-	40, // 3: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
-	41, // 4: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
-	40, // 5: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
-	41, // 6: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
-	41, // 7: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 3: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
+	47, // 4: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
+	46, // 5: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
+	47, // 6: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
+	47, // 7: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
 	0,  // 8: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
 	11, // 9: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
-	40, // 10: throughcare.v1.User.role:type_name -> throughcare.v1.Role
+	46, // 10: throughcare.v1.User.role:type_name -> throughcare.v1.Role
 	16, // 11: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
-	42, // 12: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
+	48, // 12: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
 	23, // 13: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
 	31, // 14: throughcare.v1.StreamBackupResponse.summary:type_name -> throughcare.v1.BackupSummary
-	41, // 15: throughcare.v1.BackupSummary.created_at:type_name -> google.protobuf.Timestamp
-	39, // 16: throughcare.v1.SetRetentionRequest.retention:type_name -> google.protobuf.Duration
-	39, // 17: throughcare.v1.SetRetentionResponse.retention:type_name -> google.protobuf.Duration
-	41, // 18: throughcare.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	41, // 19: throughcare.v1.AuditEntry.from:type_name -> google.protobuf.Timestamp
-	41, // 20: throughcare.v1.AuditEntry.to:type_name -> google.protobuf.Timestamp
+	47, // 15: throughcare.v1.BackupSummary.created_at:type_name -> google.protobuf.Timestamp
+	45, // 16: throughcare.v1.SetRetentionRequest.retention:type_name -> google.protobuf.Duration
+	45, // 17: throughcare.v1.SetRetentionResponse.retention:type_name -> google.protobuf.Duration
+	47, // 18: throughcare.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	47, // 19: throughcare.v1.AuditEntry.from:type_name -> google.protobuf.Timestamp
+	47, // 20: throughcare.v1.AuditEntry.to:type_name -> google.protobuf.Timestamp
 	37, // 21: throughcare.v1.ListAuditResponse.entries:type_name -> throughcare.v1.AuditEntry
-	1,  // 22: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
-	3,  // 23: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
-	6,  // 24: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
-	8,  // 25: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
-	10, // 26: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
-	13, // 27: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
-	15, // 28: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
-	18, // 29: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
-	20, // 30: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
-	22, // 31: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
-	25, // 32: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
-	27, // 33: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
-	29, // 34: throughcare.v1.AdminService.StreamBackup:input_type -> throughcare.v1.StreamBackupRequest
-	32, // 35: throughcare.v1.AdminService.ExportSubject:input_type -> throughcare.v1.ExportSubjectRequest
-	34, // 36: throughcare.v1.AdminService.SetRetention:input_type -> throughcare.v1.SetRetentionRequest
-	36, // 37: throughcare.v1.AdminService.ListAudit:input_type -> throughcare.v1.ListAuditRequest
-	2,  // 38: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
-	5,  // 39: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
-	7,  // 40: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
-	9,  // 41: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
-	12, // 42: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
-	14, // 43: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
-	17, // 44: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
-	19, // 45: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
-	21, // 46: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
-	24, // 47: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
-	26, // 48: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
-	28, // 49: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
-	30, // 50: throughcare.v1.AdminService.StreamBackup:output_type -> throughcare.v1.StreamBackupResponse
-	33, // 51: throughcare.v1.AdminService.ExportSubject:output_type -> throughcare.v1.ExportSubjectResponse
-	35, // 52: throughcare.v1.AdminService.SetRetention:output_type -> throughcare.v1.SetRetentionResponse
-	38, // 53: throughcare.v1.AdminService.ListAudit:output_type -> throughcare.v1.ListAuditResponse
-	38, // [38:54] is the sub-list for method output_type
-	22, // [22:38] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	49, // 22: throughcare.v1.ListUserDevicesResponse.devices:type_name -> throughcare.v1.Device
+	1,  // 23: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
+	3,  // 24: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
+	6,  // 25: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
+	8,  // 26: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
+	10, // 27: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
+	13, // 28: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
+	15, // 29: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
+	18, // 30: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
+	20, // 31: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
+	22, // 32: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
+	25, // 33: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
+	27, // 34: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
+	29, // 35: throughcare.v1.AdminService.StreamBackup:input_type -> throughcare.v1.StreamBackupRequest
+	32, // 36: throughcare.v1.AdminService.ExportSubject:input_type -> throughcare.v1.ExportSubjectRequest
+	34, // 37: throughcare.v1.AdminService.SetRetention:input_type -> throughcare.v1.SetRetentionRequest
+	36, // 38: throughcare.v1.AdminService.ListAudit:input_type -> throughcare.v1.ListAuditRequest
+	39, // 39: throughcare.v1.AdminService.CloseClient:input_type -> throughcare.v1.CloseClientRequest
+	41, // 40: throughcare.v1.AdminService.ListUserDevices:input_type -> throughcare.v1.ListUserDevicesRequest
+	43, // 41: throughcare.v1.AdminService.RevokeUserDevice:input_type -> throughcare.v1.RevokeUserDeviceRequest
+	2,  // 42: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
+	5,  // 43: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
+	7,  // 44: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
+	9,  // 45: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
+	12, // 46: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
+	14, // 47: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
+	17, // 48: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
+	19, // 49: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
+	21, // 50: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
+	24, // 51: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
+	26, // 52: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
+	28, // 53: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
+	30, // 54: throughcare.v1.AdminService.StreamBackup:output_type -> throughcare.v1.StreamBackupResponse
+	33, // 55: throughcare.v1.AdminService.ExportSubject:output_type -> throughcare.v1.ExportSubjectResponse
+	35, // 56: throughcare.v1.AdminService.SetRetention:output_type -> throughcare.v1.SetRetentionResponse
+	38, // 57: throughcare.v1.AdminService.ListAudit:output_type -> throughcare.v1.ListAuditResponse
+	40, // 58: throughcare.v1.AdminService.CloseClient:output_type -> throughcare.v1.CloseClientResponse
+	42, // 59: throughcare.v1.AdminService.ListUserDevices:output_type -> throughcare.v1.ListUserDevicesResponse
+	44, // 60: throughcare.v1.AdminService.RevokeUserDevice:output_type -> throughcare.v1.RevokeUserDeviceResponse
+	42, // [42:61] is the sub-list for method output_type
+	23, // [23:42] is the sub-list for method input_type
+	23, // [23:23] is the sub-list for extension type_name
+	23, // [23:23] is the sub-list for extension extendee
+	0,  // [0:23] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_admin_proto_init() }
@@ -2663,7 +2980,7 @@ func file_throughcare_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_admin_proto_rawDesc), len(file_throughcare_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   38,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

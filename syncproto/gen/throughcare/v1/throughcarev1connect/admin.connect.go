@@ -76,6 +76,15 @@ const (
 	AdminServiceSetRetentionProcedure = "/throughcare.v1.AdminService/SetRetention"
 	// AdminServiceListAuditProcedure is the fully-qualified name of the AdminService's ListAudit RPC.
 	AdminServiceListAuditProcedure = "/throughcare.v1.AdminService/ListAudit"
+	// AdminServiceCloseClientProcedure is the fully-qualified name of the AdminService's CloseClient
+	// RPC.
+	AdminServiceCloseClientProcedure = "/throughcare.v1.AdminService/CloseClient"
+	// AdminServiceListUserDevicesProcedure is the fully-qualified name of the AdminService's
+	// ListUserDevices RPC.
+	AdminServiceListUserDevicesProcedure = "/throughcare.v1.AdminService/ListUserDevices"
+	// AdminServiceRevokeUserDeviceProcedure is the fully-qualified name of the AdminService's
+	// RevokeUserDevice RPC.
+	AdminServiceRevokeUserDeviceProcedure = "/throughcare.v1.AdminService/RevokeUserDevice"
 )
 
 // AdminServiceClient is a client for the throughcare.v1.AdminService service.
@@ -129,6 +138,17 @@ type AdminServiceClient interface {
 	// one user, oldest first, a page at a time (admins). Reading it is
 	// itself audited.
 	ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error)
+	// CloseClient closes a client's case (its record's status becomes
+	// "closed", written on the caller's account); the area's retention
+	// counts from then. Closing a closed case changes nothing.
+	CloseClient(context.Context, *v1.CloseClientRequest) (*v1.CloseClientResponse, error)
+	// ListUserDevices lists the devices of a user of the caller's area
+	// (admins), oldest first, revoked ones included.
+	ListUserDevices(context.Context, *v1.ListUserDevicesRequest) (*v1.ListUserDevicesResponse, error)
+	// RevokeUserDevice revokes a device of a user of the caller's area
+	// (admins), as AuthService.RevokeDevice revokes one's own: it can no
+	// longer sign in and its sessions and streams end at once.
+	RevokeUserDevice(context.Context, *v1.RevokeUserDeviceRequest) (*v1.RevokeUserDeviceResponse, error)
 }
 
 // NewAdminServiceClient constructs a client for the throughcare.v1.AdminService service. By
@@ -247,27 +267,51 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		closeClient: connect.NewClient[v1.CloseClientRequest, v1.CloseClientResponse](
+			httpClient,
+			baseURL+AdminServiceCloseClientProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("CloseClient")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
+		listUserDevices: connect.NewClient[v1.ListUserDevicesRequest, v1.ListUserDevicesResponse](
+			httpClient,
+			baseURL+AdminServiceListUserDevicesProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("ListUserDevices")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		revokeUserDevice: connect.NewClient[v1.RevokeUserDeviceRequest, v1.RevokeUserDeviceResponse](
+			httpClient,
+			baseURL+AdminServiceRevokeUserDeviceProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("RevokeUserDevice")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adminServiceClient implements AdminServiceClient.
 type adminServiceClient struct {
-	getArea        *connect.Client[v1.GetAreaRequest, v1.GetAreaResponse]
-	createTeam     *connect.Client[v1.CreateTeamRequest, v1.CreateTeamResponse]
-	listTeams      *connect.Client[v1.ListTeamsRequest, v1.ListTeamsResponse]
-	createInvite   *connect.Client[v1.CreateInviteRequest, v1.CreateInviteResponse]
-	listInvites    *connect.Client[v1.ListInvitesRequest, v1.ListInvitesResponse]
-	revokeInvite   *connect.Client[v1.RevokeInviteRequest, v1.RevokeInviteResponse]
-	listUsers      *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
-	disableUser    *connect.Client[v1.DisableUserRequest, v1.DisableUserResponse]
-	createClient   *connect.Client[v1.CreateClientRequest, v1.CreateClientResponse]
-	listClients    *connect.Client[v1.ListClientsRequest, v1.ListClientsResponse]
-	assignClient   *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
-	unassignClient *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
-	streamBackup   *connect.Client[v1.StreamBackupRequest, v1.StreamBackupResponse]
-	exportSubject  *connect.Client[v1.ExportSubjectRequest, v1.ExportSubjectResponse]
-	setRetention   *connect.Client[v1.SetRetentionRequest, v1.SetRetentionResponse]
-	listAudit      *connect.Client[v1.ListAuditRequest, v1.ListAuditResponse]
+	getArea          *connect.Client[v1.GetAreaRequest, v1.GetAreaResponse]
+	createTeam       *connect.Client[v1.CreateTeamRequest, v1.CreateTeamResponse]
+	listTeams        *connect.Client[v1.ListTeamsRequest, v1.ListTeamsResponse]
+	createInvite     *connect.Client[v1.CreateInviteRequest, v1.CreateInviteResponse]
+	listInvites      *connect.Client[v1.ListInvitesRequest, v1.ListInvitesResponse]
+	revokeInvite     *connect.Client[v1.RevokeInviteRequest, v1.RevokeInviteResponse]
+	listUsers        *connect.Client[v1.ListUsersRequest, v1.ListUsersResponse]
+	disableUser      *connect.Client[v1.DisableUserRequest, v1.DisableUserResponse]
+	createClient     *connect.Client[v1.CreateClientRequest, v1.CreateClientResponse]
+	listClients      *connect.Client[v1.ListClientsRequest, v1.ListClientsResponse]
+	assignClient     *connect.Client[v1.AssignClientRequest, v1.AssignClientResponse]
+	unassignClient   *connect.Client[v1.UnassignClientRequest, v1.UnassignClientResponse]
+	streamBackup     *connect.Client[v1.StreamBackupRequest, v1.StreamBackupResponse]
+	exportSubject    *connect.Client[v1.ExportSubjectRequest, v1.ExportSubjectResponse]
+	setRetention     *connect.Client[v1.SetRetentionRequest, v1.SetRetentionResponse]
+	listAudit        *connect.Client[v1.ListAuditRequest, v1.ListAuditResponse]
+	closeClient      *connect.Client[v1.CloseClientRequest, v1.CloseClientResponse]
+	listUserDevices  *connect.Client[v1.ListUserDevicesRequest, v1.ListUserDevicesResponse]
+	revokeUserDevice *connect.Client[v1.RevokeUserDeviceRequest, v1.RevokeUserDeviceResponse]
 }
 
 // GetArea calls throughcare.v1.AdminService.GetArea.
@@ -406,6 +450,33 @@ func (c *adminServiceClient) ListAudit(ctx context.Context, req *v1.ListAuditReq
 	return nil, err
 }
 
+// CloseClient calls throughcare.v1.AdminService.CloseClient.
+func (c *adminServiceClient) CloseClient(ctx context.Context, req *v1.CloseClientRequest) (*v1.CloseClientResponse, error) {
+	response, err := c.closeClient.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// ListUserDevices calls throughcare.v1.AdminService.ListUserDevices.
+func (c *adminServiceClient) ListUserDevices(ctx context.Context, req *v1.ListUserDevicesRequest) (*v1.ListUserDevicesResponse, error) {
+	response, err := c.listUserDevices.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
+// RevokeUserDevice calls throughcare.v1.AdminService.RevokeUserDevice.
+func (c *adminServiceClient) RevokeUserDevice(ctx context.Context, req *v1.RevokeUserDeviceRequest) (*v1.RevokeUserDeviceResponse, error) {
+	response, err := c.revokeUserDevice.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // AdminServiceHandler is an implementation of the throughcare.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetArea describes the caller's area.
@@ -457,6 +528,17 @@ type AdminServiceHandler interface {
 	// one user, oldest first, a page at a time (admins). Reading it is
 	// itself audited.
 	ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error)
+	// CloseClient closes a client's case (its record's status becomes
+	// "closed", written on the caller's account); the area's retention
+	// counts from then. Closing a closed case changes nothing.
+	CloseClient(context.Context, *v1.CloseClientRequest) (*v1.CloseClientResponse, error)
+	// ListUserDevices lists the devices of a user of the caller's area
+	// (admins), oldest first, revoked ones included.
+	ListUserDevices(context.Context, *v1.ListUserDevicesRequest) (*v1.ListUserDevicesResponse, error)
+	// RevokeUserDevice revokes a device of a user of the caller's area
+	// (admins), as AuthService.RevokeDevice revokes one's own: it can no
+	// longer sign in and its sessions and streams end at once.
+	RevokeUserDevice(context.Context, *v1.RevokeUserDeviceRequest) (*v1.RevokeUserDeviceResponse, error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -571,6 +653,27 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceCloseClientHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceCloseClientProcedure,
+		svc.CloseClient,
+		connect.WithSchema(adminServiceMethods.ByName("CloseClient")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceListUserDevicesHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceListUserDevicesProcedure,
+		svc.ListUserDevices,
+		connect.WithSchema(adminServiceMethods.ByName("ListUserDevices")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	adminServiceRevokeUserDeviceHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceRevokeUserDeviceProcedure,
+		svc.RevokeUserDevice,
+		connect.WithSchema(adminServiceMethods.ByName("RevokeUserDevice")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetAreaProcedure:
@@ -605,6 +708,12 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceSetRetentionHandler.ServeHTTP(w, r)
 		case AdminServiceListAuditProcedure:
 			adminServiceListAuditHandler.ServeHTTP(w, r)
+		case AdminServiceCloseClientProcedure:
+			adminServiceCloseClientHandler.ServeHTTP(w, r)
+		case AdminServiceListUserDevicesProcedure:
+			adminServiceListUserDevicesHandler.ServeHTTP(w, r)
+		case AdminServiceRevokeUserDeviceProcedure:
+			adminServiceRevokeUserDeviceHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -676,4 +785,16 @@ func (UnimplementedAdminServiceHandler) SetRetention(context.Context, *v1.SetRet
 
 func (UnimplementedAdminServiceHandler) ListAudit(context.Context, *v1.ListAuditRequest) (*v1.ListAuditResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ListAudit is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) CloseClient(context.Context, *v1.CloseClientRequest) (*v1.CloseClientResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.CloseClient is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) ListUserDevices(context.Context, *v1.ListUserDevicesRequest) (*v1.ListUserDevicesResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.ListUserDevices is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) RevokeUserDevice(context.Context, *v1.RevokeUserDeviceRequest) (*v1.RevokeUserDeviceResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.RevokeUserDevice is not implemented"))
 }

@@ -1,0 +1,69 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/throughcare/throughcare/server/access"
+	"github.com/throughcare/throughcare/server/audit"
+	"github.com/throughcare/throughcare/server/errkind"
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/schema"
+)
+
+// CloseClient closes the case of a client the caller reaches (supervisors
+// and admins: access.CloseClients): the client record's status becomes
+// "closed", written on the caller's account (device ServerDevice) through
+// the sync engine, which audits it (close_client) in the same transaction,
+// so every device holding the client receives it on its next pull. The
+// area's retention counts from then. Closing a closed case changes nothing.
+func (s *Service) CloseClient(ctx context.Context, id *identity.Identity, clientID string) error {
+	var teamID string
+	err := s.view(ctx, func(tx store.DirTx) error {
+		sc, err := access.Resolve(tx, id, access.CloseClients)
+		if err != nil {
+			return err
+		}
+		c, err := sc.Client(tx, clientID)
+		if err != nil {
+			return err
+		}
+		teamID = c.TeamID
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if !access.MayWrite(schema.Builtin(), id.Role, "client", "status") {
+		return access.Forbidden(id.Role, "write client.status")
+	}
+	recs, err := s.st.Records(ctx, clientID, []string{clientID})
+	if err != nil {
+		return storeErr(err)
+	}
+	if recs[clientID] == nil {
+		return errkind.E(errkind.Unavailable, "the client's record is not written yet; retry creating the client first")
+	}
+	cur := merge.Field(recs[clientID], "status")
+	if cur.GetValue().GetStringValue() == "closed" {
+		return nil
+	}
+	ch := &v1.Change{RecordId: clientID, RecordType: "client", ClientId: clientID, Field: "status",
+		Value: &v1.Value{Kind: &v1.Value_StringValue{StringValue: "closed"}}, Base: cur.GetStamp()}
+	entry := audit.Entry(ctx, id, store.AuditCloseClient, s.now())
+	entry.ClientIDs, entry.TeamID = []string{clientID}, teamID
+	res, err := s.w.WriteAudited(ctx, entry, []*v1.Change{ch}, nil)
+	if err != nil {
+		return storeErr(err)
+	}
+	for _, r := range res.Results {
+		if r.Verdict != v1.Verdict_VERDICT_APPLIED {
+			return fmt.Errorf("admin: closing a case not applied: %v %v", r.Verdict, r.Reason)
+		}
+	}
+	s.log.Info().Str("user_id", id.UserID).Str("client_id", clientID).Msg("case closed")
+	return nil
+}
