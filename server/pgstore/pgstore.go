@@ -73,6 +73,7 @@ type DB struct {
 	now       func() time.Time
 	cursorKey []byte
 	watchers  store.Watchers
+	audit     auditSealer
 	closed    atomic.Bool
 }
 
@@ -131,7 +132,7 @@ func (s *DB) open(ctx context.Context) error {
 	if len(s.cursorKey) != 32 {
 		return fmt.Errorf("pgstore: the stored cursor key is %d bytes, want 32", len(s.cursorKey))
 	}
-	return nil
+	return s.startSealer(ctx)
 }
 
 // CursorKey implements store.Store.
@@ -145,6 +146,7 @@ func (s *DB) Watch(fn func(heads map[string]uint64)) (stop func()) { return s.wa
 // be called more than once.
 func (s *DB) Close() error {
 	if s.closed.CompareAndSwap(false, true) {
+		s.stopSealer()
 		s.pool.Close()
 	}
 	return nil
