@@ -122,10 +122,13 @@ func (s *DB) open(ctx context.Context) error {
 		return err
 	}
 	// The first server to open the database makes the key; every other
-	// one, and every reopen, reads it.
-	err = s.pool.QueryRow(ctx, `WITH made AS (
-			INSERT INTO meta (key, value) VALUES ('cursor-key', $1) ON CONFLICT (key) DO NOTHING RETURNING value)
-		SELECT value FROM made UNION ALL SELECT value FROM meta WHERE key = 'cursor-key'`, key).Scan(&s.cursorKey)
+	// one, and every reopen, reads it. Two statements: an INSERT that
+	// meets a concurrent one waits for it to commit, and only a statement
+	// that begins after that sees its row.
+	_, err = s.pool.Exec(ctx, "INSERT INTO meta (key, value) VALUES ('cursor-key', $1) ON CONFLICT (key) DO NOTHING", key)
+	if err == nil {
+		err = s.pool.QueryRow(ctx, "SELECT value FROM meta WHERE key = 'cursor-key'").Scan(&s.cursorKey)
+	}
 	if err != nil {
 		return fmt.Errorf("pgstore: reading the cursor key: %w", err)
 	}
