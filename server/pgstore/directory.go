@@ -41,7 +41,8 @@ func (s *DB) Directory(ctx context.Context, fn func(tx store.DirTx) error) error
 		if err := s.check(); err != nil {
 			return err
 		}
-		audited, err := s.directoryOnce(ctx, fn)
+		now := s.now()
+		audited, err := s.directoryOnce(ctx, now, fn)
 		if retryable(err) {
 			time.Sleep(backoff/2 + mrand.N(backoff))
 			backoff = min(2*backoff, 100*time.Millisecond)
@@ -53,18 +54,19 @@ func (s *DB) Directory(ctx context.Context, fn func(tx store.DirTx) error) error
 		if audited {
 			s.afterAudited(ctx, true)
 		}
+		s.sweepExpired(ctx, now)
 		return nil
 	}
 	return fmt.Errorf("pgstore: gave up after %d conflicting directory attempts: %w", maxRetries, store.ErrUnavailable)
 }
 
-func (s *DB) directoryOnce(ctx context.Context, fn func(tx store.DirTx) error) (audited bool, err error) {
+func (s *DB) directoryOnce(ctx context.Context, now time.Time, fn func(tx store.DirTx) error) (audited bool, err error) {
 	pgtx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 	if err != nil {
 		return false, err
 	}
 	defer func() { _ = pgtx.Rollback(ctx) }() // after Commit, a no-op
-	tx := &dirTx{ctx: ctx, tx: pgtx, now: s.now()}
+	tx := &dirTx{ctx: ctx, tx: pgtx, now: now}
 	if err := fn(tx); err != nil {
 		return false, err
 	}

@@ -1,13 +1,15 @@
-// Package pgstore keeps Throughcare's sync data in PostgreSQL, for servers
-// that share one database: every bucket's log of accepted changes, the
-// compacted current state of every record, each bucket's head, the late
-// index, each device's high-water mark and rejected changes, the evictions
-// sent to devices, the audit entries pushes append (until they are sealed),
-// and the cursor key. It implements store.Store with the guarantees the
-// Badger store gives (package store) and passes the same conformance suite
-// (storetest.Run). It persists and reads; it decides nothing (the merge
-// loop is syncengine.Apply's). The directory (users, sessions, the sealed
-// audit chain) is not kept here yet.
+// Package pgstore keeps Throughcare's durable state in PostgreSQL, for
+// servers that share one database: every bucket's log of accepted changes,
+// the compacted current state of every record, each bucket's head, the
+// late index, each device's high-water mark and rejected changes, the
+// evictions sent to devices, the cursor key, and the directory (areas,
+// teams, users, devices, sessions, ceremonies, invites, clients,
+// assignments, and the audit trail with its per-area hash chains). It
+// implements store.Store and store.DirectoryStore with the guarantees the
+// Badger store gives (package store) and passes the same conformance
+// suites (storetest.Run, storetest.RunDirectory). It persists and reads;
+// it decides nothing (the merge loop is syncengine.Apply's). The directory
+// is directory.go, its audit chains auditchain.go.
 //
 // # Guarantees
 //
@@ -74,6 +76,7 @@ type DB struct {
 	cursorKey []byte
 	watchers  store.Watchers
 	audit     auditSealer
+	swept     atomic.Int64 // the store's time (Unix ns) of the last sweep of expired entries
 	closed    atomic.Bool
 }
 

@@ -11,6 +11,7 @@ import (
 
 // Sessions, ceremonies and invites: the directory's entries that expire.
 // Expiry is decided against the transaction's time (the store's clock).
+// Past it they are swept (see sweepExpired), as Badger's TTLs drop them.
 
 // Session implements store.DirTx.
 func (tx *dirTx) Session(id string) (*store.Session, error) {
@@ -37,12 +38,13 @@ func (tx *dirTx) SessionByRefresh(hash []byte) (*store.Session, error) {
 // PutSession implements store.DirTx: the token hashes are columns of the
 // session's row, so storing it replaces the old ones in the lookups.
 func (tx *dirTx) PutSession(s *store.Session) error {
-	return tx.put(s, `INSERT INTO sessions (doc, id, user_id, device, access_hash, refresh_hash, previous_refresh_hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)
+	return tx.put(s, `INSERT INTO sessions (doc, id, user_id, device, access_hash, refresh_hash, previous_refresh_hash, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, user_id = excluded.user_id, device = excluded.device,
 			access_hash = excluded.access_hash, refresh_hash = excluded.refresh_hash,
-			previous_refresh_hash = excluded.previous_refresh_hash`,
-		[]byte(s.ID), []byte(s.UserID), []byte(s.DeviceID), nonNull(s.AccessHash), nullable(s.RefreshHash), nullable(s.PreviousRefreshHash))
+			previous_refresh_hash = excluded.previous_refresh_hash, expires_at = excluded.expires_at`,
+		[]byte(s.ID), []byte(s.UserID), []byte(s.DeviceID), nonNull(s.AccessHash), nullable(s.RefreshHash), nullable(s.PreviousRefreshHash),
+		unixNano(s.AbsoluteExpiresAt))
 }
 
 // UpdateSession implements store.DirTx: a change that leaves the
@@ -56,7 +58,7 @@ func (tx *dirTx) UpdateSession(s *store.Session) error {
 		!bytes.Equal(old.PreviousRefreshHash, s.PreviousRefreshHash) || old.UserID != s.UserID || old.DeviceID != s.DeviceID {
 		return errors.New("pgstore: UpdateSession cannot change a session's tokens or holder; use PutSession")
 	}
-	return tx.put(s, "UPDATE sessions SET doc = $1 WHERE id = $2", []byte(s.ID))
+	return tx.put(s, "UPDATE sessions SET doc = $1, expires_at = $3 WHERE id = $2", []byte(s.ID), unixNano(s.AbsoluteExpiresAt))
 }
 
 // DeleteSession implements store.DirTx (an absent session is no error).
@@ -91,7 +93,7 @@ func (tx *dirTx) Ceremony(id string) (*store.Ceremony, error) {
 func (tx *dirTx) PutCeremony(c *store.Ceremony) error {
 	return tx.put(c, `INSERT INTO ceremonies (doc, id, expires_at) VALUES ($1, $2, $3)
 		ON CONFLICT (id) DO UPDATE SET doc = excluded.doc, expires_at = excluded.expires_at`,
-		[]byte(c.ID), c.ExpiresAt.UnixNano())
+		[]byte(c.ID), unixNano(c.ExpiresAt))
 }
 
 // DeleteCeremony implements store.DirTx.

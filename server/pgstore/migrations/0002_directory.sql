@@ -42,7 +42,8 @@ CREATE TABLE device_credentials (
 	device     bytea NOT NULL
 );
 
--- Sessions, with the hashes of their tokens (never the tokens).
+-- Sessions, with the hashes of their tokens (never the tokens), swept
+-- once past expires_at (their absolute expiry, Unix ns; NULL: never).
 CREATE TABLE sessions (
 	id                    bytea PRIMARY KEY,
 	user_id               bytea NOT NULL,
@@ -50,25 +51,28 @@ CREATE TABLE sessions (
 	access_hash           bytea NOT NULL,
 	refresh_hash          bytea,
 	previous_refresh_hash bytea,
+	expires_at            bigint,
 	doc                   bytea NOT NULL
 );
+CREATE INDEX sessions_expiry ON sessions (expires_at);
 CREATE INDEX sessions_access ON sessions (access_hash);
 CREATE INDEX sessions_refresh ON sessions (refresh_hash);
 CREATE INDEX sessions_previous_refresh ON sessions (previous_refresh_hash);
 CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_device ON sessions (device);
 
--- WebAuthn ceremonies in progress; expires_at (Unix ns) is the store's
--- clock's, and a ceremony past it is not read.
+-- WebAuthn ceremonies in progress; expires_at (Unix ns; NULL: never) is
+-- the store's clock's: a ceremony past it is not read, and is swept.
 CREATE TABLE ceremonies (
 	id         bytea  PRIMARY KEY,
-	expires_at bigint NOT NULL,
+	expires_at bigint,
 	doc        bytea  NOT NULL
 );
 CREATE INDEX ceremonies_expiry ON ceremonies (expires_at);
 
 -- Invites, under the hash of their code, indexed under their area by id;
--- kept until kept_until (Unix ns, InviteKeptFor past their expiry).
+-- kept (read, then swept) until kept_until (Unix ns, InviteKeptFor past
+-- their expiry).
 CREATE TABLE invites (
 	hash       bytea  PRIMARY KEY,
 	area       bytea  NOT NULL,
