@@ -167,6 +167,17 @@ func TestBrowserReview(t *testing.T) {
 	}
 	b.click(".pager button.newer")
 	w.waitRows(3)
+	b.waitText("#queue-status", fmt.Sprintf("Showing 4–6 of %d", w.contacts))
+	// The page is in the address: a reload, or the address opened afresh,
+	// comes back to it.
+	if got := b.eval(`new URLSearchParams(location.search).get('page')`); got != "1" {
+		t.Errorf("the address keeps page %v, want 1", got)
+	}
+	b.reload()
+	w.waitRows(3)
+	b.waitText("#queue-status", "Showing 4–6")
+	b.open("/?view=queue&size=3&page=1")
+	w.waitRows(3)
 	b.waitText("#queue-status", "Showing 4–6")
 	b.open("/?view=queue")
 	w.waitRows(w.contacts)
@@ -183,10 +194,15 @@ func TestBrowserReview(t *testing.T) {
 	b.waitText(`article[data-record="`+fresh+`"] details.history`, "Outcome")
 	b.shot("timeline")
 
-	// Mark the new contact reviewed, from its page.
+	// Mark the new contact reviewed, from its page: the console moves on
+	// to the next unreviewed contact, and the reviewed one says so.
 	b.click(`article[data-record="` + fresh + `"] header a`)
 	b.visible(".decision")
+	b.waitText("#contact-times", "synced")
 	b.click(`button[data-decision="REVIEW_DECISION_REVIEWED"]`)
+	b.waitFor("the next unreviewed contact", `new URLSearchParams(location.search).get('contact') !== '`+fresh+
+		`' && document.getElementById('review-state')?.textContent === 'Not reviewed'`, 20*time.Second)
+	b.open("/?view=contact&client=" + w.alex + "&contact=" + fresh)
 	b.waitText("#review-state", "Reviewed")
 
 	// Raise a query on the latest housing contact; the worker's tablet gets it.
@@ -286,6 +302,7 @@ func TestBrowserConflictsStatisticsExports(t *testing.T) {
 
 	b.open("/?view=conflicts")
 	b.visible(".conflict-card")
+	b.waitText("#nav-conflicts", "1") // the count in the navigation
 	b.waitText(".conflict-card", "Alex Smith")
 	b.waitText(".conflict-card", "Hostel")
 	b.waitText(".conflict-card", "Settled tenancy")
@@ -303,6 +320,7 @@ func TestBrowserConflictsStatisticsExports(t *testing.T) {
 	b.setValue(sel, "supported_housing")
 	b.click(".conflict-card form.inline button[type=submit]")
 	b.waitText("#conflicts", "No open conflicts")
+	b.waitFor("the navigation's count to go", `document.getElementById('nav-conflicts').hidden`, 20*time.Second)
 	b.shot("conflict-resolved")
 
 	for name, d := range map[string]*device{"Wren": w.wren, "Kit": w.kit} {

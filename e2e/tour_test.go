@@ -75,7 +75,8 @@ func TestTour(t *testing.T) {
 
 	// The demo: simulated tablets fill a team for the console.
 	out := s.cli(t, admin, "demo", "--workers", "2", "--clients", "2", "--days", "3")
-	if !strings.Contains(out, "2 workers, 4 clients") || !strings.Contains(out, "1 conflict") || !strings.Contains(out, "/?invite=tci_") {
+	if !strings.Contains(out, "2 workers, 4 clients") || !strings.Contains(out, "1 conflict") || !strings.Contains(out, "/?invite=tci_") ||
+		!strings.Contains(out, "missed (did not attend), 4 upcoming") {
 		t.Fatalf("demo: %s", out)
 	}
 }

@@ -117,7 +117,10 @@ type Device struct {
 
 	// flush syncs the store to disk after a write (db.Sync; tests fail it).
 	flush func() error
+	// after starts a timer (RunReminders; tests drive it with their clock).
+	after func(time.Duration) (<-chan time.Time, func() bool)
 
+	indexMu   sync.Mutex // one agenda index rebuild at a time
 	syncMu    sync.Mutex // one sync at a time
 	refreshMu sync.Mutex // one refresh at a time (a token presented twice ends the session)
 
@@ -146,7 +149,7 @@ func Open(cfg Config) (*Device, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Device{cfg: cfg, db: db, reg: cfg.Schema, events: newEvents(), disk: newMeter(cfg), flush: db.Sync}
+	d := &Device{cfg: cfg, db: db, reg: cfg.Schema, events: newEvents(), disk: newMeter(cfg), flush: db.Sync, after: realTimer}
 	d.life, d.end = context.WithCancel(context.Background())
 	base := strings.TrimRight(cfg.Server, "/")
 	bearer := connect.WithInterceptors(&bearer{d: d})

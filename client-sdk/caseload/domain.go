@@ -118,6 +118,20 @@ func (d *Device) LogContact(ctx context.Context, clientID string, c Contact) (st
 	if err := d.onCaseload(ctx, clientID); err != nil {
 		return "", err
 	}
+	edits, err := d.contactEdits(c)
+	if err != nil {
+		return "", err
+	}
+	id := newID()
+	return id, d.Write(ctx, "contact", clientID, id, edits...)
+}
+
+// contactEdits are the edits that log c, checked as far as they can be
+// without the store.
+func (d *Device) contactEdits(c Contact) ([]Edit, error) {
+	if c.OccurredAt.IsZero() {
+		return nil, fmt.Errorf("caseload: %w: a contact needs the time it happened", ErrInvalid)
+	}
 	edits := []Edit{
 		{"occurred_at", Time(c.OccurredAt)},
 		{"category", String(c.Category)},
@@ -143,11 +157,10 @@ func (d *Device) LogContact(ctx context.Context, clientID string, c Contact) (st
 	}
 	for _, e := range edits {
 		if cats, ok := categoryFields[e.Field]; ok && !slices.Contains(cats, c.Category) {
-			return "", fmt.Errorf("caseload: %w: %s is recorded only for %s contacts", ErrInvalid, e.Field, strings.Join(cats, " and "))
+			return nil, fmt.Errorf("caseload: %w: %s is recorded only for %s contacts", ErrInvalid, e.Field, strings.Join(cats, " and "))
 		}
 	}
-	id := newID()
-	return id, d.Write(ctx, "contact", clientID, id, edits...)
+	return edits, nil
 }
 
 // AddGoal adds a care-plan goal and returns its id.

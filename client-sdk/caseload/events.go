@@ -54,6 +54,12 @@ const (
 	Pushed
 	// StatusChanged: Status changed (sync started or ended, sign-in needed).
 	StatusChanged
+	// AppointmentsChanged: appointments were booked or changed, on this
+	// device or pulled (besides LocalWrite or Pulled).
+	AppointmentsChanged
+	// BecameOverdue: an appointment's start or a follow-up date passed with
+	// no outcome (see Overdue; announced by RunReminders).
+	BecameOverdue
 )
 
 func (k EventKind) String() string {
@@ -70,6 +76,10 @@ func (k EventKind) String() string {
 		return "pushed"
 	case StatusChanged:
 		return "status_changed"
+	case AppointmentsChanged:
+		return "appointments_changed"
+	case BecameOverdue:
+		return "became_overdue"
 	}
 	return "unknown"
 }

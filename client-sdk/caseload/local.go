@@ -12,6 +12,7 @@ package caseload
 //	j<seq 8>                         a change the server refused
 //	k<seq 8>                         its verdict (a v1.ChangeResult)
 //	e<bucket 16>                     the client was evicted (taken off the caseload)
+//	g b f x s                        the agenda index, derived from the records (see agenda.go)
 //
 // Ids are UUIDs, kept as their 16 bytes; numbers are big-endian so keys
 // sort by them. A write's changes have consecutive seqs; outboxes written

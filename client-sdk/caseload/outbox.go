@@ -355,6 +355,9 @@ func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncR
 				}
 			}
 			clients[ch.GetClientId()] = true
+			if err := markStale(txn, bucket); err != nil { // no longer pending, or refused
+				return err
+			}
 		}
 		return nil
 	})

@@ -33,8 +33,18 @@ type pageBucket struct {
 }
 
 type pageRecord struct {
-	id  string
-	raw []byte // an encoded RecordState
+	id, recordType string
+	raw            []byte // an encoded RecordState
+}
+
+// hasAppointments reports whether the bucket brings appointments.
+func (b pageBucket) hasAppointments() bool {
+	for _, r := range b.records {
+		if r.recordType == "appointment" {
+			return true
+		}
+	}
+	return false
 }
 
 // pageOf turns a decoded page (from the live stream) into a page.
@@ -50,7 +60,7 @@ func pageOf(resp *v1.PullResponse) (*page, error) {
 			if err != nil {
 				return nil, err
 			}
-			b.records = append(b.records, pageRecord{id: r.GetRecordId(), raw: raw})
+			b.records = append(b.records, pageRecord{id: r.GetRecordId(), recordType: r.GetRecordType(), raw: raw})
 		}
 		p.buckets = append(p.buckets, b)
 	}
@@ -125,12 +135,12 @@ func parseBucket(buf []byte) (pageBucket, error) {
 			var v []byte
 			n := wire.Bytes(typ, b, &v)
 			if n > 0 {
-				rid, err := recordID(v)
+				rid, rtype, err := recordHead(v)
 				if err != nil {
 					bad = err
 					return -1
 				}
-				bk.records = append(bk.records, pageRecord{id: rid, raw: v})
+				bk.records = append(bk.records, pageRecord{id: rid, recordType: rtype, raw: v})
 			}
 			return n
 		}
@@ -143,22 +153,25 @@ func parseBucket(buf []byte) (pageBucket, error) {
 	return bk, malformed(err)
 }
 
-// recordID reads a RecordState's record_id.
-func recordID(buf []byte) (string, error) {
-	var id []byte
-	err := wire.Each(buf, func(num wire.Number, typ wire.Type, b []byte) int {
-		if num == wire.RecordState.RecordID {
-			return wire.Bytes(typ, b, &id)
+// recordHead reads a RecordState's record_id and record_type.
+func recordHead(buf []byte) (id, recordType string, err error) {
+	var rid, rtype []byte
+	err = wire.Each(buf, func(num wire.Number, typ wire.Type, b []byte) int {
+		switch num {
+		case wire.RecordState.RecordID:
+			return wire.Bytes(typ, b, &rid)
+		case wire.RecordState.RecordType:
+			return wire.Bytes(typ, b, &rtype)
 		}
 		return 0
 	})
 	if err != nil {
-		return "", malformed(err)
+		return "", "", malformed(err)
 	}
-	if len(id) == 0 {
-		return "", fmt.Errorf("%w: a record without an id", errMalformed)
+	if len(rid) == 0 {
+		return "", "", fmt.Errorf("%w: a record without an id", errMalformed)
 	}
-	return string(id), nil
+	return string(rid), string(rtype), nil
 }
 
 // malformed wraps a decoding error as errMalformed (nil stays nil).

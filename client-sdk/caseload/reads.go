@@ -45,6 +45,8 @@ type Timeline struct {
 	Goals       []Goal
 	Referrals   []Referral
 	ReviewNotes []ReviewNote
+	// Appointments, by start.
+	Appointments []Appointment
 }
 
 // Rejection is a change the server refused, kept so the user can see it and
@@ -183,6 +185,8 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 			tl.Referrals = append(tl.Referrals, toReferral(clientID, r))
 		case "review_note":
 			tl.ReviewNotes = append(tl.ReviewNotes, toReviewNote(clientID, r))
+		case "appointment":
+			tl.Appointments = append(tl.Appointments, toAppointment(clientID, r))
 		}
 	}
 	slices.SortFunc(tl.Contacts, func(a, b Contact) int {
@@ -191,6 +195,9 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 	slices.SortFunc(tl.Goals, func(a, b Goal) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(tl.Referrals, func(a, b Referral) int { return strings.Compare(a.ID, b.ID) })
 	slices.SortFunc(tl.ReviewNotes, func(a, b ReviewNote) int { return strings.Compare(a.ID, b.ID) })
+	slices.SortFunc(tl.Appointments, func(a, b Appointment) int {
+		return cmp.Or(a.StartsAt.Compare(b.StartsAt), strings.Compare(a.ID, b.ID))
+	})
 	return tl, nil
 }
 
@@ -214,6 +221,9 @@ func (d *Device) Conflicts(ctx context.Context) ([]Conflict, error) {
 			out = append(out, x.Conflicts...)
 		}
 		for _, x := range tl.Referrals {
+			out = append(out, x.Conflicts...)
+		}
+		for _, x := range tl.Appointments {
 			out = append(out, x.Conflicts...)
 		}
 	}

@@ -291,10 +291,11 @@ func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
 // records are on disk, so a page interrupted by a crash is pulled again.
 func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	var (
-		records int
-		bytesIn int64
-		changed []string
-		evicted []string
+		records      int
+		bytesIn      int64
+		changed      []string
+		evicted      []string
+		appointments []string
 	)
 	for _, bu := range p.buckets {
 		bucket, err := uid(bu.clientID)
@@ -312,13 +313,15 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 			if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
 				return err
 			}
-			// Back on the caseload.
-			if err := d.db.Update(func(txn *local.Txn) error { return txn.Delete(bucketPrefix(pEvicted, bucket)) }); err != nil {
+			if err := d.db.Update(func(txn *local.Txn) error { return backOnCaseload(txn, bucket) }); err != nil {
 				return err
 			}
 		}
 		if len(bu.records) > 0 {
 			changed = append(changed, bu.clientID)
+		}
+		if bu.hasAppointments() {
+			appointments = append(appointments, bu.clientID)
 		}
 	}
 	wb := d.db.NewBatch()
@@ -327,6 +330,12 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 			continue
 		}
 		bucket, _ := uid(bu.clientID)
+		if len(bu.records) > 0 {
+			if err := markStale(wb, bucket); err != nil {
+				wb.Cancel()
+				return err
+			}
+		}
 		for _, r := range bu.records {
 			record, err := uid(r.id)
 			if err != nil {
@@ -360,7 +369,18 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	if len(evicted) > 0 {
 		d.events.emit(Event{Kind: Evicted, ClientIDs: evicted})
 	}
+	if len(appointments) > 0 {
+		d.events.emit(Event{Kind: AppointmentsChanged, ClientIDs: appointments})
+	}
 	return nil
+}
+
+// backOnCaseload clears a client's eviction, for a snapshot of it.
+func backOnCaseload(txn *local.Txn, bucket [16]byte) error {
+	if err := markStale(txn, bucket); err != nil {
+		return err
+	}
+	return txn.Delete(bucketPrefix(pEvicted, bucket))
 }
 
 // purge removes a client's pulled records and accepted changes from the
@@ -374,6 +394,9 @@ func (d *Device) purge(bucket [16]byte) error {
 	}
 	return d.db.Update(func(txn *local.Txn) error {
 		if err := txn.Set(bucketPrefix(pEvicted, bucket), nil); err != nil {
+			return err
+		}
+		if err := markStale(txn, bucket); err != nil {
 			return err
 		}
 		it := txn.NewIterator(local.IterOptions{Prefix: bucketPrefix(pIndex, bucket), PrefetchValues: true})
@@ -407,7 +430,12 @@ func (d *Device) resetLocal() error {
 	if err := d.dropAcked(^uint64(0)); err != nil {
 		return err
 	}
-	if err := d.db.Update(func(txn *local.Txn) error { return txn.Delete(metaCursor) }); err != nil {
+	if err := d.db.Update(func(txn *local.Txn) error {
+		if err := txn.Delete(metaIndex); err != nil { // rebuilt whole at the next read
+			return err
+		}
+		return txn.Delete(metaCursor)
+	}); err != nil {
 		return err
 	}
 	d.events.emit(Event{Kind: Reset})

@@ -3,6 +3,7 @@ package caseload
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
@@ -39,12 +40,28 @@ type Edit struct {
 // The typed methods (LogContact, AddGoal, ...) are built on Write; use it
 // directly for fields they do not cover.
 func (d *Device) Write(ctx context.Context, recordType, clientID, recordID string, edits ...Edit) error {
-	rt, err := d.checkWrite(recordType, clientID, recordID, edits)
-	if err != nil {
-		return err
+	return d.writeAction(ctx, recordEdits{recordType, clientID, recordID, edits})
+}
+
+// recordEdits are one record's edits in a user action.
+type recordEdits struct {
+	recordType, clientID, recordID string
+	edits                          []Edit
+}
+
+// writeAction records one user action over one or more records (an
+// appointment rescheduled: the old one marked, the new one booked) in one
+// local transaction: all of it is saved, or none. Its changes are one
+// write in the outbox, sent whole in one push.
+func (d *Device) writeAction(ctx context.Context, recs ...recordEdits) error {
+	rts := make([]*schema.RecordType, len(recs))
+	for i, r := range recs {
+		rt, err := d.checkWrite(r.recordType, r.clientID, r.recordID, r.edits)
+		if err != nil {
+			return err
+		}
+		rts[i] = rt
 	}
-	bucket, _ := uid(clientID)
-	record, _ := uid(recordID)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -62,44 +79,25 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	}
 	me := &v1.Author{UserId: d.session.GetUserId(), DeviceId: d.session.GetDeviceId()}
 	seq := d.seq
-	err = d.db.Update(func(txn *local.Txn) error {
-		cur, _, err := d.view(txn, bucket, record, me)
+	err := d.db.Update(func(txn *local.Txn) error {
+		all, stamp, err := d.actionChanges(txn, recs, rts, seq, me)
 		if err != nil {
 			return err
 		}
-		chs, now, err := d.changes(cur, rt, clientID, recordID, edits, seq)
-		if err != nil {
+		if err := queue(txn, all); err != nil {
 			return err
 		}
-		if err := d.mayWrite(rt, edits); err != nil {
+		now, next := stamp, all[len(all)-1].GetDeviceSeq()
+		if err := txn.Set(writeKey(seq+1), be64(next)); err != nil {
 			return err
 		}
-		if err := d.fitsOnePush(chs); err != nil {
-			return err
-		}
-		for _, ch := range chs {
-			raw, err := proto.Marshal(ch)
-			if err != nil {
-				return err
-			}
-			if err := txn.Set(seqKey(pOutbox, ch.GetDeviceSeq()), raw); err != nil {
-				return err
-			}
-			if err := txn.Set(indexKey(bucket, record, ch.GetDeviceSeq()), []byte{pOutbox}); err != nil {
-				return err
-			}
-		}
-		last := chs[len(chs)-1].GetDeviceSeq()
-		if err := txn.Set(writeKey(seq+1), be64(last)); err != nil {
-			return err
-		}
-		if err := txn.Set(metaSeq, be64(last)); err != nil {
+		if err := txn.Set(metaSeq, be64(next)); err != nil {
 			return err
 		}
 		if err := txn.Set(metaClock, be64(now.Time)); err != nil {
 			return err
 		}
-		seq = last
+		seq = next
 		return nil
 	})
 	if err != nil {
@@ -109,9 +107,65 @@ func (d *Device) Write(ctx context.Context, recordType, clientID, recordID strin
 	// flush below succeeds, so the next write must follow them.
 	d.status.Pending += int(seq - d.seq)
 	d.seq = seq
-	d.events.emit(Event{Kind: LocalWrite, ClientIDs: []string{clientID}})
+	d.events.emit(Event{Kind: LocalWrite, ClientIDs: actionClients(recs)})
+	if ids := appointmentClients(recs); len(ids) > 0 {
+		d.events.emit(Event{Kind: AppointmentsChanged, ClientIDs: ids})
+	}
 	if err := d.flush(); err != nil {
 		return fmt.Errorf("caseload: the write was saved but could not be flushed to disk: %w", d.storageErr(err))
+	}
+	return nil
+}
+
+// actionChanges builds a user action's changes, numbered from after seq,
+// over the records as this device shows them, and checks them as the
+// server would. d.mu is held.
+func (d *Device) actionChanges(txn *local.Txn, recs []recordEdits, rts []*schema.RecordType, seq uint64, me *v1.Author) ([]*v1.Change, hlc.Stamp, error) {
+	var (
+		all []*v1.Change
+		now hlc.Stamp
+	)
+	next := seq
+	for i, r := range recs {
+		bucket, _ := uid(r.clientID)
+		record, _ := uid(r.recordID)
+		cur, _, err := d.view(txn, bucket, record, me)
+		if err != nil {
+			return nil, now, err
+		}
+		chs, stamp, err := d.changes(cur, rts[i], r.clientID, r.recordID, r.edits, next)
+		if err != nil {
+			return nil, now, err
+		}
+		if err := d.mayWrite(rts[i], r.edits); err != nil {
+			return nil, now, err
+		}
+		all, now, next = append(all, chs...), stamp, chs[len(chs)-1].GetDeviceSeq()
+	}
+	if err := d.fitsOneBatch(len(all)); err != nil {
+		return nil, now, err
+	}
+	return all, now, d.fitsOnePush(all)
+}
+
+// queue puts changes in the outbox, indexed by record, and marks their
+// clients' agenda index stale.
+func queue(txn *local.Txn, chs []*v1.Change) error {
+	for _, ch := range chs {
+		raw, err := proto.Marshal(ch)
+		if err != nil {
+			return err
+		}
+		bucket, record, _ := changeKeys(ch)
+		if err := txn.Set(seqKey(pOutbox, ch.GetDeviceSeq()), raw); err != nil {
+			return err
+		}
+		if err := txn.Set(indexKey(bucket, record, ch.GetDeviceSeq()), []byte{pOutbox}); err != nil {
+			return err
+		}
+		if err := markStale(txn, bucket); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -205,6 +259,28 @@ func (d *Device) mayWrite(rt *schema.RecordType, edits []Edit) error {
 // roleName names a role as users know it ("supervisor").
 func roleName(r v1.Role) string {
 	return strings.ToLower(strings.TrimPrefix(r.String(), "ROLE_"))
+}
+
+// actionClients are the clients a user action wrote to.
+func actionClients(recs []recordEdits) []string {
+	var out []string
+	for _, r := range recs {
+		if !slices.Contains(out, r.clientID) {
+			out = append(out, r.clientID)
+		}
+	}
+	return out
+}
+
+// appointmentClients are the clients whose appointments a user action wrote.
+func appointmentClients(recs []recordEdits) []string {
+	var out []string
+	for _, r := range recs {
+		if r.recordType == "appointment" && !slices.Contains(out, r.clientID) {
+			out = append(out, r.clientID)
+		}
+	}
+	return out
 }
 
 func isSetOp(v *v1.Value) bool {

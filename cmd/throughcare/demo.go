@@ -19,7 +19,9 @@ import (
 // supervisor invite for the web console, workers enrolled on simulated
 // tablets (the Go SDK with software passkeys), clients assigned to them, and
 // several days of contacts logged offline and synced on reconnect, with one
-// conflicting edit for the supervisor to settle. Everything is made up.
+// conflicting edit for the supervisor to settle, and appointments (last
+// week's kept or missed with a coded reason, next week's booked). Everything
+// is made up.
 func cmdDemo(ctx context.Context, c *cli, args []string) error {
 	if err := c.signedIn(); err != nil {
 		return err
@@ -56,6 +58,7 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 	}()
 	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
 	logged := 0
+	var appts demoAppointments
 	var (
 		tablets []*caseload.Device
 		keys    []*software.Key
@@ -106,6 +109,9 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 				logged++
 			}
 		}
+		if err := appts.book(ctx, dev, rng, clients); err != nil {
+			return err
+		}
 		if _, err := dev.AddGoal(ctx, clients[0].ID, caseload.Goal{Domain: "housing", Description: "Move from hostel into a supported tenancy"}); err != nil {
 			return err
 		}
@@ -147,7 +153,45 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 		}
 	}
 	fmt.Fprintf(c.out, "team %s: %d workers, %d clients, %d contacts over %d days, 1 conflict\n", teamID, workers, workers*perWorker, logged, days)
+	fmt.Fprintf(c.out, "appointments: %d attended, %d missed (did not attend), %d upcoming; a contact logged with each outcome\n", appts.attended, appts.missed, appts.upcoming)
 	fmt.Fprintf(c.out, "supervisor invite for the web console: %s/?invite=%s\n", c.origin, sup.GetInviteCode())
+	return nil
+}
+
+// demoAppointments books each client's appointments on a worker's tablet:
+// last week's kept or missed (with a coded reason, and a contact logged
+// with the outcome), next week's booked.
+type demoAppointments struct{ attended, missed, upcoming int }
+
+func (n *demoAppointments) book(ctx context.Context, dev *caseload.Device, rng *mrand.Rand, clients []caseload.Client) error {
+	today := time.Now().Truncate(24 * time.Hour)
+	for i, cl := range clients {
+		typ := demoAppointmentTypes[i%len(demoAppointmentTypes)]
+		past := caseload.Appointment{Type: typ.kind, WithWhom: typ.with, Place: typ.place, DurationMinutes: 45,
+			StartsAt: today.AddDate(0, 0, -1-rng.IntN(5)).Add(time.Duration(10+rng.IntN(6)) * time.Hour)}
+		id, err := dev.BookAppointment(ctx, cl.ID, past)
+		if err != nil {
+			return err
+		}
+		o := caseload.Outcome{Attended: true, Contact: &caseload.Contact{OccurredAt: past.StartsAt, Category: "general", Mode: "office",
+			DurationMinutes: past.DurationMinutes, Outcome: "Kept the appointment with " + typ.with}}
+		if rng.IntN(3) == 0 {
+			o = caseload.Outcome{DNAReason: demoDNAReasons[rng.IntN(len(demoDNAReasons))], Contact: &caseload.Contact{
+				OccurredAt: past.StartsAt.Add(2 * time.Hour), Category: "general", Mode: "phone", Outcome: "Followed up a missed appointment"}}
+			n.missed++
+		} else {
+			n.attended++
+		}
+		if _, err := dev.RecordAttendance(ctx, cl.ID, id, o); err != nil {
+			return err
+		}
+		next := past
+		next.StartsAt = today.AddDate(0, 0, 1+rng.IntN(7)).Add(time.Duration(10+rng.IntN(6)) * time.Hour)
+		if _, err := dev.BookAppointment(ctx, cl.ID, next); err != nil {
+			return err
+		}
+		n.upcoming++
+	}
 	return nil
 }
 
@@ -197,7 +241,16 @@ var (
 	demoFamily   = []string{"Smith", "Jones", "Taylor", "Brown", "Williams", "Wilson", "Evans", "Thomas", "Roberts", "Walker"}
 	demoPathways = []string{"arrest_referral", "drr", "dtto", "licence", "voluntary"}
 	demoModes    = []string{"home_visit", "office", "phone", "community"}
-	demoNotes    = []string{
+	// demoDNAReasons are the reasons a demo client missed an appointment.
+	demoDNAReasons       = []string{"forgot", "unwell", "client_cancelled", "in_hospital", "in_custody"}
+	demoAppointmentTypes = []struct{ kind, with, place string }{
+		{"keywork", "Keyworker", "Lambeth Recovery Service"},
+		{"prescribing_review", "Prescriber", "Lambeth Recovery Service"},
+		{"probation", "Probation officer", "Brixton probation office"},
+		{"housing", "Housing officer", "Lambeth Civic Centre"},
+		{"job_centre_or_benefits", "Work coach", "Brixton Jobcentre Plus"},
+	}
+	demoNotes = []string{
 		"Engaged well and agreed the next appointment.",
 		"Reported reduced use since starting the script.",
 		"Missed the morning slot; seen in the afternoon instead.",

@@ -35,6 +35,7 @@ const (
 	SubjectAccess
 	SetRetention
 	ReadAudit
+	ViewCaseload
 )
 
 var (
@@ -70,6 +71,7 @@ var actions = map[Action]struct {
 	SubjectAccess:    {"export everything held about a client", admins},
 	SetRetention:     {"set the area's retention", admins},
 	ReadAudit:        {"read the audit trail", admins},
+	ViewCaseload:     {"view the caseload", staff},
 }
 
 // Roles returns the roles that may do an action.
@@ -159,6 +161,7 @@ var procedures = map[string]Rule{
 	rpc("ReviewService", "ListConflicts"):   {Action: ReviewConflicts},
 	rpc("ReviewService", "ResolveConflict"): {Action: ResolveConflicts},
 	rpc("ReviewService", "GetStatistics"):   {Action: ReadStatistics},
+	rpc("ReviewService", "GetCaseload"):     {Action: ViewCaseload},
 }
 
 // Procedure returns the rule of a procedure ("/throughcare.v1.AuthService/

@@ -40,6 +40,7 @@ func TestAllow(t *testing.T) {
 		SubjectAccess:    {false, false, true},
 		SetRetention:     {false, false, true},
 		ReadAudit:        {false, false, true},
+		ViewCaseload:     {false, true, true},
 	}
 	if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Fatalf("actions %v, the test knows %v", got, slices.Sorted(maps.Keys(want)))

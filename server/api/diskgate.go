@@ -46,6 +46,7 @@ var allowedWhenFull = map[string]bool{
 	throughcarev1connect.ReviewServiceGetTimelineProcedure:   true,
 	throughcarev1connect.ReviewServiceListConflictsProcedure: true,
 	throughcarev1connect.ReviewServiceGetStatisticsProcedure: true,
+	throughcarev1connect.ReviewServiceGetCaseloadProcedure:   true,
 }
 
 // spaceGate refuses writing procedures while the guard says the disk is

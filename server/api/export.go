@@ -175,13 +175,20 @@ func clipParam(s string) string {
 }
 
 // exportFilename names the download after the export and its period.
+//
+// Dates are written the UK way, day-month-year (a file name cannot hold a
+// slash): "throughcare-statistics-from-01-03-2026-to-15-03-2026.csv". The
+// period's end is exclusive, so the name gives the last day it includes.
+// The console sends local midnights; noon is added before taking the day
+// so that a UK midnight (UTC+0 or +1) names its own day.
 func exportFilename(kind string, q review.ExportQuery) string {
+	const ukDay = "02-01-2006"
 	name := "throughcare-" + kind
 	if !q.From.IsZero() {
-		name += "-from-" + q.From.UTC().Format("2006-01-02")
+		name += "-from-" + q.From.UTC().Add(12*time.Hour).Format(ukDay)
 	}
 	if !q.To.IsZero() {
-		name += "-to-" + q.To.UTC().Format("2006-01-02")
+		name += "-to-" + q.To.UTC().Add(12*time.Hour).AddDate(0, 0, -1).Format(ukDay)
 	}
 	return name + ".csv"
 }

@@ -274,6 +274,12 @@ var cells = map[string]cell{
 		_, err := w.reviewClient(caller.token()).GetStatistics(w.ctx, &v1.GetStatisticsRequest{TeamId: w.teams[target]})
 		return outcome(err)
 	},
+	// The team's caseload: NotFound out of reach; in reach, it lists the
+	// target's client.
+	"throughcare.v1.ReviewService/GetCaseload": func(w *world, caller *person, target int) string {
+		resp, err := w.reviewClient(caller.token()).GetCaseload(w.ctx, &v1.GetCaseloadRequest{TeamId: w.teams[target]})
+		return visible(err, slices.ContainsFunc(resp.GetClients(), func(c *v1.CaseloadClient) bool { return c.GetClientId() == w.clients[target] }))
+	},
 }
 
 func hasBucket(p *v1.PullResponse, client string) bool {

@@ -109,6 +109,7 @@ var expect = map[string]row{
 	"throughcare.v1.ReviewService/ListConflicts":   {all(unauth), all(denied), team(sees, hidden), area(sees, hidden)},
 	"throughcare.v1.ReviewService/ResolveConflict": {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 	"throughcare.v1.ReviewService/GetStatistics":   {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
+	"throughcare.v1.ReviewService/GetCaseload":     {all(unauth), all(denied), team(sees, notFound), area(sees, notFound)},
 }
 
 // procedures lists every procedure of every service in throughcare.v1, from

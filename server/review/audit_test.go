@@ -9,6 +9,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
 // brokenAudit is a store whose directory transactions cannot append audit
@@ -38,6 +39,9 @@ func TestNoAuditNoData(t *testing.T) {
 	}
 	if resp, err := svc.ListContacts(w.ctx, w.supA1, nil); !errors.Is(err, errAuditDown) || resp != nil {
 		t.Errorf("ListContacts with the audit down = %v, %v; want nothing and its error", resp, err)
+	}
+	if resp, err := svc.GetCaseload(w.ctx, w.supA1, &v1.GetCaseloadRequest{}); !errors.Is(err, errAuditDown) || resp != nil {
+		t.Errorf("GetCaseload with the audit down = %v, %v; want nothing and its error", resp, err)
 	}
 	rows := 0
 	_, err = svc.ExportContacts(w.ctx, w.supA1, ExportQuery{}, RowFunc(func([]string) error { rows++; return nil }))

@@ -41,14 +41,17 @@ var (
 
 func benchSeed(b *testing.B) *benchEnv {
 	b.Helper()
-	benchOnce.Do(func() { benchData, benchErr = seedBench() })
+	benchOnce.Do(func() { benchData, benchErr = seedBench(benchClients, benchContactsPerClient, 0) })
 	if benchErr != nil {
 		b.Fatal(benchErr)
 	}
 	return benchData
 }
 
-func seedBench() (*benchEnv, error) {
+// seedBench writes a supervisor's reach of nClients with contacts and
+// appointments each, spread over the 12 weeks before the clock (of the
+// appointments, one in ten is still to come).
+func seedBench(nClients, contacts, appointments int) (*benchEnv, error) {
 	ctx := context.Background()
 	st, err := store.Open(store.Options{InMemory: true, GCInterval: -1, Logger: zerolog.Nop()})
 	if err != nil {
@@ -61,7 +64,7 @@ func seedBench() (*benchEnv, error) {
 	for i := range workers {
 		workers[i] = newID()
 	}
-	clients := make([]string, benchClients)
+	clients := make([]string, nClients)
 	for i := range clients {
 		clients[i] = newID()
 	}
@@ -112,15 +115,19 @@ func seedBench() (*benchEnv, error) {
 				batch = batch[:0]
 				return nil
 			}
-			for c := w; c < benchClients; c += len(workers) {
+			for c := w; c < nClients; c += len(workers) {
 				_, chs := dev.NewClient("Lambeth")
 				for _, ch := range chs {
 					ch.RecordId, ch.ClientId = clients[c], clients[c]
 				}
 				batch = append(batch, chs...)
-				for i := range benchContactsPerClient {
-					at := now.Add(-time.Minute - time.Duration(i)*84*24*time.Hour/benchContactsPerClient)
-					_, chs := dev.NewContact(clients[c], at)
+				for i := range contacts + appointments {
+					var chs []*v1.Change
+					if i < contacts {
+						_, chs = dev.NewContact(clients[c], now.Add(-time.Minute-time.Duration(i)*84*24*time.Hour/time.Duration(contacts)))
+					} else {
+						chs = benchAppointment(dev, clients[c], now, i-contacts, appointments)
+					}
 					if len(batch)+len(chs) > 3000 {
 						if errs[w] = flush(); errs[w] != nil {
 							return
@@ -146,7 +153,31 @@ func seedBench() (*benchEnv, error) {
 	}
 	slices.Sort(clients)
 	runtime.GC()
+	for _, c := range clients { // a supervisor's directory: assignments
+		if err := st.Directory(ctx, func(tx store.DirTx) error {
+			return tx.PutAssignment(&store.Assignment{ClientID: c, UserID: workers[int(c[len(c)-1])%len(workers)], From: now.AddDate(0, -6, 0)})
+		}); err != nil {
+			return nil, err
+		}
+	}
 	return &benchEnv{svc: svc, sup: &identity.Identity{UserID: sup, DeviceID: newID(), Role: identity.Supervisor, Area: area, Buckets: clients}}, nil
+}
+
+// benchAppointment is the i-th of n appointments of a client: most in the
+// past with an outcome, the last tenth still booked ahead.
+func benchAppointment(dev *sample.Device, client string, now time.Time, i, n int) []*v1.Change {
+	statuses := []string{"attended", "attended", "attended", "did_not_attend", "cancelled_by_client", "rescheduled"}
+	at := now.Add(-time.Duration(i) * 84 * 24 * time.Hour / time.Duration(n))
+	status := statuses[i%len(statuses)]
+	if i < n/10 {
+		at, status = now.Add(time.Duration(i+1)*24*time.Hour), "booked"
+	}
+	fields := []sample.Field{{Name: "appointment_type", Value: sample.Str("keywork")}, {Name: "starts_at", Value: sample.Time(at)},
+		{Name: "status", Value: sample.Str(status)}, {Name: "author", Value: sample.Str(dev.UserID)}}
+	if status == "did_not_attend" {
+		fields = append(fields, sample.Field{Name: "dna_reason", Value: sample.Str("forgot")})
+	}
+	return dev.Record("appointment", dev.NewID(), client, fields)
 }
 
 // BenchmarkGetStatistics computes a supervisor's statistics over 100,000

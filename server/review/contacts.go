@@ -28,6 +28,7 @@ type contactQuery struct {
 	hasFrom, hasTo           bool
 	state                    v1.ReviewState
 	lateOnly, conflictsOnly  bool
+	missedOnly, overdueOnly  bool
 	clientID, teamID         string
 	includeDeleted, needLate bool
 }
@@ -36,7 +37,7 @@ type contactQuery struct {
 func newContactQuery(f *v1.ContactFilter) (*contactQuery, error) {
 	q := &contactQuery{worker: f.GetWorkerId(), category: f.GetCategory(), state: f.GetReviewState(),
 		lateOnly: f.GetLateOnly(), conflictsOnly: f.GetConflictsOnly(), clientID: f.GetClientId(), teamID: f.GetTeamId(),
-		includeDeleted: true, needLate: true}
+		missedOnly: f.GetMissedOnly(), overdueOnly: f.GetFollowUpOverdueOnly(), includeDeleted: true, needLate: true}
 	for _, c := range []struct{ name, v string }{{"worker_id", q.worker}, {"client_id", q.clientID}, {"team_id", q.teamID}} {
 		if c.v != "" && !schema.ValidID(c.v) {
 			return nil, invalid("filter.%s must be a lower-case UUID", c.name)
@@ -88,6 +89,9 @@ type contactRef struct {
 	hasNote  bool
 	late     bool
 	position uint64
+	// missed, overdue and clientConflicts: see ContactSummary.
+	missed, overdue bool
+	clientConflicts int
 }
 
 // listKey orders the queue: newest first by when it happened, then by id
@@ -225,7 +229,9 @@ func (s *Service) ListContacts(ctx context.Context, id *identity.Identity, req *
 		return nil, err
 	}
 	t := &top{k: size + 1}
+	total := uint32(0)
 	err = s.eachContact(ctx, sc, q, func(r contactRef) error {
+		total++
 		if after == nil || after.before(r.key()) {
 			t.offer(r)
 		}
@@ -235,7 +241,7 @@ func (s *Service) ListContacts(ctx context.Context, id *identity.Identity, req *
 		return nil, err
 	}
 	items := t.sorted()
-	resp := &v1.ListContactsResponse{}
+	resp := &v1.ListContactsResponse{Total: total}
 	if len(items) > size {
 		items = items[:size]
 		resp.NextPageToken = encodeToken(items[size-1].key())
@@ -267,11 +273,13 @@ func (s *Service) eachContact(ctx context.Context, sc *scope, q *contactQuery, f
 		clients = []*client{c}
 	}
 	rd := newReader(s.st)
+	today := dayOf(instantOf(s.now()))
 	for _, c := range clients {
 		b, err := rd.read(ctx, c)
 		if err != nil {
 			return err
 		}
+		facts := b.facts(today)
 		var late map[uuid.UUID]bool
 		if q.needLate {
 			if late, err = s.lateOf(ctx, c.id); err != nil {
@@ -284,8 +292,10 @@ func (s *Service) eachContact(ctx context.Context, sc *scope, q *contactQuery, f
 				continue
 			}
 			n := b.noteOf(ct.id)
-			r := contactRef{id: ct.id, at: ct.at, client: c, author: ct.author, state: n.reviewState(), late: late[ct.id], position: ct.position}
-			if q.state != v1.ReviewState_REVIEW_STATE_UNSPECIFIED && r.state != q.state || q.lateOnly && !r.late {
+			r := contactRef{id: ct.id, at: ct.at, client: c, author: ct.author, state: n.reviewState(), late: late[ct.id], position: ct.position,
+				missed: facts.missed[ct.id], overdue: facts.overdue(ct), clientConflicts: b.conflicted}
+			if q.state != v1.ReviewState_REVIEW_STATE_UNSPECIFIED && r.state != q.state || q.lateOnly && !r.late ||
+				q.missedOnly && !r.missed || q.overdueOnly && !r.overdue {
 				continue
 			}
 			if n != nil {
@@ -363,7 +373,8 @@ func (s *Service) summaries(ctx context.Context, sc *scope, items []contactRef) 
 			continue // cannot happen: records are never removed
 		}
 		cs := &v1.ContactSummary{Record: recs[i], ClientId: r.client.id, ClientName: r.client.name, TeamId: r.client.team,
-			AuthorId: r.author, AuthorName: names[r.author], ReviewState: r.state, Late: r.late}
+			AuthorId: r.author, AuthorName: names[r.author], ReviewState: r.state, Late: r.late,
+			MissedAppointment: r.missed, FollowUpOverdue: r.overdue, ClientConflicts: uint32(r.clientConflicts)}
 		if r.hasNote {
 			cs.ReviewNoteId = r.note.String()
 		}

@@ -1,6 +1,7 @@
 package review
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -39,11 +40,16 @@ var ContactColumns = []string{
 
 // StatisticsColumns are the columns of the statistics export. Each row
 // belongs to one section (totals, weekly, attendance, housing,
-// employment, quiet) and fills the columns that section has, as
-// GetStatistics reports them.
+// employment, quiet, appointments, unbooked) and fills the columns that
+// section has, as GetStatistics reports them. The attendance section is
+// attendance recorded on treatment contacts (GetStatistics' attendance);
+// the appointments section carries the attendance rate and, on its
+// first row, AttendanceDefinition.
 var StatisticsColumns = []string{
 	"section", "week", "category", "team_id", "worker_id", "worker_name", "status_from", "status_to",
 	"client_id", "client_name", "last_contact", "days", "contacts", "clients", "attended", "missed", "rescheduled",
+	"group", "team_name", "appointment_type", "did_not_attend", "dna_reasons", "cancelled_by_client",
+	"cancelled_by_service", "booked", "attendance_rate_percent", "rate_base", "definition",
 }
 
 // Sink receives an export's rows.
@@ -350,6 +356,17 @@ func statisticsRows(st *v1.GetStatisticsResponse) [][]string {
 		attended
 		missed
 		rescheduled
+		group
+		teamName
+		apptType
+		dna
+		dnaReasons
+		byClient
+		byService
+		booked
+		rate
+		rateBase
+		definition
 	)
 	out := [][]string{row("totals", map[int]string{contacts: n(st.GetContacts()), clients: n(st.GetClients())})}
 	for _, w := range st.GetWeekly() {
@@ -368,12 +385,35 @@ func statisticsRows(st *v1.GetStatisticsResponse) [][]string {
 			out = append(out, row(sec.name, map[int]string{statusFrom: m.GetFrom(), statusTo: m.GetTo(), clients: n(m.GetClients())}))
 		}
 	}
-	for _, qc := range st.GetQuiet() {
+	quiet := func(section string, qc *v1.QuietClient) []string {
 		last := ""
 		if qc.GetLastContact() != nil {
 			last = formatTime(qc.GetLastContact().AsTime())
 		}
-		out = append(out, row("quiet", map[int]string{clientID: qc.GetClientId(), clientName: qc.GetClientName(), lastContact: last, days: n(qc.GetDays())}))
+		return row(section, map[int]string{clientID: qc.GetClientId(), clientName: qc.GetClientName(), lastContact: last, days: n(qc.GetDays())})
+	}
+	for _, qc := range st.GetQuiet() {
+		out = append(out, quiet("quiet", qc))
+	}
+	for i, a := range st.GetAppointments() {
+		reasons := make([]string, 0, len(a.GetDnaReasons()))
+		for _, r := range a.GetDnaReasons() {
+			reasons = append(reasons, cmp.Or(r.GetReason(), "none_given")+"="+n(r.GetCount()))
+		}
+		cells := map[int]string{group: a.GetGroup(), team: a.GetTeamId(), teamName: a.GetTeamName(), worker: a.GetWorkerId(),
+			workerName: a.GetWorkerName(), apptType: a.GetAppointmentType(), attended: n(a.GetAttended()), dna: n(a.GetDidNotAttend()),
+			dnaReasons: strings.Join(reasons, ";"), byClient: n(a.GetCancelledByClient()), byService: n(a.GetCancelledByService()),
+			rescheduled: n(a.GetRescheduled()), booked: n(a.GetBooked()), rateBase: n(a.GetRateBase())}
+		if a.GetRateBase() > 0 {
+			cells[rate] = n(a.GetAttendanceRatePercent())
+		}
+		if i == 0 {
+			cells[definition] = st.GetAttendanceDefinition()
+		}
+		out = append(out, row("appointments", cells))
+	}
+	for _, qc := range st.GetUnbooked() {
+		out = append(out, quiet("unbooked", qc))
 	}
 	return out
 }

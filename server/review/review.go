@@ -99,6 +99,9 @@ type Store interface {
 	Log(ctx context.Context, bucket string) ([]*v1.HistoryEntry, error)
 	// LogEntries returns the log entries at positions of a bucket.
 	LogEntries(ctx context.Context, bucket string, positions []uint64) (map[uint64]*v1.HistoryEntry, error)
+	// Heads returns each bucket's head position: it moves with every
+	// accepted change.
+	Heads(ctx context.Context, buckets []string) (map[string]uint64, error)
 }
 
 // Config configures a Service.
@@ -135,6 +138,7 @@ type Service struct {
 	w   Writer
 
 	noteLocks [noteStripes]sync.Mutex // see ReviewContact
+	cases     caseCache               // see GetCaseload
 }
 
 // New returns a Service.
@@ -158,8 +162,11 @@ type client struct {
 	created  time.Time
 	// name, closed and deleted are read from the client record when its
 	// bucket is scanned.
-	name            string
-	closed, deleted bool
+	name, given, family, status string
+	closed, deleted             bool
+	// born is the date of birth in days since the Unix epoch (noDay:
+	// not recorded).
+	born int64
 }
 
 // scope is what the caller reaches for one request.

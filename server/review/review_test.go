@@ -685,6 +685,13 @@ func TestStatistics(t *testing.T) {
 		Contacts: 11,
 		Clients:  6,
 	}
+	// Appointments have their own test (TestAppointmentStatistics); with
+	// none, every open client in reach has none booked.
+	if got.GetAttendanceDefinition() != AttendanceDefinition || len(got.GetUnbooked()) != 5 ||
+		len(got.GetAppointments()) != 1 || got.GetAppointments()[0].GetGroup() != "all" {
+		t.Fatalf("admin's appointment statistics: %s", prototext.Format(got))
+	}
+	got.AttendanceDefinition, got.Unbooked, got.Appointments = "", nil, nil
 	if !proto.Equal(got, want) {
 		t.Fatalf("admin's statistics:\n got %s\nwant %s", prototext.Format(got), prototext.Format(want))
 	}

@@ -200,6 +200,9 @@ type contact struct {
 	category, author, attendance, housing, ete, mode string
 	position                                         uint64
 	conflicts, deleted                               bool
+	// followUp is the follow_up_date as days since the Unix epoch
+	// (noDay: none).
+	followUp int64
 }
 
 // note is what the queue reads of a review note.
@@ -243,6 +246,10 @@ type bucketData struct {
 	contacts []contact
 	// notes holds the newest live review note of each subject.
 	notes map[uuid.UUID]note
+	// appointments holds the bucket's appointments, deleted ones too.
+	appointments []appointment
+	// conflicted counts the bucket's records with open conflicts.
+	conflicted int
 }
 
 // bucketScanner reads every record state of buckets (store.DB.ScanRecords).
@@ -282,11 +289,16 @@ func (rd *reader) intern(b []byte) string {
 func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 	b := &rd.b
 	b.contacts = b.contacts[:0]
+	b.appointments = b.appointments[:0]
+	b.conflicted = 0
 	clear(b.notes)
 	r := &rd.r
 	err := rd.st.ScanRecords(ctx, []string{c.id}, func(_ string, state []byte) error {
 		if err := r.parse(state); err != nil {
 			return fmt.Errorf("review: a stored record does not decode: %w", err)
+		}
+		if r.conflicts > 0 {
+			b.conflicted++
 		}
 		switch string(r.typ) {
 		case "contact":
@@ -306,7 +318,12 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			ct.attendance = rd.intern(r.str("attendance"))
 			ct.housing = rd.intern(r.str("housing_status_after"))
 			ct.ete = rd.intern(r.str("ete_status_after"))
+			ct.followUp = r.day("follow_up_date")
 			b.contacts = append(b.contacts, ct)
+		case "appointment":
+			if a, ok := rd.appointment(r); ok {
+				b.appointments = append(b.appointments, a)
+			}
 		case "review_note":
 			subj := r.get("subject_id")
 			if subj == nil || r.get(schema.DeletedField) != nil {
@@ -326,8 +343,11 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			if string(r.id) != c.id {
 				return nil
 			}
-			c.name = strings.TrimSpace(string(bytes.TrimSpace(r.str("given_name"))) + " " + string(bytes.TrimSpace(r.str("family_name"))))
-			c.closed = string(r.str("status")) == "closed"
+			c.given, c.family = string(bytes.TrimSpace(r.str("given_name"))), string(bytes.TrimSpace(r.str("family_name")))
+			c.name = strings.TrimSpace(c.given + " " + c.family)
+			c.born = r.day("date_of_birth")
+			c.status = rd.intern(r.str("status"))
+			c.closed = c.status == "closed"
 			c.deleted = r.get(schema.DeletedField) != nil
 		}
 		return nil

@@ -146,9 +146,11 @@ func (s *Service) statistics(ctx context.Context, sc *scope, q *statsQuery) (*v1
 	teams := map[string]*[3]uint32{}
 	housing := map[[2]string]uint32{}
 	employment := map[[2]string]uint32{}
-	resp := &v1.GetStatisticsResponse{Clients: uint32(len(sc.clients))}
+	resp := &v1.GetStatisticsResponse{Clients: uint32(len(sc.clients)), AttendanceDefinition: AttendanceDefinition}
+	appts := newApptStats()
 
 	rd := newReader(s.st)
+	var err error
 	for _, c := range sc.clients {
 		b, err := rd.read(ctx, c)
 		if err != nil {
@@ -206,6 +208,7 @@ func (s *Service) statistics(ctx context.Context, sc *scope, q *statsQuery) (*v1
 		if eFirst != nil && eFirst.ete != eLast.ete {
 			employment[[2]string{eFirst.ete, eLast.ete}]++
 		}
+		booked := countAppointments(appts, b.appointments, c.team, from, to)
 		if c.closed || c.deleted {
 			continue
 		}
@@ -217,11 +220,21 @@ func (s *Service) statistics(ctx context.Context, sc *scope, q *statsQuery) (*v1
 		} else if since.IsZero() || since.After(q.to) {
 			continue // not on the books yet (or added before creation times were kept)
 		}
-		if gap := q.to.Sub(since); gap >= quietFor {
-			qc.Days = uint32(min(gap/(24*time.Hour), math.MaxUint32))
+		gap := q.to.Sub(since)
+		qc.Days = uint32(min(gap/(24*time.Hour), math.MaxUint32))
+		if gap >= quietFor {
 			resp.Quiet = append(resp.Quiet, qc)
 		}
+		if !booked {
+			resp.Unbooked = append(resp.Unbooked, qc)
+		}
 	}
+	if resp.Appointments, err = s.apptRows(ctx, sc.id.Area, appts); err != nil {
+		return nil, err
+	}
+	slices.SortFunc(resp.Unbooked, func(a, b *v1.QuietClient) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.ClientName), strings.ToLower(b.ClientName)), strings.Compare(a.ClientId, b.ClientId))
+	})
 
 	for k, t := range weekly {
 		d := time.Unix(k.monday*86400, 0).UTC()
@@ -281,4 +294,22 @@ func movements(m map[[2]string]uint32) []*v1.Movement {
 		return cmp.Or(cmp.Compare(b.Clients, a.Clients), strings.Compare(a.From, b.From), strings.Compare(a.To, b.To))
 	})
 	return out
+}
+
+// countAppointments adds a client's live appointments that started in
+// [from, to) to appts, and reports whether one is booked at or after to.
+func countAppointments(appts *apptStats, list []appointment, team string, from, to instant) (booked bool) {
+	for i := range list {
+		a := &list[i]
+		if a.deleted {
+			continue
+		}
+		if a.status == apptBooked && a.at.compare(to) >= 0 {
+			booked = true
+		}
+		if a.at.compare(from) >= 0 && a.at.compare(to) < 0 {
+			appts.add(a, team)
+		}
+	}
+	return booked
 }

@@ -2,6 +2,7 @@ package review
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -48,11 +49,13 @@ func (s *Service) GetTimeline(ctx context.Context, id *identity.Identity, client
 		return nil, storeErr(err)
 	}
 	users := map[string]bool{}
+	devices := map[string]bool{}
 	for _, e := range log {
 		if tr := byID[e.GetRecordId()]; tr != nil {
 			tr.History = append(tr.History, e)
 		}
 		users[e.GetAuthor().GetUserId()] = true
+		devices[e.GetAuthor().GetDeviceId()] = true
 	}
 	for _, tr := range records {
 		st := tr.GetRecord()
@@ -86,5 +89,41 @@ func (s *Service) GetTimeline(ctx context.Context, id *identity.Identity, client
 	if err := s.auditView(ctx, id, store.AuditViewTimeline, []string{c.id}, "", len(records)); err != nil {
 		return nil, err
 	}
-	return &v1.GetTimelineResponse{Records: records, People: people(names)}, nil
+	devs, err := s.deviceNames(ctx, names, devices)
+	if err != nil {
+		return nil, err
+	}
+	return &v1.GetTimelineResponse{Records: records, People: people(names), Devices: devs}, nil
+}
+
+// deviceNames names the devices among ids whose users are among names
+// (people of the caller's area), sorted by id; the server's changes come
+// from "Server".
+func (s *Service) deviceNames(ctx context.Context, names map[string]string, ids map[string]bool) ([]*v1.DeviceName, error) {
+	var out []*v1.DeviceName
+	err := s.view(ctx, func(tx store.DirTx) error {
+		out = out[:0]
+		for did := range ids {
+			if did == ServerDevice {
+				out = append(out, &v1.DeviceName{DeviceId: did, Name: "Server"})
+				continue
+			}
+			if did == "" {
+				continue
+			}
+			d, err := tx.Device(did)
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if _, ok := names[d.UserID]; ok && d.Name != "" {
+				out = append(out, &v1.DeviceName{DeviceId: did, Name: d.Name})
+			}
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b *v1.DeviceName) int { return strings.Compare(a.DeviceId, b.DeviceId) })
+	return out, err
 }

@@ -228,3 +228,19 @@ var errStop = errors.New("stop")
 
 // at is a time in March 2026 (UTC).
 func at(day, hour int) time.Time { return time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC) }
+
+// appointment books an appointment on a worker's tablet with a status
+// (and a reason, for did_not_attend) and returns its id.
+func (w *world) appointment(d *sample.Device, client string, startsAt time.Time, typ, status, reason string) string {
+	w.t.Helper()
+	id := d.NewID()
+	fields := []sample.Field{
+		{Name: "appointment_type", Value: sample.Str(typ)}, {Name: "starts_at", Value: sample.Time(startsAt)},
+		{Name: "status", Value: sample.Str(status)}, {Name: "author", Value: sample.Str(d.UserID)},
+	}
+	if reason != "" {
+		fields = append(fields, sample.Field{Name: "dna_reason", Value: sample.Str(reason)})
+	}
+	w.push(d, d.Record("appointment", id, client, fields), nil)
+	return id
+}

@@ -263,3 +263,23 @@ func (r *Registry) Extend(version uint32, fields map[string][]Field, types ...Re
 	all = append(all, types...)
 	return New(version, r.minCompatible, all...)
 }
+
+// AsOf returns the registry as it stood at an earlier version: the record
+// types and fields introduced by then (a schema change is additive, so
+// nothing else differed). It is how an old device is built in tests and
+// tools. A version outside 1..Version is an error.
+func (r *Registry) AsOf(version uint32) (*Registry, error) {
+	if version == 0 || version > r.version {
+		return nil, fmt.Errorf("schema: version %d outside 1..%d", version, r.version)
+	}
+	var types []RecordType
+	for _, n := range r.names {
+		t := *r.types[n]
+		if t.Since > version {
+			continue
+		}
+		t.Fields = slices.DeleteFunc(slices.Clone(t.Fields), func(f Field) bool { return f.Since > version })
+		types = append(types, t)
+	}
+	return New(version, min(r.minCompatible, version), types...)
+}

@@ -78,3 +78,20 @@ func ReadTimestamp(b []byte) (seconds int64, nanos int32, err error) {
 	})
 	return int64(s), int32(n), err
 }
+
+// ReadDate reads an encoded throughcare.v1.Date.
+func ReadDate(b []byte) (year, month, day int32, err error) {
+	var y, m, d uint64
+	err = Each(b, func(num Number, typ Type, b []byte) int {
+		switch num {
+		case Date.Year:
+			return Varint(typ, b, &y)
+		case Date.Month:
+			return Varint(typ, b, &m)
+		case Date.Day:
+			return Varint(typ, b, &d)
+		}
+		return 0
+	})
+	return int32(y), int32(m), int32(d), err
+}

@@ -58,9 +58,15 @@ var (
 		Value: number(&v1.FieldState{}, "value"),
 		Stamp: number(&v1.FieldState{}, "stamp"),
 	}
-	Value = struct{ StringValue, TimestampValue Number }{
+	Value = struct{ StringValue, TimestampValue, DateValue Number }{
 		StringValue:    number(&v1.Value{}, "string_value"),
 		TimestampValue: number(&v1.Value{}, "timestamp_value"),
+		DateValue:      number(&v1.Value{}, "date_value"),
+	}
+	Date = struct{ Year, Month, Day Number }{
+		Year:  number(&v1.Date{}, "year"),
+		Month: number(&v1.Date{}, "month"),
+		Day:   number(&v1.Date{}, "day"),
 	}
 	Stamp = struct{ Time Number }{
 		Time: number(&v1.Stamp{}, "time"),

@@ -19,6 +19,9 @@ var (
 	ErrWrongKey = errors.New("local: the encryption key does not open this store")
 	// ErrClosed: the store was closed.
 	ErrClosed = errors.New("local: closed")
+	// ErrConflict: an Update read keys another transaction changed before
+	// it committed; nothing was written, try again.
+	ErrConflict = badger.ErrConflict
 )
 
 // DB is an open store.

@@ -12,8 +12,10 @@ import * as timeline from './timeline.js';
 import * as conflicts from './conflicts.js';
 import * as stats from './stats.js';
 import * as audit from './audit.js';
+import * as caseload from './caseload.js';
+import * as navcount from './navcount.js';
 
-const views = { queue, contact, client: timeline, conflicts, stats, audit };
+const views = { queue, contact, client: timeline, conflicts, stats, audit, caseload };
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const sessionBox = document.getElementById('session');
@@ -117,5 +119,6 @@ auth.onChange((s, why) => {
   render(true);
 });
 
+navcount.start();
 if (auth.current()) live.start();
 render();

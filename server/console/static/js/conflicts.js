@@ -2,6 +2,7 @@
 // resolution: keep the value shown, take the other, or write a new one.
 
 import { call } from './api.js';
+import * as navcount from './navcount.js';
 import * as lookup from './lookup.js';
 import { h, replace, link, label, valueText, stampTime, when, errorBox, empty, busy, toast, short } from './dom.js';
 import { enumValues } from './schema.js';
@@ -107,6 +108,7 @@ export async function render(root, params, { signal }) {
       const resp = await call('ReviewService', 'ListConflicts', params.get('client') ? { clientId: params.get('client') } : {}, { signal });
       const people = lookup.peopleMap(resp.people);
       const items = resp.conflicts ?? [];
+      if (!params.get('client')) navcount.show(items.length);
       replace(list, items.length
         ? items.map((c) => card(c, people, reload))
         : empty('No open conflicts', 'When two devices edit the same field, the conflict waits here for a decision.'));

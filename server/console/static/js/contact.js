@@ -2,16 +2,33 @@
 // supervisor's decision (mark reviewed, raise a query, close a query).
 
 import { call } from './api.js';
-import { h, replace, link, field, fieldText, clientName, errorBox, empty, busy, toast } from './dom.js';
+import { h, replace, link, field, fieldText, clientName, errorBox, empty, busy, toast, when } from './dom.js';
 import { CONTACT_FIELDS } from './display.js';
 import { queryAnswered } from './schema.js';
-import { fetchTimeline, details, history, noteBlock, notesFor, who } from './timeline.js';
+import { fetchTimeline, details, history, noteBlock, notesFor, who, syncedAt } from './timeline.js';
+import { filterOf } from './queue.js';
 
 function reviewState(note) {
   if (!note) return 'unreviewed';
   const state = field(note.record, 'state')?.stringValue;
   if (state === 'query_to_worker') return queryAnswered(field(note.record, 'worker_response')?.stringValue) ? 'answered' : 'open';
   return state; // reviewed, resolved
+}
+
+// queueParams is the queue the contact was opened from (its filters and
+// page), from the contact's address.
+function queueParams(params) {
+  const back = new URLSearchParams(params.get('back') ?? '');
+  back.set('view', 'queue');
+  return back;
+}
+
+// nextUnreviewed finds the newest unreviewed contact of the queue's
+// filters other than this one, or null.
+async function nextUnreviewed(params, contactId) {
+  const filter = { ...filterOf(queueParams(params)), reviewState: 'REVIEW_STATE_UNREVIEWED' };
+  const resp = await call('ReviewService', 'ListContacts', { filter, pageSize: 2 });
+  return (resp.contacts ?? []).find((c) => c.record.recordId !== contactId) ?? null;
 }
 
 function decisionForm(clientId, contactId, state, done) {
@@ -29,7 +46,7 @@ function decisionForm(clientId, contactId, state, done) {
     try {
       await call('ReviewService', 'ReviewContact', { clientId, contactId, decision, comment: text });
       toast({ REVIEW_DECISION_REVIEWED: 'Marked reviewed', REVIEW_DECISION_QUERY: 'Query sent to the worker', REVIEW_DECISION_RESOLVED: 'Query closed' }[decision]);
-      done();
+      done(decision);
     } catch (err) {
       replace(error, h('p', { class: 'title' }, err.title), h('p', null, err.message));
       error.hidden = false;
@@ -76,7 +93,7 @@ export async function render(root, params, ctx) {
   const state = reviewState(note);
   const name = client ? clientName(client.record) : 'Client';
   replace(root,
-    h('p', { class: 'crumbs' }, link({ view: 'queue' }, '← Review queue'), ' · ', link({ view: 'client', client: clientId }, `${name} — timeline`)),
+    h('p', { class: 'crumbs' }, link(queueParams(params), '← Review queue'), ' · ', link({ view: 'client', client: clientId }, `${name} — timeline`)),
     h('div', { class: 'page-head' },
       h('div', null, h('p', { class: 'eyebrow' }, fieldText(r, 'category'), ' contact'), h('h1', null, name)),
       h('span', { class: ['badge', { unreviewed: 'todo', reviewed: 'ok', open: 'warn', answered: 'info', resolved: 'done' }[state]], id: 'review-state' },
@@ -84,8 +101,21 @@ export async function render(root, params, ctx) {
     h('div', { class: 'split' },
       h('section', { class: 'card' },
         h('p', { class: 'muted' }, fieldText(r, 'occurred_at'), ' · ', fieldText(r, 'mode'), ' · logged by ', who(people, r.author?.userId)),
+        h('p', { class: 'muted small', id: 'contact-times' }, 'Happened ', fieldText(r, 'occurred_at'), ' · synced ', when(syncedAt(tr))),
         details(r, CONTACT_FIELDS, ['occurred_at', 'mode', 'category']),
         notes.map((n) => noteBlock(n, people)),
         history(tr.history, people)),
-      h('aside', { class: 'card' }, decisionForm(clientId, contactId, state, () => render(root, params, ctx)))));
+      h('aside', { class: 'card' }, decisionForm(clientId, contactId, state, async (decision) => {
+        // After "Mark reviewed", the next unreviewed contact of the same queue.
+        if (decision === 'REVIEW_DECISION_REVIEWED') {
+          const next = await nextUnreviewed(params, contactId).catch(() => null);
+          if (ctx.signal.aborted) return;
+          if (next) {
+            ctx.navigate({ view: 'contact', client: next.clientId, contact: next.record.recordId, back: params.get('back') ?? '' });
+            return;
+          }
+          toast('No more unreviewed contacts in this queue');
+        }
+        render(root, params, ctx);
+      }))));
 }

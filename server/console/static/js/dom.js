@@ -99,7 +99,7 @@ export function valueText(v, fieldName) {
   if ('decimalValue' in v) return v.decimalValue;
   if ('boolValue' in v) return v.boolValue ? 'Yes' : 'No';
   if ('timestampValue' in v) return when(v.timestampValue);
-  if ('dateValue' in v) return isoDate(v.dateValue);
+  if ('dateValue' in v) return ukDate(v.dateValue);
   if ('setAdd' in v) return '+ ' + label(v.setAdd.element);
   if ('setRemove' in v) return '− ' + label(v.setRemove.element);
   if ('setState' in v) {
@@ -115,6 +115,15 @@ export function isoDate(d) {
   if (!d) return '';
   const p = (n, w = 2) => String(n ?? 0).padStart(w, '0');
   return `${p(d.year, 4)}-${p(d.month)}-${p(d.day)}`;
+}
+
+const calendarDay = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone: 'UTC' });
+
+/** ukDate formats a proto Date for the UK ("31 Jan 1990"), whatever the
+ * browser's time zone. */
+export function ukDate(d) {
+  if (!d?.year) return '—';
+  return calendarDay.format(new Date(Date.UTC(d.year, (d.month ?? 1) - 1, d.day ?? 1)));
 }
 
 /** field returns a record's field value (proto Value) by name. */

@@ -12,10 +12,14 @@ let area = null;
 /** clients maps client id → display name. */
 export const clients = new Map();
 
+/** devices maps device id → device name (from the timelines read). */
+export const devices = new Map();
+
 /** reset forgets everything (the session changed). */
 export function reset() {
   teams = users = area = null;
   clients.clear();
+  devices.clear();
 }
 
 /** getTeams lists the teams the caller sees ([{teamId, name}]). */

@@ -13,7 +13,8 @@ import { CATEGORIES } from './schema.js';
 const pageSize = (p) => Math.min(500, Math.max(1, Number(p.get('size')) || 25));
 
 
-function filterOf(p) {
+/** filterOf turns the queue's address into a ContactFilter. */
+export function filterOf(p) {
   const f = {};
   if (p.get('team')) f.teamId = p.get('team');
   if (p.get('worker')) f.workerId = p.get('worker');
@@ -24,6 +25,8 @@ function filterOf(p) {
   if (p.get('state')) f.reviewState = p.get('state');
   if (p.get('late')) f.lateOnly = true;
   if (p.get('conflict')) f.conflictsOnly = true;
+  if (p.get('missed')) f.missedOnly = true;
+  if (p.get('overdue')) f.followUpOverdueOnly = true;
   return f;
 }
 
@@ -65,7 +68,8 @@ function filters(params, navigate) {
     select('category', 'Category', CATEGORIES.map((c) => [c, label(c)]), get('category')),
     date('from', 'From'), date('to', 'To'),
     select('state', 'Review', REVIEW_STATES, get('state')),
-    h('fieldset', { class: 'checks' }, h('legend', { class: 'sr-only' }, 'Only'), check('late', 'Late only'), check('conflict', 'With conflicts')),
+    h('fieldset', { class: 'checks' }, h('legend', { class: 'sr-only' }, 'Only'), check('late', 'Late only'), check('conflict', 'With conflicts'),
+      check('missed', 'Missed appointments'), check('overdue', 'Overdue follow-ups')),
     h('div', { class: 'actions' },
       h('button', { type: 'submit', class: 'primary' }, 'Apply'),
       h('button', { type: 'button', class: 'quiet', onClick: () => navigate({ view: 'queue' }) }, 'Clear')));
@@ -92,7 +96,8 @@ function row(c, fresh) {
   if (c.clientName) lookup.clients.set(c.clientId, c.clientName);
   const occurred = fieldText(rec, 'occurred_at');
   const at = field(rec, 'occurred_at')?.timestampValue;
-  return h('tr', { class: fresh ? 'fresh' : null, dataset: { contact: id } },
+  const cls = [fresh ? 'fresh' : null, c.missedAppointment ? 'dna' : null, c.followUpOverdue ? 'overdue' : null].filter(Boolean).join(' ');
+  return h('tr', { class: cls || null, dataset: { contact: id } },
     h('td', { class: 'nowrap' }, at ? [h('div', null, day(at)), h('div', { class: 'muted small' }, clock(at))] : '—'),
     h('td', { class: 'nowrap' }, link({ view: 'client', client: c.clientId }, c.clientName || short(c.clientId))),
     h('td', null, fieldText(rec, 'category')),
@@ -101,8 +106,12 @@ function row(c, fresh) {
     h('td', { class: 'outcome' }, field0(rec, 'outcome')),
     h('td', null, badge(c.reviewState),
       c.late ? h('span', { class: 'badge late', title: 'Arrived after the worker’s access ended' }, 'Late') : null,
-      (rec.conflicts ?? []).length ? h('span', { class: 'badge conflict' }, 'Conflict') : null),
-    h('td', { class: 'act' }, link({ view: 'contact', client: c.clientId, contact: id },
+      (rec.conflicts ?? []).length ? h('span', { class: 'badge conflict' }, 'Conflict') : null,
+      c.missedAppointment ? h('span', { class: 'badge dna', title: 'Records a missed appointment' }, 'DNA') : null,
+      c.followUpOverdue ? h('span', { class: 'badge overdue', title: 'The follow-up date has passed with no later contact' }, 'Follow-up overdue') : null,
+      !(rec.conflicts ?? []).length && c.clientConflicts ? h('span', { class: 'badge conflict', title: 'Open conflicts on this client’s records' },
+        `Client: ${c.clientConflicts} conflict${c.clientConflicts === 1 ? '' : 's'}`) : null),
+    h('td', { class: 'act' }, link({ view: 'contact', client: c.clientId, contact: id, back: location.search.slice(1) },
       'Open', h('span', { class: 'sr-only' }, ` the contact with ${c.clientName || 'the client'} on ${occurred}`))));
 }
 
@@ -119,10 +128,14 @@ export function render(root, params, { signal, navigate }) {
   const status = h('p', { class: 'count', role: 'status', id: 'queue-status' });
   const body = h('div', { class: 'results', id: 'queue' });
   const banner = h('div', { class: 'arrivals', id: 'arrivals', role: 'status', 'aria-live': 'polite', hidden: true });
-  const tokens = ['']; // page tokens: tokens[i] fetches page i
-  let page = 0;
+  // Page tokens: tokens[i] fetches page i. The page number is in the
+  // address; the tokens ride in the history entry, so going back to a page
+  // needs one call (an address opened afresh walks to its page).
+  const tokens = Array.isArray(history.state?.queueTokens) ? [...history.state.queueTokens] : [''];
+  let page = Math.max(0, Math.min(1000, Number(params.get('page')) || 0));
   let shown = new Set();
   let arrived = 0;
+  let total = 0;
 
   const exportButton = h('button', { type: 'button', class: 'quiet', id: 'export-contacts',
     title: 'Every contact of the chosen period and team, as a spreadsheet' }, 'Download CSV');
@@ -132,13 +145,39 @@ export function render(root, params, { signal, navigate }) {
     h('div', { class: 'page-head' }, h('h1', null, 'Review queue'), exportButton),
     form, banner, status, body);
 
+  // keepPage writes the page number into the address and the tokens into
+  // the history entry.
+  function keepPage() {
+    const p = new URLSearchParams(location.search);
+    if (page) p.set('page', String(page));
+    else p.delete('page');
+    history.replaceState({ ...(history.state ?? {}), queueTokens: tokens }, '', '/?' + p);
+  }
+
+  // walk fetches the tokens up to page (an address opened afresh).
+  async function walk() {
+    while (tokens.length <= page) {
+      const i = tokens.length - 1;
+      const resp = await call('ReviewService', 'ListContacts', { filter: filterOf(params), pageSize: PAGE_SIZE, pageToken: tokens[i] }, { signal });
+      if (!resp.nextPageToken) {
+        page = i; // fewer pages than the address says
+        break;
+      }
+      tokens.push(resp.nextPageToken);
+    }
+  }
+
   async function load({ quiet = false } = {}) {
     if (!quiet) body.setAttribute('aria-busy', 'true');
     try {
+      await walk();
+      keepPage();
       const resp = await call('ReviewService', 'ListContacts',
         { filter: filterOf(params), pageSize: PAGE_SIZE, pageToken: tokens[page] }, { signal });
       const contacts = resp.contacts ?? [];
       tokens[page + 1] = resp.nextPageToken ?? '';
+      keepPage();
+      total = resp.total ?? 0;
       const before = shown;
       shown = new Set(contacts.map((c) => c.record.recordId));
       draw(contacts, quiet ? before : null);
@@ -163,11 +202,11 @@ export function render(root, params, { signal, navigate }) {
     const more = !!tokens[page + 1];
     status.textContent = page === 0 && !more
       ? `${contacts.length} contact${contacts.length === 1 ? '' : 's'}, newest first`
-      : `Showing ${page * PAGE_SIZE + 1}–${page * PAGE_SIZE + contacts.length}, newest first${more ? '' : ' (the last page)'}`;
+      : `Showing ${page * PAGE_SIZE + 1}–${page * PAGE_SIZE + contacts.length} of ${total}, newest first${more ? '' : ' (the last page)'}`;
     replace(body,
       h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
         h('caption', { class: 'sr-only' }, 'Contacts, newest first'),
-        h('thead', null, h('tr', null, ['When', 'Client', 'Category', ['Mode', 'wide-only'], 'Worker', 'Outcome', 'Review', ['', 'act']]
+        h('thead', null, h('tr', null, ['When', 'Client', 'Category', ['Mode', 'wide-only'], 'Worker', 'Outcome', 'Review', ['Actions', 'act']]
           .map((c) => Array.isArray(c) ? h('th', { scope: 'col', class: c[1] }, c[0]) : h('th', { scope: 'col' }, c)))),
         h('tbody', null, contacts.map((c) => row(c, before && !before.has(c.record.recordId)))))),
       page === 0 && !more ? null : h('nav', { class: 'pager', 'aria-label': 'Pages' },

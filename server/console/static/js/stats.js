@@ -54,15 +54,39 @@ function controls(params, navigate) {
 }
 
 function tiles(st) {
-  const att = (st.attendance ?? []).filter((a) => a.workerId);
-  const kept = att.reduce((n, a) => n + (a.attended ?? 0), 0);
-  const all = att.reduce((n, a) => n + (a.attended ?? 0) + (a.missed ?? 0), 0);
-  const tile = (v, t) => h('div', { class: 'tile' }, h('p', { class: 'big' }, v), h('p', null, t));
+  const all = (st.appointments ?? []).find((a) => a.group === 'all') ?? {};
+  const tile = (v, t, id) => h('div', { class: 'tile', id }, h('p', { class: 'big' }, v), h('p', null, t));
   return h('div', { class: 'tiles' },
     tile(String(st.contacts ?? 0), 'contacts in the period'),
     tile(String(st.clients ?? 0), 'clients in scope'),
-    tile(all ? Math.round((100 * kept) / all) + '%' : '—', 'treatment appointments kept'),
+    tile(all.rateBase ? (all.attendanceRatePercent ?? 0) + '%' : '—', 'attendance rate (appointments)', 'attendance-rate'),
     tile(String((st.quiet ?? []).length), 'clients not seen recently'));
+}
+
+// The appointment outcomes, per worker, team and type. The rate is the
+// server's (one definition, stated under the table and in the CSV).
+const OUTCOMES = [['attended', 'Attended'], ['didNotAttend', 'Did not attend'], ['cancelledByClient', 'Client cancelled'],
+  ['cancelledByService', 'Service cancelled'], ['rescheduled', 'Re\u00adscheduled'], ['booked', 'Still booked']];
+
+function appointments(st) {
+  const rows = st.appointments ?? [];
+  const who = (a) => ({ all: 'All appointments', worker: a.workerName || 'Unknown worker', team: a.teamName || 'Team',
+    appointment_type: label(a.appointmentType || 'other') })[a.group] ?? a.group;
+  const group = { worker: 'worker', team: 'team', appointment_type: 'type' };
+  const total = rows.find((a) => a.group === 'all');
+  const reasons = (total?.dnaReasons ?? []).map((r) => `${label(r.reason || 'none_given')}: ${r.count ?? 0}`).join(', ');
+  return h('div', null,
+    h('h2', null, 'Appointments'),
+    h('div', { class: 'table-wrap' }, h('table', { class: 'grid compact', id: 'appointments' },
+      h('caption', { class: 'sr-only' }, 'Appointments that started in the period, by outcome'),
+      h('thead', null, h('tr', null, ['', ...OUTCOMES.map((o) => o[1]), 'Rate']
+        .map((c) => h('th', { scope: 'col' }, c)))),
+      h('tbody', null, rows.map((a) => h('tr', { 'data-group': a.group },
+        h('th', { scope: 'row' }, who(a), group[a.group] ? h('span', { class: 'muted small' }, ' · ' + group[a.group]) : null),
+        OUTCOMES.map(([k]) => h('td', { class: 'num' }, String(a[k] ?? 0))),
+        h('td', { class: 'num rate' }, a.rateBase ? `${a.attendanceRatePercent ?? 0}%` : '—')))))),
+    reasons ? h('p', { id: 'dna-reasons' }, 'Reasons for not attending: ' + reasons) : null,
+    h('p', { class: 'muted', id: 'attendance-definition' }, st.attendanceDefinition ?? ''));
 }
 
 // mondays lists the weeks (their Mondays, UTC, as YYYY-MM-DD) that
@@ -88,15 +112,18 @@ function weekly(st, req, signal) {
   return fit(h('div', { class: 'chart-box' }), (w) => stackedColumns(spec, w), signal);
 }
 
+// Attendance as workers recorded it on treatment attendance contacts: a
+// different count from the appointments above, so it shows counts only
+// and no rate.
 function attendance(st, signal) {
   const rows = (st.attendance ?? []).filter((a) => a.workerId);
-  if (!rows.length) return empty('No treatment appointments recorded', 'Treatment attendance contacts appear here per worker.');
+  if (!rows.length) return empty('No attendance recorded on contacts', 'Treatment attendance contacts appear here per worker.');
   const spec = {
-    title: 'Treatment attendance per worker',
+    title: 'Attendance recorded on treatment contacts, per worker (not the attendance rate)',
     parts: [{ key: 'attended', text: 'Attended', color: '#2f7d5b' }, { key: 'rescheduled', text: 'Rescheduled', color: '#d9a441' },
       { key: 'missed', text: 'Did not attend', color: '#c2543f' }],
     rows: rows.map((a) => ({ label: a.workerName || 'Unknown worker', values: a })),
-    rateOf: (v, total) => Math.round((100 * (v.attended ?? 0)) / total) + '% kept',
+    rateOf: (v, total) => `${total} recorded`,
   };
   return fit(h('div', { class: 'chart-box' }), (w) => stackedRows(spec, w), signal);
 }
@@ -111,16 +138,22 @@ function movements(title, rows, rank, signal) {
   return fit(h('div', { class: 'chart-box' }), (w) => bars(spec, w), signal);
 }
 
-function quiet(st) {
-  const rows = st.quiet ?? [];
-  if (!rows.length) return empty('Every client has been seen recently');
-  return h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id: 'quiet' },
-    h('caption', null, 'Clients not seen recently, longest first'),
+function clientTable(id, caption, rows) {
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'grid', id },
+    h('caption', null, caption),
     h('thead', null, h('tr', null, ['Client', 'Last contact', 'Days'].map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', null, rows.map((q) => h('tr', null,
       h('td', null, link({ view: 'client', client: q.clientId }, q.clientName || 'Client')),
       h('td', null, q.lastContact ? day(q.lastContact) : 'Never'),
       h('td', { class: 'num' }, String(q.days ?? 0)))))));
+}
+
+function quiet(st) {
+  const rows = st.quiet ?? [];
+  const unbooked = st.unbooked ?? [];
+  return h('div', null,
+    rows.length ? clientTable('quiet', 'Clients not seen recently, longest first', rows) : empty('Every client has been seen recently'),
+    unbooked.length ? clientTable('unbooked', 'Clients with no appointment booked', unbooked) : empty('Every client has an appointment booked'));
 }
 
 /** render draws the statistics page. */
@@ -138,6 +171,7 @@ export async function render(root, params, { signal, navigate }) {
     const st = await call('ReviewService', 'GetStatistics', req, { signal });
     replace(body,
       tiles(st),
+      h('section', { class: 'card' }, appointments(st)),
       h('section', { class: 'card' }, weekly(st, req, signal)),
       h('div', { class: 'split even' },
         h('section', { class: 'card' }, attendance(st, signal)),

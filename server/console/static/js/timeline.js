@@ -12,6 +12,7 @@ export async function fetchTimeline(clientId, signal) {
   const resp = await call('ReviewService', 'GetTimeline', { clientId }, { signal });
   const records = resp.records ?? [];
   const people = lookup.peopleMap(resp.people);
+  for (const d of resp.devices ?? []) lookup.devices.set(d.deviceId, d.name);
   const client = records.find((r) => r.record.recordType === 'client');
   if (client) lookup.clients.set(clientId, clientName(client.record));
   return { records, people, client };
@@ -41,6 +42,30 @@ function changedAt(e) {
     h('div', { class: 'muted small' }, clock(made), got ? ' · synced ' + (sameDay ? clock(got) : when(got)) : '')];
 }
 
+// deviceName shows the device a change came from by name (its id on
+// hover), or a short id if the server did not name it.
+function deviceName(id) {
+  const name = lookup.devices.get(id);
+  return name ? h('div', { class: 'muted small device', title: id }, name) : h('div', { class: 'mono muted', title: id }, short(id));
+}
+
+/** syncedAt is when the server last accepted a change to a record. */
+export function syncedAt(tr) {
+  return (tr.history ?? []).reduce((t, e) => (e.receivedAt && e.receivedAt > t ? e.receivedAt : t), '');
+}
+
+/** overdueFollowUp reports whether a contact's follow-up date has passed
+ * with no later live contact among contacts (newest first). */
+export function overdueFollowUp(tr, contacts) {
+  const d = field(tr.record, 'follow_up_date')?.dateValue;
+  if (!d?.year || field(tr.record, 'deleted')) return false;
+  const due = Date.UTC(d.year, d.month - 1, d.day);
+  const today = new Date();
+  if (due >= Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate())) return false;
+  const at = field(tr.record, 'occurred_at')?.timestampValue ?? '';
+  return !contacts.some((o) => o !== tr && !field(o.record, 'deleted') && (field(o.record, 'occurred_at')?.timestampValue ?? '') > at);
+}
+
 /** history is a record's change log as a table inside a disclosure. */
 export function history(entries, people, { open = false } = {}) {
   if (!entries?.length) return null;
@@ -50,7 +75,7 @@ export function history(entries, people, { open = false } = {}) {
       h('thead', null, h('tr', null, ['When', 'Who, on which device', 'Field', 'Value', 'Replaced', ''].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, entries.map((e) => h('tr', { class: e.won ? null : 'lost' },
         h('td', { class: 'nowrap' }, changedAt(e)),
-        h('td', null, who(people, e.author?.userId), h('div', { class: 'mono muted', title: e.author?.deviceId }, short(e.author?.deviceId))),
+        h('td', null, who(people, e.author?.userId), deviceName(e.author?.deviceId)),
         h('td', null, label(e.field)),
         h('td', null, e.field === 'author' ? who(people, e.value?.stringValue) : valueText(e.value, e.field)),
         h('td', { class: 'muted' }, e.replacedValue ? valueText(e.replacedValue, e.field) : '—'),
@@ -90,7 +115,7 @@ export function noteBlock(note, people) {
     answered ? h('p', { class: 'answer' }, h('strong', null, 'Worker: '), answer) : null);
 }
 
-function contactCard(tr, records, people, clientId) {
+function contactCard(tr, records, people, clientId, contacts, missed) {
   const r = tr.record;
   const deleted = !!field(r, 'deleted');
   return h('article', { class: ['card', deleted ? 'deleted' : null], dataset: { record: r.recordId } },
@@ -99,9 +124,28 @@ function contactCard(tr, records, people, clientId) {
       h('span', { class: 'muted' }, who(people, r.author?.userId), ' · ', fieldText(r, 'mode')),
       deleted ? h('span', { class: 'badge muted' }, 'Deleted') : null,
       (r.conflicts ?? []).length ? h('span', { class: 'badge conflict' }, 'Conflict') : null,
+      missed.has(r.recordId) || fieldText(r, 'attendance') === 'Did not attend' ? h('span', { class: 'badge dna' }, 'DNA') : null,
+      overdueFollowUp(tr, contacts) ? h('span', { class: 'badge overdue' }, 'Follow-up overdue') : null,
       link({ view: 'contact', client: clientId, contact: r.recordId }, 'Review')),
+    syncedAt(tr) ? h('p', { class: 'muted small synced' }, 'Happened ', fieldText(r, 'occurred_at'), ' · synced ', when(syncedAt(tr))) : null,
     details(r, CONTACT_FIELDS, ['occurred_at', 'category', 'mode']),
     notesFor(records, r.recordId).map((n) => noteBlock(n, people)),
+    history(tr.history, people));
+}
+
+const startsAt = (tr) => field(tr.record, 'starts_at')?.timestampValue ?? '';
+
+function appointmentCard(tr, people) {
+  const r = tr.record;
+  const status = field(r, 'status')?.stringValue;
+  const dna = status === 'did_not_attend';
+  return h('article', { class: ['card', dna ? 'dna' : null], dataset: { record: r.recordId } },
+    h('header', null,
+      h('h3', null, fieldText(r, 'appointment_type'), ' · ', fieldText(r, 'starts_at')),
+      h('span', { class: ['badge', dna ? 'dna' : status === 'attended' ? 'ok' : status === 'booked' ? 'info' : 'muted'] },
+        dna ? `DNA${field(r, 'dna_reason') ? ' (' + fieldText(r, 'dna_reason') + ')' : ''}` : fieldText(r, 'status')),
+      (r.conflicts ?? []).length ? h('span', { class: 'badge conflict' }, 'Conflict') : null),
+    details(r, ['with_whom', 'place', 'duration_minutes', 'notes'], ['appointment_type', 'starts_at', 'status', 'dna_reason', 'contact_id', 'rescheduled_to']),
     history(tr.history, people));
 }
 
@@ -141,6 +185,11 @@ export async function render(root, params, { signal }) {
   const contacts = of('contact').sort((a, b) => occurred(b).localeCompare(occurred(a)));
   const c = client.record;
   const flags = field(c, 'risk_flags');
+  const appointments = of('appointment').filter((tr) => !field(tr.record, 'deleted'))
+    .sort((a, b) => startsAt(b).localeCompare(startsAt(a)));
+  const missed = new Set(appointments.filter((tr) => field(tr.record, 'status')?.stringValue === 'did_not_attend')
+    .map((tr) => field(tr.record, 'contact_id')?.stringValue).filter(Boolean));
+  const conflicted = records.filter((tr) => (tr.record.conflicts ?? []).length).length;
   replace(root,
     h('div', { class: 'page-head' },
       h('div', null, h('p', { class: 'eyebrow' }, 'Client timeline'), h('h1', null, clientName(c))),
@@ -152,7 +201,10 @@ export async function render(root, params, { signal }) {
     h('section', { class: 'card' },
       details(c, CLIENT_FIELDS, ['given_name', 'family_name', 'pathway', 'status']),
       history(client.history, people)),
-    section('Contacts', contacts.map((tr) => contactCard(tr, records, people, clientId))),
+    conflicted ? h('p', { class: 'state warn', id: 'client-conflicts' }, h('span', { class: 'badge conflict' }, `${conflicted} open conflict${conflicted === 1 ? '' : 's'}`),
+      ' ', link({ view: 'conflicts' }, 'Settle them')) : null,
+    section('Appointments', appointments.map((tr) => appointmentCard(tr, people))),
+    section('Contacts', contacts.map((tr) => contactCard(tr, records, people, clientId, contacts, missed))),
     section('Goals', of('goal').map((tr) => otherCard(tr, people, (r) => `${fieldText(r, 'domain')}: ${fieldText(r, 'description')}`))),
     section('Referrals', of('referral').map((tr) => otherCard(tr, people, (r) => `${fieldText(r, 'service_type')}: ${fieldText(r, 'organisation')}`))),
     contacts.length ? null : empty('No contacts yet', 'Contacts logged for this client will appear here.'));

@@ -197,6 +197,72 @@ func (ConflictChoice) EnumDescriptor() ([]byte, []int) {
 	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{2}
 }
 
+// CaseloadSort orders GetCaseload's clients. Ties go by name, then id.
+type CaseloadSort int32
+
+const (
+	// By name (family name, then given name).
+	CaseloadSort_CASELOAD_SORT_UNSPECIFIED CaseloadSort = 0
+	// By name.
+	CaseloadSort_CASELOAD_SORT_NAME CaseloadSort = 1
+	// Least recently seen first (never seen before anyone).
+	CaseloadSort_CASELOAD_SORT_LAST_CONTACT CaseloadSort = 2
+	// Soonest next appointment first (none booked last).
+	CaseloadSort_CASELOAD_SORT_NEXT_APPOINTMENT CaseloadSort = 3
+	// Most overdue items (missed and overdue appointments, overdue
+	// follow-ups) first.
+	CaseloadSort_CASELOAD_SORT_OVERDUE CaseloadSort = 4
+	// By the first worker's name.
+	CaseloadSort_CASELOAD_SORT_WORKER CaseloadSort = 5
+)
+
+// Enum value maps for CaseloadSort.
+var (
+	CaseloadSort_name = map[int32]string{
+		0: "CASELOAD_SORT_UNSPECIFIED",
+		1: "CASELOAD_SORT_NAME",
+		2: "CASELOAD_SORT_LAST_CONTACT",
+		3: "CASELOAD_SORT_NEXT_APPOINTMENT",
+		4: "CASELOAD_SORT_OVERDUE",
+		5: "CASELOAD_SORT_WORKER",
+	}
+	CaseloadSort_value = map[string]int32{
+		"CASELOAD_SORT_UNSPECIFIED":      0,
+		"CASELOAD_SORT_NAME":             1,
+		"CASELOAD_SORT_LAST_CONTACT":     2,
+		"CASELOAD_SORT_NEXT_APPOINTMENT": 3,
+		"CASELOAD_SORT_OVERDUE":          4,
+		"CASELOAD_SORT_WORKER":           5,
+	}
+)
+
+func (x CaseloadSort) Enum() *CaseloadSort {
+	p := new(CaseloadSort)
+	*p = x
+	return p
+}
+
+func (x CaseloadSort) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (CaseloadSort) Descriptor() protoreflect.EnumDescriptor {
+	return file_throughcare_v1_review_proto_enumTypes[3].Descriptor()
+}
+
+func (CaseloadSort) Type() protoreflect.EnumType {
+	return &file_throughcare_v1_review_proto_enumTypes[3]
+}
+
+func (x CaseloadSort) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use CaseloadSort.Descriptor instead.
+func (CaseloadSort) EnumDescriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{3}
+}
+
 // ContactFilter narrows ListContacts. Unset fields do not filter.
 type ContactFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -218,9 +284,16 @@ type ContactFilter struct {
 	// Only contacts with an open conflict.
 	ConflictsOnly bool `protobuf:"varint,8,opt,name=conflicts_only,json=conflictsOnly,proto3" json:"conflicts_only,omitempty"`
 	// Only clients of this team.
-	TeamId        string `protobuf:"bytes,9,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TeamId string `protobuf:"bytes,9,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// Only contacts that record a missed appointment: attendance
+	// did_not_attend, or an appointment with status did_not_attend names the
+	// contact as the one that recorded it.
+	MissedOnly bool `protobuf:"varint,10,opt,name=missed_only,json=missedOnly,proto3" json:"missed_only,omitempty"`
+	// Only contacts whose follow_up_date has passed (before today, UTC) with
+	// no later contact with the client.
+	FollowUpOverdueOnly bool `protobuf:"varint,11,opt,name=follow_up_overdue_only,json=followUpOverdueOnly,proto3" json:"follow_up_overdue_only,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ContactFilter) Reset() {
@@ -316,6 +389,20 @@ func (x *ContactFilter) GetTeamId() string {
 	return ""
 }
 
+func (x *ContactFilter) GetMissedOnly() bool {
+	if x != nil {
+		return x.MissedOnly
+	}
+	return false
+}
+
+func (x *ContactFilter) GetFollowUpOverdueOnly() bool {
+	if x != nil {
+		return x.FollowUpOverdueOnly
+	}
+	return false
+}
+
 // ListContactsRequest asks for a page of contacts.
 type ListContactsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -402,9 +489,16 @@ type ContactSummary struct {
 	// It arrived after its author's access ended (see ContactFilter).
 	Late bool `protobuf:"varint,9,opt,name=late,proto3" json:"late,omitempty"`
 	// When the server last accepted a change to it.
-	SyncedAt      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=synced_at,json=syncedAt,proto3" json:"synced_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	SyncedAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=synced_at,json=syncedAt,proto3" json:"synced_at,omitempty"`
+	// It records a missed appointment (see ContactFilter.missed_only).
+	MissedAppointment bool `protobuf:"varint,11,opt,name=missed_appointment,json=missedAppointment,proto3" json:"missed_appointment,omitempty"`
+	// Its follow-up is overdue (see ContactFilter.follow_up_overdue_only).
+	FollowUpOverdue bool `protobuf:"varint,12,opt,name=follow_up_overdue,json=followUpOverdue,proto3" json:"follow_up_overdue,omitempty"`
+	// Records of the client (the client record included) with open
+	// conflicts.
+	ClientConflicts uint32 `protobuf:"varint,13,opt,name=client_conflicts,json=clientConflicts,proto3" json:"client_conflicts,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ContactSummary) Reset() {
@@ -507,6 +601,27 @@ func (x *ContactSummary) GetSyncedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ContactSummary) GetMissedAppointment() bool {
+	if x != nil {
+		return x.MissedAppointment
+	}
+	return false
+}
+
+func (x *ContactSummary) GetFollowUpOverdue() bool {
+	if x != nil {
+		return x.FollowUpOverdue
+	}
+	return false
+}
+
+func (x *ContactSummary) GetClientConflicts() uint32 {
+	if x != nil {
+		return x.ClientConflicts
+	}
+	return 0
+}
+
 // ListContactsResponse is a page of contacts.
 type ListContactsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -514,6 +629,8 @@ type ListContactsResponse struct {
 	Contacts []*ContactSummary `protobuf:"bytes,1,rep,name=contacts,proto3" json:"contacts,omitempty"`
 	// Pass to get the next page; empty on the last.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How many contacts match the filter, on every page.
+	Total         uint32 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -560,6 +677,13 @@ func (x *ListContactsResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListContactsResponse) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 // GetTimelineRequest names a client.
@@ -724,7 +848,10 @@ type GetTimelineResponse struct {
 	// The client's records (the client record first, then by record id).
 	Records []*TimelineRecord `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
 	// Names of the people who appear in the records and history.
-	People        []*Person `protobuf:"bytes,2,rep,name=people,proto3" json:"people,omitempty"`
+	People []*Person `protobuf:"bytes,2,rep,name=people,proto3" json:"people,omitempty"`
+	// Names of the devices the history's changes came from (those of people
+	// in the caller's area; the server's own changes are "Server").
+	Devices       []*DeviceName `protobuf:"bytes,3,rep,name=devices,proto3" json:"devices,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -773,6 +900,68 @@ func (x *GetTimelineResponse) GetPeople() []*Person {
 	return nil
 }
 
+func (x *GetTimelineResponse) GetDevices() []*DeviceName {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+// DeviceName is a device's name, as its user enrolled it.
+type DeviceName struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The device.
+	DeviceId string `protobuf:"bytes,1,opt,name=device_id,json=deviceId,proto3" json:"device_id,omitempty"`
+	// Its name.
+	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeviceName) Reset() {
+	*x = DeviceName{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeviceName) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeviceName) ProtoMessage() {}
+
+func (x *DeviceName) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeviceName.ProtoReflect.Descriptor instead.
+func (*DeviceName) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *DeviceName) GetDeviceId() string {
+	if x != nil {
+		return x.DeviceId
+	}
+	return ""
+}
+
+func (x *DeviceName) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // ReviewContactRequest reviews a contact.
 type ReviewContactRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -790,7 +979,7 @@ type ReviewContactRequest struct {
 
 func (x *ReviewContactRequest) Reset() {
 	*x = ReviewContactRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[8]
+	mi := &file_throughcare_v1_review_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -802,7 +991,7 @@ func (x *ReviewContactRequest) String() string {
 func (*ReviewContactRequest) ProtoMessage() {}
 
 func (x *ReviewContactRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[8]
+	mi := &file_throughcare_v1_review_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -815,7 +1004,7 @@ func (x *ReviewContactRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewContactRequest.ProtoReflect.Descriptor instead.
 func (*ReviewContactRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{8}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReviewContactRequest) GetClientId() string {
@@ -857,7 +1046,7 @@ type ReviewContactResponse struct {
 
 func (x *ReviewContactResponse) Reset() {
 	*x = ReviewContactResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[9]
+	mi := &file_throughcare_v1_review_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -869,7 +1058,7 @@ func (x *ReviewContactResponse) String() string {
 func (*ReviewContactResponse) ProtoMessage() {}
 
 func (x *ReviewContactResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[9]
+	mi := &file_throughcare_v1_review_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -882,7 +1071,7 @@ func (x *ReviewContactResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReviewContactResponse.ProtoReflect.Descriptor instead.
 func (*ReviewContactResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{9}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ReviewContactResponse) GetReviewNoteId() string {
@@ -903,7 +1092,7 @@ type ListConflictsRequest struct {
 
 func (x *ListConflictsRequest) Reset() {
 	*x = ListConflictsRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[10]
+	mi := &file_throughcare_v1_review_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1104,7 @@ func (x *ListConflictsRequest) String() string {
 func (*ListConflictsRequest) ProtoMessage() {}
 
 func (x *ListConflictsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[10]
+	mi := &file_throughcare_v1_review_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1117,7 @@ func (x *ListConflictsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConflictsRequest.ProtoReflect.Descriptor instead.
 func (*ListConflictsRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{10}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListConflictsRequest) GetClientId() string {
@@ -957,7 +1146,7 @@ type ConflictSummary struct {
 
 func (x *ConflictSummary) Reset() {
 	*x = ConflictSummary{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[11]
+	mi := &file_throughcare_v1_review_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -969,7 +1158,7 @@ func (x *ConflictSummary) String() string {
 func (*ConflictSummary) ProtoMessage() {}
 
 func (x *ConflictSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[11]
+	mi := &file_throughcare_v1_review_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -982,7 +1171,7 @@ func (x *ConflictSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConflictSummary.ProtoReflect.Descriptor instead.
 func (*ConflictSummary) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{11}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConflictSummary) GetClientId() string {
@@ -1033,7 +1222,7 @@ type ListConflictsResponse struct {
 
 func (x *ListConflictsResponse) Reset() {
 	*x = ListConflictsResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[12]
+	mi := &file_throughcare_v1_review_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1045,7 +1234,7 @@ func (x *ListConflictsResponse) String() string {
 func (*ListConflictsResponse) ProtoMessage() {}
 
 func (x *ListConflictsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[12]
+	mi := &file_throughcare_v1_review_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1058,7 +1247,7 @@ func (x *ListConflictsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConflictsResponse.ProtoReflect.Descriptor instead.
 func (*ListConflictsResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{12}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListConflictsResponse) GetConflicts() []*ConflictSummary {
@@ -1097,7 +1286,7 @@ type ResolveConflictRequest struct {
 
 func (x *ResolveConflictRequest) Reset() {
 	*x = ResolveConflictRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[13]
+	mi := &file_throughcare_v1_review_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1109,7 +1298,7 @@ func (x *ResolveConflictRequest) String() string {
 func (*ResolveConflictRequest) ProtoMessage() {}
 
 func (x *ResolveConflictRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[13]
+	mi := &file_throughcare_v1_review_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1122,7 +1311,7 @@ func (x *ResolveConflictRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveConflictRequest.ProtoReflect.Descriptor instead.
 func (*ResolveConflictRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{13}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResolveConflictRequest) GetClientId() string {
@@ -1200,7 +1389,7 @@ type ResolveConflictResponse struct {
 
 func (x *ResolveConflictResponse) Reset() {
 	*x = ResolveConflictResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[14]
+	mi := &file_throughcare_v1_review_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1212,7 +1401,7 @@ func (x *ResolveConflictResponse) String() string {
 func (*ResolveConflictResponse) ProtoMessage() {}
 
 func (x *ResolveConflictResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[14]
+	mi := &file_throughcare_v1_review_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1225,7 +1414,7 @@ func (x *ResolveConflictResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveConflictResponse.ProtoReflect.Descriptor instead.
 func (*ResolveConflictResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{14}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResolveConflictResponse) GetPosition() uint64 {
@@ -1253,7 +1442,7 @@ type GetStatisticsRequest struct {
 
 func (x *GetStatisticsRequest) Reset() {
 	*x = GetStatisticsRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[15]
+	mi := &file_throughcare_v1_review_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1265,7 +1454,7 @@ func (x *GetStatisticsRequest) String() string {
 func (*GetStatisticsRequest) ProtoMessage() {}
 
 func (x *GetStatisticsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[15]
+	mi := &file_throughcare_v1_review_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1278,7 +1467,7 @@ func (x *GetStatisticsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatisticsRequest.ProtoReflect.Descriptor instead.
 func (*GetStatisticsRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{15}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetStatisticsRequest) GetFrom() *timestamppb.Timestamp {
@@ -1326,7 +1515,7 @@ type WeeklyCount struct {
 
 func (x *WeeklyCount) Reset() {
 	*x = WeeklyCount{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[16]
+	mi := &file_throughcare_v1_review_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1338,7 +1527,7 @@ func (x *WeeklyCount) String() string {
 func (*WeeklyCount) ProtoMessage() {}
 
 func (x *WeeklyCount) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[16]
+	mi := &file_throughcare_v1_review_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1351,7 +1540,7 @@ func (x *WeeklyCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeeklyCount.ProtoReflect.Descriptor instead.
 func (*WeeklyCount) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{16}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *WeeklyCount) GetWeek() *Date {
@@ -1403,7 +1592,7 @@ type Attendance struct {
 
 func (x *Attendance) Reset() {
 	*x = Attendance{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[17]
+	mi := &file_throughcare_v1_review_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1604,7 @@ func (x *Attendance) String() string {
 func (*Attendance) ProtoMessage() {}
 
 func (x *Attendance) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[17]
+	mi := &file_throughcare_v1_review_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1617,7 @@ func (x *Attendance) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Attendance.ProtoReflect.Descriptor instead.
 func (*Attendance) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{17}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Attendance) GetWorkerId() string {
@@ -1489,7 +1678,7 @@ type Movement struct {
 
 func (x *Movement) Reset() {
 	*x = Movement{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[18]
+	mi := &file_throughcare_v1_review_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1501,7 +1690,7 @@ func (x *Movement) String() string {
 func (*Movement) ProtoMessage() {}
 
 func (x *Movement) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[18]
+	mi := &file_throughcare_v1_review_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1514,7 +1703,7 @@ func (x *Movement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Movement.ProtoReflect.Descriptor instead.
 func (*Movement) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{18}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Movement) GetFrom() string {
@@ -1555,7 +1744,7 @@ type QuietClient struct {
 
 func (x *QuietClient) Reset() {
 	*x = QuietClient{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[19]
+	mi := &file_throughcare_v1_review_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1756,7 @@ func (x *QuietClient) String() string {
 func (*QuietClient) ProtoMessage() {}
 
 func (x *QuietClient) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[19]
+	mi := &file_throughcare_v1_review_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1769,7 @@ func (x *QuietClient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use QuietClient.ProtoReflect.Descriptor instead.
 func (*QuietClient) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{19}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *QuietClient) GetClientId() string {
@@ -1627,14 +1816,25 @@ type GetStatisticsResponse struct {
 	// Contacts in the period.
 	Contacts uint32 `protobuf:"varint,6,opt,name=contacts,proto3" json:"contacts,omitempty"`
 	// Clients in scope.
-	Clients       uint32 `protobuf:"varint,7,opt,name=clients,proto3" json:"clients,omitempty"`
+	Clients uint32 `protobuf:"varint,7,opt,name=clients,proto3" json:"clients,omitempty"`
+	// Appointments that started in the period by outcome: all of them
+	// first (group "all"), then per worker (the appointment's author) by
+	// name, per team (the client's) by name and per appointment type.
+	// Deleted appointments are not counted.
+	Appointments []*AppointmentAttendance `protobuf:"bytes,8,rep,name=appointments,proto3" json:"appointments,omitempty"`
+	// The one definition of the attendance rate, in words, as the console
+	// shows it and the statistics CSV repeats it.
+	AttendanceDefinition string `protobuf:"bytes,9,opt,name=attendance_definition,json=attendanceDefinition,proto3" json:"attendance_definition,omitempty"`
+	// Open clients with no appointment booked at or after the period's end,
+	// by name (days: since their last contact, or since they were added).
+	Unbooked      []*QuietClient `protobuf:"bytes,10,rep,name=unbooked,proto3" json:"unbooked,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetStatisticsResponse) Reset() {
 	*x = GetStatisticsResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[20]
+	mi := &file_throughcare_v1_review_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1646,7 +1846,7 @@ func (x *GetStatisticsResponse) String() string {
 func (*GetStatisticsResponse) ProtoMessage() {}
 
 func (x *GetStatisticsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[20]
+	mi := &file_throughcare_v1_review_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1659,7 +1859,7 @@ func (x *GetStatisticsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStatisticsResponse.ProtoReflect.Descriptor instead.
 func (*GetStatisticsResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{20}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetStatisticsResponse) GetWeekly() []*WeeklyCount {
@@ -1711,11 +1911,581 @@ func (x *GetStatisticsResponse) GetClients() uint32 {
 	return 0
 }
 
+func (x *GetStatisticsResponse) GetAppointments() []*AppointmentAttendance {
+	if x != nil {
+		return x.Appointments
+	}
+	return nil
+}
+
+func (x *GetStatisticsResponse) GetAttendanceDefinition() string {
+	if x != nil {
+		return x.AttendanceDefinition
+	}
+	return ""
+}
+
+func (x *GetStatisticsResponse) GetUnbooked() []*QuietClient {
+	if x != nil {
+		return x.Unbooked
+	}
+	return nil
+}
+
+// AppointmentAttendance is how appointments ended, for one group.
+type AppointmentAttendance struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What the row counts: "all", "worker", "team" or "appointment_type".
+	Group string `protobuf:"bytes,1,opt,name=group,proto3" json:"group,omitempty"`
+	// The worker (group "worker").
+	WorkerId string `protobuf:"bytes,2,opt,name=worker_id,json=workerId,proto3" json:"worker_id,omitempty"`
+	// The worker's display name.
+	WorkerName string `protobuf:"bytes,3,opt,name=worker_name,json=workerName,proto3" json:"worker_name,omitempty"`
+	// The team (group "team").
+	TeamId string `protobuf:"bytes,4,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The team's name.
+	TeamName string `protobuf:"bytes,5,opt,name=team_name,json=teamName,proto3" json:"team_name,omitempty"`
+	// The appointment type (group "appointment_type").
+	AppointmentType string `protobuf:"bytes,6,opt,name=appointment_type,json=appointmentType,proto3" json:"appointment_type,omitempty"`
+	// Attended.
+	Attended uint32 `protobuf:"varint,7,opt,name=attended,proto3" json:"attended,omitempty"`
+	// Did not attend (DNA).
+	DidNotAttend uint32 `protobuf:"varint,8,opt,name=did_not_attend,json=didNotAttend,proto3" json:"did_not_attend,omitempty"`
+	// Cancelled by the client.
+	CancelledByClient uint32 `protobuf:"varint,9,opt,name=cancelled_by_client,json=cancelledByClient,proto3" json:"cancelled_by_client,omitempty"`
+	// Cancelled by the service.
+	CancelledByService uint32 `protobuf:"varint,10,opt,name=cancelled_by_service,json=cancelledByService,proto3" json:"cancelled_by_service,omitempty"`
+	// Rescheduled.
+	Rescheduled uint32 `protobuf:"varint,11,opt,name=rescheduled,proto3" json:"rescheduled,omitempty"`
+	// Still booked: no outcome recorded yet.
+	Booked uint32 `protobuf:"varint,12,opt,name=booked,proto3" json:"booked,omitempty"`
+	// Did-not-attend by coded reason ("" for none given), most first.
+	DnaReasons []*ReasonCount `protobuf:"bytes,13,rep,name=dna_reasons,json=dnaReasons,proto3" json:"dna_reasons,omitempty"`
+	// The attendance rate in whole per cent, rounded half up, as
+	// attendance_definition states it; 0 when rate_base is 0.
+	AttendanceRatePercent uint32 `protobuf:"varint,14,opt,name=attendance_rate_percent,json=attendanceRatePercent,proto3" json:"attendance_rate_percent,omitempty"`
+	// What the rate is out of: attended + did_not_attend.
+	RateBase      uint32 `protobuf:"varint,15,opt,name=rate_base,json=rateBase,proto3" json:"rate_base,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AppointmentAttendance) Reset() {
+	*x = AppointmentAttendance{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AppointmentAttendance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AppointmentAttendance) ProtoMessage() {}
+
+func (x *AppointmentAttendance) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AppointmentAttendance.ProtoReflect.Descriptor instead.
+func (*AppointmentAttendance) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *AppointmentAttendance) GetGroup() string {
+	if x != nil {
+		return x.Group
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetWorkerName() string {
+	if x != nil {
+		return x.WorkerName
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetTeamName() string {
+	if x != nil {
+		return x.TeamName
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetAppointmentType() string {
+	if x != nil {
+		return x.AppointmentType
+	}
+	return ""
+}
+
+func (x *AppointmentAttendance) GetAttended() uint32 {
+	if x != nil {
+		return x.Attended
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetDidNotAttend() uint32 {
+	if x != nil {
+		return x.DidNotAttend
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetCancelledByClient() uint32 {
+	if x != nil {
+		return x.CancelledByClient
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetCancelledByService() uint32 {
+	if x != nil {
+		return x.CancelledByService
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetRescheduled() uint32 {
+	if x != nil {
+		return x.Rescheduled
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetBooked() uint32 {
+	if x != nil {
+		return x.Booked
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetDnaReasons() []*ReasonCount {
+	if x != nil {
+		return x.DnaReasons
+	}
+	return nil
+}
+
+func (x *AppointmentAttendance) GetAttendanceRatePercent() uint32 {
+	if x != nil {
+		return x.AttendanceRatePercent
+	}
+	return 0
+}
+
+func (x *AppointmentAttendance) GetRateBase() uint32 {
+	if x != nil {
+		return x.RateBase
+	}
+	return 0
+}
+
+// ReasonCount is how many did-not-attends gave one reason.
+type ReasonCount struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The coded reason.
+	Reason string `protobuf:"bytes,1,opt,name=reason,proto3" json:"reason,omitempty"`
+	// How many.
+	Count         uint32 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReasonCount) Reset() {
+	*x = ReasonCount{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReasonCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReasonCount) ProtoMessage() {}
+
+func (x *ReasonCount) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReasonCount.ProtoReflect.Descriptor instead.
+func (*ReasonCount) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ReasonCount) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReasonCount) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// GetCaseloadRequest chooses which clients and in what order.
+type GetCaseloadRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Search by name (any part, any order of words; case and accents
+	// ignored), date of birth (31/01/1990, 31.1.1990 or 1990-01-31) or
+	// initials ("AS" for Alex Smith). Empty: every client. Text that matches
+	// nothing is not an error.
+	Search string `protobuf:"bytes,1,opt,name=search,proto3" json:"search,omitempty"`
+	// Only this team's clients (NOT_FOUND if out of reach).
+	TeamId string `protobuf:"bytes,2,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The order.
+	Sort CaseloadSort `protobuf:"varint,3,opt,name=sort,proto3,enum=throughcare.v1.CaseloadSort" json:"sort,omitempty"`
+	// Reverse the order.
+	Descending bool `protobuf:"varint,4,opt,name=descending,proto3" json:"descending,omitempty"`
+	// List closed clients too.
+	IncludeClosed bool `protobuf:"varint,5,opt,name=include_closed,json=includeClosed,proto3" json:"include_closed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseloadRequest) Reset() {
+	*x = GetCaseloadRequest{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseloadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseloadRequest) ProtoMessage() {}
+
+func (x *GetCaseloadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseloadRequest.ProtoReflect.Descriptor instead.
+func (*GetCaseloadRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetCaseloadRequest) GetSearch() string {
+	if x != nil {
+		return x.Search
+	}
+	return ""
+}
+
+func (x *GetCaseloadRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *GetCaseloadRequest) GetSort() CaseloadSort {
+	if x != nil {
+		return x.Sort
+	}
+	return CaseloadSort_CASELOAD_SORT_UNSPECIFIED
+}
+
+func (x *GetCaseloadRequest) GetDescending() bool {
+	if x != nil {
+		return x.Descending
+	}
+	return false
+}
+
+func (x *GetCaseloadRequest) GetIncludeClosed() bool {
+	if x != nil {
+		return x.IncludeClosed
+	}
+	return false
+}
+
+// CaseloadClient is one client's line in the caseload view.
+type CaseloadClient struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client.
+	ClientId string `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The client's name, for display.
+	ClientName string `protobuf:"bytes,2,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
+	// The client's team, and its name.
+	TeamId string `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// See team_id.
+	TeamName string `protobuf:"bytes,4,opt,name=team_name,json=teamName,proto3" json:"team_name,omitempty"`
+	// The workers assigned now, by name.
+	Workers []*Person `protobuf:"bytes,5,rep,name=workers,proto3" json:"workers,omitempty"`
+	// The date of birth, if recorded.
+	DateOfBirth *Date `protobuf:"bytes,6,opt,name=date_of_birth,json=dateOfBirth,proto3" json:"date_of_birth,omitempty"`
+	// The client record's status (active, closed...).
+	Status string `protobuf:"bytes,7,opt,name=status,proto3" json:"status,omitempty"`
+	// When the last live contact happened (unset: none).
+	LastContact *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=last_contact,json=lastContact,proto3" json:"last_contact,omitempty"`
+	// The next booked appointment from now (unset: none booked).
+	NextAppointment *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=next_appointment,json=nextAppointment,proto3" json:"next_appointment,omitempty"`
+	// Its type.
+	NextAppointmentType string `protobuf:"bytes,10,opt,name=next_appointment_type,json=nextAppointmentType,proto3" json:"next_appointment_type,omitempty"`
+	// Appointments the client did not attend, in the last 90 days.
+	MissedAppointments uint32 `protobuf:"varint,11,opt,name=missed_appointments,json=missedAppointments,proto3" json:"missed_appointments,omitempty"`
+	// When the most recent of them was.
+	LastMissed *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=last_missed,json=lastMissed,proto3" json:"last_missed,omitempty"`
+	// Booked appointments whose time has passed with no outcome recorded.
+	OverdueAppointments uint32 `protobuf:"varint,13,opt,name=overdue_appointments,json=overdueAppointments,proto3" json:"overdue_appointments,omitempty"`
+	// Contacts whose follow-up date passed with no later contact.
+	OverdueFollowUps uint32 `protobuf:"varint,14,opt,name=overdue_follow_ups,json=overdueFollowUps,proto3" json:"overdue_follow_ups,omitempty"`
+	// Records of the client with open conflicts.
+	OpenConflicts uint32 `protobuf:"varint,15,opt,name=open_conflicts,json=openConflicts,proto3" json:"open_conflicts,omitempty"`
+	// Review queries to the worker not yet answered.
+	OpenQueries   uint32 `protobuf:"varint,16,opt,name=open_queries,json=openQueries,proto3" json:"open_queries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseloadClient) Reset() {
+	*x = CaseloadClient{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseloadClient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseloadClient) ProtoMessage() {}
+
+func (x *CaseloadClient) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseloadClient.ProtoReflect.Descriptor instead.
+func (*CaseloadClient) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CaseloadClient) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetClientName() string {
+	if x != nil {
+		return x.ClientName
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetTeamName() string {
+	if x != nil {
+		return x.TeamName
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetWorkers() []*Person {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetDateOfBirth() *Date {
+	if x != nil {
+		return x.DateOfBirth
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetLastContact() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastContact
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetNextAppointment() *timestamppb.Timestamp {
+	if x != nil {
+		return x.NextAppointment
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetNextAppointmentType() string {
+	if x != nil {
+		return x.NextAppointmentType
+	}
+	return ""
+}
+
+func (x *CaseloadClient) GetMissedAppointments() uint32 {
+	if x != nil {
+		return x.MissedAppointments
+	}
+	return 0
+}
+
+func (x *CaseloadClient) GetLastMissed() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastMissed
+	}
+	return nil
+}
+
+func (x *CaseloadClient) GetOverdueAppointments() uint32 {
+	if x != nil {
+		return x.OverdueAppointments
+	}
+	return 0
+}
+
+func (x *CaseloadClient) GetOverdueFollowUps() uint32 {
+	if x != nil {
+		return x.OverdueFollowUps
+	}
+	return 0
+}
+
+func (x *CaseloadClient) GetOpenConflicts() uint32 {
+	if x != nil {
+		return x.OpenConflicts
+	}
+	return 0
+}
+
+func (x *CaseloadClient) GetOpenQueries() uint32 {
+	if x != nil {
+		return x.OpenQueries
+	}
+	return 0
+}
+
+// GetCaseloadResponse is the caseload.
+type GetCaseloadResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The clients that match, in the order asked for.
+	Clients []*CaseloadClient `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	// Clients in reach (before the search).
+	Total         uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCaseloadResponse) Reset() {
+	*x = GetCaseloadResponse{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCaseloadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCaseloadResponse) ProtoMessage() {}
+
+func (x *GetCaseloadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCaseloadResponse.ProtoReflect.Descriptor instead.
+func (*GetCaseloadResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *GetCaseloadResponse) GetClients() []*CaseloadClient {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *GetCaseloadResponse) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
 var File_throughcare_v1_review_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\n" +
-	"\x1bthroughcare/v1/review.proto\x12\x0ethroughcare.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/sync.proto\"\xde\x02\n" +
+	"\x1bthroughcare/v1/review.proto\x12\x0ethroughcare.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/sync.proto\"\xb4\x03\n" +
 	"\rContactFilter\x12\x1b\n" +
 	"\tworker_id\x18\x01 \x01(\tR\bworkerId\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1a\n" +
@@ -1725,12 +2495,16 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\freview_state\x18\x06 \x01(\x0e2\x1b.throughcare.v1.ReviewStateR\vreviewState\x12\x1b\n" +
 	"\tlate_only\x18\a \x01(\bR\blateOnly\x12%\n" +
 	"\x0econflicts_only\x18\b \x01(\bR\rconflictsOnly\x12\x17\n" +
-	"\ateam_id\x18\t \x01(\tR\x06teamId\"\x88\x01\n" +
+	"\ateam_id\x18\t \x01(\tR\x06teamId\x12\x1f\n" +
+	"\vmissed_only\x18\n" +
+	" \x01(\bR\n" +
+	"missedOnly\x123\n" +
+	"\x16follow_up_overdue_only\x18\v \x01(\bR\x13followUpOverdueOnly\"\x88\x01\n" +
 	"\x13ListContactsRequest\x125\n" +
 	"\x06filter\x18\x01 \x01(\v2\x1d.throughcare.v1.ContactFilterR\x06filter\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\rR\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"\x8d\x03\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x93\x04\n" +
 	"\x0eContactSummary\x123\n" +
 	"\x06record\x18\x01 \x01(\v2\x1b.throughcare.v1.RecordStateR\x06record\x12\x1b\n" +
 	"\tclient_id\x18\x02 \x01(\tR\bclientId\x12\x1f\n" +
@@ -1744,10 +2518,14 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x0ereview_note_id\x18\b \x01(\tR\freviewNoteId\x12\x12\n" +
 	"\x04late\x18\t \x01(\bR\x04late\x127\n" +
 	"\tsynced_at\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\bsyncedAt\"z\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\bsyncedAt\x12-\n" +
+	"\x12missed_appointment\x18\v \x01(\bR\x11missedAppointment\x12*\n" +
+	"\x11follow_up_overdue\x18\f \x01(\bR\x0ffollowUpOverdue\x12)\n" +
+	"\x10client_conflicts\x18\r \x01(\rR\x0fclientConflicts\"\x90\x01\n" +
 	"\x14ListContactsResponse\x12:\n" +
 	"\bcontacts\x18\x01 \x03(\v2\x1e.throughcare.v1.ContactSummaryR\bcontacts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"1\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\rR\x05total\"1\n" +
 	"\x12GetTimelineRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\"}\n" +
 	"\x0eTimelineRecord\x123\n" +
@@ -1755,10 +2533,15 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\ahistory\x18\x02 \x03(\v2\x1c.throughcare.v1.HistoryEntryR\ahistory\"D\n" +
 	"\x06Person\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"\x7f\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"\xb5\x01\n" +
 	"\x13GetTimelineResponse\x128\n" +
 	"\arecords\x18\x01 \x03(\v2\x1e.throughcare.v1.TimelineRecordR\arecords\x12.\n" +
-	"\x06people\x18\x02 \x03(\v2\x16.throughcare.v1.PersonR\x06people\"\xa8\x01\n" +
+	"\x06people\x18\x02 \x03(\v2\x16.throughcare.v1.PersonR\x06people\x124\n" +
+	"\adevices\x18\x03 \x03(\v2\x1a.throughcare.v1.DeviceNameR\adevices\"=\n" +
+	"\n" +
+	"DeviceName\x12\x1b\n" +
+	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xa8\x01\n" +
 	"\x14ReviewContactRequest\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1d\n" +
 	"\n" +
@@ -1819,7 +2602,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
 	"clientName\x12=\n" +
 	"\flast_contact\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vlastContact\x12\x12\n" +
-	"\x04days\x18\x04 \x01(\rR\x04days\"\xdf\x02\n" +
+	"\x04days\x18\x04 \x01(\rR\x04days\"\x98\x04\n" +
 	"\x15GetStatisticsResponse\x123\n" +
 	"\x06weekly\x18\x01 \x03(\v2\x1b.throughcare.v1.WeeklyCountR\x06weekly\x12:\n" +
 	"\n" +
@@ -1831,7 +2614,64 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"employment\x121\n" +
 	"\x05quiet\x18\x05 \x03(\v2\x1b.throughcare.v1.QuietClientR\x05quiet\x12\x1a\n" +
 	"\bcontacts\x18\x06 \x01(\rR\bcontacts\x12\x18\n" +
-	"\aclients\x18\a \x01(\rR\aclients*\xbc\x01\n" +
+	"\aclients\x18\a \x01(\rR\aclients\x12I\n" +
+	"\fappointments\x18\b \x03(\v2%.throughcare.v1.AppointmentAttendanceR\fappointments\x123\n" +
+	"\x15attendance_definition\x18\t \x01(\tR\x14attendanceDefinition\x127\n" +
+	"\bunbooked\x18\n" +
+	" \x03(\v2\x1b.throughcare.v1.QuietClientR\bunbooked\"\xbd\x04\n" +
+	"\x15AppointmentAttendance\x12\x14\n" +
+	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1b\n" +
+	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12\x1f\n" +
+	"\vworker_name\x18\x03 \x01(\tR\n" +
+	"workerName\x12\x17\n" +
+	"\ateam_id\x18\x04 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tteam_name\x18\x05 \x01(\tR\bteamName\x12)\n" +
+	"\x10appointment_type\x18\x06 \x01(\tR\x0fappointmentType\x12\x1a\n" +
+	"\battended\x18\a \x01(\rR\battended\x12$\n" +
+	"\x0edid_not_attend\x18\b \x01(\rR\fdidNotAttend\x12.\n" +
+	"\x13cancelled_by_client\x18\t \x01(\rR\x11cancelledByClient\x120\n" +
+	"\x14cancelled_by_service\x18\n" +
+	" \x01(\rR\x12cancelledByService\x12 \n" +
+	"\vrescheduled\x18\v \x01(\rR\vrescheduled\x12\x16\n" +
+	"\x06booked\x18\f \x01(\rR\x06booked\x12<\n" +
+	"\vdna_reasons\x18\r \x03(\v2\x1b.throughcare.v1.ReasonCountR\n" +
+	"dnaReasons\x126\n" +
+	"\x17attendance_rate_percent\x18\x0e \x01(\rR\x15attendanceRatePercent\x12\x1b\n" +
+	"\trate_base\x18\x0f \x01(\rR\brateBase\";\n" +
+	"\vReasonCount\x12\x16\n" +
+	"\x06reason\x18\x01 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\xbe\x01\n" +
+	"\x12GetCaseloadRequest\x12\x16\n" +
+	"\x06search\x18\x01 \x01(\tR\x06search\x12\x17\n" +
+	"\ateam_id\x18\x02 \x01(\tR\x06teamId\x120\n" +
+	"\x04sort\x18\x03 \x01(\x0e2\x1c.throughcare.v1.CaseloadSortR\x04sort\x12\x1e\n" +
+	"\n" +
+	"descending\x18\x04 \x01(\bR\n" +
+	"descending\x12%\n" +
+	"\x0einclude_closed\x18\x05 \x01(\bR\rincludeClosed\"\xdb\x05\n" +
+	"\x0eCaseloadClient\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1f\n" +
+	"\vclient_name\x18\x02 \x01(\tR\n" +
+	"clientName\x12\x17\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tteam_name\x18\x04 \x01(\tR\bteamName\x120\n" +
+	"\aworkers\x18\x05 \x03(\v2\x16.throughcare.v1.PersonR\aworkers\x128\n" +
+	"\rdate_of_birth\x18\x06 \x01(\v2\x14.throughcare.v1.DateR\vdateOfBirth\x12\x16\n" +
+	"\x06status\x18\a \x01(\tR\x06status\x12=\n" +
+	"\flast_contact\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\vlastContact\x12E\n" +
+	"\x10next_appointment\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAppointment\x122\n" +
+	"\x15next_appointment_type\x18\n" +
+	" \x01(\tR\x13nextAppointmentType\x12/\n" +
+	"\x13missed_appointments\x18\v \x01(\rR\x12missedAppointments\x12;\n" +
+	"\vlast_missed\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastMissed\x121\n" +
+	"\x14overdue_appointments\x18\r \x01(\rR\x13overdueAppointments\x12,\n" +
+	"\x12overdue_follow_ups\x18\x0e \x01(\rR\x10overdueFollowUps\x12%\n" +
+	"\x0eopen_conflicts\x18\x0f \x01(\rR\ropenConflicts\x12!\n" +
+	"\fopen_queries\x18\x10 \x01(\rR\vopenQueries\"e\n" +
+	"\x13GetCaseloadResponse\x128\n" +
+	"\aclients\x18\x01 \x03(\v2\x1e.throughcare.v1.CaseloadClientR\aclients\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\rR\x05total*\xbc\x01\n" +
 	"\vReviewState\x12\x1c\n" +
 	"\x18REVIEW_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REVIEW_STATE_UNREVIEWED\x10\x01\x12\x19\n" +
@@ -1847,14 +2687,22 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x0eConflictChoice\x12\x1f\n" +
 	"\x1bCONFLICT_CHOICE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17CONFLICT_CHOICE_CURRENT\x10\x01\x12\x1c\n" +
-	"\x18CONFLICT_CHOICE_INCOMING\x10\x022\xd4\x04\n" +
+	"\x18CONFLICT_CHOICE_INCOMING\x10\x02*\xbe\x01\n" +
+	"\fCaseloadSort\x12\x1d\n" +
+	"\x19CASELOAD_SORT_UNSPECIFIED\x10\x00\x12\x16\n" +
+	"\x12CASELOAD_SORT_NAME\x10\x01\x12\x1e\n" +
+	"\x1aCASELOAD_SORT_LAST_CONTACT\x10\x02\x12\"\n" +
+	"\x1eCASELOAD_SORT_NEXT_APPOINTMENT\x10\x03\x12\x19\n" +
+	"\x15CASELOAD_SORT_OVERDUE\x10\x04\x12\x18\n" +
+	"\x14CASELOAD_SORT_WORKER\x10\x052\xb1\x05\n" +
 	"\rReviewService\x12^\n" +
 	"\fListContacts\x12#.throughcare.v1.ListContactsRequest\x1a$.throughcare.v1.ListContactsResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vGetTimeline\x12\".throughcare.v1.GetTimelineRequest\x1a#.throughcare.v1.GetTimelineResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\rReviewContact\x12$.throughcare.v1.ReviewContactRequest\x1a%.throughcare.v1.ReviewContactResponse\x12a\n" +
 	"\rListConflicts\x12$.throughcare.v1.ListConflictsRequest\x1a%.throughcare.v1.ListConflictsResponse\"\x03\x90\x02\x01\x12b\n" +
 	"\x0fResolveConflict\x12&.throughcare.v1.ResolveConflictRequest\x1a'.throughcare.v1.ResolveConflictResponse\x12a\n" +
-	"\rGetStatistics\x12$.throughcare.v1.GetStatisticsRequest\x1a%.throughcare.v1.GetStatisticsResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
+	"\rGetStatistics\x12$.throughcare.v1.GetStatisticsRequest\x1a%.throughcare.v1.GetStatisticsResponse\"\x03\x90\x02\x01\x12[\n" +
+	"\vGetCaseload\x12\".throughcare.v1.GetCaseloadRequest\x1a#.throughcare.v1.GetCaseloadResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
 	"\x12com.throughcare.v1B\vReviewProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
 var (
@@ -1869,85 +2717,105 @@ func file_throughcare_v1_review_proto_rawDescGZIP() []byte {
 	return file_throughcare_v1_review_proto_rawDescData
 }
 
-var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_throughcare_v1_review_proto_goTypes = []any{
 	(ReviewState)(0),                // 0: throughcare.v1.ReviewState
 	(ReviewDecision)(0),             // 1: throughcare.v1.ReviewDecision
 	(ConflictChoice)(0),             // 2: throughcare.v1.ConflictChoice
-	(*ContactFilter)(nil),           // 3: throughcare.v1.ContactFilter
-	(*ListContactsRequest)(nil),     // 4: throughcare.v1.ListContactsRequest
-	(*ContactSummary)(nil),          // 5: throughcare.v1.ContactSummary
-	(*ListContactsResponse)(nil),    // 6: throughcare.v1.ListContactsResponse
-	(*GetTimelineRequest)(nil),      // 7: throughcare.v1.GetTimelineRequest
-	(*TimelineRecord)(nil),          // 8: throughcare.v1.TimelineRecord
-	(*Person)(nil),                  // 9: throughcare.v1.Person
-	(*GetTimelineResponse)(nil),     // 10: throughcare.v1.GetTimelineResponse
-	(*ReviewContactRequest)(nil),    // 11: throughcare.v1.ReviewContactRequest
-	(*ReviewContactResponse)(nil),   // 12: throughcare.v1.ReviewContactResponse
-	(*ListConflictsRequest)(nil),    // 13: throughcare.v1.ListConflictsRequest
-	(*ConflictSummary)(nil),         // 14: throughcare.v1.ConflictSummary
-	(*ListConflictsResponse)(nil),   // 15: throughcare.v1.ListConflictsResponse
-	(*ResolveConflictRequest)(nil),  // 16: throughcare.v1.ResolveConflictRequest
-	(*ResolveConflictResponse)(nil), // 17: throughcare.v1.ResolveConflictResponse
-	(*GetStatisticsRequest)(nil),    // 18: throughcare.v1.GetStatisticsRequest
-	(*WeeklyCount)(nil),             // 19: throughcare.v1.WeeklyCount
-	(*Attendance)(nil),              // 20: throughcare.v1.Attendance
-	(*Movement)(nil),                // 21: throughcare.v1.Movement
-	(*QuietClient)(nil),             // 22: throughcare.v1.QuietClient
-	(*GetStatisticsResponse)(nil),   // 23: throughcare.v1.GetStatisticsResponse
-	(*timestamppb.Timestamp)(nil),   // 24: google.protobuf.Timestamp
-	(*RecordState)(nil),             // 25: throughcare.v1.RecordState
-	(*HistoryEntry)(nil),            // 26: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                // 27: throughcare.v1.Conflict
-	(*Value)(nil),                   // 28: throughcare.v1.Value
-	(*Date)(nil),                    // 29: throughcare.v1.Date
+	(CaseloadSort)(0),               // 3: throughcare.v1.CaseloadSort
+	(*ContactFilter)(nil),           // 4: throughcare.v1.ContactFilter
+	(*ListContactsRequest)(nil),     // 5: throughcare.v1.ListContactsRequest
+	(*ContactSummary)(nil),          // 6: throughcare.v1.ContactSummary
+	(*ListContactsResponse)(nil),    // 7: throughcare.v1.ListContactsResponse
+	(*GetTimelineRequest)(nil),      // 8: throughcare.v1.GetTimelineRequest
+	(*TimelineRecord)(nil),          // 9: throughcare.v1.TimelineRecord
+	(*Person)(nil),                  // 10: throughcare.v1.Person
+	(*GetTimelineResponse)(nil),     // 11: throughcare.v1.GetTimelineResponse
+	(*DeviceName)(nil),              // 12: throughcare.v1.DeviceName
+	(*ReviewContactRequest)(nil),    // 13: throughcare.v1.ReviewContactRequest
+	(*ReviewContactResponse)(nil),   // 14: throughcare.v1.ReviewContactResponse
+	(*ListConflictsRequest)(nil),    // 15: throughcare.v1.ListConflictsRequest
+	(*ConflictSummary)(nil),         // 16: throughcare.v1.ConflictSummary
+	(*ListConflictsResponse)(nil),   // 17: throughcare.v1.ListConflictsResponse
+	(*ResolveConflictRequest)(nil),  // 18: throughcare.v1.ResolveConflictRequest
+	(*ResolveConflictResponse)(nil), // 19: throughcare.v1.ResolveConflictResponse
+	(*GetStatisticsRequest)(nil),    // 20: throughcare.v1.GetStatisticsRequest
+	(*WeeklyCount)(nil),             // 21: throughcare.v1.WeeklyCount
+	(*Attendance)(nil),              // 22: throughcare.v1.Attendance
+	(*Movement)(nil),                // 23: throughcare.v1.Movement
+	(*QuietClient)(nil),             // 24: throughcare.v1.QuietClient
+	(*GetStatisticsResponse)(nil),   // 25: throughcare.v1.GetStatisticsResponse
+	(*AppointmentAttendance)(nil),   // 26: throughcare.v1.AppointmentAttendance
+	(*ReasonCount)(nil),             // 27: throughcare.v1.ReasonCount
+	(*GetCaseloadRequest)(nil),      // 28: throughcare.v1.GetCaseloadRequest
+	(*CaseloadClient)(nil),          // 29: throughcare.v1.CaseloadClient
+	(*GetCaseloadResponse)(nil),     // 30: throughcare.v1.GetCaseloadResponse
+	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
+	(*RecordState)(nil),             // 32: throughcare.v1.RecordState
+	(*HistoryEntry)(nil),            // 33: throughcare.v1.HistoryEntry
+	(*Conflict)(nil),                // 34: throughcare.v1.Conflict
+	(*Value)(nil),                   // 35: throughcare.v1.Value
+	(*Date)(nil),                    // 36: throughcare.v1.Date
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
-	24, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
-	24, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
+	31, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
+	31, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
 	0,  // 2: throughcare.v1.ContactFilter.review_state:type_name -> throughcare.v1.ReviewState
-	3,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
-	25, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
+	4,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
+	32, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
 	0,  // 5: throughcare.v1.ContactSummary.review_state:type_name -> throughcare.v1.ReviewState
-	24, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
-	5,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
-	25, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
-	26, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
-	8,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
-	9,  // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
-	1,  // 12: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	27, // 13: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
-	14, // 14: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
-	9,  // 15: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
-	2,  // 16: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	28, // 17: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	24, // 18: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	24, // 19: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	29, // 20: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	24, // 21: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
-	19, // 22: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
-	20, // 23: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
-	21, // 24: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
-	21, // 25: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
-	22, // 26: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
-	4,  // 27: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	7,  // 28: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	11, // 29: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	13, // 30: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	16, // 31: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	18, // 32: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	6,  // 33: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	10, // 34: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	12, // 35: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	15, // 36: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	17, // 37: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	23, // 38: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	33, // [33:39] is the sub-list for method output_type
-	27, // [27:33] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	31, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
+	6,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
+	32, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
+	33, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
+	9,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
+	10, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
+	12, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
+	1,  // 13: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
+	34, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	16, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
+	10, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
+	2,  // 17: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
+	35, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	31, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	31, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	36, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	31, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	21, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
+	22, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
+	23, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
+	23, // 26: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
+	24, // 27: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
+	26, // 28: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
+	24, // 29: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
+	27, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
+	3,  // 31: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
+	10, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
+	36, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
+	31, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
+	31, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
+	31, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
+	29, // 37: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
+	5,  // 38: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	8,  // 39: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	13, // 40: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	15, // 41: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	18, // 42: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	20, // 43: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	28, // 44: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
+	7,  // 45: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	11, // 46: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	14, // 47: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	17, // 48: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	19, // 49: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	25, // 50: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	30, // 51: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
+	45, // [45:52] is the sub-list for method output_type
+	38, // [38:45] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }
@@ -1956,7 +2824,7 @@ func file_throughcare_v1_review_proto_init() {
 		return
 	}
 	file_throughcare_v1_sync_proto_init()
-	file_throughcare_v1_review_proto_msgTypes[13].OneofWrappers = []any{
+	file_throughcare_v1_review_proto_msgTypes[14].OneofWrappers = []any{
 		(*ResolveConflictRequest_Choice)(nil),
 		(*ResolveConflictRequest_Value)(nil),
 	}
@@ -1965,8 +2833,8 @@ func file_throughcare_v1_review_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_review_proto_rawDesc), len(file_throughcare_v1_review_proto_rawDesc)),
-			NumEnums:      3,
-			NumMessages:   21,
+			NumEnums:      4,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

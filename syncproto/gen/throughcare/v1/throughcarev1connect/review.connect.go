@@ -51,6 +51,9 @@ const (
 	// ReviewServiceGetStatisticsProcedure is the fully-qualified name of the ReviewService's
 	// GetStatistics RPC.
 	ReviewServiceGetStatisticsProcedure = "/throughcare.v1.ReviewService/GetStatistics"
+	// ReviewServiceGetCaseloadProcedure is the fully-qualified name of the ReviewService's GetCaseload
+	// RPC.
+	ReviewServiceGetCaseloadProcedure = "/throughcare.v1.ReviewService/GetCaseload"
 )
 
 // ReviewServiceClient is a client for the throughcare.v1.ReviewService service.
@@ -77,6 +80,11 @@ type ReviewServiceClient interface {
 	// by category, treatment attendance by worker and team, housing and
 	// employment movements, and clients not seen recently.
 	GetStatistics(context.Context, *v1.GetStatisticsRequest) (*v1.GetStatisticsResponse, error)
+	// GetCaseload lists every client in reach with their workers, last
+	// contact, next appointment, overdue items, open conflicts and open
+	// queries, sorted, optionally searched by name, date of birth or
+	// initials.
+	GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error)
 }
 
 // NewReviewServiceClient constructs a client for the throughcare.v1.ReviewService service. By
@@ -130,6 +138,13 @@ func NewReviewServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getCaseload: connect.NewClient[v1.GetCaseloadRequest, v1.GetCaseloadResponse](
+			httpClient,
+			baseURL+ReviewServiceGetCaseloadProcedure,
+			connect.WithSchema(reviewServiceMethods.ByName("GetCaseload")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -141,6 +156,7 @@ type reviewServiceClient struct {
 	listConflicts   *connect.Client[v1.ListConflictsRequest, v1.ListConflictsResponse]
 	resolveConflict *connect.Client[v1.ResolveConflictRequest, v1.ResolveConflictResponse]
 	getStatistics   *connect.Client[v1.GetStatisticsRequest, v1.GetStatisticsResponse]
+	getCaseload     *connect.Client[v1.GetCaseloadRequest, v1.GetCaseloadResponse]
 }
 
 // ListContacts calls throughcare.v1.ReviewService.ListContacts.
@@ -197,6 +213,15 @@ func (c *reviewServiceClient) GetStatistics(ctx context.Context, req *v1.GetStat
 	return nil, err
 }
 
+// GetCaseload calls throughcare.v1.ReviewService.GetCaseload.
+func (c *reviewServiceClient) GetCaseload(ctx context.Context, req *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error) {
+	response, err := c.getCaseload.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ReviewServiceHandler is an implementation of the throughcare.v1.ReviewService service.
 type ReviewServiceHandler interface {
 	// ListContacts lists synced contacts, newest first (by when they
@@ -221,6 +246,11 @@ type ReviewServiceHandler interface {
 	// by category, treatment attendance by worker and team, housing and
 	// employment movements, and clients not seen recently.
 	GetStatistics(context.Context, *v1.GetStatisticsRequest) (*v1.GetStatisticsResponse, error)
+	// GetCaseload lists every client in reach with their workers, last
+	// contact, next appointment, overdue items, open conflicts and open
+	// queries, sorted, optionally searched by name, date of birth or
+	// initials.
+	GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error)
 }
 
 // NewReviewServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -270,6 +300,13 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	reviewServiceGetCaseloadHandler := connect.NewUnaryHandlerSimple(
+		ReviewServiceGetCaseloadProcedure,
+		svc.GetCaseload,
+		connect.WithSchema(reviewServiceMethods.ByName("GetCaseload")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.ReviewService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReviewServiceListContactsProcedure:
@@ -284,6 +321,8 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 			reviewServiceResolveConflictHandler.ServeHTTP(w, r)
 		case ReviewServiceGetStatisticsProcedure:
 			reviewServiceGetStatisticsHandler.ServeHTTP(w, r)
+		case ReviewServiceGetCaseloadProcedure:
+			reviewServiceGetCaseloadHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -315,4 +354,8 @@ func (UnimplementedReviewServiceHandler) ResolveConflict(context.Context, *v1.Re
 
 func (UnimplementedReviewServiceHandler) GetStatistics(context.Context, *v1.GetStatisticsRequest) (*v1.GetStatisticsResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetStatistics is not implemented"))
+}
+
+func (UnimplementedReviewServiceHandler) GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetCaseload is not implemented"))
 }

@@ -1,0 +1,406 @@
+package caseload
+
+// The agenda index: the reads across the caseload (Agenda, Overdue) read
+// a small index, not every record. It is derived from what the device
+// shows, per client (bucket), and rebuilt lazily: whatever changes what a
+// client's records show (a local write, a pulled page, a push's verdicts,
+// an eviction) marks the bucket stale in the same transaction, and the
+// next read rebuilds the stale buckets first. A store without the index
+// (made before it, or reset) is indexed whole at its first such read.
+//
+//	g<start 8><bucket 16><record 16>  an appointment (not deleted): pending byte + its state
+//	b<start 8><bucket 16><record 16>  the same, while it is booked
+//	f<day 8><bucket 16><record 16>    a client's latest contact, with its follow-up day: pending byte + its state
+//	x<bucket 16>                      the index keys the bucket holds now
+//	s<bucket 16>                      the bucket's index is stale
+//	m"index"                          the index exists (its layout version)
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
+	"google.golang.org/protobuf/proto"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/merge"
+)
+
+const (
+	pAgenda   = 'g'
+	pBooked   = 'b'
+	pFollowUp = 'f'
+	pIndexed  = 'x'
+	pStale    = 's'
+
+	indexVersion = 1
+	indexKeyLen  = 1 + 8 + 16 + 16
+)
+
+var metaIndex = metaKey("index")
+
+// AgendaItem is an appointment with its client's name (empty if the device
+// does not hold the client record).
+type AgendaItem struct {
+	Appointment
+	ClientName string
+}
+
+// FollowUpDue is a contact whose follow-up date has passed with no later
+// contact with the client.
+type FollowUpDue struct {
+	Contact
+	ClientName string
+}
+
+// OverdueItems are what is overdue on the caseload.
+type OverdueItems struct {
+	// Appointments past their start still booked (no outcome), oldest
+	// first.
+	Appointments []AgendaItem
+	// FollowUps passed, oldest first.
+	FollowUps []FollowUpDue
+}
+
+// Agenda returns the appointments on the caseload that start in [from,
+// to), sorted by start, whatever their status. It reads only what the
+// device holds.
+func (d *Device) Agenda(ctx context.Context, from, to time.Time) ([]AgendaItem, error) {
+	if err := d.refreshIndex(ctx); err != nil {
+		return nil, err
+	}
+	me := d.me()
+	var out []AgendaItem
+	err := d.read(func(txn *local.Txn) error {
+		names := clientNames{}
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pAgenda}, PrefetchValues: true, PrefetchSize: 64})
+		defer it.Close()
+		end := timeKey(pAgenda, to)
+		for it.Seek(timeKey(pAgenda, from)); it.Valid() && bytes.Compare(it.Key(), end) < 0; it.Next() {
+			bucket := [16]byte(it.Key()[9:25])
+			a, err := indexedAppointment(it, bucket)
+			if err != nil {
+				return err
+			}
+			name, err := names.of(d, txn, bucket, me)
+			if err != nil {
+				return err
+			}
+			out = append(out, AgendaItem{Appointment: a, ClientName: name})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Overdue returns the appointments past their start with no outcome and
+// the follow-ups passed with no later contact, as of now by the device's
+// clock (Config.Now). A follow-up is passed the day after its date.
+func (d *Device) Overdue(ctx context.Context) (OverdueItems, error) {
+	now := d.cfg.Now()
+	if err := d.refreshIndex(ctx); err != nil {
+		return OverdueItems{}, err
+	}
+	me := d.me()
+	var out OverdueItems
+	err := d.read(func(txn *local.Txn) error {
+		names := clientNames{}
+		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pBooked}})
+		end := timeKey(pBooked, now)
+		var keys [][]byte
+		for it.Rewind(); it.Valid() && bytes.Compare(it.Key(), end) <= 0; it.Next() {
+			keys = append(keys, it.KeyCopy())
+		}
+		it.Close()
+		for _, k := range keys {
+			k[0] = pAgenda
+			raw, ok, err := get(txn, k)
+			if err != nil || !ok {
+				return err
+			}
+			bucket := [16]byte(k[9:25])
+			a, err := decodeAppointment(raw, bucket)
+			if err != nil {
+				return err
+			}
+			name, err := names.of(d, txn, bucket, me)
+			if err != nil {
+				return err
+			}
+			out.Appointments = append(out.Appointments, AgendaItem{Appointment: a, ClientName: name})
+		}
+		fit := txn.NewIterator(local.IterOptions{Prefix: []byte{pFollowUp}, PrefetchValues: true})
+		defer fit.Close()
+		fend := dayKey(pFollowUp, DateOf(now))
+		for fit.Rewind(); fit.Valid() && bytes.Compare(fit.Key(), fend) < 0; fit.Next() {
+			bucket := [16]byte(fit.Key()[9:25])
+			var lr *localRecord
+			if err := fit.Value(func(v []byte) error { lr, _ = decodeIndexed(v); return nil }); err != nil {
+				return err
+			}
+			if lr == nil {
+				return errors.New("caseload: corrupt agenda index")
+			}
+			name, err := names.of(d, txn, bucket, me)
+			if err != nil {
+				return err
+			}
+			out.FollowUps = append(out.FollowUps, FollowUpDue{Contact: toContact(uuidString(bucket[:]), lr), ClientName: name})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// clientNames caches client names for one read.
+type clientNames map[[16]byte]string
+
+func (n clientNames) of(d *Device, txn *local.Txn, bucket [16]byte, me *v1.Author) (string, error) {
+	if name, ok := n[bucket]; ok {
+		return name, nil
+	}
+	st, _, err := d.view(txn, bucket, bucket, me)
+	if err != nil {
+		return "", err
+	}
+	name := ""
+	if st.GetRecordType() == "client" {
+		name = strings.TrimSpace(str(st, "given_name") + " " + str(st, "family_name"))
+	}
+	n[bucket] = name
+	return name, nil
+}
+
+func indexedAppointment(it *local.Iterator, bucket [16]byte) (Appointment, error) {
+	var (
+		a   Appointment
+		err error
+	)
+	if verr := it.Value(func(v []byte) error { a, err = decodeAppointment(v, bucket); return nil }); verr != nil {
+		return Appointment{}, verr
+	}
+	return a, err
+}
+
+func decodeAppointment(v []byte, bucket [16]byte) (Appointment, error) {
+	lr, err := decodeIndexed(v)
+	if err != nil {
+		return Appointment{}, err
+	}
+	return toAppointment(uuidString(bucket[:]), lr), nil
+}
+
+// decodeIndexed reads an index value: a pending byte, then a record state.
+func decodeIndexed(v []byte) (*localRecord, error) {
+	if len(v) == 0 {
+		return nil, errors.New("caseload: corrupt agenda index")
+	}
+	st := &v1.RecordState{}
+	if err := proto.Unmarshal(v[1:], st); err != nil {
+		return nil, err
+	}
+	return &localRecord{state: st, pending: v[0] == 1}, nil
+}
+
+// markStale marks a client's index stale, in the transaction that changes
+// what its records show.
+func markStale(txn interface{ Set(k, v []byte) error }, bucket [16]byte) error {
+	return txn.Set(bucketPrefix(pStale, bucket), nil)
+}
+
+// refreshIndex rebuilds the index of stale buckets (of every bucket if
+// the store has no index yet).
+func (d *Device) refreshIndex(ctx context.Context) error {
+	d.indexMu.Lock()
+	defer d.indexMu.Unlock()
+	if err := d.read(func(*local.Txn) error { return nil }); err != nil {
+		return err
+	}
+	if err := d.indexAll(); err != nil {
+		return err
+	}
+	me := d.me()
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var stale [][16]byte
+		err := d.db.View(func(txn *local.Txn) error {
+			it := txn.NewIterator(local.IterOptions{Prefix: []byte{pStale}})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(stale) < 64; it.Next() {
+				stale = append(stale, [16]byte(it.Key()[1:17]))
+			}
+			return nil
+		})
+		if err != nil || len(stale) == 0 {
+			return err
+		}
+		for _, b := range stale {
+			if err := d.reindex(b, me); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// indexAll marks every bucket stale if the store has no index yet.
+func (d *Device) indexAll() error {
+	return d.db.Update(func(txn *local.Txn) error {
+		if _, ok, err := get(txn, metaIndex); err != nil || ok {
+			return err
+		}
+		for _, p := range []byte{pRecord, pIndex, pIndexed} {
+			it := txn.NewIterator(local.IterOptions{Prefix: []byte{p}})
+			var last []byte
+			for it.Rewind(); it.Valid(); it.Next() {
+				b := it.Key()[1:17]
+				if !bytes.Equal(b, last) {
+					last = slices.Clone(b)
+					if err := markStale(txn, [16]byte(last)); err != nil {
+						it.Close()
+						return err
+					}
+				}
+			}
+			it.Close()
+		}
+		return txn.Set(metaIndex, be64(indexVersion))
+	})
+}
+
+// reindex rebuilds one bucket's index, retrying if a concurrent write
+// touched it meanwhile.
+func (d *Device) reindex(bucket [16]byte, me *v1.Author) error {
+	for range 5 {
+		err := d.db.Update(func(txn *local.Txn) error {
+			// Read the mark, so a write marking it meanwhile fails this
+			// transaction (ErrConflict) rather than be lost with it.
+			if _, _, err := get(txn, bucketPrefix(pStale, bucket)); err != nil {
+				return err
+			}
+			recs, err := d.bucketView(txn, bucket, me)
+			if err != nil {
+				return err
+			}
+			entries, err := indexEntries(bucket, recs)
+			if err != nil {
+				return err
+			}
+			old, _, err := get(txn, bucketPrefix(pIndexed, bucket))
+			if err != nil {
+				return err
+			}
+			for len(old) >= indexKeyLen {
+				if err := txn.Delete(old[:indexKeyLen]); err != nil {
+					return err
+				}
+				old = old[indexKeyLen:]
+			}
+			var list []byte
+			for _, e := range entries {
+				if err := txn.Set(e.key, e.val); err != nil {
+					return err
+				}
+				list = append(list, e.key...)
+			}
+			if err := txn.Set(bucketPrefix(pIndexed, bucket), list); err != nil {
+				return err
+			}
+			return txn.Delete(bucketPrefix(pStale, bucket))
+		})
+		if !errors.Is(err, local.ErrConflict) {
+			return err
+		}
+	}
+	return errors.New("caseload: the agenda index kept changing while being rebuilt")
+}
+
+type indexEntry struct{ key, val []byte }
+
+// indexEntries are a bucket's index entries, from its records as shown.
+func indexEntries(bucket [16]byte, recs map[string]*localRecord) ([]indexEntry, error) {
+	var (
+		out    []indexEntry
+		latest []*localRecord // the latest contacts (ties kept)
+	)
+	for _, r := range recs {
+		st := r.state
+		if merge.IsDeleted(st) {
+			continue
+		}
+		switch st.GetRecordType() {
+		case "appointment":
+			record, err := uid(st.GetRecordId())
+			if err != nil {
+				continue // not ours to index
+			}
+			val, err := indexValue(r)
+			if err != nil {
+				return nil, err
+			}
+			start := instant(st, "starts_at")
+			out = append(out, indexEntry{entryKey(timeKey(pAgenda, start), bucket, record), val})
+			if str(st, "status") == "booked" {
+				out = append(out, indexEntry{entryKey(timeKey(pBooked, start), bucket, record), nil})
+			}
+		case "contact":
+			if len(latest) == 0 {
+				latest = append(latest, r)
+				continue
+			}
+			switch instant(st, "occurred_at").Compare(instant(latest[0].state, "occurred_at")) {
+			case 1:
+				latest = append(latest[:0], r)
+			case 0:
+				latest = append(latest, r)
+			}
+		}
+	}
+	for _, r := range latest {
+		due := date(r.state, "follow_up_date")
+		record, err := uid(r.state.GetRecordId())
+		if due.IsZero() || err != nil {
+			continue
+		}
+		val, err := indexValue(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, indexEntry{entryKey(dayKey(pFollowUp, due), bucket, record), val})
+	}
+	slices.SortFunc(out, func(a, b indexEntry) int { return cmp.Compare(string(a.key), string(b.key)) })
+	return out, nil
+}
+
+func indexValue(r *localRecord) ([]byte, error) {
+	pending := byte(0)
+	if r.pending {
+		pending = 1
+	}
+	return proto.MarshalOptions{}.MarshalAppend([]byte{pending}, r.state)
+}
+
+// timeKey is p and t as a number that sorts as t does.
+func timeKey(p byte, t time.Time) []byte {
+	return binary.BigEndian.AppendUint64([]byte{p}, uint64(t.UnixNano())^(1<<63))
+}
+
+// dayKey is p and a date's day number, sorting as the date does.
+func dayKey(p byte, day Date) []byte {
+	n := time.Date(day.Year, day.Month, day.Day, 0, 0, 0, 0, time.UTC).Unix() / 86400
+	return binary.BigEndian.AppendUint64([]byte{p}, uint64(n)^(1<<63))
+}
+
+func entryKey(prefix []byte, bucket, record [16]byte) []byte {
+	k := make([]byte, 0, indexKeyLen)
+	k = append(k, prefix...)
+	k = append(k, bucket[:]...)
+	return append(k, record[:]...)
+}

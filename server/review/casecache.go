@@ -1,0 +1,118 @@
+package review
+
+import (
+	"context"
+	"sync"
+
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+)
+
+// The caseload view reads every bucket in reach, which for a supervisor
+// with 1,000 clients is over 100,000 records. What it needs of a bucket
+// does not depend on the clock, so it keeps a small summary of each bucket
+// it has read, keyed by the bucket's head position: a bucket that has not
+// changed since is not read again. Time-dependent facts (what is overdue,
+// the next appointment) are worked out from the summary on every request.
+// Summaries are only looked up for clients in the caller's reach; a purged
+// client leaves the directory (and its head goes), so its summary is never
+// used again.
+
+// caseSummary is what the caseload needs of one bucket.
+type caseSummary struct {
+	head                        uint64
+	given, family, name, status string
+	born                        int64
+	closed, deleted             bool
+	conflicted                  int
+	openQueries                 uint32
+	latest                      instant // the newest live contact
+	hasLatest                   bool
+	latestFollowUps             []int64 // follow-up days of the live contacts at latest
+	appts                       []apptBrief
+}
+
+// apptBrief is a live appointment.
+type apptBrief struct {
+	at          instant
+	typ, status string
+}
+
+// caseCache holds bucket summaries by client id. It is safe for concurrent
+// use.
+type caseCache struct {
+	mu sync.Mutex
+	m  map[string]*caseSummary
+}
+
+func (c *caseCache) get(id string, head uint64) *caseSummary {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s := c.m[id]; s != nil && s.head == head {
+		return s
+	}
+	return nil
+}
+
+func (c *caseCache) put(id string, s *caseSummary) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*caseSummary{}
+	}
+	c.m[id] = s
+}
+
+// summarise sums up a scanned bucket of c (read sets c's name and status).
+func summarise(c *client, b *bucketData, head uint64) *caseSummary {
+	s := &caseSummary{head: head, given: c.given, family: c.family, name: c.name, status: c.status, born: c.born,
+		closed: c.closed, deleted: c.deleted, conflicted: b.conflicted}
+	f := b.facts(noDay)
+	s.latest, s.hasLatest = f.latest, f.hasLatest
+	for i := range b.contacts {
+		ct := &b.contacts[i]
+		if !ct.deleted && ct.followUp != noDay && s.hasLatest && ct.at.compare(s.latest) >= 0 {
+			s.latestFollowUps = append(s.latestFollowUps, ct.followUp)
+		}
+	}
+	for i := range b.appointments {
+		if a := &b.appointments[i]; !a.deleted {
+			s.appts = append(s.appts, apptBrief{at: a.at, typ: a.typ, status: a.status})
+		}
+	}
+	for _, n := range b.notes {
+		if n.reviewState() == v1.ReviewState_REVIEW_STATE_QUERY_OPEN {
+			s.openQueries++
+		}
+	}
+	return s
+}
+
+// summaries returns the summary of each client in scope, reading only the
+// buckets that changed since they were last summarised, and sets each
+// client's name and status from it.
+func (s *Service) caseSummaries(ctx context.Context, sc *scope) ([]*caseSummary, error) {
+	ids := make([]string, len(sc.clients))
+	for i, c := range sc.clients {
+		ids[i] = c.id
+	}
+	heads, err := s.st.Heads(ctx, ids)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	out := make([]*caseSummary, len(sc.clients))
+	rd := newReader(s.st)
+	for i, c := range sc.clients {
+		sum := s.cases.get(c.id, heads[c.id])
+		if sum == nil {
+			b, err := rd.read(ctx, c)
+			if err != nil {
+				return nil, err
+			}
+			sum = summarise(c, b, heads[c.id])
+			s.cases.put(c.id, sum)
+		}
+		c.given, c.family, c.name, c.status, c.born, c.closed, c.deleted = sum.given, sum.family, sum.name, sum.status, sum.born, sum.closed, sum.deleted
+		out[i] = sum
+	}
+	return out, nil
+}
