@@ -6,15 +6,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/throughcare/throughcare/server/pgstore/pgtest"
 	"github.com/throughcare/throughcare/server/store"
 )
 
-// An audit entry appended in a bucket transaction commits with it, pending
-// (Seq and Prev zero, the store's clock for a missing time), and goes with
-// a transaction that fails; an entry without an area is refused.
+// An audit entry appended in a bucket transaction commits with it and is
+// sealed into its area's chain (the store's clock for a missing time, its
+// own Seq ignored); it goes with a transaction that fails; an entry
+// without an area is refused.
 func TestAppendAuditCommitsWithTheTransaction(t *testing.T) {
 	url := pgtest.Shared(t).Database(t, t.Name())
 	at := time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC)
@@ -40,26 +39,11 @@ func TestAppendAuditCommitsWithTheTransaction(t *testing.T) {
 	if err := s.Buckets(ctx, func(tx store.BucketTx) error { return tx.AppendAudit(&store.Audit{Action: store.AuditPush}) }); err == nil {
 		t.Fatal("an entry without an area was appended")
 	}
-	rows, err := s.pool.Query(ctx, "SELECT area, entry FROM audit_pending")
-	if err != nil {
-		t.Fatal(err)
+	chain := areaChain(t, s, "area-1")
+	if len(chain) != 1 {
+		t.Fatalf("the chain holds %d entries, want just the committed one", len(chain))
 	}
-	type row struct{ area, entry []byte }
-	got, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
-		var x row
-		return x, r.Scan(&x.area, &x.entry)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(got) != 1 || string(got[0].area) != "area-1" {
-		t.Fatalf("pending entries = %d, want just the committed one in area-1", len(got))
-	}
-	e, err := store.DecodeAudit(got[0].entry)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if e.Seq != 0 || e.Action != store.AuditPush || e.Count != 3 || !e.At.Equal(at) {
-		t.Fatalf("pending entry = %+v, want the push, unsealed, at the store's clock", e)
+	if e := chain[0]; e.Seq != 1 || e.Action != store.AuditPush || e.Count != 3 || !e.At.Equal(at) {
+		t.Fatalf("entry = %+v, want the push, sealed as entry 1 (not the Seq it came with), at the store's clock", e)
 	}
 }

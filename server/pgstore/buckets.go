@@ -26,7 +26,7 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx store.BucketTx) error) erro
 		if err := s.check(); err != nil {
 			return err
 		}
-		heads, err := s.bucketsOnce(ctx, fn)
+		heads, audited, err := s.bucketsOnce(ctx, fn)
 		if retryable(err) {
 			time.Sleep(backoff/2 + mrand.N(backoff)) // lost a race with a push to the same buckets
 			backoff = min(2*backoff, 100*time.Millisecond)
@@ -34,6 +34,9 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx store.BucketTx) error) erro
 		}
 		if err != nil {
 			return s.mapErr(err)
+		}
+		if audited {
+			s.afterAudited(ctx, false) // the sealer seals its entries
 		}
 		if len(heads) > 0 {
 			s.watchers.Notify(heads)
@@ -44,31 +47,31 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx store.BucketTx) error) erro
 }
 
 // bucketsOnce is one attempt of Buckets; it returns the heads of the
-// buckets appended to.
-func (s *DB) bucketsOnce(ctx context.Context, fn func(tx store.BucketTx) error) (map[string]uint64, error) {
+// buckets appended to, and whether it committed audit entries.
+func (s *DB) bucketsOnce(ctx context.Context, fn func(tx store.BucketTx) error) (map[string]uint64, bool, error) {
 	pgtx, err := s.pool.Begin(ctx) // READ COMMITTED: each statement sees what committed before it
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	defer func() { _ = pgtx.Rollback(ctx) }() // after Commit, a no-op
 	tx := newBucketTx(ctx, pgtx, s.now())
 	if err := fn(tx); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if !tx.wrote {
-		return nil, nil // nothing to commit
+		return nil, false, nil // nothing to commit
 	}
 	if err := tx.flush(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := pgtx.Commit(ctx); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	heads := make(map[string]uint64, len(tx.appended))
 	for b := range tx.appended {
 		heads[b] = tx.heads[b]
 	}
-	return heads, nil
+	return heads, len(tx.audits) > 0, nil
 }
 
 // bucketTx is store.BucketTx over a PostgreSQL transaction. Reads go to

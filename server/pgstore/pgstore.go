@@ -1,13 +1,15 @@
-// Package pgstore keeps Throughcare's sync data in PostgreSQL, for servers
-// that share one database: every bucket's log of accepted changes, the
-// compacted current state of every record, each bucket's head, the late
-// index, each device's high-water mark and rejected changes, the evictions
-// sent to devices, the audit entries pushes append (until they are sealed),
-// and the cursor key. It implements store.Store with the guarantees the
-// Badger store gives (package store) and passes the same conformance suite
-// (storetest.Run). It persists and reads; it decides nothing (the merge
-// loop is syncengine.Apply's). The directory (users, sessions, the sealed
-// audit chain) is not kept here yet.
+// Package pgstore keeps Throughcare's durable state in PostgreSQL, for
+// servers that share one database: every bucket's log of accepted changes,
+// the compacted current state of every record, each bucket's head, the
+// late index, each device's high-water mark and rejected changes, the
+// evictions sent to devices, the cursor key, and the directory (areas,
+// teams, users, devices, sessions, ceremonies, invites, clients,
+// assignments, and the audit trail with its per-area hash chains). It
+// implements store.Store and store.DirectoryStore with the guarantees the
+// Badger store gives (package store) and passes the same conformance
+// suites (storetest.Run, storetest.RunDirectory). It persists and reads;
+// it decides nothing (the merge loop is syncengine.Apply's). The directory
+// is directory.go, its audit chains auditchain.go.
 //
 // # Guarantees
 //
@@ -73,6 +75,8 @@ type DB struct {
 	now       func() time.Time
 	cursorKey []byte
 	watchers  store.Watchers
+	audit     auditSealer
+	swept     atomic.Int64 // the store's time (Unix ns) of the last sweep of expired entries
 	closed    atomic.Bool
 }
 
@@ -121,17 +125,20 @@ func (s *DB) open(ctx context.Context) error {
 		return err
 	}
 	// The first server to open the database makes the key; every other
-	// one, and every reopen, reads it.
-	err = s.pool.QueryRow(ctx, `WITH made AS (
-			INSERT INTO meta (key, value) VALUES ('cursor-key', $1) ON CONFLICT (key) DO NOTHING RETURNING value)
-		SELECT value FROM made UNION ALL SELECT value FROM meta WHERE key = 'cursor-key'`, key).Scan(&s.cursorKey)
+	// one, and every reopen, reads it. Two statements: an INSERT that
+	// meets a concurrent one waits for it to commit, and only a statement
+	// that begins after that sees its row.
+	_, err = s.pool.Exec(ctx, "INSERT INTO meta (key, value) VALUES ('cursor-key', $1) ON CONFLICT (key) DO NOTHING", key)
+	if err == nil {
+		err = s.pool.QueryRow(ctx, "SELECT value FROM meta WHERE key = 'cursor-key'").Scan(&s.cursorKey)
+	}
 	if err != nil {
 		return fmt.Errorf("pgstore: reading the cursor key: %w", err)
 	}
 	if len(s.cursorKey) != 32 {
 		return fmt.Errorf("pgstore: the stored cursor key is %d bytes, want 32", len(s.cursorKey))
 	}
-	return nil
+	return s.startSealer(ctx)
 }
 
 // CursorKey implements store.Store.
@@ -145,6 +152,7 @@ func (s *DB) Watch(fn func(heads map[string]uint64)) (stop func()) { return s.wa
 // be called more than once.
 func (s *DB) Close() error {
 	if s.closed.CompareAndSwap(false, true) {
+		s.stopSealer()
 		s.pool.Close()
 	}
 	return nil
