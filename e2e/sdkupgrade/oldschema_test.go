@@ -132,4 +132,3 @@ func enrolWorker(t *testing.T, env *servertest.Env, w *fixture.World, name strin
 	}
 	return d
 }
-
