@@ -12,7 +12,8 @@ const DeletedField = merge.DeletedField
 //
 // Version 1: client, contact, goal, referral, review_note.
 // Version 2: appointment.
-const CurrentVersion = 2
+// Version 3: outcome_review (the Treatment Outcomes Profile, top.go).
+const CurrentVersion = 3
 
 // Enumerations shared by several fields.
 var (
@@ -165,7 +166,7 @@ var builtin = MustNew(CurrentVersion, 1,
 		writtenBy(workers, text("worker_response", "The worker's answer to a query.")),
 		writtenBy(staff, deleted()),
 	}},
-	RecordType{Name: "appointment", Since: 2, Doc: "An appointment the client is to keep (keywork, a prescribing review, a court hearing, the job centre), booked ahead and then given its outcome.", Fields: since2(
+	RecordType{Name: "appointment", Since: 2, Doc: "An appointment the client is to keep (keywork, a prescribing review, a court hearing, the job centre), booked ahead and then given its outcome.", Fields: allSince(2,
 		enum("appointment_type", AppointmentTypes, true, "What kind of appointment it is."),
 		typed("starts_at", Timestamp, true, "When it starts."),
 		Field{Name: "duration_minutes", Type: Integer, Min: 0, Max: 24 * 60, Doc: "How long it is expected to last."},
@@ -179,12 +180,13 @@ var builtin = MustNew(CurrentVersion, 1,
 		text("notes", "Notes."),
 		deleted(),
 	)},
+	outcomeReview(),
 )
 
-// since2 marks the fields of a record type schema version 2 introduced.
-func since2(fields ...Field) []Field {
+// allSince marks the fields of a record type schema version v introduced.
+func allSince(v uint32, fields ...Field) []Field {
 	for i := range fields {
-		fields[i] = since(2, fields[i])
+		fields[i] = since(v, fields[i])
 	}
 	return fields
 }

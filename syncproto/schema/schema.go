@@ -76,7 +76,8 @@ type Field struct {
 	Since uint32
 	// MaxLen is the most characters a String or Text value may have.
 	MaxLen int
-	// Min and Max bound an Integer value.
+	// Min and Max bound an Integer value, and a Decimal value when Max is
+	// above Min (a Decimal field with neither is unbounded).
 	Min, Max int64
 	// Writers, if set, are the only roles that may write the field (in a
 	// record the writer reaches); empty, every role may. The server refuses
@@ -185,7 +186,7 @@ func checkFieldDef(rt *RecordType, f *Field, version uint32) error {
 		return fmt.Errorf("schema: %s.%s: %s field without values", typ, f.Name, f.Type)
 	case (f.Type == String || f.Type == Text) && f.MaxLen <= 0:
 		return fmt.Errorf("schema: %s.%s: %s field without a maximum length", typ, f.Name, f.Type)
-	case f.Type == Integer && f.Min > f.Max:
+	case (f.Type == Integer || f.Type == Decimal) && f.Min > f.Max:
 		return fmt.Errorf("schema: %s.%s: min %d above max %d", typ, f.Name, f.Min, f.Max)
 	case (f.Name == DeletedField) != (f.Type == Tombstone):
 		return fmt.Errorf("schema: %s.%s: only the field %q holds tombstones", typ, f.Name, DeletedField)
