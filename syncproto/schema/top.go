@@ -42,6 +42,38 @@ type TOPItem struct {
 	Units []string
 	// Doc is the question, as its fields' documentation says it.
 	Doc string
+	// Better says which way a change of the item's score is an
+	// improvement (TOPLowerBetter: less use, fewer crime days, no longer
+	// homeless; TOPHigherBetter: better health, more days in work).
+	Better TOPDirection
+}
+
+// TOPDirection is which way an item's score improves.
+type TOPDirection int
+
+// The directions of improvement.
+const (
+	TOPLowerBetter TOPDirection = iota + 1
+	TOPHigherBetter
+)
+
+// Score is one number for an answer to the item: total days over the four
+// weeks (TOPWeeklyDays), days (TOPDays), the rating (TOPRating), or 1 for
+// yes and 0 for no (TOPYesNo). Change from start compares scores.
+func (it TOPItem) Score(weeks [4]int, days, rating int, yes bool) int {
+	switch it.Kind {
+	case TOPWeeklyDays:
+		return weeks[0] + weeks[1] + weeks[2] + weeks[3]
+	case TOPDays:
+		return days
+	case TOPRating:
+		return rating
+	case TOPYesNo:
+		if yes {
+			return 1
+		}
+	}
+	return 0
 }
 
 // TOPSections are the profile's parts, in the form's order.
@@ -61,30 +93,30 @@ const (
 
 // TOPItems are the profile's items, in the form's order.
 var TOPItems = []TOPItem{
-	{"alcohol", "substance_use", TOPWeeklyDays, []string{"alcohol_units"}, "Alcohol: days drunk each week, and units on a drinking day."},
-	{"opiates", "substance_use", TOPWeeklyDays, []string{"grams", "milligrams", "millilitres", "tablets"}, "Illicit opiates (heroin, street methadone): days used each week, and the amount on a using day."},
-	{"crack", "substance_use", TOPWeeklyDays, []string{"grams", "rocks"}, "Crack: days used each week, and the amount on a using day."},
-	{"cocaine", "substance_use", TOPWeeklyDays, []string{"grams"}, "Cocaine powder: days used each week, and the amount on a using day."},
-	{"amphetamines", "substance_use", TOPWeeklyDays, []string{"grams", "tablets"}, "Amphetamines: days used each week, and the amount on a using day."},
-	{"cannabis", "substance_use", TOPWeeklyDays, []string{"grams", "spliffs"}, "Cannabis: days used each week, and the amount on a using day."},
-	{"other_substance", "substance_use", TOPWeeklyDays, []string{"grams", "milligrams", "millilitres", "tablets", "spliffs"}, "The other problem substance named in other_substance_name: days used each week, and the amount on a using day."},
-	{"tobacco", "substance_use", TOPWeeklyDays, nil, "Tobacco: days smoked each week."},
-	{"injecting", "injecting", TOPWeeklyDays, nil, "Days injected each week."},
-	{"shared_needles", "injecting", TOPYesNo, nil, "Shared needles or syringes."},
-	{"shared_paraphernalia", "injecting", TOPYesNo, nil, "Shared other injecting paraphernalia (spoons, water, filters)."},
-	{"shoplifting", "crime", TOPDays, nil, "Days of shoplifting."},
-	{"drug_selling", "crime", TOPDays, nil, "Days of selling drugs."},
-	{"vehicle_theft", "crime", TOPYesNo, nil, "Theft from or of a vehicle."},
-	{"property_theft", "crime", TOPYesNo, nil, "Other property theft or burglary."},
-	{"fraud", "crime", TOPYesNo, nil, "Fraud, forgery or handling stolen goods."},
-	{"assault", "crime", TOPDays, nil, "Days of committing assault or violence."},
-	{"psychological_health", "health_and_social_functioning", TOPRating, nil, "The client's rating of their psychological health (anxiety, depression, problem emotions and feelings)."},
-	{"physical_health", "health_and_social_functioning", TOPRating, nil, "The client's rating of their physical health (extent of physical symptoms and bother from illness)."},
-	{"paid_work", "health_and_social_functioning", TOPDays, nil, "Days of paid work."},
-	{"education", "health_and_social_functioning", TOPDays, nil, "Days at college, school or training."},
-	{"acute_housing_problem", "health_and_social_functioning", TOPYesNo, nil, "An acute housing problem (homeless, or no home of their own)."},
-	{"eviction_risk", "health_and_social_functioning", TOPYesNo, nil, "At risk of eviction."},
-	{"quality_of_life", "health_and_social_functioning", TOPRating, nil, "The client's rating of their overall quality of life (able to enjoy life, get on with family and partner)."},
+	{"alcohol", "substance_use", TOPWeeklyDays, []string{"alcohol_units"}, "Alcohol: days drunk each week, and units on a drinking day.", TOPLowerBetter},
+	{"opiates", "substance_use", TOPWeeklyDays, []string{"grams", "milligrams", "millilitres", "tablets"}, "Illicit opiates (heroin, street methadone): days used each week, and the amount on a using day.", TOPLowerBetter},
+	{"crack", "substance_use", TOPWeeklyDays, []string{"grams", "rocks"}, "Crack: days used each week, and the amount on a using day.", TOPLowerBetter},
+	{"cocaine", "substance_use", TOPWeeklyDays, []string{"grams"}, "Cocaine powder: days used each week, and the amount on a using day.", TOPLowerBetter},
+	{"amphetamines", "substance_use", TOPWeeklyDays, []string{"grams", "tablets"}, "Amphetamines: days used each week, and the amount on a using day.", TOPLowerBetter},
+	{"cannabis", "substance_use", TOPWeeklyDays, []string{"grams", "spliffs"}, "Cannabis: days used each week, and the amount on a using day.", TOPLowerBetter},
+	{"other_substance", "substance_use", TOPWeeklyDays, []string{"grams", "milligrams", "millilitres", "tablets", "spliffs"}, "The other problem substance named in other_substance_name: days used each week, and the amount on a using day.", TOPLowerBetter},
+	{"tobacco", "substance_use", TOPWeeklyDays, nil, "Tobacco: days smoked each week.", TOPLowerBetter},
+	{"injecting", "injecting", TOPWeeklyDays, nil, "Days injected each week.", TOPLowerBetter},
+	{"shared_needles", "injecting", TOPYesNo, nil, "Shared needles or syringes.", TOPLowerBetter},
+	{"shared_paraphernalia", "injecting", TOPYesNo, nil, "Shared other injecting paraphernalia (spoons, water, filters).", TOPLowerBetter},
+	{"shoplifting", "crime", TOPDays, nil, "Days of shoplifting.", TOPLowerBetter},
+	{"drug_selling", "crime", TOPDays, nil, "Days of selling drugs.", TOPLowerBetter},
+	{"vehicle_theft", "crime", TOPYesNo, nil, "Theft from or of a vehicle.", TOPLowerBetter},
+	{"property_theft", "crime", TOPYesNo, nil, "Other property theft or burglary.", TOPLowerBetter},
+	{"fraud", "crime", TOPYesNo, nil, "Fraud, forgery or handling stolen goods.", TOPLowerBetter},
+	{"assault", "crime", TOPDays, nil, "Days of committing assault or violence.", TOPLowerBetter},
+	{"psychological_health", "health_and_social_functioning", TOPRating, nil, "The client's rating of their psychological health (anxiety, depression, problem emotions and feelings).", TOPHigherBetter},
+	{"physical_health", "health_and_social_functioning", TOPRating, nil, "The client's rating of their physical health (extent of physical symptoms and bother from illness).", TOPHigherBetter},
+	{"paid_work", "health_and_social_functioning", TOPDays, nil, "Days of paid work.", TOPHigherBetter},
+	{"education", "health_and_social_functioning", TOPDays, nil, "Days at college, school or training.", TOPHigherBetter},
+	{"acute_housing_problem", "health_and_social_functioning", TOPYesNo, nil, "An acute housing problem (homeless, or no home of their own).", TOPLowerBetter},
+	{"eviction_risk", "health_and_social_functioning", TOPYesNo, nil, "At risk of eviction.", TOPLowerBetter},
+	{"quality_of_life", "health_and_social_functioning", TOPRating, nil, "The client's rating of their overall quality of life (able to enjoy life, get on with family and partner).", TOPHigherBetter},
 }
 
 // TOPItemNames are the items' names, in TOPItems' order.

@@ -123,6 +123,9 @@ func TestOutcomeReviewFromItems(t *testing.T) {
 	}
 	var want []string
 	for _, it := range TOPItems {
+		if it.Better != TOPLowerBetter && it.Better != TOPHigherBetter {
+			t.Errorf("%s does not say which way is better", it.Name)
+		}
 		if !slices.Contains(TOPSections, it.Section) {
 			t.Errorf("%s is in section %q", it.Name, it.Section)
 		}
