@@ -155,7 +155,6 @@ func TestOutcomeReviewFromItems(t *testing.T) {
 	}
 }
 
-
 func TestDecimalWithin(t *testing.T) {
 	for _, c := range []struct {
 		s        string
