@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
 
 func mustTOP(t testing.TB, d *Device, clientID string, r OutcomeReview) string {
@@ -149,5 +151,32 @@ func TestChangeFromStart(t *testing.T) {
 	}
 	if seen != len(want) {
 		t.Errorf("saw %d of the %d items", seen, len(want))
+	}
+}
+
+// The tablet asks the one schedule when the client's next TOP is due, from
+// the treatment dates on the client and the TOPs it holds.
+func TestNextTOP(t *testing.T) {
+	ctx := context.Background()
+	d, c := enrolledDevice(t)
+	today := time.Date(2027, time.December, 3, 10, 0, 0, 0, time.UTC)
+	next, err := d.NextTOP(ctx, c, topschedule.Schedule{}, today)
+	must(t, err)
+	if next.State != topschedule.NotNeeded {
+		t.Errorf("no treatment recorded: %+v", next)
+	}
+	must(t, d.UpdateClient(ctx, c, Edit{"treatment_started", DateValue(Date{2027, time.November, 30})}))
+	if next, _ = d.NextTOP(ctx, c, topschedule.Schedule{}, today); next.Stage != "start" || next.State != topschedule.Due {
+		t.Errorf("treatment begun, no TOP: %+v", next)
+	}
+	mustTOP(t, d, c, OutcomeReview{InterviewDate: Date{2027, time.December, 1}, Stage: "start"})
+	next, err = d.NextTOP(ctx, c, topschedule.Schedule{}, today)
+	must(t, err)
+	if want := time.Date(2028, time.March, 1, 0, 0, 0, 0, time.UTC); next.Stage != "review" || !next.On.Equal(want) || next.State != topschedule.NotYet {
+		t.Errorf("after the start TOP: %+v, want a review on %s, not yet due", next, want.Format(time.DateOnly))
+	}
+	must(t, d.UpdateClient(ctx, c, Edit{"treatment_ended", DateValue(Date{2027, time.December, 2})}))
+	if next, _ = d.NextTOP(ctx, c, topschedule.Schedule{}, today); next.Stage != "exit" || next.State != topschedule.Due {
+		t.Errorf("discharged: %+v, want the exit TOP due", next)
 	}
 }

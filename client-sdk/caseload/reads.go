@@ -332,6 +332,7 @@ func toClient(st *v1.RecordState, pending bool) Client {
 		ConsentToShare: consent, ConsentRecorded: recorded,
 		HousingStatus: str(st, "housing_status"), ETEStatus: str(st, "ete_status"), TreatmentProvider: str(st, "treatment_provider"),
 		RiskFlags: members(st, "risk_flags"), KeyworkerNotes: str(st, "keyworker_notes"),
+		TreatmentStarted: date(st, "treatment_started"), TreatmentEnded: date(st, "treatment_ended"),
 		Pending: pending, Conflicts: conflicts(st.GetRecordId(), st),
 	}
 }

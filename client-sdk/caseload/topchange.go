@@ -3,9 +3,28 @@ package caseload
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/throughcare/throughcare/syncproto/schema"
+	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
+
+// NextTOP says which TOP a client on the device needs next under the
+// area's schedule (the zero Schedule is the default: reviews every three
+// months, a fortnight either side) and where it stands on today.
+func (d *Device) NextTOP(ctx context.Context, clientID string, s topschedule.Schedule, today time.Time) (topschedule.Next, error) {
+	tl, err := d.Timeline(ctx, clientID)
+	if err != nil {
+		return topschedule.Next{}, err
+	}
+	c := topschedule.Client{TreatmentStart: tl.Client.TreatmentStarted.day(), Discharged: tl.Client.TreatmentEnded.day()}
+	for _, r := range tl.OutcomeReviews {
+		if !r.Deleted {
+			c.TOPs = append(c.TOPs, topschedule.TOP{Day: r.InterviewDate.day(), Stage: r.Stage})
+		}
+	}
+	return s.NextTOP(c, today), nil
+}
 
 // Movement is which way a TOP item moved from the start.
 type Movement int

@@ -12,7 +12,8 @@ const DeletedField = merge.DeletedField
 //
 // Version 1: client, contact, goal, referral, review_note.
 // Version 2: appointment.
-// Version 3: outcome_review (the Treatment Outcomes Profile, top.go).
+// Version 3: outcome_review (the Treatment Outcomes Profile, top.go);
+// client.treatment_started and treatment_ended.
 const CurrentVersion = 3
 
 // Enumerations shared by several fields.
@@ -124,6 +125,8 @@ var builtin = MustNew(CurrentVersion, 1,
 		str("treatment_provider", 200, false, "The treatment service the client attends."),
 		Field{Name: "risk_flags", Type: Set, Values: RiskFlags, Since: 1, Doc: "Risks to the client or to staff."},
 		text("keyworker_notes", "The keyworker's running notes."),
+		since(3, typed("treatment_started", Date, false, "The day the client's current treatment episode began (a start TOP is due then).")),
+		since(3, typed("treatment_ended", Date, false, "The day the current treatment episode ended, the client discharged (an exit TOP is due then).")),
 		writtenBy(staff, deleted()),
 	}},
 	RecordType{Name: "contact", Since: 1, Doc: "One logged interaction with a client.", Fields: []Field{
