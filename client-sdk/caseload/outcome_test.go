@@ -3,6 +3,7 @@ package caseload
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +179,50 @@ func TestNextTOP(t *testing.T) {
 	must(t, d.UpdateClient(ctx, c, Edit{"treatment_ended", DateValue(Date{2027, time.December, 2})}))
 	if next, _ = d.NextTOP(ctx, c, topschedule.Schedule{}, today); next.Stage != "exit" || next.State != topschedule.Due {
 		t.Errorf("discharged: %+v, want the exit TOP due", next)
+	}
+}
+
+// TOPsDue lists the clients whose next TOP's window has opened, from the
+// index, as the device's clock moves and as TOPs are recorded.
+func TestTOPsDue(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2027, time.November, 30, 9, 0, 0, 0, time.UTC)
+	d, a := enrolledDevice(t, func(c *Config) {
+		c.Now = func() time.Time { return now }
+		c.TOPSchedule = topschedule.Schedule{IntervalMonths: 3, WindowDays: 14}
+	})
+	b := holdClient(t, d)
+	holdClient(t, d) // not in treatment: never due
+	dueIDs := func() []string {
+		t.Helper()
+		due, err := d.TOPsDue(ctx)
+		must(t, err)
+		var ids []string
+		for _, x := range due {
+			ids = append(ids, x.ClientID+":"+x.Stage+":"+x.State.String())
+		}
+		return ids
+	}
+	if got := dueIDs(); len(got) != 0 {
+		t.Fatalf("nobody in treatment: %v", got)
+	}
+	must(t, d.UpdateClient(ctx, a, Edit{"treatment_started", DateValue(Date{2027, time.November, 1})}))
+	must(t, d.UpdateClient(ctx, b, Edit{"treatment_started", DateValue(Date{2027, time.November, 30})}))
+	if got, want := dueIDs(), []string{a + ":start:overdue", b + ":start:due"}; !slices.Equal(got, want) {
+		t.Fatalf("starts = %v, want %v", got, want)
+	}
+	mustTOP(t, d, a, OutcomeReview{InterviewDate: Date{2027, time.November, 30}, Stage: "start"})
+	mustTOP(t, d, b, OutcomeReview{InterviewDate: Date{2027, time.November, 30}, Stage: "start"})
+	if got := dueIDs(); len(got) != 0 {
+		t.Fatalf("both started: %v", got)
+	}
+	now = time.Date(2028, time.February, 15, 9, 0, 0, 0, time.UTC) // 29 Feb less a fortnight
+	if got, want := dueIDs(), []string{a + ":review:due", b + ":review:due"}; !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		t.Fatalf("reviews = %v, want %v", got, want)
+	}
+	now = time.Date(2028, time.March, 15, 9, 0, 0, 0, time.UTC)
+	mustTOP(t, d, b, OutcomeReview{InterviewDate: Date{2028, time.March, 14}, Stage: "review"})
+	if got, want := dueIDs(), []string{a + ":review:overdue"}; !slices.Equal(got, want) {
+		t.Fatalf("after b's review = %v, want %v", got, want)
 	}
 }

@@ -17,13 +17,7 @@ func (d *Device) NextTOP(ctx context.Context, clientID string, s topschedule.Sch
 	if err != nil {
 		return topschedule.Next{}, err
 	}
-	c := topschedule.Client{TreatmentStart: tl.Client.TreatmentStarted.day(), Discharged: tl.Client.TreatmentEnded.day()}
-	for _, r := range tl.OutcomeReviews {
-		if !r.Deleted {
-			c.TOPs = append(c.TOPs, topschedule.TOP{Day: r.InterviewDate.day(), Stage: r.Stage})
-		}
-	}
-	return s.NextTOP(c, today), nil
+	return s.NextTOP(scheduleOf(tl.Client, tl.OutcomeReviews), today), nil
 }
 
 // Movement is which way a TOP item moved from the start.

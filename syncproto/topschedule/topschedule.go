@@ -116,7 +116,16 @@ func (s Schedule) NextTOP(c Client, today time.Time) Next {
 		on := AddMonths(last, s.interval())
 		n = Next{Stage: "review", From: on.AddDate(0, 0, -s.window()), On: on, To: on.AddDate(0, 0, s.window())}
 	}
+	return s.State(n, today)
+}
+
+// State returns n with its State on today (n's days are kept; a Next with
+// no Stage is NotNeeded).
+func (s Schedule) State(n Next, today time.Time) Next {
+	today = day(today)
 	switch {
+	case n.Stage == "":
+		n.State = NotNeeded
 	case today.Before(n.From):
 		n.State = NotYet
 	case today.After(n.To):
