@@ -95,6 +95,22 @@ func (f *Field) WritableBy(role v1.Role) bool {
 	return len(f.Writers) == 0 || slices.Contains(f.Writers, role)
 }
 
+// Authorship is how a record type's author is kept.
+type Authorship int
+
+const (
+	// NoAuthor: the record type has no author field.
+	NoAuthor Authorship = iota
+	// AuthorFixed: the "author" field is the user who creates the record
+	// and never changes; anyone who may write the record may change its
+	// other fields (an appointment a colleague books, covering, keeps its
+	// booker).
+	AuthorFixed
+	// AuthorOwns: as AuthorFixed, and only the author, or a supervisor or
+	// admin correcting it, may change the other fields (a contact, a TOP).
+	AuthorOwns
+)
+
 // RecordType describes a record type and its fields.
 type RecordType struct {
 	// Name is the record type's name on the wire.
@@ -105,6 +121,9 @@ type RecordType struct {
 	Doc string
 	// Fields are the record's fields, in the order they are documented.
 	Fields []Field
+	// Authorship says how the record's "author" field is kept (package
+	// access enforces it; the zero value: the type has no author).
+	Authorship Authorship
 
 	byName map[string]*Field
 }
@@ -164,6 +183,9 @@ func New(version, minCompatible uint32, types ...RecordType) (*Registry, error) 
 				return nil, fmt.Errorf("schema: %s.%s defined twice", rt.Name, f.Name)
 			}
 			rt.byName[f.Name] = f
+		}
+		if a := rt.byName["author"]; rt.Authorship != NoAuthor && (a == nil || a.Type != String || !a.Required) {
+			return nil, fmt.Errorf("schema: %s has an author but no required string field author", rt.Name)
 		}
 		if _, ok := rt.byName[DeletedField]; !ok {
 			return nil, fmt.Errorf("schema: record type %s lacks the reserved field %q", rt.Name, DeletedField)

@@ -171,5 +171,5 @@ func outcomeReview() RecordType {
 		fields = append(fields, it.Fields()...)
 	}
 	fields = append(fields, text("notes", "Notes."), deleted())
-	return RecordType{Name: "outcome_review", Since: 3, Doc: "A Treatment Outcomes Profile (TOP) interview: substance use, injecting, crime, and health and social functioning over the 28 days before it.", Fields: allSince(3, fields...)}
+	return RecordType{Name: "outcome_review", Since: 3, Authorship: AuthorOwns, Doc: "A Treatment Outcomes Profile (TOP) interview: substance use, injecting, crime, and health and social functioning over the 28 days before it.", Fields: allSince(3, fields...)}
 }
