@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -180,6 +181,15 @@ func (b *browserTab) do(what string, actions ...chromedp.Action[chromedp.Void]) 
 func (b *browserTab) open(path string) {
 	b.t.Helper()
 	b.do("open "+path, chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("main")))
+}
+
+// enrol opens the console at an invite link, enrols a passkey with the
+// invite and waits until the console shows the signed-in navigation.
+func (b *browserTab) enrol(code string) {
+	b.t.Helper()
+	b.open("/?invite=" + url.QueryEscape(code))
+	b.click("#enrol button[type=submit]")
+	b.visible("#nav")
 }
 
 // reload reloads the page (the session stays: it is in sessionStorage).
