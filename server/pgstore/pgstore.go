@@ -31,6 +31,11 @@
 // # Schema
 //
 // migrate.go: versioned migrations, embedded, applied on Open.
+//
+// # Several servers
+//
+// notify.go: each push's heads reach the watchers of every DB open on the
+// database (LISTEN/NOTIFY), so live streams see other servers' pushes.
 package pgstore
 
 import (
