@@ -119,6 +119,11 @@ type DirTx interface {
 	// AssignmentsOfClient returns every assignment period of a client.
 	AssignmentsOfClient(client string) ([]*Assignment, error)
 
+	// ClientsWithAssignments returns every client of an area, by id, each
+	// with its open assignment periods (by user, then start), in one pass
+	// instead of a Client and an AssignmentsOfClient read per client.
+	ClientsWithAssignments(area string) ([]*ClientAssignments, error)
+
 	// PurgedClient returns the tombstone of a client purged for retention
 	// (ErrNotFound if it was never purged); its id is never used again.
 	PurgedClient(id string) (*PurgedClient, error)
