@@ -3,14 +3,15 @@ package pgstore
 import "github.com/throughcare/throughcare/server/store"
 
 // ClientsWithAssignments implements store.DirTx: two queries, the area's
-// clients by id and their open assignment periods by client, user, start.
+// clients by id and the assignment periods the area's users hold on them
+// by client, user, start.
 func (tx *dirTx) ClientsWithAssignments(area string) ([]*store.ClientAssignments, error) {
 	cs, err := docs[store.Client](tx, "SELECT doc FROM clients WHERE area = $1 ORDER BY id", []byte(area))
 	if err != nil {
 		return nil, err
 	}
-	as, err := docs[store.Assignment](tx, `SELECT a.doc FROM assignments a JOIN clients c ON c.id = a.client
-		WHERE c.area = $1 ORDER BY a.client, a.user_id, a.from_ns`, []byte(area))
+	as, err := docs[store.Assignment](tx, `SELECT a.doc FROM assignments a JOIN clients c ON c.id = a.client JOIN users u ON u.id = a.user_id
+		WHERE c.area = $1 AND u.area = $1 ORDER BY a.client, a.user_id, a.from_ns`, []byte(area))
 	if err != nil {
 		return nil, err
 	}

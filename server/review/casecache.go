@@ -21,6 +21,7 @@ import (
 type caseSummary struct {
 	head                        uint64
 	given, family, name, status string
+	folded                      *foldedName
 	born                        int64
 	closed, deleted             bool
 	conflicted                  int
@@ -64,7 +65,7 @@ func (c *caseCache) put(id string, s *caseSummary) {
 
 // summarise sums up a scanned bucket of c (read sets c's name and status).
 func summarise(c *client, b *bucketData, head uint64) *caseSummary {
-	s := &caseSummary{head: head, given: c.given, family: c.family, name: c.name, status: c.status, born: c.born,
+	s := &caseSummary{head: head, given: c.given, family: c.family, name: c.name, status: c.status, folded: foldName(c.given, c.family), born: c.born,
 		closed: c.closed, deleted: c.deleted, conflicted: b.conflicted}
 	f := b.facts(noDay)
 	s.latest, s.hasLatest = f.latest, f.hasLatest
@@ -112,6 +113,7 @@ func (s *Service) caseSummaries(ctx context.Context, sc *scope) ([]*caseSummary,
 			s.cases.put(c.id, sum)
 		}
 		c.given, c.family, c.name, c.status, c.born, c.closed, c.deleted = sum.given, sum.family, sum.name, sum.status, sum.born, sum.closed, sum.deleted
+		c.folded = sum.folded
 		out[i] = sum
 	}
 	return out, nil

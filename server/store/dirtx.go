@@ -120,8 +120,9 @@ type DirTx interface {
 	AssignmentsOfClient(client string) ([]*Assignment, error)
 
 	// ClientsWithAssignments returns every client of an area, by id, each
-	// with its open assignment periods (by user, then start), in one pass
-	// instead of a Client and an AssignmentsOfClient read per client.
+	// with the open assignment periods the area's users hold on it (by
+	// user, then start), in one pass instead of a Client and an
+	// AssignmentsOfClient read per client.
 	ClientsWithAssignments(area string) ([]*ClientAssignments, error)
 
 	// PurgedClient returns the tombstone of a client purged for retention

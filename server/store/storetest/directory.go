@@ -263,14 +263,21 @@ func testClientsWithAssignments(t *testing.T, w *dirWorld) {
 	current := &store.Assignment{ClientID: "c1", UserID: "u1", From: t0.Add(2 * time.Hour)}
 	colleague := &store.Assignment{ClientID: "c1", UserID: "u2", From: t0}
 	onC10 := &store.Assignment{ClientID: "c10", UserID: "u3", From: t0}
-	onOther := &store.Assignment{ClientID: "c3", UserID: "u1", From: t0}
+	onOther := &store.Assignment{ClientID: "c3", UserID: "u4", From: t0}
+	outsider := &store.Assignment{ClientID: "c2", UserID: "u4", From: t0} // a user of another area
 	w.update(func(tx store.DirTx) error {
+		for _, u := range []*store.User{{ID: "u1", AreaID: "a1"}, {ID: "u2", AreaID: "a1"}, {ID: "u3", AreaID: "a1"}, {ID: "u4", AreaID: "a2"}} {
+			u.Handle = []byte(u.ID)
+			if err := tx.PutUser(u); err != nil {
+				return err
+			}
+		}
 		for _, c := range []*store.Client{c2, other, c10, c1} {
 			if err := tx.PutClient(c); err != nil {
 				return err
 			}
 		}
-		for _, a := range []*store.Assignment{colleague, onOther, current, onC10, ended} {
+		for _, a := range []*store.Assignment{colleague, onOther, current, outsider, onC10, ended} {
 			if err := tx.PutAssignment(a); err != nil {
 				return err
 			}
