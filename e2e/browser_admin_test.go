@@ -19,7 +19,13 @@ import (
 // section of the administration screens.
 func adminConsole(t *testing.T, s *server, a *area) *browserTab {
 	t.Helper()
-	b := newBrowser(t, s)
+	return adminConsoleIn(t, s, a, "en-GB")
+}
+
+// adminConsoleIn is adminConsole in a browser of a locale (newBrowserIn).
+func adminConsoleIn(t *testing.T, s *server, a *area, lang string) *browserTab {
+	t.Helper()
+	b := newBrowserIn(t, s, lang)
 	b.enrol(a.namedInvite(v1.Role_ROLE_ADMIN, "", "Ada Admin"))
 	b.waitFor("the administration link", `!document.querySelector('#nav [data-view=admin]').hidden`, 20*time.Second)
 	return b

@@ -63,14 +63,23 @@ type browserTab struct {
 	problems []string
 }
 
-// newBrowser starts Chromium for s and opens the console.
+// newBrowser starts a British Chromium for s and opens the console.
 func newBrowser(t *testing.T, s *server) *browserTab {
 	t.Helper()
+	return newBrowserIn(t, s, "en-GB")
+}
+
+// newBrowserIn starts Chromium in a locale ("en-US": its --lang and its
+// LANG) for s and opens the console.
+func newBrowserIn(t *testing.T, s *server, lang string) *browserTab {
+	t.Helper()
+	posix := strings.ReplaceAll(lang, "-", "_")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", "en-GB"),
+		chromedp.Flag("lang", lang),
+		chromedp.Env("LANG="+posix+".UTF-8", "LANGUAGE="+posix),
 	)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
