@@ -72,4 +72,3 @@ func TestPushTouchesBucketsInSortedOrder(t *testing.T) {
 		t.Errorf("buckets first touched in the order %v, want sorted %v", o.first, want)
 	}
 }
-
