@@ -28,6 +28,20 @@ type Source interface {
 	Directory(ctx context.Context, fn func(tx store.DirTx) error) error
 }
 
+// ErrNotSupported is what a Source whose backups are not Throughcare's
+// returns from Backup: a PostgreSQL store is backed up with PostgreSQL's
+// own tools. Take refuses such a source (FailedPrecondition at the API)
+// before it checks the key or writes the backup's audit entry.
+var ErrNotSupported = errkind.E(errkind.Precondition,
+	"this server keeps its data in PostgreSQL, which is backed up with PostgreSQL's own tools (pg_dump, or continuous archiving for point-in-time recovery), not from the server")
+
+// Refuser is a Source that may refuse every backup (ErrNotSupported) and
+// says so before one starts.
+type Refuser interface {
+	// BackupRefused returns the error every Backup returns, or nil.
+	BackupRefused() error
+}
+
 // Config configures a Service.
 type Config struct {
 	// Source is the live store (required).
@@ -89,6 +103,11 @@ type Send func(data []byte, p Progress) error
 func (s *Service) Take(ctx context.Context, id *identity.Identity, since uint64, send Send) (Summary, error) {
 	if err := access.Allow(id, access.TakeBackups); err != nil {
 		return Summary{}, err
+	}
+	if r, ok := s.cfg.Source.(Refuser); ok {
+		if err := r.BackupRefused(); err != nil {
+			return Summary{}, err
+		}
 	}
 	key := s.cfg.Key
 	if key == nil || len(key.Bytes()) == 0 {

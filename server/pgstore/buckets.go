@@ -1,6 +1,7 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -268,6 +269,13 @@ func (tx *bucketTx) Append(bucket string, e *v1.HistoryEntry) error {
 	}
 	if e.GetPosition() != head+1 {
 		return fmt.Errorf("pgstore: log entry at position %d does not follow the bucket's head %d", e.GetPosition(), head)
+	}
+	if !tx.appended[bucket] {
+		// Read once per bucket and transaction, after its head row is
+		// locked: a purge committed before that is seen (see purge.go).
+		if purged, err := tx.purged(bucket); err != nil || purged {
+			return cmp.Or(err, store.ErrPurged)
+		}
 	}
 	if err := canonical(e.GetRecordId()); err != nil {
 		return err

@@ -9,7 +9,9 @@
 // Badger store gives (package store) and passes the same conformance
 // suites (storetest.Run, storetest.RunDirectory). It persists and reads;
 // it decides nothing (the merge loop is syncengine.Apply's). The directory
-// is directory.go, its audit chains auditchain.go.
+// is directory.go, its audit chains auditchain.go. With purges for
+// retention (purge.go), the store id and refused backups (serverstore.go:
+// PostgreSQL is backed up with its own tools) it is a whole server.Store.
 //
 // # Guarantees
 //

@@ -10,6 +10,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/store/storetest"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/sample"
@@ -231,4 +232,10 @@ func TestPurgeRefusedWhenBucketMoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+func TestBadgerPurgeConformance(t *testing.T) {
+	storetest.RunPurge(t, func(t *testing.T) storetest.PurgeStore {
+		return openBadger(t, t.TempDir()).(*store.DB)
+	})
 }
