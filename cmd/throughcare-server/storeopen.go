@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 
@@ -13,6 +12,8 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/storekey"
 )
+
+var _ servedStore = (*pgstore.DB)(nil)
 
 // servedStore is the store serve runs the server on, and closes after it
 // has stopped: the embedded Badger store (*store.DB) or PostgreSQL
@@ -39,7 +40,6 @@ var badgerOnlyCommands = map[string]string{
 	"restore":    "restore a PostgreSQL store with PostgreSQL's own tools (pg_restore, or point-in-time recovery), then rotate the cursor key (deploy/OPERATIONS.md, \"PostgreSQL store\")",
 	"encrypt":    "the server does not encrypt a PostgreSQL store; use the database's own encryption at rest",
 	"rotate-key": "the server does not encrypt a PostgreSQL store; use the database's own encryption at rest",
-	"audit":      "the audit chains of a PostgreSQL store cannot be verified by this command yet",
 }
 
 // refuseBadgerOnly refuses a Badger-only subcommand (badgerOnlyCommands)
@@ -148,16 +148,5 @@ func openPostgres(ctx context.Context, raw string, log zerolog.Logger) (servedSt
 	}
 	log.Info().Str("store", u.String()).Strs("not_applicable", postgresDoesNot).
 		Msg("PostgreSQL store open; what does not apply to it: " + strings.Join(postgresDoesNot, "; "))
-	return asServed(db)
-}
-
-// asServed is db as the server's store. (Until pgstore implements all of
-// server.Store, a build whose pgstore lacks part of it refuses to start.)
-func asServed(db *pgstore.DB) (servedStore, error) {
-	var v any = db
-	st, ok := v.(servedStore)
-	if !ok {
-		return nil, errors.Join(errors.New("this build's PostgreSQL store lacks part of what the server needs (server.Store)"), db.Close())
-	}
-	return st, nil
+	return db, nil
 }
