@@ -4,9 +4,10 @@
 // Usage:
 //
 //	throughcare-server [--listen 127.0.0.1:8080] [--data ./data] [flags]
+//	throughcare-server --store postgres://USER@HOST:5432/DATABASE [flags]
 //	throughcare-server invite-admin --data DIR --area NAME
 //	throughcare-server healthcheck [--listen ADDR]
-//	throughcare-server audit verify [--data DIR] [--key-file FILE]
+//	throughcare-server audit verify [--data DIR] [--key-file FILE] [--store postgres://…]
 //	throughcare-server --version
 //
 // Every flag can also be set from the environment (THROUGHCARE_LISTEN,
