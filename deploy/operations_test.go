@@ -168,6 +168,7 @@ throughcare --server %[1]s --profile sam.json enrol --invite "$code" --device "T
 		"admin invite for Southwark (valid 168h0m0s): tci_", // minted through the running server's socket
 		"in Southwark",                                      // its admin administers the new area
 		" disabled: every device of theirs is signed out",   // the lost tablet's owner
+		" revoked: it can no longer sign in or sync",        // the lost tablet, by an admin
 		"ready\n", // the health check
 		"backup 2026-12-08-incremental.tcbk: incremental from version", // a backup by hand, following the full one
 		"the store passed its checks and is encrypted with key",        // the restore drill of those two files

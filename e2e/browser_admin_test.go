@@ -8,7 +8,6 @@ package e2e
 
 import (
 	"fmt"
-	"net/url"
 	"testing"
 	"time"
 
@@ -20,10 +19,14 @@ import (
 // section of the administration screens.
 func adminConsole(t *testing.T, s *server, a *area) *browserTab {
 	t.Helper()
-	b := newBrowser(t, s)
-	b.open("/?invite=" + url.QueryEscape(a.namedInvite(v1.Role_ROLE_ADMIN, "", "Ada Admin")))
-	b.click("#enrol button[type=submit]")
-	b.visible("#nav")
+	return adminConsoleIn(t, s, a, "en-GB")
+}
+
+// adminConsoleIn is adminConsole in a browser of a locale (newBrowserIn).
+func adminConsoleIn(t *testing.T, s *server, a *area, lang string) *browserTab {
+	t.Helper()
+	b := newBrowserIn(t, s, lang)
+	b.enrol(a.namedInvite(v1.Role_ROLE_ADMIN, "", "Ada Admin"))
 	b.waitFor("the administration link", `!document.querySelector('#nav [data-view=admin]').hidden`, 20*time.Second)
 	return b
 }
@@ -173,9 +176,7 @@ func TestBrowserAdminScreensHiddenFromSupervisors(t *testing.T) {
 	team := a.team("Outreach North")
 	wren := a.enrolNamed(v1.Role_ROLE_WORKER, team, "Wren Worker")
 	b := newBrowser(t, s)
-	b.open("/?invite=" + url.QueryEscape(a.namedInvite(v1.Role_ROLE_SUPERVISOR, team, "Sam Supervisor")))
-	b.click("#enrol button[type=submit]")
-	b.visible("#nav")
+	b.enrol(a.namedInvite(v1.Role_ROLE_SUPERVISOR, team, "Sam Supervisor"))
 	b.waitText("#who", "Sam Supervisor")
 	if got := b.eval(`document.querySelector('#nav [data-view=admin]').hidden && document.querySelector('#nav [data-view=audit]').hidden`); got != true {
 		t.Error("a supervisor is offered the administration screens")

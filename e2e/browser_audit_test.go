@@ -5,7 +5,6 @@ package e2e
 // downloads it as CSV; the screen is not offered to supervisors.
 
 import (
-	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -34,9 +33,7 @@ func TestBrowserAuditTrail(t *testing.T) {
 	wren.mustSync(t)
 
 	b := newBrowser(t, s)
-	b.open("/?invite=" + url.QueryEscape(a.namedInvite(v1.Role_ROLE_ADMIN, "", "Ada Admin")))
-	b.click("#enrol button[type=submit]")
-	b.visible("#nav")
+	b.enrol(a.namedInvite(v1.Role_ROLE_ADMIN, "", "Ada Admin"))
 	b.waitFor("the audit link for an administrator", `!document.querySelector('#nav [data-view=audit]').hidden`, 20*time.Second)
 	me := b.session()["userId"].(string)
 

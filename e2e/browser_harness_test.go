@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,14 +63,23 @@ type browserTab struct {
 	problems []string
 }
 
-// newBrowser starts Chromium for s and opens the console.
+// newBrowser starts a British Chromium for s and opens the console.
 func newBrowser(t *testing.T, s *server) *browserTab {
 	t.Helper()
+	return newBrowserIn(t, s, "en-GB")
+}
+
+// newBrowserIn starts Chromium in a locale ("en-US": its --lang and its
+// LANG) for s and opens the console.
+func newBrowserIn(t *testing.T, s *server, lang string) *browserTab {
+	t.Helper()
+	posix := strings.ReplaceAll(lang, "-", "_")
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromiumPath(t)),
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 900),
-		chromedp.Flag("lang", "en-GB"),
+		chromedp.Flag("lang", lang),
+		chromedp.Env("LANG="+posix+".UTF-8", "LANGUAGE="+posix),
 	)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox) // Chromium refuses to run as root with its sandbox
@@ -180,6 +190,15 @@ func (b *browserTab) do(what string, actions ...chromedp.Action[chromedp.Void]) 
 func (b *browserTab) open(path string) {
 	b.t.Helper()
 	b.do("open "+path, chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("main")))
+}
+
+// enrol opens the console at an invite link, enrols a passkey with the
+// invite and waits until the console shows the signed-in navigation.
+func (b *browserTab) enrol(code string) {
+	b.t.Helper()
+	b.open("/?invite=" + url.QueryEscape(code))
+	b.click("#enrol button[type=submit]")
+	b.visible("#nav")
 }
 
 // reload reloads the page (the session stays: it is in sessionStorage).

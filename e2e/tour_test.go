@@ -13,7 +13,8 @@ import (
 // and a worker who enrol with passkeys (and lists and revokes an invite
 // made by mistake), creates and assigns a client; the
 // worker syncs it, logs a contact the supervisor then sees; unassigning the
-// client evicts it from the worker's device.
+// client evicts it from the worker's device; the admin lists the worker's
+// devices and the supervisor closes the case.
 func TestTour(t *testing.T) {
 	s := startServer(t)
 	dir := t.TempDir()
@@ -71,6 +72,24 @@ func TestTour(t *testing.T) {
 	s.cli(t, sup, "unassign", "--client", client, "--worker", workerID)
 	if out := s.cli(t, worker, "pull"); !strings.Contains(out, "evicted") {
 		t.Fatalf("the unassigned client was not evicted: %s", out)
+	}
+
+	// The admin sees the worker's tablet; a worker may not close a case,
+	// the supervisor may, and a client out of reach is said plainly.
+	if out := s.cli(t, admin, "devices", "--user", workerID); !strings.Contains(out, "Tablet 7") || !strings.Contains(out, "active") {
+		t.Fatalf("the admin's list of the worker's devices: %s", out)
+	}
+	if out, err := s.tryCLI(worker, "client", "close", client); err == nil || !strings.Contains(out, "permission denied: supervisors and admins only") {
+		t.Fatalf("a worker closing a case: %v\n%s", err, out)
+	}
+	if out := s.cli(t, sup, "client", "close", client); !strings.Contains(out, "client "+client+" closed") {
+		t.Fatalf("closing the case: %s", out)
+	}
+	if out := s.cli(t, sup, "clients"); !strings.Contains(out, "status closed") {
+		t.Fatalf("the closed case is not listed as such: %s", out)
+	}
+	if out, err := s.tryCLI(sup, "client", "close", "01a24f89-0000-7000-8000-000000000000"); err == nil || !strings.Contains(out, "not found in your reach") {
+		t.Fatalf("closing an unknown client: %v\n%s", err, out)
 	}
 
 	// The demo: simulated tablets fill a team for the console.

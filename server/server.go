@@ -222,7 +222,7 @@ func (s *Server) newMetrics() (*metrics.Metrics, error) {
 		return nil, nil
 	}
 	mc := metrics.Config{Registry: cfg.Metrics, Build: version.Read()}
-	if st, ok := cfg.Store.(metrics.Store); ok { // *store.DB is one
+	if st, ok := cfg.Store.(metrics.Store); ok { // *store.DB and *pgstore.DB are
 		mc.Store = st
 	}
 	if cfg.DataDir != "" {

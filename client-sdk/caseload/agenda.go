@@ -11,9 +11,10 @@ package caseload
 //	g<start 8><bucket 16><record 16>  an appointment (not deleted): pending byte + its state
 //	b<start 8><bucket 16><record 16>  the same, while it is booked
 //	f<day 8><bucket 16><record 16>    a client's latest contact, with its follow-up day: pending byte + its state
+//	t<from 8><bucket 16><client 16>   the client's next TOP (topdue.go)
 //	x<bucket 16>                      the index keys the bucket holds now
 //	s<bucket 16>                      the bucket's index is stale
-//	m"index"                          the index exists (its layout version)
+//	m"index"                          the index exists (its layout version and the TOP schedule)
 
 import (
 	"bytes"
@@ -30,6 +31,7 @@ import (
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
 
 const (
@@ -39,7 +41,7 @@ const (
 	pIndexed  = 'x'
 	pStale    = 's'
 
-	indexVersion = 1
+	indexVersion = 2
 	indexKeyLen  = 1 + 8 + 16 + 16
 )
 
@@ -253,7 +255,8 @@ func (d *Device) refreshIndex(ctx context.Context) error {
 // indexAll marks every bucket stale if the store has no index yet.
 func (d *Device) indexAll() error {
 	return d.db.Update(func(txn *local.Txn) error {
-		if _, ok, err := get(txn, metaIndex); err != nil || ok {
+		want := d.indexMeta()
+		if v, ok, err := get(txn, metaIndex); err != nil || ok && bytes.Equal(v, want) {
 			return err
 		}
 		for _, p := range []byte{pRecord, pIndex, pIndexed} {
@@ -271,8 +274,15 @@ func (d *Device) indexAll() error {
 			}
 			it.Close()
 		}
-		return txn.Set(metaIndex, be64(indexVersion))
+		return txn.Set(metaIndex, want)
 	})
+}
+
+// indexMeta is what the index was built by: its layout version and the
+// TOP schedule (a store indexed otherwise is indexed again).
+func (d *Device) indexMeta() []byte {
+	s := d.cfg.TOPSchedule
+	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(be64(indexVersion), uint32(s.IntervalMonths)), uint32(s.WindowDays))
 }
 
 // reindex rebuilds one bucket's index, retrying if a concurrent write
@@ -289,7 +299,7 @@ func (d *Device) reindex(bucket [16]byte, me *v1.Author) error {
 			if err != nil {
 				return err
 			}
-			entries, err := indexEntries(bucket, recs)
+			entries, err := indexEntries(bucket, recs, d.cfg.TOPSchedule)
 			if err != nil {
 				return err
 			}
@@ -325,7 +335,7 @@ func (d *Device) reindex(bucket [16]byte, me *v1.Author) error {
 type indexEntry struct{ key, val []byte }
 
 // indexEntries are a bucket's index entries, from its records as shown.
-func indexEntries(bucket [16]byte, recs map[string]*localRecord) ([]indexEntry, error) {
+func indexEntries(bucket [16]byte, recs map[string]*localRecord, sched topschedule.Schedule) ([]indexEntry, error) {
 	var (
 		out    []indexEntry
 		latest []*localRecord // the latest contacts (ties kept)
@@ -374,6 +384,9 @@ func indexEntries(bucket [16]byte, recs map[string]*localRecord) ([]indexEntry, 
 			return nil, err
 		}
 		out = append(out, indexEntry{entryKey(dayKey(pFollowUp, due), bucket, record), val})
+	}
+	if e, ok := topDueEntry(bucket, recs, sched); ok {
+		out = append(out, e)
 	}
 	slices.SortFunc(out, func(a, b indexEntry) int { return cmp.Compare(string(a.key), string(b.key)) })
 	return out, nil

@@ -18,6 +18,7 @@ import (
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/schema"
+	"github.com/throughcare/throughcare/syncproto/topschedule"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
 
@@ -69,6 +70,9 @@ type Config struct {
 	HTTPClient *http.Client
 	// Now reads the device's clock (default time.Now).
 	Now func() time.Time
+	// TOPSchedule is the area's TOP schedule (the zero value: reviews
+	// every three months, a fortnight either side), for TOPsDue.
+	TOPSchedule topschedule.Schedule
 	// InMemory keeps the store in memory (tests and demos; nothing survives
 	// Close).
 	InMemory bool

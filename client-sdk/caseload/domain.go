@@ -24,6 +24,9 @@ type Client struct {
 	TreatmentProvider               string
 	RiskFlags                       []string
 	KeyworkerNotes                  string
+	// TreatmentStarted and TreatmentEnded bound the current treatment
+	// episode (zero: not recorded), which sets when TOPs are due.
+	TreatmentStarted, TreatmentEnded Date
 	// Pending is true while this device has changes to it not yet synced.
 	Pending bool
 	// Conflicts are concurrent edits the server recorded for review.

@@ -47,6 +47,8 @@ type Timeline struct {
 	ReviewNotes []ReviewNote
 	// Appointments, by start.
 	Appointments []Appointment
+	// OutcomeReviews (TOPs), oldest interview first.
+	OutcomeReviews []OutcomeReview
 }
 
 // Rejection is a change the server refused, kept so the user can see it and
@@ -187,6 +189,8 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 			tl.ReviewNotes = append(tl.ReviewNotes, toReviewNote(clientID, r))
 		case "appointment":
 			tl.Appointments = append(tl.Appointments, toAppointment(clientID, r))
+		case "outcome_review":
+			tl.OutcomeReviews = append(tl.OutcomeReviews, toOutcomeReview(clientID, r))
 		}
 	}
 	slices.SortFunc(tl.Contacts, func(a, b Contact) int {
@@ -198,6 +202,7 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 	slices.SortFunc(tl.Appointments, func(a, b Appointment) int {
 		return cmp.Or(a.StartsAt.Compare(b.StartsAt), strings.Compare(a.ID, b.ID))
 	})
+	sortOutcomeReviews(tl.OutcomeReviews)
 	return tl, nil
 }
 
@@ -327,6 +332,7 @@ func toClient(st *v1.RecordState, pending bool) Client {
 		ConsentToShare: consent, ConsentRecorded: recorded,
 		HousingStatus: str(st, "housing_status"), ETEStatus: str(st, "ete_status"), TreatmentProvider: str(st, "treatment_provider"),
 		RiskFlags: members(st, "risk_flags"), KeyworkerNotes: str(st, "keyworker_notes"),
+		TreatmentStarted: date(st, "treatment_started"), TreatmentEnded: date(st, "treatment_ended"),
 		Pending: pending, Conflicts: conflicts(st.GetRecordId(), st),
 	}
 }

@@ -1,6 +1,7 @@
 package caseload
 
 import (
+	"cmp"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -32,6 +33,19 @@ func (d Date) String() string {
 	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)
 }
 
+// day is the date at midnight UTC (the zero time for the zero Date).
+func (d Date) day() time.Time {
+	if d.IsZero() {
+		return time.Time{}
+	}
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+}
+
+// Compare orders dates: -1 if d is before e, 0 if the same day, +1 after.
+func (d Date) Compare(e Date) int {
+	return cmp.Or(cmp.Compare(d.Year, e.Year), cmp.Compare(d.Month, e.Month), cmp.Compare(d.Day, e.Day))
+}
+
 // Value builders for Edit.
 
 // String is a text or choice value.
@@ -39,6 +53,9 @@ func String(s string) *v1.Value { return &v1.Value{Kind: &v1.Value_StringValue{S
 
 // Int is a whole number.
 func Int(n int64) *v1.Value { return &v1.Value{Kind: &v1.Value_IntegerValue{IntegerValue: n}} }
+
+// Decimal is a decimal number written as text ("12.50").
+func Decimal(s string) *v1.Value { return &v1.Value{Kind: &v1.Value_DecimalValue{DecimalValue: s}} }
 
 // Bool is true or false.
 func Bool(b bool) *v1.Value { return &v1.Value{Kind: &v1.Value_BoolValue{BoolValue: b}} }

@@ -27,24 +27,21 @@ func cmdDevices(ctx context.Context, c *cli, args []string) error {
 	if len(args) > 0 && args[0] == "revoke" {
 		return cmdDeviceRevoke(ctx, c, args[1:])
 	}
-	if len(args) > 0 {
-		return errors.New("usage: throughcare devices [revoke ID]")
+	user, rest, err := userFlag("devices", c, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return errors.New("usage: throughcare devices [--user ID] [revoke [--user ID] ID]")
+	}
+	if user != "" {
+		return cmdUserDevices(ctx, c, user)
 	}
 	resp, err := c.authClient().ListDevices(ctx, &v1.ListDevicesRequest{})
 	if err != nil {
 		return err
 	}
-	for _, d := range resp.GetDevices() {
-		state := "active"
-		if d.GetRevokedAt() != nil {
-			state = "revoked"
-		}
-		mark := " "
-		if d.GetCurrent() {
-			mark = "*"
-		}
-		fmt.Fprintf(c.out, "%s %s  %-24s %s\n", mark, d.GetDeviceId(), d.GetName(), state)
-	}
+	printDevices(c, resp.GetDevices())
 	return nil
 }
 
@@ -107,8 +104,11 @@ func cmdUsers(ctx context.Context, c *cli, _ []string) error {
 }
 
 func cmdClient(ctx context.Context, c *cli, args []string) error {
+	if len(args) > 0 && args[0] == "close" {
+		return cmdClientClose(ctx, c, args[1:])
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: throughcare client create --team ID --given G --family F --pathway P [--dob YYYY-MM-DD]")
+		return errors.New("usage: throughcare client create --team ID --given G --family F --pathway P [--dob YYYY-MM-DD] | client close ID")
 	}
 	team, given, family, pathway, dob := "", "", "", "", ""
 	if err := flags("client create", args[1:], c.out, []string{"team", "given", "family", "pathway"},

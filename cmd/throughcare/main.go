@@ -2,9 +2,10 @@
 // server. It signs in with a software passkey kept in a profile file, so a
 // person at a terminal can do what a tablet or the console does: enrol from
 // an invite, create teams, invite colleagues (and list and revoke invites),
-// create and assign clients, log contacts and sync, revoke a lost device,
-// disable a user; admins can read the audit trail about a client or by a
-// user; and an operator can stream a backup of the live server (backup).
+// create, assign and close clients, log contacts and sync, revoke a lost
+// device (an admin: anyone's in the area), disable a user; admins can read
+// the audit trail about a client or by a user; and an operator can stream
+// a backup of the live server (backup).
 //
 // A profile is a device of the Go SDK (client-sdk/caseload): its encrypted
 // store, in a directory beside the profile file (NAME.device for
@@ -58,14 +59,14 @@ var commands = map[string]command{
 	"enrol":       {"--invite CODE [--device NAME]   register a passkey from an invite and sign in", cmdEnrol},
 	"login":       {"                                sign in again with the profile's passkey", cmdLogin},
 	"whoami":      {"                                show the signed-in user and device", cmdWhoami},
-	"devices":     {"                                list your devices\n               revoke ID                       revoke one of your devices (a lost tablet)", cmdDevices},
+	"devices":     {"[--user ID]                     list your devices (--user: another user's, admins)\n               revoke [--user ID] ID           revoke one of your devices (a lost tablet; --user: another user's, admins)", cmdDevices},
 	"team":        {"create NAME                     create a team (admins)", cmdTeam},
 	"teams":       {"                                list teams", cmdTeams},
 	"invite":      {"--role ROLE [--team ID] --name NAME   create an invite code (prints its id too)\n               revoke ID                       revoke an invite: it enrols nobody", cmdInvite},
 	"invites":     {"[--all]                         list pending invites (--all: used, revoked, expired too)", cmdInvites},
 	"users":       {"                                list users", cmdUsers},
 	"user":        {"disable ID                      disable a user (admins): every device of theirs is signed out", cmdUser},
-	"client":      {"create --team ID --given G --family F --pathway P [--dob YYYY-MM-DD]", cmdClient},
+	"client":      {"create --team ID --given G --family F --pathway P [--dob YYYY-MM-DD]\n               close ID                        close a client's case (supervisors, admins)", cmdClient},
 	"clients":     {"                                list clients, their names and workers", cmdClients},
 	"assign":      {"--client ID --worker ID         assign a client to a worker", cmdAssign},
 	"unassign":    {"--client ID --worker ID         end an assignment", cmdUnassign},

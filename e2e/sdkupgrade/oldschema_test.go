@@ -23,38 +23,7 @@ import (
 // pulls without error, and its reads do not break.
 func TestSchema1TabletKeepsSyncingBesideAppointments(t *testing.T) {
 	ctx := context.Background()
-	env := servertest.New(t, servertest.Options{Passkeys: true})
-	w := fixture.NewWorld(t, env.Store)
-	adm, _ := w.AddUser("Alex Admin", w.AreaA, identity.Admin, time.Now())
-	adminID := &identity.Identity{UserID: adm.ID, DeviceID: "device-admin", Role: identity.Admin, Area: w.AreaA}
-	client, err := env.Server.Admin.CreateClient(ctx, adminID, admin.NewClient{TeamID: w.TeamA1, GivenName: "Sam", FamilyName: "Jones", Pathway: "licence", IdempotencyKey: "sam"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v1Schema, err := schema.Builtin().AsOf(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := enrolWorker(t, env, w, "Olly Old", v1Schema)
-	current := enrolWorker(t, env, w, "Nia New", nil)
-	for _, d := range []*caseload.Device{old, current} {
-		if err := env.Server.Admin.AssignClient(ctx, adminID, client, d.UserID()); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sync := func(d *caseload.Device, who string) caseload.SyncReport {
-		t.Helper()
-		rep, err := d.Sync(ctx)
-		if err != nil {
-			t.Fatalf("%s's sync: %v", who, err)
-		}
-		if rep.Rejected != 0 {
-			t.Fatalf("%s's sync refused %d changes", who, rep.Rejected)
-		}
-		return rep
-	}
-	sync(old, "the old tablet")
-	sync(current, "the new tablet")
+	client, old, current, sync := oldAndNew(t, 1)
 
 	if _, err := old.BookAppointment(ctx, client, caseload.Appointment{Type: "keywork", StartsAt: time.Now().Add(time.Hour)}); err == nil {
 		t.Fatal("a schema-1 tablet booked an appointment; its schema has none")
@@ -108,6 +77,90 @@ func TestSchema1TabletKeepsSyncingBesideAppointments(t *testing.T) {
 	}
 	if len(tl.Contacts) != 1 || tl.Contacts[0].Author != old.UserID() {
 		t.Fatalf("the new tablet's contacts %+v: want the old tablet's", tl.Contacts)
+	}
+}
+
+// oldAndNew makes a client assigned to two workers: one on a tablet built
+// with schema version oldVersion, one on the current schema. sync syncs a
+// tablet and fails the test if it errs or the server refused a change.
+func oldAndNew(t *testing.T, oldVersion uint32) (client string, old, current *caseload.Device, sync func(*caseload.Device, string) caseload.SyncReport) {
+	t.Helper()
+	ctx := context.Background()
+	env := servertest.New(t, servertest.Options{Passkeys: true})
+	w := fixture.NewWorld(t, env.Store)
+	adm, _ := w.AddUser("Alex Admin", w.AreaA, identity.Admin, time.Now())
+	adminID := &identity.Identity{UserID: adm.ID, DeviceID: "device-admin", Role: identity.Admin, Area: w.AreaA}
+	client, err := env.Server.Admin.CreateClient(ctx, adminID, admin.NewClient{TeamID: w.TeamA1, GivenName: "Sam", FamilyName: "Jones", Pathway: "licence", IdempotencyKey: "sam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldSchema, err := schema.Builtin().AsOf(oldVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old = enrolWorker(t, env, w, "Olly Old", oldSchema)
+	current = enrolWorker(t, env, w, "Nia New", nil)
+	for _, d := range []*caseload.Device{old, current} {
+		if err := env.Server.Admin.AssignClient(ctx, adminID, client, d.UserID()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sync = func(d *caseload.Device, who string) caseload.SyncReport {
+		t.Helper()
+		rep, err := d.Sync(ctx)
+		if err != nil {
+			t.Fatalf("%s's sync: %v", who, err)
+		}
+		if rep.Rejected != 0 {
+			t.Fatalf("%s's sync refused %d changes", who, rep.Rejected)
+		}
+		return rep
+	}
+	sync(old, "the old tablet")
+	sync(current, "the new tablet")
+	return client, old, current, sync
+}
+
+// A tablet built with schema version 2 (appointments, no TOP) keeps booking
+// appointments while a colleague's current tablet records TOPs with the
+// same client: it stores the TOPs it pulls, cannot write one, and its reads
+// do not break; the new tablet sees the old one's booking.
+func TestSchema2TabletKeepsSyncingBesideTOPs(t *testing.T) {
+	ctx := context.Background()
+	client, old, current, sync := oldAndNew(t, 2)
+	day := caseload.DateOf(time.Now())
+	top := caseload.OutcomeReview{InterviewDate: day, Stage: "start", Answers: map[string]caseload.TOPAnswer{"opiates": {Weeks: [4]int{7, 7, 6, 7}}}}
+	if _, err := old.RecordOutcomeReview(ctx, client, top); err == nil {
+		t.Fatal("a schema-2 tablet recorded a TOP; its schema has none")
+	}
+	if _, err := current.RecordOutcomeReview(ctx, client, top); err != nil {
+		t.Fatal(err)
+	}
+	booked, err := old.BookAppointment(ctx, client, caseload.Appointment{Type: "keywork", StartsAt: time.Now().Add(time.Hour).Truncate(time.Second)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sync(current, "the new tablet")
+	if rep := sync(old, "the old tablet"); rep.Accepted == 0 || rep.Pulled == 0 {
+		t.Fatalf("the old tablet's sync %+v: want its booking sent and the TOP pulled", rep)
+	}
+	tl, err := old.Timeline(ctx, client)
+	if err != nil {
+		t.Fatalf("the old tablet's timeline: %v", err)
+	}
+	if len(tl.Appointments) != 1 || tl.Appointments[0].Pending {
+		t.Fatalf("the old tablet's appointments %+v: want its booking, synced", tl.Appointments)
+	}
+	if _, err := old.Agenda(ctx, time.Now(), time.Now().Add(24*time.Hour)); err != nil {
+		t.Fatalf("the old tablet's Agenda: %v", err)
+	}
+	sync(current, "the new tablet")
+	ch, err := current.ChangeFromStart(ctx, client)
+	if err != nil || ch.Start.Answers["opiates"].Weeks != [4]int{7, 7, 6, 7} {
+		t.Fatalf("the new tablet's change from start: %+v, %v", ch.Start, err)
+	}
+	if tl, err := current.Timeline(ctx, client); err != nil || len(tl.Appointments) != 1 || tl.Appointments[0].ID != booked {
+		t.Fatalf("the new tablet's appointments %+v (%v): want the old tablet's booking", tl.Appointments, err)
 	}
 }
 

@@ -77,9 +77,10 @@ func forbidden(format string, args ...any) Decision {
 //   - the client must be on the caller's caseload, or the change must be
 //     late work the caller may still deliver (see late);
 //   - the caller's role must be allowed to write the field (MayWrite);
-//   - a contact's author is the caller when it is created and never
-//     changes; its other fields are changed by its author, or corrected by
-//     a supervisor or admin (see contact).
+//   - a record's author (contacts, appointments, TOPs: the schema's
+//     Authorship) is the caller when it is created and never changes; a
+//     contact's or TOP's other fields are changed by its author, or
+//     corrected by a supervisor or admin (see authored).
 func (p *Push) Decide(ch *v1.Change, current *v1.RecordState) Decision {
 	var d Decision
 	if !p.ID.HasBucket(ch.GetClientId()) {
@@ -97,32 +98,42 @@ func (p *Push) Decide(ch *v1.Change, current *v1.RecordState) Decision {
 	if !MayWrite(reg, p.ID.Role, ch.GetRecordType(), ch.GetField()) {
 		return forbidden("a %s may not write %s.%s", p.ID.Role, ch.GetRecordType(), ch.GetField())
 	}
-	if ch.GetRecordType() == "contact" {
-		if r := p.contact(ch, current); r.Refused() {
+	if rt, ok := reg.Type(ch.GetRecordType()); ok && rt.Authorship != schema.NoAuthor {
+		if r := p.authored(rt, ch, current); r.Refused() {
 			return r
 		}
 	}
 	return d
 }
 
-// contact applies the authorship rule of contacts.
-func (p *Push) contact(ch *v1.Change, current *v1.RecordState) Decision {
+// authored applies the authorship rule of record types with an author
+// (schema.Authorship).
+func (p *Push) authored(rt *schema.RecordType, ch *v1.Change, current *v1.RecordState) Decision {
 	if ch.GetField() == "author" {
 		switch {
 		case current != nil:
-			return forbidden("a contact's author is fixed when it is logged and cannot be changed")
+			return forbidden("a %s's author is fixed when it is made and cannot be changed", rt.Name)
 		case ch.GetValue().GetStringValue() != p.ID.UserID:
-			return forbidden("a contact's author must be the person logging it")
+			return forbidden("a %s's author must be the person making it", rt.Name)
 		}
 		return Decision{}
 	}
-	if current == nil || p.ID.Role == identity.Supervisor || p.ID.Role == identity.Admin || contactAuthor(current) == p.ID.UserID {
+	if rt.Authorship != schema.AuthorOwns || current == nil || p.ID.Role == identity.Supervisor || p.ID.Role == identity.Admin || recordAuthor(current) == p.ID.UserID {
 		return Decision{}
 	}
-	return forbidden("only the person who logged this contact, or a supervisor correcting it, may change it")
+	return forbidden("only the person who made this %s, or a supervisor correcting it, may change it", rt.Name)
 }
 
-// contactAuthor is the user who logged a contact ("" if it has no author).
-func contactAuthor(st *v1.RecordState) string {
+// AuthorFixed reports whether a field is the fixed author of its record
+// type, which no one may set to a value of their own choosing (a conflict
+// on it is settled by choosing one of its sides).
+func AuthorFixed(reg *schema.Registry, recordType, field string) bool {
+	rt, ok := reg.Type(recordType)
+	return ok && rt.Authorship != schema.NoAuthor && field == "author"
+}
+
+// recordAuthor is the user who made a record with an author ("" if it has
+// none).
+func recordAuthor(st *v1.RecordState) string {
 	return merge.Field(st, "author").GetValue().GetStringValue()
 }

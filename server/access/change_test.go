@@ -51,6 +51,8 @@ func TestPushDecide(t *testing.T) {
 	x := sample.Str("x")
 	ownContact := state("contact", "author=w1", "notes=w1")
 	othersContact := state("contact", "author=w2", "notes=w2")
+	othersAppointment := state("appointment", "author=w2", "status=w2")
+	othersTOP := state("outcome_review", "author=w2", "notes=w2")
 	ownGoal := state("goal", "domain=w1", "description=w1", "status=w1")
 	touchedGoal := state("goal", "domain=w1", "description=w1", "status=s1")
 	tests := []struct {
@@ -77,15 +79,25 @@ func TestPushDecide(t *testing.T) {
 
 		// Contact authorship.
 		{"new_contact_author_is_caller", worker, ch(held, "contact", "author", sample.Str("w1"), after), nil, time.Time{}, 0, false, ""},
-		{"new_contact_author_is_someone_else", worker, ch(held, "contact", "author", sample.Str("w2"), after), nil, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "must be the person logging it"},
+		{"new_contact_author_is_someone_else", worker, ch(held, "contact", "author", sample.Str("w2"), after), nil, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "must be the person making it"},
 		{"author_rewritten_by_author", worker, ch(held, "contact", "author", sample.Str("w1"), after), ownContact, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "fixed"},
 		{"author_taken_by_coworker", worker, ch(held, "contact", "author", sample.Str("w1"), after), othersContact, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "fixed"},
 		{"author_taken_by_supervisor", supervisor, ch(held, "contact", "author", sample.Str("s1"), after), othersContact, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "fixed"},
 		{"author_edits_notes", worker, ch(held, "contact", "notes", x, after), ownContact, time.Time{}, 0, false, ""},
-		{"coworker_edits_notes", worker, ch(held, "contact", "notes", x, after), othersContact, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "logged this contact"},
-		{"coworker_deletes_contact", worker, ch(held, "contact", "deleted", sample.Tombstone("entered_in_error"), after), othersContact, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "logged this contact"},
+		{"coworker_edits_notes", worker, ch(held, "contact", "notes", x, after), othersContact, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "made this contact"},
+		{"coworker_deletes_contact", worker, ch(held, "contact", "deleted", sample.Tombstone("entered_in_error"), after), othersContact, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "made this contact"},
 		{"supervisor_corrects_notes", supervisor, ch(held, "contact", "notes", x, after), othersContact, time.Time{}, 0, false, ""},
 		{"admin_corrects_notes", admin, ch(held, "contact", "notes", x, after), othersContact, time.Time{}, 0, false, ""},
+		// The same authorship for appointments (colleagues may record their
+		// outcomes) and TOPs (like contacts).
+		{"new_appointment_author_is_caller", worker, ch(held, "appointment", "author", sample.Str("w1"), after), nil, time.Time{}, 0, false, ""},
+		{"new_appointment_in_a_colleagues_name", worker, ch(held, "appointment", "author", sample.Str("w2"), after), nil, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "appointment's author must be"},
+		{"appointment_author_rewritten", worker, ch(held, "appointment", "author", sample.Str("w1"), after), othersAppointment, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "fixed"},
+		{"appointment_author_rewritten_by_supervisor", supervisor, ch(held, "appointment", "author", sample.Str("s1"), after), othersAppointment, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "fixed"},
+		{"coworker_records_attendance", worker, ch(held, "appointment", "status", sample.Str("attended"), after), othersAppointment, time.Time{}, 0, false, ""},
+		{"new_top_in_a_colleagues_name", worker, ch(held, "outcome_review", "author", sample.Str("w2"), after), nil, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "outcome_review's author must be"},
+		{"coworker_edits_top", worker, ch(held, "outcome_review", "notes", x, after), othersTOP, time.Time{}, v1.RejectReason_REJECT_REASON_FORBIDDEN_FIELD, false, "made this outcome_review"},
+		{"supervisor_corrects_top", supervisor, ch(held, "outcome_review", "notes", x, after), othersTOP, time.Time{}, 0, false, ""},
 		{"contact_change_to_a_goal_is_left_to_the_type_check", worker, ch(held, "contact", "notes", x, after), ownGoal, time.Time{}, 0, false, ""},
 
 		// Late work: when it was made and when it arrives.

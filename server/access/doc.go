@@ -101,9 +101,11 @@
 //     deletion by supervisors and admins; the answer to a review query
 //     (worker_response) by workers. Every other field of a record the
 //     caller reaches may be written by any role;
-//   - a contact's author is the person logging it, set when it is created
-//     and never changed; its other fields are changed by its author, or
-//     corrected by a supervisor or admin.
+//   - a record's author (contacts, appointments and TOPs: the schema's
+//     RecordType.Authorship) is the person making it, set when it is
+//     created and never changed; a contact's or a TOP's other fields are
+//     changed by its author, or corrected by a supervisor or admin, while
+//     any colleague reaching an appointment may record its outcome.
 //
 // The changes the server writes on a user's behalf follow the field writers
 // too (MayWrite): a supervisor's review notes and conflict resolutions are

@@ -82,13 +82,13 @@ func (p *Push) lateScope(ch *v1.Change, current *v1.RecordState) Decision {
 	return Decision{}
 }
 
-// createdBy reports whether user created a record. A contact names its
-// author (fixed when it is logged); goals and referrals do not record who
+// createdBy reports whether user created a record. A record with an
+// author names it (fixed when it is made); goals and referrals do not record who
 // created them, so only one whose every current value and open conflict
 // is user's own counts.
 func createdBy(st *v1.RecordState, user string) bool {
-	if st.GetRecordType() == "contact" {
-		return contactAuthor(st) == user
+	if a := recordAuthor(st); a != "" {
+		return a == user
 	}
 	for _, f := range st.GetFields() {
 		if f.GetAuthor().GetUserId() != user {

@@ -30,6 +30,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/store/storetest"
 	"github.com/throughcare/throughcare/server/storekey"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -186,59 +187,11 @@ const (
 )
 
 // benchSeed fills env's store with buckets clients and contacts contacts
-// spread evenly over them, writing straight through the store in batches of
-// whole records (~3,000 changes), one seeding device per CPU. It returns
-// the client ids, sorted.
+// spread evenly over them (storetest.Seed: the workload every store is
+// measured on) and returns the client ids, sorted.
 func benchSeed(b testing.TB, env *servertest.Env, buckets, contacts int) []string {
 	b.Helper()
-	ctx := context.Background()
-	workers := min(runtime.GOMAXPROCS(0), 4)
-	clients := make([]string, buckets)
-	var wg sync.WaitGroup
-	errs := make([]error, workers)
-	for w := range workers {
-		wg.Go(func() {
-			dev := sample.NewDevice(fmt.Sprintf("seed-user-%d", w), time.Now, uint64(7000+w))
-			var batch []*v1.Change
-			flush := func() error {
-				if len(batch) == 0 {
-					return nil
-				}
-				res, err := syncengine.Apply(ctx, env.Store, &syncengine.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: time.Now(), Changes: batch})
-				if err != nil {
-					return err
-				}
-				for i, r := range res.Results {
-					if r.Verdict != v1.Verdict_VERDICT_APPLIED {
-						return fmt.Errorf("seed change %d: %v", i, r.Verdict)
-					}
-				}
-				batch = batch[:0]
-				return nil
-			}
-			at := time.Now().Add(-24 * time.Hour)
-			for c := w; c < buckets; c += workers {
-				id, chs := dev.NewClient(sample.Areas[c%len(sample.Areas)])
-				clients[c] = id
-				batch = append(batch, chs...)
-				for range contacts / buckets {
-					_, chs := dev.NewContact(id, at)
-					if len(batch)+len(chs) > 3000 {
-						if errs[w] = flush(); errs[w] != nil {
-							return
-						}
-					}
-					batch = append(batch, chs...)
-				}
-			}
-			errs[w] = flush()
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		b.Fatal(err)
-	}
-	slices.Sort(clients)
+	clients := storetest.Seed(b, env.Store, buckets, contacts)
 	runtime.GC()
 	return clients
 }

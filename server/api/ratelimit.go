@@ -44,6 +44,17 @@ type Limits struct {
 // tablet makes every few minutes) have buckets of their own, so a flood of
 // ceremonies cannot stop tablets refreshing. Authenticated procedures are
 // not limited here. Zero fields take the defaults.
+//
+// The buckets live in each process's memory, also when several replicas
+// share one PostgreSQL database, and that is deliberate: they shed load,
+// protecting the process that holds them, and guard no secret. Nothing a
+// public procedure takes can be guessed: an invite code carries 130 random
+// bits, a refresh token 256, and sign-in is a WebAuthn assertion (no
+// password), so there is no per-user or per-invite attempt count whose
+// budget N replicas would multiply into a risk; N replicas behind a proxy
+// admit N times the global rate, which is what N processes can serve. A
+// limit that did guard a guessable secret would have to be counted in the
+// database instead.
 type RateLimit struct {
 	// Ceremony limits BeginEnrollment, FinishEnrollment, BeginLogin and
 	// FinishLogin together. Default: 1 call per second, burst 20, per

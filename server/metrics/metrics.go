@@ -32,8 +32,9 @@ import (
 type Config struct {
 	// Registry receives every metric (required).
 	Registry *prometheus.Registry
-	// Store reports the store's files, its GC and the sessions held
-	// (*store.DB). (The live streams are registered once the engine
+	// Store reports the audit seals and the sessions held, and, if it is
+	// a FileStore (*store.DB), its files and GC, or, if it is a
+	// DatabaseStore (*pgstore.DB), its database's size and pool. (The live streams are registered once the engine
 	// exists: RegisterStreams.)
 	Store Store
 	// DiskFree measures the bytes free on the data directory's filesystem
@@ -109,6 +110,12 @@ func New(cfg Config) (*Metrics, error) {
 	cs = append(cs, m.changeCounters()...)
 	if cfg.Store != nil {
 		cs = append(cs, &storeCollector{st: cfg.Store})
+	}
+	if st, ok := cfg.Store.(FileStore); ok {
+		cs = append(cs, &fileCollector{st: st})
+	}
+	if st, ok := cfg.Store.(DatabaseStore); ok {
+		cs = append(cs, &databaseCollector{st: st})
 	}
 	if cfg.DiskFree != nil {
 		cs = append(cs, &diskCollector{free: cfg.DiskFree, min: cfg.MinFreeBytes})

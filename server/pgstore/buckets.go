@@ -62,7 +62,7 @@ func (s *DB) bucketsOnce(ctx context.Context, fn func(tx store.BucketTx) error) 
 	if !tx.wrote {
 		return nil, false, nil // nothing to commit
 	}
-	if err := tx.flush(); err != nil {
+	if err := tx.flush(s.listener.origin); err != nil {
 		return nil, false, err
 	}
 	if err := pgtx.Commit(ctx); err != nil {
@@ -313,8 +313,9 @@ func (tx *bucketTx) AppendAudit(a *store.Audit) error {
 	return nil
 }
 
-// flush sends the transaction's writes, one statement per table.
-func (tx *bucketTx) flush() error {
+// flush sends the transaction's writes, one statement per table, and the
+// notification of its heads from origin (notify.go).
+func (tx *bucketTx) flush(origin string) error {
 	batch := &pgx.Batch{}
 	if len(tx.entries) > 0 {
 		var buckets, records []string
@@ -339,6 +340,7 @@ func (tx *bucketTx) flush() error {
 		batch.Queue(`UPDATE bucket_heads SET head = v.head FROM unnest($1::uuid[], $2::bigint[]) AS v (bucket, head)
 			WHERE bucket_heads.bucket = v.bucket`, buckets, heads)
 	}
+	tx.queueNotify(batch, origin)
 	return tx.tx.SendBatch(tx.ctx, batch).Close()
 }
 

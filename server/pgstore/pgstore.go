@@ -31,6 +31,11 @@
 // # Schema
 //
 // migrate.go: versioned migrations, embedded, applied on Open.
+//
+// # Several servers
+//
+// notify.go: each push's heads reach the watchers of every DB open on the
+// database (LISTEN/NOTIFY), so live streams see other servers' pushes.
 package pgstore
 
 import (
@@ -62,6 +67,9 @@ type Options struct {
 	// Now is the clock for audit entries appended without a time (nil:
 	// time.Now).
 	Now func() time.Time
+	// ListenRetry is the first wait before the listening connection
+	// reconnects after it drops (notify.go; 0: DefaultListenRetry).
+	ListenRetry time.Duration
 }
 
 // DefaultMaxConns is the pool's size unless Options say otherwise. A push
@@ -78,6 +86,7 @@ type DB struct {
 	cursorKey []byte
 	watchers  store.Watchers
 	audit     auditSealer
+	listener  listener     // hears other servers' pushes (notify.go)
 	swept     atomic.Int64 // the store's time (Unix ns) of the last sweep of expired entries
 	closed    atomic.Bool
 }
@@ -110,6 +119,11 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err := s.open(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if err := s.startListener(ctx, cfg.ConnConfig.Copy(), opts.ListenRetry); err != nil {
+		s.stopSealer()
+		pool.Close()
+		return nil, fmt.Errorf("pgstore: listening for other servers' pushes: %w", err)
 	}
 	return s, nil
 }
@@ -147,13 +161,14 @@ func (s *DB) open(ctx context.Context) error {
 func (s *DB) CursorKey() []byte { return s.cursorKey }
 
 // Watch implements store.Store: fn hears of pushes committed through this
-// DB (not those of other servers on the same database).
+// DB, and of those other servers on the same database commit (notify.go).
 func (s *DB) Watch(fn func(heads map[string]uint64)) (stop func()) { return s.watchers.Watch(fn) }
 
 // Close waits for the calls in progress and closes the connections. It may
 // be called more than once.
 func (s *DB) Close() error {
 	if s.closed.CompareAndSwap(false, true) {
+		s.stopListener()
 		s.stopSealer()
 		s.pool.Close()
 	}

@@ -2,7 +2,10 @@ package review
 
 import (
 	"context"
+	"errors"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
@@ -21,6 +24,7 @@ import (
 type caseSummary struct {
 	head                        uint64
 	given, family, name, status string
+	folded                      *foldedName
 	born                        int64
 	closed, deleted             bool
 	conflicted                  int
@@ -64,7 +68,7 @@ func (c *caseCache) put(id string, s *caseSummary) {
 
 // summarise sums up a scanned bucket of c (read sets c's name and status).
 func summarise(c *client, b *bucketData, head uint64) *caseSummary {
-	s := &caseSummary{head: head, given: c.given, family: c.family, name: c.name, status: c.status, born: c.born,
+	s := &caseSummary{head: head, given: c.given, family: c.family, name: c.name, status: c.status, folded: foldName(c.given, c.family), born: c.born,
 		closed: c.closed, deleted: c.deleted, conflicted: b.conflicted}
 	f := b.facts(noDay)
 	s.latest, s.hasLatest = f.latest, f.hasLatest
@@ -100,19 +104,59 @@ func (s *Service) caseSummaries(ctx context.Context, sc *scope) ([]*caseSummary,
 		return nil, storeErr(err)
 	}
 	out := make([]*caseSummary, len(sc.clients))
-	rd := newReader(s.st)
+	var missing []int
 	for i, c := range sc.clients {
-		sum := s.cases.get(c.id, heads[c.id])
-		if sum == nil {
-			b, err := rd.read(ctx, c)
-			if err != nil {
-				return nil, err
-			}
-			sum = summarise(c, b, heads[c.id])
-			s.cases.put(c.id, sum)
+		if out[i] = s.cases.get(c.id, heads[c.id]); out[i] == nil {
+			missing = append(missing, i)
 		}
+	}
+	if err := s.summariseAll(ctx, sc.clients, missing, heads, out); err != nil {
+		return nil, err
+	}
+	for i, c := range sc.clients {
+		sum := out[i]
 		c.given, c.family, c.name, c.status, c.born, c.closed, c.deleted = sum.given, sum.family, sum.name, sum.status, sum.born, sum.closed, sum.deleted
-		out[i] = sum
+		c.folded = sum.folded
 	}
 	return out, nil
+}
+
+// summariseAll reads and summarises the buckets of clients[i] for each i in
+// missing into out[i], caching each summary. The reads run on up to
+// GOMAXPROCS goroutines (a cold caseload reads every bucket in reach), each
+// with its own reader.
+func (s *Service) summariseAll(ctx context.Context, clients []*client, missing []int, heads map[string]uint64, out []*caseSummary) error {
+	workers := min(runtime.GOMAXPROCS(0), len(missing))
+	var (
+		next atomic.Int64
+		wg   sync.WaitGroup
+		errs = make([]error, workers)
+	)
+	for w := range workers {
+		wg.Go(func() {
+			rd := newReader(s.st)
+			rd.brief = true
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(missing) || ctx.Err() != nil {
+					return
+				}
+				i := missing[n]
+				c := clients[i]
+				b, err := rd.read(ctx, c)
+				if err != nil {
+					errs[w] = err
+					next.Store(int64(len(missing))) // stop the others
+					return
+				}
+				out[i] = summarise(c, b, heads[c.id])
+				s.cases.put(c.id, out[i])
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return ctx.Err()
 }

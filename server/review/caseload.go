@@ -45,7 +45,7 @@ func (s *Service) GetCaseload(ctx context.Context, id *identity.Identity, req *v
 	if _, ok := v1.CaseloadSort_name[int32(req.GetSort())]; !ok {
 		return nil, invalid("sort is not a caseload order")
 	}
-	sc, err := s.resolve(ctx, id, access.ViewCaseload, req.GetTeamId())
+	sc, err := s.resolveScope(ctx, id, access.ViewCaseload, req.GetTeamId(), true)
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +123,8 @@ func caseLineOf(c *client, sum *caseSummary, now, missedFrom instant) *caseLine 
 	return l
 }
 
-// dressCaseload names the lines' teams and current workers, in one
-// directory transaction.
+// dressCaseload names the lines' teams and current workers (from the open
+// assignments resolveScope read), in one directory transaction.
 func (s *Service) dressCaseload(ctx context.Context, sc *scope, lines []*caseLine) error {
 	return s.view(ctx, func(tx store.DirTx) error {
 		users := map[string]*store.User{}
@@ -141,16 +141,13 @@ func (s *Service) dressCaseload(ctx context.Context, sc *scope, lines []*caseLin
 				teams[l.c.team] = name
 			}
 			l.out.TeamName = name
-			as, err := tx.AssignmentsOfClient(l.c.id)
-			if err != nil {
-				return err
-			}
-			for _, a := range as {
-				if !a.Open() || slices.ContainsFunc(l.out.Workers, func(p *v1.Person) bool { return p.UserId == a.UserID }) {
+			for _, a := range l.c.open {
+				if slices.ContainsFunc(l.out.Workers, func(p *v1.Person) bool { return p.UserId == a.UserID }) {
 					continue
 				}
 				u, ok := users[a.UserID]
 				if !ok {
+					var err error
 					if u, err = tx.User(a.UserID); err != nil && !errors.Is(err, store.ErrNotFound) {
 						return err
 					}
@@ -175,8 +172,8 @@ func (s *Service) dressCaseload(ctx context.Context, sc *scope, lines []*caseLin
 // sortCaseload orders the lines (ties: family name, given name, id).
 func sortCaseload(lines []*caseLine, by v1.CaseloadSort, desc bool) {
 	byName := func(a, b *caseLine) int {
-		return cmp.Or(strings.Compare(strings.ToLower(a.c.family), strings.ToLower(b.c.family)),
-			strings.Compare(strings.ToLower(a.c.given), strings.ToLower(b.c.given)), strings.Compare(a.c.id, b.c.id))
+		an, bn := a.c.names(), b.c.names()
+		return cmp.Or(strings.Compare(an.lowFamily, bn.lowFamily), strings.Compare(an.lowGiven, bn.lowGiven), strings.Compare(a.c.id, b.c.id))
 	}
 	// present orders what is set before what is not.
 	present := func(a, b bool) int {

@@ -185,3 +185,69 @@ func TestCaseloadSeesChangesAndTime(t *testing.T) {
 		t.Fatalf("after the rename: %v", a)
 	}
 }
+
+// Every kind of write made after a cached view shows in the next one: a
+// new contact, an appointment's status, a reassignment (a directory change,
+// not in the bucket) and the client closed.
+func TestCaseloadCacheSeesWrites(t *testing.T) {
+	w := newWorld(t)
+	start := at(1, 0).AddDate(0, -2, 0)
+	assign := func(a *store.Assignment) {
+		t.Helper()
+		if err := w.st.Directory(w.ctx, func(tx store.DirTx) error { return tx.PutAssignment(a) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sam := &store.Assignment{ClientID: w.c1, UserID: w.w1.UserID, From: start}
+	assign(sam)
+	view := func(includeClosed bool) *v1.CaseloadClient {
+		t.Helper()
+		resp, err := w.svc.GetCaseload(w.ctx, w.supA1, &v1.GetCaseloadRequest{Search: "Alex", IncludeClosed: includeClosed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetClients()) != 1 {
+			return nil
+		}
+		return resp.GetClients()[0]
+	}
+	workers := func(c *v1.CaseloadClient) []string {
+		var out []string
+		for _, p := range c.GetWorkers() {
+			out = append(out, p.GetDisplayName())
+		}
+		return out
+	}
+	booked := w.appointment(w.dev1, w.c1, at(20, 10), "keywork", "booked", "")
+	if c := view(false); c == nil || !c.GetNextAppointment().AsTime().Equal(at(20, 10)) || c.GetLastContact() != nil {
+		t.Fatalf("first view: %v", c)
+	}
+	for _, tc := range []struct {
+		name  string
+		write func()
+		check func(c *v1.CaseloadClient) bool
+	}{
+		{"a new contact", func() { w.contact(w.dev1, w.c1, at(15, 10), "general") },
+			func(c *v1.CaseloadClient) bool { return c.GetLastContact().AsTime().Equal(at(15, 10)) }},
+		{"an appointment cancelled", func() { w.edit(w.dev1, "appointment", w.c1, booked, "status", sample.Str("cancelled"), nil) },
+			func(c *v1.CaseloadClient) bool { return c.GetNextAppointment() == nil }},
+		{"a reassignment", func() {
+			ended := *sam
+			ended.To = at(16, 0)
+			assign(&ended)
+			assign(&store.Assignment{ClientID: w.c1, UserID: w.w2.UserID, From: at(16, 0)})
+		}, func(c *v1.CaseloadClient) bool { return slices.Equal(workers(c), []string{"Ali Worker"}) }},
+		{"the client closed", func() { w.edit(w.dev1, "client", w.c1, w.c1, "status", sample.Str("closed"), nil) },
+			func(c *v1.CaseloadClient) bool {
+				return c.GetStatus() == "closed" && view(false) == nil
+			}},
+	} {
+		if c := view(true); c == nil || tc.check(c) {
+			t.Fatalf("%s: already so before the write: %v", tc.name, c)
+		}
+		tc.write()
+		if c := view(true); c == nil || !tc.check(c) {
+			t.Errorf("%s: not in the next view: %v", tc.name, c)
+		}
+	}
+}

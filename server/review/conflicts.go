@@ -169,8 +169,8 @@ func (s *Service) ResolveConflict(ctx context.Context, id *identity.Identity, cl
 	var value *v1.Value
 	switch {
 	case res.Value != nil:
-		if st.GetRecordType() == "contact" && field == "author" {
-			return 0, invalid("a contact's author can only be settled by choosing one of its values")
+		if access.AuthorFixed(schema.Builtin(), st.GetRecordType(), field) {
+			return 0, invalid("a record's author can only be settled by choosing one of its values")
 		}
 		value = proto.Clone(res.Value).(*v1.Value)
 	case res.Choice == v1.ConflictChoice_CONFLICT_CHOICE_CURRENT:

@@ -167,6 +167,11 @@ type client struct {
 	// born is the date of birth in days since the Unix epoch (noDay:
 	// not recorded).
 	born int64
+	// folded is the name folded for search and sort (see names).
+	folded *foldedName
+	// open holds the client's open assignment periods (only for the
+	// caseload: see resolveScope).
+	open []*store.Assignment
 }
 
 // scope is what the caller reaches for one request.
@@ -181,6 +186,13 @@ type scope struct {
 // from the directory; with teamID set, only that team's (NotFound if the
 // team is out of reach).
 func (s *Service) resolve(ctx context.Context, id *identity.Identity, a access.Action, teamID string) (*scope, error) {
+	return s.resolveScope(ctx, id, a, teamID, false)
+}
+
+// resolveScope is resolve; withAssignments also sets each client's open
+// assignment periods, reading the area's clients and assignments in one
+// pass (the caseload wants them for every client).
+func (s *Service) resolveScope(ctx context.Context, id *identity.Identity, a access.Action, teamID string, withAssignments bool) (*scope, error) {
 	if err := access.Allow(id, a); err != nil {
 		return nil, err
 	}
@@ -197,18 +209,16 @@ func (s *Service) resolve(ctx context.Context, id *identity.Identity, a access.A
 				return err
 			}
 		}
-		for _, cid := range id.Buckets {
-			c, err := tx.Client(cid)
-			if errors.Is(err, store.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
+		cs, err := bucketClients(tx, id, withAssignments)
+		if err != nil {
+			return err
+		}
+		for _, ca := range cs {
+			c := ca.Client
 			if !reach.HasClient(c) || teamID != "" && c.TeamID != teamID {
 				continue
 			}
-			cl := &client{id: c.ID, team: c.TeamID, created: c.CreatedAt}
+			cl := &client{id: c.ID, team: c.TeamID, created: c.CreatedAt, open: ca.Open}
 			sc.clients = append(sc.clients, cl)
 			sc.byID[cl.id] = cl
 		}
@@ -219,6 +229,31 @@ func (s *Service) resolve(ctx context.Context, id *identity.Identity, a access.A
 	}
 	slices.SortFunc(sc.clients, func(a, b *client) int { return strings.Compare(a.id, b.id) })
 	return sc, nil
+}
+
+// bucketClients returns the directory entries of the caller's buckets;
+// withAssignments, with their open assignment periods, read from the
+// area's in one pass.
+func bucketClients(tx store.DirTx, id *identity.Identity, withAssignments bool) ([]*store.ClientAssignments, error) {
+	if withAssignments {
+		all, err := tx.ClientsWithAssignments(id.Area)
+		if err != nil {
+			return nil, err
+		}
+		return slices.DeleteFunc(all, func(ca *store.ClientAssignments) bool { return !id.HasBucket(ca.Client.ID) }), nil
+	}
+	out := make([]*store.ClientAssignments, 0, len(id.Buckets))
+	for _, cid := range id.Buckets {
+		c, err := tx.Client(cid)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &store.ClientAssignments{Client: c})
+	}
+	return out, nil
 }
 
 // client returns a client in reach, or NotFound.

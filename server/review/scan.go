@@ -263,6 +263,9 @@ type reader struct {
 	r       rec
 	authors map[string]string
 	b       bucketData
+	// brief readers read of a contact only what a caseload summary needs
+	// (when, deleted, follow-up date): the other fields are left empty.
+	brief bool
 }
 
 func newReader(st bucketScanner) *reader {
@@ -308,6 +311,11 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			}
 			ct := contact{id: id, position: r.position, conflicts: r.conflicts > 0, deleted: r.get(schema.DeletedField) != nil}
 			ct.at, _ = r.when("occurred_at")
+			ct.followUp = r.day("follow_up_date")
+			if rd.brief {
+				b.contacts = append(b.contacts, ct)
+				return nil
+			}
 			ct.category = rd.intern(r.str("category"))
 			ct.mode = rd.intern(r.str("mode"))
 			author := r.str("author")
@@ -318,7 +326,6 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			ct.attendance = rd.intern(r.str("attendance"))
 			ct.housing = rd.intern(r.str("housing_status_after"))
 			ct.ete = rd.intern(r.str("ete_status_after"))
-			ct.followUp = r.day("follow_up_date")
 			b.contacts = append(b.contacts, ct)
 		case "appointment":
 			if a, ok := rd.appointment(r); ok {

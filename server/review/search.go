@@ -104,6 +104,29 @@ func parseDay(q string) int64 {
 	return t.Unix() / 86400
 }
 
+// foldedName is a client's name as the search and the caseload's sort
+// compare it, worked out once per summarised bucket.
+type foldedName struct {
+	words               []string // folded given names, then family names
+	initials            string
+	lowGiven, lowFamily string // lower-cased, for the sort
+}
+
+func foldName(given, family string) *foldedName {
+	g, f := fold(given), fold(family)
+	return &foldedName{words: append(g, f...), initials: initials(g, f),
+		lowGiven: strings.ToLower(given), lowFamily: strings.ToLower(family)}
+}
+
+// names returns the client's folded name, working it out if the client
+// has none yet.
+func (c *client) names() *foldedName {
+	if c.folded == nil {
+		c.folded = foldName(c.given, c.family)
+	}
+	return c.folded
+}
+
 // matches reports whether a client answers the search: their date of
 // birth; every word a prefix of a word of their name (or their whole
 // name containing the words run together); or their initials.
@@ -114,21 +137,20 @@ func (s *search) matches(c *client) bool {
 	if len(s.words) == 0 {
 		return true
 	}
-	given, family := fold(c.given), fold(c.family)
-	name := append(append([]string{}, given...), family...)
-	if s.initials != "" && initials(given, family) == s.initials {
+	n := c.names()
+	if s.initials != "" && n.initials == s.initials {
 		return true
 	}
 	for _, w := range s.words {
 		found := false
-		for _, n := range name {
-			if strings.HasPrefix(n, w) {
+		for _, nw := range n.words {
+			if strings.HasPrefix(nw, w) {
 				found = true
 				break
 			}
 		}
 		if !found {
-			return strings.Contains(strings.Join(name, ""), strings.Join(s.words, ""))
+			return strings.Contains(strings.Join(n.words, ""), strings.Join(s.words, ""))
 		}
 	}
 	return true

@@ -119,6 +119,12 @@ type DirTx interface {
 	// AssignmentsOfClient returns every assignment period of a client.
 	AssignmentsOfClient(client string) ([]*Assignment, error)
 
+	// ClientsWithAssignments returns every client of an area, by id, each
+	// with the open assignment periods the area's users hold on it (by
+	// user, then start), in one pass instead of a Client and an
+	// AssignmentsOfClient read per client.
+	ClientsWithAssignments(area string) ([]*ClientAssignments, error)
+
 	// PurgedClient returns the tombstone of a client purged for retention
 	// (ErrNotFound if it was never purged); its id is never used again.
 	PurgedClient(id string) (*PurgedClient, error)

@@ -1,6 +1,8 @@
 package store
 
 import (
+	"time"
+
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -34,4 +36,18 @@ func (s *DB) Sessions() (int, error) {
 		return nil
 	})
 	return n, mapErr(err)
+}
+
+// PoolStats is a database store's connection pool (the PostgreSQL store's
+// pgxpool), for the metrics: connections now, and acquisitions since the
+// store opened.
+type PoolStats struct {
+	// Acquired, Idle and Total are the connections in use, idle, and
+	// both (with those being opened); Max bounds Total.
+	Acquired, Idle, Total, Max int32
+	// Acquires is the connections handed out; Waited those that had to
+	// wait for one (none was idle); WaitDuration is the time spent
+	// acquiring all of them.
+	Acquires, Waited int64
+	WaitDuration     time.Duration
 }

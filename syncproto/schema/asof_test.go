@@ -15,6 +15,7 @@ func TestAsOf(t *testing.T) {
 	}{
 		{1, []string{"client", "contact", "goal", "referral", "review_note"}},
 		{2, []string{"appointment", "client", "contact", "goal", "referral", "review_note"}},
+		{3, []string{"appointment", "client", "contact", "goal", "outcome_review", "referral", "review_note"}},
 	} {
 		old, err := reg.AsOf(tc.version)
 		if err != nil {

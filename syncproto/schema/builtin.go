@@ -12,7 +12,9 @@ const DeletedField = merge.DeletedField
 //
 // Version 1: client, contact, goal, referral, review_note.
 // Version 2: appointment.
-const CurrentVersion = 2
+// Version 3: outcome_review (the Treatment Outcomes Profile, top.go);
+// client.treatment_started and treatment_ended.
+const CurrentVersion = 3
 
 // Enumerations shared by several fields.
 var (
@@ -123,9 +125,11 @@ var builtin = MustNew(CurrentVersion, 1,
 		str("treatment_provider", 200, false, "The treatment service the client attends."),
 		Field{Name: "risk_flags", Type: Set, Values: RiskFlags, Since: 1, Doc: "Risks to the client or to staff."},
 		text("keyworker_notes", "The keyworker's running notes."),
+		since(3, typed("treatment_started", Date, false, "The day the client's current treatment episode began (a start TOP is due then).")),
+		since(3, typed("treatment_ended", Date, false, "The day the current treatment episode ended, the client discharged (an exit TOP is due then).")),
 		writtenBy(staff, deleted()),
 	}},
-	RecordType{Name: "contact", Since: 1, Doc: "One logged interaction with a client.", Fields: []Field{
+	RecordType{Name: "contact", Since: 1, Authorship: AuthorOwns, Doc: "One logged interaction with a client.", Fields: []Field{
 		typed("occurred_at", Timestamp, true, "When the contact happened."),
 		enum("category", ContactCategories, true, "What the contact was about."),
 		enum("mode", ContactModes, true, "How it happened."),
@@ -165,7 +169,7 @@ var builtin = MustNew(CurrentVersion, 1,
 		writtenBy(workers, text("worker_response", "The worker's answer to a query.")),
 		writtenBy(staff, deleted()),
 	}},
-	RecordType{Name: "appointment", Since: 2, Doc: "An appointment the client is to keep (keywork, a prescribing review, a court hearing, the job centre), booked ahead and then given its outcome.", Fields: since2(
+	RecordType{Name: "appointment", Since: 2, Authorship: AuthorFixed, Doc: "An appointment the client is to keep (keywork, a prescribing review, a court hearing, the job centre), booked ahead and then given its outcome.", Fields: allSince(2,
 		enum("appointment_type", AppointmentTypes, true, "What kind of appointment it is."),
 		typed("starts_at", Timestamp, true, "When it starts."),
 		Field{Name: "duration_minutes", Type: Integer, Min: 0, Max: 24 * 60, Doc: "How long it is expected to last."},
@@ -179,12 +183,13 @@ var builtin = MustNew(CurrentVersion, 1,
 		text("notes", "Notes."),
 		deleted(),
 	)},
+	outcomeReview(),
 )
 
-// since2 marks the fields of a record type schema version 2 introduced.
-func since2(fields ...Field) []Field {
+// allSince marks the fields of a record type schema version v introduced.
+func allSince(v uint32, fields ...Field) []Field {
 	for i := range fields {
-		fields[i] = since(2, fields[i])
+		fields[i] = since(v, fields[i])
 	}
 	return fields
 }

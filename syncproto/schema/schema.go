@@ -76,7 +76,8 @@ type Field struct {
 	Since uint32
 	// MaxLen is the most characters a String or Text value may have.
 	MaxLen int
-	// Min and Max bound an Integer value.
+	// Min and Max bound an Integer value, and a Decimal value when Max is
+	// above Min (a Decimal field with neither is unbounded).
 	Min, Max int64
 	// Writers, if set, are the only roles that may write the field (in a
 	// record the writer reaches); empty, every role may. The server refuses
@@ -94,6 +95,22 @@ func (f *Field) WritableBy(role v1.Role) bool {
 	return len(f.Writers) == 0 || slices.Contains(f.Writers, role)
 }
 
+// Authorship is how a record type's author is kept.
+type Authorship int
+
+const (
+	// NoAuthor: the record type has no author field.
+	NoAuthor Authorship = iota
+	// AuthorFixed: the "author" field is the user who creates the record
+	// and never changes; anyone who may write the record may change its
+	// other fields (an appointment a colleague books, covering, keeps its
+	// booker).
+	AuthorFixed
+	// AuthorOwns: as AuthorFixed, and only the author, or a supervisor or
+	// admin correcting it, may change the other fields (a contact, a TOP).
+	AuthorOwns
+)
+
 // RecordType describes a record type and its fields.
 type RecordType struct {
 	// Name is the record type's name on the wire.
@@ -104,6 +121,9 @@ type RecordType struct {
 	Doc string
 	// Fields are the record's fields, in the order they are documented.
 	Fields []Field
+	// Authorship says how the record's "author" field is kept (package
+	// access enforces it; the zero value: the type has no author).
+	Authorship Authorship
 
 	byName map[string]*Field
 }
@@ -164,6 +184,9 @@ func New(version, minCompatible uint32, types ...RecordType) (*Registry, error) 
 			}
 			rt.byName[f.Name] = f
 		}
+		if a := rt.byName["author"]; rt.Authorship != NoAuthor && (a == nil || a.Type != String || !a.Required) {
+			return nil, fmt.Errorf("schema: %s has an author but no required string field author", rt.Name)
+		}
 		if _, ok := rt.byName[DeletedField]; !ok {
 			return nil, fmt.Errorf("schema: record type %s lacks the reserved field %q", rt.Name, DeletedField)
 		}
@@ -185,7 +208,7 @@ func checkFieldDef(rt *RecordType, f *Field, version uint32) error {
 		return fmt.Errorf("schema: %s.%s: %s field without values", typ, f.Name, f.Type)
 	case (f.Type == String || f.Type == Text) && f.MaxLen <= 0:
 		return fmt.Errorf("schema: %s.%s: %s field without a maximum length", typ, f.Name, f.Type)
-	case f.Type == Integer && f.Min > f.Max:
+	case (f.Type == Integer || f.Type == Decimal) && f.Min > f.Max:
 		return fmt.Errorf("schema: %s.%s: min %d above max %d", typ, f.Name, f.Min, f.Max)
 	case (f.Name == DeletedField) != (f.Type == Tombstone):
 		return fmt.Errorf("schema: %s.%s: only the field %q holds tombstones", typ, f.Name, DeletedField)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -104,6 +105,31 @@ func clip(s string) string {
 	return strings.ToValidUTF8(s, "?")
 }
 
+// decimalWithin reports whether the decimal s (decimalRE) lies in
+// [min, max]. Comparing its whole part is exact: s >= min unless its whole
+// part is below min (or equal to min with min negative and a fraction),
+// and s <= max unless its whole part is above max, or equal to it with a
+// non-zero fraction.
+func decimalWithin(s string, min, max int64) bool {
+	neg := strings.HasPrefix(s, "-")
+	whole, frac, _ := strings.Cut(strings.TrimPrefix(s, "-"), ".")
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return false // 15 digits always parse
+	}
+	hasFrac := strings.Trim(frac, "0") != ""
+	if neg {
+		w = -w
+		if w == 0 && hasFrac {
+			// -0.x: below zero, above -1
+			return min < 0 && max >= 0
+		}
+		// s lies in [w-1, w]: at or above min needs w > min, or w == min with no fraction.
+		return (w > min || w == min && !hasFrac) && w <= max
+	}
+	return w >= min && (w < max || w == max && !hasFrac)
+}
+
 // checkValue returns why v is not a valid value for f, or "".
 func checkValue(f *Field, v *v1.Value) (string, v1.Problem) {
 	wrong := func() (string, v1.Problem) {
@@ -150,6 +176,9 @@ func checkValue(f *Field, v *v1.Value) (string, v1.Problem) {
 		}
 		if !decimalRE.MatchString(d.DecimalValue) {
 			return bad("value must be a decimal like 12.50 (up to 15 digits, 4 decimals)")
+		}
+		if f.Max > f.Min && !decimalWithin(d.DecimalValue, f.Min, f.Max) {
+			return bad("value must be between %d and %d", f.Min, f.Max)
 		}
 	case Bool:
 		if _, ok := v.GetKind().(*v1.Value_BoolValue); !ok {

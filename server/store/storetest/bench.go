@@ -3,6 +3,8 @@ package storetest
 import (
 	"context"
 	"fmt"
+	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -47,12 +49,13 @@ func BenchPushes(b *testing.B, s store.Store, devices int) {
 }
 
 // Seed pushes a caseload into s: buckets clients with contacts contacts
-// between them, in batches of up to 3,000 changes from up to 4 devices at
-// once, and returns the clients' ids.
+// between them, in batches of up to 3,000 changes from one device per CPU
+// (up to 4) at once, and returns the clients' ids, sorted. Every change
+// must be applied.
 func Seed(b testing.TB, s store.Store, buckets, contacts int) []string {
 	b.Helper()
 	ctx := context.Background()
-	const workers = 4
+	workers := min(runtime.GOMAXPROCS(0), 4)
 	clients := make([]string, buckets)
 	var wg sync.WaitGroup
 	errs := make([]error, workers)
@@ -64,9 +67,17 @@ func Seed(b testing.TB, s store.Store, buckets, contacts int) []string {
 				if len(batch) == 0 {
 					return nil
 				}
-				_, err := syncengine.Apply(ctx, s, &syncengine.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: time.Now(), Changes: batch})
+				res, err := syncengine.Apply(ctx, s, &syncengine.Batch{UserID: dev.UserID, DeviceID: dev.ID, ReceivedAt: time.Now(), Changes: batch})
+				if err != nil {
+					return err
+				}
+				for i, r := range res.Results {
+					if r.Verdict != v1.Verdict_VERDICT_APPLIED {
+						return fmt.Errorf("seed change %d: %v", i, r.Verdict)
+					}
+				}
 				batch = batch[:0]
-				return err
+				return nil
 			}
 			at := time.Now().Add(-24 * time.Hour)
 			for c := w; c < buckets && errs[w] == nil; c += workers {
@@ -92,6 +103,7 @@ func Seed(b testing.TB, s store.Store, buckets, contacts int) []string {
 			b.Fatalf("seeding: %v", err)
 		}
 	}
+	slices.Sort(clients)
 	return clients
 }
 

@@ -27,6 +27,7 @@ func RunDirectory(t *testing.T, open DirectoryOpener) {
 		{"users_by_id_handle_and_area", testUsers},
 		{"devices_by_credential_user_and_installations", testDevices},
 		{"clients_by_area_and_team_follow_moves", testClients},
+		{"clients_with_open_assignments_of_an_area", testClientsWithAssignments},
 		{"sessions_by_access_and_refresh_hash", testSessions},
 		{"session_update_keeps_tokens", testSessionUpdate},
 		{"session_delete_removes_index_entries", testSessionDelete},
@@ -248,6 +249,63 @@ func testClients(t *testing.T, w *dirWorld) {
 		sameIDs(t, "ClientsOfArea(a1)", tx.ClientsOfArea("a1"), "c1", "c2")
 		sameIDs(t, "ClientsOfTeam(t1)", tx.ClientsOfTeam("t1"), "c2")
 		sameIDs(t, "ClientsOfTeam(t2)", tx.ClientsOfTeam("t2"), "c1")
+		return nil
+	})
+}
+
+func testClientsWithAssignments(t *testing.T, w *dirWorld) {
+	t0 := w.clk.Now()
+	c1 := &store.Client{ID: "c1", AreaID: "a1", TeamID: "t1", CreatedAt: t0}
+	c10 := &store.Client{ID: "c10", AreaID: "a1", TeamID: "t2", CreatedAt: t0}
+	c2 := &store.Client{ID: "c2", AreaID: "a1", TeamID: "t1", CreatedAt: t0}
+	other := &store.Client{ID: "c3", AreaID: "a2", TeamID: "t3", CreatedAt: t0}
+	ended := &store.Assignment{ClientID: "c1", UserID: "u1", From: t0, To: t0.Add(time.Hour)}
+	current := &store.Assignment{ClientID: "c1", UserID: "u1", From: t0.Add(2 * time.Hour)}
+	colleague := &store.Assignment{ClientID: "c1", UserID: "u2", From: t0}
+	onC10 := &store.Assignment{ClientID: "c10", UserID: "u3", From: t0}
+	onOther := &store.Assignment{ClientID: "c3", UserID: "u4", From: t0}
+	outsider := &store.Assignment{ClientID: "c2", UserID: "u4", From: t0} // a user of another area
+	w.update(func(tx store.DirTx) error {
+		for _, u := range []*store.User{{ID: "u1", AreaID: "a1"}, {ID: "u2", AreaID: "a1"}, {ID: "u3", AreaID: "a1"}, {ID: "u4", AreaID: "a2"}} {
+			u.Handle = []byte(u.ID)
+			if err := tx.PutUser(u); err != nil {
+				return err
+			}
+		}
+		for _, c := range []*store.Client{c2, other, c10, c1} {
+			if err := tx.PutClient(c); err != nil {
+				return err
+			}
+		}
+		for _, a := range []*store.Assignment{colleague, onOther, current, outsider, onC10, ended} {
+			if err := tx.PutAssignment(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	w.view(func(tx store.DirTx) error {
+		for _, tc := range []struct {
+			area string
+			want []*store.ClientAssignments
+		}{
+			{"a1", []*store.ClientAssignments{
+				{Client: c1, Open: []*store.Assignment{current, colleague}},
+				{Client: c10, Open: []*store.Assignment{onC10}},
+				{Client: c2},
+			}},
+			{"a2", []*store.ClientAssignments{{Client: other, Open: []*store.Assignment{onOther}}}},
+			{"none", nil},
+		} {
+			got, err := tx.ClientsWithAssignments(tc.area)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) == 0 {
+				got = nil
+			}
+			sameJSON(t, "ClientsWithAssignments("+tc.area+")", got, tc.want)
+		}
 		return nil
 	})
 }

@@ -4,7 +4,7 @@
 
 import { call } from './api.js';
 import * as lookup from './lookup.js';
-import { h, replace, link, label, errorBox, empty, busy, toast, short } from './dom.js';
+import { h, replace, link, label, errorBox, empty, busy, toast, short, dateInput, parseDay } from './dom.js';
 import { enumValues } from './schema.js';
 import { problemBox, field, confirmed, table } from './admin-forms.js';
 
@@ -14,7 +14,7 @@ function createForm(teams, reload) {
     teams.map((t) => h('option', { value: t.teamId, selected: teams.length === 1 }, t.name)));
   const given = h('input', { name: 'given', required: true, maxlength: '200', autocomplete: 'off' });
   const family = h('input', { name: 'family', required: true, maxlength: '200', autocomplete: 'off' });
-  const dob = h('input', { name: 'dob', type: 'date' });
+  const dob = dateInput({ name: 'dob' });
   const pathway = h('select', { name: 'pathway', required: true }, h('option', { value: '' }, 'Choose…'),
     (enumValues('client', 'pathway') ?? []).map((v) => h('option', { value: v }, label(v))));
   const add = h('button', { type: 'submit', class: 'primary' }, 'Add client');
@@ -30,15 +30,13 @@ function createForm(teams, reload) {
     busy(add, async () => {
       problem.hide();
       const body = { teamId: team.value, givenName: given.value.trim(), familyName: family.value.trim(), pathway: pathway.value };
-      if (dob.value) {
-        const [year, month, day] = dob.value.split('-').map(Number);
-        body.dateOfBirth = { year, month, day };
-      }
+      if (dob.value.trim()) body.dateOfBirth = parseDay(dob.value);
       try {
         await call('AdminService', 'CreateClient', body, { headers: { 'Idempotency-Key': key } });
         key = crypto.randomUUID();
         toast(`${body.givenName} ${body.familyName} added`);
         for (const el of [given, family, dob]) el.value = '';
+        dob.setCustomValidity('');
         await reload();
         given.focus();
       } catch (err) {

@@ -4,7 +4,7 @@
 import { call } from './api.js';
 import * as navcount from './navcount.js';
 import * as lookup from './lookup.js';
-import { h, replace, link, label, valueText, stampTime, when, errorBox, empty, busy, toast, short } from './dom.js';
+import { h, replace, link, label, valueText, stampTime, when, errorBox, empty, busy, toast, short, dateInput, dateTimeInput, parseDay, parseDayTime } from './dom.js';
 import { enumValues } from './schema.js';
 import { who } from './timeline.js';
 
@@ -22,12 +22,9 @@ function valueInput(id, recordType, fieldName, sample) {
     case 'boolValue':
       return { el: h('select', { id }, h('option', { value: 'true' }, 'Yes'), h('option', { value: 'false' }, 'No')), read: (el) => ({ boolValue: el.value === 'true' }) };
     case 'dateValue':
-      return { el: h('input', { id, type: 'date', required: true }), read: (el) => {
-        const [year, month, day] = el.value.split('-').map(Number);
-        return { dateValue: { year, month, day } };
-      } };
+      return { el: dateInput({ id, required: true }), read: (el) => ({ dateValue: parseDay(el.value) }) };
     case 'timestampValue':
-      return { el: h('input', { id, type: 'datetime-local', required: true }), read: (el) => ({ timestampValue: new Date(el.value).toISOString() }) };
+      return { el: dateTimeInput({ id, required: true }), read: (el) => ({ timestampValue: parseDayTime(el.value).toISOString() }) };
     default:
       return { el: h('input', { id, type: 'text', required: true, autocomplete: 'off' }), read: (el) => ({ stringValue: el.value }) };
   }

@@ -117,6 +117,55 @@ export function isoDate(d) {
   return `${p(d.year, 4)}-${p(d.month)}-${p(d.day)}`;
 }
 
+/** isoDay formats a Date's local calendar day as YYYY-MM-DD. */
+export function isoDay(t) {
+  return isoDate({ year: t.getFullYear(), month: t.getMonth() + 1, day: t.getDate() });
+}
+
+/** parseDay reads "2026-12-07" as a proto Date ({year, month, day}), or
+ * null unless it is exactly YYYY-MM-DD and a real day (no 30 February). */
+export function parseDay(text) {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(text ?? '').trim());
+  if (!m) return null;
+  const [year, month, day] = m.slice(1).map(Number);
+  const t = new Date(Date.UTC(year, month - 1, day));
+  return t.getUTCFullYear() === year && t.getUTCMonth() === month - 1 && t.getUTCDate() === day ? { year, month, day } : null;
+}
+
+/** parseDayTime reads "2026-12-07 14:05" (local time) as a Date, or null. */
+export function parseDayTime(text) {
+  const m = /^(\S+)[ T](\d{2}):(\d{2})$/.exec(String(text ?? '').trim());
+  const d = m && parseDay(m[1]);
+  const [hh, mm] = m ? [Number(m[2]), Number(m[3])] : [];
+  return d && hh < 24 && mm < 60 ? new Date(d.year, d.month - 1, d.day, hh, mm) : null;
+}
+
+// Date entry is typed as ISO text, never <input type=date>: Chromium draws
+// those in the browser's own locale whatever the page's lang (mm/dd/yyyy
+// in an en-US browser), and 02/04 reads two ways in a British service.
+function typedDate(attrs, { form, example, parse, pattern }) {
+  const el = h('input', { ...attrs, type: 'text', inputmode: 'numeric', autocomplete: 'off', spellcheck: 'false',
+    pattern, placeholder: form, maxlength: String(example.length + 2), title: `${form}, for example ${example}`, 'data-date-input': '' });
+  const check = () => el.setCustomValidity(el.value.trim() && !parse(el.value) ? `Enter a real date as ${form}, for example ${example}` : '');
+  el.addEventListener('input', check);
+  el.addEventListener('change', check);
+  check();
+  return el;
+}
+
+/** dateInput is a text box for a day typed as YYYY-MM-DD ("2026-12-07"),
+ * refused by the form unless it is a real day; read it with parseDay. */
+export function dateInput(attrs) {
+  return typedDate(attrs, { form: 'yyyy-mm-dd', example: '2026-12-07', parse: parseDay, pattern: '\\s*\\d{4}-\\d{2}-\\d{2}\\s*' });
+}
+
+/** dateTimeInput is a text box for a local time typed as YYYY-MM-DD HH:MM;
+ * read it with parseDayTime. */
+export function dateTimeInput(attrs) {
+  return typedDate(attrs, { form: 'yyyy-mm-dd hh:mm', example: '2026-12-07 14:05', parse: parseDayTime,
+    pattern: '\\s*\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}\\s*' });
+}
+
 const calendarDay = new Intl.DateTimeFormat('en-GB', { dateStyle: 'medium', timeZone: 'UTC' });
 
 /** ukDate formats a proto Date for the UK ("31 Jan 1990"), whatever the

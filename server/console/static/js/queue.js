@@ -5,7 +5,7 @@ import { call } from './api.js';
 import * as live from './live.js';
 import * as lookup from './lookup.js';
 import { exportCSV, dayStart } from './export.js';
-import { h, replace, link, label, field, fieldText, day, clock, errorBox, empty, short } from './dom.js';
+import { h, replace, link, label, field, fieldText, day, clock, errorBox, empty, short, dateInput } from './dom.js';
 import { REVIEW_STATES, reviewStateText } from './display.js';
 import { CATEGORIES } from './schema.js';
 
@@ -59,7 +59,7 @@ function filters(params, navigate) {
     us.filter((u) => u.role !== 'ROLE_ADMIN').map((u) => h('option', { value: u.userId, selected: u.userId === get('worker') }, u.displayName)))).catch(() => {});
 
   const date = (name, text) => h('div', { class: 'field' }, h('label', { for: 'f-' + name }, text),
-    h('input', { type: 'date', id: 'f-' + name, name, value: get(name) }));
+    dateInput({ id: 'f-' + name, name, value: get(name) }));
   const check = (name, text) => h('label', { class: 'check' },
     h('input', { type: 'checkbox', id: 'f-' + name, name, checked: params.has(name) }), text);
 

@@ -6,7 +6,7 @@
 // laid out on screen is in display.js.
 
 /** SCHEMA_VERSION is the version of the registry this was generated from. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** CATEGORIES are what a contact can be about, in the schema's order. */
 export const CATEGORIES = ['housing', 'employment', 'education_training', 'family', 'finance',
@@ -39,6 +39,14 @@ export const ENUMS = {
   ete_status_after: ['unemployed_seeking', 'unemployed_not_seeking', 'unable_to_work', 'in_training',
     'in_education', 'volunteering', 'employed_part_time', 'employed_full_time', 'unknown'],
   domain: ['housing', 'finance', 'family', 'skills', 'employment', 'treatment'],
+  stage: ['start', 'review', 'exit', 'post_treatment_exit'],
+  alcohol_unit: ['alcohol_units'],
+  opiates_unit: ['grams', 'milligrams', 'millilitres', 'tablets'],
+  crack_unit: ['grams', 'rocks'],
+  cocaine_unit: ['grams'],
+  amphetamines_unit: ['grams', 'tablets'],
+  cannabis_unit: ['grams', 'spliffs'],
+  other_substance_unit: ['grams', 'milligrams', 'millilitres', 'tablets', 'spliffs'],
   service_type: ['housing_provider', 'job_centre', 'debt_advice', 'family_support', 'treatment_service',
     'education_provider'],
   state: ['reviewed', 'query_to_worker', 'resolved'],
@@ -78,6 +86,16 @@ const TYPE_ENUMS = {
   goal: {
     domain: ['housing', 'finance', 'family', 'skills', 'employment', 'treatment'],
     status: ['open', 'achieved', 'dropped'],
+  },
+  outcome_review: {
+    stage: ['start', 'review', 'exit', 'post_treatment_exit'],
+    alcohol_unit: ['alcohol_units'],
+    opiates_unit: ['grams', 'milligrams', 'millilitres', 'tablets'],
+    crack_unit: ['grams', 'rocks'],
+    cocaine_unit: ['grams'],
+    amphetamines_unit: ['grams', 'tablets'],
+    cannabis_unit: ['grams', 'spliffs'],
+    other_substance_unit: ['grams', 'milligrams', 'millilitres', 'tablets', 'spliffs'],
   },
   referral: {
     service_type: ['housing_provider', 'job_centre', 'debt_advice', 'family_support', 'treatment_service',

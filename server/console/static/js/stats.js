@@ -4,7 +4,7 @@
 import { call } from './api.js';
 import * as lookup from './lookup.js';
 import { exportCSV, dayStart } from './export.js';
-import { h, replace, link, label, isoDate, day, errorBox, empty } from './dom.js';
+import { h, replace, link, label, isoDate, isoDay, day, errorBox, empty, dateInput } from './dom.js';
 import { CATEGORIES } from './schema.js';
 import { PALETTE, stackedColumns, stackedRows, bars, fit } from './charts.js';
 
@@ -19,8 +19,6 @@ function direction(rank, from, to) {
   if (a < 0 || b < 0 || a === b) return '#a39e8f';
   return b > a ? '#2f7d5b' : '#c2543f';
 }
-
-const isoDay = (d) => d.toLocaleDateString('en-CA'); // YYYY-MM-DD, local
 
 /** period reads the page's period from its address, with defaults (12 weeks). */
 function period(params) {
@@ -38,8 +36,8 @@ function controls(params, navigate) {
   const team = h('select', { id: 's-team', name: 'team' }, h('option', { value: '' }, 'All my teams'));
   lookup.getTeams().then((ts) => team.append(...ts.map((t) => h('option', { value: t.teamId, selected: t.teamId === get('team') }, t.name)))).catch(() => {});
   const form = h('form', { class: 'filters', 'aria-label': 'Period' },
-    h('div', { class: 'field' }, h('label', { for: 's-from' }, 'From'), h('input', { type: 'date', id: 's-from', name: 'from', value: get('from') })),
-    h('div', { class: 'field' }, h('label', { for: 's-to' }, 'To'), h('input', { type: 'date', id: 's-to', name: 'to', value: get('to') })),
+    h('div', { class: 'field' }, h('label', { for: 's-from' }, 'From'), dateInput({ id: 's-from', name: 'from', value: get('from') })),
+    h('div', { class: 'field' }, h('label', { for: 's-to' }, 'To'), dateInput({ id: 's-to', name: 'to', value: get('to') })),
     h('div', { class: 'field' }, h('label', { for: 's-team' }, 'Team'), team),
     h('div', { class: 'field' }, h('label', { for: 's-quiet' }, 'Quiet after (days)'),
       h('input', { type: 'number', id: 's-quiet', name: 'quiet', min: '1', max: '365', value: get('quiet') })),
