@@ -33,6 +33,9 @@ func buildOldTablet(t *testing.T) string {
 	tarball := filepath.Join(tmp, "src.tar")
 	git(t, "archive", "--format=tar", "-o", tarball, old)
 	command(t, tmp, nil, "tar", "-xf", tarball, "-C", src)
+	if _, err := os.Stat(filepath.Join(src, "client-sdk", "caseload", "appointment.go")); !os.IsNotExist(err) {
+		t.Fatalf("the tree at %s has caseload/appointment.go (%v): it is not the SDK before appointments", old, err)
+	}
 	prog, err := os.ReadFile(filepath.Join("testdata", "oldtablet", "main.go"))
 	if err != nil {
 		t.Fatal(err)
