@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// schema2Subject opens the message of the commit that brought schema
+// schema2Subject opens the subject of the commit (9b256f9) that brought schema
 // version 2 (appointments); the old tablet is built from its parent.
 const schema2Subject = "schema version 2: the appointment record type"
 
@@ -20,10 +20,16 @@ const schema2Subject = "schema version 2: the appointment record type"
 // history (a shallow clone fails here, saying so).
 func buildOldTablet(t *testing.T) string {
 	t.Helper()
-	child := git(t, "log", "--format=%H", "--fixed-strings", "--grep="+schema2Subject, "HEAD")
-	if child == "" || strings.Contains(child, "\n") {
-		t.Fatalf("want exactly one commit titled %q in HEAD's history, got %q: the test needs the repository's full history (not a shallow clone)", schema2Subject, child)
+	var found []string
+	for _, line := range strings.Split(git(t, "log", "--format=%H %s", "--fixed-strings", "--grep="+schema2Subject, "HEAD"), "\n") {
+		if hash, subject, _ := strings.Cut(line, " "); strings.HasPrefix(subject, schema2Subject) {
+			found = append(found, hash)
+		}
 	}
+	if len(found) != 1 {
+		t.Fatalf("want exactly one commit titled %q in HEAD's history, got %q: the test needs the repository's full history (not a shallow clone)", schema2Subject, found)
+	}
+	child := found[0]
 	old := git(t, "rev-parse", child+"^")
 	tmp := t.TempDir()
 	src := filepath.Join(tmp, "src")
@@ -59,7 +65,11 @@ func git(t *testing.T, args ...string) string {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatalf("this test builds the old SDK from the repository's history and needs git: %v", err)
 	}
-	top := strings.TrimSpace(command(t, ".", nil, "git", "rev-parse", "--show-toplevel"))
+	out, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		t.Fatalf("this test builds the old SDK from the repository's history and must run inside a git clone: git rev-parse: %v", err)
+	}
+	top := strings.TrimSpace(string(out))
 	return strings.TrimSpace(command(t, top, nil, "git", args...))
 }
 
