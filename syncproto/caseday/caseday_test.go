@@ -13,8 +13,8 @@ func TestToday(t *testing.T) {
 		now  time.Time
 		want string
 	}{
-		{time.Date(2026, 7, 1, 23, 30, 0, 0, time.UTC), "2026-07-02"}, // 00:30 BST
-		{time.Date(2026, 7, 1, 22, 59, 0, 0, time.UTC), "2026-07-01"}, // 23:59 BST
+		{time.Date(2026, 7, 1, 23, 30, 0, 0, time.UTC), "2026-07-02"},  // 00:30 BST
+		{time.Date(2026, 7, 1, 22, 59, 0, 0, time.UTC), "2026-07-01"},  // 23:59 BST
 		{time.Date(2026, 12, 1, 23, 30, 0, 0, time.UTC), "2026-12-01"}, // 23:30 GMT
 		{time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC), "2026-12-02"},
 		{time.Date(2026, 7, 1, 19, 30, 0, 0, ny), "2026-07-02"}, // 00:30 BST
