@@ -37,9 +37,6 @@ func (r *rec) day(name string) int64 {
 	return time.Date(int(y), time.Month(m), int(dd), 0, 0, 0, 0, time.UTC).Unix() / 86400
 }
 
-// dayOf returns the day (since the Unix epoch, UTC) of t.
-func dayOf(t instant) int64 { return floorDiv(t.sec, 86400) }
-
 // appointment is what statistics, the queue and the caseload read of an
 // appointment record.
 type appointment struct {
