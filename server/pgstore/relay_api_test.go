@@ -21,40 +21,66 @@ import (
 	"github.com/throughcare/throughcare/syncproto/protocol"
 )
 
-// Two servers with passkey sessions on one database: a device's Subscribe
-// stream on B ends when the device is revoked through A, at once, not at
-// its access expiry (relay.go carries the ending from A to B's streams).
-func TestReplicasEndEachOthersSessions(t *testing.T) {
-	url := pgtest.Shared(t).Database(t, t.Name())
-	db := openURL(t, url)
-	replica := func(db *pgstore.DB) *servertest.Env {
-		return servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
-			Server: func(c *server.Config) { c.Store = db }})
-	}
-	a, b := replica(db), replica(openURL(t, url))
-	token, device := seedSession(t, db)
-	ctx := context.Background()
+// relayWorld is a worker assigned to a client and an admin of their area,
+// each with a passkey session, on one database.
+type relayWorld struct {
+	client, worker, workerDevice string
+	workerToken, adminToken      string
+}
 
-	sctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a guard, far below the 15-minute access expiry
-	defer cancel()
-	stream, err := b.SyncClient(token).Subscribe(sctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stream.Close()
-	if !stream.Receive() {
-		t.Fatalf("B's stream ended before its first message: %v", stream.Err())
-	}
-	if _, err := a.AuthClient(token).RevokeDevice(ctx, &v1.RevokeDeviceRequest{DeviceId: device}); err != nil {
-		t.Fatalf("RevokeDevice through A: %v", err)
-	}
-	for stream.Receive() {
-	}
-	if code := connect.CodeOf(stream.Err()); code != connect.CodeUnauthenticated {
-		t.Fatalf("B's stream ended with %v (%v), want unauthenticated: the revocation on A did not reach it", code, stream.Err())
-	}
-	if r := closeReason(stream.Err()); r != v1.CloseReason_CLOSE_REASON_SESSION_ENDED {
-		t.Fatalf("B's stream closed for %v, want the session ended", r)
+// Two servers with passkey sessions on one database: a worker's Subscribe
+// stream on B ends when their device is revoked, or they are unassigned
+// from the client, through A, at once rather than at the access expiry
+// 15 minutes on (relay.go carries the ending from A to B's streams).
+func TestReplicasEndEachOthersStreams(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		end    func(ctx context.Context, a *servertest.Env, w relayWorld) error
+		code   connect.Code
+		reason v1.CloseReason
+	}{
+		{"device revoked", func(ctx context.Context, a *servertest.Env, w relayWorld) error {
+			_, err := a.AuthClient(w.workerToken).RevokeDevice(ctx, &v1.RevokeDeviceRequest{DeviceId: w.workerDevice})
+			return err
+		}, connect.CodeUnauthenticated, v1.CloseReason_CLOSE_REASON_SESSION_ENDED},
+		{"worker unassigned", func(ctx context.Context, a *servertest.Env, w relayWorld) error {
+			_, err := a.AdminClient(w.adminToken).UnassignClient(ctx, &v1.UnassignClientRequest{ClientId: w.client, WorkerId: w.worker})
+			return err
+		}, connect.CodeAborted, v1.CloseReason_CLOSE_REASON_MEMBERSHIP_CHANGED},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			url := pgtest.Shared(t).Database(t, t.Name())
+			replica := func(db *pgstore.DB) *servertest.Env {
+				return servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
+					Server: func(c *server.Config) { c.Store = db }})
+			}
+			db := openURL(t, url)
+			a, b := replica(db), replica(openURL(t, url))
+			w := seedRelayWorld(t, db)
+			ctx := context.Background()
+
+			sctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a guard, far below the access expiry
+			defer cancel()
+			stream, err := b.SyncClient(w.workerToken).Subscribe(sctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer stream.Close()
+			if !stream.Receive() {
+				t.Fatalf("B's stream ended before its first message: %v", stream.Err())
+			}
+			if err := c.end(ctx, a, w); err != nil {
+				t.Fatalf("through A: %v", err)
+			}
+			for stream.Receive() {
+			}
+			if code := connect.CodeOf(stream.Err()); code != c.code {
+				t.Fatalf("B's stream ended with %v (%v), want %v: the change on A did not reach it", code, stream.Err(), c.code)
+			}
+			if r := closeReason(stream.Err()); r != c.reason {
+				t.Fatalf("B's stream closed for %v, want %v", r, c.reason)
+			}
+		})
 	}
 }
 
@@ -74,20 +100,30 @@ func closeReason(err error) v1.CloseReason {
 	return v1.CloseReason_CLOSE_REASON_UNSPECIFIED
 }
 
-// seedSession stores a worker with a device and a passkey session on it,
-// and returns the session's access token and the device's id.
-func seedSession(t *testing.T, db store.DirectoryStore) (token, device string) {
+func seedRelayWorld(t *testing.T, db store.DirectoryStore) relayWorld {
 	t.Helper()
 	now := time.Now()
-	w := fixture.NewWorld(t, db)
-	u, _ := w.AddUser("Sam", w.AreaA, identity.Worker, now, w.TeamA1)
+	fw := fixture.NewWorld(t, db)
+	worker, _ := fw.AddUser("Sam", fw.AreaA, identity.Worker, now, fw.TeamA1)
+	admin, _ := fw.AddUser("Ari", fw.AreaA, identity.Admin, now)
+	w := relayWorld{client: fw.AddClient(fw.AreaA, fw.TeamA1, now), worker: worker.ID}
+	fw.Directory(func(tx store.DirTx) error {
+		return tx.PutAssignment(&store.Assignment{ClientID: w.client, UserID: worker.ID, From: now.Add(-time.Hour)})
+	})
+	w.workerToken, w.workerDevice = seedSession(fw, worker.ID, now)
+	w.adminToken, _ = seedSession(fw, admin.ID, now)
+	return w
+}
+
+// seedSession stores a device of a user and a passkey session on it, and
+// returns the session's access token and the device's id.
+func seedSession(fw *fixture.World, user string, now time.Time) (token, device string) {
 	token, device = auth.NewToken(auth.AccessPrefix), fixture.NewID()
-	w.Directory(func(tx store.DirTx) error {
-		d := &store.Device{ID: device, UserID: u.ID, Name: "Outreach tablet", CreatedAt: now, LastUsedAt: now}
-		if err := tx.PutDevice(d); err != nil {
+	fw.Directory(func(tx store.DirTx) error {
+		if err := tx.PutDevice(&store.Device{ID: device, UserID: user, Name: "Outreach tablet", CreatedAt: now, LastUsedAt: now}); err != nil {
 			return err
 		}
-		return tx.PutSession(&store.Session{ID: fixture.NewID(), UserID: u.ID, DeviceID: d.ID,
+		return tx.PutSession(&store.Session{ID: fixture.NewID(), UserID: user, DeviceID: device,
 			AccessHash: auth.HashSecret(token), RefreshHash: auth.HashSecret(auth.NewToken(auth.RefreshPrefix)),
 			CreatedAt: now, LastUsedAt: now, AccessExpiresAt: now.Add(15 * time.Minute),
 			RefreshExpiresAt: now.Add(24 * time.Hour), AbsoluteExpiresAt: now.Add(24 * time.Hour), GraceClosed: true})
