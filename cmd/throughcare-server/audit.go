@@ -10,6 +10,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/throughcare/throughcare/server/pgstore"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/storekey"
 )
@@ -25,8 +26,12 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	fs.SetOutput(stdout)
 	data := dataFlag(fs, getenv)
 	keyFile := fs.String("key-file", "", "the store's key file (env "+storekey.EnvKeyFile+"; default: the data directory's path + .key; or the key itself in "+storekey.EnvKey+")")
+	pg := fs.String("store", envOr(getenv, envName("store"), ""), "the server's --store: a PostgreSQL URL, whose chains are checked with the servers running (env "+envName("store")+"; empty: the embedded store in --data)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
+	}
+	if isPostgres(*pg) {
+		return auditPostgres(ctx, *pg, stdout)
 	}
 	if exists, err := store.Exists(*data); err != nil {
 		return err
@@ -49,6 +54,27 @@ func auditCommand(ctx context.Context, args []string, getenv func(string) string
 	}
 	if err != nil {
 		return err
+	}
+	return printAuditReport(stdout, rep)
+}
+
+// auditPostgres checks the audit chains of the PostgreSQL store at raw,
+// which servers may go on using meanwhile.
+func auditPostgres(ctx context.Context, raw string, stdout io.Writer) error {
+	u, err := parsePGURL(raw)
+	if err != nil {
+		return err
+	}
+	db, err := pgstore.Open(ctx, pgstore.Options{URL: u.raw})
+	if err != nil {
+		return fmt.Errorf("opening the PostgreSQL store %s: %w", u, u.scrub(err))
+	}
+	rep, err := db.VerifyAudit(ctx)
+	if cerr := db.Close(); cerr != nil {
+		return errors.Join(err, fmt.Errorf("closing the store: %w", cerr))
+	}
+	if err != nil {
+		return u.scrub(err)
 	}
 	return printAuditReport(stdout, rep)
 }

@@ -27,8 +27,11 @@ import (
 // with the environment variable THROUGHCARE_NAME (dashes become
 // underscores); a flag on the command line wins over the environment.
 type config struct {
-	Listen          string
-	Data            string
+	Listen string
+	Data   string
+	// Store is empty for the embedded store in Data, or a PostgreSQL URL
+	// (storeopen.go); never logged whole (pgURL).
+	Store           string
 	LogFormat       string
 	LogLevel        string
 	MaxRequestBytes int64
@@ -159,6 +162,7 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	}
 	str(&c.Listen, "listen", "127.0.0.1:8080", "address to serve on (h2c: HTTP/1.1 and HTTP/2 without TLS; put TLS in front)")
 	str(&c.Data, "data", "./data", "data directory")
+	str(&c.Store, "store", "", "empty: the embedded store, in --data; or a PostgreSQL database's URL, postgres://USER@HOST:PORT/DATABASE (the password in PGPASSWORD, ~/.pgpass or the URL; logs show only host, port and database), whose schema is migrated at start; --data still holds the operator socket and the bootstrap invite")
 	str(&c.LogFormat, "log-format", "auto", "log format: json, console, or auto (console on a terminal)")
 	str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Int64Var(&c.MaxRequestBytes, "max-request-bytes", 4<<20, "largest request body accepted, in bytes (env "+envName("max-request-bytes")+")")
@@ -284,6 +288,9 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		return nil, fmt.Errorf("--bootstrap-area must name an area")
 	}
 	if err := c.checkMonitoring(); err != nil {
+		return nil, err
+	}
+	if err := c.checkStore(); err != nil {
 		return nil, err
 	}
 	return c, nil

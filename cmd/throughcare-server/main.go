@@ -1,12 +1,13 @@
 // Command throughcare-server runs the Throughcare sync server on an embedded
-// Badger store.
+// Badger store, or on PostgreSQL with --store postgres://… (storeopen.go).
 //
 // Usage:
 //
 //	throughcare-server [--listen 127.0.0.1:8080] [--data ./data] [flags]
+//	throughcare-server --store postgres://USER@HOST:5432/DATABASE [flags]
 //	throughcare-server invite-admin --data DIR --area NAME
 //	throughcare-server healthcheck [--listen ADDR]
-//	throughcare-server audit verify [--data DIR] [--key-file FILE]
+//	throughcare-server audit verify [--data DIR] [--key-file FILE] [--store postgres://…]
 //	throughcare-server --version
 //
 // Every flag can also be set from the environment (THROUGHCARE_LISTEN,
@@ -34,7 +35,6 @@ import (
 	"github.com/throughcare/throughcare/internal/version"
 	"github.com/throughcare/throughcare/server"
 	"github.com/throughcare/throughcare/server/identity"
-	"github.com/throughcare/throughcare/server/store"
 )
 
 func main() {
@@ -60,6 +60,9 @@ const bootstrapTTL = 7 * 24 * time.Hour
 // stdout. Whatever it creates is readable by the server's user only.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	restrictUmask()
+	if err := refuseBadgerOnly(args, getenv); err != nil {
+		return err
+	}
 	if len(args) > 0 && args[0] == "invite-admin" {
 		return inviteAdmin(ctx, args[1:], getenv, stdout)
 	}
@@ -106,22 +109,16 @@ func envOr(getenv func(string) string, key, def string) string {
 // serve runs the server until ctx ends. Callers are resolved by their
 // passkey sessions, or by ids if it is set (tests).
 func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Writer, ids identity.Source) error {
+	// The data directory holds the embedded store, and with either store
+	// the bootstrap invite's file and the operator socket.
 	if err := privateDataDir(cfg.Data, log); err != nil {
 		return err
 	}
-	if cfg.AcceptDataLoss {
-		log.Warn().Str("data", cfg.Data).Msg("--accept-data-loss is set: damage found at this start is accepted, losing what it lost; remove the flag once the store has started")
-	}
 	setMemoryLimit(cfg.MemoryLimit, log)
-	key, err := storeKey(cfg.Data, cfg.KeyFile, cfg.env, log)
+	st, key, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	st, err := store.Open(store.Options{Dir: cfg.Data, Logger: log, AcceptDataLoss: cfg.AcceptDataLoss, BlockCacheMB: cfg.CacheMB, EncryptionKey: key, GCInterval: cfg.gcInterval()})
-	if err != nil {
-		return damaged(err)
-	}
-	logEncryption(cfg.Data, key, log)
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error().Err(err).Msg("closing store")
@@ -141,7 +138,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if obs.metrics != nil {
 		scfg.Metrics = prometheus.NewRegistry() // the server's own, never the global one
 	}
-	scfg.BackupKey = key // backups are sealed with the store key (see restore.go)
+	scfg.BackupKey = key // backups of the embedded store are sealed with its key (see restore.go)
 	srv, err := server.New(scfg)
 	if err != nil {
 		return err

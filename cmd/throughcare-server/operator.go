@@ -13,6 +13,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/operator"
+	"github.com/throughcare/throughcare/server/pgstore"
 	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/storekey"
 )
@@ -52,8 +53,12 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	area := fs.String("area", "", "the area's name, created if it does not exist")
 	data := fs.String("data", envOr(getenv, "THROUGHCARE_DATA", "./data"), "data directory (env THROUGHCARE_DATA)")
 	keyFile := fs.String("key-file", "", "the store's key file, used when no server runs (env "+storekey.EnvKeyFile+"; default: the data directory's path + .key; or the key itself in "+storekey.EnvKey+")")
+	pg := fs.String("store", "", "the server's --store: a PostgreSQL URL, used when no server runs (env "+envName("store")+"; empty: the embedded store in --data)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *pg == "" {
+		*pg = getenv(envName("store"))
 	}
 	if strings.TrimSpace(*area) == "" {
 		return errors.New("invite-admin needs --area NAME")
@@ -65,6 +70,9 @@ func inviteAdmin(ctx context.Context, args []string, getenv func(string) string,
 	}
 	if !errors.Is(err, operator.ErrNotRunning) {
 		return err
+	}
+	if isPostgres(*pg) {
+		return invitePostgres(ctx, *pg, *area, stdout)
 	}
 	return inviteAdminOffline(ctx, *data, *keyFile, *area, getenv, stdout)
 }
@@ -87,6 +95,20 @@ func inviteAdminOffline(ctx context.Context, data, keyFile, area string, getenv 
 		return fmt.Errorf("opening %s (no server answers on its operator socket; if one runs, stop it or fix its socket: %w)", data, err)
 	}
 	return mintAndClose(ctx, st, area, time.Now(), stdout)
+}
+
+// invitePostgres mints the invite in the PostgreSQL store at raw, which
+// any number of servers may share: it needs none of them stopped.
+func invitePostgres(ctx context.Context, raw, area string, stdout io.Writer) error {
+	u, err := parsePGURL(raw)
+	if err != nil {
+		return err
+	}
+	db, err := pgstore.Open(ctx, pgstore.Options{URL: u.raw})
+	if err != nil {
+		return fmt.Errorf("opening the PostgreSQL store %s: %w", u, u.scrub(err))
+	}
+	return mintAndClose(ctx, db, area, time.Now(), stdout)
 }
 
 // inviteStore is the store invite-admin writes the invite to, then closes.

@@ -157,7 +157,9 @@ func putAdminInvite(tx store.DirTx, in *store.Invite, now time.Time) error {
 	if err := tx.PutInvite(in); err != nil {
 		return err
 	}
-	return tx.AppendAudit(&store.Audit{At: now.UTC(), AreaID: in.AreaID, Role: OperatorRole, Action: store.AuditMintAdminInvite})
+	// RecordID names the invite (PutInvite gave it its id), so the minting
+	// can be matched with the invite's use or revocation.
+	return tx.AppendAudit(&store.Audit{At: now.UTC(), AreaID: in.AreaID, Role: OperatorRole, Action: store.AuditMintAdminInvite, RecordID: in.ID})
 }
 
 func adminInvite(code string, now time.Time, ttl time.Duration) *store.Invite {

@@ -265,7 +265,7 @@ func TestOperatorInvitesAreAudited(t *testing.T) {
 				return err
 			}
 			for _, e := range entries {
-				if e.Action != store.AuditMintAdminInvite || e.Role != OperatorRole || e.UserID != "" {
+				if e.Action != store.AuditMintAdminInvite || e.Role != OperatorRole || e.UserID != "" || e.RecordID == "" {
 					t.Errorf("%s: entry %+v", a.Name, e)
 				}
 				got[a.Name] = append(got[a.Name], e.At)

@@ -2,7 +2,6 @@ package admin
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/audit"
@@ -61,7 +60,9 @@ func (s *Service) CloseClient(ctx context.Context, id *identity.Identity, client
 	}
 	for _, r := range res.Results {
 		if r.Verdict != v1.Verdict_VERDICT_APPLIED {
-			return fmt.Errorf("admin: closing a case not applied: %v %v", r.Verdict, r.Reason)
+			// The reason is a code (never the record's content); the
+			// client's state did not allow the change just now.
+			return errkind.E(errkind.Precondition, "the case was not closed: the change was refused (%v); reload the client and retry", r.Reason)
 		}
 	}
 	s.log.Info().Str("user_id", id.UserID).Str("client_id", clientID).Msg("case closed")

@@ -1,13 +1,18 @@
 package admin
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/server/syncengine"
 	"github.com/throughcare/throughcare/syncproto/merge"
 )
 
@@ -198,5 +203,31 @@ func TestListClientsNamesAudited(t *testing.T) {
 	ids := slices.Sorted(slices.Values([]string{w.clientA1, sam}))
 	if last.Action != store.AuditListClients || last.Count != 2 || !slices.Equal(slices.Sorted(slices.Values(last.ClientIDs)), ids) {
 		t.Errorf("last entry %+v, want list_clients of %v", last, ids)
+	}
+}
+
+// refusingWriter is an engine whose writes are all refused.
+type refusingWriter struct{ Writer }
+
+func (refusingWriter) WriteAudited(_ context.Context, _ *store.Audit, changes []*v1.Change, _ func(*v1.Change, *v1.RecordState) syncengine.Decision) (*syncengine.PushResult, error) {
+	res := &syncengine.PushResult{}
+	for range changes {
+		res.Results = append(res.Results, syncengine.Result{Verdict: v1.Verdict_VERDICT_REJECTED, Reason: v1.RejectReason_REJECT_REASON_NOT_FOUND})
+	}
+	return res, nil
+}
+
+// A close the engine refuses is a typed error the API maps (a failed
+// precondition), not an internal one.
+func TestCloseClientRefusedIsTyped(t *testing.T) {
+	w := newWorld(t)
+	svc, err := New(Config{Store: w.st, Sessions: w.sessions, Writer: refusingWriter{w.eng}, Devices: w.devices, Now: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = svc.CloseClient(w.ctx, w.supA1, w.clientA1)
+	var e *errkind.Error
+	if !errors.As(err, &e) || e.Kind != errkind.Precondition {
+		t.Fatalf("refused close: %v, want a Precondition error", err)
 	}
 }

@@ -153,7 +153,7 @@ func (s *DB) sealAudit(ctx context.Context) error {
 // sealOnce runs one sealing transaction; full reports an area that had
 // more pending entries than it moved.
 func (s *DB) sealOnce(ctx context.Context) (full bool, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err = pgx.BeginTxFunc(ctx, s.pool, readCommitted, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, "SELECT DISTINCT area FROM audit_pending ORDER BY area")
 		if err != nil {
 			return err

@@ -29,7 +29,9 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx store.BucketTx) error) erro
 		}
 		heads, audited, err := s.bucketsOnce(ctx, fn)
 		if retryable(err) {
-			time.Sleep(backoff/2 + mrand.N(backoff)) // lost a race with a push to the same buckets
+			if err := pause(ctx, backoff/2+mrand.N(backoff)); err != nil { // lost a race with another transaction
+				return err
+			}
 			backoff = min(2*backoff, 100*time.Millisecond)
 			continue
 		}
@@ -47,10 +49,28 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx store.BucketTx) error) erro
 	return fmt.Errorf("pgstore: gave up after %d deadlocked or conflicting attempts: %w", maxRetries, store.ErrUnavailable)
 }
 
+// readCommitted is the isolation bucket transactions are written for: they
+// lock the heads they append to and then read what committed before, so
+// they are stated, not left to the database's default (which managed
+// services sometimes set to SERIALIZABLE).
+var readCommitted = pgx.TxOptions{IsoLevel: pgx.ReadCommitted}
+
+// pause waits d, or until ctx is done (its error).
+func pause(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // bucketsOnce is one attempt of Buckets; it returns the heads of the
 // buckets appended to, and whether it committed audit entries.
 func (s *DB) bucketsOnce(ctx context.Context, fn func(tx store.BucketTx) error) (map[string]uint64, bool, error) {
-	pgtx, err := s.pool.Begin(ctx) // READ COMMITTED: each statement sees what committed before it
+	pgtx, err := s.pool.BeginTx(ctx, readCommitted) // each statement sees what committed before it
 	if err != nil {
 		return nil, false, err
 	}

@@ -44,7 +44,9 @@ func (s *DB) Directory(ctx context.Context, fn func(tx store.DirTx) error) error
 		now := s.now()
 		audited, err := s.directoryOnce(ctx, now, fn)
 		if retryable(err) {
-			time.Sleep(backoff/2 + mrand.N(backoff))
+			if err := pause(ctx, backoff/2+mrand.N(backoff)); err != nil { // lost a race with another transaction
+				return err
+			}
 			backoff = min(2*backoff, 100*time.Millisecond)
 			continue
 		}

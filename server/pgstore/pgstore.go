@@ -43,7 +43,9 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -194,10 +196,32 @@ func retryable(err error) bool {
 
 // mapErr turns the pool's errors into the store's.
 func (s *DB) mapErr(err error) error {
-	if err != nil && s.closed.Load() && !errors.Is(err, context.Canceled) {
+	switch {
+	case err != nil && s.closed.Load() && !errors.Is(err, context.Canceled):
 		return fmt.Errorf("%w (%v)", store.ErrClosed, err)
+	case unavailable(err):
+		return fmt.Errorf("%w: the database cannot be reached (%v)", store.ErrUnavailable, err)
 	}
 	return err
+}
+
+// unavailable reports whether err says the database is gone for now (the
+// connection failed or was lost, the server is shutting down or starting,
+// failing over, or full of connections) rather than that the request was
+// wrong: callers should retry, so the store says ErrUnavailable.
+func unavailable(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || // connection_exception
+			pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03" || // admin or crash shutdown, cannot connect now
+			pgErr.Code == "53300" // too_many_connections
+	}
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	return errors.As(err, &connErr) || errors.As(err, &netErr) || pgconn.SafeToRetry(err) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // read runs fn in a read-only transaction on one snapshot of the database.

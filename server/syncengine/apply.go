@@ -3,6 +3,7 @@ package syncengine
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -10,6 +11,7 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
+	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
 // Buckets is what Apply needs of the store: a transaction on the buckets.
@@ -127,6 +129,27 @@ func (a *applier) run() (*PushResult, error) {
 // mark without gaps, and loads every record they touch, so that the
 // changes and the records the batch creates can be decided before anything
 // is applied. It returns the device sequence number after the batch.
+// touchBuckets reads the head of every bucket the batch's new changes
+// touch, in sorted order, before anything else: a store that locks a
+// bucket when a transaction first touches it (PostgreSQL) then takes its
+// locks in one order, so two pushes that share buckets wait for each other
+// rather than deadlock. (Stores that do not lock lose nothing.)
+func (a *applier) touchBuckets(hwm uint64) error {
+	var buckets []string
+	for _, ch := range a.b.Changes {
+		if ch.GetDeviceSeq() > hwm && schema.ValidID(ch.GetClientId()) {
+			buckets = append(buckets, ch.GetClientId())
+		}
+	}
+	slices.Sort(buckets)
+	for _, b := range slices.Compact(buckets) {
+		if _, err := a.tx.Head(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (a *applier) load(hwm uint64) (uint64, error) {
 	b := a.b
 	a.records = map[recordRef]*working{}
@@ -137,6 +160,9 @@ func (a *applier) load(hwm uint64) (uint64, error) {
 		for i, ch := range b.Changes {
 			ch.DeviceSeq = next + uint64(i)
 		}
+	}
+	if err := a.touchBuckets(hwm); err != nil {
+		return 0, err
 	}
 	for i, ch := range b.Changes {
 		if ch.GetDeviceSeq() <= hwm {

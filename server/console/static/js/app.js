@@ -25,21 +25,36 @@ const nav = document.getElementById('nav');
 const sessionBox = document.getElementById('session');
 const liveBadge = document.getElementById('live');
 
-let rendered = null; // the search string on screen
+let rendered = null; // the search string and private parameters on screen
 let teardown = null;
+
+// PRIVATE are parameters that may hold personal data (a name or date of
+// birth searched for): they are kept in the history entry's state, never
+// in the address, which reaches reverse-proxy logs, bookmarks and history.
+const PRIVATE = ['q'];
 
 /** navigate shows a view: navigate({view: 'client', client: id}). */
 export function navigate(params, { replace: replaceState = false } = {}) {
-  const search = '?' + new URLSearchParams(params);
-  history[replaceState ? 'replaceState' : 'pushState'](null, '', '/' + search);
+  const open = {};
+  const hidden = {};
+  for (const [k, v] of Object.entries(params)) (PRIVATE.includes(k) ? hidden : open)[k] = v;
+  const search = '?' + new URLSearchParams(open);
+  history[replaceState ? 'replaceState' : 'pushState']({ private: hidden }, '', '/' + search);
   render(true);
 }
 
+/** here is what is on screen: the address and the private parameters. */
+function here() {
+  return location.search + '#' + JSON.stringify(history.state?.private ?? {});
+}
+
 function render(moved = false) {
-  rendered = location.search;
+  rendered = here();
   teardown?.abort();
   teardown = new AbortController();
   const params = new URLSearchParams(location.search);
+  for (const k of PRIVATE) params.delete(k); // an old link's: never read from the address
+  for (const [k, v] of Object.entries(history.state?.private ?? {})) params.set(k, v);
   const s = auth.current();
   showChrome(s);
   if (!s) {
@@ -94,7 +109,7 @@ document.addEventListener('click', (e) => {
 });
 
 window.addEventListener('popstate', () => {
-  if (location.search !== rendered) render(true);
+  if (here() !== rendered) render(true);
 });
 
 document.getElementById('signout').addEventListener('click', () => auth.signOut());

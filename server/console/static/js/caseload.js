@@ -1,6 +1,7 @@
 // The caseload: every client in reach with their worker, last contact,
 // next appointment and what is overdue, sortable, searched by name, date
-// of birth or initials. The search, order and team are in the address.
+// of birth or initials. The order and team are in the address; the search
+// text is kept in the history entry (app.js PRIVATE), never the address.
 
 import { call } from './api.js';
 import * as lookup from './lookup.js';
