@@ -15,7 +15,7 @@ import (
 // processes; OnAnnounce hears theirs (never this process's own), and a
 // kind it does not know (pgstore.AnnounceResync after its listener
 // reconnects) means "announcements may have been missed": every watched
-// stream ends and devices reconnect.
+// stream ends (as for a caseload change) and devices reconnect.
 type Relay interface {
 	Announce(ctx context.Context, kind string, ids []string) error
 	OnAnnounce(fn func(kind string, ids []string))
@@ -135,8 +135,8 @@ func (n *notifier) heard(kind string, ids []string) {
 		n.endLocal(ids...)
 	case relayCaseloadChanged:
 		n.changedLocal(ids...)
-	default: // a resync, or a kind from a newer server: end everything
-		n.endAll()
+	default: // a resync, or a kind from a newer server: end every stream
+		n.changedAll()
 	}
 }
 
@@ -167,15 +167,13 @@ func (n *notifier) endLocal(ids ...string) {
 	}
 }
 
-// endAll closes every session and caseload channel.
-func (n *notifier) endAll() {
+// changedAll closes every caseload channel, which ends every stream (each
+// watches its user's): the devices reconnect gently (they pull and follow
+// again, where a session ending would make them refresh first), and
+// resolving them again refuses any session that ended meanwhile.
+func (n *notifier) changedAll() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	for id, w := range n.sessions {
-		w.stop()
-		delete(n.sessions, id)
-		close(w.ch)
-	}
 	for id, ch := range n.users {
 		delete(n.users, id)
 		close(ch)

@@ -60,12 +60,13 @@ func TestNotifierRelay(t *testing.T) {
 		t.Errorf("heard announcements were announced again: %q", r.sent)
 	}
 
-	s3, u3 := n.session("s3", later), n.user("u3")
+	s3, u3, u4 := n.session("s3", later), n.user("u3"), n.user("u4")
 	r.other("resync", nil)
-	if !closed(s3) || !closed(u3) {
-		t.Errorf("after a resync: s3 %v u3 %v, want every channel closed", closed(s3), closed(u3))
+	if !closed(u3) || !closed(u4) || closed(s3) {
+		t.Errorf("after a resync: u3 %v u4 %v s3 %v, want every caseload channel closed (ending every stream) and sessions left",
+			closed(u3), closed(u4), closed(s3))
 	}
-	if again := n.session("s3", later); closed(again) {
-		t.Error("a session watched after the resync starts closed")
+	if again := n.user("u3"); closed(again) {
+		t.Error("a user watched after the resync starts closed")
 	}
 }
