@@ -29,6 +29,7 @@ import (
 	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/throughcare/throughcare/syncproto/caseday"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
 	"github.com/throughcare/throughcare/syncproto/topschedule"
@@ -103,7 +104,8 @@ func (d *Device) Agenda(ctx context.Context, from, to time.Time) ([]AgendaItem, 
 
 // Overdue returns the appointments past their start with no outcome and
 // the follow-ups passed with no later contact, as of now by the device's
-// clock (Config.Now). A follow-up is passed the day after its date.
+// clock (Config.Now). A follow-up is passed the day after its date, in the
+// service's zone (package caseday), as the server counts it.
 func (d *Device) Overdue(ctx context.Context) (OverdueItems, error) {
 	now := d.cfg.Now()
 	if err := d.refreshIndex(ctx); err != nil {
@@ -139,7 +141,8 @@ func (d *Device) Overdue(ctx context.Context) (OverdueItems, error) {
 		}
 		fit := txn.NewIterator(local.IterOptions{Prefix: []byte{pFollowUp}, PrefetchValues: true})
 		defer fit.Close()
-		fend := dayKey(pFollowUp, DateOf(now))
+		y, m, day := caseday.Today(now) // the service's day, not the tablet's zone
+		fend := dayKey(pFollowUp, Date{y, m, day})
 		for fit.Rewind(); fit.Valid() && bytes.Compare(fit.Key(), fend) < 0; fit.Next() {
 			bucket := [16]byte(fit.Key()[9:25])
 			var lr *localRecord

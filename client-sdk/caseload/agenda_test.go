@@ -194,3 +194,28 @@ func deleteUnder(txn *local.Txn, p byte) error {
 	}
 	return nil
 }
+
+// A follow-up turns overdue at midnight in the service's zone (London),
+// as the server counts it, not at midnight on the tablet's clock: at 23:30
+// UTC on 1 July it is already 2 July in London.
+func TestOverdueFollowUpTurnsAtLondonMidnight(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, time.July, 1, 22, 30, 0, 0, time.UTC) // 23:30 BST
+	d, c := enrolledDevice(t, func(cfg *Config) { cfg.Now = func() time.Time { return now } })
+	ct := contactAt(now.Add(-48 * time.Hour))
+	ct.FollowUp = Date{2026, time.July, 1}
+	mustLog(t, d, c, ct)
+	count := func() int {
+		t.Helper()
+		o, err := d.Overdue(ctx)
+		must(t, err)
+		return len(o.FollowUps)
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("at 23:30 BST on the follow-up day: %d overdue, want 0", n)
+	}
+	now = time.Date(2026, time.July, 1, 23, 30, 0, 0, time.UTC) // 00:30 BST on 2 July
+	if n := count(); n != 1 {
+		t.Fatalf("at 00:30 BST the day after (23:30 UTC the same day): %d overdue, want 1", n)
+	}
+}

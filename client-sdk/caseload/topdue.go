@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
+	"github.com/throughcare/throughcare/syncproto/caseday"
 	"github.com/throughcare/throughcare/syncproto/merge"
 	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
@@ -44,7 +45,8 @@ func (d *Device) TOPsDue(ctx context.Context) ([]TOPDue, error) {
 		names := clientNames{}
 		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pTOPDue}, PrefetchValues: true})
 		defer it.Close()
-		end := dayKey(pTOPDue, DateOf(today.AddDate(0, 0, 1))) // windows open by today
+		y, m, day := caseday.Today(today)
+		end := dayKey(pTOPDue, DateOf(time.Date(y, m, day+1, 0, 0, 0, 0, time.UTC))) // windows open by today
 		for it.Rewind(); it.Valid() && bytes.Compare(it.Key(), end) < 0; it.Next() {
 			bucket := [16]byte(it.Key()[9:25])
 			var n topschedule.Next

@@ -17,11 +17,13 @@ import (
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
-// A tablet whose app was built with schema version 1 (before appointments)
-// keeps logging and pulling contacts while a colleague's version-2 tablet
-// books appointments with the same client: it stores the appointments it
-// pulls without error, and its reads do not break.
-func TestSchema1TabletKeepsSyncingBesideAppointments(t *testing.T) {
+// The current SDK opened with the schema registry as of version 1 (before
+// appointments; Registry.AsOf) keeps logging and pulling contacts while a
+// tablet on the current schema books appointments with the same client:
+// it refuses to book one, stores the appointments it pulls without error,
+// and its reads do not break. This is not an old app: it runs today's SDK
+// code (e2e/oldsdk builds and runs the real schema-1 SDK from history).
+func TestCurrentSDKWithSchema1RegistryBesideAppointments(t *testing.T) {
 	ctx := context.Background()
 	client, old, current, sync := oldAndNew(t, 1)
 
@@ -65,9 +67,6 @@ func TestSchema1TabletKeepsSyncingBesideAppointments(t *testing.T) {
 	if _, err := old.Conflicts(ctx); err != nil {
 		t.Fatalf("the old tablet's Conflicts: %v", err)
 	}
-	if items, err := old.Agenda(ctx, start.Add(-time.Hour), start.Add(72*time.Hour)); err != nil || len(items) != 2 {
-		t.Fatalf("the old tablet's Agenda = %d items (%v), want 2", len(items), err)
-	}
 
 	// And the new tablet sees the old one's contact.
 	sync(current, "the new tablet")
@@ -80,8 +79,9 @@ func TestSchema1TabletKeepsSyncingBesideAppointments(t *testing.T) {
 	}
 }
 
-// oldAndNew makes a client assigned to two workers: one on a tablet built
-// with schema version oldVersion, one on the current schema. sync syncs a
+// oldAndNew makes a client assigned to two workers: one on a current SDK
+// tablet given the schema registry as of oldVersion, one on the current
+// schema. sync syncs a
 // tablet and fails the test if it errs or the server refused a change.
 func oldAndNew(t *testing.T, oldVersion uint32) (client string, old, current *caseload.Device, sync func(*caseload.Device, string) caseload.SyncReport) {
 	t.Helper()
@@ -121,11 +121,13 @@ func oldAndNew(t *testing.T, oldVersion uint32) (client string, old, current *ca
 	return client, old, current, sync
 }
 
-// A tablet built with schema version 2 (appointments, no TOP) keeps booking
-// appointments while a colleague's current tablet records TOPs with the
-// same client: it stores the TOPs it pulls, cannot write one, and its reads
-// do not break; the new tablet sees the old one's booking.
-func TestSchema2TabletKeepsSyncingBesideTOPs(t *testing.T) {
+// The current SDK opened with the schema registry as of version 2
+// (appointments, no TOP; Registry.AsOf) keeps booking appointments while a
+// tablet on the current schema records TOPs with the same client: it
+// stores the TOPs it pulls, cannot write one, and its reads do not break;
+// the current tablet sees its booking. Like the test above, this runs
+// today's SDK code with an older registry, not an old app.
+func TestCurrentSDKWithSchema2RegistryBesideTOPs(t *testing.T) {
 	ctx := context.Background()
 	client, old, current, sync := oldAndNew(t, 2)
 	day := caseload.DateOf(time.Now())
@@ -164,8 +166,8 @@ func TestSchema2TabletKeepsSyncingBesideTOPs(t *testing.T) {
 	}
 }
 
-// enrolWorker enrols a worker of team A1 on an SDK tablet (in memory) built
-// with reg (nil: the current schema).
+// enrolWorker enrols a worker of team A1 on a current SDK tablet (in
+// memory) given the schema registry reg (nil: the current schema).
 func enrolWorker(t *testing.T, env *servertest.Env, w *fixture.World, name string, reg *schema.Registry) *caseload.Device {
 	t.Helper()
 	code := auth.NewInviteCode()

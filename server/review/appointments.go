@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/throughcare/throughcare/syncproto/caseday"
 	"github.com/throughcare/throughcare/syncproto/schema"
 	"github.com/throughcare/throughcare/syncproto/wire"
 )
@@ -94,7 +95,7 @@ type bucketFacts struct {
 	today     int64
 }
 
-// facts works out a bucket's facts as of today (days since the epoch).
+// facts works out a bucket's facts as of today (caseday.Number).
 func (b *bucketData) facts(today int64) bucketFacts {
 	f := bucketFacts{today: today}
 	for i := range b.contacts {
@@ -128,5 +129,5 @@ func (f *bucketFacts) mark(id uuid.UUID) {
 // overdue reports whether a contact's follow-up date has passed (before
 // today) with no later live contact with the client.
 func (f *bucketFacts) overdue(ct *contact) bool {
-	return !ct.deleted && ct.followUp != noDay && ct.followUp < f.today && f.hasLatest && ct.at.compare(f.latest) >= 0
+	return !ct.deleted && ct.followUp != noDay && caseday.Passed(ct.followUp, f.today) && f.hasLatest && ct.at.compare(f.latest) >= 0
 }

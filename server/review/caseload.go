@@ -13,6 +13,7 @@ import (
 	"github.com/throughcare/throughcare/server/access"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/syncproto/caseday"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/schema"
 )
@@ -90,9 +91,9 @@ func caseLineOf(c *client, sum *caseSummary, now, missedFrom instant) *caseLine 
 		l.last, l.hasLast = sum.latest, true
 		l.out.LastContact = timestamppb.New(sum.latest.time())
 	}
-	today := dayOf(now)
+	today := caseday.TodayNumber(now.time())
 	for _, d := range sum.latestFollowUps {
-		if d < today {
+		if caseday.Passed(d, today) {
 			l.out.OverdueFollowUps++
 		}
 	}

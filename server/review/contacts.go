@@ -15,6 +15,7 @@ import (
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/syncproto/caseday"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/merge"
 	"github.com/throughcare/throughcare/syncproto/schema"
@@ -273,7 +274,7 @@ func (s *Service) eachContact(ctx context.Context, sc *scope, q *contactQuery, f
 		clients = []*client{c}
 	}
 	rd := newReader(s.st)
-	today := dayOf(instantOf(s.now()))
+	today := caseday.TodayNumber(s.now())
 	for _, c := range clients {
 		b, err := rd.read(ctx, c)
 		if err != nil {

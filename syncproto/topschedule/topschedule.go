@@ -6,10 +6,14 @@
 // view and data-quality lists all ask this package, so they agree.
 //
 // Dates are calendar days: a time.Time's year, month and day, whatever its
-// clock and location.
+// clock and location; "today" is the service's day (package caseday).
 package topschedule
 
-import "time"
+import (
+	"time"
+
+	"github.com/throughcare/throughcare/syncproto/caseday"
+)
 
 // Schedule is an area's TOP schedule.
 type Schedule struct {
@@ -83,7 +87,6 @@ type Next struct {
 
 // NextTOP says which TOP a client needs next and where it stands today.
 func (s Schedule) NextTOP(c Client, today time.Time) Next {
-	today = day(today)
 	if c.TreatmentStart.IsZero() {
 		return Next{}
 	}
@@ -122,7 +125,8 @@ func (s Schedule) NextTOP(c Client, today time.Time) Next {
 // State returns n with its State on today (n's days are kept; a Next with
 // no Stage is NotNeeded).
 func (s Schedule) State(n Next, today time.Time) Next {
-	today = day(today)
+	y, m, d := caseday.Today(today) // the service's day (Europe/London)
+	today = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 	switch {
 	case n.Stage == "":
 		n.State = NotNeeded

@@ -1,0 +1,149 @@
+package oldsdk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"testing"
+	"time"
+
+	"github.com/throughcare/throughcare/client-sdk/caseload"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
+	"github.com/throughcare/throughcare/server/admin"
+	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/servertest/fixture"
+)
+
+// A tablet app built with the SDK from before schema version 2 keeps
+// logging and pulling contacts while a colleague's current tablet books
+// appointments and records a TOP with the same client (issues 14 and 15):
+// its syncs send its contact with nothing refused, it pulls the record
+// types it does not know without error, its Clients and Timeline reads do
+// not break, and the current tablet sees its contact.
+func TestSchema1BinaryKeepsSyncingBesideCurrentTablet(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the old SDK from history (about a minute)")
+	}
+	bin := buildOldTablet(t)
+	ctx := context.Background()
+	env := servertest.New(t, servertest.Options{Passkeys: true, Serve: servertest.ServeOptions{Plaintext: true}})
+	w := fixture.NewWorld(t, env.Store)
+	adm, _ := w.AddUser("Alex Admin", w.AreaA, identity.Admin, time.Now())
+	adminID := &identity.Identity{UserID: adm.ID, DeviceID: "device-admin", Role: identity.Admin, Area: w.AreaA}
+	client, err := env.Server.Admin.CreateClient(ctx, adminID, admin.NewClient{TeamID: w.TeamA1, GivenName: "Sam", FamilyName: "Jones", Pathway: "licence", IdempotencyKey: "sam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := func(name string) string {
+		t.Helper()
+		inv, err := env.Server.Admin.CreateInvite(ctx, adminID, identity.Worker, w.TeamA1, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv.Code
+	}
+
+	// The old tablet enrols (its own store on disk, kept between runs).
+	key := make([]byte, 32)
+	rand.Read(key)
+	base := []string{"-dir", t.TempDir(), "-key", hex.EncodeToString(key), "-server", env.URL, "-origin", servertest.RPOrigin}
+	enrolled := runOld(t, bin, append(base, "-invite", invite("Olly Old"))...)
+	if enrolled.UserID == "" || enrolled.Sync.Rejected != 0 {
+		t.Fatalf("the old tablet's enrolment: %+v", enrolled)
+	}
+	current := openCurrent(t, env, invite("Nia New"))
+	for _, u := range []string{enrolled.UserID, current.UserID()} {
+		if err := env.Server.Admin.AssignClient(ctx, adminID, client, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// The current tablet pulls the client and writes record types schema 1
+	// does not have.
+	syncCurrent(t, current)
+	start := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	missed := book(t, current, client, caseload.Appointment{Type: "probation", StartsAt: start, WithWhom: "Probation officer"})
+	if _, err := current.RecordAttendance(ctx, client, missed, caseload.Outcome{DNAReason: "unwell"}); err != nil {
+		t.Fatal(err)
+	}
+	book(t, current, client, caseload.Appointment{Type: "keywork", StartsAt: start.Add(48 * time.Hour)})
+	top := caseload.OutcomeReview{InterviewDate: caseload.DateOf(time.Now()), Stage: "start",
+		Answers: map[string]caseload.TOPAnswer{"opiates": {Weeks: [4]int{7, 7, 6, 7}}}}
+	if _, err := current.RecordOutcomeReview(ctx, client, top); err != nil {
+		t.Fatal(err)
+	}
+	syncCurrent(t, current)
+
+	// The old tablet pulls the client beside the appointments and the TOP,
+	// logs a contact and syncs: sent, nothing refused.
+	logged := runOld(t, bin, append(base, "-client", client)...)
+	if logged.First.Rejected != 0 || logged.First.Pulled != 4 {
+		t.Fatalf("the old tablet's first sync %+v: want 4 records pulled: the client, two appointments (one marked missed) and a TOP", logged.First)
+	}
+	if logged.Sync.Accepted == 0 || logged.Sync.Rejected != 0 {
+		t.Fatalf("the old tablet's sync %+v: want its contact's changes accepted, nothing refused", logged.Sync)
+	}
+	if logged.Clients != 1 || len(logged.Contacts) != 1 || logged.Contacts[0].ID != logged.Logged || logged.Contacts[0].Pending {
+		t.Fatalf("the old tablet holds %d clients, contacts %+v: want the client and its contact %s, synced", logged.Clients, logged.Contacts, logged.Logged)
+	}
+
+	// The current tablet sees it, and writes again.
+	syncCurrent(t, current)
+	tl, err := current.Timeline(ctx, client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tl.Contacts) != 1 || tl.Contacts[0].ID != logged.Logged || tl.Contacts[0].Author != enrolled.UserID {
+		t.Fatalf("the current tablet's contacts %+v: want the old tablet's %s", tl.Contacts, logged.Logged)
+	}
+	if len(tl.Appointments) != 2 || len(tl.OutcomeReviews) != 1 {
+		t.Fatalf("the current tablet's appointments %+v, TOPs %+v: want its own two and its TOP", tl.Appointments, tl.OutcomeReviews)
+	}
+	book(t, current, client, caseload.Appointment{Type: "keywork", StartsAt: start.Add(96 * time.Hour)})
+	syncCurrent(t, current)
+
+	// The old tablet syncs again: it pulls only a record type it does not
+	// know, and reads as before.
+	again := runOld(t, bin, base...)
+	if again.Sync.Accepted != 0 || again.Sync.Rejected != 0 || again.Sync.Pulled == 0 {
+		t.Fatalf("the old tablet's second sync %+v: want the new appointment pulled, nothing sent or refused", again.Sync)
+	}
+	if again.Clients != 1 || len(again.Contacts) != 1 || again.Contacts[0].ID != logged.Logged {
+		t.Fatalf("the old tablet holds %d clients, contacts %+v after pulling an appointment: want as before", again.Clients, again.Contacts)
+	}
+}
+
+// openCurrent enrols a worker with the invite code on a current SDK tablet
+// (in memory).
+func openCurrent(t *testing.T, env *servertest.Env, code string) *caseload.Device {
+	t.Helper()
+	key := make([]byte, 32)
+	rand.Read(key)
+	d, err := caseload.Open(caseload.Config{InMemory: true, Key: key, Server: env.URL, HTTPClient: env.HTTPClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	if err := d.Enrol(context.Background(), software.New(servertest.RPOrigin), code, "Tablet"); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func book(t *testing.T, d *caseload.Device, client string, a caseload.Appointment) string {
+	t.Helper()
+	id, err := d.BookAppointment(context.Background(), client, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func syncCurrent(t *testing.T, d *caseload.Device) {
+	t.Helper()
+	rep, err := d.Sync(context.Background())
+	if err != nil || rep.Rejected != 0 {
+		t.Fatalf("the current tablet's sync %+v: %v", rep, err)
+	}
+}
