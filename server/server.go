@@ -183,6 +183,9 @@ func New(cfg Config) (_ *Server, err error) {
 	if acfg.Now == nil {
 		acfg.Now = cfg.Now
 	}
+	if r, ok := cfg.Store.(auth.Relay); ok && acfg.Relay == nil { // *pgstore.DB: endings reach the other replicas
+		acfg.Relay = r
+	}
 	if s.Auth, err = auth.New(acfg, cfg.Store); err != nil {
 		return nil, err
 	}

@@ -1,9 +1,35 @@
 package auth
 
 import (
+	"context"
 	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 )
+
+// Relay carries session endings and caseload changes between the server
+// processes sharing one directory, so that a stream open on one process
+// ends when its session ends, or its user's caseload changes, through
+// another (pgstore.DB is one). Announce sends ids of a kind to the other
+// processes; OnAnnounce hears theirs (never this process's own), and a
+// kind it does not know (pgstore.AnnounceResync after its listener
+// reconnects) means "announcements may have been missed": every watched
+// stream ends (as for a caseload change) and devices reconnect.
+type Relay interface {
+	Announce(ctx context.Context, kind string, ids []string) error
+	OnAnnounce(fn func(kind string, ids []string))
+}
+
+// The kinds the notifier announces: session ids ended, and user ids whose
+// caseload changed.
+const (
+	relaySessionsEnded   = "sessions-ended"
+	relayCaseloadChanged = "caseload-changed"
+)
+
+// relayTimeout bounds one announcement.
+const relayTimeout = 5 * time.Second
 
 // notifier hands out the channels that end live streams: one per session
 // (closed when the session ends or its access token expires unrenewed) and
@@ -14,7 +40,8 @@ import (
 // way.
 //
 // It lives in memory: with one server process that is every open stream.
-// Several server processes would need to relay endings to each other.
+// With several, endings and changes are also announced through the Relay,
+// and those of the other processes are heard from it (useRelay).
 type notifier struct {
 	now func() time.Time
 	// afterFunc starts a timer that calls f after d and returns its stop
@@ -24,6 +51,9 @@ type notifier struct {
 	mu        sync.Mutex
 	sessions  map[string]*sessionWatch
 	users     map[string]chan struct{}
+	// publish announces ids of a kind to the other processes (nil: one
+	// process).
+	publish func(kind string, ids []string)
 }
 
 type sessionWatch struct {
@@ -84,8 +114,48 @@ func (n *notifier) arm(id string, w *sessionWatch, expires time.Time) {
 	})
 }
 
-// end closes the channels of sessions that ended.
+// useRelay announces n's endings and changes through r and applies the
+// other processes' announcements locally; a failed announcement is logged
+// (the streams on the other processes then end at their access expiry).
+func (n *notifier) useRelay(r Relay, log zerolog.Logger) {
+	n.publish = func(kind string, ids []string) {
+		ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
+		defer cancel()
+		if err := r.Announce(ctx, kind, ids); err != nil {
+			log.Error().Err(err).Str("kind", kind).Int("ids", len(ids)).Msg("relay announcement failed")
+		}
+	}
+	r.OnAnnounce(n.heard)
+}
+
+// heard applies another process's announcement.
+func (n *notifier) heard(kind string, ids []string) {
+	switch kind {
+	case relaySessionsEnded:
+		n.endLocal(ids...)
+	case relayCaseloadChanged:
+		n.changedLocal(ids...)
+	default: // a resync, or a kind from a newer server: end every stream
+		n.changedAll()
+	}
+}
+
+// announce publishes ids of kind, if there is a relay and any ids.
+func (n *notifier) announce(kind string, ids []string) {
+	if n.publish != nil && len(ids) > 0 {
+		n.publish(kind, ids)
+	}
+}
+
+// end closes the channels of sessions that ended, here and (through the
+// relay) on the other processes.
 func (n *notifier) end(ids ...string) {
+	n.endLocal(ids...)
+	n.announce(relaySessionsEnded, ids)
+}
+
+// endLocal closes this process's channels of sessions that ended.
+func (n *notifier) endLocal(ids ...string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, id := range ids {
@@ -94,6 +164,19 @@ func (n *notifier) end(ids ...string) {
 			delete(n.sessions, id)
 			close(w.ch)
 		}
+	}
+}
+
+// changedAll closes every caseload channel, which ends every stream (each
+// watches its user's): the devices reconnect gently (they pull and follow
+// again, where a session ending would make them refresh first), and
+// resolving them again refuses any session that ended meanwhile.
+func (n *notifier) changedAll() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for id, ch := range n.users {
+		delete(n.users, id)
+		close(ch)
 	}
 }
 
@@ -109,8 +192,15 @@ func (n *notifier) user(id string) <-chan struct{} {
 	return ch
 }
 
-// changed closes the caseload channels of users.
+// changed closes the caseload channels of users, here and (through the
+// relay) on the other processes.
 func (n *notifier) changed(ids ...string) {
+	n.changedLocal(ids...)
+	n.announce(relayCaseloadChanged, ids)
+}
+
+// changedLocal closes this process's caseload channels of users.
+func (n *notifier) changedLocal(ids ...string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, id := range ids {

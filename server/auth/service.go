@@ -52,6 +52,11 @@ type Config struct {
 	// before FinishEnrollment returns (the server deletes the bootstrap
 	// invite's file with it once that invite is used).
 	Enrolled func(ctx context.Context)
+	// Relay, if set, carries session endings and caseload changes to the
+	// other server processes sharing the directory, and theirs to this
+	// one, so that open streams end on whichever process serves them
+	// (notify.go). Nil: one process.
+	Relay Relay
 	// Logger records authentication events: ids and outcomes only, never
 	// tokens, codes, credential ids, handles or names.
 	Logger zerolog.Logger
@@ -133,7 +138,11 @@ func New(cfg Config, st store.DirectoryStore) (*Service, error) {
 		return nil, fmt.Errorf("auth: %w", err)
 	}
 	log := cfg.Logger.With().Str("component", "auth").Logger()
-	return &Service{cfg: cfg, st: st, wa: wa, log: log, notify: newNotifier(cfg.Now)}, nil
+	notify := newNotifier(cfg.Now)
+	if cfg.Relay != nil {
+		notify.useRelay(cfg.Relay, log)
+	}
+	return &Service{cfg: cfg, st: st, wa: wa, log: log, notify: notify}, nil
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now() }

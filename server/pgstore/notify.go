@@ -60,6 +60,8 @@ type listener struct {
 	done   sync.WaitGroup
 	pid    atomic.Uint32 // the listening backend's process id
 	conns  atomic.Int64  // connections made (1 after Open), for tests
+
+	announced announcers // OnAnnounce's functions (relay.go)
 }
 
 // startListener connects the listening connection and starts its
@@ -100,9 +102,11 @@ func (l *listener) connect(ctx context.Context) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		_ = conn.Close(context.Background())
-		return nil, err
+	for _, ch := range []string{notifyChannel, relayChannel} {
+		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
+			_ = conn.Close(context.Background())
+			return nil, err
+		}
 	}
 	l.pid.Store(conn.PgConn().PID())
 	l.conns.Add(1)
@@ -122,6 +126,7 @@ func (s *DB) listen(ctx context.Context, conn *pgx.Conn) {
 			return
 		}
 		s.resync(ctx, conn)
+		s.listener.announced.deliver(AnnounceResync, nil)
 	}
 }
 
@@ -131,6 +136,10 @@ func (s *DB) receive(ctx context.Context, conn *pgx.Conn) {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
 			return
+		}
+		if n.Channel == relayChannel {
+			s.hearAnnouncement(n.Payload)
+			continue
 		}
 		origin, heads, ok := parsePayload(n.Payload)
 		switch {
@@ -192,15 +201,24 @@ func (tx *bucketTx) queueNotify(batch *pgx.Batch, origin string) {
 
 // payloads encodes heads as payloads of at most maxPayload bytes each.
 func payloads(origin string, heads map[string]uint64) []string {
+	entries := make([]string, 0, len(heads))
+	for b, h := range heads {
+		entries = append(entries, b+":"+strconv.FormatUint(h, 10))
+	}
+	return splitPayloads(origin+" ", entries)
+}
+
+// splitPayloads joins entries with commas after prefix, in payloads of at
+// most maxPayload bytes each, each entry whole.
+func splitPayloads(prefix string, entries []string) []string {
 	var out []string
 	var p strings.Builder
-	for b, h := range heads {
-		entry := b + ":" + strconv.FormatUint(h, 10)
+	for _, entry := range entries {
 		if p.Len() > 0 && p.Len()+1+len(entry) > maxPayload {
 			out, p = append(out, p.String()), strings.Builder{}
 		}
 		if p.Len() == 0 {
-			p.WriteString(origin + " " + entry)
+			p.WriteString(prefix + entry)
 		} else {
 			p.WriteString("," + entry)
 		}
