@@ -41,13 +41,7 @@ func (b *browserTab) confirm(css string) {
 }
 
 func TestBrowserAdminInvitesAndRevokesADevice(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromiumPath(t) // fail (or skip) before starting anything
-	s := startServer(t, "--auth-burst", "100")
-	a := newArea(t, s)
-	team := a.team("Outreach North")
+	s, a, team := browserArea(t)
 	b := adminConsole(t, s, a)
 
 	b.click("#nav [data-view=admin]")
@@ -119,13 +113,7 @@ func passkeyEnrolFails(a *area, code string) (*device, error) {
 }
 
 func TestBrowserAdminCreatesAndAssignsAClient(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromiumPath(t) // fail (or skip) before starting anything
-	s := startServer(t, "--auth-burst", "100")
-	a := newArea(t, s)
-	team := a.team("Outreach North")
+	s, a, team := browserArea(t)
 	wren := a.enrolNamed(v1.Role_ROLE_WORKER, team, "Wren Worker")
 	b := adminConsole(t, s, a)
 
@@ -167,13 +155,7 @@ func TestBrowserAdminCreatesAndAssignsAClient(t *testing.T) {
 }
 
 func TestBrowserAdminScreensHiddenFromSupervisors(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromiumPath(t) // fail (or skip) before starting anything
-	s := startServer(t, "--auth-burst", "100")
-	a := newArea(t, s)
-	team := a.team("Outreach North")
+	s, a, team := browserArea(t)
 	wren := a.enrolNamed(v1.Role_ROLE_WORKER, team, "Wren Worker")
 	b := newBrowser(t, s)
 	b.enrol(a.namedInvite(v1.Role_ROLE_SUPERVISOR, team, "Sam Supervisor"))

@@ -15,13 +15,7 @@ import (
 )
 
 func TestBrowserAuditTrail(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromiumPath(t) // fail (or skip) before starting anything
-	s := startServer(t, "--auth-burst", "100")
-	a := newArea(t, s)
-	team := a.team("Outreach North")
+	s, a, team := browserArea(t)
 	wren := a.enrolNamed(v1.Role_ROLE_WORKER, team, "Wren Worker")
 	alex := a.client(team, "Alex", "Smith")
 	a.assign(alex, wren)

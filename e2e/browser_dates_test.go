@@ -15,13 +15,7 @@ import (
 )
 
 func TestBrowserDatesInAnAmericanBrowser(t *testing.T) {
-	if testing.Short() {
-		t.Skip("browser test")
-	}
-	chromiumPath(t) // fail (or skip) before starting anything
-	s := startServer(t, "--auth-burst", "100")
-	a := newArea(t, s)
-	team := a.team("Outreach North")
+	s, a, team := browserArea(t)
 	wren := a.enrolNamed(v1.Role_ROLE_WORKER, team, "Wren Worker")
 	a.namedInvite(v1.Role_ROLE_WORKER, team, "Kit Keyworker") // pending, with an expiry to show
 	b := adminConsoleIn(t, s, a, "en-US")

@@ -192,6 +192,22 @@ func (b *browserTab) open(path string) {
 	b.do("open "+path, chromedp.Navigate(b.base+path), chromedp.WaitReady(chromedp.CSS("main")))
 }
 
+// browserArea starts what a console test needs: a server (sign-in limits
+// raised for the test's many sign-ins) and an area with one team,
+// "Outreach North", whose id it returns. Browser tests are left out of
+// -short runs (make test runs them); without Chromium the test fails, or
+// skips only when THROUGHCARE_SKIP_BROWSER says so (chromiumPath).
+func browserArea(t *testing.T) (*server, *area, string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test")
+	}
+	chromiumPath(t) // fail (or skip) before starting anything
+	s := startServer(t, "--auth-burst", "100")
+	a := newArea(t, s)
+	return s, a, a.team("Outreach North")
+}
+
 // enrol opens the console at an invite link, enrols a passkey with the
 // invite and waits until the console shows the signed-in navigation.
 func (b *browserTab) enrol(code string) {
