@@ -150,15 +150,20 @@ func (s *DB) sealAudit(ctx context.Context) error {
 	return nil
 }
 
+// queryAreas returns the areas (ids as stored) a query selects.
+func queryAreas(ctx context.Context, tx pgx.Tx, sql string) ([][]byte, error) {
+	rows, err := tx.Query(ctx, sql)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[[]byte])
+}
+
 // sealOnce runs one sealing transaction; full reports an area that had
 // more pending entries than it moved.
 func (s *DB) sealOnce(ctx context.Context) (full bool, err error) {
 	err = pgx.BeginTxFunc(ctx, s.pool, readCommitted, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT DISTINCT area FROM audit_pending ORDER BY area")
-		if err != nil {
-			return err
-		}
-		areas, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		areas, err := queryAreas(ctx, tx, "SELECT DISTINCT area FROM audit_pending ORDER BY area")
 		if err != nil {
 			return err
 		}

@@ -21,11 +21,7 @@ import (
 func (s *DB) VerifyAudit(ctx context.Context) (*store.AuditReport, error) {
 	rep := &store.AuditReport{}
 	err := s.read(ctx, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, "SELECT area FROM audit_heads UNION SELECT DISTINCT area FROM audit_entries ORDER BY area")
-		if err != nil {
-			return err
-		}
-		areas, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+		areas, err := queryAreas(ctx, tx, "SELECT area FROM audit_heads UNION SELECT DISTINCT area FROM audit_entries ORDER BY area")
 		if err != nil {
 			return err
 		}
