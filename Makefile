@@ -22,6 +22,8 @@ export GOBIN := $(BIN)
 FUZZTIME ?= 30s
 BENCHTIME ?= 1x
 AGENDA_BENCHTIME ?= 20x
+# BENCHCOUNT: runs of each benchmark for `make bench-stores` (the report gives medians).
+BENCHCOUNT ?= 3
 DURATION ?= 20m
 SOAKFLAGS ?=
 
@@ -49,6 +51,21 @@ test: ## Run every test (unit, property, conformance, crash, e2e, fuzz seeds)
 bench: ## Run the benchmarks and report throughput figures
 	go test -run '^$$' -bench . -skip '^BenchmarkAgenda$$' -benchtime $(BENCHTIME) -benchmem -timeout 30m ./...
 	go test -run '^$$' -bench '^BenchmarkAgenda$$' -benchtime $(AGENDA_BENCHTIME) -benchmem -timeout 30m ./client-sdk/caseload/
+
+# The API benchmarks run on both stores (Badger, PostgreSQL: server/api/stores_bench_test.go);
+# e2e/benchstores puts the two side by side with medians and ratios.
+STORE_BENCHES := ^Benchmark(PushIngest|PullFresh100k|PullDelta|ReconnectFleet)$$
+.PHONY: bench-stores
+bench-stores: ## Run the API benchmarks on Badger and PostgreSQL BENCHCOUNT times; write .tmp/bench-stores.md
+	@mkdir -p .tmp
+	@# One run of both stores at a time (not -count, which runs one store's repeats together), so
+	@# a change in the machine's load falls on both.
+	: > .tmp/bench-stores.txt
+	for i in $$(seq $(BENCHCOUNT)); do \
+	  go test -run '^$$' -bench '$(STORE_BENCHES)' -benchtime $(BENCHTIME) -benchmem -timeout 60m ./server/api/ | tee -a .tmp/bench-stores.txt; \
+	done
+	{ echo "# API benchmarks on both stores"; echo; echo "$$(date -u '+%F %H:%M UTC'), $$(go version), $$(nproc) CPUs, load average $$(cut -d' ' -f1-3 /proc/loadavg) at the end; BENCHTIME=$(BENCHTIME), BENCHCOUNT=$(BENCHCOUNT)."; echo; go run ./e2e/benchstores < .tmp/bench-stores.txt; } > .tmp/bench-stores.md
+	@echo "wrote .tmp/bench-stores.md"
 
 .PHONY: soak
 soak: ## Drive the real server with a steady load for DURATION (default 20m) and report its memory (Markdown)

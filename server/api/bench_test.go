@@ -30,6 +30,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/store/storetest"
 	"github.com/throughcare/throughcare/server/storekey"
 	"github.com/throughcare/throughcare/server/syncengine"
@@ -91,14 +92,18 @@ func benchMakePushers(b *testing.B, env *servertest.Env, iter, devices, batches,
 }
 
 // BenchmarkPushIngest: 20 devices push 20 batches of ~500 changes each,
-// concurrently, over Connect (protobuf binary) into a durable on-disk store
-// (every push is fsynced before it returns). Reports applied changes per
-// second of wall time, and push latency percentiles.
-func BenchmarkPushIngest(b *testing.B) { benchPushIngest(b, storekey.Key{}) }
+// concurrently, over Connect (protobuf binary) into a durable store (every
+// push is fsynced before it returns), on each store. Reports applied changes
+// per second of wall time, and push latency percentiles.
+func BenchmarkPushIngest(b *testing.B) {
+	benchOnStores(b, servertest.Options{}, func(b *testing.B, env *servertest.Env, _ store.Store) { benchPushIngest(b, env) })
+}
 
-// BenchmarkPushIngestEncrypted is BenchmarkPushIngest into a store
+// BenchmarkPushIngestEncrypted is BenchmarkPushIngest into a Badger store
 // encrypted at rest.
-func BenchmarkPushIngestEncrypted(b *testing.B) { benchPushIngest(b, benchKey(b)) }
+func BenchmarkPushIngestEncrypted(b *testing.B) {
+	benchPushIngest(b, servertest.New(b, servertest.Options{Dir: b.TempDir(), EncryptionKey: benchKey(b)}))
+}
 
 func benchKey(b *testing.B) storekey.Key {
 	k, err := storekey.Generate()
@@ -108,9 +113,8 @@ func benchKey(b *testing.B) storekey.Key {
 	return k
 }
 
-func benchPushIngest(b *testing.B, key storekey.Key) {
+func benchPushIngest(b *testing.B, env *servertest.Env) {
 	const devices, batches, size = 20, 20, 500
-	env := servertest.New(b, servertest.Options{Dir: b.TempDir(), EncryptionKey: key})
 	ctx := context.Background()
 	var applied int64
 	var wall time.Duration
@@ -186,12 +190,12 @@ const (
 	benchSeedContacts = 100_000
 )
 
-// benchSeed fills env's store with buckets clients and contacts contacts
-// spread evenly over them (storetest.Seed: the workload every store is
-// measured on) and returns the client ids, sorted.
-func benchSeed(b testing.TB, env *servertest.Env, buckets, contacts int) []string {
+// benchSeed fills st with buckets clients and contacts contacts spread
+// evenly over them (storetest.Seed: the workload every store is measured
+// on) and returns the client ids, sorted.
+func benchSeed(b testing.TB, st store.Store, buckets, contacts int) []string {
 	b.Helper()
-	clients := storetest.Seed(b, env.Store, buckets, contacts)
+	clients := storetest.Seed(b, st, buckets, contacts)
 	runtime.GC()
 	return clients
 }
@@ -311,22 +315,25 @@ func benchReader(name string, buckets []string) identity.Identity {
 
 // BenchmarkPullFresh100k: a new device's first sync of a 100-client,
 // 100,000-contact caseload, page by page with the default limit, until
-// has_more is false. The store is on disk (durable, as in production), so
-// reads go through Badger's SSTs and block cache, not an in-memory skiplist.
+// has_more is false, on each store. The store is durable, as in production
+// (Badger on disk, so reads go through its SSTs and block cache, not an
+// in-memory skiplist).
 //
 // Sub-benchmarks: "engine" calls Engine.Pull directly (server-side cost, no
 // encoding or HTTP); "http-zstd" and "http-gzip" pull through the real API
 // over HTTP/2 TLS loopback and include compression, transfer and client-side
 // decoding.
-func BenchmarkPullFresh100k(b *testing.B) { benchPullFresh(b, storekey.Key{}) }
+func BenchmarkPullFresh100k(b *testing.B) { benchOnStores(b, servertest.Options{}, benchPullFresh) }
 
-// BenchmarkPullFresh100kEncrypted is BenchmarkPullFresh100k from a store
-// encrypted at rest.
-func BenchmarkPullFresh100kEncrypted(b *testing.B) { benchPullFresh(b, benchKey(b)) }
+// BenchmarkPullFresh100kEncrypted is BenchmarkPullFresh100k from a Badger
+// store encrypted at rest.
+func BenchmarkPullFresh100kEncrypted(b *testing.B) {
+	env := servertest.New(b, servertest.Options{Dir: b.TempDir(), EncryptionKey: benchKey(b)})
+	benchPullFresh(b, env, env.Store)
+}
 
-func benchPullFresh(b *testing.B, key storekey.Key) {
-	env := servertest.New(b, servertest.Options{Dir: b.TempDir(), EncryptionKey: key})
-	clients := benchSeed(b, env, benchSeedBuckets, benchSeedContacts)
+func benchPullFresh(b *testing.B, env *servertest.Env, st store.Store) {
+	clients := benchSeed(b, st, benchSeedBuckets, benchSeedContacts)
 	ctx := context.Background()
 
 	check := func(b *testing.B, got benchPulled) {
@@ -423,11 +430,12 @@ func benchPullFresh(b *testing.B, key storekey.Key) {
 
 // BenchmarkPullDelta: on the 100,000-contact store, a device that is at the
 // head pulls after 50 new contacts were pushed to one bucket; it must get
-// exactly those 50 records, as a delta. Timed: the pull only.
-func BenchmarkPullDelta(b *testing.B) {
+// exactly those 50 records, as a delta. Timed: the pull only. On each store.
+func BenchmarkPullDelta(b *testing.B) { benchOnStores(b, servertest.Options{}, benchPullDelta) }
+
+func benchPullDelta(b *testing.B, env *servertest.Env, st store.Store) {
 	const news = 50
-	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
-	clients := benchSeed(b, env, benchSeedBuckets, benchSeedContacts)
+	clients := benchSeed(b, st, benchSeedBuckets, benchSeedContacts)
 	ctx := context.Background()
 	target := clients[len(clients)/2]
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -89,9 +90,12 @@ func (benchRawCodec) Unmarshal(b []byte, m any) error {
 // contacts from the office, and its team-mates' contacts that arrived
 // first. Reports the latency of a whole
 // reconnect (push then pull to the end) as percentiles. Target: p99 under
-// 25 ms.
+// 25 ms. On each store.
 func BenchmarkReconnectFleet(b *testing.B) {
-	env := servertest.New(b, servertest.Options{Dir: b.TempDir()})
+	benchOnStores(b, servertest.Options{}, func(b *testing.B, env *servertest.Env, _ store.Store) { benchReconnectFleet(b, env) })
+}
+
+func benchReconnectFleet(b *testing.B, env *servertest.Env) {
 	ctx := context.Background()
 	office := sample.NewDevice("office", time.Now, 99)
 	officeID := identity.Identity{Area: "bench-area", UserID: "office", DeviceID: office.ID, Role: identity.Admin}

@@ -83,7 +83,7 @@ func benchWaitStreams(wait time.Duration, cond func(open, blocked int) bool) boo
 // nothing but their sockets.
 func BenchmarkStuckReaders(b *testing.B) {
 	env := servertest.New(b, servertest.Options{Engine: syncengine.Config{Keepalive: time.Hour}, Serve: servertest.ServeOptions{Plaintext: true, Listener: smallSendBuffers}})
-	clients := benchSeed(b, env, benchStuckBuckets, benchStuckContacts)
+	clients := benchSeed(b, env.Store, benchStuckBuckets, benchStuckContacts)
 	tokens := make([]string, benchStuckReaders)
 	for i := range tokens {
 		tokens[i] = fmt.Sprintf("stuck-%d", i)

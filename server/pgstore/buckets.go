@@ -109,6 +109,7 @@ type bucketTx struct {
 	hwm      map[string]uint64 // locked devices: high-water mark, as set here
 	hwmSet   map[string]bool
 	states   map[recordKey]*v1.RecordState // records put here, as put
+	read     map[recordKey][]byte          // records read ahead (ReadRecords), nil if absent
 	entries  []logRow
 	rejected map[rejectionKey][]byte
 	late     map[recordKey]bool
@@ -131,7 +132,7 @@ type logRow struct {
 func newBucketTx(ctx context.Context, tx pgx.Tx, now time.Time) *bucketTx {
 	return &bucketTx{ctx: ctx, tx: tx, now: now,
 		heads: map[string]uint64{}, appended: map[string]bool{}, hwm: map[string]uint64{}, hwmSet: map[string]bool{},
-		states: map[recordKey]*v1.RecordState{}, rejected: map[rejectionKey][]byte{}, late: map[recordKey]bool{}}
+		states: map[recordKey]*v1.RecordState{}, read: map[recordKey][]byte{}, rejected: map[rejectionKey][]byte{}, late: map[recordKey]bool{}}
 }
 
 // lockRow locks the row of table whose key column is key, making it with
@@ -251,16 +252,56 @@ func (tx *bucketTx) Record(bucket, record string) (*v1.RecordState, error) {
 	if st, ok := tx.states[recordKey{bucket, record}]; ok {
 		return proto.Clone(st).(*v1.RecordState), nil
 	}
-	var b []byte
-	err := tx.tx.QueryRow(tx.ctx, "SELECT state FROM records WHERE bucket = $1 AND record = $2", bucket, record).Scan(&b)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
+	b, ok := tx.read[recordKey{bucket, record}]
+	if !ok {
+		err := tx.tx.QueryRow(tx.ctx, "SELECT state FROM records WHERE bucket = $1 AND record = $2", bucket, record).Scan(&b)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	if b == nil {
+		return nil, nil // read ahead: absent
 	}
 	st := &v1.RecordState{}
 	return st, proto.Unmarshal(b, st)
+}
+
+// ReadRecords reads the states of records of bucket in one round trip,
+// for Record to answer from (syncengine reads a push's records so, rather
+// than one query each). It locks the bucket first, as Record does; ids
+// that are not canonical are left for Record to refuse, and records put in
+// this transaction stay as put.
+func (tx *bucketTx) ReadRecords(bucket string, records []string) error {
+	if _, err := tx.lockBucket(bucket); err != nil {
+		return err
+	}
+	var want []string
+	for _, r := range records {
+		k := recordKey{bucket, r}
+		_, put := tx.states[k]
+		_, read := tx.read[k]
+		if !put && !read && canonical(r) == nil {
+			want = append(want, r)
+			tx.read[k] = nil // absent unless the query finds it
+		}
+	}
+	if len(want) == 0 {
+		return nil
+	}
+	rows, err := tx.tx.Query(tx.ctx, "SELECT record::text, state FROM records WHERE bucket = $1 AND record = ANY($2::uuid[])", bucket, want)
+	if err != nil {
+		return err
+	}
+	var record string
+	var state []byte
+	_, err = pgx.ForEachRow(rows, []any{&record, &state}, func() error {
+		tx.read[recordKey{bucket, record}] = append([]byte{}, state...)
+		return nil
+	})
+	return err
 }
 
 func (tx *bucketTx) PutRecord(bucket string, st *v1.RecordState) error {

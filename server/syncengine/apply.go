@@ -164,6 +164,9 @@ func (a *applier) load(hwm uint64) (uint64, error) {
 	if err := a.touchBuckets(hwm); err != nil {
 		return 0, err
 	}
+	if err := a.prefetch(hwm); err != nil {
+		return 0, err
+	}
 	for i, ch := range b.Changes {
 		if ch.GetDeviceSeq() <= hwm {
 			r, err := a.previousVerdict(ch.GetDeviceSeq())
