@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/throughcare/throughcare/syncproto/schema"
+	"github.com/throughcare/throughcare/syncproto/topchange"
 	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
 
@@ -20,30 +21,23 @@ func (d *Device) NextTOP(ctx context.Context, clientID string, s topschedule.Sch
 	return s.NextTOP(scheduleOf(tl.Client, tl.OutcomeReviews), today), nil
 }
 
-// Movement is which way a TOP item moved from the start.
-type Movement int
+// Movement is which way a TOP item moved from the start (the one rule of
+// package syncproto/topchange, which the server's reports also use).
+type Movement = topchange.Movement
 
+// The movements.
 const (
 	// MovementUnknown: the item was not answered at the start or at the
 	// latest TOP (or there is no later TOP yet).
-	MovementUnknown Movement = iota
+	MovementUnknown = topchange.Unknown
 	// Improved: less use, fewer crime days, no longer a housing problem,
 	// better health, more days in work (the item's schema.TOPDirection).
-	Improved
+	Improved = topchange.Improved
 	// Unchanged: the same score.
-	Unchanged
+	Unchanged = topchange.Unchanged
 	// Worsened: the other way.
-	Worsened
+	Worsened = topchange.Worsened
 )
-
-var movementNames = [...]string{"unknown", "improved", "unchanged", "worsened"}
-
-func (m Movement) String() string {
-	if int(m) < len(movementNames) {
-		return movementNames[m]
-	}
-	return fmt.Sprintf("Movement(%d)", int(m))
-}
 
 // TOPChange is how a client's answers moved from the start of their
 // treatment episode to their latest TOP.
@@ -68,56 +62,47 @@ type TOPItemChange struct {
 
 // ChangeFromStart returns, for a client on the device, each TOP item at the
 // start of the current treatment episode and at the latest TOP since, with
-// the direction of change. A client with no start TOP is ErrNotFound.
+// the direction of change (topchange.Episode and topchange.Compare). A
+// client with no start TOP is ErrNotFound.
 func (d *Device) ChangeFromStart(ctx context.Context, clientID string) (TOPChange, error) {
 	reviews, err := d.OutcomeReviews(ctx, clientID)
 	if err != nil {
 		return TOPChange{}, err
 	}
-	var ch TOPChange
-	start, latest := -1, -1
-	for i, r := range reviews { // oldest first
-		switch {
-		case r.Deleted:
-		case r.Stage == "start":
-			start, latest = i, -1 // a new episode
-		case start >= 0:
-			latest = i
+	tops := make([]topchange.TOP, 0, len(reviews))
+	live := make([]int, 0, len(reviews))
+	for i, r := range reviews {
+		if !r.Deleted {
+			tops = append(tops, topOf(r))
+			live = append(live, i)
 		}
 	}
+	start, latest := topchange.Episode(tops)
 	if start < 0 {
 		return TOPChange{}, fmt.Errorf("caseload: %w: the client has no start TOP", ErrNotFound)
 	}
-	ch.Start = reviews[start]
+	var ch TOPChange
+	ch.Start = reviews[live[start]]
+	var to topchange.TOP
 	if latest >= 0 {
-		ch.Latest = reviews[latest]
+		ch.Latest, to = reviews[live[latest]], tops[latest]
 	}
-	for _, it := range schema.TOPItems {
-		c := TOPItemChange{Item: it.Name, Section: it.Section}
-		c.StartScore, c.StartAnswered = scoreOf(it, ch.Start)
-		c.LatestScore, c.LatestAnswered = scoreOf(it, ch.Latest)
-		c.Movement = movement(it, c)
-		ch.Items = append(ch.Items, c)
+	for _, c := range topchange.Compare(tops[start], to) {
+		it := c.Item()
+		ch.Items = append(ch.Items, TOPItemChange{Item: it.Name, Section: it.Section,
+			StartScore: c.Start.Value, LatestScore: c.Latest.Value, StartAnswered: c.Start.Answered, LatestAnswered: c.Latest.Answered,
+			Movement: c.Movement})
 	}
 	return ch, nil
 }
 
-func scoreOf(it schema.TOPItem, r OutcomeReview) (int, bool) {
-	a, ok := r.Answers[it.Name]
-	if !ok {
-		return 0, false
+// topOf is a TOP as package topchange sees it.
+func topOf(r OutcomeReview) topchange.TOP {
+	t := topchange.TOP{ID: r.ID, Day: r.InterviewDate.day(), Stage: r.Stage, Scores: make([]topchange.Score, len(schema.TOPItems))}
+	for i, it := range schema.TOPItems {
+		if a, ok := r.Answers[it.Name]; ok {
+			t.Scores[i] = topchange.Score{Value: it.Score(a.Weeks, a.Days, a.Rating, a.Yes), Answered: true}
+		}
 	}
-	return it.Score(a.Weeks, a.Days, a.Rating, a.Yes), true
-}
-
-func movement(it schema.TOPItem, c TOPItemChange) Movement {
-	switch {
-	case !c.StartAnswered || !c.LatestAnswered:
-		return MovementUnknown
-	case c.LatestScore == c.StartScore:
-		return Unchanged
-	case (c.LatestScore > c.StartScore) == (it.Better == schema.TOPHigherBetter):
-		return Improved
-	}
-	return Worsened
+	return t
 }

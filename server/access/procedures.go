@@ -170,6 +170,8 @@ var procedures = map[string]Rule{
 	rpc("ReviewService", "ResolveConflict"): {Action: ResolveConflicts},
 	rpc("ReviewService", "GetStatistics"):   {Action: ReadStatistics},
 	rpc("ReviewService", "GetCaseload"):     {Action: ViewCaseload},
+
+	rpc("ReviewService", "GetOutcomeMovement"): {Action: ReadStatistics},
 }
 
 // Procedure returns the rule of a procedure ("/throughcare.v1.AuthService/

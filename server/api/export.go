@@ -25,6 +25,7 @@ import (
 //
 //	GET /export/contacts.csv?from=RFC3339&to=RFC3339&team_id=UUID
 //	GET /export/statistics.csv?from=...&to=...&team_id=...&no_contact_days=N
+//	GET /export/outcome-movement.csv?from=...&to=...&team_id=...
 //
 // Every parameter is optional (see review.ExportQuery for the defaults).
 const ExportPattern = "GET /export/"
@@ -63,6 +64,8 @@ var exportKinds = map[string]struct {
 	"/export/contacts.csv": {"contacts", []string{"from", "to", "team_id"}, review.ContactColumns, (*review.Service).ExportContacts},
 	"/export/statistics.csv": {"statistics", []string{"from", "to", "team_id", "no_contact_days"}, review.StatisticsColumns,
 		(*review.Service).ExportStatistics},
+	"/export/outcome-movement.csv": {"outcome-movement", []string{"from", "to", "team_id"}, review.OutcomeMovementColumns,
+		(*review.Service).ExportOutcomeMovement},
 }
 
 func (h *exportHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

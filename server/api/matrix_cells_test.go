@@ -301,6 +301,10 @@ var cells = map[string]cell{
 		_, err := w.reviewClient(caller.token()).GetStatistics(w.ctx, &v1.GetStatisticsRequest{TeamId: w.teams[target]})
 		return outcome(err)
 	},
+	"throughcare.v1.ReviewService/GetOutcomeMovement": func(w *world, caller *person, target int) string {
+		_, err := w.reviewClient(caller.token()).GetOutcomeMovement(w.ctx, &v1.GetOutcomeMovementRequest{TeamId: w.teams[target]})
+		return outcome(err)
+	},
 	// The team's caseload: NotFound out of reach; in reach, it lists the
 	// target's client.
 	"throughcare.v1.ReviewService/GetCaseload": func(w *world, caller *person, target int) string {

@@ -172,6 +172,21 @@ func (h *reviewHandler) GetStatistics(ctx context.Context, req *v1.GetStatistics
 	return resp, nil
 }
 
+func (h *reviewHandler) GetOutcomeMovement(ctx context.Context, req *v1.GetOutcomeMovementRequest) (*v1.GetOutcomeMovementResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := reviewIDs(reviewID{"team_id", req.GetTeamId(), false}); err != nil {
+		return nil, err
+	}
+	resp, err := h.svc.GetOutcomeMovement(ctx, id, req)
+	if err != nil {
+		return nil, connectError(ctx, err)
+	}
+	return resp, nil
+}
+
 func (h *reviewHandler) GetCaseload(ctx context.Context, req *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error) {
 	id, err := caller(ctx)
 	if err != nil {

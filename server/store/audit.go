@@ -46,6 +46,8 @@ const (
 	AuditSignInRefused
 	AuditCloseClient
 	AuditListClients
+	AuditViewOutcomeMovement
+	AuditExportOutcomeMovement
 	auditActionEnd
 )
 
@@ -81,6 +83,9 @@ var auditActionNames = [...]string{
 	AuditSignInRefused:    "sign_in_refused",
 	AuditCloseClient:      "close_client",
 	AuditListClients:      "list_clients",
+
+	AuditViewOutcomeMovement:   "view_outcome_movement",
+	AuditExportOutcomeMovement: "export_outcome_movement",
 }
 
 // String names the action ("sign_in").

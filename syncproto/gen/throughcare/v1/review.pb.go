@@ -2481,6 +2481,253 @@ func (x *GetCaseloadResponse) GetTotal() uint32 {
 	return 0
 }
 
+// GetOutcomeMovementRequest chooses the period and scope.
+type GetOutcomeMovementRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The period: TOPs whose interview day starts (in the service's zone) at
+	// or after from and before to (default: the last 12 weeks).
+	From *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// See from.
+	To *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	// Only clients of this team (default: every team the caller sees).
+	TeamId        string `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOutcomeMovementRequest) Reset() {
+	*x = GetOutcomeMovementRequest{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOutcomeMovementRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOutcomeMovementRequest) ProtoMessage() {}
+
+func (x *GetOutcomeMovementRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOutcomeMovementRequest.ProtoReflect.Descriptor instead.
+func (*GetOutcomeMovementRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetOutcomeMovementRequest) GetFrom() *timestamppb.Timestamp {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetOutcomeMovementRequest) GetTo() *timestamppb.Timestamp {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *GetOutcomeMovementRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+// OutcomeFigure is one figure of the outcome movement: of the base clients
+// (those the figure is about, e.g. using opiates at start), how many moved
+// as the measure says (e.g. abstinent at review).
+type OutcomeFigure struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What is measured: "abstinent" (none at review among those using at
+	// start), "reduced" (fewer days at review among those with some at
+	// start), "stopped" (injecting), "resolved" (yes at start, no at
+	// review), "increased" (more days at review, among all answering).
+	Measure string `protobuf:"bytes,1,opt,name=measure,proto3" json:"measure,omitempty"`
+	// The TOP item (schema.TOPItems' name: "opiates", "paid_work").
+	Item string `protobuf:"bytes,2,opt,name=item,proto3" json:"item,omitempty"`
+	// The clients who moved so: the numerator.
+	Clients uint32 `protobuf:"varint,3,opt,name=clients,proto3" json:"clients,omitempty"`
+	// The clients the figure is about: the denominator. Clients who did not
+	// answer the item at start or at review are not in it.
+	Base uint32 `protobuf:"varint,4,opt,name=base,proto3" json:"base,omitempty"`
+	// The clients of the cohort left out of base because the item was not
+	// answered (or not filled in) at start or at review.
+	NotAnswered uint32 `protobuf:"varint,5,opt,name=not_answered,json=notAnswered,proto3" json:"not_answered,omitempty"`
+	// The item's scores summed over the base clients, at start and at
+	// review (their means are these over base).
+	StartTotal uint32 `protobuf:"varint,6,opt,name=start_total,json=startTotal,proto3" json:"start_total,omitempty"`
+	// See start_total.
+	ReviewTotal   uint32 `protobuf:"varint,7,opt,name=review_total,json=reviewTotal,proto3" json:"review_total,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OutcomeFigure) Reset() {
+	*x = OutcomeFigure{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OutcomeFigure) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OutcomeFigure) ProtoMessage() {}
+
+func (x *OutcomeFigure) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OutcomeFigure.ProtoReflect.Descriptor instead.
+func (*OutcomeFigure) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *OutcomeFigure) GetMeasure() string {
+	if x != nil {
+		return x.Measure
+	}
+	return ""
+}
+
+func (x *OutcomeFigure) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *OutcomeFigure) GetClients() uint32 {
+	if x != nil {
+		return x.Clients
+	}
+	return 0
+}
+
+func (x *OutcomeFigure) GetBase() uint32 {
+	if x != nil {
+		return x.Base
+	}
+	return 0
+}
+
+func (x *OutcomeFigure) GetNotAnswered() uint32 {
+	if x != nil {
+		return x.NotAnswered
+	}
+	return 0
+}
+
+func (x *OutcomeFigure) GetStartTotal() uint32 {
+	if x != nil {
+		return x.StartTotal
+	}
+	return 0
+}
+
+func (x *OutcomeFigure) GetReviewTotal() uint32 {
+	if x != nil {
+		return x.ReviewTotal
+	}
+	return 0
+}
+
+// GetOutcomeMovementResponse is the movement.
+type GetOutcomeMovementResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Clients in reach (of the team, if one was asked for).
+	Clients uint32 `protobuf:"varint,1,opt,name=clients,proto3" json:"clients,omitempty"`
+	// The cohort: clients with a start TOP and a later TOP in the period.
+	Compared uint32 `protobuf:"varint,2,opt,name=compared,proto3" json:"compared,omitempty"`
+	// The figures, in a fixed order (substance by substance, then
+	// injecting, crime, housing, work).
+	Figures []*OutcomeFigure `protobuf:"bytes,3,rep,name=figures,proto3" json:"figures,omitempty"`
+	// How the figures are counted, for the page.
+	Definition    string `protobuf:"bytes,4,opt,name=definition,proto3" json:"definition,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOutcomeMovementResponse) Reset() {
+	*x = GetOutcomeMovementResponse{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOutcomeMovementResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOutcomeMovementResponse) ProtoMessage() {}
+
+func (x *GetOutcomeMovementResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOutcomeMovementResponse.ProtoReflect.Descriptor instead.
+func (*GetOutcomeMovementResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetOutcomeMovementResponse) GetClients() uint32 {
+	if x != nil {
+		return x.Clients
+	}
+	return 0
+}
+
+func (x *GetOutcomeMovementResponse) GetCompared() uint32 {
+	if x != nil {
+		return x.Compared
+	}
+	return 0
+}
+
+func (x *GetOutcomeMovementResponse) GetFigures() []*OutcomeFigure {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *GetOutcomeMovementResponse) GetDefinition() string {
+	if x != nil {
+		return x.Definition
+	}
+	return ""
+}
+
 var File_throughcare_v1_review_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_review_proto_rawDesc = "" +
@@ -2671,7 +2918,27 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\fopen_queries\x18\x10 \x01(\rR\vopenQueries\"e\n" +
 	"\x13GetCaseloadResponse\x128\n" +
 	"\aclients\x18\x01 \x03(\v2\x1e.throughcare.v1.CaseloadClientR\aclients\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\rR\x05total*\xbc\x01\n" +
+	"\x05total\x18\x02 \x01(\rR\x05total\"\x90\x01\n" +
+	"\x19GetOutcomeMovementRequest\x12.\n" +
+	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
+	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x17\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\"\xd2\x01\n" +
+	"\rOutcomeFigure\x12\x18\n" +
+	"\ameasure\x18\x01 \x01(\tR\ameasure\x12\x12\n" +
+	"\x04item\x18\x02 \x01(\tR\x04item\x12\x18\n" +
+	"\aclients\x18\x03 \x01(\rR\aclients\x12\x12\n" +
+	"\x04base\x18\x04 \x01(\rR\x04base\x12!\n" +
+	"\fnot_answered\x18\x05 \x01(\rR\vnotAnswered\x12\x1f\n" +
+	"\vstart_total\x18\x06 \x01(\rR\n" +
+	"startTotal\x12!\n" +
+	"\freview_total\x18\a \x01(\rR\vreviewTotal\"\xab\x01\n" +
+	"\x1aGetOutcomeMovementResponse\x12\x18\n" +
+	"\aclients\x18\x01 \x01(\rR\aclients\x12\x1a\n" +
+	"\bcompared\x18\x02 \x01(\rR\bcompared\x127\n" +
+	"\afigures\x18\x03 \x03(\v2\x1d.throughcare.v1.OutcomeFigureR\afigures\x12\x1e\n" +
+	"\n" +
+	"definition\x18\x04 \x01(\tR\n" +
+	"definition*\xbc\x01\n" +
 	"\vReviewState\x12\x1c\n" +
 	"\x18REVIEW_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REVIEW_STATE_UNREVIEWED\x10\x01\x12\x19\n" +
@@ -2694,7 +2961,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x1aCASELOAD_SORT_LAST_CONTACT\x10\x02\x12\"\n" +
 	"\x1eCASELOAD_SORT_NEXT_APPOINTMENT\x10\x03\x12\x19\n" +
 	"\x15CASELOAD_SORT_OVERDUE\x10\x04\x12\x18\n" +
-	"\x14CASELOAD_SORT_WORKER\x10\x052\xb1\x05\n" +
+	"\x14CASELOAD_SORT_WORKER\x10\x052\xa3\x06\n" +
 	"\rReviewService\x12^\n" +
 	"\fListContacts\x12#.throughcare.v1.ListContactsRequest\x1a$.throughcare.v1.ListContactsResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vGetTimeline\x12\".throughcare.v1.GetTimelineRequest\x1a#.throughcare.v1.GetTimelineResponse\"\x03\x90\x02\x01\x12\\\n" +
@@ -2702,7 +2969,8 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\rListConflicts\x12$.throughcare.v1.ListConflictsRequest\x1a%.throughcare.v1.ListConflictsResponse\"\x03\x90\x02\x01\x12b\n" +
 	"\x0fResolveConflict\x12&.throughcare.v1.ResolveConflictRequest\x1a'.throughcare.v1.ResolveConflictResponse\x12a\n" +
 	"\rGetStatistics\x12$.throughcare.v1.GetStatisticsRequest\x1a%.throughcare.v1.GetStatisticsResponse\"\x03\x90\x02\x01\x12[\n" +
-	"\vGetCaseload\x12\".throughcare.v1.GetCaseloadRequest\x1a#.throughcare.v1.GetCaseloadResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
+	"\vGetCaseload\x12\".throughcare.v1.GetCaseloadRequest\x1a#.throughcare.v1.GetCaseloadResponse\"\x03\x90\x02\x01\x12p\n" +
+	"\x12GetOutcomeMovement\x12).throughcare.v1.GetOutcomeMovementRequest\x1a*.throughcare.v1.GetOutcomeMovementResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
 	"\x12com.throughcare.v1B\vReviewProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
 var (
@@ -2718,70 +2986,73 @@ func file_throughcare_v1_review_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_throughcare_v1_review_proto_goTypes = []any{
-	(ReviewState)(0),                // 0: throughcare.v1.ReviewState
-	(ReviewDecision)(0),             // 1: throughcare.v1.ReviewDecision
-	(ConflictChoice)(0),             // 2: throughcare.v1.ConflictChoice
-	(CaseloadSort)(0),               // 3: throughcare.v1.CaseloadSort
-	(*ContactFilter)(nil),           // 4: throughcare.v1.ContactFilter
-	(*ListContactsRequest)(nil),     // 5: throughcare.v1.ListContactsRequest
-	(*ContactSummary)(nil),          // 6: throughcare.v1.ContactSummary
-	(*ListContactsResponse)(nil),    // 7: throughcare.v1.ListContactsResponse
-	(*GetTimelineRequest)(nil),      // 8: throughcare.v1.GetTimelineRequest
-	(*TimelineRecord)(nil),          // 9: throughcare.v1.TimelineRecord
-	(*Person)(nil),                  // 10: throughcare.v1.Person
-	(*GetTimelineResponse)(nil),     // 11: throughcare.v1.GetTimelineResponse
-	(*DeviceName)(nil),              // 12: throughcare.v1.DeviceName
-	(*ReviewContactRequest)(nil),    // 13: throughcare.v1.ReviewContactRequest
-	(*ReviewContactResponse)(nil),   // 14: throughcare.v1.ReviewContactResponse
-	(*ListConflictsRequest)(nil),    // 15: throughcare.v1.ListConflictsRequest
-	(*ConflictSummary)(nil),         // 16: throughcare.v1.ConflictSummary
-	(*ListConflictsResponse)(nil),   // 17: throughcare.v1.ListConflictsResponse
-	(*ResolveConflictRequest)(nil),  // 18: throughcare.v1.ResolveConflictRequest
-	(*ResolveConflictResponse)(nil), // 19: throughcare.v1.ResolveConflictResponse
-	(*GetStatisticsRequest)(nil),    // 20: throughcare.v1.GetStatisticsRequest
-	(*WeeklyCount)(nil),             // 21: throughcare.v1.WeeklyCount
-	(*Attendance)(nil),              // 22: throughcare.v1.Attendance
-	(*Movement)(nil),                // 23: throughcare.v1.Movement
-	(*QuietClient)(nil),             // 24: throughcare.v1.QuietClient
-	(*GetStatisticsResponse)(nil),   // 25: throughcare.v1.GetStatisticsResponse
-	(*AppointmentAttendance)(nil),   // 26: throughcare.v1.AppointmentAttendance
-	(*ReasonCount)(nil),             // 27: throughcare.v1.ReasonCount
-	(*GetCaseloadRequest)(nil),      // 28: throughcare.v1.GetCaseloadRequest
-	(*CaseloadClient)(nil),          // 29: throughcare.v1.CaseloadClient
-	(*GetCaseloadResponse)(nil),     // 30: throughcare.v1.GetCaseloadResponse
-	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
-	(*RecordState)(nil),             // 32: throughcare.v1.RecordState
-	(*HistoryEntry)(nil),            // 33: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                // 34: throughcare.v1.Conflict
-	(*Value)(nil),                   // 35: throughcare.v1.Value
-	(*Date)(nil),                    // 36: throughcare.v1.Date
+	(ReviewState)(0),                   // 0: throughcare.v1.ReviewState
+	(ReviewDecision)(0),                // 1: throughcare.v1.ReviewDecision
+	(ConflictChoice)(0),                // 2: throughcare.v1.ConflictChoice
+	(CaseloadSort)(0),                  // 3: throughcare.v1.CaseloadSort
+	(*ContactFilter)(nil),              // 4: throughcare.v1.ContactFilter
+	(*ListContactsRequest)(nil),        // 5: throughcare.v1.ListContactsRequest
+	(*ContactSummary)(nil),             // 6: throughcare.v1.ContactSummary
+	(*ListContactsResponse)(nil),       // 7: throughcare.v1.ListContactsResponse
+	(*GetTimelineRequest)(nil),         // 8: throughcare.v1.GetTimelineRequest
+	(*TimelineRecord)(nil),             // 9: throughcare.v1.TimelineRecord
+	(*Person)(nil),                     // 10: throughcare.v1.Person
+	(*GetTimelineResponse)(nil),        // 11: throughcare.v1.GetTimelineResponse
+	(*DeviceName)(nil),                 // 12: throughcare.v1.DeviceName
+	(*ReviewContactRequest)(nil),       // 13: throughcare.v1.ReviewContactRequest
+	(*ReviewContactResponse)(nil),      // 14: throughcare.v1.ReviewContactResponse
+	(*ListConflictsRequest)(nil),       // 15: throughcare.v1.ListConflictsRequest
+	(*ConflictSummary)(nil),            // 16: throughcare.v1.ConflictSummary
+	(*ListConflictsResponse)(nil),      // 17: throughcare.v1.ListConflictsResponse
+	(*ResolveConflictRequest)(nil),     // 18: throughcare.v1.ResolveConflictRequest
+	(*ResolveConflictResponse)(nil),    // 19: throughcare.v1.ResolveConflictResponse
+	(*GetStatisticsRequest)(nil),       // 20: throughcare.v1.GetStatisticsRequest
+	(*WeeklyCount)(nil),                // 21: throughcare.v1.WeeklyCount
+	(*Attendance)(nil),                 // 22: throughcare.v1.Attendance
+	(*Movement)(nil),                   // 23: throughcare.v1.Movement
+	(*QuietClient)(nil),                // 24: throughcare.v1.QuietClient
+	(*GetStatisticsResponse)(nil),      // 25: throughcare.v1.GetStatisticsResponse
+	(*AppointmentAttendance)(nil),      // 26: throughcare.v1.AppointmentAttendance
+	(*ReasonCount)(nil),                // 27: throughcare.v1.ReasonCount
+	(*GetCaseloadRequest)(nil),         // 28: throughcare.v1.GetCaseloadRequest
+	(*CaseloadClient)(nil),             // 29: throughcare.v1.CaseloadClient
+	(*GetCaseloadResponse)(nil),        // 30: throughcare.v1.GetCaseloadResponse
+	(*GetOutcomeMovementRequest)(nil),  // 31: throughcare.v1.GetOutcomeMovementRequest
+	(*OutcomeFigure)(nil),              // 32: throughcare.v1.OutcomeFigure
+	(*GetOutcomeMovementResponse)(nil), // 33: throughcare.v1.GetOutcomeMovementResponse
+	(*timestamppb.Timestamp)(nil),      // 34: google.protobuf.Timestamp
+	(*RecordState)(nil),                // 35: throughcare.v1.RecordState
+	(*HistoryEntry)(nil),               // 36: throughcare.v1.HistoryEntry
+	(*Conflict)(nil),                   // 37: throughcare.v1.Conflict
+	(*Value)(nil),                      // 38: throughcare.v1.Value
+	(*Date)(nil),                       // 39: throughcare.v1.Date
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
-	31, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
-	31, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
+	34, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
+	34, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
 	0,  // 2: throughcare.v1.ContactFilter.review_state:type_name -> throughcare.v1.ReviewState
 	4,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
-	32, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
+	35, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
 	0,  // 5: throughcare.v1.ContactSummary.review_state:type_name -> throughcare.v1.ReviewState
-	31, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
+	34, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
 	6,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
-	32, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
-	33, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
+	35, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
+	36, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
 	9,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
 	10, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
 	12, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
 	1,  // 13: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	34, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	37, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
 	16, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
 	10, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
 	2,  // 17: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	35, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	31, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	31, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	36, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	31, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	38, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	34, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	34, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	39, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	34, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
 	21, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
 	22, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
 	23, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
@@ -2792,30 +3063,35 @@ var file_throughcare_v1_review_proto_depIdxs = []int32{
 	27, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
 	3,  // 31: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
 	10, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
-	36, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
-	31, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
-	31, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
-	31, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
+	39, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
+	34, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
+	34, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
+	34, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
 	29, // 37: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
-	5,  // 38: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	8,  // 39: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	13, // 40: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	15, // 41: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	18, // 42: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	20, // 43: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	28, // 44: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
-	7,  // 45: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	11, // 46: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	14, // 47: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	17, // 48: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	19, // 49: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	25, // 50: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	30, // 51: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
-	45, // [45:52] is the sub-list for method output_type
-	38, // [38:45] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	34, // 38: throughcare.v1.GetOutcomeMovementRequest.from:type_name -> google.protobuf.Timestamp
+	34, // 39: throughcare.v1.GetOutcomeMovementRequest.to:type_name -> google.protobuf.Timestamp
+	32, // 40: throughcare.v1.GetOutcomeMovementResponse.figures:type_name -> throughcare.v1.OutcomeFigure
+	5,  // 41: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	8,  // 42: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	13, // 43: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	15, // 44: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	18, // 45: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	20, // 46: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	28, // 47: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
+	31, // 48: throughcare.v1.ReviewService.GetOutcomeMovement:input_type -> throughcare.v1.GetOutcomeMovementRequest
+	7,  // 49: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	11, // 50: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	14, // 51: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	17, // 52: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	19, // 53: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	25, // 54: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	30, // 55: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
+	33, // 56: throughcare.v1.ReviewService.GetOutcomeMovement:output_type -> throughcare.v1.GetOutcomeMovementResponse
+	49, // [49:57] is the sub-list for method output_type
+	41, // [41:49] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }
@@ -2834,7 +3110,7 @@ func file_throughcare_v1_review_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_review_proto_rawDesc), len(file_throughcare_v1_review_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -54,6 +54,9 @@ const (
 	// ReviewServiceGetCaseloadProcedure is the fully-qualified name of the ReviewService's GetCaseload
 	// RPC.
 	ReviewServiceGetCaseloadProcedure = "/throughcare.v1.ReviewService/GetCaseload"
+	// ReviewServiceGetOutcomeMovementProcedure is the fully-qualified name of the ReviewService's
+	// GetOutcomeMovement RPC.
+	ReviewServiceGetOutcomeMovementProcedure = "/throughcare.v1.ReviewService/GetOutcomeMovement"
 )
 
 // ReviewServiceClient is a client for the throughcare.v1.ReviewService service.
@@ -85,6 +88,12 @@ type ReviewServiceClient interface {
 	// queries, sorted, optionally searched by name, date of birth or
 	// initials.
 	GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error)
+	// GetOutcomeMovement gives a team's outcome movement for a period: among
+	// the clients whose latest TOP since their start TOP was taken in the
+	// period, how their answers moved (abstinence, reduced use, injecting
+	// stopped, fewer crime days, housing problems resolved, days in work),
+	// each figure with the clients behind it.
+	GetOutcomeMovement(context.Context, *v1.GetOutcomeMovementRequest) (*v1.GetOutcomeMovementResponse, error)
 }
 
 // NewReviewServiceClient constructs a client for the throughcare.v1.ReviewService service. By
@@ -145,18 +154,26 @@ func NewReviewServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getOutcomeMovement: connect.NewClient[v1.GetOutcomeMovementRequest, v1.GetOutcomeMovementResponse](
+			httpClient,
+			baseURL+ReviewServiceGetOutcomeMovementProcedure,
+			connect.WithSchema(reviewServiceMethods.ByName("GetOutcomeMovement")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // reviewServiceClient implements ReviewServiceClient.
 type reviewServiceClient struct {
-	listContacts    *connect.Client[v1.ListContactsRequest, v1.ListContactsResponse]
-	getTimeline     *connect.Client[v1.GetTimelineRequest, v1.GetTimelineResponse]
-	reviewContact   *connect.Client[v1.ReviewContactRequest, v1.ReviewContactResponse]
-	listConflicts   *connect.Client[v1.ListConflictsRequest, v1.ListConflictsResponse]
-	resolveConflict *connect.Client[v1.ResolveConflictRequest, v1.ResolveConflictResponse]
-	getStatistics   *connect.Client[v1.GetStatisticsRequest, v1.GetStatisticsResponse]
-	getCaseload     *connect.Client[v1.GetCaseloadRequest, v1.GetCaseloadResponse]
+	listContacts       *connect.Client[v1.ListContactsRequest, v1.ListContactsResponse]
+	getTimeline        *connect.Client[v1.GetTimelineRequest, v1.GetTimelineResponse]
+	reviewContact      *connect.Client[v1.ReviewContactRequest, v1.ReviewContactResponse]
+	listConflicts      *connect.Client[v1.ListConflictsRequest, v1.ListConflictsResponse]
+	resolveConflict    *connect.Client[v1.ResolveConflictRequest, v1.ResolveConflictResponse]
+	getStatistics      *connect.Client[v1.GetStatisticsRequest, v1.GetStatisticsResponse]
+	getCaseload        *connect.Client[v1.GetCaseloadRequest, v1.GetCaseloadResponse]
+	getOutcomeMovement *connect.Client[v1.GetOutcomeMovementRequest, v1.GetOutcomeMovementResponse]
 }
 
 // ListContacts calls throughcare.v1.ReviewService.ListContacts.
@@ -222,6 +239,15 @@ func (c *reviewServiceClient) GetCaseload(ctx context.Context, req *v1.GetCaselo
 	return nil, err
 }
 
+// GetOutcomeMovement calls throughcare.v1.ReviewService.GetOutcomeMovement.
+func (c *reviewServiceClient) GetOutcomeMovement(ctx context.Context, req *v1.GetOutcomeMovementRequest) (*v1.GetOutcomeMovementResponse, error) {
+	response, err := c.getOutcomeMovement.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ReviewServiceHandler is an implementation of the throughcare.v1.ReviewService service.
 type ReviewServiceHandler interface {
 	// ListContacts lists synced contacts, newest first (by when they
@@ -251,6 +277,12 @@ type ReviewServiceHandler interface {
 	// queries, sorted, optionally searched by name, date of birth or
 	// initials.
 	GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error)
+	// GetOutcomeMovement gives a team's outcome movement for a period: among
+	// the clients whose latest TOP since their start TOP was taken in the
+	// period, how their answers moved (abstinence, reduced use, injecting
+	// stopped, fewer crime days, housing problems resolved, days in work),
+	// each figure with the clients behind it.
+	GetOutcomeMovement(context.Context, *v1.GetOutcomeMovementRequest) (*v1.GetOutcomeMovementResponse, error)
 }
 
 // NewReviewServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -307,6 +339,13 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	reviewServiceGetOutcomeMovementHandler := connect.NewUnaryHandlerSimple(
+		ReviewServiceGetOutcomeMovementProcedure,
+		svc.GetOutcomeMovement,
+		connect.WithSchema(reviewServiceMethods.ByName("GetOutcomeMovement")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.ReviewService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReviewServiceListContactsProcedure:
@@ -323,6 +362,8 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 			reviewServiceGetStatisticsHandler.ServeHTTP(w, r)
 		case ReviewServiceGetCaseloadProcedure:
 			reviewServiceGetCaseloadHandler.ServeHTTP(w, r)
+		case ReviewServiceGetOutcomeMovementProcedure:
+			reviewServiceGetOutcomeMovementHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -358,4 +399,8 @@ func (UnimplementedReviewServiceHandler) GetStatistics(context.Context, *v1.GetS
 
 func (UnimplementedReviewServiceHandler) GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetCaseload is not implemented"))
+}
+
+func (UnimplementedReviewServiceHandler) GetOutcomeMovement(context.Context, *v1.GetOutcomeMovementRequest) (*v1.GetOutcomeMovementResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetOutcomeMovement is not implemented"))
 }
