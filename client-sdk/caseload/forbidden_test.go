@@ -22,6 +22,8 @@ var restrictedValues = map[string]*v1.Value{
 	"review_note.state":           String("resolved"),
 	"review_note.deleted":         Deleted("entered_in_error"),
 	"review_note.worker_response": String("Added."),
+	"consent.deleted":             Deleted("entered_in_error"),
+	"risk_assessment.deleted":     Deleted("entered_in_error"),
 }
 
 // A write of a field the user's role may not write is refused on the
@@ -45,10 +47,10 @@ func TestWriteRefusesForbiddenFieldsLocally(t *testing.T) {
 			}
 			for _, role := range roles {
 				t.Run(key+"/"+roleName(role), func(t *testing.T) {
-					d, c, note := roleDevice(t, role)
+					d, c, recs := roleDevice(t, role)
 					recordID := c
-					if rt.Name == "review_note" {
-						recordID = note
+					if id, ok := recs[rt.Name]; ok {
+						recordID = id
 					}
 					pending := d.Status().Pending
 					err := d.Write(context.Background(), rt.Name, c, recordID, Edit{f.Name, val})
@@ -103,15 +105,23 @@ func TestForbiddenFieldRefusesTheWholeWrite(t *testing.T) {
 }
 
 // roleDevice is an in-memory device signed in with role, holding a client
-// with a review note on it, both pulled from "the server"; it returns the
-// client's and the note's ids.
-func roleDevice(t *testing.T, role v1.Role) (*Device, string, string) {
+// with a review note, a consent and a risk assessment on it, all pulled
+// from "the server"; it returns the client's id and the others' by record
+// type.
+func roleDevice(t *testing.T, role v1.Role) (*Device, string, map[string]string) {
 	t.Helper()
 	d := memDevice(t)
 	must(t, d.saveSession(&v1.Session{UserId: newID(), DeviceId: newID(), Role: role}))
-	c, note := newID(), newID()
+	c := newID()
+	recs := map[string]string{"review_note": newID(), "consent": newID(), "risk_assessment": newID()}
 	s := stampAt(time.Now().Add(-time.Hour), otherReplica)
-	pull(t, d, snapshot(c, clientRecord(c, s, otherAuthor), record(note, "review_note", s, otherAuthor,
-		field("subject_id", String(newID())), field("text", String("Which hostel?")), field("state", String("query_to_worker")))))
-	return d, c, note
+	day := DateValue(Date{2026, time.March, 1})
+	pull(t, d, snapshot(c, clientRecord(c, s, otherAuthor),
+		record(recs["review_note"], "review_note", s, otherAuthor,
+			field("subject_id", String(newID())), field("text", String("Which hostel?")), field("state", String("query_to_worker"))),
+		record(recs["consent"], "consent", s, otherAuthor,
+			field("scope", String("gp")), field("given_on", day), field("author", String(otherAuthor.GetUserId()))),
+		record(recs["risk_assessment"], "risk_assessment", s, otherAuthor,
+			field("assessed_on", day), field("author", String(otherAuthor.GetUserId())))))
+	return d, c, recs
 }

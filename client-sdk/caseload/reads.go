@@ -49,6 +49,9 @@ type Timeline struct {
 	Appointments []Appointment
 	// OutcomeReviews (TOPs), oldest interview first.
 	OutcomeReviews []OutcomeReview
+	// Consents by scope then day given; RiskAssessments oldest first.
+	Consents        []Consent
+	RiskAssessments []RiskAssessment
 }
 
 // Rejection is a change the server refused, kept so the user can see it and
@@ -191,6 +194,10 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 			tl.Appointments = append(tl.Appointments, toAppointment(clientID, r))
 		case "outcome_review":
 			tl.OutcomeReviews = append(tl.OutcomeReviews, toOutcomeReview(clientID, r))
+		case "consent":
+			tl.Consents = append(tl.Consents, toConsent(clientID, r))
+		case "risk_assessment":
+			tl.RiskAssessments = append(tl.RiskAssessments, toRiskAssessment(clientID, r))
 		}
 	}
 	slices.SortFunc(tl.Contacts, func(a, b Contact) int {
@@ -203,6 +210,8 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 		return cmp.Or(a.StartsAt.Compare(b.StartsAt), strings.Compare(a.ID, b.ID))
 	})
 	sortOutcomeReviews(tl.OutcomeReviews)
+	sortConsents(tl.Consents)
+	sortRiskAssessments(tl.RiskAssessments)
 	return tl, nil
 }
 

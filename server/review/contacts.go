@@ -32,6 +32,9 @@ type contactQuery struct {
 	missedOnly, overdueOnly  bool
 	clientID, teamID         string
 	includeDeleted, needLate bool
+	// consented leaves out clients whose consent to national monitoring
+	// is withdrawn (exports: consent.go).
+	consented bool
 }
 
 // newContactQuery validates a filter. Messages name fields, never values.
@@ -279,6 +282,9 @@ func (s *Service) eachContact(ctx context.Context, sc *scope, q *contactQuery, f
 		b, err := rd.read(ctx, c)
 		if err != nil {
 			return err
+		}
+		if q.consented && b.excluded(s.now()) {
+			continue
 		}
 		facts := b.facts(today)
 		var late map[uuid.UUID]bool

@@ -39,7 +39,7 @@ var ContactColumns = []string{
 }
 
 // StatisticsColumns are the columns of the statistics export. Each row
-// belongs to one section (totals, weekly, attendance, housing,
+// belongs to one section (totals, consent_excluded, weekly, attendance, housing,
 // employment, quiet, appointments, unbooked) and fills the columns that
 // section has, as GetStatistics reports them. The attendance section is
 // attendance recorded on treatment contacts (GetStatistics' attendance);
@@ -144,7 +144,8 @@ func stillWanted(ctx context.Context, id *identity.Identity) error {
 
 // ExportContacts hands the contacts in reach that happened in the period
 // to the sink, one row (ContactColumns) at a time: client by client (in id
-// order), each client's by occurred_at. Only one client's contacts are
+// order), each client's by occurred_at, leaving out clients whose consent
+// to national monitoring is withdrawn (consent.go). Only one client's contacts are
 // held at once. Errors about the request come before the first row; the
 // export is audited (see the package doc). It stops before the next client
 // or row once the caller's session ends, their caseload changes or ctx
@@ -173,7 +174,7 @@ func (s *Service) ExportContacts(ctx context.Context, id *identity.Identity, q E
 }
 
 func (s *Service) exportContacts(ctx context.Context, sc *scope, from, to time.Time, emit func([]string) error) error {
-	q := &contactQuery{from: instantOf(from), to: instantOf(to), hasFrom: true, hasTo: true, includeDeleted: true, needLate: true}
+	q := &contactQuery{from: instantOf(from), to: instantOf(to), hasFrom: true, hasTo: true, includeDeleted: true, needLate: true, consented: true}
 	names := map[string]string{}
 	var refs []contactRef
 	for _, c := range sc.clients {
@@ -368,7 +369,8 @@ func statisticsRows(st *v1.GetStatisticsResponse) [][]string {
 		rateBase
 		definition
 	)
-	out := [][]string{row("totals", map[int]string{contacts: n(st.GetContacts()), clients: n(st.GetClients())})}
+	out := [][]string{row("totals", map[int]string{contacts: n(st.GetContacts()), clients: n(st.GetClients())}),
+		row("consent_excluded", map[int]string{clients: n(st.GetConsentExcluded())})}
 	for _, w := range st.GetWeekly() {
 		out = append(out, row("weekly", map[int]string{week: formatDate(w.GetWeek()), category: w.GetCategory(),
 			contacts: n(w.GetContacts()), clients: n(w.GetClients())}))

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/throughcare/throughcare/syncproto/consent"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/schema"
 	"github.com/throughcare/throughcare/syncproto/wire"
@@ -250,6 +251,8 @@ type bucketData struct {
 	appointments []appointment
 	// conflicted counts the bucket's records with open conflicts.
 	conflicted int
+	// consents holds the bucket's consent records, deleted ones too.
+	consents []consent.Record
 }
 
 // bucketScanner reads every record state of buckets (store.DB.ScanRecords).
@@ -293,6 +296,7 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 	b := &rd.b
 	b.contacts = b.contacts[:0]
 	b.appointments = b.appointments[:0]
+	b.consents = b.consents[:0]
 	b.conflicted = 0
 	clear(b.notes)
 	r := &rd.r
@@ -327,6 +331,8 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			ct.housing = rd.intern(r.str("housing_status_after"))
 			ct.ete = rd.intern(r.str("ete_status_after"))
 			b.contacts = append(b.contacts, ct)
+		case "consent":
+			b.consents = append(b.consents, consentOf(r))
 		case "appointment":
 			if a, ok := rd.appointment(r); ok {
 				b.appointments = append(b.appointments, a)

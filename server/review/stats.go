@@ -76,7 +76,10 @@ func (s *Service) newStatsQuery(req *v1.GetStatisticsRequest) (*statsQuery, erro
 //     no_contact_days (default 14) before the period's end, longest first;
 //     days count from their last contact, or from when they were added if
 //     they never had one;
-//   - contacts in the period, and clients in reach.
+//   - contacts in the period, and clients in reach;
+//   - consent_excluded: clients in reach left out of all of it, their
+//     consent to national monitoring withdrawn (consent.go); clients
+//     does not count them.
 func (s *Service) GetStatistics(ctx context.Context, id *identity.Identity, req *v1.GetStatisticsRequest) (*v1.GetStatisticsResponse, error) {
 	q, err := s.newStatsQuery(req)
 	if err != nil {
@@ -155,6 +158,11 @@ func (s *Service) statistics(ctx context.Context, sc *scope, q *statsQuery) (*v1
 		b, err := rd.read(ctx, c)
 		if err != nil {
 			return nil, err
+		}
+		if b.excluded(s.now()) {
+			resp.ConsentExcluded++
+			resp.Clients--
+			continue
 		}
 		clear(seen)
 		var hFirst, hLast, eFirst, eLast, last *contact

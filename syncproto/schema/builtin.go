@@ -14,7 +14,8 @@ const DeletedField = merge.DeletedField
 // Version 2: appointment.
 // Version 3: outcome_review (the Treatment Outcomes Profile, top.go);
 // client.treatment_started and treatment_ended.
-const CurrentVersion = 3
+// Version 4: consent (consent.go), risk_assessment (risk.go).
+const CurrentVersion = 4
 
 // Enumerations shared by several fields.
 var (
@@ -184,6 +185,8 @@ var builtin = MustNew(CurrentVersion, 1,
 		deleted(),
 	)},
 	outcomeReview(),
+	consentRecord(),
+	riskAssessment(),
 )
 
 // allSince marks the fields of a record type schema version v introduced.

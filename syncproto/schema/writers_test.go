@@ -26,6 +26,8 @@ func TestBuiltinWriters(t *testing.T) {
 		"review_note.state":           {s, a},
 		"review_note.deleted":         {s, a},
 		"review_note.worker_response": {w},
+		"consent.deleted":             {s, a},
+		"risk_assessment.deleted":     {s, a},
 	}
 	got := map[string][]v1.Role{}
 	for _, rt := range Builtin().Types() {
@@ -65,6 +67,12 @@ func TestMayWrite(t *testing.T) {
 		{v1.Role_ROLE_ADMIN, "review_note", "worker_response", false},
 		{v1.Role_ROLE_WORKER, "review_note", "text", false},
 		{v1.Role_ROLE_WORKER, "contact", "deleted", true},
+		{v1.Role_ROLE_WORKER, "consent", "deleted", false},
+		{v1.Role_ROLE_SUPERVISOR, "consent", "deleted", true},
+		{v1.Role_ROLE_WORKER, "consent", "withdrawn_on", true},
+		{v1.Role_ROLE_WORKER, "risk_assessment", "deleted", false},
+		{v1.Role_ROLE_ADMIN, "risk_assessment", "deleted", true},
+		{v1.Role_ROLE_WORKER, "risk_assessment", "overdose_level", true},
 		{v1.Role_ROLE_UNSPECIFIED, "client", "status", false},
 		{v1.Role_ROLE_UNSPECIFIED, "contact", "notes", true},
 		{v1.Role_ROLE_WORKER, "no_such_type", "x", true},

@@ -6,7 +6,7 @@
 // laid out on screen is in display.js.
 
 /** SCHEMA_VERSION is the version of the registry this was generated from. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** CATEGORIES are what a contact can be about, in the schema's order. */
 export const CATEGORIES = ['housing', 'employment', 'education_training', 'family', 'finance',
@@ -28,6 +28,8 @@ export const ENUMS = {
     'unknown'],
   ete_status: ['unemployed_seeking', 'unemployed_not_seeking', 'unable_to_work', 'in_training',
     'in_education', 'volunteering', 'employed_part_time', 'employed_full_time', 'unknown'],
+  scope: ['national_monitoring', 'probation', 'police', 'prison_healthcare', 'gp', 'housing_provider',
+    'job_centre'],
   category: ['housing', 'employment', 'education_training', 'family', 'finance', 'treatment_attendance',
     'drug_test', 'health', 'general'],
   mode: ['home_visit', 'office', 'phone', 'prison', 'court', 'community'],
@@ -50,6 +52,15 @@ export const ENUMS = {
   service_type: ['housing_provider', 'job_centre', 'debt_advice', 'family_support', 'treatment_service',
     'education_provider'],
   state: ['reviewed', 'query_to_worker', 'resolved'],
+  overdose_level: ['low', 'medium', 'high'],
+  self_harm_level: ['low', 'medium', 'high'],
+  harm_to_others_level: ['low', 'medium', 'high'],
+  harm_from_others_level: ['low', 'medium', 'high'],
+  safeguarding_children_level: ['low', 'medium', 'high'],
+  safeguarding_adults_level: ['low', 'medium', 'high'],
+  lone_working_level: ['low', 'medium', 'high'],
+  release_overdose_level: ['low', 'medium', 'high'],
+  naloxone_product: ['prenoxad_injection', 'nyxoid_nasal_spray', 'other'],
 };
 
 // The enumerated fields of each record type.
@@ -70,6 +81,10 @@ const TYPE_ENUMS = {
       'unknown'],
     ete_status: ['unemployed_seeking', 'unemployed_not_seeking', 'unable_to_work', 'in_training',
       'in_education', 'volunteering', 'employed_part_time', 'employed_full_time', 'unknown'],
+  },
+  consent: {
+    scope: ['national_monitoring', 'probation', 'police', 'prison_healthcare', 'gp', 'housing_provider',
+      'job_centre'],
   },
   contact: {
     category: ['housing', 'employment', 'education_training', 'family', 'finance', 'treatment_attendance',
@@ -104,6 +119,17 @@ const TYPE_ENUMS = {
   },
   review_note: {
     state: ['reviewed', 'query_to_worker', 'resolved'],
+  },
+  risk_assessment: {
+    overdose_level: ['low', 'medium', 'high'],
+    self_harm_level: ['low', 'medium', 'high'],
+    harm_to_others_level: ['low', 'medium', 'high'],
+    harm_from_others_level: ['low', 'medium', 'high'],
+    safeguarding_children_level: ['low', 'medium', 'high'],
+    safeguarding_adults_level: ['low', 'medium', 'high'],
+    lone_working_level: ['low', 'medium', 'high'],
+    release_overdose_level: ['low', 'medium', 'high'],
+    naloxone_product: ['prenoxad_injection', 'nyxoid_nasal_spray', 'other'],
   },
 };
 

@@ -1827,9 +1827,13 @@ type GetStatisticsResponse struct {
 	AttendanceDefinition string `protobuf:"bytes,9,opt,name=attendance_definition,json=attendanceDefinition,proto3" json:"attendance_definition,omitempty"`
 	// Open clients with no appointment booked at or after the period's end,
 	// by name (days: since their last contact, or since they were added).
-	Unbooked      []*QuietClient `protobuf:"bytes,10,rep,name=unbooked,proto3" json:"unbooked,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Unbooked []*QuietClient `protobuf:"bytes,10,rep,name=unbooked,proto3" json:"unbooked,omitempty"`
+	// Clients in scope left out of every figure above (and of the contacts
+	// export) because their consent to national monitoring is withdrawn;
+	// clients counts the others.
+	ConsentExcluded uint32 `protobuf:"varint,11,opt,name=consent_excluded,json=consentExcluded,proto3" json:"consent_excluded,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetStatisticsResponse) Reset() {
@@ -1930,6 +1934,13 @@ func (x *GetStatisticsResponse) GetUnbooked() []*QuietClient {
 		return x.Unbooked
 	}
 	return nil
+}
+
+func (x *GetStatisticsResponse) GetConsentExcluded() uint32 {
+	if x != nil {
+		return x.ConsentExcluded
+	}
+	return 0
 }
 
 // AppointmentAttendance is how appointments ended, for one group.
@@ -2849,7 +2860,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
 	"clientName\x12=\n" +
 	"\flast_contact\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vlastContact\x12\x12\n" +
-	"\x04days\x18\x04 \x01(\rR\x04days\"\x98\x04\n" +
+	"\x04days\x18\x04 \x01(\rR\x04days\"\xc3\x04\n" +
 	"\x15GetStatisticsResponse\x123\n" +
 	"\x06weekly\x18\x01 \x03(\v2\x1b.throughcare.v1.WeeklyCountR\x06weekly\x12:\n" +
 	"\n" +
@@ -2865,7 +2876,8 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\fappointments\x18\b \x03(\v2%.throughcare.v1.AppointmentAttendanceR\fappointments\x123\n" +
 	"\x15attendance_definition\x18\t \x01(\tR\x14attendanceDefinition\x127\n" +
 	"\bunbooked\x18\n" +
-	" \x03(\v2\x1b.throughcare.v1.QuietClientR\bunbooked\"\xbd\x04\n" +
+	" \x03(\v2\x1b.throughcare.v1.QuietClientR\bunbooked\x12)\n" +
+	"\x10consent_excluded\x18\v \x01(\rR\x0fconsentExcluded\"\xbd\x04\n" +
 	"\x15AppointmentAttendance\x12\x14\n" +
 	"\x05group\x18\x01 \x01(\tR\x05group\x12\x1b\n" +
 	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12\x1f\n" +
