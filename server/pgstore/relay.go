@@ -82,6 +82,7 @@ func (s *DB) hearAnnouncement(payload string) {
 	origin, kind, ids, ok := parseAnnouncement(payload)
 	switch {
 	case !ok:
+		s.log.Warn().Int("bytes", len(payload)).Msg("unreadable relay announcement; every stream watched here ends")
 		s.listener.announced.deliver(AnnounceResync, nil)
 	case origin != s.listener.origin:
 		s.listener.announced.deliver(kind, ids)
