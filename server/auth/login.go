@@ -102,12 +102,12 @@ func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Se
 		out      *v1.Session
 		failure  error
 		reason   string
-		replaced []string
+		replaced endedSessions
 		device   *store.Device // the passkey's primary
 		added    bool
 	)
 	err := s.st.Directory(ctx, func(tx store.DirTx) error {
-		out, failure, reason, replaced, device, added = nil, nil, "", nil, nil, false
+		out, failure, reason, replaced, device, added = nil, nil, "", endedSessions{}, nil, false
 		_, sd, err := s.takeCeremony(tx, req.CeremonyID, kindLogin)
 		if err != nil {
 			if errkind.Of(err) != 0 {
@@ -204,7 +204,7 @@ func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Se
 	if err != nil {
 		return nil, err
 	}
-	s.notify.end(replaced...)
+	s.notify.ended(replaced)
 	if failure != nil {
 		ev := s.log.Info()
 		if reason == "sign_count" {
