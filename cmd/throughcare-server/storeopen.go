@@ -142,7 +142,7 @@ func openPostgres(ctx context.Context, raw string, log zerolog.Logger) (servedSt
 		return nil, err
 	}
 	log.Info().Str("store", u.String()).Msg("opening the PostgreSQL store; its schema migrations run now")
-	db, err := pgstore.Open(ctx, pgstore.Options{URL: u.raw})
+	db, err := pgstore.Open(ctx, pgstore.Options{URL: u.raw, Logger: log.With().Str("component", "pgstore").Logger()})
 	if err != nil {
 		return nil, fmt.Errorf("opening the PostgreSQL store %s: %w", u, u.scrub(err))
 	}

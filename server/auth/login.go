@@ -118,7 +118,7 @@ func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Se
 	if err != nil {
 		return nil, err
 	}
-	s.notify.end(a.replaced...)
+	s.notify.ended(a.replaced)
 	if a.failure != nil {
 		ev := s.log.Info()
 		if a.reason == "sign_count" {
@@ -142,7 +142,7 @@ type loginAttempt struct {
 	out      *v1.Session
 	failure  error
 	reason   string
-	replaced []string // the sessions the sign-in ended
+	replaced endedSessions // the sessions the sign-in ended
 	user     *store.User
 	device   *store.Device // the passkey's primary
 	added    bool          // a new installation of a synced passkey

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/store"
 )
 
 // Relay carries session endings and caseload changes between the server
@@ -28,8 +30,44 @@ const (
 	relayCaseloadChanged = "caseload-changed"
 )
 
-// relayTimeout bounds one announcement.
+// relayTimeout bounds an announcement made after a commit, its retries
+// included.
 const relayTimeout = 5 * time.Second
+
+// relayRetry is the first wait before an announcement that failed is sent
+// again, doubled after each failure while relayTimeout lasts.
+const relayRetry = 50 * time.Millisecond
+
+// txAnnouncer is a directory transaction that announces inside itself
+// (pgstore's): the other processes hear it when the transaction commits,
+// and never if it does not. Session endings are announced so, which
+// leaves no gap between a session ending and its streams on other
+// processes hearing of it: a failure to announce fails the ending.
+type txAnnouncer interface {
+	Announce(kind string, ids []string) error
+}
+
+// announceIn announces ids of kind inside tx if tx can (txAnnouncer), and
+// reports whether it did.
+func announceIn(tx store.DirTx, kind string, ids []string) (bool, error) {
+	a, ok := tx.(txAnnouncer)
+	if !ok || len(ids) == 0 {
+		return ok, nil
+	}
+	return true, a.Announce(kind, ids)
+}
+
+// endedSessions is the sessions a transaction ended; announced: inside
+// the transaction, so the notifier announces them no more.
+type endedSessions struct {
+	ids       []string
+	announced bool
+}
+
+// add appends o's sessions (ended in the same transaction).
+func (e endedSessions) add(o endedSessions) endedSessions {
+	return endedSessions{ids: append(e.ids, o.ids...), announced: e.announced || o.announced}
+}
 
 // notifier hands out the channels that end live streams: one per session
 // (closed when the session ends or its access token expires unrenewed) and
@@ -115,14 +153,31 @@ func (n *notifier) arm(id string, w *sessionWatch, expires time.Time) {
 }
 
 // useRelay announces n's endings and changes through r and applies the
-// other processes' announcements locally; a failed announcement is logged
-// (the streams on the other processes then end at their access expiry).
+// other processes' announcements locally. An announcement made after its
+// commit (caseload changes; session endings when the store cannot
+// announce inside the transaction) is sent again with backoff while
+// relayTimeout lasts; one that still fails is logged, and the streams on
+// the other processes then end at their access expiry (deploy/OPERATIONS.md).
 func (n *notifier) useRelay(r Relay, log zerolog.Logger) {
 	n.publish = func(kind string, ids []string) {
 		ctx, cancel := context.WithTimeout(context.Background(), relayTimeout)
 		defer cancel()
-		if err := r.Announce(ctx, kind, ids); err != nil {
-			log.Error().Err(err).Str("kind", kind).Int("ids", len(ids)).Msg("relay announcement failed")
+		wait := relayRetry
+		for attempt := 1; ; attempt++ {
+			err := r.Announce(ctx, kind, ids)
+			if err == nil {
+				return
+			}
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				log.Error().Err(err).Str("kind", kind).Int("ids", len(ids)).Int("attempts", attempt).
+					Msg("relay announcement failed; streams on the other servers end at their access expiry")
+				return
+			case <-t.C:
+			}
+			wait *= 2
 		}
 	}
 	r.OnAnnounce(n.heard)
@@ -152,6 +207,16 @@ func (n *notifier) announce(kind string, ids []string) {
 func (n *notifier) end(ids ...string) {
 	n.endLocal(ids...)
 	n.announce(relaySessionsEnded, ids)
+}
+
+// ended closes the channels of sessions a transaction ended, here and, if
+// the transaction did not announce them itself, through the relay.
+func (n *notifier) ended(e endedSessions) {
+	if e.announced {
+		n.endLocal(e.ids...)
+		return
+	}
+	n.end(e.ids...)
 }
 
 // endLocal closes this process's channels of sessions that ended.

@@ -228,14 +228,16 @@ func (s *Service) startSession(tx store.DirTx, userID, deviceID string) (*store.
 	return sess, t, tx.PutSession(sess)
 }
 
-// endSessions deletes sessions inside tx and returns their ids.
-func endSessions(tx store.DirTx, ids []string) ([]string, error) {
+// endSessions deletes sessions inside tx and returns their ids, announced
+// to the other processes inside tx when its store can (announceIn).
+func endSessions(tx store.DirTx, ids []string) (endedSessions, error) {
 	for _, id := range ids {
 		if err := tx.DeleteSession(id); err != nil {
-			return nil, err
+			return endedSessions{}, err
 		}
 	}
-	return ids, nil
+	announced, err := announceIn(tx, relaySessionsEnded, ids)
+	return endedSessions{ids: ids, announced: announced}, err
 }
 
 func earliest(a, b time.Time) time.Time {

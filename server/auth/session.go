@@ -49,11 +49,11 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 		out     *v1.Session
 		reason  string
 		retried bool // answered again within the grace window
-		ended   []string
+		ended   endedSessions
 		sess    *store.Session
 	)
 	err := s.st.Directory(ctx, func(tx store.DirTx) error {
-		out, reason, retried, ended, sess = nil, "", false, nil, nil
+		out, reason, retried, ended, sess = nil, "", false, endedSessions{}, nil
 		var err error
 		sess, err = tx.SessionByRefresh(hash)
 		if errors.Is(err, store.ErrNotFound) {
@@ -92,7 +92,7 @@ func (s *Service) Refresh(ctx context.Context, refreshToken string) (*v1.Session
 	if err != nil {
 		return nil, err
 	}
-	s.notify.end(ended...)
+	s.notify.ended(ended)
 	if reason != "" {
 		ev := s.log.Info()
 		if reason == "reused" {
@@ -204,9 +204,9 @@ func (s *Service) holder(tx store.DirTx, sess *store.Session) (*store.User, *sto
 // (signing in again replaces it), so that is every session of the calling
 // device.
 func (s *Service) Logout(ctx context.Context, id *identity.Identity) error {
-	var ended []string
+	var ended endedSessions
 	err := s.st.Directory(ctx, func(tx store.DirTx) error {
-		ended = nil
+		var mine []string
 		for _, sid := range tx.SessionsOfDevice(id.DeviceID) {
 			sess, err := tx.Session(sid)
 			if errors.Is(err, store.ErrNotFound) {
@@ -215,20 +215,18 @@ func (s *Service) Logout(ctx context.Context, id *identity.Identity) error {
 			if err != nil {
 				return err
 			}
-			if sess.UserID != id.UserID {
-				continue
+			if sess.UserID == id.UserID {
+				mine = append(mine, sid)
 			}
-			if err := tx.DeleteSession(sid); err != nil {
-				return err
-			}
-			ended = append(ended, sid)
 		}
-		return nil
+		var err error
+		ended, err = endSessions(tx, mine)
+		return err
 	})
 	if err != nil {
 		return err
 	}
-	s.notify.end(ended...)
+	s.notify.ended(ended)
 	s.log.Info().Str("event", "logout").Str("user_id", id.UserID).Str("device_id", id.DeviceID).Msg("signed out")
 	return nil
 }
@@ -292,11 +290,11 @@ func (s *Service) RevokeDevice(ctx context.Context, id *identity.Identity, devic
 // devices this way; the revocation is audited as revoke_device by id.
 func (s *Service) RevokeDeviceIf(ctx context.Context, id *identity.Identity, deviceID string, may func(tx store.DirTx, d *store.Device) error) error {
 	var (
-		ended []string
+		ended endedSessions
 		also  int
 	)
 	err := s.st.Directory(ctx, func(tx store.DirTx) error {
-		ended, also = nil, 0
+		ended, also = endedSessions{}, 0
 		d, err := tx.Device(deviceID)
 		if errors.Is(err, store.ErrNotFound) {
 			d, err = nil, nil
@@ -330,7 +328,7 @@ func (s *Service) RevokeDeviceIf(ctx context.Context, id *identity.Identity, dev
 			if err != nil {
 				return err
 			}
-			ended = append(ended, ids...)
+			ended = ended.add(ids)
 		}
 		a := audit.Entry(ctx, id, store.AuditRevokeDevice, now)
 		a.RecordID, a.Count = deviceID, uint64(len(revoke))
@@ -339,7 +337,7 @@ func (s *Service) RevokeDeviceIf(ctx context.Context, id *identity.Identity, dev
 	if err != nil {
 		return err
 	}
-	s.notify.end(ended...)
+	s.notify.ended(ended)
 	s.log.Info().Str("event", "device_revoked").Str("user_id", id.UserID).Str("device_id", deviceID).
 		Str("by_device_id", id.DeviceID).Int("also_revoked", also).Msg("device revoked")
 	return nil
@@ -349,7 +347,7 @@ func (s *Service) RevokeDeviceIf(ctx context.Context, id *identity.Identity, dev
 // streams; the admin package calls it when it disables a user (after the
 // user record is stored as disabled, so that no new session can start).
 func (s *Service) EndUserSessions(ctx context.Context, userID string) error {
-	var ended []string
+	var ended endedSessions
 	err := s.st.Directory(ctx, func(tx store.DirTx) error {
 		var err error
 		ended, err = endSessions(tx, tx.SessionsOfUser(userID))
@@ -358,8 +356,8 @@ func (s *Service) EndUserSessions(ctx context.Context, userID string) error {
 	if err != nil {
 		return err
 	}
-	s.notify.end(ended...)
-	s.log.Info().Str("event", "user_sessions_ended").Str("user_id", userID).Int("sessions", len(ended)).Msg("sessions ended")
+	s.notify.ended(ended)
+	s.log.Info().Str("event", "user_sessions_ended").Str("user_id", userID).Int("sessions", len(ended.ids)).Msg("sessions ended")
 	return nil
 }
 

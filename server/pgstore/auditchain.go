@@ -97,6 +97,15 @@ func (s *DB) stopSealer() {
 	s.sealBehind(context.Background())
 }
 
+// logSeal logs a seal that failed (counted by sealAudit): its entries stay
+// pending, durable with their operations, for the next seal. The error
+// names no entry's contents.
+func (s *DB) logSeal(err error) {
+	if err != nil {
+		s.log.Error().Err(err).Uint64("seal_failures", s.audit.failed.Load()).Msg("audit entries left pending")
+	}
+}
+
 // afterAudited notes an audited commit and seals its entries: now if wait
 // is set, else by kicking the sealer.
 func (s *DB) afterAudited(ctx context.Context, wait bool) {
@@ -108,14 +117,14 @@ func (s *DB) afterAudited(ctx context.Context, wait bool) {
 		}
 		return
 	}
-	_ = s.sealAudit(ctx) // a failure is counted; the entries stay pending
+	s.logSeal(s.sealAudit(ctx))
 }
 
 // sealBehind seals what this server's audited commits left pending, if
 // any.
 func (s *DB) sealBehind(ctx context.Context) {
 	if s.audit.sealed.Load() < s.audit.appended.Load() {
-		_ = s.sealAudit(ctx)
+		s.logSeal(s.sealAudit(ctx))
 	}
 }
 

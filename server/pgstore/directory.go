@@ -68,7 +68,7 @@ func (s *DB) directoryOnce(ctx context.Context, now time.Time, fn func(tx store.
 		return false, err
 	}
 	defer func() { _ = pgtx.Rollback(ctx) }() // after Commit, a no-op
-	tx := &dirTx{ctx: ctx, tx: pgtx, now: now}
+	tx := &dirTx{ctx: ctx, tx: pgtx, now: now, origin: s.listener.origin}
 	if err := fn(tx); err != nil {
 		return false, err
 	}
@@ -99,6 +99,7 @@ type dirTx struct {
 	now     time.Time // the store's clock when the transaction began
 	err     error     // the first error of a method that cannot return one (the lists of ids)
 	audited bool      // an audit entry was appended: seal after the commit
+	origin  string    // the DB's origin in announcements (relay.go)
 }
 
 var _ store.DirTx = (*dirTx)(nil)

@@ -117,25 +117,29 @@ func (l *listener) connect(ctx context.Context) (*pgx.Conn, error) {
 // connection drops.
 func (s *DB) listen(ctx context.Context, conn *pgx.Conn) {
 	for {
-		s.receive(ctx, conn) // returns when ctx ends or the connection drops
+		err := s.receive(ctx, conn) // returns when ctx ends or the connection drops
 		_ = conn.Close(context.Background())
 		if ctx.Err() != nil {
 			return
 		}
+		s.log.Warn().Err(err).Msg("the connection listening for other servers' pushes dropped; reconnecting")
 		if conn = s.reconnect(ctx); conn == nil {
 			return
 		}
+		s.log.Info().Int64("connections", s.listener.conns.Load()).
+			Msg("listening for other servers' pushes again; every stream re-reads its heads and restarts")
 		s.resync(ctx, conn)
 		s.listener.announced.deliver(AnnounceResync, nil)
 	}
 }
 
-// receive passes conn's notifications to the watchers until it fails.
-func (s *DB) receive(ctx context.Context, conn *pgx.Conn) {
+// receive passes conn's notifications to the watchers until it fails,
+// and returns why.
+func (s *DB) receive(ctx context.Context, conn *pgx.Conn) error {
 	for {
 		n, err := conn.WaitForNotification(ctx)
 		if err != nil {
-			return
+			return err
 		}
 		if n.Channel == relayChannel {
 			s.hearAnnouncement(n.Payload)
@@ -144,6 +148,7 @@ func (s *DB) receive(ctx context.Context, conn *pgx.Conn) {
 		origin, heads, ok := parsePayload(n.Payload)
 		switch {
 		case !ok:
+			s.log.Warn().Int("bytes", len(n.Payload)).Msg("unreadable notification of other servers' pushes; re-reading every head")
 			s.resync(ctx, conn)
 		case origin != s.listener.origin && len(heads) > 0:
 			s.watchers.Notify(heads)
@@ -155,7 +160,7 @@ func (s *DB) receive(ctx context.Context, conn *pgx.Conn) {
 // returns nil when ctx ends).
 func (s *DB) reconnect(ctx context.Context) *pgx.Conn {
 	wait := s.listener.retry
-	for {
+	for attempt := 1; ; attempt++ {
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
@@ -163,8 +168,13 @@ func (s *DB) reconnect(ctx context.Context) *pgx.Conn {
 			return nil
 		case <-t.C:
 		}
-		if conn, err := s.listener.connect(ctx); err == nil {
+		conn, err := s.listener.connect(ctx)
+		if err == nil {
 			return conn
+		}
+		if ctx.Err() == nil {
+			s.log.Warn().Err(err).Int("attempt", attempt).Dur("next_in", min(2*wait, maxListenRetry)).
+				Msg("reconnecting the connection listening for other servers' pushes failed")
 		}
 		wait = min(2*wait, maxListenRetry)
 	}
@@ -175,13 +185,16 @@ func (s *DB) reconnect(ctx context.Context) *pgx.Conn {
 // connection's next read, which fails too and reconnects.
 func (s *DB) resync(ctx context.Context, conn *pgx.Conn) {
 	rows, err := conn.Query(ctx, "SELECT bucket::text, head FROM bucket_heads WHERE head > 0")
-	if err != nil {
-		return
-	}
 	all := map[string]uint64{}
 	var b string
 	var h int64
-	if _, err := pgx.ForEachRow(rows, []any{&b, &h}, func() error { all[b] = uint64(h); return nil }); err == nil && len(all) > 0 {
+	if err == nil {
+		_, err = pgx.ForEachRow(rows, []any{&b, &h}, func() error { all[b] = uint64(h); return nil })
+	}
+	switch {
+	case err != nil && ctx.Err() == nil:
+		s.log.Warn().Err(err).Msg("re-reading every head failed; the listening connection reconnects")
+	case err == nil && len(all) > 0:
 		s.watchers.Notify(all)
 	}
 }

@@ -54,6 +54,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/zerolog"
 
 	"github.com/throughcare/throughcare/server/store"
 )
@@ -72,6 +73,12 @@ type Options struct {
 	// ListenRetry is the first wait before the listening connection
 	// reconnects after it drops (notify.go; 0: DefaultListenRetry).
 	ListenRetry time.Duration
+	// Logger receives what fails in the background, where no caller hears
+	// of it: audit seals that leave entries pending, the listening
+	// connection's drops and reconnects, payloads it cannot read. Lines
+	// carry no personal data (no audit entry's contents, no connection
+	// string). The zero Logger writes nothing.
+	Logger zerolog.Logger
 }
 
 // DefaultMaxConns is the pool's size unless Options say otherwise. A push
@@ -85,6 +92,7 @@ const DefaultMaxConns = 16
 type DB struct {
 	pool      *pgxpool.Pool
 	now       func() time.Time
+	log       zerolog.Logger
 	cursorKey []byte
 	watchers  store.Watchers
 	audit     auditSealer
@@ -114,7 +122,7 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pgstore: %w", err)
 	}
-	s := &DB{pool: pool, now: opts.Now}
+	s := &DB{pool: pool, now: opts.Now, log: opts.Logger}
 	if s.now == nil {
 		s.now = time.Now
 	}

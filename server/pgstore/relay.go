@@ -7,7 +7,9 @@ package pgstore
 // the database, over a second NOTIFY channel heard by the same listening
 // connection as the heads (notify.go), and OnAnnounce hands each DB the
 // announcements of the others (never its own: the announcing server acts
-// on its own at once).
+// on its own at once). On a directory transaction, Announce queues the
+// announcement in the transaction (delivered at its commit, never for one
+// that rolls back), which is how sessions end.
 //
 // A payload is "<origin> <kind> <id>,<id>…", split like the heads' to stay
 // under the NOTIFY limit. What a listener was away for cannot be re-read,
@@ -51,20 +53,44 @@ var errAnnounce = errors.New("pgstore: an announcement's kind or ids contain a s
 // sent at once, outside any transaction: call it after the change
 // commits.
 func (s *DB) Announce(ctx context.Context, kind string, ids []string) error {
+	ps, err := announcePayloads(s.listener.origin, kind, ids)
+	if err != nil || len(ps) == 0 {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, announceSQL, relayChannel, ps)
+	return s.mapErr(err)
+}
+
+// Announce, on a directory transaction, announces as DB.Announce does but
+// inside the transaction: PostgreSQL delivers the announcement when the
+// transaction commits, and never for one that rolls back or is run again,
+// so a change and its announcement go together (a failure to queue it
+// fails the transaction). The auth package ends sessions so.
+func (tx *dirTx) Announce(kind string, ids []string) error {
+	ps, err := announcePayloads(tx.origin, kind, ids)
+	if err != nil || len(ps) == 0 {
+		return err
+	}
+	return tx.exec(announceSQL, relayChannel, ps)
+}
+
+const announceSQL = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p"
+
+// announcePayloads checks an announcement and encodes its payloads (none for
+// no ids).
+func announcePayloads(origin, kind string, ids []string) ([]string, error) {
 	if len(ids) == 0 {
-		return nil
+		return nil, nil
 	}
 	if kind == "" || kind == AnnounceResync || strings.ContainsAny(kind, " ,") {
-		return errAnnounce
+		return nil, errAnnounce
 	}
 	for _, id := range ids {
 		if id == "" || strings.ContainsAny(id, " ,") {
-			return errAnnounce
+			return nil, errAnnounce
 		}
 	}
-	ps := splitPayloads(s.listener.origin+" "+kind+" ", ids)
-	_, err := s.pool.Exec(ctx, "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p", relayChannel, ps)
-	return err
+	return splitPayloads(origin+" "+kind+" ", ids), nil
 }
 
 // OnAnnounce registers fn to hear the other DBs' announcements, and
@@ -82,6 +108,7 @@ func (s *DB) hearAnnouncement(payload string) {
 	origin, kind, ids, ok := parseAnnouncement(payload)
 	switch {
 	case !ok:
+		s.log.Warn().Int("bytes", len(payload)).Msg("unreadable relay announcement; every stream watched here ends")
 		s.listener.announced.deliver(AnnounceResync, nil)
 	case origin != s.listener.origin:
 		s.listener.announced.deliver(kind, ids)

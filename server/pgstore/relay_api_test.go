@@ -3,6 +3,8 @@ package pgstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,40 +50,71 @@ func TestReplicasEndEachOthersStreams(t *testing.T) {
 			return err
 		}, connect.CodeAborted, v1.CloseReason_CLOSE_REASON_MEMBERSHIP_CHANGED},
 	} {
-		t.Run(c.name, func(t *testing.T) {
-			url := pgtest.Shared(t).Database(t, t.Name())
-			replica := func(db *pgstore.DB) *servertest.Env {
-				return servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
-					Server: func(c *server.Config) { c.Store = db }})
-			}
-			db := openURL(t, url)
-			a, b := replica(db), replica(openURL(t, url))
-			w := seedRelayWorld(t, db)
-			ctx := context.Background()
-
-			sctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a guard, far below the access expiry
-			defer cancel()
-			stream, err := b.SyncClient(w.workerToken).Subscribe(sctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer stream.Close()
-			if !stream.Receive() {
-				t.Fatalf("B's stream ended before its first message: %v", stream.Err())
-			}
-			if err := c.end(ctx, a, w); err != nil {
-				t.Fatalf("through A: %v", err)
-			}
-			for stream.Receive() {
-			}
-			if code := connect.CodeOf(stream.Err()); code != c.code {
-				t.Fatalf("B's stream ended with %v (%v), want %v: the change on A did not reach it", code, stream.Err(), c.code)
-			}
-			if r := closeReason(stream.Err()); r != c.reason {
-				t.Fatalf("B's stream closed for %v, want %v", r, c.reason)
-			}
-		})
+		// With A's announcements after a commit failing at first (the
+		// database out of reach for a moment), B's stream ends all the
+		// same: a session ending is announced inside its transaction, a
+		// caseload change is sent again.
+		for _, failing := range []int{0, 2} {
+			t.Run(fmt.Sprintf("%s/%d announcements failing", c.name, failing), func(t *testing.T) {
+				testReplicaEndsStream(t, failing, c.end, c.code, c.reason)
+			})
+		}
 	}
+}
+
+func testReplicaEndsStream(t *testing.T, failing int, end func(ctx context.Context, a *servertest.Env, w relayWorld) error,
+	code connect.Code, reason v1.CloseReason) {
+	url := pgtest.Shared(t).Database(t, t.Name())
+	replica := func(db *pgstore.DB, relay auth.Relay) *servertest.Env {
+		return servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
+			Server: func(c *server.Config) { c.Store, c.Auth.Relay = db, relay }})
+	}
+	db := openURL(t, url)
+	flaky := &flakyRelay{DB: db, failing: failing}
+	a, b := replica(db, flaky), replica(openURL(t, url), nil)
+	w := seedRelayWorld(t, db)
+	ctx := context.Background()
+
+	sctx, cancel := context.WithTimeout(ctx, 30*time.Second) // a guard, far below the access expiry
+	defer cancel()
+	stream, err := b.SyncClient(w.workerToken).Subscribe(sctx, &v1.SubscribeRequest{ProtocolVersion: protocol.Version, SchemaVersion: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Close()
+	if !stream.Receive() {
+		t.Fatalf("B's stream ended before its first message: %v", stream.Err())
+	}
+	if err := end(ctx, a, w); err != nil {
+		t.Fatalf("through A: %v", err)
+	}
+	for stream.Receive() {
+	}
+	if got := connect.CodeOf(stream.Err()); got != code {
+		t.Fatalf("B's stream ended with %v (%v), want %v: the change on A did not reach it", got, stream.Err(), code)
+	}
+	if r := closeReason(stream.Err()); r != reason {
+		t.Fatalf("B's stream closed for %v, want %v", r, reason)
+	}
+}
+
+// flakyRelay is a DB whose first failing announcements fail, as when the
+// database cannot be reached for a moment after a commit.
+type flakyRelay struct {
+	*pgstore.DB
+	mu      sync.Mutex
+	failing int
+}
+
+func (r *flakyRelay) Announce(ctx context.Context, kind string, ids []string) error {
+	r.mu.Lock()
+	fail := r.failing > 0
+	r.failing--
+	r.mu.Unlock()
+	if fail {
+		return fmt.Errorf("%w: injected", store.ErrUnavailable)
+	}
+	return r.DB.Announce(ctx, kind, ids)
 }
 
 // closeReason is the reason in a stream's StreamClosed error detail.
