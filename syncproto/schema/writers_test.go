@@ -26,6 +26,7 @@ func TestBuiltinWriters(t *testing.T) {
 		"review_note.state":           {s, a},
 		"review_note.deleted":         {s, a},
 		"review_note.worker_response": {w},
+		"court_order.deleted":         {s, a},
 	}
 	got := map[string][]v1.Role{}
 	for _, rt := range Builtin().Types() {

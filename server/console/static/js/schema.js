@@ -6,7 +6,7 @@
 // laid out on screen is in display.js.
 
 /** SCHEMA_VERSION is the version of the registry this was generated from. */
-export const SCHEMA_VERSION = 3;
+export const SCHEMA_VERSION = 4;
 
 /** CATEGORIES are what a contact can be about, in the schema's order. */
 export const CATEGORIES = ['housing', 'employment', 'education_training', 'family', 'finance',
@@ -38,6 +38,10 @@ export const ENUMS = {
     'unknown'],
   ete_status_after: ['unemployed_seeking', 'unemployed_not_seeking', 'unable_to_work', 'in_training',
     'in_education', 'volunteering', 'employed_part_time', 'employed_full_time', 'unknown'],
+  kind: ['drr', 'dtto', 'community_order_drug_requirement', 'community_order_alcohol_requirement', 'licence',
+    'post_sentence_supervision'],
+  testing_frequency: ['none', 'monthly', 'fortnightly', 'weekly', 'twice_weekly', 'three_times_weekly',
+    'at_each_appointment'],
   domain: ['housing', 'finance', 'family', 'skills', 'employment', 'treatment'],
   stage: ['start', 'review', 'exit', 'post_treatment_exit'],
   alcohol_unit: ['alcohol_units'],
@@ -82,6 +86,12 @@ const TYPE_ENUMS = {
       'unknown'],
     ete_status_after: ['unemployed_seeking', 'unemployed_not_seeking', 'unable_to_work', 'in_training',
       'in_education', 'volunteering', 'employed_part_time', 'employed_full_time', 'unknown'],
+  },
+  court_order: {
+    kind: ['drr', 'dtto', 'community_order_drug_requirement', 'community_order_alcohol_requirement',
+      'licence', 'post_sentence_supervision'],
+    testing_frequency: ['none', 'monthly', 'fortnightly', 'weekly', 'twice_weekly', 'three_times_weekly',
+      'at_each_appointment'],
   },
   goal: {
     domain: ['housing', 'finance', 'family', 'skills', 'employment', 'treatment'],
