@@ -49,6 +49,8 @@ type Timeline struct {
 	Appointments []Appointment
 	// OutcomeReviews (TOPs), oldest interview first.
 	OutcomeReviews []OutcomeReview
+	// Orders (court orders), the latest start first.
+	Orders []Order
 }
 
 // Rejection is a change the server refused, kept so the user can see it and
@@ -191,6 +193,8 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 			tl.Appointments = append(tl.Appointments, toAppointment(clientID, r))
 		case "outcome_review":
 			tl.OutcomeReviews = append(tl.OutcomeReviews, toOutcomeReview(clientID, r))
+		case "court_order":
+			tl.Orders = append(tl.Orders, toOrder(clientID, r))
 		}
 	}
 	slices.SortFunc(tl.Contacts, func(a, b Contact) int {
@@ -203,6 +207,7 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 		return cmp.Or(a.StartsAt.Compare(b.StartsAt), strings.Compare(a.ID, b.ID))
 	})
 	sortOutcomeReviews(tl.OutcomeReviews)
+	sortOrders(tl.Orders)
 	return tl, nil
 }
 
