@@ -22,6 +22,7 @@ var restrictedValues = map[string]*v1.Value{
 	"review_note.state":           String("resolved"),
 	"review_note.deleted":         Deleted("entered_in_error"),
 	"review_note.worker_response": String("Added."),
+	"court_order.deleted":         Deleted("entered_in_error"),
 }
 
 // A write of a field the user's role may not write is refused on the
@@ -47,8 +48,15 @@ func TestWriteRefusesForbiddenFieldsLocally(t *testing.T) {
 				t.Run(key+"/"+roleName(role), func(t *testing.T) {
 					d, c, note := roleDevice(t, role)
 					recordID := c
-					if rt.Name == "review_note" {
+					switch rt.Name {
+					case "review_note":
 						recordID = note
+					case "court_order":
+						id, err := d.RecordOrder(context.Background(), c, Order{Kind: "drr", Start: Date{2026, 3, 1}})
+						if err != nil {
+							t.Fatal(err)
+						}
+						recordID = id
 					}
 					pending := d.Status().Pending
 					err := d.Write(context.Background(), rt.Name, c, recordID, Edit{f.Name, val})
