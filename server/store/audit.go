@@ -46,6 +46,7 @@ const (
 	AuditSignInRefused
 	AuditCloseClient
 	AuditListClients
+	AuditViewOrderReport
 	auditActionEnd
 )
 
@@ -81,6 +82,7 @@ var auditActionNames = [...]string{
 	AuditSignInRefused:    "sign_in_refused",
 	AuditCloseClient:      "close_client",
 	AuditListClients:      "list_clients",
+	AuditViewOrderReport:  "view_order_report",
 }
 
 // String names the action ("sign_in").

@@ -54,6 +54,9 @@ const (
 	// ReviewServiceGetCaseloadProcedure is the fully-qualified name of the ReviewService's GetCaseload
 	// RPC.
 	ReviewServiceGetCaseloadProcedure = "/throughcare.v1.ReviewService/GetCaseload"
+	// ReviewServiceGetOrderReportProcedure is the fully-qualified name of the ReviewService's
+	// GetOrderReport RPC.
+	ReviewServiceGetOrderReportProcedure = "/throughcare.v1.ReviewService/GetOrderReport"
 )
 
 // ReviewServiceClient is a client for the throughcare.v1.ReviewService service.
@@ -85,6 +88,15 @@ type ReviewServiceClient interface {
 	// queries, sorted, optionally searched by name, date of birth or
 	// initials.
 	GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error)
+	// GetOrderReport is the court review report of a client's order (a DRR
+	// review report) for a period: attendance at appointments, drug test
+	// results, TOP change from start, and the keyworker's and provider's
+	// comments as given in the request. Supervisors and admins get it for
+	// clients in reach, workers for clients they are assigned now. Every
+	// report is audited (the order, the client and how many records it
+	// included). With html set it also returns the report as a printable
+	// HTML document.
+	GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error)
 }
 
 // NewReviewServiceClient constructs a client for the throughcare.v1.ReviewService service. By
@@ -145,6 +157,12 @@ func NewReviewServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getOrderReport: connect.NewClient[v1.GetOrderReportRequest, v1.GetOrderReportResponse](
+			httpClient,
+			baseURL+ReviewServiceGetOrderReportProcedure,
+			connect.WithSchema(reviewServiceMethods.ByName("GetOrderReport")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -157,6 +175,7 @@ type reviewServiceClient struct {
 	resolveConflict *connect.Client[v1.ResolveConflictRequest, v1.ResolveConflictResponse]
 	getStatistics   *connect.Client[v1.GetStatisticsRequest, v1.GetStatisticsResponse]
 	getCaseload     *connect.Client[v1.GetCaseloadRequest, v1.GetCaseloadResponse]
+	getOrderReport  *connect.Client[v1.GetOrderReportRequest, v1.GetOrderReportResponse]
 }
 
 // ListContacts calls throughcare.v1.ReviewService.ListContacts.
@@ -222,6 +241,15 @@ func (c *reviewServiceClient) GetCaseload(ctx context.Context, req *v1.GetCaselo
 	return nil, err
 }
 
+// GetOrderReport calls throughcare.v1.ReviewService.GetOrderReport.
+func (c *reviewServiceClient) GetOrderReport(ctx context.Context, req *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error) {
+	response, err := c.getOrderReport.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ReviewServiceHandler is an implementation of the throughcare.v1.ReviewService service.
 type ReviewServiceHandler interface {
 	// ListContacts lists synced contacts, newest first (by when they
@@ -251,6 +279,15 @@ type ReviewServiceHandler interface {
 	// queries, sorted, optionally searched by name, date of birth or
 	// initials.
 	GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error)
+	// GetOrderReport is the court review report of a client's order (a DRR
+	// review report) for a period: attendance at appointments, drug test
+	// results, TOP change from start, and the keyworker's and provider's
+	// comments as given in the request. Supervisors and admins get it for
+	// clients in reach, workers for clients they are assigned now. Every
+	// report is audited (the order, the client and how many records it
+	// included). With html set it also returns the report as a printable
+	// HTML document.
+	GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error)
 }
 
 // NewReviewServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -307,6 +344,12 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	reviewServiceGetOrderReportHandler := connect.NewUnaryHandlerSimple(
+		ReviewServiceGetOrderReportProcedure,
+		svc.GetOrderReport,
+		connect.WithSchema(reviewServiceMethods.ByName("GetOrderReport")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.ReviewService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReviewServiceListContactsProcedure:
@@ -323,6 +366,8 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 			reviewServiceGetStatisticsHandler.ServeHTTP(w, r)
 		case ReviewServiceGetCaseloadProcedure:
 			reviewServiceGetCaseloadHandler.ServeHTTP(w, r)
+		case ReviewServiceGetOrderReportProcedure:
+			reviewServiceGetOrderReportHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -358,4 +403,8 @@ func (UnimplementedReviewServiceHandler) GetStatistics(context.Context, *v1.GetS
 
 func (UnimplementedReviewServiceHandler) GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetCaseload is not implemented"))
+}
+
+func (UnimplementedReviewServiceHandler) GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetOrderReport is not implemented"))
 }
