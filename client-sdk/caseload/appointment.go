@@ -21,6 +21,9 @@ type Appointment struct {
 	DurationMinutes int
 	WithWhom, Place string
 	Notes           string
+	// OrderID is the court order a review hearing belongs to
+	// (BookReviewHearing; schema version 4).
+	OrderID string
 
 	// Set when read (and by the outcome methods): where it stands, why the
 	// client did not attend, the contact that recorded the outcome, the
@@ -83,6 +86,11 @@ func (d *Device) BookAppointment(ctx context.Context, clientID string, a Appoint
 	if err := d.onCaseload(ctx, clientID); err != nil {
 		return "", err
 	}
+	if a.OrderID != "" {
+		if err := d.liveOrder(ctx, clientID, a.OrderID); err != nil {
+			return "", err
+		}
+	}
 	rec, err := d.booking(clientID, newID(), a)
 	if err != nil {
 		return "", err
@@ -110,6 +118,7 @@ func (d *Device) booking(clientID, id string, a Appointment) (recordEdits, error
 	opt("with_whom", String(a.WithWhom), a.WithWhom != "")
 	opt("place", String(a.Place), a.Place != "")
 	opt("notes", String(a.Notes), a.Notes != "")
+	opt("order_id", String(a.OrderID), a.OrderID != "")
 	return recordEdits{"appointment", clientID, id, edits}, nil
 }
 
@@ -133,6 +142,9 @@ func (d *Device) RescheduleAppointment(ctx context.Context, clientID, appointmen
 	}
 	if next.Place == "" {
 		next.Place = old.Place
+	}
+	if next.OrderID == "" {
+		next.OrderID = old.OrderID
 	}
 	rec, err := d.booking(clientID, newID(), next)
 	if err != nil {
@@ -225,7 +237,7 @@ func toAppointment(clientID string, r *localRecord) Appointment {
 		ID: st.GetRecordId(), ClientID: clientID, Type: str(st, "appointment_type"), StartsAt: instant(st, "starts_at"),
 		DurationMinutes: int(integer(st, "duration_minutes")), WithWhom: str(st, "with_whom"), Place: str(st, "place"),
 		Notes: str(st, "notes"), Status: str(st, "status"), DNAReason: str(st, "dna_reason"),
-		ContactID: str(st, "contact_id"), RescheduledTo: str(st, "rescheduled_to"), Author: str(st, "author"),
+		ContactID: str(st, "contact_id"), RescheduledTo: str(st, "rescheduled_to"), Author: str(st, "author"), OrderID: str(st, "order_id"),
 		Deleted: merge.IsDeleted(st), Pending: r.pending, Conflicts: conflicts(clientID, st),
 	}
 }

@@ -24,6 +24,7 @@ var restrictedValues = map[string]*v1.Value{
 	"review_note.worker_response": String("Added."),
 	"consent.deleted":             Deleted("entered_in_error"),
 	"risk_assessment.deleted":     Deleted("entered_in_error"),
+	"court_order.deleted":         Deleted("entered_in_error"),
 }
 
 // A write of a field the user's role may not write is refused on the
@@ -113,7 +114,7 @@ func roleDevice(t *testing.T, role v1.Role) (*Device, string, map[string]string)
 	d := memDevice(t)
 	must(t, d.saveSession(&v1.Session{UserId: newID(), DeviceId: newID(), Role: role}))
 	c := newID()
-	recs := map[string]string{"review_note": newID(), "consent": newID(), "risk_assessment": newID()}
+	recs := map[string]string{"review_note": newID(), "consent": newID(), "risk_assessment": newID(), "court_order": newID()}
 	s := stampAt(time.Now().Add(-time.Hour), otherReplica)
 	day := DateValue(Date{2026, time.March, 1})
 	pull(t, d, snapshot(c, clientRecord(c, s, otherAuthor),
@@ -122,6 +123,8 @@ func roleDevice(t *testing.T, role v1.Role) (*Device, string, map[string]string)
 		record(recs["consent"], "consent", s, otherAuthor,
 			field("scope", String("gp")), field("given_on", day), field("author", String(otherAuthor.GetUserId()))),
 		record(recs["risk_assessment"], "risk_assessment", s, otherAuthor,
-			field("assessed_on", day), field("author", String(otherAuthor.GetUserId())))))
+			field("assessed_on", day), field("author", String(otherAuthor.GetUserId()))),
+		record(recs["court_order"], "court_order", s, otherAuthor,
+			field("kind", String("drr")), field("start_date", day), field("author", String(otherAuthor.GetUserId())))))
 	return d, c, recs
 }

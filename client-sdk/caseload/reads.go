@@ -52,6 +52,8 @@ type Timeline struct {
 	// Consents by scope then day given; RiskAssessments oldest first.
 	Consents        []Consent
 	RiskAssessments []RiskAssessment
+	// Orders (court orders), the latest start first.
+	Orders []Order
 }
 
 // Rejection is a change the server refused, kept so the user can see it and
@@ -198,6 +200,8 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 			tl.Consents = append(tl.Consents, toConsent(clientID, r))
 		case "risk_assessment":
 			tl.RiskAssessments = append(tl.RiskAssessments, toRiskAssessment(clientID, r))
+		case "court_order":
+			tl.Orders = append(tl.Orders, toOrder(clientID, r))
 		}
 	}
 	slices.SortFunc(tl.Contacts, func(a, b Contact) int {
@@ -212,6 +216,7 @@ func (d *Device) Timeline(_ context.Context, clientID string) (Timeline, error) 
 	sortOutcomeReviews(tl.OutcomeReviews)
 	sortConsents(tl.Consents)
 	sortRiskAssessments(tl.RiskAssessments)
+	sortOrders(tl.Orders)
 	return tl, nil
 }
 

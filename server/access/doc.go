@@ -34,7 +34,10 @@
 //     them and close their cases;
 //   - supervisors and admins use the review service: the queue of
 //     contacts, client timelines, review notes, conflicts and their
-//     resolution, statistics and the CSV exports.
+//     resolution, statistics and the CSV exports;
+//   - a court order's review report (a DRR review report) is for
+//     supervisors and admins on the clients in their reach, and for a
+//     worker on the clients they are assigned now (OrderReportClient).
 //
 // A role that may not use a procedure at all is refused (permission denied)
 // before anything named in the request is looked at.

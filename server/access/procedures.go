@@ -38,6 +38,7 @@ const (
 	ViewCaseload
 	CloseClients
 	ManageDevices
+	ReadOrderReports
 )
 
 var (
@@ -76,6 +77,9 @@ var actions = map[Action]struct {
 	ViewCaseload:     {"view the caseload", staff},
 	CloseClients:     {"close clients' cases", staff},
 	ManageDevices:    {"list and revoke other users' devices", admins},
+	// Court order review reports: staff for clients in reach, workers for
+	// the clients they are assigned now (OrderReportClient).
+	ReadOrderReports: {"read court order reports", everyone},
 }
 
 // Roles returns the roles that may do an action.
@@ -172,6 +176,7 @@ var procedures = map[string]Rule{
 	rpc("ReviewService", "GetCaseload"):     {Action: ViewCaseload},
 
 	rpc("ReviewService", "GetOutcomeMovement"): {Action: ReadStatistics},
+	rpc("ReviewService", "GetOrderReport"):  {Action: ReadOrderReports},
 }
 
 // Procedure returns the rule of a procedure ("/throughcare.v1.AuthService/

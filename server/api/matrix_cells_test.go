@@ -275,6 +275,11 @@ var cells = map[string]cell{
 			return c.GetRecord().GetRecordId() == w.contacts[target]
 		}))
 	},
+	"throughcare.v1.ReviewService/GetOrderReport": func(w *world, caller *person, target int) string {
+		_, err := w.reviewClient(caller.token()).GetOrderReport(w.ctx, &v1.GetOrderReportRequest{ClientId: w.clients[target],
+			OrderId: w.order(target), From: &v1.Date{Year: 2026, Month: 1, Day: 1}, To: &v1.Date{Year: 2026, Month: 12, Day: 31}})
+		return outcome(err)
+	},
 	"throughcare.v1.ReviewService/GetTimeline": func(w *world, caller *person, target int) string {
 		_, err := w.reviewClient(caller.token()).GetTimeline(w.ctx, &v1.GetTimelineRequest{ClientId: w.clients[target]})
 		return outcome(err)

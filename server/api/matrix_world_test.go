@@ -37,6 +37,7 @@ import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/sample"
+	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
 // person is someone with a passkey and a session.
@@ -66,6 +67,7 @@ type world struct {
 	teams    [nTargets]string
 	clients  [nTargets]string
 	contacts [nTargets]string // logged by the target's worker with its client
+	orders   map[int]string   // court orders by target, made on first use (order)
 	workers  [nTargets]*person
 	admins   [nTargets]*person // the admin of the target's area
 }
@@ -264,3 +266,32 @@ func (w *world) reviewClient(token string) throughcarev1connect.ReviewServiceCli
 }
 
 func newUUID() string { return uuid.NewString() }
+
+// order has the target's worker record a court order for the target's
+// client through the sync API (once per target) and returns its id.
+func (w *world) order(target int) string {
+	w.t.Helper()
+	if w.orders == nil {
+		w.orders = map[int]string{}
+	}
+	if id, ok := w.orders[target]; ok {
+		return id
+	}
+	p, client := w.workers[target], w.clients[target]
+	id := p.dev.NewID()
+	chs := p.dev.Record("court_order", id, client, []sample.Field{
+		{Name: "kind", Value: sample.Str("drr")}, {Name: "start_date", Value: sample.Date(2026, 1, 5)},
+		{Name: "author", Value: sample.Str(p.sess.GetUserId())},
+	})
+	for _, ch := range chs {
+		ch.Stamp.Replica = p.sess.GetDeviceId()
+	}
+	req := pushReq(chs...)
+	req.SchemaVersion = schema.CurrentVersion
+	resp, err := w.syncClient(p.token()).Push(w.ctx, req)
+	if err != nil || len(resp.GetResults()) != len(chs) || resp.GetResults()[0].GetVerdict() != v1.Verdict_VERDICT_APPLIED {
+		w.t.Fatalf("push of an order: %v %v", resp, err)
+	}
+	w.orders[target] = id
+	return id
+}

@@ -201,3 +201,18 @@ func (h *reviewHandler) GetCaseload(ctx context.Context, req *v1.GetCaseloadRequ
 	}
 	return resp, nil
 }
+
+func (h *reviewHandler) GetOrderReport(ctx context.Context, req *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := reviewIDs(reviewID{"client_id", req.GetClientId(), true}, reviewID{"order_id", req.GetOrderId(), true}); err != nil {
+		return nil, err
+	}
+	resp, err := h.svc.GetOrderReport(ctx, id, req)
+	if err != nil {
+		return nil, connectError(ctx, err)
+	}
+	return resp, nil
+}

@@ -48,6 +48,7 @@ const (
 	AuditListClients
 	AuditViewOutcomeMovement
 	AuditExportOutcomeMovement
+	AuditViewOrderReport
 	auditActionEnd
 )
 
@@ -86,6 +87,7 @@ var auditActionNames = [...]string{
 
 	AuditViewOutcomeMovement:   "view_outcome_movement",
 	AuditExportOutcomeMovement: "export_outcome_movement",
+	AuditViewOrderReport:  "view_order_report",
 }
 
 // String names the action ("sign_in").

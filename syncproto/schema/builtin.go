@@ -15,6 +15,7 @@ const DeletedField = merge.DeletedField
 // Version 3: outcome_review (the Treatment Outcomes Profile, top.go);
 // client.treatment_started and treatment_ended.
 // Version 4: consent (consent.go), risk_assessment (risk.go).
+// Version 4: court_order (order.go); appointment.order_id.
 const CurrentVersion = 4
 
 // Enumerations shared by several fields.
@@ -170,7 +171,7 @@ var builtin = MustNew(CurrentVersion, 1,
 		writtenBy(workers, text("worker_response", "The worker's answer to a query.")),
 		writtenBy(staff, deleted()),
 	}},
-	RecordType{Name: "appointment", Since: 2, Authorship: AuthorFixed, Doc: "An appointment the client is to keep (keywork, a prescribing review, a court hearing, the job centre), booked ahead and then given its outcome.", Fields: allSince(2,
+	RecordType{Name: "appointment", Since: 2, Authorship: AuthorFixed, Doc: "An appointment the client is to keep (keywork, a prescribing review, a court hearing, the job centre), booked ahead and then given its outcome.", Fields: append(allSince(2,
 		enum("appointment_type", AppointmentTypes, true, "What kind of appointment it is."),
 		typed("starts_at", Timestamp, true, "When it starts."),
 		Field{Name: "duration_minutes", Type: Integer, Min: 0, Max: 24 * 60, Doc: "How long it is expected to last."},
@@ -183,10 +184,11 @@ var builtin = MustNew(CurrentVersion, 1,
 		typed("rescheduled_to", Ref, false, "The appointment that replaced it (status rescheduled)."),
 		text("notes", "Notes."),
 		deleted(),
-	)},
+	), since(4, typed("order_id", Ref, false, "The court order a review hearing (appointment_type drr_review_hearing) belongs to.")))},
 	outcomeReview(),
 	consentRecord(),
 	riskAssessment(),
+	courtOrder(),
 )
 
 // allSince marks the fields of a record type schema version v introduced.

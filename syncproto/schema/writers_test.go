@@ -28,6 +28,7 @@ func TestBuiltinWriters(t *testing.T) {
 		"review_note.worker_response": {w},
 		"consent.deleted":             {s, a},
 		"risk_assessment.deleted":     {s, a},
+		"court_order.deleted":         {s, a},
 	}
 	got := map[string][]v1.Role{}
 	for _, rt := range Builtin().Types() {

@@ -40,6 +40,10 @@ export const ENUMS = {
     'unknown'],
   ete_status_after: ['unemployed_seeking', 'unemployed_not_seeking', 'unable_to_work', 'in_training',
     'in_education', 'volunteering', 'employed_part_time', 'employed_full_time', 'unknown'],
+  kind: ['drr', 'dtto', 'community_order_drug_requirement', 'community_order_alcohol_requirement', 'licence',
+    'post_sentence_supervision'],
+  testing_frequency: ['none', 'monthly', 'fortnightly', 'weekly', 'twice_weekly', 'three_times_weekly',
+    'at_each_appointment'],
   domain: ['housing', 'finance', 'family', 'skills', 'employment', 'treatment'],
   stage: ['start', 'review', 'exit', 'post_treatment_exit'],
   alcohol_unit: ['alcohol_units'],
@@ -97,6 +101,12 @@ const TYPE_ENUMS = {
       'unknown'],
     ete_status_after: ['unemployed_seeking', 'unemployed_not_seeking', 'unable_to_work', 'in_training',
       'in_education', 'volunteering', 'employed_part_time', 'employed_full_time', 'unknown'],
+  },
+  court_order: {
+    kind: ['drr', 'dtto', 'community_order_drug_requirement', 'community_order_alcohol_requirement',
+      'licence', 'post_sentence_supervision'],
+    testing_frequency: ['none', 'monthly', 'fortnightly', 'weekly', 'twice_weekly', 'three_times_weekly',
+      'at_each_appointment'],
   },
   goal: {
     domain: ['housing', 'finance', 'family', 'skills', 'employment', 'treatment'],

@@ -2739,6 +2739,523 @@ func (x *GetOutcomeMovementResponse) GetDefinition() string {
 	return ""
 }
 
+// GetOrderReportRequest asks for the review report of one order. The
+// period is service days (Europe/London): a record is in it when the day
+// it happened (an appointment's start, a test's contact) is on or after
+// from and on or before to.
+type GetOrderReportRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	ClientId string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The court_order record.
+	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The first day of the period (required).
+	From *Date `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	// The last day of the period (required; not before from, at most 3
+	// years after it).
+	To *Date `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	// The keyworker's comments, entered on the report page (at most 10,000
+	// characters; not stored).
+	KeyworkerComment string `protobuf:"bytes,5,opt,name=keyworker_comment,json=keyworkerComment,proto3" json:"keyworker_comment,omitempty"`
+	// The treatment provider's comments (as keyworker_comment).
+	ProviderComment string `protobuf:"bytes,6,opt,name=provider_comment,json=providerComment,proto3" json:"provider_comment,omitempty"`
+	// Also render the report as an HTML document (GetOrderReportResponse.html).
+	Html          bool `protobuf:"varint,7,opt,name=html,proto3" json:"html,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOrderReportRequest) Reset() {
+	*x = GetOrderReportRequest{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOrderReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOrderReportRequest) ProtoMessage() {}
+
+func (x *GetOrderReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOrderReportRequest.ProtoReflect.Descriptor instead.
+func (*GetOrderReportRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetOrderReportRequest) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *GetOrderReportRequest) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *GetOrderReportRequest) GetFrom() *Date {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetOrderReportRequest) GetTo() *Date {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *GetOrderReportRequest) GetKeyworkerComment() string {
+	if x != nil {
+		return x.KeyworkerComment
+	}
+	return ""
+}
+
+func (x *GetOrderReportRequest) GetProviderComment() string {
+	if x != nil {
+		return x.ProviderComment
+	}
+	return ""
+}
+
+func (x *GetOrderReportRequest) GetHtml() bool {
+	if x != nil {
+		return x.Html
+	}
+	return false
+}
+
+// ReportAppointment is one appointment of a report's period.
+type ReportAppointment struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	AppointmentId   string                 `protobuf:"bytes,1,opt,name=appointment_id,json=appointmentId,proto3" json:"appointment_id,omitempty"`
+	AppointmentType string                 `protobuf:"bytes,2,opt,name=appointment_type,json=appointmentType,proto3" json:"appointment_type,omitempty"`
+	StartsAt        *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=starts_at,json=startsAt,proto3" json:"starts_at,omitempty"`
+	// Booked, or its outcome (the schema's appointment statuses).
+	Status string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
+	// Why the client did not attend (status did_not_attend).
+	DnaReason string `protobuf:"bytes,5,opt,name=dna_reason,json=dnaReason,proto3" json:"dna_reason,omitempty"`
+	// Whether it is a review hearing of the report's order.
+	HearingOfOrder bool `protobuf:"varint,6,opt,name=hearing_of_order,json=hearingOfOrder,proto3" json:"hearing_of_order,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ReportAppointment) Reset() {
+	*x = ReportAppointment{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportAppointment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportAppointment) ProtoMessage() {}
+
+func (x *ReportAppointment) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportAppointment.ProtoReflect.Descriptor instead.
+func (*ReportAppointment) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ReportAppointment) GetAppointmentId() string {
+	if x != nil {
+		return x.AppointmentId
+	}
+	return ""
+}
+
+func (x *ReportAppointment) GetAppointmentType() string {
+	if x != nil {
+		return x.AppointmentType
+	}
+	return ""
+}
+
+func (x *ReportAppointment) GetStartsAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartsAt
+	}
+	return nil
+}
+
+func (x *ReportAppointment) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *ReportAppointment) GetDnaReason() string {
+	if x != nil {
+		return x.DnaReason
+	}
+	return ""
+}
+
+func (x *ReportAppointment) GetHearingOfOrder() bool {
+	if x != nil {
+		return x.HearingOfOrder
+	}
+	return false
+}
+
+// ReportDrugTest is one drug test (a contact of category drug_test) of a
+// report's period.
+type ReportDrugTest struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	ContactId  string                 `protobuf:"bytes,1,opt,name=contact_id,json=contactId,proto3" json:"contact_id,omitempty"`
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// negative, positive, refused or invalid; empty when not recorded.
+	TestResult string `protobuf:"bytes,3,opt,name=test_result,json=testResult,proto3" json:"test_result,omitempty"`
+	// The substances tested positive, sorted.
+	Substances    []string `protobuf:"bytes,4,rep,name=substances,proto3" json:"substances,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportDrugTest) Reset() {
+	*x = ReportDrugTest{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportDrugTest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportDrugTest) ProtoMessage() {}
+
+func (x *ReportDrugTest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportDrugTest.ProtoReflect.Descriptor instead.
+func (*ReportDrugTest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ReportDrugTest) GetContactId() string {
+	if x != nil {
+		return x.ContactId
+	}
+	return ""
+}
+
+func (x *ReportDrugTest) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *ReportDrugTest) GetTestResult() string {
+	if x != nil {
+		return x.TestResult
+	}
+	return ""
+}
+
+func (x *ReportDrugTest) GetSubstances() []string {
+	if x != nil {
+		return x.Substances
+	}
+	return nil
+}
+
+// ReportTOPItem is one TOP item at the start and at the latest TOP up to
+// the period's end. Scores are days over the 28, a rating, or 1 for yes
+// and 0 for no.
+type ReportTOPItem struct {
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Item           string                 `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	Section        string                 `protobuf:"bytes,2,opt,name=section,proto3" json:"section,omitempty"`
+	StartScore     int32                  `protobuf:"varint,3,opt,name=start_score,json=startScore,proto3" json:"start_score,omitempty"`
+	LatestScore    int32                  `protobuf:"varint,4,opt,name=latest_score,json=latestScore,proto3" json:"latest_score,omitempty"`
+	StartAnswered  bool                   `protobuf:"varint,5,opt,name=start_answered,json=startAnswered,proto3" json:"start_answered,omitempty"`
+	LatestAnswered bool                   `protobuf:"varint,6,opt,name=latest_answered,json=latestAnswered,proto3" json:"latest_answered,omitempty"`
+	// improved, unchanged, worsened or unknown.
+	Movement      string `protobuf:"bytes,7,opt,name=movement,proto3" json:"movement,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportTOPItem) Reset() {
+	*x = ReportTOPItem{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportTOPItem) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportTOPItem) ProtoMessage() {}
+
+func (x *ReportTOPItem) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportTOPItem.ProtoReflect.Descriptor instead.
+func (*ReportTOPItem) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ReportTOPItem) GetItem() string {
+	if x != nil {
+		return x.Item
+	}
+	return ""
+}
+
+func (x *ReportTOPItem) GetSection() string {
+	if x != nil {
+		return x.Section
+	}
+	return ""
+}
+
+func (x *ReportTOPItem) GetStartScore() int32 {
+	if x != nil {
+		return x.StartScore
+	}
+	return 0
+}
+
+func (x *ReportTOPItem) GetLatestScore() int32 {
+	if x != nil {
+		return x.LatestScore
+	}
+	return 0
+}
+
+func (x *ReportTOPItem) GetStartAnswered() bool {
+	if x != nil {
+		return x.StartAnswered
+	}
+	return false
+}
+
+func (x *ReportTOPItem) GetLatestAnswered() bool {
+	if x != nil {
+		return x.LatestAnswered
+	}
+	return false
+}
+
+func (x *ReportTOPItem) GetMovement() string {
+	if x != nil {
+		return x.Movement
+	}
+	return ""
+}
+
+// GetOrderReportResponse is the report.
+type GetOrderReportResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The order's record as stored.
+	Order *RecordState `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	// The client's name as recorded.
+	ClientName string `protobuf:"bytes,2,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
+	From       *Date  `protobuf:"bytes,3,opt,name=from,proto3" json:"from,omitempty"`
+	To         *Date  `protobuf:"bytes,4,opt,name=to,proto3" json:"to,omitempty"`
+	// The period's appointments, by start.
+	Appointments []*ReportAppointment `protobuf:"bytes,5,rep,name=appointments,proto3" json:"appointments,omitempty"`
+	// How they ended (group "all"), with the rate of attendance_definition.
+	Attendance           *AppointmentAttendance `protobuf:"bytes,6,opt,name=attendance,proto3" json:"attendance,omitempty"`
+	AttendanceDefinition string                 `protobuf:"bytes,7,opt,name=attendance_definition,json=attendanceDefinition,proto3" json:"attendance_definition,omitempty"`
+	// The period's drug tests, by when they happened.
+	DrugTests []*ReportDrugTest `protobuf:"bytes,8,rep,name=drug_tests,json=drugTests,proto3" json:"drug_tests,omitempty"`
+	// The start TOP's and the latest TOP's interview days (unset: none).
+	TopStart  *Date `protobuf:"bytes,9,opt,name=top_start,json=topStart,proto3" json:"top_start,omitempty"`
+	TopLatest *Date `protobuf:"bytes,10,opt,name=top_latest,json=topLatest,proto3" json:"top_latest,omitempty"`
+	// Every TOP item, in the profile's order (empty without a start TOP).
+	TopChange        []*ReportTOPItem `protobuf:"bytes,11,rep,name=top_change,json=topChange,proto3" json:"top_change,omitempty"`
+	KeyworkerComment string           `protobuf:"bytes,12,opt,name=keyworker_comment,json=keyworkerComment,proto3" json:"keyworker_comment,omitempty"`
+	ProviderComment  string           `protobuf:"bytes,13,opt,name=provider_comment,json=providerComment,proto3" json:"provider_comment,omitempty"`
+	// The printable HTML document (request html).
+	Html          string `protobuf:"bytes,14,opt,name=html,proto3" json:"html,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetOrderReportResponse) Reset() {
+	*x = GetOrderReportResponse{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetOrderReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetOrderReportResponse) ProtoMessage() {}
+
+func (x *GetOrderReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetOrderReportResponse.ProtoReflect.Descriptor instead.
+func (*GetOrderReportResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetOrderReportResponse) GetOrder() *RecordState {
+	if x != nil {
+		return x.Order
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetClientName() string {
+	if x != nil {
+		return x.ClientName
+	}
+	return ""
+}
+
+func (x *GetOrderReportResponse) GetFrom() *Date {
+	if x != nil {
+		return x.From
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetTo() *Date {
+	if x != nil {
+		return x.To
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetAppointments() []*ReportAppointment {
+	if x != nil {
+		return x.Appointments
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetAttendance() *AppointmentAttendance {
+	if x != nil {
+		return x.Attendance
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetAttendanceDefinition() string {
+	if x != nil {
+		return x.AttendanceDefinition
+	}
+	return ""
+}
+
+func (x *GetOrderReportResponse) GetDrugTests() []*ReportDrugTest {
+	if x != nil {
+		return x.DrugTests
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetTopStart() *Date {
+	if x != nil {
+		return x.TopStart
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetTopLatest() *Date {
+	if x != nil {
+		return x.TopLatest
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetTopChange() []*ReportTOPItem {
+	if x != nil {
+		return x.TopChange
+	}
+	return nil
+}
+
+func (x *GetOrderReportResponse) GetKeyworkerComment() string {
+	if x != nil {
+		return x.KeyworkerComment
+	}
+	return ""
+}
+
+func (x *GetOrderReportResponse) GetProviderComment() string {
+	if x != nil {
+		return x.ProviderComment
+	}
+	return ""
+}
+
+func (x *GetOrderReportResponse) GetHtml() string {
+	if x != nil {
+		return x.Html
+	}
+	return ""
+}
+
 var File_throughcare_v1_review_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_review_proto_rawDesc = "" +
@@ -2950,7 +3467,64 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\afigures\x18\x03 \x03(\v2\x1d.throughcare.v1.OutcomeFigureR\afigures\x12\x1e\n" +
 	"\n" +
 	"definition\x18\x04 \x01(\tR\n" +
-	"definition*\xbc\x01\n" +
+	"definition\"\x8b\x02\n" +
+	"\x15GetOrderReportRequest\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x12(\n" +
+	"\x04from\x18\x03 \x01(\v2\x14.throughcare.v1.DateR\x04from\x12$\n" +
+	"\x02to\x18\x04 \x01(\v2\x14.throughcare.v1.DateR\x02to\x12+\n" +
+	"\x11keyworker_comment\x18\x05 \x01(\tR\x10keyworkerComment\x12)\n" +
+	"\x10provider_comment\x18\x06 \x01(\tR\x0fproviderComment\x12\x12\n" +
+	"\x04html\x18\a \x01(\bR\x04html\"\xff\x01\n" +
+	"\x11ReportAppointment\x12%\n" +
+	"\x0eappointment_id\x18\x01 \x01(\tR\rappointmentId\x12)\n" +
+	"\x10appointment_type\x18\x02 \x01(\tR\x0fappointmentType\x127\n" +
+	"\tstarts_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\bstartsAt\x12\x16\n" +
+	"\x06status\x18\x04 \x01(\tR\x06status\x12\x1d\n" +
+	"\n" +
+	"dna_reason\x18\x05 \x01(\tR\tdnaReason\x12(\n" +
+	"\x10hearing_of_order\x18\x06 \x01(\bR\x0ehearingOfOrder\"\xad\x01\n" +
+	"\x0eReportDrugTest\x12\x1d\n" +
+	"\n" +
+	"contact_id\x18\x01 \x01(\tR\tcontactId\x12;\n" +
+	"\voccurred_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12\x1f\n" +
+	"\vtest_result\x18\x03 \x01(\tR\n" +
+	"testResult\x12\x1e\n" +
+	"\n" +
+	"substances\x18\x04 \x03(\tR\n" +
+	"substances\"\xed\x01\n" +
+	"\rReportTOPItem\x12\x12\n" +
+	"\x04item\x18\x01 \x01(\tR\x04item\x12\x18\n" +
+	"\asection\x18\x02 \x01(\tR\asection\x12\x1f\n" +
+	"\vstart_score\x18\x03 \x01(\x05R\n" +
+	"startScore\x12!\n" +
+	"\flatest_score\x18\x04 \x01(\x05R\vlatestScore\x12%\n" +
+	"\x0estart_answered\x18\x05 \x01(\bR\rstartAnswered\x12'\n" +
+	"\x0flatest_answered\x18\x06 \x01(\bR\x0elatestAnswered\x12\x1a\n" +
+	"\bmovement\x18\a \x01(\tR\bmovement\"\xd0\x05\n" +
+	"\x16GetOrderReportResponse\x121\n" +
+	"\x05order\x18\x01 \x01(\v2\x1b.throughcare.v1.RecordStateR\x05order\x12\x1f\n" +
+	"\vclient_name\x18\x02 \x01(\tR\n" +
+	"clientName\x12(\n" +
+	"\x04from\x18\x03 \x01(\v2\x14.throughcare.v1.DateR\x04from\x12$\n" +
+	"\x02to\x18\x04 \x01(\v2\x14.throughcare.v1.DateR\x02to\x12E\n" +
+	"\fappointments\x18\x05 \x03(\v2!.throughcare.v1.ReportAppointmentR\fappointments\x12E\n" +
+	"\n" +
+	"attendance\x18\x06 \x01(\v2%.throughcare.v1.AppointmentAttendanceR\n" +
+	"attendance\x123\n" +
+	"\x15attendance_definition\x18\a \x01(\tR\x14attendanceDefinition\x12=\n" +
+	"\n" +
+	"drug_tests\x18\b \x03(\v2\x1e.throughcare.v1.ReportDrugTestR\tdrugTests\x121\n" +
+	"\ttop_start\x18\t \x01(\v2\x14.throughcare.v1.DateR\btopStart\x123\n" +
+	"\n" +
+	"top_latest\x18\n" +
+	" \x01(\v2\x14.throughcare.v1.DateR\ttopLatest\x12<\n" +
+	"\n" +
+	"top_change\x18\v \x03(\v2\x1d.throughcare.v1.ReportTOPItemR\ttopChange\x12+\n" +
+	"\x11keyworker_comment\x18\f \x01(\tR\x10keyworkerComment\x12)\n" +
+	"\x10provider_comment\x18\r \x01(\tR\x0fproviderComment\x12\x12\n" +
+	"\x04html\x18\x0e \x01(\tR\x04html*\xbc\x01\n" +
 	"\vReviewState\x12\x1c\n" +
 	"\x18REVIEW_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REVIEW_STATE_UNREVIEWED\x10\x01\x12\x19\n" +
@@ -2973,7 +3547,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x1aCASELOAD_SORT_LAST_CONTACT\x10\x02\x12\"\n" +
 	"\x1eCASELOAD_SORT_NEXT_APPOINTMENT\x10\x03\x12\x19\n" +
 	"\x15CASELOAD_SORT_OVERDUE\x10\x04\x12\x18\n" +
-	"\x14CASELOAD_SORT_WORKER\x10\x052\xa3\x06\n" +
+	"\x14CASELOAD_SORT_WORKER\x10\x052\x84\a\n" +
 	"\rReviewService\x12^\n" +
 	"\fListContacts\x12#.throughcare.v1.ListContactsRequest\x1a$.throughcare.v1.ListContactsResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vGetTimeline\x12\".throughcare.v1.GetTimelineRequest\x1a#.throughcare.v1.GetTimelineResponse\"\x03\x90\x02\x01\x12\\\n" +
@@ -2982,7 +3556,8 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x0fResolveConflict\x12&.throughcare.v1.ResolveConflictRequest\x1a'.throughcare.v1.ResolveConflictResponse\x12a\n" +
 	"\rGetStatistics\x12$.throughcare.v1.GetStatisticsRequest\x1a%.throughcare.v1.GetStatisticsResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vGetCaseload\x12\".throughcare.v1.GetCaseloadRequest\x1a#.throughcare.v1.GetCaseloadResponse\"\x03\x90\x02\x01\x12p\n" +
-	"\x12GetOutcomeMovement\x12).throughcare.v1.GetOutcomeMovementRequest\x1a*.throughcare.v1.GetOutcomeMovementResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
+	"\x12GetOutcomeMovement\x12).throughcare.v1.GetOutcomeMovementRequest\x1a*.throughcare.v1.GetOutcomeMovementResponse\"\x03\x90\x02\x01\x12_\n" +
+	"\x0eGetOrderReport\x12%.throughcare.v1.GetOrderReportRequest\x1a&.throughcare.v1.GetOrderReportResponseB\xc9\x01\n" +
 	"\x12com.throughcare.v1B\vReviewProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
 var (
@@ -2998,7 +3573,7 @@ func file_throughcare_v1_review_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_throughcare_v1_review_proto_goTypes = []any{
 	(ReviewState)(0),                   // 0: throughcare.v1.ReviewState
 	(ReviewDecision)(0),                // 1: throughcare.v1.ReviewDecision
@@ -3034,37 +3609,42 @@ var file_throughcare_v1_review_proto_goTypes = []any{
 	(*GetOutcomeMovementRequest)(nil),  // 31: throughcare.v1.GetOutcomeMovementRequest
 	(*OutcomeFigure)(nil),              // 32: throughcare.v1.OutcomeFigure
 	(*GetOutcomeMovementResponse)(nil), // 33: throughcare.v1.GetOutcomeMovementResponse
-	(*timestamppb.Timestamp)(nil),      // 34: google.protobuf.Timestamp
-	(*RecordState)(nil),                // 35: throughcare.v1.RecordState
-	(*HistoryEntry)(nil),               // 36: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                   // 37: throughcare.v1.Conflict
-	(*Value)(nil),                      // 38: throughcare.v1.Value
-	(*Date)(nil),                       // 39: throughcare.v1.Date
+	(*GetOrderReportRequest)(nil),      // 34: throughcare.v1.GetOrderReportRequest
+	(*ReportAppointment)(nil),          // 35: throughcare.v1.ReportAppointment
+	(*ReportDrugTest)(nil),             // 36: throughcare.v1.ReportDrugTest
+	(*ReportTOPItem)(nil),              // 37: throughcare.v1.ReportTOPItem
+	(*GetOrderReportResponse)(nil),     // 38: throughcare.v1.GetOrderReportResponse
+	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
+	(*RecordState)(nil),                // 40: throughcare.v1.RecordState
+	(*HistoryEntry)(nil),               // 41: throughcare.v1.HistoryEntry
+	(*Conflict)(nil),                   // 42: throughcare.v1.Conflict
+	(*Value)(nil),                      // 43: throughcare.v1.Value
+	(*Date)(nil),                       // 44: throughcare.v1.Date
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
-	34, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
-	34, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
+	39, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
+	39, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
 	0,  // 2: throughcare.v1.ContactFilter.review_state:type_name -> throughcare.v1.ReviewState
 	4,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
-	35, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
+	40, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
 	0,  // 5: throughcare.v1.ContactSummary.review_state:type_name -> throughcare.v1.ReviewState
-	34, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
+	39, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
 	6,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
-	35, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
-	36, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
+	40, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
+	41, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
 	9,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
 	10, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
 	12, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
 	1,  // 13: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	37, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	42, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
 	16, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
 	10, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
 	2,  // 17: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	38, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	34, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	34, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	39, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	34, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	43, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	39, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	39, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	44, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	39, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
 	21, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
 	22, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
 	23, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
@@ -3075,35 +3655,50 @@ var file_throughcare_v1_review_proto_depIdxs = []int32{
 	27, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
 	3,  // 31: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
 	10, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
-	39, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
-	34, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
-	34, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
-	34, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
+	44, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
+	39, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
+	39, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
+	39, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
 	29, // 37: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
-	34, // 38: throughcare.v1.GetOutcomeMovementRequest.from:type_name -> google.protobuf.Timestamp
-	34, // 39: throughcare.v1.GetOutcomeMovementRequest.to:type_name -> google.protobuf.Timestamp
+	39, // 38: throughcare.v1.GetOutcomeMovementRequest.from:type_name -> google.protobuf.Timestamp
+	39, // 39: throughcare.v1.GetOutcomeMovementRequest.to:type_name -> google.protobuf.Timestamp
 	32, // 40: throughcare.v1.GetOutcomeMovementResponse.figures:type_name -> throughcare.v1.OutcomeFigure
-	5,  // 41: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	8,  // 42: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	13, // 43: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	15, // 44: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	18, // 45: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	20, // 46: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	28, // 47: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
-	31, // 48: throughcare.v1.ReviewService.GetOutcomeMovement:input_type -> throughcare.v1.GetOutcomeMovementRequest
-	7,  // 49: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	11, // 50: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	14, // 51: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	17, // 52: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	19, // 53: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	25, // 54: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	30, // 55: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
-	33, // 56: throughcare.v1.ReviewService.GetOutcomeMovement:output_type -> throughcare.v1.GetOutcomeMovementResponse
-	49, // [49:57] is the sub-list for method output_type
-	41, // [41:49] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	44, // 41: throughcare.v1.GetOrderReportRequest.from:type_name -> throughcare.v1.Date
+	44, // 42: throughcare.v1.GetOrderReportRequest.to:type_name -> throughcare.v1.Date
+	39, // 43: throughcare.v1.ReportAppointment.starts_at:type_name -> google.protobuf.Timestamp
+	39, // 44: throughcare.v1.ReportDrugTest.occurred_at:type_name -> google.protobuf.Timestamp
+	40, // 45: throughcare.v1.GetOrderReportResponse.order:type_name -> throughcare.v1.RecordState
+	44, // 46: throughcare.v1.GetOrderReportResponse.from:type_name -> throughcare.v1.Date
+	44, // 47: throughcare.v1.GetOrderReportResponse.to:type_name -> throughcare.v1.Date
+	35, // 48: throughcare.v1.GetOrderReportResponse.appointments:type_name -> throughcare.v1.ReportAppointment
+	26, // 49: throughcare.v1.GetOrderReportResponse.attendance:type_name -> throughcare.v1.AppointmentAttendance
+	36, // 50: throughcare.v1.GetOrderReportResponse.drug_tests:type_name -> throughcare.v1.ReportDrugTest
+	44, // 51: throughcare.v1.GetOrderReportResponse.top_start:type_name -> throughcare.v1.Date
+	44, // 52: throughcare.v1.GetOrderReportResponse.top_latest:type_name -> throughcare.v1.Date
+	37, // 53: throughcare.v1.GetOrderReportResponse.top_change:type_name -> throughcare.v1.ReportTOPItem
+	5,  // 54: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	8,  // 55: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	13, // 56: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	15, // 57: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	18, // 58: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	20, // 59: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	28, // 60: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
+	31, // 61: throughcare.v1.ReviewService.GetOutcomeMovement:input_type -> throughcare.v1.GetOutcomeMovementRequest
+	34, // 62: throughcare.v1.ReviewService.GetOrderReport:input_type -> throughcare.v1.GetOrderReportRequest
+	7,  // 63: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	11, // 64: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	14, // 65: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	17, // 66: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	19, // 67: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	25, // 68: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	30, // 69: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
+	33, // 70: throughcare.v1.ReviewService.GetOutcomeMovement:output_type -> throughcare.v1.GetOutcomeMovementResponse
+	38, // 71: throughcare.v1.ReviewService.GetOrderReport:output_type -> throughcare.v1.GetOrderReportResponse
+	63, // [63:72] is the sub-list for method output_type
+	54, // [54:63] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }
@@ -3122,7 +3717,7 @@ func file_throughcare_v1_review_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_review_proto_rawDesc), len(file_throughcare_v1_review_proto_rawDesc)),
 			NumEnums:      4,
-			NumMessages:   30,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

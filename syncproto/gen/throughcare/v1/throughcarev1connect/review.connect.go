@@ -57,6 +57,9 @@ const (
 	// ReviewServiceGetOutcomeMovementProcedure is the fully-qualified name of the ReviewService's
 	// GetOutcomeMovement RPC.
 	ReviewServiceGetOutcomeMovementProcedure = "/throughcare.v1.ReviewService/GetOutcomeMovement"
+	// ReviewServiceGetOrderReportProcedure is the fully-qualified name of the ReviewService's
+	// GetOrderReport RPC.
+	ReviewServiceGetOrderReportProcedure = "/throughcare.v1.ReviewService/GetOrderReport"
 )
 
 // ReviewServiceClient is a client for the throughcare.v1.ReviewService service.
@@ -94,6 +97,15 @@ type ReviewServiceClient interface {
 	// stopped, fewer crime days, housing problems resolved, days in work),
 	// each figure with the clients behind it.
 	GetOutcomeMovement(context.Context, *v1.GetOutcomeMovementRequest) (*v1.GetOutcomeMovementResponse, error)
+	// GetOrderReport is the court review report of a client's order (a DRR
+	// review report) for a period: attendance at appointments, drug test
+	// results, TOP change from start, and the keyworker's and provider's
+	// comments as given in the request. Supervisors and admins get it for
+	// clients in reach, workers for clients they are assigned now. Every
+	// report is audited (the order, the client and how many records it
+	// included). With html set it also returns the report as a printable
+	// HTML document.
+	GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error)
 }
 
 // NewReviewServiceClient constructs a client for the throughcare.v1.ReviewService service. By
@@ -161,6 +173,12 @@ func NewReviewServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		getOrderReport: connect.NewClient[v1.GetOrderReportRequest, v1.GetOrderReportResponse](
+			httpClient,
+			baseURL+ReviewServiceGetOrderReportProcedure,
+			connect.WithSchema(reviewServiceMethods.ByName("GetOrderReport")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -174,6 +192,7 @@ type reviewServiceClient struct {
 	getStatistics      *connect.Client[v1.GetStatisticsRequest, v1.GetStatisticsResponse]
 	getCaseload        *connect.Client[v1.GetCaseloadRequest, v1.GetCaseloadResponse]
 	getOutcomeMovement *connect.Client[v1.GetOutcomeMovementRequest, v1.GetOutcomeMovementResponse]
+	getOrderReport     *connect.Client[v1.GetOrderReportRequest, v1.GetOrderReportResponse]
 }
 
 // ListContacts calls throughcare.v1.ReviewService.ListContacts.
@@ -248,6 +267,15 @@ func (c *reviewServiceClient) GetOutcomeMovement(ctx context.Context, req *v1.Ge
 	return nil, err
 }
 
+// GetOrderReport calls throughcare.v1.ReviewService.GetOrderReport.
+func (c *reviewServiceClient) GetOrderReport(ctx context.Context, req *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error) {
+	response, err := c.getOrderReport.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ReviewServiceHandler is an implementation of the throughcare.v1.ReviewService service.
 type ReviewServiceHandler interface {
 	// ListContacts lists synced contacts, newest first (by when they
@@ -283,6 +311,15 @@ type ReviewServiceHandler interface {
 	// stopped, fewer crime days, housing problems resolved, days in work),
 	// each figure with the clients behind it.
 	GetOutcomeMovement(context.Context, *v1.GetOutcomeMovementRequest) (*v1.GetOutcomeMovementResponse, error)
+	// GetOrderReport is the court review report of a client's order (a DRR
+	// review report) for a period: attendance at appointments, drug test
+	// results, TOP change from start, and the keyworker's and provider's
+	// comments as given in the request. Supervisors and admins get it for
+	// clients in reach, workers for clients they are assigned now. Every
+	// report is audited (the order, the client and how many records it
+	// included). With html set it also returns the report as a printable
+	// HTML document.
+	GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error)
 }
 
 // NewReviewServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -346,6 +383,12 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	reviewServiceGetOrderReportHandler := connect.NewUnaryHandlerSimple(
+		ReviewServiceGetOrderReportProcedure,
+		svc.GetOrderReport,
+		connect.WithSchema(reviewServiceMethods.ByName("GetOrderReport")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.ReviewService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReviewServiceListContactsProcedure:
@@ -364,6 +407,8 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 			reviewServiceGetCaseloadHandler.ServeHTTP(w, r)
 		case ReviewServiceGetOutcomeMovementProcedure:
 			reviewServiceGetOutcomeMovementHandler.ServeHTTP(w, r)
+		case ReviewServiceGetOrderReportProcedure:
+			reviewServiceGetOrderReportHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -403,4 +448,8 @@ func (UnimplementedReviewServiceHandler) GetCaseload(context.Context, *v1.GetCas
 
 func (UnimplementedReviewServiceHandler) GetOutcomeMovement(context.Context, *v1.GetOutcomeMovementRequest) (*v1.GetOutcomeMovementResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetOutcomeMovement is not implemented"))
+}
+
+func (UnimplementedReviewServiceHandler) GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetOrderReport is not implemented"))
 }
