@@ -8,7 +8,6 @@ import (
 
 	"connectrpc.com/connect"
 
-	"github.com/throughcare/throughcare/server"
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/pgstore"
@@ -51,8 +50,7 @@ func TestReplicasEndEachOthersStreams(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			url := pgtest.Shared(t).Database(t, t.Name())
 			replica := func(db *pgstore.DB) *servertest.Env {
-				return servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
-					Server: func(c *server.Config) { c.Store = db }})
+				return servertest.New(t, servertest.Options{Store: db, Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour}})
 			}
 			db := openURL(t, url)
 			a, b := replica(db), replica(openURL(t, url))
