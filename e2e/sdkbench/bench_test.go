@@ -34,7 +34,7 @@ type env struct {
 	url    string
 	hc     *http.Client
 	wire   *atomic.Int64 // response bytes read by devices
-	st     *store.DB
+	st     servertest.Store
 	engine *syncengine.Engine
 	key    *software.Key // the worker's (synced) passkey
 	worker string
@@ -128,7 +128,7 @@ func clientRecord(d *sample.Device, cid string) (string, []*v1.Change) {
 	})
 }
 
-func dir(b *testing.B, st *store.DB, fn func(store.DirTx) error) {
+func dir(b *testing.B, st servertest.Store, fn func(store.DirTx) error) {
 	b.Helper()
 	if err := st.Directory(context.Background(), fn); err != nil {
 		b.Fatal(err)

@@ -92,6 +92,9 @@ type Store interface {
 	store.DirectoryStore
 	// Records returns the stored states of records of a bucket.
 	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
+	// ClientRecords returns the client record of each client's bucket, in
+	// one read (ListClients' names and status).
+	ClientRecords(ctx context.Context, clientIDs []string) (map[string]*v1.RecordState, error)
 }
 
 // Config configures a Service.

@@ -225,10 +225,12 @@ func (s *Service) ListClients(ctx context.Context, id *identity.Identity, teamID
 	ids := make([]string, len(out))
 	for i := range out {
 		ids[i] = out[i].ID
-		recs, err := s.st.Records(ctx, out[i].ID, []string{out[i].ID})
-		if err != nil {
-			return nil, storeErr(err)
-		}
+	}
+	recs, err := s.st.ClientRecords(ctx, ids)
+	if err != nil {
+		return nil, storeErr(err)
+	}
+	for i := range out {
 		rec := recs[out[i].ID]
 		if rec == nil {
 			continue

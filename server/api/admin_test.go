@@ -64,7 +64,7 @@ type admEnv struct {
 	world    *fixture.World
 	url      string
 	http     *http.Client
-	st       *store.DB
+	st       servertest.Store
 	tokens   *admTokens
 	sessions *admSessions
 	ids      map[string]identity.Identity // by token

@@ -39,7 +39,7 @@ func (w *world) inviteState(by *person, inviteID string) v1.InviteState {
 // code does; another area cannot revoke an invite, which keeps working; a
 // used invite cannot be revoked.
 func TestInvitesOverTheAPI(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, nil)
 	admA := w.adminClient(w.adminA.token())
 	unknown := w.enrolWith(auth.NewInviteCode())
 	if connect.CodeOf(unknown) != connect.CodeNotFound {
@@ -108,7 +108,7 @@ func TestInvitesOverTheAPI(t *testing.T) {
 // either enrols them (and the revocation is refused: it was used) or not
 // (and the revocation stands); never both, never neither.
 func TestRevokeRacesEnrolment(t *testing.T) {
-	w := newWorld(t)
+	w := newWorld(t, nil)
 	admA := w.adminClient(w.adminA.token())
 	for i := range 8 {
 		made, err := admA.CreateInvite(w.ctx, &v1.CreateInviteRequest{Role: v1.Role_ROLE_WORKER, TeamId: w.teams[own], DisplayName: "Pat Example"})

@@ -6,6 +6,6 @@ import (
 	"github.com/throughcare/throughcare/server/pgstore/pgtest"
 )
 
-// TestMain stops the PostgreSQL cluster the benchmarks on both stores
-// start (pgtest.Shared), once they are done.
+// TestMain stops the PostgreSQL cluster that the benchmarks on both stores
+// and the access matrix's PostgreSQL run start (pgtest.Shared).
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
@@ -11,6 +12,9 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/throughcare/throughcare/server/pgstore"
+	"github.com/throughcare/throughcare/server/pgstore/pgtest"
+	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
 
@@ -142,8 +146,30 @@ func procedures(t *testing.T) []string {
 }
 
 // TestAccessMatrix calls every procedure as every caller against every
-// target and checks the answer against the policy above.
-func TestAccessMatrix(t *testing.T) {
+// target and checks the answer against the policy above, on the embedded
+// Badger store.
+func TestAccessMatrix(t *testing.T) { runMatrix(t, nil) }
+
+// TestAccessMatrixPostgres runs the same cells against the same policy on
+// a server whose store is PostgreSQL (a pgtest database): the policy is the
+// server's, whichever store holds the directory.
+func TestAccessMatrixPostgres(t *testing.T) {
+	url := pgtest.Shared(t).Database(t, t.Name())
+	db, err := pgstore.Open(context.Background(), pgstore.Options{URL: url})
+	if err != nil {
+		t.Fatalf("opening PostgreSQL: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("closing PostgreSQL: %v", err)
+		}
+	})
+	runMatrix(t, db)
+}
+
+// runMatrix runs every cell on a server over st (nil: a Badger store in
+// memory).
+func runMatrix(t *testing.T, st servertest.Store) {
 	_ = v1.File_throughcare_v1_sync_proto // the descriptors are registered by the generated package
 	procs := procedures(t)
 	for _, p := range procs {
@@ -163,7 +189,7 @@ func TestAccessMatrix(t *testing.T) {
 		t.FailNow()
 	}
 
-	w := newWorld(t)
+	w := newWorld(t, st)
 	callers := [nRoles]*person{anonymous: nil, workerRole: w.workers[0], superRole: w.supA1, adminRole: w.adminA}
 	for _, p := range procs {
 		for role := range nRoles {

@@ -31,7 +31,6 @@ import (
 	"github.com/throughcare/throughcare/server/admin"
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/servertest"
-	"github.com/throughcare/throughcare/server/store"
 	"github.com/throughcare/throughcare/server/storekey"
 	"github.com/throughcare/throughcare/server/syncengine"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
@@ -57,7 +56,7 @@ func (p *person) token() string {
 type world struct {
 	t   *testing.T
 	ctx context.Context
-	st  *store.DB
+	st  servertest.Store
 	url string
 	hc  *http.Client
 
@@ -75,17 +74,19 @@ type world struct {
 // matrixBackupKey is the store key the matrix's server seals backups with.
 var matrixBackupKey = func() storekey.Key { k, _ := storekey.Generate(); return k }()
 
-func newWorld(t *testing.T) *world {
+// newWorld builds the world on a server over st (nil: a Badger store in
+// memory).
+func newWorld(t *testing.T, st servertest.Store) *world {
 	t.Helper()
 	wide := api.Limit{Rate: 1e6, Burst: 1e6}
 	unlimited := api.Limits{Address: wide, Prefix: wide, Global: wide}
-	env := servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
+	env := servertest.New(t, servertest.Options{Store: st, Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
 		// Every sign-in comes from one address here; rate limits have their own tests.
 		Server: func(c *server.Config) {
 			c.RateLimit = api.RateLimit{Ceremony: unlimited, Refresh: unlimited}
 			c.BackupKey = matrixBackupKey
 		}})
-	st := env.Store
+	st = env.Store
 	w := &world{t: t, ctx: context.Background(), st: st, url: env.URL, hc: env.HTTPClient}
 
 	codeA, created, err := admin.Bootstrap(w.ctx, st, "Lambeth", time.Now(), 0)

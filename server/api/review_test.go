@@ -37,7 +37,7 @@ type revEnv struct {
 	env      *servertest.Env
 	url      string
 	http     *http.Client
-	st       *store.DB
+	st       servertest.Store
 	areaA    string
 	teamA1   string
 	teamA2   string

@@ -143,7 +143,25 @@ func (s *DB) Records(ctx context.Context, bucket string, recordIDs []string) (ma
 	if err := canonical(append([]string{bucket}, recordIDs...)...); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, "SELECT state FROM records WHERE bucket = $1 AND record = ANY($2::uuid[])", bucket, recordIDs)
+	return s.states(ctx, "SELECT state FROM records WHERE bucket = $1 AND record = ANY($2::uuid[])", bucket, recordIDs)
+}
+
+// ClientRecords implements store.Store: one query, a primary-key lookup
+// per client.
+func (s *DB) ClientRecords(ctx context.Context, clientIDs []string) (map[string]*v1.RecordState, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if err := canonical(clientIDs...); err != nil {
+		return nil, err
+	}
+	return s.states(ctx, "SELECT r.state FROM unnest($1::uuid[]) AS c(id) JOIN records r ON r.bucket = c.id AND r.record = c.id", clientIDs)
+}
+
+// states runs a query of record states and returns them expanded, by
+// record id.
+func (s *DB) states(ctx context.Context, sql string, args ...any) (map[string]*v1.RecordState, error) {
+	rows, err := s.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, s.mapErr(err)
 	}

@@ -66,8 +66,8 @@ func testReplicaEndsStream(t *testing.T, failing int, end func(ctx context.Conte
 	code connect.Code, reason v1.CloseReason) {
 	url := pgtest.Shared(t).Database(t, t.Name())
 	replica := func(db *pgstore.DB, relay auth.Relay) *servertest.Env {
-		return servertest.New(t, servertest.Options{Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
-			Server: func(c *server.Config) { c.Store, c.Auth.Relay = db, relay }})
+		return servertest.New(t, servertest.Options{Store: db, Passkeys: true, Engine: syncengine.Config{Keepalive: time.Hour},
+			Server: func(c *server.Config) { c.Auth.Relay = relay }})
 	}
 	db := openURL(t, url)
 	flaky := &flakyRelay{DB: db, failing: failing}

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/throughcare/throughcare/server"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/pgstore/pgtest"
 	"github.com/throughcare/throughcare/server/servertest"
@@ -22,8 +21,7 @@ func TestReplicasStreamEachOthersPushes(t *testing.T) {
 	url := pgtest.Shared(t).Database(t, t.Name())
 	replica := func() *servertest.Env {
 		db := openURL(t, url)
-		return servertest.New(t, servertest.Options{Engine: syncengine.Config{Keepalive: time.Hour},
-			Server: func(c *server.Config) { c.Store = db }})
+		return servertest.New(t, servertest.Options{Store: db, Engine: syncengine.Config{Keepalive: time.Hour}})
 	}
 	a, b := replica(), replica()
 	ctx := context.Background()

@@ -35,8 +35,21 @@ const (
 	RPOrigin = "https://throughcare.test"
 )
 
+// Store is what a test server runs on: everything the server needs, and
+// the sync data's reads (store.Store) for the tests to look behind the
+// API. *store.DB and *pgstore.DB are both.
+type Store interface {
+	server.Store
+	store.Store
+}
+
 // Options adjusts the server.
 type Options struct {
+	// Store, when set, is the store the server runs on (such as a
+	// *pgstore.DB on a pgtest database) instead of a Badger store New
+	// opens; Dir and EncryptionKey are then unused. The caller opened it
+	// and closes it: New only stops the server on it.
+	Store Store
 	// Engine is merged into the engine's config (Store and Logger are
 	// always set).
 	Engine syncengine.Config
@@ -80,10 +93,12 @@ type Env struct {
 	// URL is the server's base URL; HTTPClient speaks HTTP/2 to it.
 	URL        string
 	HTTPClient *http.Client
-	Store      *store.DB
-	Server     *server.Server
-	Engine     *syncengine.Engine // Server.Engine
-	API        *api.Server        // Server.API
+	// Store is the server's store: Options.Store, or the Badger store New
+	// opened.
+	Store  Store
+	Server *server.Server
+	Engine *syncengine.Engine // Server.Engine
+	API    *api.Server        // Server.API
 	// Metrics holds the server's metrics (as the binary serves them:
 	// Server.MetricsHandler); prometheus/testutil reads them.
 	Metrics *prometheus.Registry
@@ -96,9 +111,13 @@ type Env struct {
 // ends.
 func New(tb testing.TB, o Options) *Env {
 	tb.Helper()
-	st, err := store.Open(store.Options{Dir: o.Dir, InMemory: o.Dir == "", Logger: o.Log, GCInterval: -1, Now: o.Now, EncryptionKey: o.EncryptionKey})
-	if err != nil {
-		tb.Fatal(err)
+	st, closeStore := o.Store, func() error { return nil }
+	if st == nil {
+		db, err := store.Open(store.Options{Dir: o.Dir, InMemory: o.Dir == "", Logger: o.Log, GCInterval: -1, Now: o.Now, EncryptionKey: o.EncryptionKey})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		st, closeStore = db, db.Close
 	}
 	env := &Env{Store: st, Tokens: NewTokens(), Metrics: prometheus.NewRegistry()}
 	cfg := server.Config{
@@ -114,17 +133,17 @@ func New(tb testing.TB, o Options) *Env {
 	}
 	srv, err := server.New(cfg)
 	if err != nil {
-		tb.Fatal(errors.Join(err, st.Close()))
+		tb.Fatal(errors.Join(err, closeStore()))
 	}
 	env.Server, env.Engine, env.API = srv, srv.Engine, srv.API
-	env.URL, env.HTTPClient = serve(tb, srv, st, o.Serve)
+	env.URL, env.HTTPClient = serve(tb, srv, closeStore, o.Serve)
 	return env
 }
 
 // serve serves srv on loopback until the test ends, then shuts it down
-// (ending its streams), stops serving and closes the store. It returns the
-// server's URL and a client that speaks to it.
-func serve(tb testing.TB, srv *server.Server, st *store.DB, o ServeOptions) (string, *http.Client) {
+// (ending its streams), stops serving and closes the store (closeStore). It
+// returns the server's URL and a client that speaks to it.
+func serve(tb testing.TB, srv *server.Server, closeStore func() error, o ServeOptions) (string, *http.Client) {
 	hs := httptest.NewUnstartedServer(srv.API)
 	if o.Listener != nil {
 		hs.Listener = o.Listener(hs.Listener)
@@ -132,7 +151,7 @@ func serve(tb testing.TB, srv *server.Server, st *store.DB, o ServeOptions) (str
 	tb.Cleanup(func() {
 		srv.Shutdown()
 		hs.Close()
-		if err := st.Close(); err != nil {
+		if err := closeStore(); err != nil {
 			tb.Errorf("closing the store: %v", err)
 		}
 	})

@@ -112,30 +112,55 @@ func (s *DB) Records(ctx context.Context, bucketID string, recordIDs []string) (
 	out := map[string]*v1.RecordState{}
 	err = s.db.View(func(txn *badger.Txn) error {
 		for _, id := range recordIDs {
-			rec, err := id16(id)
-			if err != nil {
+			if err := readRecord(txn, bucket, id, out); err != nil {
 				return err
 			}
-			pos, err := getUint(txn, pointerKey(bucket, rec))
-			if err != nil {
-				return err
-			}
-			if pos == 0 {
-				continue
-			}
-			st := &v1.RecordState{}
-			found, err := getProto(txn, stateKey(bucket, pos), st)
-			if err != nil {
-				return err
-			}
-			if !found {
-				return fmt.Errorf("store: record pointer to missing state at position %d", pos)
-			}
-			out[id] = merge.Expand(st)
 		}
 		return nil
 	})
 	return out, mapErr(err)
+}
+
+// ClientRecords implements Store.ClientRecords: one read transaction for
+// every client.
+func (s *DB) ClientRecords(ctx context.Context, clientIDs []string) (map[string]*v1.RecordState, error) {
+	out := make(map[string]*v1.RecordState, len(clientIDs))
+	err := s.db.View(func(txn *badger.Txn) error {
+		for _, id := range clientIDs {
+			bucket, err := id16(id)
+			if err != nil {
+				return err
+			}
+			if err := readRecord(txn, bucket, id, out); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, mapErr(err)
+}
+
+// readRecord puts the expanded state of a bucket's record into out under
+// its id, if it exists.
+func readRecord(txn *badger.Txn, bucket [16]byte, id string, out map[string]*v1.RecordState) error {
+	rec, err := id16(id)
+	if err != nil {
+		return err
+	}
+	pos, err := getUint(txn, pointerKey(bucket, rec))
+	if err != nil || pos == 0 {
+		return err
+	}
+	st := &v1.RecordState{}
+	found, err := getProto(txn, stateKey(bucket, pos), st)
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("store: record pointer to missing state at position %d", pos)
+	}
+	out[id] = merge.Expand(st)
+	return nil
 }
 
 // History returns every accepted change to one record, oldest first. It

@@ -104,6 +104,11 @@ type Store interface {
 	// Records returns the current expanded states of the given records of a
 	// bucket; records that do not exist are absent from the map.
 	Records(ctx context.Context, bucket string, recordIDs []string) (map[string]*v1.RecordState, error)
+	// ClientRecords returns the client record of each of the given
+	// clients' buckets (the record whose id is the bucket's), expanded as
+	// Records returns them, in one read; a client whose record is not
+	// written yet is absent from the map.
+	ClientRecords(ctx context.Context, clientIDs []string) (map[string]*v1.RecordState, error)
 	// History returns every accepted change to a record, oldest first.
 	History(ctx context.Context, bucket, recordID string) ([]*v1.HistoryEntry, error)
 	// Heads returns the head position of each bucket (0 for an empty one).

@@ -55,6 +55,7 @@ func Run(t *testing.T, open Opener) {
 		{"pull_during_pushes_misses_nothing", testPullDuringPushes},
 		{"concurrent_edits_of_one_record_all_kept", testConcurrentEditsOfOneRecord},
 		{"records_returns_existing_only", testRecords},
+		{"client_records_reads_each_clients_own_record", testClientRecords},
 		{"pull_respects_byte_limit", testByteLimit},
 		{"sequence_gap_refused_whole", testSequenceGap},
 		{"record_size_is_capped", testRecordCap},
@@ -629,6 +630,42 @@ func testRecords(t *testing.T, open Opener) {
 	}
 	if f := m[client].GetFields()[0]; f.GetStamp() == nil {
 		t.Fatal("Records must return expanded states (every field stamped)")
+	}
+}
+
+// ClientRecords returns each client's own record (not the other records of
+// its bucket), expanded, in one call; an unknown client is absent and an id
+// that is not a canonical UUID is an error.
+func testClientRecords(t *testing.T, open Opener) {
+	s := open(t, t.TempDir())
+	ctx := context.Background()
+	d := newDevice("u", 31)
+	a, chs := d.NewClient("Manchester")
+	b, more := d.NewClient("Salford")
+	contact, cchs := d.NewContact(a, epoch)
+	push(t, s, d, append(append(chs, more...), cchs...))
+	missing := d.NewID()
+	got, err := s.ClientRecords(ctx, []string{b, missing, a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[a] == nil || got[b] == nil || got[contact] != nil {
+		t.Fatalf("ClientRecords = %v, want the records of %s and %s only", got, a, b)
+	}
+	for id, st := range got {
+		want, err := s.Records(ctx, id, []string{id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(st, want[id]) {
+			t.Errorf("ClientRecords[%s] = %v, want %v (as Records returns it)", id, st, want[id])
+		}
+	}
+	if got, err := s.ClientRecords(ctx, nil); err != nil || len(got) != 0 {
+		t.Errorf("ClientRecords(nil) = %v, %v; want none", got, err)
+	}
+	if _, err := s.ClientRecords(ctx, []string{a, "Lambeth"}); err == nil {
+		t.Error("ClientRecords took an id that is not a UUID")
 	}
 }
 
