@@ -38,6 +38,7 @@ const (
 	ViewCaseload
 	CloseClients
 	ManageDevices
+	SetTOPInterval
 )
 
 var (
@@ -76,6 +77,7 @@ var actions = map[Action]struct {
 	ViewCaseload:     {"view the caseload", staff},
 	CloseClients:     {"close clients' cases", staff},
 	ManageDevices:    {"list and revoke other users' devices", admins},
+	SetTOPInterval:   {"set the area's TOP review interval", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -162,6 +164,9 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "CloseClient"):      {Action: CloseClients},
 	rpc("AdminService", "ListUserDevices"):  {Action: ManageDevices},
 	rpc("AdminService", "RevokeUserDevice"): {Action: ManageDevices},
+
+	rpc("AdminService", "SetTOPInterval"): {Action: SetTOPInterval},
+	rpc("ReviewService", "ListTOPIssues"): {Action: ViewCaseload},
 
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},

@@ -43,6 +43,7 @@ func TestAllow(t *testing.T) {
 		ViewCaseload:     {false, true, true},
 		CloseClients:     {false, true, true},
 		ManageDevices:    {false, false, true},
+		SetTOPInterval:   {false, false, true},
 	}
 	if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Fatalf("actions %v, the test knows %v", got, slices.Sorted(maps.Keys(want)))

@@ -49,6 +49,8 @@ var allowedWhenFull = map[string]bool{
 	throughcarev1connect.ReviewServiceListConflictsProcedure:   true,
 	throughcarev1connect.ReviewServiceGetCaseloadProcedure:     true,
 	throughcarev1connect.ReviewServiceGetStatisticsProcedure:   true,
+
+	throughcarev1connect.ReviewServiceListTOPIssuesProcedure: true,
 }
 
 // spaceGate refuses writing procedures while the guard says the disk is

@@ -114,6 +114,9 @@ var expect = map[string]row{
 	"throughcare.v1.ReviewService/ResolveConflict": {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 	"throughcare.v1.ReviewService/GetStatistics":   {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 	"throughcare.v1.ReviewService/GetCaseload":     {all(unauth), all(denied), team(sees, notFound), area(sees, notFound)},
+
+	"throughcare.v1.AdminService/SetTOPInterval": {all(unauth), all(denied), all(denied), all(ok)},
+	"throughcare.v1.ReviewService/ListTOPIssues": {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 }
 
 // procedures lists every procedure of every service in throughcare.v1, from

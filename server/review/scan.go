@@ -250,6 +250,10 @@ type bucketData struct {
 	appointments []appointment
 	// conflicted counts the bucket's records with open conflicts.
 	conflicted int
+	// tops are the live TOPs (outcome_review), and treatment the client's
+	// treatment_started and treatment_ended (see top.go).
+	tops      []topBrief
+	treatment [2]int64
 }
 
 // bucketScanner reads every record state of buckets (store.DB.ScanRecords).
@@ -294,6 +298,7 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 	b.contacts = b.contacts[:0]
 	b.appointments = b.appointments[:0]
 	b.conflicted = 0
+	b.tops, b.treatment = b.tops[:0], [2]int64{noDay, noDay}
 	clear(b.notes)
 	r := &rd.r
 	err := rd.st.ScanRecords(ctx, []string{c.id}, func(_ string, state []byte) error {
@@ -327,6 +332,8 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			ct.housing = rd.intern(r.str("housing_status_after"))
 			ct.ete = rd.intern(r.str("ete_status_after"))
 			b.contacts = append(b.contacts, ct)
+		case "outcome_review":
+			b.addTOP(r)
 		case "appointment":
 			if a, ok := rd.appointment(r); ok {
 				b.appointments = append(b.appointments, a)
@@ -356,6 +363,7 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			c.status = rd.intern(r.str("status"))
 			c.closed = c.status == "closed"
 			c.deleted = r.get(schema.DeletedField) != nil
+			b.treatment = [2]int64{r.day("treatment_started"), r.day("treatment_ended")}
 		}
 		return nil
 	})

@@ -46,6 +46,7 @@ const (
 	AuditSignInRefused
 	AuditCloseClient
 	AuditListClients
+	AuditSetTOPInterval
 	auditActionEnd
 )
 
@@ -81,6 +82,7 @@ var auditActionNames = [...]string{
 	AuditSignInRefused:    "sign_in_refused",
 	AuditCloseClient:      "close_client",
 	AuditListClients:      "list_clients",
+	AuditSetTOPInterval:   "set_top_interval",
 }
 
 // String names the action ("sign_in").

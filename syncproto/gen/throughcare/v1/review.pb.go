@@ -263,6 +263,137 @@ func (CaseloadSort) EnumDescriptor() ([]byte, []int) {
 	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{3}
 }
 
+// TOPState is where a client's next TOP stands on the service's day.
+type TOPState int32
+
+const (
+	// No TOP is needed.
+	TOPState_TOP_STATE_UNSPECIFIED TOPState = 0
+	// Its window has not opened.
+	TOPState_TOP_STATE_NOT_YET TOPState = 1
+	// The day is in its window.
+	TOPState_TOP_STATE_DUE TOPState = 2
+	// Its window closed without it.
+	TOPState_TOP_STATE_OVERDUE TOPState = 3
+)
+
+// Enum value maps for TOPState.
+var (
+	TOPState_name = map[int32]string{
+		0: "TOP_STATE_UNSPECIFIED",
+		1: "TOP_STATE_NOT_YET",
+		2: "TOP_STATE_DUE",
+		3: "TOP_STATE_OVERDUE",
+	}
+	TOPState_value = map[string]int32{
+		"TOP_STATE_UNSPECIFIED": 0,
+		"TOP_STATE_NOT_YET":     1,
+		"TOP_STATE_DUE":         2,
+		"TOP_STATE_OVERDUE":     3,
+	}
+)
+
+func (x TOPState) Enum() *TOPState {
+	p := new(TOPState)
+	*p = x
+	return p
+}
+
+func (x TOPState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TOPState) Descriptor() protoreflect.EnumDescriptor {
+	return file_throughcare_v1_review_proto_enumTypes[4].Descriptor()
+}
+
+func (TOPState) Type() protoreflect.EnumType {
+	return &file_throughcare_v1_review_proto_enumTypes[4]
+}
+
+func (x TOPState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TOPState.Descriptor instead.
+func (TOPState) EnumDescriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{4}
+}
+
+// TOPIssueKind is a kind of TOP data-quality issue
+// (topschedule.Kind, same numbers).
+type TOPIssueKind int32
+
+const (
+	// Never returned.
+	TOPIssueKind_TOP_ISSUE_KIND_UNSPECIFIED TOPIssueKind = 0
+	// In treatment past the interval and its window with no review TOP.
+	TOPIssueKind_TOP_ISSUE_KIND_REVIEW_MISSING TOPIssueKind = 1
+	// A review TOP with no start TOP before it.
+	TOPIssueKind_TOP_ISSUE_KIND_REVIEW_BEFORE_START TOPIssueKind = 2
+	// A review TOP after an exit with no new start.
+	TOPIssueKind_TOP_ISSUE_KIND_REVIEW_AFTER_EXIT TOPIssueKind = 3
+	// Two start TOPs in one episode.
+	TOPIssueKind_TOP_ISSUE_KIND_SECOND_START TOPIssueKind = 4
+	// An exit TOP with no start TOP before it.
+	TOPIssueKind_TOP_ISSUE_KIND_EXIT_BEFORE_START TOPIssueKind = 5
+	// An exit TOP after an exit with no new start.
+	TOPIssueKind_TOP_ISSUE_KIND_EXIT_AFTER_EXIT TOPIssueKind = 6
+	// A post-treatment exit TOP before the episode's exit.
+	TOPIssueKind_TOP_ISSUE_KIND_POST_EXIT_IN_TREATMENT TOPIssueKind = 7
+)
+
+// Enum value maps for TOPIssueKind.
+var (
+	TOPIssueKind_name = map[int32]string{
+		0: "TOP_ISSUE_KIND_UNSPECIFIED",
+		1: "TOP_ISSUE_KIND_REVIEW_MISSING",
+		2: "TOP_ISSUE_KIND_REVIEW_BEFORE_START",
+		3: "TOP_ISSUE_KIND_REVIEW_AFTER_EXIT",
+		4: "TOP_ISSUE_KIND_SECOND_START",
+		5: "TOP_ISSUE_KIND_EXIT_BEFORE_START",
+		6: "TOP_ISSUE_KIND_EXIT_AFTER_EXIT",
+		7: "TOP_ISSUE_KIND_POST_EXIT_IN_TREATMENT",
+	}
+	TOPIssueKind_value = map[string]int32{
+		"TOP_ISSUE_KIND_UNSPECIFIED":            0,
+		"TOP_ISSUE_KIND_REVIEW_MISSING":         1,
+		"TOP_ISSUE_KIND_REVIEW_BEFORE_START":    2,
+		"TOP_ISSUE_KIND_REVIEW_AFTER_EXIT":      3,
+		"TOP_ISSUE_KIND_SECOND_START":           4,
+		"TOP_ISSUE_KIND_EXIT_BEFORE_START":      5,
+		"TOP_ISSUE_KIND_EXIT_AFTER_EXIT":        6,
+		"TOP_ISSUE_KIND_POST_EXIT_IN_TREATMENT": 7,
+	}
+)
+
+func (x TOPIssueKind) Enum() *TOPIssueKind {
+	p := new(TOPIssueKind)
+	*p = x
+	return p
+}
+
+func (x TOPIssueKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TOPIssueKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_throughcare_v1_review_proto_enumTypes[5].Descriptor()
+}
+
+func (TOPIssueKind) Type() protoreflect.EnumType {
+	return &file_throughcare_v1_review_proto_enumTypes[5]
+}
+
+func (x TOPIssueKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TOPIssueKind.Descriptor instead.
+func (TOPIssueKind) EnumDescriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{5}
+}
+
 // ContactFilter narrows ListContacts. Unset fields do not filter.
 type ContactFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2279,7 +2410,10 @@ type CaseloadClient struct {
 	// Records of the client with open conflicts.
 	OpenConflicts uint32 `protobuf:"varint,15,opt,name=open_conflicts,json=openConflicts,proto3" json:"open_conflicts,omitempty"`
 	// Review queries to the worker not yet answered.
-	OpenQueries   uint32 `protobuf:"varint,16,opt,name=open_queries,json=openQueries,proto3" json:"open_queries,omitempty"`
+	OpenQueries uint32 `protobuf:"varint,16,opt,name=open_queries,json=openQueries,proto3" json:"open_queries,omitempty"`
+	// The TOP the client needs next under the area's schedule (unset: none,
+	// not in treatment or the exit TOP taken).
+	NextTop       *NextTOP `protobuf:"bytes,17,opt,name=next_top,json=nextTop,proto3" json:"next_top,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2426,13 +2560,22 @@ func (x *CaseloadClient) GetOpenQueries() uint32 {
 	return 0
 }
 
+func (x *CaseloadClient) GetNextTop() *NextTOP {
+	if x != nil {
+		return x.NextTop
+	}
+	return nil
+}
+
 // GetCaseloadResponse is the caseload.
 type GetCaseloadResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The clients that match, in the order asked for.
 	Clients []*CaseloadClient `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
 	// Clients in reach (before the search).
-	Total         uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	Total uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// The area's TOP schedule the next_top fields follow.
+	TopSchedule   *TOPSchedule `protobuf:"bytes,3,opt,name=top_schedule,json=topSchedule,proto3" json:"top_schedule,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2479,6 +2622,358 @@ func (x *GetCaseloadResponse) GetTotal() uint32 {
 		return x.Total
 	}
 	return 0
+}
+
+func (x *GetCaseloadResponse) GetTopSchedule() *TOPSchedule {
+	if x != nil {
+		return x.TopSchedule
+	}
+	return nil
+}
+
+// NextTOP is the TOP a client needs next (topschedule.Schedule.NextTOP).
+type NextTOP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "start", "review" or "exit".
+	Stage string `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	// The day it is due.
+	Due *Date `protobuf:"bytes,2,opt,name=due,proto3" json:"due,omitempty"`
+	// The first day of its window.
+	WindowFrom *Date `protobuf:"bytes,3,opt,name=window_from,json=windowFrom,proto3" json:"window_from,omitempty"`
+	// The last day of its window: after it the TOP is overdue.
+	WindowTo *Date `protobuf:"bytes,4,opt,name=window_to,json=windowTo,proto3" json:"window_to,omitempty"`
+	// Where it stands today.
+	State         TOPState `protobuf:"varint,5,opt,name=state,proto3,enum=throughcare.v1.TOPState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NextTOP) Reset() {
+	*x = NextTOP{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NextTOP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NextTOP) ProtoMessage() {}
+
+func (x *NextTOP) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NextTOP.ProtoReflect.Descriptor instead.
+func (*NextTOP) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *NextTOP) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *NextTOP) GetDue() *Date {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
+func (x *NextTOP) GetWindowFrom() *Date {
+	if x != nil {
+		return x.WindowFrom
+	}
+	return nil
+}
+
+func (x *NextTOP) GetWindowTo() *Date {
+	if x != nil {
+		return x.WindowTo
+	}
+	return nil
+}
+
+func (x *NextTOP) GetState() TOPState {
+	if x != nil {
+		return x.State
+	}
+	return TOPState_TOP_STATE_UNSPECIFIED
+}
+
+// ListTOPIssuesRequest asks for the TOP data-quality list.
+type ListTOPIssuesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this team's clients (NOT_FOUND if out of reach).
+	TeamId        string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTOPIssuesRequest) Reset() {
+	*x = ListTOPIssuesRequest{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTOPIssuesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTOPIssuesRequest) ProtoMessage() {}
+
+func (x *ListTOPIssuesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTOPIssuesRequest.ProtoReflect.Descriptor instead.
+func (*ListTOPIssuesRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListTOPIssuesRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+// TOPIssue is one issue of a client's TOPs.
+type TOPIssue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  TOPIssueKind           `protobuf:"varint,1,opt,name=kind,proto3,enum=throughcare.v1.TOPIssueKind" json:"kind,omitempty"`
+	// The day of the TOP out of order; for a missing review, the day it
+	// fell due.
+	Day           *Date `protobuf:"bytes,2,opt,name=day,proto3" json:"day,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TOPIssue) Reset() {
+	*x = TOPIssue{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TOPIssue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TOPIssue) ProtoMessage() {}
+
+func (x *TOPIssue) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TOPIssue.ProtoReflect.Descriptor instead.
+func (*TOPIssue) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TOPIssue) GetKind() TOPIssueKind {
+	if x != nil {
+		return x.Kind
+	}
+	return TOPIssueKind_TOP_ISSUE_KIND_UNSPECIFIED
+}
+
+func (x *TOPIssue) GetDay() *Date {
+	if x != nil {
+		return x.Day
+	}
+	return nil
+}
+
+// TOPIssueClient is a client with TOP issues.
+type TOPIssueClient struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	ClientId string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The client's name, for display.
+	ClientName string `protobuf:"bytes,2,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
+	// The client's team, and its name.
+	TeamId string `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// See team_id.
+	TeamName string `protobuf:"bytes,4,opt,name=team_name,json=teamName,proto3" json:"team_name,omitempty"`
+	// The workers assigned now.
+	Workers []*Person `protobuf:"bytes,5,rep,name=workers,proto3" json:"workers,omitempty"`
+	// The day the current treatment began (unset: not recorded).
+	TreatmentStarted *Date `protobuf:"bytes,6,opt,name=treatment_started,json=treatmentStarted,proto3" json:"treatment_started,omitempty"`
+	// The issues, stages out of order by day, then a missing review.
+	Issues        []*TOPIssue `protobuf:"bytes,7,rep,name=issues,proto3" json:"issues,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TOPIssueClient) Reset() {
+	*x = TOPIssueClient{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TOPIssueClient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TOPIssueClient) ProtoMessage() {}
+
+func (x *TOPIssueClient) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TOPIssueClient.ProtoReflect.Descriptor instead.
+func (*TOPIssueClient) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TOPIssueClient) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *TOPIssueClient) GetClientName() string {
+	if x != nil {
+		return x.ClientName
+	}
+	return ""
+}
+
+func (x *TOPIssueClient) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *TOPIssueClient) GetTeamName() string {
+	if x != nil {
+		return x.TeamName
+	}
+	return ""
+}
+
+func (x *TOPIssueClient) GetWorkers() []*Person {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+func (x *TOPIssueClient) GetTreatmentStarted() *Date {
+	if x != nil {
+		return x.TreatmentStarted
+	}
+	return nil
+}
+
+func (x *TOPIssueClient) GetIssues() []*TOPIssue {
+	if x != nil {
+		return x.Issues
+	}
+	return nil
+}
+
+// ListTOPIssuesResponse is the list, by client name.
+type ListTOPIssuesResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Clients []*TOPIssueClient      `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	// Clients in reach that were checked (not closed).
+	Checked uint32 `protobuf:"varint,2,opt,name=checked,proto3" json:"checked,omitempty"`
+	// The area's TOP schedule the rules applied.
+	TopSchedule   *TOPSchedule `protobuf:"bytes,3,opt,name=top_schedule,json=topSchedule,proto3" json:"top_schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTOPIssuesResponse) Reset() {
+	*x = ListTOPIssuesResponse{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTOPIssuesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTOPIssuesResponse) ProtoMessage() {}
+
+func (x *ListTOPIssuesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTOPIssuesResponse.ProtoReflect.Descriptor instead.
+func (*ListTOPIssuesResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListTOPIssuesResponse) GetClients() []*TOPIssueClient {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *ListTOPIssuesResponse) GetChecked() uint32 {
+	if x != nil {
+		return x.Checked
+	}
+	return 0
+}
+
+func (x *ListTOPIssuesResponse) GetTopSchedule() *TOPSchedule {
+	if x != nil {
+		return x.TopSchedule
+	}
+	return nil
 }
 
 var File_throughcare_v1_review_proto protoreflect.FileDescriptor
@@ -2648,7 +3143,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\n" +
 	"descending\x18\x04 \x01(\bR\n" +
 	"descending\x12%\n" +
-	"\x0einclude_closed\x18\x05 \x01(\bR\rincludeClosed\"\xdb\x05\n" +
+	"\x0einclude_closed\x18\x05 \x01(\bR\rincludeClosed\"\x8f\x06\n" +
 	"\x0eCaseloadClient\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
@@ -2668,10 +3163,37 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x14overdue_appointments\x18\r \x01(\rR\x13overdueAppointments\x12,\n" +
 	"\x12overdue_follow_ups\x18\x0e \x01(\rR\x10overdueFollowUps\x12%\n" +
 	"\x0eopen_conflicts\x18\x0f \x01(\rR\ropenConflicts\x12!\n" +
-	"\fopen_queries\x18\x10 \x01(\rR\vopenQueries\"e\n" +
+	"\fopen_queries\x18\x10 \x01(\rR\vopenQueries\x122\n" +
+	"\bnext_top\x18\x11 \x01(\v2\x17.throughcare.v1.NextTOPR\anextTop\"\xa5\x01\n" +
 	"\x13GetCaseloadResponse\x128\n" +
 	"\aclients\x18\x01 \x03(\v2\x1e.throughcare.v1.CaseloadClientR\aclients\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\rR\x05total*\xbc\x01\n" +
+	"\x05total\x18\x02 \x01(\rR\x05total\x12>\n" +
+	"\ftop_schedule\x18\x03 \x01(\v2\x1b.throughcare.v1.TOPScheduleR\vtopSchedule\"\xe1\x01\n" +
+	"\aNextTOP\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12&\n" +
+	"\x03due\x18\x02 \x01(\v2\x14.throughcare.v1.DateR\x03due\x125\n" +
+	"\vwindow_from\x18\x03 \x01(\v2\x14.throughcare.v1.DateR\n" +
+	"windowFrom\x121\n" +
+	"\twindow_to\x18\x04 \x01(\v2\x14.throughcare.v1.DateR\bwindowTo\x12.\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x18.throughcare.v1.TOPStateR\x05state\"/\n" +
+	"\x14ListTOPIssuesRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"d\n" +
+	"\bTOPIssue\x120\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1c.throughcare.v1.TOPIssueKindR\x04kind\x12&\n" +
+	"\x03day\x18\x02 \x01(\v2\x14.throughcare.v1.DateR\x03day\"\xab\x02\n" +
+	"\x0eTOPIssueClient\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1f\n" +
+	"\vclient_name\x18\x02 \x01(\tR\n" +
+	"clientName\x12\x17\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tteam_name\x18\x04 \x01(\tR\bteamName\x120\n" +
+	"\aworkers\x18\x05 \x03(\v2\x16.throughcare.v1.PersonR\aworkers\x12A\n" +
+	"\x11treatment_started\x18\x06 \x01(\v2\x14.throughcare.v1.DateR\x10treatmentStarted\x120\n" +
+	"\x06issues\x18\a \x03(\v2\x18.throughcare.v1.TOPIssueR\x06issues\"\xab\x01\n" +
+	"\x15ListTOPIssuesResponse\x128\n" +
+	"\aclients\x18\x01 \x03(\v2\x1e.throughcare.v1.TOPIssueClientR\aclients\x12\x18\n" +
+	"\achecked\x18\x02 \x01(\rR\achecked\x12>\n" +
+	"\ftop_schedule\x18\x03 \x01(\v2\x1b.throughcare.v1.TOPScheduleR\vtopSchedule*\xbc\x01\n" +
 	"\vReviewState\x12\x1c\n" +
 	"\x18REVIEW_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REVIEW_STATE_UNREVIEWED\x10\x01\x12\x19\n" +
@@ -2694,7 +3216,21 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x1aCASELOAD_SORT_LAST_CONTACT\x10\x02\x12\"\n" +
 	"\x1eCASELOAD_SORT_NEXT_APPOINTMENT\x10\x03\x12\x19\n" +
 	"\x15CASELOAD_SORT_OVERDUE\x10\x04\x12\x18\n" +
-	"\x14CASELOAD_SORT_WORKER\x10\x052\xb1\x05\n" +
+	"\x14CASELOAD_SORT_WORKER\x10\x05*f\n" +
+	"\bTOPState\x12\x19\n" +
+	"\x15TOP_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11TOP_STATE_NOT_YET\x10\x01\x12\x11\n" +
+	"\rTOP_STATE_DUE\x10\x02\x12\x15\n" +
+	"\x11TOP_STATE_OVERDUE\x10\x03*\xb5\x02\n" +
+	"\fTOPIssueKind\x12\x1e\n" +
+	"\x1aTOP_ISSUE_KIND_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dTOP_ISSUE_KIND_REVIEW_MISSING\x10\x01\x12&\n" +
+	"\"TOP_ISSUE_KIND_REVIEW_BEFORE_START\x10\x02\x12$\n" +
+	" TOP_ISSUE_KIND_REVIEW_AFTER_EXIT\x10\x03\x12\x1f\n" +
+	"\x1bTOP_ISSUE_KIND_SECOND_START\x10\x04\x12$\n" +
+	" TOP_ISSUE_KIND_EXIT_BEFORE_START\x10\x05\x12\"\n" +
+	"\x1eTOP_ISSUE_KIND_EXIT_AFTER_EXIT\x10\x06\x12)\n" +
+	"%TOP_ISSUE_KIND_POST_EXIT_IN_TREATMENT\x10\a2\x94\x06\n" +
 	"\rReviewService\x12^\n" +
 	"\fListContacts\x12#.throughcare.v1.ListContactsRequest\x1a$.throughcare.v1.ListContactsResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vGetTimeline\x12\".throughcare.v1.GetTimelineRequest\x1a#.throughcare.v1.GetTimelineResponse\"\x03\x90\x02\x01\x12\\\n" +
@@ -2702,7 +3238,8 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\rListConflicts\x12$.throughcare.v1.ListConflictsRequest\x1a%.throughcare.v1.ListConflictsResponse\"\x03\x90\x02\x01\x12b\n" +
 	"\x0fResolveConflict\x12&.throughcare.v1.ResolveConflictRequest\x1a'.throughcare.v1.ResolveConflictResponse\x12a\n" +
 	"\rGetStatistics\x12$.throughcare.v1.GetStatisticsRequest\x1a%.throughcare.v1.GetStatisticsResponse\"\x03\x90\x02\x01\x12[\n" +
-	"\vGetCaseload\x12\".throughcare.v1.GetCaseloadRequest\x1a#.throughcare.v1.GetCaseloadResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
+	"\vGetCaseload\x12\".throughcare.v1.GetCaseloadRequest\x1a#.throughcare.v1.GetCaseloadResponse\"\x03\x90\x02\x01\x12a\n" +
+	"\rListTOPIssues\x12$.throughcare.v1.ListTOPIssuesRequest\x1a%.throughcare.v1.ListTOPIssuesResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
 	"\x12com.throughcare.v1B\vReviewProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
 var (
@@ -2717,105 +3254,128 @@ func file_throughcare_v1_review_proto_rawDescGZIP() []byte {
 	return file_throughcare_v1_review_proto_rawDescData
 }
 
-var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_throughcare_v1_review_proto_goTypes = []any{
 	(ReviewState)(0),                // 0: throughcare.v1.ReviewState
 	(ReviewDecision)(0),             // 1: throughcare.v1.ReviewDecision
 	(ConflictChoice)(0),             // 2: throughcare.v1.ConflictChoice
 	(CaseloadSort)(0),               // 3: throughcare.v1.CaseloadSort
-	(*ContactFilter)(nil),           // 4: throughcare.v1.ContactFilter
-	(*ListContactsRequest)(nil),     // 5: throughcare.v1.ListContactsRequest
-	(*ContactSummary)(nil),          // 6: throughcare.v1.ContactSummary
-	(*ListContactsResponse)(nil),    // 7: throughcare.v1.ListContactsResponse
-	(*GetTimelineRequest)(nil),      // 8: throughcare.v1.GetTimelineRequest
-	(*TimelineRecord)(nil),          // 9: throughcare.v1.TimelineRecord
-	(*Person)(nil),                  // 10: throughcare.v1.Person
-	(*GetTimelineResponse)(nil),     // 11: throughcare.v1.GetTimelineResponse
-	(*DeviceName)(nil),              // 12: throughcare.v1.DeviceName
-	(*ReviewContactRequest)(nil),    // 13: throughcare.v1.ReviewContactRequest
-	(*ReviewContactResponse)(nil),   // 14: throughcare.v1.ReviewContactResponse
-	(*ListConflictsRequest)(nil),    // 15: throughcare.v1.ListConflictsRequest
-	(*ConflictSummary)(nil),         // 16: throughcare.v1.ConflictSummary
-	(*ListConflictsResponse)(nil),   // 17: throughcare.v1.ListConflictsResponse
-	(*ResolveConflictRequest)(nil),  // 18: throughcare.v1.ResolveConflictRequest
-	(*ResolveConflictResponse)(nil), // 19: throughcare.v1.ResolveConflictResponse
-	(*GetStatisticsRequest)(nil),    // 20: throughcare.v1.GetStatisticsRequest
-	(*WeeklyCount)(nil),             // 21: throughcare.v1.WeeklyCount
-	(*Attendance)(nil),              // 22: throughcare.v1.Attendance
-	(*Movement)(nil),                // 23: throughcare.v1.Movement
-	(*QuietClient)(nil),             // 24: throughcare.v1.QuietClient
-	(*GetStatisticsResponse)(nil),   // 25: throughcare.v1.GetStatisticsResponse
-	(*AppointmentAttendance)(nil),   // 26: throughcare.v1.AppointmentAttendance
-	(*ReasonCount)(nil),             // 27: throughcare.v1.ReasonCount
-	(*GetCaseloadRequest)(nil),      // 28: throughcare.v1.GetCaseloadRequest
-	(*CaseloadClient)(nil),          // 29: throughcare.v1.CaseloadClient
-	(*GetCaseloadResponse)(nil),     // 30: throughcare.v1.GetCaseloadResponse
-	(*timestamppb.Timestamp)(nil),   // 31: google.protobuf.Timestamp
-	(*RecordState)(nil),             // 32: throughcare.v1.RecordState
-	(*HistoryEntry)(nil),            // 33: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                // 34: throughcare.v1.Conflict
-	(*Value)(nil),                   // 35: throughcare.v1.Value
-	(*Date)(nil),                    // 36: throughcare.v1.Date
+	(TOPState)(0),                   // 4: throughcare.v1.TOPState
+	(TOPIssueKind)(0),               // 5: throughcare.v1.TOPIssueKind
+	(*ContactFilter)(nil),           // 6: throughcare.v1.ContactFilter
+	(*ListContactsRequest)(nil),     // 7: throughcare.v1.ListContactsRequest
+	(*ContactSummary)(nil),          // 8: throughcare.v1.ContactSummary
+	(*ListContactsResponse)(nil),    // 9: throughcare.v1.ListContactsResponse
+	(*GetTimelineRequest)(nil),      // 10: throughcare.v1.GetTimelineRequest
+	(*TimelineRecord)(nil),          // 11: throughcare.v1.TimelineRecord
+	(*Person)(nil),                  // 12: throughcare.v1.Person
+	(*GetTimelineResponse)(nil),     // 13: throughcare.v1.GetTimelineResponse
+	(*DeviceName)(nil),              // 14: throughcare.v1.DeviceName
+	(*ReviewContactRequest)(nil),    // 15: throughcare.v1.ReviewContactRequest
+	(*ReviewContactResponse)(nil),   // 16: throughcare.v1.ReviewContactResponse
+	(*ListConflictsRequest)(nil),    // 17: throughcare.v1.ListConflictsRequest
+	(*ConflictSummary)(nil),         // 18: throughcare.v1.ConflictSummary
+	(*ListConflictsResponse)(nil),   // 19: throughcare.v1.ListConflictsResponse
+	(*ResolveConflictRequest)(nil),  // 20: throughcare.v1.ResolveConflictRequest
+	(*ResolveConflictResponse)(nil), // 21: throughcare.v1.ResolveConflictResponse
+	(*GetStatisticsRequest)(nil),    // 22: throughcare.v1.GetStatisticsRequest
+	(*WeeklyCount)(nil),             // 23: throughcare.v1.WeeklyCount
+	(*Attendance)(nil),              // 24: throughcare.v1.Attendance
+	(*Movement)(nil),                // 25: throughcare.v1.Movement
+	(*QuietClient)(nil),             // 26: throughcare.v1.QuietClient
+	(*GetStatisticsResponse)(nil),   // 27: throughcare.v1.GetStatisticsResponse
+	(*AppointmentAttendance)(nil),   // 28: throughcare.v1.AppointmentAttendance
+	(*ReasonCount)(nil),             // 29: throughcare.v1.ReasonCount
+	(*GetCaseloadRequest)(nil),      // 30: throughcare.v1.GetCaseloadRequest
+	(*CaseloadClient)(nil),          // 31: throughcare.v1.CaseloadClient
+	(*GetCaseloadResponse)(nil),     // 32: throughcare.v1.GetCaseloadResponse
+	(*NextTOP)(nil),                 // 33: throughcare.v1.NextTOP
+	(*ListTOPIssuesRequest)(nil),    // 34: throughcare.v1.ListTOPIssuesRequest
+	(*TOPIssue)(nil),                // 35: throughcare.v1.TOPIssue
+	(*TOPIssueClient)(nil),          // 36: throughcare.v1.TOPIssueClient
+	(*ListTOPIssuesResponse)(nil),   // 37: throughcare.v1.ListTOPIssuesResponse
+	(*timestamppb.Timestamp)(nil),   // 38: google.protobuf.Timestamp
+	(*RecordState)(nil),             // 39: throughcare.v1.RecordState
+	(*HistoryEntry)(nil),            // 40: throughcare.v1.HistoryEntry
+	(*Conflict)(nil),                // 41: throughcare.v1.Conflict
+	(*Value)(nil),                   // 42: throughcare.v1.Value
+	(*Date)(nil),                    // 43: throughcare.v1.Date
+	(*TOPSchedule)(nil),             // 44: throughcare.v1.TOPSchedule
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
-	31, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
-	31, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
+	38, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
+	38, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
 	0,  // 2: throughcare.v1.ContactFilter.review_state:type_name -> throughcare.v1.ReviewState
-	4,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
-	32, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
+	6,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
+	39, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
 	0,  // 5: throughcare.v1.ContactSummary.review_state:type_name -> throughcare.v1.ReviewState
-	31, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
-	6,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
-	32, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
-	33, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
-	9,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
-	10, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
-	12, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
+	38, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
+	8,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
+	39, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
+	40, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
+	11, // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
+	12, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
+	14, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
 	1,  // 13: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	34, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
-	16, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
-	10, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
+	41, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	18, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
+	12, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
 	2,  // 17: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	35, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	31, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	31, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	36, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	31, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
-	21, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
-	22, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
-	23, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
-	23, // 26: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
-	24, // 27: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
-	26, // 28: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
-	24, // 29: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
-	27, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
+	42, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	38, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	38, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	43, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	38, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	23, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
+	24, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
+	25, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
+	25, // 26: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
+	26, // 27: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
+	28, // 28: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
+	26, // 29: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
+	29, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
 	3,  // 31: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
-	10, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
-	36, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
-	31, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
-	31, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
-	31, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
-	29, // 37: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
-	5,  // 38: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	8,  // 39: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	13, // 40: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	15, // 41: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	18, // 42: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	20, // 43: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	28, // 44: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
-	7,  // 45: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	11, // 46: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	14, // 47: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	17, // 48: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	19, // 49: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	25, // 50: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	30, // 51: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
-	45, // [45:52] is the sub-list for method output_type
-	38, // [38:45] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	12, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
+	43, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
+	38, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
+	38, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
+	38, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
+	33, // 37: throughcare.v1.CaseloadClient.next_top:type_name -> throughcare.v1.NextTOP
+	31, // 38: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
+	44, // 39: throughcare.v1.GetCaseloadResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
+	43, // 40: throughcare.v1.NextTOP.due:type_name -> throughcare.v1.Date
+	43, // 41: throughcare.v1.NextTOP.window_from:type_name -> throughcare.v1.Date
+	43, // 42: throughcare.v1.NextTOP.window_to:type_name -> throughcare.v1.Date
+	4,  // 43: throughcare.v1.NextTOP.state:type_name -> throughcare.v1.TOPState
+	5,  // 44: throughcare.v1.TOPIssue.kind:type_name -> throughcare.v1.TOPIssueKind
+	43, // 45: throughcare.v1.TOPIssue.day:type_name -> throughcare.v1.Date
+	12, // 46: throughcare.v1.TOPIssueClient.workers:type_name -> throughcare.v1.Person
+	43, // 47: throughcare.v1.TOPIssueClient.treatment_started:type_name -> throughcare.v1.Date
+	35, // 48: throughcare.v1.TOPIssueClient.issues:type_name -> throughcare.v1.TOPIssue
+	36, // 49: throughcare.v1.ListTOPIssuesResponse.clients:type_name -> throughcare.v1.TOPIssueClient
+	44, // 50: throughcare.v1.ListTOPIssuesResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
+	7,  // 51: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	10, // 52: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	15, // 53: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	17, // 54: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	20, // 55: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	22, // 56: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	30, // 57: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
+	34, // 58: throughcare.v1.ReviewService.ListTOPIssues:input_type -> throughcare.v1.ListTOPIssuesRequest
+	9,  // 59: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	13, // 60: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	16, // 61: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	19, // 62: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	21, // 63: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	27, // 64: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	32, // 65: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
+	37, // 66: throughcare.v1.ReviewService.ListTOPIssues:output_type -> throughcare.v1.ListTOPIssuesResponse
+	59, // [59:67] is the sub-list for method output_type
+	51, // [51:59] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }
@@ -2833,8 +3393,8 @@ func file_throughcare_v1_review_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_review_proto_rawDesc), len(file_throughcare_v1_review_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   27,
+			NumEnums:      6,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

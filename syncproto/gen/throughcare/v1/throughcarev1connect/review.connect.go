@@ -54,6 +54,9 @@ const (
 	// ReviewServiceGetCaseloadProcedure is the fully-qualified name of the ReviewService's GetCaseload
 	// RPC.
 	ReviewServiceGetCaseloadProcedure = "/throughcare.v1.ReviewService/GetCaseload"
+	// ReviewServiceListTOPIssuesProcedure is the fully-qualified name of the ReviewService's
+	// ListTOPIssues RPC.
+	ReviewServiceListTOPIssuesProcedure = "/throughcare.v1.ReviewService/ListTOPIssues"
 )
 
 // ReviewServiceClient is a client for the throughcare.v1.ReviewService service.
@@ -85,6 +88,12 @@ type ReviewServiceClient interface {
 	// queries, sorted, optionally searched by name, date of birth or
 	// initials.
 	GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error)
+	// ListTOPIssues is the TOP data-quality list: the clients in reach (not
+	// closed) in treatment past the area's review interval with no review
+	// TOP, or whose TOP stages are out of order, with each issue. The rules
+	// are package syncproto/topschedule's (Schedule.Issues). The view is
+	// audited like GetCaseload.
+	ListTOPIssues(context.Context, *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error)
 }
 
 // NewReviewServiceClient constructs a client for the throughcare.v1.ReviewService service. By
@@ -145,6 +154,13 @@ func NewReviewServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		listTOPIssues: connect.NewClient[v1.ListTOPIssuesRequest, v1.ListTOPIssuesResponse](
+			httpClient,
+			baseURL+ReviewServiceListTOPIssuesProcedure,
+			connect.WithSchema(reviewServiceMethods.ByName("ListTOPIssues")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -157,6 +173,7 @@ type reviewServiceClient struct {
 	resolveConflict *connect.Client[v1.ResolveConflictRequest, v1.ResolveConflictResponse]
 	getStatistics   *connect.Client[v1.GetStatisticsRequest, v1.GetStatisticsResponse]
 	getCaseload     *connect.Client[v1.GetCaseloadRequest, v1.GetCaseloadResponse]
+	listTOPIssues   *connect.Client[v1.ListTOPIssuesRequest, v1.ListTOPIssuesResponse]
 }
 
 // ListContacts calls throughcare.v1.ReviewService.ListContacts.
@@ -222,6 +239,15 @@ func (c *reviewServiceClient) GetCaseload(ctx context.Context, req *v1.GetCaselo
 	return nil, err
 }
 
+// ListTOPIssues calls throughcare.v1.ReviewService.ListTOPIssues.
+func (c *reviewServiceClient) ListTOPIssues(ctx context.Context, req *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error) {
+	response, err := c.listTOPIssues.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ReviewServiceHandler is an implementation of the throughcare.v1.ReviewService service.
 type ReviewServiceHandler interface {
 	// ListContacts lists synced contacts, newest first (by when they
@@ -251,6 +277,12 @@ type ReviewServiceHandler interface {
 	// queries, sorted, optionally searched by name, date of birth or
 	// initials.
 	GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error)
+	// ListTOPIssues is the TOP data-quality list: the clients in reach (not
+	// closed) in treatment past the area's review interval with no review
+	// TOP, or whose TOP stages are out of order, with each issue. The rules
+	// are package syncproto/topschedule's (Schedule.Issues). The view is
+	// audited like GetCaseload.
+	ListTOPIssues(context.Context, *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error)
 }
 
 // NewReviewServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -307,6 +339,13 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	reviewServiceListTOPIssuesHandler := connect.NewUnaryHandlerSimple(
+		ReviewServiceListTOPIssuesProcedure,
+		svc.ListTOPIssues,
+		connect.WithSchema(reviewServiceMethods.ByName("ListTOPIssues")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.ReviewService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReviewServiceListContactsProcedure:
@@ -323,6 +362,8 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 			reviewServiceGetStatisticsHandler.ServeHTTP(w, r)
 		case ReviewServiceGetCaseloadProcedure:
 			reviewServiceGetCaseloadHandler.ServeHTTP(w, r)
+		case ReviewServiceListTOPIssuesProcedure:
+			reviewServiceListTOPIssuesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -358,4 +399,8 @@ func (UnimplementedReviewServiceHandler) GetStatistics(context.Context, *v1.GetS
 
 func (UnimplementedReviewServiceHandler) GetCaseload(context.Context, *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetCaseload is not implemented"))
+}
+
+func (UnimplementedReviewServiceHandler) ListTOPIssues(context.Context, *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.ListTOPIssues is not implemented"))
 }
