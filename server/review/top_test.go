@@ -2,6 +2,7 @@ package review
 
 import (
 	"slices"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/prototext"
@@ -11,6 +12,7 @@ import (
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/sample"
+	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
 
 // top records a TOP on a worker's tablet.
@@ -154,5 +156,17 @@ func TestListTOPIssues(t *testing.T) {
 	}
 	if _, err := w.svc.ListTOPIssues(w.ctx, w.supA1, &v1.ListTOPIssuesRequest{TeamId: w.teamA2}); kind(err) != errkind.NotFound {
 		t.Errorf("another team's list: %v, want NotFound", err)
+	}
+}
+
+// The wire's issue kinds are topschedule's, by number and name.
+func TestTOPIssueKindsMatch(t *testing.T) {
+	for _, k := range topschedule.Kinds() {
+		if got, want := v1.TOPIssueKind(k).String(), "TOP_ISSUE_KIND_"+strings.ToUpper(k.String()); got != want {
+			t.Errorf("kind %d is %s on the wire, want %s", k, got, want)
+		}
+	}
+	if n := len(v1.TOPIssueKind_name); n != len(topschedule.Kinds())+1 {
+		t.Errorf("the wire has %d kinds, topschedule %d", n-1, len(topschedule.Kinds()))
 	}
 }

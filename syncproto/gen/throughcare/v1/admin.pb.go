@@ -2161,7 +2161,7 @@ type AuditEntry struct {
 	// create_client, subject_access, retention_purge, set_retention,
 	// take_backup, mint_admin_invite, create_invite, revoke_invite,
 	// assign_client, unassign_client, disable_user, sign_in_refused,
-	// close_client, list_clients.
+	// close_client, list_clients, set_top_interval.
 	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	// Who did it, in which role, from which device and client address.
 	UserId   string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
