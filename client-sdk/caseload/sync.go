@@ -290,89 +290,109 @@ func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
 // client, evictions purge it. The cursor is written last, after the
 // records are on disk, so a page interrupted by a crash is pulled again.
 func (d *Device) applyPage(p *page, rep *SyncReport) error {
-	var (
-		records      int
-		bytesIn      int64
-		changed      []string
-		evicted      []string
-		appointments []string
-	)
-	for _, bu := range p.buckets {
-		bucket, err := uid(bu.clientID)
-		if err != nil {
-			return err
-		}
-		switch bu.action {
-		case v1.BucketAction_BUCKET_ACTION_EVICT:
-			if err := d.purge(bucket); err != nil {
-				return err
-			}
-			evicted = append(evicted, bu.clientID)
-			continue
-		case v1.BucketAction_BUCKET_ACTION_SNAPSHOT:
-			if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
-				return err
-			}
-			if err := d.db.Update(func(txn *local.Txn) error { return backOnCaseload(txn, bucket) }); err != nil {
-				return err
-			}
-		}
-		if len(bu.records) > 0 {
-			changed = append(changed, bu.clientID)
-		}
-		if bu.hasAppointments() {
-			appointments = append(appointments, bu.clientID)
-		}
+	touched, err := d.applyBucketActions(p)
+	if err != nil {
+		return err
 	}
-	wb := d.db.NewBatch()
-	for _, bu := range p.buckets {
-		if bu.action == v1.BucketAction_BUCKET_ACTION_EVICT {
-			continue
-		}
-		bucket, _ := uid(bu.clientID)
-		if len(bu.records) > 0 {
-			if err := markStale(wb, bucket); err != nil {
-				wb.Cancel()
-				return err
-			}
-		}
-		for _, r := range bu.records {
-			record, err := uid(r.id)
-			if err != nil {
-				wb.Cancel()
-				return err
-			}
-			if err := wb.Set(recordKey(bucket, record), r.raw); err != nil {
-				wb.Cancel()
-				return err
-			}
-			records++
-			bytesIn += int64(len(r.raw))
-		}
-	}
-	if err := wb.Flush(); err != nil {
+	records, bytesIn, err := d.writePageRecords(p)
+	if err != nil {
 		return err
 	}
 	if err := d.db.Update(func(txn *local.Txn) error { return txn.Set(metaCursor, p.cursor) }); err != nil {
 		return err
 	}
 	rep.Pulled += records
-	rep.Evicted += len(evicted)
+	rep.Evicted += len(touched.evicted)
 	d.mu.Lock()
 	d.status.Progress.Records += records
 	d.status.Progress.Bytes += bytesIn
 	d.status.Progress.Pages++
 	d.mu.Unlock()
-	if len(changed) > 0 {
-		d.events.emit(Event{Kind: Pulled, ClientIDs: changed})
+	if len(touched.changed) > 0 {
+		d.events.emit(Event{Kind: Pulled, ClientIDs: touched.changed})
 	}
-	if len(evicted) > 0 {
-		d.events.emit(Event{Kind: Evicted, ClientIDs: evicted})
+	if len(touched.evicted) > 0 {
+		d.events.emit(Event{Kind: Evicted, ClientIDs: touched.evicted})
 	}
-	if len(appointments) > 0 {
-		d.events.emit(Event{Kind: AppointmentsChanged, ClientIDs: appointments})
+	if len(touched.appointments) > 0 {
+		d.events.emit(Event{Kind: AppointmentsChanged, ClientIDs: touched.appointments})
 	}
 	return nil
+}
+
+// pageClients are the clients a page touched, by the event they raise.
+type pageClients struct{ changed, evicted, appointments []string }
+
+// applyBucketActions carries out a page's evictions (the client purged) and
+// snapshots (what was held for the client dropped, its records to follow),
+// and says which clients the page touches.
+func (d *Device) applyBucketActions(p *page) (pageClients, error) {
+	var touched pageClients
+	for _, bu := range p.buckets {
+		bucket, err := uid(bu.clientID)
+		if err != nil {
+			return touched, err
+		}
+		switch bu.action {
+		case v1.BucketAction_BUCKET_ACTION_EVICT:
+			if err := d.purge(bucket); err != nil {
+				return touched, err
+			}
+			touched.evicted = append(touched.evicted, bu.clientID)
+			continue
+		case v1.BucketAction_BUCKET_ACTION_SNAPSHOT:
+			if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
+				return touched, err
+			}
+			if err := d.db.Update(func(txn *local.Txn) error { return backOnCaseload(txn, bucket) }); err != nil {
+				return touched, err
+			}
+		}
+		if len(bu.records) > 0 {
+			touched.changed = append(touched.changed, bu.clientID)
+		}
+		if bu.hasAppointments() {
+			touched.appointments = append(touched.appointments, bu.clientID)
+		}
+	}
+	return touched, nil
+}
+
+// writePageRecords writes the page's records in one batch, each client
+// they belong to marked stale for its indexes, and returns how many records
+// and bytes it wrote.
+func (d *Device) writePageRecords(p *page) (int, int64, error) {
+	var (
+		records int
+		bytesIn int64
+	)
+	wb := d.db.NewBatch()
+	for _, bu := range p.buckets {
+		if bu.action == v1.BucketAction_BUCKET_ACTION_EVICT {
+			continue
+		}
+		bucket, _ := uid(bu.clientID) // checked by applyBucketActions
+		if len(bu.records) > 0 {
+			if err := markStale(wb, bucket); err != nil {
+				wb.Cancel()
+				return 0, 0, err
+			}
+		}
+		for _, r := range bu.records {
+			record, err := uid(r.id)
+			if err != nil {
+				wb.Cancel()
+				return 0, 0, err
+			}
+			if err := wb.Set(recordKey(bucket, record), r.raw); err != nil {
+				wb.Cancel()
+				return 0, 0, err
+			}
+			records++
+			bytesIn += int64(len(r.raw))
+		}
+	}
+	return records, bytesIn, wb.Flush()
 }
 
 // backOnCaseload clears a client's eviction, for a snapshot of it.

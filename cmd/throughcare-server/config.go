@@ -154,6 +154,33 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	c := &config{getenv: getenv}
 	fs := flag.NewFlagSet("throughcare-server", flag.ContinueOnError)
 	fs.SetOutput(out)
+	c.defineFlags(fs)
+	// Environment first, so flags given on the command line override it.
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = fmt.Errorf("%s=%q: %v", envName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// defineFlags declares every flag on fs, each bound to its field of c.
+func (c *config) defineFlags(fs *flag.FlagSet) {
 	str := func(p *string, name, def, usage string) {
 		fs.StringVar(p, name, def, usage+" (env "+envName(name)+")")
 	}
@@ -206,34 +233,20 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 	fs.BoolVar(&c.AcceptDataLoss, "accept-data-loss", false, "start on a damaged store with what is left of it, where that is possible, instead of refusing: what the damage lost is gone and every tablet resets its sync; give it once, when there is no backup to restore (env "+envName("accept-data-loss")+")")
 	dur(&c.Retention, "retention", 0, "purge a client this long after the last change to their case once it is closed (their records, history and assignments; a tombstone keeps the id from reuse), in areas that set no retention of their own (throughcare retention); 0 keeps clients for ever; e.g. 61320h for 7 years")
 
-	// Environment first, so flags given on the command line override it.
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if v := getenv(envName(f.Name)); v != "" && envErr == nil {
-			if err := f.Value.Set(v); err != nil {
-				envErr = fmt.Errorf("%s=%q: %v", envName(f.Name), v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return nil, envErr
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
+}
+
+// check refuses settings out of range, naming the flag and what it takes.
+func (c *config) check() error {
 	switch c.LogFormat {
 	case "auto", "json", "console":
 	default:
-		return nil, fmt.Errorf("--log-format must be json, console or auto, not %s", strconv.Quote(c.LogFormat))
+		return fmt.Errorf("--log-format must be json, console or auto, not %s", strconv.Quote(c.LogFormat))
 	}
 	if c.MaxRequestBytes < 1024 || c.MaxRequestBytes > 8<<20 {
-		return nil, fmt.Errorf("--max-request-bytes must be between 1024 and 8388608 (a push is applied in one transaction)")
+		return fmt.Errorf("--max-request-bytes must be between 1024 and 8388608 (a push is applied in one transaction)")
 	}
 	if c.MaxDecompress < 1 || c.MaxDecompress > 4096 {
-		return nil, fmt.Errorf("--max-decompressions must be between 1 and 4096")
+		return fmt.Errorf("--max-decompressions must be between 1 and 4096")
 	}
 	for name, d := range map[string]time.Duration{
 		"max-clock-skew": c.MaxClockSkew, "unary-timeout": c.UnaryTimeout, "keepalive": c.Keepalive,
@@ -244,56 +257,56 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (*con
 		"write-timeout":    c.WriteTimeout, "read-body-timeout": c.ReadBodyTimeout,
 	} {
 		if d <= 0 {
-			return nil, fmt.Errorf("--%s must be a positive duration, not %s", name, d)
+			return fmt.Errorf("--%s must be a positive duration, not %s", name, d)
 		}
 	}
 	if c.RPID == "" || strings.ContainsAny(c.RPID, ":/") {
-		return nil, fmt.Errorf("--rp-id must be a bare domain such as throughcare.example.org (no scheme or port)")
+		return fmt.Errorf("--rp-id must be a bare domain such as throughcare.example.org (no scheme or port)")
 	}
 	if len(c.origins()) == 0 {
-		return nil, fmt.Errorf("--rp-origins needs at least one origin such as https://throughcare.example.org")
+		return fmt.Errorf("--rp-origins needs at least one origin such as https://throughcare.example.org")
 	}
 	for name, r := range map[string]float64{"auth-rate": c.AuthRate, "auth-refresh-rate": c.RefreshRate} {
 		if !(r > 0) || math.IsInf(r, 0) {
-			return nil, fmt.Errorf("--%s must be a positive number of calls per second", name)
+			return fmt.Errorf("--%s must be a positive number of calls per second", name)
 		}
 	}
 	for name, b := range map[string]int{"auth-burst": c.AuthBurst, "auth-refresh-burst": c.RefreshBurst} {
 		if b < 1 || b > 1_000_000 {
-			return nil, fmt.Errorf("--%s must be between 1 and 1000000", name)
+			return fmt.Errorf("--%s must be between 1 and 1000000", name)
 		}
 	}
 	if strings.ContainsAny(c.ProxyHeader, " \t\r\n:,") {
-		return nil, fmt.Errorf("--trusted-proxy-header must be a header name such as X-Forwarded-For")
+		return fmt.Errorf("--trusted-proxy-header must be a header name such as X-Forwarded-For")
 	}
 	if c.MaxStreamsPerDevice < 1 || c.MaxStreamsPerDevice > c.MaxStreamsPerUser || c.MaxStreamsPerUser > 1000 {
-		return nil, fmt.Errorf("--max-streams-per-device must be at least 1 and at most --max-streams-per-user, which is at most 1000")
+		return fmt.Errorf("--max-streams-per-device must be at least 1 and at most --max-streams-per-user, which is at most 1000")
 	}
 	if c.MaxConnsPerIP < 0 || c.MaxConnsPerIP > 1_000_000 {
-		return nil, fmt.Errorf("--max-conns-per-ip must be between 0 (no cap) and 1000000")
+		return fmt.Errorf("--max-conns-per-ip must be between 0 (no cap) and 1000000")
 	}
 	if c.Retention < 0 || c.Retention > subject.MaxRetention {
-		return nil, fmt.Errorf("--retention must be 0 (keep for ever) or a duration of up to 100 years, such as 61320h (7 years)")
+		return fmt.Errorf("--retention must be 0 (keep for ever) or a duration of up to 100 years, such as 61320h (7 years)")
 	}
 	if c.MinFreeBytes < 0 {
-		return nil, fmt.Errorf("--min-free-bytes must be 0 (never refuse writes) or a number of bytes such as 536870912 (512 MiB)")
+		return fmt.Errorf("--min-free-bytes must be 0 (never refuse writes) or a number of bytes such as 536870912 (512 MiB)")
 	}
 	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
-		return nil, fmt.Errorf("--memory-limit must be 0 (none) or at least 67108864 bytes (64 MiB), such as 805306368 (768 MiB)")
+		return fmt.Errorf("--memory-limit must be 0 (none) or at least 67108864 bytes (64 MiB), such as 805306368 (768 MiB)")
 	}
 	if c.CacheMB < 1 || c.CacheMB > 1<<16 {
-		return nil, fmt.Errorf("--cache-mb must be between 1 and 65536 (MiB)")
+		return fmt.Errorf("--cache-mb must be between 1 and 65536 (MiB)")
 	}
 	if strings.TrimSpace(c.BootstrapArea) == "" {
-		return nil, fmt.Errorf("--bootstrap-area must name an area")
+		return fmt.Errorf("--bootstrap-area must name an area")
 	}
 	if err := c.checkMonitoring(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := c.checkStore(); err != nil {
-		return nil, err
+		return err
 	}
-	return c, nil
+	return nil
 }
 
 // checkMonitoring checks the metrics and profiler listeners and the GC

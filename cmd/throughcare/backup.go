@@ -85,12 +85,13 @@ func (c *cli) streamBackup(ctx context.Context, since uint64, w io.Writer) (*v1.
 	}
 	defer func() { _ = stream.Close() }() // the stream has ended or failed already
 	var sum *v1.BackupSummary
+	progress := backupProgress{w: c.errOut}
 	for stream.Receive() {
 		m := stream.Msg()
 		if _, err := w.Write(m.GetData()); err != nil {
 			return nil, err
 		}
-		fmt.Fprintf(c.errOut, "backup: %.1f MiB, %d records\n", float64(m.GetBytesSent())/(1<<20), m.GetRecords())
+		progress.show(m.GetBytesSent(), m.GetRecords())
 		if m.GetSummary() != nil {
 			sum = m.GetSummary()
 		}
@@ -102,6 +103,23 @@ func (c *cli) streamBackup(ctx context.Context, since uint64, w io.Writer) (*v1.
 		return nil, errors.New("the backup stream ended without its summary: the backup is incomplete")
 	}
 	return sum, nil
+}
+
+// backupProgress writes a progress line each time the stream has moved on:
+// the closing message repeats the last data message's counts, and saying the
+// same line twice reads as a stall.
+type backupProgress struct {
+	w              io.Writer
+	bytes, records uint64
+	shown          bool
+}
+
+func (p *backupProgress) show(bytes, records uint64) {
+	if p.shown && bytes == p.bytes && records == p.records {
+		return
+	}
+	p.bytes, p.records, p.shown = bytes, records, true
+	fmt.Fprintf(p.w, "backup: %.1f MiB, %d records\n", float64(bytes)/(1<<20), records)
 }
 
 // sealFile checks the written file against the summary (its framing and

@@ -26,15 +26,9 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 	if err := c.signedIn(); err != nil {
 		return err
 	}
-	workersS, clientsS, daysS := "3", "4", "5"
-	if err := flags("demo", args, c.out, nil, map[string]*string{"workers": &workersS, "clients": &clientsS, "days": &daysS}); err != nil {
+	size, err := parseDemoSize(c, args)
+	if err != nil {
 		return err
-	}
-	workers, err1 := strconv.Atoi(workersS)
-	perWorker, err2 := strconv.Atoi(clientsS)
-	days, err3 := strconv.Atoi(daysS)
-	if err1 != nil || err2 != nil || err3 != nil || workers < 1 || workers > 8 || perWorker < 1 || perWorker > 20 || days < 1 || days > 60 {
-		return fmt.Errorf("demo: --workers must be 1 to 8 (sign-ins are rate-limited), --clients 1 to 20, --days 1 to 60")
 	}
 	adm := c.adminClient()
 	team, err := adm.CreateTeam(ctx, &v1.CreateTeamRequest{Name: "Demo outreach " + time.Now().Format("2 Jan 15:04:05")})
@@ -56,85 +50,135 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 			fmt.Fprintf(c.out, "could not remove the demo tablets' stores in %s: %v\n", dir, err)
 		}
 	}()
-	rng := mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))
-	logged := 0
-	var appts demoAppointments
-	var (
-		tablets []*caseload.Device
-		keys    []*software.Key
-	)
-	for w := range workers {
-		name := demoGiven[w%len(demoGiven)] + " " + demoFamily[(w+3)%len(demoFamily)]
-		inv, err := adm.CreateInvite(ctx, &v1.CreateInviteRequest{Role: v1.Role_ROLE_WORKER, TeamId: teamID, DisplayName: name})
-		if err != nil {
-			return err
-		}
-		dev, key, err := c.demoTablet(filepath.Join(dir, fmt.Sprint(w)))
-		if err != nil {
-			return err
-		}
-		defer func() { _ = dev.Close() }() // a throwaway tablet (see dir): closing it loses nothing
-		tablets, keys = append(tablets, dev), append(keys, key)
-		if err := dev.Enrol(ctx, key, inv.GetInviteCode(), "Demo tablet "+fmt.Sprint(w+1)); err != nil {
-			return err
-		}
-		for k := range perWorker {
-			given, family := demoGiven[rng.IntN(len(demoGiven))], demoFamily[rng.IntN(len(demoFamily))]
-			cl, err := adm.CreateClient(ctx, &v1.CreateClientRequest{TeamId: teamID, GivenName: given, FamilyName: family,
-				Pathway: demoPathways[(w+k)%len(demoPathways)]})
-			if err != nil {
-				return err
-			}
-			if _, err := adm.AssignClient(ctx, &v1.AssignClientRequest{ClientId: cl.GetClientId(), WorkerId: dev.UserID()}); err != nil {
-				return err
-			}
-		}
-		if _, err := dev.Sync(ctx); err != nil {
-			return err
-		}
-		// Days in the field without signal, then one sync back at the office.
-		clients, err := dev.Clients(ctx)
-		if err != nil {
-			return err
-		}
-		for d := days; d >= 1; d-- {
-			day := time.Now().AddDate(0, 0, -d).Truncate(24 * time.Hour).Add(9 * time.Hour)
-			for _, cl := range clients {
-				if rng.IntN(3) == 0 {
-					continue // not seen today
-				}
-				if _, err := dev.LogContact(ctx, cl.ID, demoContact(rng, day.Add(time.Duration(rng.IntN(8*60))*time.Minute))); err != nil {
-					return err
-				}
-				logged++
-			}
-		}
-		if err := appts.book(ctx, dev, rng, clients); err != nil {
-			return err
-		}
-		if _, err := dev.AddGoal(ctx, clients[0].ID, caseload.Goal{Domain: "housing", Description: "Move from hostel into a supported tenancy"}); err != nil {
-			return err
-		}
-		if _, err := dev.MakeReferral(ctx, clients[0].ID, caseload.Referral{ServiceType: "debt_advice", Organisation: "Citizens Advice", ReferredOn: caseload.DateOf(time.Now())}); err != nil {
-			return err
-		}
-		if _, err := dev.Sync(ctx); err != nil {
+	d := &demoRun{c: c, teamID: teamID, dir: dir, size: size,
+		rng: mrand.New(mrand.NewPCG(uint64(time.Now().UnixNano()), 7))}
+	defer d.close()
+	for w := range size.workers {
+		if err := d.worker(ctx, w); err != nil {
 			return err
 		}
 	}
-	// A second tablet of the first worker edits a client's housing status
-	// while the first has changed it too: a conflict for the supervisor.
-	first := tablets[0]
+	if err := d.conflict(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(c.out, "team %s: %d workers, %d clients, %d contacts over %d days, 1 conflict\n", teamID, size.workers, size.workers*size.perWorker, d.logged, size.days)
+	fmt.Fprintf(c.out, "appointments: %d attended, %d missed (did not attend), %d upcoming; a contact logged with each outcome\n", d.appts.attended, d.appts.missed, d.appts.upcoming)
+	fmt.Fprintf(c.out, "supervisor invite for the web console: %s/?invite=%s\n", c.origin, sup.GetInviteCode())
+	return nil
+}
+
+// demoSize is how much the demo makes.
+type demoSize struct{ workers, perWorker, days int }
+
+func parseDemoSize(c *cli, args []string) (demoSize, error) {
+	workersS, clientsS, daysS := "3", "4", "5"
+	if err := flags("demo", args, c.out, nil, map[string]*string{"workers": &workersS, "clients": &clientsS, "days": &daysS}); err != nil {
+		return demoSize{}, err
+	}
+	workers, err1 := strconv.Atoi(workersS)
+	perWorker, err2 := strconv.Atoi(clientsS)
+	days, err3 := strconv.Atoi(daysS)
+	if err1 != nil || err2 != nil || err3 != nil || workers < 1 || workers > 8 || perWorker < 1 || perWorker > 20 || days < 1 || days > 60 {
+		return demoSize{}, fmt.Errorf("demo: --workers must be 1 to 8 (sign-ins are rate-limited), --clients 1 to 20, --days 1 to 60")
+	}
+	return demoSize{workers, perWorker, days}, nil
+}
+
+// demoRun is one demo's state: the team, the simulated tablets and what
+// they have logged.
+type demoRun struct {
+	c       *cli
+	teamID  string
+	dir     string
+	size    demoSize
+	rng     *mrand.Rand
+	tablets []*caseload.Device
+	keys    []*software.Key
+	logged  int
+	appts   demoAppointments
+}
+
+// close closes the throwaway tablets (see dir): closing them loses nothing.
+func (d *demoRun) close() {
+	for _, dev := range d.tablets {
+		_ = dev.Close()
+	}
+}
+
+// worker enrols worker w on a tablet, gives them clients, and logs days in
+// the field without signal, then one sync back at the office.
+func (d *demoRun) worker(ctx context.Context, w int) error {
+	adm := d.c.adminClient()
+	name := demoGiven[w%len(demoGiven)] + " " + demoFamily[(w+3)%len(demoFamily)]
+	inv, err := adm.CreateInvite(ctx, &v1.CreateInviteRequest{Role: v1.Role_ROLE_WORKER, TeamId: d.teamID, DisplayName: name})
+	if err != nil {
+		return err
+	}
+	dev, key, err := d.c.demoTablet(filepath.Join(d.dir, fmt.Sprint(w)))
+	if err != nil {
+		return err
+	}
+	d.tablets, d.keys = append(d.tablets, dev), append(d.keys, key)
+	if err := dev.Enrol(ctx, key, inv.GetInviteCode(), "Demo tablet "+fmt.Sprint(w+1)); err != nil {
+		return err
+	}
+	for k := range d.size.perWorker {
+		given, family := demoGiven[d.rng.IntN(len(demoGiven))], demoFamily[d.rng.IntN(len(demoFamily))]
+		cl, err := adm.CreateClient(ctx, &v1.CreateClientRequest{TeamId: d.teamID, GivenName: given, FamilyName: family,
+			Pathway: demoPathways[(w+k)%len(demoPathways)]})
+		if err != nil {
+			return err
+		}
+		if _, err := adm.AssignClient(ctx, &v1.AssignClientRequest{ClientId: cl.GetClientId(), WorkerId: dev.UserID()}); err != nil {
+			return err
+		}
+	}
+	if _, err := dev.Sync(ctx); err != nil {
+		return err
+	}
+	clients, err := dev.Clients(ctx)
+	if err != nil {
+		return err
+	}
+	for day := d.size.days; day >= 1; day-- {
+		at := time.Now().AddDate(0, 0, -day).Truncate(24 * time.Hour).Add(9 * time.Hour)
+		for _, cl := range clients {
+			if d.rng.IntN(3) == 0 {
+				continue // not seen today
+			}
+			if _, err := dev.LogContact(ctx, cl.ID, demoContact(d.rng, at.Add(time.Duration(d.rng.IntN(8*60))*time.Minute))); err != nil {
+				return err
+			}
+			d.logged++
+		}
+	}
+	if err := d.appts.book(ctx, dev, d.rng, clients); err != nil {
+		return err
+	}
+	if _, err := dev.AddGoal(ctx, clients[0].ID, caseload.Goal{Domain: "housing", Description: "Move from hostel into a supported tenancy"}); err != nil {
+		return err
+	}
+	if _, err := dev.MakeReferral(ctx, clients[0].ID, caseload.Referral{ServiceType: "debt_advice", Organisation: "Citizens Advice", ReferredOn: caseload.DateOf(time.Now())}); err != nil {
+		return err
+	}
+	_, err = dev.Sync(ctx)
+	return err
+}
+
+// conflict has a second tablet of the first worker edit a client's housing
+// status while the first has changed it too: a conflict for the supervisor.
+func (d *demoRun) conflict(ctx context.Context) error {
+	first := d.tablets[0]
 	clients, err := first.Clients(ctx)
 	if err != nil {
 		return err
 	}
-	second, _, err := c.demoTablet(filepath.Join(dir, "second"))
+	second, _, err := d.c.demoTablet(filepath.Join(d.dir, "second"))
 	if err != nil {
 		return err
 	}
-	defer func() { _ = second.Close() }() // a throwaway tablet, as above
-	if err := second.SignIn(ctx, keys[0]); err != nil {
+	d.tablets = append(d.tablets, second)
+	if err := second.SignIn(ctx, d.keys[0]); err != nil {
 		return err
 	}
 	if _, err := second.Sync(ctx); err != nil {
@@ -147,14 +191,11 @@ func cmdDemo(ctx context.Context, c *cli, args []string) error {
 	if err := second.UpdateClient(ctx, target, caseload.Edit{Field: "housing_status", Value: caseload.String("supported_housing")}); err != nil {
 		return err
 	}
-	for _, d := range []*caseload.Device{first, second, first} {
-		if _, err := d.Sync(ctx); err != nil {
+	for _, dev := range []*caseload.Device{first, second, first} {
+		if _, err := dev.Sync(ctx); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(c.out, "team %s: %d workers, %d clients, %d contacts over %d days, 1 conflict\n", teamID, workers, workers*perWorker, logged, days)
-	fmt.Fprintf(c.out, "appointments: %d attended, %d missed (did not attend), %d upcoming; a contact logged with each outcome\n", appts.attended, appts.missed, appts.upcoming)
-	fmt.Fprintf(c.out, "supervisor invite for the web console: %s/?invite=%s\n", c.origin, sup.GetInviteCode())
 	return nil
 }
 

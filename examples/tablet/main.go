@@ -97,29 +97,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer func() { err = errors.Join(err, dev.Close()) }()
 
 	// Enrol once; later runs on the same --data sign in again if needed.
-	keyFile := filepath.Join(dir, "demo-passkey.json")
-	authn, err := loadPasskey(keyFile)
+	authn, err := enrolOnce(ctx, dev, dir, *invite, u, stdout)
 	if err != nil {
 		return err
-	}
-	if dev.DeviceID() == "" {
-		if *invite == "" {
-			return fmt.Errorf("--invite is required: the device in %s is not enrolled yet", dir)
-		}
-		// The passkey signs for the server's origin; its relying party is the
-		// server's host name (the server's --rp-id and --rp-origins must match).
-		authn = software.New(u.Scheme + "://" + u.Host)
-		authn.RPID = u.Hostname()
-		if err := dev.Enrol(ctx, authn, *invite, "Demo tablet"); err != nil {
-			return fmt.Errorf("enrolling: %w", err)
-		}
-		if err := savePasskey(keyFile, authn); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "enrolled: user %s, device %s, role %s\n", dev.UserID(), dev.DeviceID(),
-			strings.ToLower(strings.TrimPrefix(dev.Role().String(), "ROLE_")))
-	} else {
-		fmt.Fprintf(stdout, "device %s of user %s, already enrolled\n", dev.DeviceID(), dev.UserID())
 	}
 
 	// The first sync brings the caseload down.
@@ -145,16 +125,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	// Two contacts logged with no server involved: each is on disk and in
 	// the timeline as soon as LogContact returns.
-	now := time.Now()
-	for _, c := range []caseload.Contact{
-		{OccurredAt: now.Add(-2 * time.Hour), Category: "housing", Mode: "home_visit",
-			Outcome: "Viewed a flat with the housing officer", HousingStatusAfter: "temporary_accommodation"},
-		{OccurredAt: now.Add(-time.Hour), Category: "treatment_attendance", Mode: "community",
-			Attendance: "attended", Provider: "Lambeth Recovery Service", DurationMinutes: 45},
-	} {
-		if _, err := dev.LogContact(ctx, client.ID, c); err != nil {
-			return fmt.Errorf("logging a %s contact: %w", c.Category, err)
-		}
+	if err := logOffline(ctx, dev, client.ID); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "logged 2 contacts offline: %d field changes waiting to sync\n", dev.Status().Pending)
 
@@ -165,7 +137,62 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	fmt.Fprintf(stdout, "synced: %d changes accepted, %d refused, %d records pulled; %d pending\n",
 		rep.Accepted, rep.Rejected, rep.Pulled, dev.Status().Pending)
 
-	tl, err := dev.Timeline(ctx, client.ID)
+	if err := printTimeline(ctx, dev, client.ID, stdout); err != nil {
+		return err
+	}
+	return printRefusals(ctx, dev, stdout)
+}
+
+// enrolOnce enrols the device with the invite the first time its store is
+// used and keeps its passkey beside the store; later it loads that passkey.
+func enrolOnce(ctx context.Context, dev *caseload.Device, dir, invite string, u *url.URL, stdout io.Writer) (*software.Key, error) {
+	keyFile := filepath.Join(dir, "demo-passkey.json")
+	authn, err := loadPasskey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	if dev.DeviceID() != "" {
+		fmt.Fprintf(stdout, "device %s of user %s, already enrolled\n", dev.DeviceID(), dev.UserID())
+		return authn, nil
+	}
+	if invite == "" {
+		return nil, fmt.Errorf("--invite is required: the device in %s is not enrolled yet", dir)
+	}
+	// The passkey signs for the server's origin; its relying party is the
+	// server's host name (the server's --rp-id and --rp-origins must match).
+	authn = software.New(u.Scheme + "://" + u.Host)
+	authn.RPID = u.Hostname()
+	if err := dev.Enrol(ctx, authn, invite, "Demo tablet"); err != nil {
+		return nil, fmt.Errorf("enrolling: %w", err)
+	}
+	if err := savePasskey(keyFile, authn); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stdout, "enrolled: user %s, device %s, role %s\n", dev.UserID(), dev.DeviceID(),
+		strings.ToLower(strings.TrimPrefix(dev.Role().String(), "ROLE_")))
+	return authn, nil
+}
+
+// logOffline logs a housing visit and a treatment attendance for a client.
+func logOffline(ctx context.Context, dev *caseload.Device, clientID string) error {
+	now := time.Now()
+	for _, c := range []caseload.Contact{
+		{OccurredAt: now.Add(-2 * time.Hour), Category: "housing", Mode: "home_visit",
+			Outcome: "Viewed a flat with the housing officer", HousingStatusAfter: "temporary_accommodation"},
+		{OccurredAt: now.Add(-time.Hour), Category: "treatment_attendance", Mode: "community",
+			Attendance: "attended", Provider: "Lambeth Recovery Service", DurationMinutes: 45},
+	} {
+		if _, err := dev.LogContact(ctx, clientID, c); err != nil {
+			return fmt.Errorf("logging a %s contact: %w", c.Category, err)
+		}
+	}
+	return nil
+}
+
+// printTimeline shows a client's timeline as the tablet holds it, each
+// contact marked synced, pending or deleted.
+func printTimeline(ctx context.Context, dev *caseload.Device, clientID string, stdout io.Writer) error {
+	tl, err := dev.Timeline(ctx, clientID)
 	if err != nil {
 		return err
 	}
@@ -186,7 +213,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	for _, r := range tl.Referrals {
 		fmt.Fprintf(stdout, "  referral to %s (%s)\n", r.Organisation, r.Status)
 	}
+	return nil
+}
 
+// printRefusals shows what the server refused and the conflicts waiting
+// for a supervisor, or says there are none.
+func printRefusals(ctx context.Context, dev *caseload.Device, stdout io.Writer) error {
 	rejections, err := dev.Rejections(ctx)
 	if err != nil {
 		return err

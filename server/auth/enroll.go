@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
 	"github.com/throughcare/throughcare/server/audit"
@@ -159,39 +160,8 @@ func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJS
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		now := s.now()
-		u := &store.User{ID: uuid.NewString(), AreaID: in.AreaID, DisplayName: in.DisplayName, Role: in.Role,
-			Handle: sd.UserID, CreatedAt: now}
-		if in.TeamID != "" {
-			u.TeamIDs = []string{in.TeamID}
-		}
-		credBytes, err := json.Marshal(cred)
-		if err != nil {
-			return err
-		}
-		d := &store.Device{ID: uuid.NewString(), UserID: u.ID, Name: c.DeviceName, CredentialID: cred.ID,
-			Credential: credBytes, CreatedAt: now, LastUsedAt: now}
-		if err := tx.PutUser(u); err != nil {
-			return err
-		}
-		if err := tx.PutDevice(d); err != nil {
-			return err
-		}
-		in.UsedBy, in.UsedAt = u.ID, now
-		if err := tx.PutInvite(in); err != nil {
-			return err
-		}
-		sess, t, err := s.startSession(tx, u.ID, d.ID)
-		if err != nil {
-			return err
-		}
-		a := audit.UserEntry(ctx, u, d.ID, store.AuditEnrol, now)
-		a.RecordID, a.TeamID = in.ID, in.TeamID // the invite it used
-		if err := tx.AppendAudit(a); err != nil {
-			return err
-		}
-		out, user = sessionMessage(sess, t, u), u
-		return nil
+		out, user, err = s.enrolUser(ctx, tx, c, in, sd, cred)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -206,6 +176,43 @@ func (s *Service) FinishEnrollment(ctx context.Context, ceremonyID, credentialJS
 		s.cfg.Enrolled(ctx)
 	}
 	return out, nil
+}
+
+// enrolUser creates the user an invite describes with their first device,
+// marks the invite used, audits the enrolment and starts the session.
+func (s *Service) enrolUser(ctx context.Context, tx store.DirTx, c *store.Ceremony, in *store.Invite, sd *webauthn.SessionData, cred *webauthn.Credential) (*v1.Session, *store.User, error) {
+	now := s.now()
+	u := &store.User{ID: uuid.NewString(), AreaID: in.AreaID, DisplayName: in.DisplayName, Role: in.Role,
+		Handle: sd.UserID, CreatedAt: now}
+	if in.TeamID != "" {
+		u.TeamIDs = []string{in.TeamID}
+	}
+	credBytes, err := json.Marshal(cred)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &store.Device{ID: uuid.NewString(), UserID: u.ID, Name: c.DeviceName, CredentialID: cred.ID,
+		Credential: credBytes, CreatedAt: now, LastUsedAt: now}
+	if err := tx.PutUser(u); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.PutDevice(d); err != nil {
+		return nil, nil, err
+	}
+	in.UsedBy, in.UsedAt = u.ID, now
+	if err := tx.PutInvite(in); err != nil {
+		return nil, nil, err
+	}
+	sess, t, err := s.startSession(tx, u.ID, d.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := audit.UserEntry(ctx, u, d.ID, store.AuditEnrol, now)
+	a.RecordID, a.TeamID = in.ID, in.TeamID // the invite it used
+	if err := tx.AppendAudit(a); err != nil {
+		return nil, nil, err
+	}
+	return sessionMessage(sess, t, u), u, nil
 }
 
 func kindLabel(err error) string {

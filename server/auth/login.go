@@ -98,128 +98,142 @@ func (s *Service) FinishLoginWith(ctx context.Context, req LoginRequest) (*v1.Se
 		return nil, errkind.E(errkind.Invalid, "device_name is longer than 100 characters")
 	}
 	parsed, parseErr := protocol.ParseCredentialRequestResponseBytes([]byte(req.CredentialJSON))
-	var (
-		out      *v1.Session
-		failure  error
-		reason   string
-		replaced []string
-		device   *store.Device // the passkey's primary
-		added    bool
-	)
+	var a loginAttempt
 	err := s.st.Directory(ctx, func(tx store.DirTx) error {
-		out, failure, reason, replaced, device, added = nil, nil, "", nil, nil, false
+		a = loginAttempt{} // the transaction may run again
 		_, sd, err := s.takeCeremony(tx, req.CeremonyID, kindLogin)
 		if err != nil {
 			if errkind.Of(err) != 0 {
-				failure, reason = err, "no_ceremony"
+				a.failure, a.reason = err, "no_ceremony"
 				return nil // commit: the ceremony is used up
 			}
 			return err
 		}
 		if parseErr != nil {
-			failure, reason = verifyFailed(parseErr), "malformed"
+			a.failure, a.reason = verifyFailed(parseErr), "malformed"
 			return nil
 		}
-		var (
-			user    *store.User
-			lookErr error
-		)
-		handler := func(rawID, userHandle []byte) (webauthn.User, error) {
-			user, device, lookErr = s.lookupCredential(tx, rawID, userHandle)
-			if lookErr != nil {
-				return nil, lookErr
-			}
-			var cred webauthn.Credential
-			if err := json.Unmarshal(device.Credential, &cred); err != nil {
-				lookErr = err
-				return nil, err
-			}
-			return &waUser{handle: user.Handle, name: user.DisplayName, credentials: []webauthn.Credential{cred}}, nil
-		}
-		// refused records a refusal of a passkey a user holds in their
-		// area's audit trail; an unknown one is only logged (it names no
-		// area, and nobody's trail fills with strangers' attempts).
-		refused := func(err error, why string) error {
-			failure, reason = verifyFailed(err), why
-			if user == nil || device == nil {
-				return nil
-			}
-			return tx.AppendAudit(audit.UserEntry(ctx, user, device.ID, store.AuditSignInRefused, s.now()))
-		}
-		_, cred, err := s.wa.ValidatePasskeyLogin(handler, *sd, parsed)
-		switch {
-		case lookErr != nil && !isLookupRefusal(lookErr):
-			return lookErr // the store failed
-		case err != nil:
-			return refused(err, refusalLabel(lookErr))
-		case cred.Authenticator.CloneWarning:
-			// go-webauthn accepts 0 after 0 (a passkey that keeps no count,
-			// as synced ones do) and warns on any other count that did not
-			// go up.
-			return refused(errors.New("auth: sign count did not advance"), "sign_count")
-		}
-		chosen, why, err := s.installation(tx, device, cred.Flags.BackupEligible, req.DeviceID, name)
-		if err != nil {
-			return err
-		}
-		if why != "" {
-			return refused(errDeviceRefused, why)
-		}
-		credBytes, err := json.Marshal(cred)
-		if err != nil {
-			return err
-		}
-		now := s.now()
-		device.Credential = credBytes
-		if chosen.ID == device.ID {
-			chosen = device
-		} else {
-			added = chosen.CreatedAt.IsZero()
-			if added {
-				chosen.CreatedAt = now
-			}
-		}
-		chosen.LastUsedAt = now
-		if err := tx.PutDevice(device); err != nil {
-			return err
-		}
-		if chosen != device {
-			if err := tx.PutDevice(chosen); err != nil {
-				return err
-			}
-		}
-		if replaced, err = endSessions(tx, tx.SessionsOfDevice(chosen.ID)); err != nil {
-			return err
-		}
-		sess, t, err := s.startSession(tx, user.ID, chosen.ID)
-		if err != nil {
-			return err
-		}
-		if err := tx.AppendAudit(audit.UserEntry(ctx, user, chosen.ID, store.AuditSignIn, now)); err != nil {
-			return err
-		}
-		out = sessionMessage(sess, t, user)
-		return nil
+		return s.verifyLogin(ctx, tx, &a, sd, parsed, req.DeviceID, name)
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.notify.end(replaced...)
-	if failure != nil {
+	s.notify.end(a.replaced...)
+	if a.failure != nil {
 		ev := s.log.Info()
-		if reason == "sign_count" {
+		if a.reason == "sign_count" {
 			// A cloned authenticator, or a broken one: someone should look.
-			ev = s.log.Warn().Str("user_id", device.UserID).Str("device_id", device.ID)
+			ev = s.log.Warn().Str("user_id", a.device.UserID).Str("device_id", a.device.ID)
 		}
-		ev.Str("event", "login_refused").Str("reason", reason).Msg("sign-in refused")
-		return nil, failure
+		ev.Str("event", "login_refused").Str("reason", a.reason).Msg("sign-in refused")
+		return nil, a.failure
 	}
-	ev := s.log.Info().Str("event", "login").Str("user_id", out.GetUserId()).Str("device_id", out.GetDeviceId())
-	if out.GetDeviceId() != device.ID {
-		ev = ev.Str("primary_device_id", device.ID).Bool("new_device", added)
+	ev := s.log.Info().Str("event", "login").Str("user_id", a.out.GetUserId()).Str("device_id", a.out.GetDeviceId())
+	if a.out.GetDeviceId() != a.device.ID {
+		ev = ev.Str("primary_device_id", a.device.ID).Bool("new_device", a.added)
 	}
 	ev.Msg("signed in")
-	return out, nil
+	return a.out, nil
+}
+
+// loginAttempt is what one run of FinishLogin's transaction found: the
+// session it started, or the refusal and its category for the log.
+type loginAttempt struct {
+	out      *v1.Session
+	failure  error
+	reason   string
+	replaced []string // the sessions the sign-in ended
+	user     *store.User
+	device   *store.Device // the passkey's primary
+	added    bool          // a new installation of a synced passkey
+}
+
+// verifyLogin checks the assertion against the passkey it names and, if it
+// holds, admits the sign-in. A refusal of a passkey some user holds is
+// recorded in their area's audit trail; an unknown one is only logged (it
+// names no area, and nobody's trail fills with strangers' attempts).
+func (s *Service) verifyLogin(ctx context.Context, tx store.DirTx, a *loginAttempt, sd *webauthn.SessionData, parsed *protocol.ParsedCredentialAssertionData, deviceID, name string) error {
+	var lookErr error
+	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
+		a.user, a.device, lookErr = s.lookupCredential(tx, rawID, userHandle)
+		if lookErr != nil {
+			return nil, lookErr
+		}
+		var cred webauthn.Credential
+		if err := json.Unmarshal(a.device.Credential, &cred); err != nil {
+			lookErr = err
+			return nil, err
+		}
+		return &waUser{handle: a.user.Handle, name: a.user.DisplayName, credentials: []webauthn.Credential{cred}}, nil
+	}
+	refused := func(err error, why string) error {
+		a.failure, a.reason = verifyFailed(err), why
+		if a.user == nil || a.device == nil {
+			return nil
+		}
+		return tx.AppendAudit(audit.UserEntry(ctx, a.user, a.device.ID, store.AuditSignInRefused, s.now()))
+	}
+	_, cred, err := s.wa.ValidatePasskeyLogin(handler, *sd, parsed)
+	switch {
+	case lookErr != nil && !isLookupRefusal(lookErr):
+		return lookErr // the store failed
+	case err != nil:
+		return refused(err, refusalLabel(lookErr))
+	case cred.Authenticator.CloneWarning:
+		// go-webauthn accepts 0 after 0 (a passkey that keeps no count,
+		// as synced ones do) and warns on any other count that did not
+		// go up.
+		return refused(errors.New("auth: sign count did not advance"), "sign_count")
+	}
+	chosen, why, err := s.installation(tx, a.device, cred.Flags.BackupEligible, deviceID, name)
+	if err != nil {
+		return err
+	}
+	if why != "" {
+		return refused(errDeviceRefused, why)
+	}
+	return s.admitLogin(ctx, tx, a, cred, chosen)
+}
+
+// admitLogin saves the passkey's new state and the installation signed in
+// on, ends that installation's earlier sessions and starts its new one.
+func (s *Service) admitLogin(ctx context.Context, tx store.DirTx, a *loginAttempt, cred *webauthn.Credential, chosen *store.Device) error {
+	credBytes, err := json.Marshal(cred)
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	device := a.device
+	device.Credential = credBytes
+	if chosen.ID == device.ID {
+		chosen = device
+	} else {
+		a.added = chosen.CreatedAt.IsZero()
+		if a.added {
+			chosen.CreatedAt = now
+		}
+	}
+	chosen.LastUsedAt = now
+	if err := tx.PutDevice(device); err != nil {
+		return err
+	}
+	if chosen != device {
+		if err := tx.PutDevice(chosen); err != nil {
+			return err
+		}
+	}
+	if a.replaced, err = endSessions(tx, tx.SessionsOfDevice(chosen.ID)); err != nil {
+		return err
+	}
+	sess, t, err := s.startSession(tx, a.user.ID, chosen.ID)
+	if err != nil {
+		return err
+	}
+	if err := tx.AppendAudit(audit.UserEntry(ctx, a.user, chosen.ID, store.AuditSignIn, now)); err != nil {
+		return err
+	}
+	a.out = sessionMessage(sess, t, a.user)
+	return nil
 }
 
 // installation chooses the device a sign-in with primary's passkey is for

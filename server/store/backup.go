@@ -128,27 +128,12 @@ func (s *DB) writeBackup(ctx context.Context, w io.Writer, since uint64) (uint64
 	it := txn.NewIterator(opts)
 	defer it.Close()
 
+	lists := kvListWriter{w: w}
 	var (
-		list  pb.KVList
-		size  int
 		until uint64
-		out   []byte
 		skip  []byte // a key whose older versions a delete or discard hides
 	)
-	flush := func() error {
-		if len(list.Kv) == 0 {
-			return nil
-		}
-		n := proto.Size(&list)
-		out = binary.LittleEndian.AppendUint64(out[:0], uint64(n))
-		var err error
-		if out, err = (proto.MarshalOptions{}).MarshalAppend(out, &list); err != nil {
-			return err
-		}
-		list.Kv, size = list.Kv[:0], 0
-		_, err = w.Write(out)
-		return err
-	}
+	now := uint64(time.Now().Unix())
 	for it.Rewind(); it.Valid(); it.Next() {
 		item := it.Item()
 		if skip != nil && bytes.Equal(item.Key(), skip) {
@@ -158,55 +143,93 @@ func (s *DB) writeBackup(ctx context.Context, w io.Writer, since uint64) (uint64
 		if err := ctx.Err(); err != nil {
 			return 0, err
 		}
-		kv := &pb.KV{
-			Key:       item.KeyCopy(nil),
-			UserMeta:  []byte{item.UserMeta()},
-			Version:   item.Version(),
-			ExpiresAt: item.ExpiresAt(),
+		kv, hides, err := backupKV(item, now)
+		if err != nil {
+			return 0, err
 		}
-		var meta byte
-		deleted := item.IsDeletedOrExpired()
-		expired := item.ExpiresAt() != 0 && item.ExpiresAt() <= uint64(time.Now().Unix())
-		if deleted && !expired {
-			// Deleted, not merely expired: an expired version keeps its
-			// ExpiresAt and is as invisible restored.
-			meta |= metaDelete
-		}
-		if !deleted {
-			v, err := item.ValueCopy(nil)
-			if err != nil {
-				return 0, err
-			}
-			kv.Value = v
-		}
-		discard := !deleted && item.DiscardEarlierVersions()
-		if discard {
-			meta |= metaDiscardEarlierVersions
-		}
-		kv.Meta = []byte{meta}
 		until = max(until, kv.Version)
-		list.Kv = append(list.Kv, kv)
-		size += len(kv.Key) + len(kv.Value) + 16
-		switch {
-		case discard:
-			// As Badger's backup does: a delete marker just below, so a
-			// restore hides the versions a compaction had not yet dropped.
-			list.Kv = append(list.Kv, &pb.KV{Key: kv.Key, Version: kv.Version - 1, Meta: []byte{metaDelete}})
+		lists.add(kv)
+		if hides {
 			skip = kv.Key
-		case deleted:
-			skip = kv.Key
+			if kv.Meta[0]&metaDiscardEarlierVersions != 0 {
+				// As Badger's backup does: a delete marker just below, so a
+				// restore hides the versions a compaction had not yet dropped.
+				lists.add(&pb.KV{Key: kv.Key, Version: kv.Version - 1, Meta: []byte{metaDelete}})
+			}
 		}
-		if size >= backupBatchBytes {
-			if err := flush(); err != nil {
+		if lists.size >= backupBatchBytes {
+			if err := lists.flush(); err != nil {
 				return 0, err
 			}
 		}
 	}
-	if err := flush(); err != nil {
+	if err := lists.flush(); err != nil {
 		return 0, err
 	}
 	// A caller gone while the last list was written has no backup.
 	return until, ctx.Err()
+}
+
+// backupKV is one version of a key as Badger's backup format holds it, and
+// whether it hides the key's older versions (a delete, or a version that
+// discards those before it). now is the Unix time expiry is judged at.
+func backupKV(item *badger.Item, now uint64) (*pb.KV, bool, error) {
+	kv := &pb.KV{
+		Key:       item.KeyCopy(nil),
+		UserMeta:  []byte{item.UserMeta()},
+		Version:   item.Version(),
+		ExpiresAt: item.ExpiresAt(),
+	}
+	var meta byte
+	deleted := item.IsDeletedOrExpired()
+	expired := item.ExpiresAt() != 0 && item.ExpiresAt() <= now
+	if deleted && !expired {
+		// Deleted, not merely expired: an expired version keeps its
+		// ExpiresAt and is as invisible restored.
+		meta |= metaDelete
+	}
+	if !deleted {
+		v, err := item.ValueCopy(nil)
+		if err != nil {
+			return nil, false, err
+		}
+		kv.Value = v
+	}
+	discard := !deleted && item.DiscardEarlierVersions()
+	if discard {
+		meta |= metaDiscardEarlierVersions
+	}
+	kv.Meta = []byte{meta}
+	return kv, discard || deleted, nil
+}
+
+// kvListWriter gathers versions into KVLists and writes each as Badger's
+// backup format frames them: a little-endian uint64 length, then the list.
+type kvListWriter struct {
+	w    io.Writer
+	list pb.KVList
+	size int
+	out  []byte
+}
+
+func (l *kvListWriter) add(kv *pb.KV) {
+	l.list.Kv = append(l.list.Kv, kv)
+	l.size += len(kv.Key) + len(kv.Value) + 16
+}
+
+func (l *kvListWriter) flush() error {
+	if len(l.list.Kv) == 0 {
+		return nil
+	}
+	n := proto.Size(&l.list)
+	l.out = binary.LittleEndian.AppendUint64(l.out[:0], uint64(n))
+	var err error
+	if l.out, err = (proto.MarshalOptions{}).MarshalAppend(l.out, &l.list); err != nil {
+		return err
+	}
+	l.list.Kv, l.size = l.list.Kv[:0], 0
+	_, err = l.w.Write(l.out)
+	return err
 }
 
 // streamCounter passes a Badger backup stream through, counting its
