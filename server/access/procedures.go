@@ -39,6 +39,7 @@ const (
 	CloseClients
 	ManageDevices
 	ReadOrderReports
+	SetTOPInterval
 )
 
 var (
@@ -80,6 +81,7 @@ var actions = map[Action]struct {
 	// Court order review reports: staff for clients in reach, workers for
 	// the clients they are assigned now (OrderReportClient).
 	ReadOrderReports: {"read court order reports", everyone},
+	SetTOPInterval:   {"set the area's TOP review interval", admins},
 }
 
 // Roles returns the roles that may do an action.
@@ -167,6 +169,9 @@ var procedures = map[string]Rule{
 	rpc("AdminService", "ListUserDevices"):  {Action: ManageDevices},
 	rpc("AdminService", "RevokeUserDevice"): {Action: ManageDevices},
 
+	rpc("AdminService", "SetTOPInterval"): {Action: SetTOPInterval},
+	rpc("ReviewService", "ListTOPIssues"): {Action: ViewCaseload},
+
 	rpc("ReviewService", "ListContacts"):    {Action: ReviewContacts},
 	rpc("ReviewService", "ReviewContact"):   {Action: ReviewContacts},
 	rpc("ReviewService", "GetTimeline"):     {Action: ReadTimelines},
@@ -176,7 +181,7 @@ var procedures = map[string]Rule{
 	rpc("ReviewService", "GetCaseload"):     {Action: ViewCaseload},
 
 	rpc("ReviewService", "GetOutcomeMovement"): {Action: ReadStatistics},
-	rpc("ReviewService", "GetOrderReport"):  {Action: ReadOrderReports},
+	rpc("ReviewService", "GetOrderReport"):     {Action: ReadOrderReports},
 }
 
 // Procedure returns the rule of a procedure ("/throughcare.v1.AuthService/

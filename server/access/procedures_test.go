@@ -44,6 +44,7 @@ func TestAllow(t *testing.T) {
 		CloseClients:     {false, true, true},
 		ManageDevices:    {false, false, true},
 		ReadOrderReports: {true, true, true},
+		SetTOPInterval:   {false, false, true},
 	}
 	if got := slices.Sorted(maps.Keys(actions)); !slices.Equal(got, slices.Sorted(maps.Keys(want))) {
 		t.Fatalf("actions %v, the test knows %v", got, slices.Sorted(maps.Keys(want)))

@@ -16,6 +16,8 @@ import (
 // Area describes an area.
 type Area struct {
 	ID, Name string
+	// TOP is the area's TOP review schedule.
+	TOP TOPSchedule
 }
 
 // Team is a team of an area.
@@ -37,7 +39,7 @@ func (s *Service) GetArea(ctx context.Context, id *identity.Identity) (Area, err
 		if err != nil {
 			return err
 		}
-		out = Area{ID: a.ID, Name: a.Name}
+		out = Area{ID: a.ID, Name: a.Name, TOP: topScheduleOf(a)}
 		return nil
 	})
 	return out, err

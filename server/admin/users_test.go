@@ -16,13 +16,15 @@ import (
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/store"
+	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
 
 func TestGetArea(t *testing.T) {
 	w := newWorld(t)
 	for _, id := range []*identity.Identity{w.adminA, w.supA1, w.workerA1} {
 		a, err := w.svc.GetArea(w.ctx, id)
-		if err != nil || a != (Area{ID: w.areaA, Name: "Lambeth"}) {
+		def := TOPSchedule{Schedule: topschedule.Schedule{IntervalMonths: 3, WindowDays: 14}}
+		if err != nil || a != (Area{ID: w.areaA, Name: "Lambeth", TOP: def}) {
 			t.Errorf("%s: GetArea = %+v, %v", id.Role, a, err)
 		}
 	}

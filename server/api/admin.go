@@ -70,7 +70,7 @@ func (h *adminHandler) GetArea(ctx context.Context, _ *v1.GetAreaRequest) (*v1.G
 	if err != nil {
 		return nil, connectError(ctx, err)
 	}
-	resp := &v1.GetAreaResponse{AreaId: a.ID, Name: a.Name}
+	resp := &v1.GetAreaResponse{AreaId: a.ID, Name: a.Name, TopSchedule: topScheduleMsg(a.TOP)}
 	if err := h.areaRetention(ctx, resp); err != nil {
 		return nil, err
 	}

@@ -122,6 +122,8 @@ var writesWhenFull = map[string]bool{
 	throughcarev1connect.ReviewServiceResolveConflictProcedure: true,
 	throughcarev1connect.AuthServiceBeginEnrollmentProcedure:   true,
 	throughcarev1connect.AuthServiceFinishEnrollmentProcedure:  true,
+
+	throughcarev1connect.AdminServiceSetTOPIntervalProcedure: true,
 }
 
 func TestFullDiskRefusesEveryWriteProcedureAndNoRead(t *testing.T) {

@@ -51,7 +51,8 @@ var allowedWhenFull = map[string]bool{
 	throughcarev1connect.ReviewServiceGetStatisticsProcedure:   true,
 
 	throughcarev1connect.ReviewServiceGetOutcomeMovementProcedure: true,
-	throughcarev1connect.ReviewServiceGetOrderReportProcedure:  true, // a read (its audit entry, as every view's)
+	throughcarev1connect.ReviewServiceGetOrderReportProcedure:     true, // a read (its audit entry, as every view's)
+	throughcarev1connect.ReviewServiceListTOPIssuesProcedure:      true,
 }
 
 // spaceGate refuses writing procedures while the guard says the disk is

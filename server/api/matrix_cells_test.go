@@ -333,6 +333,16 @@ var cells = map[string]cell{
 		resp, err := w.reviewClient(caller.token()).GetCaseload(w.ctx, &v1.GetCaseloadRequest{TeamId: w.teams[target]})
 		return visible(err, slices.ContainsFunc(resp.GetClients(), func(c *v1.CaseloadClient) bool { return c.GetClientId() == w.clients[target] }))
 	},
+
+	"throughcare.v1.AdminService/SetTOPInterval": func(w *world, caller *person, _ int) string {
+		_, err := w.adminClient(caller.token()).SetTOPInterval(w.ctx, &v1.SetTOPIntervalRequest{UseDefault: true})
+		return outcome(err)
+	},
+	// The team's TOP data-quality list: NotFound out of reach.
+	"throughcare.v1.ReviewService/ListTOPIssues": func(w *world, caller *person, target int) string {
+		_, err := w.reviewClient(caller.token()).ListTOPIssues(w.ctx, &v1.ListTOPIssuesRequest{TeamId: w.teams[target]})
+		return outcome(err)
+	},
 }
 
 func hasBucket(p *v1.PullResponse, client string) bool {

@@ -122,6 +122,8 @@ var expect = map[string]row{
 	"throughcare.v1.ReviewService/GetOutcomeMovement": {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 	// Court order reports: workers for the clients assigned to them now.
 	"throughcare.v1.ReviewService/GetOrderReport": {all(unauth), mine(ok, notFound), team(ok, notFound), area(ok, notFound)},
+	"throughcare.v1.AdminService/SetTOPInterval":  {all(unauth), all(denied), all(denied), all(ok)},
+	"throughcare.v1.ReviewService/ListTOPIssues":  {all(unauth), all(denied), team(ok, notFound), area(ok, notFound)},
 }
 
 // procedures lists every procedure of every service in throughcare.v1, from

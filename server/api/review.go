@@ -216,3 +216,18 @@ func (h *reviewHandler) GetOrderReport(ctx context.Context, req *v1.GetOrderRepo
 	}
 	return resp, nil
 }
+
+func (h *reviewHandler) ListTOPIssues(ctx context.Context, req *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error) {
+	id, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := reviewIDs(reviewID{"team_id", req.GetTeamId(), false}); err != nil {
+		return nil, err
+	}
+	resp, err := h.svc.ListTOPIssues(ctx, id, req)
+	if err != nil {
+		return nil, connectError(ctx, err)
+	}
+	return resp, nil
+}

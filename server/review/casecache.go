@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
 
 // The caseload view reads every bucket in reach, which for a supervisor
@@ -33,6 +34,7 @@ type caseSummary struct {
 	hasLatest                   bool
 	latestFollowUps             []int64 // follow-up days of the live contacts at latest
 	appts                       []apptBrief
+	top                         topschedule.Client // see top.go
 }
 
 // apptBrief is a live appointment.
@@ -83,6 +85,7 @@ func summarise(c *client, b *bucketData, head uint64) *caseSummary {
 			s.appts = append(s.appts, apptBrief{at: a.at, typ: a.typ, status: a.status})
 		}
 	}
+	s.top = b.topClient()
 	for _, n := range b.notes {
 		if n.reviewState() == v1.ReviewState_REVIEW_STATE_QUERY_OPEN {
 			s.openQueries++

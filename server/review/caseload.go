@@ -36,7 +36,8 @@ type caseLine struct {
 // GetCaseloadRequest), each with the workers assigned now, the last live
 // contact, the next appointment booked from now, missed appointments (in
 // the MissedWindow up to now), booked appointments past with no outcome,
-// overdue follow-ups, records with open conflicts and unanswered queries.
+// overdue follow-ups, records with open conflicts, unanswered queries and
+// the next TOP under the area's schedule (see top.go).
 // Deleted clients are left out, closed ones too unless asked for. The view
 // is audited like ListContacts: one entry naming the clients returned.
 func (s *Service) GetCaseload(ctx context.Context, id *identity.Identity, req *v1.GetCaseloadRequest) (*v1.GetCaseloadResponse, error) {
@@ -57,18 +58,24 @@ func (s *Service) GetCaseload(ctx context.Context, id *identity.Identity, req *v
 	if err != nil {
 		return nil, err
 	}
+	sched, schedMsg, err := s.areaTOPSchedule(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	var lines []*caseLine
 	for i, c := range sc.clients {
 		if c.deleted || c.closed && !req.GetIncludeClosed() || !q.matches(c) {
 			continue
 		}
-		lines = append(lines, caseLineOf(c, sums[i], now, missedFrom))
+		l := caseLineOf(c, sums[i], now, missedFrom)
+		l.out.NextTop = nextTOPMsg(sched.NextTOP(sums[i].top, now.time()))
+		lines = append(lines, l)
 	}
 	if err := s.dressCaseload(ctx, sc, lines); err != nil {
 		return nil, err
 	}
 	sortCaseload(lines, req.GetSort(), req.GetDescending())
-	resp := &v1.GetCaseloadResponse{Total: uint32(len(sc.clients)), Clients: make([]*v1.CaseloadClient, len(lines))}
+	resp := &v1.GetCaseloadResponse{Total: uint32(len(sc.clients)), Clients: make([]*v1.CaseloadClient, len(lines)), TopSchedule: schedMsg}
 	ids := make([]string, len(lines))
 	for i, l := range lines {
 		resp.Clients[i], ids[i] = l.out, l.c.id

@@ -69,7 +69,8 @@ func TestCaseload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &v1.GetCaseloadResponse{Clients: []*v1.CaseloadClient{lee, jo, alex}, Total: 3} // by family name
+	want := &v1.GetCaseloadResponse{Clients: []*v1.CaseloadClient{lee, jo, alex}, Total: 3,
+		TopSchedule: &v1.TOPSchedule{IntervalMonths: 3, WindowDays: 14}} // by family name
 	if !proto.Equal(resp, want) {
 		t.Fatalf("the supervisor's caseload:\n got %s\nwant %s", prototext.Format(resp), prototext.Format(want))
 	}

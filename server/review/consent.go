@@ -22,14 +22,6 @@ func consentOf(r *rec) consent.Record {
 		Withdrawn: dayTime(r.day("withdrawn_on")), Deleted: r.get(schema.DeletedField) != nil}
 }
 
-// dayTime is a day number as a time (the zero time for noDay).
-func dayTime(day int64) time.Time {
-	if day == noDay {
-		return time.Time{}
-	}
-	return time.Unix(day*86400, 0).UTC()
-}
-
 // excluded reports whether the bucket's client is left out of exports and
 // statistics on the service's day at now.
 func (b *bucketData) excluded(now time.Time) bool {

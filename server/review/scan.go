@@ -253,6 +253,10 @@ type bucketData struct {
 	conflicted int
 	// consents holds the bucket's consent records, deleted ones too.
 	consents []consent.Record
+	// tops are the live TOPs (outcome_review), and treatment the client's
+	// treatment_started and treatment_ended (see top.go).
+	tops      []topBrief
+	treatment [2]int64
 }
 
 // bucketScanner reads every record state of buckets (store.DB.ScanRecords).
@@ -298,6 +302,7 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 	b.appointments = b.appointments[:0]
 	b.consents = b.consents[:0]
 	b.conflicted = 0
+	b.tops, b.treatment = b.tops[:0], [2]int64{noDay, noDay}
 	clear(b.notes)
 	r := &rd.r
 	err := rd.st.ScanRecords(ctx, []string{c.id}, func(_ string, state []byte) error {
@@ -333,6 +338,8 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			b.contacts = append(b.contacts, ct)
 		case "consent":
 			b.consents = append(b.consents, consentOf(r))
+		case "outcome_review":
+			b.addTOP(r)
 		case "appointment":
 			if a, ok := rd.appointment(r); ok {
 				b.appointments = append(b.appointments, a)
@@ -362,6 +369,7 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 			c.status = rd.intern(r.str("status"))
 			c.closed = c.status == "closed"
 			c.deleted = r.get(schema.DeletedField) != nil
+			b.treatment = [2]int64{r.day("treatment_started"), r.day("treatment_ended")}
 		}
 		return nil
 	})

@@ -49,6 +49,7 @@ const (
 	AuditViewOutcomeMovement
 	AuditExportOutcomeMovement
 	AuditViewOrderReport
+	AuditSetTOPInterval
 	auditActionEnd
 )
 
@@ -87,7 +88,8 @@ var auditActionNames = [...]string{
 
 	AuditViewOutcomeMovement:   "view_outcome_movement",
 	AuditExportOutcomeMovement: "export_outcome_movement",
-	AuditViewOrderReport:  "view_order_report",
+	AuditViewOrderReport:       "view_order_report",
+	AuditSetTOPInterval:        "set_top_interval",
 }
 
 // String names the action ("sign_in").

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
+
+	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
 
 // The directory: who may do what. Areas (tenants), teams, users, their
@@ -77,6 +80,20 @@ type Area struct {
 	// default applies.
 	Retention    time.Duration `json:",omitempty"`
 	RetentionSet bool          `json:",omitempty"`
+	// TOPIntervalMonths and TOPWindowDays are the area's TOP review
+	// schedule, if TOPIntervalMonths is set (see TOPSchedule); otherwise
+	// the default applies.
+	TOPIntervalMonths int `json:",omitempty"`
+	TOPWindowDays     int `json:",omitempty"`
+}
+
+// TOPSchedule is the area's TOP review schedule, and whether it is the
+// area's own (else topschedule's default).
+func (a *Area) TOPSchedule() (s topschedule.Schedule, own bool) {
+	if a.TOPIntervalMonths <= 0 {
+		return topschedule.Schedule{IntervalMonths: topschedule.DefaultIntervalMonths, WindowDays: topschedule.DefaultWindowDays}, false
+	}
+	return topschedule.Schedule{IntervalMonths: a.TOPIntervalMonths, WindowDays: cmp.Or(a.TOPWindowDays, topschedule.DefaultWindowDays)}, true
 }
 
 // Team is a team of an area.

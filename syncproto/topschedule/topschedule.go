@@ -91,21 +91,7 @@ func (s Schedule) NextTOP(c Client, today time.Time) Next {
 		return Next{}
 	}
 	start := day(c.TreatmentStart)
-	var last time.Time // the latest TOP of the episode (on or after its start)
-	var lastStage string
-	started := false
-	for _, t := range c.TOPs {
-		d := day(t.Day)
-		if d.Before(start.AddDate(0, 0, -s.window())) {
-			continue // an earlier episode's
-		}
-		if t.Stage == "start" {
-			started = true
-		}
-		if last.IsZero() || !d.Before(last) {
-			last, lastStage = d, t.Stage
-		}
-	}
+	last, lastStage, started := s.latest(c)
 	var n Next
 	switch {
 	case lastStage == "exit" || lastStage == "post_treatment_exit":
@@ -122,11 +108,30 @@ func (s Schedule) NextTOP(c Client, today time.Time) Next {
 	return s.State(n, today)
 }
 
+// latest is the latest TOP of the client's current episode (taken on or
+// after its start, less the window) and its stage, and whether the
+// episode has a start TOP.
+func (s Schedule) latest(c Client) (last time.Time, stage string, started bool) {
+	from := day(c.TreatmentStart).AddDate(0, 0, -s.window())
+	for _, t := range c.TOPs {
+		d := day(t.Day)
+		if d.Before(from) {
+			continue // an earlier episode's
+		}
+		if t.Stage == "start" {
+			started = true
+		}
+		if last.IsZero() || !d.Before(last) {
+			last, stage = d, t.Stage
+		}
+	}
+	return last, stage, started
+}
+
 // State returns n with its State on today (n's days are kept; a Next with
 // no Stage is NotNeeded).
 func (s Schedule) State(n Next, today time.Time) Next {
-	y, m, d := caseday.Today(today) // the service's day (Europe/London)
-	today = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	today = serviceDay(today)
 	switch {
 	case n.Stage == "":
 		n.State = NotNeeded
@@ -147,6 +152,12 @@ func AddMonths(d time.Time, months int) time.Time {
 	first := time.Date(d.Year(), d.Month()+time.Month(months), 1, 0, 0, 0, 0, time.UTC)
 	last := first.AddDate(0, 1, -1).Day()
 	return time.Date(first.Year(), first.Month(), min(d.Day(), last), 0, 0, 0, 0, time.UTC)
+}
+
+// serviceDay is the service's day (Europe/London) at now, at midnight UTC.
+func serviceDay(now time.Time) time.Time {
+	y, m, d := caseday.Today(now)
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
 // day is d's calendar day, at midnight UTC.

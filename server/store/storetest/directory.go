@@ -24,6 +24,7 @@ func RunDirectory(t *testing.T, open DirectoryOpener) {
 		fn   func(*testing.T, *dirWorld)
 	}{
 		{"areas_and_teams_round_trip", testAreasTeams},
+		{"area_settings_round_trip", testAreaSettings},
 		{"users_by_id_handle_and_area", testUsers},
 		{"devices_by_credential_user_and_installations", testDevices},
 		{"clients_by_area_and_team_follow_moves", testClients},

@@ -15,9 +15,11 @@ import * as audit from './audit.js';
 import * as caseload from './caseload.js';
 import * as navcount from './navcount.js';
 import * as admin from './admin.js';
+import * as topissues from './topschedule.js';
 
 const views = { queue, contact, client: timeline, conflicts, stats, audit, caseload };
 views.admin = admin;
+views.topissues = topissues;
 // Views for administrators only (the server refuses others their calls too).
 const adminOnly = new Set(['audit', 'admin']);
 const main = document.getElementById('main');

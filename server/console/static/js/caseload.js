@@ -1,11 +1,12 @@
 // The caseload: every client in reach with their worker, last contact,
-// next appointment and what is overdue, sortable, searched by name, date
+// next appointment, next TOP (topschedule.js) and what is overdue, sortable, searched by name, date
 // of birth or initials. The order and team are in the address; the search
 // text is kept in the history entry (app.js PRIVATE), never the address.
 
 import { call } from './api.js';
 import * as lookup from './lookup.js';
 import { h, replace, link, label, day, when, ukDate, errorBox, empty } from './dom.js';
+import { nextTOPCell, scheduleNote } from './topschedule.js';
 
 const SORTS = [['', 'Name'], ['CASELOAD_SORT_LAST_CONTACT', 'Last contact (longest ago first)'],
   ['CASELOAD_SORT_NEXT_APPOINTMENT', 'Next appointment (soonest first)'], ['CASELOAD_SORT_OVERDUE', 'Most overdue first'],
@@ -50,6 +51,7 @@ function row(c) {
     h('td', { class: 'nowrap' }, c.lastContact ? day(c.lastContact) : h('span', { class: 'muted' }, 'Never')),
     h('td', null, c.nextAppointment ? [h('div', null, when(c.nextAppointment)), h('div', { class: 'muted small' }, label(c.nextAppointmentType))]
       : h('span', { class: 'muted' }, 'None booked')),
+    nextTOPCell(c),
     h('td', { class: 'flags' },
       dna ? h('span', { class: 'badge dna', title: `Last on ${day(c.lastMissed)}` }, `${dna} DNA`) : null,
       count(c.overdueAppointments, 'without outcome', 'overdue'),
@@ -62,7 +64,8 @@ function row(c) {
 export async function render(root, params, { signal, navigate }) {
   const status = h('p', { class: 'count', role: 'status', id: 'caseload-status' });
   const body = h('div', { class: 'results', id: 'caseload', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading the caseload…'));
-  replace(root, h('div', { class: 'page-head' }, h('h1', null, 'Caseload')), controls(params, navigate), status, body);
+  const topNote = h('div');
+  replace(root, h('div', { class: 'page-head' }, h('h1', null, 'Caseload')), controls(params, navigate), topNote, status, body);
   const req = { search: params.get('q') ?? '' };
   if (params.get('team')) req.teamId = params.get('team');
   if (params.get('sort')) req.sort = params.get('sort');
@@ -70,6 +73,7 @@ export async function render(root, params, { signal, navigate }) {
   try {
     const resp = await call('ReviewService', 'GetCaseload', req, { signal });
     const clients = resp.clients ?? [];
+    replace(topNote, scheduleNote(resp.topSchedule));
     status.textContent = req.search ? `${clients.length} of ${resp.total ?? 0} clients match` : `${clients.length} clients`;
     if (!clients.length) {
       replace(body, req.search ? empty('No client matches', 'Try part of a name, a date of birth as 31/01/1990, or initials.') : empty('No clients yet'));
@@ -77,7 +81,7 @@ export async function render(root, params, { signal, navigate }) {
     }
     replace(body, h('div', { class: 'table-wrap' }, h('table', { class: 'grid' },
       h('caption', { class: 'sr-only' }, 'Clients in your caseload'),
-      h('thead', null, h('tr', null, ['Client', 'Born', 'Worker', 'Last contact', 'Next appointment', 'Needs attention']
+      h('thead', null, h('tr', null, ['Client', 'Born', 'Worker', 'Last contact', 'Next appointment', 'Next TOP', 'Needs attention']
         .map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, clients.map(row)))));
   } catch (err) {

@@ -138,7 +138,10 @@ type GetAreaResponse struct {
 	// retention_set, else the server's default.
 	Retention *durationpb.Duration `protobuf:"bytes,3,opt,name=retention,proto3" json:"retention,omitempty"`
 	// The area has a retention of its own (SetRetention).
-	RetentionSet  bool `protobuf:"varint,4,opt,name=retention_set,json=retentionSet,proto3" json:"retention_set,omitempty"`
+	RetentionSet bool `protobuf:"varint,4,opt,name=retention_set,json=retentionSet,proto3" json:"retention_set,omitempty"`
+	// The area's TOP review schedule (SetTOPInterval), for the tablet's
+	// TOPs due and the console's caseload.
+	TopSchedule   *TOPSchedule `protobuf:"bytes,5,opt,name=top_schedule,json=topSchedule,proto3" json:"top_schedule,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -199,6 +202,13 @@ func (x *GetAreaResponse) GetRetentionSet() bool {
 		return x.RetentionSet
 	}
 	return false
+}
+
+func (x *GetAreaResponse) GetTopSchedule() *TOPSchedule {
+	if x != nil {
+		return x.TopSchedule
+	}
+	return nil
 }
 
 // CreateTeamRequest names a new team.
@@ -2151,7 +2161,7 @@ type AuditEntry struct {
 	// create_client, subject_access, retention_purge, set_retention,
 	// take_backup, mint_admin_invite, create_invite, revoke_invite,
 	// assign_client, unassign_client, disable_user, sign_in_refused,
-	// close_client, list_clients.
+	// close_client, list_clients, set_top_interval.
 	Action string `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
 	// Who did it, in which role, from which device and client address.
 	UserId   string `protobuf:"bytes,4,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
@@ -2636,17 +2646,129 @@ func (*RevokeUserDeviceResponse) Descriptor() ([]byte, []int) {
 	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{43}
 }
 
+// SetTOPIntervalRequest sets the caller's area's TOP review schedule.
+type SetTOPIntervalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Months from one TOP to the next review, 1 to 12.
+	IntervalMonths uint32 `protobuf:"varint,1,opt,name=interval_months,json=intervalMonths,proto3" json:"interval_months,omitempty"`
+	// Days either side of the due day, 1 to 31 and under half the interval
+	// (0: 14).
+	WindowDays uint32 `protobuf:"varint,2,opt,name=window_days,json=windowDays,proto3" json:"window_days,omitempty"`
+	// Go back to the default (the other fields are then ignored).
+	UseDefault    bool `protobuf:"varint,3,opt,name=use_default,json=useDefault,proto3" json:"use_default,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTOPIntervalRequest) Reset() {
+	*x = SetTOPIntervalRequest{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTOPIntervalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTOPIntervalRequest) ProtoMessage() {}
+
+func (x *SetTOPIntervalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTOPIntervalRequest.ProtoReflect.Descriptor instead.
+func (*SetTOPIntervalRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *SetTOPIntervalRequest) GetIntervalMonths() uint32 {
+	if x != nil {
+		return x.IntervalMonths
+	}
+	return 0
+}
+
+func (x *SetTOPIntervalRequest) GetWindowDays() uint32 {
+	if x != nil {
+		return x.WindowDays
+	}
+	return 0
+}
+
+func (x *SetTOPIntervalRequest) GetUseDefault() bool {
+	if x != nil {
+		return x.UseDefault
+	}
+	return false
+}
+
+// SetTOPIntervalResponse confirms it.
+type SetTOPIntervalResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The area's schedule now.
+	TopSchedule   *TOPSchedule `protobuf:"bytes,1,opt,name=top_schedule,json=topSchedule,proto3" json:"top_schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetTOPIntervalResponse) Reset() {
+	*x = SetTOPIntervalResponse{}
+	mi := &file_throughcare_v1_admin_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetTOPIntervalResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetTOPIntervalResponse) ProtoMessage() {}
+
+func (x *SetTOPIntervalResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_admin_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetTOPIntervalResponse.ProtoReflect.Descriptor instead.
+func (*SetTOPIntervalResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_admin_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *SetTOPIntervalResponse) GetTopSchedule() *TOPSchedule {
+	if x != nil {
+		return x.TopSchedule
+	}
+	return nil
+}
+
 var File_throughcare_v1_admin_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\n" +
 	"\x1athroughcare/v1/admin.proto\x12\x0ethroughcare.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19throughcare/v1/auth.proto\x1a\x19throughcare/v1/sync.proto\"\x10\n" +
-	"\x0eGetAreaRequest\"\x9c\x01\n" +
+	"\x0eGetAreaRequest\"\xdc\x01\n" +
 	"\x0fGetAreaResponse\x12\x17\n" +
 	"\aarea_id\x18\x01 \x01(\tR\x06areaId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x127\n" +
 	"\tretention\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\tretention\x12#\n" +
-	"\rretention_set\x18\x04 \x01(\bR\fretentionSet\"'\n" +
+	"\rretention_set\x18\x04 \x01(\bR\fretentionSet\x12>\n" +
+	"\ftop_schedule\x18\x05 \x01(\v2\x1b.throughcare.v1.TOPScheduleR\vtopSchedule\"'\n" +
 	"\x11CreateTeamRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\"3\n" +
 	"\x04Team\x12\x17\n" +
@@ -2800,14 +2922,22 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\x17RevokeUserDeviceRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12\x1b\n" +
 	"\tdevice_id\x18\x02 \x01(\tR\bdeviceId\"\x1a\n" +
-	"\x18RevokeUserDeviceResponse*\xb3\x01\n" +
+	"\x18RevokeUserDeviceResponse\"\x82\x01\n" +
+	"\x15SetTOPIntervalRequest\x12'\n" +
+	"\x0finterval_months\x18\x01 \x01(\rR\x0eintervalMonths\x12\x1f\n" +
+	"\vwindow_days\x18\x02 \x01(\rR\n" +
+	"windowDays\x12\x1f\n" +
+	"\vuse_default\x18\x03 \x01(\bR\n" +
+	"useDefault\"X\n" +
+	"\x16SetTOPIntervalResponse\x12>\n" +
+	"\ftop_schedule\x18\x01 \x01(\v2\x1b.throughcare.v1.TOPScheduleR\vtopSchedule*\xb3\x01\n" +
 	"\vInviteState\x12\x1c\n" +
 	"\x18INVITE_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14INVITE_STATE_PENDING\x10\x01\x12\x15\n" +
 	"\x11INVITE_STATE_USED\x10\x02\x12\x18\n" +
 	"\x14INVITE_STATE_REVOKED\x10\x03\x12\x18\n" +
 	"\x14INVITE_STATE_EXPIRED\x10\x04\x12!\n" +
-	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xf1\r\n" +
+	"\x1dINVITE_STATE_INVITER_DISABLED\x10\x052\xd7\x0e\n" +
 	"\fAdminService\x12O\n" +
 	"\aGetArea\x12\x1e.throughcare.v1.GetAreaRequest\x1a\x1f.throughcare.v1.GetAreaResponse\"\x03\x90\x02\x01\x12S\n" +
 	"\n" +
@@ -2828,7 +2958,8 @@ const file_throughcare_v1_admin_proto_rawDesc = "" +
 	"\tListAudit\x12 .throughcare.v1.ListAuditRequest\x1a!.throughcare.v1.ListAuditResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vCloseClient\x12\".throughcare.v1.CloseClientRequest\x1a#.throughcare.v1.CloseClientResponse\"\x03\x90\x02\x02\x12g\n" +
 	"\x0fListUserDevices\x12&.throughcare.v1.ListUserDevicesRequest\x1a'.throughcare.v1.ListUserDevicesResponse\"\x03\x90\x02\x01\x12j\n" +
-	"\x10RevokeUserDevice\x12'.throughcare.v1.RevokeUserDeviceRequest\x1a(.throughcare.v1.RevokeUserDeviceResponse\"\x03\x90\x02\x02B\xc8\x01\n" +
+	"\x10RevokeUserDevice\x12'.throughcare.v1.RevokeUserDeviceRequest\x1a(.throughcare.v1.RevokeUserDeviceResponse\"\x03\x90\x02\x02\x12d\n" +
+	"\x0eSetTOPInterval\x12%.throughcare.v1.SetTOPIntervalRequest\x1a&.throughcare.v1.SetTOPIntervalResponse\"\x03\x90\x02\x02B\xc8\x01\n" +
 	"\x12com.throughcare.v1B\n" +
 	"AdminProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
@@ -2845,7 +2976,7 @@ func file_throughcare_v1_admin_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_admin_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_throughcare_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_throughcare_v1_admin_proto_goTypes = []any{
 	(InviteState)(0),                 // 0: throughcare.v1.InviteState
 	(*GetAreaRequest)(nil),           // 1: throughcare.v1.GetAreaRequest
@@ -2892,79 +3023,86 @@ var file_throughcare_v1_admin_proto_goTypes = []any{
 	(*ListUserDevicesResponse)(nil),  // 42: throughcare.v1.ListUserDevicesResponse
 	(*RevokeUserDeviceRequest)(nil),  // 43: throughcare.v1.RevokeUserDeviceRequest
 	(*RevokeUserDeviceResponse)(nil), // 44: throughcare.v1.RevokeUserDeviceResponse
-	(*durationpb.Duration)(nil),      // 45: google.protobuf.Duration
-	(Role)(0),                        // 46: throughcare.v1.Role
-	(*timestamppb.Timestamp)(nil),    // 47: google.protobuf.Timestamp
-	(*Date)(nil),                     // 48: throughcare.v1.Date
-	(*Device)(nil),                   // 49: throughcare.v1.Device
+	(*SetTOPIntervalRequest)(nil),    // 45: throughcare.v1.SetTOPIntervalRequest
+	(*SetTOPIntervalResponse)(nil),   // 46: throughcare.v1.SetTOPIntervalResponse
+	(*durationpb.Duration)(nil),      // 47: google.protobuf.Duration
+	(*TOPSchedule)(nil),              // 48: throughcare.v1.TOPSchedule
+	(Role)(0),                        // 49: throughcare.v1.Role
+	(*timestamppb.Timestamp)(nil),    // 50: google.protobuf.Timestamp
+	(*Date)(nil),                     // 51: throughcare.v1.Date
+	(*Device)(nil),                   // 52: throughcare.v1.Device
 }
 var file_throughcare_v1_admin_proto_depIdxs = []int32{
-	45, // 0: throughcare.v1.GetAreaResponse.retention:type_name -> google.protobuf.Duration
-	4,  // 1: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
-	4,  // 2: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
-	46, // 3: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
-	47, // 4: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
-	46, // 5: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
-	47, // 6: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
-	47, // 7: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 8: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
-	11, // 9: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
-	46, // 10: throughcare.v1.User.role:type_name -> throughcare.v1.Role
-	16, // 11: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
-	48, // 12: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
-	23, // 13: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
-	31, // 14: throughcare.v1.StreamBackupResponse.summary:type_name -> throughcare.v1.BackupSummary
-	47, // 15: throughcare.v1.BackupSummary.created_at:type_name -> google.protobuf.Timestamp
-	45, // 16: throughcare.v1.SetRetentionRequest.retention:type_name -> google.protobuf.Duration
-	45, // 17: throughcare.v1.SetRetentionResponse.retention:type_name -> google.protobuf.Duration
-	47, // 18: throughcare.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
-	47, // 19: throughcare.v1.AuditEntry.from:type_name -> google.protobuf.Timestamp
-	47, // 20: throughcare.v1.AuditEntry.to:type_name -> google.protobuf.Timestamp
-	37, // 21: throughcare.v1.ListAuditResponse.entries:type_name -> throughcare.v1.AuditEntry
-	49, // 22: throughcare.v1.ListUserDevicesResponse.devices:type_name -> throughcare.v1.Device
-	1,  // 23: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
-	3,  // 24: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
-	6,  // 25: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
-	8,  // 26: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
-	10, // 27: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
-	13, // 28: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
-	15, // 29: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
-	18, // 30: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
-	20, // 31: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
-	22, // 32: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
-	25, // 33: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
-	27, // 34: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
-	29, // 35: throughcare.v1.AdminService.StreamBackup:input_type -> throughcare.v1.StreamBackupRequest
-	32, // 36: throughcare.v1.AdminService.ExportSubject:input_type -> throughcare.v1.ExportSubjectRequest
-	34, // 37: throughcare.v1.AdminService.SetRetention:input_type -> throughcare.v1.SetRetentionRequest
-	36, // 38: throughcare.v1.AdminService.ListAudit:input_type -> throughcare.v1.ListAuditRequest
-	39, // 39: throughcare.v1.AdminService.CloseClient:input_type -> throughcare.v1.CloseClientRequest
-	41, // 40: throughcare.v1.AdminService.ListUserDevices:input_type -> throughcare.v1.ListUserDevicesRequest
-	43, // 41: throughcare.v1.AdminService.RevokeUserDevice:input_type -> throughcare.v1.RevokeUserDeviceRequest
-	2,  // 42: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
-	5,  // 43: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
-	7,  // 44: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
-	9,  // 45: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
-	12, // 46: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
-	14, // 47: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
-	17, // 48: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
-	19, // 49: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
-	21, // 50: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
-	24, // 51: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
-	26, // 52: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
-	28, // 53: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
-	30, // 54: throughcare.v1.AdminService.StreamBackup:output_type -> throughcare.v1.StreamBackupResponse
-	33, // 55: throughcare.v1.AdminService.ExportSubject:output_type -> throughcare.v1.ExportSubjectResponse
-	35, // 56: throughcare.v1.AdminService.SetRetention:output_type -> throughcare.v1.SetRetentionResponse
-	38, // 57: throughcare.v1.AdminService.ListAudit:output_type -> throughcare.v1.ListAuditResponse
-	40, // 58: throughcare.v1.AdminService.CloseClient:output_type -> throughcare.v1.CloseClientResponse
-	42, // 59: throughcare.v1.AdminService.ListUserDevices:output_type -> throughcare.v1.ListUserDevicesResponse
-	44, // 60: throughcare.v1.AdminService.RevokeUserDevice:output_type -> throughcare.v1.RevokeUserDeviceResponse
-	42, // [42:61] is the sub-list for method output_type
-	23, // [23:42] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	47, // 0: throughcare.v1.GetAreaResponse.retention:type_name -> google.protobuf.Duration
+	48, // 1: throughcare.v1.GetAreaResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
+	4,  // 2: throughcare.v1.CreateTeamResponse.team:type_name -> throughcare.v1.Team
+	4,  // 3: throughcare.v1.ListTeamsResponse.teams:type_name -> throughcare.v1.Team
+	49, // 4: throughcare.v1.CreateInviteRequest.role:type_name -> throughcare.v1.Role
+	50, // 5: throughcare.v1.CreateInviteResponse.expires_at:type_name -> google.protobuf.Timestamp
+	49, // 6: throughcare.v1.Invite.role:type_name -> throughcare.v1.Role
+	50, // 7: throughcare.v1.Invite.created_at:type_name -> google.protobuf.Timestamp
+	50, // 8: throughcare.v1.Invite.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 9: throughcare.v1.Invite.state:type_name -> throughcare.v1.InviteState
+	11, // 10: throughcare.v1.ListInvitesResponse.invites:type_name -> throughcare.v1.Invite
+	49, // 11: throughcare.v1.User.role:type_name -> throughcare.v1.Role
+	16, // 12: throughcare.v1.ListUsersResponse.users:type_name -> throughcare.v1.User
+	51, // 13: throughcare.v1.CreateClientRequest.date_of_birth:type_name -> throughcare.v1.Date
+	23, // 14: throughcare.v1.ListClientsResponse.clients:type_name -> throughcare.v1.ClientSummary
+	31, // 15: throughcare.v1.StreamBackupResponse.summary:type_name -> throughcare.v1.BackupSummary
+	50, // 16: throughcare.v1.BackupSummary.created_at:type_name -> google.protobuf.Timestamp
+	47, // 17: throughcare.v1.SetRetentionRequest.retention:type_name -> google.protobuf.Duration
+	47, // 18: throughcare.v1.SetRetentionResponse.retention:type_name -> google.protobuf.Duration
+	50, // 19: throughcare.v1.AuditEntry.at:type_name -> google.protobuf.Timestamp
+	50, // 20: throughcare.v1.AuditEntry.from:type_name -> google.protobuf.Timestamp
+	50, // 21: throughcare.v1.AuditEntry.to:type_name -> google.protobuf.Timestamp
+	37, // 22: throughcare.v1.ListAuditResponse.entries:type_name -> throughcare.v1.AuditEntry
+	52, // 23: throughcare.v1.ListUserDevicesResponse.devices:type_name -> throughcare.v1.Device
+	48, // 24: throughcare.v1.SetTOPIntervalResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
+	1,  // 25: throughcare.v1.AdminService.GetArea:input_type -> throughcare.v1.GetAreaRequest
+	3,  // 26: throughcare.v1.AdminService.CreateTeam:input_type -> throughcare.v1.CreateTeamRequest
+	6,  // 27: throughcare.v1.AdminService.ListTeams:input_type -> throughcare.v1.ListTeamsRequest
+	8,  // 28: throughcare.v1.AdminService.CreateInvite:input_type -> throughcare.v1.CreateInviteRequest
+	10, // 29: throughcare.v1.AdminService.ListInvites:input_type -> throughcare.v1.ListInvitesRequest
+	13, // 30: throughcare.v1.AdminService.RevokeInvite:input_type -> throughcare.v1.RevokeInviteRequest
+	15, // 31: throughcare.v1.AdminService.ListUsers:input_type -> throughcare.v1.ListUsersRequest
+	18, // 32: throughcare.v1.AdminService.DisableUser:input_type -> throughcare.v1.DisableUserRequest
+	20, // 33: throughcare.v1.AdminService.CreateClient:input_type -> throughcare.v1.CreateClientRequest
+	22, // 34: throughcare.v1.AdminService.ListClients:input_type -> throughcare.v1.ListClientsRequest
+	25, // 35: throughcare.v1.AdminService.AssignClient:input_type -> throughcare.v1.AssignClientRequest
+	27, // 36: throughcare.v1.AdminService.UnassignClient:input_type -> throughcare.v1.UnassignClientRequest
+	29, // 37: throughcare.v1.AdminService.StreamBackup:input_type -> throughcare.v1.StreamBackupRequest
+	32, // 38: throughcare.v1.AdminService.ExportSubject:input_type -> throughcare.v1.ExportSubjectRequest
+	34, // 39: throughcare.v1.AdminService.SetRetention:input_type -> throughcare.v1.SetRetentionRequest
+	36, // 40: throughcare.v1.AdminService.ListAudit:input_type -> throughcare.v1.ListAuditRequest
+	39, // 41: throughcare.v1.AdminService.CloseClient:input_type -> throughcare.v1.CloseClientRequest
+	41, // 42: throughcare.v1.AdminService.ListUserDevices:input_type -> throughcare.v1.ListUserDevicesRequest
+	43, // 43: throughcare.v1.AdminService.RevokeUserDevice:input_type -> throughcare.v1.RevokeUserDeviceRequest
+	45, // 44: throughcare.v1.AdminService.SetTOPInterval:input_type -> throughcare.v1.SetTOPIntervalRequest
+	2,  // 45: throughcare.v1.AdminService.GetArea:output_type -> throughcare.v1.GetAreaResponse
+	5,  // 46: throughcare.v1.AdminService.CreateTeam:output_type -> throughcare.v1.CreateTeamResponse
+	7,  // 47: throughcare.v1.AdminService.ListTeams:output_type -> throughcare.v1.ListTeamsResponse
+	9,  // 48: throughcare.v1.AdminService.CreateInvite:output_type -> throughcare.v1.CreateInviteResponse
+	12, // 49: throughcare.v1.AdminService.ListInvites:output_type -> throughcare.v1.ListInvitesResponse
+	14, // 50: throughcare.v1.AdminService.RevokeInvite:output_type -> throughcare.v1.RevokeInviteResponse
+	17, // 51: throughcare.v1.AdminService.ListUsers:output_type -> throughcare.v1.ListUsersResponse
+	19, // 52: throughcare.v1.AdminService.DisableUser:output_type -> throughcare.v1.DisableUserResponse
+	21, // 53: throughcare.v1.AdminService.CreateClient:output_type -> throughcare.v1.CreateClientResponse
+	24, // 54: throughcare.v1.AdminService.ListClients:output_type -> throughcare.v1.ListClientsResponse
+	26, // 55: throughcare.v1.AdminService.AssignClient:output_type -> throughcare.v1.AssignClientResponse
+	28, // 56: throughcare.v1.AdminService.UnassignClient:output_type -> throughcare.v1.UnassignClientResponse
+	30, // 57: throughcare.v1.AdminService.StreamBackup:output_type -> throughcare.v1.StreamBackupResponse
+	33, // 58: throughcare.v1.AdminService.ExportSubject:output_type -> throughcare.v1.ExportSubjectResponse
+	35, // 59: throughcare.v1.AdminService.SetRetention:output_type -> throughcare.v1.SetRetentionResponse
+	38, // 60: throughcare.v1.AdminService.ListAudit:output_type -> throughcare.v1.ListAuditResponse
+	40, // 61: throughcare.v1.AdminService.CloseClient:output_type -> throughcare.v1.CloseClientResponse
+	42, // 62: throughcare.v1.AdminService.ListUserDevices:output_type -> throughcare.v1.ListUserDevicesResponse
+	44, // 63: throughcare.v1.AdminService.RevokeUserDevice:output_type -> throughcare.v1.RevokeUserDeviceResponse
+	46, // 64: throughcare.v1.AdminService.SetTOPInterval:output_type -> throughcare.v1.SetTOPIntervalResponse
+	45, // [45:65] is the sub-list for method output_type
+	25, // [25:45] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_admin_proto_init() }
@@ -2980,7 +3118,7 @@ func file_throughcare_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_admin_proto_rawDesc), len(file_throughcare_v1_admin_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

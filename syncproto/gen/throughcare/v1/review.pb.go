@@ -263,6 +263,137 @@ func (CaseloadSort) EnumDescriptor() ([]byte, []int) {
 	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{3}
 }
 
+// TOPState is where a client's next TOP stands on the service's day.
+type TOPState int32
+
+const (
+	// No TOP is needed.
+	TOPState_TOP_STATE_UNSPECIFIED TOPState = 0
+	// Its window has not opened.
+	TOPState_TOP_STATE_NOT_YET TOPState = 1
+	// The day is in its window.
+	TOPState_TOP_STATE_DUE TOPState = 2
+	// Its window closed without it.
+	TOPState_TOP_STATE_OVERDUE TOPState = 3
+)
+
+// Enum value maps for TOPState.
+var (
+	TOPState_name = map[int32]string{
+		0: "TOP_STATE_UNSPECIFIED",
+		1: "TOP_STATE_NOT_YET",
+		2: "TOP_STATE_DUE",
+		3: "TOP_STATE_OVERDUE",
+	}
+	TOPState_value = map[string]int32{
+		"TOP_STATE_UNSPECIFIED": 0,
+		"TOP_STATE_NOT_YET":     1,
+		"TOP_STATE_DUE":         2,
+		"TOP_STATE_OVERDUE":     3,
+	}
+)
+
+func (x TOPState) Enum() *TOPState {
+	p := new(TOPState)
+	*p = x
+	return p
+}
+
+func (x TOPState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TOPState) Descriptor() protoreflect.EnumDescriptor {
+	return file_throughcare_v1_review_proto_enumTypes[4].Descriptor()
+}
+
+func (TOPState) Type() protoreflect.EnumType {
+	return &file_throughcare_v1_review_proto_enumTypes[4]
+}
+
+func (x TOPState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TOPState.Descriptor instead.
+func (TOPState) EnumDescriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{4}
+}
+
+// TOPIssueKind is a kind of TOP data-quality issue
+// (topschedule.Kind, same numbers).
+type TOPIssueKind int32
+
+const (
+	// Never returned.
+	TOPIssueKind_TOP_ISSUE_KIND_UNSPECIFIED TOPIssueKind = 0
+	// In treatment past the interval and its window with no review TOP.
+	TOPIssueKind_TOP_ISSUE_KIND_REVIEW_MISSING TOPIssueKind = 1
+	// A review TOP with no start TOP before it.
+	TOPIssueKind_TOP_ISSUE_KIND_REVIEW_BEFORE_START TOPIssueKind = 2
+	// A review TOP after an exit with no new start.
+	TOPIssueKind_TOP_ISSUE_KIND_REVIEW_AFTER_EXIT TOPIssueKind = 3
+	// Two start TOPs in one episode.
+	TOPIssueKind_TOP_ISSUE_KIND_SECOND_START TOPIssueKind = 4
+	// An exit TOP with no start TOP before it.
+	TOPIssueKind_TOP_ISSUE_KIND_EXIT_BEFORE_START TOPIssueKind = 5
+	// An exit TOP after an exit with no new start.
+	TOPIssueKind_TOP_ISSUE_KIND_EXIT_AFTER_EXIT TOPIssueKind = 6
+	// A post-treatment exit TOP before the episode's exit.
+	TOPIssueKind_TOP_ISSUE_KIND_POST_EXIT_IN_TREATMENT TOPIssueKind = 7
+)
+
+// Enum value maps for TOPIssueKind.
+var (
+	TOPIssueKind_name = map[int32]string{
+		0: "TOP_ISSUE_KIND_UNSPECIFIED",
+		1: "TOP_ISSUE_KIND_REVIEW_MISSING",
+		2: "TOP_ISSUE_KIND_REVIEW_BEFORE_START",
+		3: "TOP_ISSUE_KIND_REVIEW_AFTER_EXIT",
+		4: "TOP_ISSUE_KIND_SECOND_START",
+		5: "TOP_ISSUE_KIND_EXIT_BEFORE_START",
+		6: "TOP_ISSUE_KIND_EXIT_AFTER_EXIT",
+		7: "TOP_ISSUE_KIND_POST_EXIT_IN_TREATMENT",
+	}
+	TOPIssueKind_value = map[string]int32{
+		"TOP_ISSUE_KIND_UNSPECIFIED":            0,
+		"TOP_ISSUE_KIND_REVIEW_MISSING":         1,
+		"TOP_ISSUE_KIND_REVIEW_BEFORE_START":    2,
+		"TOP_ISSUE_KIND_REVIEW_AFTER_EXIT":      3,
+		"TOP_ISSUE_KIND_SECOND_START":           4,
+		"TOP_ISSUE_KIND_EXIT_BEFORE_START":      5,
+		"TOP_ISSUE_KIND_EXIT_AFTER_EXIT":        6,
+		"TOP_ISSUE_KIND_POST_EXIT_IN_TREATMENT": 7,
+	}
+)
+
+func (x TOPIssueKind) Enum() *TOPIssueKind {
+	p := new(TOPIssueKind)
+	*p = x
+	return p
+}
+
+func (x TOPIssueKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (TOPIssueKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_throughcare_v1_review_proto_enumTypes[5].Descriptor()
+}
+
+func (TOPIssueKind) Type() protoreflect.EnumType {
+	return &file_throughcare_v1_review_proto_enumTypes[5]
+}
+
+func (x TOPIssueKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use TOPIssueKind.Descriptor instead.
+func (TOPIssueKind) EnumDescriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{5}
+}
+
 // ContactFilter narrows ListContacts. Unset fields do not filter.
 type ContactFilter struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2290,7 +2421,10 @@ type CaseloadClient struct {
 	// Records of the client with open conflicts.
 	OpenConflicts uint32 `protobuf:"varint,15,opt,name=open_conflicts,json=openConflicts,proto3" json:"open_conflicts,omitempty"`
 	// Review queries to the worker not yet answered.
-	OpenQueries   uint32 `protobuf:"varint,16,opt,name=open_queries,json=openQueries,proto3" json:"open_queries,omitempty"`
+	OpenQueries uint32 `protobuf:"varint,16,opt,name=open_queries,json=openQueries,proto3" json:"open_queries,omitempty"`
+	// The TOP the client needs next under the area's schedule (unset: none,
+	// not in treatment or the exit TOP taken).
+	NextTop       *NextTOP `protobuf:"bytes,17,opt,name=next_top,json=nextTop,proto3" json:"next_top,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2437,13 +2571,22 @@ func (x *CaseloadClient) GetOpenQueries() uint32 {
 	return 0
 }
 
+func (x *CaseloadClient) GetNextTop() *NextTOP {
+	if x != nil {
+		return x.NextTop
+	}
+	return nil
+}
+
 // GetCaseloadResponse is the caseload.
 type GetCaseloadResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The clients that match, in the order asked for.
 	Clients []*CaseloadClient `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
 	// Clients in reach (before the search).
-	Total         uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	Total uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
+	// The area's TOP schedule the next_top fields follow.
+	TopSchedule   *TOPSchedule `protobuf:"bytes,3,opt,name=top_schedule,json=topSchedule,proto3" json:"top_schedule,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2492,6 +2635,358 @@ func (x *GetCaseloadResponse) GetTotal() uint32 {
 	return 0
 }
 
+func (x *GetCaseloadResponse) GetTopSchedule() *TOPSchedule {
+	if x != nil {
+		return x.TopSchedule
+	}
+	return nil
+}
+
+// NextTOP is the TOP a client needs next (topschedule.Schedule.NextTOP).
+type NextTOP struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "start", "review" or "exit".
+	Stage string `protobuf:"bytes,1,opt,name=stage,proto3" json:"stage,omitempty"`
+	// The day it is due.
+	Due *Date `protobuf:"bytes,2,opt,name=due,proto3" json:"due,omitempty"`
+	// The first day of its window.
+	WindowFrom *Date `protobuf:"bytes,3,opt,name=window_from,json=windowFrom,proto3" json:"window_from,omitempty"`
+	// The last day of its window: after it the TOP is overdue.
+	WindowTo *Date `protobuf:"bytes,4,opt,name=window_to,json=windowTo,proto3" json:"window_to,omitempty"`
+	// Where it stands today.
+	State         TOPState `protobuf:"varint,5,opt,name=state,proto3,enum=throughcare.v1.TOPState" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NextTOP) Reset() {
+	*x = NextTOP{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NextTOP) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NextTOP) ProtoMessage() {}
+
+func (x *NextTOP) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NextTOP.ProtoReflect.Descriptor instead.
+func (*NextTOP) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *NextTOP) GetStage() string {
+	if x != nil {
+		return x.Stage
+	}
+	return ""
+}
+
+func (x *NextTOP) GetDue() *Date {
+	if x != nil {
+		return x.Due
+	}
+	return nil
+}
+
+func (x *NextTOP) GetWindowFrom() *Date {
+	if x != nil {
+		return x.WindowFrom
+	}
+	return nil
+}
+
+func (x *NextTOP) GetWindowTo() *Date {
+	if x != nil {
+		return x.WindowTo
+	}
+	return nil
+}
+
+func (x *NextTOP) GetState() TOPState {
+	if x != nil {
+		return x.State
+	}
+	return TOPState_TOP_STATE_UNSPECIFIED
+}
+
+// ListTOPIssuesRequest asks for the TOP data-quality list.
+type ListTOPIssuesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this team's clients (NOT_FOUND if out of reach).
+	TeamId        string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTOPIssuesRequest) Reset() {
+	*x = ListTOPIssuesRequest{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTOPIssuesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTOPIssuesRequest) ProtoMessage() {}
+
+func (x *ListTOPIssuesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTOPIssuesRequest.ProtoReflect.Descriptor instead.
+func (*ListTOPIssuesRequest) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListTOPIssuesRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+// TOPIssue is one issue of a client's TOPs.
+type TOPIssue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Kind  TOPIssueKind           `protobuf:"varint,1,opt,name=kind,proto3,enum=throughcare.v1.TOPIssueKind" json:"kind,omitempty"`
+	// The day of the TOP out of order; for a missing review, the day it
+	// fell due.
+	Day           *Date `protobuf:"bytes,2,opt,name=day,proto3" json:"day,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TOPIssue) Reset() {
+	*x = TOPIssue{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TOPIssue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TOPIssue) ProtoMessage() {}
+
+func (x *TOPIssue) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TOPIssue.ProtoReflect.Descriptor instead.
+func (*TOPIssue) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TOPIssue) GetKind() TOPIssueKind {
+	if x != nil {
+		return x.Kind
+	}
+	return TOPIssueKind_TOP_ISSUE_KIND_UNSPECIFIED
+}
+
+func (x *TOPIssue) GetDay() *Date {
+	if x != nil {
+		return x.Day
+	}
+	return nil
+}
+
+// TOPIssueClient is a client with TOP issues.
+type TOPIssueClient struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	ClientId string                 `protobuf:"bytes,1,opt,name=client_id,json=clientId,proto3" json:"client_id,omitempty"`
+	// The client's name, for display.
+	ClientName string `protobuf:"bytes,2,opt,name=client_name,json=clientName,proto3" json:"client_name,omitempty"`
+	// The client's team, and its name.
+	TeamId string `protobuf:"bytes,3,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// See team_id.
+	TeamName string `protobuf:"bytes,4,opt,name=team_name,json=teamName,proto3" json:"team_name,omitempty"`
+	// The workers assigned now.
+	Workers []*Person `protobuf:"bytes,5,rep,name=workers,proto3" json:"workers,omitempty"`
+	// The day the current treatment began (unset: not recorded).
+	TreatmentStarted *Date `protobuf:"bytes,6,opt,name=treatment_started,json=treatmentStarted,proto3" json:"treatment_started,omitempty"`
+	// The issues, stages out of order by day, then a missing review.
+	Issues        []*TOPIssue `protobuf:"bytes,7,rep,name=issues,proto3" json:"issues,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TOPIssueClient) Reset() {
+	*x = TOPIssueClient{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TOPIssueClient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TOPIssueClient) ProtoMessage() {}
+
+func (x *TOPIssueClient) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TOPIssueClient.ProtoReflect.Descriptor instead.
+func (*TOPIssueClient) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TOPIssueClient) GetClientId() string {
+	if x != nil {
+		return x.ClientId
+	}
+	return ""
+}
+
+func (x *TOPIssueClient) GetClientName() string {
+	if x != nil {
+		return x.ClientName
+	}
+	return ""
+}
+
+func (x *TOPIssueClient) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *TOPIssueClient) GetTeamName() string {
+	if x != nil {
+		return x.TeamName
+	}
+	return ""
+}
+
+func (x *TOPIssueClient) GetWorkers() []*Person {
+	if x != nil {
+		return x.Workers
+	}
+	return nil
+}
+
+func (x *TOPIssueClient) GetTreatmentStarted() *Date {
+	if x != nil {
+		return x.TreatmentStarted
+	}
+	return nil
+}
+
+func (x *TOPIssueClient) GetIssues() []*TOPIssue {
+	if x != nil {
+		return x.Issues
+	}
+	return nil
+}
+
+// ListTOPIssuesResponse is the list, by client name.
+type ListTOPIssuesResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Clients []*TOPIssueClient      `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
+	// Clients in reach that were checked (not closed).
+	Checked uint32 `protobuf:"varint,2,opt,name=checked,proto3" json:"checked,omitempty"`
+	// The area's TOP schedule the rules applied.
+	TopSchedule   *TOPSchedule `protobuf:"bytes,3,opt,name=top_schedule,json=topSchedule,proto3" json:"top_schedule,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTOPIssuesResponse) Reset() {
+	*x = ListTOPIssuesResponse{}
+	mi := &file_throughcare_v1_review_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTOPIssuesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTOPIssuesResponse) ProtoMessage() {}
+
+func (x *ListTOPIssuesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_review_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTOPIssuesResponse.ProtoReflect.Descriptor instead.
+func (*ListTOPIssuesResponse) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListTOPIssuesResponse) GetClients() []*TOPIssueClient {
+	if x != nil {
+		return x.Clients
+	}
+	return nil
+}
+
+func (x *ListTOPIssuesResponse) GetChecked() uint32 {
+	if x != nil {
+		return x.Checked
+	}
+	return 0
+}
+
+func (x *ListTOPIssuesResponse) GetTopSchedule() *TOPSchedule {
+	if x != nil {
+		return x.TopSchedule
+	}
+	return nil
+}
+
 // GetOutcomeMovementRequest chooses the period and scope.
 type GetOutcomeMovementRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2508,7 +3003,7 @@ type GetOutcomeMovementRequest struct {
 
 func (x *GetOutcomeMovementRequest) Reset() {
 	*x = GetOutcomeMovementRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[27]
+	mi := &file_throughcare_v1_review_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2520,7 +3015,7 @@ func (x *GetOutcomeMovementRequest) String() string {
 func (*GetOutcomeMovementRequest) ProtoMessage() {}
 
 func (x *GetOutcomeMovementRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[27]
+	mi := &file_throughcare_v1_review_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2533,7 +3028,7 @@ func (x *GetOutcomeMovementRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOutcomeMovementRequest.ProtoReflect.Descriptor instead.
 func (*GetOutcomeMovementRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{27}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetOutcomeMovementRequest) GetFrom() *timestamppb.Timestamp {
@@ -2588,7 +3083,7 @@ type OutcomeFigure struct {
 
 func (x *OutcomeFigure) Reset() {
 	*x = OutcomeFigure{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[28]
+	mi := &file_throughcare_v1_review_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2600,7 +3095,7 @@ func (x *OutcomeFigure) String() string {
 func (*OutcomeFigure) ProtoMessage() {}
 
 func (x *OutcomeFigure) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[28]
+	mi := &file_throughcare_v1_review_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2613,7 +3108,7 @@ func (x *OutcomeFigure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OutcomeFigure.ProtoReflect.Descriptor instead.
 func (*OutcomeFigure) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{28}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *OutcomeFigure) GetMeasure() string {
@@ -2683,7 +3178,7 @@ type GetOutcomeMovementResponse struct {
 
 func (x *GetOutcomeMovementResponse) Reset() {
 	*x = GetOutcomeMovementResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[29]
+	mi := &file_throughcare_v1_review_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2695,7 +3190,7 @@ func (x *GetOutcomeMovementResponse) String() string {
 func (*GetOutcomeMovementResponse) ProtoMessage() {}
 
 func (x *GetOutcomeMovementResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[29]
+	mi := &file_throughcare_v1_review_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2708,7 +3203,7 @@ func (x *GetOutcomeMovementResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOutcomeMovementResponse.ProtoReflect.Descriptor instead.
 func (*GetOutcomeMovementResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{29}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *GetOutcomeMovementResponse) GetClients() uint32 {
@@ -2766,7 +3261,7 @@ type GetOrderReportRequest struct {
 
 func (x *GetOrderReportRequest) Reset() {
 	*x = GetOrderReportRequest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[30]
+	mi := &file_throughcare_v1_review_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2778,7 +3273,7 @@ func (x *GetOrderReportRequest) String() string {
 func (*GetOrderReportRequest) ProtoMessage() {}
 
 func (x *GetOrderReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[30]
+	mi := &file_throughcare_v1_review_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2791,7 +3286,7 @@ func (x *GetOrderReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderReportRequest.ProtoReflect.Descriptor instead.
 func (*GetOrderReportRequest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{30}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetOrderReportRequest) GetClientId() string {
@@ -2861,7 +3356,7 @@ type ReportAppointment struct {
 
 func (x *ReportAppointment) Reset() {
 	*x = ReportAppointment{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[31]
+	mi := &file_throughcare_v1_review_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2873,7 +3368,7 @@ func (x *ReportAppointment) String() string {
 func (*ReportAppointment) ProtoMessage() {}
 
 func (x *ReportAppointment) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[31]
+	mi := &file_throughcare_v1_review_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2886,7 +3381,7 @@ func (x *ReportAppointment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportAppointment.ProtoReflect.Descriptor instead.
 func (*ReportAppointment) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{31}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ReportAppointment) GetAppointmentId() string {
@@ -2947,7 +3442,7 @@ type ReportDrugTest struct {
 
 func (x *ReportDrugTest) Reset() {
 	*x = ReportDrugTest{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[32]
+	mi := &file_throughcare_v1_review_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2959,7 +3454,7 @@ func (x *ReportDrugTest) String() string {
 func (*ReportDrugTest) ProtoMessage() {}
 
 func (x *ReportDrugTest) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[32]
+	mi := &file_throughcare_v1_review_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2972,7 +3467,7 @@ func (x *ReportDrugTest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportDrugTest.ProtoReflect.Descriptor instead.
 func (*ReportDrugTest) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{32}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReportDrugTest) GetContactId() string {
@@ -3022,7 +3517,7 @@ type ReportTOPItem struct {
 
 func (x *ReportTOPItem) Reset() {
 	*x = ReportTOPItem{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[33]
+	mi := &file_throughcare_v1_review_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3034,7 +3529,7 @@ func (x *ReportTOPItem) String() string {
 func (*ReportTOPItem) ProtoMessage() {}
 
 func (x *ReportTOPItem) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[33]
+	mi := &file_throughcare_v1_review_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3047,7 +3542,7 @@ func (x *ReportTOPItem) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportTOPItem.ProtoReflect.Descriptor instead.
 func (*ReportTOPItem) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{33}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReportTOPItem) GetItem() string {
@@ -3130,7 +3625,7 @@ type GetOrderReportResponse struct {
 
 func (x *GetOrderReportResponse) Reset() {
 	*x = GetOrderReportResponse{}
-	mi := &file_throughcare_v1_review_proto_msgTypes[34]
+	mi := &file_throughcare_v1_review_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3142,7 +3637,7 @@ func (x *GetOrderReportResponse) String() string {
 func (*GetOrderReportResponse) ProtoMessage() {}
 
 func (x *GetOrderReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_throughcare_v1_review_proto_msgTypes[34]
+	mi := &file_throughcare_v1_review_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3155,7 +3650,7 @@ func (x *GetOrderReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetOrderReportResponse.ProtoReflect.Descriptor instead.
 func (*GetOrderReportResponse) Descriptor() ([]byte, []int) {
-	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{34}
+	return file_throughcare_v1_review_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetOrderReportResponse) GetOrder() *RecordState {
@@ -3424,7 +3919,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\n" +
 	"descending\x18\x04 \x01(\bR\n" +
 	"descending\x12%\n" +
-	"\x0einclude_closed\x18\x05 \x01(\bR\rincludeClosed\"\xdb\x05\n" +
+	"\x0einclude_closed\x18\x05 \x01(\bR\rincludeClosed\"\x8f\x06\n" +
 	"\x0eCaseloadClient\x12\x1b\n" +
 	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
@@ -3444,10 +3939,37 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x14overdue_appointments\x18\r \x01(\rR\x13overdueAppointments\x12,\n" +
 	"\x12overdue_follow_ups\x18\x0e \x01(\rR\x10overdueFollowUps\x12%\n" +
 	"\x0eopen_conflicts\x18\x0f \x01(\rR\ropenConflicts\x12!\n" +
-	"\fopen_queries\x18\x10 \x01(\rR\vopenQueries\"e\n" +
+	"\fopen_queries\x18\x10 \x01(\rR\vopenQueries\x122\n" +
+	"\bnext_top\x18\x11 \x01(\v2\x17.throughcare.v1.NextTOPR\anextTop\"\xa5\x01\n" +
 	"\x13GetCaseloadResponse\x128\n" +
 	"\aclients\x18\x01 \x03(\v2\x1e.throughcare.v1.CaseloadClientR\aclients\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\rR\x05total\"\x90\x01\n" +
+	"\x05total\x18\x02 \x01(\rR\x05total\x12>\n" +
+	"\ftop_schedule\x18\x03 \x01(\v2\x1b.throughcare.v1.TOPScheduleR\vtopSchedule\"\xe1\x01\n" +
+	"\aNextTOP\x12\x14\n" +
+	"\x05stage\x18\x01 \x01(\tR\x05stage\x12&\n" +
+	"\x03due\x18\x02 \x01(\v2\x14.throughcare.v1.DateR\x03due\x125\n" +
+	"\vwindow_from\x18\x03 \x01(\v2\x14.throughcare.v1.DateR\n" +
+	"windowFrom\x121\n" +
+	"\twindow_to\x18\x04 \x01(\v2\x14.throughcare.v1.DateR\bwindowTo\x12.\n" +
+	"\x05state\x18\x05 \x01(\x0e2\x18.throughcare.v1.TOPStateR\x05state\"/\n" +
+	"\x14ListTOPIssuesRequest\x12\x17\n" +
+	"\ateam_id\x18\x01 \x01(\tR\x06teamId\"d\n" +
+	"\bTOPIssue\x120\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1c.throughcare.v1.TOPIssueKindR\x04kind\x12&\n" +
+	"\x03day\x18\x02 \x01(\v2\x14.throughcare.v1.DateR\x03day\"\xab\x02\n" +
+	"\x0eTOPIssueClient\x12\x1b\n" +
+	"\tclient_id\x18\x01 \x01(\tR\bclientId\x12\x1f\n" +
+	"\vclient_name\x18\x02 \x01(\tR\n" +
+	"clientName\x12\x17\n" +
+	"\ateam_id\x18\x03 \x01(\tR\x06teamId\x12\x1b\n" +
+	"\tteam_name\x18\x04 \x01(\tR\bteamName\x120\n" +
+	"\aworkers\x18\x05 \x03(\v2\x16.throughcare.v1.PersonR\aworkers\x12A\n" +
+	"\x11treatment_started\x18\x06 \x01(\v2\x14.throughcare.v1.DateR\x10treatmentStarted\x120\n" +
+	"\x06issues\x18\a \x03(\v2\x18.throughcare.v1.TOPIssueR\x06issues\"\xab\x01\n" +
+	"\x15ListTOPIssuesResponse\x128\n" +
+	"\aclients\x18\x01 \x03(\v2\x1e.throughcare.v1.TOPIssueClientR\aclients\x12\x18\n" +
+	"\achecked\x18\x02 \x01(\rR\achecked\x12>\n" +
+	"\ftop_schedule\x18\x03 \x01(\v2\x1b.throughcare.v1.TOPScheduleR\vtopSchedule\"\x90\x01\n" +
 	"\x19GetOutcomeMovementRequest\x12.\n" +
 	"\x04from\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
 	"\x02to\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x17\n" +
@@ -3547,7 +4069,21 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\x1aCASELOAD_SORT_LAST_CONTACT\x10\x02\x12\"\n" +
 	"\x1eCASELOAD_SORT_NEXT_APPOINTMENT\x10\x03\x12\x19\n" +
 	"\x15CASELOAD_SORT_OVERDUE\x10\x04\x12\x18\n" +
-	"\x14CASELOAD_SORT_WORKER\x10\x052\x84\a\n" +
+	"\x14CASELOAD_SORT_WORKER\x10\x05*f\n" +
+	"\bTOPState\x12\x19\n" +
+	"\x15TOP_STATE_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11TOP_STATE_NOT_YET\x10\x01\x12\x11\n" +
+	"\rTOP_STATE_DUE\x10\x02\x12\x15\n" +
+	"\x11TOP_STATE_OVERDUE\x10\x03*\xb5\x02\n" +
+	"\fTOPIssueKind\x12\x1e\n" +
+	"\x1aTOP_ISSUE_KIND_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dTOP_ISSUE_KIND_REVIEW_MISSING\x10\x01\x12&\n" +
+	"\"TOP_ISSUE_KIND_REVIEW_BEFORE_START\x10\x02\x12$\n" +
+	" TOP_ISSUE_KIND_REVIEW_AFTER_EXIT\x10\x03\x12\x1f\n" +
+	"\x1bTOP_ISSUE_KIND_SECOND_START\x10\x04\x12$\n" +
+	" TOP_ISSUE_KIND_EXIT_BEFORE_START\x10\x05\x12\"\n" +
+	"\x1eTOP_ISSUE_KIND_EXIT_AFTER_EXIT\x10\x06\x12)\n" +
+	"%TOP_ISSUE_KIND_POST_EXIT_IN_TREATMENT\x10\a2\xe7\a\n" +
 	"\rReviewService\x12^\n" +
 	"\fListContacts\x12#.throughcare.v1.ListContactsRequest\x1a$.throughcare.v1.ListContactsResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vGetTimeline\x12\".throughcare.v1.GetTimelineRequest\x1a#.throughcare.v1.GetTimelineResponse\"\x03\x90\x02\x01\x12\\\n" +
@@ -3557,7 +4093,8 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\rGetStatistics\x12$.throughcare.v1.GetStatisticsRequest\x1a%.throughcare.v1.GetStatisticsResponse\"\x03\x90\x02\x01\x12[\n" +
 	"\vGetCaseload\x12\".throughcare.v1.GetCaseloadRequest\x1a#.throughcare.v1.GetCaseloadResponse\"\x03\x90\x02\x01\x12p\n" +
 	"\x12GetOutcomeMovement\x12).throughcare.v1.GetOutcomeMovementRequest\x1a*.throughcare.v1.GetOutcomeMovementResponse\"\x03\x90\x02\x01\x12_\n" +
-	"\x0eGetOrderReport\x12%.throughcare.v1.GetOrderReportRequest\x1a&.throughcare.v1.GetOrderReportResponseB\xc9\x01\n" +
+	"\x0eGetOrderReport\x12%.throughcare.v1.GetOrderReportRequest\x1a&.throughcare.v1.GetOrderReportResponse\x12a\n" +
+	"\rListTOPIssues\x12$.throughcare.v1.ListTOPIssuesRequest\x1a%.throughcare.v1.ListTOPIssuesResponse\"\x03\x90\x02\x01B\xc9\x01\n" +
 	"\x12com.throughcare.v1B\vReviewProtoP\x01ZMgithub.com/throughcare/throughcare/syncproto/gen/throughcare/v1;throughcarev1\xa2\x02\x03TXX\xaa\x02\x0eThroughcare.V1\xca\x02\x0eThroughcare\\V1\xe2\x02\x1aThroughcare\\V1\\GPBMetadata\xea\x02\x0fThroughcare::V1b\x06proto3"
 
 var (
@@ -3572,133 +4109,156 @@ func file_throughcare_v1_review_proto_rawDescGZIP() []byte {
 	return file_throughcare_v1_review_proto_rawDescData
 }
 
-var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
-var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_throughcare_v1_review_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_throughcare_v1_review_proto_msgTypes = make([]protoimpl.MessageInfo, 40)
 var file_throughcare_v1_review_proto_goTypes = []any{
 	(ReviewState)(0),                   // 0: throughcare.v1.ReviewState
 	(ReviewDecision)(0),                // 1: throughcare.v1.ReviewDecision
 	(ConflictChoice)(0),                // 2: throughcare.v1.ConflictChoice
 	(CaseloadSort)(0),                  // 3: throughcare.v1.CaseloadSort
-	(*ContactFilter)(nil),              // 4: throughcare.v1.ContactFilter
-	(*ListContactsRequest)(nil),        // 5: throughcare.v1.ListContactsRequest
-	(*ContactSummary)(nil),             // 6: throughcare.v1.ContactSummary
-	(*ListContactsResponse)(nil),       // 7: throughcare.v1.ListContactsResponse
-	(*GetTimelineRequest)(nil),         // 8: throughcare.v1.GetTimelineRequest
-	(*TimelineRecord)(nil),             // 9: throughcare.v1.TimelineRecord
-	(*Person)(nil),                     // 10: throughcare.v1.Person
-	(*GetTimelineResponse)(nil),        // 11: throughcare.v1.GetTimelineResponse
-	(*DeviceName)(nil),                 // 12: throughcare.v1.DeviceName
-	(*ReviewContactRequest)(nil),       // 13: throughcare.v1.ReviewContactRequest
-	(*ReviewContactResponse)(nil),      // 14: throughcare.v1.ReviewContactResponse
-	(*ListConflictsRequest)(nil),       // 15: throughcare.v1.ListConflictsRequest
-	(*ConflictSummary)(nil),            // 16: throughcare.v1.ConflictSummary
-	(*ListConflictsResponse)(nil),      // 17: throughcare.v1.ListConflictsResponse
-	(*ResolveConflictRequest)(nil),     // 18: throughcare.v1.ResolveConflictRequest
-	(*ResolveConflictResponse)(nil),    // 19: throughcare.v1.ResolveConflictResponse
-	(*GetStatisticsRequest)(nil),       // 20: throughcare.v1.GetStatisticsRequest
-	(*WeeklyCount)(nil),                // 21: throughcare.v1.WeeklyCount
-	(*Attendance)(nil),                 // 22: throughcare.v1.Attendance
-	(*Movement)(nil),                   // 23: throughcare.v1.Movement
-	(*QuietClient)(nil),                // 24: throughcare.v1.QuietClient
-	(*GetStatisticsResponse)(nil),      // 25: throughcare.v1.GetStatisticsResponse
-	(*AppointmentAttendance)(nil),      // 26: throughcare.v1.AppointmentAttendance
-	(*ReasonCount)(nil),                // 27: throughcare.v1.ReasonCount
-	(*GetCaseloadRequest)(nil),         // 28: throughcare.v1.GetCaseloadRequest
-	(*CaseloadClient)(nil),             // 29: throughcare.v1.CaseloadClient
-	(*GetCaseloadResponse)(nil),        // 30: throughcare.v1.GetCaseloadResponse
-	(*GetOutcomeMovementRequest)(nil),  // 31: throughcare.v1.GetOutcomeMovementRequest
-	(*OutcomeFigure)(nil),              // 32: throughcare.v1.OutcomeFigure
-	(*GetOutcomeMovementResponse)(nil), // 33: throughcare.v1.GetOutcomeMovementResponse
-	(*GetOrderReportRequest)(nil),      // 34: throughcare.v1.GetOrderReportRequest
-	(*ReportAppointment)(nil),          // 35: throughcare.v1.ReportAppointment
-	(*ReportDrugTest)(nil),             // 36: throughcare.v1.ReportDrugTest
-	(*ReportTOPItem)(nil),              // 37: throughcare.v1.ReportTOPItem
-	(*GetOrderReportResponse)(nil),     // 38: throughcare.v1.GetOrderReportResponse
-	(*timestamppb.Timestamp)(nil),      // 39: google.protobuf.Timestamp
-	(*RecordState)(nil),                // 40: throughcare.v1.RecordState
-	(*HistoryEntry)(nil),               // 41: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                   // 42: throughcare.v1.Conflict
-	(*Value)(nil),                      // 43: throughcare.v1.Value
-	(*Date)(nil),                       // 44: throughcare.v1.Date
+	(TOPState)(0),                      // 4: throughcare.v1.TOPState
+	(TOPIssueKind)(0),                  // 5: throughcare.v1.TOPIssueKind
+	(*ContactFilter)(nil),              // 6: throughcare.v1.ContactFilter
+	(*ListContactsRequest)(nil),        // 7: throughcare.v1.ListContactsRequest
+	(*ContactSummary)(nil),             // 8: throughcare.v1.ContactSummary
+	(*ListContactsResponse)(nil),       // 9: throughcare.v1.ListContactsResponse
+	(*GetTimelineRequest)(nil),         // 10: throughcare.v1.GetTimelineRequest
+	(*TimelineRecord)(nil),             // 11: throughcare.v1.TimelineRecord
+	(*Person)(nil),                     // 12: throughcare.v1.Person
+	(*GetTimelineResponse)(nil),        // 13: throughcare.v1.GetTimelineResponse
+	(*DeviceName)(nil),                 // 14: throughcare.v1.DeviceName
+	(*ReviewContactRequest)(nil),       // 15: throughcare.v1.ReviewContactRequest
+	(*ReviewContactResponse)(nil),      // 16: throughcare.v1.ReviewContactResponse
+	(*ListConflictsRequest)(nil),       // 17: throughcare.v1.ListConflictsRequest
+	(*ConflictSummary)(nil),            // 18: throughcare.v1.ConflictSummary
+	(*ListConflictsResponse)(nil),      // 19: throughcare.v1.ListConflictsResponse
+	(*ResolveConflictRequest)(nil),     // 20: throughcare.v1.ResolveConflictRequest
+	(*ResolveConflictResponse)(nil),    // 21: throughcare.v1.ResolveConflictResponse
+	(*GetStatisticsRequest)(nil),       // 22: throughcare.v1.GetStatisticsRequest
+	(*WeeklyCount)(nil),                // 23: throughcare.v1.WeeklyCount
+	(*Attendance)(nil),                 // 24: throughcare.v1.Attendance
+	(*Movement)(nil),                   // 25: throughcare.v1.Movement
+	(*QuietClient)(nil),                // 26: throughcare.v1.QuietClient
+	(*GetStatisticsResponse)(nil),      // 27: throughcare.v1.GetStatisticsResponse
+	(*AppointmentAttendance)(nil),      // 28: throughcare.v1.AppointmentAttendance
+	(*ReasonCount)(nil),                // 29: throughcare.v1.ReasonCount
+	(*GetCaseloadRequest)(nil),         // 30: throughcare.v1.GetCaseloadRequest
+	(*CaseloadClient)(nil),             // 31: throughcare.v1.CaseloadClient
+	(*GetCaseloadResponse)(nil),        // 32: throughcare.v1.GetCaseloadResponse
+	(*NextTOP)(nil),                    // 33: throughcare.v1.NextTOP
+	(*ListTOPIssuesRequest)(nil),       // 34: throughcare.v1.ListTOPIssuesRequest
+	(*TOPIssue)(nil),                   // 35: throughcare.v1.TOPIssue
+	(*TOPIssueClient)(nil),             // 36: throughcare.v1.TOPIssueClient
+	(*ListTOPIssuesResponse)(nil),      // 37: throughcare.v1.ListTOPIssuesResponse
+	(*GetOutcomeMovementRequest)(nil),  // 38: throughcare.v1.GetOutcomeMovementRequest
+	(*OutcomeFigure)(nil),              // 39: throughcare.v1.OutcomeFigure
+	(*GetOutcomeMovementResponse)(nil), // 40: throughcare.v1.GetOutcomeMovementResponse
+	(*GetOrderReportRequest)(nil),      // 41: throughcare.v1.GetOrderReportRequest
+	(*ReportAppointment)(nil),          // 42: throughcare.v1.ReportAppointment
+	(*ReportDrugTest)(nil),             // 43: throughcare.v1.ReportDrugTest
+	(*ReportTOPItem)(nil),              // 44: throughcare.v1.ReportTOPItem
+	(*GetOrderReportResponse)(nil),     // 45: throughcare.v1.GetOrderReportResponse
+	(*timestamppb.Timestamp)(nil),      // 46: google.protobuf.Timestamp
+	(*RecordState)(nil),                // 47: throughcare.v1.RecordState
+	(*HistoryEntry)(nil),               // 48: throughcare.v1.HistoryEntry
+	(*Conflict)(nil),                   // 49: throughcare.v1.Conflict
+	(*Value)(nil),                      // 50: throughcare.v1.Value
+	(*Date)(nil),                       // 51: throughcare.v1.Date
+	(*TOPSchedule)(nil),                // 52: throughcare.v1.TOPSchedule
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
-	39, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
-	39, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
+	46, // 0: throughcare.v1.ContactFilter.from:type_name -> google.protobuf.Timestamp
+	46, // 1: throughcare.v1.ContactFilter.to:type_name -> google.protobuf.Timestamp
 	0,  // 2: throughcare.v1.ContactFilter.review_state:type_name -> throughcare.v1.ReviewState
-	4,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
-	40, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
+	6,  // 3: throughcare.v1.ListContactsRequest.filter:type_name -> throughcare.v1.ContactFilter
+	47, // 4: throughcare.v1.ContactSummary.record:type_name -> throughcare.v1.RecordState
 	0,  // 5: throughcare.v1.ContactSummary.review_state:type_name -> throughcare.v1.ReviewState
-	39, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
-	6,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
-	40, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
-	41, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
-	9,  // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
-	10, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
-	12, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
+	46, // 6: throughcare.v1.ContactSummary.synced_at:type_name -> google.protobuf.Timestamp
+	8,  // 7: throughcare.v1.ListContactsResponse.contacts:type_name -> throughcare.v1.ContactSummary
+	47, // 8: throughcare.v1.TimelineRecord.record:type_name -> throughcare.v1.RecordState
+	48, // 9: throughcare.v1.TimelineRecord.history:type_name -> throughcare.v1.HistoryEntry
+	11, // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
+	12, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
+	14, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
 	1,  // 13: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	42, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
-	16, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
-	10, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
+	49, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	18, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
+	12, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
 	2,  // 17: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	43, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	39, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	39, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	44, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	39, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
-	21, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
-	22, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
-	23, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
-	23, // 26: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
-	24, // 27: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
-	26, // 28: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
-	24, // 29: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
-	27, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
+	50, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	46, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	46, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	51, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	46, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	23, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
+	24, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
+	25, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
+	25, // 26: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
+	26, // 27: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
+	28, // 28: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
+	26, // 29: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
+	29, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
 	3,  // 31: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
-	10, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
-	44, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
-	39, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
-	39, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
-	39, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
-	29, // 37: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
-	39, // 38: throughcare.v1.GetOutcomeMovementRequest.from:type_name -> google.protobuf.Timestamp
-	39, // 39: throughcare.v1.GetOutcomeMovementRequest.to:type_name -> google.protobuf.Timestamp
-	32, // 40: throughcare.v1.GetOutcomeMovementResponse.figures:type_name -> throughcare.v1.OutcomeFigure
-	44, // 41: throughcare.v1.GetOrderReportRequest.from:type_name -> throughcare.v1.Date
-	44, // 42: throughcare.v1.GetOrderReportRequest.to:type_name -> throughcare.v1.Date
-	39, // 43: throughcare.v1.ReportAppointment.starts_at:type_name -> google.protobuf.Timestamp
-	39, // 44: throughcare.v1.ReportDrugTest.occurred_at:type_name -> google.protobuf.Timestamp
-	40, // 45: throughcare.v1.GetOrderReportResponse.order:type_name -> throughcare.v1.RecordState
-	44, // 46: throughcare.v1.GetOrderReportResponse.from:type_name -> throughcare.v1.Date
-	44, // 47: throughcare.v1.GetOrderReportResponse.to:type_name -> throughcare.v1.Date
-	35, // 48: throughcare.v1.GetOrderReportResponse.appointments:type_name -> throughcare.v1.ReportAppointment
-	26, // 49: throughcare.v1.GetOrderReportResponse.attendance:type_name -> throughcare.v1.AppointmentAttendance
-	36, // 50: throughcare.v1.GetOrderReportResponse.drug_tests:type_name -> throughcare.v1.ReportDrugTest
-	44, // 51: throughcare.v1.GetOrderReportResponse.top_start:type_name -> throughcare.v1.Date
-	44, // 52: throughcare.v1.GetOrderReportResponse.top_latest:type_name -> throughcare.v1.Date
-	37, // 53: throughcare.v1.GetOrderReportResponse.top_change:type_name -> throughcare.v1.ReportTOPItem
-	5,  // 54: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	8,  // 55: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	13, // 56: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	15, // 57: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	18, // 58: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	20, // 59: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	28, // 60: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
-	31, // 61: throughcare.v1.ReviewService.GetOutcomeMovement:input_type -> throughcare.v1.GetOutcomeMovementRequest
-	34, // 62: throughcare.v1.ReviewService.GetOrderReport:input_type -> throughcare.v1.GetOrderReportRequest
-	7,  // 63: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	11, // 64: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	14, // 65: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	17, // 66: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	19, // 67: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	25, // 68: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	30, // 69: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
-	33, // 70: throughcare.v1.ReviewService.GetOutcomeMovement:output_type -> throughcare.v1.GetOutcomeMovementResponse
-	38, // 71: throughcare.v1.ReviewService.GetOrderReport:output_type -> throughcare.v1.GetOrderReportResponse
-	63, // [63:72] is the sub-list for method output_type
-	54, // [54:63] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	12, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
+	51, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
+	46, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
+	46, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
+	46, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
+	33, // 37: throughcare.v1.CaseloadClient.next_top:type_name -> throughcare.v1.NextTOP
+	31, // 38: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
+	52, // 39: throughcare.v1.GetCaseloadResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
+	51, // 40: throughcare.v1.NextTOP.due:type_name -> throughcare.v1.Date
+	51, // 41: throughcare.v1.NextTOP.window_from:type_name -> throughcare.v1.Date
+	51, // 42: throughcare.v1.NextTOP.window_to:type_name -> throughcare.v1.Date
+	4,  // 43: throughcare.v1.NextTOP.state:type_name -> throughcare.v1.TOPState
+	5,  // 44: throughcare.v1.TOPIssue.kind:type_name -> throughcare.v1.TOPIssueKind
+	51, // 45: throughcare.v1.TOPIssue.day:type_name -> throughcare.v1.Date
+	12, // 46: throughcare.v1.TOPIssueClient.workers:type_name -> throughcare.v1.Person
+	51, // 47: throughcare.v1.TOPIssueClient.treatment_started:type_name -> throughcare.v1.Date
+	35, // 48: throughcare.v1.TOPIssueClient.issues:type_name -> throughcare.v1.TOPIssue
+	36, // 49: throughcare.v1.ListTOPIssuesResponse.clients:type_name -> throughcare.v1.TOPIssueClient
+	52, // 50: throughcare.v1.ListTOPIssuesResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
+	46, // 51: throughcare.v1.GetOutcomeMovementRequest.from:type_name -> google.protobuf.Timestamp
+	46, // 52: throughcare.v1.GetOutcomeMovementRequest.to:type_name -> google.protobuf.Timestamp
+	39, // 53: throughcare.v1.GetOutcomeMovementResponse.figures:type_name -> throughcare.v1.OutcomeFigure
+	51, // 54: throughcare.v1.GetOrderReportRequest.from:type_name -> throughcare.v1.Date
+	51, // 55: throughcare.v1.GetOrderReportRequest.to:type_name -> throughcare.v1.Date
+	46, // 56: throughcare.v1.ReportAppointment.starts_at:type_name -> google.protobuf.Timestamp
+	46, // 57: throughcare.v1.ReportDrugTest.occurred_at:type_name -> google.protobuf.Timestamp
+	47, // 58: throughcare.v1.GetOrderReportResponse.order:type_name -> throughcare.v1.RecordState
+	51, // 59: throughcare.v1.GetOrderReportResponse.from:type_name -> throughcare.v1.Date
+	51, // 60: throughcare.v1.GetOrderReportResponse.to:type_name -> throughcare.v1.Date
+	42, // 61: throughcare.v1.GetOrderReportResponse.appointments:type_name -> throughcare.v1.ReportAppointment
+	28, // 62: throughcare.v1.GetOrderReportResponse.attendance:type_name -> throughcare.v1.AppointmentAttendance
+	43, // 63: throughcare.v1.GetOrderReportResponse.drug_tests:type_name -> throughcare.v1.ReportDrugTest
+	51, // 64: throughcare.v1.GetOrderReportResponse.top_start:type_name -> throughcare.v1.Date
+	51, // 65: throughcare.v1.GetOrderReportResponse.top_latest:type_name -> throughcare.v1.Date
+	44, // 66: throughcare.v1.GetOrderReportResponse.top_change:type_name -> throughcare.v1.ReportTOPItem
+	7,  // 67: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	10, // 68: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	15, // 69: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	17, // 70: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	20, // 71: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	22, // 72: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	30, // 73: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
+	38, // 74: throughcare.v1.ReviewService.GetOutcomeMovement:input_type -> throughcare.v1.GetOutcomeMovementRequest
+	41, // 75: throughcare.v1.ReviewService.GetOrderReport:input_type -> throughcare.v1.GetOrderReportRequest
+	34, // 76: throughcare.v1.ReviewService.ListTOPIssues:input_type -> throughcare.v1.ListTOPIssuesRequest
+	9,  // 77: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	13, // 78: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	16, // 79: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	19, // 80: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	21, // 81: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	27, // 82: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	32, // 83: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
+	40, // 84: throughcare.v1.ReviewService.GetOutcomeMovement:output_type -> throughcare.v1.GetOutcomeMovementResponse
+	45, // 85: throughcare.v1.ReviewService.GetOrderReport:output_type -> throughcare.v1.GetOrderReportResponse
+	37, // 86: throughcare.v1.ReviewService.ListTOPIssues:output_type -> throughcare.v1.ListTOPIssuesResponse
+	77, // [77:87] is the sub-list for method output_type
+	67, // [67:77] is the sub-list for method input_type
+	67, // [67:67] is the sub-list for extension type_name
+	67, // [67:67] is the sub-list for extension extendee
+	0,  // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }
@@ -3716,8 +4276,8 @@ func file_throughcare_v1_review_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_review_proto_rawDesc), len(file_throughcare_v1_review_proto_rawDesc)),
-			NumEnums:      4,
-			NumMessages:   35,
+			NumEnums:      6,
+			NumMessages:   40,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

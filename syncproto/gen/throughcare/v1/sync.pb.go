@@ -2651,6 +2651,75 @@ func (x *HistoryEntry) GetLate() bool {
 	return false
 }
 
+// TOPSchedule is an area's Treatment Outcomes Profile schedule (see
+// package syncproto/topschedule): a review TOP falls due interval_months
+// after the episode's last TOP and may be taken window_days either side of
+// that day; after the window it is overdue. A tablet app gives it to the
+// SDK (caseload.Config.TOPSchedule).
+type TOPSchedule struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Months from one TOP to the next review (the default: 3).
+	IntervalMonths uint32 `protobuf:"varint,1,opt,name=interval_months,json=intervalMonths,proto3" json:"interval_months,omitempty"`
+	// Days either side of the due day (the default: 14).
+	WindowDays uint32 `protobuf:"varint,2,opt,name=window_days,json=windowDays,proto3" json:"window_days,omitempty"`
+	// The area has a schedule of its own (AdminService.SetTOPInterval);
+	// otherwise it is the default.
+	Own           bool `protobuf:"varint,3,opt,name=own,proto3" json:"own,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TOPSchedule) Reset() {
+	*x = TOPSchedule{}
+	mi := &file_throughcare_v1_sync_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TOPSchedule) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TOPSchedule) ProtoMessage() {}
+
+func (x *TOPSchedule) ProtoReflect() protoreflect.Message {
+	mi := &file_throughcare_v1_sync_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TOPSchedule.ProtoReflect.Descriptor instead.
+func (*TOPSchedule) Descriptor() ([]byte, []int) {
+	return file_throughcare_v1_sync_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *TOPSchedule) GetIntervalMonths() uint32 {
+	if x != nil {
+		return x.IntervalMonths
+	}
+	return 0
+}
+
+func (x *TOPSchedule) GetWindowDays() uint32 {
+	if x != nil {
+		return x.WindowDays
+	}
+	return 0
+}
+
+func (x *TOPSchedule) GetOwn() bool {
+	if x != nil {
+		return x.Own
+	}
+	return false
+}
+
 var File_throughcare_v1_sync_proto protoreflect.FileDescriptor
 
 const file_throughcare_v1_sync_proto_rawDesc = "" +
@@ -2823,7 +2892,12 @@ const file_throughcare_v1_sync_proto_rawDesc = "" +
 	"\vconflict_id\x18\x0e \x01(\x04R\n" +
 	"conflictId\x12-\n" +
 	"\x12resolved_conflicts\x18\x0f \x03(\x04R\x11resolvedConflicts\x12\x12\n" +
-	"\x04late\x18\x10 \x01(\bR\x04late*d\n" +
+	"\x04late\x18\x10 \x01(\bR\x04late\"i\n" +
+	"\vTOPSchedule\x12'\n" +
+	"\x0finterval_months\x18\x01 \x01(\rR\x0eintervalMonths\x12\x1f\n" +
+	"\vwindow_days\x18\x02 \x01(\rR\n" +
+	"windowDays\x12\x10\n" +
+	"\x03own\x18\x03 \x01(\bR\x03own*d\n" +
 	"\aVerdict\x12\x17\n" +
 	"\x13VERDICT_UNSPECIFIED\x10\x00\x12\x13\n" +
 	"\x0fVERDICT_APPLIED\x10\x01\x12\x15\n" +
@@ -2881,7 +2955,7 @@ func file_throughcare_v1_sync_proto_rawDescGZIP() []byte {
 }
 
 var file_throughcare_v1_sync_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_throughcare_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_throughcare_v1_sync_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_throughcare_v1_sync_proto_goTypes = []any{
 	(Verdict)(0),                  // 0: throughcare.v1.Verdict
 	(RejectReason)(0),             // 1: throughcare.v1.RejectReason
@@ -2918,14 +2992,15 @@ var file_throughcare_v1_sync_proto_goTypes = []any{
 	(*SubscribeResponse)(nil),     // 32: throughcare.v1.SubscribeResponse
 	(*StreamClosed)(nil),          // 33: throughcare.v1.StreamClosed
 	(*HistoryEntry)(nil),          // 34: throughcare.v1.HistoryEntry
-	(*timestamppb.Timestamp)(nil), // 35: google.protobuf.Timestamp
+	(*TOPSchedule)(nil),           // 35: throughcare.v1.TOPSchedule
+	(*timestamppb.Timestamp)(nil), // 36: google.protobuf.Timestamp
 }
 var file_throughcare_v1_sync_proto_depIdxs = []int32{
 	6,  // 0: throughcare.v1.SetRemove.observed:type_name -> throughcare.v1.Stamp
 	6,  // 1: throughcare.v1.SetElement.adds:type_name -> throughcare.v1.Stamp
 	6,  // 2: throughcare.v1.SetElement.removed:type_name -> throughcare.v1.Stamp
 	10, // 3: throughcare.v1.SetState.elements:type_name -> throughcare.v1.SetElement
-	35, // 4: throughcare.v1.Value.timestamp_value:type_name -> google.protobuf.Timestamp
+	36, // 4: throughcare.v1.Value.timestamp_value:type_name -> google.protobuf.Timestamp
 	7,  // 5: throughcare.v1.Value.date_value:type_name -> throughcare.v1.Date
 	8,  // 6: throughcare.v1.Value.set_add:type_name -> throughcare.v1.SetAdd
 	9,  // 7: throughcare.v1.Value.set_remove:type_name -> throughcare.v1.SetRemove
@@ -2938,10 +3013,10 @@ var file_throughcare_v1_sync_proto_depIdxs = []int32{
 	0,  // 14: throughcare.v1.ChangeResult.verdict:type_name -> throughcare.v1.Verdict
 	1,  // 15: throughcare.v1.ChangeResult.reason:type_name -> throughcare.v1.RejectReason
 	16, // 16: throughcare.v1.PushResponse.results:type_name -> throughcare.v1.ChangeResult
-	35, // 17: throughcare.v1.PushResponse.server_time:type_name -> google.protobuf.Timestamp
+	36, // 17: throughcare.v1.PushResponse.server_time:type_name -> google.protobuf.Timestamp
 	2,  // 18: throughcare.v1.ChangeProblem.problem:type_name -> throughcare.v1.Problem
 	18, // 19: throughcare.v1.PushRejected.problems:type_name -> throughcare.v1.ChangeProblem
-	35, // 20: throughcare.v1.PushRejected.server_time:type_name -> google.protobuf.Timestamp
+	36, // 20: throughcare.v1.PushRejected.server_time:type_name -> google.protobuf.Timestamp
 	13, // 21: throughcare.v1.FieldState.value:type_name -> throughcare.v1.Value
 	6,  // 22: throughcare.v1.FieldState.stamp:type_name -> throughcare.v1.Stamp
 	22, // 23: throughcare.v1.FieldState.author:type_name -> throughcare.v1.Author
@@ -2950,7 +3025,7 @@ var file_throughcare_v1_sync_proto_depIdxs = []int32{
 	22, // 26: throughcare.v1.ConflictSide.author:type_name -> throughcare.v1.Author
 	24, // 27: throughcare.v1.Conflict.current:type_name -> throughcare.v1.ConflictSide
 	24, // 28: throughcare.v1.Conflict.incoming:type_name -> throughcare.v1.ConflictSide
-	35, // 29: throughcare.v1.Conflict.detected_at:type_name -> google.protobuf.Timestamp
+	36, // 29: throughcare.v1.Conflict.detected_at:type_name -> google.protobuf.Timestamp
 	6,  // 30: throughcare.v1.RecordState.stamp:type_name -> throughcare.v1.Stamp
 	22, // 31: throughcare.v1.RecordState.author:type_name -> throughcare.v1.Author
 	23, // 32: throughcare.v1.RecordState.fields:type_name -> throughcare.v1.FieldState
@@ -2958,9 +3033,9 @@ var file_throughcare_v1_sync_proto_depIdxs = []int32{
 	3,  // 34: throughcare.v1.BucketUpdate.action:type_name -> throughcare.v1.BucketAction
 	26, // 35: throughcare.v1.BucketUpdate.records:type_name -> throughcare.v1.RecordState
 	27, // 36: throughcare.v1.PullResponse.buckets:type_name -> throughcare.v1.BucketUpdate
-	35, // 37: throughcare.v1.PullResponse.server_time:type_name -> google.protobuf.Timestamp
+	36, // 37: throughcare.v1.PullResponse.server_time:type_name -> google.protobuf.Timestamp
 	4,  // 38: throughcare.v1.ResetRequired.reason:type_name -> throughcare.v1.ResetReason
-	35, // 39: throughcare.v1.Keepalive.server_time:type_name -> google.protobuf.Timestamp
+	36, // 39: throughcare.v1.Keepalive.server_time:type_name -> google.protobuf.Timestamp
 	28, // 40: throughcare.v1.SubscribeResponse.changes:type_name -> throughcare.v1.PullResponse
 	31, // 41: throughcare.v1.SubscribeResponse.keepalive:type_name -> throughcare.v1.Keepalive
 	5,  // 42: throughcare.v1.StreamClosed.reason:type_name -> throughcare.v1.CloseReason
@@ -2968,7 +3043,7 @@ var file_throughcare_v1_sync_proto_depIdxs = []int32{
 	6,  // 44: throughcare.v1.HistoryEntry.stamp:type_name -> throughcare.v1.Stamp
 	6,  // 45: throughcare.v1.HistoryEntry.base:type_name -> throughcare.v1.Stamp
 	22, // 46: throughcare.v1.HistoryEntry.author:type_name -> throughcare.v1.Author
-	35, // 47: throughcare.v1.HistoryEntry.received_at:type_name -> google.protobuf.Timestamp
+	36, // 47: throughcare.v1.HistoryEntry.received_at:type_name -> google.protobuf.Timestamp
 	13, // 48: throughcare.v1.HistoryEntry.replaced_value:type_name -> throughcare.v1.Value
 	6,  // 49: throughcare.v1.HistoryEntry.replaced_stamp:type_name -> throughcare.v1.Stamp
 	15, // 50: throughcare.v1.SyncService.Push:input_type -> throughcare.v1.PushRequest
@@ -3011,7 +3086,7 @@ func file_throughcare_v1_sync_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_throughcare_v1_sync_proto_rawDesc), len(file_throughcare_v1_sync_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

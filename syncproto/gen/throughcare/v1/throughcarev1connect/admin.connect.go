@@ -85,6 +85,9 @@ const (
 	// AdminServiceRevokeUserDeviceProcedure is the fully-qualified name of the AdminService's
 	// RevokeUserDevice RPC.
 	AdminServiceRevokeUserDeviceProcedure = "/throughcare.v1.AdminService/RevokeUserDevice"
+	// AdminServiceSetTOPIntervalProcedure is the fully-qualified name of the AdminService's
+	// SetTOPInterval RPC.
+	AdminServiceSetTOPIntervalProcedure = "/throughcare.v1.AdminService/SetTOPInterval"
 )
 
 // AdminServiceClient is a client for the throughcare.v1.AdminService service.
@@ -149,6 +152,10 @@ type AdminServiceClient interface {
 	// (admins), as AuthService.RevokeDevice revokes one's own: it can no
 	// longer sign in and its sessions and streams end at once.
 	RevokeUserDevice(context.Context, *v1.RevokeUserDeviceRequest) (*v1.RevokeUserDeviceResponse, error)
+	// SetTOPInterval sets the area's TOP review schedule (admins), or puts
+	// it back to the default (reviews every three months, a fortnight either
+	// side); see GetAreaResponse.top_schedule. The change is audited.
+	SetTOPInterval(context.Context, *v1.SetTOPIntervalRequest) (*v1.SetTOPIntervalResponse, error)
 }
 
 // NewAdminServiceClient constructs a client for the throughcare.v1.AdminService service. By
@@ -288,6 +295,13 @@ func NewAdminServiceClient(httpClient connect.HTTPClient, baseURL string, opts .
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		setTOPInterval: connect.NewClient[v1.SetTOPIntervalRequest, v1.SetTOPIntervalResponse](
+			httpClient,
+			baseURL+AdminServiceSetTOPIntervalProcedure,
+			connect.WithSchema(adminServiceMethods.ByName("SetTOPInterval")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -312,6 +326,7 @@ type adminServiceClient struct {
 	closeClient      *connect.Client[v1.CloseClientRequest, v1.CloseClientResponse]
 	listUserDevices  *connect.Client[v1.ListUserDevicesRequest, v1.ListUserDevicesResponse]
 	revokeUserDevice *connect.Client[v1.RevokeUserDeviceRequest, v1.RevokeUserDeviceResponse]
+	setTOPInterval   *connect.Client[v1.SetTOPIntervalRequest, v1.SetTOPIntervalResponse]
 }
 
 // GetArea calls throughcare.v1.AdminService.GetArea.
@@ -477,6 +492,15 @@ func (c *adminServiceClient) RevokeUserDevice(ctx context.Context, req *v1.Revok
 	return nil, err
 }
 
+// SetTOPInterval calls throughcare.v1.AdminService.SetTOPInterval.
+func (c *adminServiceClient) SetTOPInterval(ctx context.Context, req *v1.SetTOPIntervalRequest) (*v1.SetTOPIntervalResponse, error) {
+	response, err := c.setTOPInterval.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // AdminServiceHandler is an implementation of the throughcare.v1.AdminService service.
 type AdminServiceHandler interface {
 	// GetArea describes the caller's area.
@@ -539,6 +563,10 @@ type AdminServiceHandler interface {
 	// (admins), as AuthService.RevokeDevice revokes one's own: it can no
 	// longer sign in and its sessions and streams end at once.
 	RevokeUserDevice(context.Context, *v1.RevokeUserDeviceRequest) (*v1.RevokeUserDeviceResponse, error)
+	// SetTOPInterval sets the area's TOP review schedule (admins), or puts
+	// it back to the default (reviews every three months, a fortnight either
+	// side); see GetAreaResponse.top_schedule. The change is audited.
+	SetTOPInterval(context.Context, *v1.SetTOPIntervalRequest) (*v1.SetTOPIntervalResponse, error)
 }
 
 // NewAdminServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -674,6 +702,13 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	adminServiceSetTOPIntervalHandler := connect.NewUnaryHandlerSimple(
+		AdminServiceSetTOPIntervalProcedure,
+		svc.SetTOPInterval,
+		connect.WithSchema(adminServiceMethods.ByName("SetTOPInterval")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.AdminService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdminServiceGetAreaProcedure:
@@ -714,6 +749,8 @@ func NewAdminServiceHandler(svc AdminServiceHandler, opts ...connect.HandlerOpti
 			adminServiceListUserDevicesHandler.ServeHTTP(w, r)
 		case AdminServiceRevokeUserDeviceProcedure:
 			adminServiceRevokeUserDeviceHandler.ServeHTTP(w, r)
+		case AdminServiceSetTOPIntervalProcedure:
+			adminServiceSetTOPIntervalHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -797,4 +834,8 @@ func (UnimplementedAdminServiceHandler) ListUserDevices(context.Context, *v1.Lis
 
 func (UnimplementedAdminServiceHandler) RevokeUserDevice(context.Context, *v1.RevokeUserDeviceRequest) (*v1.RevokeUserDeviceResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.RevokeUserDevice is not implemented"))
+}
+
+func (UnimplementedAdminServiceHandler) SetTOPInterval(context.Context, *v1.SetTOPIntervalRequest) (*v1.SetTOPIntervalResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.AdminService.SetTOPInterval is not implemented"))
 }

@@ -60,6 +60,9 @@ const (
 	// ReviewServiceGetOrderReportProcedure is the fully-qualified name of the ReviewService's
 	// GetOrderReport RPC.
 	ReviewServiceGetOrderReportProcedure = "/throughcare.v1.ReviewService/GetOrderReport"
+	// ReviewServiceListTOPIssuesProcedure is the fully-qualified name of the ReviewService's
+	// ListTOPIssues RPC.
+	ReviewServiceListTOPIssuesProcedure = "/throughcare.v1.ReviewService/ListTOPIssues"
 )
 
 // ReviewServiceClient is a client for the throughcare.v1.ReviewService service.
@@ -106,6 +109,12 @@ type ReviewServiceClient interface {
 	// included). With html set it also returns the report as a printable
 	// HTML document.
 	GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error)
+	// ListTOPIssues is the TOP data-quality list: the clients in reach (not
+	// closed) in treatment past the area's review interval with no review
+	// TOP, or whose TOP stages are out of order, with each issue. The rules
+	// are package syncproto/topschedule's (Schedule.Issues). The view is
+	// audited like GetCaseload.
+	ListTOPIssues(context.Context, *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error)
 }
 
 // NewReviewServiceClient constructs a client for the throughcare.v1.ReviewService service. By
@@ -179,6 +188,13 @@ func NewReviewServiceClient(httpClient connect.HTTPClient, baseURL string, opts 
 			connect.WithSchema(reviewServiceMethods.ByName("GetOrderReport")),
 			connect.WithClientOptions(opts...),
 		),
+		listTOPIssues: connect.NewClient[v1.ListTOPIssuesRequest, v1.ListTOPIssuesResponse](
+			httpClient,
+			baseURL+ReviewServiceListTOPIssuesProcedure,
+			connect.WithSchema(reviewServiceMethods.ByName("ListTOPIssues")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
@@ -193,6 +209,7 @@ type reviewServiceClient struct {
 	getCaseload        *connect.Client[v1.GetCaseloadRequest, v1.GetCaseloadResponse]
 	getOutcomeMovement *connect.Client[v1.GetOutcomeMovementRequest, v1.GetOutcomeMovementResponse]
 	getOrderReport     *connect.Client[v1.GetOrderReportRequest, v1.GetOrderReportResponse]
+	listTOPIssues      *connect.Client[v1.ListTOPIssuesRequest, v1.ListTOPIssuesResponse]
 }
 
 // ListContacts calls throughcare.v1.ReviewService.ListContacts.
@@ -276,6 +293,15 @@ func (c *reviewServiceClient) GetOrderReport(ctx context.Context, req *v1.GetOrd
 	return nil, err
 }
 
+// ListTOPIssues calls throughcare.v1.ReviewService.ListTOPIssues.
+func (c *reviewServiceClient) ListTOPIssues(ctx context.Context, req *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error) {
+	response, err := c.listTOPIssues.CallUnary(ctx, connect.NewRequest(req))
+	if response != nil {
+		return response.Msg, err
+	}
+	return nil, err
+}
+
 // ReviewServiceHandler is an implementation of the throughcare.v1.ReviewService service.
 type ReviewServiceHandler interface {
 	// ListContacts lists synced contacts, newest first (by when they
@@ -320,6 +346,12 @@ type ReviewServiceHandler interface {
 	// included). With html set it also returns the report as a printable
 	// HTML document.
 	GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error)
+	// ListTOPIssues is the TOP data-quality list: the clients in reach (not
+	// closed) in treatment past the area's review interval with no review
+	// TOP, or whose TOP stages are out of order, with each issue. The rules
+	// are package syncproto/topschedule's (Schedule.Issues). The view is
+	// audited like GetCaseload.
+	ListTOPIssues(context.Context, *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error)
 }
 
 // NewReviewServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -389,6 +421,13 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 		connect.WithSchema(reviewServiceMethods.ByName("GetOrderReport")),
 		connect.WithHandlerOptions(opts...),
 	)
+	reviewServiceListTOPIssuesHandler := connect.NewUnaryHandlerSimple(
+		ReviewServiceListTOPIssuesProcedure,
+		svc.ListTOPIssues,
+		connect.WithSchema(reviewServiceMethods.ByName("ListTOPIssues")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/throughcare.v1.ReviewService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ReviewServiceListContactsProcedure:
@@ -409,6 +448,8 @@ func NewReviewServiceHandler(svc ReviewServiceHandler, opts ...connect.HandlerOp
 			reviewServiceGetOutcomeMovementHandler.ServeHTTP(w, r)
 		case ReviewServiceGetOrderReportProcedure:
 			reviewServiceGetOrderReportHandler.ServeHTTP(w, r)
+		case ReviewServiceListTOPIssuesProcedure:
+			reviewServiceListTOPIssuesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -452,4 +493,8 @@ func (UnimplementedReviewServiceHandler) GetOutcomeMovement(context.Context, *v1
 
 func (UnimplementedReviewServiceHandler) GetOrderReport(context.Context, *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.GetOrderReport is not implemented"))
+}
+
+func (UnimplementedReviewServiceHandler) ListTOPIssues(context.Context, *v1.ListTOPIssuesRequest) (*v1.ListTOPIssuesResponse, error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("throughcare.v1.ReviewService.ListTOPIssues is not implemented"))
 }
