@@ -81,7 +81,7 @@ type Record struct {
 	FollowUp   bool   `json:"follow_up"`
 
 	// Client and Worker index Generator.Clients and Generator.Workers.
-	Client, Worker int `json:"-"`
+	Client, Worker int       `json:"-"`
 	at             time.Time // OccurredAt
 }
 
