@@ -3,7 +3,6 @@ package sdkbench
 import (
 	"context"
 	"crypto/rand"
-	"io"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
 	"github.com/throughcare/throughcare/client-sdk/passkey/software"
+	"github.com/throughcare/throughcare/e2e/serverproc"
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
@@ -47,7 +47,7 @@ func newEnv(b *testing.B) *env {
 	srv := servertest.New(b, servertest.Options{Dir: b.TempDir(), Passkeys: true})
 	st, engine := srv.Store, srv.Engine
 	e := &env{url: srv.URL, st: st, engine: engine, wire: new(atomic.Int64)}
-	e.hc = &http.Client{Transport: &counting{next: srv.HTTPClient.Transport, n: e.wire}}
+	e.hc = &http.Client{Transport: &serverproc.Counting{Next: srv.HTTPClient.Transport, N: e.wire}}
 
 	// The directory: an area, a team, and a worker enrolled with a passkey.
 	ctx := context.Background()
@@ -233,30 +233,4 @@ func BenchmarkReconnect(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(total.Microseconds())/1e3/float64(b.N), "ms/reconnect")
-}
-
-// counting counts response body bytes as they come off the wire
-// (compressed).
-type counting struct {
-	next http.RoundTripper
-	n    *atomic.Int64
-}
-
-func (c *counting) RoundTrip(r *http.Request) (*http.Response, error) {
-	resp, err := c.next.RoundTrip(r)
-	if err == nil {
-		resp.Body = &countingBody{ReadCloser: resp.Body, n: c.n}
-	}
-	return resp, err
-}
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (c *countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }

@@ -11,6 +11,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/throughcare/throughcare/e2e/serverproc"
 	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -33,20 +34,20 @@ type adminSession struct {
 }
 
 func (a *adminSession) client(ctx context.Context) (throughcarev1connect.AdminServiceClient, error) {
-	auth := throughcarev1connect.NewAuthServiceClient(h2c(), a.url)
+	auth := throughcarev1connect.NewAuthServiceClient(serverproc.H2C(), a.url)
 	resp, err := auth.Refresh(ctx, &v1.RefreshRequest{RefreshToken: a.sess.GetRefreshToken()})
 	if err != nil {
 		return nil, fmt.Errorf("renewing the admin's session: %w", err)
 	}
 	a.sess = resp.GetSession()
-	return throughcarev1connect.NewAdminServiceClient(h2c(), a.url, connect.WithInterceptors(servertest.BearerToken(a.sess.GetAccessToken()))), nil
+	return throughcarev1connect.NewAdminServiceClient(serverproc.H2C(), a.url, connect.WithInterceptors(servertest.BearerToken(a.sess.GetAccessToken()))), nil
 }
 
 // backups takes a backup every interval while ctx lasts (a full one first,
 // then incremental ones, each following the one before), as the admin,
 // the way `throughcare backup` does; the channel gets every run when ctx
 // ends. An interval of 0 takes none.
-func backups(ctx context.Context, admin *adminSession, srv *server, start time.Time, every time.Duration) <-chan []backupRun {
+func backups(ctx context.Context, admin *adminSession, srv *serverproc.Server, start time.Time, every time.Duration) <-chan []backupRun {
 	out := make(chan []backupRun, 1)
 	if every <= 0 {
 		out <- nil
@@ -67,7 +68,7 @@ func backups(ctx context.Context, admin *adminSession, srv *server, start time.T
 			began := time.Now()
 			r := takeBackup(ctx, admin, next)
 			r.at, r.took = began.Sub(start), time.Since(began)
-			r.openFiles = openFiles(srv.pid())
+			r.openFiles = openFiles(srv.PID())
 			if ctx.Err() != nil && r.err != nil {
 				continue // cut off by the end of the soak
 			}
@@ -140,11 +141,11 @@ func backupLines(runs []backupRun, every time.Duration) []string {
 	lines := []string{fmt.Sprintf("a backup every %s: %d taken (the first full, then incremental)", every, len(runs))}
 	for _, r := range runs {
 		if r.err != nil {
-			lines = append(lines, fmt.Sprintf("backup at %s: failed after %s: %v", clock(r.at), r.took.Round(time.Millisecond), r.err))
+			lines = append(lines, fmt.Sprintf("backup at %s: failed after %s: %v", serverproc.Clock(r.at), r.took.Round(time.Millisecond), r.err))
 			continue
 		}
 		lines = append(lines, fmt.Sprintf("backup at %s: versions %d–%d, %s MB, %d records, %s; the server had %d files open",
-			clock(r.at), r.since, r.until, mbf(r.bytes), r.records, r.took.Round(time.Millisecond), r.openFiles))
+			serverproc.Clock(r.at), r.since, r.until, mbf(r.bytes), r.records, r.took.Round(time.Millisecond), r.openFiles))
 	}
 	return lines
 }

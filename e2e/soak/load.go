@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,7 +13,7 @@ import (
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
 	"github.com/throughcare/throughcare/client-sdk/passkey"
-	"github.com/throughcare/throughcare/client-sdk/passkey/software"
+	"github.com/throughcare/throughcare/e2e/serverproc"
 	"github.com/throughcare/throughcare/server/servertest"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
@@ -58,18 +57,18 @@ func errKind(err error) string {
 // setUp enrols the bootstrap admin, creates a team per supervisor (at least
 // one), its clients and workers, and enrols every tablet (in memory: only
 // the server's memory is measured).
-func setUp(ctx context.Context, s *server, o options) (*load, error) {
-	invite, err := s.bootstrapInvite()
+func setUp(ctx context.Context, s *serverproc.Server, o options) (*load, error) {
+	invite, err := s.BootstrapInvite()
 	if err != nil {
 		return nil, err
 	}
-	hc := h2c()
-	sess, err := passkey.Enrol(ctx, throughcarev1connect.NewAuthServiceClient(hc, s.url), key(s.url), invite, "Admin laptop")
+	hc := serverproc.H2C()
+	sess, err := passkey.Enrol(ctx, throughcarev1connect.NewAuthServiceClient(hc, s.URL), serverproc.Passkey(s.URL), invite, "Admin laptop")
 	if err != nil {
 		return nil, fmt.Errorf("enrolling the admin: %w", err)
 	}
-	admin := throughcarev1connect.NewAdminServiceClient(hc, s.url, connect.WithInterceptors(servertest.BearerToken(sess.GetAccessToken())))
-	l := &load{o: o, admin: &adminSession{url: s.url, sess: sess}}
+	admin := throughcarev1connect.NewAdminServiceClient(hc, s.URL, connect.WithInterceptors(servertest.BearerToken(sess.GetAccessToken())))
+	l := &load{o: o, admin: &adminSession{url: s.URL, sess: sess}}
 	teams := make([]string, max(o.live, 1))
 	for i := range teams {
 		t, err := admin.CreateTeam(ctx, &v1.CreateTeamRequest{Name: fmt.Sprintf("Outreach %d", i+1)})
@@ -81,13 +80,13 @@ func setUp(ctx context.Context, s *server, o options) (*load, error) {
 	enrol := func(role v1.Role, team string) (*caseload.Device, error) {
 		enc := make([]byte, 32)
 		rand.Read(enc)
-		dev, err := caseload.Open(caseload.Config{InMemory: true, Key: enc, Server: s.url, HTTPClient: hc})
+		dev, err := caseload.Open(caseload.Config{InMemory: true, Key: enc, Server: s.URL, HTTPClient: hc})
 		if err != nil {
 			return nil, err
 		}
 		inv, err := admin.CreateInvite(ctx, &v1.CreateInviteRequest{Role: role, TeamId: team, DisplayName: "Soak tablet"})
 		if err == nil {
-			err = dev.Enrol(ctx, key(s.url), inv.GetInviteCode(), "Soak tablet")
+			err = dev.Enrol(ctx, serverproc.Passkey(s.URL), inv.GetInviteCode(), "Soak tablet")
 		}
 		if err != nil {
 			return nil, errors.Join(fmt.Errorf("enrolling a tablet: %w", err), dev.Close())
@@ -201,26 +200,4 @@ func (l *load) close() {
 	for _, s := range l.supervisors {
 		_ = s.Close()
 	}
-}
-
-// key is a synced software passkey for the server at url.
-func key(url string) *software.Key {
-	k := software.New(url)
-	k.RPID = "localhost"
-	k.Synced = true
-	return k
-}
-
-// h2c is an HTTP/2 client over plain TCP (the server speaks h2c). Like
-// the SDK's own client it has no overall timeout, which would cut the live
-// streams every minute (and counted them as failed syncs); pings find a
-// dead connection instead.
-func h2c() *http.Client {
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	p := new(http.Protocols)
-	p.SetUnencryptedHTTP2(true)
-	t.Protocols = p
-	t.MaxIdleConnsPerHost = 100
-	t.HTTP2 = &http.HTTP2Config{SendPingTimeout: 30 * time.Second, PingTimeout: 10 * time.Second}
-	return &http.Client{Transport: t}
 }

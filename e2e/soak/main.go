@@ -24,6 +24,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/throughcare/throughcare/e2e/serverproc"
 )
 
 func main() {
@@ -67,16 +69,16 @@ func run(ctx context.Context, o options) error {
 		}
 	}()
 	if o.server == "" {
-		if o.server, err = buildServer(tmp); err != nil {
+		if o.server, err = serverproc.Build(tmp); err != nil {
 			return err
 		}
 	}
-	srv, err := startServer(o.server, tmp, o.serverArgs)
+	srv, err := serverproc.Start(o.server, tmp, o.serverArgs)
 	if err != nil {
 		return err
 	}
-	defer srv.stop()
-	fmt.Fprintf(os.Stderr, "soak: server pid %d on %s; setting up %d tablets\n", srv.pid(), srv.url, o.workers+o.live)
+	defer srv.Stop()
+	fmt.Fprintf(os.Stderr, "soak: server pid %d on %s; setting up %d tablets\n", srv.PID(), srv.URL, o.workers+o.live)
 	l, err := setUp(ctx, srv, o)
 	if err != nil {
 		return err
@@ -99,27 +101,27 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("the load failed: %v", stats.firstErr)
 	}
 	extra := []string{
-		fmt.Sprintf("%s of load: %d worker tablets (%d contacts between syncs), %d live supervisors", clock(time.Since(start)), o.workers, o.batch, o.live),
+		fmt.Sprintf("%s of load: %d worker tablets (%d contacts between syncs), %d live supervisors", serverproc.Clock(time.Since(start)), o.workers, o.batch, o.live),
 		fmt.Sprintf("%d contacts logged and synced, %d syncs, %d failed syncs", stats.contacts, stats.syncs, stats.errors),
 		fmt.Sprintf("server flags: %s", strings.Join(o.serverArgs, " ")),
 	}
 	extra = append(extra, failureKinds(stats.kinds)...)
 	extra = append(extra, backupLines(runs, o.backupEvery)...)
-	return writeMarkdown(os.Stdout, o.title, series, extra)
+	return serverproc.WriteSeries(os.Stdout, o.title, series, extra)
 }
 
 // sample reads the server's memory every interval until ctx ends, and once
 // more at the end.
-func sample(ctx context.Context, srv *server, start time.Time, every time.Duration) ([]Sample, error) {
-	var series []Sample
+func sample(ctx context.Context, srv *serverproc.Server, start time.Time, every time.Duration) ([]serverproc.Sample, error) {
+	var series []serverproc.Sample
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		s, err := readSample(srv.pid(), time.Since(start))
+		s, err := serverproc.ReadSample(srv.PID(), time.Since(start))
 		if err != nil {
 			return series, err
 		}
-		s.Heap, s.Goal = srv.gc.heap()
+		s.Heap, s.Goal = srv.Heap()
 		series = append(series, s)
 		select {
 		case <-ctx.Done():

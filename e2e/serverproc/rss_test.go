@@ -1,4 +1,4 @@
-package main
+package serverproc
 
 import (
 	"os"
@@ -13,8 +13,8 @@ func TestParseStatus(t *testing.T) {
 		want         Sample
 		wantErr      string
 	}{
-		{"every field", head + "VmRSS:\t  300 kB\nRssAnon:\t  200 kB\nRssFile:\t   90 kB\nRssShmem:\t 10 kB\n",
-			Sample{RSS: 300 << 10, Anon: 200 << 10, File: 90 << 10}, ""},
+		{"every field", head + "VmHWM:\t  400 kB\nVmRSS:\t  300 kB\nRssAnon:\t  200 kB\nRssFile:\t   90 kB\nRssShmem:\t 10 kB\n",
+			Sample{RSS: 300 << 10, HWM: 400 << 10, Anon: 200 << 10, File: 90 << 10}, ""},
 		{"an old kernel without RssAnon", head + "VmRSS:\t  300 kB\n", Sample{RSS: 300 << 10}, ""},
 		{"no VmRSS (a zombie)", head + "Threads:\t1\n", Sample{}, "no VmRSS"},
 		{"not kB", head + "VmRSS:\t  300 MB\n", Sample{}, "VmRSS"},
@@ -40,11 +40,11 @@ func TestParseStatus(t *testing.T) {
 // The sampler reads a live process's status: this test's own (the soak
 // runs on Linux).
 func TestReadSampleOfThisProcess(t *testing.T) {
-	s, err := readSample(os.Getpid(), 7)
+	s, err := ReadSample(os.Getpid(), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.RSS <= 0 || s.Anon+s.File > s.RSS+s.RSS/10 || s.At != 7 {
-		t.Fatalf("readSample = %+v: want a positive RSS of which anon and file are parts, at 7", s)
+	if s.RSS <= 0 || s.Anon+s.File > s.RSS+s.RSS/10 || s.HWM < s.RSS || s.At != 7 {
+		t.Fatalf("ReadSample = %+v: want a positive RSS of which anon and file are parts, at 7", s)
 	}
 }

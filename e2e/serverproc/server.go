@@ -1,4 +1,4 @@
-package main
+package serverproc
 
 import (
 	"bytes"
@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// buildServer builds the server binary into dir (without the race
+// Build builds the server binary into dir (without the race
 // detector, which would multiply its memory).
-func buildServer(dir string) (string, error) {
+func Build(dir string) (string, error) {
 	out := filepath.Join(dir, "throughcare-server")
 	cmd := exec.Command("go", "build", "-o", out, "github.com/throughcare/throughcare/cmd/throughcare-server")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
@@ -25,9 +25,11 @@ func buildServer(dir string) (string, error) {
 	return out, nil
 }
 
-// server is the running server binary.
-type server struct {
-	url, data string
+// Server is the running server binary.
+type Server struct {
+	// URL is where it listens (http://localhost:port); Data its data
+	// directory.
+	URL, Data string
 	cmd       *exec.Cmd
 	out       *lockedBuffer
 	gc        *gcWatch // the server's GC trace
@@ -52,10 +54,10 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// startServer starts bin on a free loopback port with a data directory in
+// Start starts bin on a free loopback port with a data directory in
 // tmp and waits until it listens. The sign-in rate limits are raised: the
 // soak enrols all its tablets from one address at once.
-func startServer(bin, tmp string, extra []string) (*server, error) {
+func Start(bin, tmp string, extra []string) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -64,9 +66,9 @@ func startServer(bin, tmp string, extra []string) (*server, error) {
 	// Only a free port was wanted; were it still held, the server would
 	// fail to listen and say so.
 	_ = ln.Close()
-	s := &server{url: fmt.Sprintf("http://localhost:%d", port), data: filepath.Join(tmp, "data"), out: &lockedBuffer{}, done: make(chan struct{})}
-	args := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.data, "--log-format", "json", "--log-level", "warn",
-		"--rp-id", "localhost", "--rp-origins", s.url, "--auth-burst", "1000", "--auth-refresh-burst", "1000"}, extra...)
+	s := &Server{URL: fmt.Sprintf("http://localhost:%d", port), Data: filepath.Join(tmp, "data"), out: &lockedBuffer{}, done: make(chan struct{})}
+	args := append([]string{"--listen", fmt.Sprintf("127.0.0.1:%d", port), "--data", s.Data, "--log-format", "json", "--log-level", "warn",
+		"--rp-id", "localhost", "--rp-origins", s.URL, "--auth-burst", "1000", "--auth-refresh-burst", "1000"}, extra...)
 	s.cmd = exec.Command(bin, args...)
 	s.gc = &gcWatch{out: s.out}
 	s.cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
@@ -79,7 +81,7 @@ func startServer(bin, tmp string, extra []string) (*server, error) {
 	go func() { _ = s.cmd.Wait(); close(s.done) }()
 	deadline := time.Now().Add(time.Minute)
 	for {
-		if _, err := os.Stat(filepath.Join(s.data, "bootstrap-invite.txt")); err == nil {
+		if _, err := os.Stat(filepath.Join(s.Data, "bootstrap-invite.txt")); err == nil {
 			if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
 				_ = c.Close() // a probe: it only had to connect
 				return s, nil
@@ -91,22 +93,30 @@ func startServer(bin, tmp string, extra []string) (*server, error) {
 		case <-time.After(50 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			s.stop()
+			s.Stop()
 			return nil, fmt.Errorf("the server did not start:\n%s", s.out)
 		}
 	}
 }
 
-func (s *server) pid() int { return s.cmd.Process.Pid }
+// PID is the server's process id.
+func (s *Server) PID() int { return s.cmd.Process.Pid }
 
-// bootstrapInvite returns the first admin invite the server wrote.
-func (s *server) bootstrapInvite() (string, error) {
-	b, err := os.ReadFile(filepath.Join(s.data, "bootstrap-invite.txt"))
+// Output is what the server has written to stdout and stderr.
+func (s *Server) Output() string { return s.out.String() }
+
+// Heap returns the server's live heap after its last collection and the
+// goal of the next one, from its GC trace (zero before the first).
+func (s *Server) Heap() (live, goal int64) { return s.gc.heap() }
+
+// BootstrapInvite returns the first admin invite the server wrote.
+func (s *Server) BootstrapInvite() (string, error) {
+	b, err := os.ReadFile(filepath.Join(s.Data, "bootstrap-invite.txt"))
 	return strings.TrimSpace(string(b)), err
 }
 
-// stop stops the server with SIGTERM (SIGKILL after 30 s).
-func (s *server) stop() {
+// Stop stops the server with SIGTERM (SIGKILL after 30 s).
+func (s *Server) Stop() {
 	// Signal and Kill fail only if the server has exited already, and then
 	// done is (or is about to be) closed.
 	_ = s.cmd.Process.Signal(syscall.SIGTERM)

@@ -1,4 +1,4 @@
-package main
+package serverproc
 
 import (
 	"fmt"
@@ -11,10 +11,10 @@ type Summary struct {
 	Start, Middle, End, Peak Sample
 }
 
-// summarize returns the first, middle, last and largest (by RSS; the
+// Summarize returns the first, middle, last and largest (by RSS; the
 // earliest of equals) samples of a series in time order. It needs at
 // least one sample.
-func summarize(series []Sample) (Summary, error) {
+func Summarize(series []Sample) (Summary, error) {
 	if len(series) == 0 {
 		return Summary{}, fmt.Errorf("no samples")
 	}
@@ -35,18 +35,18 @@ func summarize(series []Sample) (Summary, error) {
 
 func absDur(d time.Duration) time.Duration { return max(d, -d) }
 
-// mb formats bytes as MB (2^20 bytes), the unit of the figures.
-func mb(n int64) string { return fmt.Sprintf("%.0f", float64(n)/(1<<20)) }
+// MB formats bytes as MB (2^20 bytes), the unit of the figures.
+func MB(n int64) string { return fmt.Sprintf("%.0f", float64(n)/(1<<20)) }
 
-// clock formats a time into the run as m:ss.
-func clock(d time.Duration) string {
+// Clock formats a time into the run as m:ss.
+func Clock(d time.Duration) string {
 	d = d.Round(time.Second)
 	return fmt.Sprintf("%d:%02d", int(d/time.Minute), int(d%time.Minute/time.Second))
 }
 
-// writeMarkdown writes the summary table, then the whole series.
-func writeMarkdown(w io.Writer, title string, series []Sample, extra []string) error {
-	sum, err := summarize(series)
+// WriteSeries writes the summary table, then the whole series.
+func WriteSeries(w io.Writer, title string, series []Sample, extra []string) error {
+	sum, err := Summarize(series)
 	if err != nil {
 		return err
 	}
@@ -59,11 +59,11 @@ func writeMarkdown(w io.Writer, title string, series []Sample, extra []string) e
 		name string
 		s    Sample
 	}{{"start", sum.Start}, {"middle", sum.Middle}, {"end", sum.End}, {"peak", sum.Peak}} {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", p.name, clock(p.s.At), mb(p.s.RSS), mb(p.s.Anon), mb(p.s.File), mb(p.s.Heap), mb(p.s.Goal))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", p.name, Clock(p.s.At), MB(p.s.RSS), MB(p.s.Anon), MB(p.s.File), MB(p.s.Heap), MB(p.s.Goal))
 	}
 	fmt.Fprintf(w, "\n<details><summary>series (%d samples)</summary>\n\n| at | RSS MB | anon MB | file MB | heap MB | goal MB |\n| --- | --- | --- | --- | --- | --- |\n", len(series))
 	for _, s := range series {
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", clock(s.At), mb(s.RSS), mb(s.Anon), mb(s.File), mb(s.Heap), mb(s.Goal))
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", Clock(s.At), MB(s.RSS), MB(s.Anon), MB(s.File), MB(s.Heap), MB(s.Goal))
 	}
 	_, err = fmt.Fprintf(w, "\n</details>\n")
 	return err

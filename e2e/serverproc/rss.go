@@ -1,4 +1,4 @@
-package main
+package serverproc
 
 import (
 	"bufio"
@@ -13,16 +13,18 @@ import (
 // Sample is one reading of a process's resident memory, in bytes, from
 // /proc/<pid>/status: RSS is VmRSS, Anon is RssAnon (heap, stacks: what Go
 // and Badger allocate) and File is RssFile (mapped files: Badger's tables
-// and logs, and the binary). Heap and Goal are Go's live heap after the
+// and logs, and the binary); HWM is VmHWM, the largest VmRSS the process
+// has had. Heap and Goal are Go's live heap after the
 // last collection and the next collection's goal, from the GC trace.
 type Sample struct {
 	At              time.Duration // since the load started
 	RSS, Anon, File int64
+	HWM             int64
 	Heap, Goal      int64
 }
 
-// readSample reads the status of process pid.
-func readSample(pid int, at time.Duration) (Sample, error) {
+// ReadSample reads the status of process pid.
+func ReadSample(pid int, at time.Duration) (Sample, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return Sample{}, err
@@ -33,12 +35,12 @@ func readSample(pid int, at time.Duration) (Sample, error) {
 	return s, err
 }
 
-// parseStatus reads VmRSS, RssAnon and RssFile from a /proc/<pid>/status
-// file (lines such as "VmRSS:	  123456 kB"). VmRSS is required; the other
-// two are missing on kernels before 4.5 and then read as zero.
+// parseStatus reads VmRSS, VmHWM, RssAnon and RssFile from a /proc/<pid>/status
+// file (lines such as "VmRSS:	  123456 kB"). VmRSS is required; RssAnon
+// and RssFile are missing on kernels before 4.5 and then read as zero.
 func parseStatus(r io.Reader) (Sample, error) {
 	var s Sample
-	fields := map[string]*int64{"VmRSS": &s.RSS, "RssAnon": &s.Anon, "RssFile": &s.File}
+	fields := map[string]*int64{"VmRSS": &s.RSS, "VmHWM": &s.HWM, "RssAnon": &s.Anon, "RssFile": &s.File}
 	seenRSS := false
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {

@@ -1,4 +1,4 @@
-package main
+package serverproc
 
 import (
 	"bytes"
@@ -28,7 +28,7 @@ func TestSummarize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := summarize(tt.series)
+			s, err := Summarize(tt.series)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -36,13 +36,13 @@ func TestSummarize(t *testing.T) {
 			want := []time.Duration{tt.start, tt.mid, tt.end, tt.peak}
 			for i := range got {
 				if got[i] != want[i] {
-					t.Fatalf("summarize: start, middle, end, peak at %v, want %v", got, want)
+					t.Fatalf("Summarize: start, middle, end, peak at %v, want %v", got, want)
 				}
 			}
 		})
 	}
-	if _, err := summarize(nil); err == nil {
-		t.Fatal("summarize of no samples: want an error")
+	if _, err := Summarize(nil); err == nil {
+		t.Fatal("Summarize of no samples: want an error")
 	}
 }
 
@@ -50,7 +50,7 @@ func TestWriteMarkdown(t *testing.T) {
 	var b bytes.Buffer
 	s := series(113, 693, 380)
 	s[2].At = 20 * time.Minute
-	if err := writeMarkdown(&b, "Soak", s, []string{"20 tablets"}); err != nil {
+	if err := WriteSeries(&b, "Soak", s, []string{"20 tablets"}); err != nil {
 		t.Fatal(err)
 	}
 	got := b.String()
@@ -65,17 +65,5 @@ func TestWriteMarkdown(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("report lacks %q:\n%s", want, got)
 		}
-	}
-}
-
-func TestFailureKinds(t *testing.T) {
-	kinds := map[string]int{"a": 1, "b": 5, "c": 2, "d": 2, "e": 1, "f": 9, "g": 1}
-	got := failureKinds(kinds)
-	want := []string{"9× f", "5× b", "2× c", "2× d", "1× a", "and 2 other kinds of failure"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("failureKinds = %q, want %q", got, want)
-	}
-	if got := failureKinds(nil); len(got) != 0 {
-		t.Fatalf("failureKinds(nil) = %q, want nothing", got)
 	}
 }
