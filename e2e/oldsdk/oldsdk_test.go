@@ -32,37 +32,7 @@ func TestSchema1BinaryKeepsSyncingBesideCurrentTablet(t *testing.T) {
 	}
 	bin := buildOldTablet(t)
 	ctx := context.Background()
-	env := servertest.New(t, servertest.Options{Passkeys: true, Serve: servertest.ServeOptions{Plaintext: true}})
-	w := fixture.NewWorld(t, env.Store)
-	adm, _ := w.AddUser("Alex Admin", w.AreaA, identity.Admin, time.Now())
-	adminID := &identity.Identity{UserID: adm.ID, DeviceID: "device-admin", Role: identity.Admin, Area: w.AreaA}
-	client, err := env.Server.Admin.CreateClient(ctx, adminID, admin.NewClient{TeamID: w.TeamA1, GivenName: "Sam", FamilyName: "Jones", Pathway: "licence", IdempotencyKey: "sam"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	invite := func(name string) string {
-		t.Helper()
-		inv, err := env.Server.Admin.CreateInvite(ctx, adminID, identity.Worker, w.TeamA1, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return inv.Code
-	}
-
-	// The old tablet enrols (its own store on disk, kept between runs).
-	key := make([]byte, 32)
-	rand.Read(key)
-	base := []string{"-dir", t.TempDir(), "-key", hex.EncodeToString(key), "-server", env.URL, "-origin", servertest.RPOrigin}
-	enrolled := runOld(t, bin, append(base, "-invite", invite("Olly Old"))...)
-	if enrolled.UserID == "" || enrolled.Sync.Rejected != 0 {
-		t.Fatalf("the old tablet's enrolment: %+v", enrolled)
-	}
-	current := openCurrent(t, env, invite("Nia New"))
-	for _, u := range []string{enrolled.UserID, current.UserID()} {
-		if err := env.Server.Admin.AssignClient(ctx, adminID, client, u); err != nil {
-			t.Fatal(err)
-		}
-	}
+	client, base, enrolled, current := oldBesideCurrent(t, bin)
 
 	// The current tablet pulls the client and writes record types schema 1
 	// does not have.
@@ -113,10 +83,7 @@ func TestSchema1BinaryKeepsSyncingBesideCurrentTablet(t *testing.T) {
 	if err := current.WithdrawConsent(ctx, client, sharing, caseload.DateOf(start.AddDate(0, 0, -1)), time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := current.RecordRiskAssessment(ctx, client, caseload.RiskAssessment{AssessedOn: caseload.DateOf(start),
-		Risks: map[string]caseload.Risk{"overdose": {Level: "low"}}}); err != nil {
-		t.Fatal(err)
-	}
+	assessRisk(t, current, client, start, map[string]caseload.Risk{"overdose": {Level: "low"}})
 	syncCurrent(t, current)
 
 	// The old tablet syncs again: it pulls the new appointment, consent
@@ -152,10 +119,7 @@ func recordSchema4(t *testing.T, d *caseload.Device, client string, start time.T
 	if _, err := d.RecordConsent(ctx, client, caseload.Consent{Scope: "gp", Given: given, Withdrawn: caseload.DateOf(start.AddDate(0, 0, -7))}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.RecordRiskAssessment(ctx, client, caseload.RiskAssessment{AssessedOn: caseload.DateOf(start.AddDate(0, 0, -2)),
-		Risks: map[string]caseload.Risk{"overdose": {Level: "high"}, "lone_working": {Level: "medium"}, "self_harm": {Level: "low"}}}); err != nil {
-		t.Fatal(err)
-	}
+	assessRisk(t, d, client, start.AddDate(0, 0, -2), map[string]caseload.Risk{"overdose": {Level: "high"}, "lone_working": {Level: "medium"}, "self_harm": {Level: "low"}})
 	order, err := d.RecordOrder(ctx, client, caseload.Order{Kind: "drr", Court: "Camberwell Green", Start: given, TestingFrequency: "weekly", ReviewIntervalDays: 28})
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +128,14 @@ func recordSchema4(t *testing.T, d *caseload.Device, client string, start time.T
 		t.Fatal(err)
 	}
 	return sharing
+}
+
+// assessRisk records on d a risk assessment of the client made on the day.
+func assessRisk(t *testing.T, d *caseload.Device, client string, day time.Time, risks map[string]caseload.Risk) {
+	t.Helper()
+	if _, err := d.RecordRiskAssessment(context.Background(), client, caseload.RiskAssessment{AssessedOn: caseload.DateOf(day), Risks: risks}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // wantFlags checks the old tablet reads one client with the consent and
@@ -178,6 +150,45 @@ func wantFlags(t *testing.T, when string, r oldReport, want clientFlags) {
 	if got.ID != want.ID || got.ConsentToShare != want.ConsentToShare || got.ConsentRecorded != want.ConsentRecorded || !slices.Equal(got.RiskFlags, want.RiskFlags) {
 		t.Fatalf("the old tablet reads the client as %+v %s, want %+v", got, when, want)
 	}
+}
+
+// oldBesideCurrent starts a server with a client assigned to two workers:
+// one enrolled on the old tablet bin (its store on disk, kept between
+// runs; base are the flags that open it), one on a current SDK tablet.
+func oldBesideCurrent(t *testing.T, bin string) (client string, base []string, enrolled oldReport, current *caseload.Device) {
+	t.Helper()
+	ctx := context.Background()
+	env := servertest.New(t, servertest.Options{Passkeys: true, Serve: servertest.ServeOptions{Plaintext: true}})
+	w := fixture.NewWorld(t, env.Store)
+	adm, _ := w.AddUser("Alex Admin", w.AreaA, identity.Admin, time.Now())
+	adminID := &identity.Identity{UserID: adm.ID, DeviceID: "device-admin", Role: identity.Admin, Area: w.AreaA}
+	client, err := env.Server.Admin.CreateClient(ctx, adminID, admin.NewClient{TeamID: w.TeamA1, GivenName: "Sam", FamilyName: "Jones", Pathway: "licence", IdempotencyKey: "sam"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	invite := func(name string) string {
+		t.Helper()
+		inv, err := env.Server.Admin.CreateInvite(ctx, adminID, identity.Worker, w.TeamA1, name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv.Code
+	}
+
+	key := make([]byte, 32)
+	rand.Read(key)
+	base = []string{"-dir", t.TempDir(), "-key", hex.EncodeToString(key), "-server", env.URL, "-origin", servertest.RPOrigin}
+	enrolled = runOld(t, bin, append(base, "-invite", invite("Olly Old"))...)
+	if enrolled.UserID == "" || enrolled.Sync.Rejected != 0 {
+		t.Fatalf("the old tablet's enrolment: %+v", enrolled)
+	}
+	current = openCurrent(t, env, invite("Nia New"))
+	for _, u := range []string{enrolled.UserID, current.UserID()} {
+		if err := env.Server.Admin.AssignClient(ctx, adminID, client, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return client, base, enrolled, current
 }
 
 // openCurrent enrols a worker with the invite code on a current SDK tablet
