@@ -95,10 +95,19 @@ type oldReport struct {
 	Logged           string
 	First, Sync      syncReport
 	Clients          int
+	Client           []clientFlags
 	Contacts         []struct {
 		ID, ClientID, Author, Category string
 		Pending                        bool
 	}
+}
+
+// clientFlags is what the old tablet reads of a client: the consent and
+// risk flags schema version 1 has.
+type clientFlags struct {
+	ID                              string
+	ConsentToShare, ConsentRecorded bool
+	RiskFlags                       []string
 }
 
 // syncReport is the old SDK's caseload.SyncReport.

@@ -4,7 +4,7 @@
 //
 // Each run opens the device's store in -dir, enrols it with -invite (first
 // run only), optionally syncs and logs a contact with -client, syncs, and prints what
-// the device holds as one JSON object on stdout. Any error exits 1.
+// the device holds (its clients' consent and risk flags, their contacts) as one JSON object on stdout. Any error exits 1.
 package main
 
 import (
@@ -25,11 +25,20 @@ type contact struct {
 	Pending                        bool
 }
 
+// clientFlags is what the old SDK reads of a client: the flags newer tablets
+// derive from consent and risk records.
+type clientFlags struct {
+	ID                              string
+	ConsentToShare, ConsentRecorded bool
+	RiskFlags                       []string
+}
+
 type report struct {
 	UserID, DeviceID string
 	Logged           string
 	First, Sync      caseload.SyncReport
 	Clients          int
+	Client           []clientFlags
 	Contacts         []contact
 }
 
@@ -84,6 +93,7 @@ func run(dir, hexKey, server, origin, invite, client string) error {
 	}
 	r.UserID, r.DeviceID, r.Clients = d.UserID(), d.DeviceID(), len(clients)
 	for _, c := range clients {
+		r.Client = append(r.Client, clientFlags{ID: c.ID, ConsentToShare: c.ConsentToShare, ConsentRecorded: c.ConsentRecorded, RiskFlags: c.RiskFlags})
 		tl, err := d.Timeline(ctx, c.ID)
 		if err != nil {
 			return fmt.Errorf("timeline: %w", err)
