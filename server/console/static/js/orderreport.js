@@ -81,7 +81,7 @@ function form(orders, params, onSubmit) {
   const text = (id, name, title) => h('div', { class: 'field wide' }, h('label', { for: id }, title),
     h('textarea', { id, name, maxlength: '10000', rows: '4' }));
   const f = h('form', { class: 'filters report-form', 'aria-label': 'Report' },
-    h('div', { class: 'field' }, h('label', { for: 'report-order' }, 'Order'), select),
+    h('div', { class: 'field order' }, h('label', { for: 'report-order' }, 'Order'), select),
     h('div', { class: 'field' }, h('label', { for: 'report-from' }, 'From'),
       dateInput({ id: 'report-from', name: 'from', required: true, value: params.get('from') ?? isoDate(start) })),
     h('div', { class: 'field' }, h('label', { for: 'report-to' }, 'To'),
