@@ -135,7 +135,7 @@ func TestBrowserOrderReport(t *testing.T) {
 	shown := func(css string) any {
 		return b.eval(fmt.Sprintf(`getComputedStyle(document.querySelector(%q)).display !== 'none'`, css))
 	}
-	for css, want := range map[string]bool{".topbar": false, ".report-form": false, ".report-actions": false, "#order-report": true} {
+	for css, want := range map[string]bool{".topbar": false, ".report-form": false, ".report-actions": false, ".page-head a": false, "#order-report": true} {
 		if got := shown(css); got != want {
 			t.Errorf("printing, %s shown = %v, want %v", css, got, want)
 		}
