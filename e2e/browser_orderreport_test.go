@@ -22,7 +22,8 @@ import (
 
 // TestBrowserOrderReport: a tablet records a DRR, appointments (one a
 // review hearing of the order) and drug-test contacts on the period's
-// first and last days and on the days either side, and syncs. The
+// first and last days and on the days either side, and TOPs before, in
+// and after the period, and syncs. The
 // supervisor opens the order's report from the client page, chooses the
 // period and types both comments: the report lists exactly the period's
 // appointments and tests, the download is the server's document with the
@@ -80,6 +81,16 @@ func TestBrowserOrderReport(t *testing.T) {
 	if _, err := wren.LogContact(ctx, alex, caseload.Contact{OccurredAt: noon(first + 3), Category: "housing", Mode: "phone"}); err != nil {
 		t.Fatalf("LogContact housing: %v", err)
 	}
+	for _, top := range []struct {
+		days  int
+		stage string
+		weeks [4]int
+	}{{first - 25, "start", [4]int{7, 7, 7, 7}}, {first + 5, "review", [4]int{2, 1, 0, 0}}, {last + 2, "review", [4]int{7, 7, 7, 7}}} {
+		if _, err := wren.RecordOutcomeReview(ctx, alex, caseload.OutcomeReview{InterviewDate: caseload.DateOf(noon(top.days)), Stage: top.stage,
+			Answers: map[string]caseload.TOPAnswer{"opiates": {Weeks: top.weeks}}}); err != nil {
+			t.Fatalf("RecordOutcomeReview: %v", err)
+		}
+	}
 	wren.mustSync(t)
 
 	b := newBrowser(t, s)
@@ -110,6 +121,11 @@ func TestBrowserOrderReport(t *testing.T) {
 	b.waitText(fmt.Sprintf(`tr[data-id=%q]`, hearing), "(this order)")
 	b.waitText("#report-attendance", "1 attended")
 	b.waitText("#report-provider-text", "<b>Attends</b> group work")
+	b.waitText("#report-top", "latest "+b.eval(fmt.Sprintf(`new Intl.DateTimeFormat('en-GB', {dateStyle: 'medium', timeZone: 'UTC'}).format(new Date(%q))`,
+		caseload.DateOf(noon(first+5)).String())).(string))
+	if got := b.eval(`[...document.querySelectorAll('#order-report table.report-top tr[data-item=opiates] td')].map((c) => c.innerText).join('|')`); got != "Opiates|28|3|Improved" {
+		t.Errorf("the report's opiates TOP row is %v, want start 28, latest 3 (the review in the period), improved", got)
+	}
 	b.shot("order-report")
 
 	b.click("#report-download")
