@@ -89,6 +89,13 @@ function form(orders, params, onSubmit) {
     text('report-keyworker', 'keyworker', 'Keyworker\u2019s comments'),
     text('report-provider', 'provider', 'Treatment provider\u2019s comments'),
     h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'report-show', class: 'primary' }, 'Show the report')));
+  // Another order starts the period at its start, unless a day was typed.
+  let typed = params.has('from');
+  f.querySelector('#report-from').addEventListener('input', () => { typed = true; });
+  select.addEventListener('change', () => {
+    const tr = orders.find((o) => o.record.recordId === select.value);
+    if (!typed && tr) f.querySelector('#report-from').value = isoDate(field(tr.record, 'start_date')?.dateValue);
+  });
   f.addEventListener('submit', (e) => {
     e.preventDefault();
     if (f.reportValidity()) onSubmit(f);
