@@ -174,7 +174,7 @@ func buildOrderReport(recs []*v1.RecordState, clientID, orderID string, p period
 		return cmp.Or(a.GetOccurredAt().AsTime().Compare(b.GetOccurredAt().AsTime()), strings.Compare(a.GetContactId(), b.GetContactId()))
 	})
 	resp.Attendance = tally.proto("all")
-	compared := topChange(resp, tops, p.to)
+	compared := reportTOPChange(resp, tops, p.to)
 	return resp, 1 + len(resp.Appointments) + len(resp.DrugTests) + compared, nil
 }
 

@@ -6,11 +6,14 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/throughcare/throughcare/server/errkind"
 	"github.com/throughcare/throughcare/server/servertest/fixture"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/sample"
+	"github.com/throughcare/throughcare/syncproto/schema"
 )
 
 func vdate(y, m, d int32) *v1.Date { return &v1.Date{Year: y, Month: m, Day: d} }
@@ -122,4 +125,66 @@ func TestOrderReportAccess(t *testing.T) {
 	wantKind(t, "the order with another client", err, errkind.NotFound)
 	_, err = w.svc.GetOrderReport(w.ctx, w.supA1, req(w.c1, order, vdate(2026, 2, 28)))
 	wantKind(t, "to before from", err, errkind.Invalid)
+}
+
+// The report's TOP change is the shared rule's (package topchange) as of
+// the period's last day: the newest start TOP by then and the newest
+// later TOP after it; TOPs after the period, a new start among them, do
+// not count.
+func TestOrderReportTOPChange(t *testing.T) {
+	w := newWorld(t)
+	order := w.dev1.NewID()
+	w.push(w.dev1, w.dev1.Record("court_order", order, w.c1, []sample.Field{
+		{Name: "kind", Value: sample.Str("drr")}, {Name: "start_date", Value: sample.Date(2026, 1, 5)},
+		{Name: "author", Value: sample.Str(w.dev1.UserID)},
+	}), nil)
+	day := func(m time.Month, d int) time.Time { return time.Date(2026, m, d, 0, 0, 0, 0, time.UTC) }
+	w.top(w.dev1, w.c1, day(1, 2), "start", [4]int{1, 1, 1, 1}) // an earlier episode
+	w.top(w.dev1, w.c1, day(2, 1), "start", [4]int{7, 7, 7, 7})
+	w.top(w.dev1, w.c1, day(3, 15), "review", [4]int{0, 1, 0, 0})
+	w.top(w.dev1, w.c1, day(4, 1), "review", [4]int{7, 7, 7, 7}) // after the period
+	w.top(w.dev1, w.c1, day(4, 2), "start", [4]int{0, 0, 0, 0})  // after the period
+	report := func(to *v1.Date) *v1.GetOrderReportResponse {
+		resp, err := w.svc.GetOrderReport(w.ctx, w.supA1, &v1.GetOrderReportRequest{ClientId: w.c1, OrderId: order, From: vdate(2026, 3, 1), To: to})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp
+	}
+	item := func(resp *v1.GetOrderReportResponse, name string) *v1.ReportTOPItem {
+		for _, c := range resp.GetTopChange() {
+			if c.GetItem() == name {
+				return c
+			}
+		}
+		t.Fatalf("no TOP item %s in %v", name, resp.GetTopChange())
+		return nil
+	}
+	for _, tt := range []struct {
+		name              string
+		to, start, latest *v1.Date
+		opiates           *v1.ReportTOPItem
+		crackMovement     string
+	}{
+		{"review in the period", vdate(2026, 3, 31), vdate(2026, 2, 1), vdate(2026, 3, 15),
+			&v1.ReportTOPItem{StartScore: 28, StartAnswered: true, LatestScore: 1, LatestAnswered: true, Movement: "improved"}, "unknown"},
+		{"no review yet by the end", vdate(2026, 3, 14), vdate(2026, 2, 1), nil,
+			&v1.ReportTOPItem{StartScore: 28, StartAnswered: true, Movement: "unknown"}, "unknown"},
+	} {
+		resp := report(tt.to)
+		if !proto.Equal(resp.GetTopStart(), tt.start) || !proto.Equal(resp.GetTopLatest(), tt.latest) {
+			t.Errorf("%s: TOPs %v and %v, want %v and %v", tt.name, resp.GetTopStart(), resp.GetTopLatest(), tt.start, tt.latest)
+		}
+		if len(resp.GetTopChange()) != len(schema.TOPItems) {
+			t.Errorf("%s: %d items, want %d", tt.name, len(resp.GetTopChange()), len(schema.TOPItems))
+		}
+		got, want := item(resp, "opiates"), tt.opiates
+		if got.GetStartScore() != want.StartScore || got.GetStartAnswered() != want.StartAnswered || got.GetLatestScore() != want.LatestScore ||
+			got.GetLatestAnswered() != want.LatestAnswered || got.GetMovement() != want.Movement || got.GetSection() != "substance_use" {
+			t.Errorf("%s: opiates = %v, want %v", tt.name, got, want)
+		}
+		if m := item(resp, "crack").GetMovement(); m != tt.crackMovement {
+			t.Errorf("%s: crack (not answered) = %s, want %s", tt.name, m, tt.crackMovement)
+		}
+	}
 }

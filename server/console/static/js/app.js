@@ -16,10 +16,12 @@ import * as caseload from './caseload.js';
 import * as navcount from './navcount.js';
 import * as admin from './admin.js';
 import * as topissues from './topschedule.js';
+import * as orderreport from './orderreport.js';
 
 const views = { queue, contact, client: timeline, conflicts, stats, audit, caseload };
 views.admin = admin;
 views.topissues = topissues;
+views.orderreport = orderreport;
 // Views for administrators only (the server refuses others their calls too).
 const adminOnly = new Set(['audit', 'admin']);
 const main = document.getElementById('main');

@@ -6,6 +6,7 @@ import * as lookup from './lookup.js';
 import { h, replace, link, when, day, clock, label, field, fieldText, valueText, stampTime, clientName, errorBox, empty, short } from './dom.js';
 import { CLIENT_FIELDS, CONTACT_FIELDS } from './display.js';
 import { queryAnswered } from './schema.js';
+import { ordersSection } from './orderreport.js';
 
 /** fetchTimeline loads a client's records and the people in them. */
 export async function fetchTimeline(clientId, signal) {
@@ -203,6 +204,7 @@ export async function render(root, params, { signal }) {
       history(client.history, people)),
     conflicted ? h('p', { class: 'state warn', id: 'client-conflicts' }, h('span', { class: 'badge conflict' }, `${conflicted} open conflict${conflicted === 1 ? '' : 's'}`),
       ' ', link({ view: 'conflicts' }, 'Settle them')) : null,
+    ordersSection(records, clientId),
     section('Appointments', appointments.map((tr) => appointmentCard(tr, people))),
     section('Contacts', contacts.map((tr) => contactCard(tr, records, people, clientId, contacts, missed))),
     section('Goals', of('goal').map((tr) => otherCard(tr, people, (r) => `${fieldText(r, 'domain')}: ${fieldText(r, 'description')}`))),
