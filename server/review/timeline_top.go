@@ -2,6 +2,7 @@ package review
 
 import (
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/schema"
 	"github.com/throughcare/throughcare/syncproto/topchange"
 )
 
@@ -36,7 +37,18 @@ func timelineTOPChange(resp *v1.GetTimelineResponse, records []*v1.TimelineRecor
 			Item: it.Name, Section: it.Section,
 			StartScore: int32(c.Start.Value), StartAnswered: c.Start.Answered,
 			LatestScore: int32(c.Latest.Value), LatestAnswered: c.Latest.Answered,
-			Movement: c.Movement.String(),
+			Movement: c.Movement.String(), MaxScore: topMax(it),
 		})
 	}
+}
+
+// topMax is an item's highest score.
+func topMax(it schema.TOPItem) int32 {
+	switch it.Kind {
+	case schema.TOPRating:
+		return schema.TOPRatingMax
+	case schema.TOPYesNo:
+		return 1
+	}
+	return schema.TOPPeriodDays
 }

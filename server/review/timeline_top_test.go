@@ -50,6 +50,9 @@ func TestTimelineTOPChange(t *testing.T) {
 		{"opiates movement", opiates(tl).GetMovement(), "improved"},
 		{"opiates section", opiates(tl).GetSection(), "substance_use"},
 		{"crack movement", tl.GetTopChange()[topIndex("crack")].GetMovement(), "unknown"},
+		{"opiates scale", opiates(tl).GetMaxScore(), int32(28)},
+		{"quality of life scale", tl.GetTopChange()[topIndex("quality_of_life")].GetMaxScore(), int32(20)},
+		{"fraud scale", tl.GetTopChange()[topIndex("fraud")].GetMaxScore(), int32(1)},
 		{"crack answered", tl.GetTopChange()[topIndex("crack")].GetStartAnswered(), false},
 	} {
 		if c.got != c.want {

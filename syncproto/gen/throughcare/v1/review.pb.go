@@ -3539,7 +3539,10 @@ type ReportTOPItem struct {
 	StartAnswered  bool                   `protobuf:"varint,5,opt,name=start_answered,json=startAnswered,proto3" json:"start_answered,omitempty"`
 	LatestAnswered bool                   `protobuf:"varint,6,opt,name=latest_answered,json=latestAnswered,proto3" json:"latest_answered,omitempty"`
 	// improved, unchanged, worsened or unknown.
-	Movement      string `protobuf:"bytes,7,opt,name=movement,proto3" json:"movement,omitempty"`
+	Movement string `protobuf:"bytes,7,opt,name=movement,proto3" json:"movement,omitempty"`
+	// The item's highest score: 28 (days), 20 (a rating) or 1 (yes/no). Set
+	// in GetTimelineResponse.top_change.
+	MaxScore      int32 `protobuf:"varint,8,opt,name=max_score,json=maxScore,proto3" json:"max_score,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3621,6 +3624,13 @@ func (x *ReportTOPItem) GetMovement() string {
 		return x.Movement
 	}
 	return ""
+}
+
+func (x *ReportTOPItem) GetMaxScore() int32 {
+	if x != nil {
+		return x.MaxScore
+	}
+	return 0
 }
 
 // GetOrderReportResponse is the report.
@@ -4049,7 +4059,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"testResult\x12\x1e\n" +
 	"\n" +
 	"substances\x18\x04 \x03(\tR\n" +
-	"substances\"\xed\x01\n" +
+	"substances\"\x8a\x02\n" +
 	"\rReportTOPItem\x12\x12\n" +
 	"\x04item\x18\x01 \x01(\tR\x04item\x12\x18\n" +
 	"\asection\x18\x02 \x01(\tR\asection\x12\x1f\n" +
@@ -4058,7 +4068,8 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\flatest_score\x18\x04 \x01(\x05R\vlatestScore\x12%\n" +
 	"\x0estart_answered\x18\x05 \x01(\bR\rstartAnswered\x12'\n" +
 	"\x0flatest_answered\x18\x06 \x01(\bR\x0elatestAnswered\x12\x1a\n" +
-	"\bmovement\x18\a \x01(\tR\bmovement\"\xd0\x05\n" +
+	"\bmovement\x18\a \x01(\tR\bmovement\x12\x1b\n" +
+	"\tmax_score\x18\b \x01(\x05R\bmaxScore\"\xd0\x05\n" +
 	"\x16GetOrderReportResponse\x121\n" +
 	"\x05order\x18\x01 \x01(\v2\x1b.throughcare.v1.RecordStateR\x05order\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
