@@ -21,12 +21,16 @@ export function direction(movement) {
   return DIRECTION[movement] ?? DIRECTION.unknown;
 }
 
-/** scoreText shows a score on its item's scale, or "Not answered". */
+// RATING_MAX is a rating's top score (the days items' is 28, the TOP's period).
+const RATING_MAX = 20;
+
+/** scoreText shows a score on its item's scale (its max: 1 for yes/no,
+ * RATING_MAX, or 28 days), or "Not answered". */
 export function scoreText(answered, score, max) {
   if (!answered) return 'Not answered';
   if (max === 1) return score ? 'Yes' : 'No';
-  if (max === 20) return `${score} of 20`;
-  return `${score} day${score === 1 ? '' : 's'} of 28`;
+  if (max === RATING_MAX) return `${score} of ${max}`;
+  return `${score} day${score === 1 ? '' : 's'} of ${max}`;
 }
 
 const dateOf = (d) => (d?.year ? new Date(d.year, d.month - 1, d.day) : null);
