@@ -19,7 +19,8 @@ import (
 // first, then by record id), each in its current compacted state with
 // every accepted change to it, oldest first, and the names of the people
 // who appear in them (authors of fields, changes and conflicting values,
-// and contacts' authors). A client out of reach is NotFound.
+// and contacts' authors), with the client's TOP change from start. A
+// client out of reach is NotFound.
 func (s *Service) GetTimeline(ctx context.Context, id *identity.Identity, clientID string) (*v1.GetTimelineResponse, error) {
 	sc, err := s.resolve(ctx, id, access.ReadTimelines, "")
 	if err != nil {
@@ -93,7 +94,9 @@ func (s *Service) GetTimeline(ctx context.Context, id *identity.Identity, client
 	if err != nil {
 		return nil, err
 	}
-	return &v1.GetTimelineResponse{Records: records, People: people(names), Devices: devs}, nil
+	resp := &v1.GetTimelineResponse{Records: records, People: people(names), Devices: devs}
+	timelineTOPChange(resp, records)
+	return resp, nil
 }
 
 // deviceNames names the devices among ids whose users are among names

@@ -7,6 +7,7 @@ import { h, replace, link, when, day, clock, label, field, fieldText, valueText,
 import { CLIENT_FIELDS, CONTACT_FIELDS } from './display.js';
 import { queryAnswered } from './schema.js';
 import { ordersSection } from './orderreport.js';
+import { topChange } from './topchart.js';
 
 /** fetchTimeline loads a client's records and the people in them. */
 export async function fetchTimeline(clientId, signal) {
@@ -16,7 +17,7 @@ export async function fetchTimeline(clientId, signal) {
   for (const d of resp.devices ?? []) lookup.devices.set(d.deviceId, d.name);
   const client = records.find((r) => r.record.recordType === 'client');
   if (client) lookup.clients.set(clientId, clientName(client.record));
-  return { records, people, client };
+  return { records, people, client, resp };
 }
 
 /** who names a user id from a people map. */
@@ -177,7 +178,7 @@ export async function render(root, params, { signal }) {
     if (err.name !== 'AbortError') replace(root, h('h1', null, 'Client timeline'), errorBox(err, () => render(root, params, { signal })));
     return;
   }
-  const { records, people, client } = tl;
+  const { records, people, client, resp } = tl;
   if (!client) {
     replace(root, h('h1', null, 'Client timeline'), empty('No such client', 'It may have been removed from your teams.'));
     return;
@@ -205,6 +206,7 @@ export async function render(root, params, { signal }) {
     conflicted ? h('p', { class: 'state warn', id: 'client-conflicts' }, h('span', { class: 'badge conflict' }, `${conflicted} open conflict${conflicted === 1 ? '' : 's'}`),
       ' ', link({ view: 'conflicts' }, 'Settle them')) : null,
     ordersSection(records, clientId),
+    topChange(resp),
     section('Appointments', appointments.map((tr) => appointmentCard(tr, people))),
     section('Contacts', contacts.map((tr) => contactCard(tr, records, people, clientId, contacts, missed))),
     section('Goals', of('goal').map((tr) => otherCard(tr, people, (r) => `${fieldText(r, 'domain')}: ${fieldText(r, 'description')}`))),

@@ -982,7 +982,15 @@ type GetTimelineResponse struct {
 	People []*Person `protobuf:"bytes,2,rep,name=people,proto3" json:"people,omitempty"`
 	// Names of the devices the history's changes came from (those of people
 	// in the caller's area; the server's own changes are "Server").
-	Devices       []*DeviceName `protobuf:"bytes,3,rep,name=devices,proto3" json:"devices,omitempty"`
+	Devices []*DeviceName `protobuf:"bytes,3,rep,name=devices,proto3" json:"devices,omitempty"`
+	// The client's change from start (syncproto/topchange.Episode): the
+	// current episode's start TOP's and latest TOP's interview days (unset:
+	// none), and every TOP item, in the profile's order (empty without a
+	// start TOP; each item unknown and not answered at latest without a
+	// later TOP).
+	TopStart      *Date            `protobuf:"bytes,4,opt,name=top_start,json=topStart,proto3" json:"top_start,omitempty"`
+	TopLatest     *Date            `protobuf:"bytes,5,opt,name=top_latest,json=topLatest,proto3" json:"top_latest,omitempty"`
+	TopChange     []*ReportTOPItem `protobuf:"bytes,6,rep,name=top_change,json=topChange,proto3" json:"top_change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1034,6 +1042,27 @@ func (x *GetTimelineResponse) GetPeople() []*Person {
 func (x *GetTimelineResponse) GetDevices() []*DeviceName {
 	if x != nil {
 		return x.Devices
+	}
+	return nil
+}
+
+func (x *GetTimelineResponse) GetTopStart() *Date {
+	if x != nil {
+		return x.TopStart
+	}
+	return nil
+}
+
+func (x *GetTimelineResponse) GetTopLatest() *Date {
+	if x != nil {
+		return x.TopLatest
+	}
+	return nil
+}
+
+func (x *GetTimelineResponse) GetTopChange() []*ReportTOPItem {
+	if x != nil {
+		return x.TopChange
 	}
 	return nil
 }
@@ -3510,7 +3539,10 @@ type ReportTOPItem struct {
 	StartAnswered  bool                   `protobuf:"varint,5,opt,name=start_answered,json=startAnswered,proto3" json:"start_answered,omitempty"`
 	LatestAnswered bool                   `protobuf:"varint,6,opt,name=latest_answered,json=latestAnswered,proto3" json:"latest_answered,omitempty"`
 	// improved, unchanged, worsened or unknown.
-	Movement      string `protobuf:"bytes,7,opt,name=movement,proto3" json:"movement,omitempty"`
+	Movement string `protobuf:"bytes,7,opt,name=movement,proto3" json:"movement,omitempty"`
+	// The item's highest score: 28 (days), 20 (a rating) or 1 (yes/no). Set
+	// in GetTimelineResponse.top_change.
+	MaxScore      int32 `protobuf:"varint,8,opt,name=max_score,json=maxScore,proto3" json:"max_score,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3592,6 +3624,13 @@ func (x *ReportTOPItem) GetMovement() string {
 		return x.Movement
 	}
 	return ""
+}
+
+func (x *ReportTOPItem) GetMaxScore() int32 {
+	if x != nil {
+		return x.MaxScore
+	}
+	return 0
 }
 
 // GetOrderReportResponse is the report.
@@ -3803,11 +3842,16 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\ahistory\x18\x02 \x03(\v2\x1c.throughcare.v1.HistoryEntryR\ahistory\"D\n" +
 	"\x06Person\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\tR\x06userId\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"\xb5\x01\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"\xdb\x02\n" +
 	"\x13GetTimelineResponse\x128\n" +
 	"\arecords\x18\x01 \x03(\v2\x1e.throughcare.v1.TimelineRecordR\arecords\x12.\n" +
 	"\x06people\x18\x02 \x03(\v2\x16.throughcare.v1.PersonR\x06people\x124\n" +
-	"\adevices\x18\x03 \x03(\v2\x1a.throughcare.v1.DeviceNameR\adevices\"=\n" +
+	"\adevices\x18\x03 \x03(\v2\x1a.throughcare.v1.DeviceNameR\adevices\x121\n" +
+	"\ttop_start\x18\x04 \x01(\v2\x14.throughcare.v1.DateR\btopStart\x123\n" +
+	"\n" +
+	"top_latest\x18\x05 \x01(\v2\x14.throughcare.v1.DateR\ttopLatest\x12<\n" +
+	"\n" +
+	"top_change\x18\x06 \x03(\v2\x1d.throughcare.v1.ReportTOPItemR\ttopChange\"=\n" +
 	"\n" +
 	"DeviceName\x12\x1b\n" +
 	"\tdevice_id\x18\x01 \x01(\tR\bdeviceId\x12\x12\n" +
@@ -4015,7 +4059,7 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"testResult\x12\x1e\n" +
 	"\n" +
 	"substances\x18\x04 \x03(\tR\n" +
-	"substances\"\xed\x01\n" +
+	"substances\"\x8a\x02\n" +
 	"\rReportTOPItem\x12\x12\n" +
 	"\x04item\x18\x01 \x01(\tR\x04item\x12\x18\n" +
 	"\asection\x18\x02 \x01(\tR\asection\x12\x1f\n" +
@@ -4024,7 +4068,8 @@ const file_throughcare_v1_review_proto_rawDesc = "" +
 	"\flatest_score\x18\x04 \x01(\x05R\vlatestScore\x12%\n" +
 	"\x0estart_answered\x18\x05 \x01(\bR\rstartAnswered\x12'\n" +
 	"\x0flatest_answered\x18\x06 \x01(\bR\x0elatestAnswered\x12\x1a\n" +
-	"\bmovement\x18\a \x01(\tR\bmovement\"\xd0\x05\n" +
+	"\bmovement\x18\a \x01(\tR\bmovement\x12\x1b\n" +
+	"\tmax_score\x18\b \x01(\x05R\bmaxScore\"\xd0\x05\n" +
 	"\x16GetOrderReportResponse\x121\n" +
 	"\x05order\x18\x01 \x01(\v2\x1b.throughcare.v1.RecordStateR\x05order\x12\x1f\n" +
 	"\vclient_name\x18\x02 \x01(\tR\n" +
@@ -4161,9 +4206,9 @@ var file_throughcare_v1_review_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil),      // 46: google.protobuf.Timestamp
 	(*RecordState)(nil),                // 47: throughcare.v1.RecordState
 	(*HistoryEntry)(nil),               // 48: throughcare.v1.HistoryEntry
-	(*Conflict)(nil),                   // 49: throughcare.v1.Conflict
-	(*Value)(nil),                      // 50: throughcare.v1.Value
-	(*Date)(nil),                       // 51: throughcare.v1.Date
+	(*Date)(nil),                       // 49: throughcare.v1.Date
+	(*Conflict)(nil),                   // 50: throughcare.v1.Conflict
+	(*Value)(nil),                      // 51: throughcare.v1.Value
 	(*TOPSchedule)(nil),                // 52: throughcare.v1.TOPSchedule
 }
 var file_throughcare_v1_review_proto_depIdxs = []int32{
@@ -4180,85 +4225,88 @@ var file_throughcare_v1_review_proto_depIdxs = []int32{
 	11, // 10: throughcare.v1.GetTimelineResponse.records:type_name -> throughcare.v1.TimelineRecord
 	12, // 11: throughcare.v1.GetTimelineResponse.people:type_name -> throughcare.v1.Person
 	14, // 12: throughcare.v1.GetTimelineResponse.devices:type_name -> throughcare.v1.DeviceName
-	1,  // 13: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
-	49, // 14: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
-	18, // 15: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
-	12, // 16: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
-	2,  // 17: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
-	50, // 18: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
-	46, // 19: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
-	46, // 20: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
-	51, // 21: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
-	46, // 22: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
-	23, // 23: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
-	24, // 24: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
-	25, // 25: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
-	25, // 26: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
-	26, // 27: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
-	28, // 28: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
-	26, // 29: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
-	29, // 30: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
-	3,  // 31: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
-	12, // 32: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
-	51, // 33: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
-	46, // 34: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
-	46, // 35: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
-	46, // 36: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
-	33, // 37: throughcare.v1.CaseloadClient.next_top:type_name -> throughcare.v1.NextTOP
-	31, // 38: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
-	52, // 39: throughcare.v1.GetCaseloadResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
-	51, // 40: throughcare.v1.NextTOP.due:type_name -> throughcare.v1.Date
-	51, // 41: throughcare.v1.NextTOP.window_from:type_name -> throughcare.v1.Date
-	51, // 42: throughcare.v1.NextTOP.window_to:type_name -> throughcare.v1.Date
-	4,  // 43: throughcare.v1.NextTOP.state:type_name -> throughcare.v1.TOPState
-	5,  // 44: throughcare.v1.TOPIssue.kind:type_name -> throughcare.v1.TOPIssueKind
-	51, // 45: throughcare.v1.TOPIssue.day:type_name -> throughcare.v1.Date
-	12, // 46: throughcare.v1.TOPIssueClient.workers:type_name -> throughcare.v1.Person
-	51, // 47: throughcare.v1.TOPIssueClient.treatment_started:type_name -> throughcare.v1.Date
-	35, // 48: throughcare.v1.TOPIssueClient.issues:type_name -> throughcare.v1.TOPIssue
-	36, // 49: throughcare.v1.ListTOPIssuesResponse.clients:type_name -> throughcare.v1.TOPIssueClient
-	52, // 50: throughcare.v1.ListTOPIssuesResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
-	46, // 51: throughcare.v1.GetOutcomeMovementRequest.from:type_name -> google.protobuf.Timestamp
-	46, // 52: throughcare.v1.GetOutcomeMovementRequest.to:type_name -> google.protobuf.Timestamp
-	39, // 53: throughcare.v1.GetOutcomeMovementResponse.figures:type_name -> throughcare.v1.OutcomeFigure
-	51, // 54: throughcare.v1.GetOrderReportRequest.from:type_name -> throughcare.v1.Date
-	51, // 55: throughcare.v1.GetOrderReportRequest.to:type_name -> throughcare.v1.Date
-	46, // 56: throughcare.v1.ReportAppointment.starts_at:type_name -> google.protobuf.Timestamp
-	46, // 57: throughcare.v1.ReportDrugTest.occurred_at:type_name -> google.protobuf.Timestamp
-	47, // 58: throughcare.v1.GetOrderReportResponse.order:type_name -> throughcare.v1.RecordState
-	51, // 59: throughcare.v1.GetOrderReportResponse.from:type_name -> throughcare.v1.Date
-	51, // 60: throughcare.v1.GetOrderReportResponse.to:type_name -> throughcare.v1.Date
-	42, // 61: throughcare.v1.GetOrderReportResponse.appointments:type_name -> throughcare.v1.ReportAppointment
-	28, // 62: throughcare.v1.GetOrderReportResponse.attendance:type_name -> throughcare.v1.AppointmentAttendance
-	43, // 63: throughcare.v1.GetOrderReportResponse.drug_tests:type_name -> throughcare.v1.ReportDrugTest
-	51, // 64: throughcare.v1.GetOrderReportResponse.top_start:type_name -> throughcare.v1.Date
-	51, // 65: throughcare.v1.GetOrderReportResponse.top_latest:type_name -> throughcare.v1.Date
-	44, // 66: throughcare.v1.GetOrderReportResponse.top_change:type_name -> throughcare.v1.ReportTOPItem
-	7,  // 67: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
-	10, // 68: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
-	15, // 69: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
-	17, // 70: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
-	20, // 71: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
-	22, // 72: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
-	30, // 73: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
-	38, // 74: throughcare.v1.ReviewService.GetOutcomeMovement:input_type -> throughcare.v1.GetOutcomeMovementRequest
-	41, // 75: throughcare.v1.ReviewService.GetOrderReport:input_type -> throughcare.v1.GetOrderReportRequest
-	34, // 76: throughcare.v1.ReviewService.ListTOPIssues:input_type -> throughcare.v1.ListTOPIssuesRequest
-	9,  // 77: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
-	13, // 78: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
-	16, // 79: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
-	19, // 80: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
-	21, // 81: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
-	27, // 82: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
-	32, // 83: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
-	40, // 84: throughcare.v1.ReviewService.GetOutcomeMovement:output_type -> throughcare.v1.GetOutcomeMovementResponse
-	45, // 85: throughcare.v1.ReviewService.GetOrderReport:output_type -> throughcare.v1.GetOrderReportResponse
-	37, // 86: throughcare.v1.ReviewService.ListTOPIssues:output_type -> throughcare.v1.ListTOPIssuesResponse
-	77, // [77:87] is the sub-list for method output_type
-	67, // [67:77] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	49, // 13: throughcare.v1.GetTimelineResponse.top_start:type_name -> throughcare.v1.Date
+	49, // 14: throughcare.v1.GetTimelineResponse.top_latest:type_name -> throughcare.v1.Date
+	44, // 15: throughcare.v1.GetTimelineResponse.top_change:type_name -> throughcare.v1.ReportTOPItem
+	1,  // 16: throughcare.v1.ReviewContactRequest.decision:type_name -> throughcare.v1.ReviewDecision
+	50, // 17: throughcare.v1.ConflictSummary.conflict:type_name -> throughcare.v1.Conflict
+	18, // 18: throughcare.v1.ListConflictsResponse.conflicts:type_name -> throughcare.v1.ConflictSummary
+	12, // 19: throughcare.v1.ListConflictsResponse.people:type_name -> throughcare.v1.Person
+	2,  // 20: throughcare.v1.ResolveConflictRequest.choice:type_name -> throughcare.v1.ConflictChoice
+	51, // 21: throughcare.v1.ResolveConflictRequest.value:type_name -> throughcare.v1.Value
+	46, // 22: throughcare.v1.GetStatisticsRequest.from:type_name -> google.protobuf.Timestamp
+	46, // 23: throughcare.v1.GetStatisticsRequest.to:type_name -> google.protobuf.Timestamp
+	49, // 24: throughcare.v1.WeeklyCount.week:type_name -> throughcare.v1.Date
+	46, // 25: throughcare.v1.QuietClient.last_contact:type_name -> google.protobuf.Timestamp
+	23, // 26: throughcare.v1.GetStatisticsResponse.weekly:type_name -> throughcare.v1.WeeklyCount
+	24, // 27: throughcare.v1.GetStatisticsResponse.attendance:type_name -> throughcare.v1.Attendance
+	25, // 28: throughcare.v1.GetStatisticsResponse.housing:type_name -> throughcare.v1.Movement
+	25, // 29: throughcare.v1.GetStatisticsResponse.employment:type_name -> throughcare.v1.Movement
+	26, // 30: throughcare.v1.GetStatisticsResponse.quiet:type_name -> throughcare.v1.QuietClient
+	28, // 31: throughcare.v1.GetStatisticsResponse.appointments:type_name -> throughcare.v1.AppointmentAttendance
+	26, // 32: throughcare.v1.GetStatisticsResponse.unbooked:type_name -> throughcare.v1.QuietClient
+	29, // 33: throughcare.v1.AppointmentAttendance.dna_reasons:type_name -> throughcare.v1.ReasonCount
+	3,  // 34: throughcare.v1.GetCaseloadRequest.sort:type_name -> throughcare.v1.CaseloadSort
+	12, // 35: throughcare.v1.CaseloadClient.workers:type_name -> throughcare.v1.Person
+	49, // 36: throughcare.v1.CaseloadClient.date_of_birth:type_name -> throughcare.v1.Date
+	46, // 37: throughcare.v1.CaseloadClient.last_contact:type_name -> google.protobuf.Timestamp
+	46, // 38: throughcare.v1.CaseloadClient.next_appointment:type_name -> google.protobuf.Timestamp
+	46, // 39: throughcare.v1.CaseloadClient.last_missed:type_name -> google.protobuf.Timestamp
+	33, // 40: throughcare.v1.CaseloadClient.next_top:type_name -> throughcare.v1.NextTOP
+	31, // 41: throughcare.v1.GetCaseloadResponse.clients:type_name -> throughcare.v1.CaseloadClient
+	52, // 42: throughcare.v1.GetCaseloadResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
+	49, // 43: throughcare.v1.NextTOP.due:type_name -> throughcare.v1.Date
+	49, // 44: throughcare.v1.NextTOP.window_from:type_name -> throughcare.v1.Date
+	49, // 45: throughcare.v1.NextTOP.window_to:type_name -> throughcare.v1.Date
+	4,  // 46: throughcare.v1.NextTOP.state:type_name -> throughcare.v1.TOPState
+	5,  // 47: throughcare.v1.TOPIssue.kind:type_name -> throughcare.v1.TOPIssueKind
+	49, // 48: throughcare.v1.TOPIssue.day:type_name -> throughcare.v1.Date
+	12, // 49: throughcare.v1.TOPIssueClient.workers:type_name -> throughcare.v1.Person
+	49, // 50: throughcare.v1.TOPIssueClient.treatment_started:type_name -> throughcare.v1.Date
+	35, // 51: throughcare.v1.TOPIssueClient.issues:type_name -> throughcare.v1.TOPIssue
+	36, // 52: throughcare.v1.ListTOPIssuesResponse.clients:type_name -> throughcare.v1.TOPIssueClient
+	52, // 53: throughcare.v1.ListTOPIssuesResponse.top_schedule:type_name -> throughcare.v1.TOPSchedule
+	46, // 54: throughcare.v1.GetOutcomeMovementRequest.from:type_name -> google.protobuf.Timestamp
+	46, // 55: throughcare.v1.GetOutcomeMovementRequest.to:type_name -> google.protobuf.Timestamp
+	39, // 56: throughcare.v1.GetOutcomeMovementResponse.figures:type_name -> throughcare.v1.OutcomeFigure
+	49, // 57: throughcare.v1.GetOrderReportRequest.from:type_name -> throughcare.v1.Date
+	49, // 58: throughcare.v1.GetOrderReportRequest.to:type_name -> throughcare.v1.Date
+	46, // 59: throughcare.v1.ReportAppointment.starts_at:type_name -> google.protobuf.Timestamp
+	46, // 60: throughcare.v1.ReportDrugTest.occurred_at:type_name -> google.protobuf.Timestamp
+	47, // 61: throughcare.v1.GetOrderReportResponse.order:type_name -> throughcare.v1.RecordState
+	49, // 62: throughcare.v1.GetOrderReportResponse.from:type_name -> throughcare.v1.Date
+	49, // 63: throughcare.v1.GetOrderReportResponse.to:type_name -> throughcare.v1.Date
+	42, // 64: throughcare.v1.GetOrderReportResponse.appointments:type_name -> throughcare.v1.ReportAppointment
+	28, // 65: throughcare.v1.GetOrderReportResponse.attendance:type_name -> throughcare.v1.AppointmentAttendance
+	43, // 66: throughcare.v1.GetOrderReportResponse.drug_tests:type_name -> throughcare.v1.ReportDrugTest
+	49, // 67: throughcare.v1.GetOrderReportResponse.top_start:type_name -> throughcare.v1.Date
+	49, // 68: throughcare.v1.GetOrderReportResponse.top_latest:type_name -> throughcare.v1.Date
+	44, // 69: throughcare.v1.GetOrderReportResponse.top_change:type_name -> throughcare.v1.ReportTOPItem
+	7,  // 70: throughcare.v1.ReviewService.ListContacts:input_type -> throughcare.v1.ListContactsRequest
+	10, // 71: throughcare.v1.ReviewService.GetTimeline:input_type -> throughcare.v1.GetTimelineRequest
+	15, // 72: throughcare.v1.ReviewService.ReviewContact:input_type -> throughcare.v1.ReviewContactRequest
+	17, // 73: throughcare.v1.ReviewService.ListConflicts:input_type -> throughcare.v1.ListConflictsRequest
+	20, // 74: throughcare.v1.ReviewService.ResolveConflict:input_type -> throughcare.v1.ResolveConflictRequest
+	22, // 75: throughcare.v1.ReviewService.GetStatistics:input_type -> throughcare.v1.GetStatisticsRequest
+	30, // 76: throughcare.v1.ReviewService.GetCaseload:input_type -> throughcare.v1.GetCaseloadRequest
+	38, // 77: throughcare.v1.ReviewService.GetOutcomeMovement:input_type -> throughcare.v1.GetOutcomeMovementRequest
+	41, // 78: throughcare.v1.ReviewService.GetOrderReport:input_type -> throughcare.v1.GetOrderReportRequest
+	34, // 79: throughcare.v1.ReviewService.ListTOPIssues:input_type -> throughcare.v1.ListTOPIssuesRequest
+	9,  // 80: throughcare.v1.ReviewService.ListContacts:output_type -> throughcare.v1.ListContactsResponse
+	13, // 81: throughcare.v1.ReviewService.GetTimeline:output_type -> throughcare.v1.GetTimelineResponse
+	16, // 82: throughcare.v1.ReviewService.ReviewContact:output_type -> throughcare.v1.ReviewContactResponse
+	19, // 83: throughcare.v1.ReviewService.ListConflicts:output_type -> throughcare.v1.ListConflictsResponse
+	21, // 84: throughcare.v1.ReviewService.ResolveConflict:output_type -> throughcare.v1.ResolveConflictResponse
+	27, // 85: throughcare.v1.ReviewService.GetStatistics:output_type -> throughcare.v1.GetStatisticsResponse
+	32, // 86: throughcare.v1.ReviewService.GetCaseload:output_type -> throughcare.v1.GetCaseloadResponse
+	40, // 87: throughcare.v1.ReviewService.GetOutcomeMovement:output_type -> throughcare.v1.GetOutcomeMovementResponse
+	45, // 88: throughcare.v1.ReviewService.GetOrderReport:output_type -> throughcare.v1.GetOrderReportResponse
+	37, // 89: throughcare.v1.ReviewService.ListTOPIssues:output_type -> throughcare.v1.ListTOPIssuesResponse
+	80, // [80:90] is the sub-list for method output_type
+	70, // [70:80] is the sub-list for method input_type
+	70, // [70:70] is the sub-list for extension type_name
+	70, // [70:70] is the sub-list for extension extendee
+	0,  // [0:70] is the sub-list for field type_name
 }
 
 func init() { file_throughcare_v1_review_proto_init() }

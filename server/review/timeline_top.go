@@ -1,0 +1,54 @@
+package review
+
+import (
+	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/schema"
+	"github.com/throughcare/throughcare/syncproto/topchange"
+)
+
+// timelineTOPChange fills a timeline's change from start from the client's
+// records: the current episode's start TOP and latest TOP since
+// (topchange.Episode, among the live outcome_review records), item by
+// item with each item's movement (topchange.Compare). Without a start TOP
+// it leaves the response's TOP fields unset.
+func timelineTOPChange(resp *v1.GetTimelineResponse, records []*v1.TimelineRecord) {
+	var tops []topchange.TOP
+	for _, tr := range records {
+		if tr.GetRecord().GetRecordType() != "outcome_review" {
+			continue
+		}
+		if t, live := topchange.FromState(tr.GetRecord()); live {
+			tops = append(tops, t)
+		}
+	}
+	start, latest := topchange.Episode(tops)
+	if start < 0 {
+		return
+	}
+	var last topchange.TOP
+	resp.TopStart = dateMsg(tops[start].Day)
+	if latest >= 0 {
+		last = tops[latest]
+		resp.TopLatest = dateMsg(last.Day)
+	}
+	for _, c := range topchange.Compare(tops[start], last) {
+		it := c.Item()
+		resp.TopChange = append(resp.TopChange, &v1.ReportTOPItem{
+			Item: it.Name, Section: it.Section,
+			StartScore: int32(c.Start.Value), StartAnswered: c.Start.Answered,
+			LatestScore: int32(c.Latest.Value), LatestAnswered: c.Latest.Answered,
+			Movement: c.Movement.String(), MaxScore: topMax(it),
+		})
+	}
+}
+
+// topMax is an item's highest score.
+func topMax(it schema.TOPItem) int32 {
+	switch it.Kind {
+	case schema.TOPRating:
+		return schema.TOPRatingMax
+	case schema.TOPYesNo:
+		return 1
+	}
+	return schema.TOPPeriodDays
+}
