@@ -308,25 +308,31 @@ func (s *Service) ExportStatistics(ctx context.Context, id *identity.Identity, q
 	if err != nil {
 		return 0, err
 	}
-	rows := 0
-	err = func() error {
+	rows, err := func() (int, error) {
 		st, err := s.statistics(ctx, sc, &statsQuery{from: from, to: to, teamID: q.TeamID, quietDays: q.QuietDays})
 		if err != nil {
-			return err
+			return 0, err
 		}
-		for _, row := range statisticsRows(st) {
-			if err := stillWanted(ctx, id); err != nil {
-				return err
-			}
-			if err := sink.Row(row); err != nil {
-				return err
-			}
-			rows++
-		}
-		return sink.Flush()
+		return writeRows(ctx, id, sink, statisticsRows(st))
 	}()
 	e.finish(ctx, rows, err)
 	return rows, err
+}
+
+// writeRows writes rows to sink, checking before each that the caller may
+// still export, then flushes it; it returns how many rows it wrote.
+func writeRows(ctx context.Context, id *identity.Identity, sink Sink, rows [][]string) (int, error) {
+	n := 0
+	for _, row := range rows {
+		if err := stillWanted(ctx, id); err != nil {
+			return n, err
+		}
+		if err := sink.Row(row); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, sink.Flush()
 }
 
 // statisticsRows renders statistics as StatisticsColumns rows.

@@ -216,22 +216,12 @@ func (s *Service) ExportOutcomeMovement(ctx context.Context, id *identity.Identi
 	if err != nil {
 		return 0, err
 	}
-	rows := 0
-	err = func() error {
+	rows, err := func() (int, error) {
 		m, err := s.outcomeMovement(ctx, sc, p)
 		if err != nil {
-			return err
+			return 0, err
 		}
-		for _, row := range movementRows(m) {
-			if err := stillWanted(ctx, id); err != nil {
-				return err
-			}
-			if err := sink.Row(row); err != nil {
-				return err
-			}
-			rows++
-		}
-		return sink.Flush()
+		return writeRows(ctx, id, sink, movementRows(m))
 	}()
 	e.finish(ctx, rows, err)
 	return rows, err

@@ -30,15 +30,7 @@ func reportTOPChange(resp *v1.GetOrderReportResponse, states []*v1.RecordState, 
 	if latest >= 0 {
 		last, resp.TopLatest = tops[latest], dates[latest]
 	}
-	for _, c := range topchange.Compare(tops[start], last) {
-		it := c.Item()
-		resp.TopChange = append(resp.TopChange, &v1.ReportTOPItem{
-			Item: it.Name, Section: it.Section,
-			StartScore: int32(c.Start.Value), StartAnswered: c.Start.Answered,
-			LatestScore: int32(c.Latest.Value), LatestAnswered: c.Latest.Answered,
-			Movement: c.Movement.String(),
-		})
-	}
+	resp.TopChange = topChangeMsg(tops[start], last)
 	if latest >= 0 {
 		return 2
 	}

@@ -31,15 +31,24 @@ func timelineTOPChange(resp *v1.GetTimelineResponse, records []*v1.TimelineRecor
 		last = tops[latest]
 		resp.TopLatest = dateMsg(last.Day)
 	}
-	for _, c := range topchange.Compare(tops[start], last) {
+	resp.TopChange = topChangeMsg(tops[start], last)
+}
+
+// topChangeMsg is each TOP item at start and at the latest TOP (last is the
+// zero TOP when there is none yet), with its movement and scale, as the
+// timeline and the order report send it.
+func topChangeMsg(start, last topchange.TOP) []*v1.ReportTOPItem {
+	var out []*v1.ReportTOPItem
+	for _, c := range topchange.Compare(start, last) {
 		it := c.Item()
-		resp.TopChange = append(resp.TopChange, &v1.ReportTOPItem{
+		out = append(out, &v1.ReportTOPItem{
 			Item: it.Name, Section: it.Section,
 			StartScore: int32(c.Start.Value), StartAnswered: c.Start.Answered,
 			LatestScore: int32(c.Latest.Value), LatestAnswered: c.Latest.Answered,
 			Movement: c.Movement.String(), MaxScore: topMax(it),
 		})
 	}
+	return out
 }
 
 // topMax is an item's highest score.
