@@ -2,7 +2,8 @@ package e2e
 
 // A browser test of the client page's change from start: TOPs a tablet
 // records offline reach the console once it syncs, start against latest,
-// each item's direction in words, and "Not answered" shown as such.
+// each item's direction in words, and "Not answered" shown as such; and
+// the team's outcome movement page counting that client.
 
 import (
 	"fmt"
@@ -75,4 +76,28 @@ func TestBrowserTOPChangeFromStart(t *testing.T) {
 		t.Errorf("%v domain charts, want 4", got)
 	}
 	b.shot("top-change")
+
+	// The team's outcome movement (the last 12 weeks: Alex's review is in
+	// them) counts Alex, with the clients behind every figure; crack, not
+	// answered at the start, leaves Alex out of its base.
+	b.open("/?view=outcomes")
+	b.waitText("#outcomes-compared .big", "1")
+	for _, c := range []struct{ measure, item, clients, base, notAnswered string }{
+		{"abstinent", "opiates", "0", "1", "0"}, // 1 day at review
+		{"reduced", "opiates", "1", "1", "0"},   // 20 days to 1
+		{"abstinent", "crack", "0", "0", "1"},
+		{"reduced", "shoplifting", "0", "1", "0"}, // 6 days to 9
+		{"resolved", "acute_housing_problem", "1", "1", "0"},
+	} {
+		row := fmt.Sprintf(`#movement tr[data-measure=%q][data-item=%q]`, c.measure, c.item)
+		for _, cell := range []struct{ css, want string }{{"td.clients", c.clients}, {"td.base", c.base}, {"td.not-answered", c.notAnswered}} {
+			if got := b.text(row + " " + cell.css); got != cell.want {
+				t.Errorf("%s %s %s = %q, want %q", c.measure, c.item, cell.css, got, cell.want)
+			}
+		}
+	}
+	if got := b.eval(`document.querySelectorAll('#outcomes svg.plot').length`); got != float64(1) {
+		t.Errorf("%v movement charts, want 1", got)
+	}
+	b.shot("outcome-movement")
 }

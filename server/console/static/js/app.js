@@ -17,11 +17,13 @@ import * as navcount from './navcount.js';
 import * as admin from './admin.js';
 import * as topissues from './topschedule.js';
 import * as orderreport from './orderreport.js';
+import * as outcomes from './outcomes.js';
 
 const views = { queue, contact, client: timeline, conflicts, stats, audit, caseload };
 views.admin = admin;
 views.topissues = topissues;
 views.orderreport = orderreport;
+views.outcomes = outcomes;
 // Views for administrators only (the server refuses others their calls too).
 const adminOnly = new Set(['audit', 'admin']);
 const main = document.getElementById('main');
