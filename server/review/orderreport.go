@@ -79,6 +79,10 @@ func (s *Service) GetOrderReport(ctx context.Context, id *identity.Identity, req
 	}
 	a := audit.Entry(ctx, id, store.AuditViewOrderReport, s.now())
 	a.ClientIDs, a.RecordID, a.Count = []string{req.GetClientId()}, req.GetOrderId(), uint64(included)
+	// The period, from the first service day's start to the end of the
+	// last: with the order and the client it names exactly the records the
+	// report included, as history held them at the entry's time.
+	a.From, a.To = p.start(), p.end()
 	if err := storeErr(s.st.Directory(ctx, func(tx store.DirTx) error { return tx.AppendAudit(a) })); err != nil {
 		return nil, err
 	}
@@ -92,6 +96,16 @@ func (s *Service) GetOrderReport(ctx context.Context, id *identity.Identity, req
 type period struct {
 	from, to   int64
 	fromD, toD *v1.Date
+}
+
+// start is the instant the period's first service day begins.
+func (p period) start() time.Time {
+	return time.Date(int(p.fromD.GetYear()), time.Month(p.fromD.GetMonth()), int(p.fromD.GetDay()), 0, 0, 0, 0, caseday.Zone)
+}
+
+// end is the instant the period's last service day ends.
+func (p period) end() time.Time {
+	return time.Date(int(p.toD.GetYear()), time.Month(p.toD.GetMonth()), int(p.toD.GetDay())+1, 0, 0, 0, 0, caseday.Zone)
 }
 
 // contains reports whether an instant's service day is in the period.

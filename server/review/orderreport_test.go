@@ -86,6 +86,10 @@ func TestOrderReport(t *testing.T) {
 		got[0].RecordID != order || got[0].Count != 4 || got[0].UserID != w.supA1.UserID {
 		t.Fatalf("audit after one report: %+v, want one view_order_report of the order counting 4 records", got)
 	}
+	// The period in London time: 1 March is GMT, 31 March ends in BST.
+	if from, to := got[0].From, got[0].To; !from.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) || !to.Equal(time.Date(2026, 3, 31, 23, 0, 0, 0, time.UTC)) {
+		t.Errorf("audited period %v to %v, want 2026-03-01T00:00Z to 2026-03-31T23:00Z", from, to)
+	}
 }
 
 // Staff get reports for clients in reach, workers for clients assigned to
