@@ -134,7 +134,26 @@ func (it TOPItem) WeekField(w int) string {
 }
 
 // Fields are the item's fields in an outcome_review, in order.
+//
+// The slices of TOPItems' items (found by name) are built once and shared:
+// callers must not change them.
 func (it TOPItem) Fields() []Field {
+	if f, ok := topItemFields[it.Name]; ok {
+		return f
+	}
+	return it.fields()
+}
+
+// topItemFields are the fields of each item of TOPItems, by name.
+var topItemFields = func() map[string][]Field {
+	m := make(map[string][]Field, len(TOPItems))
+	for _, it := range TOPItems {
+		m[it.Name] = it.fields()
+	}
+	return m
+}()
+
+func (it TOPItem) fields() []Field {
 	switch it.Kind {
 	case TOPWeeklyDays:
 		out := make([]Field, 0, 6)
