@@ -34,8 +34,8 @@ const maxReportDays = 3 * 366
 // Staff reach the clients in their reach, workers the clients they are
 // assigned now (access.OrderReportClient); anything else, and an order that
 // is not the client's, is NotFound. Every report leaves one audit entry
-// (view_order_report: the client, the order as its record, and how many
-// records the report included).
+// (view_order_report: the client, the order as its record, the period and
+// how many records the report included).
 func (s *Service) GetOrderReport(ctx context.Context, id *identity.Identity, req *v1.GetOrderReportRequest) (*v1.GetOrderReportResponse, error) {
 	if err := access.Allow(id, access.ReadOrderReports); err != nil {
 		return nil, err
