@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestNumber(t *testing.T) {
+	tests := []struct {
+		in   float64
+		want string
+	}{
+		{0, "0"}, {0.8123, "0.812"}, {13.46, "13.5"}, {99.4, "99.4"}, {100, "100"},
+		{1234.4, "1,234"}, {105000, "105,000"}, {1234567.6, "1,234,568"}, {-2500, "-2,500"},
+	}
+	for _, tt := range tests {
+		if got := number(tt.in); got != tt.want {
+			t.Errorf("number(%v) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestReportWriters(t *testing.T) {
+	r := &Report{Size: 10000, Cores: 2, GoVersion: "go1.26", At: "2026-12-07 12:30 UTC", Notes: []string{"shared machine"},
+		Figures: []Figure{
+			{Name: "ingest", Value: 81234.5, Unit: "changes/s", Target: "≥ 80,000"},
+			{Name: "full sync", Value: 0.4567, Unit: "s", Target: "< 0.8 (100k)"},
+		}}
+	var md bytes.Buffer
+	if err := r.WriteMarkdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"# Real-size benchmark: 10,000 peer-workload contacts\n",
+		"2026-12-07 12:30 UTC, go1.26, 2 cores.\n",
+		"- shared machine\n",
+		"| ingest | 81,235 | changes/s | ≥ 80,000 |\n",
+		"| full sync | 0.457 | s | < 0.8 (100k) |\n",
+	} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("Markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := r.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var got Report
+	if err := json.Unmarshal(js.Bytes(), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Size != 10000 || got.Cores != 2 || len(got.Figures) != 2 || got.Figures[1] != r.Figures[1] {
+		t.Fatalf("JSON round trip = %+v, want %+v", got, *r)
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/throughcare/throughcare/e2e/serverproc"
+	"github.com/throughcare/throughcare/syncproto/sample/peer"
+)
+
+// seedOf is the workload's seed (bench-workload.md's).
+const seedOf = 42
+
+// run does the benchmark and returns its report.
+func run(ctx context.Context, o options) (*Report, error) {
+	r := &Report{Size: o.size, Cores: cores(), GoVersion: runtime.Version(), At: time.Now().UTC().Format("2006-01-02 15:04 UTC")}
+	r.Notes = append(r.Notes, "shared machine (other builds and tests run beside it): load average "+loadAverage()+" at the start")
+	tmp, err := os.MkdirTemp("", "throughcare-realbench")
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err := os.RemoveAll(tmp); err != nil {
+			fmt.Fprintln(os.Stderr, "realbench: could not remove its temporary directory:", err)
+		}
+	}()
+	if o.server == "" {
+		if o.server, err = serverproc.Build(tmp); err != nil {
+			return nil, err
+		}
+	}
+	srv, err := serverproc.Start(o.server, tmp, o.serverArgs)
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Stop()
+	g := peer.New(seedOf)
+	hc := serverproc.H2C()
+	c, err := setUp(ctx, srv, hc, g)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "realbench: server pid %d on %s; seeding %d contacts\n", srv.PID(), srv.URL, o.size)
+	in, err := seed(ctx, c, g, o.size, o.batch, o.pushers)
+	if err != nil {
+		return nil, fmt.Errorf("seeding: %w\n%s", err, tail(srv.Output()))
+	}
+	ingested, err := serverproc.ReadSample(srv.PID(), 0)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(o.idle):
+	}
+	idle, err := serverproc.ReadSample(srv.PID(), 0)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "realbench: seeded in %s; full sync to a fresh tablet\n", in.took.Round(time.Millisecond))
+	tab, peak, err := fullSync(ctx, srv, c.pushers[0].key, tmp)
+	if err != nil {
+		return nil, fmt.Errorf("%w\n%s", err, tail(srv.Output()))
+	}
+	r.Figures = figures(o, in, ingested, idle, tab, peak)
+	r.Notes = append(r.Notes,
+		fmt.Sprintf("seeded from this process over SyncService.Push: %d supervisors (one per workload worker), %d contacts a push, %d pushes at once", len(c.pushers), o.batch, o.pushers),
+		fmt.Sprintf("idle RSS read %s after seeding; server RSS during the sync sampled every 100 ms; the tablet ran in its own process (its peak is its VmHWM)", o.idle),
+		"server flags: "+cmp.Or(strings.Join(o.serverArgs, " "), "(none)"),
+		"load average "+loadAverage()+" at the end")
+	return r, nil
+}
+
+// figures lists the run's figures beside issue 16's targets.
+func figures(o options, in ingest, ingested, idle serverproc.Sample, tab tabletResult, peak serverproc.Sample) []Figure {
+	mb := func(n int64) float64 { return float64(n) / (1 << 20) }
+	return []Figure{
+		{"ingest, whole seeding", float64(in.changes) / in.took.Seconds(), "changes/s", "≥ 80,000 with 1M stored"},
+		{"ingest, last tenth of the seeding", in.lastTenth, "changes/s", "flat within 25% from 10k to 1M"},
+		{"contacts seeded", float64(in.contacts), "contacts", thousands(o.size)},
+		{"seeding time", in.took.Seconds(), "s", "—"},
+		{"server peak RSS while ingesting (VmHWM)", mb(ingested.HWM), "MB", "< 500 MB"},
+		{"server RSS just after seeding", mb(ingested.RSS), "MB", "—"},
+		{"server RSS idle after seeding", mb(idle.RSS), "MB", "< 300 MB (at 1M)"},
+		{"full sync to a fresh tablet", tab.Seconds, "s", "< 0.8 s at 100k; 1M < 10× 100k"},
+		{"full sync, bytes on the wire", float64(tab.WireBytes) / 1e6, "MB", "< 7 MB at 100k"},
+		{"full sync, records pulled", float64(tab.Pulled), "records", thousands(o.size+peer.Clients) + " (contacts + clients)"},
+		{"server peak RSS during the full sync", mb(peak.RSS), "MB", "< 300 MB"},
+		{"tablet peak RSS (its process's VmHWM)", mb(tab.PeakRSS), "MB", "< 150 MB at 100k"},
+	}
+}
+
+// printJSON prints v as one line of JSON on stdout.
+func printJSON(v any) error { return json.NewEncoder(os.Stdout).Encode(v) }
+
+// tail is the last lines of the server's output but its GC trace, for an
+// error.
+func tail(s string) string {
+	var lines []string
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if !strings.HasPrefix(l, "gc ") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines[max(0, len(lines)-15):], "\n")
+}
