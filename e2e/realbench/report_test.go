@@ -55,3 +55,32 @@ func TestReportWriters(t *testing.T) {
 		t.Fatalf("JSON round trip = %+v, want %+v", got, *r)
 	}
 }
+
+func TestMedianTablet(t *testing.T) {
+	runs := []tabletResult{
+		{Seconds: 3, WireBytes: 10, Pulled: 5, PeakRSS: 300},
+		{Seconds: 1, WireBytes: 30, Pulled: 5, PeakRSS: 100},
+		{Seconds: 2, WireBytes: 20, Pulled: 5, PeakRSS: 200},
+	}
+	want := tabletResult{Seconds: 2, WireBytes: 20, Pulled: 5, PeakRSS: 200}
+	if got := medianTablet(runs); got != want {
+		t.Fatalf("medianTablet = %+v, want %+v", got, want)
+	}
+	if got := medianTablet(runs[:1]); got != runs[0] {
+		t.Fatalf("medianTablet of one run = %+v, want %+v", got, runs[0])
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{{"10k", 10_000, true}, {"100K", 100_000, true}, {"1m", 1_000_000, true}, {"2500", 2500, true}, {"k", 0, false}, {"-3", 0, false}, {"ten", 0, false}}
+	for _, tt := range tests {
+		got, err := parseSize(tt.in)
+		if got != tt.want || (err == nil) != tt.ok {
+			t.Errorf("parseSize(%q) = %d, %v; want %d (ok %v)", tt.in, got, err, tt.want, tt.ok)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,14 +66,23 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "realbench: seeded in %s; full sync to a fresh tablet\n", in.took.Round(time.Millisecond))
-	tab, peak, err := fullSync(ctx, srv, c.pushers[0].key, tmp)
-	if err != nil {
-		return nil, fmt.Errorf("%w\n%s", err, tail(srv.Output()))
+	var tabs []tabletResult
+	var peak serverproc.Sample
+	for range o.syncs {
+		tab, p, err := fullSync(ctx, srv, c.pushers[0].key, tmp)
+		if err != nil {
+			return nil, fmt.Errorf("%w\n%s", err, tail(srv.Output()))
+		}
+		tabs = append(tabs, tab)
+		if p.RSS > peak.RSS {
+			peak = p
+		}
 	}
+	tab := medianTablet(tabs)
 	r.Figures = figures(o, in, ingested, idle, tab, peak)
 	r.Notes = append(r.Notes,
-		fmt.Sprintf("seeded from this process over SyncService.Push: %d supervisors (one per workload worker), %d contacts a push, %d pushes at once", len(c.pushers), o.batch, o.pushers),
-		fmt.Sprintf("idle RSS read %s after seeding; server RSS during the sync sampled every 100 ms; the tablet ran in its own process (its peak is its VmHWM)", o.idle),
+		fmt.Sprintf("seeded from this process over SyncService.Push: %d supervisors (one per workload worker), %d contacts a push, pushes at once: %d", len(c.pushers), o.batch, o.pushers),
+		fmt.Sprintf("idle RSS read %s after seeding; %d full syncs, each to a fresh tablet in its own process (its peak RSS is its VmHWM): the tablet's figures are their medians, the server's peak RSS (sampled every 100 ms) the highest", o.idle, o.syncs),
 		"server flags: "+cmp.Or(strings.Join(o.serverArgs, " "), "(none)"),
 		"load average "+loadAverage()+" at the end")
 	return r, nil
@@ -94,6 +104,25 @@ func figures(o options, in ingest, ingested, idle serverproc.Sample, tab tabletR
 		{"full sync, records pulled", float64(tab.Pulled), "records", thousands(o.size+peer.Clients) + " (contacts + clients)"},
 		{"server peak RSS during the full sync", mb(peak.RSS), "MB", "< 300 MB"},
 		{"tablet peak RSS (its process's VmHWM)", mb(tab.PeakRSS), "MB", "< 150 MB at 100k"},
+	}
+}
+
+// medianTablet is each of the tablet's figures' median over the runs
+// (the upper one of an even count).
+func medianTablet(runs []tabletResult) tabletResult {
+	med := func(f func(tabletResult) float64) float64 {
+		v := make([]float64, len(runs))
+		for i, r := range runs {
+			v[i] = f(r)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	return tabletResult{
+		Seconds:   med(func(r tabletResult) float64 { return r.Seconds }),
+		WireBytes: int64(med(func(r tabletResult) float64 { return float64(r.WireBytes) })),
+		Pulled:    int(med(func(r tabletResult) float64 { return float64(r.Pulled) })),
+		PeakRSS:   int64(med(func(r tabletResult) float64 { return float64(r.PeakRSS) })),
 	}
 }
 
