@@ -117,8 +117,13 @@ func (p *pusher) push(ctx context.Context, batch []*v1.Change) error {
 type ingest struct {
 	contacts, changes int64
 	took              time.Duration
-	// lastTenth is the changes/s over the last tenth of the contacts.
-	lastTenth float64
+	// late is the changes/s from 80% to 90% of the contacts in: the store
+	// near its full size, before the pushes of the last, partly filled
+	// batches (one per pusher) at the end.
+	late float64
+	// serverCPU and driverCPU are the CPU the server and this process
+	// used while seeding (on 2 shared cores the driver's is not free).
+	serverCPU, driverCPU time.Duration
 }
 
 // seed draws size contacts and pushes each from its worker's pusher, in
@@ -132,8 +137,7 @@ func seed(ctx context.Context, c *team, g *peer.Generator, size, batch, pushers 
 	var wg sync.WaitGroup
 	var done, changes atomic.Int64
 	var mu sync.Mutex
-	var t90 time.Time
-	var changes90 int64
+	var marks [2]mark // when 80% and 90% of the contacts were in
 	start := time.Now()
 	for i, p := range c.pushers {
 		queues[i] = make(chan []*v1.Change, 1)
@@ -150,13 +154,14 @@ func seed(ctx context.Context, c *team, g *peer.Generator, size, batch, pushers 
 					continue
 				}
 				n := changes.Add(int64(len(b)))
-				if done.Add(int64(countRecords(b))) >= int64(size)*9/10 {
-					mu.Lock()
-					if t90.IsZero() {
-						t90, changes90 = time.Now(), n
+				d := done.Add(int64(countRecords(b)))
+				mu.Lock()
+				for i, pct := range []int64{80, 90} {
+					if marks[i].at.IsZero() && d >= int64(size)*pct/100 {
+						marks[i] = mark{time.Now(), n}
 					}
-					mu.Unlock()
 				}
+				mu.Unlock()
 			}
 		})
 	}
@@ -183,10 +188,16 @@ func seed(ctx context.Context, c *team, g *peer.Generator, size, batch, pushers 
 		return ingest{}, err
 	}
 	in := ingest{contacts: done.Load(), changes: changes.Load(), took: end.Sub(start)}
-	if d := end.Sub(t90).Seconds(); d > 0 {
-		in.lastTenth = float64(in.changes-changes90) / d
+	if d := marks[1].at.Sub(marks[0].at).Seconds(); d > 0 {
+		in.late = float64(marks[1].changes-marks[0].changes) / d
 	}
 	return in, nil
+}
+
+// mark is when a share of the contacts was in, and the changes by then.
+type mark struct {
+	at      time.Time
+	changes int64
 }
 
 // countRecords counts the records a batch's changes make (each record's

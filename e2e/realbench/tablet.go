@@ -32,6 +32,8 @@ type tabletResult struct {
 	WireBytes int64   `json:"wire_bytes"` // response bodies read during Sync
 	Pulled    int     `json:"pulled"`     // records received
 	PeakRSS   int64   `json:"peak_rss"`   // the process's VmHWM after Sync, bytes
+
+	serverCPU time.Duration // the server's, set by the driver
 }
 
 // runTablet is the tablet process: it opens a fresh SDK device on a
