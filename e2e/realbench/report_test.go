@@ -58,11 +58,11 @@ func TestReportWriters(t *testing.T) {
 
 func TestMedianTablet(t *testing.T) {
 	runs := []tabletResult{
-		{Seconds: 3, WireBytes: 10, Pulled: 5, PeakRSS: 300},
-		{Seconds: 1, WireBytes: 30, Pulled: 5, PeakRSS: 100},
-		{Seconds: 2, WireBytes: 20, Pulled: 5, PeakRSS: 200},
+		{Seconds: 3, WireBytes: 10, Pulled: 5, PeakRSS: 300, serverCPU: 2},
+		{Seconds: 1, WireBytes: 30, Pulled: 5, PeakRSS: 100, serverCPU: 3},
+		{Seconds: 2, WireBytes: 20, Pulled: 5, PeakRSS: 200, serverCPU: 1},
 	}
-	want := tabletResult{Seconds: 2, WireBytes: 20, Pulled: 5, PeakRSS: 200}
+	want := tabletResult{Seconds: 2, WireBytes: 20, Pulled: 5, PeakRSS: 200, serverCPU: 2}
 	if got := medianTablet(runs); got != want {
 		t.Fatalf("medianTablet = %+v, want %+v", got, want)
 	}

@@ -124,6 +124,8 @@ type ingest struct {
 	// serverCPU and driverCPU are the CPU the server and this process
 	// used while seeding (on 2 shared cores the driver's is not free).
 	serverCPU, driverCPU time.Duration
+	// idleCPU is the server's CPU in the idle wait after seeding.
+	idleCPU time.Duration
 }
 
 // seed draws size contacts and pushes each from its worker's pusher, in
