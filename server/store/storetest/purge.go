@@ -34,7 +34,7 @@ type PurgeOpener func(t *testing.T) PurgeStore
 func RunPurge(t *testing.T, open PurgeOpener) {
 	tests := []struct {
 		name string
-		fn   func(*testing.T, *purgeWorld)
+		fn   func(*testing.T, *PurgeWorld)
 	}{
 		{"purge_removes_client_bucket_and_assignments", testPurgeRemoves},
 		{"purge_refused_when_bucket_moved", testPurgeChanged},
@@ -44,69 +44,88 @@ func RunPurge(t *testing.T, open PurgeOpener) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := open(t)
-			p := &purgeWorld{s: s, w: fixture.NewWorld(t, s), dev: newDevice("u", 7)}
-			p.gone, p.kept = p.addClient(t, 3), p.addClient(t, 1)
-			p.worker = fixture.NewID()
-			p.w.Directory(func(tx store.DirTx) error {
-				return tx.PutAssignment(&store.Assignment{ClientID: p.gone, UserID: p.worker, From: epoch})
-			})
-			tt.fn(t, p)
+			tt.fn(t, NewPurgeWorld(t, open(t), 3, 1))
 		})
 	}
 }
 
-// purgeWorld is a store with two clients of area A, each with a client
-// record and contacts; gone has a worker assigned.
-type purgeWorld struct {
-	s                  PurgeStore
-	w                  *fixture.World
-	dev                *sample.Device
-	gone, kept, worker string
+// The words planted in the notes of the purged (Gone) and the kept
+// client's contacts, for a store's own tests that look for their bytes.
+const (
+	PlantedGone = "PLANTED-GONE"
+	PlantedKept = "PLANTED-KEPT"
+)
+
+// PurgeWorld is a store with two clients of area A, each with a client
+// record and contacts whose notes carry the client's planted word; Gone
+// has Worker assigned.
+type PurgeWorld struct {
+	S                  PurgeStore
+	W                  *fixture.World
+	Dev                *sample.Device
+	Gone, Kept, Worker string
+	keptContacts       int
 }
 
-func (p *purgeWorld) addClient(t *testing.T, contacts int) string {
+// NewPurgeWorld seeds s with the purge world: Gone with gone contacts,
+// Kept with kept.
+func NewPurgeWorld(t *testing.T, s PurgeStore, gone, kept int) *PurgeWorld {
 	t.Helper()
-	id, chs := p.dev.NewClient("Lambeth")
-	for range contacts {
-		_, c := p.dev.NewContact(id, epoch)
-		chs = append(chs, c...)
-	}
-	p.w.Directory(func(tx store.DirTx) error {
-		return tx.PutClient(&store.Client{ID: id, AreaID: p.w.AreaA, TeamID: p.w.TeamA1, CreatedAt: epoch})
+	p := &PurgeWorld{S: s, W: fixture.NewWorld(t, s), Dev: newDevice("u", 7), keptContacts: kept}
+	p.Gone, p.Kept = p.addClient(t, PlantedGone, gone), p.addClient(t, PlantedKept, kept)
+	p.Worker = fixture.NewID()
+	p.W.Directory(func(tx store.DirTx) error {
+		return tx.PutAssignment(&store.Assignment{ClientID: p.Gone, UserID: p.Worker, From: epoch})
 	})
-	if err := p.push(chs); err != nil {
+	return p
+}
+
+func (p *PurgeWorld) addClient(t *testing.T, word string, contacts int) string {
+	t.Helper()
+	id, chs := p.Dev.NewClient("Lambeth")
+	for range contacts {
+		contact, c := p.Dev.NewContact(id, epoch)
+		chs = append(chs, c...)
+		chs = append(chs, p.Dev.Change("contact", contact, id, "notes", sample.Str(word), nil))
+	}
+	p.W.Directory(func(tx store.DirTx) error {
+		return tx.PutClient(&store.Client{ID: id, AreaID: p.W.AreaA, TeamID: p.W.TeamA1, CreatedAt: epoch})
+	})
+	if err := p.Push(chs); err != nil {
 		t.Fatal(err)
 	}
 	return id
 }
 
-func (p *purgeWorld) push(chs []*v1.Change) error {
-	_, err := syncengine.Apply(context.Background(), p.s, &syncengine.Batch{UserID: "u", DeviceID: p.dev.ID, ReceivedAt: epoch, Changes: chs})
+// Push applies chs as the world's device.
+func (p *PurgeWorld) Push(chs []*v1.Change) error {
+	_, err := syncengine.Apply(context.Background(), p.S, &syncengine.Batch{UserID: "u", DeviceID: p.Dev.ID, ReceivedAt: epoch, Changes: chs})
 	return err
 }
 
-func (p *purgeWorld) head(t *testing.T, client string) uint64 {
+// Head is client's bucket head.
+func (p *PurgeWorld) Head(t *testing.T, client string) uint64 {
 	t.Helper()
-	h, err := p.s.Heads(context.Background(), []string{client})
+	h, err := p.S.Heads(context.Background(), []string{client})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h[client]
 }
 
-func (p *purgeWorld) audit() *store.Audit {
-	return &store.Audit{AreaID: p.w.AreaA, Action: store.AuditRetentionPurge, ClientIDs: []string{p.gone}}
+// Audit is the retention purge's audit entry about Gone.
+func (p *PurgeWorld) Audit() *store.Audit {
+	return &store.Audit{AreaID: p.W.AreaA, Action: store.AuditRetentionPurge, ClientIDs: []string{p.Gone}}
 }
 
 // records counts a bucket's current records and log entries.
-func (p *purgeWorld) records(t *testing.T, bucket string) (states, entries int) {
+func (p *PurgeWorld) records(t *testing.T, bucket string) (states, entries int) {
 	t.Helper()
 	ctx := context.Background()
-	if err := p.s.ScanRecords(ctx, []string{bucket}, func(string, []byte) error { states++; return nil }); err != nil {
+	if err := p.S.ScanRecords(ctx, []string{bucket}, func(string, []byte) error { states++; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	log, err := p.s.Log(ctx, bucket)
+	log, err := p.S.Log(ctx, bucket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,80 +135,89 @@ func (p *purgeWorld) records(t *testing.T, bucket string) (states, entries int) 
 // A purge leaves a tombstone (Done) and nothing else of the client: no
 // directory entry, index or assignment, no log, state or head; the other
 // client is untouched, and the audit entry is written with it.
-func testPurgeRemoves(t *testing.T, p *purgeWorld) {
-	ctx := context.Background()
+func testPurgeRemoves(t *testing.T, p *PurgeWorld) {
 	at := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
-	if err := p.s.PurgeClient(ctx, p.gone, p.head(t, p.gone), at, p.audit()); err != nil {
+	if err := p.S.PurgeClient(context.Background(), p.Gone, p.Head(t, p.Gone), at, p.Audit()); err != nil {
 		t.Fatal(err)
 	}
-	if st, n := p.records(t, p.gone); st != 0 || n != 0 {
+	p.CheckPurged(t, at)
+}
+
+// CheckPurged checks that Gone was purged whole at at (what
+// testPurgeRemoves asks) and Kept is untouched.
+func (p *PurgeWorld) CheckPurged(t *testing.T, at time.Time) {
+	t.Helper()
+	if st, n := p.records(t, p.Gone); st != 0 || n != 0 {
 		t.Errorf("purged bucket: %d states, %d log entries; want none", st, n)
 	}
-	if h := p.head(t, p.gone); h != 0 {
+	if h := p.Head(t, p.Gone); h != 0 {
 		t.Errorf("purged bucket's head %d, want 0", h)
 	}
-	if st, n := p.records(t, p.kept); st != 2 || n == 0 {
-		t.Errorf("other bucket: %d states, %d log entries; want 2 and its log", st, n)
+	if st, n := p.records(t, p.Kept); st != 1+p.keptContacts || n == 0 {
+		t.Errorf("other bucket: %d states, %d log entries; want %d and its log", st, n, 1+p.keptContacts)
 	}
-	err := p.s.DirectoryView(ctx, func(tx store.DirTx) error {
-		if _, err := tx.Client(p.gone); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("Client(purged) = %v, want ErrNotFound", err)
-		}
-		if ids := tx.ClientsOfArea(p.w.AreaA); len(ids) != 1 || ids[0] != p.kept {
-			t.Errorf("ClientsOfArea = %v, want only the kept client", ids)
-		}
-		if ids := tx.ClientsOfTeam(p.w.TeamA1); len(ids) != 1 || ids[0] != p.kept {
-			t.Errorf("ClientsOfTeam = %v, want only the kept client", ids)
-		}
-		if as, err := tx.AssignmentsOfClient(p.gone); err != nil || len(as) != 0 {
-			t.Errorf("AssignmentsOfClient(purged) = %v, %v; want none", as, err)
-		}
-		if as, err := tx.AssignmentsOfUser(p.worker); err != nil || len(as) != 0 {
-			t.Errorf("AssignmentsOfUser(worker) = %v, %v; want none", as, err)
-		}
-		tomb, err := tx.PurgedClient(p.gone)
-		if err != nil {
-			return err
-		}
-		if want := (store.PurgedClient{ID: p.gone, AreaID: p.w.AreaA, PurgedAt: at, Done: true}); *tomb != want {
-			t.Errorf("tombstone %+v, want %+v", *tomb, want)
-		}
-		if _, err := tx.PurgedClient(p.kept); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("PurgedClient(kept) = %v, want ErrNotFound", err)
-		}
-		as, err := tx.AuditOfClient(p.w.AreaA, p.gone, 0, 0)
+	if err := p.S.DirectoryView(context.Background(), func(tx store.DirTx) error {
+		p.checkPurgedDirectory(t, tx, at)
+		as, err := tx.AuditOfClient(p.W.AreaA, p.Gone, 0, 0)
 		if err == nil && (len(as) != 1 || as[0].Action != store.AuditRetentionPurge) {
 			t.Errorf("audit about the purged client: %+v, want the purge's entry", as)
 		}
 		return err
-	})
-	if err != nil {
+	}); err != nil {
 		t.Fatal(err)
 	}
 }
 
+func (p *PurgeWorld) checkPurgedDirectory(t *testing.T, tx store.DirTx, at time.Time) {
+	t.Helper()
+	if _, err := tx.Client(p.Gone); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Client(purged) = %v, want ErrNotFound", err)
+	}
+	if ids := tx.ClientsOfArea(p.W.AreaA); len(ids) != 1 || ids[0] != p.Kept {
+		t.Errorf("ClientsOfArea = %v, want only the kept client", ids)
+	}
+	if ids := tx.ClientsOfTeam(p.W.TeamA1); len(ids) != 1 || ids[0] != p.Kept {
+		t.Errorf("ClientsOfTeam = %v, want only the kept client", ids)
+	}
+	if as, err := tx.AssignmentsOfClient(p.Gone); err != nil || len(as) != 0 {
+		t.Errorf("AssignmentsOfClient(purged) = %v, %v; want none", as, err)
+	}
+	if as, err := tx.AssignmentsOfUser(p.Worker); err != nil || len(as) != 0 {
+		t.Errorf("AssignmentsOfUser(worker) = %v, %v; want none", as, err)
+	}
+	tomb, err := tx.PurgedClient(p.Gone)
+	if err != nil {
+		t.Errorf("PurgedClient(purged) = %v, want its tombstone", err)
+	} else if want := (store.PurgedClient{ID: p.Gone, AreaID: p.W.AreaA, PurgedAt: at, Done: true}); *tomb != want {
+		t.Errorf("tombstone %+v, want %+v", *tomb, want)
+	}
+	if _, err := tx.PurgedClient(p.Kept); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("PurgedClient(kept) = %v, want ErrNotFound", err)
+	}
+}
+
 // A purge decided on a head the bucket has moved past does nothing.
-func testPurgeChanged(t *testing.T, p *purgeWorld) {
+func testPurgeChanged(t *testing.T, p *PurgeWorld) {
 	ctx := context.Background()
-	head := p.head(t, p.gone)
-	_, chs := p.dev.NewContact(p.gone, epoch)
-	if err := p.push(chs); err != nil {
+	head := p.Head(t, p.Gone)
+	_, chs := p.Dev.NewContact(p.Gone, epoch)
+	if err := p.Push(chs); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.s.PurgeClient(ctx, p.gone, head, epoch, p.audit()); !errors.Is(err, store.ErrChanged) {
+	if err := p.S.PurgeClient(ctx, p.Gone, head, epoch, p.Audit()); !errors.Is(err, store.ErrChanged) {
 		t.Fatalf("PurgeClient on a stale head = %v, want ErrChanged", err)
 	}
-	if st, _ := p.records(t, p.gone); st != 5 {
+	if st, _ := p.records(t, p.Gone); st != 5 {
 		t.Errorf("after a refused purge: %d states, want 5", st)
 	}
-	err := p.s.DirectoryView(ctx, func(tx store.DirTx) error {
-		if _, err := tx.PurgedClient(p.gone); !errors.Is(err, store.ErrNotFound) {
+	err := p.S.DirectoryView(ctx, func(tx store.DirTx) error {
+		if _, err := tx.PurgedClient(p.Gone); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("a refused purge left a tombstone: %v", err)
 		}
-		if as, err := tx.AuditOfClient(p.w.AreaA, p.gone, 0, 0); err != nil || len(as) != 0 {
+		if as, err := tx.AuditOfClient(p.W.AreaA, p.Gone, 0, 0); err != nil || len(as) != 0 {
 			t.Errorf("a refused purge's audit: %v, %v; want none", as, err)
 		}
-		_, err := tx.Client(p.gone)
+		_, err := tx.Client(p.Gone)
 		return err
 	})
 	if err != nil {
@@ -199,46 +227,46 @@ func testPurgeChanged(t *testing.T, p *purgeWorld) {
 
 // A client the directory does not hold (never added, or already purged)
 // is ErrNotFound.
-func testPurgeNotFound(t *testing.T, p *purgeWorld) {
+func testPurgeNotFound(t *testing.T, p *PurgeWorld) {
 	ctx := context.Background()
-	if err := p.s.PurgeClient(ctx, fixture.NewID(), 0, epoch, p.audit()); !errors.Is(err, store.ErrNotFound) {
+	if err := p.S.PurgeClient(ctx, fixture.NewID(), 0, epoch, p.Audit()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("PurgeClient(unknown) = %v, want ErrNotFound", err)
 	}
-	if err := p.s.PurgeClient(ctx, p.gone, p.head(t, p.gone), epoch, p.audit()); err != nil {
+	if err := p.S.PurgeClient(ctx, p.Gone, p.Head(t, p.Gone), epoch, p.Audit()); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.s.PurgeClient(ctx, p.gone, 0, epoch, p.audit()); !errors.Is(err, store.ErrNotFound) {
+	if err := p.S.PurgeClient(ctx, p.Gone, 0, epoch, p.Audit()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("PurgeClient(purged) = %v, want ErrNotFound", err)
 	}
 }
 
 // A change to a purged client's bucket is refused (ErrPurged) and
 // writes nothing.
-func testPurgeThenPush(t *testing.T, p *purgeWorld) {
+func testPurgeThenPush(t *testing.T, p *PurgeWorld) {
 	ctx := context.Background()
-	if err := p.s.PurgeClient(ctx, p.gone, p.head(t, p.gone), epoch, p.audit()); err != nil {
+	if err := p.S.PurgeClient(ctx, p.Gone, p.Head(t, p.Gone), epoch, p.Audit()); err != nil {
 		t.Fatal(err)
 	}
-	_, chs := p.dev.NewContact(p.gone, epoch)
-	if err := p.push(chs); !errors.Is(err, store.ErrPurged) {
+	_, chs := p.Dev.NewContact(p.Gone, epoch)
+	if err := p.Push(chs); !errors.Is(err, store.ErrPurged) {
 		t.Fatalf("push to a purged bucket = %v, want ErrPurged", err)
 	}
-	if st, n := p.records(t, p.gone); st != 0 || n != 0 {
+	if st, n := p.records(t, p.Gone); st != 0 || n != 0 {
 		t.Errorf("after a refused push: %d states, %d log entries; want none", st, n)
 	}
 }
 
 // With no purge interrupted, FinishPurges has nothing to do, before a
 // purge and after.
-func testFinishPurges(t *testing.T, p *purgeWorld) {
+func testFinishPurges(t *testing.T, p *PurgeWorld) {
 	ctx := context.Background()
-	if open, err := p.s.FinishPurges(ctx); err != nil || len(open) != 0 {
+	if open, err := p.S.FinishPurges(ctx); err != nil || len(open) != 0 {
 		t.Fatalf("FinishPurges on a store without purges = %v, %v; want nothing", open, err)
 	}
-	if err := p.s.PurgeClient(ctx, p.gone, p.head(t, p.gone), epoch, p.audit()); err != nil {
+	if err := p.S.PurgeClient(ctx, p.Gone, p.Head(t, p.Gone), epoch, p.Audit()); err != nil {
 		t.Fatal(err)
 	}
-	if open, err := p.s.FinishPurges(ctx); err != nil || len(open) != 0 {
+	if open, err := p.S.FinishPurges(ctx); err != nil || len(open) != 0 {
 		t.Fatalf("FinishPurges after a whole purge = %v, %v; want nothing", open, err)
 	}
 }
