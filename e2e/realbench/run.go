@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	"github.com/throughcare/throughcare/e2e/serverproc"
 	"github.com/throughcare/throughcare/syncproto/sample/peer"
 )
@@ -81,28 +82,10 @@ func run(ctx context.Context, o options) (*Report, error) {
 	}
 	in.idleCPU = idleCPU - srvCPU1
 	fmt.Fprintf(os.Stderr, "realbench: seeded in %s; full sync to a fresh tablet\n", in.took.Round(time.Millisecond))
-	var tabs []tabletResult
-	var peak serverproc.Sample
-	for range o.syncs {
-		before, err := cpuTime(srv.PID())
-		if err != nil {
-			return nil, err
-		}
-		tab, p, err := fullSync(ctx, srv, c.pushers[0].key, tmp)
-		if err != nil {
-			return nil, fmt.Errorf("%w\n%s", err, tail(srv.Output()))
-		}
-		after, err := cpuTime(srv.PID())
-		if err != nil {
-			return nil, err
-		}
-		tab.serverCPU = after - before // the tablet's sign-in too
-		tabs = append(tabs, tab)
-		if p.RSS > peak.RSS {
-			peak = p
-		}
+	tab, peak, err := fullSyncs(ctx, srv, c.pushers[0].key, tmp, o.syncs)
+	if err != nil {
+		return nil, err
 	}
-	tab := medianTablet(tabs)
 	r.Figures = figures(o, in, ingested, idle, tab, peak)
 	r.Notes = append(r.Notes,
 		fmt.Sprintf("seeded from this process over SyncService.Push: %d supervisors (one per workload worker), %d contacts a push, pushes at once: %d", len(c.pushers), o.batch, o.pushers),
@@ -110,6 +93,33 @@ func run(ctx context.Context, o options) (*Report, error) {
 		"server flags: "+cmp.Or(strings.Join(o.serverArgs, " "), "(none)"),
 		"load average "+loadAverage()+" at the end")
 	return r, nil
+}
+
+// fullSyncs runs n full syncs, each to a fresh tablet, and returns the
+// medians of the tablet's figures and the server's highest RSS sample.
+func fullSyncs(ctx context.Context, srv *serverproc.Server, key *software.Key, tmp string, n int) (tabletResult, serverproc.Sample, error) {
+	var tabs []tabletResult
+	var peak serverproc.Sample
+	for range n {
+		before, err := cpuTime(srv.PID())
+		if err != nil {
+			return tabletResult{}, peak, err
+		}
+		tab, p, err := fullSync(ctx, srv, key, tmp)
+		if err != nil {
+			return tabletResult{}, peak, fmt.Errorf("%w\n%s", err, tail(srv.Output()))
+		}
+		after, err := cpuTime(srv.PID())
+		if err != nil {
+			return tabletResult{}, peak, err
+		}
+		tab.serverCPU = after - before // the tablet's sign-in too
+		tabs = append(tabs, tab)
+		if p.RSS > peak.RSS {
+			peak = p
+		}
+	}
+	return medianTablet(tabs), peak, nil
 }
 
 // figures lists the run's figures beside issue 16's targets.
