@@ -67,6 +67,14 @@ bench-stores: ## Run the API benchmarks on Badger and PostgreSQL BENCHCOUNT time
 	{ echo "# API benchmarks on both stores"; echo; echo "$$(date -u '+%F %H:%M UTC'), $$(go version), $$(nproc) CPUs, load average $$(cut -d' ' -f1-3 /proc/loadavg) at the end; BENCHTIME=$(BENCHTIME), BENCHCOUNT=$(BENCHCOUNT)."; echo; go run ./e2e/benchstores < .tmp/bench-stores.txt; } > .tmp/bench-stores.md
 	@echo "wrote .tmp/bench-stores.md"
 
+# The real server binary at real sizes on the peers' workload (issue 16): ingest, idle RSS, a
+# fresh tablet's full sync (time, wire bytes, server and tablet RSS). Not part of make test or
+# make bench. SIZE: 10k, 100k or 1m (minutes).
+SIZE ?= 10k
+.PHONY: bench-real
+bench-real: ## Seed SIZE (10k|100k|1m) peer-workload contacts into the real server; write .tmp/realbench.md and .json
+	go run ./e2e/realbench -size $(SIZE) -out .tmp
+
 .PHONY: soak
 soak: ## Drive the real server with a steady load for DURATION (default 20m) and report its memory (Markdown)
 	go run ./e2e/soak -duration $(DURATION) $(SOAKFLAGS)

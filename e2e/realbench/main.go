@@ -1,0 +1,132 @@
+// Command realbench measures the server at real sizes on the peers'
+// workload (issue 16): it builds and starts the real server binary (a
+// temporary data directory, a random loopback port), enrols the bootstrap
+// admin, creates a team, the workload's 200 clients and a supervisor for
+// each of its 20 workers, and seeds -size contacts of the peer workload
+// (syncproto/sample/peer) over SyncService.Push from this process. It then
+// reads the server's RSS when idle, and times a fresh tablet's full sync
+// (the SDK, in a process of its own, re-executing this program with
+// -tablet) counting the bytes on the wire, sampling the server's RSS
+// meanwhile. It writes the figures, each with its unit and issue 16's
+// target, to <out>/realbench.md and <out>/realbench.json.
+//
+//	go run ./e2e/realbench -size 10k [-- extra server flags]
+//
+// `make bench-real SIZE=10k|100k|1m` runs it. Linux only (it reads /proc).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	var o options
+	var size string
+	flag.StringVar(&size, "size", "10k", "peer-workload contacts to seed (10k, 100k, 1m or a number)")
+	flag.IntVar(&o.batch, "batch", 500, "contacts in one push")
+	flag.IntVar(&o.pushers, "pushers", 1, "pushes at once while seeding (on 2 cores, 1 ingests fastest: 4 was 20-40% slower)")
+	flag.IntVar(&o.syncs, "syncs", 3, "full syncs to fresh tablets (the report gives medians)")
+	flag.DurationVar(&o.idle, "idle", 5*time.Second, "how long the server rests after seeding before its idle RSS is read")
+	flag.StringVar(&o.server, "server", "", "server binary to run (default: build ./cmd/throughcare-server)")
+	flag.StringVar(&o.out, "out", ".tmp", "directory for realbench.md and realbench.json")
+	tablet := flag.String("tablet", "", "internal: run as the tablet process on this job file")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *tablet != "" {
+		res, err := runTablet(ctx, *tablet)
+		if err == nil {
+			err = printJSON(res)
+		}
+		exitOn(err)
+		return
+	}
+	n, err := parseSize(size)
+	exitOn(err)
+	if o.syncs < 1 || o.pushers < 1 || o.batch < 1 {
+		exitOn(fmt.Errorf("-syncs, -pushers and -batch must be at least 1"))
+	}
+	o.size, o.serverArgs = n, flag.Args()
+	r, err := run(ctx, o)
+	exitOn(err)
+	exitOn(write(r, o.out))
+	fmt.Fprintf(os.Stderr, "realbench: wrote %s\n", filepath.Join(o.out, "realbench.md"))
+}
+
+func exitOn(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "realbench:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the run's settings.
+type options struct {
+	size, batch, pushers, syncs int
+	idle                        time.Duration
+	server, out                 string
+	serverArgs                  []string
+}
+
+// parseSize reads 10k, 100k, 1m or a plain number.
+func parseSize(s string) (int, error) {
+	mult := 1
+	switch {
+	case strings.HasSuffix(strings.ToLower(s), "k"):
+		mult, s = 1_000, s[:len(s)-1]
+	case strings.HasSuffix(strings.ToLower(s), "m"):
+		mult, s = 1_000_000, s[:len(s)-1]
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 {
+		return 0, fmt.Errorf("-size %q: want a positive number, optionally with k or m", s)
+	}
+	return n * mult, nil
+}
+
+// write writes the report as Markdown and JSON into dir.
+func write(r *Report, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for name, fn := range map[string]func(*os.File) error{
+		"realbench.md":   func(f *os.File) error { return r.WriteMarkdown(f) },
+		"realbench.json": func(f *os.File) error { return r.WriteJSON(f) },
+	} {
+		f, err := os.Create(filepath.Join(dir, name))
+		if err != nil {
+			return err
+		}
+		err = fn(f)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadAverage is /proc/loadavg's first three figures (the machine is
+// shared: the report says how busy it was).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+func cores() int { return runtime.NumCPU() }

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/throughcare/throughcare/client-sdk/caseload"
+	"github.com/throughcare/throughcare/client-sdk/passkey/software"
+	"github.com/throughcare/throughcare/e2e/serverproc"
+)
+
+// tabletJob is what the driver hands the tablet process: the server and
+// the supervisor's synced passkey.
+type tabletJob struct {
+	URL string        `json:"url"`
+	Key *software.Key `json:"key"`
+}
+
+// tabletResult is what the tablet process prints (as JSON) when its full
+// sync is done.
+type tabletResult struct {
+	Seconds   float64 `json:"seconds"`    // Sync alone, after sign-in
+	WireBytes int64   `json:"wire_bytes"` // response bodies read during Sync
+	Pulled    int     `json:"pulled"`     // records received
+	PeakRSS   int64   `json:"peak_rss"`   // the process's VmHWM after Sync, bytes
+
+	serverCPU time.Duration // the server's, set by the driver
+}
+
+// runTablet is the tablet process: it opens a fresh SDK device on a
+// temporary directory, signs in with the job's passkey and times one full
+// Sync, counting the response bytes.
+func runTablet(ctx context.Context, jobFile string) (tabletResult, error) {
+	var job tabletJob
+	b, err := os.ReadFile(jobFile)
+	if err == nil {
+		err = json.Unmarshal(b, &job)
+	}
+	if err != nil {
+		return tabletResult{}, fmt.Errorf("the tablet's job: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "throughcare-realbench-tablet")
+	if err != nil {
+		return tabletResult{}, err
+	}
+	defer func() { _ = os.RemoveAll(dir) }() // a temporary copy of what the server holds
+	wire := new(atomic.Int64)
+	hc := &http.Client{Transport: &serverproc.Counting{Next: serverproc.H2C().Transport, N: wire}}
+	enc := make([]byte, 32)
+	rand.Read(enc)
+	d, err := caseload.Open(caseload.Config{Dir: filepath.Join(dir, "store"), Key: enc, Server: job.URL, HTTPClient: hc})
+	if err != nil {
+		return tabletResult{}, err
+	}
+	defer func() { _ = d.Close() }() // the store is thrown away
+	if err := d.SignIn(ctx, job.Key); err != nil {
+		return tabletResult{}, fmt.Errorf("signing in: %w", err)
+	}
+	wire.Store(0)
+	start := time.Now()
+	rep, err := d.Sync(ctx)
+	took := time.Since(start)
+	if err != nil {
+		return tabletResult{}, fmt.Errorf("full sync: %w", err)
+	}
+	s, err := serverproc.ReadSample(os.Getpid(), 0)
+	if err != nil {
+		return tabletResult{}, err
+	}
+	return tabletResult{Seconds: took.Seconds(), WireBytes: wire.Load(), Pulled: rep.Pulled, PeakRSS: s.HWM}, nil
+}
+
+// fullSync runs the tablet in a process of its own (this program again,
+// with -tablet), so that its peak RSS is the tablet's alone, and samples
+// the server's RSS every 100 ms meanwhile.
+func fullSync(ctx context.Context, srv *serverproc.Server, key *software.Key, tmp string) (tabletResult, serverproc.Sample, error) {
+	var res tabletResult
+	job, err := json.Marshal(tabletJob{URL: srv.URL, Key: key})
+	if err != nil {
+		return res, serverproc.Sample{}, err
+	}
+	jobFile := filepath.Join(tmp, "tablet.json")
+	if err := os.WriteFile(jobFile, job, 0o600); err != nil {
+		return res, serverproc.Sample{}, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return res, serverproc.Sample{}, err
+	}
+	var out bytes.Buffer
+	cmd := exec.CommandContext(ctx, self, "-tablet", jobFile)
+	cmd.Stdout, cmd.Stderr = &out, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return res, serverproc.Sample{}, err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	peak, err := samplePeak(srv, exited)
+	if err != nil {
+		return res, peak, err
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return res, peak, fmt.Errorf("the tablet's result %q: %w", out.String(), err)
+	}
+	return res, peak, nil
+}
+
+// samplePeak reads the server's memory every 100 ms until exited delivers,
+// and returns the sample with the highest RSS and the process's error.
+func samplePeak(srv *serverproc.Server, exited <-chan error) (serverproc.Sample, error) {
+	var peak serverproc.Sample
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s, err := serverproc.ReadSample(srv.PID(), 0)
+		if err != nil {
+			return peak, err
+		}
+		if s.RSS > peak.RSS {
+			peak = s
+		}
+		select {
+		case err := <-exited:
+			if err != nil {
+				return peak, fmt.Errorf("the tablet process: %w", err)
+			}
+			return peak, nil
+		case <-t.C:
+		}
+	}
+}
