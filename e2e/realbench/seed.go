@@ -103,11 +103,11 @@ func (p *pusher) changes(clientID string, ct peer.Contact) []*v1.Change {
 func (p *pusher) push(ctx context.Context, batch []*v1.Change) error {
 	resp, err := p.sync.Push(ctx, &v1.PushRequest{ProtocolVersion: protocol.Version, SchemaVersion: schema.Builtin().Version(), Changes: batch})
 	if err != nil {
-		return fmt.Errorf("Push: %w", err)
+		return fmt.Errorf("seeding push: %w", err)
 	}
 	for _, r := range resp.GetResults() {
 		if r.GetVerdict() != v1.Verdict_VERDICT_APPLIED {
-			return fmt.Errorf("Push: a change not applied: %v", r)
+			return fmt.Errorf("seeding push: a change not applied: %v", r)
 		}
 	}
 	return nil
