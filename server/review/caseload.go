@@ -63,7 +63,11 @@ func (s *Service) GetCaseload(ctx context.Context, id *identity.Identity, req *v
 		return nil, err
 	}
 	var lines []*caseLine
+	total := 0 // in reach, not deleted (entered in error)
 	for i, c := range sc.clients {
+		if !c.deleted {
+			total++
+		}
 		if c.deleted || c.closed && !req.GetIncludeClosed() || !q.matches(c) {
 			continue
 		}
@@ -75,7 +79,7 @@ func (s *Service) GetCaseload(ctx context.Context, id *identity.Identity, req *v
 		return nil, err
 	}
 	sortCaseload(lines, req.GetSort(), req.GetDescending())
-	resp := &v1.GetCaseloadResponse{Total: uint32(len(sc.clients)), Clients: make([]*v1.CaseloadClient, len(lines)), TopSchedule: schedMsg}
+	resp := &v1.GetCaseloadResponse{Total: uint32(total), Clients: make([]*v1.CaseloadClient, len(lines)), TopSchedule: schedMsg}
 	ids := make([]string, len(lines))
 	for i, l := range lines {
 		resp.Clients[i], ids[i] = l.out, l.c.id

@@ -139,6 +139,13 @@ func TestCaseload(t *testing.T) {
 	if last == nil || !slices.Equal(slices.Sorted(slices.Values(last.ClientIDs)), wantIDs) || last.Count != 3 {
 		t.Errorf("the supervisor's last view is audited as %+v", last)
 	}
+
+	// A client deleted (entered in error) is neither listed nor counted.
+	w.edit(w.dev1, "client", w.c6, w.c6, "deleted", sample.Tombstone("entered_in_error"), nil)
+	resp, err = w.svc.GetCaseload(w.ctx, w.adminA, &v1.GetCaseloadRequest{IncludeClosed: true})
+	if err != nil || len(resp.GetClients()) != 5 || resp.GetTotal() != 5 {
+		t.Errorf("after a deletion: %d clients of %d, %v; want 5 of 5", len(resp.GetClients()), resp.GetTotal(), err)
+	}
 }
 
 // Missed appointments count over the MissedWindow only, and a deleted one

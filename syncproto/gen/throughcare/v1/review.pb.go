@@ -2612,7 +2612,8 @@ type GetCaseloadResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The clients that match, in the order asked for.
 	Clients []*CaseloadClient `protobuf:"bytes,1,rep,name=clients,proto3" json:"clients,omitempty"`
-	// Clients in reach (before the search).
+	// Clients in reach (before the search), deleted ones (entered in error)
+	// not counted.
 	Total uint32 `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`
 	// The area's TOP schedule the next_top fields follow.
 	TopSchedule   *TOPSchedule `protobuf:"bytes,3,opt,name=top_schedule,json=topSchedule,proto3" json:"top_schedule,omitempty"`
