@@ -84,9 +84,9 @@ func (s Schedule) Issues(c Client, today time.Time) []Issue {
 	})
 	var out []Issue
 	const (
-		none = iota // no start yet
-		open        // started, not exited
-		closed      // exited, no new start
+		none   = iota // no start yet
+		open          // started, not exited
+		closed        // exited, no new start
 	)
 	phase := none
 	flag := func(k Kind, t TOP) { out = append(out, Issue{k, day(t.Day)}) }
