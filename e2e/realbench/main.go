@@ -7,8 +7,10 @@
 // reads the server's RSS when idle, and times a fresh tablet's full sync
 // (the SDK, in a process of its own, re-executing this program with
 // -tablet) counting the bytes on the wire, sampling the server's RSS
-// meanwhile. It writes the figures, each with its unit and issue 16's
-// target, to <out>/realbench.md and <out>/realbench.json.
+// meanwhile. Then it runs the reconnect storms (-storm 500,1000: storm.go)
+// from a load process of its own (this program again, with -storm-load).
+// It writes the figures, each with its unit and issue 16's target, to
+// <out>/realbench.md and <out>/realbench.json.
 //
 //	go run ./e2e/realbench -size 10k [-- extra server flags]
 //
