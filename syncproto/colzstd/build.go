@@ -106,7 +106,9 @@ func (b *builder) build(body []byte, size int, out []byte) ([]byte, error) {
 		return out, errBadFrame
 	}
 	b.st, b.runs = b.column("S"), b.column("T")
-	out, ok := b.message(slices.Grow(out[:0], size), b.root, 0)
+	// The declared size is only a claim: room for it is made up front only
+	// as far as the body could plausibly expand.
+	out, ok := b.message(slices.Grow(out[:0], min(size, 16*len(body)+4096)), b.root, 0)
 	if !ok || len(out) != size {
 		return out, errBadFrame
 	}
