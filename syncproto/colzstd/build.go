@@ -217,6 +217,16 @@ func (b *builder) value(out []byte, c *bnode, depth int) ([]byte, bool) {
 		at := len(out)
 		out, ok = b.message(append(out, 0, 0), c, depth+1)
 		return putLength(out, at), ok
+	case kindBigMsg:
+		l := b.col(c, colLen)
+		n := l.uvarint()
+		if l.bad || n > uint64(b.max) {
+			return out, false
+		}
+		out = protowire.AppendVarint(out, n)
+		at := len(out)
+		out, ok = b.message(out, c, depth+1)
+		return out, ok && uint64(len(out)-at) == n
 	case kindText:
 		at := len(out)
 		out, ok = b.tokens(append(out, 0, 0), b.col(c, colTok))
