@@ -29,12 +29,12 @@ const suffix = "kdulrtvwx"
 
 // How a length-delimited value is sent.
 const (
-	kindMsg  = iota // a message: its fields follow in the structure, then 0
-	kindDict        // a value seen before on this path
-	kindUUID        // a canonical lowercase UUID, as its 16 bytes
-	kindRaw         // as it is (and added to the path's dictionary)
-	kindText        // long text, as word tokens
-	kindBigMsg      // a message of bigMsg bytes or more: as kindMsg, its length in the length column
+	kindMsg    = iota // a message: its fields follow in the structure, then 0
+	kindDict          // a value seen before on this path
+	kindUUID          // a canonical lowercase UUID, as its 16 bytes
+	kindRaw           // as it is (and added to the path's dictionary)
+	kindText          // long text, as word tokens
+	kindBigMsg        // a message of bigMsg bytes or more: as kindMsg, its length in the length column
 )
 
 const (
