@@ -352,9 +352,14 @@ func (s *shredder) runID(run []byte) uint32 {
 }
 
 // isWordByte: letters, digits and the bytes of UTF-8 sequences.
-func isWordByte(b byte) bool {
-	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80
-}
+func isWordByte(b byte) bool { return wordBytes[b] }
+
+var wordBytes = func() (t [256]bool) {
+	for b := range 256 {
+		t[b] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80
+	}
+	return t
+}()
 
 // isUUID reports whether v is a UUID in canonical lowercase form.
 func isUUID(v []byte) bool {
