@@ -131,34 +131,41 @@ func decimalWithin(s string, min, max int64) bool {
 }
 
 // checkValue returns why v is not a valid value for f, or "". It picks the
-// check of f's type; each check owns the rules of one type.
+// check of f's type; each check owns the rules of one type, and checkAs
+// refuses a value of another kind before it.
 func checkValue(f *Field, v *v1.Value) (string, v1.Problem) {
 	switch f.Type {
 	case String, Text:
-		return checkString(f, v)
+		return checkAs(f, v, checkString)
 	case Enum:
-		return checkEnum(f, v)
+		return checkAs(f, v, checkEnum)
 	case Ref:
-		return checkRef(f, v)
+		return checkAs(f, v, checkRef)
 	case Integer:
-		return checkInteger(f, v)
+		return checkAs(f, v, checkInteger)
 	case Decimal:
-		return checkDecimal(f, v)
+		return checkAs(f, v, checkDecimal)
 	case Bool:
-		if _, ok := v.GetKind().(*v1.Value_BoolValue); !ok {
-			return wrongType(f, v)
-		}
-		return validValue()
+		return checkAs(f, v, func(*Field, *v1.Value_BoolValue) (string, v1.Problem) { return validValue() })
 	case Timestamp:
-		return checkTimestamp(f, v)
+		return checkAs(f, v, checkTimestamp)
 	case Date:
-		return checkDate(f, v)
+		return checkAs(f, v, checkDate)
 	case Set:
 		return checkSet(f, v)
 	case Tombstone:
-		return checkTombstone(f, v)
+		return checkAs(f, v, checkTombstone)
 	}
 	return wrongType(f, v)
+}
+
+// checkAs runs check on v's kind if it is a K, and answers wrongType if not.
+func checkAs[K any](f *Field, v *v1.Value, check func(*Field, K) (string, v1.Problem)) (string, v1.Problem) {
+	k, ok := v.GetKind().(K)
+	if !ok {
+		return wrongType(f, v)
+	}
+	return check(f, k)
 }
 
 // validValue is checkValue's answer for a valid value.
@@ -176,20 +183,12 @@ func invalidValue(format string, args ...any) (string, v1.Problem) {
 }
 
 // checkString checks a String or Text value (checkText).
-func checkString(f *Field, v *v1.Value) (string, v1.Problem) {
-	s, ok := v.GetKind().(*v1.Value_StringValue)
-	if !ok {
-		return wrongType(f, v)
-	}
+func checkString(f *Field, s *v1.Value_StringValue) (string, v1.Problem) {
 	return checkText(f, s.StringValue)
 }
 
 // checkEnum checks that an Enum value is one of f.Values.
-func checkEnum(f *Field, v *v1.Value) (string, v1.Problem) {
-	s, ok := v.GetKind().(*v1.Value_StringValue)
-	if !ok {
-		return wrongType(f, v)
-	}
+func checkEnum(f *Field, s *v1.Value_StringValue) (string, v1.Problem) {
 	if !slices.Contains(f.Values, s.StringValue) {
 		return invalidValue("value is not one of %s", strings.Join(f.Values, ", "))
 	}
@@ -197,11 +196,7 @@ func checkEnum(f *Field, v *v1.Value) (string, v1.Problem) {
 }
 
 // checkRef checks that a Ref value is a lower-case UUID.
-func checkRef(f *Field, v *v1.Value) (string, v1.Problem) {
-	s, ok := v.GetKind().(*v1.Value_StringValue)
-	if !ok {
-		return wrongType(f, v)
-	}
+func checkRef(_ *Field, s *v1.Value_StringValue) (string, v1.Problem) {
 	if !ValidID(s.StringValue) {
 		return invalidValue("value must be a lower-case UUID")
 	}
@@ -209,11 +204,7 @@ func checkRef(f *Field, v *v1.Value) (string, v1.Problem) {
 }
 
 // checkInteger checks that an Integer value lies in [f.Min, f.Max].
-func checkInteger(f *Field, v *v1.Value) (string, v1.Problem) {
-	n, ok := v.GetKind().(*v1.Value_IntegerValue)
-	if !ok {
-		return wrongType(f, v)
-	}
+func checkInteger(f *Field, n *v1.Value_IntegerValue) (string, v1.Problem) {
 	if n.IntegerValue < f.Min || n.IntegerValue > f.Max {
 		return invalidValue("value must be between %d and %d", f.Min, f.Max)
 	}
@@ -222,11 +213,7 @@ func checkInteger(f *Field, v *v1.Value) (string, v1.Problem) {
 
 // checkDecimal checks a Decimal value's form (decimalRE) and, when f.Max
 // is above f.Min, its range.
-func checkDecimal(f *Field, v *v1.Value) (string, v1.Problem) {
-	d, ok := v.GetKind().(*v1.Value_DecimalValue)
-	if !ok {
-		return wrongType(f, v)
-	}
+func checkDecimal(f *Field, d *v1.Value_DecimalValue) (string, v1.Problem) {
 	if !decimalRE.MatchString(d.DecimalValue) {
 		return invalidValue("value must be a decimal like 12.50 (up to 15 digits, 4 decimals)")
 	}
@@ -237,11 +224,7 @@ func checkDecimal(f *Field, v *v1.Value) (string, v1.Problem) {
 }
 
 // checkTimestamp checks that a Timestamp value is valid and in 1900 or later.
-func checkTimestamp(f *Field, v *v1.Value) (string, v1.Problem) {
-	ts, ok := v.GetKind().(*v1.Value_TimestampValue)
-	if !ok {
-		return wrongType(f, v)
-	}
+func checkTimestamp(_ *Field, ts *v1.Value_TimestampValue) (string, v1.Problem) {
 	if err := ts.TimestampValue.CheckValid(); err != nil || ts.TimestampValue.AsTime().Year() < 1900 {
 		return invalidValue("value must be a valid time after 1900")
 	}
@@ -249,11 +232,7 @@ func checkTimestamp(f *Field, v *v1.Value) (string, v1.Problem) {
 }
 
 // checkDate checks that a Date value is a calendar date (ValidDate).
-func checkDate(f *Field, v *v1.Value) (string, v1.Problem) {
-	d, ok := v.GetKind().(*v1.Value_DateValue)
-	if !ok {
-		return wrongType(f, v)
-	}
+func checkDate(_ *Field, d *v1.Value_DateValue) (string, v1.Problem) {
 	if !ValidDate(d.DateValue) {
 		return invalidValue("value must be a calendar date between 1900-01-01 and 9999-12-31")
 	}
@@ -302,11 +281,7 @@ func checkSetRemove(f *Field, r *v1.SetRemove) (string, v1.Problem) {
 
 // checkTombstone checks a Tombstone value's reason: at most 100 printable
 // characters on one line.
-func checkTombstone(f *Field, v *v1.Value) (string, v1.Problem) {
-	t, ok := v.GetKind().(*v1.Value_Tombstone)
-	if !ok {
-		return wrongType(f, v)
-	}
+func checkTombstone(_ *Field, t *v1.Value_Tombstone) (string, v1.Problem) {
 	if r := t.Tombstone.GetReason(); len(r) > 100 || !utf8.ValidString(r) || !printable(r, false) {
 		return invalidValue("reason must be at most 100 printable characters")
 	}
