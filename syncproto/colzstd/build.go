@@ -106,7 +106,9 @@ func (b *builder) build(body []byte, size int, out []byte) ([]byte, error) {
 		return out, errBadFrame
 	}
 	b.st, b.runs = b.column("S"), b.column("T")
-	out, ok := b.message(slices.Grow(out[:0], size), b.root, 0)
+	// The declared size is only a claim: room for it is made up front only
+	// as far as the body could plausibly expand.
+	out, ok := b.message(slices.Grow(out[:0], min(size, 16*len(body)+4096)), b.root, 0)
 	if !ok || len(out) != size {
 		return out, errBadFrame
 	}
@@ -215,6 +217,16 @@ func (b *builder) value(out []byte, c *bnode, depth int) ([]byte, bool) {
 		at := len(out)
 		out, ok = b.message(append(out, 0, 0), c, depth+1)
 		return putLength(out, at), ok
+	case kindBigMsg:
+		l := b.col(c, colLen)
+		n := l.uvarint()
+		if l.bad || n > uint64(b.max) {
+			return out, false
+		}
+		out = protowire.AppendVarint(out, n)
+		at := len(out)
+		out, ok = b.message(out, c, depth+1)
+		return out, ok && uint64(len(out)-at) == n
 	case kindText:
 		at := len(out)
 		out, ok = b.tokens(append(out, 0, 0), b.col(c, colTok))

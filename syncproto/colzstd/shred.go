@@ -29,11 +29,12 @@ const suffix = "kdulrtvwx"
 
 // How a length-delimited value is sent.
 const (
-	kindMsg  = iota // a message: its fields follow in the structure, then 0
-	kindDict        // a value seen before on this path
-	kindUUID        // a canonical lowercase UUID, as its 16 bytes
-	kindRaw         // as it is (and added to the path's dictionary)
-	kindText        // long text, as word tokens
+	kindMsg    = iota // a message: its fields follow in the structure, then 0
+	kindDict          // a value seen before on this path
+	kindUUID          // a canonical lowercase UUID, as its 16 bytes
+	kindRaw           // as it is (and added to the path's dictionary)
+	kindText          // long text, as word tokens
+	kindBigMsg        // a message of bigMsg bytes or more: as kindMsg, its length in the length column
 )
 
 const (
@@ -41,6 +42,9 @@ const (
 	maxDepth = 64
 	// maxDict bounds a path's dictionary: values past it are sent raw.
 	maxDict = 1 << 16
+	// bigMsg is the size from which a message's length is sent, so the
+	// receiver need not move it once rebuilt to fit its length in front.
+	bigMsg = 1 << 14
 	// textMin is the shortest string sent as tokens.
 	textMin = 32
 	// tokEnd ends a text; tokSep says the next token is a separator.
@@ -84,7 +88,7 @@ type shredder struct {
 	cols []*column // the columns of this message, in the order first used
 	st   *column   // the structure: tags, and 0 at each message's end
 	runs *column   // the text runs, each the first time it is used
-	rid  map[string]uint32
+	rid  runTable
 	root *node
 	md   protoreflect.MessageDescriptor
 }
@@ -95,10 +99,9 @@ func (s *shredder) reset(md protoreflect.MessageDescriptor) {
 	if s.root == nil || s.md != md {
 		s.root, s.md = &node{md: md}, md
 		s.st, s.runs = &column{key: "S"}, &column{key: "T"}
-		s.rid = make(map[string]uint32)
 	}
 	s.root.reset()
-	clear(s.rid)
+	s.rid.reset()
 	s.use(s.st)
 	s.use(s.runs)
 }
@@ -243,19 +246,27 @@ func (s *shredder) value(v []byte, c *node, depth int) bool {
 	kinds := s.col(c, colKind)
 	switch {
 	case c.md != nil:
-		kinds.b = append(kinds.b, kindMsg)
+		if len(v) >= bigMsg {
+			kinds.b = append(kinds.b, kindBigMsg)
+			l := s.col(c, colLen)
+			l.b = appendUvarint(l.b, uint64(len(v)))
+		} else {
+			kinds.b = append(kinds.b, kindMsg)
+		}
 		if !s.message(v, c, depth+1) {
 			return false
 		}
 		s.st.b = append(s.st.b, 0)
 	default:
 		uuid := isUUID(v)
+		text := !uuid && c.text && len(v) >= textMin // never remembered: not looked up
 		var raw [16]byte
 		i, seen := uint32(0), false
-		if uuid {
+		switch {
+		case uuid:
 			raw = parseUUID(v)
 			i, seen = c.uuids[raw]
-		} else {
+		case !text:
 			i, seen = c.strs[string(v)]
 		}
 		switch {
@@ -268,7 +279,7 @@ func (s *shredder) value(v []byte, c *node, depth int) bool {
 			kinds.b = append(kinds.b, kindUUID)
 			col := s.col(c, colUUID)
 			col.b = append(col.b, raw[:]...)
-		case c.text && len(v) >= textMin:
+		case text:
 			kinds.b = append(kinds.b, kindText)
 			s.text(v, s.col(c, colTok))
 			return true // long texts are not remembered
@@ -332,20 +343,23 @@ func (s *shredder) text(v []byte, toks *column) {
 // runID is run's number in the dictionary, adding it (and its bytes to
 // the runs column) if it is new.
 func (s *shredder) runID(run []byte) uint32 {
-	if id, ok := s.rid[string(run)]; ok {
-		return id
+	id, added := s.rid.id(run)
+	if added {
+		s.runs.b = appendUvarint(s.runs.b, uint64(len(run)))
+		s.runs.b = append(s.runs.b, run...)
 	}
-	id := uint32(len(s.rid))
-	s.rid[string(run)] = id
-	s.runs.b = appendUvarint(s.runs.b, uint64(len(run)))
-	s.runs.b = append(s.runs.b, run...)
 	return id
 }
 
 // isWordByte: letters, digits and the bytes of UTF-8 sequences.
-func isWordByte(b byte) bool {
-	return b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80
-}
+func isWordByte(b byte) bool { return wordBytes[b] }
+
+var wordBytes = func() (t [256]bool) {
+	for b := range 256 {
+		t[b] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80
+	}
+	return t
+}()
 
 // isUUID reports whether v is a UUID in canonical lowercase form.
 func isUUID(v []byte) bool {
