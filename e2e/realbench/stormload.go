@@ -26,6 +26,7 @@ import (
 	"github.com/throughcare/throughcare/client-sdk/passkey"
 	"github.com/throughcare/throughcare/e2e/serverproc"
 	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/syncproto/colzstd"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/hlc"
@@ -181,10 +182,12 @@ func stormSignIn(ctx context.Context, job stormJob, n *atomic.Int64, bodies *bod
 		}
 		bearer := connect.WithInterceptors(servertest.BearerToken(sess.GetAccessToken()))
 		t.userID, t.clock = sess.GetUserId(), hlc.NewClock(sess.GetDeviceId(), time.Now, 0)
-		// As the SDK's: zstd accepted, pages kept encoded.
-		t.sync = throughcarev1connect.NewSyncServiceClient(own, job.URL, bearer, zstdwire.ClientOption())
+		// As the SDK: pages column by column where the server has it, else
+		// zstd; kept encoded.
+		compress := connect.WithClientOptions(zstdwire.ClientOption(), colzstd.ClientOption())
+		t.sync = throughcarev1connect.NewSyncServiceClient(own, job.URL, bearer, compress)
 		t.pull = connect.NewClient[v1.PullRequest, stormPage](own, job.URL+throughcarev1connect.SyncServicePullProcedure,
-			connect.WithCodec(stormCodec{}), bearer, zstdwire.ClientOption(), connect.WithReadMaxBytes(64<<20))
+			connect.WithCodec(stormCodec{}), bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
 		return nil
 	})
 	return tablets, err

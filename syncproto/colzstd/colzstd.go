@@ -49,6 +49,11 @@ const (
 	modeTable = 'c'
 )
 
+// tableMin is the smallest message sent as columns: below it (a page of
+// two or three contacts) the column directory costs more than it saves,
+// and the message goes as zstd.
+const tableMin = 3 << 10
+
 // ErrTooLarge: the frame would rebuild a message larger than the limit.
 var ErrTooLarge = errors.New("colzstd: message larger than the limit")
 
@@ -70,12 +75,14 @@ type compressor struct {
 	buf []byte
 	enc *zstd.Encoder
 	sh  shredder
+	// tableMin is tableMin (tests lower it to take small messages apart).
+	tableMin int
 }
 
 // NewCompressor returns a compressor for Connect.
 func NewCompressor() connect.Compressor {
 	e, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithAllLitEntropyCompression(true), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(4<<20))
-	return &compressor{enc: e}
+	return &compressor{enc: e, tableMin: tableMin}
 }
 
 func (c *compressor) Write(p []byte) (int, error) {
@@ -97,7 +104,12 @@ func (c *compressor) Reset(w io.Writer) { c.w, c.buf = w, c.buf[:0] }
 
 // frame encodes msg: as columns if it takes apart exactly, else as zstd.
 func (c *compressor) frame(msg []byte) []byte {
-	body, cuts, ok := c.sh.shred(msg, (&v1.PullResponse{}).ProtoReflect().Descriptor())
+	var body []byte
+	var cuts []int
+	ok := len(msg) >= c.tableMin
+	if ok {
+		body, cuts, ok = c.sh.shred(msg, (&v1.PullResponse{}).ProtoReflect().Descriptor())
+	}
 	if !ok {
 		return c.enc.EncodeAll(msg, append(make([]byte, 0, len(msg)/3+16), version, modeZstd))
 	}

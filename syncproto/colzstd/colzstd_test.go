@@ -123,7 +123,8 @@ func TestRoundTrip(t *testing.T) {
 		wantMode byte
 	}{
 		{"a page of the peers' contacts", page, modeTable},
-		{"odd text, stamps, authors, numbers, dates", stampedBytes, modeTable},
+		{"odd text, stamps, authors, numbers, dates", bytes.Repeat(stampedBytes, 20), modeTable},
+		{"a small page", stampedBytes, modeZstd},
 		{"an empty message", nil, modeTable},
 		{"not protobuf", []byte("\xff\xff\xff\xff not a message"), modeZstd},
 		{"a non-minimal varint", []byte{0x18, 0x81, 0x00}, modeZstd},
@@ -134,7 +135,11 @@ func TestRoundTrip(t *testing.T) {
 	d := NewDecompressor()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			frame := compress(t, tt.msg)
+			c := NewCompressor()
+			if tt.name != "a small page" {
+				c.(*compressor).tableMin = 0 // every message is tried as columns
+			}
+			frame := compressWith(t, c, tt.msg)
 			if frame[1] != tt.wantMode {
 				t.Errorf("mode %q, want %q", frame[1], tt.wantMode)
 			}
@@ -164,9 +169,23 @@ func TestSmallerThanZstd(t *testing.T) {
 
 // TestRandomMessages: random pull pages, of every shape the generated
 // types allow, come back byte for byte.
+// TestNeverMuchLargerThanZstd: from one contact to a full page, the frame
+// is at most a few bytes over plain zstd's.
+func TestNeverMuchLargerThanZstd(t *testing.T) {
+	c := NewCompressor().(*compressor)
+	for _, n := range []int{1, 2, 3, 4, 5, 10, 50, 500} {
+		page := peerPage(t, n)
+		frame, plain := c.frame(page), c.enc.EncodeAll(page, nil)
+		if len(frame) > len(plain)+2 {
+			t.Errorf("%d contacts (%d bytes): %d bytes framed, zstd alone %d", n, len(page), len(frame), len(plain))
+		}
+	}
+}
+
 func TestRandomMessages(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	c, d := NewCompressor(), NewDecompressor() // each used for every message, as Connect's pools do
+	c.(*compressor).tableMin = 0               // small ones too
 	words := strings.Fields("housing rent, arrears. Landlord émigré 12 ;; x")
 	str := func() string {
 		var b strings.Builder
@@ -229,6 +248,7 @@ func FuzzRoundTrip(f *testing.F) {
 	f.Add(peerPage(f, 3))
 	f.Add([]byte{0x0a, 0x00})
 	c, d := NewCompressor(), NewDecompressor() // reused, as Connect's pools do
+	c.(*compressor).tableMin = 0
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		got, err := decompress(d, compressWith(t, c, msg))
 		if err != nil || !bytes.Equal(got, msg) {
