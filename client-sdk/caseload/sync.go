@@ -81,6 +81,11 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	if err == nil {
 		err = d.pulledErr(d.pull(ctx, &rep))
 	}
+	if err == nil && (rep.Pulled > 0 || rep.Evicted > 0 || rep.Reset) {
+		// Pulled records replace older copies, purges and resets delete
+		// them: reclaim the value log space they held.
+		err = d.db.CollectGarbage()
+	}
 	d.setStatus(func(s *Status) {
 		s.Syncing, s.LastError = false, err
 		if err == nil {
@@ -288,7 +293,8 @@ func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
 // applyPage stores a page: records are written whole (the server sends a
 // record's whole current state), snapshots replace what was held for a
 // client, evictions purge it. The cursor is written last, after the
-// records are on disk, so a page interrupted by a crash is pulled again.
+// records are synced to disk, so a page interrupted by a crash is pulled
+// again.
 func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	touched, err := d.applyBucketActions(p)
 	if err != nil {
@@ -297,6 +303,19 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	records, bytesIn, err := d.writePageRecords(p)
 	if err != nil {
 		return err
+	}
+	if records > 0 {
+		// The records' values are in the value log, their keys in the
+		// write-ahead log: both are on disk before the cursor moves past
+		// them, whatever a power cut leaves of either.
+		if err := d.db.Sync(); err != nil {
+			return err
+		}
+		// Synced, the pages written need not stay in this process's
+		// memory: a full sync's RSS stays flat (see local.ReleaseMapped).
+		if err := d.db.ReleaseMapped(); err != nil {
+			return err
+		}
 	}
 	if err := d.db.Update(func(txn *local.Txn) error { return txn.Set(metaCursor, p.cursor) }); err != nil {
 		return err
