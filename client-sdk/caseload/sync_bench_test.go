@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,9 +27,10 @@ var syncRecords = flag.Int("sync-records", 100_000, "peer-workload contacts Benc
 // pages of up to 2 MiB of compacted contacts, as the server sends them,
 // parsed and applied (applyPage) to a fresh encrypted store on disk. The
 // pages are made between pages, off the clock. It reports the records'
-// bytes, the process's peak RSS (VmHWM: run one iteration in a fresh
-// process, -benchtime=1x, for it to be this sync's) and RssAnon beside
-// RssFile at the end, and the Go heap's peak (sampled).
+// bytes, the CPU time spent applying them (the process's, so Badger's
+// flushes and compactions too), the process's peak RSS (VmHWM: run one
+// iteration in a fresh process, -benchtime=1x, for it to be this sync's)
+// and RssAnon beside RssFile at the end, and the Go heap's peak (sampled).
 //
 //	go test ./client-sdk/caseload -run '^$' -bench FullSyncApply -benchtime 1x [-sync-records 1000000]
 func BenchmarkFullSyncApply(b *testing.B) {
@@ -37,23 +39,29 @@ func BenchmarkFullSyncApply(b *testing.B) {
 		d := freshTablet(b)
 		pages := newPeerPages(*syncRecords, 2<<20)
 		peak := sampleHeapPeak()
-		var rep SyncReport
+		var (
+			rep SyncReport
+			cpu time.Duration
+		)
 		for {
 			buf, more := pages.next()
 			p, err := parsePage(buf)
 			if err != nil {
 				b.Fatal(err)
 			}
+			c0 := cpuTime(b)
 			b.StartTimer()
 			if err := d.applyPage(p, &rep); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
+			cpu += cpuTime(b) - c0
 			if !more {
 				break
 			}
 		}
 		b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MB")
+		b.ReportMetric(cpu.Seconds(), "cpu-s")
 		if rep.Pulled != *syncRecords+peer.Clients {
 			b.Fatalf("pulled %d records, want %d", rep.Pulled, *syncRecords+peer.Clients)
 		}
@@ -173,6 +181,15 @@ func sampleHeapPeak() func() uint64 {
 		wg.Wait()
 		return peak
 	}
+}
+
+// cpuTime is the process's CPU time so far, user and system.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // procStatus reads a figure (kB) of /proc/self/status.
