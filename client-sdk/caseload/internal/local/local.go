@@ -146,8 +146,9 @@ func (s *DB) Sync() error {
 	return closed(s.db.Sync())
 }
 
-// gcRounds bounds the value log files one CollectGarbage rewrites.
-const gcRounds = 8
+// gcRounds bounds the value log files one CollectGarbage rewrites (each
+// at most ValueLogFileSize, 32 MB), so that it takes a second at most.
+const gcRounds = 2
 
 // CollectGarbage reclaims value log space: it rewrites the files at least
 // half taken by values since overwritten or deleted (a record pulled
