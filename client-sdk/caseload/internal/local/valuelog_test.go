@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // vlogResident is how many kB of dir's value log files the process holds
@@ -144,4 +145,31 @@ func vlogFiles(t *testing.T, dir string) int {
 	m, err := filepath.Glob(filepath.Join(dir, "*.vlog"))
 	must(t, err)
 	return len(m)
+}
+
+// A store written with the options before the value log (every value
+// inline, tables compressed with Snappy, 32 MB memtables) opens with
+// today's and keeps its data, and one written with today's opens with the
+// old: an SDK update or downgrade keeps the tablet's store.
+func TestOldOptionsStore(t *testing.T) {
+	dir := t.TempDir()
+	old := func(o badger.Options) badger.Options {
+		return o.WithValueThreshold(1 << 20).WithCompression(options.Snappy).WithMemTableSize(32 << 20)
+	}
+	db, err := open(dir, key(1), false, old)
+	must(t, err)
+	write(t, db, 2000, 2*ValueThreshold, "o")
+	must(t, db.Close())
+
+	db, err = Open(dir, key(1), false)
+	must(t, err)
+	check(t, db, 2000, 2*ValueThreshold, "o")
+	write(t, db, 2000, 2*ValueThreshold, "n")
+	must(t, db.Close())
+
+	db, err = open(dir, key(1), false, old)
+	must(t, err)
+	defer db.Close()
+	check(t, db, 2000, 2*ValueThreshold, "o")
+	check(t, db, 2000, 2*ValueThreshold, "n")
 }
