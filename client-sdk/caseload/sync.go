@@ -238,11 +238,29 @@ func (d *Device) dropAcked(upTo uint64) error {
 	if upTo == 0 {
 		return nil
 	}
-	return d.db.Update(func(txn *local.Txn) error {
+	for {
+		n, err := d.dropSomeAcked(upTo)
+		if err != nil || n < dropChunk {
+			return err
+		}
+	}
+}
+
+// dropChunk is the most acked changes one transaction drops: two keys
+// each, well inside Badger's limit on a transaction (some 26,000 keys with
+// 16 MB memtables). Dropping them in several is safe: each is in the
+// pulled state already, so shown the same with or without it.
+const dropChunk = 4096
+
+// dropSomeAcked drops up to dropChunk acked changes up to seq, and says how
+// many it dropped.
+func (d *Device) dropSomeAcked(upTo uint64) (int, error) {
+	var n int
+	err := d.db.Update(func(txn *local.Txn) error {
 		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pAcked}, PrefetchValues: true})
 		defer it.Close()
 		var dels [][]byte
-		for it.Rewind(); it.Valid(); it.Next() {
+		for it.Rewind(); it.Valid() && len(dels) < 2*dropChunk; it.Next() {
 			k := it.KeyCopy()
 			if beUint(k[1:]) > upTo {
 				break
@@ -262,8 +280,10 @@ func (d *Device) dropAcked(upTo uint64) error {
 				return err
 			}
 		}
+		n = len(dels) / 2
 		return nil
 	})
+	return n, err
 }
 
 // fetchPage pulls one page from cursor, its records left encoded.

@@ -127,10 +127,13 @@ func TestCollectGarbage(t *testing.T) {
 	reopen()
 	must(t, db.db.Flatten(1)) // the compaction that counts it
 	before := vlogFiles(t, dir)
-	must(t, db.CollectGarbage())
-	after := vlogFiles(t, dir)
-	if after >= before {
-		t.Errorf("value log files: %d before CollectGarbage, %d after; want fewer", before, after)
+	after := before
+	for range 4 { // each call rewrites a few files: as many syncs
+		must(t, db.CollectGarbage())
+		after = vlogFiles(t, dir)
+	}
+	if after > before-2 {
+		t.Errorf("value log files: %d before CollectGarbage, %d after; want at least 2 fewer", before, after)
 	}
 	must(t, db.Close())
 
