@@ -72,7 +72,7 @@ bench-stores: ## Run the API benchmarks on Badger and PostgreSQL BENCHCOUNT time
 # make bench. SIZE: 10k, 100k or 1m (minutes).
 SIZE ?= 10k
 .PHONY: bench-real
-bench-real: ## Seed SIZE (10k|100k|1m) peer-workload contacts into the real server; write .tmp/realbench.md and .json
+bench-real: ## Seed SIZE (10k|100k|1m) peer-workload contacts into the real server, then the reconnect storms (500, 1,000 tablets); write .tmp/realbench.md and .json
 	go run ./e2e/realbench -size $(SIZE) -out .tmp
 
 .PHONY: soak

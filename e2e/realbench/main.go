@@ -7,8 +7,10 @@
 // reads the server's RSS when idle, and times a fresh tablet's full sync
 // (the SDK, in a process of its own, re-executing this program with
 // -tablet) counting the bytes on the wire, sampling the server's RSS
-// meanwhile. It writes the figures, each with its unit and issue 16's
-// target, to <out>/realbench.md and <out>/realbench.json.
+// meanwhile. Then it runs the reconnect storms (-storm 500,1000: storm.go)
+// from a load process of its own (this program again, with -storm-load).
+// It writes the figures, each with its unit and issue 16's target, to
+// <out>/realbench.md and <out>/realbench.json.
 //
 //	go run ./e2e/realbench -size 10k [-- extra server flags]
 //
@@ -39,7 +41,14 @@ func main() {
 	flag.DurationVar(&o.idle, "idle", 5*time.Second, "how long the server rests after seeding before its idle RSS is read")
 	flag.StringVar(&o.server, "server", "", "server binary to run (default: build ./cmd/throughcare-server)")
 	flag.StringVar(&o.out, "out", ".tmp", "directory for realbench.md and realbench.json")
+	storm := flag.String("storm", "500,1000", "reconnect storms to run after the full syncs: tablets in each, separated by commas (off for none)")
+	flag.IntVar(&o.storm.team, "storm-team", 25, "tablets sharing a team's two clients (a reconnect pulls what the team-mates pushed)")
+	flag.IntVar(&o.storm.push, "storm-push", 50, "changes a reconnect pushes (whole contacts, at least this many)")
+	flag.IntVar(&o.storm.rounds, "storm-rounds", 3, "measured rounds of a storm, each tablet reconnecting once a round")
+	flag.DurationVar(&o.storm.window, "storm-window", 5*time.Second, "a round's reconnects arrive spread over this (500 tablets: 100 a second)")
+	flag.StringVar(&o.storm.profileDir, "storm-profile", "", "write the server's CPU profile of each storm to this directory (needs -- --pprof-listen ADDR)")
 	tablet := flag.String("tablet", "", "internal: run as the tablet process on this job file")
+	stormLoad := flag.String("storm-load", "", "internal: run as the storm's load process on this job file")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -51,12 +60,26 @@ func main() {
 		exitOn(err)
 		return
 	}
+	if *stormLoad != "" {
+		exitOn(runStormLoad(ctx, *stormLoad, os.Stdin, os.Stdout))
+		return
+	}
 	n, err := parseSize(size)
 	exitOn(err)
 	if o.syncs < 1 || o.pushers < 1 || o.batch < 1 {
 		exitOn(fmt.Errorf("-syncs, -pushers and -batch must be at least 1"))
 	}
 	o.size, o.serverArgs = n, flag.Args()
+	if o.storm.sizes, err = parseStorm(*storm); err != nil {
+		exitOn(err)
+	}
+	if o.storm.team < 1 || o.storm.push < 1 || o.storm.rounds < 1 || o.storm.window <= 0 {
+		exitOn(fmt.Errorf("-storm-team, -storm-push, -storm-rounds and -storm-window must be positive"))
+	}
+	o.storm.pprofAddress = pprofAddress(o.serverArgs)
+	if o.storm.profileDir != "" && o.storm.pprofAddress == "" {
+		exitOn(fmt.Errorf("-storm-profile needs the server's profiler: -- --pprof-listen 127.0.0.1:6061"))
+	}
 	r, err := run(ctx, o)
 	exitOn(err)
 	exitOn(write(r, o.out))
@@ -76,6 +99,7 @@ type options struct {
 	idle                        time.Duration
 	server, out                 string
 	serverArgs                  []string
+	storm                       stormOptions
 }
 
 // parseSize reads 10k, 100k, 1m or a plain number.

@@ -37,7 +37,13 @@ func run(ctx context.Context, o options) (*Report, error) {
 			return nil, err
 		}
 	}
-	srv, err := serverproc.Start(o.server, tmp, o.serverArgs)
+	args := o.serverArgs
+	if len(o.storm.sizes) > 0 {
+		// Every storm tablet enrols and connects from this machine's one
+		// address (in the field each from its own).
+		args = append([]string{"--auth-burst", "100000", "--max-conns-per-ip", "0"}, args...)
+	}
+	srv, err := serverproc.Start(o.server, tmp, args)
 	if err != nil {
 		return nil, err
 	}
@@ -87,10 +93,21 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, err
 	}
 	r.Figures = figures(o, in, ingested, idle, tab, peak)
+	for _, n := range o.storm.sizes {
+		fmt.Fprintf(os.Stderr, "realbench: reconnect storm of %d tablets\n", n)
+		s, err := runStorm(ctx, srv, c.adminToken, tmp, n, o.storm)
+		if err != nil {
+			return nil, fmt.Errorf("the storm of %d tablets: %w\n%s", n, err, tail(srv.Output()))
+		}
+		r.Figures = append(r.Figures, stormFigures(s)...)
+	}
+	if len(o.storm.sizes) > 0 {
+		r.Notes = append(r.Notes, stormNote(o.storm))
+	}
 	r.Notes = append(r.Notes,
 		fmt.Sprintf("seeded from this process over SyncService.Push: %d supervisors (one per workload worker), %d contacts a push, pushes at once: %d", len(c.pushers), o.batch, o.pushers),
 		fmt.Sprintf("idle RSS read %s after seeding; %d full syncs, each to a fresh tablet in its own process (its peak RSS is its VmHWM): the tablet's figures are their medians, the server's peak RSS (sampled every 100 ms) the highest", o.idle, o.syncs),
-		"server flags: "+cmp.Or(strings.Join(o.serverArgs, " "), "(none)"),
+		"server flags: "+cmp.Or(strings.Join(args, " "), "(none)"),
 		"load average "+loadAverage()+" at the end")
 	return r, nil
 }

@@ -35,8 +35,9 @@ type pusher struct {
 // team is what setUp made: the clients (by the workload's client
 // index) and a pusher per workload worker.
 type team struct {
-	clients []string
-	pushers []*pusher
+	clients    []string
+	pushers    []*pusher
+	adminToken string // the admin's access token (the storm's load process sets its tablets up with it)
 }
 
 // setUp enrols the bootstrap admin, creates a team, a client per workload
@@ -58,7 +59,7 @@ func setUp(ctx context.Context, s *serverproc.Server, hc *http.Client, g *peer.G
 		return nil, fmt.Errorf("CreateTeam: %w", err)
 	}
 	teamID := t.GetTeam().GetTeamId()
-	c := &team{}
+	c := &team{adminToken: sess.GetAccessToken()}
 	for range g.Clients {
 		r, err := admin.CreateClient(ctx, &v1.CreateClientRequest{TeamId: teamID, GivenName: "Bench", FamilyName: "Client", Pathway: "licence"})
 		if err != nil {

@@ -118,7 +118,7 @@ func New(cfg Config) (*Server, error) {
 			return nil
 		}),
 		connect.WithSendMaxBytes(64 << 20),
-		connect.WithCompressMinBytes(1024),
+		compressionOption(),
 		connect.WithRecover(func(ctx context.Context, spec connect.Spec, _ http.Header, p any) error {
 			zerolog.Ctx(ctx).Error().Str("procedure", spec.Procedure).Interface("panic", p).Msg("handler panic")
 			return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+requestID(ctx)+")"))

@@ -63,6 +63,7 @@ type auditChain struct {
 	sealed   atomic.Uint64 // appended, as read when the last complete seal began
 	failed   atomic.Uint64 // seals that failed (their entries stay pending)
 	kick     chan struct{} // wakes the sealer (buffered: one kick pending at most)
+	floor    pendingFloor  // where seals start reading (auditfloor.go)
 }
 
 // AuditStats counts the audit trail's writes since the store opened.
@@ -93,11 +94,12 @@ func auditIndexKey(table byte, area, who string, seq uint64) []byte {
 }
 
 // appendAudit writes a checked entry under a fresh pending key.
-func appendAudit(set func(k, v []byte) error, a *Audit, now time.Time) error {
+func appendAudit(set func(k, v []byte) error, f *pendingFloor, a *Audit, now time.Time) error {
 	e, err := checkAppend(a, now)
 	if err != nil {
 		return err
 	}
+	f.noteArea(e.AreaID) // before the key is drawn
 	id := uuid.Must(uuid.NewV7())
 	return set(append(append(dkey(dAuditPending, e.AreaID), 0), id[:]...), e.Encode())
 }
@@ -105,7 +107,7 @@ func appendAudit(set func(k, v []byte) error, a *Audit, now time.Time) error {
 // AppendAudit appends an entry to its area's audit chain (see
 // BucketTx.AppendAudit).
 func (tx *badgerDirTx) AppendAudit(a *Audit) error {
-	if err := appendAudit(tx.set, a, tx.now); err != nil {
+	if err := appendAudit(tx.set, tx.floor, a, tx.now); err != nil {
 		return err
 	}
 	tx.audited = true
@@ -116,7 +118,7 @@ func (tx *badgerDirTx) AppendAudit(a *Audit) error {
 // BucketTx.AppendAudit).
 func (tx *badgerBucketTx) AppendAudit(a *Audit) error {
 	set := func(k, v []byte) error { tx.wrote = true; return tx.txn.Set(k, v) }
-	if err := appendAudit(set, a, tx.now()); err != nil {
+	if err := appendAudit(set, tx.floor, a, tx.now()); err != nil {
 		return err
 	}
 	tx.audited = true
@@ -177,9 +179,10 @@ func (s *DB) sealAudit(ctx context.Context) error {
 	target := c.appended.Load()
 	for {
 		var moved int
+		next, floor, areas := c.floor.mark() // before the seal's snapshot
 		err := s.retry(context.WithoutCancel(ctx), func(txn *badger.Txn) error {
 			var err error
-			moved, err = sealPending(txn)
+			moved, err = sealPending(txn, floor, areas)
 			if err == nil && moved == 0 {
 				return errNothingWritten
 			}
@@ -190,6 +193,7 @@ func (s *DB) sealAudit(ctx context.Context) error {
 			return fmt.Errorf("store: sealing the audit trail: %w", err)
 		}
 		if moved < maxSealBatch {
+			c.floor.sealedTo(next) // it took every pending entry it saw
 			break
 		}
 	}
@@ -202,9 +206,10 @@ type pendingAudit struct {
 	entry *Audit
 }
 
-// sealPending moves up to maxSealBatch pending entries into their chains.
-func sealPending(txn *badger.Txn) (int, error) {
-	pending, err := readPending(txn)
+// sealPending moves up to maxSealBatch pending entries into their chains,
+// reading from floor in each of areas (floor 0: the whole table).
+func sealPending(txn *badger.Txn, floor uint64, areas []string) (int, error) {
+	pending, err := readPending(txn, floor, areas)
 	if err != nil {
 		return 0, err
 	}
@@ -262,13 +267,33 @@ func indexKeys(e *Audit) [][]byte {
 	return out
 }
 
-func readPending(txn *badger.Txn) ([]pendingAudit, error) {
+// readPending reads up to maxSealBatch pending entries: with floor 0 the
+// whole table, else in each of areas from its key with floor's prefix on
+// (see auditfloor.go: what lies below is sealed, and seeking there skips
+// the tombstones that seals left without walking them).
+func readPending(txn *badger.Txn, floor uint64, areas []string) ([]pendingAudit, error) {
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = []byte{dAuditPending}
 	it := txn.NewIterator(opts)
 	defer it.Close()
+	if floor == 0 {
+		return readPendingFrom(it, opts.Prefix, opts.Prefix, nil)
+	}
 	var out []pendingAudit
-	for it.Rewind(); it.ValidForPrefix(opts.Prefix) && len(out) < maxSealBatch; it.Next() {
+	for _, area := range areas {
+		prefix := append(dkey(dAuditPending, area), 0)
+		var err error
+		if out, err = readPendingFrom(it, prefix, append(bytes.Clone(prefix), be64(floor)...), out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// readPendingFrom appends to out the pending entries from seek on while
+// their keys have prefix, up to maxSealBatch in all.
+func readPendingFrom(it *badger.Iterator, prefix, seek []byte, out []pendingAudit) ([]pendingAudit, error) {
+	for it.Seek(seek); it.ValidForPrefix(prefix) && len(out) < maxSealBatch; it.Next() {
 		v, err := it.Item().ValueCopy(nil)
 		if err != nil {
 			return nil, err

@@ -77,7 +77,7 @@ func (s *DB) Buckets(ctx context.Context, fn func(tx BucketTx) error) error {
 	var heads map[string]uint64
 	audited := false
 	err := s.retry(ctx, func(txn *badger.Txn) error {
-		tx := &badgerBucketTx{txn: txn, now: s.now}
+		tx := &badgerBucketTx{txn: txn, now: s.now, floor: &s.audit.floor}
 		audited = false
 		if err := fn(tx); err != nil {
 			return err
@@ -110,6 +110,7 @@ type badgerBucketTx struct {
 	now     func() time.Time // the store's clock
 	wrote   bool
 	audited bool // an audit entry was appended
+	floor   *pendingFloor
 	heads   map[[16]byte]bucketHead
 	// oldPos is, for each record read or written in this transaction, the
 	// position its stored state is keyed by (0: none).

@@ -31,6 +31,8 @@ var errNothingWritten = errors.New("store: nothing written")
 
 // update runs fn in a read-write transaction and commits it (see commit).
 func (s *DB) update(fn func(txn *badger.Txn) error) error {
+	id := s.audit.floor.begin() // before fn draws any pending key
+	defer s.audit.floor.end(id) // after the commit succeeded or failed
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	if err := fn(txn); err != nil {

@@ -192,6 +192,7 @@ type badgerDirTx struct {
 	wrote bool      // a write was made: the transaction must be committed
 	// audited: an audit entry was appended, to be sealed after the commit
 	audited bool
+	floor   *pendingFloor // nil in a read-only transaction
 }
 
 var _ DirTx = (*badgerDirTx)(nil)
@@ -223,7 +224,7 @@ func (s *DB) Directory(ctx context.Context, fn func(tx DirTx) error) error {
 	s.sealBehind(ctx)
 	audited := false
 	err := s.retry(ctx, func(txn *badger.Txn) error {
-		tx := &badgerDirTx{txn: txn, now: s.now()}
+		tx := &badgerDirTx{txn: txn, now: s.now(), floor: &s.audit.floor}
 		audited = false
 		if err := fn(tx); err != nil {
 			return err

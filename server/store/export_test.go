@@ -73,8 +73,10 @@ func (s *DB) RewriteAuditEntry(area string, seq uint64, change func(*Audit)) err
 // AppendPendingAudit writes an entry as an audited transaction does,
 // without sealing it.
 func (s *DB) AppendPendingAudit(a *Audit) error {
+	id := s.audit.floor.begin()
+	defer s.audit.floor.end(id)
 	return s.db.Update(func(txn *badger.Txn) error {
-		return appendAudit(txn.Set, a, s.now())
+		return appendAudit(txn.Set, &s.audit.floor, a, s.now())
 	})
 }
 

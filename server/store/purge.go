@@ -83,7 +83,7 @@ func (s *DB) purgeStart(ctx context.Context, clientID string, head uint64, at ti
 		return false, err
 	}
 	err = s.retry(ctx, func(txn *badger.Txn) error {
-		tx := &badgerDirTx{txn: txn, now: s.now()}
+		tx := &badgerDirTx{txn: txn, now: s.now(), floor: &s.audit.floor}
 		c, err := tx.Client(clientID)
 		if err != nil {
 			return err
@@ -167,7 +167,7 @@ func (s *DB) finishPurge(ctx context.Context, clientID string) error {
 	}
 	for done := false; !done; {
 		err := s.retry(ctx, func(txn *badger.Txn) error {
-			tx := &badgerDirTx{txn: txn, now: s.now()}
+			tx := &badgerDirTx{txn: txn, now: s.now(), floor: &s.audit.floor}
 			p, err := tx.PurgedClient(clientID)
 			if err != nil {
 				return err
