@@ -81,6 +81,12 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	if err == nil {
 		err = d.pulledErr(d.pull(ctx, &rep))
 	}
+	if err == nil && (rep.Pulled > 0 || rep.Evicted > 0 || rep.Reset) {
+		// Pulled records replace older copies, purges and resets delete
+		// them: reclaim the value log space they held. What this misses
+		// (the disk full, say) a later sync reclaims; the sync succeeded.
+		_ = d.db.CollectGarbage()
+	}
 	d.setStatus(func(s *Status) {
 		s.Syncing, s.LastError = false, err
 		if err == nil {
@@ -232,11 +238,29 @@ func (d *Device) dropAcked(upTo uint64) error {
 	if upTo == 0 {
 		return nil
 	}
-	return d.db.Update(func(txn *local.Txn) error {
+	for {
+		n, err := d.dropSomeAcked(upTo)
+		if err != nil || n < dropChunk {
+			return err
+		}
+	}
+}
+
+// dropChunk is the most acked changes one transaction drops: two keys
+// each, well inside Badger's limit on a transaction (some 26,000 keys with
+// 16 MB memtables). Dropping them in several is safe: each is in the
+// pulled state already, so shown the same with or without it.
+const dropChunk = 4096
+
+// dropSomeAcked drops up to dropChunk acked changes up to seq, and says how
+// many it dropped.
+func (d *Device) dropSomeAcked(upTo uint64) (int, error) {
+	var n int
+	err := d.db.Update(func(txn *local.Txn) error {
 		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pAcked}, PrefetchValues: true})
 		defer it.Close()
 		var dels [][]byte
-		for it.Rewind(); it.Valid(); it.Next() {
+		for it.Rewind(); it.Valid() && len(dels) < 2*dropChunk; it.Next() {
 			k := it.KeyCopy()
 			if beUint(k[1:]) > upTo {
 				break
@@ -256,8 +280,10 @@ func (d *Device) dropAcked(upTo uint64) error {
 				return err
 			}
 		}
+		n = len(dels) / 2
 		return nil
 	})
+	return n, err
 }
 
 // fetchPage pulls one page from cursor, its records left encoded.
@@ -288,7 +314,8 @@ func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
 // applyPage stores a page: records are written whole (the server sends a
 // record's whole current state), snapshots replace what was held for a
 // client, evictions purge it. The cursor is written last, after the
-// records are on disk, so a page interrupted by a crash is pulled again.
+// records are synced to disk, so a page interrupted by a crash is pulled
+// again.
 func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	touched, err := d.applyBucketActions(p)
 	if err != nil {
@@ -297,6 +324,19 @@ func (d *Device) applyPage(p *page, rep *SyncReport) error {
 	records, bytesIn, err := d.writePageRecords(p)
 	if err != nil {
 		return err
+	}
+	if records > 0 {
+		// The records' values are in the value log, their keys in the
+		// write-ahead log: both are on disk before the cursor moves past
+		// them, whatever a power cut leaves of either.
+		if err := d.db.Sync(); err != nil {
+			return err
+		}
+		// Synced, the pages written need not stay in this process's
+		// memory: a full sync's RSS stays flat (see local.ReleaseMapped).
+		if err := d.db.ReleaseMapped(); err != nil {
+			return err
+		}
 	}
 	if err := d.db.Update(func(txn *local.Txn) error { return txn.Set(metaCursor, p.cursor) }); err != nil {
 		return err

@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"runtime/pprof"
 	"sync/atomic"
 	"time"
 
@@ -66,9 +68,16 @@ func runTablet(ctx context.Context, jobFile string) (tabletResult, error) {
 		return tabletResult{}, fmt.Errorf("signing in: %w", err)
 	}
 	wire.Store(0)
+	stopProfile, err := startProfile(os.Getenv(profileEnv))
+	if err != nil {
+		return tabletResult{}, err
+	}
 	start := time.Now()
 	rep, err := d.Sync(ctx)
 	took := time.Since(start)
+	if perr := stopProfile(); err == nil {
+		err = perr
+	}
 	if err != nil {
 		return tabletResult{}, fmt.Errorf("full sync: %w", err)
 	}
@@ -137,4 +146,48 @@ func samplePeak(srv *serverproc.Server, exited <-chan error) (serverproc.Sample,
 		case <-t.C:
 		}
 	}
+}
+
+// profileEnv names a directory: if set, each tablet process writes the
+// CPU profile of its Sync (tablet-<pid>.cpu.pprof) and its heap profile
+// just after it (tablet-<pid>.heap.pprof, in use and allocated) there,
+// with its /proc/self/status then (tablet-<pid>.status). It
+// is an environment variable so that the driver's tablet processes
+// inherit it.
+const profileEnv = "REALBENCH_TABLET_PROFILE"
+
+// startProfile starts a CPU profile into dir (nothing if dir is empty);
+// the function it returns stops it and writes the heap profile.
+func startProfile(dir string) (func() error, error) {
+	if dir == "" {
+		return func() error { return nil }, nil
+	}
+	base := filepath.Join(dir, fmt.Sprintf("tablet-%d", os.Getpid()))
+	f, err := os.Create(base + ".cpu.pprof")
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		err := f.Close()
+		if st, serr := os.ReadFile("/proc/self/status"); serr == nil { // RssAnon beside RssFile
+			_ = os.WriteFile(base+".status", st, 0o644)
+		}
+		h, herr := os.Create(base + ".heap.pprof")
+		if herr != nil {
+			return herr
+		}
+		runtime.GC() // the heap profile's in-use figures as of the last GC
+		if herr = pprof.WriteHeapProfile(h); herr == nil {
+			herr = h.Close()
+		}
+		if err == nil {
+			err = herr
+		}
+		return err
+	}, nil
 }
