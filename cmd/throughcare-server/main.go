@@ -115,6 +115,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		return err
 	}
 	setMemoryLimit(cfg.MemoryLimit, log)
+	returnMemoryWhenQuiet(ctx, cfg.ReturnMemoryEvery)
 	st, key, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
