@@ -114,7 +114,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err := privateDataDir(cfg.Data, log); err != nil {
 		return err
 	}
-	setMemoryLimit(cfg.MemoryLimit, log)
+	setMemoryLimit(cfg.MemoryLimit, cfg.env, log)
 	returnMemoryWhenQuiet(ctx, cfg.ReturnMemoryEvery)
 	st, key, err := openStore(ctx, cfg, log)
 	if err != nil {
