@@ -115,11 +115,11 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		return err
 	}
 	setMemoryLimit(cfg.MemoryLimit, cfg.env, log)
-	returnMemoryWhenQuiet(ctx, cfg.ReturnMemoryEvery)
 	st, key, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	returnMemoryWhenQuiet(ctx, cfg.ReturnMemoryEvery, st, log)
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error().Err(err).Msg("closing store")

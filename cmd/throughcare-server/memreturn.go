@@ -5,6 +5,10 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/throughcare/throughcare/server/store"
 )
 
 // Go's collector runs only as the heap grows, and its scavenger hands
@@ -31,8 +35,9 @@ const (
 	maxReturnGap = 64
 )
 
-// memoryReturner returns the heap's free memory to the system when the
-// server is quiet: on each tick it reads how much the program allocated
+// memoryReturner returns the heap's free memory (and the store's mapped
+// table pages: store.DB.ReleaseTablePages) to the system when the server is
+// quiet: on each tick it reads how much the program allocated
 // since the last one; below quiet bytes it calls free (a full collection
 // that releases every free page, debug.FreeOSMemory), on the first quiet
 // tick and then on ticks 2, 4, 8, … ticks apart (at most maxReturnGap),
@@ -90,15 +95,34 @@ func heapAllocated() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// tablePages is a store whose mapped files' resident pages can be handed
+// back (store.DB.ReleaseTablePages).
+type tablePages interface {
+	ReleaseTablePages() (int64, error)
+}
+
+var _ tablePages = (*store.DB)(nil)
+
 // returnMemoryWhenQuiet starts the server's returner (every > 0) for as
-// long as ctx lasts.
-func returnMemoryWhenQuiet(ctx context.Context, every time.Duration) {
+// long as ctx lasts: it returns the heap's free memory and, if st is a
+// tablePages, the pages of the store's tables.
+func returnMemoryWhenQuiet(ctx context.Context, every time.Duration, st any, log zerolog.Logger) {
 	if every <= 0 {
 		return
 	}
+	r := newMemoryReturner(nil, every)
+	if tp, ok := st.(tablePages); ok {
+		r.free = func() {
+			debug.FreeOSMemory()
+			if _, err := tp.ReleaseTablePages(); err != nil {
+				log.Warn().Err(err).Msg("returning the store's table pages")
+			}
+		}
+	}
 	t := time.NewTicker(every)
+	r.ticks = t.C
 	go func() {
 		defer t.Stop()
-		newMemoryReturner(t.C, every).run(ctx)
+		r.run(ctx)
 	}()
 }
