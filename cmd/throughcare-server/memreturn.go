@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"os"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -15,8 +18,9 @@ import (
 // freed memory back to the system slowly: a server that goes quiet after
 // a burst (a seeding, a day's pushes, the store compacting) keeps the
 // burst's RSS for minutes, holding the garbage of its last cycle and up to
-// the heap goal (twice the live heap by default). The returner below
-// collects and returns it once the server is quiet.
+// the heap goal (twice the live heap by default). Badger reads its tables
+// through memory maps, and every page a read or a compaction touched stays
+// resident too. The returner below hands both back.
 
 const (
 	// DefaultReturnEvery is how often the server checks whether it has
@@ -35,28 +39,23 @@ const (
 	maxReturnGap = 64
 )
 
-// memoryReturner returns the heap's free memory (and the store's mapped
-// table pages: store.DB.ReleaseTablePages) to the system when the server is
-// quiet: on each tick it reads how much the program allocated
-// since the last one; below quiet bytes it calls free (a full collection
-// that releases every free page, debug.FreeOSMemory), on the first quiet
-// tick and then on ticks 2, 4, 8, … ticks apart (at most maxReturnGap),
-// until the server allocates again.
+// memoryReturner hands memory back to the system. On each tick it reads
+// how much the program allocated since the last one; below quiet bytes
+// (the server is quiet) it calls free (a full collection that releases
+// every free page, debug.FreeOSMemory) and release (the store's mapped
+// table pages, store.DB.ReleaseTablePages), on the first quiet tick and
+// then on ticks 2, 4, 8, … apart (at most maxReturnGap), until the server
+// allocates again. On a busy tick it calls release only if the resident
+// memory (rss) is over limit: Go's soft limit keeps the heap near it, and
+// this keeps the mapped tables from taking the process far past it.
 type memoryReturner struct {
 	ticks     <-chan time.Time
 	allocated func() uint64 // bytes allocated since the start, only growing
 	free      func()
+	release   func()
+	rss       func() int64
 	quiet     uint64 // bytes a tick below which the server is quiet
-}
-
-// newMemoryReturner is the server's returner, checking every every.
-func newMemoryReturner(ticks <-chan time.Time, every time.Duration) *memoryReturner {
-	return &memoryReturner{
-		ticks:     ticks,
-		allocated: heapAllocated,
-		free:      debug.FreeOSMemory,
-		quiet:     uint64(every.Seconds() * quietBytesPerSecond),
-	}
+	limit     int64  // resident bytes over which a busy tick releases; 0: never
 }
 
 // run returns memory on the ticks until ctx ends.
@@ -69,18 +68,21 @@ func (r *memoryReturner) run(ctx context.Context) {
 			return
 		case <-r.ticks:
 		}
-		now := r.allocated()
-		busy := now-last >= r.quiet
-		if busy {
+		busy := r.allocated()-last >= r.quiet
+		switch {
+		case busy:
 			quietTicks, gap = 0, 1
-		} else {
+			if r.limit > 0 && r.rss() > r.limit {
+				r.release()
+			}
+		case quietTicks+1 == gap:
+			r.free()
+			r.release()
+			quietTicks, gap = 0, min(2*gap, maxReturnGap)
+		default:
 			quietTicks++
 		}
-		if !busy && quietTicks == gap {
-			r.free()
-			quietTicks, gap = 0, min(2*gap, maxReturnGap)
-		}
-		last = r.allocated() // what free allocated is not the server's
+		last = r.allocated() // what returning allocated is not the server's
 	}
 }
 
@@ -95,6 +97,24 @@ func heapAllocated() uint64 {
 	return s[0].Value.Uint64()
 }
 
+// residentBytes is the process's resident memory (/proc/self/statm), 0
+// where it cannot be read.
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := bytes.Fields(b)
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(string(f[1]), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}
+
 // tablePages is a store whose mapped files' resident pages can be handed
 // back (store.DB.ReleaseTablePages).
 type tablePages interface {
@@ -105,18 +125,27 @@ var _ tablePages = (*store.DB)(nil)
 
 // returnMemoryWhenQuiet starts the server's returner (every > 0) for as
 // long as ctx lasts: it returns the heap's free memory and, if st is a
-// tablePages, the pages of the store's tables.
+// tablePages, the pages of the store's tables, also whenever the process
+// is resident past Go's memory limit.
 func returnMemoryWhenQuiet(ctx context.Context, every time.Duration, st any, log zerolog.Logger) {
 	if every <= 0 {
 		return
 	}
-	r := newMemoryReturner(nil, every)
+	r := &memoryReturner{
+		allocated: heapAllocated,
+		free:      debug.FreeOSMemory,
+		release:   func() {},
+		rss:       residentBytes,
+		quiet:     uint64(every.Seconds() * quietBytesPerSecond),
+	}
 	if tp, ok := st.(tablePages); ok {
-		r.free = func() {
-			debug.FreeOSMemory()
+		r.release = func() {
 			if _, err := tp.ReleaseTablePages(); err != nil {
 				log.Warn().Err(err).Msg("returning the store's table pages")
 			}
+		}
+		if l := debug.SetMemoryLimit(-1); l != 1<<63-1 {
+			r.limit = l
 		}
 	}
 	t := time.NewTicker(every)

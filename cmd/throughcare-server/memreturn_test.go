@@ -9,7 +9,8 @@ import (
 
 // The returner frees memory on quiet ticks only: the first quiet tick
 // after a busy one, then 2, 4, 8, … quiet ticks apart (at most
-// maxReturnGap); any busy tick starts again from one.
+// maxReturnGap); any busy tick starts again from one. It hands back the
+// store's table pages with the heap's free memory.
 func TestMemoryReturner(t *testing.T) {
 	const quiet = 1000
 	tests := []struct {
@@ -26,8 +27,9 @@ func TestMemoryReturner(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := returnsOn(t, quiet, tt.allocs, 0); !slices.Equal(got, tt.want) {
-				t.Fatalf("returned on ticks %v, want %v", got, tt.want)
+			freed, released := returnsOn(t, quiet, tt.allocs, nil, 0)
+			if !slices.Equal(freed, tt.want) || !slices.Equal(released, tt.want) {
+				t.Fatalf("freed the heap on ticks %v and the tables on %v, want both on %v", freed, released, tt.want)
 			}
 		})
 	}
@@ -40,7 +42,7 @@ func TestMemoryReturnerGapBounded(t *testing.T) {
 	for tick, gap := 1, 2; tick <= n; tick, gap = tick+gap, min(2*gap, maxReturnGap) {
 		want = append(want, tick)
 	}
-	got := returnsOn(t, 1000, make([]uint64, n), 0)
+	got, _ := returnsOn(t, 1000, make([]uint64, n), nil, 0)
 	if !slices.Equal(got, want) {
 		t.Fatalf("returned on ticks %v, want %v", got, want)
 	}
@@ -49,27 +51,42 @@ func TestMemoryReturnerGapBounded(t *testing.T) {
 	}
 }
 
-// What the collection itself allocates does not count against the next
-// tick: a server quiet but for its own returns stays quiet.
+// What returning allocates does not count against the next tick: a
+// server quiet but for its own returns stays quiet.
 func TestMemoryReturnerOwnAllocations(t *testing.T) {
-	got := returnsOn(t, 1000, make([]uint64, 7), 5000)
+	got, _ := returnsOn(t, 1000, make([]uint64, 7), nil, 5000)
 	if want := []int{1, 3, 7}; !slices.Equal(got, want) {
 		t.Fatalf("returned on ticks %v, want %v", got, want)
 	}
 }
 
+// A busy server resident past its limit hands back the table pages (not
+// the heap: Go's own limit sees to that) on every tick it is over.
+func TestMemoryReturnerOverLimit(t *testing.T) {
+	allocs := []uint64{5000, 5000, 5000, 5000, 0}
+	rss := []int64{100, 600, 400, 900, 900}
+	freed, released := returnsOn(t, 1000, allocs, rss, 0)
+	if want := []int{5}; !slices.Equal(freed, want) {
+		t.Errorf("freed the heap on ticks %v, want %v", freed, want)
+	}
+	if want := []int{2, 4, 5}; !slices.Equal(released, want) {
+		t.Errorf("released the tables on ticks %v, want %v (busy and over 500 bytes, or quiet)", released, want)
+	}
+}
+
 // returnsOn runs a returner over len(allocs) ticks, allocs[i] bytes
-// allocated before tick i+1 and freeCost bytes by each return, and gives
-// the ticks memory was returned on. The returner reads what was allocated
-// once as it starts and twice a tick; each read is waited for, so every
-// tick's allocations land between its reads.
-func returnsOn(t *testing.T, quiet uint64, allocs []uint64, freeCost uint64) []int {
+// allocated before tick i+1, the process resident rss[i] bytes then (with
+// a limit of 500; rss nil: no limit), and freeCost bytes allocated by each
+// return; it gives the ticks the heap was freed on and those the tables
+// were released on. The returner reads what was allocated once as it
+// starts and twice a tick; each read is waited for, so every tick's
+// allocations land between its reads.
+func returnsOn(t *testing.T, quiet uint64, allocs []uint64, rss []int64, freeCost uint64) (freed, released []int) {
 	t.Helper()
 	ticks := make(chan time.Time)
 	read := make(chan struct{})
 	var total uint64
 	tick := 0
-	var returned []int
 	r := &memoryReturner{
 		ticks: ticks,
 		allocated: func() uint64 {
@@ -78,10 +95,15 @@ func returnsOn(t *testing.T, quiet uint64, allocs []uint64, freeCost uint64) []i
 			return n
 		},
 		free: func() {
-			returned = append(returned, tick)
+			freed = append(freed, tick)
 			total += freeCost
 		},
-		quiet: quiet,
+		release: func() { released = append(released, tick) },
+		rss:     func() int64 { return rss[tick-1] },
+		quiet:   quiet,
+	}
+	if rss != nil {
+		r.limit = 500
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -96,5 +118,5 @@ func returnsOn(t *testing.T, quiet uint64, allocs []uint64, freeCost uint64) []i
 	}
 	cancel()
 	<-done
-	return returned
+	return freed, released
 }
