@@ -108,11 +108,12 @@ func TestDomainPackagesNeverImportTheRoot(t *testing.T) {
 // TestOnlyTheAdaptersImportConnect: the domain packages know nothing of
 // Connect or HTTP. On the server only the API adapter (server/api) and the
 // test server built on it speak Connect; in the shared code only the
-// generated stubs and the compression both sides register (zstdwire).
+// generated stubs and the compressions both sides register (zstdwire,
+// colzstd).
 // Clients (the SDK, the CLI, the soak tool) do.
 func TestOnlyTheAdaptersImportConnect(t *testing.T) {
 	const mod = "github.com/throughcare/throughcare/"
-	allowed := []string{"server/api", "server/servertest", "syncproto/gen/", "syncproto/zstdwire", "client-sdk/", "cmd/", "e2e"}
+	allowed := []string{"server/api", "server/servertest", "syncproto/gen/", "syncproto/zstdwire", "syncproto/colzstd", "client-sdk/", "cmd/", "e2e"}
 	for _, p := range listPackages(t) {
 		rel := strings.TrimPrefix(p.ImportPath, mod)
 		if slices.ContainsFunc(allowed, func(a string) bool {

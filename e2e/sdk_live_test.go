@@ -21,6 +21,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload"
+	"github.com/throughcare/throughcare/syncproto/colzstd"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
@@ -470,6 +471,12 @@ func decompress(b []byte, enc string) ([]byte, error) {
 	switch enc {
 	case zstdwire.Name:
 		d := zstdwire.NewDecompressor()
+		if err := d.Reset(bytes.NewReader(b)); err != nil {
+			return nil, err
+		}
+		return io.ReadAll(d)
+	case colzstd.Name:
+		d := colzstd.NewDecompressor()
 		if err := d.Reset(bytes.NewReader(b)); err != nil {
 			return nil, err
 		}

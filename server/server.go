@@ -204,7 +204,8 @@ func New(cfg Config) (_ *Server, err error) {
 	if s.Review, err = review.New(review.Config{Store: cfg.Store, Now: cfg.Now, Logger: log, Writer: s.Engine}); err != nil {
 		return nil, err
 	}
-	if s.Subject, err = subject.New(subject.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Retention: cfg.Retention, Logger: log}); err != nil {
+	if s.Subject, err = subject.New(subject.Config{Store: cfg.Store, Sessions: sessions, Now: cfg.Now, Retention: cfg.Retention, Logger: log,
+		Purged: s.Review.Forget}); err != nil {
 		return nil, err
 	}
 	if s.Backup, err = backup.New(backup.Config{Source: cfg.Store, Key: cfg.BackupKey, Now: cfg.Now, Logger: log}); err != nil {

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/internal/diskspace"
+	"github.com/throughcare/throughcare/syncproto/colzstd"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/hlc"
@@ -157,9 +158,12 @@ func Open(cfg Config) (*Device, error) {
 	d.life, d.end = context.WithCancel(context.Background())
 	base := strings.TrimRight(cfg.Server, "/")
 	bearer := connect.WithInterceptors(&bearer{d: d})
-	d.sync = throughcarev1connect.NewSyncServiceClient(cfg.HTTPClient, base, bearer, zstdwire.ClientOption(), connect.WithReadMaxBytes(64<<20))
+	// Responses come column by column (colzstd) from a server that has it,
+	// else in zstd: connect-go prefers the compression registered last.
+	compress := connect.WithClientOptions(zstdwire.ClientOption(), colzstd.ClientOption())
+	d.sync = throughcarev1connect.NewSyncServiceClient(cfg.HTTPClient, base, bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
 	d.pullRaw = connect.NewClient[v1.PullRequest, rawResponse](cfg.HTTPClient, base+throughcarev1connect.SyncServicePullProcedure,
-		connect.WithCodec(rawCodec{}), bearer, zstdwire.ClientOption(), connect.WithReadMaxBytes(64<<20))
+		connect.WithCodec(rawCodec{}), bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
 	d.auth = throughcarev1connect.NewAuthServiceClient(cfg.HTTPClient, base, bearer)
 	if err := d.load(); err != nil {
 		return nil, errors.Join(err, db.Close())

@@ -86,34 +86,90 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 	if id == nil {
 		return "", access.ErrSignIn
 	}
-	given, err := cleanName("given_name", in.GivenName)
+	given, family, err := s.checkNewClient(in)
 	if err != nil {
 		return "", err
 	}
-	family, err := cleanName("family_name", in.FamilyName)
+	clientID := newClientID(id, in.IdempotencyKey)
+	reg, err := s.registerClient(ctx, id, in, clientID, given, family)
 	if err != nil {
 		return "", err
+	}
+	log := s.log.With().Str("user_id", id.UserID).Str("client_id", clientID).Str("team_id", in.TeamID).Logger()
+	if reg.existed {
+		written, err := s.clientRecordWritten(ctx, clientID)
+		if err != nil {
+			return "", err
+		}
+		if written {
+			log.Info().Msg("client create retried; already complete")
+			return clientID, nil
+		}
+	}
+	if err := s.writeClientRecord(ctx, id, clientID, in.TeamID, reg.changes); err != nil {
+		log.Error().Err(err).Msg("client registered but its record was not written")
+		return "", errkind.Wrap(errkind.Unavailable, err, "the client's record could not be written; retry the request")
+	}
+	if len(reg.holders) > 0 {
+		s.sessions.CaseloadChanged(reg.holders...)
+	}
+	log.Info().Bool("completed_retry", reg.existed).Msg("client created")
+	return clientID, nil
+}
+
+// checkNewClient checks what CreateClient can check before it reads the
+// directory: the names (returned trimmed), that a known date of birth is
+// not in the future, and the idempotency key's form.
+func (s *Service) checkNewClient(in NewClient) (given, family string, err error) {
+	given, err = cleanName("given_name", in.GivenName)
+	if err != nil {
+		return "", "", err
+	}
+	family, err = cleanName("family_name", in.FamilyName)
+	if err != nil {
+		return "", "", err
 	}
 	if dob := in.DateOfBirth; dob != nil && schema.ValidDate(dob) &&
 		time.Date(int(dob.Year), time.Month(dob.Month), int(dob.Day), 0, 0, 0, 0, time.UTC).After(s.now()) {
-		return "", errkind.E(errkind.Invalid, "date_of_birth is in the future")
+		return "", "", errkind.E(errkind.Invalid, "date_of_birth is in the future")
 	}
 	key := in.IdempotencyKey
 	if len(key) > MaxIdempotencyKeyLen || strings.IndexFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) >= 0 {
-		return "", errkind.E(errkind.Invalid, "the idempotency key must be at most %d printable ASCII characters", MaxIdempotencyKeyLen)
+		return "", "", errkind.E(errkind.Invalid, "the idempotency key must be at most %d printable ASCII characters", MaxIdempotencyKeyLen)
 	}
+	return given, family, nil
+}
+
+// newClientID names a new client: a new UUIDv7 without an idempotency key;
+// with one, derived from the caller's area, the caller and the key, so
+// that retries name the same client.
+func newClientID(id *identity.Identity, key string) string {
 	clientID := uuid.Must(uuid.NewV7()).String()
 	if key != "" {
 		clientID = uuid.NewSHA1(clientIDSpace, []byte(id.Area+"\x00"+id.UserID+"\x00"+key)).String()
 	}
+	return clientID
+}
 
-	var (
-		changes []*v1.Change
-		existed bool
-		holders []string
-	)
-	err = s.directory(ctx, func(tx store.DirTx) error {
-		existed, holders = false, nil
+// clientRegistration is what CreateClient's directory step leaves for the
+// bucket step.
+type clientRegistration struct {
+	// changes write the client record (validated).
+	changes []*v1.Change
+	// existed: the directory entry was there already (a retry).
+	existed bool
+	// holders are the users whose devices hold the new bucket.
+	holders []string
+}
+
+// registerClient is CreateClient's first step, one directory transaction:
+// it resolves the caller's reach and the team, builds and validates the
+// client record's changes, writes the directory entry (putClientEntry) and
+// finds the bucket's holders.
+func (s *Service) registerClient(ctx context.Context, id *identity.Identity, in NewClient, clientID, given, family string) (clientRegistration, error) {
+	var reg clientRegistration
+	err := s.directory(ctx, func(tx store.DirTx) error {
+		reg = clientRegistration{}
 		sc, err := access.Resolve(tx, id, access.CreateClients)
 		if err != nil {
 			return err
@@ -126,63 +182,69 @@ func (s *Service) CreateClient(ctx context.Context, id *identity.Identity, in Ne
 		if err != nil {
 			return err
 		}
-		if changes, err = s.clientRecord(clientID, area.Name, given, family, in.DateOfBirth, in.Pathway); err != nil {
+		if reg.changes, err = s.clientRecord(clientID, area.Name, given, family, in.DateOfBirth, in.Pathway); err != nil {
 			return err
 		}
-		if _, err := tx.PurgedClient(clientID); err == nil {
-			return errkind.E(errkind.Exists, "this client id belonged to a client purged for retention; ids are never reused")
-		} else if !errors.Is(err, store.ErrNotFound) {
+		if reg.existed, err = s.putClientEntry(tx, clientID, sc.Area(), team.ID); err != nil {
 			return err
 		}
-		switch c, err := tx.Client(clientID); {
-		case err == nil && (c.AreaID != sc.Area() || c.TeamID != team.ID):
-			return errkind.E(errkind.Exists, "this idempotency key was already used for a different client")
-		case err == nil:
-			existed = true
-		case errors.Is(err, store.ErrNotFound):
-			if err := tx.PutClient(&store.Client{ID: clientID, AreaID: sc.Area(), TeamID: team.ID, CreatedAt: s.now()}); err != nil {
-				return err
-			}
-		default:
-			return err
-		}
-		holders, err = access.NewClientHolders(tx, sc.Area(), team.ID)
+		reg.holders, err = access.NewClientHolders(tx, sc.Area(), team.ID)
 		return err
 	})
 	if err != nil {
-		return "", err
+		return clientRegistration{}, err
 	}
-	log := s.log.With().Str("user_id", id.UserID).Str("client_id", clientID).Str("team_id", in.TeamID).Logger()
-	if existed {
-		recs, err := s.st.Records(ctx, clientID, []string{clientID})
-		if err != nil {
-			return "", storeErr(err)
-		}
-		if recs[clientID] != nil {
-			log.Info().Msg("client create retried; already complete")
-			return clientID, nil
-		}
+	return reg, nil
+}
+
+// putClientEntry writes the directory entry of a new client in areaID and
+// teamID unless it is there already (existed: a retry with the same key).
+// It refuses the id of a client purged for retention, and an entry of the
+// id in another area or team (the key was used for a different client).
+func (s *Service) putClientEntry(tx store.DirTx, clientID, areaID, teamID string) (existed bool, err error) {
+	if _, err := tx.PurgedClient(clientID); err == nil {
+		return false, errkind.E(errkind.Exists, "this client id belonged to a client purged for retention; ids are never reused")
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return false, err
 	}
-	entry := audit.Entry(ctx, id, store.AuditCreateClient, s.now())
-	entry.ClientIDs, entry.TeamID = []string{clientID}, in.TeamID
-	res, err := s.w.WriteAudited(ctx, entry, changes, nil)
-	if err == nil {
-		for _, r := range res.Results {
-			if r.Verdict != v1.Verdict_VERDICT_APPLIED {
-				err = fmt.Errorf("admin: client record change not applied: %v %v", r.Verdict, r.Reason)
-				break
-			}
-		}
+	switch c, err := tx.Client(clientID); {
+	case err == nil && (c.AreaID != areaID || c.TeamID != teamID):
+		return false, errkind.E(errkind.Exists, "this idempotency key was already used for a different client")
+	case err == nil:
+		return true, nil
+	case errors.Is(err, store.ErrNotFound):
+		return false, tx.PutClient(&store.Client{ID: clientID, AreaID: areaID, TeamID: teamID, CreatedAt: s.now()})
+	default:
+		return false, err
 	}
+}
+
+// clientRecordWritten reports whether the client's bucket holds its client
+// record (a retry of a create that completed).
+func (s *Service) clientRecordWritten(ctx context.Context, clientID string) (bool, error) {
+	recs, err := s.st.Records(ctx, clientID, []string{clientID})
 	if err != nil {
-		log.Error().Err(err).Msg("client registered but its record was not written")
-		return "", errkind.Wrap(errkind.Unavailable, err, "the client's record could not be written; retry the request")
+		return false, storeErr(err)
 	}
-	if len(holders) > 0 {
-		s.sessions.CaseloadChanged(holders...)
+	return recs[clientID] != nil, nil
+}
+
+// writeClientRecord is CreateClient's second step: it writes the client
+// record's changes as the caller through the Writer, audited
+// (create_client), and fails unless every change was applied.
+func (s *Service) writeClientRecord(ctx context.Context, id *identity.Identity, clientID, teamID string, changes []*v1.Change) error {
+	entry := audit.Entry(ctx, id, store.AuditCreateClient, s.now())
+	entry.ClientIDs, entry.TeamID = []string{clientID}, teamID
+	res, err := s.w.WriteAudited(ctx, entry, changes, nil)
+	if err != nil {
+		return err
 	}
-	log.Info().Bool("completed_retry", existed).Msg("client created")
-	return clientID, nil
+	for _, r := range res.Results {
+		if r.Verdict != v1.Verdict_VERDICT_APPLIED {
+			return fmt.Errorf("admin: client record change not applied: %v %v", r.Verdict, r.Reason)
+		}
+	}
+	return nil
 }
 
 type field struct {

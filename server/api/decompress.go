@@ -9,6 +9,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/throughcare/throughcare/syncproto/colzstd"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
 
@@ -63,13 +64,17 @@ func newDecompression(maxAtOnce int, probe decompressorProbe) *decompression {
 
 // options bounds messages at maxBytes, as received and once decompressed,
 // and registers gzip (replacing connect-go's, which reads on to the end of
-// an oversized message) and zstd with decompressors that stop there.
+// an oversized message), zstd and colzstd (pull pages column by column,
+// for the clients that offer it) with decompressors that stop there.
 func (dc *decompression) options(maxBytes int64) connect.HandlerOption {
 	return connect.WithHandlerOptions(
 		connect.WithReadMaxBytes(int(maxBytes)),
 		connect.WithCompression("gzip", dc.codec("gzip", maxBytes, func() connect.Decompressor { return new(gzip.Reader) }),
 			func() connect.Compressor { return gzip.NewWriter(io.Discard) }),
 		connect.WithCompression(zstdwire.Name, dc.codec(zstdwire.Name, maxBytes, zstdwire.NewDecompressor), zstdwire.NewCompressor),
+		connect.WithCompression(colzstd.Name, dc.codec(colzstd.Name, maxBytes, func() connect.Decompressor {
+			return colzstd.NewDecompressorMax(maxBytes)
+		}), colzstd.NewCompressor),
 	)
 }
 

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"compress/gzip"
 	"context"
+	"encoding/binary"
 	"io"
 	"runtime"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/throughcare/throughcare/server/api"
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
+	"github.com/throughcare/throughcare/syncproto/colzstd"
 	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 	"github.com/throughcare/throughcare/syncproto/sample"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
@@ -136,6 +138,7 @@ func TestBombsAreRefusedUnread(t *testing.T) {
 	probe := &decoderProbe{}
 	env := newBombEnv(t, probe, 0, 0)
 	gzip1G, gzip32M, zstd1G := gzipBomb1G(), gzipBomb(32*mib), zstdBomb(23, 1<<30)
+	colClaiming1G := binary.AppendUvarint([]byte{1, 'c'}, 1<<30)
 	for _, tc := range []struct {
 		name, protocol, procedure, encoding string
 		body                                []byte
@@ -153,6 +156,9 @@ func TestBombsAreRefusedUnread(t *testing.T) {
 		{"health gzip connect", "connect", healthPath, "gzip", gzip32M, api.PublicMaxBytes, 1},
 		{"health zstd grpc", "grpc", healthPath, "zstd", zstd1G, api.PublicMaxBytes, 1},
 		{"reflection gzip grpc", "grpc", reflectionPath, "gzip", gzip32M, api.PublicMaxBytes, 1},
+		{"push colzstd, zstd inside", "connect", pushPath, colzstd.Name, append([]byte{1, 'z'}, zstd1G...), bombLimit, 1},
+		{"push colzstd, columns claiming 1 GiB", "grpc", pushPath, colzstd.Name, colClaiming1G, bombLimit, 1},
+		{"login colzstd, zstd inside", "grpc", loginPath, colzstd.Name, append([]byte{1, 'z'}, zstd1G...), api.PublicMaxBytes, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, msg := rawCall(t, env.HTTPClient, env.URL, tc.protocol, tc.procedure, tc.encoding, tc.body)
@@ -271,8 +277,9 @@ func TestSmallCompressedRequestsAreServed(t *testing.T) {
 	probe.take()
 	bucket := sample.NewDevice("seed", time.Now, 1).NewID()
 	for name, opts := range map[string][]connect.ClientOption{
-		"gzip": {connect.WithSendGzip()},
-		"zstd": {zstdwire.ClientOption(), connect.WithSendCompression(zstdwire.Name)},
+		"gzip":       {connect.WithSendGzip()},
+		"zstd":       {zstdwire.ClientOption(), connect.WithSendCompression(zstdwire.Name)},
+		colzstd.Name: {colzstd.ClientOption(), connect.WithSendCompression(colzstd.Name)},
 	} {
 		w := newWorker(t, env, "worker-"+name, 7, []string{bucket}, append(opts, connect.WithCompressMinBytes(1))...)
 		if _, err := w.client.Pull(context.Background(), pullReq(nil, 10)); err != nil {

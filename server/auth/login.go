@@ -3,12 +3,15 @@ package auth
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/google/uuid"
 
@@ -149,26 +152,33 @@ type loginAttempt struct {
 }
 
 // verifyLogin checks the assertion against the passkey it names and, if it
-// holds, admits the sign-in. A refusal of a passkey some user holds is
-// recorded in their area's audit trail; an unknown one is only logged (it
-// names no area, and nobody's trail fills with strangers' attempts).
+// holds, admits the sign-in. A refusal is recorded in the audit trail of the
+// user whose passkey it names only if the assertion carries that passkey's
+// own signature (a revoked device, a disabled user, a sign count that went
+// back, a phishing origin): a forged one, which anyone who knows a
+// credential id can send, and an unknown passkey are only logged, so
+// nobody's trail fills with strangers' attempts.
 func (s *Service) verifyLogin(ctx context.Context, tx store.DirTx, a *loginAttempt, sd *webauthn.SessionData, parsed *protocol.ParsedCredentialAssertionData, deviceID, name string) error {
 	var lookErr error
+	var publicKey []byte
 	handler := func(rawID, userHandle []byte) (webauthn.User, error) {
 		a.user, a.device, lookErr = s.lookupCredential(tx, rawID, userHandle)
-		if lookErr != nil {
+		if lookErr != nil && !errors.Is(lookErr, errRevoked) && !errors.Is(lookErr, errDisabled) {
 			return nil, lookErr
 		}
+		// A revoked device or a disabled user is verified like any other
+		// passkey, and refused once the assertion is known to be theirs.
 		var cred webauthn.Credential
 		if err := json.Unmarshal(a.device.Credential, &cred); err != nil {
 			lookErr = err
 			return nil, err
 		}
+		publicKey = cred.PublicKey
 		return &waUser{handle: a.user.Handle, name: a.user.DisplayName, credentials: []webauthn.Credential{cred}}, nil
 	}
-	refused := func(err error, why string) error {
+	refused := func(err error, why string, theirs bool) error {
 		a.failure, a.reason = verifyFailed(err), why
-		if a.user == nil || a.device == nil {
+		if !theirs || a.user == nil || a.device == nil {
 			return nil
 		}
 		return tx.AppendAudit(audit.UserEntry(ctx, a.user, a.device.ID, store.AuditSignInRefused, s.now()))
@@ -178,19 +188,21 @@ func (s *Service) verifyLogin(ctx context.Context, tx store.DirTx, a *loginAttem
 	case lookErr != nil && !isLookupRefusal(lookErr):
 		return lookErr // the store failed
 	case err != nil:
-		return refused(err, refusalLabel(lookErr))
+		return refused(err, refusalLabel(lookErr), publicKey != nil && signedBy(parsed, publicKey))
+	case lookErr != nil: // revoked or disabled, and the assertion is theirs
+		return refused(lookErr, refusalLabel(lookErr), true)
 	case cred.Authenticator.CloneWarning:
 		// go-webauthn accepts 0 after 0 (a passkey that keeps no count,
 		// as synced ones do) and warns on any other count that did not
 		// go up.
-		return refused(errors.New("auth: sign count did not advance"), "sign_count")
+		return refused(errors.New("auth: sign count did not advance"), "sign_count", true)
 	}
 	chosen, why, err := s.installation(tx, a.device, cred.Flags.BackupEligible, deviceID, name)
 	if err != nil {
 		return err
 	}
 	if why != "" {
-		return refused(errDeviceRefused, why)
+		return refused(errDeviceRefused, why, true)
 	}
 	return s.admitLogin(ctx, tx, a, cred, chosen)
 }
@@ -310,6 +322,19 @@ func (s *Service) lookupCredential(tx store.DirTx, rawID, userHandle []byte) (*s
 		return u, d, errDisabled
 	}
 	return u, d, nil
+}
+
+// signedBy reports whether the assertion is signed with the passkey whose
+// public key (COSE) is given, over its authenticator data and client data as
+// sent, whatever else is wrong with it (its origin, its challenge, its flags).
+func signedBy(p *protocol.ParsedCredentialAssertionData, publicKey []byte) bool {
+	key, err := webauthncose.ParsePublicKey(publicKey)
+	if err != nil {
+		return false
+	}
+	hash := sha256.Sum256(p.Raw.AssertionResponse.ClientDataJSON)
+	ok, err := webauthncose.VerifySignature(key, slices.Concat(p.Raw.AssertionResponse.AuthenticatorData, hash[:]), p.Response.Signature)
+	return ok && err == nil
 }
 
 func isLookupRefusal(err error) bool {

@@ -50,8 +50,9 @@ func TestLoginRefused(t *testing.T) {
 		setup func(t *testing.T, e *env, pk, other *passkey) (*passkey, virtualwebauthn.RelyingParty)
 		// reason is the refusal's category in the log.
 		reason string
-		// audited: the passkey is a user's, so the refusal is in their
-		// area's audit trail (an unknown one is only logged).
+		// audited: the assertion is signed with a user's passkey, so the
+		// refusal is in their area's audit trail (an unknown passkey or a
+		// forged signature is only logged).
 		audited bool
 	}{
 		{"wrong_origin", func(_ *testing.T, _ *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
@@ -91,26 +92,23 @@ func TestLoginRefused(t *testing.T) {
 			pk.auth.Options.BackupEligible = true
 			return pk, goodRP
 		}, "verification_failed", true},
+		{"forged_signature", func(t *testing.T, _ *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
+			return forge(t, pk), goodRP // anyone who knows the credential id and handle
+		}, "verification_failed", false},
+		{"forged_on_revoked_device", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
+			revoke(t, e, pk)
+			return forge(t, pk), goodRP
+		}, "device_revoked", false},
+		{"forged_for_disabled_user", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
+			disable(t, e, pk)
+			return forge(t, pk), goodRP
+		}, "user_disabled", false},
 		{"revoked_device", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
-			e.dir(t, func(tx store.DirTx) error {
-				d, err := tx.DeviceByCredential(pk.cred.ID)
-				if err != nil {
-					return err
-				}
-				d.RevokedAt = e.clock.Now()
-				return tx.PutDevice(d)
-			})
+			revoke(t, e, pk)
 			return pk, goodRP
 		}, "device_revoked", true},
 		{"disabled_user", func(t *testing.T, e *env, pk, _ *passkey) (*passkey, virtualwebauthn.RelyingParty) {
-			e.dir(t, func(tx store.DirTx) error {
-				u, err := tx.UserByHandle(pk.auth.Options.UserHandle)
-				if err != nil {
-					return err
-				}
-				u.Disabled = true
-				return tx.PutUser(u)
-			})
+			disable(t, e, pk)
 			return pk, goodRP
 		}, "user_disabled", true},
 	}
@@ -137,12 +135,47 @@ func TestLoginRefused(t *testing.T) {
 			}
 			switch {
 			case !tc.audited && len(refused) != 0:
-				t.Fatalf("an unknown passkey's refusal is in the audit trail: %+v", refused)
+				t.Fatalf("a refusal not signed with the user's passkey is in the audit trail: %+v", refused)
 			case tc.audited && (len(refused) != 1 || refused[0].UserID == "" || refused[0].DeviceID == "" || refused[0].Role != "worker"):
 				t.Fatalf("refused sign-ins in the audit trail = %+v, want one, Sam's, on Sam's device", refused)
 			}
 		})
 	}
+}
+
+// forge is pk's credential id signed with another key: an assertion anyone
+// who has seen the id and the user handle can make.
+func forge(t *testing.T, pk *passkey) *passkey {
+	t.Helper()
+	other := newCredential(t)
+	other.ID, other.Counter = pk.cred.ID, pk.cred.Counter
+	return &passkey{auth: pk.auth, cred: other}
+}
+
+// revoke revokes pk's device.
+func revoke(t *testing.T, e *env, pk *passkey) {
+	t.Helper()
+	e.dir(t, func(tx store.DirTx) error {
+		d, err := tx.DeviceByCredential(pk.cred.ID)
+		if err != nil {
+			return err
+		}
+		d.RevokedAt = e.clock.Now()
+		return tx.PutDevice(d)
+	})
+}
+
+// disable disables pk's user.
+func disable(t *testing.T, e *env, pk *passkey) {
+	t.Helper()
+	e.dir(t, func(tx store.DirTx) error {
+		u, err := tx.UserByHandle(pk.auth.Options.UserHandle)
+		if err != nil {
+			return err
+		}
+		u.Disabled = true
+		return tx.PutUser(u)
+	})
 }
 
 func TestRefusedSignCountIsLoggedAndNotStored(t *testing.T) {

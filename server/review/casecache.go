@@ -19,7 +19,7 @@ import (
 // the next appointment) are worked out from the summary on every request.
 // Summaries are only looked up for clients in the caller's reach; a purged
 // client leaves the directory (and its head goes), so its summary is never
-// used again.
+// used again, and Service.Forget drops it (it holds the client's name).
 
 // caseSummary is what the caseload needs of one bucket.
 type caseSummary struct {
@@ -57,6 +57,12 @@ func (c *caseCache) get(id string, head uint64) *caseSummary {
 		return s
 	}
 	return nil
+}
+
+func (c *caseCache) forget(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
 }
 
 func (c *caseCache) put(id string, s *caseSummary) {

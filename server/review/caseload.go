@@ -31,6 +31,10 @@ type caseLine struct {
 	out              *v1.CaseloadClient
 }
 
+// Forget drops what the caseload view keeps of a client (a summary with
+// their name), for a client purged from the store.
+func (s *Service) Forget(clientID string) { s.cases.forget(clientID) }
+
 // GetCaseload lists the clients in the caller's reach (of one team if
 // team_id is set: NotFound if out of reach) that answer the search (see
 // GetCaseloadRequest), each with the workers assigned now, the last live

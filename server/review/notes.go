@@ -90,104 +90,158 @@ func sameNote(read, now *v1.RecordState) bool {
 	return true
 }
 
+// reviewOnce takes a decision on a contact's note (see ReviewContact) on
+// the note as it is now, and writes it: errNoteRaced if the note changed
+// between reading it and writing.
 func (s *Service) reviewOnce(ctx context.Context, id *identity.Identity, req *v1.ReviewContactRequest) (string, error) {
-	decision := req.GetDecision()
-	switch decision {
-	case v1.ReviewDecision_REVIEW_DECISION_REVIEWED, v1.ReviewDecision_REVIEW_DECISION_QUERY, v1.ReviewDecision_REVIEW_DECISION_RESOLVED:
-	default:
-		return "", invalid("decision must be REVIEWED, QUERY or RESOLVED")
-	}
-	comment := strings.TrimSpace(req.GetComment())
-	if decision == v1.ReviewDecision_REVIEW_DECISION_QUERY && comment == "" {
-		return "", invalid("a query needs a comment for the worker")
-	}
-	sc, err := s.resolve(ctx, id, access.ReviewContacts, "")
+	decision, comment, err := checkReview(req)
 	if err != nil {
 		return "", err
 	}
-	c, err := sc.client(req.GetClientId())
+	c, n, err := s.reviewedContact(ctx, id, req.GetClientId(), req.GetContactId())
 	if err != nil {
 		return "", err
 	}
 	contactID := req.GetContactId()
-	cid, err := uuid.Parse(contactID)
-	if err != nil || cid.String() != contactID {
-		return "", errContactNF
-	}
-	recs, err := s.st.Records(ctx, c.id, []string{contactID})
-	if err != nil {
-		return "", storeErr(err)
-	}
-	if st := recs[contactID]; st == nil || st.GetRecordType() != "contact" {
-		return "", errContactNF
-	}
-	b, err := newReader(s.st).read(ctx, c)
+	state := reviewNoteStates[decision]
+	p, err := s.planNote(ctx, c.id, contactID, n, decision, state, comment)
 	if err != nil {
 		return "", err
 	}
-
-	// The note to write, its current state (nil: a new note) and the
-	// fields to set.
-	var (
-		noteID  string
-		current *v1.RecordState
-		fields  []noteField
-	)
-	state := map[v1.ReviewDecision]string{
-		v1.ReviewDecision_REVIEW_DECISION_REVIEWED: "reviewed",
-		v1.ReviewDecision_REVIEW_DECISION_QUERY:    "query_to_worker",
-		v1.ReviewDecision_REVIEW_DECISION_RESOLVED: "resolved",
-	}[decision]
-	n := b.noteOf(cid)
-	fresh := n == nil || decision == v1.ReviewDecision_REVIEW_DECISION_QUERY && (n.answered || n.state == "resolved")
-	switch {
-	case decision == v1.ReviewDecision_REVIEW_DECISION_RESOLVED && (n == nil || n.state == "reviewed"):
-		return "", errkind.E(errkind.Precondition, "this contact has no query to resolve")
-	case fresh:
-		if noteID, err = s.freeNoteID(ctx, c.id, contactID, n); err != nil {
-			return "", err
-		}
-		text := comment
-		if text == "" {
-			text = defaultReviewedText
-		}
-		fields = []noteField{{"subject_id", str(contactID)}, {"text", str(text)}, {"state", str(state)}}
-		// A retry after the new note was written finds it (it is the
-		// contact's newest note now) and writes nothing.
-	default:
-		noteID = n.id.String()
-		m, err := s.st.Records(ctx, c.id, []string{noteID})
-		if err != nil {
-			return "", storeErr(err)
-		}
-		current = m[noteID]
-		if current == nil {
-			return "", fmt.Errorf("review: note %s listed but not found", noteID)
-		}
-		if comment != "" && merge.Field(current, "text").GetValue().GetStringValue() != comment {
-			fields = append(fields, noteField{"text", str(comment)})
-		}
-		if merge.Field(current, "state").GetValue().GetStringValue() != state {
-			fields = append(fields, noteField{"state", str(state)})
-		}
-	}
 	log := s.log.With().Str("user_id", id.UserID).Str("client_id", c.id).Str("contact_id", contactID).
-		Str("review_note_id", noteID).Str("decision", state).Logger()
-	if len(fields) == 0 {
+		Str("review_note_id", p.noteID).Str("decision", state).Logger()
+	if len(p.fields) == 0 {
 		log.Debug().Msg("review unchanged")
-		return noteID, nil
+		return p.noteID, nil
 	}
 	check := func(now *v1.RecordState) error {
-		if !sameNote(current, now) {
+		if !sameNote(p.current, now) {
 			return errNoteRaced
 		}
 		return nil
 	}
-	if _, err := s.write(ctx, id, store.AuditReviewNote, c.id, "review_note", noteID, current, fields, check); err != nil {
+	if _, err := s.write(ctx, id, store.AuditReviewNote, c.id, "review_note", p.noteID, p.current, p.fields, check); err != nil {
 		return "", err
 	}
-	log.Info().Bool("new_note", current == nil).Msg("contact reviewed")
-	return noteID, nil
+	log.Info().Bool("new_note", p.current == nil).Msg("contact reviewed")
+	return p.noteID, nil
+}
+
+// reviewNoteStates is the review note state each decision sets.
+var reviewNoteStates = map[v1.ReviewDecision]string{
+	v1.ReviewDecision_REVIEW_DECISION_REVIEWED: "reviewed",
+	v1.ReviewDecision_REVIEW_DECISION_QUERY:    "query_to_worker",
+	v1.ReviewDecision_REVIEW_DECISION_RESOLVED: "resolved",
+}
+
+// checkReview checks a review request's decision, and returns it with the
+// trimmed comment, which a query needs.
+func checkReview(req *v1.ReviewContactRequest) (v1.ReviewDecision, string, error) {
+	decision := req.GetDecision()
+	switch decision {
+	case v1.ReviewDecision_REVIEW_DECISION_REVIEWED, v1.ReviewDecision_REVIEW_DECISION_QUERY, v1.ReviewDecision_REVIEW_DECISION_RESOLVED:
+	default:
+		return 0, "", invalid("decision must be REVIEWED, QUERY or RESOLVED")
+	}
+	comment := strings.TrimSpace(req.GetComment())
+	if decision == v1.ReviewDecision_REVIEW_DECISION_QUERY && comment == "" {
+		return 0, "", invalid("a query needs a comment for the worker")
+	}
+	return decision, comment, nil
+}
+
+// reviewedContact finds the contact a caller reviews: the client in their
+// reach (access.ReviewContacts) and the contact in its bucket (errContactNF
+// unless contactID names a contact record there). It returns the client
+// and the contact's newest live note (nil: none).
+func (s *Service) reviewedContact(ctx context.Context, id *identity.Identity, clientID, contactID string) (*client, *note, error) {
+	sc, err := s.resolve(ctx, id, access.ReviewContacts, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := sc.client(clientID)
+	if err != nil {
+		return nil, nil, err
+	}
+	cid, err := uuid.Parse(contactID)
+	if err != nil || cid.String() != contactID {
+		return nil, nil, errContactNF
+	}
+	recs, err := s.st.Records(ctx, c.id, []string{contactID})
+	if err != nil {
+		return nil, nil, storeErr(err)
+	}
+	if st := recs[contactID]; st == nil || st.GetRecordType() != "contact" {
+		return nil, nil, errContactNF
+	}
+	b, err := newReader(s.st).read(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, b.noteOf(cid), nil
+}
+
+// notePlan is what a decision writes: the note, its current state (nil: a
+// new note) and the fields to set (none: the decision changes nothing).
+type notePlan struct {
+	noteID  string
+	current *v1.RecordState
+	fields  []noteField
+}
+
+// planNote decides which note a decision on a contact whose note is n
+// (nil: none) writes, and which fields it sets to the decision's state
+// and the comment. RESOLVED needs a query; a first decision, or a QUERY
+// once the note holds an answer or was resolved, starts a new note
+// (newNotePlan); anything else updates the note (updateNotePlan).
+func (s *Service) planNote(ctx context.Context, clientID, contactID string, n *note, decision v1.ReviewDecision, state, comment string) (notePlan, error) {
+	fresh := n == nil || decision == v1.ReviewDecision_REVIEW_DECISION_QUERY && (n.answered || n.state == "resolved")
+	switch {
+	case decision == v1.ReviewDecision_REVIEW_DECISION_RESOLVED && (n == nil || n.state == "reviewed"):
+		return notePlan{}, errkind.E(errkind.Precondition, "this contact has no query to resolve")
+	case fresh:
+		return s.newNotePlan(ctx, clientID, contactID, n, state, comment)
+	default:
+		return s.updateNotePlan(ctx, clientID, n, state, comment)
+	}
+}
+
+// newNotePlan plans a new note about the contact (after prev, its newest
+// note, if any): its subject, its text (the comment, or
+// defaultReviewedText) and its state.
+func (s *Service) newNotePlan(ctx context.Context, clientID, contactID string, prev *note, state, comment string) (notePlan, error) {
+	noteID, err := s.freeNoteID(ctx, clientID, contactID, prev)
+	if err != nil {
+		return notePlan{}, err
+	}
+	text := comment
+	if text == "" {
+		text = defaultReviewedText
+	}
+	// A retry after the new note was written finds it (it is the
+	// contact's newest note now) and writes nothing.
+	return notePlan{noteID: noteID, fields: []noteField{{"subject_id", str(contactID)}, {"text", str(text)}, {"state", str(state)}}}, nil
+}
+
+// updateNotePlan plans an update of note n: the text if a comment differs
+// from it, the state if it differs.
+func (s *Service) updateNotePlan(ctx context.Context, clientID string, n *note, state, comment string) (notePlan, error) {
+	p := notePlan{noteID: n.id.String()}
+	m, err := s.st.Records(ctx, clientID, []string{p.noteID})
+	if err != nil {
+		return notePlan{}, storeErr(err)
+	}
+	p.current = m[p.noteID]
+	if p.current == nil {
+		return notePlan{}, fmt.Errorf("review: note %s listed but not found", p.noteID)
+	}
+	if comment != "" && merge.Field(p.current, "text").GetValue().GetStringValue() != comment {
+		p.fields = append(p.fields, noteField{"text", str(comment)})
+	}
+	if merge.Field(p.current, "state").GetValue().GetStringValue() != state {
+		p.fields = append(p.fields, noteField{"state", str(state)})
+	}
+	return p, nil
 }
 
 // freeNoteID names a new note about a contact whose newest note is prev

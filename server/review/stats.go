@@ -139,158 +139,249 @@ func first(a, b *contact) bool {
 
 var attendanceSlot = map[string]int{"attended": 0, "did_not_attend": 1, "rescheduled": 2}
 
+// statistics computes GetStatistics' answer for the clients of sc: it
+// reads each client's bucket once, leaves out those whose consent is
+// withdrawn, tallies the rest (statsTally) and turns the tallies into the
+// response (finishStatistics).
 func (s *Service) statistics(ctx context.Context, sc *scope, q *statsQuery) (*v1.GetStatisticsResponse, error) {
-	from, to := instantOf(q.from), instantOf(q.to)
-	quietFor := time.Duration(q.quietDays) * 24 * time.Hour
-	type tally struct{ contacts, clients uint32 }
-	weekly := map[weekKey]*tally{}
-	seen := map[weekKey]bool{}
-	workers := map[string]*[3]uint32{}
-	teams := map[string]*[3]uint32{}
-	housing := map[[2]string]uint32{}
-	employment := map[[2]string]uint32{}
-	resp := &v1.GetStatisticsResponse{Clients: uint32(len(sc.clients)), AttendanceDefinition: AttendanceDefinition}
-	appts := newApptStats()
-
+	t := newStatsTally(q, len(sc.clients))
 	rd := newReader(s.st)
-	var err error
 	for _, c := range sc.clients {
 		b, err := rd.read(ctx, c)
 		if err != nil {
 			return nil, err
 		}
 		if b.excluded(s.now()) {
-			resp.ConsentExcluded++
-			resp.Clients--
+			t.resp.ConsentExcluded++
+			t.resp.Clients--
 			continue
 		}
-		clear(seen)
-		var hFirst, hLast, eFirst, eLast, last *contact
-		for i := range b.contacts {
-			ct := &b.contacts[i]
-			if ct.deleted {
-				continue
-			}
-			if ct.at.compare(to) < 0 && (last == nil || ct.at.compare(last.at) > 0) {
-				last = ct
-			}
-			if ct.at.compare(from) < 0 || ct.at.compare(to) >= 0 {
-				continue
-			}
-			resp.Contacts++
-			k := weekKey{mondayOf(ct.at), ct.category}
-			t := weekly[k]
-			if t == nil {
-				t = &tally{}
-				weekly[k] = t
-			}
-			t.contacts++
-			if !seen[k] {
-				seen[k] = true
-				t.clients++
-			}
-			if slot, ok := attendanceSlot[ct.attendance]; ok && ct.category == "treatment_attendance" {
-				count(workers, ct.author, slot)
-				count(teams, c.team, slot)
-			}
-			if ct.housing != "" {
-				if hFirst == nil || first(ct, hFirst) {
-					hFirst = ct
-				}
-				if hLast == nil || first(hLast, ct) {
-					hLast = ct
-				}
-			}
-			if ct.ete != "" {
-				if eFirst == nil || first(ct, eFirst) {
-					eFirst = ct
-				}
-				if eLast == nil || first(eLast, ct) {
-					eLast = ct
-				}
-			}
-		}
-		if hFirst != nil && hFirst.housing != hLast.housing {
-			housing[[2]string{hFirst.housing, hLast.housing}]++
-		}
-		if eFirst != nil && eFirst.ete != eLast.ete {
-			employment[[2]string{eFirst.ete, eLast.ete}]++
-		}
-		booked := countAppointments(appts, b.appointments, c.team, from, to)
-		if c.closed || c.deleted {
+		t.addClient(c, b)
+	}
+	return s.finishStatistics(ctx, sc, t)
+}
+
+// weekTally counts the contacts of one week and category, and the clients
+// who had one.
+type weekTally struct{ contacts, clients uint32 }
+
+// statsTally accumulates the statistics of a period, one client at a time.
+// resp holds the counts and lists kept as they are; the maps are turned
+// into sorted lists at the end (finishStatistics).
+type statsTally struct {
+	from, to instant
+	end      time.Time // the period's end (to), for the quiet days
+	quietFor time.Duration
+	weekly   map[weekKey]*weekTally
+	seen     map[weekKey]bool // the current client's weeks and categories
+	// workers and teams count attendance by attendanceSlot.
+	workers, teams      map[string]*[3]uint32
+	housing, employment map[[2]string]uint32 // clients per from→to
+	appts               *apptStats
+	resp                *v1.GetStatisticsResponse
+}
+
+func newStatsTally(q *statsQuery, clients int) *statsTally {
+	return &statsTally{
+		from: instantOf(q.from), to: instantOf(q.to), end: q.to,
+		quietFor: time.Duration(q.quietDays) * 24 * time.Hour,
+		weekly:   map[weekKey]*weekTally{}, seen: map[weekKey]bool{},
+		workers: map[string]*[3]uint32{}, teams: map[string]*[3]uint32{},
+		housing: map[[2]string]uint32{}, employment: map[[2]string]uint32{},
+		appts: newApptStats(),
+		resp:  &v1.GetStatisticsResponse{Clients: uint32(clients), AttendanceDefinition: AttendanceDefinition},
+	}
+}
+
+// addClient tallies one client's contacts and appointments, and lists an
+// open client as quiet or unbooked (addQuiet).
+func (t *statsTally) addClient(c *client, b *bucketData) {
+	clear(t.seen)
+	last := t.addContacts(c, b.contacts)
+	booked := countAppointments(t.appts, b.appointments, c.team, t.from, t.to)
+	if c.closed || c.deleted {
+		return
+	}
+	t.addQuiet(c, last, booked)
+}
+
+// statusSpan is the first and the last (by occurred_at, then by change)
+// of a client's contacts that recorded a status in the period.
+type statusSpan struct{ first, last *contact }
+
+func (sp *statusSpan) add(ct *contact) {
+	if sp.first == nil || first(ct, sp.first) {
+		sp.first = ct
+	}
+	if sp.last == nil || first(sp.last, ct) {
+		sp.last = ct
+	}
+}
+
+// addContacts tallies a client's live contacts in the period (countContact)
+// and the client's housing and employment moves, and returns the client's
+// last live contact before the period's end (nil: none).
+func (t *statsTally) addContacts(c *client, contacts []contact) (last *contact) {
+	var housing, ete statusSpan
+	for i := range contacts {
+		ct := &contacts[i]
+		if ct.deleted {
 			continue
 		}
-		since := c.created
-		qc := &v1.QuietClient{ClientId: c.id, ClientName: c.name}
-		if last != nil {
-			since = last.at.time()
-			qc.LastContact = timestamppb.New(since)
-		} else if since.IsZero() || since.After(q.to) {
-			continue // not on the books yet (or added before creation times were kept)
+		if ct.at.compare(t.to) < 0 && (last == nil || ct.at.compare(last.at) > 0) {
+			last = ct
 		}
-		gap := q.to.Sub(since)
-		qc.Days = uint32(min(gap/(24*time.Hour), math.MaxUint32))
-		if gap >= quietFor {
-			resp.Quiet = append(resp.Quiet, qc)
+		if ct.at.compare(t.from) < 0 || ct.at.compare(t.to) >= 0 {
+			continue
 		}
-		if !booked {
-			resp.Unbooked = append(resp.Unbooked, qc)
+		t.countContact(c, ct)
+		if ct.housing != "" {
+			housing.add(ct)
+		}
+		if ct.ete != "" {
+			ete.add(ct)
 		}
 	}
-	if resp.Appointments, err = s.apptRows(ctx, sc.id.Area, appts); err != nil {
+	if housing.first != nil && housing.first.housing != housing.last.housing {
+		t.housing[[2]string{housing.first.housing, housing.last.housing}]++
+	}
+	if ete.first != nil && ete.first.ete != ete.last.ete {
+		t.employment[[2]string{ete.first.ete, ete.last.ete}]++
+	}
+	return last
+}
+
+// countContact counts a contact in the period: in total, in its week and
+// category (its client once per week and category), and, if it records
+// treatment attendance, for its author and its client's team.
+func (t *statsTally) countContact(c *client, ct *contact) {
+	t.resp.Contacts++
+	k := weekKey{mondayOf(ct.at), ct.category}
+	wt := t.weekly[k]
+	if wt == nil {
+		wt = &weekTally{}
+		t.weekly[k] = wt
+	}
+	wt.contacts++
+	if !t.seen[k] {
+		t.seen[k] = true
+		wt.clients++
+	}
+	if slot, ok := attendanceSlot[ct.attendance]; ok && ct.category == "treatment_attendance" {
+		count(t.workers, ct.author, slot)
+		count(t.teams, c.team, slot)
+	}
+}
+
+// addQuiet lists an open client as quiet if their last contact before the
+// period's end (last; nil: none, then from when they were added) is at
+// least quietFor before it, and as unbooked unless booked. A client with
+// no contact added after the period (or with no creation time) is neither.
+func (t *statsTally) addQuiet(c *client, last *contact, booked bool) {
+	since := c.created
+	qc := &v1.QuietClient{ClientId: c.id, ClientName: c.name}
+	if last != nil {
+		since = last.at.time()
+		qc.LastContact = timestamppb.New(since)
+	} else if since.IsZero() || since.After(t.end) {
+		return // not on the books yet (or added before creation times were kept)
+	}
+	gap := t.end.Sub(since)
+	qc.Days = uint32(min(gap/(24*time.Hour), math.MaxUint32))
+	if gap >= t.quietFor {
+		t.resp.Quiet = append(t.resp.Quiet, qc)
+	}
+	if !booked {
+		t.resp.Unbooked = append(t.resp.Unbooked, qc)
+	}
+}
+
+// finishStatistics turns the tallies into the response's sorted lists:
+// appointments, unbooked (by name), weekly (by week and category),
+// attendance (workerAttendance, then teamAttendance), movements, and
+// quiet (longest first).
+func (s *Service) finishStatistics(ctx context.Context, sc *scope, t *statsTally) (*v1.GetStatisticsResponse, error) {
+	resp := t.resp
+	var err error
+	if resp.Appointments, err = s.apptRows(ctx, sc.id.Area, t.appts); err != nil {
 		return nil, err
 	}
 	slices.SortFunc(resp.Unbooked, func(a, b *v1.QuietClient) int {
 		return cmp.Or(strings.Compare(strings.ToLower(a.ClientName), strings.ToLower(b.ClientName)), strings.Compare(a.ClientId, b.ClientId))
 	})
-
-	for k, t := range weekly {
-		d := time.Unix(k.monday*86400, 0).UTC()
-		resp.Weekly = append(resp.Weekly, &v1.WeeklyCount{Week: &v1.Date{Year: int32(d.Year()), Month: int32(d.Month()), Day: int32(d.Day())},
-			Category: k.category, Contacts: t.contacts, Clients: t.clients})
-	}
-	slices.SortFunc(resp.Weekly, func(a, b *v1.WeeklyCount) int {
-		return cmp.Or(cmp.Compare(a.Week.Year, b.Week.Year), cmp.Compare(a.Week.Month, b.Week.Month),
-			cmp.Compare(a.Week.Day, b.Week.Day), strings.Compare(a.Category, b.Category))
-	})
-
-	ids := map[string]bool{}
-	for w := range workers {
-		ids[w] = true
-	}
-	names, err := s.names(ctx, sc.id.Area, ids)
+	resp.Weekly = weeklyCounts(t.weekly)
+	byWorker, err := s.workerAttendance(ctx, sc.id.Area, t.workers)
 	if err != nil {
 		return nil, err
 	}
-	var byWorker []*v1.Attendance
-	for w, n := range workers {
-		byWorker = append(byWorker, &v1.Attendance{WorkerId: w, WorkerName: names[w], Attended: n[0], Missed: n[1], Rescheduled: n[2]})
-	}
-	slices.SortFunc(byWorker, func(a, b *v1.Attendance) int {
-		return cmp.Or(strings.Compare(strings.ToLower(a.WorkerName), strings.ToLower(b.WorkerName)), strings.Compare(a.WorkerId, b.WorkerId))
-	})
-	ids = map[string]bool{}
-	for t := range teams {
-		ids[t] = true
-	}
-	teamNames, err := s.teamNames(ctx, sc.id.Area, ids)
+	byTeam, err := s.teamAttendance(ctx, sc.id.Area, t.teams)
 	if err != nil {
 		return nil, err
 	}
-	var byTeam []*v1.Attendance
-	for t, n := range teams {
-		byTeam = append(byTeam, &v1.Attendance{TeamId: t, Attended: n[0], Missed: n[1], Rescheduled: n[2]})
-	}
-	slices.SortFunc(byTeam, func(a, b *v1.Attendance) int {
-		return cmp.Or(strings.Compare(strings.ToLower(teamNames[a.TeamId]), strings.ToLower(teamNames[b.TeamId])), strings.Compare(a.TeamId, b.TeamId))
-	})
 	resp.Attendance = append(byWorker, byTeam...)
-	resp.Housing = movements(housing)
-	resp.Employment = movements(employment)
+	resp.Housing = movements(t.housing)
+	resp.Employment = movements(t.employment)
 	slices.SortFunc(resp.Quiet, func(a, b *v1.QuietClient) int {
 		return cmp.Or(cmp.Compare(b.Days, a.Days), strings.Compare(a.ClientId, b.ClientId))
 	})
 	return resp, nil
+}
+
+// weeklyCounts lists the weekly tallies by week, then category.
+func weeklyCounts(weekly map[weekKey]*weekTally) []*v1.WeeklyCount {
+	var out []*v1.WeeklyCount
+	for k, t := range weekly {
+		d := time.Unix(k.monday*86400, 0).UTC()
+		out = append(out, &v1.WeeklyCount{Week: &v1.Date{Year: int32(d.Year()), Month: int32(d.Month()), Day: int32(d.Day())},
+			Category: k.category, Contacts: t.contacts, Clients: t.clients})
+	}
+	slices.SortFunc(out, func(a, b *v1.WeeklyCount) int {
+		return cmp.Or(cmp.Compare(a.Week.Year, b.Week.Year), cmp.Compare(a.Week.Month, b.Week.Month),
+			cmp.Compare(a.Week.Day, b.Week.Day), strings.Compare(a.Category, b.Category))
+	})
+	return out
+}
+
+// workerAttendance lists the attendance counts per worker, with their
+// names, by name then id.
+func (s *Service) workerAttendance(ctx context.Context, area string, workers map[string]*[3]uint32) ([]*v1.Attendance, error) {
+	ids := map[string]bool{}
+	for w := range workers {
+		ids[w] = true
+	}
+	names, err := s.names(ctx, area, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []*v1.Attendance
+	for w, n := range workers {
+		out = append(out, &v1.Attendance{WorkerId: w, WorkerName: names[w], Attended: n[0], Missed: n[1], Rescheduled: n[2]})
+	}
+	slices.SortFunc(out, func(a, b *v1.Attendance) int {
+		return cmp.Or(strings.Compare(strings.ToLower(a.WorkerName), strings.ToLower(b.WorkerName)), strings.Compare(a.WorkerId, b.WorkerId))
+	})
+	return out, nil
+}
+
+// teamAttendance lists the attendance counts per team by the team's name
+// (not returned), then id.
+func (s *Service) teamAttendance(ctx context.Context, area string, teams map[string]*[3]uint32) ([]*v1.Attendance, error) {
+	ids := map[string]bool{}
+	for t := range teams {
+		ids[t] = true
+	}
+	teamNames, err := s.teamNames(ctx, area, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []*v1.Attendance
+	for t, n := range teams {
+		out = append(out, &v1.Attendance{TeamId: t, Attended: n[0], Missed: n[1], Rescheduled: n[2]})
+	}
+	slices.SortFunc(out, func(a, b *v1.Attendance) int {
+		return cmp.Or(strings.Compare(strings.ToLower(teamNames[a.TeamId]), strings.ToLower(teamNames[b.TeamId])), strings.Compare(a.TeamId, b.TeamId))
+	})
+	return out, nil
 }
 
 func movements(m map[[2]string]uint32) []*v1.Movement {

@@ -209,6 +209,7 @@ func (s *Service) purgeIfDue(ctx context.Context, c candidate) (bool, error) {
 		return false, storeErr(err)
 	}
 	s.sessions.CaseloadChanged(holders...)
+	s.purged(c.id)
 	s.log.Info().Str("client_id", c.id).Str("area_id", c.area).Time("last_change", lastChange).Dur("retention", c.retention).Msg("client purged (retention)")
 	return true, nil
 }

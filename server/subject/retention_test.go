@@ -131,6 +131,39 @@ func TestSweepPurgesClientsClosedLongerThanTheRetention(t *testing.T) {
 	}
 }
 
+// TestSweepTellsWhatIsPurged: the service's Purged hook (the server wires
+// the caseload view's Forget to it) hears each purged client, once, and
+// only after the purge.
+func TestSweepTellsWhatIsPurged(t *testing.T) {
+	e := newEnv(t, 0) // the server's own sweeps purge nothing
+	gone := e.client("Olive", "Closedlongago")
+	e.setStatus(gone, "closed")
+	kept := e.client("Oscar", "Stillopen")
+	e.clock.Advance(31 * day)
+	var told []string
+	svc, err := subject.New(subject.Config{Store: e.Store, Sessions: e.sessions, Now: e.clock.Now, Retention: 30 * day,
+		Purged: func(id string) {
+			if err := e.Store.DirectoryView(e.ctx, func(tx store.DirTx) error {
+				_, err := tx.Client(id)
+				return err
+			}); !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("told of %s while it was still in the directory (%v)", id, err)
+			}
+			told = append(told, id)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := svc.Sweep(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !slices.Equal(told, []string{gone}) {
+		t.Errorf("told %v, want only %s (not %s, and once)", told, gone, kept)
+	}
+}
+
 // An area's own retention overrides the server's default, in both
 // directions, and going back to the default restores it.
 func TestAreaRetentionOverridesTheDefault(t *testing.T) {

@@ -90,6 +90,10 @@ type Config struct {
 	Retention time.Duration
 	// Logger records what the service does, by id only.
 	Logger zerolog.Logger
+	// Purged, if set, is told each client purged, once the purge is
+	// committed, so that what keeps copies in memory (the caseload view's
+	// summaries, with the client's name) lets them go.
+	Purged func(clientID string)
 }
 
 // Service exports and purges clients. It is safe for concurrent use.
@@ -99,6 +103,7 @@ type Service struct {
 	now       func() time.Time
 	retention time.Duration
 	log       zerolog.Logger
+	purged    func(clientID string)
 }
 
 // New returns a Service.
@@ -112,7 +117,10 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Service{st: cfg.Store, sessions: cfg.Sessions, now: cfg.Now, retention: cfg.Retention, log: cfg.Logger}, nil
+	if cfg.Purged == nil {
+		cfg.Purged = func(string) {}
+	}
+	return &Service{st: cfg.Store, sessions: cfg.Sessions, now: cfg.Now, retention: cfg.Retention, log: cfg.Logger, purged: cfg.Purged}, nil
 }
 
 // storeErr keeps domain and context errors and wraps anything else.

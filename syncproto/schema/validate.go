@@ -130,128 +130,181 @@ func decimalWithin(s string, min, max int64) bool {
 	return w >= min && (w < max || w == max && !hasFrac)
 }
 
-// checkValue returns why v is not a valid value for f, or "".
+// checkValue returns why v is not a valid value for f, or "". It picks the
+// check of f's type; each check owns the rules of one type, and checkAs
+// refuses a value of another kind before it.
 func checkValue(f *Field, v *v1.Value) (string, v1.Problem) {
-	wrong := func() (string, v1.Problem) {
-		return fmt.Sprintf("expected a %s value, got %s", f.Type, kindName(v)), v1.Problem_PROBLEM_WRONG_TYPE
-	}
-	bad := func(format string, args ...any) (string, v1.Problem) {
-		return fmt.Sprintf(format, args...), v1.Problem_PROBLEM_INVALID_VALUE
-	}
 	switch f.Type {
 	case String, Text:
-		s, ok := v.GetKind().(*v1.Value_StringValue)
-		if !ok {
-			return wrong()
-		}
-		return checkText(f, s.StringValue, bad)
+		return checkAs(f, v, checkString)
 	case Enum:
-		s, ok := v.GetKind().(*v1.Value_StringValue)
-		if !ok {
-			return wrong()
-		}
-		if !slices.Contains(f.Values, s.StringValue) {
-			return bad("value is not one of %s", strings.Join(f.Values, ", "))
-		}
+		return checkAs(f, v, checkEnum)
 	case Ref:
-		s, ok := v.GetKind().(*v1.Value_StringValue)
-		if !ok {
-			return wrong()
-		}
-		if !ValidID(s.StringValue) {
-			return bad("value must be a lower-case UUID")
-		}
+		return checkAs(f, v, checkRef)
 	case Integer:
-		n, ok := v.GetKind().(*v1.Value_IntegerValue)
-		if !ok {
-			return wrong()
-		}
-		if n.IntegerValue < f.Min || n.IntegerValue > f.Max {
-			return bad("value must be between %d and %d", f.Min, f.Max)
-		}
+		return checkAs(f, v, checkInteger)
 	case Decimal:
-		d, ok := v.GetKind().(*v1.Value_DecimalValue)
-		if !ok {
-			return wrong()
-		}
-		if !decimalRE.MatchString(d.DecimalValue) {
-			return bad("value must be a decimal like 12.50 (up to 15 digits, 4 decimals)")
-		}
-		if f.Max > f.Min && !decimalWithin(d.DecimalValue, f.Min, f.Max) {
-			return bad("value must be between %d and %d", f.Min, f.Max)
-		}
+		return checkAs(f, v, checkDecimal)
 	case Bool:
-		if _, ok := v.GetKind().(*v1.Value_BoolValue); !ok {
-			return wrong()
-		}
+		return checkAs(f, v, func(*Field, *v1.Value_BoolValue) (string, v1.Problem) { return validValue() })
 	case Timestamp:
-		ts, ok := v.GetKind().(*v1.Value_TimestampValue)
-		if !ok {
-			return wrong()
-		}
-		if err := ts.TimestampValue.CheckValid(); err != nil || ts.TimestampValue.AsTime().Year() < 1900 {
-			return bad("value must be a valid time after 1900")
-		}
+		return checkAs(f, v, checkTimestamp)
 	case Date:
-		d, ok := v.GetKind().(*v1.Value_DateValue)
-		if !ok {
-			return wrong()
-		}
-		if !ValidDate(d.DateValue) {
-			return bad("value must be a calendar date between 1900-01-01 and 9999-12-31")
-		}
+		return checkAs(f, v, checkDate)
 	case Set:
-		switch op := v.GetKind().(type) {
-		case *v1.Value_SetAdd:
-			if !slices.Contains(f.Values, op.SetAdd.GetElement()) {
-				return bad("element is not one of %s", strings.Join(f.Values, ", "))
-			}
-		case *v1.Value_SetRemove:
-			if !slices.Contains(f.Values, op.SetRemove.GetElement()) {
-				return bad("element is not one of %s", strings.Join(f.Values, ", "))
-			}
-			if len(op.SetRemove.GetObserved()) == 0 {
-				return "a remove must list the additions it observed", v1.Problem_PROBLEM_MALFORMED
-			}
-			if len(op.SetRemove.GetObserved()) > MaxSetStamps {
-				return bad("a remove may observe at most %d additions", MaxSetStamps)
-			}
-			for _, s := range op.SetRemove.GetObserved() {
-				if !ValidStamp(s) {
-					return "observed stamps need a time and a short replica id", v1.Problem_PROBLEM_MALFORMED
-				}
-			}
-		default:
-			return wrong()
-		}
+		return checkSet(f, v)
 	case Tombstone:
-		t, ok := v.GetKind().(*v1.Value_Tombstone)
-		if !ok {
-			return wrong()
-		}
-		if r := t.Tombstone.GetReason(); len(r) > 100 || !utf8.ValidString(r) || !printable(r, false) {
-			return bad("reason must be at most 100 printable characters")
-		}
-	default:
-		return wrong()
+		return checkAs(f, v, checkTombstone)
 	}
-	return "", v1.Problem_PROBLEM_UNSPECIFIED
+	return wrongType(f, v)
 }
 
-func checkText(f *Field, s string, bad func(string, ...any) (string, v1.Problem)) (string, v1.Problem) {
+// checkAs runs check on v's kind if it is a K, and answers wrongType if not.
+func checkAs[K any](f *Field, v *v1.Value, check func(*Field, K) (string, v1.Problem)) (string, v1.Problem) {
+	k, ok := v.GetKind().(K)
+	if !ok {
+		return wrongType(f, v)
+	}
+	return check(f, k)
+}
+
+// validValue is checkValue's answer for a valid value.
+func validValue() (string, v1.Problem) { return "", v1.Problem_PROBLEM_UNSPECIFIED }
+
+// wrongType is checkValue's answer for a value of a kind f does not take.
+func wrongType(f *Field, v *v1.Value) (string, v1.Problem) {
+	return fmt.Sprintf("expected a %s value, got %s", f.Type, kindName(v)), v1.Problem_PROBLEM_WRONG_TYPE
+}
+
+// invalidValue is checkValue's answer for a value of the right kind that
+// breaks the field's rules.
+func invalidValue(format string, args ...any) (string, v1.Problem) {
+	return fmt.Sprintf(format, args...), v1.Problem_PROBLEM_INVALID_VALUE
+}
+
+// checkString checks a String or Text value (checkText).
+func checkString(f *Field, s *v1.Value_StringValue) (string, v1.Problem) {
+	return checkText(f, s.StringValue)
+}
+
+// checkEnum checks that an Enum value is one of f.Values.
+func checkEnum(f *Field, s *v1.Value_StringValue) (string, v1.Problem) {
+	if !slices.Contains(f.Values, s.StringValue) {
+		return invalidValue("value is not one of %s", strings.Join(f.Values, ", "))
+	}
+	return validValue()
+}
+
+// checkRef checks that a Ref value is a lower-case UUID.
+func checkRef(_ *Field, s *v1.Value_StringValue) (string, v1.Problem) {
+	if !ValidID(s.StringValue) {
+		return invalidValue("value must be a lower-case UUID")
+	}
+	return validValue()
+}
+
+// checkInteger checks that an Integer value lies in [f.Min, f.Max].
+func checkInteger(f *Field, n *v1.Value_IntegerValue) (string, v1.Problem) {
+	if n.IntegerValue < f.Min || n.IntegerValue > f.Max {
+		return invalidValue("value must be between %d and %d", f.Min, f.Max)
+	}
+	return validValue()
+}
+
+// checkDecimal checks a Decimal value's form (decimalRE) and, when f.Max
+// is above f.Min, its range.
+func checkDecimal(f *Field, d *v1.Value_DecimalValue) (string, v1.Problem) {
+	if !decimalRE.MatchString(d.DecimalValue) {
+		return invalidValue("value must be a decimal like 12.50 (up to 15 digits, 4 decimals)")
+	}
+	if f.Max > f.Min && !decimalWithin(d.DecimalValue, f.Min, f.Max) {
+		return invalidValue("value must be between %d and %d", f.Min, f.Max)
+	}
+	return validValue()
+}
+
+// checkTimestamp checks that a Timestamp value is valid and in 1900 or later.
+func checkTimestamp(_ *Field, ts *v1.Value_TimestampValue) (string, v1.Problem) {
+	if err := ts.TimestampValue.CheckValid(); err != nil || ts.TimestampValue.AsTime().Year() < 1900 {
+		return invalidValue("value must be a valid time after 1900")
+	}
+	return validValue()
+}
+
+// checkDate checks that a Date value is a calendar date (ValidDate).
+func checkDate(_ *Field, d *v1.Value_DateValue) (string, v1.Problem) {
+	if !ValidDate(d.DateValue) {
+		return invalidValue("value must be a calendar date between 1900-01-01 and 9999-12-31")
+	}
+	return validValue()
+}
+
+// checkSet checks a Set value: a set_add or set_remove (checkSetRemove) of
+// one of f.Values. A set_state is the server's, never a device's.
+func checkSet(f *Field, v *v1.Value) (string, v1.Problem) {
+	switch op := v.GetKind().(type) {
+	case *v1.Value_SetAdd:
+		return checkSetElement(f, op.SetAdd.GetElement())
+	case *v1.Value_SetRemove:
+		return checkSetRemove(f, op.SetRemove)
+	}
+	return wrongType(f, v)
+}
+
+// checkSetElement checks that e is one of the Set field's values.
+func checkSetElement(f *Field, e string) (string, v1.Problem) {
+	if !slices.Contains(f.Values, e) {
+		return invalidValue("element is not one of %s", strings.Join(f.Values, ", "))
+	}
+	return validValue()
+}
+
+// checkSetRemove checks a set_remove: its element, and the 1 to
+// MaxSetStamps valid stamps of the additions it observed.
+func checkSetRemove(f *Field, r *v1.SetRemove) (string, v1.Problem) {
+	if msg, p := checkSetElement(f, r.GetElement()); msg != "" {
+		return msg, p
+	}
+	if len(r.GetObserved()) == 0 {
+		return "a remove must list the additions it observed", v1.Problem_PROBLEM_MALFORMED
+	}
+	if len(r.GetObserved()) > MaxSetStamps {
+		return invalidValue("a remove may observe at most %d additions", MaxSetStamps)
+	}
+	for _, s := range r.GetObserved() {
+		if !ValidStamp(s) {
+			return "observed stamps need a time and a short replica id", v1.Problem_PROBLEM_MALFORMED
+		}
+	}
+	return validValue()
+}
+
+// checkTombstone checks a Tombstone value's reason: at most 100 printable
+// characters on one line.
+func checkTombstone(_ *Field, t *v1.Value_Tombstone) (string, v1.Problem) {
+	if r := t.Tombstone.GetReason(); len(r) > 100 || !utf8.ValidString(r) || !printable(r, false) {
+		return invalidValue("reason must be at most 100 printable characters")
+	}
+	return validValue()
+}
+
+// checkText checks the text of a String or Text value: valid UTF-8, at
+// most f.MaxLen characters, not blank if required, and no control
+// characters (but line breaks and tabs in Text).
+func checkText(f *Field, s string) (string, v1.Problem) {
 	if !utf8.ValidString(s) {
-		return bad("value is not valid UTF-8")
+		return invalidValue("value is not valid UTF-8")
 	}
 	if n := utf8.RuneCountInString(s); n > f.MaxLen {
-		return bad("value is %d characters, more than the %d allowed", n, f.MaxLen)
+		return invalidValue("value is %d characters, more than the %d allowed", n, f.MaxLen)
 	}
 	if f.Required && Blank(s) {
-		return bad("value must not be blank")
+		return invalidValue("value must not be blank")
 	}
 	if !printable(s, f.Type == Text) {
-		return bad("value contains control characters")
+		return invalidValue("value contains control characters")
 	}
-	return "", v1.Problem_PROBLEM_UNSPECIFIED
+	return validValue()
 }
 
 // printable reports whether s has no control characters (other than line
