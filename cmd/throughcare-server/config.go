@@ -66,10 +66,13 @@ type config struct {
 	// Writes are refused while less than this is free (0: never).
 	MinFreeBytes   int64
 	AcceptDataLoss bool
-	// Memory: Go's soft limit (0: GOMEMLIMIT or none) and Badger's block
+	// Memory: Go's soft limit (0: GOMEMLIMIT or none; see memory.go) and Badger's block
 	// cache, in MiB.
 	MemoryLimit int64
 	CacheMB     int
+	// ReturnMemoryEvery is how often the server checks whether it is
+	// quiet, to return free memory to the system (0: never; memreturn.go).
+	ReturnMemoryEvery time.Duration
 	// Retention: how long a client is kept after their case was closed
 	// (0: for ever), in areas without their own (see package subject).
 	Retention time.Duration
@@ -224,8 +227,9 @@ func (c *config) defineFlags(fs *flag.FlagSet) {
 	dur(&c.ReadBodyTimeout, "read-body-timeout", api.DefaultReadBodyTimeout, "a request body must have arrived this long after its headers")
 	num(&c.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv4 address or IPv6 /64) may hold open; 0 for no cap (behind a reverse proxy every connection comes from the proxy)")
 	fs.Int64Var(&c.MinFreeBytes, "min-free-bytes", diskspace.DefaultMinFree, "writes (pushes, admin and review changes) are refused with resource_exhausted while less than this many bytes are free on the data directory's filesystem; reads go on; 0 never refuses (env "+envName("min-free-bytes")+")")
-	fs.Int64Var(&c.MemoryLimit, "memory-limit", 0, "soft limit on the server's memory, in bytes (Go's runtime collects garbage harder as it nears it, and returns memory to the system); 0 leaves it to GOMEMLIMIT or none; about 60% of the box's RAM suits a server alone on it (env "+envName("memory-limit")+")")
+	fs.Int64Var(&c.MemoryLimit, "memory-limit", DefaultMemoryLimit, "soft limit on the server's memory, in bytes (Go's runtime collects garbage harder as it nears it, and returns memory to the system); GOMEMLIMIT, if set, replaces the default; 0 leaves it to GOMEMLIMIT or none; about 60% of the box's RAM suits a server alone on it (env "+envName("memory-limit")+")")
 	num(&c.CacheMB, "cache-mb", store.DefaultBlockCacheMB, "the store's cache of table blocks read from disk, in MiB; more makes reads of a large store faster and costs as much memory")
+	dur(&c.ReturnMemoryEvery, "return-memory-every", DefaultReturnEvery, "how often the server checks whether it has gone quiet (allocating under 2 MiB a second), and if so collects garbage and returns free memory to the system, again after 2, 4, … up to 64 quiet checks; 0 never (Go's runtime then returns it over minutes)")
 	str(&c.MetricsListen, "metrics-listen", "", "address to serve Prometheus metrics on, at /metrics, such as 127.0.0.1:9464 (loopback, or an internal address the scraper reaches); empty serves none; they are never served on --listen")
 	str(&c.PprofListen, "pprof-listen", "", "loopback address to serve Go's profiler on, at /debug/pprof/, such as 127.0.0.1:6060; empty (the default) serves none")
 	dur(&c.VlogGCInterval, "vlog-gc-interval", store.DefaultGCInterval, "how often the store's value log is garbage-collected (each pass rewrites files until none is worth it); 0 never")
@@ -293,6 +297,9 @@ func (c *config) check() error {
 	}
 	if c.MemoryLimit != 0 && c.MemoryLimit < 64<<20 {
 		return fmt.Errorf("--memory-limit must be 0 (none) or at least 67108864 bytes (64 MiB), such as 805306368 (768 MiB)")
+	}
+	if c.ReturnMemoryEvery < 0 {
+		return fmt.Errorf("--return-memory-every must be 0 (never) or a duration such as 5s")
 	}
 	if c.CacheMB < 1 || c.CacheMB > 1<<16 {
 		return fmt.Errorf("--cache-mb must be between 1 and 65536 (MiB)")

@@ -114,11 +114,12 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err := privateDataDir(cfg.Data, log); err != nil {
 		return err
 	}
-	setMemoryLimit(cfg.MemoryLimit, log)
+	setMemoryLimit(cfg.MemoryLimit, cfg.env, log)
 	st, key, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
+	returnMemoryWhenQuiet(ctx, cfg.ReturnMemoryEvery, st, log)
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error().Err(err).Msg("closing store")

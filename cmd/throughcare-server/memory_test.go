@@ -16,8 +16,8 @@ func TestMemoryFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.MemoryLimit != 0 || d.CacheMB != store.DefaultBlockCacheMB {
-		t.Fatalf("defaults: memory limit %d, cache %d MiB; want 0 and %d", d.MemoryLimit, d.CacheMB, store.DefaultBlockCacheMB)
+	if d.MemoryLimit != DefaultMemoryLimit || d.CacheMB != store.DefaultBlockCacheMB || d.ReturnMemoryEvery != DefaultReturnEvery {
+		t.Fatalf("defaults: memory limit %d, cache %d MiB, return every %v; want %d, %d and %v", d.MemoryLimit, d.CacheMB, d.ReturnMemoryEvery, DefaultMemoryLimit, store.DefaultBlockCacheMB, DefaultReturnEvery)
 	}
 	c, err := parseConfig([]string{"--cache-mb", "128"}, func(k string) string {
 		return map[string]string{"THROUGHCARE_MEMORY_LIMIT": "805306368", "THROUGHCARE_CACHE_MB": "8"}[k]
@@ -29,10 +29,11 @@ func TestMemoryFlags(t *testing.T) {
 		t.Fatalf("memory limit %d, cache %d MiB; want 805306368 (env) and 128 (flag over env)", c.MemoryLimit, c.CacheMB)
 	}
 	for name, bad := range map[string]map[string]string{
-		"negative_limit": {"THROUGHCARE_MEMORY_LIMIT": "-1"},
-		"tiny_limit":     {"THROUGHCARE_MEMORY_LIMIT": "1000000"},
-		"no_cache":       {"THROUGHCARE_CACHE_MB": "0"},
-		"huge_cache":     {"THROUGHCARE_CACHE_MB": "100000"},
+		"negative_limit":  {"THROUGHCARE_MEMORY_LIMIT": "-1"},
+		"tiny_limit":      {"THROUGHCARE_MEMORY_LIMIT": "1000000"},
+		"no_cache":        {"THROUGHCARE_CACHE_MB": "0"},
+		"huge_cache":      {"THROUGHCARE_CACHE_MB": "100000"},
+		"negative_return": {"THROUGHCARE_RETURN_MEMORY_EVERY": "-1s"},
 	} {
 		if _, err := parseConfig(nil, func(k string) string { return bad[k] }, io.Discard); err == nil {
 			t.Errorf("%s: parseConfig accepted %v", name, bad)
@@ -40,18 +41,32 @@ func TestMemoryFlags(t *testing.T) {
 	}
 }
 
-// --memory-limit sets Go's soft limit; without it the limit is left as
-// it was (GOMEMLIMIT's, or none).
+// --memory-limit sets Go's soft limit; 0 leaves it as it was (GOMEMLIMIT's,
+// or none), and so does the default when GOMEMLIMIT is set.
 func TestSetMemoryLimit(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
-	debug.SetMemoryLimit(math.MaxInt64)
-	setMemoryLimit(0, zerolog.Nop())
-	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
-		t.Fatalf("with no --memory-limit the limit became %d, want it left alone", got)
+	noEnv := func(string) string { return "" }
+	withGOMEMLIMIT := func(k string) string { return map[string]string{"GOMEMLIMIT": "300MiB"}[k] }
+	tests := []struct {
+		name   string
+		limit  int64
+		getenv func(string) string
+		want   int64
+	}{
+		{"0 leaves it", 0, noEnv, math.MaxInt64},
+		{"the default", DefaultMemoryLimit, noEnv, DefaultMemoryLimit},
+		{"the default gives way to GOMEMLIMIT", DefaultMemoryLimit, withGOMEMLIMIT, math.MaxInt64},
+		{"a limit given wins over GOMEMLIMIT", 768 << 20, withGOMEMLIMIT, 768 << 20},
+		{"a limit given", 256 << 20, noEnv, 256 << 20},
 	}
-	setMemoryLimit(512<<20, zerolog.Nop())
-	if got := debug.SetMemoryLimit(-1); got != 512<<20 {
-		t.Fatalf("--memory-limit 536870912 set the limit to %d", got)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			debug.SetMemoryLimit(math.MaxInt64) // as the runtime starts without GOMEMLIMIT (or with it: left alone)
+			setMemoryLimit(tt.limit, tt.getenv, zerolog.Nop())
+			if got := debug.SetMemoryLimit(-1); got != tt.want {
+				t.Fatalf("setMemoryLimit(%d) left the limit at %d, want %d", tt.limit, got, tt.want)
+			}
+		})
 	}
 }

@@ -103,6 +103,7 @@ type DB struct {
 	gc        vlogGC
 	audit     auditChain
 	log       zerolog.Logger
+	dir       string // the data directory; empty in memory
 }
 
 var _ Store = (*DB)(nil)
@@ -134,6 +135,9 @@ func Open(o Options) (*DB, error) {
 		o.Now = time.Now
 	}
 	s := &DB{db: bdb, stop: make(chan struct{}), now: o.Now, log: o.Logger}
+	if !o.InMemory {
+		s.dir = o.Dir
+	}
 	s.audit.kick = make(chan struct{}, 1)
 	if err := s.init(o, st); err != nil {
 		return nil, errors.Join(err, s.closeFiles())
