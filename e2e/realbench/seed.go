@@ -79,7 +79,7 @@ func setUp(ctx context.Context, s *serverproc.Server, hc *http.Client, g *peer.G
 		}
 		c.pushers = append(c.pushers, &pusher{
 			key: key, userID: ss.GetUserId(),
-			sync:  throughcarev1connect.NewSyncServiceClient(hc, s.URL, connect.WithInterceptors(servertest.BearerToken(ss.GetAccessToken()))),
+			sync:  throughcarev1connect.NewSyncServiceClient(hc, s.URL, connect.WithInterceptors(newSession(auth, ss).interceptor())),
 			clock: hlc.NewClock(ss.GetDeviceId(), time.Now, 0),
 		})
 	}
