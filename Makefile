@@ -51,6 +51,7 @@ test: ## Run every test (unit, property, conformance, crash, e2e, fuzz seeds)
 bench: ## Run the benchmarks and report throughput figures
 	go test -run '^$$' -bench . -skip '^BenchmarkAgenda$$' -benchtime $(BENCHTIME) -benchmem -timeout 30m ./...
 	go test -run '^$$' -bench '^BenchmarkAgenda$$' -benchtime $(AGENDA_BENCHTIME) -benchmem -timeout 30m ./client-sdk/caseload/
+	$(MAKE) bench-real SIZE=$(REAL_SIZE)
 
 # The API benchmarks run on both stores (Badger, PostgreSQL: server/api/stores_bench_test.go);
 # e2e/benchstores puts the two side by side with medians and ratios.
@@ -68,9 +69,11 @@ bench-stores: ## Run the API benchmarks on Badger and PostgreSQL BENCHCOUNT time
 	@echo "wrote .tmp/bench-stores.md"
 
 # The real server binary at real sizes on the peers' workload (issue 16): ingest, idle RSS, a
-# fresh tablet's full sync (time, wire bytes, server and tablet RSS). Not part of make test or
-# make bench. SIZE: 10k, 100k or 1m (minutes).
+# fresh tablet's full sync (time, wire bytes, server and tablet RSS), the reconnect storm. make
+# bench runs it at REAL_SIZE; not part of make test. SIZE: 10k, 100k or 1m (minutes).
 SIZE ?= 10k
+# REAL_SIZE: the size `make bench` runs it at (REAL_SIZE=1m for a million: tens of minutes).
+REAL_SIZE ?= 100k
 .PHONY: bench-real
 bench-real: ## Seed SIZE (10k|100k|1m) peer-workload contacts into the real server, then the reconnect storms (500, 1,000 tablets); write .tmp/realbench.md and .json
 	go run ./e2e/realbench -size $(SIZE) -out .tmp
