@@ -24,7 +24,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/client-sdk/passkey"
-	"github.com/throughcare/throughcare/client-sdk/passkey/software"
 	"github.com/throughcare/throughcare/e2e/serverproc"
 	"github.com/throughcare/throughcare/server/servertest"
 	"github.com/throughcare/throughcare/syncproto/colzstd"
@@ -172,7 +171,7 @@ func stormSignIn(ctx context.Context, job stormJob, n *atomic.Int64, bodies *bod
 		}
 		own := serverproc.H2C() // the tablet's own connection
 		own.Transport = &serverproc.Counting{Next: &bodyCounting{next: own.Transport, c: bodies}, N: n}
-		sess, err := enrolPatiently(ctx, throughcarev1connect.NewAuthServiceClient(own, job.URL), serverproc.Passkey(job.URL), inv.GetInviteCode())
+		sess, err := enrolPatiently(ctx, throughcarev1connect.NewAuthServiceClient(own, job.URL), job.URL, inv.GetInviteCode())
 		if err != nil {
 			return fmt.Errorf("enrolling a tablet: %w", err)
 		}
@@ -439,10 +438,11 @@ func (c *countingBody) Read(p []byte) (int, error) {
 // server's sign-in limits (200 ceremonies a second from all addresses)
 // refuse it, as a real client told "try again shortly" does: a thousand
 // tablets enrolling at once from one machine pass them.
-func enrolPatiently(ctx context.Context, auth throughcarev1connect.AuthServiceClient, key *software.Key, invite string) (*v1.Session, error) {
+func enrolPatiently(ctx context.Context, auth throughcarev1connect.AuthServiceClient, url, invite string) (*v1.Session, error) {
 	wait := 20 * time.Millisecond
 	for try := 1; ; try++ {
-		sess, err := passkey.Enrol(ctx, auth, key, invite, "Storm tablet")
+		// A new passkey each time: a refused finish leaves the last one made.
+		sess, err := passkey.Enrol(ctx, auth, serverproc.Passkey(url), invite, "Storm tablet")
 		if connect.CodeOf(err) != connect.CodeResourceExhausted || try == 50 {
 			return sess, err
 		}
