@@ -22,7 +22,7 @@ const DefaultMemoryLimit = 512 << 20
 // The limit is soft: what the store holds live can take the heap past it,
 // at the cost of collecting more often.
 func setMemoryLimit(limit int64, getenv func(string) string, log zerolog.Logger) {
-	if limit > 0 && !(limit == DefaultMemoryLimit && getenv("GOMEMLIMIT") != "") {
+	if limit > 0 && (limit != DefaultMemoryLimit || getenv("GOMEMLIMIT") == "") {
 		debug.SetMemoryLimit(limit)
 	}
 	if l := debug.SetMemoryLimit(-1); l != 1<<63-1 {

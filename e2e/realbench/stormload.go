@@ -419,19 +419,8 @@ func (b *bodyCounting) RoundTrip(r *http.Request) (*http.Response, error) {
 	if e := resp.Header.Get("Content-Encoding"); e != "" && !strings.EqualFold(e, "identity") {
 		p.compressed.Add(1)
 	}
-	resp.Body = &countingBody{ReadCloser: resp.Body, n: &p.wire}
+	resp.Body = serverproc.CountBody(resp.Body, &p.wire)
 	return resp, nil
-}
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (c *countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
 }
 
 // enrolPatiently enrols a tablet, waiting and trying again while the

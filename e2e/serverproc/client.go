@@ -48,6 +48,11 @@ func (c *Counting) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
+// CountBody counts into n the bytes read from body.
+func CountBody(body io.ReadCloser, n *atomic.Int64) io.ReadCloser {
+	return &countingBody{ReadCloser: body, n: n}
+}
+
 type countingBody struct {
 	io.ReadCloser
 	n *atomic.Int64
