@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"connectrpc.com/connect"
@@ -103,14 +104,17 @@ type Config struct {
 // Device is a tablet's offline copy of its user's caseload. It is safe for
 // concurrent use.
 type Device struct {
-	cfg     Config
-	db      *local.DB
-	sync    throughcarev1connect.SyncServiceClient
-	pullRaw *connect.Client[v1.PullRequest, rawResponse]
-	auth    throughcarev1connect.AuthServiceClient
-	reg     *schema.Registry
-	events  *events
-	disk    *diskspace.Meter // nil in memory; used under mu
+	cfg Config
+	db  *local.DB
+	// pulledSinceGC counts records pulled since the value log was last
+	// collected (garbageDue).
+	pulledSinceGC atomic.Int64
+	sync          throughcarev1connect.SyncServiceClient
+	pullRaw       *connect.Client[v1.PullRequest, rawResponse]
+	auth          throughcarev1connect.AuthServiceClient
+	reg           *schema.Registry
+	events        *events
+	disk          *diskspace.Meter // nil in memory; used under mu
 
 	mu      sync.Mutex // guards the fields below and orders local writes
 	session *v1.Session

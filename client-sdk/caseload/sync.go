@@ -81,7 +81,7 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 	if err == nil {
 		err = d.pulledErr(d.pull(ctx, &rep))
 	}
-	if err == nil && (rep.Pulled > 0 || rep.Evicted > 0 || rep.Reset) {
+	if err == nil && d.garbageDue(rep) {
 		// Pulled records replace older copies, purges and resets delete
 		// them: reclaim the value log space they held. What this misses
 		// (the disk full, say) a later sync reclaims; the sync succeeded.
@@ -139,6 +139,23 @@ func (d *Device) learnTime(server, sent time.Time) {
 	d.offset = off
 	d.mu.Unlock()
 	_ = d.db.Update(func(txn *local.Txn) error { return txn.Set(metaOffset, be64(uint64(int64(off)))) })
+}
+
+// gcEvery is how many records pulled since the last value log collection
+// make another due: a reconnect's few hundred do not each pay for one (it
+// samples the value log's files), a first sync or a day's worth does.
+const gcEvery = 10_000
+
+// garbageDue counts the sync's pulled records and says whether a value
+// log collection is due: after an eviction or a reset, or once gcEvery
+// records have been pulled since the last.
+func (d *Device) garbageDue(rep SyncReport) bool {
+	n := d.pulledSinceGC.Add(int64(rep.Pulled))
+	if rep.Evicted == 0 && !rep.Reset && n < gcEvery {
+		return false
+	}
+	d.pulledSinceGC.Store(0)
+	return true
 }
 
 // pull fetches pages until the device is up to date.
