@@ -124,6 +124,10 @@ type Device struct {
 	status  Status
 	closed  bool
 
+	// afterChunk, when set, runs after each chunk of work too large for one
+	// transaction commits; an error stops the work there (tests).
+	afterChunk func() error
+
 	// flush syncs the store to disk after a write (db.Sync; tests fail it).
 	flush func() error
 	// after starts a timer (RunReminders; tests drive it with their clock).
@@ -171,6 +175,10 @@ func Open(cfg Config) (*Device, error) {
 	d.auth = throughcarev1connect.NewAuthServiceClient(cfg.HTTPClient, base, bearer)
 	if err := d.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
+	}
+	// A reset or purge a stop left half done is finished before any read.
+	if err := d.finishPending(); err != nil {
+		return nil, errors.Join(fmt.Errorf("caseload: finishing work left by a stop: %w", err), db.Close())
 	}
 	return d, nil
 }

@@ -122,9 +122,9 @@ func (d *Device) renumber(highWater, next uint64) (learnt bool, err error) {
 		}
 		// The server lost data: the cursor may point into a different
 		// history now. Sync then pulls everything again (resetLocal); the
-		// cursor goes here, in the same transaction, so that happens even
-		// if the app stops in between.
-		return txn.Delete(metaCursor)
+		// reset begins here, in the same transaction, so that it happens
+		// even if the app stops in between.
+		return markReset(txn)
 	})
 	if err != nil {
 		return false, fmt.Errorf("caseload: renumbering the changes the server lost: %w", d.storageErr(err))
