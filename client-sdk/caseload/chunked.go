@@ -12,12 +12,11 @@ package caseload
 //     (p<bucket>) come first, in one transaction, so every read shows the
 //     client gone from then on; its pulled records and accepted changes go
 //     in chunks; the purge mark last. A purge mark left by a stop is
-//     finished when the store is opened and before the next pull.
+//     finished as below.
 //   - Resetting what was pulled: a reset mark (m"resetting") comes first,
 //     with the cursor and the agenda index's meta deleted in the same
 //     transaction, so the next pull starts over whatever happens; the
-//     records and accepted changes go in chunks; the mark last. It is
-//     finished like a purge.
+//     records and accepted changes go in chunks; the mark last.
 //   - Rebuilding a client's agenda index (agenda.go): the bucket stays
 //     stale until its last chunk, and its list of index keys is always a
 //     superset of the keys it holds, so the next read rebuilds it and
@@ -28,6 +27,12 @@ package caseload
 //     stop is sent again and answered as a duplicate with its first verdict.
 //   - Dropping accepted changes a pull covered (sync.go): each is in the
 //     pulled state already.
+//   - Renumbering after the server lost changes (renumber.go): a mark
+//     first, then whole writes moved in seq order; run again, it moves
+//     only what it had not.
+//
+// A renumbering, reset or purge a stop left unfinished is finished when
+// the store is opened and at the start of the next Sync.
 
 import (
 	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
@@ -51,6 +56,7 @@ var metaResetting = metaKey("resetting")
 type op struct {
 	key, val []byte
 	del      bool
+	more     bool // the next op goes in the same transaction
 }
 
 func (o op) size() int { return len(o.key) + len(o.val) }
@@ -71,7 +77,7 @@ func (d *Device) chunkDone() error {
 func (d *Device) writeChunked(ops []op, last func(*local.Txn) error) error {
 	for {
 		n, size := 0, 0
-		for n < len(ops) && n < chunkKeys && size < chunkBytes {
+		for n < len(ops) && (n < chunkKeys && size < chunkBytes || ops[n-1].more) {
 			size += ops[n].size()
 			n++
 		}
@@ -134,24 +140,42 @@ func (d *Device) deletePrefix(prefix []byte) error {
 	}
 }
 
-// finishPending finishes a reset and the purges a stop left unfinished.
+// finishPending finishes the work a stop left half done: a renumbering,
+// a reset, purges.
 func (d *Device) finishPending() error {
 	var (
-		resetting bool
-		purging   [][16]byte
+		renumbering, resetting bool
+		highWater              uint64
+		purging                [][16]byte
 	)
 	err := d.db.View(func(txn *local.Txn) error {
-		_, ok, err := get(txn, metaResetting)
-		resetting = ok
+		v, ok, err := get(txn, metaRenumbering)
+		if err != nil {
+			return err
+		}
+		if renumbering = ok && len(v) == 8; renumbering {
+			highWater = beUint(v)
+		}
+		if _, resetting, err = get(txn, metaResetting); err != nil {
+			return err
+		}
 		it := txn.NewIterator(local.IterOptions{Prefix: []byte{pPurging}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			purging = append(purging, [16]byte(it.Key()[1:17]))
 		}
-		return err
+		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if renumbering {
+		d.mu.Lock()
+		err := d.finishRenumberLocked(highWater)
+		d.mu.Unlock()
+		if err != nil {
+			return err
+		}
 	}
 	if resetting {
 		if err := d.finishReset(); err != nil {

@@ -18,7 +18,7 @@ import (
 // keys with its 16 MB memtables).
 const (
 	manyAccepted     = 40_000
-	manyAppointments = 30_000
+	manyAppointments = 15_000 // two index keys each
 )
 
 // errStopped stands for the process dying between two chunks of work.
@@ -49,13 +49,20 @@ func storeOnDisk(t *testing.T, dir string, key []byte) *Device {
 
 // addAccepted gives client c n changes accepted by the server, not yet
 // pulled, as a push's settlement leaves them.
-func addAccepted(t *testing.T, d *Device, c string, n int) {
+func addAccepted(t *testing.T, d *Device, c string, n int) { addAcceptedFrom(t, d, c, 1, n) }
+
+// addAcceptedFrom is addAccepted from seq first, the device numbering its
+// next change after them.
+func addAcceptedFrom(t *testing.T, d *Device, c string, first uint64, n int) {
 	t.Helper()
 	bucket, _ := uid(c)
-	rec, _ := uid(c)
+	id := newID() // a record of their own: the client's reads stay quick
+	rec, _ := uid(id)
 	b := d.db.NewBatch()
-	for seq := uint64(1); seq <= uint64(n); seq++ {
-		raw, err := proto.Marshal(&v1.Change{DeviceSeq: seq, ClientId: c, RecordId: c, RecordType: "client", Field: "notes", Value: String("x")})
+	d.seq = first + uint64(n) - 1
+	must(t, b.Set(metaSeq, be64(d.seq)))
+	for seq := first; seq <= d.seq; seq++ {
+		raw, err := proto.Marshal(&v1.Change{DeviceSeq: seq, ClientId: c, RecordId: id, RecordType: "contact", Field: "notes", Value: String("x")})
 		must(t, err)
 		must(t, b.Set(seqKey(pAcked, seq), raw))
 		must(t, b.Set(indexKey(bucket, rec, seq), []byte{pAcked}))
@@ -246,8 +253,11 @@ func TestIndexAllManyClients(t *testing.T) {
 		must(t, b.Set(recordKey(bucket, bucket), raw))
 	}
 	must(t, b.Flush())
-	if _, err := d.Agenda(context.Background(), day0, day0.Add(time.Hour)); err != nil {
-		t.Fatalf("Agenda on a store of %d clients without an index: %v", clients, err)
+	if err := d.indexAll(); err != nil {
+		t.Fatalf("indexing a store of %d clients: %v", clients, err)
+	}
+	if n := countKeys(t, d, pStale); n != clients {
+		t.Fatalf("%d clients marked for indexing, want %d", n, clients)
 	}
 }
 
@@ -343,4 +353,83 @@ func TestReindexLegacyList(t *testing.T) {
 		}
 		return err
 	}))
+}
+
+// renumberedStore gives d's client manyAccepted accepted changes from seq
+// 11 and writes after them, for a server that holds only up to seq 5 (6
+// to 10 were pulled and dropped): it returns the writes' spans.
+func renumberedStore(t *testing.T, d *Device) []span {
+	t.Helper()
+	enrol(t, d)
+	c := holdClient(t, d)
+	addAcceptedFrom(t, d, c, 11, manyAccepted)
+	return logWrites(t, d, c)
+}
+
+// checkRenumbered checks a store renumbered after seq 5 (renumberedStore):
+// every change in the outbox from 6 in order, nothing accepted left, the
+// writes whole, the device numbering after them.
+func checkRenumbered(t *testing.T, d *Device, writes []span) {
+	t.Helper()
+	const hwm, shift = 5, 5
+	held := uint64(manyAccepted) + writes[len(writes)-1].last - writes[0].first + 1
+	chs := outbox(t, d)
+	if uint64(len(chs)) != held {
+		t.Fatalf("outbox holds %d changes after renumbering, want %d", len(chs), held)
+	}
+	for i, ch := range chs {
+		if got, want := ch.GetDeviceSeq(), hwm+1+uint64(i); got != want {
+			t.Fatalf("outbox change %d has seq %d, want %d", i, got, want)
+		}
+	}
+	if n := countKeys(t, d, pAcked); n != 0 {
+		t.Fatalf("%d accepted changes left", n)
+	}
+	if n := countKeys(t, d, pIndex); n != len(chs) {
+		t.Fatalf("%d index keys, want %d", n, len(chs))
+	}
+	if d.seq != hwm+held || d.Status().Pending != len(chs) {
+		t.Fatalf("next seq after %d, %d pending; want after %d, %d", d.seq, d.Status().Pending, hwm+held, len(chs))
+	}
+	must(t, d.db.View(func(txn *local.Txn) error {
+		for _, k := range [][]byte{metaRenumbering, metaResetting, metaCursor} {
+			if _, ok, _ := get(txn, k); ok {
+				t.Errorf("%q left after renumbering", k)
+			}
+		}
+		for _, w := range writes {
+			if last, ok, err := writeEnd(txn, w.first-shift); err != nil || !ok || last != w.last-shift {
+				t.Errorf("write %d..%d: mark at %d says %d, %v (%v); want %d", w.first, w.last, w.first-shift, last, ok, err, w.last-shift)
+			}
+		}
+		return nil
+	}))
+}
+
+// A renumbering of more changes than one transaction holds moves them all.
+func TestRenumberMany(t *testing.T) {
+	d := memDevice(t)
+	writes := renumberedStore(t, d)
+	if _, err := d.renumber(5, 11); err != nil {
+		t.Fatalf("renumber: %v", err)
+	}
+	must(t, d.finishPending()) // the reset it began, as Sync does
+	checkRenumbered(t, d, writes)
+}
+
+// A renumbering stopped between two chunks is finished when the store is
+// opened again.
+func TestRenumberStoppedFinishesOnOpen(t *testing.T) {
+	dir, key := t.TempDir(), testKey(t)
+	d := storeOnDisk(t, dir, key)
+	writes := renumberedStore(t, d)
+	stopAfter(d, 2)
+	if _, err := d.renumber(5, 11); !errors.Is(err, errStopped) {
+		t.Fatalf("renumber with a stop after chunk 2: %v, want it stopped", err)
+	}
+	if n := countKeys(t, d, pAcked); n == 0 || n == manyAccepted {
+		t.Fatalf("%d accepted changes left when stopped: the stop was not between chunks", n)
+	}
+	must(t, d.Close())
+	checkRenumbered(t, storeOnDisk(t, dir, key), writes)
 }

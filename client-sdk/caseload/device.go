@@ -173,12 +173,12 @@ func Open(cfg Config) (*Device, error) {
 	d.pullRaw = connect.NewClient[v1.PullRequest, rawResponse](cfg.HTTPClient, base+throughcarev1connect.SyncServicePullProcedure,
 		connect.WithCodec(rawCodec{}), bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
 	d.auth = throughcarev1connect.NewAuthServiceClient(cfg.HTTPClient, base, bearer)
-	if err := d.load(); err != nil {
-		return nil, errors.Join(err, db.Close())
-	}
-	// A reset or purge a stop left half done is finished before any read.
+	// Work a stop left half done (chunked.go) is finished before any read.
 	if err := d.finishPending(); err != nil {
 		return nil, errors.Join(fmt.Errorf("caseload: finishing work left by a stop: %w", err), db.Close())
+	}
+	if err := d.load(); err != nil {
+		return nil, errors.Join(err, db.Close())
 	}
 	return d, nil
 }

@@ -69,7 +69,11 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 		return rep, ErrNotEnrolled
 	}
 	d.setStatus(func(s *Status) { s.Syncing, s.Progress = true, Progress{} })
-	err := d.push(ctx, &rep)
+	// Work a stop left half done (chunked.go) is finished first.
+	err := d.finishPending()
+	if err == nil {
+		err = d.push(ctx, &rep)
+	}
 	if err == nil && rep.Reset {
 		// The server lost changes (push renumbered them): what was pulled
 		// from it may be gone too, so pull everything again.
@@ -160,10 +164,6 @@ func (d *Device) garbageDue(rep SyncReport) bool {
 
 // pull fetches pages until the device is up to date.
 func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
-	// A reset or purge stopped half way is finished before the next page.
-	if err := d.finishPending(); err != nil {
-		return err
-	}
 	mark, err := d.lastAcked()
 	if err != nil {
 		return err
