@@ -49,9 +49,10 @@ import (
 	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
-// maxPushBytes is the largest push (and so the largest write) the SDK makes:
-// a write is one transaction of the device's store, and its settlement
-// another, each bounded by Badger to 15% of the 32 MiB memtable.
+// maxPushBytes is the largest push (and so the largest write) the SDK makes.
+// A write is one transaction of the device's store, which Badger bounds to
+// 15% of the 16 MiB memtable (2.5 MB, counting values of ValueThreshold
+// and more as 12-byte pointers); a push's settlement is chunked (settle).
 const maxPushBytes = 4 << 20
 
 // pushHeaderSize is the encoded size of a push without its changes.
