@@ -12,17 +12,15 @@ package caseload
 //	b<start 8><bucket 16><record 16>  the same, while it is booked
 //	f<day 8><bucket 16><record 16>    a client's latest contact, with its follow-up day: pending byte + its state
 //	t<from 8><bucket 16><client 16>   the client's next TOP (topdue.go)
-//	x<bucket 16>                      the index keys the bucket holds now
+//	x<bucket 16><key 41>              an index key the bucket holds now (one each)
 //	s<bucket 16>                      the bucket's index is stale
 //	m"index"                          the index exists (its layout version and the TOP schedule)
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 
@@ -31,8 +29,6 @@ import (
 
 	"github.com/throughcare/throughcare/syncproto/caseday"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/merge"
-	"github.com/throughcare/throughcare/syncproto/topschedule"
 )
 
 const (
@@ -42,7 +38,7 @@ const (
 	pIndexed  = 'x'
 	pStale    = 's'
 
-	indexVersion = 2
+	indexVersion = 3 // 3: held keys listed one by one under x<bucket><key>
 	indexKeyLen  = 1 + 8 + 16 + 16
 )
 
@@ -211,196 +207,6 @@ func decodeIndexed(v []byte) (*localRecord, error) {
 		return nil, err
 	}
 	return &localRecord{state: st, pending: v[0] == 1}, nil
-}
-
-// markStale marks a client's index stale, in the transaction that changes
-// what its records show.
-func markStale(txn interface{ Set(k, v []byte) error }, bucket [16]byte) error {
-	return txn.Set(bucketPrefix(pStale, bucket), nil)
-}
-
-// refreshIndex rebuilds the index of stale buckets (of every bucket if
-// the store has no index yet).
-func (d *Device) refreshIndex(ctx context.Context) error {
-	d.indexMu.Lock()
-	defer d.indexMu.Unlock()
-	if err := d.read(func(*local.Txn) error { return nil }); err != nil {
-		return err
-	}
-	if err := d.indexAll(); err != nil {
-		return err
-	}
-	me := d.me()
-	for {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		var stale [][16]byte
-		err := d.db.View(func(txn *local.Txn) error {
-			it := txn.NewIterator(local.IterOptions{Prefix: []byte{pStale}})
-			defer it.Close()
-			for it.Rewind(); it.Valid() && len(stale) < 64; it.Next() {
-				stale = append(stale, [16]byte(it.Key()[1:17]))
-			}
-			return nil
-		})
-		if err != nil || len(stale) == 0 {
-			return err
-		}
-		for _, b := range stale {
-			if err := d.reindex(b, me); err != nil {
-				return err
-			}
-		}
-	}
-}
-
-// indexAll marks every bucket stale if the store has no index yet.
-func (d *Device) indexAll() error {
-	return d.db.Update(func(txn *local.Txn) error {
-		want := d.indexMeta()
-		if v, ok, err := get(txn, metaIndex); err != nil || ok && bytes.Equal(v, want) {
-			return err
-		}
-		for _, p := range []byte{pRecord, pIndex, pIndexed} {
-			it := txn.NewIterator(local.IterOptions{Prefix: []byte{p}})
-			var last []byte
-			for it.Rewind(); it.Valid(); it.Next() {
-				b := it.Key()[1:17]
-				if !bytes.Equal(b, last) {
-					last = slices.Clone(b)
-					if err := markStale(txn, [16]byte(last)); err != nil {
-						it.Close()
-						return err
-					}
-				}
-			}
-			it.Close()
-		}
-		return txn.Set(metaIndex, want)
-	})
-}
-
-// indexMeta is what the index was built by: its layout version and the
-// TOP schedule (a store indexed otherwise is indexed again).
-func (d *Device) indexMeta() []byte {
-	s := d.cfg.TOPSchedule
-	return binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(be64(indexVersion), uint32(s.IntervalMonths)), uint32(s.WindowDays))
-}
-
-// reindex rebuilds one bucket's index, retrying if a concurrent write
-// touched it meanwhile.
-func (d *Device) reindex(bucket [16]byte, me *v1.Author) error {
-	for range 5 {
-		err := d.db.Update(func(txn *local.Txn) error {
-			// Read the mark, so a write marking it meanwhile fails this
-			// transaction (ErrConflict) rather than be lost with it.
-			if _, _, err := get(txn, bucketPrefix(pStale, bucket)); err != nil {
-				return err
-			}
-			recs, err := d.bucketView(txn, bucket, me)
-			if err != nil {
-				return err
-			}
-			entries, err := indexEntries(bucket, recs, d.cfg.TOPSchedule)
-			if err != nil {
-				return err
-			}
-			old, _, err := get(txn, bucketPrefix(pIndexed, bucket))
-			if err != nil {
-				return err
-			}
-			for len(old) >= indexKeyLen {
-				if err := txn.Delete(old[:indexKeyLen]); err != nil {
-					return err
-				}
-				old = old[indexKeyLen:]
-			}
-			var list []byte
-			for _, e := range entries {
-				if err := txn.Set(e.key, e.val); err != nil {
-					return err
-				}
-				list = append(list, e.key...)
-			}
-			if err := txn.Set(bucketPrefix(pIndexed, bucket), list); err != nil {
-				return err
-			}
-			return txn.Delete(bucketPrefix(pStale, bucket))
-		})
-		if !errors.Is(err, local.ErrConflict) {
-			return err
-		}
-	}
-	return errors.New("caseload: the agenda index kept changing while being rebuilt")
-}
-
-type indexEntry struct{ key, val []byte }
-
-// indexEntries are a bucket's index entries, from its records as shown.
-func indexEntries(bucket [16]byte, recs map[string]*localRecord, sched topschedule.Schedule) ([]indexEntry, error) {
-	var (
-		out    []indexEntry
-		latest []*localRecord // the latest contacts (ties kept)
-	)
-	for _, r := range recs {
-		st := r.state
-		if merge.IsDeleted(st) {
-			continue
-		}
-		switch st.GetRecordType() {
-		case "appointment":
-			record, err := uid(st.GetRecordId())
-			if err != nil {
-				continue // not ours to index
-			}
-			val, err := indexValue(r)
-			if err != nil {
-				return nil, err
-			}
-			start := instant(st, "starts_at")
-			out = append(out, indexEntry{entryKey(timeKey(pAgenda, start), bucket, record), val})
-			if str(st, "status") == "booked" {
-				out = append(out, indexEntry{entryKey(timeKey(pBooked, start), bucket, record), nil})
-			}
-		case "contact":
-			if len(latest) == 0 {
-				latest = append(latest, r)
-				continue
-			}
-			switch instant(st, "occurred_at").Compare(instant(latest[0].state, "occurred_at")) {
-			case 1:
-				latest = append(latest[:0], r)
-			case 0:
-				latest = append(latest, r)
-			}
-		}
-	}
-	for _, r := range latest {
-		due := date(r.state, "follow_up_date")
-		record, err := uid(r.state.GetRecordId())
-		if due.IsZero() || err != nil {
-			continue
-		}
-		val, err := indexValue(r)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, indexEntry{entryKey(dayKey(pFollowUp, due), bucket, record), val})
-	}
-	if e, ok := topDueEntry(bucket, recs, sched); ok {
-		out = append(out, e)
-	}
-	slices.SortFunc(out, func(a, b indexEntry) int { return cmp.Compare(string(a.key), string(b.key)) })
-	return out, nil
-}
-
-func indexValue(r *localRecord) ([]byte, error) {
-	pending := byte(0)
-	if r.pending {
-		pending = 1
-	}
-	return proto.MarshalOptions{}.MarshalAppend([]byte{pending}, r.state)
 }
 
 // timeKey is p and t as a number that sorts as t does.

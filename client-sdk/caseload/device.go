@@ -124,6 +124,10 @@ type Device struct {
 	status  Status
 	closed  bool
 
+	// afterChunk, when set, runs after each chunk of work too large for one
+	// transaction commits; an error stops the work there (tests).
+	afterChunk func() error
+
 	// flush syncs the store to disk after a write (db.Sync; tests fail it).
 	flush func() error
 	// after starts a timer (RunReminders; tests drive it with their clock).
@@ -169,6 +173,10 @@ func Open(cfg Config) (*Device, error) {
 	d.pullRaw = connect.NewClient[v1.PullRequest, rawResponse](cfg.HTTPClient, base+throughcarev1connect.SyncServicePullProcedure,
 		connect.WithCodec(rawCodec{}), bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
 	d.auth = throughcarev1connect.NewAuthServiceClient(cfg.HTTPClient, base, bearer)
+	// Work a stop left half done (chunked.go) is finished before any read.
+	if err := d.finishPending(); err != nil {
+		return nil, errors.Join(fmt.Errorf("caseload: finishing work left by a stop: %w", err), db.Close())
+	}
 	if err := d.load(); err != nil {
 		return nil, errors.Join(err, db.Close())
 	}

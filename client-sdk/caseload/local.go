@@ -3,7 +3,7 @@ package caseload
 // The local store's keys: one encrypted database per device directory
 // (internal/local), laid out as
 //
-//	m<name>                          meta: session, cursor, device seq, clock
+//	m<name>                          meta: session, cursor, device seq, clock, a reset under way
 //	r<bucket 16><record 16>          the server's state of a record, as pulled
 //	o<seq 8>                         outbox: a change not yet accepted
 //	w<seq 8>                         a write (user action) in the outbox starts at seq: its last seq
@@ -12,6 +12,7 @@ package caseload
 //	j<seq 8>                         a change the server refused
 //	k<seq 8>                         its verdict (a v1.ChangeResult)
 //	e<bucket 16>                     the client was evicted (taken off the caseload)
+//	p<bucket 16>                     its purge has begun, not finished (chunked.go)
 //	g b f x s                        the agenda index, derived from the records (see agenda.go)
 //
 // Ids are UUIDs, kept as their 16 bytes; numbers are big-endian so keys
@@ -125,33 +126,4 @@ func getUint(txn *local.Txn, key []byte) (uint64, error) {
 		return 0, fmt.Errorf("caseload: corrupt number under %q", key)
 	}
 	return binary.BigEndian.Uint64(v), nil
-}
-
-// deletePrefix deletes every key with the prefix, in transactions of
-// bounded size.
-func deletePrefix(db *local.DB, prefix []byte) error {
-	for {
-		var keys [][]byte
-		err := db.View(func(txn *local.Txn) error {
-			it := txn.NewIterator(local.IterOptions{Prefix: prefix})
-			defer it.Close()
-			for it.Rewind(); it.Valid() && len(keys) < 10000; it.Next() {
-				keys = append(keys, it.KeyCopy())
-			}
-			return nil
-		})
-		if err != nil || len(keys) == 0 {
-			return err
-		}
-		wb := db.NewBatch()
-		for _, k := range keys {
-			if err := wb.Delete(k); err != nil {
-				wb.Cancel()
-				return err
-			}
-		}
-		if err := wb.Flush(); err != nil {
-			return err
-		}
-	}
 }

@@ -49,9 +49,10 @@ import (
 	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
-// maxPushBytes is the largest push (and so the largest write) the SDK makes:
-// a write is one transaction of the device's store, and its settlement
-// another, each bounded by Badger to 15% of the 32 MiB memtable.
+// maxPushBytes is the largest push (and so the largest write) the SDK makes.
+// A write is one transaction of the device's store, which Badger bounds to
+// 15% of the 16 MiB memtable (2.5 MB, counting values of ValueThreshold
+// and more as 12-byte pointers); a push's settlement is chunked (settle).
 const maxPushBytes = 4 << 20
 
 // pushHeaderSize is the encoded size of a push without its changes.
@@ -296,66 +297,72 @@ func sameWrite(a, b *v1.Change) bool {
 		proto.Equal(a.GetStamp(), b.GetStamp())
 }
 
+// settleChunk is the most changes one transaction settles: six keys
+// each at most, well inside Badger's limit on a transaction.
+const settleChunk = 1024
+
 // settle records the server's verdicts: accepted changes move to the acked
 // set (still shown until a pull carries them), refused ones to the
 // rejections with their reasons. The marks of settled writes go; a write
-// cut at the server's limits is marked again where its rest starts.
-func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncReport) error {
-	var accepted, rejected, late int
+// cut at the server's limits is marked again where its rest starts. A
+// large push is settled in chunks, a write's mark moved past each: a
+// change a stop left in the outbox is sent again, and the server answers
+// it as a duplicate, with its first verdict.
+func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncReport) (err error) {
 	clients := map[string]bool{}
-	err := d.db.Update(func(txn *local.Txn) error {
-		accepted, rejected, late = 0, 0, 0
-		end := chs[len(chs)-1].GetDeviceSeq()
-		for i, ch := range chs {
-			r := results[i]
-			bucket, record, err := changeKeys(ch)
-			if err != nil {
+	defer func() {
+		if err == nil || len(clients) > 0 {
+			d.events.emit(Event{Kind: Pushed, ClientIDs: keys(clients)})
+		}
+	}()
+	for len(chs) > 0 {
+		n := 0
+		for size := 0; n < len(chs) && n < settleChunk && size < chunkBytes; n++ {
+			size += proto.Size(chs[n])
+		}
+		if err := d.settleSome(chs[:n], results[:n], rep, clients); err != nil {
+			return err
+		}
+		if chs, results = chs[n:], results[n:]; len(chs) > 0 {
+			if err := d.chunkDone(); err != nil {
 				return err
 			}
-			seq := ch.GetDeviceSeq()
-			raw, ok, err := get(txn, seqKey(pOutbox, seq))
+		}
+	}
+	return nil
+}
+
+// settleSome settles changes in one transaction (see settle), adding the
+// clients they belong to.
+func (d *Device) settleSome(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncReport, clients map[string]bool) error {
+	var accepted, rejected, late int
+	touched := map[string]bool{}
+	err := d.db.Update(func(txn *local.Txn) error {
+		accepted, rejected, late = 0, 0, 0
+		clear(touched)
+		end := chs[len(chs)-1].GetDeviceSeq()
+		for i, ch := range chs {
+			ok, err := settleOne(txn, ch, results[i], end)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				continue // settled by an earlier answer
 			}
-			if err := txn.Delete(seqKey(pOutbox, seq)); err != nil {
-				return err
-			}
-			if err := unmark(txn, seq, end); err != nil {
-				return err
-			}
-			switch r.GetVerdict() {
-			case v1.Verdict_VERDICT_APPLIED, v1.Verdict_VERDICT_DUPLICATE:
+			if results[i].GetVerdict() == v1.Verdict_VERDICT_APPLIED || results[i].GetVerdict() == v1.Verdict_VERDICT_DUPLICATE {
 				accepted++
-				if r.GetLate() {
+				if results[i].GetLate() {
 					late++
 				}
-				if err := txn.Set(seqKey(pAcked, seq), raw); err != nil {
-					return err
-				}
-				if err := txn.Set(indexKey(bucket, record, seq), []byte{pAcked}); err != nil {
-					return err
-				}
-			default:
+			} else {
 				rejected++
-				verdict, err := proto.Marshal(r)
-				if err != nil {
-					return err
-				}
-				if err := txn.Set(seqKey(pRejected, seq), raw); err != nil {
-					return err
-				}
-				if err := txn.Set(seqKey(pVerdict, seq), verdict); err != nil {
-					return err
-				}
-				if err := txn.Delete(indexKey(bucket, record, seq)); err != nil {
-					return err
-				}
 			}
-			clients[ch.GetClientId()] = true
-			if err := markStale(txn, bucket); err != nil { // no longer pending, or refused
+			touched[ch.GetClientId()] = true
+		}
+		// Their records are no longer pending, or a change was refused.
+		for c := range touched {
+			bucket, _ := uid(c) // checked by settleOne
+			if err := markStale(txn, bucket); err != nil {
 				return err
 			}
 		}
@@ -364,6 +371,9 @@ func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncR
 	if err != nil {
 		return err
 	}
+	for c := range touched {
+		clients[c] = true
+	}
 	rep.Accepted += accepted
 	rep.Rejected += rejected
 	rep.Late += late
@@ -371,8 +381,46 @@ func (d *Device) settle(chs []*v1.Change, results []*v1.ChangeResult, rep *SyncR
 	d.status.Pending -= accepted + rejected
 	d.status.Rejected += rejected
 	d.mu.Unlock()
-	d.events.emit(Event{Kind: Pushed, ClientIDs: keys(clients)})
 	return nil
+}
+
+// settleOne moves a change out of the outbox by its verdict r, in a push
+// (or chunk of one) ending at end; ok is false if an earlier answer
+// settled it.
+func settleOne(txn *local.Txn, ch *v1.Change, r *v1.ChangeResult, end uint64) (ok bool, err error) {
+	bucket, record, err := changeKeys(ch)
+	if err != nil {
+		return false, err
+	}
+	seq := ch.GetDeviceSeq()
+	raw, ok, err := get(txn, seqKey(pOutbox, seq))
+	if err != nil || !ok {
+		return false, err
+	}
+	if err := txn.Delete(seqKey(pOutbox, seq)); err != nil {
+		return false, err
+	}
+	if err := unmark(txn, seq, end); err != nil {
+		return false, err
+	}
+	switch r.GetVerdict() {
+	case v1.Verdict_VERDICT_APPLIED, v1.Verdict_VERDICT_DUPLICATE:
+		if err := txn.Set(seqKey(pAcked, seq), raw); err != nil {
+			return false, err
+		}
+		return true, txn.Set(indexKey(bucket, record, seq), []byte{pAcked})
+	}
+	verdict, err := proto.Marshal(r)
+	if err != nil {
+		return false, err
+	}
+	if err := txn.Set(seqKey(pRejected, seq), raw); err != nil {
+		return false, err
+	}
+	if err := txn.Set(seqKey(pVerdict, seq), verdict); err != nil {
+		return false, err
+	}
+	return true, txn.Delete(indexKey(bucket, record, seq))
 }
 
 // unmark removes the mark of a write starting at seq, a change settled by

@@ -123,7 +123,7 @@ func checkWholeWrites(t *testing.T, pushes [][]*v1.Change, writes []span, within
 // marks wrote it.
 func dropMarks(t *testing.T, d *Device) {
 	t.Helper()
-	must(t, deletePrefix(d.db, []byte{pWrite}))
+	must(t, d.deletePrefix([]byte{pWrite}))
 }
 
 // Wherever PushBatch falls, pushes carry whole writes, as many as fit; an

@@ -36,7 +36,9 @@ package caseload
 // where the refused push started: at the store's first change (metaAhead).
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
 
 	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	"google.golang.org/protobuf/proto"
@@ -60,15 +62,19 @@ type held struct {
 	acked bool
 }
 
+// metaRenumbering marks a renumbering begun and not finished: the server's
+// high-water mark it renumbers after.
+var metaRenumbering = metaKey("renumbering")
+
 // renumber gives every change the server lacks a new seq after highWater,
 // after the server refused a push starting at next. learnt is true if that
 // was the first push of a store that took over a device: the server only
-// told its mark, and lost nothing.
+// told its mark, and lost nothing. It marks the renumbering begun (with
+// the reset, if the server lost changes) in one transaction, then moves
+// the changes in chunks (finishRenumber).
 func (d *Device) renumber(highWater, next uint64) (learnt bool, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	var seq uint64
-	var moved int
 	err = d.db.Update(func(txn *local.Txn) error {
 		ahead, err := getUint(txn, metaAhead)
 		if err != nil {
@@ -78,43 +84,7 @@ func (d *Device) renumber(highWater, next uint64) (learnt bool, err error) {
 		if err := txn.Delete(metaAhead); err != nil {
 			return err
 		}
-		chs, err := heldAbove(txn, highWater)
-		if err != nil {
-			return err
-		}
-		renum := make(map[uint64]uint64, len(chs))
-		for i, h := range chs {
-			renum[h.ch.GetDeviceSeq()] = highWater + 1 + uint64(i)
-		}
-		marks, err := writeMarks(txn)
-		if err != nil {
-			return err
-		}
-		// Delete every old key before setting any new one: old and new
-		// numbers overlap, and in a transaction the last write of a key wins.
-		for _, h := range chs {
-			if err := deleteHeld(txn, h); err != nil {
-				return err
-			}
-		}
-		for first := range marks {
-			if err := txn.Delete(writeKey(first)); err != nil {
-				return err
-			}
-		}
-		for _, h := range chs {
-			if err := setOutbox(txn, h.ch, renum[h.ch.GetDeviceSeq()]); err != nil {
-				return err
-			}
-			if h.acked {
-				moved++
-			}
-		}
-		if err := remark(txn, marks, renum); err != nil {
-			return err
-		}
-		seq = highWater + uint64(len(chs))
-		if err := txn.Set(metaSeq, be64(seq)); err != nil {
+		if err := txn.Set(metaRenumbering, be64(highWater)); err != nil {
 			return err
 		}
 		if learnt {
@@ -122,21 +92,124 @@ func (d *Device) renumber(highWater, next uint64) (learnt bool, err error) {
 		}
 		// The server lost data: the cursor may point into a different
 		// history now. Sync then pulls everything again (resetLocal); the
-		// cursor goes here, in the same transaction, so that happens even
-		// if the app stops in between.
-		return txn.Delete(metaCursor)
+		// reset begins here, in the same transaction, so that it happens
+		// even if the app stops in between.
+		return markReset(txn)
 	})
+	if err == nil {
+		err = d.finishRenumberLocked(highWater)
+	}
 	if err != nil {
 		return false, fmt.Errorf("caseload: renumbering the changes the server lost: %w", d.storageErr(err))
 	}
+	return learnt, d.flush()
+}
+
+// finishRenumberLocked renumbers the changes held above highWater and
+// updates the device's next seq and pending count. d.mu is held.
+func (d *Device) finishRenumberLocked(highWater uint64) error {
+	seq, moved, err := d.finishRenumber(highWater)
+	if err != nil {
+		return err
+	}
 	d.seq = seq
 	d.status.Pending += moved
-	return learnt, d.flush()
+	return nil
+}
+
+// finishRenumber moves every change held above highWater (accepted and not
+// pulled, then the outbox) to the outbox under consecutive seqs from
+// highWater+1, in order, with their index keys and write marks, in chunks
+// of whole writes; the last sets the device's seq and clears the mark. New
+// seqs are never above old ones, so changes moved in seq order never
+// overwrite one not yet moved, and a change already moved keeps its seq:
+// after a stop, running it again finishes the work. It returns the last
+// seq and how many accepted changes went back to the outbox.
+func (d *Device) finishRenumber(highWater uint64) (seq uint64, moved int, err error) {
+	var (
+		chs   []held
+		marks map[uint64]uint64
+	)
+	if err := d.db.View(func(txn *local.Txn) error {
+		if chs, err = heldAbove(txn, highWater); err != nil {
+			return err
+		}
+		marks, err = writeMarks(txn)
+		return err
+	}); err != nil {
+		return 0, 0, err
+	}
+	ops, moved, err := renumberOps(chs, marks, highWater)
+	if err != nil {
+		return 0, 0, err
+	}
+	seq = highWater + uint64(len(chs))
+	err = d.writeChunked(ops, func(txn *local.Txn) error {
+		if err := txn.Set(metaSeq, be64(seq)); err != nil {
+			return err
+		}
+		return txn.Delete(metaRenumbering)
+	})
+	return seq, moved, err
+}
+
+// renumberOps are the writes that renumber chs (in seq order) from
+// highWater+1, a write at a time: its old keys and mark deleted, then its
+// new ones set, all in one transaction (old and new seqs of one write
+// overlap). It also counts the accepted changes it moves.
+func renumberOps(chs []held, marks map[uint64]uint64, highWater uint64) ([]op, int, error) {
+	var (
+		ops   []op
+		moved int
+	)
+	for i := 0; i < len(chs); {
+		n := 1 // the write's changes: to its mark's last seq
+		first := chs[i].ch.GetDeviceSeq()
+		last, marked := marks[first]
+		if marked {
+			n = int(last - first + 1)
+			if i+n > len(chs) || chs[i+n-1].ch.GetDeviceSeq() != last {
+				return nil, 0, fmt.Errorf("caseload: write mark %d..%d is only partly in the outbox", first, last)
+			}
+		}
+		w, newFirst := chs[i:i+n], highWater+1+uint64(i)
+		i += n
+		if newFirst == first && !w[0].acked {
+			continue // moved before a stop
+		}
+		var dels, sets []op
+		for j, h := range w {
+			if h.acked {
+				moved++
+			}
+			del, set, err := moveHeld(h, newFirst+uint64(j))
+			if err != nil {
+				return nil, 0, err
+			}
+			dels, sets = append(dels, del...), append(sets, set...)
+		}
+		if marked {
+			dels = append(dels, op{key: writeKey(first), del: true})
+			sets = append(sets, op{key: writeKey(newFirst), val: be64(newFirst + uint64(n) - 1)})
+		}
+		ops = append(ops, together(append(dels, sets...))...)
+	}
+	return ops, moved, nil
+}
+
+// together marks ops to be written in one transaction.
+func together(ops []op) []op {
+	for i := range ops[:len(ops)-1] {
+		ops[i].more = true
+	}
+	return ops
 }
 
 // heldAbove returns, in seq order, the acked and outbox changes above
 // highWater. (The outbox holds nothing at or below it: a push from such a
-// change is answered with duplicates, not a reset.)
+// change is answered with duplicates, not a reset.) Accepted changes come
+// before the outbox's, but a renumbering stopped half way has moved some
+// back to the outbox, under lower seqs than those not yet moved.
 func heldAbove(txn *local.Txn, highWater uint64) ([]held, error) {
 	var chs []held
 	for _, p := range []byte{pAcked, pOutbox} {
@@ -152,6 +225,7 @@ func heldAbove(txn *local.Txn, highWater uint64) ([]held, error) {
 		}
 		it.Close()
 	}
+	slices.SortStableFunc(chs, func(a, b held) int { return cmp.Compare(a.ch.GetDeviceSeq(), b.ch.GetDeviceSeq()) })
 	return chs, nil
 }
 
@@ -171,53 +245,25 @@ func writeMarks(txn *local.Txn) (map[uint64]uint64, error) {
 	return marks, nil
 }
 
-func deleteHeld(txn *local.Txn, h held) error {
+// moveHeld returns the writes that move a held change to the outbox under
+// seq: its old keys' deletions, its new keys' sets.
+func moveHeld(h held, seq uint64) (dels, sets []op, err error) {
 	bucket, record, err := changeKeys(h.ch)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
+	old := h.ch.GetDeviceSeq()
 	var p byte = pOutbox
 	if h.acked {
 		p = pAcked
 	}
-	if err := txn.Delete(seqKey(p, h.ch.GetDeviceSeq())); err != nil {
-		return err
-	}
-	return txn.Delete(indexKey(bucket, record, h.ch.GetDeviceSeq()))
-}
-
-// setOutbox stores a change in the outbox under a new seq.
-func setOutbox(txn *local.Txn, ch *v1.Change, seq uint64) error {
-	bucket, record, err := changeKeys(ch)
-	if err != nil {
-		return err
-	}
+	dels = []op{{key: seqKey(p, old), del: true}, {key: indexKey(bucket, record, old), del: true}}
+	ch := proto.Clone(h.ch).(*v1.Change)
 	ch.DeviceSeq = seq
 	raw, err := proto.Marshal(ch)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if err := txn.Set(seqKey(pOutbox, seq), raw); err != nil {
-		return err
-	}
-	return txn.Set(indexKey(bucket, record, seq), []byte{pOutbox})
-}
-
-// remark sets the write marks again under the new numbers. A mark whose
-// write the renumbering did not touch keeps its numbers.
-func remark(txn *local.Txn, marks, renum map[uint64]uint64) error {
-	for first, last := range marks {
-		nf, okf := renum[first]
-		nl, okl := renum[last]
-		switch {
-		case okf && okl:
-			first, last = nf, nl
-		case okf || okl:
-			return fmt.Errorf("caseload: write mark %d..%d is only partly in the outbox", first, last)
-		}
-		if err := txn.Set(writeKey(first), be64(last)); err != nil {
-			return err
-		}
-	}
-	return nil
+	sets = []op{{key: seqKey(pOutbox, seq), val: raw}, {key: indexKey(bucket, record, seq), val: []byte{pOutbox}}}
+	return dels, sets, nil
 }

@@ -69,7 +69,11 @@ func (d *Device) Sync(ctx context.Context) (SyncReport, error) {
 		return rep, ErrNotEnrolled
 	}
 	d.setStatus(func(s *Status) { s.Syncing, s.Progress = true, Progress{} })
-	err := d.push(ctx, &rep)
+	// Work a stop left half done (chunked.go) is finished first.
+	err := d.finishPending()
+	if err == nil {
+		err = d.push(ctx, &rep)
+	}
 	if err == nil && rep.Reset {
 		// The server lost changes (push renumbered them): what was pulled
 		// from it may be gone too, so pull everything again.
@@ -260,6 +264,9 @@ func (d *Device) dropAcked(upTo uint64) error {
 		if err != nil || n < dropChunk {
 			return err
 		}
+		if err := d.chunkDone(); err != nil {
+			return err
+		}
 	}
 }
 
@@ -398,7 +405,7 @@ func (d *Device) applyBucketActions(p *page) (pageClients, error) {
 			touched.evicted = append(touched.evicted, bu.clientID)
 			continue
 		case v1.BucketAction_BUCKET_ACTION_SNAPSHOT:
-			if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
+			if err := d.deletePrefix(bucketPrefix(pRecord, bucket)); err != nil {
 				return touched, err
 			}
 			if err := d.db.Update(func(txn *local.Txn) error { return backOnCaseload(txn, bucket) }); err != nil {
@@ -458,65 +465,6 @@ func backOnCaseload(txn *local.Txn, bucket [16]byte) error {
 		return err
 	}
 	return txn.Delete(bucketPrefix(pEvicted, bucket))
-}
-
-// purge removes a client's pulled records and accepted changes from the
-// device. Changes not yet sent stay in the outbox, to be sent and kept as
-// rejections: the server refuses late work from a device it has told to
-// drop the client. (Sync pushes before it pulls, so work done while the
-// client was on the caseload has been delivered, flagged late, by then.)
-func (d *Device) purge(bucket [16]byte) error {
-	if err := deletePrefix(d.db, bucketPrefix(pRecord, bucket)); err != nil {
-		return err
-	}
-	return d.db.Update(func(txn *local.Txn) error {
-		if err := txn.Set(bucketPrefix(pEvicted, bucket), nil); err != nil {
-			return err
-		}
-		if err := markStale(txn, bucket); err != nil {
-			return err
-		}
-		it := txn.NewIterator(local.IterOptions{Prefix: bucketPrefix(pIndex, bucket), PrefetchValues: true})
-		defer it.Close()
-		var dels [][]byte
-		for it.Rewind(); it.Valid(); it.Next() {
-			where, err := it.ValueCopy()
-			if err != nil {
-				return err
-			}
-			if len(where) == 1 && where[0] == pAcked {
-				k := it.KeyCopy()
-				dels = append(dels, k, seqKey(pAcked, beUint(k[33:])))
-			}
-		}
-		for _, k := range dels {
-			if err := txn.Delete(k); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-}
-
-// resetLocal drops everything pulled (records, the cursor, the overlay of
-// accepted changes) and keeps the outbox and the rejections.
-func (d *Device) resetLocal() error {
-	if err := deletePrefix(d.db, []byte{pRecord}); err != nil {
-		return err
-	}
-	if err := d.dropAcked(^uint64(0)); err != nil {
-		return err
-	}
-	if err := d.db.Update(func(txn *local.Txn) error {
-		if err := txn.Delete(metaIndex); err != nil { // rebuilt whole at the next read
-			return err
-		}
-		return txn.Delete(metaCursor)
-	}); err != nil {
-		return err
-	}
-	d.events.emit(Event{Kind: Reset})
-	return nil
 }
 
 // changeKeys returns the bucket and record of a change as key parts.

@@ -43,12 +43,10 @@ func (d *Device) view(txn *local.Txn, bucket, record [16]byte, me *v1.Author) (*
 	if err != nil {
 		return nil, false, err
 	}
-	if state == nil {
-		if gone, err := evicted(txn, bucket); err != nil || gone {
-			// Edits waiting to be sent for a client taken off the caseload
-			// do not bring it back.
-			return nil, pending, err
-		}
+	// Edits waiting to be sent for a client taken off the caseload do not
+	// bring it back, nor do records its purge has not deleted yet.
+	if gone, err := evicted(txn, bucket); err != nil || gone {
+		return nil, pending, err
 	}
 	return applyOwn(state, chs, me), pending, nil
 }

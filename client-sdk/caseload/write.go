@@ -151,7 +151,8 @@ func (d *Device) actionChanges(txn *local.Txn, recs []recordEdits, rts []*schema
 // queue puts changes in the outbox, indexed by record, and marks their
 // clients' agenda index stale.
 func queue(txn *local.Txn, chs []*v1.Change) error {
-	for _, ch := range chs {
+	var marked [16]byte // a write's changes are one record's, or two
+	for i, ch := range chs {
 		raw, err := proto.Marshal(ch)
 		if err != nil {
 			return err
@@ -163,9 +164,13 @@ func queue(txn *local.Txn, chs []*v1.Change) error {
 		if err := txn.Set(indexKey(bucket, record, ch.GetDeviceSeq()), []byte{pOutbox}); err != nil {
 			return err
 		}
+		if i > 0 && bucket == marked {
+			continue
+		}
 		if err := markStale(txn, bucket); err != nil {
 			return err
 		}
+		marked = bucket
 	}
 	return nil
 }

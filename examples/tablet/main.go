@@ -53,28 +53,43 @@ func main() {
 	}
 }
 
-// run plays the app's life; see the package comment.
-func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
+// options are the command line's.
+type options struct {
+	server, invite, data string
+	u                    *url.URL
+}
+
+// parseFlags reads and checks the command line.
+func parseFlags(args []string, getenv func(string) string, stdout io.Writer) (options, error) {
 	flags := flag.NewFlagSet("tablet", flag.ContinueOnError)
 	flags.SetOutput(stdout)
 	server := flags.String("server", envOr(getenv, "THROUGHCARE_SERVER", "http://localhost:8080"), "server base URL (env THROUGHCARE_SERVER)")
 	invite := flags.String("invite", getenv("THROUGHCARE_INVITE"), "a worker invite code, needed the first time a data directory is used (env THROUGHCARE_INVITE)")
 	data := flags.String("data", "", "directory for the device's store (default: a temporary directory, removed at the end)")
 	if err := flags.Parse(args); err != nil {
-		return err
+		return options{}, err
 	}
 	if flags.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags only: --server, --invite, --data)", flags.Arg(0))
+		return options{}, fmt.Errorf("unexpected argument %q (flags only: --server, --invite, --data)", flags.Arg(0))
 	}
 	u, err := url.Parse(*server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("--server must be an http:// or https:// URL such as http://localhost:8080")
+		return options{}, fmt.Errorf("--server must be an http:// or https:// URL such as http://localhost:8080")
 	}
-	dir := *data
+	if *data == "" && *invite == "" {
+		return options{}, errors.New("--invite is required to enrol a new device (make one with: throughcare invite --role worker --team ID --name NAME)")
+	}
+	return options{server: *server, invite: *invite, data: *data, u: u}, nil
+}
+
+// run plays the app's life; see the package comment.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) (err error) {
+	o, err := parseFlags(args, getenv, stdout)
+	if err != nil {
+		return err
+	}
+	dir := o.data
 	if dir == "" {
-		if *invite == "" {
-			return errors.New("--invite is required to enrol a new device (make one with: throughcare invite --role worker --team ID --name NAME)")
-		}
 		if dir, err = os.MkdirTemp("", "throughcare-tablet-"); err != nil {
 			return err
 		}
@@ -89,7 +104,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	dev, err := caseload.Open(caseload.Config{Dir: filepath.Join(dir, "store"), Key: key, Server: *server})
+	dev, err := caseload.Open(caseload.Config{Dir: filepath.Join(dir, "store"), Key: key, Server: o.server})
 	if err != nil {
 		return err
 	}
@@ -97,11 +112,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	defer func() { err = errors.Join(err, dev.Close()) }()
 
 	// Enrol once; later runs on the same --data sign in again if needed.
-	authn, err := enrolOnce(ctx, dev, dir, *invite, u, stdout)
+	authn, err := enrolOnce(ctx, dev, dir, o.invite, o.u, stdout)
 	if err != nil {
 		return err
 	}
+	return workOneClient(ctx, dev, authn, o.data == "", stdout)
+}
 
+// workOneClient syncs the caseload down, logs two contacts offline for its
+// first client, syncs them up and prints what the device shows.
+func workOneClient(ctx context.Context, dev *caseload.Device, authn *software.Key, tempDir bool, stdout io.Writer) error {
 	// The first sync brings the caseload down.
 	rep, err := syncNow(ctx, dev, authn)
 	if err != nil {
@@ -114,7 +134,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 	if len(clients) == 0 {
 		again := "run again with the same --data"
-		if *data == "" {
+		if tempDir {
 			again = "run again with a new invite and --data DIR (this enrolment was in a temporary directory)"
 		}
 		return fmt.Errorf("no client on this caseload yet: assign one to user %s (throughcare assign --client ID --worker %s), then %s",

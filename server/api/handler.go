@@ -106,7 +106,24 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{}
 	dc := newDecompression(cfg.MaxDecompressions, cfg.decoderProbe)
 	public := dc.options(min(PublicMaxBytes, cfg.MaxRequestBytes))
-	opts := []connect.HandlerOption{
+	mux := http.NewServeMux()
+	services := mountServices(mux, cfg, handlerOptions(cfg, dc, calls, public))
+	for pattern, h := range cfg.Routes {
+		mux.Handle(pattern, h)
+	}
+	s.mountProbes(mux, services, public)
+	s.Handler = withRequestID(cfg.Logger, withClientAddress(cfg.AuthRateLimit.TrustedProxyHeader,
+		limiter.wrap(http.MaxBytesHandler(withDeadlines(mux, cfg.ReadBodyTimeout, cfg.WriteTimeout), cfg.MaxRequestBytes))))
+	s.ready.Store(true)
+	return s, nil
+}
+
+// handlerOptions are the options every service's handler takes: the
+// authentication gate, logging and timeouts, request size and
+// decompression limits (public procedures' smaller), the disk space gate,
+// response compression and panic recovery.
+func handlerOptions(cfg Config, dc *decompression, calls calls, public connect.HandlerOption) []connect.HandlerOption {
+	return []connect.HandlerOption{
 		connect.WithRequestGate((&authGate{source: cfg.Identity, public: publicProcedures, calls: calls}).gate),
 		connect.WithInterceptors(&logInterceptor{unaryTimeout: cfg.UnaryTimeout, calls: calls}),
 		dc.options(cfg.MaxRequestBytes),
@@ -124,7 +141,11 @@ func New(cfg Config) (*Server, error) {
 			return connect.NewError(connect.CodeInternal, errors.New("internal error (request id "+requestID(ctx)+")"))
 		}),
 	}
-	mux := http.NewServeMux()
+}
+
+// mountServices mounts the sync service and those cfg has (auth, admin,
+// review), and returns the names reflection lists.
+func mountServices(mux *http.ServeMux, cfg Config, opts []connect.HandlerOption) []string {
 	mux.Handle(throughcarev1connect.NewSyncServiceHandler(&syncHandler{engine: cfg.Engine}, opts...))
 	services := []string{throughcarev1connect.SyncServiceName, healthv1.Health_ServiceDesc.ServiceName}
 	if cfg.Auth != nil {
@@ -139,10 +160,12 @@ func New(cfg Config) (*Server, error) {
 		mux.Handle(throughcarev1connect.NewReviewServiceHandler(cfg.Review, opts...))
 		services = append(services, throughcarev1connect.ReviewServiceName)
 	}
-	for pattern, h := range cfg.Routes {
-		mux.Handle(pattern, h)
-	}
+	return services
+}
 
+// mountProbes mounts gRPC health, reflection and the HTTP liveness and
+// readiness probes.
+func (s *Server) mountProbes(mux *http.ServeMux, services []string, public connect.HandlerOption) {
 	mux.Handle(healthv1.Health_Check_FullMethodName, connect.NewUnaryHandlerSimple(healthv1.Health_Check_FullMethodName,
 		func(ctx context.Context, req *healthv1.HealthCheckRequest) (*healthv1.HealthCheckResponse, error) {
 			switch req.GetService() {
@@ -169,10 +192,6 @@ func New(cfg Config) (*Server, error) {
 		}
 		probeAnswer(w, http.StatusOK, "ready\n")
 	})
-	s.Handler = withRequestID(cfg.Logger, withClientAddress(cfg.AuthRateLimit.TrustedProxyHeader,
-		limiter.wrap(http.MaxBytesHandler(withDeadlines(mux, cfg.ReadBodyTimeout, cfg.WriteTimeout), cfg.MaxRequestBytes))))
-	s.ready.Store(true)
-	return s, nil
 }
 
 // probeAnswer answers a health or readiness probe. A probe whose answer

@@ -335,93 +335,108 @@ func writeRows(ctx context.Context, id *identity.Identity, sink Sink, rows [][]s
 	return n, sink.Flush()
 }
 
-// statisticsRows renders statistics as StatisticsColumns rows.
-func statisticsRows(st *v1.GetStatisticsResponse) [][]string {
-	n := func(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
-	row := func(section string, cells map[int]string) []string {
-		r := make([]string, len(StatisticsColumns))
-		r[0] = section
-		for i, v := range cells {
-			r[i] = v
-		}
-		return r
+// The statistics columns by index (StatisticsColumns).
+const (
+	scWeek = 1 + iota
+	scCategory
+	scTeam
+	scWorker
+	scWorkerName
+	scStatusFrom
+	scStatusTo
+	scClientID
+	scClientName
+	scLastContact
+	scDays
+	scContacts
+	scClients
+	scAttended
+	scMissed
+	scRescheduled
+	scGroup
+	scTeamName
+	scApptType
+	scDNA
+	scDNAReasons
+	scByClient
+	scByService
+	scBooked
+	scRate
+	scRateBase
+	scDefinition
+)
+
+// statRow is one statistics row of section, with cells by column index.
+func statRow(section string, cells map[int]string) []string {
+	r := make([]string, len(StatisticsColumns))
+	r[0] = section
+	for i, v := range cells {
+		r[i] = v
 	}
-	const (
-		week = 1 + iota
-		category
-		team
-		worker
-		workerName
-		statusFrom
-		statusTo
-		clientID
-		clientName
-		lastContact
-		days
-		contacts
-		clients
-		attended
-		missed
-		rescheduled
-		group
-		teamName
-		apptType
-		dna
-		dnaReasons
-		byClient
-		byService
-		booked
-		rate
-		rateBase
-		definition
-	)
-	out := [][]string{row("totals", map[int]string{contacts: n(st.GetContacts()), clients: n(st.GetClients())}),
-		row("consent_excluded", map[int]string{clients: n(st.GetConsentExcluded())})}
+	return r
+}
+
+// cell is a count as a cell.
+func cell(v uint32) string { return strconv.FormatUint(uint64(v), 10) }
+
+// statisticsRows renders statistics as StatisticsColumns rows, a section
+// at a time.
+func statisticsRows(st *v1.GetStatisticsResponse) [][]string {
+	out := [][]string{statRow("totals", map[int]string{scContacts: cell(st.GetContacts()), scClients: cell(st.GetClients())}),
+		statRow("consent_excluded", map[int]string{scClients: cell(st.GetConsentExcluded())})}
 	for _, w := range st.GetWeekly() {
-		out = append(out, row("weekly", map[int]string{week: formatDate(w.GetWeek()), category: w.GetCategory(),
-			contacts: n(w.GetContacts()), clients: n(w.GetClients())}))
+		out = append(out, statRow("weekly", map[int]string{scWeek: formatDate(w.GetWeek()), scCategory: w.GetCategory(),
+			scContacts: cell(w.GetContacts()), scClients: cell(w.GetClients())}))
 	}
 	for _, a := range st.GetAttendance() {
-		out = append(out, row("attendance", map[int]string{team: a.GetTeamId(), worker: a.GetWorkerId(), workerName: a.GetWorkerName(),
-			attended: n(a.GetAttended()), missed: n(a.GetMissed()), rescheduled: n(a.GetRescheduled())}))
+		out = append(out, statRow("attendance", map[int]string{scTeam: a.GetTeamId(), scWorker: a.GetWorkerId(), scWorkerName: a.GetWorkerName(),
+			scAttended: cell(a.GetAttended()), scMissed: cell(a.GetMissed()), scRescheduled: cell(a.GetRescheduled())}))
 	}
 	for _, sec := range []struct {
 		name string
 		ms   []*v1.Movement
 	}{{"housing", st.GetHousing()}, {"employment", st.GetEmployment()}} {
 		for _, m := range sec.ms {
-			out = append(out, row(sec.name, map[int]string{statusFrom: m.GetFrom(), statusTo: m.GetTo(), clients: n(m.GetClients())}))
+			out = append(out, statRow(sec.name, map[int]string{scStatusFrom: m.GetFrom(), scStatusTo: m.GetTo(), scClients: cell(m.GetClients())}))
 		}
-	}
-	quiet := func(section string, qc *v1.QuietClient) []string {
-		last := ""
-		if qc.GetLastContact() != nil {
-			last = formatTime(qc.GetLastContact().AsTime())
-		}
-		return row(section, map[int]string{clientID: qc.GetClientId(), clientName: qc.GetClientName(), lastContact: last, days: n(qc.GetDays())})
 	}
 	for _, qc := range st.GetQuiet() {
-		out = append(out, quiet("quiet", qc))
+		out = append(out, quietRow("quiet", qc))
 	}
 	for i, a := range st.GetAppointments() {
-		reasons := make([]string, 0, len(a.GetDnaReasons()))
-		for _, r := range a.GetDnaReasons() {
-			reasons = append(reasons, cmp.Or(r.GetReason(), "none_given")+"="+n(r.GetCount()))
-		}
-		cells := map[int]string{group: a.GetGroup(), team: a.GetTeamId(), teamName: a.GetTeamName(), worker: a.GetWorkerId(),
-			workerName: a.GetWorkerName(), apptType: a.GetAppointmentType(), attended: n(a.GetAttended()), dna: n(a.GetDidNotAttend()),
-			dnaReasons: strings.Join(reasons, ";"), byClient: n(a.GetCancelledByClient()), byService: n(a.GetCancelledByService()),
-			rescheduled: n(a.GetRescheduled()), booked: n(a.GetBooked()), rateBase: n(a.GetRateBase())}
-		if a.GetRateBase() > 0 {
-			cells[rate] = n(a.GetAttendanceRatePercent())
-		}
-		if i == 0 {
-			cells[definition] = st.GetAttendanceDefinition()
-		}
-		out = append(out, row("appointments", cells))
+		out = append(out, appointmentRow(a, i == 0, st.GetAttendanceDefinition()))
 	}
 	for _, qc := range st.GetUnbooked() {
-		out = append(out, quiet("unbooked", qc))
+		out = append(out, quietRow("unbooked", qc))
 	}
 	return out
+}
+
+// quietRow is a client of the quiet or unbooked sections.
+func quietRow(section string, qc *v1.QuietClient) []string {
+	last := ""
+	if qc.GetLastContact() != nil {
+		last = formatTime(qc.GetLastContact().AsTime())
+	}
+	return statRow(section, map[int]string{scClientID: qc.GetClientId(), scClientName: qc.GetClientName(), scLastContact: last, scDays: cell(qc.GetDays())})
+}
+
+// appointmentRow is a row of the appointments section: the rate only with
+// a base, the attendance definition on the first row.
+func appointmentRow(a *v1.AppointmentAttendance, first bool, definition string) []string {
+	reasons := make([]string, 0, len(a.GetDnaReasons()))
+	for _, r := range a.GetDnaReasons() {
+		reasons = append(reasons, cmp.Or(r.GetReason(), "none_given")+"="+cell(r.GetCount()))
+	}
+	cells := map[int]string{scGroup: a.GetGroup(), scTeam: a.GetTeamId(), scTeamName: a.GetTeamName(), scWorker: a.GetWorkerId(),
+		scWorkerName: a.GetWorkerName(), scApptType: a.GetAppointmentType(), scAttended: cell(a.GetAttended()), scDNA: cell(a.GetDidNotAttend()),
+		scDNAReasons: strings.Join(reasons, ";"), scByClient: cell(a.GetCancelledByClient()), scByService: cell(a.GetCancelledByService()),
+		scRescheduled: cell(a.GetRescheduled()), scBooked: cell(a.GetBooked()), scRateBase: cell(a.GetRateBase())}
+	if a.GetRateBase() > 0 {
+		cells[scRate] = cell(a.GetAttendanceRatePercent())
+	}
+	if first {
+		cells[scDefinition] = definition
+	}
+	return statRow("appointments", cells)
 }

@@ -314,28 +314,9 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 		}
 		switch string(r.typ) {
 		case "contact":
-			id, err := uuid.ParseBytes(r.id)
-			if err != nil {
-				return nil // not a record id the store would have taken
-			}
-			ct := contact{id: id, position: r.position, conflicts: r.conflicts > 0, deleted: r.get(schema.DeletedField) != nil}
-			ct.at, _ = r.when("occurred_at")
-			ct.followUp = r.day("follow_up_date")
-			if rd.brief {
+			if ct, ok := rd.contact(r); ok {
 				b.contacts = append(b.contacts, ct)
-				return nil
 			}
-			ct.category = rd.intern(r.str("category"))
-			ct.mode = rd.intern(r.str("mode"))
-			author := r.str("author")
-			if author == nil {
-				author = r.defaultAuthor()
-			}
-			ct.author = rd.intern(author)
-			ct.attendance = rd.intern(r.str("attendance"))
-			ct.housing = rd.intern(r.str("housing_status_after"))
-			ct.ete = rd.intern(r.str("ete_status_after"))
-			b.contacts = append(b.contacts, ct)
 		case "consent":
 			b.consents = append(b.consents, consentOf(r))
 		case "outcome_review":
@@ -345,31 +326,11 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 				b.appointments = append(b.appointments, a)
 			}
 		case "review_note":
-			subj := r.get("subject_id")
-			if subj == nil || r.get(schema.DeletedField) != nil {
-				return nil
-			}
-			subject, err1 := uuid.ParseBytes(r.str("subject_id"))
-			id, err2 := uuid.ParseBytes(r.id)
-			if err1 != nil || err2 != nil {
-				return nil
-			}
-			n := note{id: id, created: r.stampTime(subj), state: rd.intern(r.str("state")),
-				answered: schema.QueryAnsweredBytes(r.str("worker_response"))}
-			if old, ok := b.notes[subject]; !ok || n.newer(&old) {
-				b.notes[subject] = n
-			}
+			rd.addNote(r)
 		case "client":
-			if string(r.id) != c.id {
-				return nil
+			if string(r.id) == c.id {
+				rd.clientRecord(c, r)
 			}
-			c.given, c.family = string(bytes.TrimSpace(r.str("given_name"))), string(bytes.TrimSpace(r.str("family_name")))
-			c.name = strings.TrimSpace(c.given + " " + c.family)
-			c.born = r.day("date_of_birth")
-			c.status = rd.intern(r.str("status"))
-			c.closed = c.status == "closed"
-			c.deleted = r.get(schema.DeletedField) != nil
-			b.treatment = [2]int64{r.day("treatment_started"), r.day("treatment_ended")}
 		}
 		return nil
 	})
@@ -377,6 +338,62 @@ func (rd *reader) read(ctx context.Context, c *client) (*bucketData, error) {
 		return nil, storeErr(err)
 	}
 	return b, nil
+}
+
+// contact reads a contact record (of a brief reader, only what a caseload
+// summary needs); ok is false if its id is not a record id.
+func (rd *reader) contact(r *rec) (contact, bool) {
+	id, err := uuid.ParseBytes(r.id)
+	if err != nil {
+		return contact{}, false // not a record id the store would have taken
+	}
+	ct := contact{id: id, position: r.position, conflicts: r.conflicts > 0, deleted: r.get(schema.DeletedField) != nil}
+	ct.at, _ = r.when("occurred_at")
+	ct.followUp = r.day("follow_up_date")
+	if rd.brief {
+		return ct, true
+	}
+	ct.category = rd.intern(r.str("category"))
+	ct.mode = rd.intern(r.str("mode"))
+	author := r.str("author")
+	if author == nil {
+		author = r.defaultAuthor()
+	}
+	ct.author = rd.intern(author)
+	ct.attendance = rd.intern(r.str("attendance"))
+	ct.housing = rd.intern(r.str("housing_status_after"))
+	ct.ete = rd.intern(r.str("ete_status_after"))
+	return ct, true
+}
+
+// addNote keeps a live review note if it is the newest about its subject.
+func (rd *reader) addNote(r *rec) {
+	subj := r.get("subject_id")
+	if subj == nil || r.get(schema.DeletedField) != nil {
+		return
+	}
+	subject, err1 := uuid.ParseBytes(r.str("subject_id"))
+	id, err2 := uuid.ParseBytes(r.id)
+	if err1 != nil || err2 != nil {
+		return
+	}
+	n := note{id: id, created: r.stampTime(subj), state: rd.intern(r.str("state")),
+		answered: schema.QueryAnsweredBytes(r.str("worker_response"))}
+	if old, ok := rd.b.notes[subject]; !ok || n.newer(&old) {
+		rd.b.notes[subject] = n
+	}
+}
+
+// clientRecord reads the client's name, status and treatment dates from
+// its record.
+func (rd *reader) clientRecord(c *client, r *rec) {
+	c.given, c.family = string(bytes.TrimSpace(r.str("given_name"))), string(bytes.TrimSpace(r.str("family_name")))
+	c.name = strings.TrimSpace(c.given + " " + c.family)
+	c.born = r.day("date_of_birth")
+	c.status = rd.intern(r.str("status"))
+	c.closed = c.status == "closed"
+	c.deleted = r.get(schema.DeletedField) != nil
+	rd.b.treatment = [2]int64{r.day("treatment_started"), r.day("treatment_ended")}
 }
 
 // noteOf returns the newest live note about a record, or nil.

@@ -240,6 +240,20 @@ func (t *Txn) Get(key []byte) (val []byte, ok bool, err error) {
 	return val, err == nil, err
 }
 
+// Version is the version of a key's value (the commit that wrote it,
+// rising with every commit); ok is false if the key is absent. A key
+// written again has a higher version, even with the same value.
+func (t *Txn) Version(key []byte) (version uint64, ok bool, err error) {
+	item, err := t.txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	return item.Version(), true, nil
+}
+
 // Set writes a key.
 func (t *Txn) Set(key, val []byte) error { return t.txn.Set(key, val) }
 

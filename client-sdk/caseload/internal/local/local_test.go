@@ -112,3 +112,35 @@ func TestStore(t *testing.T) {
 		t.Errorf("View after Close = %v, want ErrClosed", err)
 	}
 }
+
+// A key's version is absent before it is written and rises with every
+// write of it, even of the same value.
+func TestVersion(t *testing.T) {
+	db, err := Open("", key(1), true)
+	must(t, err)
+	defer db.Close()
+	version := func() (uint64, bool) {
+		var (
+			v  uint64
+			ok bool
+		)
+		must(t, db.View(func(txn *Txn) error {
+			var err error
+			v, ok, err = txn.Version([]byte("k"))
+			return err
+		}))
+		return v, ok
+	}
+	if _, ok := version(); ok {
+		t.Fatal("a key never written has a version")
+	}
+	var last uint64
+	for i := range 3 {
+		must(t, db.Update(func(txn *Txn) error { return txn.Set([]byte("k"), []byte("same")) }))
+		v, ok := version()
+		if !ok || v <= last {
+			t.Fatalf("write %d: version %d (present %v), want more than %d", i, v, ok, last)
+		}
+		last = v
+	}
+}
