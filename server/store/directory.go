@@ -219,22 +219,26 @@ func (tx *badgerDirTx) delete(key []byte) error {
 //
 // Audit entries it appended are sealed into their chains before it
 // returns, and entries pending from Buckets before it begins (see
-// auditchain.go).
+// auditchain.go). A transaction that wrote moves DirectoryVersion on
+// before it returns.
 func (s *DB) Directory(ctx context.Context, fn func(tx DirTx) error) error {
 	s.sealBehind(ctx)
-	audited := false
+	audited, wrote := false, false
 	err := s.retry(ctx, func(txn *badger.Txn) error {
 		tx := &badgerDirTx{txn: txn, now: s.now(), floor: &s.audit.floor}
-		audited = false
+		audited, wrote = false, false
 		if err := fn(tx); err != nil {
 			return err
 		}
 		if !tx.wrote {
 			return errNothingWritten // nothing to commit or sync
 		}
-		audited = tx.audited
+		audited, wrote = tx.audited, true
 		return nil
 	})
+	if wrote {
+		s.dirWritten() // before the caller hears of the write (dirversion.go)
+	}
 	if err == nil && audited {
 		s.afterAudited(ctx, true)
 	}
