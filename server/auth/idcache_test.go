@@ -172,7 +172,9 @@ func TestIdentifyCacheSeesChanges(t *testing.T) {
 			}},
 		{name: "client left the supervisor's team", supervisor: true, wantBucket: func(w *cacheWorld) []string { return []string{w.held} },
 			change: func(t *testing.T, e *env, w *cacheWorld, _ *identity.Identity) {
-				e.dir(t, func(tx store.DirTx) error { return tx.PutClient(&store.Client{ID: w.other, AreaID: areaID, TeamID: teamB}) })
+				e.dir(t, func(tx store.DirTx) error {
+					return tx.PutClient(&store.Client{ID: w.other, AreaID: areaID, TeamID: teamB})
+				})
 			}},
 	}
 	for _, tc := range tests {
