@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/throughcare/throughcare/server/auth"
 	"github.com/throughcare/throughcare/server/identity"
+	"github.com/throughcare/throughcare/server/pgstore"
 	"github.com/throughcare/throughcare/server/store"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
 )
@@ -59,7 +61,7 @@ func (nopRelay) OnAnnounce(func(string, []string))                {}
 
 // newCountedEnv is newEnv with its service over a countingStore (with the
 // version if versioned) and returns that.
-func newCountedEnv(t *testing.T, versioned bool, adjust ...func(*auth.Config)) (*env, *countingStore) {
+func newCountedEnv(t testing.TB, versioned bool, adjust ...func(*auth.Config)) (*env, *countingStore) {
 	t.Helper()
 	e := newEnv(t, adjust...)
 	c := &countingStore{st: e.st}
@@ -81,7 +83,7 @@ type cacheWorld struct {
 	held, other        string
 }
 
-func newCacheWorld(t *testing.T, e *env) *cacheWorld {
+func newCacheWorld(t testing.TB, e *env) *cacheWorld {
 	t.Helper()
 	w := &cacheWorld{held: uuid.NewString(), other: uuid.NewString()}
 	_, w.worker = e.newPerson(t, "worker", teamA, "Sam Worker")
@@ -251,6 +253,14 @@ func TestIdentifyCachesOnlyOverAVersionedStore(t *testing.T) {
 	}
 }
 
+// pgstore.DB is shared by several replicas: it must not offer the version
+// a cache would trust (see directoryVersioner in idcache.go).
+func TestPGStoreHasNoDirectoryVersion(t *testing.T) {
+	if _, ok := any((*pgstore.DB)(nil)).(interface{ DirectoryVersion() uint64 }); ok {
+		t.Error("*pgstore.DB implements DirectoryVersion: Identify would cache over a shared database")
+	}
+}
+
 // Identities from the cache are copies: changing one changes no other.
 func TestIdentifyCacheHandsOutCopies(t *testing.T) {
 	e, c := newCountedEnv(t, true)
@@ -345,4 +355,36 @@ func TestIdentifyCacheConcurrentRevocation(t *testing.T) {
 	close(stop)
 	writer.Wait()
 	wantUnauthenticated(t, "Identify after the revocation", func() error { _, err := e.identify(token); return err }())
+}
+
+// BenchmarkIdentify resolves a worker (one client) and a supervisor (a team
+// of 200 clients, as in the real-size benchmark's seeding), over a store
+// with a directory version (cached) and without (read every call).
+func BenchmarkIdentify(b *testing.B) {
+	for _, versioned := range []bool{true, false} {
+		e, _ := newCountedEnv(b, versioned)
+		w := newCacheWorld(b, e)
+		e.dir(b, func(tx store.DirTx) error {
+			for range 198 {
+				if err := tx.PutClient(&store.Client{ID: uuid.NewString(), AreaID: areaID, TeamID: teamA}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		for _, who := range []struct {
+			name  string
+			token string
+		}{{"worker", w.worker.GetAccessToken()}, {"supervisor200", w.supervisor.GetAccessToken()}} {
+			b.Run(fmt.Sprintf("%s/versioned=%v", who.name, versioned), func(b *testing.B) {
+				h := bearer(who.token)
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := e.svc.Identify(context.Background(), h); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
 }
