@@ -47,6 +47,7 @@ func main() {
 	flag.IntVar(&o.storm.rounds, "storm-rounds", 3, "measured rounds of a storm, each tablet reconnecting once a round")
 	flag.DurationVar(&o.storm.window, "storm-window", 5*time.Second, "a round's reconnects arrive spread over this (500 tablets: 100 a second)")
 	flag.StringVar(&o.storm.profileDir, "storm-profile", "", "write the server's CPU profile of each storm to this directory (needs -- --pprof-listen ADDR)")
+	flag.StringVar(&o.prof.dir, "profile", "", "write the server's CPU profiles of the seeding (from 80% in), of a full sync (one more, not measured; with a heap profile) and of each storm to this directory (needs -- --pprof-listen ADDR)")
 	tablet := flag.String("tablet", "", "internal: run as the tablet process on this job file")
 	stormLoad := flag.String("storm-load", "", "internal: run as the storm's load process on this job file")
 	flag.Parse()
@@ -77,8 +78,15 @@ func main() {
 		exitOn(fmt.Errorf("-storm-team, -storm-push, -storm-rounds and -storm-window must be positive"))
 	}
 	o.storm.pprofAddress = pprofAddress(o.serverArgs)
-	if o.storm.profileDir != "" && o.storm.pprofAddress == "" {
-		exitOn(fmt.Errorf("-storm-profile needs the server's profiler: -- --pprof-listen 127.0.0.1:6061"))
+	o.prof.addr = o.storm.pprofAddress
+	if o.storm.profileDir == "" {
+		o.storm.profileDir = o.prof.dir
+	}
+	if (o.storm.profileDir != "" || o.prof.dir != "") && o.storm.pprofAddress == "" {
+		exitOn(fmt.Errorf("-profile and -storm-profile need the server's profiler: -- --pprof-listen 127.0.0.1:6061"))
+	}
+	if o.prof.dir != "" {
+		exitOn(os.MkdirAll(o.prof.dir, 0o755))
 	}
 	r, err := run(ctx, o)
 	exitOn(err)
@@ -100,6 +108,7 @@ type options struct {
 	server, out                 string
 	serverArgs                  []string
 	storm                       stormOptions
+	prof                        profiler // the seeding's and a full sync's profiles
 }
 
 // parseSize reads 10k, 100k, 1m or a plain number.

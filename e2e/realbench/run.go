@@ -55,42 +55,19 @@ func run(ctx context.Context, o options) (*Report, error) {
 		return nil, err
 	}
 	fmt.Fprintf(os.Stderr, "realbench: server pid %d on %s; seeding %d contacts\n", srv.PID(), srv.URL, o.size)
-	srvCPU0, err := cpuTime(srv.PID())
+	in, ingested, idle, err := seedAndRest(ctx, o, srv, c, g)
 	if err != nil {
 		return nil, err
 	}
-	selfCPU0 := selfCPU()
-	in, err := seed(ctx, c, g, o.size, o.batch, o.pushers)
-	if err != nil {
-		return nil, fmt.Errorf("seeding: %w\n%s", err, tail(srv.Output()))
-	}
-	srvCPU1, err := cpuTime(srv.PID())
-	if err != nil {
-		return nil, err
-	}
-	in.serverCPU, in.driverCPU = srvCPU1-srvCPU0, selfCPU()-selfCPU0
-	ingested, err := serverproc.ReadSample(srv.PID(), 0)
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case <-time.After(o.idle):
-	}
-	idle, err := serverproc.ReadSample(srv.PID(), 0)
-	if err != nil {
-		return nil, err
-	}
-	idleCPU, err := cpuTime(srv.PID())
-	if err != nil {
-		return nil, err
-	}
-	in.idleCPU = idleCPU - srvCPU1
 	fmt.Fprintf(os.Stderr, "realbench: seeded in %s; full sync to a fresh tablet\n", in.took.Round(time.Millisecond))
 	tab, peak, err := fullSyncs(ctx, srv, c.pushers[0].key, tmp, o.syncs)
 	if err != nil {
 		return nil, err
+	}
+	if o.prof.on() {
+		if err := o.prof.fullSync(ctx, srv, c.pushers[0].key, tmp, time.Duration(tab.Seconds*float64(time.Second))); err != nil {
+			return nil, err
+		}
 	}
 	r.Figures = figures(o, in, ingested, idle, tab, peak)
 	for _, n := range o.storm.sizes {
@@ -110,6 +87,53 @@ func run(ctx context.Context, o options) (*Report, error) {
 		"server flags: "+cmp.Or(strings.Join(args, " "), "(none)"),
 		"load average "+loadAverage()+" at the end")
 	return r, nil
+}
+
+// seedAndRest seeds the store, then lets the server rest: what ingest
+// took, the server's memory just after and at the end of the rest.
+func seedAndRest(ctx context.Context, o options, srv *serverproc.Server, c *team, g *peer.Generator) (in ingest, ingested, idle serverproc.Sample, err error) {
+	srvCPU0, err := cpuTime(srv.PID())
+	if err != nil {
+		return in, ingested, idle, err
+	}
+	selfCPU0 := selfCPU()
+	var late <-chan error // the seeding's profile, if asked for
+	at80 := func(elapsed time.Duration) {
+		if o.prof.on() {
+			late = o.prof.ingest(ctx, elapsed)
+		}
+	}
+	in, err = seed(ctx, c, g, o.size, o.batch, o.pushers, at80)
+	if err == nil && late != nil {
+		err = <-late
+	}
+	if err != nil {
+		return in, ingested, idle, fmt.Errorf("seeding: %w\n%s", err, tail(srv.Output()))
+	}
+	srvCPU1, err := cpuTime(srv.PID())
+	if err != nil {
+		return in, ingested, idle, err
+	}
+	in.serverCPU, in.driverCPU = srvCPU1-srvCPU0, selfCPU()-selfCPU0
+	ingested, err = serverproc.ReadSample(srv.PID(), 0)
+	if err != nil {
+		return in, ingested, idle, err
+	}
+	select {
+	case <-ctx.Done():
+		return in, ingested, idle, ctx.Err()
+	case <-time.After(o.idle):
+	}
+	idle, err = serverproc.ReadSample(srv.PID(), 0)
+	if err != nil {
+		return in, ingested, idle, err
+	}
+	idleCPU, err := cpuTime(srv.PID())
+	if err != nil {
+		return in, ingested, idle, err
+	}
+	in.idleCPU = idleCPU - srvCPU1
+	return in, ingested, idle, nil
 }
 
 // fullSyncs runs n full syncs, each to a fresh tablet, and returns the

@@ -131,8 +131,9 @@ type ingest struct {
 
 // seed draws size contacts and pushes each from its worker's pusher, in
 // batches of batch contacts, at most pushers pushes at once (each pusher
-// pushes in order: its device_seq runs on from push to push).
-func seed(ctx context.Context, c *team, g *peer.Generator, size, batch, pushers int) (ingest, error) {
+// pushes in order: its device_seq runs on from push to push). at80 is
+// called once, when 80% of the contacts are in, with the time that took.
+func seed(ctx context.Context, c *team, g *peer.Generator, size, batch, pushers int, at80 func(time.Duration)) (ingest, error) {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	sem := make(chan struct{}, pushers)
@@ -162,6 +163,9 @@ func seed(ctx context.Context, c *team, g *peer.Generator, size, batch, pushers 
 				for i, pct := range []int64{80, 90} {
 					if marks[i].at.IsZero() && d >= int64(size)*pct/100 {
 						marks[i] = mark{time.Now(), n}
+						if pct == 80 {
+							at80(marks[i].at.Sub(start))
+						}
 					}
 				}
 				mu.Unlock()

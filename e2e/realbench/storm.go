@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -161,32 +160,6 @@ func cpuRate(ctx context.Context, pid int, d time.Duration) (float64, error) {
 	}
 	b, err := cpuTime(pid)
 	return (b - a).Seconds() / d.Seconds(), err
-}
-
-// fetchProfile writes the server's CPU profile of the next secs seconds
-// to path.
-func fetchProfile(ctx context.Context, addr string, secs int, path string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, secs), nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("the server's profile: %w", err)
-	}
-	defer func() { _ = resp.Body.Close() }()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("the server's profile: %s", resp.Status)
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	_, err = io.Copy(f, resp.Body)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // percentile is the p-th (0..1) of sorted latencies, in milliseconds.

@@ -21,6 +21,7 @@ import (
 func (s *DB) Pull(ctx context.Context, q PullQuery) (*PullPage, error) {
 	limit := max(q.Limit, 1)
 	page := &PullPage{}
+	var arena recordArena
 	err := s.db.View(func(txn *badger.Txn) error {
 		total, size := 0, 0
 		for _, bucketID := range slices.Sorted(maps.Keys(q.From)) {
@@ -41,13 +42,14 @@ func (s *DB) Pull(ctx context.Context, q PullQuery) (*PullPage, error) {
 			}
 			bp := BucketPage{Bucket: bucketID, Position: head}
 			if from < head {
+				bp.Records = make([][]byte, 0, min(head-from, uint64(limit-total)))
 				stopped, err := scanStates(txn, bucket, from, func(pos uint64, v []byte) (bool, error) {
 					// Stop before a record that would take the page past its
 					// byte limit (a page always holds at least one record).
 					if total >= limit || (q.MaxBytes > 0 && total > 0 && size+len(v) > q.MaxBytes) {
 						return true, nil
 					}
-					bp.Records = append(bp.Records, slices.Clone(v))
+					bp.Records = append(bp.Records, arena.copy(v))
 					bp.Position = pos
 					total++
 					size += len(v)
@@ -78,13 +80,38 @@ func (s *DB) Pull(ctx context.Context, q PullQuery) (*PullPage, error) {
 	return page, nil
 }
 
+// recordArena copies the records of a page into a few large buffers
+// rather than one allocation each: a page's records live and die
+// together.
+type recordArena struct{ buf []byte }
+
+// arenaChunk is the size of the arena's buffers; a record larger than a
+// quarter of it gets a buffer of its own.
+const arenaChunk = 256 << 10
+
+// copy returns a copy of v that the arena owns.
+func (a *recordArena) copy(v []byte) []byte {
+	if len(v) > arenaChunk/4 {
+		return slices.Clone(v)
+	}
+	if len(a.buf)+len(v) > cap(a.buf) {
+		a.buf = make([]byte, 0, arenaChunk)
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, v...)
+	return a.buf[n:len(a.buf):len(a.buf)]
+}
+
 // scanStates calls fn for each record state of bucket positioned after from,
-// in order, until fn asks to stop; it reports whether fn stopped it.
+// in order, until fn asks to stop; it reports whether fn stopped it. v is
+// valid only during the call. Values are not prefetched: the store keeps
+// them in its tables (no value log read to overlap), where prefetching
+// would only copy each one once more.
 func scanStates(txn *badger.Txn, bucket [16]byte, from uint64, fn func(pos uint64, v []byte) (bool, error)) (bool, error) {
 	prefix := bucketKey(tState, bucket)
 	opts := badger.DefaultIteratorOptions
 	opts.Prefix = prefix
-	opts.PrefetchSize = 256
+	opts.PrefetchValues = false
 	it := txn.NewIterator(opts)
 	defer it.Close()
 	for it.Seek(stateKey(bucket, from+1)); it.ValidForPrefix(prefix); it.Next() {
