@@ -176,12 +176,16 @@ func figures(o options, in ingest, ingested, idle serverproc.Sample, tab tabletR
 		{"server peak RSS while ingesting (VmHWM)", mb(ingested.HWM), "MB", "< 500 MB"},
 		{"server RSS just after seeding", mb(ingested.RSS), "MB", "—"},
 		{"server RSS idle after seeding", mb(idle.RSS), "MB", "< 300 MB (at 1M)"},
+		{"  of which anonymous (heap and Badger's buffers)", mb(idle.Anon), "MB", "—"},
+		{"  of which file-backed (store files mapped)", mb(idle.File), "MB", "—"},
 		{fmt.Sprintf("server CPU in the %s idle after seeding (compaction)", o.idle), in.idleCPU.Seconds(), "s", "—"},
 		{"full sync to a fresh tablet", tab.Seconds, "s", "< 0.8 s at 100k; 1M < 10× 100k"},
 		{"full sync, bytes on the wire", float64(tab.WireBytes) / 1e6, "MB", "< 7 MB at 100k"},
 		{"full sync, records pulled", float64(tab.Pulled), "records", thousands(o.size+peer.Clients) + " (contacts + clients)"},
 		{"server CPU per full sync (with its sign-in)", tab.serverCPU.Seconds(), "s", "—"},
 		{"server peak RSS during the full sync", mb(peak.RSS), "MB", "< 300 MB"},
+		{"  of which anonymous (heap and Badger's buffers)", mb(peak.Anon), "MB", "—"},
+		{"  of which file-backed (store files mapped)", mb(peak.File), "MB", "—"},
 		{"tablet peak RSS (its process's VmHWM)", mb(tab.PeakRSS), "MB", "< 150 MB at 100k"},
 	}
 }
