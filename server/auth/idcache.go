@@ -9,18 +9,26 @@ import (
 )
 
 // directoryVersioner is a store that numbers the states of its directory
-// (store.DB.DirectoryVersion: the number moves on after every directory
-// write commits, before the writing call returns). Over such a store
-// Identify keeps what it resolved for an access token under the number it
-// read before resolving it, and answers from that while the number has
-// not moved; only the checks that depend on the clock are made again.
+// (store.DB.DirectoryVersion and UserVersion: the numbers move on after a
+// directory write commits, before the writing call returns; a user's
+// sessions and devices have a number of their own, so that a refresh or
+// sign-in does not count as a change to everyone). Over such a store
+// Identify keeps what it resolved for an access token under the numbers it
+// read before resolving it, and answers from that while they have not
+// moved; only the checks that depend on the clock are made again.
 //
 // pgstore.DB does not implement it, on purpose: several replicas share its
 // database, so a number kept in one process cannot see a device revoked or
 // a session ended through another, and Identify reads the directory on
 // every call there. For the same reason a Service with a Relay (several
 // processes) never keeps anything.
-type directoryVersioner interface{ DirectoryVersion() uint64 }
+type directoryVersioner interface {
+	// DirectoryVersion numbers the directory's state, but for sessions,
+	// devices and ceremonies.
+	DirectoryVersion() uint64
+	// UserVersion numbers the state of a user's sessions and devices.
+	UserVersion(userID string) uint64
+}
 
 // The bounds of the cache: past either (entries, or bucket ids they hold
 // together, about 50 bytes each), it starts empty again. A caseload larger
@@ -36,11 +44,15 @@ const (
 // changed once it is made: each identity gets copies of its slices and map
 // (fill).
 type resolved struct {
-	sess    *store.Session
-	role    identity.Role
-	area    string
-	buckets []string
-	former  map[string][]identity.Period
+	// all and user: the versions (directoryVersioner) read before the
+	// reads: the directory's and sess's user's; keep: it may be cached.
+	all, user uint64
+	keep      bool
+	sess      *store.Session
+	role      identity.Role
+	area      string
+	buckets   []string
+	former    map[string][]identity.Period
 }
 
 // fill sets id's role, area and caseload from r, copying them.
@@ -55,7 +67,7 @@ func (r *resolved) fill(id *identity.Identity) {
 	}
 }
 
-// idCache holds what Identify resolved at one directory version, by
+// idCache holds what Identify resolved at one DirectoryVersion, by
 // access-token hash: storing an entry of a newer version drops the others,
 // one of an older version is not stored, and a lookup at another version
 // finds nothing. So a directory write empties it, in effect.
@@ -77,9 +89,9 @@ func (c *idCache) get(hash []byte, version uint64) *resolved {
 	return c.entries[string(hash)]
 }
 
-// put stores what was resolved for an access-token hash in a directory
-// whose version, read before resolving it, was version.
-func (c *idCache) put(hash []byte, version uint64, r *resolved) {
+// put stores what was resolved for an access-token hash (at r.all).
+func (c *idCache) put(hash []byte, r *resolved) {
+	version := r.all
 	if len(r.buckets) > idCacheBuckets {
 		return
 	}
@@ -102,18 +114,17 @@ func (c *idCache) put(hash []byte, version uint64, r *resolved) {
 // an earlier call resolved, if the directory has not changed since; ok is
 // false if it cannot (Identify then reads the directory).
 //
-// The channels are taken before the version is checked a second time: a
+// The channels are taken before the versions are checked a second time: a
 // session ending (or caseload change) committed before that check moved
-// the version first (the store moves it before the writing call returns,
+// a version first (the store moves it before the writing call returns,
 // and the writer notifies after that), so it is seen; one committed after
 // it notifies after the channels were taken, and closes them.
 func (s *Service) cached(hash []byte) (id *identity.Identity, ok bool, err error) {
 	if s.version == nil {
 		return nil, false, nil
 	}
-	v := s.version.DirectoryVersion()
-	r := s.cache.get(hash, v)
-	if r == nil {
+	r := s.cache.get(hash, s.version.DirectoryVersion())
+	if r == nil || s.version.UserVersion(r.sess.UserID) != r.user {
 		return nil, false, nil
 	}
 	if reason := s.expired(r.sess); reason != "" {
@@ -127,7 +138,7 @@ func (s *Service) cached(hash []byte) (id *identity.Identity, ok bool, err error
 		Ended:   s.notify.session(r.sess.ID, r.sess.AccessExpiresAt),
 		Changed: s.notify.user(r.sess.UserID),
 	}
-	if s.version.DirectoryVersion() != v {
+	if s.version.DirectoryVersion() != r.all || s.version.UserVersion(r.sess.UserID) != r.user {
 		return nil, false, nil
 	}
 	r.fill(id)

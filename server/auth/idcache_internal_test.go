@@ -7,7 +7,7 @@ import (
 
 // The cache holds one version's entries, within its bounds.
 func TestIDCacheBounds(t *testing.T) {
-	entry := func(buckets int) *resolved { return &resolved{buckets: make([]string, buckets)} }
+	entry := func(all uint64, buckets int) *resolved { return &resolved{all: all, buckets: make([]string, buckets)} }
 	tests := []struct {
 		name string
 		fill func(c *idCache)
@@ -17,30 +17,30 @@ func TestIDCacheBounds(t *testing.T) {
 		wantFound []bool
 		wantLen   int
 	}{
-		{name: "one version", fill: func(c *idCache) { c.put([]byte("k0"), 1, entry(1)); c.put([]byte("k1"), 1, entry(1)) },
+		{name: "one version", fill: func(c *idCache) { c.put([]byte("k0"), entry(1, 1)); c.put([]byte("k1"), entry(1, 1)) },
 			get: []string{"k0", "k1"}, wantFound: []bool{true, true}, wantLen: 2},
-		{name: "an older version is not stored", fill: func(c *idCache) { c.put([]byte("k0"), 1, entry(1)); c.put([]byte("k1"), 0, entry(1)) },
+		{name: "an older version is not stored", fill: func(c *idCache) { c.put([]byte("k0"), entry(1, 1)); c.put([]byte("k1"), entry(0, 1)) },
 			get: []string{"k0", "k1"}, wantFound: []bool{true, false}, wantLen: 1},
-		{name: "a newer version drops the rest", fill: func(c *idCache) { c.put([]byte("k0"), 0, entry(1)); c.put([]byte("k1"), 1, entry(1)) },
+		{name: "a newer version drops the rest", fill: func(c *idCache) { c.put([]byte("k0"), entry(0, 1)); c.put([]byte("k1"), entry(1, 1)) },
 			get: []string{"k0", "k1"}, wantFound: []bool{false, true}, wantLen: 1},
 		{name: "too many entries", fill: func(c *idCache) {
 			for i := range idCacheEntries + 1 {
-				c.put(fmt.Appendf(nil, "k%d", i), 1, entry(0))
+				c.put(fmt.Appendf(nil, "k%d", i), entry(1, 0))
 			}
 		}, get: []string{"k0", fmt.Sprintf("k%d", idCacheEntries)}, wantFound: []bool{false, true}, wantLen: 1},
 		{name: "too many buckets", fill: func(c *idCache) {
-			c.put([]byte("k0"), 1, entry(idCacheBuckets/2+1))
-			c.put([]byte("k1"), 1, entry(idCacheBuckets/2+1))
+			c.put([]byte("k0"), entry(1, idCacheBuckets/2+1))
+			c.put([]byte("k1"), entry(1, idCacheBuckets/2+1))
 		}, get: []string{"k0", "k1"}, wantFound: []bool{false, true}, wantLen: 1},
 		{name: "a caseload over the bound is not kept", fill: func(c *idCache) {
-			c.put([]byte("k0"), 1, entry(1))
-			c.put([]byte("k1"), 1, entry(idCacheBuckets+1))
+			c.put([]byte("k0"), entry(1, 1))
+			c.put([]byte("k1"), entry(1, idCacheBuckets+1))
 		}, get: []string{"k0", "k1"}, wantFound: []bool{true, false}, wantLen: 1},
 		{name: "replacing an entry releases its buckets", fill: func(c *idCache) {
 			for range 3 {
-				c.put([]byte("k0"), 1, entry(idCacheBuckets/2))
+				c.put([]byte("k0"), entry(1, idCacheBuckets/2))
 			}
-			c.put([]byte("k1"), 1, entry(idCacheBuckets/2))
+			c.put([]byte("k1"), entry(1, idCacheBuckets/2))
 		}, get: []string{"k0", "k1"}, wantFound: []bool{true, true}, wantLen: 2},
 	}
 	for _, tc := range tests {

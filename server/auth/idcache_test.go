@@ -51,7 +51,8 @@ type versionedStore struct {
 	db *store.DB
 }
 
-func (v versionedStore) DirectoryVersion() uint64 { return v.db.DirectoryVersion() }
+func (v versionedStore) DirectoryVersion() uint64     { return v.db.DirectoryVersion() }
+func (v versionedStore) UserVersion(id string) uint64 { return v.db.UserVersion(id) }
 
 // nopRelay is a Relay to no other process.
 type nopRelay struct{}
@@ -386,5 +387,22 @@ func BenchmarkIdentify(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// Another user's refresh (a session and a device written) leaves this
+// user's cached identity in use; a change to the directory as a whole
+// does not.
+func TestIdentifyCacheSurvivesOtherUsersRefresh(t *testing.T) {
+	e, c := newCountedEnv(t, true)
+	w := newCacheWorld(t, e)
+	identifyHit(t, e, c, w.worker.GetAccessToken())
+	if _, err := e.svc.Refresh(context.Background(), w.supervisor.GetRefreshToken()); err != nil {
+		t.Fatal(err)
+	}
+	before := c.views.Load()
+	e.mustIdentify(t, w.worker.GetAccessToken())
+	if n := c.views.Load() - before; n != 0 {
+		t.Errorf("after another user's refresh Identify read the directory %d times, want 0", n)
 	}
 }

@@ -51,23 +51,25 @@ func (s *Service) Identify(ctx context.Context, header http.Header) (*identity.I
 	if id, ok, err := s.cached(hash); ok {
 		return id, err
 	}
-	var version uint64 // read before the directory: a write during the reads moves it
-	if s.version != nil {
-		version = s.version.DirectoryVersion()
-	}
 	id, r, err := s.identify(ctx, hash)
 	if err != nil {
 		return nil, err
 	}
-	if s.version != nil {
-		s.cache.put(hash, version, r)
+	if r.keep {
+		s.cache.put(hash, r)
 	}
 	return id, nil
 }
 
 // identify resolves the caller whose access token hashes to hash from the
-// directory, returning also what it resolved (for the cache).
+// directory, returning also what it resolved (for the cache), stamped
+// with the directory's versions read before the reads they cover (a write
+// during the reads moves them).
 func (s *Service) identify(ctx context.Context, hash []byte) (*identity.Identity, *resolved, error) {
+	var all uint64
+	if s.version != nil {
+		all = s.version.DirectoryVersion()
+	}
 	// First find the session, then take its channels, then check everything
 	// in a newer snapshot: an ending committed after the channels were
 	// taken closes them, one committed before is seen by the check.
@@ -99,6 +101,10 @@ func (s *Service) identify(ctx context.Context, hash []byte) (*identity.Identity
 		Ended:   s.notify.session(sess.ID, sess.AccessExpiresAt),
 		Changed: s.notify.user(sess.UserID),
 	}
+	var user uint64 // sess's user's sessions and devices, read again below
+	if s.version != nil {
+		user = s.version.UserVersion(sess.UserID)
+	}
 	var r *resolved
 	var reason string
 	err = s.st.DirectoryView(ctx, func(tx store.DirTx) error {
@@ -113,6 +119,8 @@ func (s *Service) identify(ctx context.Context, hash []byte) (*identity.Identity
 		return nil, nil, unauthenticated(reason)
 	}
 	r.fill(id)
+	r.all, r.user = all, user
+	r.keep = s.version != nil && r.sess.UserID == sess.UserID // else user is another user's
 	return id, r, nil
 }
 
