@@ -44,7 +44,7 @@ type env struct {
 
 // newEnv starts a service over an in-memory store holding one area with two
 // teams.
-func newEnv(t *testing.T, adjust ...func(*auth.Config)) *env {
+func newEnv(t testing.TB, adjust ...func(*auth.Config)) *env {
 	t.Helper()
 	st, err := store.Open(store.Options{InMemory: true, Logger: zerolog.Nop(), GCInterval: -1})
 	if err != nil {
@@ -74,7 +74,7 @@ func newEnv(t *testing.T, adjust ...func(*auth.Config)) *env {
 	return e
 }
 
-func (e *env) dir(t *testing.T, fn func(tx store.DirTx) error) {
+func (e *env) dir(t testing.TB, fn func(tx store.DirTx) error) {
 	t.Helper()
 	if err := e.st.Directory(context.Background(), fn); err != nil {
 		t.Fatal(err)
@@ -82,14 +82,14 @@ func (e *env) dir(t *testing.T, fn func(tx store.DirTx) error) {
 }
 
 // invite stores an invite the server minted and returns its code.
-func (e *env) invite(t *testing.T, role, team, name string, ttl time.Duration) string {
+func (e *env) invite(t testing.TB, role, team, name string, ttl time.Duration) string {
 	t.Helper()
 	return e.inviteFrom(t, store.InviteByServer, role, team, name, ttl)
 }
 
 // inviteFrom stores an invite made by a user (or store.InviteByServer) and
 // returns its code.
-func (e *env) inviteFrom(t *testing.T, createdBy, role, team, name string, ttl time.Duration) string {
+func (e *env) inviteFrom(t testing.TB, createdBy, role, team, name string, ttl time.Duration) string {
 	t.Helper()
 	code := auth.NewInviteCode()
 	e.dir(t, func(tx store.DirTx) error {
@@ -108,7 +108,7 @@ type passkey struct {
 // newCredential returns a new P-256 credential. virtualwebauthn encodes the
 // public key's coordinates without leading zero bytes, which go-webauthn
 // rightly refuses (about one key in 128), so such keys are skipped.
-func newCredential(t *testing.T) virtualwebauthn.Credential {
+func newCredential(t testing.TB) virtualwebauthn.Credential {
 	t.Helper()
 	for {
 		c := virtualwebauthn.NewCredential(virtualwebauthn.KeyTypeEC2)
@@ -127,7 +127,7 @@ func newCredential(t *testing.T) virtualwebauthn.Credential {
 }
 
 // attest answers a creation ceremony's options as an authenticator would.
-func attest(t *testing.T, rp virtualwebauthn.RelyingParty, opts virtualwebauthn.AuthenticatorOptions, optionsJSON string) (*passkey, string) {
+func attest(t testing.TB, rp virtualwebauthn.RelyingParty, opts virtualwebauthn.AuthenticatorOptions, optionsJSON string) (*passkey, string) {
 	t.Helper()
 	ao, err := virtualwebauthn.ParseAttestationOptions(optionsJSON)
 	if err != nil {
@@ -141,7 +141,7 @@ func attest(t *testing.T, rp virtualwebauthn.RelyingParty, opts virtualwebauthn.
 }
 
 // enroll enrols a new person with an invite and a fresh passkey.
-func (e *env) enroll(t *testing.T, code string) (*passkey, *v1.Session) {
+func (e *env) enroll(t testing.TB, code string) (*passkey, *v1.Session) {
 	t.Helper()
 	begin, err := e.svc.BeginEnrollment(context.Background(), code, "Outreach tablet 3")
 	if err != nil {
@@ -158,13 +158,13 @@ func (e *env) enroll(t *testing.T, code string) (*passkey, *v1.Session) {
 }
 
 // newPerson invites and enrols someone.
-func (e *env) newPerson(t *testing.T, role, team, name string) (*passkey, *v1.Session) {
+func (e *env) newPerson(t testing.TB, role, team, name string) (*passkey, *v1.Session) {
 	t.Helper()
 	return e.enroll(t, e.invite(t, role, team, name, time.Hour))
 }
 
 // assertion answers a sign-in ceremony's options with pk, counting up.
-func assertion(t *testing.T, rp virtualwebauthn.RelyingParty, pk *passkey, optionsJSON string) string {
+func assertion(t testing.TB, rp virtualwebauthn.RelyingParty, pk *passkey, optionsJSON string) string {
 	t.Helper()
 	so, err := virtualwebauthn.ParseAssertionOptions(optionsJSON)
 	if err != nil {
@@ -178,7 +178,7 @@ func assertion(t *testing.T, rp virtualwebauthn.RelyingParty, pk *passkey, optio
 }
 
 // login signs in with pk.
-func (e *env) login(t *testing.T, pk *passkey) (*v1.Session, error) {
+func (e *env) login(t testing.TB, pk *passkey) (*v1.Session, error) {
 	t.Helper()
 	begin, err := e.svc.BeginLogin(context.Background())
 	if err != nil {
@@ -187,7 +187,7 @@ func (e *env) login(t *testing.T, pk *passkey) (*v1.Session, error) {
 	return e.svc.FinishLogin(context.Background(), begin.GetCeremonyId(), assertion(t, goodRP, pk, begin.GetOptionsJson()))
 }
 
-func (e *env) mustLogin(t *testing.T, pk *passkey) *v1.Session {
+func (e *env) mustLogin(t testing.TB, pk *passkey) *v1.Session {
 	t.Helper()
 	s, err := e.login(t, pk)
 	if err != nil {
@@ -206,7 +206,7 @@ func (e *env) identify(token string) (*identity.Identity, error) {
 	return e.svc.Identify(context.Background(), bearer(token))
 }
 
-func (e *env) mustIdentify(t *testing.T, token string) *identity.Identity {
+func (e *env) mustIdentify(t testing.TB, token string) *identity.Identity {
 	t.Helper()
 	id, err := e.identify(token)
 	if err != nil {
@@ -215,14 +215,14 @@ func (e *env) mustIdentify(t *testing.T, token string) *identity.Identity {
 	return id
 }
 
-func wantUnauthenticated(t *testing.T, what string, err error) {
+func wantUnauthenticated(t testing.TB, what string, err error) {
 	t.Helper()
 	if !errors.Is(err, identity.ErrUnauthenticated) {
 		t.Fatalf("%s: error = %v, want one wrapping identity.ErrUnauthenticated", what, err)
 	}
 }
 
-func wantKind(t *testing.T, what string, err error, k errkind.Kind, msg string) {
+func wantKind(t testing.TB, what string, err error, k errkind.Kind, msg string) {
 	t.Helper()
 	var e *errkind.Error
 	if !errors.As(err, &e) || e.Kind != k {
@@ -249,7 +249,7 @@ func closed(ch <-chan struct{}) bool {
 	}
 }
 
-func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
+func waitClosed(t testing.TB, what string, ch <-chan struct{}) {
 	t.Helper()
 	select {
 	case <-ch:
@@ -259,7 +259,7 @@ func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
 }
 
 // user reads a user from the directory.
-func (e *env) user(t *testing.T, id string) *store.User {
+func (e *env) user(t testing.TB, id string) *store.User {
 	t.Helper()
 	var u *store.User
 	if err := e.st.DirectoryView(context.Background(), func(tx store.DirTx) error {
@@ -272,7 +272,7 @@ func (e *env) user(t *testing.T, id string) *store.User {
 	return u
 }
 
-func (e *env) device(t *testing.T, id string) *store.Device {
+func (e *env) device(t testing.TB, id string) *store.Device {
 	t.Helper()
 	var d *store.Device
 	if err := e.st.DirectoryView(context.Background(), func(tx store.DirTx) error {
@@ -285,7 +285,7 @@ func (e *env) device(t *testing.T, id string) *store.Device {
 	return d
 }
 
-func (e *env) usersOfArea(t *testing.T) int {
+func (e *env) usersOfArea(t testing.TB) int {
 	t.Helper()
 	var n int
 	if err := e.st.DirectoryView(context.Background(), func(tx store.DirTx) error {

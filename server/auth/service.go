@@ -70,6 +70,10 @@ type Service struct {
 	wa     *webauthn.WebAuthn
 	log    zerolog.Logger
 	notify *notifier
+	// version numbers st's directory states if it can and nothing else
+	// writes it (no Relay); nil: cache nothing (idcache.go).
+	version directoryVersioner
+	cache   idCache
 }
 
 var _ identity.Source = (*Service)(nil)
@@ -142,7 +146,11 @@ func New(cfg Config, st store.DirectoryStore) (*Service, error) {
 	if cfg.Relay != nil {
 		notify.useRelay(cfg.Relay, log)
 	}
-	return &Service{cfg: cfg, st: st, wa: wa, log: log, notify: notify}, nil
+	svc := &Service{cfg: cfg, st: st, wa: wa, log: log, notify: notify}
+	if v, ok := st.(directoryVersioner); ok && cfg.Relay == nil {
+		svc.version = v
+	}
+	return svc, nil
 }
 
 func (s *Service) now() time.Time { return s.cfg.Now() }

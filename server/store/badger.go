@@ -102,6 +102,7 @@ type DB struct {
 	now       func() time.Time
 	gc        vlogGC
 	audit     auditChain
+	dirSeq    dirVersion // see dirversion.go
 	log       zerolog.Logger
 	dir       string // the data directory; empty in memory
 }

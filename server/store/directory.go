@@ -193,22 +193,28 @@ type badgerDirTx struct {
 	// audited: an audit entry was appended, to be sealed after the commit
 	audited bool
 	floor   *pendingFloor // nil in a read-only transaction
+	// For the versions (dirversion.go): all, a write to the directory as
+	// a whole; users, those whose sessions or devices were written;
+	// scoped, inside userScoped.
+	all    bool
+	users  []string
+	scoped bool
 }
 
 var _ DirTx = (*badgerDirTx)(nil)
 
 func (tx *badgerDirTx) set(key, value []byte) error {
-	tx.wrote = true
+	tx.noteWrite(key)
 	return tx.txn.Set(key, value)
 }
 
 func (tx *badgerDirTx) setEntry(e *badger.Entry) error {
-	tx.wrote = true
+	tx.noteWrite(e.Key)
 	return tx.txn.SetEntry(e)
 }
 
 func (tx *badgerDirTx) delete(key []byte) error {
-	tx.wrote = true
+	tx.noteWrite(key)
 	return tx.txn.Delete(key)
 }
 
@@ -219,22 +225,27 @@ func (tx *badgerDirTx) delete(key []byte) error {
 //
 // Audit entries it appended are sealed into their chains before it
 // returns, and entries pending from Buckets before it begins (see
-// auditchain.go).
+// auditchain.go). A transaction that wrote moves DirectoryVersion or
+// UserVersion on before it returns.
 func (s *DB) Directory(ctx context.Context, fn func(tx DirTx) error) error {
 	s.sealBehind(ctx)
 	audited := false
+	var wrote *badgerDirTx
 	err := s.retry(ctx, func(txn *badger.Txn) error {
 		tx := &badgerDirTx{txn: txn, now: s.now(), floor: &s.audit.floor}
-		audited = false
+		audited, wrote = false, nil
 		if err := fn(tx); err != nil {
 			return err
 		}
 		if !tx.wrote {
 			return errNothingWritten // nothing to commit or sync
 		}
-		audited = tx.audited
+		audited, wrote = tx.audited, tx
 		return nil
 	})
+	if wrote != nil {
+		s.dirCommitted(wrote) // before the caller hears of the write (dirversion.go)
+	}
 	if err == nil && audited {
 		s.afterAudited(ctx, true)
 	}
@@ -412,6 +423,16 @@ func (tx *badgerDirTx) DeviceByCredential(credentialID []byte) (*Device, error) 
 // under its credential id: storing another installation of the same
 // passkey leaves the credential index on the primary.
 func (tx *badgerDirTx) PutDevice(d *Device) error {
+	users := []string{d.UserID}
+	if old, err := tx.Device(d.ID); err == nil && old.UserID != d.UserID {
+		users = append(users, old.UserID)
+	} else if err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return tx.userScoped(func() error { return tx.putDevice(d) }, users...)
+}
+
+func (tx *badgerDirTx) putDevice(d *Device) error {
 	if err := tx.put(dkey(dDevice, d.ID), d, time.Time{}); err != nil {
 		return err
 	}
@@ -474,15 +495,28 @@ func (tx *badgerDirTx) SessionByRefresh(hash []byte) (*Session, error) {
 // PutSession stores a session and indexes its token hashes (the previous
 // refresh hash too, so that its reuse can be detected).
 func (tx *badgerDirTx) PutSession(s *Session) error {
-	if old, err := tx.Session(s.ID); err == nil {
+	old, err := tx.Session(s.ID)
+	if errors.Is(err, ErrNotFound) {
+		old = nil
+	} else if err != nil {
+		return err
+	}
+	users := []string{s.UserID}
+	if old != nil && old.UserID != s.UserID {
+		users = append(users, old.UserID)
+	}
+	return tx.userScoped(func() error { return tx.putSession(s, old) }, users...)
+}
+
+// putSession is PutSession, old the session stored before (nil: none).
+func (tx *badgerDirTx) putSession(s, old *Session) error {
+	if old != nil {
 		if err := tx.delete(dkey(dSessionByAccess, string(old.AccessHash))); err != nil {
 			return err
 		}
 		if err := tx.delete(dkey(dSessionByRefresh, string(old.PreviousRefreshHash))); err != nil {
 			return err
 		}
-	} else if !errors.Is(err, ErrNotFound) {
-		return err
 	}
 	if err := tx.put(dkey(dSession, s.ID), s, s.AbsoluteExpiresAt); err != nil {
 		return err
@@ -515,7 +549,7 @@ func (tx *badgerDirTx) UpdateSession(s *Session) error {
 		!bytes.Equal(old.PreviousRefreshHash, s.PreviousRefreshHash) || old.UserID != s.UserID || old.DeviceID != s.DeviceID {
 		return errors.New("store: UpdateSession cannot change a session's tokens or holder; use PutSession")
 	}
-	return tx.put(dkey(dSession, s.ID), s, s.AbsoluteExpiresAt)
+	return tx.userScoped(func() error { return tx.put(dkey(dSession, s.ID), s, s.AbsoluteExpiresAt) }, s.UserID)
 }
 
 // DeleteSession removes a session and its indexes.
@@ -527,6 +561,11 @@ func (tx *badgerDirTx) DeleteSession(id string) error {
 	if err != nil {
 		return err
 	}
+	return tx.userScoped(func() error { return tx.deleteSession(s) }, s.UserID)
+}
+
+func (tx *badgerDirTx) deleteSession(s *Session) error {
+	id := s.ID
 	for _, k := range [][]byte{
 		dkey(dSession, id), dkey(dSessionByAccess, string(s.AccessHash)),
 		dkey(dSessionByRefresh, string(s.RefreshHash)), dkey(dSessionByRefresh, string(s.PreviousRefreshHash)),
@@ -561,11 +600,13 @@ func (tx *badgerDirTx) Ceremony(id string) (*Ceremony, error) {
 
 // PutCeremony stores a ceremony until it expires.
 func (tx *badgerDirTx) PutCeremony(c *Ceremony) error {
-	return tx.put(dkey(dCeremony, c.ID), c, c.ExpiresAt)
+	return tx.userScoped(func() error { return tx.put(dkey(dCeremony, c.ID), c, c.ExpiresAt) })
 }
 
 // DeleteCeremony consumes a ceremony.
-func (tx *badgerDirTx) DeleteCeremony(id string) error { return tx.delete(dkey(dCeremony, id)) }
+func (tx *badgerDirTx) DeleteCeremony(id string) error {
+	return tx.userScoped(func() error { return tx.delete(dkey(dCeremony, id)) })
+}
 
 // Client returns a client.
 func (tx *badgerDirTx) Client(id string) (*Client, error) {

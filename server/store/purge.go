@@ -104,6 +104,7 @@ func (s *DB) purgeStart(ctx context.Context, clientID string, head uint64, at ti
 		}
 		return tx.put(dkey(dPurged, clientID), &PurgedClient{ID: clientID, AreaID: c.AreaID, PurgedAt: at.UTC(), Done: done}, time.Time{})
 	})
+	s.dirWritten() // the client and its assignments left the directory (dirversion.go)
 	if err == nil {
 		s.afterAudited(ctx, true)
 	}
@@ -185,6 +186,7 @@ func (s *DB) finishPurge(ctx context.Context, clientID string) error {
 			}
 			return nil
 		})
+		s.dirWritten() // the tombstone (dirversion.go)
 		if err != nil {
 			return err
 		}
