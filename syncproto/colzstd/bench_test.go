@@ -2,6 +2,7 @@ package colzstd
 
 import (
 	"fmt"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -24,7 +25,7 @@ func benchPage(b *testing.B, records int) {
 	page := peerPage(b, records)
 	plain, _ := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest), zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(4<<20))
 	c := NewCompressor().(*compressor)
-	frame := c.frame(page)
+	frame := slices.Clone(c.frame(page))
 	zframe := plain.EncodeAll(page, nil)
 	d := NewDecompressor().(*decompressor)
 	for _, bc := range []struct {
