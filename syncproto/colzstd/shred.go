@@ -299,54 +299,6 @@ func (s *shredder) textValue(v []byte, c *node, kinds *column) {
 	s.text(v, s.col(c, colTok))
 }
 
-// text sends v as runs of word bytes and of other bytes, each run a token
-// naming it in the message's run dictionary (a run new to it follows in
-// the runs column). A single space between two words is left out: the
-// receiver puts one between two word tokens in a row.
-func (s *shredder) text(v []byte, toks *column) {
-	prevWord := false
-	for i := 0; i < len(v); {
-		w := isWordByte(v[i])
-		j := i + 1
-		for j < len(v) && isWordByte(v[j]) == w {
-			j++
-		}
-		run := v[i:j]
-		switch {
-		case w:
-			toks.b = appendUvarint(toks.b, tokBase+uint64(s.runID(run)))
-		case prevWord && j < len(v) && len(run) == 1 && run[0] == ' ':
-			// implicit
-		default:
-			toks.b = appendUvarint(toks.b, tokSep)
-			toks.b = appendUvarint(toks.b, tokBase+uint64(s.runID(run)))
-		}
-		prevWord, i = w, j
-	}
-	toks.b = append(toks.b, tokEnd)
-}
-
-// runID is run's number in the dictionary, adding it (and its bytes to
-// the runs column) if it is new.
-func (s *shredder) runID(run []byte) uint32 {
-	id, added := s.rid.id(run)
-	if added {
-		s.runs.b = appendUvarint(s.runs.b, uint64(len(run)))
-		s.runs.b = append(s.runs.b, run...)
-	}
-	return id
-}
-
-// isWordByte: letters, digits and the bytes of UTF-8 sequences.
-func isWordByte(b byte) bool { return wordBytes[b] }
-
-var wordBytes = func() (t [256]bool) {
-	for b := range 256 {
-		t[b] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80
-	}
-	return t
-}()
-
 // uuidLen is the length of a UUID's text.
 const uuidLen = 36
 

@@ -45,9 +45,16 @@ func (t *table) find(v []byte) (id uint32, found bool, at int) {
 	if len(t.slots) < 2*(len(t.vals)+1) {
 		t.grow()
 	}
-	k, h := key(v)
-	mask := len(t.slots) - 1
 	n := uint32(len(v))
+	var k, h uint64
+	if n <= 8 {
+		k = pack(v)
+		h = mix(k, n)
+	} else {
+		h = hashBytes(v)
+		k = h
+	}
+	mask := len(t.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.id == 0 {
