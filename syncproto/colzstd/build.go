@@ -1,6 +1,7 @@
 package colzstd
 
 import (
+	"encoding/binary"
 	"slices"
 	"strconv"
 
@@ -61,15 +62,22 @@ type bnode struct {
 	dict [][]byte
 }
 
+// runWord is a short text run as two little-endian words.
+type runWord struct{ lo, hi uint64 }
+
 // builder rebuilds a message from its columns.
 type builder struct {
 	cols    map[string]*reader
 	st      *reader
 	runs    *reader
 	runList [][]byte
-	max     int
-	root    *bnode
-	arena   []byte // formatted UUIDs
+	// runWords is each run of up to fifteen bytes as two words (its
+	// bytes, then its length in the top byte), zero for a longer one: the
+	// tokens of short runs are copied sixteen bytes at a time.
+	runWords []runWord
+	max      int
+	root     *bnode
+	arena    []byte // formatted UUIDs
 }
 
 func (b *builder) col(n *bnode, which int) *reader {
@@ -124,7 +132,7 @@ func (b *builder) reset(size int) {
 	}
 	clear(b.cols)
 	b.root.reset()
-	b.runList = b.runList[:0]
+	b.runList, b.runWords = b.runList[:0], b.runWords[:0]
 	b.arena = nil
 }
 
@@ -286,9 +294,11 @@ func putLength(out []byte, at int) []byte {
 }
 
 // tokens rebuilds a text from its tokens. Most tokens are one byte and
-// name a run already seen: that path reads the column directly.
+// name a short run already seen: that path reads the column directly and
+// writes the run as one word.
 func (b *builder) tokens(out []byte, r *reader) ([]byte, bool) {
 	prevWord := false
+	words := b.runWords
 	for {
 		if len(out) > b.max {
 			return out, false
@@ -300,11 +310,18 @@ func (b *builder) tokens(out []byte, r *reader) ([]byte, bool) {
 		} else if t = r.uvarint(); r.bad {
 			return out, false
 		}
-		if t >= tokBase && t-tokBase < uint64(len(b.runList)) {
+		if i := t - tokBase; t >= tokBase && i < uint64(len(words)) {
 			if prevWord {
 				out = append(out, ' ')
 			}
-			out, prevWord = append(out, b.runList[t-tokBase]...), true
+			if w, l := words[i], len(out); w.hi != 0 && cap(out)-l >= 16 {
+				binary.LittleEndian.PutUint64(out[l:l+8], w.lo)
+				binary.LittleEndian.PutUint64(out[l+8:l+16], w.hi)
+				out = out[:l+int(w.hi>>56)]
+			} else {
+				out = append(out, b.runList[i]...)
+			}
+			prevWord = true
 			continue
 		}
 		sep := t == tokSep
@@ -318,6 +335,7 @@ func (b *builder) tokens(out []byte, r *reader) ([]byte, bool) {
 		if !ok {
 			return out, false
 		}
+		words = b.runWords
 		if !sep && prevWord {
 			out = append(out, ' ')
 		}
@@ -339,5 +357,10 @@ func (b *builder) run(t uint64) ([]byte, bool) {
 		return nil, false
 	}
 	b.runList = append(b.runList, v)
+	var w runWord
+	if len(v) < 16 {
+		w.lo, w.hi = pack(v[:min(len(v), 8)]), pack(v[min(len(v), 8):])|uint64(len(v))<<56
+	}
+	b.runWords = append(b.runWords, w)
 	return v, true
 }
