@@ -17,11 +17,17 @@ type reader struct {
 }
 
 func (r *reader) uvarint() uint64 {
-	if r.off < len(r.b) && r.b[r.off] < 0x80 {
-		v := r.b[r.off]
-		r.off++
-		return uint64(v)
+	if off := r.off; off < len(r.b) {
+		if v := r.b[off]; v < 0x80 {
+			r.off = off + 1
+			return uint64(v)
+		}
 	}
+	return r.longUvarint()
+}
+
+// longUvarint is uvarint past its one-byte fast path.
+func (r *reader) longUvarint() uint64 {
 	v, n := uvarint(r.b[min(r.off, len(r.b)):])
 	if n < 0 {
 		r.bad, r.off = true, len(r.b)
@@ -56,6 +62,7 @@ func (r *reader) rest() int { return len(r.b) - r.off }
 type bnode struct {
 	key  string
 	kids []*bnode
+	next int // the kid after the one last found: fields come in order
 	tag  uint64
 	cols [numCols]*reader
 	prev uint64
@@ -95,13 +102,19 @@ func (b *builder) column(key string) *reader {
 }
 
 func (n *bnode) child(tag uint64) *bnode {
-	for _, k := range n.kids {
+	if n.next < len(n.kids) && n.kids[n.next].tag == tag {
+		n.next++
+		return n.kids[n.next-1]
+	}
+	for i, k := range n.kids {
 		if k.tag == tag {
+			n.next = i + 1
 			return k
 		}
 	}
 	k := &bnode{key: n.key + "." + strconv.FormatUint(tag, 10), tag: tag}
 	n.kids = append(n.kids, k)
+	n.next = len(n.kids)
 	return k
 }
 
@@ -190,13 +203,13 @@ func (b *builder) message(out []byte, n *bnode, depth int) ([]byte, bool) {
 			return out, true
 		}
 		c := n.child(tag)
-		out = protowire.AppendVarint(out, tag)
+		out = appendUvarint(out, tag)
 		var ok bool
 		switch protowire.Type(tag & 7) {
 		case protowire.VarintType:
 			r := b.col(c, colVarint)
 			c.prev += unzigzag(r.uvarint())
-			out, ok = protowire.AppendVarint(out, c.prev), !r.bad
+			out, ok = appendUvarint(out, c.prev), !r.bad
 		case protowire.Fixed32Type:
 			r := b.col(c, colFixed32)
 			out = append(out, r.take(4)...)
