@@ -1,6 +1,7 @@
 package colzstd
 
 import (
+	"encoding/binary"
 	"slices"
 	"strconv"
 
@@ -16,11 +17,17 @@ type reader struct {
 }
 
 func (r *reader) uvarint() uint64 {
-	if r.off < len(r.b) && r.b[r.off] < 0x80 {
-		v := r.b[r.off]
-		r.off++
-		return uint64(v)
+	if off := r.off; off < len(r.b) {
+		if v := r.b[off]; v < 0x80 {
+			r.off = off + 1
+			return uint64(v)
+		}
 	}
+	return r.longUvarint()
+}
+
+// longUvarint is uvarint past its one-byte fast path.
+func (r *reader) longUvarint() uint64 {
 	v, n := uvarint(r.b[min(r.off, len(r.b)):])
 	if n < 0 {
 		r.bad, r.off = true, len(r.b)
@@ -55,11 +62,15 @@ func (r *reader) rest() int { return len(r.b) - r.off }
 type bnode struct {
 	key  string
 	kids []*bnode
+	next int // the kid after the one last found: fields come in order
 	tag  uint64
 	cols [numCols]*reader
 	prev uint64
 	dict [][]byte
 }
+
+// runWord is a short text run as two little-endian words.
+type runWord struct{ lo, hi uint64 }
 
 // builder rebuilds a message from its columns.
 type builder struct {
@@ -67,9 +78,13 @@ type builder struct {
 	st      *reader
 	runs    *reader
 	runList [][]byte
-	max     int
-	root    *bnode
-	arena   []byte // formatted UUIDs
+	// runWords is each run of up to fifteen bytes as two words (its
+	// bytes, then its length in the top byte), zero for a longer one: the
+	// tokens of short runs are copied sixteen bytes at a time.
+	runWords []runWord
+	max      int
+	root     *bnode
+	arena    []byte // formatted UUIDs
 }
 
 func (b *builder) col(n *bnode, which int) *reader {
@@ -87,13 +102,19 @@ func (b *builder) column(key string) *reader {
 }
 
 func (n *bnode) child(tag uint64) *bnode {
-	for _, k := range n.kids {
+	if n.next < len(n.kids) && n.kids[n.next].tag == tag {
+		n.next++
+		return n.kids[n.next-1]
+	}
+	for i, k := range n.kids {
 		if k.tag == tag {
+			n.next = i + 1
 			return k
 		}
 	}
 	k := &bnode{key: n.key + "." + strconv.FormatUint(tag, 10), tag: tag}
 	n.kids = append(n.kids, k)
+	n.next = len(n.kids)
 	return k
 }
 
@@ -124,7 +145,7 @@ func (b *builder) reset(size int) {
 	}
 	clear(b.cols)
 	b.root.reset()
-	b.runList = b.runList[:0]
+	b.runList, b.runWords = b.runList[:0], b.runWords[:0]
 	b.arena = nil
 }
 
@@ -182,13 +203,13 @@ func (b *builder) message(out []byte, n *bnode, depth int) ([]byte, bool) {
 			return out, true
 		}
 		c := n.child(tag)
-		out = protowire.AppendVarint(out, tag)
+		out = appendUvarint(out, tag)
 		var ok bool
 		switch protowire.Type(tag & 7) {
 		case protowire.VarintType:
 			r := b.col(c, colVarint)
 			c.prev += unzigzag(r.uvarint())
-			out, ok = protowire.AppendVarint(out, c.prev), !r.bad
+			out, ok = appendUvarint(out, c.prev), !r.bad
 		case protowire.Fixed32Type:
 			r := b.col(c, colFixed32)
 			out = append(out, r.take(4)...)
@@ -286,9 +307,11 @@ func putLength(out []byte, at int) []byte {
 }
 
 // tokens rebuilds a text from its tokens. Most tokens are one byte and
-// name a run already seen: that path reads the column directly.
+// name a short run already seen: that path reads the column directly and
+// writes the run as one word.
 func (b *builder) tokens(out []byte, r *reader) ([]byte, bool) {
 	prevWord := false
+	words := b.runWords
 	for {
 		if len(out) > b.max {
 			return out, false
@@ -300,11 +323,18 @@ func (b *builder) tokens(out []byte, r *reader) ([]byte, bool) {
 		} else if t = r.uvarint(); r.bad {
 			return out, false
 		}
-		if t >= tokBase && t-tokBase < uint64(len(b.runList)) {
+		if i := t - tokBase; t >= tokBase && i < uint64(len(words)) {
 			if prevWord {
 				out = append(out, ' ')
 			}
-			out, prevWord = append(out, b.runList[t-tokBase]...), true
+			if w, l := words[i], len(out); w.hi != 0 && cap(out)-l >= 16 {
+				binary.LittleEndian.PutUint64(out[l:l+8], w.lo)
+				binary.LittleEndian.PutUint64(out[l+8:l+16], w.hi)
+				out = out[:l+int(w.hi>>56)]
+			} else {
+				out = append(out, b.runList[i]...)
+			}
+			prevWord = true
 			continue
 		}
 		sep := t == tokSep
@@ -318,6 +348,7 @@ func (b *builder) tokens(out []byte, r *reader) ([]byte, bool) {
 		if !ok {
 			return out, false
 		}
+		words = b.runWords
 		if !sep && prevWord {
 			out = append(out, ' ')
 		}
@@ -339,5 +370,10 @@ func (b *builder) run(t uint64) ([]byte, bool) {
 		return nil, false
 	}
 	b.runList = append(b.runList, v)
+	var w runWord
+	if len(v) < 16 {
+		w.lo, w.hi = pack(v[:min(len(v), 8)]), pack(v[min(len(v), 8):])|uint64(len(v))<<56
+	}
+	b.runWords = append(b.runWords, w)
 	return v, true
 }

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"connectrpc.com/connect"
 	"github.com/klauspost/compress/zstd"
@@ -69,10 +70,13 @@ func ClientOption() connect.ClientOption {
 	return connect.WithAcceptCompression(Name, NewDecompressor, NewCompressor)
 }
 
-// compressor buffers a message and writes its frame on Close.
+// compressor buffers a message and writes its frame on Close. Connect
+// pools compressors: the buffers, the shredder's paths and tables and the
+// zstd encoder are kept from message to message.
 type compressor struct {
 	w   io.Writer
-	buf []byte
+	buf []byte // the message
+	out []byte // its frame
 	enc *zstd.Encoder
 	sh  shredder
 	// tableMin is tableMin (tests lower it to take small messages apart).
@@ -90,40 +94,54 @@ func (c *compressor) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// keepMax is the largest buffer a compressor keeps for the next message.
+const keepMax = 4 << 20
+
 func (c *compressor) Close() error {
 	frame := c.frame(c.buf)
-	c.buf = c.buf[:0]
+	var err error
 	if c.w == nil {
-		return errors.New("colzstd: no writer")
+		err = errors.New("colzstd: no writer")
+	} else {
+		_, err = c.w.Write(frame)
 	}
-	_, err := c.w.Write(frame)
+	if cap(c.buf) > keepMax || cap(c.out) > keepMax {
+		c.buf, c.out, c.sh.buf = nil, nil, nil
+	}
+	c.buf = c.buf[:0]
 	return err
 }
 
 func (c *compressor) Reset(w io.Writer) { c.w, c.buf = w, c.buf[:0] }
 
+// pullDescriptor is the shape the compressor takes messages apart by.
+var pullDescriptor = (&v1.PullResponse{}).ProtoReflect().Descriptor()
+
 // frame encodes msg: as columns if it takes apart exactly, else as zstd.
+// The frame is the compressor's until its next one.
 func (c *compressor) frame(msg []byte) []byte {
 	var body []byte
 	var cuts []int
 	ok := len(msg) >= c.tableMin
 	if ok {
-		body, cuts, ok = c.sh.shred(msg, (&v1.PullResponse{}).ProtoReflect().Descriptor())
+		body, cuts, ok = c.sh.shred(msg, pullDescriptor)
 	}
 	if !ok {
-		return c.enc.EncodeAll(msg, append(make([]byte, 0, len(msg)/3+16), version, modeZstd))
+		c.out = c.enc.EncodeAll(msg, append(slices.Grow(c.out[:0], len(msg)/3+16), version, modeZstd))
+		return c.out
 	}
-	out := append(make([]byte, 0, len(body)/2+16), version, modeTable)
+	out := append(slices.Grow(c.out[:0], len(body)/2+16), version, modeTable)
 	out = appendUvarint(out, uint64(len(msg)))
-	out = appendUvarint(out, uint64(len(cuts)+1))
+	out = appendUvarint(out, uint64(len(cuts)))
 	start := 0
-	for _, end := range append(cuts, len(body)) {
+	for _, end := range cuts {
 		at := len(out)
 		out = append(out, make([]byte, binary.MaxVarintLen32)...)
 		out = c.enc.EncodeAll(body[start:end], out)
 		out = putFixedUvarint(out, at, len(out)-at-binary.MaxVarintLen32)
 		start = end
 	}
+	c.out = out
 	return out
 }
 

@@ -20,14 +20,16 @@ import (
 )
 
 // peerPage is a pull page of n of the peers' contacts, as the server
-// sends them: the record's stamp and author shared by its fields.
+// sends them: the record's stamp and author shared by its fields. The
+// same n gives the same bytes (the golden frames depend on it).
 func peerPage(t testing.TB, n int) []byte {
 	t.Helper()
 	g := peer.New(42)
+	ids := peer.NewRand(7)
 	users := make([]string, peer.Workers)
 	devices := make([]string, peer.Workers)
 	for i := range users {
-		users[i], devices[i] = uuid.NewString(), uuid.NewString()
+		users[i], devices[i] = ids.UUID(), ids.UUID()
 	}
 	buckets := map[int]*v1.BucketUpdate{}
 	resp := &v1.PullResponse{Cursor: []byte("cursor-bytes"), HasMore: true, ServerTime: timestamppb.New(time.Unix(1765000000, 5)), SchemaVersion: 4}
@@ -167,8 +169,6 @@ func TestSmallerThanZstd(t *testing.T) {
 	t.Logf("page %d bytes: zstd %d, columns %d (%.0f%%)", len(page), len(plain), len(frame), 100*float64(len(frame))/float64(len(plain)))
 }
 
-// TestRandomMessages: random pull pages, of every shape the generated
-// types allow, come back byte for byte.
 // TestNeverMuchLargerThanZstd: from one contact to a full page, the frame
 // is at most a few bytes over plain zstd's.
 func TestNeverMuchLargerThanZstd(t *testing.T) {
@@ -182,10 +182,10 @@ func TestNeverMuchLargerThanZstd(t *testing.T) {
 	}
 }
 
-func TestRandomMessages(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	c, d := NewCompressor(), NewDecompressor() // each used for every message, as Connect's pools do
-	c.(*compressor).tableMin = 0               // small ones too
+// randomMessage is a random pull page, of any shape the generated types
+// allow, drawn from r alone (the same r gives the same message).
+func randomMessage(t testing.TB, r *rand.Rand) []byte {
+	t.Helper()
 	words := strings.Fields("housing rent, arrears. Landlord émigré 12 ;; x")
 	str := func() string {
 		var b strings.Builder
@@ -195,25 +195,42 @@ func TestRandomMessages(t *testing.T) {
 		}
 		return b.String()
 	}
-	for i := range 300 {
-		resp := &v1.PullResponse{HasMore: r.IntN(2) == 0, Cursor: []byte(str()), SchemaVersion: r.Uint32()}
-		for range r.IntN(4) {
-			bu := &v1.BucketUpdate{ClientId: uuid.NewString(), Action: v1.BucketAction(r.IntN(4)), Position: r.Uint64()}
-			for range r.IntN(6) {
-				rec := &v1.RecordState{RecordId: []string{uuid.NewString(), strings.ToUpper(uuid.NewString()), str()}[r.IntN(3)],
-					RecordType: str(), Position: r.Uint64(), Stamp: &v1.Stamp{Time: r.Uint64(), Replica: str()}}
-				for range r.IntN(5) {
-					v := []*v1.Value{sample.Str(str()), sample.Int(r.Int64() - r.Int64()), sample.Bool(r.IntN(2) == 0), sample.Date(2000+r.IntN(50), 1+r.IntN(12), 1+r.IntN(28)), {}}[r.IntN(5)]
-					rec.Fields = append(rec.Fields, &v1.FieldState{Field: str(), Value: v})
-				}
-				bu.Records = append(bu.Records, rec)
+	id := func() string {
+		var b [16]byte
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return uuid.UUID(b).String()
+	}
+	resp := &v1.PullResponse{HasMore: r.IntN(2) == 0, Cursor: []byte(str()), SchemaVersion: r.Uint32()}
+	for range r.IntN(4) {
+		bu := &v1.BucketUpdate{ClientId: id(), Action: v1.BucketAction(r.IntN(4)), Position: r.Uint64()}
+		for range r.IntN(6) {
+			rec := &v1.RecordState{RecordId: []string{id(), strings.ToUpper(id()), str()}[r.IntN(3)],
+				RecordType: str(), Position: r.Uint64(), Stamp: &v1.Stamp{Time: r.Uint64(), Replica: str()}}
+			for range r.IntN(5) {
+				v := []*v1.Value{sample.Str(str()), sample.Int(r.Int64() - r.Int64()), sample.Bool(r.IntN(2) == 0), sample.Date(2000+r.IntN(50), 1+r.IntN(12), 1+r.IntN(28)), {}}[r.IntN(5)]
+				rec.Fields = append(rec.Fields, &v1.FieldState{Field: str(), Value: v})
 			}
-			resp.Buckets = append(resp.Buckets, bu)
+			bu.Records = append(bu.Records, rec)
 		}
-		msg, err := proto.Marshal(resp)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp.Buckets = append(resp.Buckets, bu)
+	}
+	msg, err := proto.MarshalOptions{Deterministic: true}.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
+}
+
+// TestRandomMessages: random pull pages, of every shape the generated
+// types allow, come back byte for byte.
+func TestRandomMessages(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	c, d := NewCompressor(), NewDecompressor() // each used for every message, as Connect's pools do
+	c.(*compressor).tableMin = 0               // small ones too
+	for i := range 300 {
+		msg := randomMessage(t, r)
 		got, err := decompress(d, compressWith(t, c, msg))
 		if err != nil || !bytes.Equal(got, msg) {
 			t.Fatalf("message %d: rebuilt %d bytes (%v), want the %d sent", i, len(got), err, len(msg))

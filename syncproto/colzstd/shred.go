@@ -60,22 +60,19 @@ type column struct {
 
 // node is one field path: the field numbers and wire types from the root.
 type node struct {
-	key   string
-	md    protoreflect.MessageDescriptor // the message found here (or at the root), if the descriptor says
-	text  bool                           // a string field: long values go as tokens
-	kids  []*node
-	tag   uint64
-	cols  [numCols]*column
-	prev  uint64
-	strs  map[string]uint32   // the dictionary: values seen, by index
-	uuids map[[16]byte]uint32 // UUIDs seen, in the same numbering
-	n     uint32              // the dictionary's size
+	key  string
+	md   protoreflect.MessageDescriptor // the message found here (or at the root), if the descriptor says
+	text bool                           // a string field: long values go as tokens
+	kids []*node
+	tag  uint64
+	cols [numCols]*column
+	prev uint64
+	dict table // the dictionary: values seen (UUIDs and others), by index
 }
 
 func (n *node) reset() {
-	n.prev, n.n = 0, 0
-	clear(n.strs)
-	clear(n.uuids)
+	n.prev = 0
+	n.dict.reset()
 	for _, k := range n.kids {
 		k.reset()
 	}
@@ -88,7 +85,9 @@ type shredder struct {
 	cols []*column // the columns of this message, in the order first used
 	st   *column   // the structure: tags, and 0 at each message's end
 	runs *column   // the text runs, each the first time it is used
-	rid  runTable
+	rid  table
+	buf  []byte // the body of the last message
+	cuts []int
 	root *node
 	md   protoreflect.MessageDescriptor
 }
@@ -146,8 +145,9 @@ func (n *node) child(tag uint64) *node {
 }
 
 // shred takes msg apart as a message of md's shape and returns the
-// columns' body and where in it each large column starts and ends (for
-// compressing each alone), or false if msg is not canonical protobuf of
+// columns' body and where in it each chunk ends (a large column is a chunk
+// of its own, so that it is compressed alone; the last end is the body's),
+// or false if msg is not canonical protobuf of
 // that shape (the caller sends it as it is).
 func (s *shredder) shred(msg []byte, md protoreflect.MessageDescriptor) ([]byte, []int, bool) {
 	s.reset(md)
@@ -163,7 +163,8 @@ func (s *shredder) shred(msg []byte, md protoreflect.MessageDescriptor) ([]byte,
 const largeColumn = 4 << 10
 
 // body is the column directory (count, then each key and length) and the
-// columns, and the offsets where large columns start and end.
+// columns, and the offsets where its chunks end: at the start and end of
+// each large column, and at the body's end.
 func (s *shredder) body() ([]byte, []int) {
 	// Small columns first, after the directory; then each large one.
 	slices.SortStableFunc(s.cols, func(a, b *column) int {
@@ -173,20 +174,21 @@ func (s *shredder) body() ([]byte, []int) {
 	for _, c := range s.cols {
 		size += len(c.key) + len(c.b) + 8
 	}
-	out := appendUvarint(make([]byte, 0, size), uint64(len(s.cols)))
+	out := appendUvarint(slices.Grow(s.buf[:0], size), uint64(len(s.cols)))
 	for _, c := range s.cols {
 		out = appendUvarint(out, uint64(len(c.key)))
 		out = append(out, c.key...)
 		out = appendUvarint(out, uint64(len(c.b)))
 	}
-	var cuts []int
+	cuts := s.cuts[:0]
 	for _, c := range s.cols {
 		if len(c.b) >= largeColumn && len(out) > 0 {
 			cuts = append(cuts, len(out))
 		}
 		out = append(out, c.b...)
 	}
-	return out, cuts
+	s.buf, s.cuts = out, append(cuts, len(out))
+	return s.buf, s.cuts
 }
 
 func b2i(b bool) int {
@@ -257,139 +259,84 @@ func (s *shredder) value(v []byte, c *node, depth int) bool {
 			return false
 		}
 		s.st.b = append(s.st.b, 0)
+	case c.text && len(v) >= textMin && len(v) != uuidLen:
+		s.textValue(v, c, kinds) // not a UUID: long texts are never looked up
 	default:
-		uuid := isUUID(v)
-		text := !uuid && c.text && len(v) >= textMin // never remembered: not looked up
-		var raw [16]byte
-		i, seen := uint32(0), false
-		switch {
-		case uuid:
-			raw = parseUUID(v)
-			i, seen = c.uuids[raw]
-		case !text:
-			i, seen = c.strs[string(v)]
-		}
-		switch {
-		case seen:
+		i, seen, at := c.dict.find(v)
+		if seen {
 			kinds.b = append(kinds.b, kindDict)
 			col := s.col(c, colDict)
 			col.b = appendUvarint(col.b, uint64(i))
 			return true
+		}
+		raw, uuid := parseUUID(v)
+		switch {
 		case uuid:
 			kinds.b = append(kinds.b, kindUUID)
 			col := s.col(c, colUUID)
 			col.b = append(col.b, raw[:]...)
-		case text:
-			kinds.b = append(kinds.b, kindText)
-			s.text(v, s.col(c, colTok))
-			return true // long texts are not remembered
+		case c.text && len(v) >= textMin:
+			s.textValue(v, c, kinds)
+			return true
 		default:
 			kinds.b = append(kinds.b, kindRaw)
 			l, r := s.col(c, colLen), s.col(c, colRaw)
 			l.b = appendUvarint(l.b, uint64(len(v)))
 			r.b = append(r.b, v...)
 		}
-		c.remember(v, uuid, raw)
+		if c.dict.len() < maxDict {
+			c.dict.add(v, at)
+		}
 	}
 	return true
 }
 
-// remember adds v to the path's dictionary, if there is room.
-func (c *node) remember(v []byte, uuid bool, raw [16]byte) {
-	if c.n >= maxDict {
-		return
-	}
-	if uuid {
-		if c.uuids == nil {
-			c.uuids = make(map[[16]byte]uint32)
-		}
-		c.uuids[raw] = c.n
-	} else {
-		if c.strs == nil {
-			c.strs = make(map[string]uint32)
-		}
-		c.strs[string(v)] = c.n
-	}
-	c.n++
+// textValue sends v, a long text, as tokens. Long texts are not
+// remembered: a value found in a path's dictionary is never one, so the
+// dictionary is not searched for them.
+func (s *shredder) textValue(v []byte, c *node, kinds *column) {
+	kinds.b = append(kinds.b, kindText)
+	s.text(v, s.col(c, colTok))
 }
 
-// text sends v as runs of word bytes and of other bytes, each run a token
-// naming it in the message's run dictionary (a run new to it follows in
-// the runs column). A single space between two words is left out: the
-// receiver puts one between two word tokens in a row.
-func (s *shredder) text(v []byte, toks *column) {
-	prevWord := false
-	for i := 0; i < len(v); {
-		w := isWordByte(v[i])
-		j := i + 1
-		for j < len(v) && isWordByte(v[j]) == w {
-			j++
-		}
-		run := v[i:j]
-		switch {
-		case w:
-			toks.b = appendUvarint(toks.b, tokBase+uint64(s.runID(run)))
-		case prevWord && j < len(v) && len(run) == 1 && run[0] == ' ':
-			// implicit
-		default:
-			toks.b = appendUvarint(toks.b, tokSep)
-			toks.b = appendUvarint(toks.b, tokBase+uint64(s.runID(run)))
-		}
-		prevWord, i = w, j
-	}
-	toks.b = append(toks.b, tokEnd)
-}
+// uuidLen is the length of a UUID's text.
+const uuidLen = 36
 
-// runID is run's number in the dictionary, adding it (and its bytes to
-// the runs column) if it is new.
-func (s *shredder) runID(run []byte) uint32 {
-	id, added := s.rid.id(run)
-	if added {
-		s.runs.b = appendUvarint(s.runs.b, uint64(len(run)))
-		s.runs.b = append(s.runs.b, run...)
-	}
-	return id
-}
+// uuidPairs are where the hex digits of each of a UUID's 16 bytes start in
+// its text.
+var uuidPairs = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
 
-// isWordByte: letters, digits and the bytes of UTF-8 sequences.
-func isWordByte(b byte) bool { return wordBytes[b] }
-
-var wordBytes = func() (t [256]bool) {
+// hexVal is the value of each lowercase hex digit; other bytes have bits
+// 0xf0 set.
+var hexVal = func() (t [256]uint8) {
 	for b := range 256 {
-		t[b] = b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b >= 0x80
+		switch {
+		case b >= '0' && b <= '9':
+			t[b] = uint8(b - '0')
+		case b >= 'a' && b <= 'f':
+			t[b] = uint8(b - 'a' + 10)
+		default:
+			t[b] = 0xf0
+		}
 	}
 	return t
 }()
 
-// isUUID reports whether v is a UUID in canonical lowercase form.
-func isUUID(v []byte) bool {
-	if len(v) != 36 {
-		return false
-	}
-	for i, b := range v {
-		switch i {
-		case 8, 13, 18, 23:
-			if b != '-' {
-				return false
-			}
-		default:
-			if (b < '0' || b > '9') && (b < 'a' || b > 'f') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
-// parseUUID is the 16 bytes of a UUID isUUID accepts.
-func parseUUID(v []byte) [16]byte {
+// parseUUID is the 16 bytes of v if v is a UUID in canonical lowercase
+// form.
+func parseUUID(v []byte) ([16]byte, bool) {
 	var raw [16]byte
-	j := 0
-	for _, part := range [][2]int{{0, 8}, {9, 13}, {14, 18}, {19, 23}, {24, 36}} {
-		n, _ := hex.Decode(raw[j:], v[part[0]:part[1]])
-		j += n
+	if len(v) != uuidLen || v[8] != '-' || v[13] != '-' || v[18] != '-' || v[23] != '-' {
+		return raw, false
 	}
-	return raw
+	v = v[:uuidLen]
+	var bad uint8
+	for i, at := range uuidPairs {
+		hi, lo := hexVal[v[at]], hexVal[v[at+1]]
+		bad |= hi | lo
+		raw[i] = hi<<4 | lo
+	}
+	return raw, bad&0xf0 == 0
 }
 
 func formatUUID(dst, raw []byte) []byte {
@@ -407,6 +354,12 @@ func zigzag(d uint64) uint64 { x := int64(d); return uint64(x<<1) ^ uint64(x>>63
 
 func unzigzag(u uint64) uint64 { return (u >> 1) ^ -(u & 1) }
 
-func appendUvarint(b []byte, v uint64) []byte { return protowire.AppendVarint(b, v) }
+// appendUvarint appends v as a uvarint: most are one byte, done inline.
+func appendUvarint(b []byte, v uint64) []byte {
+	if v < 0x80 {
+		return append(b, byte(v))
+	}
+	return protowire.AppendVarint(b, v)
+}
 
 func uvarint(b []byte) (uint64, int) { return protowire.ConsumeVarint(b) }
