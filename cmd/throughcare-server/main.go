@@ -119,7 +119,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 	if err != nil {
 		return err
 	}
-	returnMemoryWhenQuiet(ctx, cfg.ReturnMemoryEvery, st, log)
+	returnMemoryWhenQuiet(ctx, cfg.ReturnMemoryEvery, cfg.MappedLimit, st, log)
 	defer func() {
 		if err := st.Close(); err != nil {
 			log.Error().Err(err).Msg("closing store")

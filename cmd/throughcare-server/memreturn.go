@@ -24,8 +24,17 @@ import (
 
 const (
 	// DefaultReturnEvery is how often the server checks whether it has
-	// gone quiet (--return-memory-every).
-	DefaultReturnEvery = 5 * time.Second
+	// gone quiet (--return-memory-every). A full sync of a large store
+	// reads a table's worth of pages in well under a second; checking
+	// every second keeps the mapped pages near DefaultMappedLimit while it
+	// runs. A check reads two small /proc files.
+	DefaultReturnEvery = time.Second
+	// DefaultMappedLimit is how much of the server's resident memory may
+	// be mapped files (--mapped-limit) before a busy check hands back the
+	// store's table pages: the binary's own (about 20 MB), the
+	// write-ahead logs' and the tables'. A full sync of a million contacts
+	// otherwise keeps every page it read resident, 270 MB of them.
+	DefaultMappedLimit = 64 << 20
 	// quietBytesPerSecond is the allocation rate below which the server
 	// counts as quiet: a few pushes or pulls a second allocate less; a
 	// seeding, a full sync or a compaction building tables allocates
@@ -46,16 +55,21 @@ const (
 // table pages, store.DB.ReleaseTablePages), on the first quiet tick and
 // then on ticks 2, 4, 8, … apart (at most maxReturnGap), until the server
 // allocates again. On a busy tick it calls release only if the resident
-// memory (rss) is over limit: Go's soft limit keeps the heap near it, and
-// this keeps the mapped tables from taking the process far past it.
+// memory (rss) is over limit, or its mapped files over mappedLimit: Go's
+// soft limit keeps the heap near the limit, and this keeps the mapped
+// tables from taking the process past it (a long pull reads through
+// them).
 type memoryReturner struct {
 	ticks     <-chan time.Time
 	allocated func() uint64 // bytes allocated since the start, only growing
 	free      func()
 	release   func()
-	rss       func() int64
+	rss       func() resident
 	quiet     uint64 // bytes a tick below which the server is quiet
 	limit     int64  // resident bytes over which a busy tick releases; 0: never
+	// mappedLimit is the resident bytes of mapped files over which a busy
+	// tick releases; 0: never.
+	mappedLimit int64
 }
 
 // run returns memory on the ticks until ctx ends.
@@ -72,7 +86,7 @@ func (r *memoryReturner) run(ctx context.Context) {
 		switch {
 		case busy:
 			quietTicks, gap = 0, 1
-			if r.limit > 0 && r.rss() > r.limit {
+			if r.overLimit() {
 				r.release()
 			}
 		case quietTicks+1 == gap:
@@ -86,6 +100,16 @@ func (r *memoryReturner) run(ctx context.Context) {
 	}
 }
 
+// overLimit reports whether the process is resident past limit, or its
+// mapped files past mappedLimit.
+func (r *memoryReturner) overLimit() bool {
+	if r.limit <= 0 && r.mappedLimit <= 0 {
+		return false
+	}
+	m := r.rss()
+	return (r.limit > 0 && m.total > r.limit) || (r.mappedLimit > 0 && m.mapped > r.mappedLimit)
+}
+
 // heapAllocated is the bytes the program has allocated on the heap since
 // it started.
 func heapAllocated() uint64 {
@@ -97,22 +121,31 @@ func heapAllocated() uint64 {
 	return s[0].Value.Uint64()
 }
 
-// residentBytes is the process's resident memory (/proc/self/statm), 0
+// resident is how much of the process is in memory, in bytes.
+type resident struct {
+	total  int64 // all of it
+	mapped int64 // mapped files: the binary, the store's logs and tables
+}
+
+// residentBytes reads the process's resident memory (/proc/self/statm:
+// size, resident, shared pages; shared counts the file-backed ones), zeros
 // where it cannot be read.
-func residentBytes() int64 {
+func residentBytes() resident {
 	b, err := os.ReadFile("/proc/self/statm")
 	if err != nil {
-		return 0
+		return resident{}
 	}
 	f := bytes.Fields(b)
-	if len(f) < 2 {
-		return 0
+	if len(f) < 3 {
+		return resident{}
 	}
-	pages, err := strconv.ParseInt(string(f[1]), 10, 64)
-	if err != nil {
-		return 0
+	total, err1 := strconv.ParseInt(string(f[1]), 10, 64)
+	shared, err2 := strconv.ParseInt(string(f[2]), 10, 64)
+	if err1 != nil || err2 != nil {
+		return resident{}
 	}
-	return pages * int64(os.Getpagesize())
+	page := int64(os.Getpagesize())
+	return resident{total: total * page, mapped: shared * page}
 }
 
 // tablePages is a store whose mapped files' resident pages can be handed
@@ -126,8 +159,9 @@ var _ tablePages = (*store.DB)(nil)
 // returnMemoryWhenQuiet starts the server's returner (every > 0) for as
 // long as ctx lasts: it returns the heap's free memory and, if st is a
 // tablePages, the pages of the store's tables, also whenever the process
-// is resident past Go's memory limit.
-func returnMemoryWhenQuiet(ctx context.Context, every time.Duration, st any, log zerolog.Logger) {
+// is resident past Go's memory limit or its mapped files past mappedLimit
+// (0: never).
+func returnMemoryWhenQuiet(ctx context.Context, every time.Duration, mappedLimit int64, st any, log zerolog.Logger) {
 	if every <= 0 {
 		return
 	}
@@ -147,6 +181,7 @@ func returnMemoryWhenQuiet(ctx context.Context, every time.Duration, st any, log
 		if l := debug.SetMemoryLimit(-1); l != 1<<63-1 {
 			r.limit = l
 		}
+		r.mappedLimit = mappedLimit
 	}
 	t := time.NewTicker(every)
 	r.ticks = t.C

@@ -60,28 +60,51 @@ func TestMemoryReturnerOwnAllocations(t *testing.T) {
 	}
 }
 
-// A busy server resident past its limit hands back the table pages (not
-// the heap: Go's own limit sees to that) on every tick it is over.
+// A busy server resident past its limit, or with its mapped files past
+// theirs, hands back the table pages (not the heap: Go's own limit sees
+// to that) on every tick it is over.
 func TestMemoryReturnerOverLimit(t *testing.T) {
-	allocs := []uint64{5000, 5000, 5000, 5000, 0}
-	rss := []int64{100, 600, 400, 900, 900}
-	freed, released := returnsOn(t, 1000, allocs, rss, 0)
-	if want := []int{5}; !slices.Equal(freed, want) {
-		t.Errorf("freed the heap on ticks %v, want %v", freed, want)
+	allocs := []uint64{5000, 5000, 5000, 5000, 5000, 5000, 0}
+	rss := []resident{
+		{100, 10}, {600, 10}, {400, 10}, {900, 10}, // the whole over 500
+		{300, 200}, {300, 100}, // mapped files over 100
+		{300, 300}, // quiet: returns anyway
 	}
-	if want := []int{2, 4, 5}; !slices.Equal(released, want) {
-		t.Errorf("released the tables on ticks %v, want %v (busy and over 500 bytes, or quiet)", released, want)
+	tests := []struct {
+		name         string
+		limit        int64
+		mapped       int64
+		wantReleased []int
+	}{
+		{"both", 500, 100, []int{2, 4, 5, 7}},
+		{"whole only", 500, 0, []int{2, 4, 7}},
+		{"mapped only", 0, 100, []int{5, 7}},
+		{"neither", 0, 0, []int{7}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			freed, released := returnsOn(t, 1000, allocs, func(r *memoryReturner, tick func() int) {
+				r.rss = func() resident { return rss[tick()-1] }
+				r.limit, r.mappedLimit = tt.limit, tt.mapped
+			}, 0)
+			if want := []int{7}; !slices.Equal(freed, want) {
+				t.Errorf("freed the heap on ticks %v, want %v", freed, want)
+			}
+			if !slices.Equal(released, tt.wantReleased) {
+				t.Errorf("released the tables on ticks %v, want %v", released, tt.wantReleased)
+			}
+		})
 	}
 }
 
 // returnsOn runs a returner over len(allocs) ticks, allocs[i] bytes
-// allocated before tick i+1, the process resident rss[i] bytes then (with
-// a limit of 500; rss nil: no limit), and freeCost bytes allocated by each
+// allocated before tick i+1, set up further by with (if not nil; tick
+// gives the current tick, from 1), and freeCost bytes allocated by each
 // return; it gives the ticks the heap was freed on and those the tables
 // were released on. The returner reads what was allocated once as it
 // starts and twice a tick; each read is waited for, so every tick's
 // allocations land between its reads.
-func returnsOn(t *testing.T, quiet uint64, allocs []uint64, rss []int64, freeCost uint64) (freed, released []int) {
+func returnsOn(t *testing.T, quiet uint64, allocs []uint64, with func(*memoryReturner, func() int), freeCost uint64) (freed, released []int) {
 	t.Helper()
 	ticks := make(chan time.Time)
 	read := make(chan struct{})
@@ -99,11 +122,10 @@ func returnsOn(t *testing.T, quiet uint64, allocs []uint64, rss []int64, freeCos
 			total += freeCost
 		},
 		release: func() { released = append(released, tick) },
-		rss:     func() int64 { return rss[tick-1] },
 		quiet:   quiet,
 	}
-	if rss != nil {
-		r.limit = 500
+	if with != nil {
+		with(r, func() int { return tick })
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -119,4 +141,13 @@ func returnsOn(t *testing.T, quiet uint64, allocs []uint64, rss []int64, freeCos
 	cancel()
 	<-done
 	return freed, released
+}
+
+// The process's resident memory reads from /proc: some of it is the
+// mapped binary, and the mapped part is never more than the whole.
+func TestResidentBytes(t *testing.T) {
+	r := residentBytes()
+	if r.total <= 0 || r.mapped <= 0 || r.mapped > r.total {
+		t.Fatalf("residentBytes() = %+v, want 0 < mapped <= total", r)
+	}
 }

@@ -38,7 +38,9 @@ func main() {
 	flag.IntVar(&o.batch, "batch", 500, "contacts in one push")
 	flag.IntVar(&o.pushers, "pushers", 1, "pushes at once while seeding (on 2 cores, 1 ingests fastest: 4 was 20-40% slower)")
 	flag.IntVar(&o.syncs, "syncs", 3, "full syncs to fresh tablets (the report gives medians)")
-	flag.DurationVar(&o.idle, "idle", 5*time.Second, "how long the server rests after seeding before its idle RSS is read")
+	flag.DurationVar(&o.idle, "idle", 5*time.Second, "how long after seeding the server's RSS is read (still compacting)")
+	flag.DurationVar(&o.rest, "rest", 20*time.Second, "how long the server rests once it has come to rest (compaction done) before its idle RSS is read and the full syncs start (Badger lets go of its last table builders' buffers one every 2 s, up to 8)")
+	flag.DurationVar(&o.settle, "settle", 5*time.Minute, "how long to wait at most for the server to come to rest after seeding")
 	flag.StringVar(&o.server, "server", "", "server binary to run (default: build ./cmd/throughcare-server)")
 	flag.StringVar(&o.out, "out", ".tmp", "directory for realbench.md and realbench.json")
 	storm := flag.String("storm", "500,1000", "reconnect storms to run after the full syncs: tablets in each, separated by commas (off for none)")
@@ -104,7 +106,7 @@ func exitOn(err error) {
 // options are the run's settings.
 type options struct {
 	size, batch, pushers, syncs int
-	idle                        time.Duration
+	idle, settle, rest          time.Duration
 	server, out                 string
 	serverArgs                  []string
 	storm                       stormOptions

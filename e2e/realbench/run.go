@@ -83,7 +83,7 @@ func run(ctx context.Context, o options) (*Report, error) {
 	}
 	r.Notes = append(r.Notes,
 		fmt.Sprintf("seeded from this process over SyncService.Push: %d supervisors (one per workload worker), %d contacts a push, pushes at once: %d", len(c.pushers), o.batch, o.pushers),
-		fmt.Sprintf("idle RSS read %s after seeding; %d full syncs, each to a fresh tablet in its own process (its peak RSS is its VmHWM): the tablet's figures are their medians, the server's peak RSS (sampled every 100 ms) the highest", o.idle, o.syncs),
+		fmt.Sprintf("RSS read %[1]s after seeding (the store still compacting what the seeding wrote), then once the server has come to rest (two checks a second apart each finding it used under 30 ms of CPU, at most %[3]s) and %[4]s more; then %[2]d full syncs, each to a fresh tablet in its own process (its peak RSS is its VmHWM): the tablet's figures are their medians, the server's peak RSS (sampled every 100 ms) the highest", o.idle, o.syncs, o.settle, o.rest),
 		"server flags: "+cmp.Or(strings.Join(args, " "), "(none)"),
 		"load average "+loadAverage()+" at the end")
 	return r, nil
@@ -124,17 +124,54 @@ func seedAndRest(ctx context.Context, o options, srv *serverproc.Server, c *team
 		return in, ingested, idle, ctx.Err()
 	case <-time.After(o.idle):
 	}
+	if in.compacting, err = serverproc.ReadSample(srv.PID(), 0); err != nil {
+		return in, ingested, idle, err
+	}
+	afterCPU, err := cpuTime(srv.PID())
+	if err != nil {
+		return in, ingested, idle, err
+	}
+	in.afterCPU = afterCPU - srvCPU1
+	if err := settle(ctx, o, srv, &in); err != nil {
+		return in, ingested, idle, err
+	}
 	idle, err = serverproc.ReadSample(srv.PID(), 0)
-	if err != nil {
-		return in, ingested, idle, err
-	}
-	idleCPU, err := cpuTime(srv.PID())
-	if err != nil {
-		return in, ingested, idle, err
-	}
-	in.idleCPU = idleCPU - srvCPU1
 	return in, ingested, idle, nil
 }
+
+// settle waits for the server to come to rest after seeding (settleEvery
+// checks, each finding it used under settleQuiet of CPU) for at most
+// o.settle, and then o.rest more, for Badger to let go of its table
+// builders' buffers and the memory returner to hand them back.
+func settle(ctx context.Context, o options, srv *serverproc.Server, in *ingest) error {
+	t := time.NewTicker(settleEvery)
+	defer t.Stop()
+	start := time.Now()
+	s := settler{
+		cpu:    func() (time.Duration, error) { return cpuTime(srv.PID()) },
+		ticks:  t.C,
+		quiet:  settleQuiet,
+		checks: max(restingChecks, int(o.settle/settleEvery)),
+	}
+	_, used, ok, err := s.wait(ctx)
+	if err != nil {
+		return err
+	}
+	in.settleTook, in.settleCPU, in.settled = time.Since(start), used, ok
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(o.rest):
+		return nil
+	}
+}
+
+const (
+	settleEvery = time.Second
+	// settleQuiet is 3% of a core: an idle server's housekeeping (its
+	// memory checks, the store's periodic work) uses about 1%.
+	settleQuiet = 30 * time.Millisecond
+)
 
 // fullSyncs runs n full syncs, each to a fresh tablet, and returns the
 // medians of the tablet's figures and the server's highest RSS sample.
@@ -175,10 +212,15 @@ func figures(o options, in ingest, ingested, idle serverproc.Sample, tab tabletR
 		{"this driver's CPU while seeding (drawing, encoding, pushing)", in.driverCPU.Seconds(), "s", "—"},
 		{"server peak RSS while ingesting (VmHWM)", mb(ingested.HWM), "MB", "< 500 MB"},
 		{"server RSS just after seeding", mb(ingested.RSS), "MB", "—"},
-		{"server RSS idle after seeding", mb(idle.RSS), "MB", "< 300 MB (at 1M)"},
+		{fmt.Sprintf("server RSS %s after seeding (still compacting)", o.idle), mb(in.compacting.RSS), "MB", "—"},
+		{"  of which anonymous (heap and Badger's buffers)", mb(in.compacting.Anon), "MB", "—"},
+		{"  of which file-backed (store files mapped)", mb(in.compacting.File), "MB", "—"},
+		{fmt.Sprintf("server CPU in the %s after seeding (compaction)", o.idle), in.afterCPU.Seconds(), "s", "—"},
+		{"time for the server to come to rest after that" + unsettled(in.settled), in.settleTook.Seconds(), "s", "—"},
+		{"server CPU meanwhile (compaction)", in.settleCPU.Seconds(), "s", "—"},
+		{fmt.Sprintf("server RSS idle, at rest %s", o.rest), mb(idle.RSS), "MB", "< 300 MB (at 1M)"},
 		{"  of which anonymous (heap and Badger's buffers)", mb(idle.Anon), "MB", "—"},
 		{"  of which file-backed (store files mapped)", mb(idle.File), "MB", "—"},
-		{fmt.Sprintf("server CPU in the %s idle after seeding (compaction)", o.idle), in.idleCPU.Seconds(), "s", "—"},
 		{"full sync to a fresh tablet", tab.Seconds, "s", "< 0.8 s at 100k; 1M < 10× 100k"},
 		{"full sync, bytes on the wire", float64(tab.WireBytes) / 1e6, "MB", "< 7 MB at 100k"},
 		{"full sync, records pulled", float64(tab.Pulled), "records", thousands(o.size+peer.Clients) + " (contacts + clients)"},
@@ -188,6 +230,15 @@ func figures(o options, in ingest, ingested, idle serverproc.Sample, tab tabletR
 		{"  of which file-backed (store files mapped)", mb(peak.File), "MB", "—"},
 		{"tablet peak RSS (its process's VmHWM)", mb(tab.PeakRSS), "MB", "< 150 MB at 100k"},
 	}
+}
+
+// unsettled marks the settling figure of a server that did not come to
+// rest.
+func unsettled(settled bool) string {
+	if settled {
+		return ""
+	}
+	return " (did not: gave up)"
 }
 
 // medianTablet is each of the tablet's figures' median over the runs

@@ -125,8 +125,15 @@ type ingest struct {
 	// serverCPU and driverCPU are the CPU the server and this process
 	// used while seeding (on 2 shared cores the driver's is not free).
 	serverCPU, driverCPU time.Duration
-	// idleCPU is the server's CPU in the idle wait after seeding.
-	idleCPU time.Duration
+	// afterCPU is the server's CPU in the first rest after seeding
+	// (options.idle); compacting its memory at the end of it.
+	afterCPU   time.Duration
+	compacting serverproc.Sample
+	// settleTook and settleCPU are how long the server took to come to
+	// rest after that (settler), and the CPU it used; settled is false if
+	// it did not within options.settle.
+	settleTook, settleCPU time.Duration
+	settled               bool
 }
 
 // seed draws size contacts and pushes each from its worker's pusher, in
