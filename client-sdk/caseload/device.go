@@ -21,6 +21,7 @@ import (
 	"github.com/throughcare/throughcare/syncproto/hlc"
 	"github.com/throughcare/throughcare/syncproto/schema"
 	"github.com/throughcare/throughcare/syncproto/topschedule"
+	"github.com/throughcare/throughcare/syncproto/wire"
 	"github.com/throughcare/throughcare/syncproto/zstdwire"
 )
 
@@ -171,7 +172,7 @@ func Open(cfg Config) (*Device, error) {
 	compress := connect.WithClientOptions(zstdwire.ClientOption(), colzstd.ClientOption())
 	d.sync = throughcarev1connect.NewSyncServiceClient(cfg.HTTPClient, base, bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
 	d.pullRaw = connect.NewClient[v1.PullRequest, rawResponse](cfg.HTTPClient, base+throughcarev1connect.SyncServicePullProcedure,
-		connect.WithCodec(rawCodec{}), bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
+		connect.WithCodec(wire.Codec{}), bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
 	d.auth = throughcarev1connect.NewAuthServiceClient(cfg.HTTPClient, base, bearer)
 	// Work a stop left half done (chunked.go) is finished before any read.
 	if err := d.finishPending(); err != nil {

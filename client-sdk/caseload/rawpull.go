@@ -182,29 +182,12 @@ func malformed(err error) error {
 	return fmt.Errorf("%w: %w", errMalformed, err)
 }
 
-// rawCodec is the protobuf codec with one addition: a *rawResponse keeps
-// the message's bytes instead of being decoded.
-type rawCodec struct{}
-
+// rawResponse is a pull response kept as the bytes it came in: wire.Codec
+// hands them over instead of decoding them.
 type rawResponse struct{ buf []byte }
 
-func (rawCodec) Name() string { return "proto" }
-
-func (rawCodec) Marshal(m any) ([]byte, error) {
-	pm, ok := m.(proto.Message)
-	if !ok {
-		return nil, fmt.Errorf("caseload: cannot encode %T", m)
-	}
-	return proto.Marshal(pm)
-}
-
-func (rawCodec) Unmarshal(b []byte, m any) error {
-	switch m := m.(type) {
-	case *rawResponse:
-		m.buf = append([]byte(nil), b...) // b belongs to a pool
-		return nil
-	case proto.Message:
-		return proto.Unmarshal(b, m)
-	}
-	return fmt.Errorf("caseload: cannot decode into %T", m)
+// UnmarshalRaw keeps a copy of b (it belongs to a pool).
+func (r *rawResponse) UnmarshalRaw(b []byte) error {
+	r.buf = append([]byte(nil), b...)
+	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
+	"github.com/throughcare/throughcare/syncproto/wire"
 )
 
 func TestParseStorm(t *testing.T) {
@@ -79,13 +80,13 @@ func TestStormPageCountsRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	var p stormPage
-	if err := (stormCodec{}).Unmarshal(b, &p); err != nil {
+	if err := (wire.Codec{}).Unmarshal(b, &p); err != nil {
 		t.Fatal(err)
 	}
 	if string(p.cursor) != "cur" || !p.hasMore || p.records != 3 || p.size != len(b) {
 		t.Errorf("page = %+v, want cursor cur, more, 3 records, size %d", p, len(b))
 	}
-	if err := (stormCodec{}).Unmarshal([]byte{0x0a, 0x05, 0x01}, &p); err == nil {
+	if err := (wire.Codec{}).Unmarshal([]byte{0x0a, 0x05, 0x01}, &p); err == nil {
 		t.Error("a cut page parsed")
 	}
 }

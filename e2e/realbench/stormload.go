@@ -187,7 +187,7 @@ func stormSignIn(ctx context.Context, job stormJob, n *atomic.Int64, bodies *bod
 		compress := connect.WithClientOptions(zstdwire.ClientOption(), colzstd.ClientOption())
 		t.sync = throughcarev1connect.NewSyncServiceClient(own, job.URL, bearer, compress)
 		t.pull = connect.NewClient[v1.PullRequest, stormPage](own, job.URL+throughcarev1connect.SyncServicePullProcedure,
-			connect.WithCodec(stormCodec{}), bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
+			connect.WithCodec(wire.Codec{}), bearer, compress, connect.WithReadMaxBytes(colzstd.DefaultMaxBytes))
 		return nil
 	})
 	return tablets, err
@@ -312,24 +312,11 @@ type stormPage struct {
 	size    int // its encoding's
 }
 
-type stormCodec struct{}
-
-func (stormCodec) Name() string { return "proto" }
-
-func (stormCodec) Marshal(m any) ([]byte, error) { return proto.Marshal(m.(proto.Message)) }
-
-func (stormCodec) Unmarshal(b []byte, m any) error {
-	p, ok := m.(*stormPage)
-	if !ok {
-		return proto.Unmarshal(b, m.(proto.Message))
-	}
-	return p.parse(b)
-}
-
 var errStormPage = errors.New("a malformed pull page")
 
-// parse reads the page's cursor and has_more and counts its records.
-func (p *stormPage) parse(b []byte) error {
+// UnmarshalRaw reads the page's cursor and has_more and counts its
+// records (wire.Codec hands it the page).
+func (p *stormPage) UnmarshalRaw(b []byte) error {
 	var cursor []byte
 	var more uint64
 	var bad bool

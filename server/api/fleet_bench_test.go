@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"connectrpc.com/connect"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/throughcare/throughcare/server/identity"
 	"github.com/throughcare/throughcare/server/servertest"
@@ -52,17 +51,9 @@ type benchRawPage struct {
 	size    int
 }
 
-type benchRawCodec struct{}
-
-func (benchRawCodec) Name() string { return "proto" }
-
-func (benchRawCodec) Marshal(m any) ([]byte, error) { return proto.Marshal(m.(proto.Message)) }
-
-func (benchRawCodec) Unmarshal(b []byte, m any) error {
-	p, ok := m.(*benchRawPage)
-	if !ok {
-		return proto.Unmarshal(b, m.(proto.Message))
-	}
+// UnmarshalRaw reads the page's cursor and has_more (wire.Codec hands it
+// the page).
+func (p *benchRawPage) UnmarshalRaw(b []byte) error {
 	p.size = len(b)
 	var cursor []byte
 	var more uint64
@@ -121,7 +112,7 @@ func benchReconnectFleet(b *testing.B, env *servertest.Env) {
 		hc := &http.Client{Transport: tr}
 		d.client = throughcarev1connect.NewSyncServiceClient(hc, env.URL, connect.WithInterceptors(servertest.BearerToken(token)), zstdwire.ClientOption())
 		d.pull = connect.NewClient[v1.PullRequest, benchRawPage](hc, env.URL+throughcarev1connect.SyncServicePullProcedure,
-			connect.WithCodec(benchRawCodec{}), connect.WithInterceptors(servertest.BearerToken(token)), zstdwire.ClientOption())
+			connect.WithCodec(wire.Codec{}), connect.WithInterceptors(servertest.BearerToken(token)), zstdwire.ClientOption())
 		fleet[i] = d
 	}
 	benchOfficePush(b, env.Engine, &officeID, seed)

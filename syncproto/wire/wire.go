@@ -3,8 +3,10 @@
 // pages, the review's scans of stored records, the store's history scans
 // and the SDK's raw pull pages. It owns the field numbers those paths use,
 // taken from the generated descriptors (so a renumbered field moves with
-// them and a renamed one fails at start-up), and Each, which walks a
-// message's fields without copying or allocating.
+// them and a renamed one fails at start-up), Each, which walks a
+// message's fields without copying or allocating, and Codec, the one
+// pass-through codec with which a client receives a message (a pull page)
+// still encoded.
 package wire
 
 import (
