@@ -70,6 +70,9 @@ type config struct {
 	// cache, in MiB.
 	MemoryLimit int64
 	CacheMB     int
+	// GCPercent is the collector's target, as GOGC (0: GOGC's, or Go's
+	// 100; see memory.go).
+	GCPercent int
 	// ReturnMemoryEvery is how often the server checks whether it is
 	// quiet, to return free memory to the system (0: never; memreturn.go).
 	ReturnMemoryEvery time.Duration
@@ -232,9 +235,10 @@ func (c *config) defineFlags(fs *flag.FlagSet) {
 	num(&c.MaxConnsPerIP, "max-conns-per-ip", 64, "connections one client address (IPv4 address or IPv6 /64) may hold open; 0 for no cap (behind a reverse proxy every connection comes from the proxy)")
 	fs.Int64Var(&c.MinFreeBytes, "min-free-bytes", diskspace.DefaultMinFree, "writes (pushes, admin and review changes) are refused with resource_exhausted while less than this many bytes are free on the data directory's filesystem; reads go on; 0 never refuses (env "+envName("min-free-bytes")+")")
 	fs.Int64Var(&c.MemoryLimit, "memory-limit", DefaultMemoryLimit, "soft limit on the server's memory, in bytes (Go's runtime collects garbage harder as it nears it, and returns memory to the system); GOMEMLIMIT, if set, replaces the default; 0 leaves it to GOMEMLIMIT or none; about 60% of the box's RAM suits a server alone on it (env "+envName("memory-limit")+")")
+	num(&c.GCPercent, "gc-percent", DefaultGCPercent, "the garbage collector runs once the heap has grown by this percentage of the live heap, as GOGC (which, if set, replaces the default); lower keeps less garbage resident for more CPU; 0 leaves it to GOGC or Go's 100")
 	num(&c.CacheMB, "cache-mb", store.DefaultBlockCacheMB, "the store's cache of table blocks read from disk, in MiB; more makes reads of a large store faster and costs as much memory")
 	dur(&c.ReturnMemoryEvery, "return-memory-every", DefaultReturnEvery, "how often the server checks whether it has gone quiet (allocating under 2 MiB a second), and if so collects garbage and returns free memory to the system, again after 2, 4, … up to 64 quiet checks; 0 never (Go's runtime then returns it over minutes)")
-	fs.Int64Var(&c.MappedLimit, "mapped-limit", DefaultMappedLimit, "resident bytes of mapped files (the binary, the store's logs and tables) over which a busy server hands the store's table pages back to the kernel at each --return-memory-every check, so a long pull does not keep every page it read; a later read of them comes from the disk; 0 only past --memory-limit (env "+envName("mapped-limit")+")")
+	fs.Int64Var(&c.MappedLimit, "mapped-limit", DefaultMappedLimit, "resident bytes of mapped files (the binary, the store's logs and tables) over which a busy server hands the store's table pages back to the kernel (checked 4 times a second), so a long pull does not keep every page it read; a later read of them comes from the disk; 0 only past --memory-limit (env "+envName("mapped-limit")+")")
 	str(&c.MetricsListen, "metrics-listen", "", "address to serve Prometheus metrics on, at /metrics, such as 127.0.0.1:9464 (loopback, or an internal address the scraper reaches); empty serves none; they are never served on --listen")
 	str(&c.PprofListen, "pprof-listen", "", "loopback address to serve Go's profiler on, at /debug/pprof/, such as 127.0.0.1:6060; empty (the default) serves none")
 	dur(&c.VlogGCInterval, "vlog-gc-interval", store.DefaultGCInterval, "how often the store's value log is garbage-collected (each pass rewrites files until none is worth it); 0 never")
@@ -299,6 +303,9 @@ func (c *config) check() error {
 	}
 	if c.MinFreeBytes < 0 {
 		return fmt.Errorf("--min-free-bytes must be 0 (never refuse writes) or a number of bytes such as 536870912 (512 MiB)")
+	}
+	if c.GCPercent < 0 {
+		return fmt.Errorf("--gc-percent must be 0 (GOGC's, or 100) or a positive percentage such as 50")
 	}
 	if c.MappedLimit < 0 {
 		return fmt.Errorf("--mapped-limit must be 0 (only past --memory-limit) or a number of bytes such as 67108864 (64 MiB)")

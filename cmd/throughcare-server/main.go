@@ -115,6 +115,7 @@ func serve(ctx context.Context, cfg *config, log zerolog.Logger, stdout io.Write
 		return err
 	}
 	setMemoryLimit(cfg.MemoryLimit, cfg.env, log)
+	setGCPercent(cfg.GCPercent, cfg.env)
 	st, key, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return err

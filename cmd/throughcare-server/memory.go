@@ -29,3 +29,21 @@ func setMemoryLimit(limit int64, getenv func(string) string, log zerolog.Logger)
 		log.Info().Int64("bytes", l).Msg("memory limit")
 	}
 }
+
+// DefaultGCPercent is --gc-percent's default, 50: the collector runs once
+// the heap has grown by half the live heap (Go's default is all of it).
+// The live heap of a server at rest is mostly the store's memtable and
+// caches (about 120 MB at a million contacts); a full sync's garbage then
+// takes the heap to 1.5 times that, not twice: 60 MB less resident during
+// a full sync, for 5-15% more CPU in collections while busy (measured with
+// make bench-real, deploy/OPERATIONS.md, Sizing). Near --memory-limit the
+// limit governs instead.
+const DefaultGCPercent = 50
+
+// setGCPercent sets the collector's target (--gc-percent), as GOGC does;
+// GOGC, if set (getenv), replaces the default; 0 keeps GOGC's, or Go's 100.
+func setGCPercent(percent int, getenv func(string) string) {
+	if percent > 0 && (percent != DefaultGCPercent || getenv("GOGC") == "") {
+		debug.SetGCPercent(percent)
+	}
+}

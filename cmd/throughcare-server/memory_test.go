@@ -34,6 +34,8 @@ func TestMemoryFlags(t *testing.T) {
 		"no_cache":        {"THROUGHCARE_CACHE_MB": "0"},
 		"huge_cache":      {"THROUGHCARE_CACHE_MB": "100000"},
 		"negative_return": {"THROUGHCARE_RETURN_MEMORY_EVERY": "-1s"},
+		"negative_gc":     {"THROUGHCARE_GC_PERCENT": "-5"},
+		"negative_mapped": {"THROUGHCARE_MAPPED_LIMIT": "-1"},
 	} {
 		if _, err := parseConfig(nil, func(k string) string { return bad[k] }, io.Discard); err == nil {
 			t.Errorf("%s: parseConfig accepted %v", name, bad)
@@ -66,6 +68,35 @@ func TestSetMemoryLimit(t *testing.T) {
 			setMemoryLimit(tt.limit, tt.getenv, zerolog.Nop())
 			if got := debug.SetMemoryLimit(-1); got != tt.want {
 				t.Fatalf("setMemoryLimit(%d) left the limit at %d, want %d", tt.limit, got, tt.want)
+			}
+		})
+	}
+}
+
+// --gc-percent sets the collector's target; 0 leaves it as it was (GOGC's,
+// or 100), and so does the default when GOGC is set.
+func TestSetGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(before) })
+	noEnv := func(string) string { return "" }
+	withGOGC := func(k string) string { return map[string]string{"GOGC": "200"}[k] }
+	tests := []struct {
+		name    string
+		percent int
+		getenv  func(string) string
+		want    int
+	}{
+		{"0 leaves it", 0, noEnv, 100},
+		{"the default", DefaultGCPercent, noEnv, DefaultGCPercent},
+		{"the default gives way to GOGC", DefaultGCPercent, withGOGC, 100},
+		{"a percentage given wins over GOGC", 80, withGOGC, 80},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			debug.SetGCPercent(100) // as the runtime starts without GOGC (or with it: left alone)
+			setGCPercent(tt.percent, tt.getenv)
+			if got := debug.SetGCPercent(100); got != tt.want {
+				t.Fatalf("setGCPercent(%d) left it at %d, want %d", tt.percent, got, tt.want)
 			}
 		})
 	}

@@ -24,11 +24,12 @@ import (
 
 const (
 	// DefaultReturnEvery is how often the server checks whether it has
-	// gone quiet (--return-memory-every). A full sync of a large store
-	// reads a table's worth of pages in well under a second; checking
-	// every second keeps the mapped pages near DefaultMappedLimit while it
-	// runs. A check reads two small /proc files.
-	DefaultReturnEvery = time.Second
+	// gone quiet (--return-memory-every).
+	DefaultReturnEvery = 5 * time.Second
+	// mappedEvery is how often a server with a --mapped-limit checks its
+	// mapped files: a full sync of a large store reads 20-50 MB of tables
+	// a second. A check reads /proc/self/statm.
+	mappedEvery = 250 * time.Millisecond
 	// DefaultMappedLimit is how much of the server's resident memory may
 	// be mapped files (--mapped-limit) before a busy check hands back the
 	// store's table pages: the binary's own (about 20 MB), the
@@ -58,15 +59,19 @@ const (
 // memory (rss) is over limit, or its mapped files over mappedLimit: Go's
 // soft limit keeps the heap near the limit, and this keeps the mapped
 // tables from taking the process past it (a long pull reads through
-// them).
+// them). Between ticks, each of mappedTicks releases if the mapped files
+// are over mappedLimit.
 type memoryReturner struct {
-	ticks     <-chan time.Time
-	allocated func() uint64 // bytes allocated since the start, only growing
-	free      func()
-	release   func()
-	rss       func() resident
-	quiet     uint64 // bytes a tick below which the server is quiet
-	limit     int64  // resident bytes over which a busy tick releases; 0: never
+	ticks <-chan time.Time
+	// mappedTicks are checks of the mapped files alone (past mappedLimit:
+	// release), between ticks.
+	mappedTicks <-chan time.Time
+	allocated   func() uint64 // bytes allocated since the start, only growing
+	free        func()
+	release     func()
+	rss         func() resident
+	quiet       uint64 // bytes a tick below which the server is quiet
+	limit       int64  // resident bytes over which a busy tick releases; 0: never
 	// mappedLimit is the resident bytes of mapped files over which a busy
 	// tick releases; 0: never.
 	mappedLimit int64
@@ -80,6 +85,11 @@ func (r *memoryReturner) run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
+		case <-r.mappedTicks:
+			if r.mappedLimit > 0 && r.rss().mapped > r.mappedLimit {
+				r.release()
+			}
+			continue
 		case <-r.ticks:
 		}
 		busy := r.allocated()-last >= r.quiet
@@ -185,8 +195,16 @@ func returnMemoryWhenQuiet(ctx context.Context, every time.Duration, mappedLimit
 	}
 	t := time.NewTicker(every)
 	r.ticks = t.C
+	var m *time.Ticker
+	if r.mappedLimit > 0 {
+		m = time.NewTicker(min(every, mappedEvery))
+		r.mappedTicks = m.C
+	}
 	go func() {
 		defer t.Stop()
+		if m != nil {
+			defer m.Stop()
+		}
 		r.run(ctx)
 	}()
 }

@@ -151,3 +151,39 @@ func TestResidentBytes(t *testing.T) {
 		t.Fatalf("residentBytes() = %+v, want 0 < mapped <= total", r)
 	}
 }
+
+// Between the quiet checks, each check of the mapped files alone hands
+// the table pages back while they are over their limit, whatever the
+// allocations.
+func TestMemoryReturnerMappedChecks(t *testing.T) {
+	mapped := []int64{10, 200, 100, 300, 0} // the last only shows the one before is done
+	checks := make(chan time.Time)
+	read := make(chan struct{})
+	var released []int
+	check := 0 // the checks read so far, in the returner's goroutine
+	r := &memoryReturner{
+		ticks:       make(chan time.Time), // never
+		mappedTicks: checks,
+		allocated:   func() uint64 { return 0 },
+		free:        func() { t.Error("freed the heap on a check of the mapped files") },
+		release:     func() { released = append(released, check) },
+		rss: func() resident {
+			check++
+			read <- struct{}{}
+			return resident{total: 1 << 30, mapped: mapped[check-1]}
+		},
+		mappedLimit: 100,
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.run(ctx) }()
+	for range mapped {
+		checks <- time.Time{}
+		<-read
+	}
+	cancel()
+	<-done
+	if want := []int{2, 4}; !slices.Equal(released, want) {
+		t.Fatalf("released the tables on checks %v, want %v (over 100 bytes mapped)", released, want)
+	}
+}
