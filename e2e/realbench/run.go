@@ -136,7 +136,7 @@ func seedAndRest(ctx context.Context, o options, srv *serverproc.Server, c *team
 		return in, ingested, idle, err
 	}
 	idle, err = serverproc.ReadSample(srv.PID(), 0)
-	return in, ingested, idle, nil
+	return in, ingested, idle, err
 }
 
 // settle waits for the server to come to rest after seeding (settleEvery
