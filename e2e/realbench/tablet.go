@@ -36,6 +36,9 @@ type tabletResult struct {
 	PeakRSS   int64   `json:"peak_rss"`   // the process's VmHWM after Sync, bytes
 
 	serverCPU time.Duration // the server's, set by the driver
+	// peak is the driver's highest sample of the tablet's RSS (every
+	// 100 ms), for its split into anonymous and file-backed memory.
+	peak serverproc.Sample
 }
 
 // runTablet is the tablet process: it opens a fresh SDK device on a
@@ -113,36 +116,41 @@ func fullSync(ctx context.Context, srv *serverproc.Server, key *software.Key, tm
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	peak, err := samplePeak(srv, exited)
+	peak, tablet, err := samplePeak(srv, cmd.Process.Pid, exited)
 	if err != nil {
 		return res, peak, err
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		return res, peak, fmt.Errorf("the tablet's result %q: %w", out.String(), err)
 	}
+	res.peak = tablet
 	return res, peak, nil
 }
 
-// samplePeak reads the server's memory every 100 ms until exited delivers,
-// and returns the sample with the highest RSS and the process's error.
-func samplePeak(srv *serverproc.Server, exited <-chan error) (serverproc.Sample, error) {
-	var peak serverproc.Sample
+// samplePeak reads the server's memory and the tablet's (process tablet)
+// every 100 ms until exited delivers, and returns the samples of each with
+// the highest RSS and the tablet process's error.
+func samplePeak(srv *serverproc.Server, tablet int, exited <-chan error) (peak, tabletPeak serverproc.Sample, err error) {
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
 	for {
 		s, err := serverproc.ReadSample(srv.PID(), 0)
 		if err != nil {
-			return peak, err
+			return peak, tabletPeak, err
 		}
 		if s.RSS > peak.RSS {
 			peak = s
 		}
+		// The tablet may have exited since: its last sample stands.
+		if s, err := serverproc.ReadSample(tablet, 0); err == nil && s.RSS > tabletPeak.RSS {
+			tabletPeak = s
+		}
 		select {
 		case err := <-exited:
 			if err != nil {
-				return peak, fmt.Errorf("the tablet process: %w", err)
+				return peak, tabletPeak, fmt.Errorf("the tablet process: %w", err)
 			}
-			return peak, nil
+			return peak, tabletPeak, nil
 		case <-t.C:
 		}
 	}
