@@ -190,11 +190,13 @@ func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
 	}
 	next := fetch(cursor)
 	resets := 0
+	b := pullBatch{d: d}
 	for {
 		f := <-next
 		if _, ok := resetReason(f.err); ok && resets < 2 {
 			resets++
 			rep.Reset = true
+			b = pullBatch{d: d} // what it held is reset too
 			if err := d.resetLocal(); err != nil {
 				return err
 			}
@@ -202,13 +204,14 @@ func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
 			continue
 		}
 		if f.err != nil {
-			return f.err
+			// Lost signal, a cancelled sync: what was stored stays.
+			return errors.Join(f.err, b.commit())
 		}
 		if f.p.hasMore {
 			next = fetch(f.p.cursor)
 		}
 		d.learnTime(f.p.serverTime, f.p.sent)
-		if err := d.applyPage(f.p, rep); err != nil {
+		if err := b.add(f.p, rep); err != nil {
 			if f.p.hasMore {
 				<-next // let the prefetch finish before returning
 			}
@@ -333,55 +336,6 @@ func (d *Device) fetchPage(ctx context.Context, cursor []byte) (*page, error) {
 		p.sent = sent
 	}
 	return p, err
-}
-
-// applyPage stores a page: records are written whole (the server sends a
-// record's whole current state), snapshots replace what was held for a
-// client, evictions purge it. The cursor is written last, after the
-// records are synced to disk, so a page interrupted by a crash is pulled
-// again.
-func (d *Device) applyPage(p *page, rep *SyncReport) error {
-	touched, err := d.applyBucketActions(p)
-	if err != nil {
-		return err
-	}
-	records, bytesIn, err := d.writePageRecords(p)
-	if err != nil {
-		return err
-	}
-	if records > 0 {
-		// The records' values are in the value log, their keys in the
-		// write-ahead log: both are on disk before the cursor moves past
-		// them, whatever a power cut leaves of either.
-		if err := d.db.Sync(); err != nil {
-			return err
-		}
-		// Synced, the pages written need not stay in this process's
-		// memory: a full sync's RSS stays flat (see local.ReleaseMapped).
-		if err := d.db.ReleaseMapped(); err != nil {
-			return err
-		}
-	}
-	if err := d.db.Update(func(txn *local.Txn) error { return txn.Set(metaCursor, p.cursor) }); err != nil {
-		return err
-	}
-	rep.Pulled += records
-	rep.Evicted += len(touched.evicted)
-	d.mu.Lock()
-	d.status.Progress.Records += records
-	d.status.Progress.Bytes += bytesIn
-	d.status.Progress.Pages++
-	d.mu.Unlock()
-	if len(touched.changed) > 0 {
-		d.events.emit(Event{Kind: Pulled, ClientIDs: touched.changed})
-	}
-	if len(touched.evicted) > 0 {
-		d.events.emit(Event{Kind: Evicted, ClientIDs: touched.evicted})
-	}
-	if len(touched.appointments) > 0 {
-		d.events.emit(Event{Kind: AppointmentsChanged, ClientIDs: touched.appointments})
-	}
-	return nil
 }
 
 // pageClients are the clients a page touched, by the event they raise.
