@@ -205,7 +205,10 @@ func (d *Device) pull(ctx context.Context, rep *SyncReport) error {
 		}
 		if f.err != nil {
 			// Lost signal, a cancelled sync: what was stored stays.
-			return errors.Join(f.err, b.commit())
+			if err := b.commit(); err != nil {
+				return errors.Join(f.err, err)
+			}
+			return f.err
 		}
 		if f.p.hasMore {
 			next = fetch(f.p.cursor)
