@@ -12,7 +12,6 @@ import (
 
 	"github.com/throughcare/throughcare/client-sdk/caseload/internal/local"
 	v1 "github.com/throughcare/throughcare/syncproto/gen/throughcare/v1"
-	"github.com/throughcare/throughcare/syncproto/gen/throughcare/v1/throughcarev1connect"
 )
 
 // storedCursor is the pull cursor the device has committed ("" for none).
@@ -81,21 +80,17 @@ func TestPullBatchCommits(t *testing.T) {
 	}
 }
 
-// pagedServer answers pulls with pages of one new contact each, cursors
-// "1", "2", … up to pages; a pull from cursor failAt fails as a lost
-// connection does.
+// pagedServer accepts pushes as syncServer does and answers pulls with
+// pages of one new contact each, cursors "1", "2", … up to pages; a pull
+// from cursor failAt fails as a lost connection does.
 type pagedServer struct {
-	throughcarev1connect.UnimplementedSyncServiceHandler
+	syncServer
 	client string
 	pages  int
 
 	mu      sync.Mutex
 	failAt  string
 	cursors []string // pulled from, in order
-}
-
-func (s *pagedServer) Push(_ context.Context, req *v1.PushRequest) (*v1.PushResponse, error) {
-	return &v1.PushResponse{Results: acceptAll(req.GetChanges())}, nil
 }
 
 func (s *pagedServer) Pull(_ context.Context, req *v1.PullRequest) (*v1.PullResponse, error) {

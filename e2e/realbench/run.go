@@ -229,8 +229,8 @@ func figures(o options, in ingest, ingested, idle serverproc.Sample, tab tabletR
 		{"  of which anonymous (heap and Badger's buffers)", mb(peak.Anon), "MB", "—"},
 		{"  of which file-backed (store files mapped)", mb(peak.File), "MB", "—"},
 		{"tablet peak RSS (its process's VmHWM)", mb(tab.PeakRSS), "MB", "< 150 MB at 100k"},
-		{"  of which anonymous, at its highest sample (heap, memtables, caches)", mb(tab.peak.Anon), "MB", "—"},
-		{"  of which file-backed, at its highest sample (store files mapped)", mb(tab.peak.File), "MB", "—"},
+		{"  of which anonymous, at its highest sample (heap, memtables, caches)", mb(tab.peakAnon), "MB", "—"},
+		{"  of which file-backed, at its highest sample (store files mapped)", mb(tab.peakFile), "MB", "—"},
 	}
 }
 
@@ -260,10 +260,8 @@ func medianTablet(runs []tabletResult) tabletResult {
 		Pulled:    int(med(func(r tabletResult) float64 { return float64(r.Pulled) })),
 		PeakRSS:   int64(med(func(r tabletResult) float64 { return float64(r.PeakRSS) })),
 		serverCPU: time.Duration(med(func(r tabletResult) float64 { return float64(r.serverCPU) })),
-		peak: serverproc.Sample{
-			Anon: int64(med(func(r tabletResult) float64 { return float64(r.peak.Anon) })),
-			File: int64(med(func(r tabletResult) float64 { return float64(r.peak.File) })),
-		},
+		peakAnon:  int64(med(func(r tabletResult) float64 { return float64(r.peakAnon) })),
+		peakFile:  int64(med(func(r tabletResult) float64 { return float64(r.peakFile) })),
 	}
 }
 

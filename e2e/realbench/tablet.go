@@ -36,9 +36,9 @@ type tabletResult struct {
 	PeakRSS   int64   `json:"peak_rss"`   // the process's VmHWM after Sync, bytes
 
 	serverCPU time.Duration // the server's, set by the driver
-	// peak is the driver's highest sample of the tablet's RSS (every
-	// 100 ms), for its split into anonymous and file-backed memory.
-	peak serverproc.Sample
+	// peakAnon and peakFile split the driver's highest sample of the
+	// tablet's RSS (every 100 ms) into anonymous and file-backed memory.
+	peakAnon, peakFile int64
 }
 
 // runTablet is the tablet process: it opens a fresh SDK device on a
@@ -123,7 +123,7 @@ func fullSync(ctx context.Context, srv *serverproc.Server, key *software.Key, tm
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		return res, peak, fmt.Errorf("the tablet's result %q: %w", out.String(), err)
 	}
-	res.peak = tablet
+	res.peakAnon, res.peakFile = tablet.Anon, tablet.File
 	return res, peak, nil
 }
 
